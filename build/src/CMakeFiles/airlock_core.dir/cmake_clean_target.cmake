@@ -1,0 +1,3 @@
+file(REMOVE_RECURSE
+  "libairlock_core.a"
+)

@@ -1,0 +1,2 @@
+# Empty custom commands generated dependencies file for airlock_test_helpers.
+# This may be replaced when dependencies are built.

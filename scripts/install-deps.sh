@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs everything airlock needs to build, test and benchmark, from Debian 12 packages only.
+# Usage: scripts/install-deps.sh [--no-peers]   (as root)
+set -euo pipefail
+peers=1
+[ "${1:-}" = "--no-peers" ] && peers=0
+export DEBIAN_FRONTEND=noninteractive
+if [ "$(id -u)" != 0 ]; then echo "install-deps.sh: run as root (apt-get)" >&2; exit 2; fi
+build=(build-essential cmake pkg-config git ca-certificates
+       libseccomp-dev libcap-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev
+       libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libyaml-cpp-dev
+       libyara-dev libarchive-dev libmagic-dev libgmime-3.0-dev libqpdf-dev libgsf-1-dev
+       libmilter-dev libsqlite3-dev)
+runtime=(util-linux iproute2 passt slirp4netns uidmap python3 perl file)
+tests=(yara clamav-testfiles zip p7zip-full)
+peer=(bubblewrap firejail strace hyperfine)
+pkgs=("${build[@]}" "${runtime[@]}" "${tests[@]}")
+[ $peers = 1 ] && pkgs+=("${peer[@]}")
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps.sh: installing ${missing[*]}"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "install-deps.sh: all dependencies present"

@@ -1,0 +1,138 @@
+// The policy model: everything `airlock run` will enforce, built once from profiles and CLI options,
+// validated once (ValidatePolicy), then handed read-only to the sandbox. Every option that weakens
+// isolation is a named field here and is printed by --explain and recorded in the report.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace airlock {
+
+// How hard a layer is required. kRequired: refuse to run if the kernel cannot enforce it.
+// kBestEffort: enforce what the kernel offers, warn on stderr and list what was not enforced in the report.
+// kDisabled: not applied at all (a weakening, shown by --explain and `airlock audit`).
+enum class Requirement { kRequired, kBestEffort, kDisabled };
+
+enum class NetMode { kNone, kHost, kUser };
+
+struct Namespaces {
+  bool user = true;
+  bool mount = true;  // always required; kept for explain/audit symmetry
+  bool pid = true;
+  bool ipc = true;
+  bool uts = true;
+  bool net = true;  // false only with NetMode::kHost
+  bool cgroup = true;
+  bool time = false;  // optional
+};
+
+struct MountEntry {
+  enum class Kind {
+    kBind,      // read-write bind of a host path
+    kRoBind,    // read-only bind of a host path
+    kDevBind,   // bind of a device node (explicit; keeps dev)
+    kTmpfs,     // fresh tmpfs
+    kDir,       // empty directory in the root tmpfs
+    kSymlink,   // symlink in the new root (src = target, dst = link path)
+    kFile,      // generated read-only file in the new root (src = content), e.g. /etc/passwd
+  };
+  Kind kind = Kind::kRoBind;
+  std::string src;          // host path (binds) or link target (symlink)
+  std::string dst;          // absolute path inside the sandbox
+  uint64_t size_bytes = 0;  // tmpfs size, 0 = default
+  bool optional = false;    // skip (and report) if src does not exist (system dirs like /lib64)
+  // A bind whose host source is a symlink is recreated as the same symlink inside (never followed).
+  std::string origin;       // "profile default line 12" / "--bind" for error messages
+};
+
+struct RlimitEntry {
+  std::string name;  // "nofile", "nproc", "as", "core", "fsize", "cpu", "stack", "memlock"...
+  uint64_t soft = 0;
+  uint64_t hard = 0;
+};
+
+struct Limits {
+  std::optional<uint64_t> memory_bytes;
+  std::optional<uint64_t> pids;
+  std::optional<double> cpus;  // fraction of CPUs, e.g. 0.5
+  std::optional<std::chrono::milliseconds> timeout;
+  std::vector<RlimitEntry> rlimits;
+  // What to do when the cgroup controllers cannot be used (e.g. unprivileged on cgroup v1):
+  // kRequired refuses; kBestEffort falls back to rlimits (RLIMIT_AS / RLIMIT_NPROC) and says so.
+  Requirement cgroup = Requirement::kBestEffort;
+};
+
+struct SeccompPolicy {
+  Requirement requirement = Requirement::kRequired;
+  std::string base = "default";          // name of the base allow-list ("default")
+  std::vector<std::string> allow;        // groups ("@ptrace") or syscall names allowed back
+  std::vector<std::string> deny;         // groups or syscall names removed from the allow-list
+  bool count_denials = true;             // route denials through the supervisor to count them
+};
+
+struct LandlockPolicy {
+  Requirement requirement = Requirement::kBestEffort;
+  int min_abi = 1;  // with kRequired: refuse if the kernel's ABI is lower
+};
+
+struct NetPolicy {
+  NetMode mode = NetMode::kNone;
+  std::vector<std::string> allow;  // "host:port" / "cidr:port" destinations for NetMode::kUser; empty = any
+};
+
+struct IdentityPolicy {
+  std::optional<uid_t> uid;          // inside uid; default: caller's uid (0 when root runs airlock)
+  std::optional<gid_t> gid;
+  uid_t outside_uid_when_root = 65534;  // host uid the sandbox maps to when root runs airlock
+  gid_t outside_gid_when_root = 65534;
+};
+
+struct Policy {
+  std::string name = "default";
+  std::vector<std::string> sources;  // profile files / built-ins this policy was built from
+
+  Namespaces ns;
+  IdentityPolicy identity;
+  std::vector<MountEntry> mounts;  // applied in order after the built-in root skeleton
+  bool mount_proc = true;
+  bool mount_dev = true;
+  std::string tmp_size = "64m";    // private /tmp
+  std::string home = "/home/sandbox";
+  std::optional<std::string> chdir;
+
+  std::string hostname = "airlock";
+  bool new_session = true;      // setsid(): TIOCSTI defence
+  bool die_with_parent = true;
+  bool new_keyring = true;
+  std::vector<int> pass_fds;
+
+  std::vector<std::string> env_keep = {"PATH", "TERM", "LANG", "LC_ALL", "TZ"};
+  std::map<std::string, std::string> env_set;
+
+  SeccompPolicy seccomp;
+  LandlockPolicy landlock;
+  NetPolicy net;
+  Limits limits;
+
+  // Weakenings that need an explicit opt-in; each is reported.
+  bool allow_nested_userns = false;
+};
+
+// Checks the policy for contradictions and unsafe combinations; collects all problems into one Error.
+Status ValidatePolicy(const Policy& policy);
+
+// Human-readable effective policy for `airlock run --explain` / `airlock profile show`.
+std::string ExplainPolicy(const Policy& policy);
+
+const char* RequirementName(Requirement r);
+const char* NetModeName(NetMode m);
+
+}  // namespace airlock

@@ -1,0 +1,59 @@
+// seccomp-bpf: named syscall groups, the default allow-list, compilation with libseccomp (in the
+// parent, before clone) and installation (in the child, allocation-free, last step before execve).
+//
+// Contract:
+//  - CompileSeccomp() runs in the parent. It resolves groups, applies the policy's allow/deny deltas,
+//    and exports the BPF program (binary-tree optimised, architecture checked) into SeccompProgram.
+//  - InstallSeccompInChild() only makes syscalls; it must not allocate (it runs after clone()).
+//  - Unknown/new syscalls get ENOSYS; denied known ones get EPERM; foreign ABIs (x32, i386 on x86_64)
+//    kill the process. When SeccompPolicy::count_denials is set, denied syscalls are instead routed to
+//    SECCOMP_RET_USER_NOTIF so the supervisor can count them by name and answer with DenyErrno(nr).
+#pragma once
+
+#include <linux/filter.h>
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "policy/policy.h"
+
+namespace airlock {
+
+struct SyscallGroup {
+  std::string name;         // "@ptrace"
+  std::string description;  // one line
+  std::vector<std::string> syscalls;
+  bool in_default = false;  // part of the default allow-list
+};
+
+// All named groups, stable order.
+const std::vector<SyscallGroup>& SyscallGroups();
+
+struct SeccompProgram {
+  std::vector<sock_filter> insns;          // ready for SECCOMP_SET_MODE_FILTER
+  bool uses_user_notif = false;            // install with SECCOMP_FILTER_FLAG_NEW_LISTENER
+  std::set<std::string> allowed;           // effective allowed syscall names
+  std::vector<std::string> allowed_back;   // groups/syscalls the policy allowed on top of the base
+  std::vector<std::string> denied_extra;   // groups/syscalls the policy removed
+};
+
+// Syscalls to route to the supervisor for behaviour monitoring (issue: monitor). May be empty.
+struct SeccompCompileOptions {
+  std::vector<std::string> notify_syscalls;
+};
+
+Result<SeccompProgram> CompileSeccomp(const SeccompPolicy& policy, const SeccompCompileOptions& options = {});
+
+// Child side: installs the program (requires no_new_privs already set). Returns the listener fd
+// (>= 0) when program.uses_user_notif, 0 otherwise, or -errno on failure. Allocation-free.
+int InstallSeccompInChild(const SeccompProgram& program);
+
+// errno the supervisor answers a denied syscall `nr` with (EPERM for known, ENOSYS for unknown).
+int DenyErrno(int nr);
+// Name of syscall nr on the native arch ("" if unknown).
+std::string SyscallName(int nr);
+
+}  // namespace airlock

@@ -1,0 +1,137 @@
+#include "test_env.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#ifndef AIRLOCK_TEST_BIN
+#define AIRLOCK_TEST_BIN "airlock"
+#endif
+#ifndef AIRLOCK_TEST_HELPER_DIR
+#define AIRLOCK_TEST_HELPER_DIR "."
+#endif
+#ifndef AIRLOCK_SOURCE_DIR
+#define AIRLOCK_SOURCE_DIR "."
+#endif
+
+namespace airlock::test {
+
+static std::string EnvOr(const char* name, const char* fallback) {
+  const char* v = getenv(name);
+  return v && *v ? v : fallback;
+}
+
+std::string AirlockBin() { return EnvOr("AIRLOCK_BIN", AIRLOCK_TEST_BIN); }
+std::string HelperDir() { return EnvOr("AIRLOCK_HELPER_DIR", AIRLOCK_TEST_HELPER_DIR); }
+std::string Helper(const std::string& name) { return HelperDir() + "/" + name; }
+std::string SourceDir() { return EnvOr("AIRLOCK_SOURCE_DIR", AIRLOCK_SOURCE_DIR); }
+bool IsRoot() { return geteuid() == 0; }
+
+RunResult Run(const std::vector<std::string>& argv, const std::string& input, int timeout_seconds) {
+  int in[2], out[2], err[2];
+  if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) throw std::runtime_error("pipe");
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork");
+  if (pid == 0) {
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    dprintf(2, "exec %s: %s\n", args[0], strerror(errno));
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  close(err[1]);
+  signal(SIGPIPE, SIG_IGN);
+  if (!input.empty()) {
+    ssize_t w = write(in[1], input.data(), input.size());
+    (void)w;
+  }
+  close(in[1]);
+  RunResult r;
+  struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  int open_fds = 2;
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  bool killed = false;
+  while (open_fds > 0) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long elapsed_ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+    long left = timeout_seconds * 1000L - elapsed_ms;
+    if (left <= 0) {
+      if (!killed) kill(pid, SIGKILL);
+      killed = true;
+      left = 1000;
+    }
+    int n = poll(fds, 2, static_cast<int>(left));
+    if (n < 0 && errno == EINTR) continue;
+    for (int i = 0; i < 2; i++) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[8192];
+      ssize_t got = read(fds[i].fd, buf, sizeof buf);
+      if (got <= 0) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        open_fds--;
+      } else {
+        (i == 0 ? r.out : r.err).append(buf, static_cast<size_t>(got));
+      }
+    }
+    if (killed && n == 0) break;
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (killed) r.err += "\n[test harness: killed after timeout]\n";
+  return r;
+}
+
+RunResult RunAirlock(const std::vector<std::string>& opts, const std::vector<std::string>& cmd, int timeout_seconds) {
+  std::vector<std::string> argv = {AirlockBin(), "run"};
+  argv.insert(argv.end(), opts.begin(), opts.end());
+  argv.push_back("--");
+  argv.insert(argv.end(), cmd.begin(), cmd.end());
+  return Run(argv, "", timeout_seconds);
+}
+
+std::string MakeTempDir(const std::string& tag) {
+  std::string base = EnvOr("TMPDIR", "/tmp");
+  std::string templ = base + "/airlock-test-" + tag + "-XXXXXX";
+  std::vector<char> buf(templ.begin(), templ.end());
+  buf.push_back('\0');
+  if (!mkdtemp(buf.data())) throw std::runtime_error("mkdtemp");
+  return buf.data();
+}
+
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void WriteFile(const std::string& path, const std::string& content, int mode) {
+  {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f << content;
+  }
+  chmod(path.c_str(), static_cast<mode_t>(mode));
+}
+
+}  // namespace airlock::test

@@ -1,0 +1,35 @@
+// Shared helpers for tests: where the airlock binary and helper programs are, running a command and
+// capturing its output, skipping loudly when a kernel feature is missing.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace airlock::test {
+
+// Path of the airlock binary under test (env AIRLOCK_BIN overrides the build-time path).
+std::string AirlockBin();
+// Directory of the helper programs (env AIRLOCK_HELPER_DIR overrides).
+std::string HelperDir();
+std::string Helper(const std::string& name);
+std::string SourceDir();
+
+struct RunResult {
+  int exit_code = -1;  // exit status, or 128+signal
+  std::string out;
+  std::string err;
+};
+
+// Runs argv (no shell), capturing stdout and stderr, with an optional stdin text and a timeout.
+RunResult Run(const std::vector<std::string>& argv, const std::string& input = "", int timeout_seconds = 60);
+
+// `airlock run <opts> -- <cmd...>`
+RunResult RunAirlock(const std::vector<std::string>& opts, const std::vector<std::string>& cmd, int timeout_seconds = 60);
+
+bool IsRoot();
+// A fresh temporary directory (removed by the OS tmp cleaner; tests remove what they can).
+std::string MakeTempDir(const std::string& tag);
+std::string ReadFileOrEmpty(const std::string& path);
+void WriteFile(const std::string& path, const std::string& content, int mode = 0644);
+
+}  // namespace airlock::test
