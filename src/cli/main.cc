@@ -1,1 +1,57 @@
-int main() { return 0; }
+// The airlock front end. It stays lean: `airlock run` links only the isolation runtime; heavy
+// analysis commands are separate binaries (airlock-scan, airlock-rules) exec'd from here.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "cli/commands.h"
+#include "sandbox/outcome.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(airlock - run untrusted code and files in an isolated, watched sandbox
+
+Usage: airlock <command> [options]
+
+Commands:
+  run [options] [--profile NAME|FILE] -- CMD [ARGS...]
+                     run a program in fresh namespaces with seccomp, Landlock, no capabilities
+                     and resource limits (see `airlock run --help`)
+  profile list       list the built-in profiles
+  profile show NAME  print a profile's effective policy (NAME or FILE)
+  check [--json]     what this kernel offers and what airlock will enforce here
+  scan PATH...       static triage of files and mail (see `airlock scan --help`)
+  rules check DIR    load Sigma rules and report what airlock supports
+  version            print the version
+
+Exit codes of `airlock run`: the command's own status (128+N when killed by signal N), or
+  121 usage error, 122 profile error, 123 required kernel feature missing, 124 timeout,
+  125 sandbox setup failed, 126 command not executable, 127 command not found.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return airlock::kExitUsage;
+  }
+  std::string cmd = argv[1];
+  if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (cmd == "version" || cmd == "--version") {
+    std::printf("airlock %s\n", AIRLOCK_VERSION);
+    return 0;
+  }
+  if (cmd == "run") return airlock::cli::RunCommand(argc - 1, argv + 1);
+  if (cmd == "profile") return airlock::cli::ProfileCommand(argc - 1, argv + 1);
+  if (cmd == "check") return airlock::cli::CheckCommand(argc - 1, argv + 1);
+  if (cmd == "scan") return airlock::cli::ExecHelper("airlock-scan", argc - 1, argv + 1);
+  if (cmd == "rules") return airlock::cli::ExecHelper("airlock-rules", argc - 1, argv + 1);
+  std::fprintf(stderr, "airlock: unknown command '%s' (try `airlock --help`)\n", cmd.c_str());
+  return airlock::kExitUsage;
+}

@@ -1,0 +1,246 @@
+// airlock run: profile + command-line overrides -> validated policy -> RunSandbox -> exit code/report.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "core/log.h"
+#include "policy/profile_loader.h"
+#include "rlimit/rlimit.h"
+#include "sandbox/sandbox.h"
+
+namespace airlock::cli {
+namespace {
+
+struct RunArgs {
+  std::string profile = "default";
+  std::vector<std::pair<std::string, std::string>> bind, ro_bind, dev_bind;
+  std::vector<std::string> tmpfs;
+  std::string chdir;
+  bool workdir = false;
+  std::string net;
+  std::vector<std::string> net_allow;
+  std::string memory, cpu, timeout;
+  int64_t pids = -1;
+  std::vector<std::string> rlimits;
+  std::vector<std::string> setenv, keep_env;
+  std::vector<int> pass_fds;
+  std::string hostname;
+  int64_t uid = -1, gid = -1;
+  std::vector<std::string> allow, deny;
+  std::string landlock;
+  bool explain = false;
+  std::string report;
+  bool verbose = false;
+  std::vector<std::string> command;
+};
+
+std::string Cwd() {
+  char buf[4096];
+  return getcwd(buf, sizeof buf) ? std::string(buf) : std::string("/");
+}
+
+Status ApplyOverrides(Policy& p, const RunArgs& a) {
+  auto add_binds = [&p](const auto& list, MountEntry::Kind kind, const char* opt) {
+    for (const auto& [src, dst] : list) {
+      MountEntry e;
+      e.kind = kind;
+      e.src = src;
+      e.dst = dst;
+      e.origin = opt;
+      p.mounts.push_back(e);
+    }
+  };
+  add_binds(a.ro_bind, MountEntry::Kind::kRoBind, "--ro-bind");
+  add_binds(a.bind, MountEntry::Kind::kBind, "--bind");
+  add_binds(a.dev_bind, MountEntry::Kind::kDevBind, "--dev-bind");
+  for (const auto& t : a.tmpfs) {
+    MountEntry e;
+    e.kind = MountEntry::Kind::kTmpfs;
+    e.origin = "--tmpfs";
+    auto colon = t.find(':');
+    e.dst = t.substr(0, colon);
+    if (colon != std::string::npos) {
+      auto size = ParseSize(t.substr(colon + 1));
+      if (!size) return std::unexpected(std::move(size.error()).WithContext("--tmpfs " + t));
+      e.size_bytes = *size;
+    }
+    p.mounts.push_back(e);
+  }
+  if (a.workdir) {
+    std::string cwd = Cwd();
+    MountEntry e;
+    e.kind = MountEntry::Kind::kBind;
+    e.src = cwd;
+    e.dst = cwd;
+    e.origin = "--workdir";
+    p.mounts.push_back(e);
+    p.chdir = cwd;
+  }
+  if (!a.chdir.empty()) p.chdir = a.chdir;
+  if (!a.net.empty()) {
+    if (a.net == "none") p.net.mode = NetMode::kNone;
+    else if (a.net == "host") p.net.mode = NetMode::kHost;
+    else if (a.net == "user") p.net.mode = NetMode::kUser;
+    else return MakeError("--net must be none, host or user, not '" + a.net + "'");
+    p.ns.net = p.net.mode != NetMode::kHost;
+  }
+  for (const auto& n : a.net_allow) p.net.allow.push_back(n);
+  if (!a.memory.empty()) {
+    auto v = ParseSize(a.memory);
+    if (!v) return std::unexpected(std::move(v.error()).WithContext("--memory"));
+    p.limits.memory_bytes = *v;
+  }
+  if (a.pids >= 0) p.limits.pids = static_cast<uint64_t>(a.pids);
+  if (!a.cpu.empty()) {
+    try {
+      size_t used = 0;
+      double c = std::stod(a.cpu, &used);
+      if (used != a.cpu.size() || c <= 0) throw std::invalid_argument("cpu");
+      p.limits.cpus = c;
+    } catch (const std::exception&) {
+      return MakeError("--cpu takes a positive number of CPUs, e.g. 0.5, not '" + a.cpu + "'");
+    }
+  }
+  if (!a.timeout.empty()) {
+    auto d = ParseDuration(a.timeout);
+    if (!d) return std::unexpected(std::move(d.error()).WithContext("--timeout"));
+    p.limits.timeout = *d;
+  }
+  for (const auto& r : a.rlimits) {
+    auto e = ParseRlimitSpec(r);
+    if (!e) return std::unexpected(std::move(e.error()).WithContext("--rlimit " + r));
+    p.limits.rlimits.push_back(*e);
+  }
+  for (const auto& kv : a.setenv) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) return MakeError("--setenv takes KEY=VALUE, not '" + kv + "'");
+    p.env_set[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  for (const auto& k : a.keep_env) p.env_keep.push_back(k);
+  for (int fd : a.pass_fds) p.pass_fds.push_back(fd);
+  if (!a.hostname.empty()) p.hostname = a.hostname;
+  if (a.uid >= 0) p.identity.uid = static_cast<uid_t>(a.uid);
+  if (a.gid >= 0) p.identity.gid = static_cast<gid_t>(a.gid);
+  for (const auto& g : a.allow) p.seccomp.allow.push_back(g);
+  for (const auto& g : a.deny) p.seccomp.deny.push_back(g);
+  if (!a.landlock.empty()) {
+    if (a.landlock == "required") p.landlock.requirement = Requirement::kRequired;
+    else if (a.landlock == "best-effort") p.landlock.requirement = Requirement::kBestEffort;
+    else if (a.landlock == "disabled") p.landlock.requirement = Requirement::kDisabled;
+    else return MakeError("--landlock must be required, best-effort or disabled");
+  }
+  return Ok();
+}
+
+}  // namespace
+
+int RunCommand(int argc, char** argv) {
+  RunArgs a;
+  CLI::App app{"Run a program in a fresh sandbox: user, mount, pid, ipc, uts, net and cgroup namespaces, a tmpfs root\n"
+               "with read-only system directories, seccomp, Landlock, no capabilities, resource limits.",
+               "airlock run"};
+  app.footer(
+      "Exit status: the command's status (128+N if killed by signal N); 121 usage, 122 profile error,\n"
+      "123 required kernel feature missing, 124 timeout, 125 setup failed, 126 not executable, 127 not found.\n"
+      "Examples:\n"
+      "  airlock run -- /bin/sh -c 'id; ls /'\n"
+      "  airlock run --profile workdir --memory 512m --pids 128 --timeout 60s -- make test\n"
+      "  airlock run --explain --profile network -- curl https://example.org");
+  app.add_option("-p,--profile", a.profile, "built-in profile name or TOML file (default: default)");
+  app.add_option("--bind", a.bind, "bind SRC read-write at DST")->type_size(2)->allow_extra_args(false);
+  app.add_option("--ro-bind", a.ro_bind, "bind SRC read-only at DST")->type_size(2)->allow_extra_args(false);
+  app.add_option("--dev-bind", a.dev_bind, "bind a device node SRC at DST (explicit)")->type_size(2)->allow_extra_args(false);
+  app.add_option("--tmpfs", a.tmpfs, "mount a tmpfs at DST[:SIZE]")->allow_extra_args(false);
+  app.add_option("--chdir", a.chdir, "working directory inside the sandbox");
+  app.add_flag("--workdir", a.workdir, "bind the current directory read-write at the same path and chdir there");
+  app.add_option("--net", a.net, "network: none (default), host (shares the host network: weakening), user");
+  app.add_option("--net-allow", a.net_allow, "allowed destination HOST:PORT for --net user (repeatable)")->allow_extra_args(false);
+  app.add_option("--memory", a.memory, "memory limit, e.g. 512m");
+  app.add_option("--pids", a.pids, "maximum number of processes");
+  app.add_option("--cpu", a.cpu, "CPU limit in CPUs, e.g. 0.5");
+  app.add_option("--timeout", a.timeout, "kill the whole sandbox after this long, e.g. 30s");
+  app.add_option("--rlimit", a.rlimits, "NAME=VALUE resource limit (nofile=1024, core=0, ...)")->allow_extra_args(false);
+  app.add_option("--setenv", a.setenv, "KEY=VALUE set in the sandbox environment")->allow_extra_args(false);
+  app.add_option("--keep-env", a.keep_env, "keep this variable from the caller's environment")->allow_extra_args(false);
+  app.add_option("--pass-fd", a.pass_fds, "keep this inherited file descriptor open")->allow_extra_args(false);
+  app.add_option("--hostname", a.hostname, "hostname inside the sandbox");
+  app.add_option("--uid", a.uid, "uid inside the sandbox");
+  app.add_option("--gid", a.gid, "gid inside the sandbox");
+  app.add_option("--allow", a.allow, "allow a seccomp group (@ptrace) or syscall back (weakening)")->allow_extra_args(false);
+  app.add_option("--deny", a.deny, "deny a seccomp group or syscall in addition")->allow_extra_args(false);
+  app.add_option("--landlock", a.landlock, "required, best-effort or disabled");
+  app.add_flag("--explain", a.explain, "print the effective policy and exit");
+  app.add_option("--report", a.report, "write a JSON report of the run to FILE ('-' for stderr)");
+  app.add_flag("-v,--verbose", a.verbose, "log each setup step");
+  app.add_option("command", a.command, "the command and its arguments, after --");
+  app.positionals_at_end(true);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+  if (a.verbose) SetLogLevel(LogLevel::kDebug);
+
+  auto policy = LoadProfile(a.profile, Cwd());
+  if (!policy) {
+    LogError("{}", policy.error().What());
+    return kExitProfile;
+  }
+  if (auto s = ApplyOverrides(*policy, a); !s) {
+    LogError("{}", s.error().What());
+    return kExitUsage;
+  }
+  if (auto s = ValidatePolicy(*policy); !s) {
+    LogError("invalid policy: {}", s.error().What());
+    return kExitProfile;
+  }
+  if (a.explain) {
+    std::fputs(ExplainPolicy(*policy).c_str(), stdout);
+    return 0;
+  }
+  if (a.command.empty()) {
+    LogError("no command given: airlock run [options] -- CMD [ARGS...]");
+    return kExitUsage;
+  }
+
+  auto outcome = RunSandbox(*policy, a.command);
+  RunOutcome o;
+  if (!outcome) {
+    o.reason = OutcomeReason::kSetupError;
+    o.error = outcome.error().What();
+    std::string m = o.error;
+    o.exit_code = (m.find("clone") != std::string::npos || m.find("needs a writable cgroup") != std::string::npos ||
+                   m.find("Landlock ABI") != std::string::npos)
+                      ? kExitUnsupported
+                      : kExitSetup;
+    LogError("{}", o.error);
+  } else {
+    o = std::move(*outcome);
+    if (o.reason == OutcomeReason::kSetupError || o.reason == OutcomeReason::kTimeout ||
+        o.reason == OutcomeReason::kKilledByLimit) {
+      LogError("{}", o.error);
+    }
+  }
+  if (!a.report.empty()) {
+    std::string text = OutcomeToJson(o).dump(2) + "\n";
+    if (a.report == "-") {
+      std::fputs(text.c_str(), stderr);
+    } else {
+      std::ofstream f(a.report, std::ios::trunc);
+      f << text;
+      if (!f) LogError("cannot write report {}", a.report);
+    }
+  }
+  return o.exit_code;
+}
+
+}  // namespace airlock::cli

@@ -1,0 +1,293 @@
+// Child side of the mount plan (see mount_plan.h). Allocation-free: only syscalls and stack buffers.
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/unique_fd.h"
+#include "kernel/syscalls.h"
+#include "mount/mount_plan.h"
+#include "process/child_error.h"
+
+namespace airlock {
+namespace {
+
+constexpr const char* kNewRoot = "/tmp";
+
+// Opens `path` (absolute, inside the new root) beneath root_fd without following any symlink.
+int OpenInRoot(int root_fd, const char* path, int flags) {
+  // RESOLVE_NO_XDEV is too strict once mounts exist beneath the root; drop it here.
+  return kernel::Openat2(root_fd, path, static_cast<uint64_t>(flags) | O_CLOEXEC, 0,
+                         RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+}
+
+// Splits path into parent (copied into buf) and returns the leaf. path is absolute and clean.
+const char* SplitParent(const char* path, char* buf, size_t cap) {
+  size_t len = strnlen(path, cap - 1);
+  memcpy(buf, path, len);
+  buf[len] = '\0';
+  char* slash = strrchr(buf, '/');
+  if (slash == nullptr) return path;
+  const char* leaf = path + (slash - buf) + 1;
+  if (slash == buf) {
+    buf[1] = '\0';
+  } else {
+    *slash = '\0';
+  }
+  return leaf;
+}
+
+// mkdir -p of an absolute path beneath root_fd, component by component with O_NOFOLLOW.
+// Returns an O_PATH fd of the final directory or -errno.
+int MkdirAllIn(int root_fd, const char* path, mode_t mode) {
+  int cur = ::fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
+  if (cur < 0) return -errno;
+  const char* p = path;
+  char comp[256];
+  while (*p != '\0') {
+    while (*p == '/') ++p;
+    if (*p == '\0') break;
+    size_t n = 0;
+    while (p[n] != '\0' && p[n] != '/') ++n;
+    if (n >= sizeof comp) {
+      ::close(cur);
+      return -ENAMETOOLONG;
+    }
+    memcpy(comp, p, n);
+    comp[n] = '\0';
+    p += n;
+    if (::mkdirat(cur, comp, mode) != 0 && errno != EEXIST) {
+      int e = errno;
+      ::close(cur);
+      return -e;
+    }
+    int next = ::openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int e = errno;
+    ::close(cur);
+    if (next < 0) return -e;
+    cur = next;
+  }
+  return cur;
+}
+
+[[noreturn]] void Fail(int err_fd, const char* stage, const MountOp& op, int err) {
+  ChildFail(err_fd, stage, op.dst.c_str(), err);
+}
+
+// Creates the destination for a bind (a directory or an empty file) and returns an O_PATH fd to it.
+int CreateDestination(int root_fd, const MountOp& op) {
+  if (op.src_is_dir) return MkdirAllIn(root_fd, op.dst.c_str(), 0755);
+  char parent[4096];
+  const char* leaf = SplitParent(op.dst.c_str(), parent, sizeof parent);
+  int pfd = MkdirAllIn(root_fd, parent, 0755);
+  if (pfd < 0) return pfd;
+  int dirfd = ::openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ::close(pfd);
+  if (dirfd < 0) return -errno;
+  int f = ::openat(dirfd, leaf, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+  int e = errno;
+  ::close(dirfd);
+  if (f < 0) return -e;
+  ::close(f);
+  int fd = OpenInRoot(root_fd, op.dst.c_str(), O_PATH);
+  return fd < 0 ? -errno : fd;
+}
+
+void MountTmpfsAt(int err_fd, int root_fd, const MountOp& op, const char* fstype, bool force_noexec = false) {
+  int dfd = MkdirAllIn(root_fd, op.dst.c_str(), 0755);
+  if (dfd < 0) Fail(err_fd, "create mount point", op, -dfd);
+  UniqueFd dst(dfd);
+  UniqueFd fs(::fsopen(fstype, FSOPEN_CLOEXEC));
+  if (!fs) Fail(err_fd, "fsopen", op, errno);
+  // Parse "k=v,k2=v2,flag" into fsconfig calls without allocating.
+  char opts[512];
+  size_t len = strnlen(op.options.c_str(), sizeof opts - 1);
+  memcpy(opts, op.options.c_str(), len);
+  opts[len] = '\0';
+  char* save = nullptr;
+  for (char* tok = strtok_r(opts, ",", &save); tok != nullptr; tok = strtok_r(nullptr, ",", &save)) {
+    char* eq = strchr(tok, '=');
+    int rc;
+    if (eq != nullptr) {
+      *eq = '\0';
+      rc = ::fsconfig(fs.get(), FSCONFIG_SET_STRING, tok, eq + 1, 0);
+    } else {
+      rc = ::fsconfig(fs.get(), FSCONFIG_SET_FLAG, tok, nullptr, 0);
+    }
+    if (rc != 0) Fail(err_fd, "fsconfig", op, errno);
+  }
+  if (::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) Fail(err_fd, "fsconfig create", op, errno);
+  unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+  if (op.noexec || force_noexec) attrs |= MOUNT_ATTR_NOEXEC;
+  if (op.readonly) attrs |= MOUNT_ATTR_RDONLY;
+  UniqueFd mnt(::fsmount(fs.get(), FSMOUNT_CLOEXEC, attrs));
+  if (!mnt) Fail(err_fd, "fsmount", op, errno);
+  if (::move_mount(mnt.get(), "", dst.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
+    Fail(err_fd, "move_mount", op, errno);
+  }
+}
+
+void VerifyFsType(int err_fd, int root_fd, const MountOp& op, long magic) {
+  UniqueFd fd(OpenInRoot(root_fd, op.dst.c_str(), O_PATH | O_DIRECTORY));
+  struct statfs sfs {};
+  if (!fd || ::fstatfs(fd.get(), &sfs) != 0) Fail(err_fd, "verify mount", op, errno);
+  if (sfs.f_type != magic) Fail(err_fd, "verify mount: unexpected filesystem type", op, EXDEV);
+}
+
+void BindMount(int err_fd, int root_fd, const MountOp& op, int src_fd) {
+  struct stat src_st {};
+  if (::fstat(src_fd, &src_st) != 0) Fail(err_fd, "stat bind source", op, errno);
+  if (S_ISLNK(src_st.st_mode)) Fail(err_fd, "bind source became a symlink", op, ELOOP);
+  if (S_ISDIR(src_st.st_mode) != op.src_is_dir) Fail(err_fd, "bind source changed type", op, EXDEV);
+  UniqueFd tree(::open_tree(src_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE));
+  if (!tree) Fail(err_fd, "open_tree", op, errno);
+  struct mount_attr attr {};
+  attr.attr_set = MOUNT_ATTR_NOSUID;
+  if (!op.keep_dev) attr.attr_set |= MOUNT_ATTR_NODEV;
+  if (op.readonly) attr.attr_set |= MOUNT_ATTR_RDONLY;
+  if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
+    Fail(err_fd, "mount_setattr", op, errno);
+  }
+  int d = CreateDestination(root_fd, op);
+  if (d < 0) Fail(err_fd, "create bind destination", op, -d);
+  UniqueFd dst(d);
+  if (::move_mount(tree.get(), "", dst.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
+    Fail(err_fd, "move_mount", op, errno);
+  }
+  // Verify: the destination now shows exactly the object we opened.
+  UniqueFd check(OpenInRoot(root_fd, op.dst.c_str(), O_PATH));
+  struct stat dst_st {};
+  if (!check || ::fstat(check.get(), &dst_st) != 0) Fail(err_fd, "verify bind", op, errno);
+  if (dst_st.st_dev != src_st.st_dev || dst_st.st_ino != src_st.st_ino) Fail(err_fd, "verify bind: wrong object", op, EXDEV);
+}
+
+void MakeSymlink(int err_fd, int root_fd, const MountOp& op) {
+  char parent[4096];
+  const char* leaf = SplitParent(op.dst.c_str(), parent, sizeof parent);
+  int pfd = MkdirAllIn(root_fd, parent, 0755);
+  if (pfd < 0) Fail(err_fd, "create symlink parent", op, -pfd);
+  UniqueFd p(pfd);
+  UniqueFd dir(::openat(p.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir || ::symlinkat(op.src.c_str(), dir.get(), leaf) != 0) {
+    if (errno != EEXIST) Fail(err_fd, "symlink", op, errno);
+  }
+}
+
+void MakeFile(int err_fd, int root_fd, const MountOp& op) {
+  char parent[4096];
+  const char* leaf = SplitParent(op.dst.c_str(), parent, sizeof parent);
+  int pfd = MkdirAllIn(root_fd, parent, 0755);
+  if (pfd < 0) Fail(err_fd, "create file parent", op, -pfd);
+  UniqueFd p(pfd);
+  UniqueFd dir(::openat(p.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) Fail(err_fd, "open file parent", op, errno);
+  UniqueFd f(::openat(dir.get(), leaf, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, op.mode));
+  if (!f) Fail(err_fd, "create file", op, errno);
+  const char* data = op.src.c_str();
+  size_t left = op.src.size();
+  while (left > 0) {
+    ssize_t n = ::write(f.get(), data, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) Fail(err_fd, "write file", op, errno);
+    data += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+// Read-only overmounts inside /proc (as container runtimes do): sysctls and kernel knobs.
+void HardenProc(int err_fd, int root_fd, const MountOp& op) {
+  static const char* const kReadOnly[] = {"proc/sys", "proc/sysrq-trigger", "proc/irq", "proc/bus", "proc/fs"};
+  for (const char* rel : kReadOnly) {
+    int tfd = ::open_tree(root_fd, rel, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_SYMLINK_NOFOLLOW);
+    if (tfd < 0) {
+      if (errno == ENOENT) continue;
+      Fail(err_fd, "open_tree /proc entry", op, errno);
+    }
+    UniqueFd tree(tfd);
+    struct mount_attr attr {};
+    attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+    if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
+      Fail(err_fd, "mount_setattr /proc entry", op, errno);
+    }
+    if (::move_mount(tree.get(), "", root_fd, rel, MOVE_MOUNT_F_EMPTY_PATH) != 0) Fail(err_fd, "move_mount /proc entry", op, errno);
+  }
+}
+
+}  // namespace
+
+void ApplyMountPlanInChild(const MountPlan& plan, int err_fd) {
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ChildFail(err_fd, "make / private", "/", errno);
+
+  // 1. Open every bind source once, before anything is mounted over the host tree.
+  for (size_t i = 0; i < plan.ops.size(); ++i) {
+    const MountOp& op = plan.ops[i];
+    if (op.kind != MountOp::Kind::kBind) continue;
+    int fd = ::open(op.src.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) ChildFail(err_fd, "open bind source", op.src.c_str(), errno);
+    plan.src_fds[i] = fd;
+  }
+
+  // 2. The new root: a fresh tmpfs, reached only through root_fd from now on.
+  if (::mount("airlock", kNewRoot, "tmpfs", MS_NOSUID | MS_NODEV, plan.root_options.c_str()) != 0) {
+    ChildFail(err_fd, "mount root tmpfs", kNewRoot, errno);
+  }
+  UniqueFd root(::open(kNewRoot, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!root) ChildFail(err_fd, "open new root", kNewRoot, errno);
+  int root_fd = root.get();
+
+  // 3. Each op in order.
+  for (size_t i = 0; i < plan.ops.size(); ++i) {
+    const MountOp& op = plan.ops[i];
+    switch (op.kind) {
+      case MountOp::Kind::kBind:
+        BindMount(err_fd, root_fd, op, plan.src_fds[i]);
+        ::close(plan.src_fds[i]);
+        plan.src_fds[i] = -1;
+        break;
+      case MountOp::Kind::kTmpfs:
+        MountTmpfsAt(err_fd, root_fd, op, "tmpfs");
+        VerifyFsType(err_fd, root_fd, op, TMPFS_MAGIC);
+        break;
+      case MountOp::Kind::kProc: {
+        MountTmpfsAt(err_fd, root_fd, op, "proc", true);
+        VerifyFsType(err_fd, root_fd, op, PROC_SUPER_MAGIC);
+        HardenProc(err_fd, root_fd, op);
+        break;
+      }
+      case MountOp::Kind::kDevpts:
+        MountTmpfsAt(err_fd, root_fd, op, "devpts");
+        VerifyFsType(err_fd, root_fd, op, DEVPTS_SUPER_MAGIC);
+        break;
+      case MountOp::Kind::kDir: {
+        int d = MkdirAllIn(root_fd, op.dst.c_str(), op.mode);
+        if (d < 0) Fail(err_fd, "mkdir", op, -d);
+        ::close(d);
+        break;
+      }
+      case MountOp::Kind::kSymlink:
+        MakeSymlink(err_fd, root_fd, op);
+        break;
+      case MountOp::Kind::kFile:
+        MakeFile(err_fd, root_fd, op);
+        break;
+      case MountOp::Kind::kReadOnlyOverlay:
+        break;
+    }
+  }
+
+  // 4. The root itself becomes read-only; then pivot into it and detach the host tree.
+  struct mount_attr ro {};
+  ro.attr_set = MOUNT_ATTR_RDONLY;
+  if (::mount_setattr(root_fd, "", AT_EMPTY_PATH, &ro, sizeof ro) != 0) ChildFail(err_fd, "remount root read-only", "/", errno);
+  if (::fchdir(root_fd) != 0) ChildFail(err_fd, "chdir new root", "/", errno);
+  if (kernel::PivotRoot(".", ".") != 0) ChildFail(err_fd, "pivot_root", "/", errno);
+  if (::umount2(".", MNT_DETACH) != 0) ChildFail(err_fd, "detach old root", "/", errno);
+  if (::chdir("/") != 0) ChildFail(err_fd, "chdir /", "/", errno);
+}
+
+}  // namespace airlock

@@ -1,0 +1,55 @@
+// The filesystem of the sandbox, built from nothing.
+//
+// Parent side (BuildMountPlan): turns the policy into an ordered list of MountOps with every string
+// preformatted, checks optional sources, turns symlink sources into symlink ops, and adds the
+// skeleton: tmpfs root, /proc, minimal /dev, private /tmp and $HOME, generated /etc/passwd, group, hosts.
+//
+// Child side (ApplyMountPlanInChild, mount_apply.cc): runs in the new user+mount namespace with
+// CAP_SYS_ADMIN there. It first opens every bind source with O_PATH|O_NOFOLLOW (one open per source,
+// then only fd-relative operations: what was opened is what gets mounted), mounts a tmpfs as the new
+// root, creates each destination with fd-relative mkdirat/openat2(RESOLVE_IN_ROOT|RESOLVE_NO_SYMLINKS),
+// attaches detached clones with the new mount API (open_tree / mount_setattr / move_mount), verifies
+// each mount (device+inode of binds, filesystem magic of tmpfs), remounts the root read-only and
+// pivot_roots into it, detaching the old root. Allocation-free; failures go to ChildFail().
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "policy/policy.h"
+#include "userns/userns.h"
+
+namespace airlock {
+
+struct MountOp {
+  enum class Kind { kBind, kTmpfs, kProc, kDevpts, kDir, kSymlink, kFile, kReadOnlyOverlay };
+  Kind kind = Kind::kDir;
+  std::string src;      // host path for binds, link target for symlinks, content for files
+  std::string dst;      // absolute path inside the sandbox
+  std::string options;  // tmpfs/devpts options ("size=64m,mode=1777,uid=1000,gid=1000")
+  bool readonly = false;
+  bool keep_dev = false;     // dev-bind: no MS_NODEV
+  bool noexec = false;
+  bool src_is_dir = true;    // binds: directory or file (the destination is created to match)
+  mode_t mode = 0755;        // dirs/files created for this op
+  std::string origin;        // where the entry came from, for messages
+};
+
+struct MountPlan {
+  std::vector<MountOp> ops;
+  std::string root_options;            // tmpfs options of the new root
+  std::vector<std::string> skipped;    // optional sources that do not exist on this host
+  std::vector<MountEntry> effective;   // the policy's view of the final filesystem (for Landlock/explain)
+  // Scratch space for the child (allocated here, written only by the child): source fds per op.
+  mutable std::vector<int> src_fds;
+};
+
+Result<MountPlan> BuildMountPlan(const Policy& policy, const IdMapping& ids);
+
+// Child side. Returns only on success; on failure reports through err_fd and exits.
+void ApplyMountPlanInChild(const MountPlan& plan, int err_fd);
+
+}  // namespace airlock

@@ -1,0 +1,123 @@
+#include "probe/probe.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/fanotify.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <fstream>
+
+#include "cgroup/cgroup.h"
+#include "kernel/syscalls.h"
+#include "landlock/landlock.h"
+#include "net/net.h"
+#include "userns/userns.h"
+
+namespace airlock {
+namespace {
+
+std::string ReadLine(const char* path) {
+  std::ifstream f(path);
+  std::string s;
+  std::getline(f, s);
+  return s;
+}
+
+// Runs fn in a forked child; returns its exit code (0 = success), or -1 if it could not fork.
+template <class F>
+int InChild(F fn) {
+  pid_t pid = ::fork();
+  if (pid < 0) return -1;
+  if (pid == 0) _exit(fn());
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 100;
+}
+
+std::string Join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : " ") + x;
+  return s.empty() ? "none" : s;
+}
+
+}  // namespace
+
+std::vector<ProbeItem> ProbeHost() {
+  std::vector<ProbeItem> items;
+  bool root = ::geteuid() == 0;
+  items.push_back({"running as", true, root ? "root (sandbox maps to an unprivileged host uid)" : fmt::format("uid {}", ::geteuid()), false});
+
+  int userns = InChild([] { return ::unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) == 0 ? 0 : errno; });
+  std::string diag = DiagnoseUserNamespaces();
+  items.push_back({"user namespaces", userns == 0,
+                   userns == 0 ? "user, mount, pid, net, ipc, uts namespaces can be created"
+                               : (diag.empty() ? fmt::format("unshare failed: {}", strerror(userns)) : diag),
+                   true});
+  int cgns = InChild([] { return ::unshare(CLONE_NEWCGROUP) == 0 || errno == EPERM ? 0 : errno; });
+  items.push_back({"cgroup namespace", cgns == 0, cgns == 0 ? "supported" : "unshare(CLONE_NEWCGROUP) unsupported", true});
+  int timens = InChild([] { return ::unshare(CLONE_NEWUSER | CLONE_NEWTIME) == 0 ? 0 : 1; });
+  items.push_back({"time namespace", timens == 0, timens == 0 ? "supported (optional)" : "not supported (optional)", false});
+
+  int mountapi = InChild([] {
+    if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return 2;
+    int fd = ::fsopen("tmpfs", FSOPEN_CLOEXEC);
+    if (fd < 0) return 1;
+    int t = ::open_tree(AT_FDCWD, "/usr", OPEN_TREE_CLONE | AT_RECURSIVE);
+    return t >= 0 ? 0 : 1;
+  });
+  items.push_back({"new mount API", mountapi == 0, mountapi == 0 ? "fsopen, open_tree, move_mount, mount_setattr" : "missing (kernel < 5.12?)", true});
+
+  int overlay = InChild([] {
+    if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return 2;
+    int fd = ::fsopen("overlay", FSOPEN_CLOEXEC);
+    return fd >= 0 ? 0 : 1;
+  });
+  items.push_back({"overlayfs in user namespaces", overlay == 0, overlay == 0 ? "available (for copy-on-write boxes)" : "not available", false});
+
+  std::string actions = ReadLine("/proc/sys/kernel/seccomp/actions_avail");
+  bool notif = actions.find("user_notif") != std::string::npos;
+  bool killproc = actions.find("kill_process") != std::string::npos;
+  items.push_back({"seccomp", killproc, actions.empty() ? "not available" : "actions: " + actions, true});
+  items.push_back({"seccomp user notification", notif, notif ? "denials counted, behaviour monitor available" : "missing: no denial counting or monitor", false});
+
+  int ll = LandlockAbiVersion();
+  items.push_back({"landlock", ll > 0,
+                   ll > 0 ? fmt::format("ABI {}{}{}", ll, ll >= 4 ? ", TCP rules" : "", ll >= 6 ? ", scopes" : "")
+                          : "not available (enforced best-effort by default: reported, not refused)",
+                   false});
+
+  int pidfd = ::syscall(SYS_pidfd_open, ::getpid(), 0);
+  items.push_back({"pidfd", pidfd >= 0, pidfd >= 0 ? "pidfd_open, CLONE_PIDFD" : "missing", true});
+  if (pidfd >= 0) ::close(pidfd);
+  long c3 = ::syscall(SYS_clone3, nullptr, 0);
+  items.push_back({"clone3", errno != ENOSYS, c3 < 0 && errno == ENOSYS ? "missing" : "available", false});
+
+  CgroupSupport cg = ProbeCgroupSupport();
+  items.push_back({"cgroup v2", cg.v2_mounted, cg.v2_mounted ? cg.v2_path + " controllers: " + Join(cg.v2_controllers) : "not mounted", false});
+  items.push_back({"cgroup v1", !cg.v1_controllers.empty(), "controllers: " + Join(cg.v1_controllers), false});
+  items.push_back({"cgroup limits usable", !cg.writable.empty(),
+                   cg.writable.empty() ? "no writable controller: --memory/--pids fall back to rlimits (best-effort), --cpu refused"
+                                       : "writable: " + Join(cg.writable),
+                   false});
+
+  std::string un = FindUserNetHelper();
+  items.push_back({"user-mode network", !un.empty(), un.empty() ? "install slirp4netns or passt for --net user" : un, false});
+  int fan = ::fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC, O_RDONLY);
+  items.push_back({"fanotify", fan >= 0, fan >= 0 ? "available" : fmt::format("unavailable: {}", strerror(errno)), false});
+  if (fan >= 0) ::close(fan);
+  return items;
+}
+
+nlohmann::json ProbeToJson(const std::vector<ProbeItem>& items) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& i : items) j.push_back({{"name", i.name}, {"ok", i.ok}, {"detail", i.detail}, {"required", i.needed_by_default}});
+  return j;
+}
+
+}  // namespace airlock

@@ -1,0 +1,36 @@
+#include "sandbox/outcome.h"
+
+namespace airlock {
+
+const char* OutcomeReasonName(OutcomeReason r) {
+  switch (r) {
+    case OutcomeReason::kOk: return "ok";
+    case OutcomeReason::kSetupError: return "setup-error";
+    case OutcomeReason::kTimeout: return "timeout";
+    case OutcomeReason::kKilledByLimit: return "killed-by-limit";
+    case OutcomeReason::kSignaled: return "signaled";
+  }
+  return "unknown";
+}
+
+nlohmann::json OutcomeToJson(const RunOutcome& o) {
+  nlohmann::json j;
+  j["status"] = o.exit_code;
+  j["reason"] = OutcomeReasonName(o.reason);
+  if (o.child_exit_status) j["child_exit_status"] = *o.child_exit_status;
+  if (o.child_signal) j["child_signal"] = *o.child_signal;
+  if (!o.error.empty()) j["error"] = o.error;
+  j["wall_seconds"] = o.wall_seconds;
+  j["cpu_seconds"] = {{"user", o.user_cpu_seconds}, {"system", o.system_cpu_seconds}};
+  j["peak_memory_bytes"] = o.peak_memory_bytes ? nlohmann::json(*o.peak_memory_bytes) : nlohmann::json(nullptr);
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto& l : o.layers) layers.push_back({{"name", l.name}, {"engaged", l.engaged}, {"detail", l.detail}});
+  j["layers"] = layers;
+  j["not_enforced"] = o.not_enforced;
+  j["weakenings"] = o.weakenings;
+  j["denied_syscalls"] = o.denied_syscalls;
+  j["setup_ms"] = o.setup_ms;
+  return j;
+}
+
+}  // namespace airlock

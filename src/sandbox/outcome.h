@@ -1,0 +1,53 @@
+// The typed result of one sandboxed run, and airlock's own exit codes.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace airlock {
+
+// airlock's own exit codes (the child's status is passed through otherwise; signals as 128+N).
+enum ExitCode : int {
+  kExitUsage = 121,           // bad command line
+  kExitProfile = 122,         // unknown, malformed or invalid profile
+  kExitUnsupported = 123,     // a required kernel feature or layer is unavailable
+  kExitTimeout = 124,         // --timeout expired; the whole sandbox was killed
+  kExitSetup = 125,           // sandbox setup failed (mount, namespaces, seccomp, ...)
+  kExitNotExecutable = 126,   // the command exists but cannot be executed
+  kExitNotFound = 127,        // the command was not found inside the sandbox
+};
+
+enum class OutcomeReason { kOk, kSetupError, kTimeout, kKilledByLimit, kSignaled };
+const char* OutcomeReasonName(OutcomeReason r);
+
+struct LayerStatus {
+  std::string name;     // "user-namespace", "seccomp", "landlock", "cgroup-memory", ...
+  bool engaged = false;
+  std::string detail;   // "ABI 6", "v1", "RLIMIT_AS fallback", why not ...
+};
+
+struct RunOutcome {
+  OutcomeReason reason = OutcomeReason::kOk;
+  int exit_code = 0;        // what airlock exits with
+  std::optional<int> child_exit_status;
+  std::optional<int> child_signal;
+  std::string error;        // one line for setup errors
+  double wall_seconds = 0;
+  double user_cpu_seconds = 0;
+  double system_cpu_seconds = 0;
+  std::optional<uint64_t> peak_memory_bytes;
+  std::vector<LayerStatus> layers;
+  std::vector<std::string> not_enforced;   // what best-effort layers could not do
+  std::vector<std::string> weakenings;     // explicit opt-ins that weaken isolation
+  std::map<std::string, uint64_t> denied_syscalls;
+  std::map<std::string, double> setup_ms;  // per-step timings (parent side)
+};
+
+nlohmann::json OutcomeToJson(const RunOutcome& outcome);
+
+}  // namespace airlock

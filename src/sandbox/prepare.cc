@@ -1,0 +1,153 @@
+#include "sandbox/prepare.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+extern char** environ;
+
+namespace airlock {
+namespace {
+
+void AddLayer(PreparedRun& run, std::string name, bool engaged, std::string detail) {
+  run.layers.push_back({std::move(name), engaged, std::move(detail)});
+}
+
+}  // namespace
+
+std::vector<std::string> BuildEnvironment(const Policy& policy, const IdMapping& ids) {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const char* eq = std::strchr(*e, '=');
+    if (eq == nullptr) continue;
+    std::string name(*e, static_cast<size_t>(eq - *e));
+    if (std::find(policy.env_keep.begin(), policy.env_keep.end(), name) != policy.env_keep.end()) env[name] = eq + 1;
+  }
+  env["HOME"] = policy.home;
+  std::string user = ids.inside_uid == 0 ? "root" : "sandbox";
+  env["USER"] = user;
+  env["LOGNAME"] = user;
+  for (const auto& [k, v] : policy.env_set) env[k] = v;
+  if (!env.count("PATH")) env["PATH"] = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
+  std::vector<std::string> out;
+  for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+  return out;
+}
+
+Result<PreparedRun> PrepareRun(const Policy& policy, const std::vector<std::string>& cmd, const RunOptions& options) {
+  if (cmd.empty()) return MakeError("no command given");
+  PreparedRun run;
+  run.policy = policy;
+
+  auto ids = PlanIdMapping(policy.identity);
+  if (!ids) return std::unexpected(ids.error());
+  run.ids = *ids;
+  AddLayer(run, "user-namespace", true,
+           fmt::format("inside {}:{} -> outside {}:{}", ids->inside_uid, ids->inside_gid, ids->outside_uid, ids->outside_gid));
+
+  auto mounts = BuildMountPlan(policy, run.ids);
+  if (!mounts) return std::unexpected(std::move(mounts.error()).WithContext("filesystem"));
+  run.mounts = std::move(*mounts);
+  AddLayer(run, "mount-namespace", true, fmt::format("tmpfs root, {} mount operations, pivot_root", run.mounts.ops.size()));
+
+  run.clone_flags = CLONE_NEWUSER | CLONE_NEWNS;
+  if (policy.ns.pid) run.clone_flags |= CLONE_NEWPID;
+  if (policy.ns.ipc) run.clone_flags |= CLONE_NEWIPC;
+  if (policy.ns.uts) run.clone_flags |= CLONE_NEWUTS;
+  if (policy.net.mode != NetMode::kHost) {
+    run.clone_flags |= CLONE_NEWNET;
+    run.net_loopback = true;
+  }
+  run.unshare_cgroup = policy.ns.cgroup;
+  run.unshare_time = policy.ns.time;
+  AddLayer(run, "pid-namespace", policy.ns.pid, policy.ns.pid ? "airlock init is pid 1" : "host pid namespace");
+  AddLayer(run, "ipc-namespace", policy.ns.ipc, "");
+  AddLayer(run, "uts-namespace", policy.ns.uts, policy.ns.uts ? "hostname " + policy.hostname : "");
+  AddLayer(run, "net-namespace", policy.net.mode != NetMode::kHost, NetModeName(policy.net.mode));
+  AddLayer(run, "cgroup-namespace", policy.ns.cgroup, "");
+  if (policy.ns.time) AddLayer(run, "time-namespace", true, "");
+  if (policy.net.mode == NetMode::kHost) run.weakenings.push_back("network: host network namespace shared (--net host)");
+  if (!policy.ns.pid) run.weakenings.push_back("namespaces.pid = false: host pid namespace shared");
+  if (!policy.ns.ipc) run.weakenings.push_back("namespaces.ipc = false: host IPC namespace shared");
+  if (!policy.ns.uts) run.weakenings.push_back("namespaces.uts = false: host UTS namespace shared");
+
+  // seccomp
+  if (policy.seccomp.requirement == Requirement::kDisabled) {
+    AddLayer(run, "seccomp", false, "disabled by profile");
+    run.weakenings.push_back("seccomp disabled");
+  } else {
+    SeccompCompileOptions sopts;
+    sopts.notify_syscalls = options.notify_syscalls;
+    auto prog = CompileSeccomp(policy.seccomp, sopts);
+    if (!prog) return std::unexpected(std::move(prog.error()).WithContext("seccomp"));
+    std::string detail = fmt::format("{} allow-list, {} instructions", policy.seccomp.base, prog->insns.size());
+    if (!prog->allowed_back.empty()) {
+      std::string joined;
+      for (const auto& a : prog->allowed_back) joined += (joined.empty() ? "" : ", ") + a;
+      detail += "; allowed back: " + joined;
+      run.weakenings.push_back("seccomp allows back: " + joined);
+    }
+    run.seccomp = std::move(*prog);
+    AddLayer(run, "seccomp", true, detail);
+  }
+
+  // Landlock
+  auto ll = PrepareLandlockFromParent(policy, run.mounts.effective);
+  if (!ll) return std::unexpected(std::move(ll.error()).WithContext("landlock"));
+  run.landlock = std::move(*ll);
+  AddLayer(run, "landlock", run.landlock.enabled,
+           run.landlock.enabled ? fmt::format("ABI {}", run.landlock.abi)
+                                : (policy.landlock.requirement == Requirement::kDisabled ? "disabled by profile"
+                                                                                         : "not supported by this kernel"));
+  for (const auto& n : run.landlock.not_enforced) run.not_enforced.push_back("landlock: " + n);
+  if (policy.landlock.requirement == Requirement::kDisabled) run.weakenings.push_back("landlock disabled");
+
+  // Identity and process
+  run.hostname = policy.hostname;
+  run.chdir = policy.chdir.value_or(policy.home);
+  AddLayer(run, "capabilities", true, "all dropped (bounding, ambient, inheritable, permitted, effective)");
+  AddLayer(run, "no-new-privs", true, "");
+  if (policy.new_session) AddLayer(run, "new-session", true, "setsid (TIOCSTI defence)");
+  if (policy.new_keyring) AddLayer(run, "session-keyring", true, "fresh anonymous session keyring");
+
+  run.argv_storage = cmd;
+  for (auto& a : run.argv_storage) run.argv.push_back(a.data());
+  run.argv.push_back(nullptr);
+  run.env_storage = BuildEnvironment(policy, run.ids);
+  for (auto& e : run.env_storage) run.envp.push_back(e.data());
+  run.envp.push_back(nullptr);
+
+  const std::string& c = cmd[0];
+  if (c.find('/') != std::string::npos) {
+    run.exec_candidates.push_back(c);
+  } else {
+    std::string path = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
+    for (const auto& e : run.env_storage)
+      if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
+    size_t i = 0;
+    while (i <= path.size()) {
+      size_t j = path.find(':', i);
+      if (j == std::string::npos) j = path.size();
+      std::string dir = path.substr(i, j - i);
+      if (dir.empty()) dir = ".";
+      run.exec_candidates.push_back(dir + "/" + c);
+      i = j + 1;
+    }
+  }
+
+  for (int fd : policy.pass_fds) {
+    if (fd <= 2) return MakeError(fmt::format("--pass-fd {}: stdio is always passed", fd));
+    if (::fcntl(fd, F_GETFD) < 0) return ErrnoError(fmt::format("--pass-fd {}", fd));
+    run.pass_fds.push_back(fd);
+  }
+  std::sort(run.pass_fds.begin(), run.pass_fds.end());
+  return run;
+}
+
+}  // namespace airlock

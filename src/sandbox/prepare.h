@@ -1,0 +1,60 @@
+// Everything the sandbox child needs, computed in the parent before clone(): after clone the child
+// only reads this structure and makes syscalls.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "landlock/landlock.h"
+#include "mount/mount_plan.h"
+#include "policy/policy.h"
+#include "rlimit/rlimit.h"
+#include "sandbox/outcome.h"
+#include "seccomp/seccomp.h"
+#include "userns/userns.h"
+
+namespace airlock {
+
+struct RunOptions {
+  std::vector<std::string> notify_syscalls;  // extra syscalls for a behaviour monitor
+};
+
+struct PreparedRun {
+  Policy policy;
+  IdMapping ids;
+  MountPlan mounts;
+  std::optional<SeccompProgram> seccomp;
+  LandlockPlan landlock;
+  std::vector<PreparedRlimit> rlimits;
+  std::vector<std::string> fallback_limits;  // limits enforced by rlimit instead of cgroup
+
+  std::string hostname;
+  std::string chdir;
+  std::vector<std::string> argv_storage;
+  std::vector<char*> argv;
+  std::vector<std::string> env_storage;
+  std::vector<char*> envp;
+  std::vector<std::string> exec_candidates;  // absolute paths to try in order
+  std::vector<int> pass_fds;
+  unsigned long clone_flags = 0;
+  bool unshare_cgroup = false;
+  bool unshare_time = false;
+  bool net_loopback = false;
+
+  std::vector<LayerStatus> layers;
+  std::vector<std::string> not_enforced;
+  std::vector<std::string> weakenings;
+};
+
+// Builds the environment: the allow-listed variables from `environ`, then policy.env_set, then HOME,
+// USER, LOGNAME, and a default PATH when none survived.
+std::vector<std::string> BuildEnvironment(const Policy& policy, const IdMapping& ids);
+
+// Everything except cgroups and the user-mode network (which need the child's pid).
+Result<PreparedRun> PrepareRun(const Policy& policy, const std::vector<std::string>& cmd, const RunOptions& options);
+
+}  // namespace airlock

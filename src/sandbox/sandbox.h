@@ -1,0 +1,24 @@
+// The orchestrator of `airlock run`: prepare in the parent, clone, release the child, supervise.
+// Reads like a checklist; each step is one module (userns, mount, seccomp, landlock, cgroup, net...).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "policy/policy.h"
+#include "sandbox/outcome.h"
+#include "sandbox/prepare.h"
+
+namespace airlock {
+
+// Called for every seccomp notification of a syscall in RunOptions::notify_syscalls (behaviour
+// monitor). Not used when empty.
+using NotifyObserver = std::function<void(int listener_fd)>;
+
+// Runs cmd under policy and waits for it. Setup problems found before clone() are returned as an
+// Error; everything after clone() ends in a RunOutcome (reason kSetupError with the child's message).
+Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::string>& cmd, const RunOptions& options = {});
+
+}  // namespace airlock
