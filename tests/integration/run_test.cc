@@ -1,0 +1,351 @@
+// Integration tier: real sandboxes through the real `airlock` binary, asserted from the inside.
+// Runs as root (integration.root) and as uid 65534 through setpriv (integration.user).
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <thread>
+
+#include "test_env.h"
+
+using namespace airlock::test;
+
+namespace {
+
+std::vector<std::string> WithHelpers(std::vector<std::string> opts = {}) {
+  opts.insert(opts.begin(), {"--ro-bind", HelperDir(), "/helpers"});
+  return opts;
+}
+
+RunResult Sh(const std::string& script, std::vector<std::string> opts = {}) {
+  return RunAirlock(WithHelpers(std::move(opts)), {"/bin/sh", "-c", script});
+}
+
+RunResult Probe(std::vector<std::string> args, std::vector<std::string> opts = {}) {
+  std::vector<std::string> cmd = {"/helpers/probe"};
+  cmd.insert(cmd.end(), args.begin(), args.end());
+  return RunAirlock(WithHelpers(std::move(opts)), cmd);
+}
+
+std::string StatusField(const std::string& status, const std::string& key) {
+  auto p = status.find(key + ":");
+  if (p == std::string::npos) return "";
+  auto e = status.find('\n', p);
+  std::string v = status.substr(p + key.size() + 1, e - p - key.size() - 1);
+  v.erase(0, v.find_first_not_of(" \t"));
+  return v;
+}
+
+}  // namespace
+
+TEST(Run, ExitStatusPassesThrough) {
+  auto r = Sh("exit 42");
+  EXPECT_EQ(r.exit_code, 42) << r.err;
+  r = Sh("true");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST(Run, SignalBecomes128PlusN) {
+  auto r = Probe({"signal", "9"}, {"--report", "-"});
+  EXPECT_EQ(r.exit_code, 137) << r.err;
+  EXPECT_NE(r.err.find("\"reason\": \"signaled\""), std::string::npos) << r.err;
+}
+
+TEST(Run, CapabilitiesNoNewPrivsSeccomp) {
+  auto r = Sh("cat /proc/self/status");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* cap : {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"}) {
+    EXPECT_EQ(StatusField(r.out, cap), "0000000000000000") << cap;
+  }
+  EXPECT_EQ(StatusField(r.out, "NoNewPrivs"), "1");
+  EXPECT_EQ(StatusField(r.out, "Seccomp"), "2");
+}
+
+TEST(Run, UserNamespaceMapsToUnprivilegedOutsideUid) {
+  auto r = Sh("cat /proc/self/uid_map; id -u");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream in(r.out);
+  long inside, outside, count, id;
+  in >> inside >> outside >> count >> id;
+  EXPECT_EQ(count, 1);
+  EXPECT_EQ(inside, id);
+  if (IsRoot()) {
+    EXPECT_EQ(outside, 65534) << "root's sandbox must land on an unprivileged host uid";
+  } else {
+    EXPECT_EQ(outside, static_cast<long>(geteuid()));
+  }
+  EXPECT_NE(outside, 0);
+}
+
+TEST(Run, FilesystemShowsOnlyTheSkeleton) {
+  auto r = Sh("ls -A /");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream in(r.out);
+  std::set<std::string> seen;
+  for (std::string line; std::getline(in, line);) seen.insert(line);
+  const std::set<std::string> allowed = {"bin", "dev", "etc", "home", "helpers", "lib", "lib32", "lib64", "libx32",
+                                         "proc", "sbin", "tmp", "usr"};
+  for (const auto& e : seen) EXPECT_TRUE(allowed.count(e)) << "unexpected entry in sandbox root: /" << e;
+  for (const char* must : {"usr", "proc", "dev", "tmp", "etc"}) EXPECT_TRUE(seen.count(must)) << must;
+  // Host secrets and other trees are not there.
+  r = Sh("ls /etc/shadow /root /var /work 2>&1; exit 0");
+  EXPECT_NE(r.out.find("No such file"), std::string::npos);
+  EXPECT_EQ(r.out.find("root:"), std::string::npos);
+}
+
+TEST(Run, SystemDirsAreReadOnlyAndTmpIsPrivate) {
+  auto r = Sh("touch /usr/airlock-test 2>&1; touch /etc/x 2>&1; touch / 2>&1; echo data > /tmp/f && cat /tmp/f; echo h > $HOME/f && cat $HOME/f");
+  EXPECT_NE(r.out.find("Read-only file system"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("data"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("h\n"), std::string::npos) << r.out;
+  // The host's /tmp is not the sandbox's /tmp.
+  std::string marker = MakeTempDir("visible");
+  r = Sh("ls " + marker + " 2>&1; exit 0");
+  EXPECT_NE(r.out.find("No such file"), std::string::npos) << r.out;
+  rmdir(marker.c_str());
+}
+
+TEST(Run, MountsAreNosuidNodev) {
+  auto r = Sh("cat /proc/self/mountinfo");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream in(r.out);
+  int checked = 0;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream f(line);
+    std::string id, parent, devno, root, mnt, opts;
+    f >> id >> parent >> devno >> root >> mnt >> opts;
+    if (mnt == "/usr" || mnt == "/tmp" || mnt == "/helpers" || mnt.rfind("/home", 0) == 0) {
+      EXPECT_NE(opts.find("nosuid"), std::string::npos) << line;
+      EXPECT_NE(opts.find("nodev"), std::string::npos) << line;
+      ++checked;
+    }
+    if (mnt == "/usr" || mnt == "/") {
+      EXPECT_EQ(opts.rfind("ro", 0), 0u) << line;
+    }
+  }
+  EXPECT_GE(checked, 3);
+}
+
+TEST(Run, PidNamespaceAndInit) {
+  auto r = Sh("echo $$; ls /proc | grep -c '^[0-9]'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream in(r.out);
+  int mypid, nprocs;
+  in >> mypid >> nprocs;
+  EXPECT_EQ(mypid, 2) << "payload is the first child of airlock's init";
+  EXPECT_LE(nprocs, 4) << r.out;
+}
+
+TEST(Run, InitReapsZombies) {
+  // An orphaned grandchild is re-parented to init, which must reap it.
+  auto r = Sh("(sleep 0.2 &) ; sleep 0.6; ps -eo stat,comm 2>/dev/null | grep -c '^Z' || cat /proc/[0-9]*/stat | awk '{print $3}' | grep -c Z; exit 0");
+  EXPECT_EQ(r.out.substr(0, 1), "0") << r.out;
+}
+
+TEST(Run, HostnameAndSession) {
+  auto r = Sh("hostname");
+  EXPECT_EQ(r.out, "airlock\n");
+  r = Probe({"sid"});
+  EXPECT_EQ(r.out, "sid leader\n") << r.err;
+  r = Sh("hostname", {"--hostname", "box1"});
+  EXPECT_EQ(r.out, "box1\n");
+}
+
+TEST(Run, InheritedFdsAreClosedExceptPassFd) {
+  std::string script = "exec 7</dev/null; exec 9</dev/null; exec \"$0\" run --ro-bind " + HelperDir() +
+                       " /helpers \"$@\" -- /helpers/probe fds";
+  auto r = airlock::test::Run({"/bin/sh", "-c", script, AirlockBin()});
+  EXPECT_EQ(r.out, "fds 0 1 2\n") << r.err;
+  r = airlock::test::Run({"/bin/sh", "-c", script, AirlockBin(), "--pass-fd", "7"});
+  EXPECT_EQ(r.out, "fds 0 1 2 7\n") << r.err;
+}
+
+TEST(Run, EnvironmentIsClearedExceptAllowList) {
+  setenv("AIRLOCK_TEST_SECRET", "hunter2", 1);
+  auto r = Sh("env", {"--setenv", "FOO=bar"});
+  unsetenv("AIRLOCK_TEST_SECRET");
+  EXPECT_EQ(r.out.find("hunter2"), std::string::npos);
+  EXPECT_NE(r.out.find("FOO=bar"), std::string::npos);
+  EXPECT_NE(r.out.find("PATH="), std::string::npos);
+  EXPECT_NE(r.out.find("HOME=/home/sandbox"), std::string::npos) << r.out;
+}
+
+TEST(Run, NetworkNoneHasOnlyLoopback) {
+  // A listener on the host's loopback must not be reachable.
+  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(s, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(s, 4), 0);
+  socklen_t len = sizeof a;
+  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  int port = ntohs(a.sin_port);
+  auto r = Probe({"connect", std::to_string(port)});
+  close(s);
+  EXPECT_NE(r.out.find("connect "), std::string::npos) << r.out << r.err;
+  EXPECT_EQ(r.out.find("connected"), std::string::npos) << r.out;
+  r = Sh("cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' '");
+  EXPECT_EQ(r.out, "lo\n");
+}
+
+TEST(Run, SessionKeyringOfTheCallerIsNotReachable) {
+  // Add a key to this test's session keyring; the sandbox must not read it even with keyctl allowed.
+  long id = syscall(SYS_add_key, "user", "airlock-test-key", "s3cret", 6, -3 /* KEY_SPEC_SESSION_KEYRING */);
+  if (id < 0) GTEST_SKIP() << "add_key unavailable here: " << strerror(errno);
+  auto r = Probe({"keyread", std::to_string(id)}, {"--allow", "@keyring"});
+  EXPECT_EQ(r.out.find("s3cret"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("keyctl "), std::string::npos) << r.out << r.err;
+  r = Probe({"keyread", std::to_string(id)});
+  EXPECT_EQ(r.out.find("s3cret"), std::string::npos) << r.out;
+}
+
+TEST(Run, AirlockBinaryIsNotReachableThroughProc) {
+  auto r = Probe({"open", "/proc/1/exe", "w"});
+  EXPECT_EQ(r.out.find("opened"), std::string::npos) << r.out;
+  r = Probe({"open", "/proc/1/exe", "r"});
+  EXPECT_EQ(r.out.find("opened"), std::string::npos) << r.out;
+  r = Sh("ls /proc/1/fd 2>&1; exit 0");
+  EXPECT_NE(r.out.find("Permission denied"), std::string::npos) << r.out;
+}
+
+TEST(Limits, TimeoutKillsTheWholeTree) {
+  auto r = Sh("sleep 30 & sleep 30", {"--timeout", "1s", "--report", "-"});
+  EXPECT_EQ(r.exit_code, 124) << r.err;
+  EXPECT_NE(r.err.find("\"reason\": \"timeout\""), std::string::npos) << r.err;
+}
+
+TEST(Limits, ForkBombStopsAtPids) {
+  auto r = Probe({"forkbomb", "200"}, {"--pids", "20"});
+  ASSERT_NE(r.out.find("forked "), std::string::npos) << r.out << r.err;
+  int n = std::stoi(r.out.substr(r.out.find("forked ") + 7));
+  EXPECT_LT(n, 20) << r.out;
+  EXPECT_GT(n, 0) << r.out;
+}
+
+TEST(Limits, MemoryHogIsStopped) {
+  auto r = Probe({"memhog", "512"}, {"--memory", "64m", "--report", "-"});
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out.find("allocated 512"), std::string::npos) << r.out;
+  // Either the cgroup OOM killer (killed-by-limit) or the RLIMIT_AS fallback (malloc fails, reported).
+  bool oom = r.err.find("killed-by-limit") != std::string::npos;
+  bool rlimit = r.out.find("malloc failed") != std::string::npos && r.err.find("RLIMIT_AS") != std::string::npos;
+  EXPECT_TRUE(oom || rlimit) << r.out << r.err;
+}
+
+TEST(Errors, DistinctExitCodesAndClearMessages) {
+  auto r = RunAirlock({"--profile", "no-such-profile"}, {"/bin/true"});
+  EXPECT_EQ(r.exit_code, 122) << r.err;
+  EXPECT_NE(r.err.find("no-such-profile"), std::string::npos) << r.err;
+
+  std::string dir = MakeTempDir("profile");
+  WriteFile(dir + "/bad.toml", "include = [\"default\"]\n[limits]\npids = \"many\n");
+  r = RunAirlock({"--profile", dir + "/bad.toml"}, {"/bin/true"});
+  EXPECT_EQ(r.exit_code, 122) << r.err;
+  EXPECT_NE(r.err.find("bad.toml:3"), std::string::npos) << r.err;
+
+  r = RunAirlock({"--ro-bind", "/nonexistent/airlock-src", "/x"}, {"/bin/true"});
+  EXPECT_EQ(r.exit_code, 125) << r.err;
+  EXPECT_NE(r.err.find("/nonexistent/airlock-src"), std::string::npos) << r.err;
+
+  r = RunAirlock({}, {"no-such-command-airlock"});
+  EXPECT_EQ(r.exit_code, 127) << r.err;
+  EXPECT_NE(r.err.find("command not found"), std::string::npos) << r.err;
+
+  r = airlock::test::Run({AirlockBin(), "run", "--no-such-option", "--", "/bin/true"});
+  EXPECT_EQ(r.exit_code, 121) << r.err;
+  unlink((dir + "/bad.toml").c_str());
+  rmdir(dir.c_str());
+}
+
+TEST(Run, BindsAndWorkdir) {
+  std::string dir = MakeTempDir("bind");
+  chmod(dir.c_str(), 0777);
+  WriteFile(dir + "/in.txt", "hello\n");
+  auto r = Sh("cat /data/in.txt; echo x > /data/out.txt", {"--bind", dir, "/data"});
+  EXPECT_EQ(r.out, "hello\n") << r.err;
+  EXPECT_EQ(ReadFileOrEmpty(dir + "/out.txt"), "x\n");
+  r = Sh("echo y > /data/ro.txt 2>&1", {"--ro-bind", dir, "/data"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(ReadFileOrEmpty(dir + "/ro.txt"), "");
+  unlink((dir + "/in.txt").c_str());
+  unlink((dir + "/out.txt").c_str());
+  rmdir(dir.c_str());
+}
+
+TEST(Run, ReportHasOutcomeAndLayers) {
+  std::string dir = MakeTempDir("report");
+  auto r = RunAirlock({"--report", dir + "/r.json"}, {"/bin/true"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(ReadFileOrEmpty(dir + "/r.json"));
+  EXPECT_EQ(j["reason"], "ok");
+  EXPECT_EQ(j["status"], 0);
+  EXPECT_TRUE(j.contains("wall_seconds"));
+  EXPECT_TRUE(j.contains("peak_memory_bytes"));
+  std::set<std::string> engaged;
+  for (auto& l : j["layers"])
+    if (l["engaged"]) engaged.insert(l["name"]);
+  for (const char* l : {"user-namespace", "mount-namespace", "pid-namespace", "net-namespace", "seccomp", "capabilities"}) {
+    EXPECT_TRUE(engaged.count(l)) << l;
+  }
+  unlink((dir + "/r.json").c_str());
+  rmdir(dir.c_str());
+}
+
+TEST(Run, DieWithParentAndSignalForwarding) {
+  // SIGTERM to airlock reaches the payload, which dies of it: 128+15.
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    execl(AirlockBin().c_str(), "airlock", "run", "--", "/bin/sleep", "30", nullptr);
+    _exit(99);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  kill(pid, SIGTERM);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 143);
+
+  // SIGKILL of airlock takes the whole sandbox with it.
+  std::string marker = "airlock-dwp-" + std::to_string(getpid());
+  pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    execl(AirlockBin().c_str(), "airlock", "run", "--", "/bin/sh", "-c", ("exec -a " + marker + " sleep 30").c_str(), nullptr);
+    _exit(99);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  kill(pid, SIGKILL);
+  waitpid(pid, &st, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto r = airlock::test::Run({"/bin/sh", "-c", "grep -l \"[a]" + marker.substr(1) + "\" /proc/[0-9]*/cmdline 2>/dev/null | wc -l"});
+  EXPECT_EQ(r.out, "0\n") << "sandboxed process survived its airlock";
+}
+
+TEST(Run, NothingLeftBehindAfterManyRuns) {
+  auto count_mounts = [] { return std::count(ReadFileOrEmpty("/proc/self/mountinfo").begin(), ReadFileOrEmpty("/proc/self/mountinfo").end(), '\n'); };
+  std::string mounts_before = ReadFileOrEmpty("/proc/self/mountinfo");
+  for (int i = 0; i < 100; ++i) {
+    auto r = RunAirlock({"--pids", "64"}, {"/bin/true"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  EXPECT_EQ(ReadFileOrEmpty("/proc/self/mountinfo"), mounts_before);
+  (void)count_mounts;
+  auto r = airlock::test::Run({"/bin/sh", "-c", "find /sys/fs/cgroup -maxdepth 4 -name 'airlock-*' 2>/dev/null | wc -l"});
+  EXPECT_EQ(r.out, "0\n") << "cgroups left behind";
+}
