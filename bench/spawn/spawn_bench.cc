@@ -1,0 +1,157 @@
+// Spawn-to-exit latency of /bin/true: bare, the kernel floor (user+mnt+pid+net namespaces with uid
+// maps), bubblewrap, firejail and airlock (full default profile and with single layers removed, for a
+// per-layer breakdown). Variants are interleaved round by round because this host is noisy: compare
+// the ratios against bare of the same run, not absolute times.
+//
+// Usage: spawn_bench AIRLOCK_BIN [ROUNDS]
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace {
+
+double NowMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+bool Exists(const char* p) { return access(p, X_OK) == 0; }
+
+int RunArgv(const std::vector<std::string>& argv) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_RDWR);
+    dup2(null, 0);
+    dup2(null, 1);
+    dup2(null, 2);
+    std::vector<char*> a;
+    for (auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+    a.push_back(nullptr);
+    execv(a[0], a.data());
+    _exit(127);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+void WriteFile(const std::string& path, const std::string& s) {
+  int fd = open(path.c_str(), O_WRONLY);
+  if (fd >= 0) {
+    ssize_t n = write(fd, s.data(), s.size());
+    (void)n;
+    close(fd);
+  }
+}
+
+// The kernel floor: clone into user+mnt+pid+net namespaces, write uid/gid maps, exec /bin/true.
+int KernelFloor() {
+  int sync[2];
+  if (pipe2(sync, O_CLOEXEC) != 0) return -1;
+  pid_t pid = static_cast<pid_t>(syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | SIGCHLD,
+                                         nullptr, nullptr, nullptr, nullptr));
+  if (pid == 0) {
+    close(sync[1]);
+    char c;
+    if (read(sync[0], &c, 1) != 1) _exit(1);
+    execl("/bin/true", "true", nullptr);
+    _exit(127);
+  }
+  close(sync[0]);
+  uid_t uid = geteuid();
+  gid_t gid = getegid();
+  WriteFile(fmt::format("/proc/{}/uid_map", pid), fmt::format("0 {} 1\n", uid == 0 ? 65534 : uid));
+  if (uid != 0) WriteFile(fmt::format("/proc/{}/setgroups", pid), "deny\n");
+  WriteFile(fmt::format("/proc/{}/gid_map", pid), fmt::format("0 {} 1\n", uid == 0 ? 65534 : gid));
+  ssize_t n = write(sync[1], "g", 1);
+  (void)n;
+  close(sync[1]);
+  int st;
+  waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
+
+struct Variant {
+  std::string name;
+  std::function<int()> run;
+  std::vector<double> ms;
+};
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    fmt::print(stderr, "usage: spawn_bench AIRLOCK_BIN [ROUNDS]\n");
+    return 2;
+  }
+  std::string airlock = argv[1];
+  int rounds = argc > 2 ? std::atoi(argv[2]) : 100;
+  std::string tmp = "/tmp/airlock-bench-profiles";
+  mkdir(tmp.c_str(), 0755);
+  auto profile = [&](const std::string& name, const std::string& body) {
+    std::string p = tmp + "/" + name + ".toml";
+    FILE* f = fopen(p.c_str(), "w");
+    fputs(("include = [\"default\"]\n" + body).c_str(), f);
+    fclose(f);
+    return p;
+  };
+  std::string no_seccomp = profile("no-seccomp", "[seccomp]\nmode = \"disabled\"\n");
+  std::string no_landlock = profile("no-landlock", "[landlock]\nmode = \"disabled\"\n");
+  std::string no_count = profile("no-count", "[seccomp]\ncount_denials = false\n");
+
+  std::vector<Variant> vs;
+  vs.push_back({"bare /bin/true", [] { return RunArgv({"/bin/true"}); }, {}});
+  vs.push_back({"kernel floor (userns+mnt+pid+net, uid map)", [] { return KernelFloor(); }, {}});
+  if (Exists("/usr/bin/bwrap")) {
+    vs.push_back({"bubblewrap", [] {
+                    return RunArgv({"/usr/bin/bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--ro-bind", "/usr",
+                                    "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink",
+                                    "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "/bin/true"});
+                  }, {}});
+  }
+  if (Exists("/usr/bin/firejail")) {
+    vs.push_back({"firejail", [] { return RunArgv({"/usr/bin/firejail", "--quiet", "--noprofile", "--net=none", "/bin/true"}); }, {}});
+  }
+  vs.push_back({"airlock default (all layers)", [&] { return RunArgv({airlock, "run", "--", "/bin/true"}); }, {}});
+  vs.push_back({"airlock without seccomp", [&] { return RunArgv({airlock, "run", "--profile", no_seccomp, "--", "/bin/true"}); }, {}});
+  vs.push_back({"airlock without denial counting", [&] { return RunArgv({airlock, "run", "--profile", no_count, "--", "/bin/true"}); }, {}});
+  vs.push_back({"airlock without landlock", [&] { return RunArgv({airlock, "run", "--profile", no_landlock, "--", "/bin/true"}); }, {}});
+  vs.push_back({"airlock --net host", [&] { return RunArgv({airlock, "run", "--net", "host", "--", "/bin/true"}); }, {}});
+  vs.push_back({"airlock + cgroup (--pids 64)", [&] { return RunArgv({airlock, "run", "--pids", "64", "--", "/bin/true"}); }, {}});
+
+  for (auto& v : vs) {  // warm up and check each variant works
+    int rc = v.run();
+    if (rc != 0) fmt::print(stderr, "warning: {} exited {}\n", v.name, rc);
+  }
+  for (int r = 0; r < rounds; ++r) {
+    for (auto& v : vs) {
+      double t = NowMs();
+      v.run();
+      v.ms.push_back(NowMs() - t);
+    }
+  }
+  double bare = Median(vs[0].ms);
+  fmt::print("| variant | median ms | ratio vs bare |\n|---|---:|---:|\n");
+  for (auto& v : vs) fmt::print("| {} | {:.2f} | {:.1f}x |\n", v.name, Median(v.ms), Median(v.ms) / bare);
+  fmt::print("\n{} rounds, uid {}, variants interleaved per round.\n", rounds, geteuid());
+  return 0;
+}
