@@ -48,9 +48,16 @@ std::string FindUserNetHelper() {
 }
 
 UserNet::~UserNet() {
+  if (exit_fd_ >= 0) ::close(exit_fd_);
   if (pid_ > 0) {
-    ::kill(pid_, SIGTERM);
+    // Give the helper a moment to exit on its own (exit fd closed / namespace gone), then insist.
     int status;
+    for (int i = 0; i < 50; ++i) {
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) return;
+      if (i == 10) ::kill(pid_, SIGTERM);
+      ::usleep(10000);
+    }
+    ::kill(pid_, SIGKILL);
     ::waitpid(pid_, &status, 0);
   }
 }
@@ -66,11 +73,14 @@ Result<UserNet> StartUserNetFromParent(pid_t child, const NetPolicy& net) {
   int ready[2];
   if (::pipe2(ready, O_CLOEXEC) != 0) return ErrnoError("pipe");
   UniqueFd ready_r(ready[0]), ready_w(ready[1]);
+  int exitp[2];
+  if (::pipe2(exitp, O_CLOEXEC) != 0) return ErrnoError("pipe");
+  UniqueFd exit_r(exitp[0]), exit_w(exitp[1]);
   std::vector<std::string> args;
   std::string userns = fmt::format("/proc/{}/ns/user", child);
   std::string netns = fmt::format("/proc/{}/ns/net", child);
   if (helper == "slirp4netns") {
-    args = {bin, "--configure", "--mtu=65520", "--disable-host-loopback", "--ready-fd=3",
+    args = {bin, "--configure", "--mtu=65520", "--disable-host-loopback", "--ready-fd=3", "--exit-fd=4",
             "--userns-path=" + userns, "--netns-type=path", netns, "tap0"};
   } else {
     args = {bin, "--config-net", "--quiet", "--foreground", "--no-map-gw", "--userns", userns, "--netns", netns};
@@ -78,10 +88,14 @@ Result<UserNet> StartUserNetFromParent(pid_t child, const NetPolicy& net) {
   pid_t pid = ::fork();
   if (pid < 0) return ErrnoError("fork " + helper);
   if (pid == 0) {
-    ::dup2(ready_w.get(), 3);
     int devnull = ::open("/dev/null", O_RDWR);
+    int r = ::fcntl(ready_w.get(), F_DUPFD, 10);
+    int e = ::fcntl(exit_r.get(), F_DUPFD, 10);
+    ::dup2(r, 3);
+    ::dup2(e, 4);
     ::dup2(devnull, 0);
     ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -90,6 +104,7 @@ Result<UserNet> StartUserNetFromParent(pid_t child, const NetPolicy& net) {
   }
   un.pid_ = pid;
   un.helper_ = helper;
+  un.exit_fd_ = exit_w.release();
   ready_w.reset();
   if (helper == "slirp4netns") {
     struct pollfd p = {ready_r.get(), POLLIN, 0};

@@ -23,7 +23,10 @@ std::string FindUserNetHelper();
 class UserNet {
  public:
   UserNet() = default;
-  UserNet(UserNet&& o) noexcept : pid_(o.pid_), helper_(std::move(o.helper_)) { o.pid_ = -1; }
+  UserNet(UserNet&& o) noexcept : pid_(o.pid_), helper_(std::move(o.helper_)), exit_fd_(o.exit_fd_) {
+    o.pid_ = -1;
+    o.exit_fd_ = -1;
+  }
   UserNet& operator=(UserNet&&) = delete;
   ~UserNet();
   const std::string& helper() const { return helper_; }
@@ -32,6 +35,7 @@ class UserNet {
   friend Result<UserNet> StartUserNetFromParent(pid_t child, const NetPolicy& net);
   pid_t pid_ = -1;
   std::string helper_;
+  int exit_fd_ = -1;  // closing it tells slirp4netns to exit
 };
 
 Result<UserNet> StartUserNetFromParent(pid_t child, const NetPolicy& net);

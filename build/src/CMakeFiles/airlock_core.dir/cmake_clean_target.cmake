@@ -1,3 +1,0 @@
-file(REMOVE_RECURSE
-  "libairlock_core.a"
-)
