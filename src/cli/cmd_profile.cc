@@ -37,7 +37,7 @@ int ProfileCommand(int argc, char** argv) {
     return kExitProfile;
   }
   if (auto s = ValidatePolicy(*policy); !s) {
-    LogError("invalid profile: {}", s.error().What());
+    LogError("{}", s.error().What());
     return kExitProfile;
   }
   std::fputs(toml ? PolicyToToml(*policy).c_str() : ExplainPolicy(*policy).c_str(), stdout);

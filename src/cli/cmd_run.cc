@@ -200,7 +200,7 @@ int RunCommand(int argc, char** argv) {
     return kExitUsage;
   }
   if (auto s = ValidatePolicy(*policy); !s) {
-    LogError("invalid policy: {}", s.error().What());
+    LogError("{}", s.error().What());
     return kExitProfile;
   }
   if (a.explain) {
