@@ -1,5 +1,8 @@
 // airlock run: profile + command-line overrides -> validated policy -> RunSandbox -> exit code/report.
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -10,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "core/log.h"
+#include "core/unique_fd.h"
 #include "policy/profile_loader.h"
 #include "rlimit/rlimit.h"
 #include "sandbox/sandbox.h"
@@ -36,6 +40,7 @@ struct RunArgs {
   std::string landlock;
   bool explain = false;
   std::string report;
+  std::string monitor;
   bool verbose = false;
   std::vector<std::string> command;
 };
@@ -177,6 +182,7 @@ int RunCommand(int argc, char** argv) {
   app.add_option("--landlock", a.landlock, "required, best-effort or disabled");
   app.add_flag("--explain", a.explain, "print the effective policy and exit");
   app.add_option("--report", a.report, "write a JSON report of the run to FILE ('-' for stderr)");
+  app.add_option("--monitor", a.monitor, "stream behaviour events as JSON lines to FILE ('-' for stdout); docs/EVENTS.md");
   app.add_flag("-v,--verbose", a.verbose, "log each setup step");
   app.add_option("command", a.command, "the command and its arguments, after --");
   app.positionals_at_end(true);
@@ -212,7 +218,22 @@ int RunCommand(int argc, char** argv) {
     return kExitUsage;
   }
 
-  auto outcome = RunSandbox(*policy, a.command);
+  RunOptions run_options;
+  UniqueFd monitor_file;
+  if (!a.monitor.empty()) {
+    if (a.monitor == "-") {
+      monitor_file.reset(::dup(STDOUT_FILENO));
+    } else {
+      monitor_file.reset(::open(a.monitor.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    }
+    if (!monitor_file) {
+      LogError("--monitor {}: {}", a.monitor, strerror(errno));
+      return kExitUsage;
+    }
+    ::fcntl(monitor_file.get(), F_SETFD, FD_CLOEXEC);
+    run_options.monitor_fd = monitor_file.get();
+  }
+  auto outcome = RunSandbox(*policy, a.command, run_options);
   RunOutcome o;
   if (!outcome) {
     o.reason = OutcomeReason::kSetupError;

@@ -88,6 +88,7 @@ Result<UserNet> StartUserNetFromParent(pid_t child, const NetPolicy& net) {
   pid_t pid = ::fork();
   if (pid < 0) return ErrnoError("fork " + helper);
   if (pid == 0) {
+    ::signal(SIGPIPE, SIG_DFL);
     int devnull = ::open("/dev/null", O_RDWR);
     int r = ::fcntl(ready_w.get(), F_DUPFD, 10);
     int e = ::fcntl(exit_r.get(), F_DUPFD, 10);

@@ -30,6 +30,9 @@ nlohmann::json OutcomeToJson(const RunOutcome& o) {
   j["weakenings"] = o.weakenings;
   j["denied_syscalls"] = o.denied_syscalls;
   j["setup_ms"] = o.setup_ms;
+  if (o.monitored) {
+    j["monitor"] = {{"events", o.monitor_events}, {"dropped", o.monitor_dropped}, {"lost", o.monitor_lost}};
+  }
   return j;
 }
 

@@ -46,6 +46,10 @@ struct RunOutcome {
   std::vector<std::string> weakenings;     // explicit opt-ins that weaken isolation
   std::map<std::string, uint64_t> denied_syscalls;
   std::map<std::string, double> setup_ms;  // per-step timings (parent side)
+  bool monitored = false;
+  uint64_t monitor_events = 0;
+  uint64_t monitor_dropped = 0;
+  uint64_t monitor_lost = 0;  // notifications whose process died before it was answered
 };
 
 nlohmann::json OutcomeToJson(const RunOutcome& outcome);

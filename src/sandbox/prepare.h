@@ -21,6 +21,8 @@ namespace airlock {
 
 struct RunOptions {
   std::vector<std::string> notify_syscalls;  // extra syscalls for a behaviour monitor
+  int monitor_fd = -1;                       // write monitor events (JSON lines) here; -1 = no monitor
+  size_t monitor_queue = 65536;              // events buffered before dropping (counted)
 };
 
 struct PreparedRun {

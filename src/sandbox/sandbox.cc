@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "core/unique_fd.h"
 #include "kernel/syscalls.h"
+#include "monitor/monitor.h"
 #include "net/net.h"
 #include "process/child_error.h"
 #include "sandbox/child.h"
@@ -89,7 +90,14 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
   RunOutcome outcome;
 
   // 1. Prepare everything the child needs.
-  auto prepared = PrepareRun(policy, cmd, options);
+  RunOptions opts = options;
+  if (opts.monitor_fd >= 0) {
+    if (policy.seccomp.requirement == Requirement::kDisabled) {
+      return MakeError("--monitor needs seccomp (the monitor rides on seccomp user notification); the profile disables it");
+    }
+    for (const auto& s : MonitoredSyscalls()) opts.notify_syscalls.push_back(s);
+  }
+  auto prepared = PrepareRun(policy, cmd, opts);
   if (!prepared) return std::unexpected(prepared.error());
   PreparedRun& run = *prepared;
   outcome.setup_ms["prepare"] = MsSince(t0);
@@ -187,6 +195,10 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
     RunSandboxInitInChild(run, ch);
   }
   UniqueFd pidfd(pidfd_raw);
+  // A closed monitor or report pipe must not kill the supervisor (the child was forked before this).
+  struct sigaction ignore_pipe {}, old_pipe {};
+  ignore_pipe.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ignore_pipe, &old_pipe);
   sync->r.reset();
   errp->w.reset();
   statusp->w.reset();
@@ -228,6 +240,14 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
   // The seccomp supervisor runs on its own thread (started after clone, so the child never sees it).
   std::thread supervisor;
   Result<NotifyStats> notify_stats = NotifyStats{};
+  std::optional<EventSink> sink;
+  std::optional<Monitor> monitor;
+  NotifyHook hook;
+  if (opts.monitor_fd >= 0) {
+    sink.emplace(opts.monitor_fd, opts.monitor_queue);
+    monitor.emplace(*sink, run.ids.inside_uid == 0 ? "root" : "sandbox");
+    hook = [&monitor](const NotifyEvent& ev) { return monitor->Observe(ev); };
+  }
   UniqueFd listener;
   UniqueFd stop_supervisor(::eventfd(0, EFD_CLOEXEC));
   std::optional<ChildErrorRecord> child_error;
@@ -289,8 +309,8 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
       notify_parent.reset();
       if (fd >= 0) {
         listener.reset(fd);
-        supervisor = std::thread([&notify_stats, &listener, &run, &stop_supervisor]() {
-          notify_stats = RunNotifySupervisor(listener.get(), *run.seccomp, stop_supervisor.get());
+        supervisor = std::thread([&notify_stats, &listener, &run, &stop_supervisor, &hook]() {
+          notify_stats = RunNotifySupervisor(listener.get(), *run.seccomp, stop_supervisor.get(), hook);
         });
       }
     }
@@ -299,6 +319,7 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
     }
   }
   ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+  ::sigaction(SIGPIPE, &old_pipe, nullptr);
   // Drain what is left in the pipes after the child is gone.
   if (errp->r && !child_error) {
     ChildErrorRecord rec{};
@@ -315,9 +336,18 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
     supervisor.join();
     if (notify_stats) {
       outcome.denied_syscalls = notify_stats->denials;
+      outcome.monitor_lost = notify_stats->lost;
     } else {
       run.not_enforced.push_back("seccomp denial counting failed: " + notify_stats.error().What());
     }
+  }
+
+  if (sink) {
+    sink->Close();
+    outcome.monitored = true;
+    outcome.monitor_events = monitor->events();
+    outcome.monitor_dropped = sink->dropped();
+    if (outcome.monitor_dropped > 0) LogWarning("monitor: {} events dropped (queue full)", outcome.monitor_dropped);
   }
 
   // 7. Outcome.

@@ -1,0 +1,55 @@
+// The behaviour monitor: turns seccomp user notifications of the sandboxed process tree into events
+// with Sysmon-for-Linux field names (docs/EVENTS.md), so Sigma rules apply as written.
+//
+// Contract: Observe() runs on the seccomp supervisor thread while the calling thread of the sandbox
+// is blocked in its syscall; it reads the arguments from /proc/PID/mem and never blocks on output
+// (events go to a bounded EventSink). It always answers "continue": the monitor observes, the filter
+// decides. What a racing thread of the sandboxed process could change between our read and the
+// kernel's own read is documented in docs/EVENTS.md.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "monitor/event_sink.h"
+#include "seccomp/notify.h"
+
+namespace airlock {
+
+// Syscalls the monitor asks the seccomp filter to route to the supervisor.
+const std::vector<std::string>& MonitoredSyscalls();
+
+class Monitor {
+ public:
+  // user: the sandbox user's name, reported as User.
+  Monitor(EventSink& sink, std::string user) : sink_(sink), user_(std::move(user)) {}
+
+  // A monitored syscall (answered with CONTINUE).
+  NotifyAnswer Observe(const NotifyEvent& event);
+  // A denied syscall (the filter already decided); emits a "syscall" event with Decision denied.
+  void ObserveDenied(const NotifyEvent& event);
+
+  uint64_t events() const { return events_; }
+
+  // Builds (without emitting) the event for a notification; exposed for tests.
+  nlohmann::json Decode(const NotifyEvent& event);
+
+ private:
+  void Emit(nlohmann::json event);
+  EventSink& sink_;
+  std::string user_;
+  uint64_t events_ = 0;
+};
+
+// Helpers reading another process's state (exposed for tests).
+std::string ReadRemoteString(pid_t pid, uint64_t addr, size_t max = 4096);
+std::string ProcLink(pid_t pid, const std::string& what);  // readlink /proc/PID/<what>
+std::string UtcTimeNow();                                   // "2026-11-27 05:50:00.123"
+
+}  // namespace airlock

@@ -1,0 +1,84 @@
+// The behaviour monitor through the real binary: events for processes, files, network and DNS, with
+// Sysmon field names, as root and as an unprivileged user.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <sstream>
+
+#include "test_env.h"
+
+using namespace airlock::test;
+
+namespace {
+
+std::vector<nlohmann::json> ReadEvents(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(ReadFileOrEmpty(path));
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  }
+  return out;
+}
+
+bool Has(const std::vector<nlohmann::json>& events, const std::function<bool(const nlohmann::json&)>& pred) {
+  for (const auto& e : events)
+    if (pred(e)) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST(Monitor, RecordsProcessFileNetworkAndDnsEvents) {
+  std::string dir = MakeTempDir("monitor");
+  std::string events_path = dir + "/events.jsonl";
+  std::string report_path = dir + "/report.json";
+  const char* script =
+      "echo hi > /tmp/a; mv /tmp/a /tmp/b; chmod 4755 /tmp/b; rm /tmp/b; "
+      "python3 -c \"import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+      "s.sendto(b'\\x12\\x34\\x01\\x00\\x00\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x04evil\\x07example\\x00\\x00\\x01\\x00\\x01', ('127.0.0.53', 53)); "
+      "c=socket.socket(); c.settimeout(1)\ntry: c.connect(('127.0.0.1', 9))\nexcept Exception: pass\"";
+  auto r = RunAirlock({"--monitor", events_path, "--report", report_path}, {"/bin/sh", "-c", script});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto events = ReadEvents(events_path);
+  ASSERT_FALSE(events.empty());
+  for (const auto& e : events) {
+    ASSERT_TRUE(e.contains("category")) << e.dump();
+    ASSERT_TRUE(e.contains("UtcTime")) << e.dump();
+    ASSERT_TRUE(e.contains("ProcessId")) << e.dump();
+  }
+  EXPECT_TRUE(Has(events, [](const auto& e) {
+    return e["category"] == "process_creation" && e["Image"] == "/usr/bin/mv" && e["CommandLine"] == "mv /tmp/a /tmp/b" &&
+           e.contains("ParentImage") && e.contains("ParentProcessId") && e["CurrentDirectory"] == "/home/sandbox";
+  }));
+  EXPECT_TRUE(Has(events, [](const auto& e) { return e["category"] == "file_event" && e["Operation"] == "create" && e["TargetFilename"] == "/tmp/a"; }));
+  EXPECT_TRUE(Has(events, [](const auto& e) {
+    return e["category"] == "file_event" && e["Operation"] == "rename" && e["SourceFilename"] == "/tmp/a" && e["TargetFilename"] == "/tmp/b";
+  }));
+  EXPECT_TRUE(Has(events, [](const auto& e) { return e["Operation"] == "chmod" && e["Mode"] == "4755" && e["SetuidBits"] == "true"; }));
+  EXPECT_TRUE(Has(events, [](const auto& e) { return e["Operation"] == "delete" && e["TargetFilename"] == "/tmp/b"; }));
+  EXPECT_TRUE(Has(events, [](const auto& e) { return e["category"] == "dns_query" && e["QueryName"] == "evil.example"; }));
+  EXPECT_TRUE(Has(events, [](const auto& e) {
+    return e["category"] == "network_connection" && e["DestinationIp"] == "127.0.0.1" && e["DestinationPort"] == 9 && e["Protocol"] == "tcp";
+  }));
+  auto report = nlohmann::json::parse(ReadFileOrEmpty(report_path));
+  EXPECT_EQ(report["monitor"]["dropped"], 0);
+  EXPECT_EQ(report["monitor"]["events"].get<uint64_t>(), events.size());
+  unlink(events_path.c_str());
+  unlink(report_path.c_str());
+  rmdir(dir.c_str());
+}
+
+TEST(Monitor, WorksWithEveryBuiltinProfile) {
+  for (const char* profile : {"default", "workdir", "analysis"}) {
+    std::string dir = MakeTempDir("monitor-profile");
+    std::string events_path = dir + "/e.jsonl";
+    auto r = RunAirlock({"--profile", profile, "--monitor", events_path}, {"/bin/sh", "-c", "/bin/true"});
+    EXPECT_EQ(r.exit_code, 0) << profile << ": " << r.err;
+    auto events = ReadEvents(events_path);
+    EXPECT_TRUE(Has(events, [](const auto& e) { return e["category"] == "process_creation" && e["Image"] == "/bin/true"; })) << profile;
+    unlink(events_path.c_str());
+    rmdir(dir.c_str());
+  }
+}
