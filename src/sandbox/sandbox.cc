@@ -309,8 +309,11 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
       notify_parent.reset();
       if (fd >= 0) {
         listener.reset(fd);
-        supervisor = std::thread([&notify_stats, &listener, &run, &stop_supervisor, &hook]() {
-          notify_stats = RunNotifySupervisor(listener.get(), *run.seccomp, stop_supervisor.get(), hook);
+        supervisor = std::thread([&notify_stats, &listener, &run, &stop_supervisor, &hook, &monitor]() {
+          notify_stats = RunNotifySupervisor(listener.get(), *run.seccomp, stop_supervisor.get(), hook,
+                                             [&monitor](const NotifyEvent& ev) {
+                                               if (monitor) monitor->ObserveDenied(ev);
+                                             });
         });
       }
     }
