@@ -1,0 +1,289 @@
+// airlock analyze FILE: static triage (airlock-scan, itself run inside a sandbox), detonation with the
+// right runner inside the analysis profile under the behaviour monitor, Sigma rules over the events,
+// dropped files collected and triaged, one verdict; JSON + self-contained HTML reports.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+#include "analyze/html_report.h"
+#include "analyze/runner.h"
+#include "analyze/subprocess.h"
+#include "analyze/verdict.h"
+#include "sigma/rule_set.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace airlock::analyze;
+
+namespace {
+
+std::string ReadAll(const std::string& path, size_t max = 1 << 30) {
+  std::ifstream f(path, std::ios::binary);
+  std::string s;
+  s.resize(max);
+  f.read(s.data(), static_cast<std::streamsize>(max));
+  s.resize(static_cast<size_t>(f.gcount()));
+  return s;
+}
+
+void Progress(bool quiet, const std::string& msg) {
+  if (!quiet) std::cerr << "airlock analyze: " << msg << std::endl;
+}
+
+std::string RulesDir(const std::string& sub) {
+  if (const char* env = std::getenv("AIRLOCK_RULES_DIR"); env && *env) return std::string(env);
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  fs::path installed = exe.parent_path() / ".." / ".." / "share" / "airlock" / "rules";
+  if (!ec && fs::is_directory(installed / sub, ec)) return fs::weakly_canonical(installed, ec).string();
+  return AIRLOCK_ANALYZE_SOURCE_RULES_DIR;
+}
+
+// Runs airlock-scan --json on `target` inside a default-profile sandbox (least privilege for the
+// parsers). Returns the parsed report, or an object with "error".
+json StaticTriage(const std::string& airlock, const std::string& scan, const std::string& target) {
+  if (scan.empty()) return json{{"error", "airlock-scan is not installed: no static triage"}};
+  std::string scan_dir = fs::path(scan).parent_path().string();
+  std::string rules = RulesDir("yara");
+  std::vector<std::string> argv = {airlock, "run", "--ro-bind", scan_dir, "/opt/airlock-scan", "--ro-bind", target, "/in",
+                                   "--setenv", "AIRLOCK_RULES_DIR=/rules", "--setenv", "XDG_CACHE_HOME=/tmp", "--memory", "2g",
+                                   "--timeout", "300s"};
+  if (fs::is_directory(rules)) {
+    argv.insert(argv.begin() + 2, {"--ro-bind", rules, "/rules"});
+  }
+  argv.insert(argv.end(), {"--", "/opt/airlock-scan/" + fs::path(scan).filename().string(), "--json", "/in"});
+  ProcResult r = RunCapture(argv);
+  try {
+    json j = json::parse(r.out);
+    return j;
+  } catch (const std::exception&) {
+    return json{{"error", fmt::format("static triage failed (exit {}): {}", r.exit_code, r.err.substr(0, 500))}};
+  }
+}
+
+// Flattens the findings of a scan report's object tree.
+void CollectFindings(const json& obj, json& out) {
+  if (obj.contains("findings")) {
+    for (auto f : obj["findings"]) {
+      f["path"] = obj.value("path", "");
+      out.push_back(f);
+    }
+  }
+  if (obj.contains("children"))
+    for (const auto& c : obj["children"]) CollectFindings(c, out);
+}
+
+std::string Sha256Of(const std::string& scan_report_json_path_unused) { return scan_report_json_path_unused; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string sample_path, out_dir, timeout = "60s";
+  std::vector<std::string> setenv_kv, rule_dirs;
+  bool json_out = false, quiet = false, no_static = false;
+  CLI::App app{"Detonate a file inside an airlock analysis sandbox under the behaviour monitor, judge it with\n"
+               "Sigma rules and static triage, and write JSON and HTML reports.\n"
+               "Exit status: 0 clean, 1 malicious, 2 error, 3 suspicious.",
+               "airlock analyze"};
+  app.add_option("file", sample_path, "the sample")->required();
+  app.add_option("--timeout", timeout, "how long the sample may run (default 60s)");
+  app.add_option("--out", out_dir, "report directory (default: ./airlock-analysis-<name>)");
+  app.add_option("--setenv", setenv_kv, "KEY=VALUE in the sample's environment")->allow_extra_args(false);
+  app.add_option("--rules", rule_dirs, "additional Sigma rule directory (repeatable)")->allow_extra_args(false);
+  app.add_flag("--json", json_out, "print the JSON report on stdout");
+  app.add_flag("-q,--quiet", quiet, "no progress on stderr");
+  app.add_flag("--no-static", no_static, "skip static triage");
+  CLI11_PARSE(app, argc, argv);
+
+  std::error_code ec;
+  if (!fs::is_regular_file(sample_path, ec)) {
+    std::cerr << "airlock analyze: " << sample_path << ": not a regular file\n";
+    return 2;
+  }
+  std::string name = fs::path(sample_path).filename().string();
+  std::string safe = SafeSampleName(name);
+  if (out_dir.empty()) out_dir = "airlock-analysis-" + safe;
+  fs::create_directories(out_dir, ec);
+  out_dir = fs::absolute(out_dir).string();
+  std::string work = out_dir + "/work";
+  fs::remove_all(work, ec);
+  for (const char* d : {"sample", "tmp", "home"}) fs::create_directories(work + "/" + d, ec);
+  fs::permissions(work + "/tmp", fs::perms::all | fs::perms::sticky_bit, ec);
+  fs::permissions(work + "/home", fs::perms::all, ec);
+  fs::permissions(work, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec, ec);
+  fs::permissions(out_dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec, ec);
+  std::string staged = work + "/sample/" + safe;
+  fs::copy_file(sample_path, staged, fs::copy_options::overwrite_existing, ec);
+  if (ec) {
+    std::cerr << "airlock analyze: cannot stage sample: " << ec.message() << "\n";
+    return 2;
+  }
+  ::chmod(staged.c_str(), 0555);
+
+  std::string airlock = FindProgram("airlock");
+  std::string scan = FindProgram("airlock-scan");
+  if (airlock.empty()) {
+    std::cerr << "airlock analyze: the airlock binary was not found\n";
+    return 2;
+  }
+  json report;
+  report["version"] = AIRLOCK_VERSION;
+  report["sample"] = {{"name", name}, {"size", fs::file_size(staged, ec)}};
+
+  // 1. Static triage of the sample.
+  json static_report = json::object();
+  double static_score = 0;
+  std::set<std::string> techniques;
+  if (!no_static) {
+    Progress(quiet, "[1/4] static triage");
+    static_report = StaticTriage(airlock, scan, staged);
+    static_score = static_report.value("score", 0.0);
+    if (static_report.contains("techniques"))
+      for (const auto& t : static_report["techniques"]) techniques.insert(t.get<std::string>());
+    if (static_report.contains("objects") && !static_report["objects"].empty()) {
+      const auto& root = static_report["objects"][0];
+      if (root.contains("hashes")) report["sample"]["sha256"] = root["hashes"].value("sha256", "");
+      if (root.contains("type")) report["sample"]["type"] = root["type"];
+    }
+  }
+  json findings = json::array();
+  if (static_report.contains("objects"))
+    for (const auto& o : static_report["objects"]) CollectFindings(o, findings);
+  report["static"] = {{"verdict", static_report.value("verdict", "clean")}, {"score", static_score}, {"findings", findings}};
+  if (static_report.contains("error")) report["static"]["error"] = static_report["error"];
+
+  // 2. Detonation.
+  std::string head = ReadAll(staged, 4096);
+  std::string browser = fs::exists("/usr/bin/chromium") ? "/usr/bin/chromium" : "";
+  Runner runner = ChooseRunner(head, name, browser);
+  report["runner"] = {{"kind", runner.kind}, {"why", runner.why}, {"argv", runner.argv}};
+  std::string events_path = out_dir + "/events.jsonl";
+  std::string run_report_path = out_dir + "/run.json";
+  std::vector<json> events;
+  json run = json::object();
+  if (!runner.argv.empty()) {
+    Progress(quiet, fmt::format("[2/4] detonating with runner '{}' for up to {}", runner.kind, timeout));
+    std::vector<std::string> args = {airlock, "run", "--profile", "analysis", "--ro-bind", work + "/sample", "/sample",
+                                     "--bind", work + "/tmp", "/tmp", "--bind", work + "/home", "/home/sandbox",
+                                     "--chdir", "/home/sandbox", "--timeout", timeout,
+                                     "--monitor", events_path, "--report", run_report_path};
+    for (const auto& kv : setenv_kv) args.insert(args.end(), {"--setenv", kv});
+    args.push_back("--");
+    args.insert(args.end(), runner.argv.begin(), runner.argv.end());
+    ProcResult r = RunCapture(args, 1 << 20);
+    report["output"] = {{"stdout", r.out.substr(0, 65536)}, {"stderr", r.err.substr(0, 65536)}, {"exit_code", r.exit_code}};
+    try {
+      run = json::parse(ReadAll(run_report_path));
+    } catch (const std::exception&) {
+      run = json{{"error", "no run report: " + r.err.substr(0, 500)}};
+    }
+    std::istringstream in(ReadAll(events_path));
+    for (std::string line; std::getline(in, line);) {
+      try {
+        events.push_back(json::parse(line));
+      } catch (const std::exception&) {
+      }
+    }
+  } else {
+    Progress(quiet, "[2/4] no runner: " + runner.why);
+  }
+  report["run"] = run;
+
+  // 3. Behaviour rules.
+  Progress(quiet, fmt::format("[3/4] matching {} events against Sigma rules", events.size()));
+  airlock::sigma::RuleSet rules;
+  std::vector<std::string> dirs = {RulesDir("behavior") + "/behavior"};
+  for (const auto& d : rule_dirs) dirs.push_back(d);
+  json rule_errors = json::array();
+  for (const auto& d : dirs) {
+    if (auto s = rules.LoadDirectory(d); !s) rule_errors.push_back(s.error().What());
+  }
+  std::vector<BehaviorHit> hits;
+  json matches = json::array();
+  std::set<std::pair<std::string, std::string>> seen;  // (rule, event) dedup
+  for (const auto& e : events) {
+    for (const auto& m : rules.Match(e)) {
+      std::string ev = e.dump();
+      if (!seen.insert({m.rule->id, ev}).second) continue;
+      hits.push_back({m.rule->id, m.rule->title, m.rule->level, m.rule->techniques, ev});
+      if (matches.size() < 500) {
+        matches.push_back({{"rule_id", m.rule->id}, {"title", m.rule->title}, {"level", m.rule->level},
+                           {"techniques", m.rule->techniques}, {"event", e}});
+      }
+    }
+  }
+  report["behavior"] = {{"rules_loaded", rules.report().loaded}, {"rules_supported", rules.report().supported},
+                        {"events", events.size()}, {"matches", matches}, {"rule_errors", rule_errors}};
+
+  // 4. Dropped files: everything the sample left in its writable areas.
+  Progress(quiet, "[4/4] collecting and triaging dropped files");
+  json dropped = json::array();
+  for (const char* area : {"tmp", "home"}) {
+    std::string root = work + "/" + area;
+    for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
+         it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (ec) break;
+      if (!it->is_regular_file(ec) || it->is_symlink(ec)) continue;
+      std::string inside = std::string(area == std::string("tmp") ? "/tmp" : "/home/sandbox") +
+                           it->path().string().substr(root.size());
+      if (inside.rfind("/tmp/chromium", 0) == 0) continue;  // the browser runner's own profile
+      json d = {{"path", inside}, {"size", it->file_size(ec)}};
+      if (dropped.size() < 50 && !no_static) {
+        json t = StaticTriage(airlock, scan, it->path().string());
+        d["verdict"] = t.value("verdict", "unknown");
+        d["score"] = t.value("score", 0.0);
+        if (t.contains("objects") && !t["objects"].empty() && t["objects"][0].contains("hashes")) {
+          d["sha256"] = t["objects"][0]["hashes"].value("sha256", "");
+        }
+        if (t.contains("techniques"))
+          for (const auto& x : t["techniques"]) techniques.insert(x.get<std::string>());
+        static_score = std::max(static_score, t.value("score", 0.0));
+        json df = json::array();
+        if (t.contains("objects"))
+          for (const auto& o : t["objects"]) CollectFindings(o, df);
+        d["findings"] = df;
+      }
+      dropped.push_back(d);
+    }
+  }
+  report["dropped"] = dropped;
+  report["network"] = {{"mode", "sinkhole-none"}, {"sinkhole", json::array()}};
+
+  Verdict v = Combine(static_score, techniques, hits);
+  report["verdict"] = v.verdict;
+  report["score"] = v.score;
+  report["techniques"] = std::vector<std::string>(v.techniques.begin(), v.techniques.end());
+
+  std::ofstream(out_dir + "/report.json") << report.dump(2) << "\n";
+  std::ofstream(out_dir + "/report.html") << RenderHtmlReport(report, events);
+  (void)Sha256Of;
+
+  if (json_out) {
+    std::cout << report.dump(2) << "\n";
+  } else {
+    std::cout << fmt::format("{}: {} (score {:.1f}/10)\n", name, v.verdict, v.score);
+    if (!v.techniques.empty()) {
+      std::string t;
+      for (const auto& x : v.techniques) t += (t.empty() ? "" : ", ") + x;
+      std::cout << "  techniques: " << t << "\n";
+    }
+    std::cout << fmt::format("  runner: {} ({})\n", runner.kind, runner.why);
+    std::cout << fmt::format("  events: {}, rule matches: {}, dropped files: {}, static findings: {}\n", events.size(), hits.size(),
+                             dropped.size(), findings.size());
+    std::set<std::string> shown;
+    for (const auto& h : hits) {
+      if (shown.insert(h.rule_id).second) std::cout << fmt::format("  [{}] {}\n", h.level, h.title);
+    }
+    std::cout << "  reports: " << out_dir << "/report.json, " << out_dir << "/report.html\n";
+  }
+  return VerdictExitCode(v.verdict);
+}
