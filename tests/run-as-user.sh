@@ -12,8 +12,10 @@ trap 'rm -rf "$stage"' EXIT
 chmod 755 "$stage"
 cp "$test_bin" "$stage/"
 cp "$build_dir/src/cli/airlock" "$stage/airlock"
-[ -d "$build_dir/src/scan" ] && find "$build_dir/src" -maxdepth 2 -type f -name 'airlock-*' -perm -u+x -exec cp {} "$stage/" \;
+find "$build_dir/src" -maxdepth 2 -type f -name 'airlock-*' -perm -u+x -exec cp {} "$stage/" \;
 cp -r "$build_dir/tests/helpers" "$stage/helpers"
+src_dir=$(cd "$(dirname "$0")/.." && pwd)
+[ -d "$src_dir/rules" ] && cp -r "$src_dir/rules" "$stage/rules" && export AIRLOCK_RULES_DIR="$stage/rules"
 chmod -R a+rX "$stage"
 mkdir -m 1777 "$stage/tmp"
 export AIRLOCK_BIN="$stage/airlock" AIRLOCK_HELPER_DIR="$stage/helpers" TMPDIR="$stage/tmp" HOME="$stage/tmp"

@@ -220,10 +220,9 @@ void HardenProc(int err_fd, int root_fd, const MountOp& op) {
 
 }  // namespace
 
-void ApplyMountPlanInChild(const MountPlan& plan, int err_fd) {
-  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ChildFail(err_fd, "make / private", "/", errno);
-
-  // 1. Open every bind source once, before anything is mounted over the host tree.
+void OpenMountSourcesInChild(const MountPlan& plan, int err_fd) {
+  // Open every bind source once, with the caller's own host credentials and before anything is
+  // mounted over the host tree: what is opened here is exactly what gets mounted.
   for (size_t i = 0; i < plan.ops.size(); ++i) {
     const MountOp& op = plan.ops[i];
     if (op.kind != MountOp::Kind::kBind) continue;
@@ -231,6 +230,10 @@ void ApplyMountPlanInChild(const MountPlan& plan, int err_fd) {
     if (fd < 0) ChildFail(err_fd, "open bind source", op.src.c_str(), errno);
     plan.src_fds[i] = fd;
   }
+}
+
+void ApplyMountPlanInChild(const MountPlan& plan, int err_fd) {
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ChildFail(err_fd, "make / private", "/", errno);
 
   // 2. The new root: a fresh tmpfs, reached only through root_fd from now on.
   if (::mount("airlock", kNewRoot, "tmpfs", MS_NOSUID | MS_NODEV, plan.root_options.c_str()) != 0) {

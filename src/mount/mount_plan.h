@@ -49,6 +49,9 @@ struct MountPlan {
 
 Result<MountPlan> BuildMountPlan(const Policy& policy, const IdMapping& ids);
 
+// Child side, first step: opens every bind source with O_PATH|O_NOFOLLOW while the child still has
+// the caller's host uid (so a root caller can bind its own 0700 directories). Stores fds in src_fds.
+void OpenMountSourcesInChild(const MountPlan& plan, int err_fd);
 // Child side. Returns only on success; on failure reports through err_fd and exits.
 void ApplyMountPlanInChild(const MountPlan& plan, int err_fd);
 

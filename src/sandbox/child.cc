@@ -117,6 +117,7 @@ void RunSandboxInitInChild(const PreparedRun& run, const ChildChannels& ch) {
   if (n != 1) _exit(kChildSetupExit);  // the parent died or gave up before releasing us
   ::close(ch.sync_read);
 
+  OpenMountSourcesInChild(run.mounts, err);
   if (run.ids.caller_is_root) {
     // Root caller: our host uid 0 is not mapped in the new user namespace, so files we create there
     // would fail with EOVERFLOW. Become the mapped inside identity now, keeping the capabilities the

