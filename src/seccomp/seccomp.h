@@ -8,6 +8,7 @@
 //  - Unknown/new syscalls get ENOSYS; denied known ones get EPERM; foreign ABIs (x32, i386 on x86_64)
 //    kill the process. When SeccompPolicy::count_denials is set, denied syscalls are instead routed to
 //    SECCOMP_RET_USER_NOTIF so the supervisor can count them by name and answer with DenyErrno(nr).
+//    Exception: clone3 -> ENOSYS stays in the kernel (libc probes it before every clone fallback).
 #pragma once
 
 #include <linux/filter.h>
@@ -38,18 +39,37 @@ struct SeccompProgram {
   std::set<std::string> allowed;           // effective allowed syscall names
   std::vector<std::string> allowed_back;   // groups/syscalls the policy allowed on top of the base
   std::vector<std::string> denied_extra;   // groups/syscalls the policy removed
+  // The same rules with USER_NOTIF replaced by the verdict it stands for (ALLOW for monitored
+  // syscalls, ERRNO(DenyErrno) for counted denials). The supervisor evaluates it on each
+  // notification (EvaluateBpf in bpf_eval.h) to tell a denial from a monitored call; argument-checked
+  // denials (clone with CLONE_NEWUSER, socket(AF_PACKET)...) are classified exactly this way.
+  std::vector<sock_filter> verdict_insns;
+  std::set<int> notify_nrs;                // syscall numbers from SeccompCompileOptions::notify_syscalls
 };
 
 // Syscalls to route to the supervisor for behaviour monitoring (issue: monitor). May be empty.
+// Names must be syscall names (not groups); unknown names are errors.
 struct SeccompCompileOptions {
   std::vector<std::string> notify_syscalls;
+  bool binary_tree = true;  // SCMP_FLTATR_CTL_OPTIMIZE=2; false (libseccomp's linear default) for benchmarks
 };
 
 Result<SeccompProgram> CompileSeccomp(const SeccompPolicy& policy, const SeccompCompileOptions& options = {});
 
+// Resolves a group ("@ptrace") or syscall name to syscall names; error for unknown names.
+Result<std::vector<std::string>> ResolveSyscallNames(const std::string& name);
+
 // Child side: installs the program (requires no_new_privs already set). Returns the listener fd
 // (>= 0) when program.uses_user_notif, 0 otherwise, or -errno on failure. Allocation-free.
+// The listener is O_CLOEXEC: hand it to the supervisor (SCM_RIGHTS, or keep it when the supervisor
+// runs in a process that shares the fd table) before execve. While a listener is open and nobody
+// answers, a notifying syscall blocks; once every copy is closed it fails with ENOSYS. So either run
+// RunNotifySupervisor (notify.h) on it or compile with count_denials = false.
 int InstallSeccompInChild(const SeccompProgram& program);
+
+// Multi-line summary for --explain / `airlock audit`: base, group deltas, argument rules, how
+// denials are answered. Every line starts with "seccomp: ".
+std::string ExplainSeccomp(const SeccompProgram& program, const SeccompPolicy& policy);
 
 // errno the supervisor answers a denied syscall `nr` with (EPERM for known, ENOSYS for unknown).
 int DenyErrno(int nr);

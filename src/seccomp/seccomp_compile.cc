@@ -1,0 +1,226 @@
+// CompileSeccomp: resolves the policy into allowed/denied syscall sets, emits rules with libseccomp
+// (binary tree), exports the BPF, prepends the x32 kill check, derives the installed and the verdict
+// programs, and checks the argument rules against their reference on the verdict program.
+#include <seccomp.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <map>
+#include <memory>
+
+#include "core/unique_fd.h"
+#include "seccomp/arg_rules.h"
+#include "seccomp/bpf_eval.h"
+#include "seccomp/seccomp.h"
+#include "seccomp/seccomp_abi.h"
+
+namespace airlock {
+namespace {
+
+// Marker action for monitored (notify_syscalls) calls while compiling; replaced after export.
+constexpr uint32_t kNotifyMarker = SCMP_ACT_TRACE(0x4e4f);
+// Marker for denials that are answered in the kernel even when counting: clone3 -> ENOSYS is
+// libc's routine probe before falling back to clone (glibc tries it for every thread), not a signal.
+constexpr uint32_t kUncountedEnosysMarker = SCMP_ACT_TRACE(0x4e53);
+
+int NativeNr(const std::string& name) { return seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, name.c_str()); }
+
+const SyscallGroup* FindGroup(const std::string& name) {
+  for (const SyscallGroup& g : SyscallGroups())
+    if (g.name == name) return &g;
+  return nullptr;
+}
+
+// Every syscall number that some group names (built once).
+const std::map<int, std::string>& GroupedSyscalls() {
+  static const std::map<int, std::string> table = [] {
+    std::map<int, std::string> t;
+    for (const SyscallGroup& g : SyscallGroups())
+      for (const std::string& s : g.syscalls)
+        if (int nr = NativeNr(s); nr >= 0) t.emplace(nr, s);
+    return t;
+  }();
+  return table;
+}
+
+struct CtxDeleter {
+  void operator()(void* ctx) const { seccomp_release(ctx); }
+};
+using ScmpCtx = std::unique_ptr<void, CtxDeleter>;
+
+Status AddRule(scmp_filter_ctx ctx, uint32_t action, int nr, const std::vector<scmp_arg_cmp>& conds,
+               const std::string& name) {
+  int rc = seccomp_rule_add_array(ctx, action, nr, static_cast<unsigned>(conds.size()), conds.data());
+  if (rc != 0) return MakeError("libseccomp rule for " + name, -rc);
+  return Ok();
+}
+
+// The x32 ABI shares AUDIT_ARCH_X86_64; its numbers carry bit 30. Kill those before anything else
+// (numbers with bit 31 set, e.g. -1, are left to the main program, which answers ENOSYS).
+std::vector<sock_filter> X32Prologue() {
+  using namespace seccomp_abi;
+  return {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kOffsetArch),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kAuditArchX86_64, 0, 4),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kOffsetNr),
+      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, kX32SyscallBit, 0, 2),
+      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x80000000U, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+  };
+}
+
+// Replaces `ret K` actions: fn(old) -> new.
+template <class Fn>
+std::vector<sock_filter> PatchReturns(std::vector<sock_filter> insns, Fn fn) {
+  for (sock_filter& in : insns)
+    if (in.code == (BPF_RET | BPF_K)) in.k = fn(in.k);
+  return insns;
+}
+
+Result<std::vector<sock_filter>> Export(scmp_filter_ctx ctx) {
+  // seccomp_export_bpf_mem exists only from libseccomp 2.6; go through a memfd.
+  int fd = memfd_create("airlock-seccomp", MFD_CLOEXEC);
+  if (fd < 0) return ErrnoError("memfd_create");
+  UniqueFd owner(fd);
+  if (int rc = seccomp_export_bpf(ctx, fd); rc != 0) return MakeError("seccomp_export_bpf", -rc);
+  off_t size = lseek(fd, 0, SEEK_END);
+  if (size <= 0 || size % sizeof(sock_filter) != 0) return MakeError("seccomp_export_bpf: bad size");
+  std::vector<sock_filter> insns(static_cast<size_t>(size) / sizeof(sock_filter));
+  if (pread(fd, insns.data(), static_cast<size_t>(size), 0) != size) return ErrnoError("read exported bpf");
+  return insns;
+}
+
+Status CheckArgRule(const ArgRule& rule, int nr, const std::vector<sock_filter>& verdict, uint32_t allow_action) {
+  for (const SyscallArgs& args : rule.probes) {
+    seccomp_data d{};
+    d.nr = nr;
+    d.arch = seccomp_abi::kAuditArchX86_64;
+    for (int i = 0; i < 6; ++i) d.args[i] = args[i];
+    auto v = EvaluateBpf(verdict, d);
+    if (!v) return std::unexpected(v.error());
+    uint32_t want = rule.denied(args) ? (SECCOMP_RET_ERRNO | EPERM) : allow_action;
+    if (v->action != want)
+      return MakeError("compiled filter disagrees with the argument rule for " + rule.syscall + " (args " +
+                       std::to_string(args[0]) + ", " + std::to_string(args[1]) + ", " + std::to_string(args[2]) +
+                       "): " + SeccompActionName(v->action) + " instead of " + SeccompActionName(want));
+  }
+  return Ok();
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> ResolveSyscallNames(const std::string& name) {
+  if (!name.empty() && name[0] == '@') {
+    const SyscallGroup* g = FindGroup(name);
+    if (!g) return MakeError("unknown syscall group '" + name + "'");
+    return g->syscalls;
+  }
+  if (NativeNr(name) < 0) return MakeError("unknown syscall '" + name + "'");
+  return std::vector<std::string>{name};
+}
+
+int DenyErrno(int nr) {
+  // clone3 answers ENOSYS so that libc falls back to clone(), where flags can be inspected.
+  if (nr == NativeNr("clone3")) return ENOSYS;
+  return GroupedSyscalls().contains(nr) ? EPERM : ENOSYS;
+}
+
+std::string SyscallName(int nr) {
+  char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, nr);
+  if (!name) return "";
+  std::string out(name);
+  std::free(name);
+  return out;
+}
+
+Result<SeccompProgram> CompileSeccomp(const SeccompPolicy& policy, const SeccompCompileOptions& options) {
+  if (seccomp_arch_native() != SCMP_ARCH_X86_64) return MakeError("seccomp: only x86_64 is supported");
+  if (policy.base != "default") return MakeError("seccomp: unknown base allow-list '" + policy.base + "'");
+
+  SeccompProgram program;
+  std::set<std::string> lifted;  // syscalls whose argument rule is lifted
+  for (const SyscallGroup& g : SyscallGroups())
+    if (g.in_default) program.allowed.insert(g.syscalls.begin(), g.syscalls.end());
+
+  for (const std::string& entry : policy.allow) {
+    auto names = ResolveSyscallNames(entry);
+    if (!names) return std::unexpected(std::move(names.error()).WithContext("seccomp allow"));
+    bool changed = false;
+    for (const std::string& n : *names) changed |= program.allowed.insert(n).second;
+    if (entry[0] != '@' && FindArgRule(entry) && lifted.insert(entry).second) changed = true;
+    for (const ArgRule& r : DefaultArgRules())
+      if (r.lifted_by_group == entry && lifted.insert(r.syscall).second) changed = true;
+    if (changed) program.allowed_back.push_back(entry);
+  }
+  for (const std::string& entry : policy.deny) {
+    auto names = ResolveSyscallNames(entry);
+    if (!names) return std::unexpected(std::move(names.error()).WithContext("seccomp deny"));
+    bool changed = false;
+    for (const std::string& n : *names) changed |= program.allowed.erase(n) > 0;
+    if (changed) program.denied_extra.push_back(entry);
+  }
+  for (const std::string& n : options.notify_syscalls) {
+    int nr = n.empty() || n[0] == '@' ? -1 : NativeNr(n);
+    if (nr < 0) return MakeError("seccomp notify: unknown syscall '" + n + "'");
+    program.notify_nrs.insert(nr);
+  }
+
+  ScmpCtx ctx(seccomp_init(SCMP_ACT_ERRNO(ENOSYS)));
+  if (!ctx) return MakeError("seccomp_init failed");
+  seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, 0);  // the sandbox init sets no_new_privs itself
+  if (int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS); rc != 0)
+    return MakeError("seccomp bad-arch action", -rc);
+  if (int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, options.binary_tree ? 2 : 1); rc != 0)
+    return MakeError("seccomp binary-tree optimisation", -rc);
+
+  std::vector<std::pair<const ArgRule*, int>> active_rules;
+  for (const auto& [nr, name] : GroupedSyscalls()) {
+    const uint32_t allow = program.notify_nrs.contains(nr) ? kNotifyMarker : SCMP_ACT_ALLOW;
+    if (!program.allowed.contains(name)) {
+      const int err = DenyErrno(nr);
+      if (name == "clone3") {
+        AIRLOCK_TRY_STATUS(AddRule(ctx.get(), kUncountedEnosysMarker, nr, {}, name), "seccomp");
+      } else if (err != ENOSYS) {
+        AIRLOCK_TRY_STATUS(AddRule(ctx.get(), SCMP_ACT_ERRNO(err), nr, {}, name), "seccomp");
+      }
+      continue;
+    }
+    const ArgRule* rule = FindArgRule(name);
+    if (!rule || lifted.contains(name)) {
+      AIRLOCK_TRY_STATUS(AddRule(ctx.get(), allow, nr, {}, name), "seccomp");
+      continue;
+    }
+    for (const ArgRuleStep& step : rule->steps)
+      AIRLOCK_TRY_STATUS(AddRule(ctx.get(), step.allow ? allow : SCMP_ACT_ERRNO(EPERM), nr, step.conditions, name),
+                         "seccomp");
+    active_rules.emplace_back(rule, nr);
+  }
+  auto exported = Export(ctx.get());
+  if (!exported) return std::unexpected(std::move(exported.error()).WithContext("seccomp"));
+
+  std::vector<sock_filter> base = X32Prologue();
+  base.insert(base.end(), exported->begin(), exported->end());
+  if (base.size() > BPF_MAXINSNS) return MakeError("seccomp: program too long (" + std::to_string(base.size()) + ")");
+
+  program.verdict_insns = PatchReturns(base, [](uint32_t k) {
+    if (k == kNotifyMarker) return SECCOMP_RET_ALLOW;
+    if (k == kUncountedEnosysMarker) return SECCOMP_RET_ERRNO | ENOSYS;
+    return k;
+  });
+  const bool count = policy.count_denials;
+  program.insns = PatchReturns(base, [count](uint32_t k) {
+    if (k == kNotifyMarker) return SECCOMP_RET_USER_NOTIF;
+    if (k == kUncountedEnosysMarker) return SECCOMP_RET_ERRNO | ENOSYS;
+    if (count && (k & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_ERRNO) return SECCOMP_RET_USER_NOTIF;
+    return k;
+  });
+  program.uses_user_notif = count || !program.notify_nrs.empty();
+
+  for (const auto& [rule, nr] : active_rules)
+    AIRLOCK_TRY_STATUS(CheckArgRule(*rule, nr, program.verdict_insns, SECCOMP_RET_ALLOW), "seccomp self-check");
+  return program;
+}
+
+}  // namespace airlock
