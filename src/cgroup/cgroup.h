@@ -7,8 +7,10 @@
 //    cgroup in each needed hierarchy, writes the limits, and returns a Cgroup that removes it again on
 //    destruction (killing anything left inside first).
 //  - Attach(pid) moves the sandbox init in before it is released to run the payload.
-//  - GarbageCollectStaleCgroups() removes empty airlock-* cgroups whose creator pid is dead (left
-//    behind by a SIGKILLed airlock).
+//  - GarbageCollectStaleCgroups() removes airlock-* cgroups whose creator pid is dead (left behind by
+//    a SIGKILLed airlock), killing leftover processes first.
+//  - Not thread-safe per object; distinct Cgroup objects may be used from different threads.
+// Hierarchy discovery and control-file helpers are in cgroup_fs.h; docs/LIMITS.md has the full table.
 #pragma once
 
 #include <sys/types.h>
@@ -30,6 +32,12 @@ struct CgroupStats {
   bool pids_limit_hit = false;    // fork failed because of the pids limit
 };
 
+struct CgroupOptions {
+  // Make a controller-less v2 directory for cgroup.kill and cpu.stat when all limits live in v1 and the
+  // unified hierarchy is writable (hybrid hosts). false: use v1 freezer + cpuacct instead.
+  bool v2_tracking = true;
+};
+
 class Cgroup {
  public:
   Cgroup() = default;
@@ -39,26 +47,49 @@ class Cgroup {
   Cgroup& operator=(const Cgroup&) = delete;
   ~Cgroup();
 
-  bool active() const { return !paths_.empty(); }
-  const std::string& version() const { return version_; }  // "v2", "v1" or "none"
+  bool active() const { return !nodes_.empty(); }
+  // "v2", "v1", "v1+v2" (limits split over both on a hybrid host) or "none".
+  const std::string& version() const { return version_; }
+  // The cgroup directories made for this run (one per hierarchy used).
+  std::vector<std::string> paths() const;
   // Which limits are enforced by the cgroup ("memory", "pids", "cpu").
   const std::vector<std::string>& enforced() const { return enforced_; }
 
+  // Writes pid into cgroup.procs of every directory; fails on the first one that refuses.
   Status Attach(pid_t pid);
-  Status KillAll();  // SIGKILL everything inside (cgroup.kill on v2, freeze+kill on v1)
+  // SIGKILL everything inside: cgroup.kill when a v2 directory exists (one is made for tracking even
+  // when all limits live in v1 and the unified hierarchy is writable), else freeze (v1 freezer when
+  // available) + SIGKILL each pid in cgroup.procs + thaw, repeated until empty (bounded, ~2 s).
+  // Exited-but-unreaped children do not count as inside.
+  Status KillAll();
+  // Reads counters; fields stay empty when the files do not exist.
   CgroupStats Stats() const;
+  // KillAll() when not empty, then rmdir every directory (retrying briefly on EBUSY). Idempotent.
   Status Remove();
 
+  struct Node {
+    std::string path;
+    bool v2 = false;
+    std::vector<std::string> controllers;  // controllers this run uses there (may be empty: tracking)
+  };
+
  private:
-  friend Result<Cgroup> CreateCgroupFromParent(const Limits& limits, const std::string& name_hint);
+  friend Result<Cgroup> CreateCgroupFromParent(const Limits& limits, const std::string& name_hint,
+                                               const CgroupOptions& options);
   std::string version_ = "none";
-  std::vector<std::string> paths_;  // one per hierarchy (v1) or one (v2)
+  std::vector<Node> nodes_;  // one per hierarchy used
   std::vector<std::string> enforced_;
 };
 
 // Creates the cgroup for the limits that are set. Limits that could not be placed in a cgroup are not
 // an error here: the caller looks at enforced() and falls back to rlimits / refuses per policy.
-Result<Cgroup> CreateCgroupFromParent(const Limits& limits, const std::string& name_hint);
+// Per limit: v2 when the controller is in our cgroup's cgroup.controllers and is (or can be) enabled in
+// its cgroup.subtree_control; else the v1 hierarchy of that controller. Directory name:
+// airlock-<pid>-<counter>[-<hint>] (hint reduced to [A-Za-z0-9_.], at most 32 chars). With no limit
+// set, returns an inactive Cgroup. Also creates a cpuacct (v1) or tracking v2 directory for CPU
+// accounting and a freezer (v1) directory for KillAll when those hierarchies are writable.
+Result<Cgroup> CreateCgroupFromParent(const Limits& limits, const std::string& name_hint,
+                                     const CgroupOptions& options = {});
 
 // Human description of cgroup support on this host (for `airlock check`).
 struct CgroupSupport {
@@ -70,6 +101,9 @@ struct CgroupSupport {
 };
 CgroupSupport ProbeCgroupSupport();
 
-void GarbageCollectStaleCgroups();
+// Looks in our own cgroup of every hierarchy for airlock-<pid>-* directories whose <pid> is dead,
+// SIGKILLs what is left inside and removes them. Returns how many were removed. Best effort: never
+// fails, logs at debug level. Never touches directories of live creators.
+int GarbageCollectStaleCgroups();
 
 }  // namespace airlock

@@ -37,10 +37,28 @@ struct LandlockPlan {
   std::vector<std::string> not_enforced;  // human descriptions of what the kernel could not do
 };
 
-// `mounts` is the final mount list (including the built-in skeleton); writable mounts get write rights.
+// `mounts` is the final mount list; writable mounts get write rights. The built-in skeleton's rules
+// ("/" READ_DIR, /tmp, /dev/shm and policy.home all rights, /dev read+write file (+IOCTL_DEV), /proc
+// and /etc read) are added here, so the mount layer may or may not include those entries.
+// Rights per mount kind: kRoBind/kFile/kDir -> READ_FILE|READ_DIR|EXECUTE; kBind/kTmpfs -> every
+// handled right; kDevBind -> READ_FILE|WRITE_FILE|IOCTL_DEV; kSymlink -> no rule. Rules on the same
+// path are merged (OR). Rights the ABI lacks are dropped and described in not_enforced.
+// Network (ABI >= 4, net mode none/user): TCP bind is handled and never allowed; TCP connect is
+// handled with policy.net.allow's ports as the allow-list, except in user mode with an empty allow
+// list (= any destination) or an entry without a single numeric port, where connect is not handled.
 Result<LandlockPlan> PrepareLandlockFromParent(const Policy& policy, const std::vector<MountEntry>& mounts);
+// The same for a given ABI instead of the kernel's (tests, `--explain` for another kernel).
+Result<LandlockPlan> PrepareLandlockForAbi(const Policy& policy, const std::vector<MountEntry>& mounts, int abi);
 
-// Returns 0 or -errno. Allocation-free.
+// Returns 0 or -errno. Allocation-free. A rule path that cannot be opened (ENOENT, ENOTDIR, EACCES,
+// ELOOP) is skipped (that only removes rights);
+// directory-only rights are masked out for a rule whose path is not a directory. Does not set
+// PR_SET_NO_NEW_PRIVS (the caller does; without it and without CAP_SYS_ADMIN restrict fails EPERM).
+// A plan with enabled == false is a no-op returning 0.
 int ApplyLandlockInChild(const LandlockPlan& plan);
+
+// Rights sets used above (already limited to an ABI by PrepareLandlockFromParent).
+uint64_t LandlockHandledFsForAbi(int abi);
+uint64_t LandlockReadRights();   // READ_FILE | READ_DIR | EXECUTE
 
 }  // namespace airlock
