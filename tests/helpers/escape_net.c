@@ -1,0 +1,137 @@
+/* escape_net: attacker probes against HOST NETWORK endpoints and raw sockets (tests/escape).
+ * Usage: escape_net PROBE|all [port=N] [hostip=A.B.C.D] [unixname=NAME]
+ *   port      a TCP listener the test runs on the host (bound to 0.0.0.0)
+ *   hostip    a non-loopback IPv4 address of the host (optional)
+ *   unixname  the name of a host ABSTRACT unix socket the test listens on (without the leading NUL)
+ * One line per probe, exit 0. Connects are non-blocking with a 2 s bound; nothing is sent. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- the shared probe scaffolding (same in every escape_*.c) ---- */
+static int g_argc;
+static char** g_argv;
+static const char* param(const char* key, const char* fallback) {
+  size_t n = strlen(key);
+  for (int i = 2; i < g_argc; i++)
+    if (strncmp(g_argv[i], key, n) == 0 && g_argv[i][n] == '=') return g_argv[i] + n + 1;
+  return fallback;
+}
+static const char* ename(int e) {
+  const char* s = strerrorname_np(e);
+  return s ? s : "E?";
+}
+static void blocked(const char* probe, const char* why) { printf("PROBE %s BLOCKED %s\n", probe, why); }
+static void blocked_errno(const char* probe, int e) { blocked(probe, ename(e)); }
+static void escaped(const char* probe, const char* what) { printf("PROBE %s ESCAPED %s\n", probe, what); }
+/* ---- end of scaffolding ---- */
+
+/* Non-blocking connect bounded at 2 s; returns 0 on success or an errno value. */
+static int bounded_connect(int s, const struct sockaddr* a, socklen_t len) {
+  fcntl(s, F_SETFL, O_NONBLOCK);
+  if (connect(s, a, len) == 0) return 0;
+  if (errno != EINPROGRESS) return errno;
+  struct pollfd p = {s, POLLOUT, 0};
+  if (poll(&p, 1, 2000) <= 0) return ETIMEDOUT;
+  int err = 0;
+  socklen_t l = sizeof err;
+  getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &l);
+  return err;
+}
+
+static int tcp_to(const char* ip, int port) {
+  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return errno;
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_port = htons((unsigned short)port);
+  if (inet_pton(AF_INET, ip, &a.sin_addr) != 1) { close(s); return EINVAL; }
+  int rc = bounded_connect(s, (struct sockaddr*)&a, sizeof a);
+  close(s);
+  return rc;
+}
+
+static void p_tcp_host(void) {
+  int port = atoi(param("port", "22"));
+  const char* ips[] = {"127.0.0.1", param("hostip", NULL), NULL};
+  char why[128] = "";
+  for (int i = 0; i < 2 && ips[i]; i++) {
+    int rc = tcp_to(ips[i], port);
+    if (rc == 0) {
+      char what[96];
+      snprintf(what, sizeof what, "connected to host %s:%d", ips[i], port);
+      escaped("tcp_host", what);
+      return;
+    }
+    size_t n = strlen(why);
+    snprintf(why + n, sizeof why - n, "%s%s:%s", n ? " " : "", ips[i], ename(rc));
+  }
+  blocked("tcp_host", why);
+}
+
+static void p_abstract_unix(void) {
+  const char* name = param("unixname", "airlock-escape-probe");
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) { blocked_errno("abstract_unix", errno); return; }
+  struct sockaddr_un a;
+  memset(&a, 0, sizeof a);
+  a.sun_family = AF_UNIX;
+  size_t n = strlen(name);
+  if (n > sizeof a.sun_path - 2) n = sizeof a.sun_path - 2;
+  memcpy(a.sun_path + 1, name, n);
+  int rc = bounded_connect(s, (struct sockaddr*)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n));
+  close(s);
+  if (rc == 0) escaped("abstract_unix", "connected to the host's abstract socket");
+  else blocked_errno("abstract_unix", rc);
+}
+
+static void try_socket(const char* probe, int family, int type, int proto) {
+  errno = 0;
+  int s = socket(family, type | SOCK_CLOEXEC, proto);
+  if (s >= 0) { close(s); escaped(probe, "socket created"); return; }
+  blocked_errno(probe, errno);
+}
+
+static void p_af_packet(void) { try_socket("af_packet", AF_PACKET, SOCK_RAW, htons(3 /* ETH_P_ALL */)); }
+static void p_raw_inet(void) { try_socket("raw_inet", AF_INET, SOCK_RAW, IPPROTO_ICMP); }
+
+struct probe { const char* name; void (*fn)(void); };
+static const struct probe probes[] = {{"tcp_host", p_tcp_host}, {"abstract_unix", p_abstract_unix},
+                                      {"af_packet", p_af_packet}, {"raw_inet", p_raw_inet}, {NULL, NULL}};
+
+static void run_isolated(const struct probe* p) {
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) { p->fn(); fflush(stdout); _exit(0); }
+  int st = 0;
+  if (pid < 0 || waitpid(pid, &st, 0) < 0) { printf("PROBE %s BLOCKED fork %s\n", p->name, ename(errno)); return; }
+  if (WIFSIGNALED(st)) printf("PROBE %s BLOCKED killed by signal %d\n", p->name, WTERMSIG(st));
+}
+
+int main(int argc, char** argv) {
+  g_argc = argc;
+  g_argv = argv;
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if (argc < 2) { fprintf(stderr, "usage: escape_net PROBE|all [key=value...]\n"); return 2; }
+  int all = strcmp(argv[1], "all") == 0, found = 0;
+  for (const struct probe* p = probes; p->name; p++) {
+    if (all || strcmp(argv[1], p->name) == 0) { run_isolated(p); found = 1; }
+  }
+  if (!found) { fprintf(stderr, "escape_net: unknown probe %s\n", argv[1]); return 2; }
+  return 0;
+}
