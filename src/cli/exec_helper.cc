@@ -22,7 +22,9 @@ int ExecHelper(const std::string& helper, int argc, char** argv) {
     std::string dir(self);
     dir = dir.substr(0, dir.rfind('/'));
     candidates.push_back(dir + "/" + helper);                                  // installed side by side / staged
-    std::string build_sub = helper == "airlock-scan" ? "scan" : helper == "airlock-analyze" ? "analyze" : "sigma";
+    std::string build_sub = helper == "airlock-scan" ? "scan" : helper == "airlock-analyze" ? "analyze"
+                            : helper == "airlock-audit"   ? "audit"
+                                                          : "sigma";
     candidates.push_back(dir + "/../" + build_sub + "/" + helper);             // build tree: src/cli -> src/scan
   }
   candidates.push_back(std::string(AIRLOCK_LIBEXECDIR) + "/" + helper);

@@ -25,6 +25,7 @@ Commands:
   scan PATH...       static triage of files and mail (see `airlock scan --help`)
   analyze FILE       detonate a file in the analysis sandbox under the monitor, judge it with
                      Sigma rules and static triage (see `airlock analyze --help`)
+  audit TARGET...    grade profiles and Kubernetes manifests against a hardening baseline
   rules check DIR    load Sigma rules and report what airlock supports
   version            print the version
 
@@ -55,6 +56,7 @@ int main(int argc, char** argv) {
   if (cmd == "scan") return airlock::cli::ExecHelper("airlock-scan", argc - 1, argv + 1);
   if (cmd == "rules") return airlock::cli::ExecHelper("airlock-rules", argc - 1, argv + 1);
   if (cmd == "analyze") return airlock::cli::ExecHelper("airlock-analyze", argc - 1, argv + 1);
+  if (cmd == "audit") return airlock::cli::ExecHelper("airlock-audit", argc - 1, argv + 1);
   std::fprintf(stderr, "airlock: unknown command '%s' (try `airlock --help`)\n", cmd.c_str());
   return airlock::kExitUsage;
 }
