@@ -10,9 +10,9 @@ build=(build-essential cmake pkg-config git ca-certificates
        libseccomp-dev libcap-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev
        libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libyaml-cpp-dev
        libyara-dev libarchive-dev libmagic-dev libgmime-3.0-dev libqpdf-dev libgsf-1-dev
-       libmilter-dev libsqlite3-dev)
+       libmilter-dev libsqlite3-dev libssl-dev zlib1g-dev)
 runtime=(util-linux iproute2 passt slirp4netns uidmap python3 perl file)
-tests=(yara clamav-testfiles zip p7zip-full)
+tests=(yara clamav-testfiles zip unzip p7zip-full gcc keyutils)
 peer=(bubblewrap firejail strace hyperfine)
 pkgs=("${build[@]}" "${runtime[@]}" "${tests[@]}")
 [ $peers = 1 ] && pkgs+=("${peer[@]}")

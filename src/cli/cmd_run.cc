@@ -17,6 +17,7 @@
 #include "policy/profile_loader.h"
 #include "rlimit/rlimit.h"
 #include "sandbox/sandbox.h"
+#include "seccomp/program_cache.h"
 
 namespace airlock::cli {
 namespace {
@@ -218,6 +219,7 @@ int RunCommand(int argc, char** argv) {
     return kExitUsage;
   }
 
+  RegisterBuiltinSeccompPrograms();
   RunOptions run_options;
   UniqueFd monitor_file;
   if (!a.monitor.empty()) {

@@ -1,5 +1,7 @@
 #include "sandbox/prepare.h"
 
+#include "seccomp/program_cache.h"
+
 #include <fcntl.h>
 #include <sched.h>
 #include <unistd.h>
@@ -84,7 +86,7 @@ Result<PreparedRun> PrepareRun(const Policy& policy, const std::vector<std::stri
   } else {
     SeccompCompileOptions sopts;
     sopts.notify_syscalls = options.notify_syscalls;
-    auto prog = CompileSeccomp(policy.seccomp, sopts);
+    auto prog = CompileSeccompCached(policy.seccomp, sopts);
     if (!prog) return std::unexpected(std::move(prog.error()).WithContext("seccomp"));
     std::string detail = fmt::format("{} allow-list, {} instructions", policy.seccomp.base, prog->insns.size());
     if (!prog->allowed_back.empty()) {
