@@ -10,10 +10,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <cerrno>
 #include <cstring>
 
 #include "caps/caps.h"
+#include "core/log.h"
 #include "net/net.h"
 #include "process/child_error.h"
 
@@ -23,6 +26,32 @@ namespace {
 constexpr int kForwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, SIGALRM};
 
 void NoopHandler(int) {}
+
+// Allocation-free step timing for AIRLOCK_TRACE_SETUP=1 (microseconds since clone).
+void TraceStep(const PreparedRun& run, const char* step) {
+  if (!run.trace_steps) return;
+  static struct timespec start = {0, 0};
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  if (start.tv_sec == 0 && start.tv_nsec == 0) start = now;
+  long us = (now.tv_sec - start.tv_sec) * 1000000L + (now.tv_nsec - start.tv_nsec) / 1000;
+  char buf[128];
+  char num[24];
+  int n = 0;
+  do {
+    num[n++] = static_cast<char>('0' + us % 10);
+    us /= 10;
+  } while (us > 0 && n < 20);
+  size_t p = 0;
+  const char* prefix = "airlock: child +";
+  for (const char* c = prefix; *c; ++c) buf[p++] = *c;
+  while (n > 0) buf[p++] = num[--n];
+  for (const char* c = "us "; *c; ++c) buf[p++] = *c;
+  for (const char* c = step; *c && p < sizeof buf - 2; ++c) buf[p++] = *c;
+  buf[p++] = '\n';
+  buf[p] = '\0';
+  RawWrite(2, buf);
+}
 
 int SendFd(int sock, int fd) {
   char dummy = 'F';
@@ -43,6 +72,7 @@ int SendFd(int sock, int fd) {
 
 [[noreturn]] void RunPayload(const PreparedRun& run, const ChildChannels& ch, const sigset_t& old_mask) {
   int err = ch.error_write;
+  TraceStep(run, "payload forked");
   if (run.policy.new_session && ::setsid() < 0) ChildFail(err, "setsid", "", errno);
   if (run.policy.new_keyring) {
     // KEYCTL_JOIN_SESSION_KEYRING with a NULL name: a fresh anonymous session keyring.
@@ -81,6 +111,7 @@ int SendFd(int sock, int fd) {
   if (::setresuid(run.ids.inside_uid, run.ids.inside_uid, run.ids.inside_uid) != 0) ChildFail(err, "setresuid", "", errno);
   if (int rc = ClearCapabilitiesInChild(); rc != 0) ChildFail(err, "clear capabilities", "", -rc);
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ChildFail(err, "no_new_privs", "", errno);
+  TraceStep(run, "keyring, rlimits, fds, caps, uid");
   if (run.landlock.enabled) {
     if (int rc = ApplyLandlockInChild(run.landlock); rc != 0) ChildFail(err, "landlock", "", -rc);
   }
@@ -94,6 +125,7 @@ int SendFd(int sock, int fd) {
     }
   }
   if (ch.notify_write >= 0) ::close(ch.notify_write);
+  TraceStep(run, "landlock + seccomp; execve");
 
   int last_err = ENOENT;
   for (const std::string& path : run.exec_candidates) {
@@ -116,8 +148,10 @@ void RunSandboxInitInChild(const PreparedRun& run, const ChildChannels& ch) {
   } while (n < 0 && errno == EINTR);
   if (n != 1) _exit(kChildSetupExit);  // the parent died or gave up before releasing us
   ::close(ch.sync_read);
+  TraceStep(run, "released");
 
   OpenMountSourcesInChild(run.mounts, err);
+  TraceStep(run, "opened bind sources");
   if (run.ids.caller_is_root) {
     // Root caller: our host uid 0 is not mapped in the new user namespace, so files we create there
     // would fail with EOVERFLOW. Become the mapped inside identity now, keeping the capabilities the
@@ -135,7 +169,9 @@ void RunSandboxInitInChild(const PreparedRun& run, const ChildChannels& ch) {
   if (run.net_loopback) {
     if (int rc = BringUpLoopbackInChild(); rc != 0) ChildFail(err, "bring up loopback", "lo", -rc);
   }
+  TraceStep(run, "cgroupns, hostname, loopback");
   ApplyMountPlanInChild(run.mounts, err);
+  TraceStep(run, "mounts + pivot_root");
   // Nothing in the sandbox may ptrace init or open /proc/1/exe (the airlock binary) or /proc/1/fd.
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) ChildFail(err, "set not dumpable", "", errno);
   if (run.unshare_time && ::unshare(CLONE_NEWTIME) != 0) ChildFail(err, "time namespace", "", errno);

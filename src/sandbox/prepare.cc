@@ -67,6 +67,8 @@ Result<PreparedRun> PrepareRun(const Policy& policy, const std::vector<std::stri
     run.net_loopback = true;
   }
   run.unshare_cgroup = policy.ns.cgroup;
+  const char* trace = getenv("AIRLOCK_TRACE_SETUP");
+  run.trace_steps = trace != nullptr && trace[0] == '1';
   run.unshare_time = policy.ns.time;
   AddLayer(run, "pid-namespace", policy.ns.pid, policy.ns.pid ? "airlock init is pid 1" : "host pid namespace");
   AddLayer(run, "ipc-namespace", policy.ns.ipc, "");

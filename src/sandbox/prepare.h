@@ -46,6 +46,7 @@ struct PreparedRun {
   bool unshare_cgroup = false;
   bool unshare_time = false;
   bool net_loopback = false;
+  bool trace_steps = false;  // AIRLOCK_TRACE_SETUP=1: the child prints per-step timings to stderr
 
   std::vector<LayerStatus> layers;
   std::vector<std::string> not_enforced;

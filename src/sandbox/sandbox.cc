@@ -254,6 +254,7 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
   std::optional<int> payload_status;
   bool timed_out = false;
   bool child_exited = false;
+  Clock::time_point t_payload_exit = Clock::now();
   const bool has_deadline = lim.timeout.has_value();
   const Clock::time_point deadline = Clock::now() + lim.timeout.value_or(std::chrono::milliseconds(0));
   int status = 0;
@@ -295,7 +296,10 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
     if (i_status >= 0 && fds[i_status].revents) {
       int32_t raw;
       ssize_t r = ::read(statusp->r.get(), &raw, sizeof raw);
-      if (r == sizeof raw) payload_status = raw;
+      if (r == sizeof raw) {
+        payload_status = raw;
+        t_payload_exit = Clock::now();
+      }
       if (r <= 0) statusp->r.reset();
     }
     if (i_sig >= 0 && fds[i_sig].revents) {
@@ -318,7 +322,10 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
       }
     }
     if (fds[i_pid].revents) {
-      if (::wait4(child, &status, 0, &ru) == child) child_exited = true;
+      if (::wait4(child, &status, 0, &ru) == child) {
+        child_exited = true;
+        if (payload_status) outcome.setup_ms["teardown"] = MsSince(t_payload_exit);
+      }
     }
   }
   ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
