@@ -188,16 +188,29 @@ std::string UtcTimeNow() {
   return fmt::format("{}.{:03d}", buf, static_cast<int>(ts.tv_nsec / 1000000));
 }
 
+Monitor::ProcInfo& Monitor::Info(pid_t pid) {
+  auto it = procs_.find(pid);
+  if (it != procs_.end()) return it->second;
+  if (procs_.size() > 8192) procs_.clear();  // bounded: a fork storm cannot grow this without limit
+  ProcInfo info;
+  info.mem = OpenMem(pid);
+  info.image = ProcLink(pid, "exe");
+  std::string status = ReadProcFile(pid, "status");
+  info.inside_pid = InsidePid(status);
+  std::string ppid_host = StatusField(status, "PPid");
+  info.inside_ppid = ppid_host.empty() || ppid_host == "0" ? "0" : InsidePid(ReadProcFile(std::stoi(ppid_host), "status"));
+  return procs_.emplace(pid, std::move(info)).first->second;
+}
+
 nlohmann::json Monitor::Decode(const NotifyEvent& ev) {
   const seccomp_data& d = *ev.data;
   const pid_t pid = ev.pid;
-  UniqueFd mem = OpenMem(pid);
-  const int m = mem.get();
-  std::string status = ReadProcFile(pid, "status");
-  std::string image = ProcLink(pid, "exe");
+  ProcInfo& info = Info(pid);
+  const int m = info.mem.get();
+  const std::string image = info.image;
   nlohmann::json e;
   e["UtcTime"] = UtcTimeNow();
-  e["ProcessId"] = InsidePid(status);
+  e["ProcessId"] = info.inside_pid;
   e["Image"] = image;
   e["User"] = user_;
   const std::string& name = ev.name;
@@ -222,7 +235,6 @@ nlohmann::json Monitor::Decode(const NotifyEvent& ev) {
       cmdline += arg;
       if (cmdline.size() > 8192) break;
     }
-    std::string ppid_host = StatusField(status, "PPid");
     e["category"] = "process_creation";
     e["EventID"] = 1;
     e["Image"] = target;
@@ -233,7 +245,9 @@ nlohmann::json Monitor::Decode(const NotifyEvent& ev) {
     // After fork+exec the image being replaced is a copy of the parent: it stands as ParentImage.
     e["ParentImage"] = image;
     e["ParentCommandLine"] = CmdLine(pid);
-    e["ParentProcessId"] = ppid_host.empty() ? "0" : InsidePid(ReadProcFile(std::stoi(ppid_host), "status"));
+    e["ParentProcessId"] = info.inside_ppid;
+    // After this execve the process has a new image and a new address space: forget both.
+    procs_.erase(pid);
     if (target.rfind("/memfd:", 0) == 0 || target.find("(deleted)") != std::string::npos) e["Fileless"] = "true";
     return e;
   }

@@ -13,10 +13,12 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "core/unique_fd.h"
 #include "monitor/event_sink.h"
 #include "seccomp/notify.h"
 
@@ -41,7 +43,16 @@ class Monitor {
   nlohmann::json Decode(const NotifyEvent& event);
 
  private:
+  // Per-process facts that do not change until the next execve: /proc/PID/mem, image, pids.
+  struct ProcInfo {
+    UniqueFd mem;
+    std::string image;
+    std::string inside_pid;
+    std::string inside_ppid;
+  };
+  ProcInfo& Info(pid_t pid);
   void Emit(nlohmann::json event);
+  std::unordered_map<pid_t, ProcInfo> procs_;
   EventSink& sink_;
   std::string user_;
   uint64_t events_ = 0;
