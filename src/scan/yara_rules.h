@@ -1,0 +1,48 @@
+// YARA rules: the project's rules (rules/yara/*.yar) plus user rule directories, compiled once and
+// cached as $XDG_CACHE_HOME/airlock/yara-<sha256 of the rule files>.bin (falls back to ~/.cache).
+// A matching rule becomes a finding "yara.<rule>" with the rule's meta:
+//   severity (int 0..10, default 5), technique (string, comma-separated ATT&CK IDs), description.
+// Thread safety: Scan() may be called from several threads at once (libyara allows up to 32).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+#include "scan/analyzer.h"
+
+struct YR_RULES;
+
+namespace airlock::scan {
+
+class YaraRules {
+ public:
+  // Compiles every *.yar / *.yara file directly under each of `dirs` (sorted). An empty `cache_dir`
+  // disables the cache. Fails on a rule syntax error (message names the file and line).
+  static Result<std::unique_ptr<YaraRules>> Load(const std::vector<std::string>& dirs,
+                                                 const std::string& cache_dir);
+  ~YaraRules();
+  YaraRules(const YaraRules&) = delete;
+  YaraRules& operator=(const YaraRules&) = delete;
+
+  // Findings for every rule matching `data`. Never throws; a scan error is an info finding.
+  std::vector<Finding> Scan(std::string_view data) const;
+
+  size_t file_count() const { return file_count_; }
+  bool loaded_from_cache() const { return from_cache_; }
+  const std::string& cache_path() const { return cache_path_; }
+
+ private:
+  YaraRules() = default;
+  YR_RULES* rules_ = nullptr;
+  size_t file_count_ = 0;
+  bool from_cache_ = false;
+  std::string cache_path_;
+};
+
+// $XDG_CACHE_HOME/airlock, else $HOME/.cache/airlock, else "" (no cache).
+std::string DefaultCacheDir();
+
+}  // namespace airlock::scan

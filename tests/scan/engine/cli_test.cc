@@ -1,0 +1,221 @@
+// airlock-scan as a user runs it: exit codes, JSON schema, --extract safety, --rules, --blocklist,
+// directories and stdin.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "scan/hashes.h"
+#include "scan_test_util.h"
+#include "test_env.h"
+
+namespace airlock::scan {
+namespace {
+
+namespace fs = std::filesystem;
+using airlock::test::MakeTempDir;
+
+using airlock::test::RunResult;
+using airlock::test::WriteFile;
+
+RunResult Scan(std::vector<std::string> args, const std::string& input = "") {
+  args.insert(args.begin(), AIRLOCK_SCAN_BIN);
+  args.push_back("--no-cache");
+  return airlock::test::Run(args, input, 120);
+}
+
+nlohmann::json ScanJson(std::vector<std::string> args, int* exit_code = nullptr) {
+  args.insert(args.begin(), "--json");
+  auto r = Scan(args);
+  if (exit_code != nullptr) *exit_code = r.exit_code;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_FALSE(j.is_discarded()) << r.out << r.err;
+  return j;
+}
+
+TEST(ScanCli, ExitCodes) {
+  std::string dir = MakeTempDir("scan-exit");
+  WriteFile(dir + "/clean.txt", "nothing to see\n");
+  WriteFile(dir + "/eicar.com", test::Eicar());
+  fs::create_directory(dir + "/rules");
+  WriteFile(dir + "/rules/local.yar",
+            "rule Local_Suspicious { meta: severity = 5 technique = \"T1204\" strings: $a = \"quarterly-bonus-macro\" "
+            "condition: $a }\n");
+  WriteFile(dir + "/sus.txt", "see quarterly-bonus-macro here\n");
+  EXPECT_EQ(Scan({dir + "/clean.txt"}).exit_code, 0);
+  auto mal = Scan({dir + "/eicar.com"});
+  EXPECT_EQ(mal.exit_code, 1);
+  EXPECT_NE(mal.out.find("yara.EICAR_Test_File"), std::string::npos) << mal.out;
+  EXPECT_EQ(Scan({dir + "/does-not-exist"}).exit_code, 2);
+  EXPECT_EQ(Scan({"--bogus-option", dir + "/clean.txt"}).exit_code, 2);
+  EXPECT_EQ(Scan({"--rules", dir + "/rules", dir + "/sus.txt"}).exit_code, 3);
+  EXPECT_EQ(Scan({dir + "/sus.txt"}).exit_code, 0);  // the local rule is not a project rule
+  // Malicious wins over an unreadable input.
+  EXPECT_EQ(Scan({dir + "/eicar.com", dir + "/does-not-exist"}).exit_code, 1);
+  // A broken rule file is a setup error.
+  WriteFile(dir + "/rules/broken.yar", "rule { nope");
+  auto broken = Scan({"--rules", dir + "/rules", dir + "/clean.txt"});
+  EXPECT_EQ(broken.exit_code, 2);
+  EXPECT_NE(broken.err.find("broken.yar"), std::string::npos) << broken.err;
+  fs::remove_all(dir);
+}
+
+TEST(ScanCli, JsonSchema) {
+  std::string dir = MakeTempDir("scan-json");
+  WriteFile(dir + "/a.zip", test::MakeArchive("zip", {{"eicar.com", test::Eicar()}}));
+  int rc = -1;
+  auto j = ScanJson({"-j", "2", dir + "/a.zip", dir + "/missing"}, &rc);
+  EXPECT_EQ(rc, 1);
+  for (const char* key : {"verdict", "score", "techniques", "objects", "limits_hit", "version", "duration_ms", "errors"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  EXPECT_EQ(j["verdict"], "malicious");
+  EXPECT_EQ(j["score"], 10);
+  EXPECT_TRUE(j["techniques"].is_array());
+  ASSERT_EQ(j["objects"].size(), 1u);
+  ASSERT_EQ(j["errors"].size(), 1u);
+  const auto& root = j["objects"][0];
+  for (const char* key : {"path", "name", "type", "size", "hashes", "findings", "children", "verdict", "score"}) {
+    EXPECT_TRUE(root.contains(key)) << key;
+  }
+  EXPECT_EQ(root["type"]["mime"], "application/zip");
+  EXPECT_EQ(root["hashes"]["sha256"].get<std::string>().size(), 64u);
+  ASSERT_EQ(root["children"].size(), 1u);
+  const auto& child = root["children"][0];
+  EXPECT_EQ(child["path"], dir + "/a.zip > eicar.com");
+  EXPECT_EQ(child["hashes"]["sha256"], Sha256Hex(test::Eicar()));
+  ASSERT_FALSE(child["findings"].empty());
+  const auto& f = child["findings"][0];
+  for (const char* key : {"id", "severity", "title", "explanation", "evidence", "techniques"}) {
+    EXPECT_TRUE(f.contains(key)) << key;
+  }
+  fs::remove_all(dir);
+}
+
+TEST(ScanCli, LimitsHitInJson) {
+  std::string dir = MakeTempDir("scan-limits");
+  std::string data = "x";
+  for (int i = 0; i < 5; ++i) data = test::MakeArchive("zip", {{"n" + std::to_string(i) + ".zip", data}});
+  WriteFile(dir + "/deep.zip", data);
+  int rc = -1;
+  auto j = ScanJson({"--max-depth", "2", dir + "/deep.zip"}, &rc);
+  ASSERT_EQ(j["limits_hit"].size(), 1u);
+  EXPECT_EQ(j["limits_hit"][0]["limit"], "scan.limit.depth");
+  EXPECT_EQ(rc, 3);  // limit findings are severity 5: suspicious
+  fs::remove_all(dir);
+}
+
+TEST(ScanCli, ExtractNeverWritesOutsideDir) {
+  std::string base = MakeTempDir("scan-extract");
+  std::string marker = "airlock-extract-marker-" + std::to_string(::getpid());
+  auto zip = test::MakeArchive("zip", {{"../../" + marker, marker}, {"/etc/x-" + marker, marker}, {"..", marker},
+                                       {"dir/../../y", marker}, {".hidden", marker}});
+  WriteFile(base + "/in.zip", zip);
+  std::string out = base + "/out";
+  auto r = Scan({"--extract", out, base + "/in.zip"});
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;  // path traversal finding: suspicious
+  EXPECT_NE(r.out.find("archive.path_traversal"), std::string::npos);
+  // Everything is directly inside out/, as plain files with safe names.
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(out)) {
+    ++files;
+    EXPECT_TRUE(e.is_regular_file()) << e.path();
+    std::string name = e.path().filename().string();
+    EXPECT_EQ(name.find(".."), std::string::npos) << name;
+    EXPECT_NE(name[0], '.') << name;
+  }
+  EXPECT_EQ(files, 6u);  // the zip and its five members
+  // Nothing appeared beside out/ or in /etc.
+  std::vector<std::string> beside;
+  for (const auto& e : fs::directory_iterator(base)) beside.push_back(e.path().filename().string());
+  std::sort(beside.begin(), beside.end());
+  EXPECT_EQ(beside, (std::vector<std::string>{"in.zip", "out"}));
+  EXPECT_FALSE(fs::exists("/etc/x-" + marker));
+  EXPECT_FALSE(fs::exists(fs::path(base).parent_path() / marker));
+  EXPECT_FALSE(fs::exists(fs::path(base).parent_path().parent_path() / marker));
+  // A pre-planted symlink inside DIR is never written through (O_EXCL|O_NOFOLLOW, fresh names).
+  struct stat st {};
+  EXPECT_EQ(::lstat(out.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  fs::remove_all(base);
+}
+
+TEST(ScanCli, ExtractDirMayNotBeASymlink) {
+  std::string base = MakeTempDir("scan-extract-link");
+  WriteFile(base + "/a.txt", "hello\n");
+  fs::create_directory(base + "/real");
+  fs::create_directory_symlink(base + "/real", base + "/link");
+  EXPECT_EQ(Scan({"--extract", base + "/link", base + "/a.txt"}).exit_code, 2);
+  EXPECT_TRUE(fs::is_empty(base + "/real"));
+  fs::remove_all(base);
+}
+
+TEST(ScanCli, BlocklistHitIsMalicious) {
+  std::string dir = MakeTempDir("scan-block");
+  std::string data = "harmless-looking bytes " + std::to_string(::getpid());
+  WriteFile(dir + "/f.bin", data);
+  WriteFile(dir + "/list.sha256", "# test list\n" + Sha256Hex(data) + "  f.bin\n");
+  auto j = ScanJson({"--blocklist", dir + "/list.sha256", dir + "/f.bin"});
+  EXPECT_EQ(j["verdict"], "malicious");
+  EXPECT_EQ(j["objects"][0]["findings"][0]["id"], "blocklist.sha256");
+  EXPECT_EQ(j["objects"][0]["findings"][0]["severity"], 10);
+  fs::remove_all(dir);
+}
+
+TEST(ScanCli, DirectoryRecursionSkipsSymlinks) {
+  std::string dir = MakeTempDir("scan-dir");
+  fs::create_directories(dir + "/a/b");
+  WriteFile(dir + "/a/b/eicar.com", test::Eicar());
+  WriteFile(dir + "/a/ok.txt", "ok\n");
+  fs::create_symlink(dir + "/a/b/eicar.com", dir + "/link.com");
+  auto j = ScanJson({dir});
+  ASSERT_EQ(j["objects"].size(), 2u);
+  EXPECT_EQ(j["objects"][0]["path"], dir + "/a/b/eicar.com");
+  EXPECT_EQ(j["objects"][1]["path"], dir + "/a/ok.txt");
+  fs::remove_all(dir);
+}
+
+TEST(ScanCli, FifoInputIsAnErrorNotAHang) {
+  std::string dir = MakeTempDir("scan-fifo");
+  ASSERT_EQ(::mkfifo((dir + "/pipe").c_str(), 0600), 0);
+  auto r = Scan({dir + "/pipe"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("not a regular file"), std::string::npos) << r.out;
+  fs::remove_all(dir);
+}
+
+TEST(ScanCli, StdinInput) {
+  auto r = Scan({"--json", "-"}, test::MakeArchive("tar.gz", {{"e.com", test::Eicar()}}));
+  EXPECT_EQ(r.exit_code, 1);
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["objects"][0]["children"][0]["path"], "stdin > e.com");
+}
+
+TEST(ScanCli, YaraRulesAreCachedByContent) {
+  std::string dir = MakeTempDir("scan-cache");
+  WriteFile(dir + "/t.txt", "text\n");
+  std::vector<std::string> argv = {"env", "XDG_CACHE_HOME=" + dir + "/cache", AIRLOCK_SCAN_BIN, dir + "/t.txt"};
+  EXPECT_EQ(airlock::test::Run(argv).exit_code, 0);
+  size_t n = 0;
+  for (const auto& e : fs::directory_iterator(dir + "/cache/airlock")) {
+    EXPECT_TRUE(e.path().filename().string().starts_with("yara-"));
+    ++n;
+  }
+  EXPECT_EQ(n, 1u);
+  EXPECT_EQ(airlock::test::Run(argv).exit_code, 0);  // loads from the cache, same key
+  n = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir + "/cache/airlock")) ++n;
+  EXPECT_EQ(n, 1u);
+  fs::remove_all(dir);
+}
+
+TEST(ScanCli, HelpDescribesExitCodes) {
+  auto r = Scan({"--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("Exit status"), std::string::npos);
+  EXPECT_NE(r.out.find("--extract"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace airlock::scan

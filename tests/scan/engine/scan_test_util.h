@@ -1,0 +1,45 @@
+// Helpers for the scan engine tests: samples generated at test time (EICAR from its string, archives
+// written with libarchive, mails built as text). Never a live malware binary.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "scan/report.h"
+
+namespace airlock::scan::test {
+
+// The EICAR test string, assembled at run time.
+std::string Eicar();
+
+struct Member {
+  std::string name;
+  std::string data;
+  int mode = 0644;
+  std::string symlink;  // when set, a symlink member to this target
+};
+
+// Archive formats libarchive can write: "zip", "tar.gz", "7z", "tar".
+// `password` (zip only) encrypts with traditional PKWARE encryption.
+std::string MakeArchive(const std::string& format, const std::vector<Member>& members,
+                        const std::string& password = "");
+
+// A raw gzip stream of `data` (no archive inside).
+std::string Gzip(const std::string& data);
+
+// A zip with one member `name` of `size` zero bytes, streamed (never held in memory).
+std::string MakeZeroBombZip(const std::string& name, uint64_t size);
+
+// A multipart/mixed mail with a text body and one base64 attachment.
+std::string MakeMail(const std::string& body, const std::string& attachment_name, const std::string& attachment);
+
+// Depth-first search for an object; nullptr if none.
+const ObjectReport* FindObject(const ObjectReport& root, const std::function<bool(const ObjectReport&)>& pred);
+// The first object (pre-order) carrying a finding with this id.
+const ObjectReport* FindWithFinding(const ObjectReport& root, const std::string& finding_id);
+bool HasFinding(const ObjectReport& o, const std::string& finding_id);
+std::string Base64(const std::string& data);
+
+}  // namespace airlock::scan::test
