@@ -1,0 +1,80 @@
+#include "audit/report.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace airlock::audit {
+namespace {
+
+// Manifests are hostile: no terminal control sequences reach the user's terminal.
+std::string Clean(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::ordered_json ReportToJson(const std::vector<TargetReport>& reports) {
+  nlohmann::ordered_json targets = nlohmann::ordered_json::array();
+  for (const TargetReport& r : reports) {
+    nlohmann::ordered_json findings = nlohmann::ordered_json::array();
+    for (const Finding& f : r.findings) {
+      findings.push_back({{"id", f.id},
+                          {"severity", SeverityName(f.severity)},
+                          {"title", f.title},
+                          {"evidence", f.evidence},
+                          {"remediation", f.remediation},
+                          {"technique", f.technique}});
+    }
+    nlohmann::ordered_json passes = nlohmann::ordered_json::array();
+    for (const Pass& p : r.passes) passes.push_back({{"id", p.id}, {"title", p.title}});
+    targets.push_back({{"target", r.target},
+                       {"kind", r.kind == TargetKind::kProfile ? "profile" : "kubernetes"},
+                       {"score", r.score},
+                       {"grade", r.grade},
+                       {"findings", std::move(findings)},
+                       {"passes", std::move(passes)}});
+  }
+  return nlohmann::ordered_json{{"targets", std::move(targets)}};
+}
+
+std::string ReportToJsonText(const std::vector<TargetReport>& reports) {
+  return ReportToJson(reports).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
+std::string ReportToText(const std::vector<TargetReport>& reports) {
+  std::string out;
+  for (const TargetReport& r : reports) {
+    out += fmt::format("{} ({}): score {}/100, grade {}, {} finding{}\n", Clean(r.target),
+                       r.kind == TargetKind::kProfile ? "profile" : "kubernetes", r.score, r.grade, r.findings.size(),
+                       r.findings.size() == 1 ? "" : "s");
+    if (!r.findings.empty()) {
+      size_t id_w = 2, tech_w = 9;
+      for (const Finding& f : r.findings) {
+        id_w = std::max(id_w, f.id.size());  // ids and techniques are ours, not from the input
+        tech_w = std::max(tech_w, f.technique.size());
+      }
+      out += fmt::format("  {:<8}  {:<{}}  {:<{}}  {}\n", "SEVERITY", "ID", id_w, "TECHNIQUE", tech_w, "TITLE");
+      for (const Finding& f : r.findings) {
+        out += fmt::format("  {:<8}  {:<{}}  {:<{}}  {}\n", SeverityName(f.severity), f.id, id_w, f.technique, tech_w,
+                           Clean(f.title));
+        out += fmt::format("  {:<8}  {:<{}}  {:<{}}    evidence: {}\n", "", "", id_w, "", tech_w, Clean(f.evidence));
+        out += fmt::format("  {:<8}  {:<{}}  {:<{}}    fix: {}\n", "", "", id_w, "", tech_w, Clean(f.remediation));
+      }
+    }
+    for (const Pass& p : r.passes) out += fmt::format("  pass      {}: {}\n", p.id, p.title);
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace airlock::audit
