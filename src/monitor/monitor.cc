@@ -166,6 +166,11 @@ const std::vector<std::string>& MonitoredSyscalls() {
   return kSyscalls;
 }
 
+const std::vector<std::string>& ObservedSyscalls() {
+  static const std::vector<std::string> kSyscalls = {"memfd_create", "execveat"};
+  return kSyscalls;
+}
+
 std::string ReadRemoteString(pid_t pid, uint64_t addr, size_t max) {
   UniqueFd mem = OpenMem(pid);
   return ReadString(mem.get(), addr, max);

@@ -26,6 +26,8 @@ namespace airlock {
 
 // Syscalls the monitor asks the seccomp filter to route to the supervisor.
 const std::vector<std::string>& MonitoredSyscalls();
+// Syscalls routed in every run with denial counting, so fileless execution is always reported.
+const std::vector<std::string>& ObservedSyscalls();
 
 class Monitor {
  public:

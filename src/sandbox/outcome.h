@@ -45,6 +45,7 @@ struct RunOutcome {
   std::vector<std::string> not_enforced;   // what best-effort layers could not do
   std::vector<std::string> weakenings;     // explicit opt-ins that weaken isolation
   std::map<std::string, uint64_t> denied_syscalls;
+  std::map<std::string, uint64_t> observed_syscalls;  // allowed but noteworthy: memfd_create, fd execveat
   std::map<std::string, double> setup_ms;  // per-step timings (parent side)
   bool monitored = false;
   uint64_t monitor_events = 0;

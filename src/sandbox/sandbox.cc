@@ -91,6 +91,11 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
 
   // 1. Prepare everything the child needs.
   RunOptions opts = options;
+  // Fileless execution is always reported: with denial counting on, memfd_create and execveat are
+  // routed to the supervisor too (both are rare; hot syscalls never are) and counted in "observed".
+  if (policy.seccomp.requirement != Requirement::kDisabled && policy.seccomp.count_denials && opts.monitor_fd < 0) {
+    for (const auto& s : ObservedSyscalls()) opts.notify_syscalls.push_back(s);
+  }
   if (opts.monitor_fd >= 0) {
     if (policy.seccomp.requirement == Requirement::kDisabled) {
       return MakeError("--monitor needs seccomp (the monitor rides on seccomp user notification); the profile disables it");
@@ -243,11 +248,15 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
   std::optional<EventSink> sink;
   std::optional<Monitor> monitor;
   NotifyHook hook;
+  std::map<std::string, uint64_t> observed;  // touched only by the supervisor thread until join
   if (opts.monitor_fd >= 0) {
     sink.emplace(opts.monitor_fd, opts.monitor_queue);
     monitor.emplace(*sink, run.ids.inside_uid == 0 ? "root" : "sandbox");
-    hook = [&monitor](const NotifyEvent& ev) { return monitor->Observe(ev); };
   }
+  hook = [&monitor, &observed](const NotifyEvent& ev) {
+    if (ev.name == "memfd_create" || (ev.name == "execveat" && (ev.data->args[4] & AT_EMPTY_PATH))) ++observed[ev.name];
+    return monitor ? monitor->Observe(ev) : NotifyAnswer{};
+  };
   UniqueFd listener;
   UniqueFd stop_supervisor(::eventfd(0, EFD_CLOEXEC));
   std::optional<ChildErrorRecord> child_error;
@@ -344,6 +353,10 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
     // The listener reports POLLHUP once every sandboxed process is gone; the eventfd is a backstop.
     if (::write(stop_supervisor.get(), &one, sizeof one) != sizeof one) LogWarning("cannot stop seccomp supervisor");
     supervisor.join();
+    outcome.observed_syscalls = observed;
+    if (!observed.empty()) {
+      outcome.not_enforced.push_back("fileless execution observed (memfd_create/execveat): allowed by the policy, reported");
+    }
     if (notify_stats) {
       outcome.denied_syscalls = notify_stats->denials;
       outcome.monitor_lost = notify_stats->lost;

@@ -117,14 +117,19 @@ Result<SeccompProgram> CompileSeccompCached(const SeccompPolicy& policy, const S
 }
 
 std::vector<std::pair<SeccompPolicy, SeccompCompileOptions>> PrecompiledSeccompVariants(
-    const std::vector<std::string>& monitor_syscalls) {
+    const std::vector<std::string>& monitor_syscalls, const std::vector<std::string>& observed_syscalls) {
+  // Mirrors RunSandbox: counting runs route the observed syscalls; monitored runs route the monitor's.
   std::vector<std::pair<SeccompPolicy, SeccompCompileOptions>> v;
   for (bool count : {true, false}) {
     for (bool monitor : {false, true}) {
       SeccompPolicy p;
       p.count_denials = count;
       SeccompCompileOptions o;
-      if (monitor) o.notify_syscalls = monitor_syscalls;
+      if (monitor) {
+        o.notify_syscalls = monitor_syscalls;
+      } else if (count) {
+        o.notify_syscalls = observed_syscalls;
+      }
       v.emplace_back(p, o);
     }
   }
