@@ -17,4 +17,8 @@ for bin in build-asan/fuzz/*/fuzz_*_replay build-asan/fuzz/fuzz_*_replay; do
     if [ -d "$corpus" ]; then echo "fuzz replay: $bin $corpus"; "$bin" "$corpus" >/dev/null; break; fi
   done
 done
+# libFuzzer targets of the parsers that clang 14 can build, each for a bounded time on its seeds.
+if command -v clang++ >/dev/null && [ -x fuzz/run.sh ]; then
+  fuzz/run.sh "${AIRLOCK_FUZZ_SECONDS:-20}" "$PWD/build-fuzz"
+fi
 echo "sanitizer pass: ok"
