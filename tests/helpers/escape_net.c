@@ -22,23 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* ---- the shared probe scaffolding (same in every escape_*.c) ---- */
-static int g_argc;
-static char** g_argv;
-static const char* param(const char* key, const char* fallback) {
-  size_t n = strlen(key);
-  for (int i = 2; i < g_argc; i++)
-    if (strncmp(g_argv[i], key, n) == 0 && g_argv[i][n] == '=') return g_argv[i] + n + 1;
-  return fallback;
-}
-static const char* ename(int e) {
-  const char* s = strerrorname_np(e);
-  return s ? s : "E?";
-}
-static void blocked(const char* probe, const char* why) { printf("PROBE %s BLOCKED %s\n", probe, why); }
-static void blocked_errno(const char* probe, int e) { blocked(probe, ename(e)); }
-static void escaped(const char* probe, const char* what) { printf("PROBE %s ESCAPED %s\n", probe, what); }
-/* ---- end of scaffolding ---- */
+#include "escape_probe.h"
 
 /* Non-blocking connect bounded at 2 s; returns 0 on success or an errno value. */
 static int bounded_connect(int s, const struct sockaddr* a, socklen_t len) {
