@@ -1,0 +1,34 @@
+// `airlock check`: the host probe, human and JSON, and its exit status.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "test_env.h"
+
+using namespace airlock::test;
+
+TEST(Check, JsonListsEveryProbeAndTheVerdict) {
+  auto r = airlock::test::Run({AirlockBin(), "check", "--json"});
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_TRUE(j.contains("checks"));
+  std::set<std::string> names;
+  for (const auto& c : j["checks"]) {
+    names.insert(c["name"]);
+    EXPECT_TRUE(c.contains("ok") && c.contains("detail") && c.contains("required")) << c.dump();
+  }
+  for (const char* n : {"user namespaces", "seccomp", "seccomp user notification", "landlock", "cgroup v1", "cgroup v2",
+                        "cgroup limits usable", "overlayfs in user namespaces", "pidfd", "clone3", "user-mode network",
+                        "fanotify", "new mount API"}) {
+    EXPECT_TRUE(names.count(n)) << n;
+  }
+  // This host runs the whole suite, so the default profile is enforceable here: exit 0.
+  EXPECT_EQ(j["default_profile_enforceable"], true);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST(Check, HumanTableSaysWhatWillBeEnforced) {
+  auto r = airlock::test::Run({AirlockBin(), "check"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("The default profile can be enforced on this host."), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("landlock"), std::string::npos);
+}
