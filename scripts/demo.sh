@@ -18,3 +18,8 @@ if [ -x build/src/scan/airlock-scan ]; then
   echo "== airlock scan: a malicious invoice email"
   "$bin" scan examples/invoice.eml || echo "(exit status $?: 0 clean, 1 malicious, 3 suspicious)"
 fi
+if [ -x build/src/analyze/airlock-analyze ]; then
+  echo
+  echo "== airlock analyze: detonate a (harmless) dropper under the behaviour monitor"
+  "$bin" analyze --out /tmp/airlock-demo-analysis tests/samples/analyze/dropper_persistence.sh || echo "(exit status $?: 0 clean, 1 malicious, 3 suspicious)"
+fi
