@@ -82,8 +82,6 @@ void CollectFindings(const json& obj, json& out) {
     for (const auto& c : obj["children"]) CollectFindings(c, out);
 }
 
-std::string Sha256Of(const std::string& scan_report_json_path_unused) { return scan_report_json_path_unused; }
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -265,7 +263,6 @@ int main(int argc, char** argv) {
 
   std::ofstream(out_dir + "/report.json") << report.dump(2) << "\n";
   std::ofstream(out_dir + "/report.html") << RenderHtmlReport(report, events);
-  (void)Sha256Of;
 
   if (json_out) {
     std::cout << report.dump(2) << "\n";

@@ -192,7 +192,6 @@ Result<MountPlan> BuildMountPlan(const Policy& policy, const IdMapping& ids) {
     op.origin = "generated";
     add(op);
   };
-  std::string user = ids.inside_uid == 0 ? "root" : "sandbox";
   std::string passwd = "root:x:0:0:root:/root:/bin/sh\n";
   if (ids.inside_uid != 0) passwd += fmt::format("sandbox:x:{}:{}:sandbox:{}:/bin/sh\n", ids.inside_uid, ids.inside_gid, policy.home);
   passwd += "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
@@ -202,7 +201,6 @@ Result<MountPlan> BuildMountPlan(const Policy& policy, const IdMapping& ids) {
   file("/etc/passwd", passwd);
   file("/etc/group", group);
   file("/etc/hosts", fmt::format("127.0.0.1 localhost {0}\n::1 localhost ip6-localhost {0}\n", policy.hostname));
-  (void)user;
 
   for (auto& op : user_ops) add(std::move(op));
   plan.src_fds.assign(plan.ops.size(), -1);
