@@ -75,7 +75,7 @@ std::string FindProgram(const std::string& name) {
     std::string dir(self);
     dir = dir.substr(0, dir.rfind('/'));
     candidates = {dir + "/" + name, dir + "/../cli/" + name, dir + "/../scan/" + name, dir + "/../sigma/" + name,
-                  dir + "/../libexec/airlock/" + name, dir + "/../bin/" + name};
+                  dir + "/../libexec/airlock/" + name, dir + "/../bin/" + name, dir + "/../../bin/" + name};
   }
   candidates.push_back(std::string(AIRLOCK_LIBEXECDIR) + "/" + name);
   for (const auto& c : candidates) {

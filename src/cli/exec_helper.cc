@@ -21,7 +21,8 @@ int ExecHelper(const std::string& helper, int argc, char** argv) {
     self[n] = '\0';
     std::string dir(self);
     dir = dir.substr(0, dir.rfind('/'));
-    candidates.push_back(dir + "/" + helper);                                  // installed side by side / staged
+    candidates.push_back(dir + "/../libexec/airlock/" + helper);               // installed: bin/ -> libexec/airlock/
+    candidates.push_back(dir + "/" + helper);                                  // side by side / staged
     std::string build_sub = helper == "airlock-scan" ? "scan" : helper == "airlock-analyze" ? "analyze"
                             : helper == "airlock-audit"   ? "audit"
                                                           : "sigma";
