@@ -349,3 +349,21 @@ TEST(Run, NothingLeftBehindAfterManyRuns) {
     EXPECT_EQ(r.out, "0\n") << "cgroups left behind";
   }
 }
+
+TEST(Run, NetworkUserModeHasAnOutboundInterface) {
+  auto check = airlock::test::Run({"/bin/sh", "-c", "command -v slirp4netns || command -v pasta"});
+  if (check.exit_code != 0) GTEST_SKIP() << "neither slirp4netns nor pasta is installed";
+  auto r = Sh("cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' ' | sort; cat /proc/net/route | awk 'NR>1 && $2==\"00000000\" {print \"default via \" $1}'",
+              {"--net", "user", "--report", "-"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("lo\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tap0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("default via tap0"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("\"user-network\""), std::string::npos) << r.err;
+}
+
+TEST(Run, NetworkHostIsAReportedWeakening) {
+  auto r = Sh("true", {"--net", "host", "--report", "-"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("host network namespace shared"), std::string::npos) << r.err;
+}
