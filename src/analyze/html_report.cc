@@ -110,9 +110,9 @@ th{background:#f0f0f0}code{font-size:12px;word-break:break-all}.dim{color:#777}u
   for (const auto& e : events) {
     std::string cat = e.value("category", "");
     if (cat == "network_connection") {
-      h += fmt::format("<tr><td>{}</td><td>{}</td><td>{} {}:{}{}</td></tr>", HtmlEscape(Str(e, "UtcTime")), HtmlEscape(Str(e, "Image")),
-                       HtmlEscape(Str(e, "Protocol")), HtmlEscape(Str(e, "DestinationIp")), HtmlEscape(Str(e, "DestinationPort")),
-                       HtmlEscape(Str(e, "DestinationUnixPath")));
+      std::string where = e.contains("DestinationIp") ? Str(e, "Protocol") + " " + Str(e, "DestinationIp") + ":" + Str(e, "DestinationPort")
+                                                      : "unix " + Str(e, "DestinationUnixPath");
+      h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td></tr>", HtmlEscape(Str(e, "UtcTime")), HtmlEscape(Str(e, "Image")), HtmlEscape(where));
     } else if (cat == "dns_query") {
       h += fmt::format("<tr><td>{}</td><td>{}</td><td>DNS {}</td></tr>", HtmlEscape(Str(e, "UtcTime")), HtmlEscape(Str(e, "Image")),
                        HtmlEscape(Str(e, "QueryName")));
@@ -138,8 +138,9 @@ th{background:#f0f0f0}code{font-size:12px;word-break:break-all}.dim{color:#777}u
       h += "<tr><td colspan=5>... truncated: see events.jsonl</td></tr>";
       break;
     }
-    std::string detail = Str(e, "CommandLine") + Str(e, "TargetFilename") + Str(e, "QueryName") + Str(e, "DestinationIp") +
-                         Str(e, "Syscall") + (e.contains("Operation") ? " [" + Str(e, "Operation") + "]" : "");
+    std::string dest = e.contains("DestinationIp") ? Str(e, "DestinationIp") + ":" + Str(e, "DestinationPort") : Str(e, "DestinationUnixPath");
+    std::string detail = Str(e, "CommandLine") + Str(e, "TargetFilename") + Str(e, "QueryName") + dest + Str(e, "Syscall") +
+                         (e.contains("Operation") ? " [" + Str(e, "Operation") + "]" : "");
     h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>", HtmlEscape(Str(e, "UtcTime")),
                      HtmlEscape(Str(e, "ProcessId")), HtmlEscape(Str(e, "category")), HtmlEscape(Str(e, "Image")), HtmlEscape(detail));
   }
