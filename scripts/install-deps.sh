@@ -12,7 +12,7 @@ build=(build-essential cmake pkg-config git ca-certificates
        libyara-dev libarchive-dev libmagic-dev libgmime-3.0-dev libqpdf-dev libgsf-1-dev
        libmilter-dev libsqlite3-dev libssl-dev zlib1g-dev)
 runtime=(util-linux iproute2 passt slirp4netns uidmap python3 perl file)
-tests=(yara clamav-testfiles zip unzip p7zip-full gcc keyutils clang libclang-rt-14-dev bc chromium)
+tests=(yara clamav-testfiles zip unzip p7zip-full gcc keyutils clang libclang-rt-14-dev bc chromium fonts-liberation)
 peer=(bubblewrap firejail strace hyperfine)
 pkgs=("${build[@]}" "${runtime[@]}" "${tests[@]}")
 [ $peers = 1 ] && pkgs+=("${peer[@]}")
