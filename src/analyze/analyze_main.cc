@@ -175,6 +175,9 @@ int main(int argc, char** argv) {
                                      "--chdir", "/home/sandbox", "--timeout", timeout,
                                      "--monitor", events_path, "--report", run_report_path};
     for (const auto& kv : setenv_kv) args.insert(args.end(), {"--setenv", kv});
+    for (const auto& b : runner.ro_binds) {
+      if (fs::exists(b, ec)) args.insert(args.end(), {"--ro-bind", b, b});
+    }
     args.push_back("--");
     args.insert(args.end(), runner.argv.begin(), runner.argv.end());
     ProcResult r = RunCapture(args, 1 << 20);

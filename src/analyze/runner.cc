@@ -52,7 +52,8 @@ Runner ChooseRunner(const std::string& head, const std::string& name, const std:
             {browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
              "--disable-component-update", "--disable-sync", "--user-data-dir=/tmp/chromium", "--virtual-time-budget=5000",
              "--dump-dom", "file://" + sample},
-            "HTML/SVG opened in headless Chromium (inside the sandbox; its own sandbox off: airlock is the sandbox)"};
+            "HTML/SVG opened in headless Chromium (inside the sandbox; its own sandbox off: airlock is the sandbox)",
+            {"/etc/chromium", "/etc/chromium.d", "/etc/fonts"}};
   }
   if (StartsWith(head, "PK\x03\x04") || StartsWith(head, "\x1f\x8b") || (head.size() > 262 && head.compare(257, 5, "ustar") == 0)) {
     return {"archive", {}, "archive: unpacked, runnable members detonated"};

@@ -10,6 +10,7 @@ struct Runner {
   std::string kind;               // "elf", "shell", "python", "perl", "browser", "archive", "none"
   std::vector<std::string> argv;  // command inside the sandbox (sample at /sample/<name>)
   std::string why;                // why this runner (or why none)
+  std::vector<std::string> ro_binds;  // extra host paths the runner needs read-only (when present)
 };
 
 // `head` is the first bytes of the sample; `name` its file name (untrusted: used only for the

@@ -86,6 +86,8 @@ const Case kCases[] = {
     {CRED_CLI, R"json({"category":"process_creation","Image":"/bin/cat","CommandLine":"cat /etc/shadow"})json", true},
     {CRED_CLI, R"json({"category":"process_creation","Image":"/bin/tar","CommandLine":"tar czf /tmp/k.tgz /home/u/.ssh/id_ed25519"})json", true},
     {CRED_CLI, R"json({"category":"process_creation","Image":"/bin/cat","CommandLine":"cat /etc/passwd"})json", false},
+    // The browser's own helpers name its profile directory: not credential theft.
+    {CRED_CLI, R"json({"category":"process_creation","Image":"/usr/lib/chromium/chrome_crashpad_handler","CommandLine":"chrome_crashpad_handler --database=/home/sandbox/.config/chromium/Crash Reports"})json", false},
     {CRED_OPEN, R"json({"category":"syscall","Syscall":"openat","Image":"/tmp/x","Decision":"denied","Args":["AT_FDCWD","/etc/shadow","O_RDONLY"]})json", true},
     {CRED_OPEN, R"json({"category":"syscall","Syscall":"openat","Image":"/tmp/x","Decision":"allowed","Args":"/home/u/.mozilla/firefox/abc.default/logins.json"})json", true},
     {CRED_OPEN, R"json({"category":"syscall","Syscall":"unlink","Image":"/tmp/x","Decision":"allowed","Args":["/etc/shadow"]})json", false},
