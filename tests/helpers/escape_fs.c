@@ -357,7 +357,6 @@ static void p_tmp_fill(void) {
   else escaped("tmp_fill", msg);
 }
 
-struct probe { const char* name; void (*fn)(void); };
 static const struct probe probes[] = {
     {"read_direct", p_read_direct}, {"proc1_root", p_proc1_root}, {"procpid_root", p_procpid_root},
     {"leaked_fds", p_leaked_fds}, {"open_by_handle", p_open_by_handle}, {"chroot_dotdot", p_chroot_dotdot},
@@ -366,26 +365,7 @@ static const struct probe probes[] = {
     {"proc_exe", p_proc_exe}, {"ro_bind_write", p_ro_bind_write}, {"setuid_copy", p_setuid_copy},
     {"tmp_fill", p_tmp_fill}, {NULL, NULL}};
 
-/* Runs one probe in a child so that a crash or a kill is itself a result. */
-static void run_isolated(const struct probe* p) {
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid == 0) { p->fn(); fflush(stdout); _exit(0); }
-  int st = 0;
-  if (pid < 0 || waitpid(pid, &st, 0) < 0) { printf("PROBE %s BLOCKED fork %s\n", p->name, ename(errno)); return; }
-  if (WIFSIGNALED(st)) printf("PROBE %s BLOCKED killed by signal %d\n", p->name, WTERMSIG(st));
-}
-
 int main(int argc, char** argv) {
-  g_argc = argc;
-  g_argv = argv;
-  setvbuf(stdout, NULL, _IOLBF, 0);
-  if (argc < 2) { fprintf(stderr, "usage: escape_fs PROBE|all [key=value...]\n"); return 2; }
-  if (strcmp(argv[1], "ids") == 0) return print_ids();
-  int all = strcmp(argv[1], "all") == 0, found = 0;
-  for (const struct probe* p = probes; p->name; p++) {
-    if (all || strcmp(argv[1], p->name) == 0) { run_isolated(p); found = 1; }
-  }
-  if (!found) { fprintf(stderr, "escape_fs: unknown probe %s\n", argv[1]); return 2; }
-  return 0;
+  if (argc >= 2 && strcmp(argv[1], "ids") == 0) return print_ids();
+  return probe_main(argc, argv, "escape_fs", probes);
 }

@@ -398,7 +398,6 @@ static void p_memfd_exec(void) {
   else blocked("memfd_exec", "child did not run");
 }
 
-struct probe { const char* name; void (*fn)(void); };
 static const struct probe probes[] = {
     {"mount", p_mount}, {"mount_api", p_mount_api}, {"umount", p_umount}, {"pivot_root", p_pivot_root},
     {"unshare_userns", p_unshare_userns}, {"clone3", p_clone3}, {"setns", p_setns}, {"nsfs_parent", p_nsfs_parent}, {"keyctl", p_keyctl},
@@ -409,24 +408,4 @@ static const struct probe probes[] = {
     {"sethostname", p_sethostname}, {"compat_abi", p_compat_abi}, {"caps", p_caps}, {"memfd_exec", p_memfd_exec},
     {NULL, NULL}};
 
-static void run_isolated(const struct probe* p) {
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid == 0) { p->fn(); fflush(stdout); _exit(0); }
-  int st = 0;
-  if (pid < 0 || waitpid(pid, &st, 0) < 0) { printf("PROBE %s BLOCKED fork %s\n", p->name, ename(errno)); return; }
-  if (WIFSIGNALED(st)) printf("PROBE %s BLOCKED killed by signal %d\n", p->name, WTERMSIG(st));
-}
-
-int main(int argc, char** argv) {
-  g_argc = argc;
-  g_argv = argv;
-  setvbuf(stdout, NULL, _IOLBF, 0);
-  if (argc < 2) { fprintf(stderr, "usage: escape_kernel PROBE|all [key=value...]\n"); return 2; }
-  int all = strcmp(argv[1], "all") == 0, found = 0;
-  for (const struct probe* p = probes; p->name; p++) {
-    if (all || strcmp(argv[1], p->name) == 0) { run_isolated(p); found = 1; }
-  }
-  if (!found) { fprintf(stderr, "escape_kernel: unknown probe %s\n", argv[1]); return 2; }
-  return 0;
-}
+int main(int argc, char** argv) { return probe_main(argc, argv, "escape_kernel", probes); }

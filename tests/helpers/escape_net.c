@@ -94,28 +94,7 @@ static void try_socket(const char* probe, int family, int type, int proto) {
 static void p_af_packet(void) { try_socket("af_packet", AF_PACKET, SOCK_RAW, htons(3 /* ETH_P_ALL */)); }
 static void p_raw_inet(void) { try_socket("raw_inet", AF_INET, SOCK_RAW, IPPROTO_ICMP); }
 
-struct probe { const char* name; void (*fn)(void); };
 static const struct probe probes[] = {{"tcp_host", p_tcp_host}, {"abstract_unix", p_abstract_unix},
                                       {"af_packet", p_af_packet}, {"raw_inet", p_raw_inet}, {NULL, NULL}};
 
-static void run_isolated(const struct probe* p) {
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid == 0) { p->fn(); fflush(stdout); _exit(0); }
-  int st = 0;
-  if (pid < 0 || waitpid(pid, &st, 0) < 0) { printf("PROBE %s BLOCKED fork %s\n", p->name, ename(errno)); return; }
-  if (WIFSIGNALED(st)) printf("PROBE %s BLOCKED killed by signal %d\n", p->name, WTERMSIG(st));
-}
-
-int main(int argc, char** argv) {
-  g_argc = argc;
-  g_argv = argv;
-  setvbuf(stdout, NULL, _IOLBF, 0);
-  if (argc < 2) { fprintf(stderr, "usage: escape_net PROBE|all [key=value...]\n"); return 2; }
-  int all = strcmp(argv[1], "all") == 0, found = 0;
-  for (const struct probe* p = probes; p->name; p++) {
-    if (all || strcmp(argv[1], p->name) == 0) { run_isolated(p); found = 1; }
-  }
-  if (!found) { fprintf(stderr, "escape_net: unknown probe %s\n", argv[1]); return 2; }
-  return 0;
-}
+int main(int argc, char** argv) { return probe_main(argc, argv, "escape_net", probes); }

@@ -237,30 +237,9 @@ static void p_memhog(void) {
   }
 }
 
-struct probe { const char* name; void (*fn)(void); };
 static const struct probe probes[] = {
     {"ptrace", p_ptrace}, {"kill", p_kill}, {"environ", p_environ}, {"tiocsti", p_tiocsti},
     {"tioclinux", p_tioclinux}, {"sysv_ipc", p_sysv_ipc}, {"host_pts", p_host_pts}, {"forkbomb", p_forkbomb},
     {"memhog", p_memhog}, {NULL, NULL}};
 
-static void run_isolated(const struct probe* p) {
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid == 0) { p->fn(); fflush(stdout); _exit(0); }
-  int st = 0;
-  if (pid < 0 || waitpid(pid, &st, 0) < 0) { printf("PROBE %s BLOCKED fork %s\n", p->name, ename(errno)); return; }
-  if (WIFSIGNALED(st)) printf("PROBE %s BLOCKED killed by signal %d\n", p->name, WTERMSIG(st));
-}
-
-int main(int argc, char** argv) {
-  g_argc = argc;
-  g_argv = argv;
-  setvbuf(stdout, NULL, _IOLBF, 0);
-  if (argc < 2) { fprintf(stderr, "usage: escape_proc PROBE|all [key=value...]\n"); return 2; }
-  int all = strcmp(argv[1], "all") == 0, found = 0;
-  for (const struct probe* p = probes; p->name; p++) {
-    if (all || strcmp(argv[1], p->name) == 0) { run_isolated(p); found = 1; }
-  }
-  if (!found) { fprintf(stderr, "escape_proc: unknown probe %s\n", argv[1]); return 2; }
-  return 0;
-}
+int main(int argc, char** argv) { return probe_main(argc, argv, "escape_proc", probes); }
