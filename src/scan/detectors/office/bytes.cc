@@ -16,7 +16,6 @@ std::optional<uint32_t> ReadLe32(std::string_view data, size_t pos) {
   return b(0) | (b(1) << 8) | (b(2) << 16) | (b(3) << 24);
 }
 
-namespace {
 void AppendUtf8(std::string& out, uint32_t cp) {
   if (cp < 0x80) {
     out.push_back(static_cast<char>(cp));
@@ -34,7 +33,6 @@ void AppendUtf8(std::string& out, uint32_t cp) {
     out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
   }
 }
-}  // namespace
 
 std::string Utf16LeToUtf8(std::string_view data) {
   std::string out;

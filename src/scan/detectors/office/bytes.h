@@ -9,6 +9,9 @@
 
 namespace airlock::scan::office {
 
+// Appends code point cp encoded as UTF-8 (no validation: callers substitute invalid values).
+void AppendUtf8(std::string& out, uint32_t cp);
+
 // Little-endian reads; nullopt when [pos, pos+N) is outside `data`.
 std::optional<uint16_t> ReadLe16(std::string_view data, size_t pos);
 std::optional<uint32_t> ReadLe32(std::string_view data, size_t pos);

@@ -1,5 +1,7 @@
 #include "scan/detectors/office/xml_lite.h"
 
+#include "scan/detectors/office/bytes.h"
+
 #include <cctype>
 #include <cstdint>
 
@@ -16,23 +18,10 @@ bool IsNameChar(char c) {
          static_cast<unsigned char>(c) >= 0x80;
 }
 
-void AppendUtf8(std::string& out, uint32_t cp) {
+// XML character references: NUL and out-of-range values become U+FFFD.
+void AppendXmlCodePoint(std::string& out, uint32_t cp) {
   if (cp == 0 || cp > 0x10FFFF) cp = 0xFFFD;
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
+  AppendUtf8(out, cp);
 }
 
 }  // namespace
@@ -161,7 +150,7 @@ std::string XmlDecode(std::string_view s) {
         out.push_back('&');
         continue;
       }
-      AppendUtf8(out, cp);
+      AppendXmlCodePoint(out, cp);
     } else {
       out.push_back('&');
       continue;
