@@ -1,5 +1,7 @@
 #include "audit/k8s_audit.h"
 
+#include "core/file_read.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -393,22 +395,9 @@ Result<std::vector<TargetReport>> AuditManifestText(const std::string& text, con
 }
 
 Result<std::vector<TargetReport>> AuditManifestFile(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-  if (!fd) return ErrnoError("open " + path);
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return ErrnoError("stat " + path);
-  if (!S_ISREG(st.st_mode)) return MakeError(path + ": not a regular file");
-  std::string text;
-  char buf[16384];
-  while (true) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoError("read " + path);
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-    if (text.size() > kMaxManifestBytes) return MakeError(path + ": manifest larger than 8 MiB");
-  }
-  return AuditManifestText(text, path);
+  auto text = ReadRegularFileBounded(path, kMaxManifestBytes, "manifest larger than 8 MiB");
+  if (!text) return std::unexpected(text.error());
+  return AuditManifestText(*text, path);
 }
 
 bool LooksLikeManifest(const std::string& path) {

@@ -3,6 +3,8 @@
 // rules of docs/PROFILES.md. Every problem is reported as "FILE:LINE:COL: message".
 #include "policy/profile_loader.h"
 
+#include "core/file_read.h"
+
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -667,22 +669,7 @@ class Applier {
 };
 
 Result<std::string> ReadProfileFile(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-  if (!fd) return ErrnoError("open " + path);
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return ErrnoError("stat " + path);
-  if (!S_ISREG(st.st_mode)) return MakeError(path + ": not a regular file");
-  std::string text;
-  char buf[16384];
-  while (true) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoError("read " + path);
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-    if (text.size() > kMaxProfileBytes) return MakeError(path + ": profile larger than 1 MiB");
-  }
-  return text;
+  return ReadRegularFileBounded(path, kMaxProfileBytes, "profile larger than 1 MiB");
 }
 
 bool IsPathRef(const std::string& ref) {
