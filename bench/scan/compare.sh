@@ -1,13 +1,18 @@
 #!/bin/sh
 # Compares airlock-scan (-j1, -j2) with `yara -r` (same rules, on the files airlock-scan extracted) and
 # with `clamscan` (small local signature db, no freshclam, no network) on a generated mail corpus.
-# Writes bench/results/scan.md. Needs: python3, zip, yara, clamav (Debian packages).
-# Usage: bench/scan/compare.sh [AIRLOCK_SCAN_BIN] [N_MAILS]
+# Writes bench/results/scan.md. Needs: python3, zip, yara, clamav, time (Debian packages).
+# The machine may be shared and busy, so every tool runs ROUNDS times, interleaved (round-robin), and
+# the table gives the median CPU time (user + sys) and wall time; ratios are of CPU times in this run.
+# BASELINE_BIN (optional): an older airlock-scan, run in the same rounds for a before/after ratio.
+# Usage: bench/scan/compare.sh [AIRLOCK_SCAN_BIN] [N_MAILS] [BASELINE_BIN] [ROUNDS]
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 bin=${1:-$root/build-scan/src/scan/airlock-scan}
 n=${2:-2000}
+baseline=${3:-}
+rounds=${4:-3}
 work=$(mktemp -d /tmp/airlock-scan-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 out="$root/bench/results/scan.md"
@@ -15,16 +20,49 @@ out="$root/bench/results/scan.md"
 python3 "$here/gen_corpus.py" "$work/mail" "$n" 42
 export XDG_CACHE_HOME="$work/cache"
 
-now_ms() { date +%s%3N; }
-timed() {  # timed LABEL CMD... -> prints "LABEL ms rc"
+timed() {  # timed LABEL CMD... -> appends "wall_ms cpu_ms" to $work/LABEL.times
   label=$1; shift
-  t0=$(now_ms); set +e; "$@" >"$work/$label.out" 2>"$work/$label.err"; rc=$?; set -e; t1=$(now_ms)
-  echo "$label $((t1 - t0)) $rc"
+  set +e
+  /usr/bin/time -f "%e %U %S" -o "$work/$label.time" "$@" >"$work/$label.out" 2>"$work/$label.err"
+  set -e
+  # (GNU time puts "Command exited with non-zero status N" first; the numbers are the last line)
+  tail -n 1 "$work/$label.time" | awk '{printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000}' >> "$work/$label.times"
+}
+median() {  # median LABEL FIELD(1 wall, 2 cpu) -> ms
+  cut -d' ' -f"$2" "$work/$1.times" | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'
 }
 
 "$bin" -q "$work/mail/mail-00000.eml" >/dev/null 2>&1 || true   # warm the YARA cache
-r1=$(timed airlock_j1 "$bin" -q --json -j 1 "$work/mail")
-r2=$(timed airlock_j2 "$bin" -q --json -j 2 "$work/mail")
+[ -z "$baseline" ] || "$baseline" -q "$work/mail/mail-00000.eml" >/dev/null 2>&1 || true
+
+# The same objects on disk, for yara.
+"$bin" -q --extract "$work/extracted" "$work/mail" >/dev/null 2>&1 || true
+nfiles=$(ls "$work/extracted" | wc -l)
+cat "$root"/rules/yara/*.yar > "$work/all.yar"
+
+# clamscan with a hand-made database: EICAR by MD5 (.hdb) and by body signature (.ndb).
+eicar='X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'
+printf '%s' "$eicar" > "$work/eicar.txt"
+echo "$(md5sum < "$work/eicar.txt" | cut -d' ' -f1):68:Bench.EICAR.MD5" > "$work/bench.hdb"
+echo "Bench.EICAR.Body:0:*:$(printf '%s' "$eicar" | od -An -tx1 | tr -d ' \n')" > "$work/bench.ndb"
+have_clam=false
+command -v clamscan >/dev/null && have_clam=true
+
+r=0
+while [ "$r" -lt "$rounds" ]; do
+  timed airlock_j1 "$bin" -q --json -j 1 "$work/mail"
+  [ -z "$baseline" ] || timed baseline_j1 "$baseline" -q --json -j 1 "$work/mail"
+  timed airlock_j2 "$bin" -q --json -j 2 "$work/mail"
+  timed yara_r yara -r -p 1 -w "$work/all.yar" "$work/extracted"
+  ! $have_clam || timed clamscan clamscan --no-summary -i -r -d "$work/bench.hdb" -d "$work/bench.ndb" "$work/mail"
+  r=$((r + 1))
+done
+ry_hits=$(cut -d' ' -f2 "$work/yara_r.out" | sort -u | wc -l)
+rc_hits=-
+! $have_clam || rc_hits=$(grep -c FOUND "$work/clamscan.out" || true)
+if [ -n "$baseline" ]; then
+  same=$(python3 "$here/same_verdicts.py" "$work/baseline_j1.out" "$work/airlock_j1.out")
+fi
 python3 - "$work/airlock_j1.out" > "$work/airlock_summary" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))
@@ -44,49 +82,33 @@ print(objs, mal, sus)
 PY
 read objs mal sus < "$work/airlock_summary"
 
-# The same objects on disk, for yara.
-"$bin" -q --extract "$work/extracted" "$work/mail" >/dev/null 2>&1 || true
-nfiles=$(ls "$work/extracted" | wc -l)
-cat "$root"/rules/yara/*.yar > "$work/all.yar"
-ry=$(timed yara_r yara -r -p 1 -w "$work/all.yar" "$work/extracted")
-ry_hits=$(cut -d' ' -f2 "$work/yara_r.out" | sort -u | wc -l)
-
-# clamscan with a hand-made database: EICAR by MD5 (.hdb) and by body signature (.ndb).
-eicar='X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'
-printf '%s' "$eicar" > "$work/eicar.txt"
-echo "$(md5sum < "$work/eicar.txt" | cut -d' ' -f1):68:Bench.EICAR.MD5" > "$work/bench.hdb"
-echo "Bench.EICAR.Body:0:*:$(printf '%s' "$eicar" | od -An -tx1 | tr -d ' \n')" > "$work/bench.ndb"
-if command -v clamscan >/dev/null; then
-  rc_=$(timed clamscan clamscan --no-summary -i -r -d "$work/bench.hdb" -d "$work/bench.ndb" "$work/mail")
-  rc_hits=$(grep -c FOUND "$work/clamscan.out" || true)
-else
-  rc_="clamscan n/a -"; rc_hits="-"
-fi
-
-ms() { echo "$1" | cut -d' ' -f2; }
-cpu=$(nproc)
+cpu_ms() { median "$1" 2; }
+wall_ms() { median "$1" 1; }
+per_s() { echo $((n * 1000 / ($1 + 1))); }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+y=$(cpu_ms yara_r)
+row() {  # row LABEL WHAT RESULT
+  c=$(cpu_ms "$1")
+  echo "| $1 | $2 | $c | $(wall_ms "$1") | $(per_s "$c") | $(ratio "$c" "$y") | $3 |"
+}
 {
   echo "# Scan benchmark"
   echo
-  echo "Generated by bench/scan/compare.sh on $(date -u +%Y-%m-%dT%H:%MZ), $cpu CPUs (shared with other work,"
-  echo "so absolute times are noisy). Corpus: $n generated mails (bench/scan/gen_corpus.py, seed 42), $(du -sh "$work/mail" | cut -f1)."
+  echo "Generated by bench/scan/compare.sh on $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs shared with other work"
+  echo "(load average $(cut -d' ' -f1 /proc/loadavg)), so wall times are noisy: compare CPU times (user + sys, median"
+  echo "of $rounds interleaved rounds). Corpus: $n generated mails (bench/scan/gen_corpus.py, seed 42),"
+  echo "$(du -sh "$work/mail" | cut -f1), $objs objects."
   echo
-  echo "| tool | what it does | wall ms | mails/s | result |"
-  echo "|---|---|---|---|---|"
-  echo "| airlock-scan -j1 | MIME + archives + YARA + detectors, $objs objects | $(ms "$r1") | $((n * 1000 / ($(ms "$r1") + 1))) | $mal malicious, $sus suspicious mails |"
-  echo "| airlock-scan -j2 | same, 2 threads | $(ms "$r2") | $((n * 1000 / ($(ms "$r2") + 1))) | same |"
-  echo "| yara -r -p 1 | same rules on the $nfiles already-extracted files (no unpacking) | $(ms "$ry") | - | $ry_hits files matched |"
-  echo "| clamscan -r | own MIME/archive unpacking, 2-signature local db | $(ms "$rc_") | $( [ "$(ms "$rc_")" = "n/a" ] && echo - || echo $((n * 1000 / ($(ms "$rc_") + 1))) ) | $rc_hits mails FOUND |"
+  echo "| run | what it does | CPU ms | wall ms | mails per CPU s | CPU / yara | result |"
+  echo "|---|---|---:|---:|---:|---:|---|"
+  row airlock_j1 "MIME + archives + typing + 3 hashes + YARA + detectors" "$mal malicious, $sus suspicious mails"
+  [ -z "$baseline" ] || row baseline_j1 "the same, baseline binary" "$same"
+  row airlock_j2 "the same, 2 threads" "same"
+  row yara_r "yara -r -p 1, same rules on the $nfiles already-extracted files (no unpacking)" "$ry_hits files matched"
+  ! $have_clam || row clamscan "clamscan -r, own MIME/archive unpacking, 2-signature local db" "$rc_hits mails FOUND"
   echo
-  echo "airlock-scan's time includes typing (libmagic), three hashes per object, decoding and unpacking;"
-  echo "yara's excludes all unpacking (it reads files airlock-scan extracted). clamscan does its own"
-  echo "unpacking with a tiny database, so its time is mostly parsing and database load."
-  echo
-  echo "Where airlock-scan's time goes (perf record, -j1, 200 of these mails, measured 2026-11-27 before"
-  echo "the plain-text shortcut): libmagic about 85% of CPU (soft-magic regexes; then two magic_buffer"
-  echo "calls per object), libyara 3%, hashing 1.5%, GMime and libarchive about 1% each. Skipping the"
-  echo "description pass for text/plain cut CPU time by about a third (0.95 s -> 0.62 s user for the 200"
-  echo "mails). Next levers: a per-digest type cache for repeated objects, typing MIME text parts by their"
-  echo "Content-Type. -j2 uses one libmagic cookie per thread and scales with free cores."
+  echo "airlock-scan's time includes typing, three hashes per object, decoding and unpacking; yara's"
+  echo "excludes all unpacking (it reads the files airlock-scan extracted). clamscan does its own unpacking"
+  echo "with a tiny database, so its time is mostly parsing and database load."
 } > "$out"
 cat "$out"

@@ -12,6 +12,7 @@
 
 #include "scan/limits.h"
 #include "scan/unpack/passwords.h"
+#include "scan/unpack/sevenzip_sandbox.h"
 
 namespace airlock::scan {
 namespace {
@@ -169,7 +170,11 @@ class ArchiveWalk {
     int rc = o.open_rc == ARCHIVE_OK ? archive_read_next_header(o.a.get(), &entry) : o.open_rc;
     if (rc < ARCHIVE_WARN || rc == ARCHIVE_EOF) {
       if (rc < ARCHIVE_WARN && MentionsEncryption(o.a.get())) {
-        EncryptedFinding("archive headers are encrypted", false);
+        if (Is7z()) {
+          OpenWith7zz("archive headers are encrypted");
+        } else {
+          EncryptedFinding("archive headers are encrypted", false);
+        }
         return;
       }
       // A compressed stream that is not an archive, or one that only looks like an empty one (a tar
@@ -258,7 +263,56 @@ class ArchiveWalk {
     return archive_entry_filetype(entry) == AE_IFREG || archive_entry_filetype(entry) == 0;
   }
 
+  bool Is7z() const { return object_.data.starts_with(kSevenZipSignature); }
+
+  // libarchive cannot decrypt 7z: 7-Zip's 7zz does, in a sandbox (sevenzip_sandbox.h).
+  void OpenWith7zz(const std::string& what) {
+    auto candidates = PasswordCandidates(object_.context_text);
+    if (candidates.size() > kMaxPasswordTries) candidates.resize(kMaxPasswordTries);
+    const ScanLimits& lim = LimitsOf(out_);
+    SevenZipBudget budget;
+    budget.max_bytes = std::min<uint64_t>(out_.RemainingBytes(), lim.max_total_bytes);
+    budget.max_files = static_cast<size_t>(std::min<uint64_t>(lim.max_entries, 100000));
+    budget.timeout_seconds = std::max(1, lim.max_seconds);
+    SevenZipOutcome r = OpenEncrypted7z(object_.data, candidates, budget);
+    if (r.status != SevenZipOutcome::Status::kOpened) {
+      EncryptedFinding(what + "; 7z AES, not opened: " + r.detail, !encrypted_.empty());
+      if (r.status == SevenZipOutcome::Status::kTooLarge) {
+        PasswordFinding(r.password);
+        ReportLimit(out_, kLimitTotal, "encrypted 7z " + r.detail);
+      }
+      return;
+    }
+    EncryptedFinding(what + "; 7z AES, opened with 7zz in a sandbox" + (r.detail.empty() ? "" : " (" + r.detail + ")"),
+                     !encrypted_.empty());
+    PasswordFinding(r.password);
+    for (auto& [path, data] : r.files) {
+      if (stop_) break;
+      if (!out_.AddChild(path, std::move(data))) stop_ = true;
+    }
+    if (r.truncated && !stop_) {
+      ReportLimit(out_, kLimitTotal, "encrypted 7z: more than " + std::to_string(budget.max_bytes) + " bytes or " +
+                                         std::to_string(budget.max_files) + " members");
+    }
+  }
+
+  void PasswordFinding(const std::string& found) {
+    bool from_context = !IsDefaultPassword(found) ||
+                        std::any_of(object_.context_text.begin(), object_.context_text.end(),
+                                    [&](const std::string& t) { return t.find(found) != std::string::npos; });
+    Add({"archive.password", from_context ? 4 : 3,
+         from_context ? "encrypted archive opened with a password given in the surrounding text"
+                      : "encrypted archive opened with a common password",
+         "Sending an encrypted archive with its password alongside is a common way to get malware past "
+         "mail filters.",
+         "password: " + found, {"T1027.013"}});
+  }
+
   void OpenEncrypted() {
+    if (Is7z()) {
+      OpenWith7zz(std::to_string(encrypted_.size()) + " encrypted member(s)");
+      return;
+    }
     auto candidates = PasswordCandidates(object_.context_text);
     std::string found;
     size_t tries = 0;
@@ -272,20 +326,12 @@ class ArchiveWalk {
     if (found.empty()) {
       EncryptedFinding(std::to_string(encrypted_.size()) +
                            " encrypted member(s), not opened (no candidate password worked, or a cipher "
-                           "libarchive cannot decrypt: it decrypts zip only)",
+                           "libarchive cannot decrypt: it decrypts zip only; 7z goes to 7zz)",
                        true);
       return;
     }
     EncryptedFinding(std::to_string(encrypted_.size()) + " encrypted member(s)", true);
-    bool from_context = !IsDefaultPassword(found) ||
-                        std::any_of(object_.context_text.begin(), object_.context_text.end(),
-                                    [&](const std::string& t) { return t.find(found) != std::string::npos; });
-    Add({"archive.password", from_context ? 4 : 3,
-         from_context ? "encrypted archive opened with a password given in the surrounding text"
-                      : "encrypted archive opened with a common password",
-         "Sending an encrypted archive with its password alongside is a common way to get malware past "
-         "mail filters.",
-         "password: " + found, {"T1027.013"}});
+    PasswordFinding(found);
     Opened o = Open(object_.data, false, &found);
     if (!o.a || o.open_rc != ARCHIVE_OK) return;
     struct archive_entry* entry = nullptr;

@@ -78,7 +78,7 @@ INSTANTIATE_TEST_SUITE_P(
                       ClamCase{"clam.bin-le.cpio", "clam.bin-le.cpio > clam.exe"},
                       ClamCase{"clam.newc.cpio", "clam.newc.cpio > clam.exe"},
                       ClamCase{"clam.odc.cpio", "clam.odc.cpio > clam.exe"},
-                      ClamCase{"clam.mail", "clam.mail > clam.exe"},
+                      ClamCase{"clam.mail", "clam.mail > clam.exe"}, ClamCase{"clam.tnef", "clam.tnef > clam.exe"},
                       ClamCase{"clam.exe.mbox.base64", "clam.exe.mbox.base64 > message-1.eml > clam.exe"},
                       ClamCase{"clam.exe.mbox.uu", "clam.exe.mbox.uu > message-1.eml > clam.exe"}),
     [](const ::testing::TestParamInfo<ClamCase>& p) {
