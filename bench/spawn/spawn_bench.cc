@@ -3,7 +3,9 @@
 // per-layer breakdown). Variants are interleaved round by round because this host is noisy: compare
 // the ratios against bare of the same run, not absolute times.
 //
-// Usage: spawn_bench AIRLOCK_BIN [ROUNDS]
+// Usage: spawn_bench AIRLOCK_BIN [ROUNDS [BASELINE_AIRLOCK_BIN]]
+// With a baseline binary (e.g. a copy of airlock built before a change), its default profile runs as
+// one more interleaved variant: an A/B comparison within the same rounds.
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -91,20 +93,22 @@ struct Variant {
   std::vector<double> ms;
 };
 
-double Median(std::vector<double> v) {
+double Quantile(std::vector<double> v, double q) {
   std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
+  return v.empty() ? 0 : v[static_cast<size_t>(q * static_cast<double>(v.size() - 1))];
 }
+double Median(const std::vector<double>& v) { return Quantile(v, 0.5); }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    fmt::print(stderr, "usage: spawn_bench AIRLOCK_BIN [ROUNDS]\n");
+    fmt::print(stderr, "usage: spawn_bench AIRLOCK_BIN [ROUNDS [BASELINE_AIRLOCK_BIN]]\n");
     return 2;
   }
   std::string airlock = argv[1];
   int rounds = argc > 2 ? std::atoi(argv[2]) : 100;
+  std::string baseline = argc > 3 ? argv[3] : "";
   std::string tmp = "/tmp/airlock-bench-profiles";
   mkdir(tmp.c_str(), 0755);
   auto profile = [&](const std::string& name, const std::string& body) {
@@ -132,6 +136,9 @@ int main(int argc, char** argv) {
     vs.push_back({"firejail", [] { return RunArgv({"/usr/bin/firejail", "--quiet", "--noprofile", "--net=none", "/bin/true"}); }, {}});
   }
   vs.push_back({"airlock default (all layers)", [&] { return RunArgv({airlock, "run", "--", "/bin/true"}); }, {}});
+  if (!baseline.empty()) {
+    vs.push_back({"airlock default, baseline binary", [&] { return RunArgv({baseline, "run", "--", "/bin/true"}); }, {}});
+  }
   vs.push_back({"airlock without seccomp", [&] { return RunArgv({airlock, "run", "--profile", no_seccomp, "--", "/bin/true"}); }, {}});
   vs.push_back({"airlock without denial counting", [&] { return RunArgv({airlock, "run", "--profile", no_count, "--", "/bin/true"}); }, {}});
   vs.push_back({"airlock without landlock", [&] { return RunArgv({airlock, "run", "--profile", no_landlock, "--", "/bin/true"}); }, {}});
@@ -142,16 +149,24 @@ int main(int argc, char** argv) {
     int rc = v.run();
     if (rc != 0) fmt::print(stderr, "warning: {} exited {}\n", v.name, rc);
   }
+  // Each round starts at a different variant, so every variant follows every other one equally often
+  // (a variant run right after firejail otherwise pays for firejail's namespace teardown).
   for (int r = 0; r < rounds; ++r) {
-    for (auto& v : vs) {
+    for (size_t k = 0; k < vs.size(); ++k) {
+      Variant& v = vs[(k + static_cast<size_t>(r)) % vs.size()];
       double t = NowMs();
       v.run();
       v.ms.push_back(NowMs() - t);
     }
   }
+  // The lower quartile is less disturbed by other load on a shared machine than the median.
   double bare = Median(vs[0].ms);
-  fmt::print("| variant | median ms | ratio vs bare |\n|---|---:|---:|\n");
-  for (auto& v : vs) fmt::print("| {} | {:.2f} | {:.1f}x |\n", v.name, Median(v.ms), Median(v.ms) / bare);
-  fmt::print("\n{} rounds, uid {}, variants interleaved per round.\n", rounds, geteuid());
+  double bare_q1 = Quantile(vs[0].ms, 0.25);
+  fmt::print("| variant | median ms | ratio vs bare | p25 ms | p25 ratio |\n|---|---:|---:|---:|---:|\n");
+  for (auto& v : vs) {
+    fmt::print("| {} | {:.2f} | {:.1f}x | {:.2f} | {:.1f}x |\n", v.name, Median(v.ms), Median(v.ms) / bare,
+               Quantile(v.ms, 0.25), Quantile(v.ms, 0.25) / bare_q1);
+  }
+  fmt::print("\n{} rounds, uid {}, variants interleaved per round (rotating start).\n", rounds, geteuid());
   return 0;
 }

@@ -79,27 +79,62 @@ int MkdirAllIn(int root_fd, const char* path, mode_t mode) {
   ChildFail(err_fd, stage, op.dst.c_str(), err);
 }
 
-// Creates the destination for a bind (a directory or an empty file) and returns an O_PATH fd to it.
-int CreateDestination(int root_fd, const MountOp& op) {
-  if (op.src_is_dir) return MkdirAllIn(root_fd, op.dst.c_str(), 0755);
+// A one-entry cache of the directory most recently used to create entries in (O_PATH fd), so a run
+// of files, symlinks or mount points in the same directory (/dev/*, /etc/*) resolves it once.
+struct DirCache {
+  char path[4096] = {};
+  int fd = -1;
+  DirCache() = default;
+  DirCache(const DirCache&) = delete;
+  DirCache& operator=(const DirCache&) = delete;
+  ~DirCache() {
+    if (fd >= 0) ::close(fd);
+  }
+  // A mount at `dst` changes what `dst` and everything beneath it resolve to: forget it.
+  void InvalidateAt(const char* dst) {
+    if (fd < 0) return;
+    size_t n = strlen(dst);
+    if (strncmp(path, dst, n) == 0 && (path[n] == '\0' || path[n] == '/')) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+};
+
+// The directory `dir` (absolute, clean) beneath root_fd, created like mkdir -p without following
+// symlinks. Returns a borrowed O_PATH fd (owned by the cache or root_fd) or -errno.
+int DirFd(int root_fd, const char* dir, DirCache& cache) {
+  if (dir[0] == '/' && dir[1] == '\0') return root_fd;
+  if (cache.fd >= 0 && strcmp(cache.path, dir) == 0) return cache.fd;
+  size_t len = strnlen(dir, sizeof cache.path);
+  if (len >= sizeof cache.path) return -ENAMETOOLONG;
+  int fd = MkdirAllIn(root_fd, dir, 0755);
+  if (fd < 0) return fd;
+  if (cache.fd >= 0) ::close(cache.fd);
+  memcpy(cache.path, dir, len + 1);
+  cache.fd = fd;
+  return fd;
+}
+
+// Creates the mount point for op (a directory, or an empty file for file binds) and returns an fd
+// of it (owned by the caller) or -errno.
+int CreateMountPoint(int root_fd, const MountOp& op, bool is_dir, DirCache& cache) {
   char parent[4096];
   const char* leaf = SplitParent(op.dst.c_str(), parent, sizeof parent);
-  int pfd = MkdirAllIn(root_fd, parent, 0755);
+  int pfd = DirFd(root_fd, parent, cache);
   if (pfd < 0) return pfd;
-  int dirfd = ::openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  ::close(pfd);
-  if (dirfd < 0) return -errno;
-  int f = ::openat(dirfd, leaf, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-  int e = errno;
-  ::close(dirfd);
-  if (f < 0) return -e;
-  ::close(f);
-  int fd = OpenInRoot(root_fd, op.dst.c_str(), O_PATH);
+  if (is_dir) {
+    if (::mkdirat(pfd, leaf, 0755) != 0 && errno != EEXIST) return -errno;
+    int fd = ::openat(pfd, leaf, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+  }
+  int fd = ::openat(pfd, leaf, O_CREAT | O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
   return fd < 0 ? -errno : fd;
 }
 
-void MountTmpfsAt(int err_fd, int root_fd, const MountOp& op, const char* fstype, bool force_noexec = false) {
-  int dfd = MkdirAllIn(root_fd, op.dst.c_str(), 0755);
+void MountTmpfsAt(int err_fd, int root_fd, const MountOp& op, const char* fstype, DirCache& cache,
+                  bool force_noexec = false) {
+  int dfd = CreateMountPoint(root_fd, op, true, cache);
   if (dfd < 0) Fail(err_fd, "create mount point", op, -dfd);
   UniqueFd dst(dfd);
   UniqueFd fs(::fsopen(fstype, FSOPEN_CLOEXEC));
@@ -130,6 +165,7 @@ void MountTmpfsAt(int err_fd, int root_fd, const MountOp& op, const char* fstype
   if (::move_mount(mnt.get(), "", dst.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
     Fail(err_fd, "move_mount", op, errno);
   }
+  cache.InvalidateAt(op.dst.c_str());
 }
 
 void VerifyFsType(int err_fd, int root_fd, const MountOp& op, long magic) {
@@ -139,7 +175,7 @@ void VerifyFsType(int err_fd, int root_fd, const MountOp& op, long magic) {
   if (sfs.f_type != magic) Fail(err_fd, "verify mount: unexpected filesystem type", op, EXDEV);
 }
 
-void BindMount(int err_fd, int root_fd, const MountOp& op, int src_fd) {
+void BindMount(int err_fd, int root_fd, const MountOp& op, int src_fd, DirCache& cache) {
   struct stat src_st {};
   if (::fstat(src_fd, &src_st) != 0) Fail(err_fd, "stat bind source", op, errno);
   if (S_ISLNK(src_st.st_mode)) Fail(err_fd, "bind source became a symlink", op, ELOOP);
@@ -153,40 +189,35 @@ void BindMount(int err_fd, int root_fd, const MountOp& op, int src_fd) {
   if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
     Fail(err_fd, "mount_setattr", op, errno);
   }
-  int d = CreateDestination(root_fd, op);
+  int d = CreateMountPoint(root_fd, op, op.src_is_dir, cache);
   if (d < 0) Fail(err_fd, "create bind destination", op, -d);
   UniqueFd dst(d);
   if (::move_mount(tree.get(), "", dst.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
     Fail(err_fd, "move_mount", op, errno);
   }
-  // Verify: the destination now shows exactly the object we opened.
+  cache.InvalidateAt(op.dst.c_str());
+  // Verify: the destination, resolved afresh inside the new root, shows exactly the object we opened.
   UniqueFd check(OpenInRoot(root_fd, op.dst.c_str(), O_PATH));
   struct stat dst_st {};
   if (!check || ::fstat(check.get(), &dst_st) != 0) Fail(err_fd, "verify bind", op, errno);
   if (dst_st.st_dev != src_st.st_dev || dst_st.st_ino != src_st.st_ino) Fail(err_fd, "verify bind: wrong object", op, EXDEV);
 }
 
-void MakeSymlink(int err_fd, int root_fd, const MountOp& op) {
+void MakeSymlink(int err_fd, int root_fd, const MountOp& op, DirCache& cache) {
   char parent[4096];
   const char* leaf = SplitParent(op.dst.c_str(), parent, sizeof parent);
-  int pfd = MkdirAllIn(root_fd, parent, 0755);
+  int pfd = DirFd(root_fd, parent, cache);
   if (pfd < 0) Fail(err_fd, "create symlink parent", op, -pfd);
-  UniqueFd p(pfd);
-  UniqueFd dir(::openat(p.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir || ::symlinkat(op.src.c_str(), dir.get(), leaf) != 0) {
-    if (errno != EEXIST) Fail(err_fd, "symlink", op, errno);
-  }
+  if (::symlinkat(op.src.c_str(), pfd, leaf) != 0 && errno != EEXIST) Fail(err_fd, "symlink", op, errno);
 }
 
-void MakeFile(int err_fd, int root_fd, const MountOp& op) {
+// A file with generated or snapshotted content (op.src) in the root tmpfs.
+void MakeFile(int err_fd, int root_fd, const MountOp& op, DirCache& cache) {
   char parent[4096];
   const char* leaf = SplitParent(op.dst.c_str(), parent, sizeof parent);
-  int pfd = MkdirAllIn(root_fd, parent, 0755);
+  int pfd = DirFd(root_fd, parent, cache);
   if (pfd < 0) Fail(err_fd, "create file parent", op, -pfd);
-  UniqueFd p(pfd);
-  UniqueFd dir(::openat(p.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir) Fail(err_fd, "open file parent", op, errno);
-  UniqueFd f(::openat(dir.get(), leaf, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, op.mode));
+  UniqueFd f(::openat(pfd, leaf, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, op.mode));
   if (!f) Fail(err_fd, "create file", op, errno);
   const char* data = op.src.c_str();
   size_t left = op.src.size();
@@ -242,28 +273,30 @@ void ApplyMountPlanInChild(const MountPlan& plan, int err_fd) {
   UniqueFd root(::open(kNewRoot, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!root) ChildFail(err_fd, "open new root", kNewRoot, errno);
   int root_fd = root.get();
+  DirCache cache;
 
   // 3. Each op in order.
   for (size_t i = 0; i < plan.ops.size(); ++i) {
     const MountOp& op = plan.ops[i];
     switch (op.kind) {
       case MountOp::Kind::kBind:
-        BindMount(err_fd, root_fd, op, plan.src_fds[i]);
+        BindMount(err_fd, root_fd, op, plan.src_fds[i], cache);
         ::close(plan.src_fds[i]);
         plan.src_fds[i] = -1;
         break;
       case MountOp::Kind::kTmpfs:
-        MountTmpfsAt(err_fd, root_fd, op, "tmpfs");
+        MountTmpfsAt(err_fd, root_fd, op, "tmpfs", cache);
         VerifyFsType(err_fd, root_fd, op, TMPFS_MAGIC);
         break;
       case MountOp::Kind::kProc: {
-        MountTmpfsAt(err_fd, root_fd, op, "proc", true);
+        MountTmpfsAt(err_fd, root_fd, op, "proc", cache, true);
         VerifyFsType(err_fd, root_fd, op, PROC_SUPER_MAGIC);
         HardenProc(err_fd, root_fd, op);
+        cache.InvalidateAt(op.dst.c_str());
         break;
       }
       case MountOp::Kind::kDevpts:
-        MountTmpfsAt(err_fd, root_fd, op, "devpts");
+        MountTmpfsAt(err_fd, root_fd, op, "devpts", cache);
         VerifyFsType(err_fd, root_fd, op, DEVPTS_SUPER_MAGIC);
         break;
       case MountOp::Kind::kDir: {
@@ -273,10 +306,10 @@ void ApplyMountPlanInChild(const MountPlan& plan, int err_fd) {
         break;
       }
       case MountOp::Kind::kSymlink:
-        MakeSymlink(err_fd, root_fd, op);
+        MakeSymlink(err_fd, root_fd, op, cache);
         break;
       case MountOp::Kind::kFile:
-        MakeFile(err_fd, root_fd, op);
+        MakeFile(err_fd, root_fd, op, cache);
         break;
       case MountOp::Kind::kReadOnlyOverlay:
         break;

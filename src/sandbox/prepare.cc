@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <map>
 
@@ -44,6 +45,15 @@ std::vector<std::string> BuildEnvironment(const Policy& policy, const IdMapping&
 
 Result<PreparedRun> PrepareRun(const Policy& policy, const std::vector<std::string>& cmd, const RunOptions& options) {
   if (cmd.empty()) return MakeError("no command given");
+  // AIRLOCK_TRACE_SETUP=1: the parent's preparation steps, like the child's (child.cc TraceStep).
+  const char* trace = getenv("AIRLOCK_TRACE_SETUP");
+  const bool tracing = trace != nullptr && trace[0] == '1';
+  const auto t_start = std::chrono::steady_clock::now();
+  auto mark = [&](const char* step) {
+    if (!tracing) return;
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t_start).count();
+    fmt::print(stderr, "airlock: prepare +{}us {}\n", us, step);
+  };
   PreparedRun run;
   run.policy = policy;
 
@@ -57,6 +67,7 @@ Result<PreparedRun> PrepareRun(const Policy& policy, const std::vector<std::stri
   if (!mounts) return std::unexpected(std::move(mounts.error()).WithContext("filesystem"));
   run.mounts = std::move(*mounts);
   AddLayer(run, "mount-namespace", true, fmt::format("tmpfs root, {} mount operations, pivot_root", run.mounts.ops.size()));
+  mark("id mapping, mount plan");
 
   run.clone_flags = CLONE_NEWUSER | CLONE_NEWNS;
   if (policy.ns.pid) run.clone_flags |= CLONE_NEWPID;
@@ -67,8 +78,7 @@ Result<PreparedRun> PrepareRun(const Policy& policy, const std::vector<std::stri
     run.net_loopback = true;
   }
   run.unshare_cgroup = policy.ns.cgroup;
-  const char* trace = getenv("AIRLOCK_TRACE_SETUP");
-  run.trace_steps = trace != nullptr && trace[0] == '1';
+  run.trace_steps = tracing;
   run.unshare_time = policy.ns.time;
   AddLayer(run, "pid-namespace", policy.ns.pid, policy.ns.pid ? "airlock init is pid 1" : "host pid namespace");
   AddLayer(run, "ipc-namespace", policy.ns.ipc, "");
@@ -88,6 +98,7 @@ Result<PreparedRun> PrepareRun(const Policy& policy, const std::vector<std::stri
   } else {
     SeccompCompileOptions sopts;
     sopts.notify_syscalls = options.notify_syscalls;
+    sopts.notify_filters = options.notify_filters;
     auto prog = CompileSeccompCached(policy.seccomp, sopts);
     if (!prog) return std::unexpected(std::move(prog.error()).WithContext("seccomp"));
     std::string detail = fmt::format("{} allow-list, {} instructions", policy.seccomp.base, prog->insns.size());
@@ -101,6 +112,7 @@ Result<PreparedRun> PrepareRun(const Policy& policy, const std::vector<std::stri
     AddLayer(run, "seccomp", true, detail);
   }
 
+  mark("seccomp program");
   // Landlock
   auto ll = PrepareLandlockFromParent(policy, run.mounts.effective);
   if (!ll) return std::unexpected(std::move(ll.error()).WithContext("landlock"));
@@ -112,6 +124,7 @@ Result<PreparedRun> PrepareRun(const Policy& policy, const std::vector<std::stri
   for (const auto& n : run.landlock.not_enforced) run.not_enforced.push_back("landlock: " + n);
   if (policy.landlock.requirement == Requirement::kDisabled) run.weakenings.push_back("landlock disabled");
 
+  mark("landlock plan");
   // Identity and process
   run.hostname = policy.hostname;
   run.chdir = policy.chdir.value_or(policy.home);
@@ -151,6 +164,7 @@ Result<PreparedRun> PrepareRun(const Policy& policy, const std::vector<std::stri
     run.pass_fds.push_back(fd);
   }
   std::sort(run.pass_fds.begin(), run.pass_fds.end());
+  mark("argv, environment, exec candidates");
   return run;
 }
 
