@@ -2,7 +2,7 @@
 _airlock() {
   local cur prev words cword
   _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; cword=$COMP_CWORD; words=("${COMP_WORDS[@]}"); }
-  local cmds="run profile check scan rules version help"
+  local cmds="run profile check scan rules milter quarantine version help"
   if [ "$cword" -eq 1 ]; then COMPREPLY=($(compgen -W "$cmds" -- "$cur")); return; fi
   local i
   for ((i = 2; i < cword; i++)); do [ "${words[i]}" = "--" ] && { COMPREPLY=($(compgen -c -- "$cur")); return; }; done
@@ -10,7 +10,7 @@ _airlock() {
     run)
       case "$prev" in
         -p|--profile) COMPREPLY=($(compgen -W "$(airlock profile list 2>/dev/null | cut -d' ' -f1)" -- "$cur") $(compgen -f -X '!*.toml' -- "$cur")); return ;;
-        --net) COMPREPLY=($(compgen -W "none host user" -- "$cur")); return ;;
+        --net) COMPREPLY=($(compgen -W "none host user sinkhole" -- "$cur")); return ;;
         --landlock) COMPREPLY=($(compgen -W "required best-effort disabled" -- "$cur")); return ;;
         --bind|--ro-bind|--dev-bind|--chdir|--report) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --allow|--deny) COMPREPLY=($(compgen -W "@ptrace @mount @namespaces @keyring @bpf @perf @io-uring @debug @handles @chroot @clock-set" -- "$cur")); return ;;
@@ -22,6 +22,18 @@ _airlock() {
     check) COMPREPLY=($(compgen -W "--json --help" -- "$cur")) ;;
     scan) COMPREPLY=($(compgen -W "--json --extract --rules -j --help" -- "$cur") $(compgen -f -- "$cur")) ;;
     rules) COMPREPLY=($(compgen -W "check match" -- "$cur") $(compgen -d -- "$cur")) ;;
+    milter)
+      case "$prev" in
+        --config|--log) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --state-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+      esac
+      COMPREPLY=($(compgen -W "--listen --config --state-dir --log --help" -- "$cur")) ;;
+    quarantine)
+      case "$prev" in
+        --config) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --state-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+      esac
+      COMPREPLY=($(compgen -W "list show release delete --json --state-dir --config --help" -- "$cur")) ;;
   esac
 }
 complete -F _airlock airlock

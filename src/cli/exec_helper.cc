@@ -25,6 +25,7 @@ int ExecHelper(const std::string& helper, int argc, char** argv) {
     candidates.push_back(dir + "/" + helper);                                  // side by side / staged
     std::string build_sub = helper == "airlock-scan" ? "scan" : helper == "airlock-analyze" ? "analyze"
                             : helper == "airlock-audit"   ? "audit"
+                            : helper == "airlock-milter"  ? "milter"
                                                           : "sigma";
     candidates.push_back(dir + "/../" + build_sub + "/" + helper);             // build tree: src/cli -> src/scan
   }

@@ -27,6 +27,10 @@ Commands:
                      Sigma rules and static triage (see `airlock analyze --help`)
   audit TARGET...    grade profiles and Kubernetes manifests against a hardening baseline
   rules check DIR    load Sigma rules and report what airlock supports
+  milter --listen inet:HOST:PORT|unix:PATH [--config FILE]
+                     the mail filter daemon (libmilter): triage, detonate, act (docs/MAIL.md)
+  quarantine list|show ID|release ID|delete ID
+                     messages held by the mail filter
   version            print the version
 
 Exit codes of `airlock run`: the command's own status (128+N when killed by signal N), or
@@ -57,6 +61,8 @@ int main(int argc, char** argv) {
   if (cmd == "rules") return airlock::cli::ExecHelper("airlock-rules", argc - 1, argv + 1);
   if (cmd == "analyze") return airlock::cli::ExecHelper("airlock-analyze", argc - 1, argv + 1);
   if (cmd == "audit") return airlock::cli::ExecHelper("airlock-audit", argc - 1, argv + 1);
+  // The helper gets the command name too: it serves both `milter` and `quarantine`.
+  if (cmd == "milter" || cmd == "quarantine") return airlock::cli::ExecHelper("airlock-milter", argc, argv);
   std::fprintf(stderr, "airlock: unknown command '%s' (try `airlock --help`)\n", cmd.c_str());
   return airlock::kExitUsage;
 }

@@ -1,0 +1,458 @@
+#include "milter/filter.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <thread>
+
+#include "analyze/runner.h"
+#include "scan/hashes.h"
+
+namespace airlock::milter {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+// Whole-message verdicts are reused for a day (rule updates take effect within it); attachment
+// detonation verdicts do not expire (the analysis is the expensive part).
+constexpr int64_t kMessageCacheSeconds = 24 * 3600;
+
+constexpr const char* kHeaderNames[3] = {"X-Airlock-Verdict", "X-Airlock-Score", "X-Airlock-Techniques"};
+
+std::string Now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string Join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+// SMTP reply text: printable ASCII only, no '%' (libmilter treats it as a format), bounded.
+std::string ReplyText(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 32 || u > 126 || c == '%') c = '_';
+    out += c;
+    if (out.size() >= 200) break;
+  }
+  return out;
+}
+
+double Round1(double x) { return std::round(x * 10) / 10; }
+
+double Ms(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// Value of header `name` (case-insensitive) in a header block, unfolded; "" when absent.
+std::string HeaderValue(const std::string& block, const std::string& name) {
+  size_t pos = 0;
+  while (pos < block.size()) {
+    size_t eol = block.find('\n', pos);
+    if (eol == std::string::npos) eol = block.size();
+    std::string line = block.substr(pos, eol - pos);
+    pos = eol + 1;
+    if (line.size() > name.size() && line[name.size()] == ':' &&
+        strncasecmp(line.c_str(), name.c_str(), name.size()) == 0) {
+      std::string v = line.substr(name.size() + 1);
+      while (pos < block.size() && (block[pos] == ' ' || block[pos] == '\t')) {
+        size_t e2 = block.find('\n', pos);
+        if (e2 == std::string::npos) e2 = block.size();
+        v += block.substr(pos, e2 - pos);
+        pos = e2 + 1;
+      }
+      std::string t;
+      for (char c : v)
+        if (c != '\r') t += c;
+      size_t b = t.find_first_not_of(" \t");
+      return b == std::string::npos ? "" : t.substr(b);
+    }
+  }
+  return "";
+}
+
+size_t BodyStart(const std::string& msg) {
+  size_t a = msg.find("\r\n\r\n");
+  size_t b = msg.find("\n\n");
+  if (a != std::string::npos && (b == std::string::npos || a + 1 <= b)) return a + 4;
+  if (b != std::string::npos) return b + 2;
+  return msg.size();
+}
+
+}  // namespace
+
+std::string FindAirlock() {
+  if (const char* env = std::getenv("AIRLOCK_BIN"); env != nullptr && *env != '\0' && access(env, X_OK) == 0) return env;
+  char self[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return "";
+  self[n] = '\0';
+  std::string dir(self);
+  dir = dir.substr(0, dir.rfind('/'));
+  for (const std::string& c : {dir + "/airlock", dir + "/../cli/airlock", dir + "/../../bin/airlock", dir + "/../bin/airlock"}) {
+    if (access(c.c_str(), X_OK) == 0) {
+      char real[PATH_MAX];
+      return realpath(c.c_str(), real) != nullptr ? std::string(real) : c;
+    }
+  }
+  return "";
+}
+
+json RunAnalyze(const std::string& path, const std::string& out_dir, std::chrono::milliseconds timeout,
+                const std::function<void()>& progress) {
+  std::string airlock = FindAirlock();
+  if (airlock.empty()) return {{"error", "the airlock binary was not found"}};
+  std::string secs = std::to_string(std::max<int64_t>(1, timeout.count() / 1000)) + "s";
+  std::vector<std::string> argv = {airlock, "analyze", "--json", "-q", "--timeout", secs, "--out", out_dir, path};
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) return {{"error", "pipe failed"}};
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(out[0]);
+    close(out[1]);
+    return {{"error", "fork failed"}};
+  }
+  if (pid == 0) {
+    int null = open("/dev/null", O_RDWR);
+    dup2(null, STDIN_FILENO);
+    dup2(out[1], STDOUT_FILENO);
+    dup2(null, STDERR_FILENO);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    signal(SIGPIPE, SIG_DFL);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  close(out[1]);
+  UniqueFd rd(out[0]);
+  // The analysis itself may take `timeout` plus static triage and setup: allow twice, then kill.
+  auto hard = Clock::now() + timeout * 2 + std::chrono::seconds(10);
+  std::string text;
+  char buf[65536];
+  bool killed = false;
+  for (;;) {
+    pollfd p{rd.get(), POLLIN, 0};
+    int r = poll(&p, 1, 5000);
+    if (r < 0 && errno != EINTR) break;
+    if (r == 0) {
+      if (progress) progress();
+      if (Clock::now() > hard) {
+        kill(pid, SIGKILL);
+        killed = true;
+        break;
+      }
+      continue;
+    }
+    if (r > 0) {
+      ssize_t n = read(rd.get(), buf, sizeof buf);
+      if (n <= 0) break;
+      if (text.size() < (64u << 20)) text.append(buf, static_cast<size_t>(n));
+    }
+  }
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  if (killed) return {{"error", "airlock analyze overran its time"}};
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return {{"error", fmt::format("airlock analyze failed (status {})", st)}};
+  return j;
+}
+
+Filter::Filter(MilterConfig config, std::unique_ptr<WorkerPool> pool, std::unique_ptr<VerdictCache> cache)
+    : config_(std::move(config)), pool_(std::move(pool)), cache_(std::move(cache)), store_(config_.state_dir) {
+  if (config_.log == "-" || config_.log.empty()) {
+    log_ = stderr;
+  } else {
+    log_ = std::fopen(config_.log.c_str(), "ae");
+    own_log_ = log_ != nullptr;
+    if (log_ == nullptr) log_ = stderr;
+  }
+}
+
+Filter::~Filter() {
+  if (own_log_) std::fclose(log_);
+}
+
+void Filter::Log(const json& line) {
+  std::string s = line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  std::lock_guard lock(log_mu_);
+  std::fwrite(s.data(), 1, s.size(), log_);
+  std::fflush(log_);
+}
+
+void Filter::FlushStats(const char* why) {
+  json s = stats_.ToJson();
+  s["time"] = Now();
+  s["respawns"] = pool_ ? pool_->respawns() : 0;
+  s["fail_open_enabled"] = config_.fail_open;
+  Log({{"time", Now()}, {"stats", s}, {"why", why}});
+  std::string path = config_.state_dir + "/stats.json";
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << s.dump(2) << "\n";
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+}
+
+void Filter::Drain(std::chrono::milliseconds max_wait) {
+  auto until = Clock::now() + max_wait;
+  while (Clock::now() < until) {
+    {
+      std::lock_guard lock(bg_mu_);
+      if (bg_running_ == 0) return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+Outcome Filter::Fail(const Envelope& env, uint64_t size, const std::string& error, Clock::time_point start, MtaActions& mta) {
+  bool open = config_.fail_open;
+  double ms = Ms(start);
+  Log({{"time", Now()}, {"queue_id", env.queue_id}, {"from", env.from}, {"rcpt", env.rcpts}, {"size", size},
+       {"attachments", json::array()}, {"verdict", "unscanned"}, {"score", 0}, {"techniques", json::array()},
+       {"action", open ? "accept" : "tempfail"}, {"cached", false}, {"latency_ms", Round1(ms)}, {"fail_open", open},
+       {"error", open ? "FAIL-OPEN: delivered unscanned: " + error : error}});
+  stats_.Record("unscanned", open ? "accept" : "tempfail", !open, open, false, ms);
+  if (open) return Outcome::kAccept;
+  mta.SetReply("451", "4.7.1", ReplyText("airlock: " + error + "; try again later"));
+  return Outcome::kTempfail;
+}
+
+bool Filter::Detonate(const json& extracted, const std::string& payload, MessageAssessment& a, bool& cached,
+                      Clock::time_point deadline, MtaActions& mta) {
+  bool pending = false;
+  for (const auto& x : extracted) {
+    std::string sha = x.value("sha256", "");
+    if (sha.empty()) continue;
+    if (cache_) {
+      if (auto e = cache_->Get("detonation", sha)) {
+        json d = json::parse(e->detail, nullptr, false);
+        MergeVerdict(a, sha, e->verdict, e->score, d.is_object() ? d.value("techniques", std::vector<std::string>{}) : std::vector<std::string>{});
+        cached = true;
+        continue;
+      }
+    }
+    size_t off = x.value("offset", size_t{0}), len = x.value("length", size_t{0});
+    if (off > payload.size() || len > payload.size() - off) continue;
+    std::string dir = config_.state_dir + "/analysis/" + sha;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    std::string sample = dir + "/" + analyze::SafeSampleName(x.value("name", "sample"));
+    {
+      std::ofstream f(sample, std::ios::binary | std::ios::trunc);
+      f.write(payload.data() + off, static_cast<std::streamsize>(len));
+    }
+    auto store = [this, sha](const json& r) {
+      if (!cache_ || r.contains("error")) return;
+      json d = {{"techniques", r.value("techniques", std::vector<std::string>{})}, {"runner", r.value("runner", json::object())}};
+      (void)cache_->Put("detonation", sha, CacheEntry{r.value("verdict", "clean"), r.value("score", 0.0), d.dump(), 0});
+    };
+    if (config_.detonation_mode == "tempfail") {
+      // A pending marker older than an analysis can take is stale (the daemon stopped under it).
+      auto stale_after = std::chrono::duration_cast<std::chrono::seconds>(config_.detonation_timeout * 2).count() + 60;
+      if (auto p = cache_ ? cache_->Get("pending", sha) : std::nullopt; p && std::time(nullptr) - p->time < stale_after) {
+        pending = true;
+        continue;
+      }
+      if (cache_) (void)cache_->Put("pending", sha, CacheEntry{"pending", 0, "{}", 0});
+      {
+        std::lock_guard lock(bg_mu_);
+        ++bg_running_;
+      }
+      std::thread([this, sample, dir, sha, store] {
+        json r = RunAnalyze(sample, dir + "/out", config_.detonation_timeout, nullptr);
+        store(r);
+        if (cache_) (void)cache_->Erase("pending", sha);
+        std::lock_guard lock(bg_mu_);
+        --bg_running_;
+      }).detach();
+      pending = true;
+      continue;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    auto t = std::min(config_.detonation_timeout, left / 2);
+    if (t.count() < 1000) continue;  // no budget left: the static verdict stands
+    json r = RunAnalyze(sample, dir + "/out", t, [&mta] { mta.Progress(); });
+    if (r.contains("error")) continue;
+    store(r);
+    MergeVerdict(a, sha, r.value("verdict", "clean"), r.value("score", 0.0), r.value("techniques", std::vector<std::string>{}));
+  }
+  return pending;
+}
+
+Outcome Filter::Process(const Envelope& env, const std::string& message, size_t body_offset, uint64_t oversize_size,
+                        MtaActions& mta) {
+  auto start = Clock::now();
+  auto deadline = start + config_.message_budget;
+  uint64_t size = oversize_size > 0 ? oversize_size : message.size();
+  if (oversize_size > 0) {
+    return Fail(env, size, fmt::format("message of {} bytes is larger than max_message_size ({})", oversize_size,
+                                       config_.max_message_size), start, mta);
+  }
+  // The message key covers what decides the verdict: the body, and whether (and what) we detonate.
+  std::string body_sha = scan::Sha256Hex(std::string_view(message).substr(std::min(body_offset, message.size())));
+  if (config_.detonation_enabled) {
+    std::string kinds;
+    for (const auto& k : config_.detonation_kinds) kinds += k + ",";
+    body_sha += ":detonate=" + kinds;
+  }
+  MessageAssessment a;
+  json report = json::object();
+  bool cached = false;            // the whole message answered from the cache
+  bool detonation_cached = false; // some attachment's detonation verdict came from the cache
+  if (cache_) {
+    if (auto e = cache_->Get("message", body_sha); e && std::time(nullptr) - e->time < kMessageCacheSeconds) {
+      json d = json::parse(e->detail, nullptr, false);
+      if (d.is_object() && d.contains("assessment")) {
+        a = AssessmentFromJson(d["assessment"]);
+        report = d.value("report", json::object());
+        cached = true;
+      }
+    }
+  }
+  if (!cached) {
+    json req = {{"op", "scan"}, {"name", "message.eml"}};
+    if (config_.detonation_enabled) req["extract_kinds"] = config_.detonation_kinds;
+    CallResult r = pool_->Call(req.dump(), message, deadline);
+    if (r.error != CallError::kNone) return Fail(env, size, std::string("static triage: ") + CallErrorName(r.error) + ": " + r.detail, start, mta);
+    json reply = json::parse(r.reply.header, nullptr, false);
+    if (reply.is_discarded() || !reply.value("ok", false)) {
+      return Fail(env, size, "static triage: " + (reply.is_discarded() ? std::string("bad reply") : reply.value("error", "failed")), start, mta);
+    }
+    report = std::move(reply["report"]);
+    a = AssessReport(report);
+    if (config_.detonation_enabled && reply.contains("extracted") && !reply["extracted"].empty()) {
+      if (Detonate(reply["extracted"], r.reply.payload, a, detonation_cached, deadline, mta)) {
+        if (a.verdict == "malicious") {
+          // Static triage already condemns it: no need to wait for the analysis.
+        } else {
+          // Not an error: the tempfail-and-retry mode. fail_open does not apply.
+          double ms = Ms(start);
+          Log({{"time", Now()}, {"queue_id", env.queue_id}, {"from", env.from}, {"rcpt", env.rcpts}, {"size", size},
+               {"attachments", json::array()}, {"verdict", "pending"}, {"score", Round1(a.score)}, {"techniques", a.techniques},
+               {"action", "tempfail"}, {"cached", false}, {"latency_ms", Round1(ms)}, {"fail_open", false},
+               {"error", "attachment analysis in progress"}});
+          stats_.Record("pending", "tempfail", true, false, false, ms);
+          mta.SetReply("451", "4.7.1", "airlock: attachment analysis in progress; try again later");
+          return Outcome::kTempfail;
+        }
+      }
+    }
+    if (cache_) {
+      json d = {{"assessment", AssessmentToJson(a)}};
+      std::string rep = report.dump(-1, ' ', false, json::error_handler_t::replace);
+      if (rep.size() < (1u << 20)) d["report"] = report;
+      (void)cache_->Put("message", body_sha, CacheEntry{a.verdict, a.score, d.dump(-1, ' ', false, json::error_handler_t::replace), 0});
+    }
+  }
+
+  Action action = ActionFor(config_, a.verdict);
+  std::string error;
+  Outcome outcome = Outcome::kAccept;
+  bool tag = config_.tag_all || action == Action::kTag;
+  std::string reason = fmt::format("{} content (score {:.1f}{}{})", a.verdict, a.score, a.techniques.empty() ? "" : ": ",
+                                   Join(a.techniques));
+  switch (action) {
+    case Action::kAccept:
+    case Action::kTag:
+      break;
+    case Action::kReject:
+      mta.SetReply("550", config_.reject_reply, ReplyText("airlock: message rejected: " + reason));
+      outcome = Outcome::kReject;
+      tag = false;
+      break;
+    case Action::kDiscard:
+      outcome = Outcome::kDiscard;
+      tag = false;
+      break;
+    case Action::kQuarantine: {
+      QuarantineMeta meta{"", env.queue_id, env.from, env.rcpts, Now(), a.verdict, Round1(a.score), a.techniques};
+      auto id = store_.Add(meta, message, report.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
+      if (!id) return Fail(env, size, id.error().What(), start, mta);
+      if (config_.quarantine_hold) {
+        if (!mta.Quarantine(ReplyText("airlock " + *id + ": " + reason))) {
+          return Fail(env, size, "the MTA refused to quarantine the message", start, mta);
+        }
+        tag = true;
+      } else {
+        outcome = Outcome::kDiscard;
+        tag = false;
+      }
+      error.clear();
+      break;
+    }
+    case Action::kStrip: {
+      auto remove = StripSet(config_, a);
+      if (remove.empty()) break;  // nothing attributable to one attachment: tag only
+      json req = {{"op", "strip"}, {"remove", json::object()}};
+      for (const auto& [sha, why] : remove) {
+        req["remove"][sha] = {{"verdict", why.verdict}, {"score", why.score}, {"techniques", why.techniques}};
+      }
+      CallResult r = pool_->Call(req.dump(), message, deadline);
+      if (r.error != CallError::kNone) return Fail(env, size, std::string("strip: ") + CallErrorName(r.error) + ": " + r.detail, start, mta);
+      json reply = json::parse(r.reply.header, nullptr, false);
+      if (reply.is_discarded() || !reply.value("ok", false)) {
+        return Fail(env, size, "strip: " + (reply.is_discarded() ? std::string("bad reply") : reply.value("error", "failed")), start, mta);
+      }
+      const std::string& rewritten = r.reply.payload;
+      size_t nb = BodyStart(rewritten);
+      if (!mta.ReplaceBody(rewritten.substr(nb))) return Fail(env, size, "the MTA refused the new body", start, mta);
+      std::string old_head = message.substr(0, std::min(body_offset, message.size()));
+      std::string new_head = rewritten.substr(0, nb);
+      for (const char* h : {"Content-Type", "Content-Transfer-Encoding", "Content-Disposition"}) {
+        std::string ov = HeaderValue(old_head, h), nv = HeaderValue(new_head, h);
+        if (ov == nv) continue;
+        if (ov.empty()) mta.AddHeader(h, nv);
+        else mta.ChangeHeader(h, 1, nv.empty() ? nullptr : &nv);
+      }
+      tag = true;
+      break;
+    }
+  }
+  if (tag) {
+    for (int i = 0; i < 3; ++i) {
+      for (int k = env.existing_airlock_headers[i]; k >= 1; --k) mta.ChangeHeader(kHeaderNames[i], k, nullptr);
+    }
+    mta.AddHeader(kHeaderNames[0], a.verdict);
+    mta.AddHeader(kHeaderNames[1], fmt::format("{:.1f}", a.score));
+    if (!a.techniques.empty()) mta.AddHeader(kHeaderNames[2], Join(a.techniques));
+  }
+  double ms = Ms(start);
+  json atts = json::array();
+  for (const auto& at : a.attachments) {
+    atts.push_back({{"name", at.name}, {"type", at.type}, {"sha256", at.sha256}, {"verdict", at.verdict}});
+  }
+  json line = {{"time", Now()}, {"queue_id", env.queue_id}, {"from", env.from}, {"rcpt", env.rcpts}, {"size", size},
+               {"attachments", atts}, {"verdict", a.verdict}, {"score", Round1(a.score)}, {"techniques", a.techniques},
+               {"action", ActionName(action)}, {"cached", cached || detonation_cached}, {"latency_ms", Round1(ms)}, {"fail_open", false}};
+  Log(line);
+  stats_.Record(a.verdict, ActionName(action), false, false, cached || detonation_cached, ms);
+  return outcome;
+}
+
+}  // namespace airlock::milter

@@ -1,0 +1,50 @@
+// A small client of the milter protocol (version 6, as Postfix speaks it) for the component tests:
+// OPTNEG, CONNECT, MACRO, MAIL, RCPT, HEADER, EOH, BODY, BODYEOB, QUIT, and the replies, including the
+// modification actions the filter asks for at end of message.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace airlock::milter::test {
+
+struct EomResult {
+  char final_code = 0;                  // 'c'/'a' continue/accept, 'r' reject, 't' tempfail, 'd' discard, 'y' reply code
+  std::string reply;                    // text of 'y' ("550 5.7.1 airlock: ...")
+  std::vector<std::pair<std::string, std::string>> added_headers;   // 'h'
+  std::vector<std::string> changed_headers;                         // 'm': "idx name=value"
+  std::string new_body;                                             // 'b' chunks concatenated
+  bool replaced_body = false;
+  std::string quarantine_reason;                                    // 'q'
+  int progress = 0;                                                 // 'p'
+  std::string error;                                                // client-side failure
+  bool Tempfail() const { return final_code == 't' || (final_code == 'y' && reply.rfind("4", 0) == 0); }
+  bool Rejected() const { return final_code == 'r' || (final_code == 'y' && reply.rfind("5", 0) == 0); }
+  bool Accepted() const { return final_code == 'c' || final_code == 'a'; }
+  std::string Header(const std::string& name) const {
+    for (const auto& [k, v] : added_headers)
+      if (k == name) return v;
+    return "";
+  }
+};
+
+class MilterClient {
+ public:
+  ~MilterClient();
+  // Connects to 127.0.0.1:port and negotiates; false on failure.
+  bool Connect(int port, std::string* error);
+  // Sends a whole message up to BODYEOB (without reading the EOM reply when `wait` is false).
+  bool SendMessage(const std::string& queue_id, const std::string& from, const std::vector<std::string>& rcpts,
+                   const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body, std::string* error);
+  EomResult ReadEom(int timeout_seconds = 120);
+  void Quit();
+
+ private:
+  bool Send(char cmd, const std::string& data);
+  bool Read(char& cmd, std::string& data, int timeout_seconds);
+  bool Expect(const char* what, std::string* error);
+  int fd_ = -1;
+};
+
+}  // namespace airlock::milter::test
