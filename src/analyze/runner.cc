@@ -27,7 +27,23 @@ std::string SafeSampleName(const std::string& name) {
   return out.empty() ? "sample" : out;
 }
 
+int64_t BrowseBudgetMs(const std::string& sandbox_timeout) {
+  size_t digits = 0;
+  while (digits < sandbox_timeout.size() && std::isdigit(static_cast<unsigned char>(sandbox_timeout[digits]))) ++digits;
+  if (digits == 0 || digits > 9) return 30000;
+  int64_t n = std::stoll(sandbox_timeout.substr(0, digits));
+  std::string unit = sandbox_timeout.substr(digits);
+  int64_t ms = unit == "ms" ? n : unit.empty() || unit == "s" ? n * 1000 : unit == "m" ? n * 60000 : unit == "h" ? n * 3600000 : -1;
+  if (ms < 0) return 30000;
+  return std::max<int64_t>(2000, ms - 3000);
+}
+
 Runner ChooseRunner(const std::string& head, const std::string& name, const std::string& browser) {
+  return ChooseRunner(head, name, browser, kBrowseDriverInSandbox, 30000);
+}
+
+Runner ChooseRunner(const std::string& head, const std::string& name, const std::string& browser, const std::string& driver,
+                    int64_t browse_budget_ms) {
   const std::string sample = "/sample/" + SafeSampleName(name);
   if (StartsWith(head, "\x7f" "ELF")) return {"elf", {sample}, "ELF executable: executed directly"};
   if (StartsWith(head, "#!")) {
@@ -48,12 +64,19 @@ Runner ChooseRunner(const std::string& head, const std::string& name, const std:
   if (!html) html = lower.find("<html") != std::string::npos || lower.find("<svg") != std::string::npos || lower.find("<!doctype html") != std::string::npos;
   if (html) {
     if (browser.empty()) return {"none", {}, "HTML/SVG: no headless browser installed (Debian package chromium); static analysis only"};
-    return {"browser",
-            {browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--user-data-dir=/tmp/chromium", "--virtual-time-budget=5000",
-             "--dump-dom", "file://" + sample},
-            "HTML/SVG opened in headless Chromium (inside the sandbox; its own sandbox off: airlock is the sandbox)",
-            {"/etc/chromium", "/etc/chromium.d", "/etc/fonts"}};
+    if (driver.empty()) return {"none", {}, "HTML/SVG: the browser driver airlock-browse is not installed; static analysis only"};
+    Runner r{"browser",
+             {kBrowseDriverInSandbox, "--chromium", browser, "--profile", kBrowseProfileDir, "--downloads", kBrowseDownloadsDir,
+              "--timeout-ms", std::to_string(browse_budget_ms), sample},
+             "HTML/SVG opened in headless Chromium driven over CDP by airlock-browse (inside the sandbox; Chromium's own "
+             "sandbox off: airlock is the sandbox); downloads captured in " + std::string(kBrowseDownloadsDir),
+             {"/etc/chromium", "/etc/chromium.d", "/etc/fonts"}};
+    if (driver != kBrowseDriverInSandbox) r.ro_binds_at.emplace_back(driver, kBrowseDriverInSandbox);
+    // Chromium reserves far more address space than the memory limit at start (V8's sandbox and
+    // pointer cages), so the RLIMIT_AS fallback for the memory limit (no writable cgroup, e.g. as an
+    // ordinary user) would kill it at once. The cgroup memory limit, when there is one, still applies (docs/BROWSER.md).
+    r.run_args = {"--rlimit", "as=unlimited"};
+    return r;
   }
   if (StartsWith(head, "PK\x03\x04") || StartsWith(head, "\x1f\x8b") || (head.size() > 262 && head.compare(257, 5, "ustar") == 0)) {
     return {"archive", {}, "archive: unpacked, runnable members detonated"};
