@@ -10,9 +10,12 @@ build=(build-essential cmake pkg-config git ca-certificates
        libseccomp-dev libcap-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libfmt-dev
        libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libyaml-cpp-dev
        libyara-dev libarchive-dev libmagic-dev libgmime-3.0-dev libqpdf-dev libgsf-1-dev
-       libmilter-dev libsqlite3-dev libssl-dev zlib1g-dev)
-runtime=(util-linux iproute2 passt slirp4netns uidmap python3 perl file)
-tests=(yara clamav-testfiles zip unzip p7zip-full gcc keyutils clang libclang-rt-14-dev bc chromium fonts-liberation)
+       libmilter-dev libsqlite3-dev libssl-dev zlib1g-dev libnftables-dev)
+runtime=(util-linux iproute2 passt slirp4netns uidmap python3 perl file libnftables1)  # libnftables1: --net sinkhole / --net-allow
+tests=(yara clamav-testfiles zip unzip p7zip-full gcc keyutils clang libclang-rt-14-dev bc chromium fonts-liberation
+       postfix swaks clamav-daemon clamav-milter)  # mail tests: private Postfix instances, clamav-milter peer
+runtime+=(7zip)                       # airlock scan: encrypted 7z through the sandboxed 7zz
+tests+=(clang-16 libclang-rt-16-dev)  # fuzz/run.sh: libFuzzer builds of the C++23 parsers
 peer=(bubblewrap firejail strace hyperfine)
 pkgs=("${build[@]}" "${runtime[@]}" "${tests[@]}")
 [ $peers = 1 ] && pkgs+=("${peer[@]}")
@@ -23,6 +26,8 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps.sh: installing ${missing[*]}"
   apt-get update -qq
+  # postfix: install without configuring the system instance (the mail tests run private instances)
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 echo "install-deps.sh: all dependencies present"

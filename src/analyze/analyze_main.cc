@@ -14,7 +14,9 @@
 #include <set>
 #include <sstream>
 
+#include "analyze/browse_findings.h"
 #include "analyze/html_report.h"
+#include "analyze/network_report.h"
 #include "analyze/runner.h"
 #include "analyze/subprocess.h"
 #include "analyze/verdict.h"
@@ -162,25 +164,30 @@ int main(int argc, char** argv) {
   // 2. Detonation.
   std::string head = ReadAll(staged, 4096);
   std::string browser = fs::exists("/usr/bin/chromium") ? "/usr/bin/chromium" : "";
-  Runner runner = ChooseRunner(head, name, browser);
+  Runner runner = ChooseRunner(head, name, browser, FindProgram("airlock-browse"), BrowseBudgetMs(timeout));
   report["runner"] = {{"kind", runner.kind}, {"why", runner.why}, {"argv", runner.argv}};
   std::string events_path = out_dir + "/events.jsonl";
   std::string run_report_path = out_dir + "/run.json";
   std::vector<json> events;
   json run = json::object();
+  json browse_summary;  // airlock-browse's summary (browser runner only)
   if (!runner.argv.empty()) {
     Progress(quiet, fmt::format("[2/4] detonating with runner '{}' for up to {}", runner.kind, timeout));
+    // Detonation wants every read (credential files, configs) more than speed: --monitor-reads.
     std::vector<std::string> args = {airlock, "run", "--profile", "analysis", "--ro-bind", work + "/sample", "/sample",
                                      "--bind", work + "/tmp", "/tmp", "--bind", work + "/home", "/home/sandbox",
                                      "--chdir", "/home/sandbox", "--timeout", timeout,
-                                     "--monitor", events_path, "--report", run_report_path};
+                                     "--monitor", events_path, "--monitor-reads", "--report", run_report_path};
     for (const auto& kv : setenv_kv) args.insert(args.end(), {"--setenv", kv});
+    for (const auto& [host, inside] : runner.ro_binds_at) args.insert(args.end(), {"--ro-bind", host, inside});
+    args.insert(args.end(), runner.run_args.begin(), runner.run_args.end());
     for (const auto& b : runner.ro_binds) {
       if (fs::exists(b, ec)) args.insert(args.end(), {"--ro-bind", b, b});
     }
     args.push_back("--");
     args.insert(args.end(), runner.argv.begin(), runner.argv.end());
     ProcResult r = RunCapture(args, 1 << 20);
+    if (runner.kind == "browser") browse_summary = ParseBrowseSummary(r.out);
     report["output"] = {{"stdout", r.out.substr(0, 65536)}, {"stderr", r.err.substr(0, 65536)}, {"exit_code", r.exit_code}};
     try {
       run = json::parse(ReadAll(run_report_path));
@@ -236,7 +243,7 @@ int main(int argc, char** argv) {
       if (!it->is_regular_file(ec) || it->is_symlink(ec)) continue;
       std::string inside = std::string(area == std::string("tmp") ? "/tmp" : "/home/sandbox") +
                            it->path().string().substr(root.size());
-      if (inside.rfind("/tmp/chromium", 0) == 0) continue;  // the browser runner's own profile
+      if (inside.rfind(std::string(kBrowseProfileDir) + "/", 0) == 0) continue;  // the browser runner's own profile
       json d = {{"path", inside}, {"size", it->file_size(ec)}};
       if (dropped.size() < 50 && !no_static) {
         json t = StaticTriage(airlock, scan, it->path().string());
@@ -256,8 +263,20 @@ int main(int argc, char** argv) {
       dropped.push_back(d);
     }
   }
+  if (runner.kind == "browser") {
+    MarkDownloads(dropped, browse_summary);
+    report["browser"] = browse_summary;
+    for (auto& h : BrowseHits(browse_summary, IsSvgSample(head, name), work + "/tmp")) {
+      if (matches.size() < 500) {
+        matches.push_back({{"rule_id", h.rule_id}, {"title", h.title}, {"level", h.level}, {"techniques", h.techniques},
+                           {"event", json::parse(h.event)}});
+      }
+      hits.push_back(std::move(h));
+    }
+    report["behavior"]["matches"] = matches;
+  }
   report["dropped"] = dropped;
-  report["network"] = {{"mode", "sinkhole-none"}, {"sinkhole", json::array()}};
+  report["network"] = BuildNetworkSection(events, run);
 
   Verdict v = Combine(static_score, techniques, hits);
   report["verdict"] = v.verdict;
@@ -282,6 +301,14 @@ int main(int argc, char** argv) {
     std::set<std::string> shown;
     for (const auto& h : hits) {
       if (shown.insert(h.rule_id).second) std::cout << fmt::format("  [{}] {}\n", h.level, h.title);
+    }
+    const json& net = report["network"];
+    if (!net["domains"].empty() || !net["destinations"].empty()) {
+      std::cout << fmt::format("  network ({}): {} domains, {} destinations, {} URLs\n", net.value("mode", ""), net["domains"].size(),
+                               net["destinations"].size(), net["urls"].size());
+      for (const auto& u : net["urls"]) {
+        std::cout << fmt::format("    {} {}\n", u.value("method", ""), u.value("url", ""));
+      }
     }
     std::cout << "  reports: " << out_dir << "/report.json, " << out_dir << "/report.html\n";
   }

@@ -68,6 +68,61 @@ void ProcessTree(std::string& h, const std::vector<nlohmann::json>& events) {
   h += "</ul>";
 }
 
+// The network section: what the sample tried (report "network", docs/REPORT.md), then every
+// network and DNS event in order, with the sinkhole's record of the first bytes.
+void NetworkSection(std::string& h, const nlohmann::json& r, const std::vector<nlohmann::json>& events) {
+  static const nlohmann::json kEmpty = nlohmann::json::object();
+  const nlohmann::json& net = r.contains("network") ? r["network"] : kEmpty;
+  auto list = [&](const char* key) -> const nlohmann::json& {
+    static const nlohmann::json kNone = nlohmann::json::array();
+    return net.contains(key) && net[key].is_array() ? net[key] : kNone;
+  };
+  h += fmt::format("<h2>Network</h2><p>mode: {}", HtmlEscape(net.value("mode", "none")));
+  if (net.value("mode", "") == "sinkhole") h += " (every name resolved locally, every connection answered by airlock: nothing left the machine)";
+  h += "</p>";
+  if (!list("domains").empty()) {
+    std::string d;
+    for (const auto& x : list("domains")) d += (d.empty() ? "" : ", ") + HtmlEscape(x.get<std::string>());
+    h += "<p><b>Domains</b>: " + d + "</p>";
+  }
+  if (!list("destinations").empty()) {
+    h += "<table><tr><th>protocol</th><th>destination</th><th>port</th><th>hostname</th><th>image</th></tr>";
+    for (const auto& d : list("destinations")) {
+      h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", HtmlEscape(Str(d, "protocol")), HtmlEscape(Str(d, "ip")),
+                       HtmlEscape(Str(d, "port")), HtmlEscape(Str(d, "hostname")), HtmlEscape(Str(d, "image")));
+    }
+    h += "</table>";
+  }
+  if (!list("urls").empty()) {
+    h += "<table><tr><th>method</th><th>URL</th><th>user agent</th></tr>";
+    for (const auto& u : list("urls")) {
+      h += fmt::format("<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>", HtmlEscape(Str(u, "method")), HtmlEscape(Str(u, "url")),
+                       HtmlEscape(Str(u, "user_agent")));
+    }
+    h += "</table>";
+  }
+  h += "<table><tr><th>time</th><th>image</th><th>what</th></tr>";
+  for (const auto& e : events) {
+    std::string cat = e.value("category", "");
+    bool sinkhole = e.value("Sinkhole", "") == "true";
+    std::string image = sinkhole ? "sinkhole" : Str(e, "Image");
+    if (cat == "network_connection") {
+      std::string where = e.contains("DestinationIp") ? Str(e, "Protocol") + " " + Str(e, "DestinationIp") + ":" + Str(e, "DestinationPort")
+                        : e.contains("DestinationUnixPath") ? "unix " + Str(e, "DestinationUnixPath")
+                                                            : Str(e, "Protocol") + " from port " + Str(e, "SourcePort");
+      if (e.contains("DestinationHostname")) where += " (" + Str(e, "DestinationHostname") + ")";
+      if (e.contains("Url")) where += " " + Str(e, "Method") + " " + Str(e, "Url");
+      std::string bytes = e.contains("FirstBytes") ? "<br><code>" + HtmlEscape(Str(e, "FirstBytes").substr(0, 512)) + "</code>" : "";
+      h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}{}</td></tr>", HtmlEscape(Str(e, "UtcTime")), HtmlEscape(image), HtmlEscape(where), bytes);
+    } else if (cat == "dns_query") {
+      std::string answer = e.contains("QueryResults") && !Str(e, "QueryResults").empty() ? " &rarr; " + HtmlEscape(Str(e, "QueryResults")) : "";
+      h += fmt::format("<tr><td>{}</td><td>{}</td><td>DNS {} {}{}</td></tr>", HtmlEscape(Str(e, "UtcTime")), HtmlEscape(image),
+                       HtmlEscape(Str(e, "QueryType")), HtmlEscape(Str(e, "QueryName")), answer);
+    }
+  }
+  h += "</table>";
+}
+
 }  // namespace
 
 std::string RenderHtmlReport(const nlohmann::json& r, const std::vector<nlohmann::json>& events) {
@@ -106,22 +161,7 @@ th{background:#f0f0f0}code{font-size:12px;word-break:break-all}.dim{color:#777}u
 
   ProcessTree(h, events);
 
-  h += "<h2>Network</h2><table><tr><th>time</th><th>image</th><th>what</th></tr>";
-  for (const auto& e : events) {
-    std::string cat = e.value("category", "");
-    if (cat == "network_connection") {
-      std::string where = e.contains("DestinationIp") ? Str(e, "Protocol") + " " + Str(e, "DestinationIp") + ":" + Str(e, "DestinationPort")
-                                                      : "unix " + Str(e, "DestinationUnixPath");
-      h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td></tr>", HtmlEscape(Str(e, "UtcTime")), HtmlEscape(Str(e, "Image")), HtmlEscape(where));
-    } else if (cat == "dns_query") {
-      h += fmt::format("<tr><td>{}</td><td>{}</td><td>DNS {}</td></tr>", HtmlEscape(Str(e, "UtcTime")), HtmlEscape(Str(e, "Image")),
-                       HtmlEscape(Str(e, "QueryName")));
-    }
-  }
-  for (const auto& c : r["network"]["sinkhole"]) {
-    h += fmt::format("<tr><td></td><td>sinkhole</td><td><code>{}</code></td></tr>", HtmlEscape(c.dump()));
-  }
-  h += "</table>";
+  NetworkSection(h, r, events);
 
   h += "<h2>Dropped files</h2><table><tr><th>path</th><th>size</th><th>sha256</th><th>verdict</th></tr>";
   for (const auto& d : r["dropped"]) {

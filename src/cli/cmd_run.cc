@@ -42,6 +42,7 @@ struct RunArgs {
   bool explain = false;
   std::string report;
   std::string monitor;
+  bool monitor_reads = false;
   bool verbose = false;
   std::vector<std::string> command;
 };
@@ -93,7 +94,8 @@ Status ApplyOverrides(Policy& p, const RunArgs& a) {
     if (a.net == "none") p.net.mode = NetMode::kNone;
     else if (a.net == "host") p.net.mode = NetMode::kHost;
     else if (a.net == "user") p.net.mode = NetMode::kUser;
-    else return MakeError("--net must be none, host or user, not '" + a.net + "'");
+    else if (a.net == "sinkhole") p.net.mode = NetMode::kSinkhole;
+    else return MakeError("--net must be none, host, user or sinkhole, not '" + a.net + "'");
     p.ns.net = p.net.mode != NetMode::kHost;
   }
   for (const auto& n : a.net_allow) p.net.allow.push_back(n);
@@ -165,7 +167,7 @@ int RunCommand(int argc, char** argv) {
   app.add_option("--tmpfs", a.tmpfs, "mount a tmpfs at DST[:SIZE]")->allow_extra_args(false);
   app.add_option("--chdir", a.chdir, "working directory inside the sandbox");
   app.add_flag("--workdir", a.workdir, "bind the current directory read-write at the same path and chdir there");
-  app.add_option("--net", a.net, "network: none (default), host (shares the host network: weakening), user");
+  app.add_option("--net", a.net, "network: none (default), host (shares the host network: weakening), user, sinkhole (DNS and every connection answered and recorded locally)");
   app.add_option("--net-allow", a.net_allow, "allowed destination HOST:PORT for --net user (repeatable)")->allow_extra_args(false);
   app.add_option("--memory", a.memory, "memory limit, e.g. 512m");
   app.add_option("--pids", a.pids, "maximum number of processes");
@@ -184,6 +186,8 @@ int RunCommand(int argc, char** argv) {
   app.add_flag("--explain", a.explain, "print the effective policy and exit");
   app.add_option("--report", a.report, "write a JSON report of the run to FILE ('-' for stderr)");
   app.add_option("--monitor", a.monitor, "stream behaviour events as JSON lines to FILE ('-' for stdout); docs/EVENTS.md");
+  app.add_flag("--monitor-reads", a.monitor_reads,
+               "with --monitor: also report read-only opens and plain mode/time changes (slower; docs/EVENTS.md)");
   app.add_flag("-v,--verbose", a.verbose, "log each setup step");
   app.add_option("command", a.command, "the command and its arguments, after --");
   app.positionals_at_end(true);
@@ -234,6 +238,10 @@ int RunCommand(int argc, char** argv) {
     }
     ::fcntl(monitor_file.get(), F_SETFD, FD_CLOEXEC);
     run_options.monitor_fd = monitor_file.get();
+    run_options.monitor_reads = a.monitor_reads;
+  } else if (a.monitor_reads) {
+    LogError("--monitor-reads needs --monitor");
+    return kExitUsage;
   }
   auto outcome = RunSandbox(*policy, a.command, run_options);
   RunOutcome o;

@@ -146,6 +146,7 @@ const char* NetModeName(NetMode m) {
     case NetMode::kNone: return "none";
     case NetMode::kHost: return "host";
     case NetMode::kUser: return "user";
+    case NetMode::kSinkhole: return "sinkhole";
   }
   return "?";
 }

@@ -21,7 +21,9 @@ namespace airlock {
 // kDisabled: not applied at all (a weakening, shown by --explain and `airlock audit`).
 enum class Requirement { kRequired, kBestEffort, kDisabled };
 
-enum class NetMode { kNone, kHost, kUser };
+// kSinkhole: a fresh namespace where DNS and every TCP/UDP destination are answered by airlock's
+// supervisor and recorded (src/net/sinkhole.h); nothing leaves the machine.
+enum class NetMode { kNone, kHost, kUser, kSinkhole };
 
 struct Namespaces {
   bool user = true;
@@ -86,6 +88,7 @@ struct LandlockPolicy {
 struct NetPolicy {
   NetMode mode = NetMode::kNone;
   std::vector<std::string> allow;  // "host:port" / "cidr:port" destinations for NetMode::kUser; empty = any
+                                   // (enforced by nftables in the sandbox's netns, by IP resolved at start)
 };
 
 struct IdentityPolicy {

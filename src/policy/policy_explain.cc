@@ -163,6 +163,12 @@ std::string ExplainPolicy(const Policy& p) {
   t.Section("network");
   t.Row("mode", NetModeName(p.net.mode));
   if (p.net.mode == NetMode::kUser) t.Row("allow", Join(p.net.allow, "any destination"));
+  if (p.net.mode == NetMode::kUser && !p.net.allow.empty()) {
+    t.Row("allow enforced", "nftables in the sandbox's netns (names resolved once at start; DNS only to the resolver)");
+  }
+  if (p.net.mode == NetMode::kSinkhole) {
+    t.Row("sinkhole", "DNS answered locally, every TCP/UDP destination redirected to airlock and recorded; nothing leaves");
+  }
   if (p.net.mode == NetMode::kHost) t.Weakened("host network shared");
   if (p.net.mode == NetMode::kUser) {
     t.Weakened(p.net.allow.empty() ? "outbound network to any destination" : "outbound network to the allow-list");

@@ -572,8 +572,10 @@ class Applier {
         p_.net.mode = NetMode::kHost;
       } else if (str && str->get() == "user") {
         p_.net.mode = NetMode::kUser;
+      } else if (str && str->get() == "sinkhole") {
+        p_.net.mode = NetMode::kSinkhole;
       } else {
-        errors_.Add(n->source(), "'network.mode' must be \"none\", \"host\" or \"user\"");
+        errors_.Add(n->source(), "'network.mode' must be \"none\", \"host\", \"user\" or \"sinkhole\"");
       }
     }
     if (auto v = s.Strings("allow")) p_.net.allow = std::move(*v);

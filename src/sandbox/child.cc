@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
+#include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -80,6 +82,7 @@ int SendFd(int sock, int fd) {
       ChildFail(err, "join new session keyring", "", errno);
     }
   }
+  TraceStep(run, "setsid, session keyring");
   if (int rc = ApplyRlimitsInChild(run.rlimits); rc != 0) ChildFail(err, "setrlimit", "", -rc);
 
   // File descriptors: stdio, the pass-fds and our own channels survive until execve; everything else
@@ -111,10 +114,11 @@ int SendFd(int sock, int fd) {
   if (::setresuid(run.ids.inside_uid, run.ids.inside_uid, run.ids.inside_uid) != 0) ChildFail(err, "setresuid", "", errno);
   if (int rc = ClearCapabilitiesInChild(); rc != 0) ChildFail(err, "clear capabilities", "", -rc);
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ChildFail(err, "no_new_privs", "", errno);
-  TraceStep(run, "keyring, rlimits, fds, caps, uid");
+  TraceStep(run, "rlimits, fds, caps, uid");
   if (run.landlock.enabled) {
     if (int rc = ApplyLandlockInChild(run.landlock); rc != 0) ChildFail(err, "landlock", "", -rc);
   }
+  TraceStep(run, "landlock");
   if (::sigprocmask(SIG_SETMASK, &old_mask, nullptr) != 0) ChildFail(err, "sigprocmask", "", errno);
   if (run.seccomp) {
     int rc = InstallSeccompInChild(*run.seccomp);
@@ -125,7 +129,7 @@ int SendFd(int sock, int fd) {
     }
   }
   if (ch.notify_write >= 0) ::close(ch.notify_write);
-  TraceStep(run, "landlock + seccomp; execve");
+  TraceStep(run, "seccomp + listener hand-over; execve");
 
   int last_err = ENOENT;
   for (const std::string& path : run.exec_candidates) {
@@ -134,6 +138,20 @@ int SendFd(int sock, int fd) {
     if (last_err != ENOENT) break;
   }
   ChildFail(err, "exec", run.argv[0], last_err);
+}
+
+struct PayloadStart {
+  const PreparedRun* run;
+  const ChildChannels* ch;
+  const sigset_t* old_mask;
+};
+
+// The payload's stack until execve (it runs in init's address space, see RunSandboxInitInChild).
+alignas(64) char g_payload_stack[256 * 1024];
+
+int PayloadEntry(void* arg) {
+  auto* s = static_cast<PayloadStart*>(arg);
+  RunPayload(*s->run, *s->ch, *s->old_mask);
 }
 
 }  // namespace
@@ -147,7 +165,6 @@ void RunSandboxInitInChild(const PreparedRun& run, const ChildChannels& ch) {
     n = ::read(ch.sync_read, &go, 1);
   } while (n < 0 && errno == EINTR);
   if (n != 1) _exit(kChildSetupExit);  // the parent died or gave up before releasing us
-  ::close(ch.sync_read);
   TraceStep(run, "released");
 
   OpenMountSourcesInChild(run.mounts, err);
@@ -162,6 +179,16 @@ void RunSandboxInitInChild(const PreparedRun& run, const ChildChannels& ch) {
     if (::setresuid(run.ids.inside_uid, run.ids.inside_uid, run.ids.inside_uid) != 0) ChildFail(err, "setresuid", "", errno);
     if (int rc = RaiseEffectiveCapabilitiesInChild(); rc != 0) ChildFail(err, "raise capabilities", "", -rc);
   }
+  if (run.policy.die_with_parent) {
+    // The kernel clears the parent-death signal when the effective uid/gid changes (the root caller's
+    // switch above), so it is armed again after init's last credential change. If airlock died before
+    // it was armed (right after clone, or just now), no signal will ever come: airlock holds the write
+    // end of the sync pipe for its whole life, so a hang-up on it means it is already gone.
+    if (run.ids.caller_is_root) ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    struct pollfd alive = {ch.sync_read, POLLIN, 0};
+    if (::poll(&alive, 1, 0) > 0 && (alive.revents & POLLHUP)) _exit(kChildSetupExit);
+  }
+  ::close(ch.sync_read);
   if (run.unshare_cgroup && ::unshare(CLONE_NEWCGROUP) != 0) ChildFail(err, "cgroup namespace", "", errno);
   if ((run.clone_flags & CLONE_NEWUTS) && ::sethostname(run.hostname.c_str(), run.hostname.size()) != 0) {
     ChildFail(err, "sethostname", run.hostname.c_str(), errno);
@@ -186,9 +213,13 @@ void RunSandboxInitInChild(const PreparedRun& run, const ChildChannels& ch) {
   ::sigaction(SIGCHLD, &sa, nullptr);
   ::sigprocmask(SIG_BLOCK, &all, &old);
 
-  pid_t payload = ::fork();
-  if (payload < 0) ChildFail(err, "fork payload", "", errno);
-  if (payload == 0) RunPayload(run, ch, old);
+  // The payload is started like posix_spawn does it: CLONE_VM|CLONE_VFORK on a stack of its own, so
+  // init's address space is not copied (and then thrown away by execve). The payload has its own fd
+  // table, fs context, credentials, signal handlers and seccomp/Landlock state; init is suspended
+  // until the payload's execve (or exit), so the shared memory is never used by both at once.
+  PayloadStart start{&run, &ch, &old};
+  pid_t payload = ::clone(PayloadEntry, g_payload_stack + sizeof g_payload_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
+  if (payload < 0) ChildFail(err, "start payload", "", errno);
 
   // init: from here on only reaping and forwarding.
   ::close(err);

@@ -51,6 +51,7 @@ struct RunOutcome {
   uint64_t monitor_events = 0;
   uint64_t monitor_dropped = 0;
   uint64_t monitor_lost = 0;  // notifications whose process died before it was answered
+  nlohmann::json network;     // sinkhole counts and names / resolved allow-list (src/net); null = none
 };
 
 nlohmann::json OutcomeToJson(const RunOutcome& outcome);

@@ -21,6 +21,8 @@ namespace airlock {
 
 struct RunOptions {
   std::vector<std::string> notify_syscalls;  // extra syscalls for a behaviour monitor
+  std::vector<NotifyArgFilter> notify_filters;  // narrowing of notify_syscalls (seccomp.h)
+  bool monitor_reads = false;                // monitor: route every call, incl. read-only opens
   int monitor_fd = -1;                       // write monitor events (JSON lines) here; -1 = no monitor
   size_t monitor_queue = 65536;              // events buffered before dropping (counted)
 };

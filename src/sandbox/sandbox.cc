@@ -24,6 +24,8 @@
 #include "kernel/syscalls.h"
 #include "monitor/monitor.h"
 #include "net/net.h"
+#include "net/netns_setup.h"
+#include "net/sinkhole.h"
 #include "process/child_error.h"
 #include "sandbox/child.h"
 #include "seccomp/notify.h"
@@ -101,6 +103,7 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
       return MakeError("--monitor needs seccomp (the monitor rides on seccomp user notification); the profile disables it");
     }
     for (const auto& s : MonitoredSyscalls()) opts.notify_syscalls.push_back(s);
+    if (!opts.monitor_reads) opts.notify_filters = MonitorNotifyFilters();
   }
   auto prepared = PrepareRun(policy, cmd, opts);
   if (!prepared) return std::unexpected(prepared.error());
@@ -226,6 +229,19 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
       run.layers.push_back({"user-network", true, usernet->helper()});
     }
   }
+  // Routes, nftables and the sinkhole's sockets, set up from outside (src/net/netns_setup.h).
+  std::optional<NetnsSetup> netsetup;
+  if (st && NeedsNetnsSetup(policy.net)) {
+    auto ns = SetUpNetworkFromParent(child, policy.net, usernet ? usernet->helper() : "", &outcome.network);
+    if (!ns) {
+      st = std::unexpected(ns.error());
+    } else {
+      netsetup.emplace(std::move(*ns));
+      run.layers.push_back(policy.net.mode == NetMode::kSinkhole
+                               ? LayerStatus{"net-sinkhole", true, "nftables redirect; DNS, TCP and UDP answered and recorded"}
+                               : LayerStatus{"net-allow-list", true, fmt::format("nftables, {} destinations", outcome.network["allow"].size())});
+    }
+  }
   if (!st) {
     kill_child();
     int status;
@@ -237,7 +253,7 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
   if (::write(sync->w.get(), &go, 1) != 1) {
     kill_child();
   }
-  sync->w.reset();
+  // sync->w stays open until we return: the child takes its hang-up as "airlock is gone" (child.cc).
   outcome.setup_ms["release"] = MsSince(t_rel);
 
   // 6. Supervise: child exit, setup errors, forwarded signals, seccomp notifications, timeout.
@@ -252,6 +268,16 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
   if (opts.monitor_fd >= 0) {
     sink.emplace(opts.monitor_fd, opts.monitor_queue);
     monitor.emplace(*sink, run.ids.inside_uid == 0 ? "root" : "sandbox");
+  }
+  std::optional<Sinkhole> sinkhole;
+  if (netsetup && netsetup->tcp) {
+    sinkhole.emplace(std::move(*netsetup), [&sink](const nlohmann::json& e) {
+      if (sink) sink->Push(e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    });
+    if (auto s = sinkhole->Start(); !s) {
+      kill_child();
+      run.not_enforced.push_back("network sinkhole did not start: " + s.error().What());
+    }
   }
   hook = [&monitor, &observed](const NotifyEvent& ev) {
     if (ev.name == "memfd_create" || (ev.name == "execveat" && (ev.data->args[4] & AT_EMPTY_PATH))) ++observed[ev.name];
@@ -365,12 +391,22 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
     }
   }
 
+  if (sinkhole) {
+    sinkhole->Stop();
+    outcome.network = sinkhole->Summary();
+  }
   if (sink) {
     sink->Close();
     outcome.monitored = true;
     outcome.monitor_events = monitor->events();
     outcome.monitor_dropped = sink->dropped();
     if (outcome.monitor_dropped > 0) LogWarning("monitor: {} events dropped (queue full)", outcome.monitor_dropped);
+  }
+  // The allow-list's counters, by a helper forked once no other thread of ours runs.
+  if (netsetup && netsetup->netns && policy.net.mode == NetMode::kUser) {
+    auto counters = ReadAllowCountersFromParent(*netsetup);
+    if (counters) outcome.network["counters"] = *counters;
+    else LogWarning("{}", counters.error().What());
   }
 
   // 7. Outcome.

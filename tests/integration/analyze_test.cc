@@ -50,6 +50,12 @@ TEST_P(AnalyzeCorpus, VerdictAndTechniques) {
       for (const auto& w : exp["techniques_any"]) any |= t == w;
     EXPECT_TRUE(any) << name << ": techniques " << report["techniques"].dump();
   }
+  // Network samples: the sinkhole's record of the names and URLs they tried (docs/REPORT.md).
+  for (const auto& [key, section] : {std::pair<const char*, const char*>{"domains_all", "domains"}, {"urls_all", "urls"}}) {
+    if (!exp.contains(key)) continue;
+    std::string got = report["network"][section].dump();
+    for (const auto& want : exp[key]) EXPECT_NE(got.find(want.get<std::string>()), std::string::npos) << name << ": " << section << " " << got;
+  }
   EXPECT_EQ(report["run"]["reason"], "ok") << report["run"].dump();
   EXPECT_GT(report["behavior"]["events"].get<int>(), 0);
   std::string html = ReadFileOrEmpty(out + "/report/report.html");

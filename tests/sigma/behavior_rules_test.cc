@@ -46,6 +46,8 @@ struct Case {
 #define MINER_CLI "3eb57c81-bdb5-4ad9-9830-eb5ac2dfb069"
 #define MINER_DNS "78c72306-140a-40ac-8409-2695a9e651cf"
 #define MINER_NET "1d28c93e-a9e1-40a9-8aa1-d5a976d05873"
+#define C2_POST "27cebf22-2cc8-4ea0-a910-363b7e21864f"
+#define HTTP_FETCH "3b48cdbf-42f3-4148-8d50-1c6133bc701a"
 
 const Case kCases[] = {
     {NS_SYSCALL, R"json({"category":"syscall","Syscall":"unshare","Image":"/tmp/x","Decision":"denied","Args":["CLONE_NEWUSER"]})json", true},
@@ -123,6 +125,12 @@ const Case kCases[] = {
     {MINER_NET, R"json({"category":"network_connection","Image":"/tmp/x","Protocol":"tcp","DestinationIp":"198.51.100.7","DestinationPort":14444,"Initiated":true})json", true},
     {MINER_NET, R"json({"category":"network_connection","Image":"/tmp/x","Protocol":"tcp","DestinationIp":"127.0.0.1","DestinationPort":3333,"Initiated":true})json", false},
     {MINER_NET, R"json({"category":"network_connection","Image":"/tmp/x","Protocol":"tcp","DestinationIp":"198.51.100.7","DestinationPort":443,"Initiated":true})json", false},
+    {C2_POST, R"json({"category":"network_connection","Sinkhole":"true","Protocol":"tcp","DestinationIp":"198.18.0.1","DestinationPort":80,"Method":"POST","Url":"http://c2.example/gate"})json", true},
+    {C2_POST, R"json({"category":"network_connection","Sinkhole":"true","Protocol":"tcp","DestinationIp":"198.18.0.1","DestinationPort":80,"Method":"GET","Url":"http://c2.example/"})json", false},
+    {C2_POST, R"json({"category":"network_connection","Image":"/usr/bin/python3","Protocol":"tcp","DestinationIp":"127.0.0.1","DestinationPort":8000})json", false},
+    {HTTP_FETCH, R"json({"category":"network_connection","Sinkhole":"true","Method":"GET","Url":"http://evil.example/payload","UserAgent":"Python-urllib/3.11"})json", true},
+    {HTTP_FETCH, R"json({"category":"network_connection","Sinkhole":"true","Method":"GET","Url":"http://evil.example/x","UserAgent":"Wget/1.21.3"})json", true},
+    {HTTP_FETCH, R"json({"category":"network_connection","Sinkhole":"true","Method":"GET","Url":"http://example.org/","UserAgent":"Mozilla/5.0 (X11; Linux x86_64)"})json", false},
 };
 
 class BehaviorRules : public ::testing::Test {

@@ -120,6 +120,7 @@ TEST(BuiltinProfiles, DerivedProfiles) {
   EXPECT_EQ(an->limits.pids, 512u);
   EXPECT_EQ(an->limits.timeout, std::chrono::seconds(120));
   EXPECT_TRUE(an->seccomp.count_denials);
+  EXPECT_EQ(an->net.mode, NetMode::kSinkhole);
   ASSERT_NE(FindMount(*an, "/usr"), nullptr);
 }
 
@@ -281,7 +282,7 @@ TEST(ProfileErrors, EachClassNamesFileAndLine) {
       {"[limits]\nrlimits = { nofile = \"lots\" }\n", "t.toml:2:22: 'limits.rlimits.nofile' must be"},
       {"[seccomp]\nmode = \"maybe\"\n", "t.toml:2:8: 'seccomp.mode' must be \"required\", \"best-effort\" or \"disabled\""},
       {"[seccomp]\nallow = [\"@a\", 3]\n", "t.toml:2:16: 'seccomp.allow' entries must be strings, not integer"},
-      {"[network]\nmode = \"wifi\"\n", "t.toml:2:8: 'network.mode' must be \"none\", \"host\" or \"user\""},
+      {"[network]\nmode = \"wifi\"\n", "t.toml:2:8: 'network.mode' must be \"none\", \"host\", \"user\" or \"sinkhole\""},
       {"[identity]\nuid = -1\n", "t.toml:2:7: 'identity.uid' out of range"},
       {"[filesystem]\ntmpfs = [\"/x:0\"]\n", "t.toml:2:10: tmpfs '/x': size must be > 0"},
       {"[filesystem]\ntmpfs = [\"/x:big\"]\n", "t.toml:2:10: tmpfs '/x': bad size"},

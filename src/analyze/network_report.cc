@@ -1,0 +1,79 @@
+#include "analyze/network_report.h"
+
+#include <map>
+#include <set>
+#include <string>
+
+namespace airlock::analyze {
+namespace {
+
+constexpr size_t kCap = 500;
+
+std::string Str(const nlohmann::json& e, const char* key) {
+  auto it = e.find(key);
+  if (it == e.end()) return "";
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+bool IsLoopback(const std::string& ip) { return ip.rfind("127.", 0) == 0 || ip == "::1"; }
+
+}  // namespace
+
+nlohmann::json BuildNetworkSection(const std::vector<nlohmann::json>& events, const nlohmann::json& run) {
+  nlohmann::json net = nlohmann::json::object();
+  const nlohmann::json rn = run.is_object() && run.contains("network") ? run["network"] : nlohmann::json::object();
+  net["mode"] = rn.value("mode", "none");
+  nlohmann::json domains = nlohmann::json::array(), dests = nlohmann::json::array(), urls = nlohmann::json::array();
+  std::set<std::string> seen_domain, seen_dest, seen_url;
+  std::map<std::string, std::string> host_of;  // sinkhole address -> name it was resolved from
+  // The monitor's connect/sendto events know the process; the sinkhole's know the name and bytes.
+  std::map<std::string, std::string> image_of;  // "ip:port" -> first image that dialled it
+  for (const auto& e : events) {
+    if (e.value("category", "") != "network_connection" || !e.contains("DestinationIp")) continue;
+    if (e.contains("DestinationHostname")) host_of[Str(e, "DestinationIp")] = Str(e, "DestinationHostname");
+    if (e.contains("Image")) image_of.emplace(Str(e, "DestinationIp") + ":" + Str(e, "DestinationPort"), Str(e, "Image"));
+  }
+  for (const auto& e : events) {
+    std::string cat = e.value("category", "");
+    if (cat == "dns_query") {
+      std::string q = Str(e, "QueryName");
+      if (!q.empty() && seen_domain.size() < kCap && seen_domain.insert(q).second) domains.push_back(q);
+    } else if (cat == "network_connection") {
+      std::string ip = Str(e, "DestinationIp");
+      std::string port = Str(e, "DestinationPort");
+      std::string proto = Str(e, "Protocol");
+      // DNS to the resolver and loopback traffic are plumbing, not destinations.
+      if (!ip.empty() && !IsLoopback(ip) && port != "53" && seen_dest.size() < kCap &&
+          seen_dest.insert(proto + " " + ip + ":" + port).second) {
+        nlohmann::json d = {{"protocol", proto}, {"ip", ip}, {"port", e["DestinationPort"]}};
+        auto h = host_of.find(ip);
+        if (h != host_of.end()) d["hostname"] = h->second;
+        auto im = image_of.find(ip + ":" + port);
+        if (im != image_of.end()) d["image"] = im->second;
+        dests.push_back(d);
+      }
+      std::string url = Str(e, "Url");
+      std::string sni = Str(e, "TlsServerName");
+      if (url.empty() && !sni.empty() && seen_url.size() < kCap && seen_url.insert("TLS https://" + sni + "/").second) {
+        urls.push_back({{"method", "TLS"}, {"url", "https://" + sni + "/"}, {"host", sni}});
+      }
+      if (!url.empty() && seen_url.size() < kCap && seen_url.insert(Str(e, "Method") + " " + url).second) {
+        nlohmann::json u = {{"method", Str(e, "Method")}, {"url", url}};
+        if (e.contains("Host")) u["host"] = Str(e, "Host");
+        if (e.contains("UserAgent")) u["user_agent"] = Str(e, "UserAgent");
+        auto im = image_of.find(ip + ":" + port);
+        if (im != image_of.end()) u["image"] = im->second;
+        urls.push_back(u);
+      }
+    }
+  }
+  net["domains"] = domains;
+  net["destinations"] = dests;
+  net["urls"] = urls;
+  for (const char* k : {"dns_queries", "connections", "udp_datagrams", "records_dropped"}) {
+    if (rn.contains(k)) net[k] = rn[k];
+  }
+  return net;
+}
+
+}  // namespace airlock::analyze

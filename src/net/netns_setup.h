@@ -1,0 +1,59 @@
+// Configures the sandbox's network namespace from outside, before the payload starts.
+//
+// The parent forks a short-lived helper that joins the child's user and network namespaces
+// (setns: it then holds CAP_NET_ADMIN over that namespace, also when airlock runs unprivileged),
+// brings up lo, installs routes and an nftables ruleset, creates the sinkhole's sockets inside the
+// namespace and passes them back over a socketpair (SCM_RIGHTS), then exits. The sandbox child is
+// still waiting for "go" on its sync pipe while this runs, and its payload never holds a capability,
+// so sandboxed code can neither change the rules nor reach the parent's sockets.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/unique_fd.h"
+#include "net/nft_ruleset.h"
+#include "policy/policy.h"
+
+namespace airlock {
+
+struct NetnsJob {
+  bool sinkhole = false;      // route every IPv4 address locally, create the sinkhole sockets, redirect
+  std::string ruleset;        // extra nftables ruleset (the --net-allow filter); "" = none
+  std::string list;           // instead of configuring: run this nft command, return its output
+};
+
+struct NetnsSetup {
+  // Sinkhole sockets, created inside the sandbox's namespace (non-blocking, close-on-exec).
+  UniqueFd tcp;  // listening, 127.0.0.1
+  UniqueFd udp;  // datagrams to any UDP port but 53
+  UniqueFd dns;  // DNS queries (UDP 53 of any address)
+  SinkholePorts ports;
+  // The sandbox's namespaces, kept open so their rule counters can be read after the sandbox exits.
+  UniqueFd userns, netns;
+};
+
+// True when `net` needs the helper: mode sinkhole, or mode user with an allow-list.
+bool NeedsNetnsSetup(const NetPolicy& net);
+
+// Parent side, after the user-mode stack (if any) is attached: resolves the allow-list, builds the
+// rulesets and runs ConfigureNetnsFromParent. `usernet_helper` ("slirp4netns"/"pasta") decides
+// which resolver DNS may reach. `summary` receives what the report shows: {"mode": ...,
+// "allow": [{"entry","address","port"}...]} (fail closed: any error refuses the run).
+Result<NetnsSetup> SetUpNetworkFromParent(pid_t child, const NetPolicy& net, const std::string& usernet_helper,
+                                          nlohmann::json* summary);
+
+// Parent side, after the sandbox exited: the --net-allow filter's counters, by a helper that joins
+// the kept namespaces. {"allowed_packets", "refused_packets", "rules": [{"rule","action","packets"}]}.
+Result<nlohmann::json> ReadAllowCountersFromParent(const NetnsSetup& setup);
+// Pure: the counters in an `nft list table` text (exposed for tests).
+nlohmann::json ParseNftCounters(const std::string& listing);
+
+// Parent side; `child` is the sandbox init (its namespaces exist, it has not been released yet).
+Result<NetnsSetup> ConfigureNetnsFromParent(pid_t child, const NetnsJob& job);
+
+}  // namespace airlock
