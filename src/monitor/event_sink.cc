@@ -1,37 +1,37 @@
 #include "monitor/event_sink.h"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
 
 namespace airlock {
 
-EventSink::EventSink(int fd, size_t limit) : fd_(fd), limit_(limit), writer_([this] { WriterLoop(); }) {}
+EventSink::EventSink(int fd, size_t limit, size_t byte_limit)
+    : fd_(fd), limit_(limit), byte_limit_(byte_limit), writer_([this] { WriterLoop(); }) {}
 
 EventSink::~EventSink() { Close(); }
 
-void EventSink::Push(std::string line) {
+void EventSink::Push(std::string_view line) {
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (queue_.size() >= limit_ || closing_) {
+    if (closing_ || Full()) {
       ++dropped_;
       return;
     }
-    line.push_back('\n');
-    queue_.push_back(std::move(line));
+    pending_.append(line);
+    pending_ += '\n';
+    ++pending_lines_;
+    // Wake the writer when it may be idle (first line) and when the buffer fills up, not per line.
+    wake = pending_lines_ == 1 || pending_lines_ == limit_ / 2;
   }
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
 }
 
 void EventSink::Close() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (closing_) {
-      if (writer_.joinable()) {
-      } else {
-        return;
-      }
-    }
     closing_ = true;
   }
   cv_.notify_one();
@@ -41,28 +41,33 @@ void EventSink::Close() {
 void EventSink::WriterLoop() {
   std::string batch;
   for (;;) {
+    size_t lines = 0;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return closing_ || !queue_.empty(); });
-      if (queue_.empty() && closing_) return;
+      cv_.wait(lock, [this] { return closing_ || pending_lines_ > 0; });
+      // Let a batch gather: the supervisor keeps pushing while we sleep.
+      cv_.wait_for(lock, kBatchDelay, [this] { return closing_ || pending_lines_ >= limit_ / 2; });
+      if (pending_lines_ == 0 && closing_) return;
       batch.clear();
-      size_t n = 0;
-      while (!queue_.empty() && batch.size() < (1 << 16)) {
-        batch += queue_.front();
-        queue_.pop_front();
-        ++n;
-      }
-      written_ += n;
+      batch.swap(pending_);
+      lines = pending_lines_;
+      pending_lines_ = 0;
     }
     const char* p = batch.data();
     size_t left = batch.size();
     while (left > 0) {
       ssize_t w = ::write(fd_, p, left);
       if (w < 0 && errno == EINTR) continue;
+      if (w < 0 && errno == EAGAIN) {  // a non-blocking output (e.g. stdout): wait, do not lose lines
+        pollfd pfd{fd_, POLLOUT, 0};
+        if (::poll(&pfd, 1, -1) >= 0 || errno == EINTR) continue;
+      }
       if (w <= 0) break;
       p += w;
       left -= static_cast<size_t>(w);
     }
+    std::lock_guard<std::mutex> lock(mu_);
+    written_ += lines;
   }
 }
 

@@ -14,16 +14,20 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "core/unique_fd.h"
+#include "monitor/json_line.h"
 
 namespace airlock {
 namespace {
 
-UniqueFd OpenMem(pid_t pid) { return UniqueFd(::open(fmt::format("/proc/{}/mem", pid).c_str(), O_RDONLY | O_CLOEXEC)); }
+UniqueFd OpenMem(pid_t pid) {
+  char path[48];
+  std::snprintf(path, sizeof path, "/proc/%d/mem", static_cast<int>(pid));
+  return UniqueFd(::open(path, O_RDONLY | O_CLOEXEC));
+}
 
 bool ReadRemote(int memfd, uint64_t addr, void* buf, size_t len) {
   return ::pread(memfd, buf, len, static_cast<off_t>(addr)) == static_cast<ssize_t>(len);
@@ -50,11 +54,21 @@ std::string ReadString(int memfd, uint64_t addr, size_t max) {
   return out;
 }
 
+// /proc/PID/<name> read whole with plain syscalls (status, cmdline: a few KiB at most here).
 std::string ReadProcFile(pid_t pid, const char* name) {
-  std::ifstream f(fmt::format("/proc/{}/{}", pid, name), std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/%s", static_cast<int>(pid), name);
+  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+  std::string out;
+  if (!fd) return out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 || out.size() > (1u << 20)) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
 }
 
 std::string CmdLine(pid_t pid) {
@@ -63,6 +77,22 @@ std::string CmdLine(pid_t pid) {
   for (char& ch : c)
     if (ch == '\0') ch = ' ';
   return c;
+}
+
+// readlink of /proc/PID/<what> with a stack path.
+std::string ProcLinkC(pid_t pid, const char* what) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/%s", static_cast<int>(pid), what);
+  char buf[4096];
+  ssize_t n = ::readlink(path, buf, sizeof buf - 1);
+  if (n <= 0) return "";
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+std::string FdPath(pid_t pid, int fd) {
+  char what[32];
+  std::snprintf(what, sizeof what, "fd/%d", fd);
+  return ProcLinkC(pid, what);
 }
 
 // Field of /proc/PID/status ("PPid", "NSpid", "Uid").
@@ -86,43 +116,49 @@ std::string InsidePid(const std::string& status) {
 // Resolves a path argument of an *at() call to an absolute path as the sandbox sees it.
 std::string ResolveAt(pid_t pid, int64_t dirfd, const std::string& path) {
   if (!path.empty() && path[0] == '/') return path;
-  std::string base = static_cast<int>(dirfd) == AT_FDCWD ? ProcLink(pid, "cwd") : ProcLink(pid, fmt::format("fd/{}", static_cast<int>(dirfd)));
+  std::string base = static_cast<int>(dirfd) == AT_FDCWD ? ProcLinkC(pid, "cwd") : FdPath(pid, static_cast<int>(dirfd));
   if (path.empty()) return base;
   if (base.empty()) return path;
   return base == "/" ? "/" + path : base + "/" + path;
 }
 
-std::string OpenOperation(uint64_t flags) {
+const char* OpenOperation(uint64_t flags) {
   if (flags & O_CREAT) return "create";
   if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) return "write-open";
   return "read";
 }
 
-void AddAddress(nlohmann::json& e, int memfd, uint64_t addr, uint64_t len) {
+struct Address {
+  std::string ip, unix_path, family;
+  int port = -1;
+  bool ipv6 = false;
+};
+
+bool ReadAddress(int memfd, uint64_t addr, uint64_t len, Address& out) {
   sockaddr_storage ss{};
   if (len > sizeof ss) len = sizeof ss;
-  if (len < sizeof(sa_family_t) || !ReadRemote(memfd, addr, &ss, len)) return;
+  if (len < sizeof(sa_family_t) || !ReadRemote(memfd, addr, &ss, len)) return false;
   char ip[INET6_ADDRSTRLEN] = {};
   if (ss.ss_family == AF_INET && len >= sizeof(sockaddr_in)) {
     auto* in = reinterpret_cast<sockaddr_in*>(&ss);
     inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
-    e["DestinationIp"] = ip;
-    e["DestinationPort"] = ntohs(in->sin_port);
-    e["DestinationIsIpv6"] = "false";
+    out.ip = ip;
+    out.port = ntohs(in->sin_port);
   } else if (ss.ss_family == AF_INET6 && len >= sizeof(sockaddr_in6)) {
     auto* in6 = reinterpret_cast<sockaddr_in6*>(&ss);
     inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
-    e["DestinationIp"] = ip;
-    e["DestinationPort"] = ntohs(in6->sin6_port);
-    e["DestinationIsIpv6"] = "true";
+    out.ip = ip;
+    out.port = ntohs(in6->sin6_port);
+    out.ipv6 = true;
   } else if (ss.ss_family == AF_UNIX) {
     auto* un = reinterpret_cast<sockaddr_un*>(&ss);
     size_t plen = len - offsetof(sockaddr_un, sun_path);
     std::string p(un->sun_path, strnlen(un->sun_path, plen));
     if (plen > 0 && un->sun_path[0] == '\0') p = "@" + std::string(un->sun_path + 1, strnlen(un->sun_path + 1, plen - 1));
-    e["DestinationUnixPath"] = p;
+    out.unix_path = p;
   }
-  e["SocketFamily"] = ss.ss_family == AF_INET ? "AF_INET" : ss.ss_family == AF_INET6 ? "AF_INET6" : ss.ss_family == AF_UNIX ? "AF_UNIX" : std::to_string(ss.ss_family);
+  out.family = ss.ss_family == AF_INET ? "AF_INET" : ss.ss_family == AF_INET6 ? "AF_INET6" : ss.ss_family == AF_UNIX ? "AF_UNIX" : std::to_string(ss.ss_family);
+  return !out.ip.empty() || ss.ss_family == AF_UNIX;
 }
 
 std::string SocketProtocol(pid_t pid, int fd) {
@@ -171,26 +207,39 @@ const std::vector<std::string>& ObservedSyscalls() {
   return kSyscalls;
 }
 
+const std::vector<NotifyArgFilter>& MonitorNotifyFilters() {
+  // O_TMPFILE includes O_WRONLY or O_RDWR; O_PATH and read-only opens stay in the kernel.
+  constexpr uint64_t kWriteOpen = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC;
+  constexpr uint64_t kNotableMode = S_ISUID | S_ISGID | S_ISVTX | S_IXUSR | S_IXGRP | S_IXOTH | S_IWOTH;
+  static const std::vector<NotifyArgFilter> kFilters = {
+      {"open", 1, kWriteOpen},      {"openat", 2, kWriteOpen},    {"chmod", 1, kNotableMode},
+      {"fchmod", 1, kNotableMode},  {"fchmodat", 2, kNotableMode}, {"utimensat", 2, ~0ULL},
+  };
+  return kFilters;
+}
+
 std::string ReadRemoteString(pid_t pid, uint64_t addr, size_t max) {
   UniqueFd mem = OpenMem(pid);
   return ReadString(mem.get(), addr, max);
 }
 
-std::string ProcLink(pid_t pid, const std::string& what) {
-  char buf[4096];
-  ssize_t n = ::readlink(fmt::format("/proc/{}/{}", pid, what).c_str(), buf, sizeof buf - 1);
-  if (n <= 0) return "";
-  return std::string(buf, static_cast<size_t>(n));
-}
+std::string ProcLink(pid_t pid, const std::string& what) { return ProcLinkC(pid, what.c_str()); }
 
 std::string UtcTimeNow() {
+  // The "YYYY-mm-dd HH:MM:SS" part changes once a second: format it only then.
+  thread_local time_t last_sec = -1;
+  thread_local char prefix[32];
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  tm t;
-  gmtime_r(&ts.tv_sec, &t);
-  char buf[64];
-  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &t);
-  return fmt::format("{}.{:03d}", buf, static_cast<int>(ts.tv_nsec / 1000000));
+  if (ts.tv_sec != last_sec) {
+    tm t;
+    gmtime_r(&ts.tv_sec, &t);
+    strftime(prefix, sizeof prefix, "%Y-%m-%d %H:%M:%S", &t);
+    last_sec = ts.tv_sec;
+  }
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%s.%03d", prefix, static_cast<int>(ts.tv_nsec / 1000000));
+  return buf;
 }
 
 Monitor::ProcInfo& Monitor::Info(pid_t pid) {
@@ -199,7 +248,7 @@ Monitor::ProcInfo& Monitor::Info(pid_t pid) {
   if (procs_.size() > 8192) procs_.clear();  // bounded: a fork storm cannot grow this without limit
   ProcInfo info;
   info.mem = OpenMem(pid);
-  info.image = ProcLink(pid, "exe");
+  info.image = ProcLinkC(pid, "exe");
   std::string status = ReadProcFile(pid, "status");
   info.inside_pid = InsidePid(status);
   std::string ppid_host = StatusField(status, "PPid");
@@ -207,215 +256,228 @@ Monitor::ProcInfo& Monitor::Info(pid_t pid) {
   return procs_.emplace(pid, std::move(info)).first->second;
 }
 
-nlohmann::json Monitor::Decode(const NotifyEvent& ev) {
+std::string Monitor::Decode(const NotifyEvent& event) { return Format(event) ? line_ : std::string(); }
+
+bool Monitor::Format(const NotifyEvent& ev) {
   const seccomp_data& d = *ev.data;
   const pid_t pid = ev.pid;
-  ProcInfo& info = Info(pid);
-  const int m = info.mem.get();
-  const std::string image = info.image;
-  nlohmann::json e;
-  e["UtcTime"] = UtcTimeNow();
-  e["ProcessId"] = info.inside_pid;
-  e["Image"] = image;
-  e["User"] = user_;
-  const std::string& name = ev.name;
   auto a = [&d](int i) { return d.args[i]; };
+  ProcInfo* info = &Info(pid);
+  // A cached entry whose memory no longer reads belongs to a process that has gone (its pid was
+  // reused): refresh it once.
+  auto str = [&](uint64_t addr, size_t max = 4096) {
+    std::string s = ReadString(info->mem.get(), addr, max);
+    char probe;
+    if (s.empty() && addr != 0 && ::pread(info->mem.get(), &probe, 1, static_cast<off_t>(addr)) != 1) {
+      procs_.erase(pid);
+      info = &Info(pid);
+      s = ReadString(info->mem.get(), addr, max);
+    }
+    return s;
+  };
+  auto path_at = [&](int dirfd_arg, int path_arg) {
+    return ResolveAt(pid, dirfd_arg < 0 ? AT_FDCWD : static_cast<int64_t>(a(dirfd_arg)), str(a(path_arg)));
+  };
+  const std::string time = UtcTimeNow();
+  // Starts an event: category, EventID (< 0: none), then the fields every event has.
+  auto begin = [&](const char* category, int event_id, const std::string& image) {
+    JsonLine j(line_);
+    j.Str("category", category);
+    if (event_id >= 0) j.Int("EventID", event_id);
+    j.Str("UtcTime", time).Str("ProcessId", info->inside_pid).Str("Image", image).Str("User", user_);
+    return j;
+  };
+  auto syscall_event = [&](const char* syscall, const std::string& args) {
+    begin("syscall", -1, info->image).Str("Syscall", syscall).Str("Decision", "allowed").Str("Args", args).Finish();
+    return true;
+  };
+  auto file_event = [&](int event_id, const char* op, const std::string& target) {
+    JsonLine j = begin("file_event", event_id, info->image);
+    j.Str("Operation", op).Str("TargetFilename", target);
+    return j;
+  };
 
-  if (name == "execve" || name == "execveat") {
-    bool at = name == "execveat";
-    std::string path = ReadString(m, a(at ? 1 : 0), 4096);
-    uint64_t argv_addr = a(at ? 2 : 1);
-    std::string target;
-    if (at && path.empty() && (a(4) & AT_EMPTY_PATH)) {
-      target = ProcLink(pid, fmt::format("fd/{}", static_cast<int>(a(0))));
-    } else {
-      target = at ? ResolveAt(pid, static_cast<int64_t>(a(0)), path) : ResolveAt(pid, AT_FDCWD, path);
-    }
-    std::string cmdline;
-    for (int i = 0; i < 64 && argv_addr; ++i) {
-      uint64_t p = 0;
-      if (!ReadRemote(m, argv_addr + 8u * static_cast<uint64_t>(i), &p, sizeof p) || p == 0) break;
-      std::string arg = ReadString(m, p, 4096);
-      if (!cmdline.empty()) cmdline += ' ';
-      cmdline += arg;
-      if (cmdline.size() > 8192) break;
-    }
-    e["category"] = "process_creation";
-    e["EventID"] = 1;
-    e["Image"] = target;
-    e["CommandLine"] = cmdline;
-    e["CurrentDirectory"] = ProcLink(pid, "cwd");
-    // The process calling execve becomes the new image: its parent is the creator's parent, and the
-    // image it replaces is recorded as well (fork+exec shells appear as ParentImage).
-    // After fork+exec the image being replaced is a copy of the parent: it stands as ParentImage.
-    e["ParentImage"] = image;
-    e["ParentCommandLine"] = CmdLine(pid);
-    e["ParentProcessId"] = info.inside_ppid;
-    // After this execve the process has a new image and a new address space: forget both.
-    procs_.erase(pid);
-    if (target.rfind("/memfd:", 0) == 0 || target.find("(deleted)") != std::string::npos) e["Fileless"] = "true";
-    return e;
-  }
-  if (name == "open" || name == "openat" || name == "openat2" || name == "creat") {
-    std::string path;
-    uint64_t flags = 0;
-    if (name == "open") {
-      path = ResolveAt(pid, AT_FDCWD, ReadString(m, a(0), 4096));
-      flags = a(1);
-    } else if (name == "creat") {
-      path = ResolveAt(pid, AT_FDCWD, ReadString(m, a(0), 4096));
-      flags = O_CREAT | O_WRONLY | O_TRUNC;
-    } else {
-      path = ResolveAt(pid, static_cast<int64_t>(a(0)), ReadString(m, a(1), 4096));
-      if (name == "openat") {
-        flags = a(2);
+  switch (ev.nr) {
+    case SYS_execve:
+    case SYS_execveat: {
+      const bool at = ev.nr == SYS_execveat;
+      std::string path = str(a(at ? 1 : 0));
+      const uint64_t argv_addr = a(at ? 2 : 1);
+      std::string target;
+      if (at && path.empty() && (a(4) & AT_EMPTY_PATH)) {
+        target = FdPath(pid, static_cast<int>(a(0)));
       } else {
-        uint64_t how[3] = {};
-        if (ReadRemote(m, a(2), how, sizeof how)) flags = how[0];
+        target = ResolveAt(pid, at ? static_cast<int64_t>(a(0)) : AT_FDCWD, path);
       }
+      std::string cmdline;
+      for (int i = 0; i < 64 && argv_addr; ++i) {
+        uint64_t p = 0;
+        if (!ReadRemote(info->mem.get(), argv_addr + 8u * static_cast<uint64_t>(i), &p, sizeof p) || p == 0) break;
+        std::string arg = ReadString(info->mem.get(), p, 4096);
+        if (!cmdline.empty()) cmdline += ' ';
+        cmdline += arg;
+        if (cmdline.size() > 8192) break;
+      }
+      // The process calling execve becomes the new image. After fork+exec the image being replaced
+      // is a copy of the parent: it stands as ParentImage, with the creator's parent as parent pid.
+      JsonLine j = begin("process_creation", 1, target);
+      j.Str("CommandLine", cmdline).Str("CurrentDirectory", ProcLinkC(pid, "cwd")).Str("ParentImage", info->image);
+      j.Str("ParentCommandLine", CmdLine(pid)).Str("ParentProcessId", info->inside_ppid);
+      if (target.rfind("/memfd:", 0) == 0 || target.find("(deleted)") != std::string::npos) j.Str("Fileless", "true");
+      j.Finish();
+      // After this execve the process has a new image and a new address space: forget both.
+      procs_.erase(pid);
+      return true;
     }
-    std::string op = OpenOperation(flags);
-    e["category"] = op == "read" ? "file_access" : "file_event";
-    e["EventID"] = op == "read" ? 0 : 11;
-    e["TargetFilename"] = path;
-    e["Operation"] = op;
-    return e;
-  }
-  if (name == "unlink" || name == "unlinkat") {
-    e["category"] = "file_event";
-    e["EventID"] = 23;
-    e["Operation"] = "delete";
-    e["TargetFilename"] = name == "unlink" ? ResolveAt(pid, AT_FDCWD, ReadString(m, a(0), 4096))
-                                            : ResolveAt(pid, static_cast<int64_t>(a(0)), ReadString(m, a(1), 4096));
-    if (e["TargetFilename"] == image) e["SelfDelete"] = "true";
-    return e;
-  }
-  if (name == "rename" || name == "renameat" || name == "renameat2" || name == "link" || name == "linkat" ||
-      name == "symlink" || name == "symlinkat") {
-    bool at = name.size() > 4 && name.compare(name.size() - 2, 2, "at") == 0;
-    bool at2 = name == "renameat2";
-    std::string src, dst;
-    if (name == "symlink") {
-      src = ReadString(m, a(0), 4096);
-      dst = ResolveAt(pid, AT_FDCWD, ReadString(m, a(1), 4096));
-    } else if (name == "symlinkat") {
-      src = ReadString(m, a(0), 4096);
-      dst = ResolveAt(pid, static_cast<int64_t>(a(1)), ReadString(m, a(2), 4096));
-    } else if (at || at2) {
-      src = ResolveAt(pid, static_cast<int64_t>(a(0)), ReadString(m, a(1), 4096));
-      dst = ResolveAt(pid, static_cast<int64_t>(a(2)), ReadString(m, a(3), 4096));
-    } else {
-      src = ResolveAt(pid, AT_FDCWD, ReadString(m, a(0), 4096));
-      dst = ResolveAt(pid, AT_FDCWD, ReadString(m, a(1), 4096));
-    }
-    e["category"] = "file_event";
-    e["EventID"] = 11;
-    e["Operation"] = name.rfind("rename", 0) == 0 ? "rename" : "link";
-    e["SourceFilename"] = src;
-    e["TargetFilename"] = dst;
-    return e;
-  }
-  if (name == "chmod" || name == "fchmod" || name == "fchmodat") {
-    std::string path;
-    uint64_t mode = 0;
-    if (name == "chmod") {
-      path = ResolveAt(pid, AT_FDCWD, ReadString(m, a(0), 4096));
-      mode = a(1);
-    } else if (name == "fchmod") {
-      path = ProcLink(pid, fmt::format("fd/{}", static_cast<int>(a(0))));
-      mode = a(1);
-    } else {
-      path = ResolveAt(pid, static_cast<int64_t>(a(0)), ReadString(m, a(1), 4096));
-      mode = a(2);
-    }
-    e["category"] = "file_event";
-    e["EventID"] = 11;
-    e["Operation"] = "chmod";
-    e["TargetFilename"] = path;
-    e["Mode"] = fmt::format("{:o}", mode & 07777);
-    if (mode & (S_ISUID | S_ISGID)) e["SetuidBits"] = "true";
-    return e;
-  }
-  if (name == "utimensat" || name == "truncate") {
-    e["category"] = "file_event";
-    e["EventID"] = 11;
-    e["Operation"] = name == "utimensat" ? "timestamp" : "truncate";
-    e["TargetFilename"] = name == "truncate" ? ResolveAt(pid, AT_FDCWD, ReadString(m, a(0), 4096))
-                                             : ResolveAt(pid, static_cast<int64_t>(a(0)), ReadString(m, a(1), 4096));
-    return e;
-  }
-  if (name == "connect" || name == "sendto") {
-    if (name == "sendto" && a(4) == 0) return nullptr;  // connected socket: the connect was recorded
-    e["category"] = "network_connection";
-    e["EventID"] = 3;
-    e["Initiated"] = "true";
-    e["Protocol"] = SocketProtocol(pid, static_cast<int>(a(0)));
-    AddAddress(e, m, name == "connect" ? a(1) : a(4), name == "connect" ? a(2) : a(5));
-    if (!e.contains("DestinationIp") && !e.contains("DestinationUnixPath")) return nullptr;
-    if (name == "sendto" && e.value("DestinationPort", 0) == 53) {
-      size_t len = std::min<uint64_t>(a(2), 512);
-      std::string pkt(len, '\0');
-      if (ReadRemote(m, a(1), pkt.data(), len)) {
-        std::string q = DnsQueryName(pkt);
-        if (!q.empty()) {
-          nlohmann::json dns;
-          dns["category"] = "dns_query";
-          dns["EventID"] = 22;
-          dns["UtcTime"] = e["UtcTime"];
-          dns["ProcessId"] = e["ProcessId"];
-          dns["Image"] = image;
-          dns["QueryName"] = q;
-          Emit(dns);
+    case SYS_open:
+    case SYS_creat:
+    case SYS_openat:
+    case SYS_openat2: {
+      std::string path;
+      uint64_t flags = 0;
+      if (ev.nr == SYS_open) {
+        path = path_at(-1, 0);
+        flags = a(1);
+      } else if (ev.nr == SYS_creat) {
+        path = path_at(-1, 0);
+        flags = O_CREAT | O_WRONLY | O_TRUNC;
+      } else {
+        path = path_at(0, 1);
+        if (ev.nr == SYS_openat) {
+          flags = a(2);
+        } else {
+          uint64_t how[3] = {};
+          if (ReadRemote(info->mem.get(), a(2), how, sizeof how)) flags = how[0];
         }
       }
+      const char* op = OpenOperation(flags);
+      const bool read = op[0] == 'r';
+      begin(read ? "file_access" : "file_event", read ? 0 : 11, info->image).Str("Operation", op).Str("TargetFilename", path).Finish();
+      return true;
     }
-    return e;
+    case SYS_unlink:
+    case SYS_unlinkat: {
+      std::string target = ev.nr == SYS_unlink ? path_at(-1, 0) : path_at(0, 1);
+      JsonLine j = file_event(23, "delete", target);
+      if (target == info->image) j.Str("SelfDelete", "true");
+      j.Finish();
+      return true;
+    }
+    case SYS_rename:
+    case SYS_renameat:
+    case SYS_renameat2:
+    case SYS_link:
+    case SYS_linkat:
+    case SYS_symlink:
+    case SYS_symlinkat: {
+      std::string src, dst;
+      if (ev.nr == SYS_symlink) {
+        src = str(a(0));
+        dst = path_at(-1, 1);
+      } else if (ev.nr == SYS_symlinkat) {
+        src = str(a(0));
+        dst = path_at(1, 2);
+      } else if (ev.nr == SYS_rename || ev.nr == SYS_link) {
+        src = path_at(-1, 0);
+        dst = path_at(-1, 1);
+      } else {
+        src = path_at(0, 1);
+        dst = path_at(2, 3);
+      }
+      const bool rename = ev.nr == SYS_rename || ev.nr == SYS_renameat || ev.nr == SYS_renameat2;
+      file_event(11, rename ? "rename" : "link", dst).Str("SourceFilename", src).Finish();
+      return true;
+    }
+    case SYS_chmod:
+    case SYS_fchmod:
+    case SYS_fchmodat: {
+      std::string path;
+      uint64_t mode = 0;
+      if (ev.nr == SYS_chmod) {
+        path = path_at(-1, 0);
+        mode = a(1);
+      } else if (ev.nr == SYS_fchmod) {
+        path = FdPath(pid, static_cast<int>(a(0)));
+        mode = a(1);
+      } else {
+        path = path_at(0, 1);
+        mode = a(2);
+      }
+      JsonLine j = file_event(11, "chmod", path);
+      j.Str("Mode", fmt::format("{:o}", mode & 07777));
+      if (mode & (S_ISUID | S_ISGID)) j.Str("SetuidBits", "true");
+      j.Finish();
+      return true;
+    }
+    case SYS_utimensat:
+      // utimensat(fd, NULL, ...) is futimens: the target is the descriptor itself.
+      file_event(11, "timestamp", a(1) == 0 ? FdPath(pid, static_cast<int>(a(0))) : path_at(0, 1)).Finish();
+      return true;
+    case SYS_truncate:
+      file_event(11, "truncate", path_at(-1, 0)).Finish();
+      return true;
+    case SYS_connect:
+    case SYS_sendto: {
+      const bool connect = ev.nr == SYS_connect;
+      if (!connect && a(4) == 0) return false;  // connected socket: the connect was recorded
+      Address addr;
+      if (!ReadAddress(info->mem.get(), connect ? a(1) : a(4), connect ? a(2) : a(5), addr)) return false;
+      if (!connect && addr.port == 53) {
+        size_t len = std::min<uint64_t>(a(2), 512);
+        std::string pkt(len, '\0');
+        if (ReadRemote(info->mem.get(), a(1), pkt.data(), len)) {
+          std::string q = DnsQueryName(pkt);
+          if (!q.empty()) {
+            begin("dns_query", 22, info->image).Str("QueryName", q).Finish();
+            Emit(line_);
+          }
+        }
+      }
+      JsonLine j = begin("network_connection", 3, info->image);
+      j.Str("Initiated", "true").Str("Protocol", SocketProtocol(pid, static_cast<int>(a(0))));
+      if (!addr.ip.empty()) {
+        j.Str("DestinationIp", addr.ip).Int("DestinationPort", addr.port).Str("DestinationIsIpv6", addr.ipv6 ? "true" : "false");
+      } else {
+        j.Str("DestinationUnixPath", addr.unix_path);
+      }
+      j.Str("SocketFamily", addr.family).Finish();
+      return true;
+    }
+    case SYS_memfd_create:
+      return syscall_event("memfd_create", str(a(0), 256));
+    case SYS_prctl:
+      if (a(0) != PR_SET_NAME) return false;
+      return syscall_event("prctl", "PR_SET_NAME " + str(a(1), 16));
+    default:
+      begin("syscall", -1, info->image).Str("Syscall", ev.name).Str("Decision", "allowed").Finish();
+      return true;
   }
-  if (name == "memfd_create") {
-    e["category"] = "syscall";
-    e["Syscall"] = name;
-    e["Decision"] = "allowed";
-    e["Args"] = ReadString(m, a(0), 256);
-    return e;
-  }
-  if (name == "prctl") {
-    if (a(0) != PR_SET_NAME) return nullptr;
-    e["category"] = "syscall";
-    e["Syscall"] = "prctl";
-    e["Decision"] = "allowed";
-    e["Args"] = "PR_SET_NAME " + ReadString(m, a(1), 16);
-    return e;
-  }
-  e["category"] = "syscall";
-  e["Syscall"] = name;
-  e["Decision"] = "allowed";
-  return e;
 }
 
-void Monitor::Emit(nlohmann::json event) {
+void Monitor::Emit(const std::string& line) {
   ++events_;
-  sink_.Push(event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  sink_.Push(line);
 }
 
 NotifyAnswer Monitor::Observe(const NotifyEvent& event) {
-  nlohmann::json e = Decode(event);
-  if (!e.is_null()) Emit(std::move(e));
+  if (Format(event)) Emit(line_);
   return NotifyAnswer{};
 }
 
 void Monitor::ObserveDenied(const NotifyEvent& event) {
-  nlohmann::json e;
-  e["UtcTime"] = UtcTimeNow();
   std::string status = ReadProcFile(event.pid, "status");
-  e["category"] = "syscall";
-  e["User"] = user_;
-  e["ProcessId"] = InsidePid(status);
-  e["Image"] = ProcLink(event.pid, "exe");
-  e["Syscall"] = event.name;
-  e["Decision"] = "denied";
   const seccomp_data& d = *event.data;
-  e["Args"] = fmt::format("{:#x} {:#x} {:#x}", d.args[0], d.args[1], d.args[2]);
-  Emit(std::move(e));
+  JsonLine(line_)
+      .Str("category", "syscall")
+      .Str("UtcTime", UtcTimeNow())
+      .Str("ProcessId", InsidePid(status))
+      .Str("Image", ProcLinkC(event.pid, "exe"))
+      .Str("User", user_)
+      .Str("Syscall", event.name)
+      .Str("Decision", "denied")
+      .Str("Args", fmt::format("{:#x} {:#x} {:#x}", d.args[0], d.args[1], d.args[2]))
+      .Finish();
+  Emit(line_);
 }
 
 }  // namespace airlock

@@ -6,6 +6,10 @@
 // (events go to a bounded EventSink). It always answers "continue": the monitor observes, the filter
 // decides. What a racing thread of the sandboxed process could change between our read and the
 // kernel's own read is documented in docs/EVENTS.md.
+//
+// Hot path (docs/PERFORMANCE.md): events are formatted straight into a reused line buffer
+// (json_line.h), per-process facts are cached until execve, and calls that cannot produce an event
+// worth having are not routed at all (MonitorNotifyFilters).
 #pragma once
 
 #include <sys/types.h>
@@ -21,6 +25,7 @@
 #include "core/unique_fd.h"
 #include "monitor/event_sink.h"
 #include "seccomp/notify.h"
+#include "seccomp/seccomp.h"
 
 namespace airlock {
 
@@ -28,6 +33,10 @@ namespace airlock {
 const std::vector<std::string>& MonitoredSyscalls();
 // Syscalls routed in every run with denial counting, so fileless execution is always reported.
 const std::vector<std::string>& ObservedSyscalls();
+// Narrowing of MonitoredSyscalls() applied unless every call is asked for (`--monitor-reads`):
+// open/openat only with O_WRONLY|O_RDWR|O_CREAT|O_TRUNC, chmod/fchmod/fchmodat only for modes with an
+// execute, setuid/setgid/sticky or world-write bit, utimensat only with explicit times.
+const std::vector<NotifyArgFilter>& MonitorNotifyFilters();
 
 class Monitor {
  public:
@@ -41,8 +50,9 @@ class Monitor {
 
   uint64_t events() const { return events_; }
 
-  // Builds (without emitting) the event for a notification; exposed for tests.
-  nlohmann::json Decode(const NotifyEvent& event);
+  // Builds (without emitting) the event line for a notification; "" when the call makes no event.
+  // Exposed for tests.
+  std::string Decode(const NotifyEvent& event);
 
  private:
   // Per-process facts that do not change until the next execve: /proc/PID/mem, image, pids.
@@ -53,11 +63,14 @@ class Monitor {
     std::string inside_ppid;
   };
   ProcInfo& Info(pid_t pid);
-  void Emit(nlohmann::json event);
+  // Formats the event for a notification into line_; false when the call makes no event.
+  bool Format(const NotifyEvent& event);
+  void Emit(const std::string& line);
   std::unordered_map<pid_t, ProcInfo> procs_;
   EventSink& sink_;
   std::string user_;
   uint64_t events_ = 0;
+  std::string line_;  // reused output buffer
 };
 
 // Helpers reading another process's state (exposed for tests).

@@ -14,6 +14,9 @@
 //    it must not treat pointer arguments as a security decision. Hooks are only called after
 //    SECCOMP_IOCTL_NOTIF_ID_VALID confirms the target is still waiting. Both run on this thread.
 //  - `program` must outlive the call. Not thread-safe with itself on the same listener.
+//  - Where the kernel has it (6.6+), the listener is switched to synchronous wake-ups
+//    (SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP), and the calling thread asks for a 0.1 ms scheduler slice
+//    (6.12+, wake-up preemption; its CPU share is unchanged). NotifyStats says what was engaged.
 #pragma once
 
 #include <linux/seccomp.h>
@@ -51,6 +54,8 @@ struct NotifyStats {
   std::map<std::string, uint64_t> denials;  // denied syscalls by name
   uint64_t monitored = 0;                   // monitored calls seen
   uint64_t lost = 0;                        // targets that died before they were answered
+  bool sync_wakeup = false;                 // SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP engaged (Linux 6.6+)
+  bool short_slice = false;                 // the supervisor thread asked for a 0.1 ms slice (6.12+)
 };
 
 // Name used for counting: SyscallName(nr) or "syscall_<nr>" when unknown.

@@ -62,8 +62,10 @@ bool ReadWords(std::istringstream& in, const char* tag, std::vector<T>& out) {
 }  // namespace
 
 std::string SeccompCacheKey(const SeccompPolicy& p, const SeccompCompileOptions& o) {
-  return fmt::format("v1|base={}|allow={}|deny={}|count={}|notify={}|tree={}", p.base, Join(p.allow), Join(p.deny),
-                     p.count_denials ? 1 : 0, Join(o.notify_syscalls), o.binary_tree ? 1 : 0);
+  std::string filters;
+  for (const auto& f : o.notify_filters) filters += fmt::format("{}:{}:{:#x},", f.syscall, f.arg, f.mask);
+  return fmt::format("v1|base={}|allow={}|deny={}|count={}|notify={}|nfilter={}|tree={}", p.base, Join(p.allow),
+                     Join(p.deny), p.count_denials ? 1 : 0, Join(o.notify_syscalls), filters, o.binary_tree ? 1 : 0);
 }
 
 std::string SerializeSeccompProgram(const SeccompProgram& p) {
@@ -117,16 +119,19 @@ Result<SeccompProgram> CompileSeccompCached(const SeccompPolicy& policy, const S
 }
 
 std::vector<std::pair<SeccompPolicy, SeccompCompileOptions>> PrecompiledSeccompVariants(
-    const std::vector<std::string>& monitor_syscalls, const std::vector<std::string>& observed_syscalls) {
-  // Mirrors RunSandbox: counting runs route the observed syscalls; monitored runs route the monitor's.
+    const std::vector<std::string>& monitor_syscalls, const std::vector<std::string>& observed_syscalls,
+    const std::vector<NotifyArgFilter>& monitor_filters) {
+  // Mirrors RunSandbox: counting runs route the observed syscalls; monitored runs route the monitor's,
+  // narrowed by its filters unless every read is asked for (--monitor-reads).
   std::vector<std::pair<SeccompPolicy, SeccompCompileOptions>> v;
   for (bool count : {true, false}) {
-    for (bool monitor : {false, true}) {
+    for (int monitor : {0, 1, 2}) {
       SeccompPolicy p;
       p.count_denials = count;
       SeccompCompileOptions o;
       if (monitor) {
         o.notify_syscalls = monitor_syscalls;
+        if (monitor == 1) o.notify_filters = monitor_filters;
       } else if (count) {
         o.notify_syscalls = observed_syscalls;
       }

@@ -33,6 +33,7 @@ void RegisterBuiltinSeccompPrograms();
 
 // The variants the build precompiles: (policy, options) pairs.
 std::vector<std::pair<SeccompPolicy, SeccompCompileOptions>> PrecompiledSeccompVariants(
-    const std::vector<std::string>& monitor_syscalls, const std::vector<std::string>& observed_syscalls);
+    const std::vector<std::string>& monitor_syscalls, const std::vector<std::string>& observed_syscalls,
+    const std::vector<NotifyArgFilter>& monitor_filters);
 
 }  // namespace airlock

@@ -47,10 +47,21 @@ struct SeccompProgram {
   std::set<int> notify_nrs;                // syscall numbers from SeccompCompileOptions::notify_syscalls
 };
 
+// A routed (notify_syscalls) syscall that reaches the supervisor only when (args[arg] & mask) != 0;
+// with those bits clear the kernel allows it without a notification. The comparison covers all 64
+// bits of the argument, so bits the kernel ignores (int arguments) cannot hide set low bits.
+// Only for syscalls without an argument rule of their own (arg_rules.h); others are errors.
+struct NotifyArgFilter {
+  std::string syscall;
+  unsigned arg = 0;
+  uint64_t mask = 0;
+};
+
 // Syscalls to route to the supervisor for behaviour monitoring (issue: monitor). May be empty.
 // Names must be syscall names (not groups); unknown names are errors.
 struct SeccompCompileOptions {
   std::vector<std::string> notify_syscalls;
+  std::vector<NotifyArgFilter> notify_filters;  // narrow some notify_syscalls by an argument
   bool binary_tree = true;  // SCMP_FLTATR_CTL_OPTIMIZE=2; false (libseccomp's linear default) for benchmarks
 };
 

@@ -34,6 +34,14 @@
 #define SECCOMP_IOCTL_NOTIF_ID_VALID _IOW(SECCOMP_IOC_MAGIC, 2, __u64)
 #endif
 
+// Linux 6.6: the supervisor asks for synchronous wake-ups (the woken side runs on the waker's CPU).
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS _IOW('!', 4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+
 namespace airlock::seccomp_abi {
 
 // x32 system calls arrive under AUDIT_ARCH_X86_64 with this bit set in the number.

@@ -109,6 +109,33 @@ Status CheckArgRule(const ArgRule& rule, int nr, const std::vector<sock_filter>&
   return Ok();
 }
 
+// The installed program must route exactly the calls with a masked bit set, whatever the other bits.
+Status CheckNotifyFilter(const NotifyArgFilter& f, int nr, const std::vector<sock_filter>& insns) {
+  std::vector<std::pair<uint64_t, bool>> probes = {{0, false}, {~f.mask, false}, {~f.mask & 0xffffffffULL, false},
+                                                   {(1ULL << 32) & ~f.mask, false}};
+  for (int bit = 0; bit < 64; ++bit) {
+    const uint64_t b = 1ULL << bit;
+    if (f.mask & b) {
+      probes.emplace_back(b, true);
+      probes.emplace_back(b | (~f.mask & 0xffffffff00000000ULL), true);
+    }
+  }
+  for (const auto& [value, routed] : probes) {
+    seccomp_data d{};
+    d.nr = nr;
+    d.arch = seccomp_abi::kAuditArchX86_64;
+    d.args[f.arg] = value;
+    auto v = EvaluateBpf(insns, d);
+    if (!v) return std::unexpected(v.error());
+    const uint32_t want = routed ? SECCOMP_RET_USER_NOTIF : SECCOMP_RET_ALLOW;
+    if (v->action != want)
+      return MakeError("compiled filter disagrees with the notify filter for " + f.syscall + " (arg " +
+                       std::to_string(f.arg) + " = " + std::to_string(value) + "): " + SeccompActionName(v->action) +
+                       " instead of " + SeccompActionName(want));
+  }
+  return Ok();
+}
+
 }  // namespace
 
 Result<std::vector<std::string>> ResolveSyscallNames(const std::string& name) {
@@ -175,9 +202,27 @@ Result<SeccompProgram> CompileSeccomp(const SeccompPolicy& policy, const Seccomp
   if (int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, options.binary_tree ? 2 : 1); rc != 0)
     return MakeError("seccomp binary-tree optimisation", -rc);
 
+  std::map<int, const NotifyArgFilter*> filters;
+  for (const NotifyArgFilter& f : options.notify_filters) {
+    int nr = NativeNr(f.syscall);
+    if (nr < 0 || !program.notify_nrs.contains(nr) || f.arg > 5 || f.mask == 0 || FindArgRule(f.syscall))
+      return MakeError("seccomp notify filter for '" + f.syscall +
+                       "': needs a routed syscall without an argument rule, an argument 0-5 and a mask");
+    filters[nr] = &f;
+  }
+
   std::vector<std::pair<const ArgRule*, int>> active_rules;
   for (const auto& [nr, name] : GroupedSyscalls()) {
     const uint32_t allow = program.notify_nrs.contains(nr) ? kNotifyMarker : SCMP_ACT_ALLOW;
+    if (auto f = filters.find(nr); f != filters.end() && program.allowed.contains(name)) {
+      // Masked bits clear: allowed in the kernel; any of them set: routed (the catch-all acts as "else",
+      // see arg_rules.h for libseccomp's ordering).
+      const NotifyArgFilter& nf = *f->second;
+      AIRLOCK_TRY_STATUS(AddRule(ctx.get(), SCMP_ACT_ALLOW, nr, {scmp_arg_cmp{nf.arg, SCMP_CMP_MASKED_EQ, nf.mask, 0}}, name),
+                         "seccomp");
+      AIRLOCK_TRY_STATUS(AddRule(ctx.get(), allow, nr, {scmp_arg_cmp{nf.arg, SCMP_CMP_GE, 0, 0}}, name), "seccomp");
+      continue;
+    }
     if (!program.allowed.contains(name)) {
       const int err = DenyErrno(nr);
       if (name == "clone3") {
@@ -220,6 +265,9 @@ Result<SeccompProgram> CompileSeccomp(const SeccompPolicy& policy, const Seccomp
 
   for (const auto& [rule, nr] : active_rules)
     AIRLOCK_TRY_STATUS(CheckArgRule(*rule, nr, program.verdict_insns, SECCOMP_RET_ALLOW), "seccomp self-check");
+  for (const auto& [nr, f] : filters)
+    if (program.allowed.contains(SyscallName(nr)))
+      AIRLOCK_TRY_STATUS(CheckNotifyFilter(*f, nr, program.insns), "seccomp self-check");
   return program;
 }
 

@@ -82,3 +82,35 @@ TEST(Monitor, WorksWithEveryBuiltinProfile) {
     rmdir(dir.c_str());
   }
 }
+
+TEST(Monitor, ReadOnlyOpensAndPlainModesAreReportedOnlyWithMonitorReads) {
+  const char* script = "cat /etc/passwd > /dev/null; echo x > /tmp/c; chmod 640 /tmp/c; chmod 750 /tmp/c";
+  auto is_read = [](const auto& e) {
+    return e["category"] == "file_access" && e["Operation"] == "read" && e["TargetFilename"] == "/etc/passwd";
+  };
+  auto is_create = [](const auto& e) {
+    return e["category"] == "file_event" && e["Operation"] == "create" && e["TargetFilename"] == "/tmp/c";
+  };
+  auto chmod_to = [](const char* mode) {
+    return [mode](const nlohmann::json& e) { return e.value("Operation", "") == "chmod" && e["TargetFilename"] == "/tmp/c" && e["Mode"] == mode; };
+  };
+  for (bool reads : {false, true}) {
+    std::string dir = MakeTempDir("monitor-reads");
+    std::string events_path = dir + "/e.jsonl";
+    std::vector<std::string> opts = {"--monitor", events_path};
+    if (reads) opts.push_back("--monitor-reads");
+    auto r = RunAirlock(opts, {"/bin/sh", "-c", script});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto events = ReadEvents(events_path);
+    EXPECT_EQ(Has(events, is_read), reads) << "reads=" << reads;
+    EXPECT_EQ(Has(events, chmod_to("640")), reads) << "reads=" << reads;
+    // What makes an event worth having is reported either way.
+    EXPECT_TRUE(Has(events, is_create)) << "reads=" << reads;
+    EXPECT_TRUE(Has(events, chmod_to("750"))) << "reads=" << reads;
+    EXPECT_TRUE(Has(events, [](const auto& e) { return e["category"] == "process_creation" && e["Image"] == "/usr/bin/cat"; }));
+    unlink(events_path.c_str());
+    rmdir(dir.c_str());
+  }
+  auto usage = RunAirlock({"--monitor-reads"}, {"/bin/true"});
+  EXPECT_EQ(usage.exit_code, 121) << usage.err;
+}

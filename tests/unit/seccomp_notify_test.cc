@@ -8,11 +8,13 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <chrono>
 #include <cstring>
 #include <future>
@@ -194,6 +196,16 @@ TEST(SeccompNotify, StopsWhenAskedThroughTheEventfd) {
   auto stats = fut.get();
   ASSERT_TRUE(stats) << stats.error().What();
   EXPECT_TRUE(stats->denials.empty());
+  // Synchronous wake-ups exist from Linux 6.6 on; there the supervisor must have engaged them.
+  utsname u{};
+  int major = 0, minor = 0;
+  ASSERT_EQ(uname(&u), 0);
+  ASSERT_EQ(std::sscanf(u.release, "%d.%d", &major, &minor), 2) << u.release;
+  if (major > 6 || (major == 6 && minor >= 6)) {
+    EXPECT_TRUE(stats->sync_wakeup) << u.release;
+  } else {
+    std::fprintf(stderr, "note: kernel %s predates SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP; not checked\n", u.release);
+  }
   // With the supervisor gone and the listener closed, a notifying syscall fails with ENOSYS.
   s.listener.reset();
   close(gate[1]);

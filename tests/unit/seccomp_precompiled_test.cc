@@ -9,7 +9,7 @@ using namespace airlock;
 TEST(SeccompPrecompiled, EveryEmbeddedVariantEqualsAFreshCompile) {
   RegisterBuiltinSeccompPrograms();
   auto keys = PrecompiledSeccompKeys();
-  auto variants = PrecompiledSeccompVariants(MonitoredSyscalls(), ObservedSyscalls());
+  auto variants = PrecompiledSeccompVariants(MonitoredSyscalls(), ObservedSyscalls(), MonitorNotifyFilters());
   ASSERT_EQ(keys.size(), variants.size());
   for (const auto& [policy, options] : variants) {
     auto fresh = CompileSeccomp(policy, options);

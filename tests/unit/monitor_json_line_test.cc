@@ -1,0 +1,62 @@
+// The monitor's JSON-lines writer: every line parses as JSON, strings survive escaping, and bytes
+// that are not UTF-8 are replaced exactly as nlohmann::json's "replace" policy does.
+#include "monitor/json_line.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+using namespace airlock;
+
+namespace {
+
+std::string Line(std::string_view value) {
+  std::string buf;
+  JsonLine(buf).Str("k", value).Int("n", -42).Finish();
+  return buf;
+}
+
+}  // namespace
+
+TEST(MonitorJsonLine, WritesAFlatObjectThatParses) {
+  std::string buf;
+  JsonLine(buf).Str("category", "file_event").Int("EventID", 11).Int("Big", 1LL << 40).Str("Empty", "").Finish();
+  EXPECT_EQ(buf, R"({"category":"file_event","EventID":11,"Big":1099511627776,"Empty":""})");
+  auto j = nlohmann::json::parse(buf);
+  EXPECT_EQ(j["EventID"], 11);
+  // The buffer is reused: a new line replaces the old one.
+  JsonLine(buf).Str("a", "b").Finish();
+  EXPECT_EQ(buf, R"({"a":"b"})");
+}
+
+TEST(MonitorJsonLine, EscapesQuotesBackslashesAndControlCharacters) {
+  const std::string tricky = std::string("a\"b\\c\n\r\t\b\f") + '\x01' + '\x1f' + std::string(1, '\0') + "end";
+  std::string line = Line(tricky);
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  auto j = nlohmann::json::parse(line);
+  EXPECT_EQ(j["k"].get<std::string>(), tricky);
+  EXPECT_EQ(j["n"], -42);
+}
+
+TEST(MonitorJsonLine, KeepsValidUtf8AndReplacesInvalidBytesLikeNlohmann) {
+  const std::vector<std::string> samples = {
+      "/tmp/\xc3\xa9t\xc3\xa9",                // valid 2-byte
+      "\xe2\x82\xac \xf0\x9f\x92\xa3",         // valid 3- and 4-byte
+      "bad \xff byte",                         // invalid lead byte
+      "cut \xe2\x82",                          // truncated sequence at the end
+      "\xc0\xaf overlong",                     // overlong '/'
+      "\xed\xa0\x80 surrogate",                // UTF-16 surrogate
+      "\xf4\x90\x80\x80 too big",              // above U+10FFFF
+      "\x80\x80 stray continuations",
+      "\xe2\x28\xa1 bad second byte",
+      "\xf0\x9f\x92x truncated inside",
+      "\xe0\x80\x80 overlong three",
+  };
+  for (const std::string& s : samples) {
+    auto ours = nlohmann::json::parse(Line(s))["k"].get<std::string>();
+    auto theirs = nlohmann::json::parse(nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
+                      .get<std::string>();
+    EXPECT_EQ(ours, theirs) << nlohmann::json(theirs).dump();
+  }
+  EXPECT_EQ(nlohmann::json::parse(Line("\xc3\xa9"))["k"].get<std::string>(), "\xc3\xa9");
+}
