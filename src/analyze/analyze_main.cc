@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "analyze/archive_runner.h"
 #include "analyze/browse_findings.h"
 #include "analyze/html_report.h"
 #include "analyze/network_report.h"
@@ -51,8 +52,10 @@ std::string RulesDir(const std::string& sub) {
 }
 
 // Runs airlock-scan --json on `target` inside a default-profile sandbox (least privilege for the
-// parsers). Returns the parsed report, or an object with "error".
-json StaticTriage(const std::string& airlock, const std::string& scan, const std::string& target) {
+// parsers). Returns the parsed report, or an object with "error". With `extract_dir`, every object is
+// also written there (airlock-scan --extract; the directory is the only writable bind).
+json StaticTriage(const std::string& airlock, const std::string& scan, const std::string& target,
+                  const std::string& extract_dir = "") {
   if (scan.empty()) return json{{"error", "airlock-scan is not installed: no static triage"}};
   std::string scan_dir = fs::path(scan).parent_path().string();
   std::string rules = RulesDir("yara");
@@ -62,7 +65,9 @@ json StaticTriage(const std::string& airlock, const std::string& scan, const std
   if (fs::is_directory(rules)) {
     argv.insert(argv.begin() + 2, {"--ro-bind", rules, "/rules"});
   }
+  if (!extract_dir.empty()) argv.insert(argv.begin() + 2, {"--bind", extract_dir, "/out"});
   argv.insert(argv.end(), {"--", "/opt/airlock-scan/" + fs::path(scan).filename().string(), "--json", "/in"});
+  if (!extract_dir.empty()) argv.insert(argv.end() - 1, {"--extract", "/out"});
   ProcResult r = RunCapture(argv);
   try {
     json j = json::parse(r.out);
@@ -165,7 +170,35 @@ int main(int argc, char** argv) {
   std::string head = ReadAll(staged, 4096);
   std::string browser = fs::exists("/usr/bin/chromium") ? "/usr/bin/chromium" : "";
   Runner runner = ChooseRunner(head, name, browser, FindProgram("airlock-browse"), BrowseBudgetMs(timeout));
+  json members_report = json::array();
+  if (runner.kind == "archive") {
+    // Unpack (sandboxed airlock-scan --extract) into /sample/members, then detonate its runnable members.
+    std::string members_dir = work + "/sample/members";
+    fs::create_directories(members_dir, ec);
+    fs::permissions(members_dir, fs::perms::all, ec);  // written by the scan sandbox's (mapped) user
+    if (scan.empty() || no_static) {
+      runner.why = "archive: not unpacked (airlock-scan unavailable or --no-static); static analysis only";
+    } else {
+      Progress(quiet, "[2/4] unpacking the archive to find runnable members");
+      StaticTriage(airlock, scan, staged, members_dir);
+      for (auto it = fs::directory_iterator(members_dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+        if (it->is_regular_file(ec) && !it->is_symlink(ec)) ::chmod(it->path().c_str(), 0555);
+      }
+      fs::permissions(members_dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec, ec);
+      std::vector<ArchiveMember> members = RunnableMembers(members_dir, "/sample/members", 16);
+      for (const auto& m : members) members_report.push_back({{"name", m.name}, {"file", m.file}, {"kind", m.kind}, {"argv", m.argv}});
+      if (members.empty()) {
+        runner.why = "archive: unpacked, no runnable member (ELF, shell, Python, Perl); static analysis only";
+      } else {
+        std::ofstream(work + "/sample/airlock-members.sh") << MemberDriverScript(members);
+        ::chmod((work + "/sample/airlock-members.sh").c_str(), 0555);
+        runner.argv = {"/bin/sh", "/sample/airlock-members.sh"};
+        runner.why = fmt::format("archive: unpacked, {} runnable member(s) detonated together", members.size());
+      }
+    }
+  }
   report["runner"] = {{"kind", runner.kind}, {"why", runner.why}, {"argv", runner.argv}};
+  if (runner.kind == "archive") report["runner"]["members"] = members_report;
   std::string events_path = out_dir + "/events.jsonl";
   std::string run_report_path = out_dir + "/run.json";
   std::vector<json> events;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <set>
 
 #include "test_env.h"
 
@@ -102,5 +103,62 @@ TEST(Analyze, NoRunnerMeansStaticOnlyAndSaysSo) {
   EXPECT_EQ(report["runner"]["kind"], "none");
   EXPECT_NE(report["runner"]["why"].get<std::string>().find("static analysis only"), std::string::npos);
   EXPECT_EQ(report["verdict"], "clean");
+  fs::remove_all(out);
+}
+
+// An ELF sample is executed directly (the "elf" runner) and judged by what it does.
+TEST(Analyze, ElfSampleIsExecutedAndJudgedByItsBehavior) {
+  std::string out = MakeTempDir("analyze-elf");
+  std::string sample = out + "/updater";
+  WriteFile(sample, ReadFileOrEmpty(Helper("sample_persist_elf")), 0755);
+  auto r = airlock::test::Run({AirlockBin(), "analyze", "--quiet", "--timeout", "20s", "--out", out + "/report", sample}, "", 180);
+  auto report = nlohmann::json::parse(ReadFileOrEmpty(out + "/report/report.json"));
+  EXPECT_EQ(report["runner"]["kind"], "elf") << r.err;
+  EXPECT_EQ(report["verdict"], "malicious") << report["behavior"]["matches"].dump();
+  bool autostart = false;
+  for (const auto& t : report["techniques"]) autostart |= t == "T1547.013";
+  EXPECT_TRUE(autostart) << report["techniques"].dump();
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  fs::remove_all(out);
+}
+
+// An archive is unpacked (sandboxed airlock-scan --extract) and its runnable members detonated
+// together; a member that blocks does not hide the others, and a text member is not run.
+TEST(Analyze, ArchiveMembersAreUnpackedAndDetonated) {
+  std::string out = MakeTempDir("analyze-archive");
+  std::string pkg = out + "/pkg";
+  fs::create_directories(pkg);
+  WriteFile(pkg + "/README.txt", "read me\n", 0644);
+  WriteFile(pkg + "/wait.sh", "#!/bin/sh\nsleep 600\n", 0755);
+  WriteFile(pkg + "/update.sh", ReadFileOrEmpty(SourceDir() + "/tests/samples/analyze/dropper_persistence.sh"), 0755);
+  auto tar = airlock::test::Run({"/bin/tar", "czf", out + "/bundle.tar.gz", "-C", out, "pkg"}, "", 60);
+  ASSERT_EQ(tar.exit_code, 0) << tar.err;
+  auto r = airlock::test::Run({AirlockBin(), "analyze", "--quiet", "--timeout", "15s", "--out", out + "/report", out + "/bundle.tar.gz"}, "", 240);
+  auto report = nlohmann::json::parse(ReadFileOrEmpty(out + "/report/report.json"));
+  EXPECT_EQ(report["runner"]["kind"], "archive") << r.err;
+  std::set<std::string> names;
+  for (const auto& m : report["runner"]["members"]) names.insert(m["name"].get<std::string>());
+  EXPECT_EQ(names, (std::set<std::string>{"update.sh", "wait.sh"})) << report["runner"].dump();
+  EXPECT_EQ(report["verdict"], "malicious") << report["behavior"]["matches"].dump();
+  bool persistence = false;
+  for (const auto& t : report["techniques"]) persistence |= t == "T1547.013" || t == "T1053.003";
+  EXPECT_TRUE(persistence) << report["techniques"].dump();
+  fs::remove_all(out);
+}
+
+// An archive without runnable members is analysed statically and says so.
+TEST(Analyze, ArchiveWithoutRunnableMembersIsStaticOnly) {
+  std::string out = MakeTempDir("analyze-archive-static");
+  fs::create_directories(out + "/docs");
+  WriteFile(out + "/docs/notes.txt", "minutes of the meeting\n", 0644);
+  auto tar = airlock::test::Run({"/bin/tar", "czf", out + "/docs.tar.gz", "-C", out, "docs"}, "", 60);
+  ASSERT_EQ(tar.exit_code, 0) << tar.err;
+  auto r = airlock::test::Run({AirlockBin(), "analyze", "--quiet", "--out", out + "/report", out + "/docs.tar.gz"}, "", 180);
+  auto report = nlohmann::json::parse(ReadFileOrEmpty(out + "/report/report.json"));
+  EXPECT_EQ(report["runner"]["kind"], "archive") << r.err;
+  EXPECT_TRUE(report["runner"]["members"].empty());
+  EXPECT_NE(report["runner"]["why"].get<std::string>().find("no runnable member"), std::string::npos) << report["runner"].dump();
+  EXPECT_EQ(report["verdict"], "clean");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   fs::remove_all(out);
 }
