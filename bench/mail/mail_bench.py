@@ -8,8 +8,9 @@ Variants, each its own private Postfix instance (tests/mail/postfix_instance.py)
   clamav         clamav-milter + clamd with a small local signature database (tests/mail/milters.py)
 each milter reached over a unix socket (/unix) or loopback TCP (/inet), e.g. "airlock/inet".
 Mix: corpus.mix (tests/mail/corpus.py): per 10 messages 6 clean (text, PDF, docx, PNG), 1 suspicious
-(a .js attachment), 3 malicious (the five kinds in turn); every attachment unique (a salt per message),
-so no verdict comes from a cache.
+(a .js attachment), 3 malicious (the five kinds in turn); every 20th message (a clean text one) is
+replaced by a shell script that only detonation condemns (see mix()); every attachment unique (a salt
+per message), so no verdict comes from a cache.
 
 Per round and variant, interleaved round by round (the host is noisy; compare within a run):
   latency      N messages one after another on one session: time from MAIL FROM to the reply after
@@ -40,8 +41,30 @@ DETONATE = STATIC + '[detonation]\nenabled = true\nkinds = ["shell"]\nmode = "in
 CLK = os.sysconf("SC_CLK_TCK")
 
 
+SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "samples", "analyze",
+                      "credential_theft.sh")
+
+
+def tool_script(salt):
+    """A shell-script attachment that static triage finds harmless and only detonation condemns
+    (tests/samples/analyze/credential_theft.sh, salted so that every copy is a new attachment)."""
+    with open(SCRIPT, "rb") as f:
+        script = f.read() + f"# {salt}\n".encode()
+    return corpus._message("Cleanup tool", "Run this to tidy up your home directory.\n",
+                           [("cleanup.sh", script, "application", "x-sh")])
+
+
 def mix(n, tag):
-    return [(mid, raw) for mid, raw, _ in corpus.mix(n, tag)]
+    """corpus.mix, with every 20th message (a clean text one) replaced by tool_script: the mix's
+    statically malicious shell script is rejected by static triage alone, so this is what the
+    airlock+det variant actually detonates (5 % of the messages)."""
+    out = []
+    for i, (mid, raw, _) in enumerate(corpus.mix(n, tag)):
+        if i % 20 == 0:
+            raw = tool_script(f"{tag}-{i}")
+            mid = corpus.message_id_of(raw)
+        out.append((mid, raw))
+    return out
 
 
 def tree_cpu_seconds(pids):

@@ -2,8 +2,10 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <set>
+#include <thread>
 #include <sstream>
 
 #include "core/file_read.h"
@@ -161,11 +163,13 @@ Result<MilterConfig> ParseConfig(const std::string& toml_text, const std::string
   MILTER_TRY(m.String("log", c.log));
 
   Section d(root["detonation"].as_table(), "detonation");
-  MILTER_TRY(d.Known({"enabled", "kinds", "mode", "timeout"}));
+  MILTER_TRY(d.Known({"enabled", "kinds", "mode", "timeout", "concurrency"}));
   MILTER_TRY(d.Bool("enabled", c.detonation_enabled));
   MILTER_TRY(d.Strings("kinds", c.detonation_kinds));
   MILTER_TRY(d.String("mode", c.detonation_mode));
   MILTER_TRY(d.Duration("timeout", c.detonation_timeout));
+  c.detonation_concurrency = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  MILTER_TRY(d.Int("concurrency", c.detonation_concurrency, 1, 1024));
   if (c.detonation_mode != "inline" && c.detonation_mode != "tempfail") {
     return MakeError(origin + ": [detonation].mode: expected \"inline\" or \"tempfail\", got '" + c.detonation_mode + "'");
   }

@@ -30,6 +30,7 @@ struct MilterConfig {
   std::vector<std::string> detonation_kinds = {"elf", "shell", "python", "perl", "browser"};
   std::string detonation_mode = "inline";  // "inline" | "tempfail"
   std::chrono::milliseconds detonation_timeout{20000};
+  int detonation_concurrency = 0;          // analyses at once; 0 = the number of CPUs (ParseConfig fills it in)
   // [actions]
   Action on_malicious = Action::kReject;
   Action on_suspicious = Action::kTag;

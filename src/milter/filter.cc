@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <filesystem>
@@ -118,7 +119,7 @@ std::string FindAirlock() {
 }
 
 json RunAnalyze(const std::string& path, const std::string& out_dir, std::chrono::milliseconds timeout,
-                const std::function<void()>& progress) {
+                Clock::time_point kill_at, const std::function<void()>& progress) {
   std::string airlock = FindAirlock();
   if (airlock.empty()) return {{"error", "the airlock binary was not found"}};
   std::string secs = std::to_string(std::max<int64_t>(1, timeout.count() / 1000)) + "s";
@@ -148,41 +149,48 @@ json RunAnalyze(const std::string& path, const std::string& out_dir, std::chrono
   }
   close(out[1]);
   UniqueFd rd(out[0]);
-  // The analysis itself may take `timeout` plus static triage and setup: allow twice, then kill.
-  auto hard = Clock::now() + timeout * 2 + std::chrono::seconds(10);
   std::string text;
   char buf[65536];
   bool killed = false;
+  auto next_progress = Clock::now() + std::chrono::seconds(5);
   for (;;) {
+    auto now = Clock::now();
+    if (now >= kill_at) {
+      kill(pid, SIGKILL);
+      killed = true;
+      break;
+    }
+    if (progress && now >= next_progress) {
+      progress();
+      next_progress = now + std::chrono::seconds(5);
+    }
+    auto wait = std::min(kill_at, next_progress) - now;
+    int ms = static_cast<int>(std::clamp<int64_t>(std::chrono::ceil<std::chrono::milliseconds>(wait).count(), 1, 5000));
     pollfd p{rd.get(), POLLIN, 0};
-    int r = poll(&p, 1, 5000);
+    int r = poll(&p, 1, ms);
     if (r < 0 && errno != EINTR) break;
-    if (r == 0) {
-      if (progress) progress();
-      if (Clock::now() > hard) {
-        kill(pid, SIGKILL);
-        killed = true;
-        break;
-      }
-      continue;
-    }
-    if (r > 0) {
-      ssize_t n = read(rd.get(), buf, sizeof buf);
-      if (n <= 0) break;
-      if (text.size() < (64u << 20)) text.append(buf, static_cast<size_t>(n));
-    }
+    if (r <= 0) continue;
+    ssize_t n = read(rd.get(), buf, sizeof buf);
+    if (n <= 0) break;
+    if (text.size() < (64u << 20)) text.append(buf, static_cast<size_t>(n));
   }
   int st = 0;
   while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }
-  if (killed) return {{"error", "airlock analyze overran its time"}};
+  if (killed) return {{"error", "airlock analyze overran its time and was killed"}, {"overran", true}};
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return {{"error", fmt::format("airlock analyze failed (status {})", st)}};
   return j;
 }
 
 Filter::Filter(MilterConfig config, std::unique_ptr<WorkerPool> pool, std::unique_ptr<VerdictCache> cache)
-    : config_(std::move(config)), pool_(std::move(pool)), cache_(std::move(cache)), store_(config_.state_dir) {
+    : config_(std::move(config)),
+      pool_(std::move(pool)),
+      cache_(std::move(cache)),
+      store_(config_.state_dir),
+      slots_(config_.detonation_concurrency > 0 ? config_.detonation_concurrency
+                                                : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())),
+             config_.queue) {
   if (config_.log == "-" || config_.log.empty()) {
     log_ = stderr;
   } else {
@@ -243,9 +251,12 @@ Outcome Filter::Fail(const Envelope& env, uint64_t size, const std::string& erro
   return Outcome::kTempfail;
 }
 
-bool Filter::Detonate(const json& extracted, const std::string& payload, MessageAssessment& a, bool& cached,
-                      Clock::time_point deadline, MtaActions& mta) {
-  bool pending = false;
+Filter::DetonationResult Filter::Detonate(const json& extracted, const std::string& payload, MessageAssessment& a,
+                                          bool& cached, Clock::time_point deadline, MtaActions& mta) {
+  DetonationResult res;
+  // Inline analyses are killed this long before the budget ends, leaving time to answer the MTA.
+  constexpr auto kReplyReserve = std::chrono::milliseconds(250);
+  const auto kill_at = deadline - kReplyReserve;
   for (const auto& x : extracted) {
     std::string sha = x.value("sha256", "");
     if (sha.empty()) continue;
@@ -259,10 +270,11 @@ bool Filter::Detonate(const json& extracted, const std::string& payload, Message
     }
     size_t off = x.value("offset", size_t{0}), len = x.value("length", size_t{0});
     if (off > payload.size() || len > payload.size() - off) continue;
+    std::string name = x.value("name", "sample");
     std::string dir = config_.state_dir + "/analysis/" + sha;
     std::error_code ec;
     fs::create_directories(dir, ec);
-    std::string sample = dir + "/" + analyze::SafeSampleName(x.value("name", "sample"));
+    std::string sample = dir + "/" + analyze::SafeSampleName(name);
     {
       std::ofstream f(sample, std::ios::binary | std::ios::trunc);
       f.write(payload.data() + off, static_cast<std::streamsize>(len));
@@ -276,33 +288,63 @@ bool Filter::Detonate(const json& extracted, const std::string& payload, Message
       // A pending marker older than an analysis can take is stale (the daemon stopped under it).
       auto stale_after = std::chrono::duration_cast<std::chrono::seconds>(config_.detonation_timeout * 2).count() + 60;
       if (auto p = cache_ ? cache_->Get("pending", sha) : std::nullopt; p && std::time(nullptr) - p->time < stale_after) {
-        pending = true;
+        res.pending = true;
         continue;
       }
-      if (cache_) (void)cache_->Put("pending", sha, CacheEntry{"pending", 0, "{}", 0});
       {
+        // Back-pressure: with the detonation queue full, nothing is started; the retry asks again.
         std::lock_guard lock(bg_mu_);
+        if (bg_running_ >= slots_.limit() + config_.queue) {
+          res.pending = true;
+          continue;
+        }
         ++bg_running_;
       }
+      if (cache_) (void)cache_->Put("pending", sha, CacheEntry{"pending", 0, "{}", 0});
       std::thread([this, sample, dir, sha, store] {
-        json r = RunAnalyze(sample, dir + "/out", config_.detonation_timeout, nullptr);
-        store(r);
+        {
+          DetonationSlot slot(slots_, Clock::time_point::max());
+          // The analysis itself may take `timeout` plus static triage and setup: allow twice, then kill.
+          auto t = config_.detonation_timeout;
+          store(RunAnalyze(sample, dir + "/out", t, Clock::now() + t * 2 + std::chrono::seconds(10), nullptr));
+        }
         if (cache_) (void)cache_->Erase("pending", sha);
         std::lock_guard lock(bg_mu_);
         --bg_running_;
       }).detach();
-      pending = true;
+      res.pending = true;
       continue;
     }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    // Inline: wait for a free analysis slot (at most [detonation].concurrency run at once), leaving at
+    // least a second of the budget for the analysis itself.
+    DetonationSlot slot(slots_, kill_at - std::chrono::seconds(1));
+    if (slot.result() != DetonationSlots::Wait::kAcquired) {
+      res.error = slot.result() == DetonationSlots::Wait::kOverloaded
+                      ? fmt::format("detonation of {}: overloaded ({} analyses running, {} waiting)", name, slots_.running(),
+                                    slots_.waiting())
+                      : fmt::format("detonation of {}: no analysis slot became free within message_budget", name);
+      return res;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(kill_at - Clock::now());
+    // Half of what is left for the sample to run: the rest is for sandbox setup, static triage, rules.
     auto t = std::min(config_.detonation_timeout, left / 2);
-    if (t.count() < 1000) continue;  // no budget left: the static verdict stands
-    json r = RunAnalyze(sample, dir + "/out", t, [&mta] { mta.Progress(); });
-    if (r.contains("error")) continue;
+    if (t.count() < 1000) {
+      res.error = fmt::format("detonation of {}: message_budget exhausted before the analysis could start", name);
+      return res;
+    }
+    json r = RunAnalyze(sample, dir + "/out", t, kill_at, [&mta] { mta.Progress(); });
+    if (r.value("overran", false)) {
+      res.error = fmt::format("detonation of {}: analysis killed at message_budget ({} ms)", name, config_.message_budget.count());
+      return res;
+    }
+    if (r.contains("error")) {
+      res.error = fmt::format("detonation of {}: {}", name, r.value("error", "failed"));
+      return res;
+    }
     store(r);
     MergeVerdict(a, sha, r.value("verdict", "clean"), r.value("score", 0.0), r.value("techniques", std::vector<std::string>{}));
   }
-  return pending;
+  return res;
 }
 
 Outcome Filter::Process(const Envelope& env, const std::string& message, size_t body_offset, uint64_t oversize_size,
@@ -346,8 +388,15 @@ Outcome Filter::Process(const Envelope& env, const std::string& message, size_t 
     }
     report = std::move(reply["report"]);
     a = AssessReport(report);
-    if (config_.detonation_enabled && reply.contains("extracted") && !reply["extracted"].empty()) {
-      if (Detonate(reply["extracted"], r.reply.payload, a, detonation_cached, deadline, mta)) {
+    // Detonation cannot lower a verdict: a message static triage already rejects or discards as malicious
+    // needs no analysis (strip and quarantine still want each attachment's own verdict).
+    bool settled = a.verdict == "malicious" && (config_.on_malicious == Action::kReject || config_.on_malicious == Action::kDiscard);
+    if (config_.detonation_enabled && !settled && reply.contains("extracted") && !reply["extracted"].empty()) {
+      DetonationResult det = Detonate(reply["extracted"], r.reply.payload, a, detonation_cached, deadline, mta);
+      // An attachment that could not be detonated in time: unjudged, so the message fails closed, unless
+      // static triage already condemns it (then that verdict stands and the analysis is not needed).
+      if (!det.error.empty() && a.verdict != "malicious") return Fail(env, size, det.error, start, mta);
+      if (det.pending) {
         if (a.verdict == "malicious") {
           // Static triage already condemns it: no need to wait for the analysis.
         } else {

@@ -15,6 +15,7 @@
 
 #include "milter/assess.h"
 #include "milter/config.h"
+#include "milter/detonation_slots.h"
 #include "milter/quarantine_store.h"
 #include "milter/stats.h"
 #include "milter/verdict_cache.h"
@@ -65,12 +66,15 @@ class Filter {
   void Drain(std::chrono::milliseconds max_wait);
 
  private:
-  struct Detonation;
   void Log(const nlohmann::json& line);
-  // Detonates (inline) or schedules (tempfail mode) the extracted attachments; true when the message must
-  // wait for a background analysis.
-  bool Detonate(const nlohmann::json& extracted, const std::string& payload, MessageAssessment& a, bool& cached,
-                std::chrono::steady_clock::time_point deadline, MtaActions& mta);
+  struct DetonationResult {
+    bool pending = false;   // the message must wait for a background analysis (tempfail mode)
+    std::string error;      // inline: an attachment could not be judged within the budget (fail closed)
+  };
+  // Detonates (inline) or schedules (tempfail mode) the extracted attachments, at most
+  // [detonation].concurrency at once across all messages; inline analyses are killed at `deadline`.
+  DetonationResult Detonate(const nlohmann::json& extracted, const std::string& payload, MessageAssessment& a,
+                            bool& cached, std::chrono::steady_clock::time_point deadline, MtaActions& mta);
 
   MilterConfig config_;
   std::unique_ptr<WorkerPool> pool_;
@@ -80,14 +84,16 @@ class Filter {
   std::mutex log_mu_;
   FILE* log_ = nullptr;
   bool own_log_ = false;
+  DetonationSlots slots_;
   std::mutex bg_mu_;
   int bg_running_ = 0;
 };
 
-// Runs `airlock analyze --json --out OUT_DIR` on `path` with the timeout; calls `progress` every 5 s
-// while it runs. Returns the analyze report, or {"error": ...}.
+// Runs `airlock analyze --json --out OUT_DIR --timeout T` on `path`; calls `progress` every 5 s while it
+// runs. The analysis is killed (SIGKILL; its sandbox dies with it) when it is still running at `kill_at`.
+// Returns the analyze report, or {"error": ...} (with "overran": true when it was killed).
 nlohmann::json RunAnalyze(const std::string& path, const std::string& out_dir, std::chrono::milliseconds timeout,
-                          const std::function<void()>& progress);
+                          std::chrono::steady_clock::time_point kill_at, const std::function<void()>& progress);
 
 // The `airlock` front end beside this binary (build tree, staged copy, install layout); "" if none.
 std::string FindAirlock();

@@ -38,6 +38,7 @@ std::string g_spool_dir;
 std::atomic<int> g_active{0};
 
 struct Conn {
+  unsigned long no_reply = 0;   // SMFIP_NR_* the MTA agreed to: those callbacks must answer SMFIS_NOREPLY
   Envelope env;
   std::unique_ptr<Spool> spool;
   uint64_t body_offset = 0;
@@ -46,6 +47,21 @@ struct Conn {
 };
 
 Conn* GetConn(SMFICTX* ctx) { return static_cast<Conn*>(smfi_getpriv(ctx)); }
+
+// The answer of a callback before end of message: none when the MTA agreed not to wait for one.
+// Problems before end of message (no connection state, a command out of order) are kept for OnEom,
+// which tempfails; with no-reply negotiated there is no earlier answer to give.
+sfsistat Next(const Conn* c, unsigned long nr_flag) {
+  return c != nullptr && (c->no_reply & nr_flag) != 0 ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+// Protocol options asked of the MTA (milter protocol 6): no reply to connect, MAIL, RCPT, each header,
+// end of headers and each body chunk, and no HELO, DATA or unknown commands at all, so that a message
+// costs the MTA one round trip (end of message) instead of one per header and body chunk. Each option is
+// taken only when the MTA offers it.
+constexpr unsigned long kWantedProtocol = SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH |
+                                          SMFIP_NR_BODY | SMFIP_NOHELO | SMFIP_NODATA | SMFIP_NOUNKNOWN;
+constexpr unsigned long kActions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_QUARANTINE;
 
 class SmfiActions : public MtaActions {
  public:
@@ -101,54 +117,70 @@ std::string StripAngles(const char* s) {
   return v;
 }
 
-sfsistat OnConnect(SMFICTX* ctx, char*, _SOCK_ADDR*) {
+sfsistat OnNegotiate(SMFICTX* ctx, unsigned long actions, unsigned long protocol, unsigned long, unsigned long,
+                     unsigned long* want_actions, unsigned long* want_protocol, unsigned long* f2, unsigned long* f3) {
   auto* c = new (std::nothrow) Conn;
-  if (c == nullptr) return SMFIS_TEMPFAIL;
+  if (c == nullptr) return SMFIS_REJECT;   // the MTA applies its default action (tempfail)
   smfi_setpriv(ctx, c);
+  *want_actions = actions & kActions;
+  *want_protocol = protocol & kWantedProtocol;
+  *f2 = 0;
+  *f3 = 0;
+  c->no_reply = *want_protocol;
   return SMFIS_CONTINUE;
+}
+
+sfsistat OnConnect(SMFICTX* ctx, char*, _SOCK_ADDR*) {
+  Conn* c = GetConn(ctx);
+  if (c == nullptr) {   // no negotiation callback (an old MTA): replies for everything
+    c = new (std::nothrow) Conn;
+    if (c == nullptr) return SMFIS_TEMPFAIL;
+    smfi_setpriv(ctx, c);
+  }
+  return Next(c, SMFIP_NR_CONN);
 }
 
 sfsistat OnEnvFrom(SMFICTX* ctx, char** argv) {
   Conn* c = GetConn(ctx);
-  if (c == nullptr) return SMFIS_TEMPFAIL;
+  if (c == nullptr) return SMFIS_TEMPFAIL;   // only without negotiation (OnNegotiate made it otherwise)
   ResetMessage(c);
   c->in_message = true;
   c->env.from = StripAngles(argv != nullptr ? argv[0] : nullptr);
   if (const char* q = smfi_getsymval(ctx, const_cast<char*>("i")); q != nullptr) c->env.queue_id = q;
-  return SMFIS_CONTINUE;
+  return Next(c, SMFIP_NR_MAIL);
 }
 
 sfsistat OnRcpt(SMFICTX* ctx, char** argv) {
   Conn* c = GetConn(ctx);
-  if (c == nullptr || !c->in_message) return SMFIS_TEMPFAIL;
+  if (c == nullptr || !c->in_message) return c != nullptr && (c->no_reply & SMFIP_NR_RCPT) ? SMFIS_NOREPLY : SMFIS_TEMPFAIL;
   if (c->env.rcpts.size() < 10000) c->env.rcpts.push_back(StripAngles(argv != nullptr ? argv[0] : nullptr));
-  return SMFIS_CONTINUE;
+  return Next(c, SMFIP_NR_RCPT);
 }
 
 sfsistat OnHeader(SMFICTX* ctx, char* name, char* value) {
   Conn* c = GetConn(ctx);
-  if (c == nullptr || !c->in_message) return SMFIS_TEMPFAIL;
+  if (c == nullptr || !c->in_message) return c != nullptr && (c->no_reply & SMFIP_NR_HDR) ? SMFIS_NOREPLY : SMFIS_TEMPFAIL;
   static const char* kOwn[3] = {"X-Airlock-Verdict", "X-Airlock-Score", "X-Airlock-Techniques"};
   for (int i = 0; i < 3; ++i)
     if (strcasecmp(name, kOwn[i]) == 0) ++c->env.existing_airlock_headers[i];
   std::string line = std::string(name) + ": " + (value != nullptr ? value : "") + "\r\n";
   Append(c, line);
-  return SMFIS_CONTINUE;
+  return Next(c, SMFIP_NR_HDR);
 }
 
 sfsistat OnEoh(SMFICTX* ctx) {
   Conn* c = GetConn(ctx);
-  if (c == nullptr || !c->in_message) return SMFIS_TEMPFAIL;
+  if (c == nullptr || !c->in_message) return c != nullptr && (c->no_reply & SMFIP_NR_EOH) ? SMFIS_NOREPLY : SMFIS_TEMPFAIL;
   Append(c, "\r\n");
   c->body_offset = c->spool->size();
-  return SMFIS_CONTINUE;
+  return Next(c, SMFIP_NR_EOH);
 }
 
 sfsistat OnBody(SMFICTX* ctx, unsigned char* data, size_t len) {
   Conn* c = GetConn(ctx);
-  if (c == nullptr || !c->in_message) return SMFIS_TEMPFAIL;
+  if (c == nullptr || !c->in_message) return c != nullptr && (c->no_reply & SMFIP_NR_BODY) ? SMFIS_NOREPLY : SMFIS_TEMPFAIL;
   Append(c, std::string_view(reinterpret_cast<const char*>(data), len));
-  return SMFIS_CONTINUE;
+  return Next(c, SMFIP_NR_BODY);
 }
 
 sfsistat OnEom(SMFICTX* ctx) {
@@ -328,7 +360,8 @@ int MilterMain(int argc, char** argv) {
   smfiDesc desc{};
   desc.xxfi_name = const_cast<char*>("airlock");
   desc.xxfi_version = SMFI_VERSION;
-  desc.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_QUARANTINE;
+  desc.xxfi_flags = kActions;
+  desc.xxfi_negotiate = OnNegotiate;
   desc.xxfi_connect = OnConnect;
   desc.xxfi_envfrom = OnEnvFrom;
   desc.xxfi_envrcpt = OnRcpt;

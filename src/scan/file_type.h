@@ -2,7 +2,8 @@
 // FileTyper; Identify() is thread-safe (libmagic cookies are not, so calls on one FileTyper are
 // serialized). Shared() gives each thread its own FileTyper, loaded on the thread's first use.
 // libmagic costs 0.2-1 ms per object, so Identify() first tries exact shortcuts that give libmagic's
-// own answer: plain prose and plain RFC 822 mail (plain_text.h), then a cache of libmagic's answers
+// own answer: formats with unambiguous leading bytes (magic_numbers.h), plain prose and plain RFC 822
+// mail (plain_text.h), then a cache of libmagic's answers
 // for small objects seen before (keyed by the bytes, at most 4 MiB per thread).
 #pragma once
 

@@ -1,6 +1,7 @@
 #include "scan/plain_text.h"
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -14,6 +15,11 @@ constexpr size_t kMaxBytes = 8u << 20;  // what FileTyper hands libmagic at most
 
 // Bytes that mark markup, code, shell, headers, TeX, PostScript/PDF comments, Markdown ...
 constexpr std::string_view kDenied = "<>{}[]\\#`|^~$=*";
+constexpr auto kDeniedTable = [] {
+  std::array<bool, 256> t{};
+  for (char c : kDenied) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
 
 // First words of a line that libmagic's text rules (or the detectors) may key on: programming and
 // shell keywords, mbox separators, uuencode/PGP/diff markers. Compared case-insensitively.
@@ -26,7 +32,7 @@ constexpr std::string_view kLineKeywords[] = {
     "int",      "interface", "let",   "library", "local",    "module",  "my",        "namespace", "new",
     "option",   "our",     "package", "param",   "print",    "printf",  "private",   "procedure", "program",
     "protected", "public", "raise",   "record",  "rem",      "require", "return",    "select",   "set",
-    "static",   "struct",  "sub",     "subroutine", "then",  "try",     "typedef",   "unit",     "update",
+    "static",   "struct",  "sub",     "subroutine", "then",  "try",     "typedef",   "unit",
     "use",      "uses",    "var",     "void",    "while",    "with",    "write",     "yield",
     // C, C++, Java, C#, Go, Rust, Python, Pascal, Fortran ...
     "assert", "auto", "bool", "break", "byte", "catch", "char", "constexpr", "continue", "default",
@@ -130,7 +136,7 @@ bool LooksLikePlainProse(std::string_view data) {
       if (i + 1 < data.size() && data[i + 1] != '\n') return false;  // CR-only line ends: libmagic says so
     } else if ((c < 0x20 && c != '\t') || c == 0x7F) {
       return false;
-    } else if (kDenied.find(static_cast<char>(c)) != std::string_view::npos) {
+    } else if (kDeniedTable[c]) {
       return false;
     } else if (c == '%' && i + 1 < data.size() && (data[i + 1] == '!' || data[i + 1] == 'P')) {
       return false;  // %!PS, %PDF
@@ -140,8 +146,6 @@ bool LooksLikePlainProse(std::string_view data) {
   if (!LineStartIsProse(data.substr(line_start))) return false;
   return CannotBeCsv(data);
 }
-
-namespace {
 
 // libmagic's text suffix (ascmagic.c) for ASCII or UTF-8 text without control characters other than
 // tab, CR, LF: ", ASCII text" or ", Unicode text, UTF-8 text", then the longest line when it exceeds
@@ -188,14 +192,17 @@ std::optional<std::string> TextSuffix(std::string_view data) {
   return s;
 }
 
+namespace {
+
 // libmagic tries its stronger text rules before the mail ones: HTML/XML/SVG markup, JavaScript
 // ("use strict", "import ... from", require()), PDF, diffs, gettext catalogues, scripts. Says false
 // when any of their markers is present (case-insensitive), so the caller asks libmagic.
 bool NoStrongTextRule(std::string_view data) {
   static constexpr std::string_view kMarkers[] = {
-      "<!", "<?", "<html", "<head", "<title", "<body", "<script", "<style", "<table", "<a ", "<h1", "<h2",
-      "<h3", "<div", "<p>", "<p ", "<br", "<svg", "<xml", "<tt", "<kml", "<urlset", "<iframe", "<frame",
-      "<meta", "<link", "<img", "<form", "<span", "<font", "<center", "<object", "<embed", "<applet",
+      // Plain HTML tags (<html>, <body>, <p>, <a>, <div>, <table> ...) are not here: libmagic's rules for
+      // them are weaker than the mail rules (checked in plain_text_test.cc); <!DOCTYPE is stronger.
+      "<!", "<?", "<script", "<style", "<svg", "<xml", "<kml", "<urlset", "<iframe", "<frame",
+      "<object", "<embed", "<applet",
       "use strict", "module.exports", "exports.", "require(", "require (", "=>", "function", "define(",
       "%pdf", "%!", "#!", "msgid", "msgstr", "\n---", "\n+++", "\n@@", "\n.class", "\nimport",
       "\nexport", "\nconst ", "\nvar ", "\nlet ", "\nuse ", "\npackage", "\n#include", "\n#define"};
@@ -203,8 +210,21 @@ bool NoStrongTextRule(std::string_view data) {
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) {
     return static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch | 0x20 : ch);
   });
+  // Markers that start with '<' or a newline are compared only where those bytes occur (one scan
+  // each); the others are searched for one by one.
+  const std::string_view text(lower);
+  for (char lead : {'<', '\n'}) {
+    for (size_t i = text.find(lead); i != std::string_view::npos; i = text.find(lead, i + 1)) {
+      for (std::string_view m : kMarkers) {
+        // (every marker has two or more bytes: the second one rules most candidates out cheaply)
+        if (m[0] == lead && text.size() - i >= m.size() && text[i + 1] == m[1] && text.substr(i, m.size()) == m) {
+          return false;
+        }
+      }
+    }
+  }
   for (std::string_view m : kMarkers) {
-    if (lower.find(m) != std::string::npos) return false;
+    if (m[0] != '<' && m[0] != '\n' && text.find(m) != std::string_view::npos) return false;
   }
   return true;
 }

@@ -35,4 +35,9 @@ namespace airlock::scan {
 // unsure (the caller asks libmagic).
 std::optional<std::string> PlainMailDescription(std::string_view data);
 
+// libmagic's text suffix for ASCII or UTF-8 text (no control characters but tab, CR, LF):
+// ", ASCII text" or ", Unicode text, UTF-8 text", the longest line when over 300 characters, and the
+// line terminators unless all LF. nullopt for anything else.
+std::optional<std::string> TextSuffix(std::string_view data);
+
 }  // namespace airlock::scan

@@ -197,14 +197,42 @@ Result<std::unique_ptr<YaraRules>> YaraRules::Load(const std::vector<std::string
 }
 
 YaraRules::~YaraRules() {
+  for (YR_SCANNER* scanner : pool_) yr_scanner_destroy(scanner);
   if (rules_ != nullptr) yr_rules_destroy(rules_);
+}
+
+YR_SCANNER* YaraRules::TakeScanner() const {
+  {
+    std::lock_guard lock(pool_mu_);
+    if (!pool_.empty()) {
+      YR_SCANNER* scanner = pool_.back();
+      pool_.pop_back();
+      return scanner;
+    }
+  }
+  // yr_rules_scan_mem would create (and free) one of these per object: tables sized by the rule set.
+  YR_SCANNER* scanner = nullptr;
+  if (yr_scanner_create(rules_, &scanner) != ERROR_SUCCESS) return nullptr;
+  yr_scanner_set_flags(scanner, SCAN_FLAGS_FAST_MODE);
+  yr_scanner_set_timeout(scanner, /*seconds=*/10);
+  return scanner;
+}
+
+void YaraRules::ReturnScanner(YR_SCANNER* scanner) const {
+  std::lock_guard lock(pool_mu_);
+  pool_.push_back(scanner);
 }
 
 std::vector<Finding> YaraRules::Scan(std::string_view data) const {
   MatchCollector collector;
   if (rules_ == nullptr) return {};
-  int rc = yr_rules_scan_mem(rules_, reinterpret_cast<const uint8_t*>(data.data()), data.size(),
-                             SCAN_FLAGS_FAST_MODE, OnScanMessage, &collector, /*timeout=*/10);
+  YR_SCANNER* scanner = TakeScanner();
+  int rc = ERROR_INSUFFICIENT_MEMORY;
+  if (scanner != nullptr) {
+    yr_scanner_set_callback(scanner, OnScanMessage, &collector);
+    rc = yr_scanner_scan_mem(scanner, reinterpret_cast<const uint8_t*>(data.data()), data.size());
+    ReturnScanner(scanner);
+  }
   if (rc != ERROR_SUCCESS) {
     Finding f;
     f.id = "yara.error";

@@ -2,10 +2,12 @@
 // cached as $XDG_CACHE_HOME/airlock/yara-<sha256 of the rule files>.bin (falls back to ~/.cache).
 // A matching rule becomes a finding "yara.<rule>" with the rule's meta:
 //   severity (int 0..10, default 5), technique (string, comma-separated ATT&CK IDs), description.
-// Thread safety: Scan() may be called from several threads at once (libyara allows up to 32).
+// Thread safety: Scan() may be called from several threads at once (libyara allows up to 32). Each
+// concurrent Scan() borrows a YR_SCANNER from a small pool, created once and reused for every object.
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +16,7 @@
 #include "scan/analyzer.h"
 
 struct YR_RULES;
+struct YR_SCAN_CONTEXT;  // libyara's YR_SCANNER
 
 namespace airlock::scan {
 
@@ -36,7 +39,11 @@ class YaraRules {
 
  private:
   YaraRules() = default;
+  YR_SCAN_CONTEXT* TakeScanner() const;  // from the pool, or a new one; nullptr on failure
+  void ReturnScanner(YR_SCAN_CONTEXT* scanner) const;
   YR_RULES* rules_ = nullptr;
+  mutable std::mutex pool_mu_;
+  mutable std::vector<YR_SCAN_CONTEXT*> pool_;  // idle scanners (destroyed before the rules)
   size_t file_count_ = 0;
   bool from_cache_ = false;
   std::string cache_path_;

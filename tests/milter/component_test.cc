@@ -453,6 +453,134 @@ TEST(MilterComponent, TempfailModeAnalysesInTheBackgroundAndAnswersTheRetry) {
   EXPECT_EQ(d.LogFor("QTF2")["cached"], true);
 }
 
+// Offered what Postfix offers, the filter takes the no-reply options (one round trip per message) and
+// still decides every message: clean tagged, EICAR rejected, several messages on one connection.
+TEST(MilterComponent, NoReplyNegotiationAsPostfixOffersIt) {
+  Daemon d("");
+  ASSERT_TRUE(d.ready()) << d.stderr_text();
+  MilterClient c;
+  std::string error;
+  ASSERT_TRUE(c.Connect(d.port(), &error, MilterClient::kPostfixProtocol)) << error;
+  // SMFIP_NR_CONN, NR_MAIL, NR_RCPT, NR_HDR, NR_EOH, NR_BODY, NOHELO, NODATA, NOUNKNOWN.
+  EXPECT_EQ(c.negotiated(), 0x1000u | 0x4000u | 0x8000u | 0x80u | 0x40000u | 0x80000u | 0x2u | 0x200u | 0x100u);
+  ASSERT_TRUE(c.SendMessage("QNR1", "alice@example.org", {"bob@example.org"}, MailHeaders("nr clean", true), CleanBody(), &error))
+      << error;
+  auto clean = c.ReadEom();
+  EXPECT_TRUE(clean.Accepted()) << clean.final_code << " " << clean.reply;
+  EXPECT_EQ(clean.Header("X-Airlock-Verdict"), "clean");
+  ASSERT_TRUE(c.SendMessage("QNR2", "alice@example.org", {"bob@example.org"}, MailHeaders("nr eicar", true), EicarBody(), &error))
+      << error;
+  auto bad = c.ReadEom();
+  EXPECT_TRUE(bad.Rejected()) << bad.final_code << " " << bad.reply;
+  c.Quit();
+  EXPECT_EQ(d.LogFor("QNR1")["verdict"], "clean");
+  EXPECT_EQ(d.LogFor("QNR2")["verdict"], "malicious");
+}
+
+// The real airlock front end (run-as-user.sh stages one and names it in AIRLOCK_BIN).
+std::string RealAirlock() {
+  const char* env = std::getenv("AIRLOCK_BIN");
+  return env != nullptr && *env != '\0' ? env : AIRLOCK_TEST_BIN;
+}
+
+// An `airlock` in front of the real one for the daemon (through AIRLOCK_BIN): `analyze` runs `analyze_body`
+// (shell; "$REAL" is the real binary), everything else (the workers' `airlock run`) goes to the real one.
+class AirlockWrapper {
+ public:
+  explicit AirlockWrapper(const std::string& analyze_body) {
+    dir_ = airlock::test::MakeTempDir("milter-wrap");
+    ::chmod(dir_.c_str(), 0755);
+    path_ = dir_ + "/airlock";
+    airlock::test::WriteFile(path_, "#!/bin/sh\nREAL='" + RealAirlock() + "'\nLOG='" + dir_ + "/analyze.log'\n" +
+                                        "if [ \"$1\" = analyze ]; then\n" + analyze_body + "\nfi\nexec \"$REAL\" \"$@\"\n");
+    ::chmod(path_.c_str(), 0755);
+    const char* old = std::getenv("AIRLOCK_BIN");
+    if (old != nullptr) old_ = old;
+    had_old_ = old != nullptr;
+    setenv("AIRLOCK_BIN", path_.c_str(), 1);
+  }
+  ~AirlockWrapper() {
+    if (had_old_) setenv("AIRLOCK_BIN", old_.c_str(), 1);
+    else unsetenv("AIRLOCK_BIN");
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  std::string Log() const { return airlock::test::ReadFileOrEmpty(dir_ + "/analyze.log"); }
+  // The most analyses that ran at once, from the "start"/"end" lines the wrapper appends.
+  int MaxConcurrent() const {
+    std::istringstream in(Log());
+    int now = 0, most = 0;
+    for (std::string line; std::getline(in, line);) {
+      if (line == "start") most = std::max(most, ++now);
+      else if (line == "end") --now;
+    }
+    return most;
+  }
+
+ private:
+  std::string dir_, path_, old_;
+  bool had_old_ = false;
+};
+
+// An analysis that would run past message_budget (here: one that hangs) is killed before the budget
+// ends, and the message is tempfailed (fail closed), not answered late and not delivered unjudged.
+TEST(MilterComponent, DetonationPastTheBudgetIsKilledAndTempfailed) {
+  std::string script = Sample("credential_theft.sh");
+  ASSERT_FALSE(script.empty());
+  AirlockWrapper wrap("echo start >> \"$LOG\"\nexec sleep 600");
+  Daemon d("[milter]\nmessage_budget = \"4s\"\n[detonation]\nenabled = true\nkinds = [\"shell\"]\ntimeout = \"20s\"\n");
+  ASSERT_TRUE(d.ready()) << d.stderr_text();
+  auto r = d.Send("QBUDGET", MailHeaders("slow", true), MultipartBody("run this", {{"cleanup.sh", "application/x-sh", script}}));
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  EXPECT_TRUE(r.Tempfail()) << r.final_code << " " << r.reply;
+  EXPECT_NE(r.reply.find("451 4.7.1"), std::string::npos) << r.reply;
+  EXPECT_EQ(wrap.Log(), "start\n");   // the analysis was started (and hung)
+  json j = d.LogFor("QBUDGET");
+  EXPECT_EQ(j["verdict"], "unscanned") << j.dump();
+  EXPECT_EQ(j["action"], "tempfail");
+  EXPECT_NE(j.value("error", "").find("killed at message_budget"), std::string::npos) << j.dump();
+  EXPECT_LE(j["latency_ms"].get<double>(), 4000.0) << j.dump();   // the budget is a hard bound
+  // No `sleep 600` is left behind under the daemon.
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmd = airlock::test::ReadFileOrEmpty("/proc/" + name + "/cmdline");
+    if (cmd == std::string("sleep\0" "600\0", 10)) {
+      EXPECT_FALSE(Descends(std::stoi(name), d.pid())) << "pid " << name;
+    }
+  }
+}
+
+// Three messages with distinct shell attachments at once: with [detonation].concurrency = 1 their analyses
+// run one after another, with 2 two of them overlap; every message gets its verdict either way.
+TEST(MilterComponent, DetonationConcurrencyIsBounded) {
+  std::string script = Sample("credential_theft.sh");
+  ASSERT_FALSE(script.empty());
+  for (int limit : {1, 2}) {
+    SCOPED_TRACE("concurrency " + std::to_string(limit));
+    AirlockWrapper wrap("echo start >> \"$LOG\"\nsleep 1\n\"$REAL\" \"$@\"\nrc=$?\necho end >> \"$LOG\"\nexit $rc");
+    Daemon d("[milter]\nmessage_budget = \"120s\"\n[detonation]\nenabled = true\nkinds = [\"shell\"]\ntimeout = \"10s\"\n"
+             "concurrency = " + std::to_string(limit) + "\n");
+    ASSERT_TRUE(d.ready()) << d.stderr_text();
+    std::vector<EomResult> results(3);
+    std::vector<std::thread> senders;
+    for (int i = 0; i < 3; ++i) {
+      senders.emplace_back([&, i] {
+        std::string s = script + "\n# variant " + std::to_string(limit) + "-" + std::to_string(i) + "\n";   // unique SHA-256
+        results[static_cast<size_t>(i)] = d.Send("QCONC" + std::to_string(i), MailHeaders("conc " + std::to_string(i), true),
+                                                 MultipartBody("run this", {{"cleanup.sh", "application/x-sh", s}}));
+      });
+    }
+    for (auto& t : senders) t.join();
+    for (int i = 0; i < 3; ++i) {
+      const auto& r = results[static_cast<size_t>(i)];
+      EXPECT_TRUE(r.Rejected()) << i << ": " << r.error << " " << r.final_code << " " << r.reply;
+      EXPECT_EQ(d.LogFor("QCONC" + std::to_string(i))["verdict"], "malicious");
+    }
+    EXPECT_EQ(wrap.MaxConcurrent(), limit) << wrap.Log();
+  }
+}
+
 // Hostile shapes: each gets a verdict (not a tempfail, not a crash), and the daemon keeps serving.
 TEST(MilterComponent, BadInputGetsADecisionEach) {
   Daemon d("");

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <thread>
+
 #include "milter/config.h"
 
 namespace airlock::milter {
@@ -20,6 +23,7 @@ TEST(MilterConfig, EmptyGivesContractDefaults) {
   EXPECT_EQ(c->detonation_kinds, (std::vector<std::string>{"elf", "shell", "python", "perl", "browser"}));
   EXPECT_EQ(c->detonation_mode, "inline");
   EXPECT_EQ(c->detonation_timeout, std::chrono::seconds(20));
+  EXPECT_EQ(c->detonation_concurrency, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   EXPECT_EQ(c->on_malicious, Action::kReject);
   EXPECT_EQ(c->on_suspicious, Action::kTag);
   EXPECT_EQ(c->on_clean, Action::kAccept);
@@ -46,6 +50,7 @@ enabled = true
 kinds = ["elf", "shell"]
 mode = "tempfail"
 timeout = "500ms"
+concurrency = 3
 [actions]
 malicious = "quarantine"
 suspicious = "strip"
@@ -67,6 +72,7 @@ postsuper = "/opt/bin/postsuper"
   EXPECT_TRUE(c->fail_open);
   EXPECT_EQ(c->detonation_mode, "tempfail");
   EXPECT_EQ(c->detonation_timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(c->detonation_concurrency, 3);
   EXPECT_EQ(c->on_malicious, Action::kQuarantine);
   EXPECT_EQ(c->on_suspicious, Action::kStrip);
   EXPECT_EQ(c->on_clean, Action::kTag);
@@ -93,6 +99,7 @@ TEST(MilterConfig, BadConfigsAreErrorsThatNameTheKey) {
       {"[actions]\nreject_reply = \"4.7.1\"\n", "[actions].reject_reply"},
       {"[detonation]\nmode = \"later\"\n", "[detonation].mode"},
       {"[detonation]\nkinds = [\"exe\"]\n", "[detonation].kinds"},
+      {"[detonation]\nconcurrency = 0\n", "[detonation].concurrency"},
       {"[milter\nworkers = 2\n", "bad.toml:1"},
   };
   for (const auto& k : cases) {

@@ -74,7 +74,13 @@ bool MilterClient::Expect(const char* what, std::string* error) {
   return true;
 }
 
-bool MilterClient::Connect(int port, std::string* error) {
+// Waits for the reply to a step, unless the filter negotiated not to send one (SMFIP_NR_*).
+bool MilterClient::Step(uint32_t no_reply_bit, const char* what, std::string* error) {
+  if ((negotiated_ & no_reply_bit) != 0) return true;
+  return Expect(what, error);
+}
+
+bool MilterClient::Connect(int port, std::string* error, uint32_t protocol) {
   fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -85,30 +91,35 @@ bool MilterClient::Connect(int port, std::string* error) {
     return false;
   }
   // Version 6, every action, no protocol steps skipped.
-  if (!Send('O', U32(6) + U32(0x1FF) + U32(0))) return false;
+  if (!Send('O', U32(6) + U32(0x1FF) + U32(protocol))) return false;
   char cmd;
   std::string data;
-  if (!Read(cmd, data, 30) || cmd != 'O') {
+  if (!Read(cmd, data, 30) || cmd != 'O' || data.size() < 12) {
     *error = "no OPTNEG reply";
     return false;
   }
+  negotiated_ = (static_cast<uint32_t>(static_cast<unsigned char>(data[8])) << 24) |
+                (static_cast<uint32_t>(static_cast<unsigned char>(data[9])) << 16) |
+                (static_cast<uint32_t>(static_cast<unsigned char>(data[10])) << 8) | static_cast<unsigned char>(data[11]);
   std::string connect_info = std::string("client.example.org") + '\0' + '4' + std::string("\x30\x39", 2) + "192.0.2.1" + '\0';
   if (!Send('C', connect_info)) return false;
-  return Expect("CONNECT", error);
+  if ((negotiated_ & 0x1) != 0) return true;   // SMFIP_NOCONNECT
+  return Step(0x1000, "CONNECT", error);      // SMFIP_NR_CONN
 }
 
 bool MilterClient::SendMessage(const std::string& queue_id, const std::string& from, const std::vector<std::string>& rcpts,
                                const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body,
                                std::string* error) {
   if (!Send('D', std::string("M") + "i" + '\0' + queue_id + '\0')) return false;
-  if (!Send('M', "<" + from + ">" + '\0') || !Expect("MAIL", error)) return false;
+  // The SMFIP_NR_* bit of each step (mfdef.h).
+  if (!Send('M', "<" + from + ">" + '\0') || !Step(0x4000, "MAIL", error)) return false;
   for (const auto& r : rcpts)
-    if (!Send('R', "<" + r + ">" + '\0') || !Expect("RCPT", error)) return false;
+    if (!Send('R', "<" + r + ">" + '\0') || !Step(0x8000, "RCPT", error)) return false;
   for (const auto& [k, v] : headers)
-    if (!Send('L', k + '\0' + v + '\0') || !Expect("HEADER", error)) return false;
-  if (!Send('N', "") || !Expect("EOH", error)) return false;
+    if (!Send('L', k + '\0' + v + '\0') || !Step(0x80, "HEADER", error)) return false;
+  if (!Send('N', "") || !Step(0x40000, "EOH", error)) return false;
   for (size_t off = 0; off < body.size(); off += 65535) {
-    if (!Send('B', body.substr(off, 65535)) || !Expect("BODY", error)) return false;
+    if (!Send('B', body.substr(off, 65535)) || !Step(0x80000, "BODY", error)) return false;
   }
   if (!Send('D', std::string("E") + "i" + '\0' + queue_id + '\0')) return false;
   return Send('E', "");

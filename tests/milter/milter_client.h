@@ -3,6 +3,7 @@
 // modification actions the filter asks for at end of message.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,8 +33,11 @@ struct EomResult {
 class MilterClient {
  public:
   ~MilterClient();
-  // Connects to 127.0.0.1:port and negotiates; false on failure.
-  bool Connect(int port, std::string* error);
+  // Connects to 127.0.0.1:port and negotiates, offering `protocol` (SMFIP_* bits; 0: every step with a
+  // reply, the default; kPostfixProtocol: the no-reply and skip options Postfix offers); false on failure.
+  bool Connect(int port, std::string* error, uint32_t protocol = 0);
+  static constexpr uint32_t kPostfixProtocol = 0x1FFFFF;
+  uint32_t negotiated() const { return negotiated_; }   // the protocol bits the filter took
   // Sends a whole message up to BODYEOB (without reading the EOM reply when `wait` is false).
   bool SendMessage(const std::string& queue_id, const std::string& from, const std::vector<std::string>& rcpts,
                    const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body, std::string* error);
@@ -44,7 +48,9 @@ class MilterClient {
   bool Send(char cmd, const std::string& data);
   bool Read(char& cmd, std::string& data, int timeout_seconds);
   bool Expect(const char* what, std::string* error);
+  bool Step(uint32_t no_reply_bit, const char* what, std::string* error);
   int fd_ = -1;
+  uint32_t negotiated_ = 0;
 };
 
 }  // namespace airlock::milter::test

@@ -64,6 +64,9 @@ TEST(ScanPlainText, ProseIsAnsweredAndAgrees) {
       "Grüße aus Köln, bis Montag.\r\nAnna\r\n",
       "ok",
       std::string(5000, 'a') + "\n" + std::string(20, 'b') + "\n",
+      // "update" (SQL) is no line keyword: libmagic has no text rule on it.
+      "update office summary agenda customer deadline\nupdate the figures before friday\n",
+      "update " + std::string(400, 'w') + " done\n",
   };
   for (const auto& p : prose) EXPECT_EQ(CheckAgainstLibmagic(lm, p, p.substr(0, 40)), Answer::kProse) << p.substr(0, 40);
 }
@@ -107,10 +110,13 @@ TEST(ScanPlainText, MailIsAnsweredWithLibmagicsDescription) {
       "Return-Path: <a@example.org>\nFrom: a@example.org\n\nbody\n",
       "DELIVERED-TO: b@example.com\nFrom: a@example.org\n\nbody",
       kMailHead + "Grüße\n",
+      // libmagic's plain HTML tag rules are weaker than its mail rules.
+      kMailHead + "<html><head><title>t</title></head><body><p>x</p><br><div><a href=\"http://x/\">y</a></div>"
+                  "<table><tr><td>1</td></tr></table><img src=\"a.png\"><span>z</span></body></html>\n",
   };
   for (const auto& m : mails) EXPECT_EQ(CheckAgainstLibmagic(lm, m, m.substr(0, 60)), Answer::kMail) << m;
   // Stronger libmagic rules would win on these: the shortcut must not answer.
-  for (std::string body : {"<html><body>x</body></html>\n", "'use strict';\n", "import x from 'y';\n", "%PDF-1.4\n"}) {
+  for (std::string body : {"<!DOCTYPE html>\n<html><body>x</body></html>\n", "<script>x()</script>\n", "'use strict';\n", "import x from 'y';\n", "%PDF-1.4\n"}) {
     EXPECT_FALSE(PlainMailDescription(kMailHead + body).has_value()) << body;
   }
   EXPECT_FALSE(PlainMailDescription("MIME-Version: 1.0\n\nx\n").has_value());  // libmagic: text/plain
