@@ -39,9 +39,11 @@ class Collect final : public airlock::scan::LimitedOutput {
 
 }  // namespace
 
-// Encrypted 7z would go to the sandboxed 7zz (one `airlock run` per input): not while fuzzing.
+// Encrypted 7z and RAR would go to the sandboxed 7zz / unar (one `airlock run` per input): not while
+// fuzzing.
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   setenv("AIRLOCK_7ZZ", "", 1);
+  setenv("AIRLOCK_UNAR", "", 1);
   return 0;
 }
 

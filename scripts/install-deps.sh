@@ -15,6 +15,7 @@ runtime=(util-linux iproute2 passt slirp4netns uidmap python3 perl file libnftab
 tests=(yara clamav-testfiles zip unzip p7zip-full gcc keyutils clang libclang-rt-14-dev bc chromium fonts-liberation
        postfix swaks clamav-daemon clamav-milter)  # mail tests: private Postfix instances, clamav-milter peer
 runtime+=(7zip)                       # airlock scan: encrypted 7z through the sandboxed 7zz
+runtime+=(unar)                       # airlock scan: encrypted RAR through the sandboxed lsar/unar
 tests+=(clang-16 libclang-rt-16-dev)  # fuzz/run.sh: libFuzzer builds of the C++23 parsers
 peer=(bubblewrap firejail strace hyperfine)
 pkgs=("${build[@]}" "${runtime[@]}" "${tests[@]}")

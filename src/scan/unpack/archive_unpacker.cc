@@ -7,11 +7,14 @@
 #include <algorithm>
 #include <array>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "scan/limits.h"
 #include "scan/unpack/passwords.h"
+#include "scan/unpack/rar5_headers.h"
+#include "scan/unpack/rar_sandbox.h"
 #include "scan/unpack/sevenzip_sandbox.h"
 
 namespace airlock::scan {
@@ -163,6 +166,13 @@ class ArchiveWalk {
   ArchiveWalk(const Object& object, AnalyzerOutput& out) : object_(object), out_(out) {}
 
   void Run() {
+    // libarchive 3.6 hands out RAR 5 ciphertext as data: find the encrypted members ourselves.
+    Rar5Encryption rar5 = FindRar5Encryption(object_.data, LimitsOf(out_).max_entries + 1);
+    if (rar5.headers) {
+      OpenInSandbox("archive headers are encrypted");
+      return;
+    }
+    rar5_encrypted_.insert(rar5.members.begin(), rar5.members.end());
     bool raw = false;
     Opened o = Open(object_.data, false, nullptr);
     if (!o.a) return;
@@ -170,8 +180,8 @@ class ArchiveWalk {
     int rc = o.open_rc == ARCHIVE_OK ? archive_read_next_header(o.a.get(), &entry) : o.open_rc;
     if (rc < ARCHIVE_WARN || rc == ARCHIVE_EOF) {
       if (rc < ARCHIVE_WARN && MentionsEncryption(o.a.get())) {
-        if (Is7z()) {
-          OpenWith7zz("archive headers are encrypted");
+        if (SandboxKind() != nullptr) {
+          OpenInSandbox("archive headers are encrypted");
         } else {
           EncryptedFinding("archive headers are encrypted", false);
         }
@@ -200,7 +210,7 @@ class ArchiveWalk {
       }
       std::string path = raw ? RawChildName(object_.name) : EntryPath(entry);
       if (!CheckEntry(entry, path)) continue;
-      if (archive_entry_is_encrypted(entry)) {
+      if (archive_entry_is_encrypted(entry) || TakeRar5Encrypted(path)) {
         encrypted_.push_back(path);
         continue;
       }
@@ -224,6 +234,9 @@ class ArchiveWalk {
         Corrupt(ErrorString(o.a.get()));
       }
     }
+    // RAR 5 members marked encrypted that libarchive listed under another name (or not at all).
+    encrypted_.insert(encrypted_.end(), rar5_encrypted_.begin(), rar5_encrypted_.end());
+    rar5_encrypted_.clear();
     if (!encrypted_.empty() && !stop_) OpenEncrypted();
   }
 
@@ -263,27 +276,43 @@ class ArchiveWalk {
     return archive_entry_filetype(entry) == AE_IFREG || archive_entry_filetype(entry) == 0;
   }
 
-  bool Is7z() const { return object_.data.starts_with(kSevenZipSignature); }
+  bool TakeRar5Encrypted(const std::string& path) {
+    auto it = rar5_encrypted_.find(path);
+    if (it == rar5_encrypted_.end()) return false;
+    rar5_encrypted_.erase(it);
+    return true;
+  }
 
-  // libarchive cannot decrypt 7z: 7-Zip's 7zz does, in a sandbox (sevenzip_sandbox.h).
-  void OpenWith7zz(const std::string& what) {
+  bool Is7z() const { return object_.data.starts_with(kSevenZipSignature); }
+  bool IsRar() const { return object_.data.starts_with(kRarSignature); }
+  // The format whose encryption libarchive cannot decrypt and a sandboxed tool does, or nullptr.
+  const char* SandboxKind() const { return Is7z() ? "7z AES" : IsRar() ? "RAR AES" : nullptr; }
+
+  // libarchive cannot decrypt 7z or RAR: 7-Zip's 7zz (sevenzip_sandbox.h) or unar (rar_sandbox.h)
+  // does, in a sandbox.
+  void OpenInSandbox(const std::string& what) {
     auto candidates = PasswordCandidates(object_.context_text);
     if (candidates.size() > kMaxPasswordTries) candidates.resize(kMaxPasswordTries);
     const ScanLimits& lim = LimitsOf(out_);
-    SevenZipBudget budget;
+    ExtractBudget budget;
     budget.max_bytes = std::min<uint64_t>(out_.RemainingBytes(), lim.max_total_bytes);
     budget.max_files = static_cast<size_t>(std::min<uint64_t>(lim.max_entries, 100000));
     budget.timeout_seconds = std::max(1, lim.max_seconds);
-    SevenZipOutcome r = OpenEncrypted7z(object_.data, candidates, budget);
-    if (r.status != SevenZipOutcome::Status::kOpened) {
-      EncryptedFinding(what + "; 7z AES, not opened: " + r.detail, !encrypted_.empty());
-      if (r.status == SevenZipOutcome::Status::kTooLarge) {
+    const bool rar = IsRar();
+    const std::string kind = SandboxKind();
+    const std::string tool = rar ? "unar" : "7zz";
+    ExtractOutcome r = rar ? OpenEncryptedRar(object_.data, candidates, budget)
+                           : OpenEncrypted7z(object_.data, candidates, budget);
+    if (r.status != ExtractOutcome::Status::kOpened) {
+      EncryptedFinding(what + "; " + kind + ", not opened: " + r.detail, !encrypted_.empty());
+      if (r.status == ExtractOutcome::Status::kTooLarge) {
         PasswordFinding(r.password);
-        ReportLimit(out_, kLimitTotal, "encrypted 7z " + r.detail);
+        ReportLimit(out_, kLimitTotal, "encrypted " + std::string(rar ? "RAR " : "7z ") + r.detail);
       }
       return;
     }
-    EncryptedFinding(what + "; 7z AES, opened with 7zz in a sandbox" + (r.detail.empty() ? "" : " (" + r.detail + ")"),
+    EncryptedFinding(what + "; " + kind + ", opened with " + tool + " in a sandbox" +
+                         (r.detail.empty() ? "" : " (" + r.detail + ")"),
                      !encrypted_.empty());
     PasswordFinding(r.password);
     for (auto& [path, data] : r.files) {
@@ -291,7 +320,8 @@ class ArchiveWalk {
       if (!out_.AddChild(path, std::move(data))) stop_ = true;
     }
     if (r.truncated && !stop_) {
-      ReportLimit(out_, kLimitTotal, "encrypted 7z: more than " + std::to_string(budget.max_bytes) + " bytes or " +
+      ReportLimit(out_, kLimitTotal, "encrypted " + std::string(rar ? "RAR" : "7z") + ": more than " +
+                                         std::to_string(budget.max_bytes) + " bytes or " +
                                          std::to_string(budget.max_files) + " members");
     }
   }
@@ -309,8 +339,8 @@ class ArchiveWalk {
   }
 
   void OpenEncrypted() {
-    if (Is7z()) {
-      OpenWith7zz(std::to_string(encrypted_.size()) + " encrypted member(s)");
+    if (SandboxKind() != nullptr) {
+      OpenInSandbox(std::to_string(encrypted_.size()) + " encrypted member(s)");
       return;
     }
     auto candidates = PasswordCandidates(object_.context_text);
@@ -326,7 +356,7 @@ class ArchiveWalk {
     if (found.empty()) {
       EncryptedFinding(std::to_string(encrypted_.size()) +
                            " encrypted member(s), not opened (no candidate password worked, or a cipher "
-                           "libarchive cannot decrypt: it decrypts zip only; 7z goes to 7zz)",
+                           "libarchive cannot decrypt: it decrypts zip only; 7z goes to 7zz, RAR to unar)",
                        true);
       return;
     }
@@ -397,6 +427,7 @@ class ArchiveWalk {
   const Object& object_;
   AnalyzerOutput& out_;
   std::vector<std::string> encrypted_;
+  std::multiset<std::string> rar5_encrypted_;  // RAR 5 members with an encryption record, not yet listed
   size_t entries_seen_ = 0;
   bool stop_ = false;
   bool encrypted_reported_ = false;
