@@ -55,9 +55,9 @@ def tool_script(salt):
 
 
 def mix(n, tag):
-    """corpus.mix, with every 20th message (a clean text one) replaced by tool_script: the mix's
-    statically malicious shell script is rejected by static triage alone, so this is what the
-    airlock+det variant actually detonates (5 % of the messages)."""
+    """corpus.mix, with every 20th message (a clean text one) replaced by tool_script, so that the
+    airlock+det variant's detonations decide something: the mix's own `invoice.pdf.sh` (6 %) is
+    condemned by static triage already (and detonated too); tool_script (5 %) only by detonation."""
     out = []
     for i, (mid, raw, _) in enumerate(corpus.mix(n, tag)):
         if i % 20 == 0:

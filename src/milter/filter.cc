@@ -25,6 +25,10 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
+// Work on a message (worker calls, analyses) stops this long before message_budget ends, so that even a
+// message failed at its deadline is answered within the budget.
+constexpr auto kReplyReserve = std::chrono::milliseconds(250);
+
 // Whole-message verdicts are reused for a day (rule updates take effect within it); attachment
 // detonation verdicts do not expire (the analysis is the expensive part).
 constexpr int64_t kMessageCacheSeconds = 24 * 3600;
@@ -254,9 +258,8 @@ Outcome Filter::Fail(const Envelope& env, uint64_t size, const std::string& erro
 Filter::DetonationResult Filter::Detonate(const json& extracted, const std::string& payload, MessageAssessment& a,
                                           bool& cached, Clock::time_point deadline, MtaActions& mta) {
   DetonationResult res;
-  // Inline analyses are killed this long before the budget ends, leaving time to answer the MTA.
-  constexpr auto kReplyReserve = std::chrono::milliseconds(250);
-  const auto kill_at = deadline - kReplyReserve;
+  // `deadline` already leaves time to answer the MTA (kReplyReserve).
+  const auto kill_at = deadline;
   for (const auto& x : extracted) {
     std::string sha = x.value("sha256", "");
     if (sha.empty()) continue;
@@ -350,7 +353,7 @@ Filter::DetonationResult Filter::Detonate(const json& extracted, const std::stri
 Outcome Filter::Process(const Envelope& env, const std::string& message, size_t body_offset, uint64_t oversize_size,
                         MtaActions& mta) {
   auto start = Clock::now();
-  auto deadline = start + config_.message_budget;
+  auto deadline = start + config_.message_budget - kReplyReserve;
   uint64_t size = oversize_size > 0 ? oversize_size : message.size();
   if (oversize_size > 0) {
     return Fail(env, size, fmt::format("message of {} bytes is larger than max_message_size ({})", oversize_size,
@@ -367,6 +370,7 @@ Outcome Filter::Process(const Envelope& env, const std::string& message, size_t 
   json report = json::object();
   bool cached = false;            // the whole message answered from the cache
   bool detonation_cached = false; // some attachment's detonation verdict came from the cache
+  json timing = json::object();   // where the time went (ms): queued, worker, detonation
   if (cache_) {
     if (auto e = cache_->Get("message", body_sha); e && std::time(nullptr) - e->time < kMessageCacheSeconds) {
       json d = json::parse(e->detail, nullptr, false);
@@ -381,6 +385,8 @@ Outcome Filter::Process(const Envelope& env, const std::string& message, size_t 
     json req = {{"op", "scan"}, {"name", "message.eml"}};
     if (config_.detonation_enabled) req["extract_kinds"] = config_.detonation_kinds;
     CallResult r = pool_->Call(req.dump(), message, deadline);
+    timing["queued"] = Round1(r.queued_ms);
+    timing["worker"] = Round1(r.worker_ms);
     if (r.error != CallError::kNone) return Fail(env, size, std::string("static triage: ") + CallErrorName(r.error) + ": " + r.detail, start, mta);
     json reply = json::parse(r.reply.header, nullptr, false);
     if (reply.is_discarded() || !reply.value("ok", false)) {
@@ -388,11 +394,10 @@ Outcome Filter::Process(const Envelope& env, const std::string& message, size_t 
     }
     report = std::move(reply["report"]);
     a = AssessReport(report);
-    // Detonation cannot lower a verdict: a message static triage already rejects or discards as malicious
-    // needs no analysis (strip and quarantine still want each attachment's own verdict).
-    bool settled = a.verdict == "malicious" && (config_.on_malicious == Action::kReject || config_.on_malicious == Action::kDiscard);
-    if (config_.detonation_enabled && !settled && reply.contains("extracted") && !reply["extracted"].empty()) {
+    if (config_.detonation_enabled && reply.contains("extracted") && !reply["extracted"].empty()) {
+      auto det_start = Clock::now();
       DetonationResult det = Detonate(reply["extracted"], r.reply.payload, a, detonation_cached, deadline, mta);
+      timing["detonation"] = Round1(Ms(det_start));
       // An attachment that could not be detonated in time: unjudged, so the message fails closed, unless
       // static triage already condemns it (then that verdict stands and the analysis is not needed).
       if (!det.error.empty() && a.verdict != "malicious") return Fail(env, size, det.error, start, mta);
@@ -499,6 +504,7 @@ Outcome Filter::Process(const Envelope& env, const std::string& message, size_t 
   json line = {{"time", Now()}, {"queue_id", env.queue_id}, {"from", env.from}, {"rcpt", env.rcpts}, {"size", size},
                {"attachments", atts}, {"verdict", a.verdict}, {"score", Round1(a.score)}, {"techniques", a.techniques},
                {"action", ActionName(action)}, {"cached", cached || detonation_cached}, {"latency_ms", Round1(ms)}, {"fail_open", false}};
+  if (!timing.empty()) line["timing_ms"] = timing;
   Log(line);
   stats_.Record(a.verdict, ActionName(action), false, false, cached || detonation_cached, ms);
   return outcome;

@@ -98,8 +98,10 @@ Status WorkerPool::Start(std::chrono::milliseconds timeout) {
 }
 
 CallResult WorkerPool::Call(const std::string& header, const std::string& payload, Deadline deadline) {
+  using Ms = std::chrono::duration<double, std::milli>;
   CallResult r;
   Worker* w = nullptr;
+  auto t0 = std::chrono::steady_clock::now();
   {
     std::unique_lock lock(mu_);
     auto idle = [&]() -> Worker* {
@@ -143,6 +145,8 @@ CallResult WorkerPool::Call(const std::string& header, const std::string& payloa
     }
   }
   // The worker is ours until we clear `busy`.
+  auto t1 = std::chrono::steady_clock::now();
+  r.queued_ms = Ms(t1 - t0).count();
   auto fail = [&](CallError e, std::string detail) {
     r.error = e;
     r.detail = std::move(detail);
@@ -164,6 +168,7 @@ CallResult WorkerPool::Call(const std::string& header, const std::string& payloa
       else r.reply = std::move(*f);
     }
   }
+  r.worker_ms = Ms(std::chrono::steady_clock::now() - t1).count();
   {
     std::lock_guard lock(mu_);
     w->busy = false;

@@ -30,6 +30,8 @@ struct CallResult {
   CallError error = CallError::kNone;
   std::string detail;
   Frame reply;
+  double queued_ms = 0;   // time spent waiting for an idle worker
+  double worker_ms = 0;   // time from handing the request to the worker to its whole reply
 };
 
 class WorkerPool {
