@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <optional>
 
+#include "scan/detectors/office/bytes.h"
+
 namespace airlock::scan {
 namespace {
 
@@ -67,24 +69,6 @@ std::string CString(std::string_view v) {
   return std::string(v.substr(0, kMaxName));
 }
 
-void AppendUtf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
 // UTF-16LE up to the first NUL; unpaired surrogates become U+FFFD.
 std::string Utf16Name(std::string_view v) {
   std::string out;
@@ -100,7 +84,7 @@ std::string Utf16Name(std::string_view v) {
     } else if (u >= 0xD800 && u <= 0xDFFF) {
       u = 0xFFFD;
     }
-    AppendUtf8(out, u);
+    office::AppendUtf8(out, u);
   }
   return out;
 }
