@@ -14,20 +14,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const YaraRules& ProjectRules() {
-  static std::unique_ptr<YaraRules> rules = [] {
-    auto r = YaraRules::Load({std::string(AIRLOCK_SOURCE_DIR) + "/rules/yara"}, "");
-    if (!r) throw std::runtime_error(r.error().What());
-    return std::move(*r);
-  }();
-  return *rules;
-}
-
 TEST(ScanCorpus, EveryMimeCorpusMailYieldsAVerdict) {
   std::string root = AIRLOCK_SOURCE_DIR "/../shared/reference/mime-corpus/resources/eml";
   if (!fs::is_directory(root)) GTEST_SKIP() << "reference corpus missing: " << root;
   EngineOptions o;
-  o.yara = &ProjectRules();
+  o.yara = &test::ProjectRules();
   Engine engine(o);
   size_t mails = 0, with_children = 0;
   for (const auto& e : fs::recursive_directory_iterator(root)) {
@@ -58,7 +49,7 @@ TEST_P(ClamavTestfiles, UnpacksToClamExe) {
   std::string dir = "/usr/share/clamav-testfiles";
   if (!fs::is_directory(dir)) GTEST_SKIP() << "install Debian package clamav-testfiles";
   EngineOptions o;
-  o.yara = &ProjectRules();
+  o.yara = &test::ProjectRules();
   Engine engine(o);
   InputReport r = engine.ScanFile(dir + "/" + GetParam().file);
   ASSERT_TRUE(r.ok) << r.error;

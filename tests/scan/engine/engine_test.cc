@@ -17,15 +17,7 @@ using test::Eicar;
 using test::FindWithFinding;
 using test::MakeArchive;
 using test::MakeMail;
-
-const YaraRules& ProjectRules() {
-  static std::unique_ptr<YaraRules> rules = [] {
-    auto r = YaraRules::Load({std::string(AIRLOCK_SOURCE_DIR) + "/rules/yara"}, "");
-    if (!r) throw std::runtime_error(r.error().What());
-    return std::move(*r);
-  }();
-  return *rules;
-}
+using test::ProjectRules;
 
 InputReport Scan(const std::string& name, std::string data, ScanLimits limits = {}) {
   EngineOptions o;

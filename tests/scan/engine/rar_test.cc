@@ -79,28 +79,14 @@ class RarTest : public ::testing::Test {
     return ss.str();
   }
 
-  static const YaraRules& Rules() {
-    static std::unique_ptr<YaraRules> rules = [] {
-      auto r = YaraRules::Load({std::string(AIRLOCK_SOURCE_DIR) + "/rules/yara"}, "");
-      if (!r) throw std::runtime_error(r.error().What());
-      return std::move(*r);
-    }();
-    return *rules;
-  }
   static InputReport Scan(const std::string& name, std::string data) {
     EngineOptions o;
-    o.yara = &Rules();
+    o.yara = &test::ProjectRules();
     Engine engine(o);
     return engine.ScanBytes(name, std::move(data));
   }
   static const ObjectReport* Named(const InputReport& r, const std::string& name) {
     return test::FindObject(r.root, [&](const ObjectReport& x) { return x.name == name; });
-  }
-  static std::string Evidence(const ObjectReport& o, const std::string& id) {
-    for (const auto& f : o.findings) {
-      if (f.id == id) return f.evidence;
-    }
-    return "";
   }
 
   fs::path dir_;
@@ -112,9 +98,9 @@ TEST_F(RarTest, PasswordFromTheMailOpensEncryptedRar) {
   auto r = Scan("mail.eml", test::MakeMail("Hi, the password is Rx9-unusual-77\r\n", "files.rar", rar));
   const ObjectReport* archive = Named(r, "files.rar");
   ASSERT_NE(archive, nullptr);
-  EXPECT_NE(Evidence(*archive, "archive.encrypted").find("RAR AES, opened with unar in a sandbox"), std::string::npos)
-      << Evidence(*archive, "archive.encrypted");
-  EXPECT_EQ(Evidence(*archive, "archive.password"), "password: Rx9-unusual-77");
+  EXPECT_NE(test::FindingEvidence(*archive, "archive.encrypted").find("RAR AES, opened with unar in a sandbox"), std::string::npos)
+      << test::FindingEvidence(*archive, "archive.encrypted");
+  EXPECT_EQ(test::FindingEvidence(*archive, "archive.password"), "password: Rx9-unusual-77");
   const ObjectReport* eicar = Named(r, "eicar.com");
   ASSERT_NE(eicar, nullptr);
   EXPECT_EQ(eicar->path, "mail.eml > files.rar > eicar.com");
@@ -127,9 +113,9 @@ TEST_F(RarTest, WrongPasswordInTheMailFailsClosed) {
   auto r = Scan("mail.eml", test::MakeMail("Hi, the password is Rx9-unusual-77\r\n", "files.rar", rar));
   const ObjectReport* archive = Named(r, "files.rar");
   ASSERT_NE(archive, nullptr);
-  EXPECT_NE(Evidence(*archive, "archive.encrypted").find("RAR AES, not opened: no candidate password worked"),
+  EXPECT_NE(test::FindingEvidence(*archive, "archive.encrypted").find("RAR AES, not opened: no candidate password worked"),
             std::string::npos)
-      << Evidence(*archive, "archive.encrypted");
+      << test::FindingEvidence(*archive, "archive.encrypted");
   EXPECT_FALSE(test::HasFinding(*archive, "archive.password"));
   EXPECT_TRUE(archive->children.empty());
   EXPECT_EQ(Named(r, "eicar.com"), nullptr);
@@ -137,17 +123,17 @@ TEST_F(RarTest, WrongPasswordInTheMailFailsClosed) {
 
 TEST_F(RarTest, NoPasswordAtAllFailsClosed) {
   auto r = Scan("sample.rar", MakeRar("eicar.com", test::Eicar(), "not-in-any-list-7d2e"));
-  EXPECT_NE(Evidence(r.root, "archive.encrypted").find("not opened: no candidate password worked"), std::string::npos)
-      << Evidence(r.root, "archive.encrypted");
+  EXPECT_NE(test::FindingEvidence(r.root, "archive.encrypted").find("not opened: no candidate password worked"), std::string::npos)
+      << test::FindingEvidence(r.root, "archive.encrypted");
   EXPECT_FALSE(test::HasFinding(r.root, "archive.password"));
   EXPECT_TRUE(r.root.children.empty());
 }
 
 TEST_F(RarTest, DefaultPasswordOpensIt) {
   auto r = Scan("sample.rar", MakeRar("readme.txt", "plain words\n", "infected"));
-  EXPECT_NE(Evidence(r.root, "archive.encrypted").find("opened with unar in a sandbox"), std::string::npos)
-      << Evidence(r.root, "archive.encrypted");
-  EXPECT_EQ(Evidence(r.root, "archive.password"), "password: infected");
+  EXPECT_NE(test::FindingEvidence(r.root, "archive.encrypted").find("opened with unar in a sandbox"), std::string::npos)
+      << test::FindingEvidence(r.root, "archive.encrypted");
+  EXPECT_EQ(test::FindingEvidence(r.root, "archive.password"), "password: infected");
   const ObjectReport* readme = Named(r, "readme.txt");
   ASSERT_NE(readme, nullptr);
   EXPECT_EQ(readme->size, 12u);
@@ -159,10 +145,10 @@ TEST_F(RarTest, EncryptedHeadersWithThePasswordInTheMail) {
   auto r = Scan("mail.eml", test::MakeMail("Kennwort: Hq4-unusual-19\r\n", "files.rar", rar));
   const ObjectReport* archive = Named(r, "files.rar");
   ASSERT_NE(archive, nullptr);
-  EXPECT_NE(Evidence(*archive, "archive.encrypted").find("archive headers are encrypted; RAR AES, opened with unar"),
+  EXPECT_NE(test::FindingEvidence(*archive, "archive.encrypted").find("archive headers are encrypted; RAR AES, opened with unar"),
             std::string::npos)
-      << Evidence(*archive, "archive.encrypted");
-  EXPECT_EQ(Evidence(*archive, "archive.password"), "password: Hq4-unusual-19");
+      << test::FindingEvidence(*archive, "archive.encrypted");
+  EXPECT_EQ(test::FindingEvidence(*archive, "archive.password"), "password: Hq4-unusual-19");
   const ObjectReport* eicar = Named(r, "eicar.com");
   ASSERT_NE(eicar, nullptr);
   EXPECT_TRUE(test::HasFinding(*eicar, "yara.EICAR_Test_File"));
@@ -171,10 +157,10 @@ TEST_F(RarTest, EncryptedHeadersWithThePasswordInTheMail) {
 
 TEST_F(RarTest, EncryptedHeadersWithAnUnknownPasswordFailClosed) {
   auto r = Scan("sample.rar", MakeRar("eicar.com", test::Eicar(), "not-in-any-list-5b8a", true));
-  EXPECT_NE(Evidence(r.root, "archive.encrypted")
+  EXPECT_NE(test::FindingEvidence(r.root, "archive.encrypted")
                 .find("archive headers are encrypted; RAR AES, not opened: no candidate password worked"),
             std::string::npos)
-      << Evidence(r.root, "archive.encrypted");
+      << test::FindingEvidence(r.root, "archive.encrypted");
   EXPECT_TRUE(r.root.children.empty());
 }
 
@@ -205,7 +191,7 @@ TEST_F(RarTest, UnencryptedRarIsReadByLibarchive) {
   auto r = Scan("sample.rar", MakeRar("eicar.com", test::Eicar(), ""));
   unsetenv("AIRLOCK_UNAR");
   EXPECT_FALSE(test::HasFinding(r.root, "archive.encrypted"));
-  EXPECT_FALSE(test::HasFinding(r.root, "archive.corrupt")) << Evidence(r.root, "archive.corrupt");
+  EXPECT_FALSE(test::HasFinding(r.root, "archive.corrupt")) << test::FindingEvidence(r.root, "archive.corrupt");
   const ObjectReport* eicar = Named(r, "eicar.com");
   ASSERT_NE(eicar, nullptr);
   EXPECT_EQ(eicar->path, "sample.rar > eicar.com");
@@ -217,9 +203,9 @@ TEST_F(RarTest, WithoutUnarTheArchiveStaysClosed) {
   setenv("AIRLOCK_UNAR", "/nonexistent/unar", 1);
   auto r = Scan("sample.rar", rar);
   unsetenv("AIRLOCK_UNAR");
-  EXPECT_NE(Evidence(r.root, "archive.encrypted").find("not opened: unar/lsar (Debian package unar) is not installed"),
+  EXPECT_NE(test::FindingEvidence(r.root, "archive.encrypted").find("not opened: unar/lsar (Debian package unar) is not installed"),
             std::string::npos)
-      << Evidence(r.root, "archive.encrypted");
+      << test::FindingEvidence(r.root, "archive.encrypted");
   EXPECT_FALSE(test::HasFinding(r.root, "archive.password"));
   EXPECT_TRUE(r.root.children.empty());
 }

@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <memory>
 #include <stdexcept>
 
 namespace airlock::scan::test {
@@ -164,6 +165,22 @@ bool HasFinding(const ObjectReport& o, const std::string& finding_id) {
 
 const ObjectReport* FindWithFinding(const ObjectReport& root, const std::string& finding_id) {
   return FindObject(root, [&](const ObjectReport& o) { return HasFinding(o, finding_id); });
+}
+
+std::string FindingEvidence(const ObjectReport& o, const std::string& finding_id) {
+  for (const auto& f : o.findings) {
+    if (f.id == finding_id) return f.evidence;
+  }
+  return "";
+}
+
+const YaraRules& ProjectRules() {
+  static std::unique_ptr<YaraRules> rules = [] {
+    auto r = YaraRules::Load({std::string(AIRLOCK_SOURCE_DIR) + "/rules/yara"}, "");
+    if (!r) throw std::runtime_error(r.error().What());
+    return std::move(*r);
+  }();
+  return *rules;
 }
 
 }  // namespace airlock::scan::test

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "scan/report.h"
+#include "scan/yara_rules.h"
 
 namespace airlock::scan::test {
 
@@ -41,5 +42,10 @@ const ObjectReport* FindObject(const ObjectReport& root, const std::function<boo
 const ObjectReport* FindWithFinding(const ObjectReport& root, const std::string& finding_id);
 bool HasFinding(const ObjectReport& o, const std::string& finding_id);
 std::string Base64(const std::string& data);
+// The evidence of the first finding with this id on `o` ("" if none).
+std::string FindingEvidence(const ObjectReport& o, const std::string& finding_id);
+
+// The project's rules/yara, compiled once per test binary (throws if they do not compile).
+const YaraRules& ProjectRules();
 
 }  // namespace airlock::scan::test

@@ -68,28 +68,14 @@ class SevenZipTest : public ::testing::Test {
     return ss.str();
   }
 
-  static const YaraRules& Rules() {
-    static std::unique_ptr<YaraRules> rules = [] {
-      auto r = YaraRules::Load({std::string(AIRLOCK_SOURCE_DIR) + "/rules/yara"}, "");
-      if (!r) throw std::runtime_error(r.error().What());
-      return std::move(*r);
-    }();
-    return *rules;
-  }
   static InputReport Scan(const std::string& name, std::string data) {
     EngineOptions o;
-    o.yara = &Rules();
+    o.yara = &test::ProjectRules();
     Engine engine(o);
     return engine.ScanBytes(name, std::move(data));
   }
   static const ObjectReport* Named(const InputReport& r, const std::string& name) {
     return test::FindObject(r.root, [&](const ObjectReport& x) { return x.name == name; });
-  }
-  static std::string Evidence(const ObjectReport& o, const std::string& id) {
-    for (const auto& f : o.findings) {
-      if (f.id == id) return f.evidence;
-    }
-    return "";
   }
 
   fs::path dir_;
@@ -100,9 +86,9 @@ TEST_F(SevenZipTest, PasswordFromTheMailOpensAes7z) {
   auto r = Scan("mail.eml", test::MakeMail("Hi, the password is Zq7-unusual-42\r\n", "files.7z", z));
   const ObjectReport* archive = Named(r, "files.7z");
   ASSERT_NE(archive, nullptr);
-  EXPECT_NE(Evidence(*archive, "archive.encrypted").find("opened with 7zz in a sandbox"), std::string::npos)
-      << Evidence(*archive, "archive.encrypted");
-  EXPECT_EQ(Evidence(*archive, "archive.password"), "password: Zq7-unusual-42");
+  EXPECT_NE(test::FindingEvidence(*archive, "archive.encrypted").find("opened with 7zz in a sandbox"), std::string::npos)
+      << test::FindingEvidence(*archive, "archive.encrypted");
+  EXPECT_EQ(test::FindingEvidence(*archive, "archive.password"), "password: Zq7-unusual-42");
   const ObjectReport* eicar = Named(r, "eicar.com");
   ASSERT_NE(eicar, nullptr);
   EXPECT_EQ(eicar->path, "mail.eml > files.7z > eicar.com");
@@ -112,9 +98,9 @@ TEST_F(SevenZipTest, PasswordFromTheMailOpensAes7z) {
 
 TEST_F(SevenZipTest, EncryptedHeadersWithADefaultPassword) {
   auto r = Scan("sample.7z", Make7z("readme.txt", "plain words\n", "infected", true));
-  EXPECT_NE(Evidence(r.root, "archive.encrypted").find("archive headers are encrypted; 7z AES, opened"), std::string::npos)
-      << Evidence(r.root, "archive.encrypted");
-  EXPECT_EQ(Evidence(r.root, "archive.password"), "password: infected");
+  EXPECT_NE(test::FindingEvidence(r.root, "archive.encrypted").find("archive headers are encrypted; 7z AES, opened"), std::string::npos)
+      << test::FindingEvidence(r.root, "archive.encrypted");
+  EXPECT_EQ(test::FindingEvidence(r.root, "archive.password"), "password: infected");
   const ObjectReport* readme = Named(r, "readme.txt");
   ASSERT_NE(readme, nullptr);
   EXPECT_EQ(readme->size, 12u);
@@ -122,8 +108,8 @@ TEST_F(SevenZipTest, EncryptedHeadersWithADefaultPassword) {
 
 TEST_F(SevenZipTest, UnknownPasswordFailsClosed) {
   auto r = Scan("sample.7z", Make7z("eicar.com", test::Eicar(), "not-in-any-list-9c1f", true));
-  EXPECT_NE(Evidence(r.root, "archive.encrypted").find("not opened: no candidate password worked"), std::string::npos)
-      << Evidence(r.root, "archive.encrypted");
+  EXPECT_NE(test::FindingEvidence(r.root, "archive.encrypted").find("not opened: no candidate password worked"), std::string::npos)
+      << test::FindingEvidence(r.root, "archive.encrypted");
   EXPECT_FALSE(test::HasFinding(r.root, "archive.password"));
   EXPECT_TRUE(r.root.children.empty());
 }
@@ -133,9 +119,9 @@ TEST_F(SevenZipTest, Without7zzTheArchiveStaysClosed) {
   setenv("AIRLOCK_7ZZ", "/nonexistent/7zz", 1);
   auto r = Scan("sample.7z", z);
   unsetenv("AIRLOCK_7ZZ");
-  EXPECT_NE(Evidence(r.root, "archive.encrypted").find("not opened: 7zz (Debian package 7zip) is not installed"),
+  EXPECT_NE(test::FindingEvidence(r.root, "archive.encrypted").find("not opened: 7zz (Debian package 7zip) is not installed"),
             std::string::npos)
-      << Evidence(r.root, "archive.encrypted");
+      << test::FindingEvidence(r.root, "archive.encrypted");
   EXPECT_TRUE(r.root.children.empty());
 }
 

@@ -211,15 +211,6 @@ TEST(ScanTnef, CompressedRtfUsesThePresetDictionary) {
   ASSERT_EQ(c.attachments.size(), 1u);
 }
 
-const YaraRules& ProjectRules() {
-  static std::unique_ptr<YaraRules> rules = [] {
-    auto r = YaraRules::Load({std::string(AIRLOCK_SOURCE_DIR) + "/rules/yara"}, "");
-    if (!r) throw std::runtime_error(r.error().What());
-    return std::move(*r);
-  }();
-  return *rules;
-}
-
 TEST(ScanTnef, EngineUnpacksWinmailDatInMail) {
   std::string t = Header();
   // The body as stored compressed RTF.
@@ -234,7 +225,7 @@ TEST(ScanTnef, EngineUnpacksWinmailDatInMail) {
   Attachment(t, "EICAR~1.COM", test::Eicar());
   Attr(t, 2, kAttAttachment, Props(0x001F, 0x3707, Utf16(u"eicar test file.com")));
   EngineOptions o;
-  o.yara = &ProjectRules();
+  o.yara = &test::ProjectRules();
   Engine engine(o);
   auto r = engine.ScanBytes("mail.eml", test::MakeMail("see attached", "winmail.dat", t));
   EXPECT_EQ(r.root.assessment.verdict, Verdict::kMalicious);
@@ -273,7 +264,7 @@ TEST(ScanTnef, ClamavTestfile) {
   EXPECT_TRUE(c.attachments[0].data.starts_with("MZ"));
 
   EngineOptions o;
-  o.yara = &ProjectRules();
+  o.yara = &test::ProjectRules();
   Engine engine(o);
   auto r = engine.ScanBytes("winmail.dat", ss.str());
   EXPECT_FALSE(test::HasFinding(r.root, "tnef.malformed"));
