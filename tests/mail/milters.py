@@ -15,7 +15,7 @@ import subprocess
 import time
 
 import corpus
-from postfix_instance import free_port, owned_tempdir, reap_stale, record_pid, wait_for_port
+from postfix_instance import Started, free_port, owned_tempdir, reap_stale, record_pid, wait_for_port
 
 NOBODY = 65534
 SETPRIV = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all",
@@ -35,7 +35,7 @@ def _stop(proc, sig=signal.SIGTERM, timeout=30):
         proc.wait(10)
 
 
-class AirlockMilter:
+class AirlockMilter(Started):
     """`airlock milter` with `config` (TOML text), its own state dir and JSON log file.
 
     user="root" runs it as root; user="nobody" runs it through setpriv as uid/gid 65534 with no
@@ -74,18 +74,6 @@ class AirlockMilter:
             os.chown(self.log_path, NOBODY, NOBODY)
         self.proc = None
         self.starts = 0
-
-    def __enter__(self):
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
     def set_postfix(self, postfix):
         """The private instance whose hold queue quarantine uses (postsuper/sendmail -c DIR)."""
@@ -203,7 +191,7 @@ def clamav_signatures():
     return "\n".join(ndb) + "\n", "\n".join(hdb) + "\n"
 
 
-class ClamavMilter:
+class ClamavMilter(Started):
     """clamd (private socket, signature db in a temp dir) + clamav-milter on a free loopback port."""
 
     def __init__(self, transport="inet"):
@@ -241,18 +229,6 @@ class ClamavMilter:
                     "AddHeader Replace\nMaxThreads 20\nReadTimeout 60\nLogInfected Basic\n")
         self.clamd = None
         self.milter = None
-
-    def __enter__(self):
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
     def start(self):
         out = open(os.path.join(self.dir, "clamd.out"), "wb")

@@ -155,6 +155,23 @@ def reap_stale(tmp=None):
         shutil.rmtree(root, ignore_errors=True)
 
 
+class Started:
+    """Context-manager protocol for a started service: `with X(...) as x` calls start(), and close() on
+    exit or when start() itself fails (so a half-started service never outlives its test)."""
+
+    def __enter__(self):
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
 class Message:
     """A delivered message: raw bytes as stored in the Maildir, and the parsed form."""
 
@@ -184,7 +201,7 @@ class Message:
         return out
 
 
-class PostfixInstance:
+class PostfixInstance(Started):
     """One private Postfix. `milter` is an smtpd_milters spec or None; `main` adds/overrides main.cf."""
 
     def __init__(self, milter=None, main=None):
@@ -201,18 +218,6 @@ class PostfixInstance:
         self.started = False
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def __enter__(self):
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
     def main_cf(self):
         cf = {
             "compatibility_level": "3.6",
