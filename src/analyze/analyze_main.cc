@@ -144,13 +144,25 @@ int main(int argc, char** argv) {
   report["version"] = AIRLOCK_VERSION;
   report["sample"] = {{"name", name}, {"size", fs::file_size(staged, ec)}};
 
+  // The runner is chosen first: for an archive, static triage also extracts its objects (one scan
+  // serves both the report and the archive runner's members).
+  std::string head = ReadAll(staged, 4096);
+  std::string browser = fs::exists("/usr/bin/chromium") ? "/usr/bin/chromium" : "";
+  Runner runner = ChooseRunner(head, name, browser, FindProgram("airlock-browse"), BrowseBudgetMs(timeout));
+  const std::string members_dir = work + "/sample/members";
+  const bool unpack_members = runner.kind == "archive" && !scan.empty() && !no_static;
+  if (unpack_members) {
+    fs::create_directories(members_dir, ec);
+    fs::permissions(members_dir, fs::perms::all, ec);  // written by the scan sandbox's (mapped) user
+  }
+
   // 1. Static triage of the sample.
   json static_report = json::object();
   double static_score = 0;
   std::set<std::string> techniques;
   if (!no_static) {
-    Progress(quiet, "[1/4] static triage");
-    static_report = StaticTriage(airlock, scan, staged);
+    Progress(quiet, unpack_members ? "[1/4] static triage, unpacking the archive" : "[1/4] static triage");
+    static_report = StaticTriage(airlock, scan, staged, unpack_members ? members_dir : "");
     static_score = static_report.value("score", 0.0);
     if (static_report.contains("techniques"))
       for (const auto& t : static_report["techniques"]) techniques.insert(t.get<std::string>());
@@ -167,20 +179,12 @@ int main(int argc, char** argv) {
   if (static_report.contains("error")) report["static"]["error"] = static_report["error"];
 
   // 2. Detonation.
-  std::string head = ReadAll(staged, 4096);
-  std::string browser = fs::exists("/usr/bin/chromium") ? "/usr/bin/chromium" : "";
-  Runner runner = ChooseRunner(head, name, browser, FindProgram("airlock-browse"), BrowseBudgetMs(timeout));
   json members_report = json::array();
   if (runner.kind == "archive") {
-    // Unpack (sandboxed airlock-scan --extract) into /sample/members, then detonate its runnable members.
-    std::string members_dir = work + "/sample/members";
-    fs::create_directories(members_dir, ec);
-    fs::permissions(members_dir, fs::perms::all, ec);  // written by the scan sandbox's (mapped) user
-    if (scan.empty() || no_static) {
+    // Static triage unpacked it (airlock-scan --extract) into /sample/members: detonate its runnable members.
+    if (!unpack_members) {
       runner.why = "archive: not unpacked (airlock-scan unavailable or --no-static); static analysis only";
     } else {
-      Progress(quiet, "[2/4] unpacking the archive to find runnable members");
-      StaticTriage(airlock, scan, staged, members_dir);
       for (auto it = fs::directory_iterator(members_dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
         if (it->is_regular_file(ec) && !it->is_symlink(ec)) ::chmod(it->path().c_str(), 0555);
       }
