@@ -91,6 +91,7 @@ struct Variant {
   std::string name;
   std::function<int()> run;
   std::vector<double> ms;
+  int settle_ms = 0;  // untimed pause after the run (the pool restocks, disturbing no other variant)
 };
 
 double Quantile(std::vector<double> v, double q) {
@@ -135,15 +136,34 @@ int main(int argc, char** argv) {
   if (Exists("/usr/bin/firejail")) {
     vs.push_back({"firejail", [] { return RunArgv({"/usr/bin/firejail", "--quiet", "--noprofile", "--net=none", "/bin/true"}); }, {}});
   }
-  vs.push_back({"airlock default (all layers)", [&] { return RunArgv({airlock, "run", "--", "/bin/true"}); }, {}});
-  if (!baseline.empty()) {
-    vs.push_back({"airlock default, baseline binary", [&] { return RunArgv({baseline, "run", "--", "/bin/true"}); }, {}});
+  vs.push_back({"airlock default (all layers), cold", [&] { return RunArgv({airlock, "run", "--pool", "off", "--", "/bin/true"}); }, {}});
+  // Warm: the same policy, served by `airlock pool` (a sandbox prepared before the call; each serves one
+  // run and is replaced after it, off the caller's path). The bench starts its own pool.
+  pid_t pool = -1;
+  std::string pool_dir = "/tmp/airlock-bench-pool";
+  std::string pool_sock = pool_dir + "/pool.sock";
+  mkdir(pool_dir.c_str(), 0700);
+  chmod(pool_dir.c_str(), 0700);
+  pool = fork();
+  if (pool == 0) {
+    int null = open("/dev/null", O_RDWR);
+    dup2(null, 1);
+    execl(airlock.c_str(), airlock.c_str(), "pool", "--socket", pool_sock.c_str(), "--size", "2", nullptr);
+    _exit(127);
   }
-  vs.push_back({"airlock without seccomp", [&] { return RunArgv({airlock, "run", "--profile", no_seccomp, "--", "/bin/true"}); }, {}});
-  vs.push_back({"airlock without denial counting", [&] { return RunArgv({airlock, "run", "--profile", no_count, "--", "/bin/true"}); }, {}});
-  vs.push_back({"airlock without landlock", [&] { return RunArgv({airlock, "run", "--profile", no_landlock, "--", "/bin/true"}); }, {}});
-  vs.push_back({"airlock --net host", [&] { return RunArgv({airlock, "run", "--net", "host", "--", "/bin/true"}); }, {}});
-  vs.push_back({"airlock + cgroup (--pids 64)", [&] { return RunArgv({airlock, "run", "--pids", "64", "--", "/bin/true"}); }, {}});
+  setenv("AIRLOCK_POOL_SOCKET", pool_sock.c_str(), 1);
+  for (int i = 0; i < 200 && access(pool_sock.c_str(), F_OK) != 0; ++i) usleep(10000);
+  usleep(100000);
+  vs.push_back({"airlock default (all layers), warm (`airlock pool`)",
+                [&] { return RunArgv({airlock, "run", "--pool", "required", "--", "/bin/true"}); }, {}, 20});
+  if (!baseline.empty()) {
+    vs.push_back({"airlock default, baseline binary", [&] { return RunArgv({baseline, "run", "--pool", "off", "--", "/bin/true"}); }, {}});
+  }
+  vs.push_back({"airlock without seccomp", [&] { return RunArgv({airlock, "run", "--pool", "off", "--profile", no_seccomp, "--", "/bin/true"}); }, {}});
+  vs.push_back({"airlock without denial counting", [&] { return RunArgv({airlock, "run", "--pool", "off", "--profile", no_count, "--", "/bin/true"}); }, {}});
+  vs.push_back({"airlock without landlock", [&] { return RunArgv({airlock, "run", "--pool", "off", "--profile", no_landlock, "--", "/bin/true"}); }, {}});
+  vs.push_back({"airlock --net host", [&] { return RunArgv({airlock, "run", "--pool", "off", "--net", "host", "--", "/bin/true"}); }, {}});
+  vs.push_back({"airlock + cgroup (--pids 64)", [&] { return RunArgv({airlock, "run", "--pool", "off", "--pids", "64", "--", "/bin/true"}); }, {}});
 
   for (auto& v : vs) {  // warm up and check each variant works
     int rc = v.run();
@@ -157,6 +177,7 @@ int main(int argc, char** argv) {
       double t = NowMs();
       v.run();
       v.ms.push_back(NowMs() - t);
+      if (v.settle_ms) usleep(static_cast<useconds_t>(v.settle_ms) * 1000);
     }
   }
   // The lower quartile is less disturbed by other load on a shared machine than the median.
@@ -168,5 +189,9 @@ int main(int argc, char** argv) {
                Quantile(v.ms, 0.25), Quantile(v.ms, 0.25) / bare_q1);
   }
   fmt::print("\n{} rounds, uid {}, variants interleaved per round (rotating start).\n", rounds, geteuid());
+  if (pool > 0) {
+    kill(pool, SIGTERM);
+    waitpid(pool, nullptr, 0);
+  }
   return 0;
 }

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/unique_fd.h"
 #include "policy/profile_loader.h"
+#include "pool/pool.h"
 #include "rlimit/rlimit.h"
 #include "sandbox/sandbox.h"
 #include "seccomp/program_cache.h"
@@ -44,6 +45,7 @@ struct RunArgs {
   std::string monitor;
   bool monitor_reads = false;
   bool verbose = false;
+  std::string pool = "auto";
   std::vector<std::string> command;
 };
 
@@ -188,6 +190,10 @@ int RunCommand(int argc, char** argv) {
   app.add_option("--monitor", a.monitor, "stream behaviour events as JSON lines to FILE ('-' for stdout); docs/EVENTS.md");
   app.add_flag("--monitor-reads", a.monitor_reads,
                "with --monitor: also report read-only opens and plain mode/time changes (slower; docs/EVENTS.md)");
+  app.add_option("--pool", a.pool,
+                 "auto (default): start in a warm sandbox of `airlock pool` when one serves this policy, else cold; "
+                 "off: always cold; required: fail (123) unless served warm")
+      ->check(CLI::IsMember({"auto", "off", "required"}));
   app.add_flag("-v,--verbose", a.verbose, "log each setup step");
   app.add_option("command", a.command, "the command and its arguments, after --");
   app.positionals_at_end(true);
@@ -243,11 +249,23 @@ int RunCommand(int argc, char** argv) {
     LogError("--monitor-reads needs --monitor");
     return kExitUsage;
   }
-  auto outcome = RunSandbox(*policy, a.command, run_options);
+  std::optional<Result<RunOutcome>> outcome;
+  if (a.pool != "off") {
+    std::string why;
+    outcome = pool::RunWarm(*policy, a.command, run_options, pool::DefaultSocketPath(), &why);
+    if (!outcome) {
+      if (a.pool == "required") {
+        LogError("--pool required: not served by a warm sandbox: {}", why);
+        return kExitUnsupported;
+      }
+      LogDebug("running cold: {}", why);
+    }
+  }
+  if (!outcome) outcome = RunSandbox(*policy, a.command, run_options);
   RunOutcome o;
-  if (!outcome) {
+  if (!*outcome) {
     o.reason = OutcomeReason::kSetupError;
-    o.error = outcome.error().What();
+    o.error = outcome->error().What();
     std::string m = o.error;
     o.exit_code = (m.find("clone") != std::string::npos || m.find("needs a writable cgroup") != std::string::npos ||
                    m.find("Landlock ABI") != std::string::npos)
@@ -255,7 +273,7 @@ int RunCommand(int argc, char** argv) {
                       : kExitSetup;
     LogError("{}", o.error);
   } else {
-    o = std::move(*outcome);
+    o = std::move(**outcome);
     if (o.reason == OutcomeReason::kSetupError || o.reason == OutcomeReason::kTimeout ||
         o.reason == OutcomeReason::kKilledByLimit) {
       LogError("{}", o.error);

@@ -6,8 +6,12 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,8 +22,11 @@
 #include <cstring>
 
 #include "caps/caps.h"
+#include "core/fd_passing.h"
 #include "core/log.h"
+#include "kernel/syscalls.h"
 #include "net/net.h"
+#include "pool/pool_wire.h"
 #include "process/child_error.h"
 
 namespace airlock {
@@ -55,26 +62,24 @@ void TraceStep(const PreparedRun& run, const char* step) {
   RawWrite(2, buf);
 }
 
-int SendFd(int sock, int fd) {
-  char dummy = 'F';
-  struct iovec iov = {&dummy, 1};
-  alignas(struct cmsghdr) char buf[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = buf;
-  msg.msg_controllen = sizeof buf;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  return ::sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -errno;
+
+// Sorted-keep-list close of every descriptor above 2 (no allocation).
+void CloseAllFdsExcept(int* keep, size_t nkeep) {
+  for (size_t i = 1; i < nkeep; ++i)
+    for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; --j) std::swap(keep[j - 1], keep[j]);
+  unsigned lo = 3;
+  for (size_t i = 0; i < nkeep; ++i) {
+    if (keep[i] < 3) continue;
+    if (static_cast<unsigned>(keep[i]) > lo) ::close_range(lo, static_cast<unsigned>(keep[i]) - 1, 0);
+    lo = static_cast<unsigned>(keep[i]) + 1;
+  }
+  ::close_range(lo, ~0U, 0);
 }
 
-[[noreturn]] void RunPayload(const PreparedRun& run, const ChildChannels& ch, const sigset_t& old_mask) {
-  int err = ch.error_write;
-  TraceStep(run, "payload forked");
+// The payload's lock-down, shared by cold and warm payloads: session, keyring, rlimits, descriptors
+// (all but stdio and `keep` closed), cwd, capabilities, ids, no_new_privs, Landlock, seccomp (last).
+// Returns the seccomp listener (user notification) or -1.
+int LockDownPayloadInChild(const PreparedRun& run, int err, int* keep, size_t nkeep, const sigset_t& old_mask) {
   if (run.policy.new_session && ::setsid() < 0) ChildFail(err, "setsid", "", errno);
   if (run.policy.new_keyring) {
     // KEYCTL_JOIN_SESSION_KEYRING with a NULL name: a fresh anonymous session keyring.
@@ -87,22 +92,7 @@ int SendFd(int sock, int fd) {
 
   // File descriptors: stdio, the pass-fds and our own channels survive until execve; everything else
   // is closed now (inherited host fds never reach the payload, cf. CVE-2024-21626).
-  int keep[64];
-  size_t nkeep = 0;
-  for (int fd : run.pass_fds) {
-    if (nkeep < 60) keep[nkeep++] = fd;
-  }
-  keep[nkeep++] = err;
-  if (ch.notify_write >= 0) keep[nkeep++] = ch.notify_write;
-  // Sort the small keep list (insertion sort, no allocation).
-  for (size_t i = 1; i < nkeep; ++i)
-    for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; --j) std::swap(keep[j - 1], keep[j]);
-  unsigned lo = 3;
-  for (size_t i = 0; i < nkeep; ++i) {
-    if (static_cast<unsigned>(keep[i]) > lo) ::close_range(lo, static_cast<unsigned>(keep[i]) - 1, 0);
-    lo = static_cast<unsigned>(keep[i]) + 1;
-  }
-  ::close_range(lo, ~0U, 0);
+  CloseAllFdsExcept(keep, nkeep);
   for (int fd : run.pass_fds) {
     if (::fcntl(fd, F_SETFD, 0) != 0) ChildFail(err, "pass-fd", "", errno);
   }
@@ -120,28 +110,147 @@ int SendFd(int sock, int fd) {
   }
   TraceStep(run, "landlock");
   if (::sigprocmask(SIG_SETMASK, &old_mask, nullptr) != 0) ChildFail(err, "sigprocmask", "", errno);
+  int listener = -1;
   if (run.seccomp) {
     int rc = InstallSeccompInChild(*run.seccomp);
     if (rc < 0) ChildFail(err, "seccomp", "", -rc);
-    if (run.seccomp->uses_user_notif) {
-      if (int s = SendFd(ch.notify_write, rc); s != 0) ChildFail(err, "send seccomp listener", "", -s);
-      ::close(rc);
-    }
+    if (run.seccomp->uses_user_notif) listener = rc;
   }
-  if (ch.notify_write >= 0) ::close(ch.notify_write);
-  TraceStep(run, "seccomp + listener hand-over; execve");
+  TraceStep(run, "seccomp");
+  return listener;
+}
 
+[[noreturn]] void ExecPayload(int err, char* const* argv, char* const* envp, const char* const* exec, size_t execc) {
   int last_err = ENOENT;
-  for (const std::string& path : run.exec_candidates) {
-    ::execve(path.c_str(), run.argv.data(), run.envp.data());
+  for (size_t i = 0; i < execc; ++i) {
+    ::execve(exec[i], argv, envp);
     if (errno != ENOENT && errno != ENOTDIR) last_err = errno;
     if (last_err != ENOENT) break;
   }
-  ChildFail(err, "exec", run.argv[0], last_err);
+  ChildFail(err, "exec", argv[0], last_err);
+}
+
+// Cold payload: started by init right before its execve (CLONE_VM|CLONE_VFORK, see below).
+[[noreturn]] void RunPayload(const PreparedRun& run, const PayloadSpec& spec, const ChildChannels& ch, const sigset_t& old_mask) {
+  int err = ch.error_write;
+  TraceStep(run, "payload forked");
+  int keep[64];
+  size_t nkeep = 0;
+  for (int fd : run.pass_fds) {
+    if (nkeep < 60) keep[nkeep++] = fd;
+  }
+  keep[nkeep++] = err;
+  if (ch.notify_write >= 0) keep[nkeep++] = ch.notify_write;
+  int listener = LockDownPayloadInChild(run, err, keep, nkeep, old_mask);
+  if (listener >= 0) {
+    if (int s = SendFd(ch.notify_write, listener); s != 0) ChildFail(err, "send seccomp listener", "", -s);
+    ::close(listener);
+  }
+  if (ch.notify_write >= 0) ::close(ch.notify_write);
+  TraceStep(run, "listener hand-over; execve");
+  ExecPayload(err, spec.argv, spec.envp, spec.exec, spec.execc);
+}
+
+// A request as received: the message in `buf` (mapped by the receiver, kMaxRequestBytes plus room
+// for the pointer arrays) and its descriptors, each moved above fd 10 so a later dup2 onto 0-2
+// cannot clobber one.
+struct ReceivedRequest {
+  char* buf = nullptr;
+  size_t len = 0;
+  int fds[pool::kMaxRequestFds] = {-1, -1, -1, -1, -1, -1};
+  size_t nfds = 0;
+  pool::DecodedRequest req;
+};
+
+char* MapRequestBuffer() {
+  const size_t bytes = pool::kMaxRequestBytes + (pool::kMaxStrings + 2) * sizeof(char*);
+  void* mem = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return mem == MAP_FAILED ? nullptr : static_cast<char*>(mem);
+}
+
+// Receives and validates one request message; false on EOF or anything malformed.
+bool ReceiveRequestInChild(int sock, char* buf, ReceivedRequest* out) {
+  out->buf = buf;
+  struct iovec iov = {buf, pool::kMaxRequestBytes};
+  alignas(struct cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * pool::kMaxRequestFds)] = {};
+  struct msghdr msg {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = cbuf;
+  msg.msg_controllen = sizeof cbuf;
+  ssize_t n;
+  do {
+    n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+      if (out->nfds < pool::kMaxRequestFds) {
+        out->fds[out->nfds++] = ::fcntl(fd, F_DUPFD_CLOEXEC, 10);
+      }
+      ::close(fd);
+    }
+  }
+  if (n <= 0 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) return false;
+  out->len = static_cast<size_t>(n);
+  char** ptrs = reinterpret_cast<char**>(buf + pool::kMaxRequestBytes);
+  if (!pool::DecodeRequestInPlace(buf, out->len, ptrs, pool::kMaxStrings + 2, &out->req)) return false;
+  if (out->nfds != out->req.nfds) return false;
+  for (size_t i = 0; i < out->nfds; ++i)
+    if (out->fds[i] < 0) return false;
+  return true;
+}
+
+// Warm payload: forked by init while the sandbox is prepared; locks itself down completely (seccomp
+// included) and waits for the pool to hand it a client's connection on `from_pool`. It then reads
+// the client's request itself (the pool consumed only the hello), gives init the status pipe, the
+// client its seccomp listener, and execs: the launch path is pool -> payload, nothing in between.
+[[noreturn]] void RunWarmPayload(const PreparedRun& run, int pool_err, int link, int from_pool, const sigset_t& old_mask) {
+  TraceStep(run, "warm payload forked");
+  char* buf = MapRequestBuffer();  // mapped before seccomp: the payload's filter need not allow mmap
+  if (buf == nullptr) ChildFail(pool_err, "map request buffer", "", errno);
+  int keep[3] = {pool_err, link, from_pool};
+  // The listener stays here until the client's notify socket arrives; it is close-on-exec, so the
+  // program exec'd below never holds it.
+  int listener = LockDownPayloadInChild(run, pool_err, keep, 3, old_mask);
+  char ready = 'P';
+  if (::write(link, &ready, 1) != 1) ChildFail(pool_err, "report ready", "", errno);
+
+  int client = ReceiveFd(from_pool);
+  if (client < 0) _exit(kChildSetupExit);  // the pool closed us down
+  TraceStep(run, "warm payload: client handed over");
+  struct pollfd p = {client, POLLIN, 0};
+  if (::poll(&p, 1, 10000) != 1) _exit(kChildSetupExit);
+  ReceivedRequest rr;
+  if (!ReceiveRequestInChild(client, buf, &rr)) {
+    if (rr.nfds > pool::kFdError && rr.fds[pool::kFdError] >= 0) {
+      ChildFail(rr.fds[pool::kFdError], "warm sandbox request", "malformed", EPROTO);
+    }
+    _exit(kChildSetupExit);
+  }
+  const int err = rr.fds[pool::kFdError];
+  if (listener >= 0) {
+    if (rr.nfds <= pool::kFdNotify) ChildFail(err, "warm sandbox request", "no seccomp listener channel", EPROTO);
+    if (int s = SendFd(rr.fds[pool::kFdNotify], listener); s != 0) ChildFail(err, "send seccomp listener", "", -s);
+  }
+  // init reports the end to the client's status pipe.
+  if (int s = SendFd(link, rr.fds[pool::kFdStatus]); s != 0) ChildFail(err, "pass the status pipe to init", "", -s);
+  for (int i = 0; i < 3; ++i) {
+    if (::dup2(rr.fds[i], i) != i) ChildFail(err, "client stdio", "", errno);
+  }
+  ::umask(static_cast<mode_t>(rr.req.umask));
+  int keep_err[1] = {err};
+  CloseAllFdsExcept(keep_err, 1);
+  TraceStep(run, "warm payload: request received; execve");
+  ExecPayload(err, rr.req.argv, rr.req.envp, rr.req.exec, rr.req.execc);
 }
 
 struct PayloadStart {
   const PreparedRun* run;
+  const PayloadSpec* spec;
   const ChildChannels* ch;
   const sigset_t* old_mask;
 };
@@ -151,12 +260,136 @@ alignas(64) char g_payload_stack[256 * 1024];
 
 int PayloadEntry(void* arg) {
   auto* s = static_cast<PayloadStart*>(arg);
-  RunPayload(*s->run, *s->ch, *s->old_mask);
+  RunPayload(*s->run, *s->spec, *s->ch, *s->old_mask);
+}
+
+// The status record for the client: wait status plus what every reaped process used.
+void WriteStatusRecord(int fd, int status) {
+  StatusRecord rec;
+  rec.raw_status = status;
+  struct rusage ru {};
+  if (::getrusage(RUSAGE_CHILDREN, &ru) == 0) {
+    rec.user_us = ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec;
+    rec.system_us = ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec;
+    rec.maxrss_kb = ru.ru_maxrss;
+  }
+  ssize_t w = ::write(fd, &rec, sizeof rec);
+  (void)w;
+}
+
+[[noreturn]] void ExitLikePayload(int status) {
+  if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+  _exit(128 + WTERMSIG(status));
+}
+
+// ---- Warm sandbox (src/pool/pool.h): everything above is done before any client exists. ----
+
+
+// init of a warm sandbox: fork the payload now and let it lock itself down, tell the pool we are
+// ready, take the client's connection (the pool gives the payload its own copy), then wait for the
+// payload to pass on the client's status pipe. Returns the payload's pid; *client_out is the connection.
+pid_t StartWarmPayloadInChild(const PreparedRun& run, ChildChannels& ch, const sigset_t& old_mask, int* client_out) {
+  const int pool_err = ch.error_write;
+  int link[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, link) != 0) ChildFail(pool_err, "socketpair", "", errno);
+  pid_t payload = kernel::CloneForkLike(0, nullptr);
+  if (payload < 0) ChildFail(pool_err, "start payload", "", errno);
+  if (payload == 0) {
+    ::close(link[0]);
+    ::close(ch.pool_ctl);
+    RunWarmPayload(run, pool_err, link[1], ch.pool_payload, old_mask);
+  }
+  ::close(link[1]);
+  ::close(ch.pool_payload);
+  ch.pool_payload = -1;
+  char byte = 0;
+  if (::read(link[0], &byte, 1) != 1 || byte != 'P') _exit(kChildSetupExit);  // it failed and told the pool
+  TraceStep(run, "warm: payload locked down");
+
+  char ready = 'R';
+  if (::write(ch.pool_ctl, &ready, 1) != 1) _exit(kChildSetupExit);
+  int client = ReceiveFd(ch.pool_ctl);  // blocks until the pool hands us a client
+  if (client < 0) _exit(kChildSetupExit);  // the pool closed us down
+  ::close(ch.pool_ctl);
+  ch.pool_ctl = -1;
+  // From here on the client's connection, not the pool, decides how long we live.
+  ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  ::close(pool_err);
+  ch.error_write = -1;
+  int status_fd = ReceiveFd(link[0]);
+  ::close(link[0]);
+  if (status_fd < 0) {
+    // The payload died before it could take the request (it told the client's error pipe if it
+    // had one): end the sandbox; the client sees our connection close.
+    ::kill(payload, SIGKILL);
+    ::waitpid(payload, nullptr, 0);
+    _exit(kChildSetupExit);
+  }
+  ch.status_write = status_fd;
+  TraceStep(run, "warm: payload took the request");
+  *client_out = client;
+  return payload;
+}
+
+// init of a warm sandbox after the payload started: like the cold loop, plus the client's connection
+// (forwarded signals; a hang-up means the client died). Before reporting, init kills and reaps every
+// other process of the sandbox, so the client's answer means "nothing of this sandbox runs any more".
+[[noreturn]] void SuperviseWarmInChild(const PreparedRun& run, pid_t payload, int client, const sigset_t& waited,
+                                       const ChildChannels& ch) {
+  const bool own_pidns = (run.clone_flags & CLONE_NEWPID) != 0;
+  auto kill_all = [&]() {
+    // kill(-1) in our own pid namespace reaches exactly the sandbox; without one, only the payload.
+    if (own_pidns) ::kill(-1, SIGKILL);
+    else ::kill(payload, SIGKILL);
+  };
+  int sfd = ::signalfd(-1, &waited, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) {
+    kill_all();
+    _exit(kChildSetupExit);
+  }
+  bool client_open = true;
+  for (;;) {
+    struct pollfd fds[2] = {{sfd, POLLIN, 0}, {client_open ? client : -1, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) continue;
+    if (fds[1].revents) {
+      pool::SignalMessage m;
+      ssize_t n = ::recv(client, &m, sizeof m, MSG_DONTWAIT);
+      if (n == static_cast<ssize_t>(sizeof m) && m.magic == pool::kSignalMagic && m.signo > 0 && m.signo < 65) {
+        ::kill(payload, m.signo);
+      } else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) || (fds[1].revents & (POLLHUP | POLLERR))) {
+        client_open = false;
+        ::close(client);
+        if (run.policy.die_with_parent) kill_all();
+      }
+    }
+    if (fds[0].revents) {
+      struct signalfd_siginfo si;
+      while (::read(sfd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+        if (si.ssi_signo != SIGCHLD) ::kill(payload, static_cast<int>(si.ssi_signo));
+      }
+      for (;;) {
+        int status = 0;
+        pid_t r = ::waitpid(-1, &status, WNOHANG);
+        if (r <= 0) break;
+        if (r != payload) continue;
+        TraceStep(run, "warm: payload ended");
+        if (own_pidns) {
+          ::kill(-1, SIGKILL);
+          while (::waitpid(-1, nullptr, 0) > 0 || errno == EINTR) {
+          }
+        }
+        WriteStatusRecord(ch.status_write, status);
+        TraceStep(run, "warm: status reported");
+        ExitLikePayload(status);
+      }
+    }
+  }
 }
 
 }  // namespace
 
-void RunSandboxInitInChild(const PreparedRun& run, const ChildChannels& ch) {
+void RunSandboxInitInChild(const PreparedRun& run, const PayloadSpec& cold_spec, const ChildChannels& channels) {
+  ChildChannels ch = channels;
   int err = ch.error_write;
   if (run.policy.die_with_parent) ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   char go = 0;
@@ -217,12 +450,17 @@ void RunSandboxInitInChild(const PreparedRun& run, const ChildChannels& ch) {
   // init's address space is not copied (and then thrown away by execve). The payload has its own fd
   // table, fs context, credentials, signal handlers and seccomp/Landlock state; init is suspended
   // until the payload's execve (or exit), so the shared memory is never used by both at once.
-  PayloadStart start{&run, &ch, &old};
+  if (ch.pool_ctl >= 0) {
+    int client = -1;
+    pid_t payload = StartWarmPayloadInChild(run, ch, old, &client);
+    SuperviseWarmInChild(run, payload, client, all, ch);
+  }
+  PayloadStart start{&run, &cold_spec, &ch, &old};
   pid_t payload = ::clone(PayloadEntry, g_payload_stack + sizeof g_payload_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
-  if (payload < 0) ChildFail(err, "start payload", "", errno);
+  if (payload < 0) ChildFail(ch.error_write, "start payload", "", errno);
 
   // init: from here on only reaping and forwarding.
-  ::close(err);
+  ::close(ch.error_write);
   if (ch.notify_write >= 0) ::close(ch.notify_write);
   for (;;) {
     siginfo_t info{};
@@ -237,12 +475,9 @@ void RunSandboxInitInChild(const PreparedRun& run, const ChildChannels& ch) {
       pid_t r = ::waitpid(-1, &status, WNOHANG);
       if (r <= 0) break;
       if (r == payload) {
-        int32_t raw = status;
-        ssize_t w = ::write(ch.status_write, &raw, sizeof raw);
-        (void)w;
+        WriteStatusRecord(ch.status_write, status);
         // Exiting kills every other process of the pid namespace.
-        if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
-        _exit(128 + WTERMSIG(status));
+        ExitLikePayload(status);
       }
     }
   }

@@ -31,6 +31,8 @@ nlohmann::json OutcomeToJson(const RunOutcome& o) {
   j["denied_syscalls"] = o.denied_syscalls;
   j["observed_syscalls"] = o.observed_syscalls;
   j["setup_ms"] = o.setup_ms;
+  j["launch"] = o.launch;
+  if (o.launch == "warm") j["warm_age_ms"] = o.warm_age_ms;
   if (!o.network.is_null()) j["network"] = o.network;
   if (o.monitored) {
     j["monitor"] = {{"events", o.monitor_events}, {"dropped", o.monitor_dropped}, {"lost", o.monitor_lost}};

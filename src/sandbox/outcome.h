@@ -47,6 +47,8 @@ struct RunOutcome {
   std::map<std::string, uint64_t> denied_syscalls;
   std::map<std::string, uint64_t> observed_syscalls;  // allowed but noteworthy: memfd_create, fd execveat
   std::map<std::string, double> setup_ms;  // per-step timings (parent side)
+  std::string launch = "cold";             // "cold" or "warm" (a sandbox prepared by `airlock pool`)
+  double warm_age_ms = 0;                  // warm: how long the sandbox waited in the pool
   bool monitored = false;
   uint64_t monitor_events = 0;
   uint64_t monitor_dropped = 0;

@@ -43,6 +43,27 @@ std::vector<std::string> BuildEnvironment(const Policy& policy, const IdMapping&
   return out;
 }
 
+std::vector<std::string> ExecCandidates(const std::string& c, const std::vector<std::string>& env) {
+  std::vector<std::string> out;
+  if (c.find('/') != std::string::npos) {
+    out.push_back(c);
+    return out;
+  }
+  std::string path = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
+  for (const auto& e : env)
+    if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find(':', i);
+    if (j == std::string::npos) j = path.size();
+    std::string dir = path.substr(i, j - i);
+    if (dir.empty()) dir = ".";
+    out.push_back(dir + "/" + c);
+    i = j + 1;
+  }
+  return out;
+}
+
 Result<PreparedRun> PrepareRun(const Policy& policy, const std::vector<std::string>& cmd, const RunOptions& options) {
   if (cmd.empty()) return MakeError("no command given");
   // AIRLOCK_TRACE_SETUP=1: the parent's preparation steps, like the child's (child.cc TraceStep).
@@ -140,23 +161,7 @@ Result<PreparedRun> PrepareRun(const Policy& policy, const std::vector<std::stri
   for (auto& e : run.env_storage) run.envp.push_back(e.data());
   run.envp.push_back(nullptr);
 
-  const std::string& c = cmd[0];
-  if (c.find('/') != std::string::npos) {
-    run.exec_candidates.push_back(c);
-  } else {
-    std::string path = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
-    for (const auto& e : run.env_storage)
-      if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
-    size_t i = 0;
-    while (i <= path.size()) {
-      size_t j = path.find(':', i);
-      if (j == std::string::npos) j = path.size();
-      std::string dir = path.substr(i, j - i);
-      if (dir.empty()) dir = ".";
-      run.exec_candidates.push_back(dir + "/" + c);
-      i = j + 1;
-    }
-  }
+  run.exec_candidates = ExecCandidates(cmd[0], run.env_storage);
 
   for (int fd : policy.pass_fds) {
     if (fd <= 2) return MakeError(fmt::format("--pass-fd {}: stdio is always passed", fd));

@@ -59,6 +59,9 @@ struct PreparedRun {
 // USER, LOGNAME, and a default PATH when none survived.
 std::vector<std::string> BuildEnvironment(const Policy& policy, const IdMapping& ids);
 
+// Where execve looks for cmd0 inside the sandbox: cmd0 itself if it has a '/', else each PATH entry.
+std::vector<std::string> ExecCandidates(const std::string& cmd0, const std::vector<std::string>& env);
+
 // Everything except cgroups and the user-mode network (which need the child's pid).
 Result<PreparedRun> PrepareRun(const Policy& policy, const std::vector<std::string>& cmd, const RunOptions& options);
 

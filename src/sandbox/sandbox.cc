@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "cgroup/cgroup.h"
+#include "core/fd_passing.h"
 #include "core/log.h"
 #include "core/unique_fd.h"
 #include "kernel/syscalls.h"
@@ -28,6 +29,7 @@
 #include "net/sinkhole.h"
 #include "process/child_error.h"
 #include "sandbox/child.h"
+#include "sandbox/classify.h"
 #include "seccomp/notify.h"
 #include "userns/userns.h"
 
@@ -49,49 +51,10 @@ Result<Pipe> MakePipe() {
   return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
-int ReceiveFd(int sock) {
-  char dummy;
-  struct iovec iov = {&dummy, 1};
-  alignas(struct cmsghdr) char buf[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = buf;
-  msg.msg_controllen = sizeof buf;
-  if (::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0) return -1;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (c == nullptr || c->cmsg_type != SCM_RIGHTS) return -1;
-  int fd;
-  memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  return fd;
-}
-
-std::string DescribeChildError(const ChildErrorRecord& rec, const PreparedRun& run, int* exit_code) {
-  *exit_code = kExitSetup;
-  std::string stage = rec.stage;
-  std::string detail = rec.detail;
-  std::string why = rec.err ? std::strerror(rec.err) : "";
-  if (stage == "exec") {
-    if (rec.err == ENOENT) {
-      *exit_code = kExitNotFound;
-      return fmt::format("command not found inside the sandbox: {}", detail);
-    }
-    *exit_code = kExitNotExecutable;
-    return fmt::format("cannot execute {}: {}", detail, why);
-  }
-  std::string msg = fmt::format("sandbox setup failed at '{}'{}: {}", stage, detail.empty() ? "" : " (" + detail + ")", why);
-  if (stage == "open bind source") msg += " (is the bind source readable by the sandbox user?)";
-  if (stage == "seccomp" && run.seccomp) msg += " (seccomp filter could not be installed)";
-  return msg;
-}
 
 }  // namespace
 
-Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::string>& cmd, const RunOptions& options) {
-  auto t0 = Clock::now();
-  RunOutcome outcome;
-
-  // 1. Prepare everything the child needs.
+Result<RunOptions> EffectiveRunOptions(const Policy& policy, const RunOptions& options) {
   RunOptions opts = options;
   // Fileless execution is always reported: with denial counting on, memfd_create and execveat are
   // routed to the supervisor too (both are rare; hot syscalls never are) and counted in "observed".
@@ -105,6 +68,17 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
     for (const auto& s : MonitoredSyscalls()) opts.notify_syscalls.push_back(s);
     if (!opts.monitor_reads) opts.notify_filters = MonitorNotifyFilters();
   }
+  return opts;
+}
+
+Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::string>& cmd, const RunOptions& options) {
+  auto t0 = Clock::now();
+  RunOutcome outcome;
+
+  // 1. Prepare everything the child needs.
+  auto eff = EffectiveRunOptions(policy, options);
+  if (!eff) return std::unexpected(eff.error());
+  RunOptions opts = *eff;
   auto prepared = PrepareRun(policy, cmd, opts);
   if (!prepared) return std::unexpected(prepared.error());
   PreparedRun& run = *prepared;
@@ -178,6 +152,13 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
   ::sigprocmask(SIG_BLOCK, &fwd, &old_mask);
 
   // 4. clone.
+  std::vector<const char*> exec_ptrs;
+  for (const auto& c : run.exec_candidates) exec_ptrs.push_back(c.c_str());
+  PayloadSpec spec;
+  spec.argv = run.argv.data();
+  spec.envp = run.envp.data();
+  spec.exec = exec_ptrs.data();
+  spec.execc = exec_ptrs.size();
   auto t_clone = Clock::now();
   int pidfd_raw = -1;
   pid_t child = kernel::CloneForkLike(run.clone_flags, &pidfd_raw);
@@ -200,7 +181,7 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
     ::close(errp->r.release());
     ::close(statusp->r.release());
     if (notify_parent) ::close(notify_parent.release());
-    RunSandboxInitInChild(run, ch);
+    RunSandboxInitInChild(run, spec, ch);
   }
   UniqueFd pidfd(pidfd_raw);
   // A closed monitor or report pipe must not kill the supervisor (the child was forked before this).
@@ -329,10 +310,10 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
       if (r <= 0) errp->r.reset();
     }
     if (i_status >= 0 && fds[i_status].revents) {
-      int32_t raw;
-      ssize_t r = ::read(statusp->r.get(), &raw, sizeof raw);
-      if (r == sizeof raw) {
-        payload_status = raw;
+      StatusRecord rec;
+      ssize_t r = ::read(statusp->r.get(), &rec, sizeof rec);
+      if (r == sizeof rec) {
+        payload_status = rec.raw_status;
         t_payload_exit = Clock::now();
       }
       if (r <= 0) statusp->r.reset();
@@ -371,8 +352,8 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
     if (::read(errp->r.get(), &rec, sizeof rec) == static_cast<ssize_t>(sizeof rec)) child_error = rec;
   }
   if (statusp->r && !payload_status) {
-    int32_t raw;
-    if (::read(statusp->r.get(), &raw, sizeof raw) == sizeof raw) payload_status = raw;
+    StatusRecord rec;
+    if (::read(statusp->r.get(), &rec, sizeof rec) == sizeof rec) payload_status = rec.raw_status;
   }
   if (supervisor.joinable()) {
     uint64_t one = 1;
@@ -428,34 +409,16 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
   outcome.not_enforced = run.not_enforced;
   outcome.weakenings = run.weakenings;
 
-  int init_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  if (child_error) {
-    outcome.reason = OutcomeReason::kSetupError;
-    outcome.error = DescribeChildError(*child_error, run, &outcome.exit_code);
-  } else if (timed_out) {
-    outcome.reason = OutcomeReason::kTimeout;
-    outcome.exit_code = kExitTimeout;
-    outcome.error = fmt::format("timeout after {} ms: the sandbox was killed", lim.timeout->count());
-  } else if (payload_status) {
-    int ps = *payload_status;
-    if (WIFSIGNALED(ps)) {
-      outcome.child_signal = WTERMSIG(ps);
-      outcome.exit_code = 128 + WTERMSIG(ps);
-      bool by_limit = limit_hit || (WTERMSIG(ps) == SIGKILL && cgroup.active() && lim.memory_bytes);
-      outcome.reason = by_limit ? OutcomeReason::kKilledByLimit : OutcomeReason::kSignaled;
-      if (by_limit) outcome.error = "killed by a resource limit (memory or pids)";
-    } else {
-      outcome.child_exit_status = WEXITSTATUS(ps);
-      outcome.exit_code = WEXITSTATUS(ps);
-      outcome.reason = OutcomeReason::kOk;
-    }
-  } else {
-    // init died without reporting (killed from outside, or by a limit).
-    outcome.exit_code = init_code;
-    outcome.reason = limit_hit ? OutcomeReason::kKilledByLimit : OutcomeReason::kSignaled;
-    if (WIFSIGNALED(status)) outcome.child_signal = WTERMSIG(status);
-    outcome.error = limit_hit ? "killed by a resource limit" : "the sandbox init was killed";
-  }
+  EndState end;
+  end.child_error = child_error;
+  end.timed_out = timed_out;
+  end.timeout = lim.timeout;
+  end.payload_status = payload_status;
+  end.init_status = status;
+  end.limit_hit = limit_hit;
+  end.memory_limited = cgroup.active() && lim.memory_bytes.has_value();
+  end.has_seccomp = run.seccomp.has_value();
+  ClassifyOutcome(end, &outcome);
   return outcome;
 }
 

@@ -17,6 +17,9 @@ namespace airlock {
 // monitor). Not used when empty.
 using NotifyObserver = std::function<void(int listener_fd)>;
 
+// The options a run really uses: denial counting and the monitor add their notified syscalls.
+Result<RunOptions> EffectiveRunOptions(const Policy& policy, const RunOptions& options);
+
 // Runs cmd under policy and waits for it. Setup problems found before clone() are returned as an
 // Error; everything after clone() ends in a RunOutcome (reason kSetupError with the child's message).
 Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::string>& cmd, const RunOptions& options = {});

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -25,18 +26,66 @@ void WriteInsns(std::ostringstream& o, const char* tag, const std::vector<sock_f
   for (const auto& i : insns) o << i.code << ' ' << static_cast<unsigned>(i.jt) << ' ' << static_cast<unsigned>(i.jf) << ' ' << i.k << '\n';
 }
 
-bool ReadInsns(std::istringstream& in, const char* tag, std::vector<sock_filter>& out) {
-  std::string t;
+// A whitespace tokenizer over the embedded text: iostreams cost ~0.2 ms per launch here.
+class Tokens {
+ public:
+  explicit Tokens(std::string_view text) : s_(text) {}
+  bool Word(std::string_view* out) {
+    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n')) ++pos_;
+    size_t b = pos_;
+    while (pos_ < s_.size() && s_[pos_] != ' ' && s_[pos_] != '\n') ++pos_;
+    *out = s_.substr(b, pos_ - b);
+    return pos_ > b;
+  }
+  template <class T>
+  bool Number(T* out) {
+    std::string_view w;
+    if (!Word(&w)) return false;
+    auto r = std::from_chars(w.data(), w.data() + w.size(), *out);
+    return r.ec == std::errc() && r.ptr == w.data() + w.size();
+  }
+  bool Tag(const char* tag) {
+    std::string_view w;
+    return Word(&w) && w == tag;
+  }
+
+ private:
+  std::string_view s_;
+  size_t pos_ = 0;
+};
+
+bool ReadInsns(Tokens& in, const char* tag, std::vector<sock_filter>& out) {
   size_t n = 0;
-  if (!(in >> t >> n) || t != tag || n > 65536) return false;
+  if (!in.Tag(tag) || !in.Number(&n) || n > 65536) return false;
   out.resize(n);
   for (auto& i : out) {
     unsigned code, jt, jf, k;
-    if (!(in >> code >> jt >> jf >> k)) return false;
+    if (!in.Number(&code) || !in.Number(&jt) || !in.Number(&jf) || !in.Number(&k)) return false;
     i.code = static_cast<uint16_t>(code);
     i.jt = static_cast<uint8_t>(jt);
     i.jf = static_cast<uint8_t>(jf);
     i.k = k;
+  }
+  return true;
+}
+
+bool ReadWords(Tokens& in, const char* tag, std::vector<int>& out) {
+  size_t n = 0;
+  if (!in.Tag(tag) || !in.Number(&n) || n > 100000) return false;
+  out.resize(n);
+  for (auto& w : out)
+    if (!in.Number(&w)) return false;
+  return true;
+}
+
+bool ReadWords(Tokens& in, const char* tag, std::vector<std::string>& out) {
+  size_t n = 0;
+  if (!in.Tag(tag) || !in.Number(&n) || n > 100000) return false;
+  out.resize(n);
+  std::string_view w;
+  for (auto& x : out) {
+    if (!in.Word(&w)) return false;
+    x = w;
   }
   return true;
 }
@@ -46,17 +95,6 @@ void WriteWords(std::ostringstream& o, const char* tag, const C& words) {
   o << tag << ' ' << words.size();
   for (const auto& w : words) o << ' ' << w;
   o << '\n';
-}
-
-template <class T>
-bool ReadWords(std::istringstream& in, const char* tag, std::vector<T>& out) {
-  std::string t;
-  size_t n = 0;
-  if (!(in >> t >> n) || t != tag || n > 100000) return false;
-  out.resize(n);
-  for (auto& w : out)
-    if (!(in >> w)) return false;
-  return true;
 }
 
 }  // namespace
@@ -82,15 +120,13 @@ std::string SerializeSeccompProgram(const SeccompProgram& p) {
 }
 
 Result<SeccompProgram> DeserializeSeccompProgram(std::string_view text) {
-  std::istringstream in{std::string(text)};
-  std::string magic;
+  Tokens in(text);
   SeccompProgram p;
   int notif = 0;
-  std::string tag;
   std::vector<std::string> allowed;
   std::vector<int> nrs;
-  if (!(in >> magic) || magic != "airlock-seccomp-v1" || !ReadInsns(in, "insns", p.insns) ||
-      !ReadInsns(in, "verdict", p.verdict_insns) || !(in >> tag >> notif) || tag != "notif" ||
+  if (!in.Tag("airlock-seccomp-v1") || !ReadInsns(in, "insns", p.insns) ||
+      !ReadInsns(in, "verdict", p.verdict_insns) || !in.Tag("notif") || !in.Number(&notif) ||
       !ReadWords(in, "allowed", allowed) || !ReadWords(in, "back", p.allowed_back) ||
       !ReadWords(in, "extra", p.denied_extra) || !ReadWords(in, "notify_nrs", nrs)) {
     return MakeError("corrupt precompiled seccomp program");

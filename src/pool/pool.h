@@ -1,0 +1,56 @@
+// Warm sandboxes: `airlock pool` keeps sandboxes prepared up to the payload (namespaces, uid maps,
+// mounts, pivot_root, hostname, loopback: everything but the command), and `airlock run` hands its
+// command, environment and stdio to one of them instead of building a sandbox from nothing. Each
+// sandbox serves exactly one run and is replaced right after it is taken, so every run still gets
+// fresh namespaces and a fresh root; only the setup moved off the caller's critical path (the
+// zygote idea of Chromium's Linux sandbox, without sharing anything between runs).
+//
+// Trust: the pool and its clients are the same user. The socket lives in a directory only that user
+// can enter; both sides check the peer's uid (SO_PEERCRED) and refuse anyone else. The client sends the
+// policy it would run (PoolKey); the pool serves it only if it is byte-for-byte the pool's own, so a
+// run never gets a weaker (or different) sandbox than the one it asked for. Runs the pool cannot
+// serve (a different policy, --monitor, cgroup limits, user-mode network, --pass-fd, no sandbox ready)
+// run cold, unless --pool=required.
+//
+// After the hand-over the pool is out of the way: the sandbox's init talks to the client directly
+// (pool_wire.h), dies with the client's connection and reports to the client's pipes; the pool only
+// reaps it. Lifetime of a ready sandbox is bounded (max_age) so its binds of /etc files do not go stale.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "policy/policy.h"
+#include "sandbox/outcome.h"
+#include "sandbox/prepare.h"
+
+namespace airlock::pool {
+
+// $AIRLOCK_POOL_SOCKET, else /run/airlock/pool.sock for root, else $XDG_RUNTIME_DIR/airlock/pool.sock,
+// else /tmp/airlock-UID/pool.sock.
+std::string DefaultSocketPath();
+
+// Why this run cannot use a warm sandbox; empty if it can.
+std::string WarmIneligibility(const Policy& policy, const RunOptions& options);
+
+// What client and pool compare: the whole effective policy (minus what only the client applies:
+// environment, timeout) and the caller's ids.
+std::string PoolKey(const Policy& policy);
+
+struct ServeOptions {
+  std::string socket;  // empty: DefaultSocketPath()
+  size_t size = 2;     // sandboxes kept ready
+  std::chrono::seconds max_age{300};
+};
+
+// `airlock pool`: serves until SIGINT/SIGTERM; returns the exit code.
+Result<int> Serve(const Policy& policy, const ServeOptions& options);
+
+// `airlock run` with a pool: nullopt when no warm sandbox served the run (why in *why_not; run cold).
+std::optional<Result<RunOutcome>> RunWarm(const Policy& policy, const std::vector<std::string>& cmd, const RunOptions& options,
+                                          const std::string& socket, std::string* why_not);
+
+}  // namespace airlock::pool

@@ -1,0 +1,487 @@
+// `airlock pool`: keeps `size` sandboxes ready and hands one to each matching client (pool.h).
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <deque>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/fd_passing.h"
+#include "core/log.h"
+#include "core/unique_fd.h"
+#include "kernel/syscalls.h"
+#include "pool/pool.h"
+#include "pool/pool_wire.h"
+#include "process/child_error.h"
+#include "sandbox/child.h"
+#include "sandbox/sandbox.h"
+#include "userns/userns.h"
+
+namespace airlock::pool {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Warm {
+  pid_t pid = -1;
+  UniqueFd pidfd;
+  UniqueFd ctl;    // our end of init's control socket
+  UniqueFd pctl;   // our end of the payload's socket: the client's connection goes here first
+  UniqueFd err_r;  // setup failures before a client arrives
+  UniqueFd sync_w; // open until ready: the sandbox takes its hang-up for our death while it sets up
+  Clock::time_point born;
+  bool ready = false;
+};
+
+// The socket's directory must be ours alone: otherwise another user could have put a socket there.
+Status PrepareSocketDir(const std::string& socket) {
+  auto slash = socket.rfind('/');
+  if (slash == std::string::npos || slash == 0) return Ok();
+  std::string dir = socket.substr(0, slash);
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoError("create " + dir);
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) return ErrnoError("stat " + dir);
+  if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+    return MakeError(fmt::format("{} must be a directory owned by uid {} with mode 0700 (another user could serve "
+                                 "sandboxes there); remove it or choose --socket",
+                                 dir, geteuid()));
+  }
+  return Ok();
+}
+
+Result<UniqueFd> Listen(const std::string& path) {
+  if (path.size() >= sizeof(sockaddr_un::sun_path)) return MakeError("socket path too long: " + path);
+  UniqueFd s(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  if (!s) return ErrnoError("socket");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size());
+  // A socket left by a pool that was killed: replace it, but never take over a live pool.
+  UniqueFd probe(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  if (::connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    return MakeError("another pool already serves " + path);
+  }
+  ::unlink(path.c_str());
+  mode_t old = ::umask(077);
+  int rc = ::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::umask(old);
+  if (rc != 0) return ErrnoError("bind " + path);
+  if (::listen(s.get(), 64) != 0) return ErrnoError("listen " + path);
+  return s;
+}
+
+
+// Closes every descriptor of the freshly cloned sandbox except `keep` (sorted, distinct), so no
+// sandbox holds the listening socket, another sandbox's control socket or a client's connection.
+void CloseAllButInChild(const int* keep, size_t n) {
+  unsigned lo = 3;
+  for (size_t i = 0; i < n; ++i) {
+    if (static_cast<unsigned>(keep[i]) > lo) ::close_range(lo, static_cast<unsigned>(keep[i]) - 1, 0);
+    lo = static_cast<unsigned>(keep[i]) + 1;
+  }
+  ::close_range(lo, ~0U, 0);
+}
+
+// Two processes. The acceptor (the pool's main process) answers clients and hands out ready
+// sandboxes; the spawner, forked from it at start, prepares sandboxes (they are its children) and
+// passes each ready one to the acceptor. A client never waits behind a clone, and cloning never
+// stalls the acceptor (a fork-like clone locks the parent's whole address space while copying it).
+//   spawner -> acceptor  ReadyMessage + fds [init's control socket, the payload's socket, pidfd]
+//                        or 'E' + why (the spawner gave up; the pool ends)
+//   acceptor -> spawner  one byte per sandbox taken or retired: make another
+// A sandbox still waiting dies with the spawner (parent-death signal); one already serving a client
+// has dropped that signal and lives on.
+struct ReadyMessage {
+  char tag = 'W';
+  pid_t pid = 0;
+  int64_t born_ns = 0;  // CLOCK_MONOTONIC
+};
+
+class Spawner {
+ public:
+  Spawner(const PreparedRun& run, const ServeOptions& o, int link) : run_(run), opts_(o), link_(link) {}
+  [[noreturn]] void Main();
+
+ private:
+  Result<Warm> Start();
+  [[noreturn]] void GiveUp(const std::string& why);
+
+  const PreparedRun& run_;
+  ServeOptions opts_;
+  int link_;
+};
+
+Result<Warm> Spawner::Start() {
+  int sync[2], err[2], ctl[2], pctl[2];
+  if (::pipe2(sync, O_CLOEXEC) != 0) return ErrnoError("pipe2");
+  UniqueFd sync_r(sync[0]), sync_w(sync[1]);
+  if (::pipe2(err, O_CLOEXEC) != 0) return ErrnoError("pipe2");
+  UniqueFd err_r(err[0]), err_w(err[1]);
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) != 0) return ErrnoError("socketpair");
+  UniqueFd ctl_ours(ctl[0]), ctl_child(ctl[1]);
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pctl) != 0) return ErrnoError("socketpair");
+  UniqueFd pctl_ours(pctl[0]), pctl_child(pctl[1]);
+
+  PayloadSpec unused;  // a warm sandbox's payload builds its own from the client's request
+  int pidfd = -1;
+  pid_t pid = kernel::CloneForkLike(run_.clone_flags, &pidfd);
+  if (pid < 0) return ErrnoError("clone (creating namespaces)");
+  if (pid == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);  // the pool ignores it; the payload must not inherit that
+    int keep[4] = {sync_r.get(), err_w.get(), ctl_child.get(), pctl_child.get()};
+    std::sort(keep, keep + 4);
+    CloseAllButInChild(keep, 4);
+    ChildChannels ch;
+    ch.sync_read = sync_r.release();
+    ch.error_write = err_w.release();
+    ch.pool_ctl = ctl_child.release();
+    ch.pool_payload = pctl_child.release();
+    RunSandboxInitInChild(run_, unused, ch);
+  }
+  Warm w;
+  w.pid = pid;
+  w.pidfd.reset(pidfd);
+  w.born = Clock::now();
+  sync_r.reset();
+  err_w.reset();
+  ctl_child.reset();
+  pctl_child.reset();
+  if (Status st = WriteIdMapsFromParent(pid, run_.ids); !st) {
+    kernel::PidfdSendSignal(w.pidfd.get(), SIGKILL);
+    return std::unexpected(st.error());
+  }
+  char go = 'G';
+  if (::write(sync_w.get(), &go, 1) != 1) return ErrnoError("release warm sandbox");
+  w.sync_w = std::move(sync_w);
+  w.ctl = std::move(ctl_ours);
+  w.pctl = std::move(pctl_ours);
+  w.err_r = std::move(err_r);
+  return w;
+}
+
+void Spawner::GiveUp(const std::string& why) {
+  std::string m = "E" + why;
+  ssize_t n = ::send(link_, m.data(), m.size(), MSG_NOSIGNAL);
+  (void)n;
+  _exit(1);  // waiting sandboxes die with us (parent-death signal)
+}
+
+bool SendReady(int link, const Warm& w) {
+  ReadyMessage m;
+  m.pid = w.pid;
+  m.born_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(w.born.time_since_epoch()).count();
+  int fds[3] = {w.ctl.get(), w.pctl.get(), w.pidfd.get()};
+  struct iovec iov = {&m, sizeof m};
+  alignas(struct cmsghdr) char buf[CMSG_SPACE(sizeof fds)] = {};
+  struct msghdr msg {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = buf;
+  msg.msg_controllen = sizeof buf;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof fds);
+  std::memcpy(CMSG_DATA(c), fds, sizeof fds);
+  return ::sendmsg(link, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof m);
+}
+
+void Spawner::Main() {
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  ::sigprocmask(SIG_BLOCK, &chld, nullptr);
+  UniqueFd sigfd(::signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK));
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);  // the acceptor is gone: so are we
+  std::deque<Warm> starting;
+  size_t in_stock = 0;  // ready sandboxes the acceptor holds
+  int failures = 0;     // consecutive sandboxes that failed before becoming ready
+  std::string last_error;
+  Clock::time_point retry_at = Clock::now();
+  for (;;) {
+    if (failures >= 3) {
+      GiveUp("three sandboxes in a row failed before becoming ready" + (last_error.empty() ? std::string() : ": " + last_error));
+    }
+    if (Clock::now() >= retry_at) {
+      while (starting.size() + in_stock < opts_.size) {
+        auto w = Start();
+        if (!w) {
+          last_error = w.error().What();
+          LogError("pool: {}", last_error);
+          ++failures;
+          retry_at = Clock::now() + std::chrono::seconds(1);
+          break;
+        }
+        starting.push_back(std::move(*w));
+      }
+    }
+    std::vector<pollfd> fds;
+    fds.push_back({link_, POLLIN, 0});
+    fds.push_back({sigfd.get(), POLLIN, 0});
+    for (auto& w : starting) {
+      fds.push_back({w.ctl.get(), POLLIN, 0});
+      fds.push_back({w.err_r ? w.err_r.get() : -1, POLLIN, 0});
+    }
+    if (::poll(fds.data(), fds.size(), 1000) < 0 && errno != EINTR) GiveUp(fmt::format("poll: {}", std::strerror(errno)));
+    if (fds[0].revents) {
+      char taken[64];
+      ssize_t n = ::recv(link_, taken, sizeof taken, MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN)) _exit(0);  // the acceptor closed us down
+      if (n > 0) in_stock -= std::min(in_stock, static_cast<size_t>(1));
+    }
+    for (size_t i = 0; i < starting.size(); ++i) {
+      Warm& w = starting[i];
+      if (fds[3 + 2 * i].revents && w.err_r) {
+        ChildErrorRecord rec{};
+        if (::read(w.err_r.get(), &rec, sizeof rec) == static_cast<ssize_t>(sizeof rec)) {
+          rec.stage[sizeof rec.stage - 1] = '\0';
+          rec.detail[sizeof rec.detail - 1] = '\0';
+          last_error = fmt::format("sandbox setup failed at '{}'{}: {}", rec.stage,
+                                   rec.detail[0] ? fmt::format(" ({})", rec.detail) : "", rec.err ? std::strerror(rec.err) : "");
+          LogError("pool: {}", last_error);
+        }
+        w.err_r.reset();
+      }
+      if (fds[2 + 2 * i].revents) {
+        char c = 0;
+        ssize_t n = ::recv(w.ctl.get(), &c, 1, MSG_DONTWAIT);
+        if (n == 1 && c == 'R') {
+          w.ready = true;
+        } else if (n == 0) {
+          ++failures;  // died before it was ready
+          kernel::PidfdSendSignal(w.pidfd.get(), SIGKILL);
+          w.pid = -1;
+        }
+      }
+    }
+    for (auto& w : starting) {
+      if (!w.ready) continue;
+      LogDebug("pool: sandbox {} ready after {:.2f} ms", w.pid,
+               std::chrono::duration<double, std::milli>(Clock::now() - w.born).count());
+      w.sync_w.reset();
+      if (!SendReady(link_, w)) _exit(0);
+      failures = 0;
+      ++in_stock;
+      w.pid = -1;  // the acceptor has it now; we only reap it
+    }
+    std::erase_if(starting, [](const Warm& w) { return w.pid < 0; });
+    if (fds[1].revents) {
+      struct signalfd_siginfo si;
+      while (::read(sigfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+      }
+      while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+      }
+    }
+  }
+}
+
+struct Ready {
+  pid_t pid = -1;
+  Clock::time_point born;
+  UniqueFd ctl, pctl, pidfd;
+};
+
+class Acceptor {
+ public:
+  Acceptor(const ServeOptions& o, std::string key, std::string layers, int link)
+      : opts_(o), key_(std::move(key)), layers_(std::move(layers)), link_(link) {}
+  Result<int> Loop(int listen_fd);
+
+ private:
+  void Accept(int listen_fd);
+  Status OnSpawner();
+  void Refill() {
+    char t = 'T';
+    ssize_t n = ::send(link_, &t, 1, MSG_NOSIGNAL);
+    (void)n;
+  }
+
+  ServeOptions opts_;
+  std::string key_;
+  std::string layers_;
+  int link_;
+  std::deque<Ready> ready_;
+  uint64_t served_ = 0, declined_ = 0;
+};
+
+Status Acceptor::OnSpawner() {
+  char text[4096];
+  struct iovec iov = {text, sizeof text};
+  alignas(struct cmsghdr) char buf[CMSG_SPACE(sizeof(int) * 3)] = {};
+  struct msghdr msg {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = buf;
+  msg.msg_controllen = sizeof buf;
+  ssize_t n = ::recvmsg(link_, &msg, MSG_CMSG_CLOEXEC);
+  if (n <= 0) return MakeError("the spawner process ended");
+  int fds[3] = {-1, -1, -1};
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  bool have_fds = c != nullptr && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof fds);
+  if (have_fds) std::memcpy(fds, CMSG_DATA(c), sizeof fds);
+  Ready r;
+  r.ctl.reset(fds[0]);
+  r.pctl.reset(fds[1]);
+  r.pidfd.reset(fds[2]);
+  if (text[0] == 'E') return MakeError(std::string(text + 1, static_cast<size_t>(n - 1)));
+  ReadyMessage m;
+  if (n != static_cast<ssize_t>(sizeof m) || !have_fds) return MakeError("malformed message from the spawner");
+  std::memcpy(&m, text, sizeof m);
+  r.pid = m.pid;
+  r.born = Clock::time_point(std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(m.born_ns)));
+  ready_.push_back(std::move(r));
+  return Ok();
+}
+
+void Acceptor::Accept(int listen_fd) {
+  UniqueFd c(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
+  if (!c) return;
+  struct ucred cred {};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(c.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != geteuid()) {
+    LogWarning("pool: refused a client with uid {} (serving uid {} only)", cred.uid, geteuid());
+    return;
+  }
+  struct timeval tv = {1, 0};
+  ::setsockopt(c.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string hello(key_.size() + sizeof kHello + 64, '\0');
+  ssize_t n = ::recv(c.get(), hello.data(), hello.size(), 0);
+  auto decline = [&](const std::string& why) {
+    ++declined_;
+    std::string m = "N" + why;
+    ssize_t w = ::send(c.get(), m.data(), m.size(), MSG_NOSIGNAL);
+    (void)w;
+    // Read what the client sent after its hello, so closing does not reset the connection before it
+    // reads the answer.
+    char drain[512];
+    while (::recv(c.get(), drain, sizeof drain, MSG_DONTWAIT | MSG_TRUNC) > 0) {
+    }
+    LogDebug("pool: declined pid {}: {}", cred.pid, why);
+  };
+  const size_t hl = sizeof kHello - 1;
+  if (n < static_cast<ssize_t>(hl) || hello.compare(0, hl, kHello) != 0) return decline("not an airlock pool request");
+  if (static_cast<size_t>(n) - hl != key_.size() || hello.compare(hl, key_.size(), key_) != 0) {
+    return decline("the run's policy differs from the pool's");
+  }
+  if (ready_.empty()) return decline("no warm sandbox ready");
+  Ready w = std::move(ready_.front());
+  ready_.pop_front();
+  double age = std::chrono::duration<double, std::milli>(Clock::now() - w.born).count();
+  std::string yes = "Y" + layers_;
+  yes.insert(yes.size() - 1, fmt::format(",\"pool_pid\":{},\"age_ms\":{:.1f}", getpid(), age));
+  // The payload first (it is on the launch path), then init (it only watches the connection).
+  if (::send(c.get(), yes.data(), yes.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(yes.size()) ||
+      SendFd(w.pctl.get(), c.get()) != 0 || SendFd(w.ctl.get(), c.get()) != 0) {
+    LogWarning("pool: could not hand a client to sandbox {}", w.pid);
+    kernel::PidfdSendSignal(w.pidfd.get(), SIGKILL);
+  } else {
+    ++served_;
+    LogDebug("pool: sandbox {} (ready {:.0f} ms) serves pid {}", w.pid, age, cred.pid);
+  }
+  Refill();
+}
+
+Result<int> Acceptor::Loop(int listen_fd) {
+  sigset_t term;
+  sigemptyset(&term);
+  for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&term, s);
+  ::sigprocmask(SIG_BLOCK, &term, nullptr);
+  UniqueFd sigfd(::signalfd(-1, &term, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!sigfd) return ErrnoError("signalfd");
+  for (;;) {
+    // Retire ready sandboxes older than max_age (their view of /etc may be stale).
+    while (!ready_.empty() && Clock::now() - ready_.front().born > opts_.max_age) {
+      kernel::PidfdSendSignal(ready_.front().pidfd.get(), SIGKILL);
+      ready_.pop_front();
+      Refill();
+    }
+    pollfd fds[3] = {{listen_fd, POLLIN, 0}, {sigfd.get(), POLLIN, 0}, {link_, POLLIN, 0}};
+    if (::poll(fds, 3, 1000) < 0 && errno != EINTR) return ErrnoError("poll");
+    if (fds[2].revents) {
+      if (Status s = OnSpawner(); !s) return std::unexpected(s.error());
+    }
+    if (fds[1].revents) {
+      struct signalfd_siginfo si {};
+      if (::read(sigfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+        LogInfo("pool: {} received; {} runs served warm, {} declined", strsignal(static_cast<int>(si.ssi_signo)), served_,
+                declined_);
+      }
+      return 0;
+    }
+    if (fds[0].revents) Accept(listen_fd);
+  }
+}
+
+}  // namespace
+
+Result<int> Serve(const Policy& policy, const ServeOptions& options) {
+  RunOptions none;
+  if (std::string why = WarmIneligibility(policy, none); !why.empty()) return MakeError("this policy cannot be pooled: " + why);
+  auto eff = EffectiveRunOptions(policy, none);
+  if (!eff) return std::unexpected(eff.error());
+  // The command comes with each request; "/bin/true" only satisfies PrepareRun.
+  auto run = PrepareRun(policy, {"/bin/true"}, *eff);
+  if (!run) return std::unexpected(run.error());
+  nlohmann::json info;
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto& l : run->layers) layers.push_back({{"name", l.name}, {"engaged", l.engaged}, {"detail", l.detail}});
+  info["layers"] = layers;
+  info["not_enforced"] = run->not_enforced;
+  info["weakenings"] = run->weakenings;
+  info["notify"] = run->seccomp && run->seccomp->uses_user_notif;
+
+  ServeOptions o = options;
+  if (o.socket.empty()) o.socket = DefaultSocketPath();
+  if (o.size == 0) return MakeError("--size must be at least 1");
+  // A daemon's stdio may be closed; keep 0-2 taken so no socket lands there.
+  for (int fd = 0; fd < 3; ++fd) {
+    if (::fcntl(fd, F_GETFD) < 0) {
+      int null = ::open("/dev/null", O_RDWR);
+      if (null >= 0 && null != fd) ::close(null);
+    }
+  }
+  if (Status s = PrepareSocketDir(o.socket); !s) return std::unexpected(s.error());
+  auto listen_fd = Listen(o.socket);
+  if (!listen_fd) return std::unexpected(listen_fd.error());
+  struct sigaction ign {};
+  ign.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ign, nullptr);
+  LogInfo("pool: serving profile '{}' on {} ({} sandboxes kept ready, each retired after {} s)", policy.name, o.socket,
+          o.size, o.max_age.count());
+  int link[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, link) != 0) return ErrnoError("socketpair");
+  UniqueFd acceptor_end(link[0]), spawner_end(link[1]);
+  pid_t spawner = ::fork();
+  if (spawner < 0) return ErrnoError("fork the spawner");
+  if (spawner == 0) {
+    ::close(listen_fd->release());
+    acceptor_end.reset();
+    Spawner(*run, o, spawner_end.get()).Main();
+  }
+  spawner_end.reset();
+  Acceptor acceptor(o, PoolKey(policy), info.dump(), acceptor_end.get());
+  auto rc = acceptor.Loop(listen_fd->get());
+  ::unlink(o.socket.c_str());
+  acceptor_end.reset();  // the spawner exits; sandboxes still waiting die with it
+  ::waitpid(spawner, nullptr, 0);
+  return rc;
+}
+
+}  // namespace airlock::pool

@@ -1,0 +1,67 @@
+// Messages between `airlock run`, the pool (`airlock pool`) and a warm sandbox's init. All travel over
+// AF_UNIX SOCK_SEQPACKET sockets, so every message arrives whole or not at all.
+//
+//   client -> pool   kHello + the policy key (PoolKey): "is a sandbox for exactly this policy ready?"
+//   pool -> client   'Y' + JSON {layers, not_enforced, weakenings, notify, pool_pid, age_ms} or 'N' + why
+//   pool -> init     the client's connection (SCM_RIGHTS); from here on the pool is out of the way
+//   client -> init   one request: RequestHeader + argv, environment and exec candidates as NUL-terminated
+//                    strings; fds (SCM_RIGHTS) stdin, stdout, stderr, error pipe, status pipe[, seccomp
+//                    listener socket]
+//   client -> init   SignalMessage for each forwarded signal; closing the connection = the client died
+//   init -> client   over the passed pipes, exactly as in a cold run (ChildErrorRecord, StatusRecord,
+//                    the seccomp listener)
+// init decodes the request without allocating (DecodeRequestInPlace) and trusts nothing in it: counts
+// and lengths are checked against the message's real size.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace airlock::pool {
+
+inline constexpr char kHello[] = "AIRLOCK-POOL-1\n";
+inline constexpr uint32_t kRequestMagic = 0x31514c41;  // "ALQ1"
+inline constexpr uint32_t kSignalMagic = 0x31534c41;   // "ALS1"
+// Larger requests (huge environments or argument lists) run cold: a SOCK_SEQPACKET message must fit
+// the socket buffer.
+inline constexpr size_t kMaxRequestBytes = 160 * 1024;
+inline constexpr size_t kMaxStrings = 16384;
+
+enum RequestFd : int { kFdStdin = 0, kFdStdout, kFdStderr, kFdError, kFdStatus, kFdNotify, kMaxRequestFds };
+
+struct RequestHeader {
+  uint32_t magic = kRequestMagic;
+  uint32_t argc = 0;
+  uint32_t envc = 0;
+  uint32_t execc = 0;
+  int32_t umask = 022;
+  uint32_t nfds = 0;          // kFdNotify + 1 when the seccomp listener socket is passed, else kFdNotify
+  uint32_t strings_bytes = 0; // bytes after the header
+  uint32_t reserved = 0;
+};
+
+struct SignalMessage {
+  uint32_t magic = kSignalMagic;
+  int32_t signo = 0;
+};
+
+// Client side (allocates): header + strings.
+std::string EncodeRequest(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                          const std::vector<std::string>& exec, int umask, bool with_notify);
+
+struct DecodedRequest {
+  char** argv = nullptr;  // NULL-terminated
+  char** envp = nullptr;  // NULL-terminated
+  char** exec = nullptr;
+  size_t execc = 0;
+  int umask = 022;
+  uint32_t nfds = 0;
+};
+
+// Sandbox side: validates msg[0, len) and points into it; ptrs has room for nptrs pointers.
+// Allocation-free; returns false on any inconsistency.
+bool DecodeRequestInPlace(char* msg, size_t len, char** ptrs, size_t nptrs, DecodedRequest* out);
+
+}  // namespace airlock::pool

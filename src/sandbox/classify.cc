@@ -1,0 +1,66 @@
+#include "sandbox/classify.h"
+
+#include <sys/wait.h>
+
+#include <cstring>
+#include <string>
+
+#include <fmt/format.h>
+
+namespace airlock {
+namespace {
+
+std::string DescribeChildError(const ChildErrorRecord& rec, bool has_seccomp, int* exit_code) {
+  *exit_code = kExitSetup;
+  std::string stage = rec.stage;
+  std::string detail = rec.detail;
+  std::string why = rec.err ? std::strerror(rec.err) : "";
+  if (stage == "exec") {
+    if (rec.err == ENOENT) {
+      *exit_code = kExitNotFound;
+      return fmt::format("command not found inside the sandbox: {}", detail);
+    }
+    *exit_code = kExitNotExecutable;
+    return fmt::format("cannot execute {}: {}", detail, why);
+  }
+  std::string msg = fmt::format("sandbox setup failed at '{}'{}: {}", stage, detail.empty() ? "" : " (" + detail + ")", why);
+  if (stage == "open bind source") msg += " (is the bind source readable by the sandbox user?)";
+  if (stage == "seccomp" && has_seccomp) msg += " (seccomp filter could not be installed)";
+  return msg;
+}
+
+}  // namespace
+
+void ClassifyOutcome(const EndState& end, RunOutcome* outcome) {
+  const int status = end.init_status.value_or(0);
+  int init_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (end.child_error) {
+    outcome->reason = OutcomeReason::kSetupError;
+    outcome->error = DescribeChildError(*end.child_error, end.has_seccomp, &outcome->exit_code);
+  } else if (end.timed_out) {
+    outcome->reason = OutcomeReason::kTimeout;
+    outcome->exit_code = kExitTimeout;
+    outcome->error = fmt::format("timeout after {} ms: the sandbox was killed", end.timeout ? end.timeout->count() : 0);
+  } else if (end.payload_status) {
+    int ps = *end.payload_status;
+    if (WIFSIGNALED(ps)) {
+      outcome->child_signal = WTERMSIG(ps);
+      outcome->exit_code = 128 + WTERMSIG(ps);
+      bool by_limit = end.limit_hit || (WTERMSIG(ps) == SIGKILL && end.memory_limited);
+      outcome->reason = by_limit ? OutcomeReason::kKilledByLimit : OutcomeReason::kSignaled;
+      if (by_limit) outcome->error = "killed by a resource limit (memory or pids)";
+    } else {
+      outcome->child_exit_status = WEXITSTATUS(ps);
+      outcome->exit_code = WEXITSTATUS(ps);
+      outcome->reason = OutcomeReason::kOk;
+    }
+  } else {
+    // init died without reporting (killed from outside, or by a limit).
+    outcome->exit_code = init_code;
+    outcome->reason = end.limit_hit ? OutcomeReason::kKilledByLimit : OutcomeReason::kSignaled;
+    if (WIFSIGNALED(status)) outcome->child_signal = WTERMSIG(status);
+    outcome->error = end.limit_hit ? "killed by a resource limit" : "the sandbox init was killed";
+  }
+}
+
+}  // namespace airlock

@@ -1,0 +1,27 @@
+// How a sandbox run ended, in the terms of RunOutcome: shared by cold runs (sandbox.cc) and runs in a
+// warm sandbox of the pool (src/pool/pool_client.cc).
+#pragma once
+
+#include <chrono>
+#include <optional>
+
+#include "process/child_error.h"
+#include "sandbox/outcome.h"
+
+namespace airlock {
+
+struct EndState {
+  std::optional<ChildErrorRecord> child_error;  // a setup step failed (or exec)
+  bool timed_out = false;
+  std::optional<std::chrono::milliseconds> timeout;
+  std::optional<int> payload_status;  // raw wait status reported by init
+  std::optional<int> init_status;     // raw wait status of init itself, when we could wait for it
+  bool limit_hit = false;             // cgroup says: OOM kill or pids limit reached
+  bool memory_limited = false;        // a cgroup memory limit was in force
+  bool has_seccomp = false;
+};
+
+// Sets reason, exit_code, error, child_exit_status and child_signal.
+void ClassifyOutcome(const EndState& end, RunOutcome* outcome);
+
+}  // namespace airlock
