@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 200 && access(pool_sock.c_str(), F_OK) != 0; ++i) usleep(10000);
   usleep(100000);
   vs.push_back({"airlock default (all layers), warm (`airlock pool`)",
-                [&] { return RunArgv({airlock, "run", "--pool", "required", "--", "/bin/true"}); }, {}, 20});
+                [&] { return RunArgv({airlock, "run", "--pool", "required", "--", "/bin/true"}); }, {}, 30});
   if (!baseline.empty()) {
     vs.push_back({"airlock default, baseline binary", [&] { return RunArgv({baseline, "run", "--pool", "off", "--", "/bin/true"}); }, {}});
   }

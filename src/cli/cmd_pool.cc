@@ -52,6 +52,7 @@ int PoolCommand(int argc, char** argv) {
   RegisterBuiltinSeccompPrograms();
   pool::ServeOptions o;
   o.socket = socket;
+  o.profile = profile;
   o.size = size;
   o.max_age = std::chrono::seconds(max_age);
   auto rc = pool::Serve(*policy, o);

@@ -811,6 +811,12 @@ Policy EmptyPolicy(const std::string& name) {
 
 }  // namespace
 
+std::vector<std::pair<std::string_view, std::string_view>> BuiltinProfileSources() {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  for (size_t i = 0; i < builtin_profiles::kCount; ++i) out.emplace_back(builtin_profiles::kSources[i].name, builtin_profiles::kSources[i].toml);
+  return out;
+}
+
 const std::vector<BuiltinProfile>& BuiltinProfiles() {
   static const std::vector<BuiltinProfile> kProfiles = [] {
     std::vector<BuiltinProfile> out;

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -18,6 +20,8 @@ struct BuiltinProfile {
 };
 
 const std::vector<BuiltinProfile>& BuiltinProfiles();
+// Names and texts of the built-in profiles, without parsing them (cheap identity checks).
+std::vector<std::pair<std::string_view, std::string_view>> BuiltinProfileSources();
 
 // Loads a profile by built-in name or by file path (anything containing '/' or ending in .toml is a
 // path). Includes are resolved relative to the including file, or as built-in names. Include cycles,

@@ -40,8 +40,22 @@ std::string WarmIneligibility(const Policy& policy, const RunOptions& options);
 // environment, timeout) and the caller's ids.
 std::string PoolKey(const Policy& policy);
 
+// Fast path: `airlock run` with a built-in profile and no option that changes the policy need not
+// load the profile at all. The pool publishes, next to its socket (ParamsPath), the few values the
+// client applies itself (environment, ids, timeout, the seccomp policy its supervisor classifies
+// with), under a key naming the built-in profile, this build (version and a hash of every built-in
+// profile's text) and the uid: the same key means the same policy, so the pool serves it like a full
+// PoolKey match. Only for built-in profiles whose policy does not depend on the working directory.
+std::string BuiltinFastKey(const std::string& profile);  // "" if `profile` is not a built-in name
+std::string ParamsPath(const std::string& socket);
+// The policy a fast-path client runs with: the pool's published values, nothing else set.
+Result<Policy> ReadPublishedPolicy(const std::string& socket, const std::string& fast_key);
+// What the pool publishes (JSON) for ReadPublishedPolicy.
+std::string PublishedParams(const Policy& policy, const std::string& fast_key);
+
 struct ServeOptions {
   std::string socket;  // empty: DefaultSocketPath()
+  std::string profile; // as given to `airlock pool --profile` (enables the fast path for built-ins)
   size_t size = 2;     // sandboxes kept ready
   std::chrono::seconds max_age{300};
 };
@@ -50,7 +64,8 @@ struct ServeOptions {
 Result<int> Serve(const Policy& policy, const ServeOptions& options);
 
 // `airlock run` with a pool: nullopt when no warm sandbox served the run (why in *why_not; run cold).
+// `key` is PoolKey(policy), or BuiltinFastKey() for a policy from ReadPublishedPolicy().
 std::optional<Result<RunOutcome>> RunWarm(const Policy& policy, const std::vector<std::string>& cmd, const RunOptions& options,
-                                          const std::string& socket, std::string* why_not);
+                                          const std::string& socket, const std::string& key, std::string* why_not);
 
 }  // namespace airlock::pool

@@ -90,7 +90,7 @@ void SendSignal(int sock, int sig) {
 }  // namespace
 
 std::optional<Result<RunOutcome>> RunWarm(const Policy& policy, const std::vector<std::string>& cmd, const RunOptions& options,
-                                          const std::string& socket, std::string* why_not) {
+                                          const std::string& socket, const std::string& key, std::string* why_not) {
   auto t0 = Clock::now();
   // AIRLOCK_TRACE_SETUP=1: per-step timings, like the cold path's.
   const char* trace = std::getenv("AIRLOCK_TRACE_SETUP");
@@ -151,12 +151,21 @@ std::optional<Result<RunOutcome>> RunWarm(const Policy& policy, const std::vecto
   // Hello and request back to back, no round trip: the pool reads only the hello (one message) and,
   // if it serves us, hands the connection to a sandbox whose payload reads the request itself. The
   // pool's answer ('Y' + what the sandbox enforces, or 'N' + why not) is read below.
-  std::string hello = std::string(kHello) + PoolKey(policy);
+  std::string hello = std::string(kHello) + key;
   mark("policy key");
   if (::send(sock.get(), hello.data(), hello.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(hello.size()) ||
       !SendRequest(sock.get(), probe, fds, kFdNotify + 1)) {
-    ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+    // The request did not get through: nothing runs it. A pool that declined fast has closed already;
+    // its answer says why.
     *why_not = fmt::format("pool at {}: {}", socket, std::strerror(errno));
+    struct pollfd pa = {sock.get(), POLLIN, 0};
+    if (::poll(&pa, 1, 2000) == 1) {
+      char buf[4096];
+      ssize_t k = ::recv(sock.get(), buf, sizeof buf, MSG_DONTWAIT);
+      if (k < 0 && errno == ECONNRESET) k = ::recv(sock.get(), buf, sizeof buf, MSG_DONTWAIT);
+      if (k > 1 && buf[0] == 'N') *why_not = std::string(buf + 1, static_cast<size_t>(k - 1));
+    }
+    ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
     return std::nullopt;
   }
   err_w.reset();

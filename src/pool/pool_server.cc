@@ -26,6 +26,7 @@
 #include "kernel/syscalls.h"
 #include "pool/pool.h"
 #include "pool/pool_wire.h"
+#include "policy/profile_loader.h"
 #include "process/child_error.h"
 #include "sandbox/child.h"
 #include "sandbox/sandbox.h"
@@ -300,8 +301,8 @@ struct Ready {
 
 class Acceptor {
  public:
-  Acceptor(const ServeOptions& o, std::string key, std::string layers, int link)
-      : opts_(o), key_(std::move(key)), layers_(std::move(layers)), link_(link) {}
+  Acceptor(const ServeOptions& o, std::string key, std::string fast_key, std::string layers, int link)
+      : opts_(o), key_(std::move(key)), fast_key_(std::move(fast_key)), layers_(std::move(layers)), link_(link) {}
   Result<int> Loop(int listen_fd);
 
  private:
@@ -312,9 +313,27 @@ class Acceptor {
     ssize_t n = ::send(link_, &t, 1, MSG_NOSIGNAL);
     (void)n;
   }
+  // A replacement is prepared a little after a hand-out, not during it: building a sandbox (clone,
+  // mounts: expedited RCU grace periods interrupt every CPU) would slow down the run that was just
+  // handed out, and most runs are short. With no sandbox left, at once.
+  void RefillSoon() {
+    if (ready_.empty()) {
+      Refill();
+    } else {
+      refill_due_.push_back(Clock::now() + std::chrono::milliseconds(10));
+    }
+  }
+  void RefillDue() {
+    while (!refill_due_.empty() && (refill_due_.front() <= Clock::now() || ready_.empty())) {
+      refill_due_.pop_front();
+      Refill();
+    }
+  }
+  std::deque<Clock::time_point> refill_due_;
 
   ServeOptions opts_;
   std::string key_;
+  std::string fast_key_;  // empty: no fast path (not a built-in profile)
   std::string layers_;
   int link_;
   std::deque<Ready> ready_;
@@ -377,9 +396,10 @@ void Acceptor::Accept(int listen_fd) {
   };
   const size_t hl = sizeof kHello - 1;
   if (n < static_cast<ssize_t>(hl) || hello.compare(0, hl, kHello) != 0) return decline("not an airlock pool request");
-  if (static_cast<size_t>(n) - hl != key_.size() || hello.compare(hl, key_.size(), key_) != 0) {
-    return decline("the run's policy differs from the pool's");
-  }
+  auto matches = [&](const std::string& k) {
+    return !k.empty() && static_cast<size_t>(n) - hl == k.size() && hello.compare(hl, k.size(), k) == 0;
+  };
+  if (!matches(key_) && !matches(fast_key_)) return decline("the run's policy differs from the pool's");
   if (ready_.empty()) return decline("no warm sandbox ready");
   Ready w = std::move(ready_.front());
   ready_.pop_front();
@@ -395,7 +415,7 @@ void Acceptor::Accept(int listen_fd) {
     ++served_;
     LogDebug("pool: sandbox {} (ready {:.0f} ms) serves pid {}", w.pid, age, cred.pid);
   }
-  Refill();
+  RefillSoon();
 }
 
 Result<int> Acceptor::Loop(int listen_fd) {
@@ -412,8 +432,14 @@ Result<int> Acceptor::Loop(int listen_fd) {
       ready_.pop_front();
       Refill();
     }
+    RefillDue();
+    int wait_ms = 1000;
+    if (!refill_due_.empty()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(refill_due_.front() - Clock::now()).count();
+      wait_ms = static_cast<int>(std::clamp<int64_t>(left + 1, 0, 1000));
+    }
     pollfd fds[3] = {{listen_fd, POLLIN, 0}, {sigfd.get(), POLLIN, 0}, {link_, POLLIN, 0}};
-    if (::poll(fds, 3, 1000) < 0 && errno != EINTR) return ErrnoError("poll");
+    if (::poll(fds, 3, wait_ms) < 0 && errno != EINTR) return ErrnoError("poll");
     if (fds[2].revents) {
       if (Status s = OnSpawner(); !s) return std::unexpected(s.error());
     }
@@ -476,8 +502,27 @@ Result<int> Serve(const Policy& policy, const ServeOptions& options) {
     Spawner(*run, o, spawner_end.get()).Main();
   }
   spawner_end.reset();
-  Acceptor acceptor(o, PoolKey(policy), info.dump(), acceptor_end.get());
+  // The fast path (pool.h): a built-in profile whose policy does not depend on the working directory.
+  std::string fast_key = BuiltinFastKey(o.profile);
+  if (!fast_key.empty()) {
+    auto other = LoadProfile(o.profile, "/nonexistent/airlock-pool-cwd-probe");
+    if (!other || PolicyToToml(*other) != PolicyToToml(policy)) fast_key.clear();
+  }
+  std::string params = ParamsPath(o.socket);
+  if (!fast_key.empty()) {
+    std::string tmp = params + ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    std::string text = PublishedParams(policy, fast_key);
+    bool ok = fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    if (fd >= 0) ::close(fd);
+    if (!ok || ::rename(tmp.c_str(), params.c_str()) != 0) {
+      LogWarning("pool: cannot publish {} (runs will load their profile): {}", params, std::strerror(errno));
+      fast_key.clear();
+    }
+  }
+  Acceptor acceptor(o, PoolKey(policy), fast_key, info.dump(), acceptor_end.get());
   auto rc = acceptor.Loop(listen_fd->get());
+  ::unlink(params.c_str());
   ::unlink(o.socket.c_str());
   acceptor_end.reset();  // the spawner exits; sandboxes still waiting die with it
   ::waitpid(spawner, nullptr, 0);

@@ -31,7 +31,9 @@ bool ProcessWithArgExists(const std::string& needle) {
     std::string cmd = ReadFileOrEmpty(std::string("/proc/") + e->d_name + "/cmdline");
     for (auto& c : cmd)
       if (c == '\0') c = ' ';
-    if (cmd.find(needle) != std::string::npos && cmd.find("airlock") == std::string::npos) found = true;
+    if (cmd.find(needle) != std::string::npos && (needle.find('/') != std::string::npos || cmd.find("airlock") == std::string::npos)) {
+      found = true;
+    }
   }
   if (d) closedir(d);
   return found;
@@ -81,6 +83,13 @@ class Pool : public ::testing::Test {
     if (pool_ > 0) {
       kill(pool_, SIGTERM);
       EXPECT_EQ(WaitExit(pool_), 0) << ReadFileOrEmpty(log_);
+      // The spawner and every sandbox still waiting end with the pool (their command line is the pool's).
+      bool gone = false;
+      for (int i = 0; i < 300 && !(gone = !ProcessWithArgExists(socket_)); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      EXPECT_TRUE(gone) << "pool processes left behind";
+      EXPECT_NE(access(socket_.c_str(), F_OK), 0) << "socket left behind";
     }
   }
   // Two sandboxes reported ready by the pool's log.
@@ -225,4 +234,37 @@ TEST_F(Pool, ServesOnlyPoliciesItCanPrepare) {
   EXPECT_EQ(r.exit_code, 125) << r.err;
   EXPECT_NE(r.err.find("already serves"), std::string::npos) << r.err;
   EXPECT_EQ(Warm("exit 3").exit_code, 3);
+}
+
+// The fast path: a pool of a built-in profile publishes what a client needs, so `airlock run
+// --pool required -- CMD` does not load the profile. Tampered or foreign parameters are not used.
+TEST(PoolFastPath, BuiltinProfileServedWithoutLoadingIt) {
+  std::string dir = MakeTempDir("poolfast");
+  ::chmod(dir.c_str(), 0700);
+  std::string sock = dir + "/pool.sock", log = dir + "/pool.log";
+  pid_t pool = Spawn({AirlockBin(), "pool", "-v", "--socket", sock, "--size", "1"}, log);
+  for (int i = 0; i < 500 && ReadFileOrEmpty(log).find("ready after") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::setenv("AIRLOCK_POOL_SOCKET", sock.c_str(), 1);
+  ::setenv("AIRLOCK_TRACE_SETUP", "1", 1);
+  auto r = airlock::test::Run({AirlockBin(), "run", "--pool", "required", "--", "/bin/sh", "-c", "id -u; echo $HOME; exit 5"});
+  EXPECT_EQ(r.exit_code, 5) << r.err;
+  EXPECT_NE(r.err.find("warm fast path"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("/home/sandbox"), std::string::npos) << r.out;
+  auto params = nlohmann::json::parse(ReadFileOrEmpty(sock + ".params.json"), nullptr, false);
+  ASSERT_TRUE(params.is_object()) << ReadFileOrEmpty(log);
+  // Tampered parameters: the client loads its profile and is still served warm, by the full key.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  params["fast_key"] = "builtin:default|forged";
+  WriteFile(sock + ".params.json", params.dump(), 0600);
+  r = airlock::test::Run({AirlockBin(), "run", "--pool", "required", "--", "/bin/true"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("warm fast path"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("warm +"), std::string::npos) << r.err;
+  ::unsetenv("AIRLOCK_TRACE_SETUP");
+  ::unsetenv("AIRLOCK_POOL_SOCKET");
+  kill(pool, SIGTERM);
+  EXPECT_EQ(WaitExit(pool), 0) << ReadFileOrEmpty(log);
+  EXPECT_NE(access((sock + ".params.json").c_str(), F_OK), 0) << "published parameters left behind";
 }
