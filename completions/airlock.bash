@@ -2,7 +2,7 @@
 _airlock() {
   local cur prev words cword
   _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; cword=$COMP_CWORD; words=("${COMP_WORDS[@]}"); }
-  local cmds="run profile check scan rules milter quarantine version help"
+  local cmds="run pool profile check scan analyze audit rules milter quarantine version help"
   if [ "$cword" -eq 1 ]; then COMPREPLY=($(compgen -W "$cmds" -- "$cur")); return; fi
   local i
   for ((i = 2; i < cword; i++)); do [ "${words[i]}" = "--" ] && { COMPREPLY=($(compgen -c -- "$cur")); return; }; done
@@ -12,10 +12,17 @@ _airlock() {
         -p|--profile) COMPREPLY=($(compgen -W "$(airlock profile list 2>/dev/null | cut -d' ' -f1)" -- "$cur") $(compgen -f -X '!*.toml' -- "$cur")); return ;;
         --net) COMPREPLY=($(compgen -W "none host user sinkhole" -- "$cur")); return ;;
         --landlock) COMPREPLY=($(compgen -W "required best-effort disabled" -- "$cur")); return ;;
+        --pool) COMPREPLY=($(compgen -W "auto off required" -- "$cur")); return ;;
         --bind|--ro-bind|--dev-bind|--chdir|--report) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --allow|--deny) COMPREPLY=($(compgen -W "@ptrace @mount @namespaces @keyring @bpf @perf @io-uring @debug @handles @chroot @clock-set" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "--profile --bind --ro-bind --dev-bind --tmpfs --chdir --workdir --net --net-allow --memory --pids --cpu --timeout --rlimit --setenv --keep-env --pass-fd --hostname --uid --gid --allow --deny --landlock --explain --report --verbose --help --" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--profile --bind --ro-bind --dev-bind --tmpfs --chdir --workdir --net --net-allow --memory --pids --cpu --timeout --rlimit --setenv --keep-env --pass-fd --hostname --uid --gid --allow --deny --landlock --pool --explain --report --monitor --monitor-reads --verbose --help --" -- "$cur")) ;;
+    pool)
+      case "$prev" in
+        -p|--profile) COMPREPLY=($(compgen -W "$(airlock profile list 2>/dev/null | cut -d' ' -f1)" -- "$cur") $(compgen -f -X '!*.toml' -- "$cur")); return ;;
+        --socket) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+      esac
+      COMPREPLY=($(compgen -W "--profile --size --max-age --socket --verbose --help" -- "$cur")) ;;
     profile)
       if [ "$cword" -eq 2 ]; then COMPREPLY=($(compgen -W "list show" -- "$cur"));
       else COMPREPLY=($(compgen -W "$(airlock profile list 2>/dev/null | cut -d' ' -f1)" -- "$cur") $(compgen -f -- "$cur")); fi ;;
