@@ -26,7 +26,7 @@ command -v ccache >/dev/null && launcher="-DCMAKE_C_COMPILER_LAUNCHER=ccache -DC
 # shellcheck disable=SC2086
 cmake -S "$here" -B "$build/engine" -DCMAKE_C_COMPILER=$cc -DCMAKE_CXX_COMPILER=$cxx $launcher >/dev/null
 cmake --build "$build/engine" -j2
-targets="engine/fuzz_archive_password engine/fuzz_report_writer engine/fuzz_tnef engine/fuzz_plain_text engine/fuzz_magic_numbers"
+targets="engine/fuzz_archive_password engine/fuzz_report_writer engine/fuzz_tnef engine/fuzz_plain_text engine/fuzz_magic_numbers engine/fuzz_pool_wire"
 if [ -n "$cxx23" ]; then
   detectors="fuzz_office_ovba fuzz_office_ole_vba fuzz_office_rtf fuzz_office_xml
              fuzz_content_html_svg fuzz_content_pdf fuzz_content_script fuzz_content_elf"

@@ -30,25 +30,10 @@ int PoolCommand(int argc, char** argv) {
   app.add_option("--max-age", max_age, "seconds a ready sandbox may wait before it is replaced (default 300)")
       ->check(CLI::Range(1, 86400));
   app.add_flag("-v,--verbose", verbose, "log every sandbox prepared and handed out");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return kExitUsage;
-  }
+  if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
   SetLogLevel(verbose ? LogLevel::kDebug : LogLevel::kInfo);
-  char cwd[4096];
-  auto policy = LoadProfile(profile, getcwd(cwd, sizeof cwd) ? cwd : "/");
-  if (!policy) {
-    LogError("{}", policy.error().What());
-    return kExitProfile;
-  }
-  if (auto s = ValidatePolicy(*policy); !s) {
-    LogError("{}", s.error().What());
-    return kExitProfile;
-  }
+  auto policy = LoadValidProfile(profile);
+  if (!policy) return kExitProfile;
   RegisterBuiltinSeccompPrograms();
   pool::ServeOptions o;
   o.socket = socket;

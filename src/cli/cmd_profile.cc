@@ -30,16 +30,8 @@ int ProfileCommand(int argc, char** argv) {
     return 0;
   }
   (void)show;
-  char cwd[4096];
-  auto policy = LoadProfile(name, getcwd(cwd, sizeof cwd) ? cwd : "/");
-  if (!policy) {
-    LogError("{}", policy.error().What());
-    return kExitProfile;
-  }
-  if (auto s = ValidatePolicy(*policy); !s) {
-    LogError("{}", s.error().What());
-    return kExitProfile;
-  }
+  auto policy = LoadValidProfile(name);
+  if (!policy) return kExitProfile;
   std::fputs(toml ? PolicyToToml(*policy).c_str() : ExplainPolicy(*policy).c_str(), stdout);
   return 0;
 }

@@ -278,14 +278,7 @@ int RunCommand(int argc, char** argv) {
   app.add_flag("-v,--verbose", a.verbose, "log each setup step");
   app.add_option("command", a.command, "the command and its arguments, after --");
   app.positionals_at_end(true);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return kExitUsage;
-  }
+  if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
   if (a.verbose) SetLogLevel(LogLevel::kDebug);
 
   const std::string pool_socket = pool::DefaultSocketPath();

@@ -1,8 +1,15 @@
 // Subcommands of the airlock front end. Each returns the process exit code.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "policy/policy.h"
+
+namespace CLI {
+class App;
+}
 
 namespace airlock::cli {
 
@@ -10,6 +17,10 @@ int RunCommand(int argc, char** argv);      // airlock run
 int ProfileCommand(int argc, char** argv);  // airlock profile list|show
 int CheckCommand(int argc, char** argv);    // airlock check
 int PoolCommand(int argc, char** argv);     // airlock pool
+// Parses argv with app: the exit code to end with (help: 0, usage error: 121), or nullopt to go on.
+std::optional<int> ParseCommandLine(CLI::App& app, int argc, char** argv);
+// Loads and validates a profile (name or file); logs why not and returns nullopt (exit 122).
+std::optional<Policy> LoadValidProfile(const std::string& name_or_path);
 // Execs a helper binary (airlock-scan, airlock-rules) shipped beside airlock or in the libexec dir.
 int ExecHelper(const std::string& helper, int argc, char** argv);
 

@@ -65,19 +65,7 @@ UniqueFd Connect(const std::string& path, std::string* why_not) {
 }
 
 bool SendRequest(int sock, const std::string& req, const int* fds, size_t nfds) {
-  struct iovec iov = {const_cast<char*>(req.data()), req.size()};
-  alignas(struct cmsghdr) char buf[CMSG_SPACE(sizeof(int) * kMaxRequestFds)] = {};
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = buf;
-  msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-  std::memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-  return ::sendmsg(sock, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(req.size());
+  return SendWithFds(sock, req.data(), req.size(), fds, nfds) == static_cast<ssize_t>(req.size());
 }
 
 void SendSignal(int sock, int sig) {
@@ -314,17 +302,8 @@ std::optional<Result<RunOutcome>> RunWarm(const Policy& policy, const std::vecto
     StatusRecord rec;
     if (::read(status_r.get(), &rec, sizeof rec) == static_cast<ssize_t>(sizeof rec)) status = rec;
   }
-  if (supervisor.joinable()) {
-    uint64_t one = 1;
-    if (::write(stop_supervisor.get(), &one, sizeof one) != sizeof one) LogWarning("cannot stop seccomp supervisor");
-    supervisor.join();
-    outcome.observed_syscalls = observed;
-    if (!observed.empty()) {
-      outcome.not_enforced.push_back("fileless execution observed (memfd_create/execveat): allowed by the policy, reported");
-    }
-    if (notify_stats) outcome.denied_syscalls = notify_stats->denials;
-    else outcome.not_enforced.push_back("seccomp denial counting failed: " + notify_stats.error().What());
-  }
+  FinishNotifySupervisor(supervisor, stop_supervisor.get(), observed, notify_stats, &outcome);
+
 
   mark("supervisor joined");
   nlohmann::json info = nlohmann::json::parse(answer.empty() ? std::string("{}") : answer.substr(1), nullptr, false);

@@ -189,19 +189,7 @@ bool SendReady(int link, const Warm& w) {
   m.pid = w.pid;
   m.born_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(w.born.time_since_epoch()).count();
   int fds[3] = {w.ctl.get(), w.pctl.get(), w.pidfd.get()};
-  struct iovec iov = {&m, sizeof m};
-  alignas(struct cmsghdr) char buf[CMSG_SPACE(sizeof fds)] = {};
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = buf;
-  msg.msg_controllen = sizeof buf;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof fds);
-  std::memcpy(CMSG_DATA(c), fds, sizeof fds);
-  return ::sendmsg(link, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof m);
+  return SendWithFds(link, &m, sizeof m, fds, 3) == static_cast<ssize_t>(sizeof m);
 }
 
 void Spawner::Main() {
@@ -342,19 +330,12 @@ class Acceptor {
 
 Status Acceptor::OnSpawner() {
   char text[4096];
-  struct iovec iov = {text, sizeof text};
-  alignas(struct cmsghdr) char buf[CMSG_SPACE(sizeof(int) * 3)] = {};
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = buf;
-  msg.msg_controllen = sizeof buf;
-  ssize_t n = ::recvmsg(link_, &msg, MSG_CMSG_CLOEXEC);
-  if (n <= 0) return MakeError("the spawner process ended");
   int fds[3] = {-1, -1, -1};
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  bool have_fds = c != nullptr && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof fds);
-  if (have_fds) std::memcpy(fds, CMSG_DATA(c), sizeof fds);
+  size_t nfds = 0;
+  bool truncated = false;
+  ssize_t n = ReceiveWithFds(link_, text, sizeof text, fds, 3, &nfds, &truncated);
+  if (n <= 0) return MakeError("the spawner process ended");
+  bool have_fds = nfds == 3;
   Ready r;
   r.ctl.reset(fds[0]);
   r.pctl.reset(fds[1]);

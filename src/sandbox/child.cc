@@ -171,30 +171,15 @@ char* MapRequestBuffer() {
 // Receives and validates one request message; false on EOF or anything malformed.
 bool ReceiveRequestInChild(int sock, char* buf, ReceivedRequest* out) {
   out->buf = buf;
-  struct iovec iov = {buf, pool::kMaxRequestBytes};
-  alignas(struct cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * pool::kMaxRequestFds)] = {};
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = cbuf;
-  msg.msg_controllen = sizeof cbuf;
-  ssize_t n;
-  do {
-    n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < count; ++i) {
-      int fd;
-      memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-      if (out->nfds < pool::kMaxRequestFds) {
-        out->fds[out->nfds++] = ::fcntl(fd, F_DUPFD_CLOEXEC, 10);
-      }
-      ::close(fd);
-    }
+  int fds[pool::kMaxRequestFds];
+  size_t nfds = 0;
+  bool truncated = false;
+  ssize_t n = ReceiveWithFds(sock, buf, pool::kMaxRequestBytes, fds, pool::kMaxRequestFds, &nfds, &truncated);
+  for (size_t i = 0; i < nfds; ++i) {
+    out->fds[out->nfds++] = ::fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
+    ::close(fds[i]);
   }
-  if (n <= 0 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) return false;
+  if (n <= 0 || truncated) return false;
   out->len = static_cast<size_t>(n);
   char** ptrs = reinterpret_cast<char**>(buf + pool::kMaxRequestBytes);
   if (!pool::DecodeRequestInPlace(buf, out->len, ptrs, pool::kMaxStrings + 2, &out->req)) return false;

@@ -1,11 +1,14 @@
 #include "sandbox/classify.h"
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <string>
 
 #include <fmt/format.h>
+
+#include "core/log.h"
 
 namespace airlock {
 namespace {
@@ -60,6 +63,24 @@ void ClassifyOutcome(const EndState& end, RunOutcome* outcome) {
     outcome->reason = end.limit_hit ? OutcomeReason::kKilledByLimit : OutcomeReason::kSignaled;
     if (WIFSIGNALED(status)) outcome->child_signal = WTERMSIG(status);
     outcome->error = end.limit_hit ? "killed by a resource limit" : "the sandbox init was killed";
+  }
+}
+
+void FinishNotifySupervisor(std::thread& supervisor, int stop_fd, const std::map<std::string, uint64_t>& observed,
+                            const Result<NotifyStats>& stats, RunOutcome* outcome) {
+  if (!supervisor.joinable()) return;
+  uint64_t one = 1;
+  if (::write(stop_fd, &one, sizeof one) != sizeof one) LogWarning("cannot stop seccomp supervisor");
+  supervisor.join();
+  outcome->observed_syscalls = observed;
+  if (!observed.empty()) {
+    outcome->not_enforced.push_back("fileless execution observed (memfd_create/execveat): allowed by the policy, reported");
+  }
+  if (stats) {
+    outcome->denied_syscalls = stats->denials;
+    outcome->monitor_lost = stats->lost;
+  } else {
+    outcome->not_enforced.push_back("seccomp denial counting failed: " + stats.error().What());
   }
 }
 

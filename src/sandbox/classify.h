@@ -3,10 +3,15 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <optional>
+#include <string>
+#include <thread>
 
 #include "process/child_error.h"
 #include "sandbox/outcome.h"
+#include "seccomp/notify.h"
 
 namespace airlock {
 
@@ -23,5 +28,10 @@ struct EndState {
 
 // Sets reason, exit_code, error, child_exit_status and child_signal.
 void ClassifyOutcome(const EndState& end, RunOutcome* outcome);
+
+// Stops the seccomp supervisor thread, if one runs (the listener reports POLLHUP once every sandboxed
+// process is gone; stop_fd, an eventfd, is the backstop), and records what it counted.
+void FinishNotifySupervisor(std::thread& supervisor, int stop_fd, const std::map<std::string, uint64_t>& observed,
+                            const Result<NotifyStats>& stats, RunOutcome* outcome);
 
 }  // namespace airlock

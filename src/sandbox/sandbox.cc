@@ -355,22 +355,8 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
     StatusRecord rec;
     if (::read(statusp->r.get(), &rec, sizeof rec) == sizeof rec) payload_status = rec.raw_status;
   }
-  if (supervisor.joinable()) {
-    uint64_t one = 1;
-    // The listener reports POLLHUP once every sandboxed process is gone; the eventfd is a backstop.
-    if (::write(stop_supervisor.get(), &one, sizeof one) != sizeof one) LogWarning("cannot stop seccomp supervisor");
-    supervisor.join();
-    outcome.observed_syscalls = observed;
-    if (!observed.empty()) {
-      outcome.not_enforced.push_back("fileless execution observed (memfd_create/execveat): allowed by the policy, reported");
-    }
-    if (notify_stats) {
-      outcome.denied_syscalls = notify_stats->denials;
-      outcome.monitor_lost = notify_stats->lost;
-    } else {
-      run.not_enforced.push_back("seccomp denial counting failed: " + notify_stats.error().What());
-    }
-  }
+  FinishNotifySupervisor(supervisor, stop_supervisor.get(), observed, notify_stats, &outcome);
+
 
   if (sinkhole) {
     sinkhole->Stop();
@@ -406,7 +392,7 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
     (void)cgroup.Remove();
   }
   outcome.layers = run.layers;
-  outcome.not_enforced = run.not_enforced;
+  outcome.not_enforced.insert(outcome.not_enforced.begin(), run.not_enforced.begin(), run.not_enforced.end());
   outcome.weakenings = run.weakenings;
 
   EndState end;
