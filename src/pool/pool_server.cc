@@ -381,22 +381,27 @@ void Acceptor::Accept(int listen_fd) {
     return !k.empty() && static_cast<size_t>(n) - hl == k.size() && hello.compare(hl, k.size(), k) == 0;
   };
   if (!matches(key_) && !matches(fast_key_)) return decline("the run's policy differs from the pool's");
-  if (ready_.empty()) return decline("no warm sandbox ready");
-  Ready w = std::move(ready_.front());
-  ready_.pop_front();
-  double age = std::chrono::duration<double, std::milli>(Clock::now() - w.born).count();
-  std::string yes = "Y" + layers_;
-  yes.insert(yes.size() - 1, fmt::format(",\"pool_pid\":{},\"age_ms\":{:.1f}", getpid(), age));
-  // The payload first (it is on the launch path), then init (it only watches the connection).
-  if (::send(c.get(), yes.data(), yes.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(yes.size()) ||
-      SendFd(w.pctl.get(), c.get()) != 0 || SendFd(w.ctl.get(), c.get()) != 0) {
-    LogWarning("pool: could not hand a client to sandbox {}", w.pid);
-    kernel::PidfdSendSignal(w.pidfd.get(), SIGKILL);
-  } else {
+  // The payload first (it is on the launch path), then init (it only watches the connection), then
+  // the answer: a sandbox that died while waiting is skipped, the client never hears of it.
+  while (!ready_.empty()) {
+    Ready w = std::move(ready_.front());
+    ready_.pop_front();
+    RefillSoon();
+    if (SendFd(w.pctl.get(), c.get()) != 0 || SendFd(w.ctl.get(), c.get()) != 0) {
+      LogWarning("pool: sandbox {} is gone; trying the next", w.pid);
+      kernel::PidfdSendSignal(w.pidfd.get(), SIGKILL);
+      continue;
+    }
+    double age = std::chrono::duration<double, std::milli>(Clock::now() - w.born).count();
+    std::string yes = "Y" + layers_;
+    yes.insert(yes.size() - 1, fmt::format(",\"pool_pid\":{},\"age_ms\":{:.1f}", getpid(), age));
+    ssize_t sent = ::send(c.get(), yes.data(), yes.size(), MSG_NOSIGNAL);
+    (void)sent;  // a client that left already: its sandbox sees the hang-up and ends
     ++served_;
     LogDebug("pool: sandbox {} (ready {:.0f} ms) serves pid {}", w.pid, age, cred.pid);
+    return;
   }
-  RefillSoon();
+  decline("no warm sandbox ready");
 }
 
 Result<int> Acceptor::Loop(int listen_fd) {
@@ -419,8 +424,16 @@ Result<int> Acceptor::Loop(int listen_fd) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(refill_due_.front() - Clock::now()).count();
       wait_ms = static_cast<int>(std::clamp<int64_t>(left + 1, 0, 1000));
     }
-    pollfd fds[3] = {{listen_fd, POLLIN, 0}, {sigfd.get(), POLLIN, 0}, {link_, POLLIN, 0}};
-    if (::poll(fds, 3, wait_ms) < 0 && errno != EINTR) return ErrnoError("poll");
+    std::vector<pollfd> fds = {{listen_fd, POLLIN, 0}, {sigfd.get(), POLLIN, 0}, {link_, POLLIN, 0}};
+    for (const auto& r : ready_) fds.push_back({r.pidfd.get(), POLLIN, 0});  // readable = it exited
+    if (::poll(fds.data(), fds.size(), wait_ms) < 0 && errno != EINTR) return ErrnoError("poll");
+    for (size_t i = fds.size(); i-- > 3;) {
+      if (fds[i].revents) {
+        LogWarning("pool: waiting sandbox {} ended; replacing it", ready_[i - 3].pid);
+        ready_.erase(ready_.begin() + static_cast<long>(i - 3));
+        Refill();
+      }
+    }
     if (fds[2].revents) {
       if (Status s = OnSpawner(); !s) return std::unexpected(s.error());
     }

@@ -225,6 +225,24 @@ TEST_F(Pool, SignalsAreForwardedAndAKilledClientTakesTheSandboxDown) {
   EXPECT_TRUE(gone) << "the sandbox outlived its killed client";
 }
 
+TEST_F(Pool, AWaitingSandboxThatDiesIsReplaced) {
+  // Kill every sandbox the pool has prepared so far (the log names them).
+  std::string log = ReadFileOrEmpty(log_);
+  int killed = 0;
+  for (size_t p = log.find("pool: sandbox "); p != std::string::npos; p = log.find("pool: sandbox ", p + 1)) {
+    pid_t pid = static_cast<pid_t>(std::atoi(log.c_str() + p + 14));
+    if (pid > 0 && kill(pid, SIGKILL) == 0) ++killed;
+  }
+  ASSERT_GE(killed, 2) << log;
+  int code = -1;
+  for (int i = 0; i < 200 && code != 4; ++i) {
+    code = Warm("exit 4").exit_code;
+    if (code != 4) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(code, 4) << ReadFileOrEmpty(log_);
+  EXPECT_NE(ReadFileOrEmpty(log_).find("ended; replacing it"), std::string::npos) << ReadFileOrEmpty(log_);
+}
+
 TEST_F(Pool, ServesOnlyPoliciesItCanPrepare) {
   auto r = airlock::test::Run({AirlockBin(), "pool", "--profile", "network", "--socket", dir_ + "/other.sock"});
   EXPECT_EQ(r.exit_code, 125) << r.err;
