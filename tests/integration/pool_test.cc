@@ -197,29 +197,34 @@ TEST_F(Pool, CommandNotFoundAndDeniedSyscalls) {
   EXPECT_GE(j["denied_syscalls"].value("unshare", 0), 1) << ReadFileOrEmpty(report) << r.out << r.err;
 }
 
+// Sleep arguments unique to this test process: the root and user tiers run at the same time.
+std::string Marker(const char* seconds) { return std::string(seconds) + "." + std::to_string(getpid()); }
+
 TEST_F(Pool, TimeoutKillsTheWarmSandbox) {
   auto t0 = std::chrono::steady_clock::now();
-  auto r = Warm("sleep 30", {"--timeout", "1s"});
+  const std::string secs = Marker("30");
+  auto r = Warm("sleep " + secs + " & sleep " + secs, {"--timeout", "1s"});
   EXPECT_EQ(r.exit_code, 124) << r.err;
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
-  EXPECT_FALSE(ProcessWithArgExists("sleep 30"));
+  EXPECT_FALSE(ProcessWithArgExists("sleep " + secs)) << "a process of the sandbox outlived its timeout";
 }
 
 TEST_F(Pool, SignalsAreForwardedAndAKilledClientTakesTheSandboxDown) {
   std::string log = dir_ + "/client.log";
-  pid_t c = Spawn({AirlockBin(), "run", "--profile", profile_, "--pool", "required", "--", "/bin/sleep", "3600.25"}, log);
-  for (int i = 0; i < 300 && !ProcessWithArgExists("sleep 3600.25"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  ASSERT_TRUE(ProcessWithArgExists("sleep 3600.25")) << ReadFileOrEmpty(log);
+  const std::string first = Marker("3600"), second = Marker("3601");
+  pid_t c = Spawn({AirlockBin(), "run", "--profile", profile_, "--pool", "required", "--", "/bin/sleep", first}, log);
+  for (int i = 0; i < 300 && !ProcessWithArgExists("sleep " + first); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(ProcessWithArgExists("sleep " + first)) << ReadFileOrEmpty(log);
   kill(c, SIGTERM);
   EXPECT_EQ(WaitExit(c), 128 + SIGTERM) << ReadFileOrEmpty(log);
 
-  c = Spawn({AirlockBin(), "run", "--profile", profile_, "--pool", "required", "--", "/bin/sleep", "3600.5"}, log);
-  for (int i = 0; i < 300 && !ProcessWithArgExists("sleep 3600.5"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  ASSERT_TRUE(ProcessWithArgExists("sleep 3600.5")) << ReadFileOrEmpty(log);
+  c = Spawn({AirlockBin(), "run", "--profile", profile_, "--pool", "required", "--", "/bin/sleep", second}, log);
+  for (int i = 0; i < 300 && !ProcessWithArgExists("sleep " + second); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(ProcessWithArgExists("sleep " + second)) << ReadFileOrEmpty(log);
   kill(c, SIGKILL);
   WaitExit(c);
   bool gone = false;
-  for (int i = 0; i < 300 && !(gone = !ProcessWithArgExists("sleep 3600.5")); ++i) {
+  for (int i = 0; i < 300 && !(gone = !ProcessWithArgExists("sleep " + second)); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_TRUE(gone) << "the sandbox outlived its killed client";
