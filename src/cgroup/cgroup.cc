@@ -156,8 +156,11 @@ Result<Cgroup> CreateCgroupFromParent(const Limits& limits, const std::string& n
   // not ours to kill, the GC skips it while we live, so we step around it).
   std::string hint = SanitizeHint(name_hint);
   std::string name;
+  // The creator's start time makes the name unambiguous after pid reuse: the GC removes a cgroup
+  // whose creator is gone even when another process has its pid by now.
+  static const uint64_t start = cgroupfs::ProcessStartTime(::getpid());
   for (int attempt = 0; attempt < 100; ++attempt) {
-    name = "airlock-" + std::to_string(::getpid()) + "-" + std::to_string(g_counter.fetch_add(1));
+    name = "airlock-" + std::to_string(::getpid()) + "-s" + std::to_string(start) + "-" + std::to_string(g_counter.fetch_add(1));
     if (!hint.empty()) name += "-" + hint;
     bool taken = std::any_of(hs.begin(), hs.end(), [&name](const Hierarchy& h) { return cgroupfs::Exists(h.own_dir + "/" + name); });
     if (!taken) break;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <sstream>
 
@@ -252,6 +253,42 @@ pid_t CreatorPidFromName(std::string_view name) {
   auto [p, ec] = std::from_chars(name.data(), name.data() + name.size(), pid);
   if (ec != std::errc() || pid <= 0 || p == name.data() + name.size() || *p != '-') return 0;
   return pid;
+}
+
+uint64_t CreatorStartFromName(std::string_view name) {
+  if (CreatorPidFromName(name) <= 0) return 0;
+  name.remove_prefix(name.find('-', 8) + 1);  // after "airlock-<pid>-"
+  if (name.empty() || name[0] != 's') return 0;
+  name.remove_prefix(1);
+  uint64_t start = 0;
+  auto [p, ec] = std::from_chars(name.data(), name.data() + name.size(), start);
+  if (ec != std::errc() || p == name.data() + name.size() || *p != '-') return 0;
+  return start;
+}
+
+uint64_t ProcessStartTime(pid_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[1024];
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return 0;
+  std::string_view stat(buf, static_cast<size_t>(n));
+  size_t p = stat.rfind(')');  // the command name may hold spaces and parentheses
+  if (p == std::string_view::npos) return 0;
+  // Fields after the name start at 3 (state); the start time is field 22.
+  stat.remove_prefix(p + 1);
+  for (int field = 2; field < 22; ++field) {
+    size_t sp = stat.find(' ');
+    if (sp == std::string_view::npos) return 0;
+    stat.remove_prefix(sp + 1);
+  }
+  uint64_t start = 0;
+  auto [q, ec] = std::from_chars(stat.data(), stat.data() + stat.size(), start);
+  (void)q;
+  return ec == std::errc() ? start : 0;
 }
 
 }  // namespace airlock::cgroupfs

@@ -51,5 +51,10 @@ bool KillAndRemoveDir(const std::string& path);
 
 // "airlock-<pid>-..." -> pid, or 0 when the name does not have that shape.
 pid_t CreatorPidFromName(std::string_view name);
+// "airlock-<pid>-s<start>-..." -> the creator's start time (clock ticks after boot, /proc/PID/stat
+// field 22), or 0 when the name does not carry one (names of older versions).
+uint64_t CreatorStartFromName(std::string_view name);
+// Start time of a process (same unit), 0 when it does not exist or cannot be read.
+uint64_t ProcessStartTime(pid_t pid);
 
 }  // namespace airlock::cgroupfs

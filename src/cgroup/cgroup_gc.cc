@@ -38,7 +38,10 @@ int GarbageCollectStaleCgroups() {
     seen.push_back(h.own_dir);
     for (const auto& name : ListDirs(h.own_dir)) {
       pid_t creator = cgroupfs::CreatorPidFromName(name);
-      if (creator <= 0 || creator == ::getpid() || PidAlive(creator)) continue;
+      if (creator <= 0 || creator == ::getpid()) continue;
+      // Alive means: that pid exists and (when the name records it) started when the creator did.
+      const uint64_t start = cgroupfs::CreatorStartFromName(name);
+      if (PidAlive(creator) && (start == 0 || cgroupfs::ProcessStartTime(creator) == start)) continue;
       std::string path = h.own_dir + "/" + name;
       if (cgroupfs::KillAndRemoveDir(path)) {
         LogDebug("cgroup gc: removed stale {}", path);

@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "cgroup/cgroup_fs.h"
 #include "test_env.h"
 
 extern char** environ;
@@ -171,8 +172,12 @@ void FindCgroups(const std::string& dir, int depth, const std::set<pid_t>& pids,
     std::string name = e->d_name;
     std::string path = dir + "/" + name;
     if (name.rfind("airlock-", 0) == 0) {
-      pid_t creator = static_cast<pid_t>(std::atoi(name.c_str() + 8));
-      if (pids.count(creator)) out->push_back(path);
+      pid_t creator = airlock::cgroupfs::CreatorPidFromName(name);
+      // A live process with that pid and the recorded start time is another test's airlock that got
+      // one of our (dead) airlocks' pids: not ours.
+      uint64_t start = airlock::cgroupfs::CreatorStartFromName(name);
+      bool someone_else = start != 0 && airlock::cgroupfs::ProcessStartTime(creator) == start;
+      if (pids.count(creator) && !someone_else) out->push_back(path);
       continue;
     }
     FindCgroups(path, depth + 1, pids, out);

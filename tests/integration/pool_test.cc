@@ -245,7 +245,10 @@ TEST_F(Pool, AWaitingSandboxThatDiesIsReplaced) {
     if (code != 4) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_EQ(code, 4) << ReadFileOrEmpty(log_);
-  EXPECT_NE(ReadFileOrEmpty(log_).find("ended; replacing it"), std::string::npos) << ReadFileOrEmpty(log_);
+  // Noticed through its pidfd, or at the hand-out (then the next one serves).
+  std::string after = ReadFileOrEmpty(log_);
+  EXPECT_TRUE(after.find("ended; replacing it") != std::string::npos || after.find("is gone; trying the next") != std::string::npos)
+      << after;
 }
 
 TEST_F(Pool, ServesOnlyPoliciesItCanPrepare) {

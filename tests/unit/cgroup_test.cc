@@ -90,6 +90,20 @@ TEST(CgroupParse, CreatorPid) {
   EXPECT_EQ(cgroupfs::CreatorPidFromName("airlock--1-0"), 0);
   EXPECT_EQ(cgroupfs::CreatorPidFromName("other-123-0"), 0);
   EXPECT_EQ(cgroupfs::CreatorPidFromName("airlock-99999999999999-0"), 0);
+  EXPECT_EQ(cgroupfs::CreatorPidFromName("airlock-123-s4567-0-run"), 123);
+}
+
+TEST(CgroupParse, CreatorStartTime) {
+  EXPECT_EQ(cgroupfs::CreatorStartFromName("airlock-123-s4567-0-run"), 4567u);
+  EXPECT_EQ(cgroupfs::CreatorStartFromName("airlock-123-s4567-0"), 4567u);
+  EXPECT_EQ(cgroupfs::CreatorStartFromName("airlock-123-0-run"), 0u);  // older names
+  EXPECT_EQ(cgroupfs::CreatorStartFromName("airlock-123-s-0"), 0u);
+  EXPECT_EQ(cgroupfs::CreatorStartFromName("airlock-123-s99"), 0u);
+  EXPECT_EQ(cgroupfs::CreatorStartFromName("other-123-s1-0"), 0u);
+  // Our own start time is readable and stable; a pid that does not exist has none.
+  EXPECT_GT(cgroupfs::ProcessStartTime(getpid()), 0u);
+  EXPECT_EQ(cgroupfs::ProcessStartTime(getpid()), cgroupfs::ProcessStartTime(getpid()));
+  EXPECT_EQ(cgroupfs::ProcessStartTime(4194304), 0u);
 }
 
 TEST(CgroupBasics, NoLimitsMeansInactive) {
@@ -411,7 +425,7 @@ TEST(CgroupReal, TakenNamesAreSkipped) {
   ASSERT_TRUE(a);
   ASSERT_FALSE(a->paths().empty());
   std::string first = a->paths().front();
-  std::string prefix = "airlock-" + std::to_string(getpid()) + "-";
+  std::string prefix = "airlock-" + std::to_string(getpid()) + "-s" + std::to_string(cgroupfs::ProcessStartTime(getpid())) + "-";
   unsigned k = std::stoul(first.substr(first.rfind(prefix) + prefix.size()));
   auto hs = cgroupfs::DiscoverHierarchies();
   const Hierarchy* h = Find(hs, "pids");
