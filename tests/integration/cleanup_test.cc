@@ -163,7 +163,7 @@ std::vector<std::string> ProcessesWith(const std::string& marker) {
 }
 
 // cgroup directories named airlock-<pid>-* for any pid in pids, anywhere under /sys/fs/cgroup.
-void FindCgroups(const std::string& dir, int depth, const std::set<pid_t>& pids, std::vector<std::string>* out) {
+void FindCgroups(const std::string& dir, int depth, const std::set<std::pair<pid_t, uint64_t>>& creators, std::vector<std::string>* out) {
   if (depth > 8) return;
   DIR* d = opendir(dir.c_str());
   if (d == nullptr) return;
@@ -172,15 +172,13 @@ void FindCgroups(const std::string& dir, int depth, const std::set<pid_t>& pids,
     std::string name = e->d_name;
     std::string path = dir + "/" + name;
     if (name.rfind("airlock-", 0) == 0) {
-      pid_t creator = airlock::cgroupfs::CreatorPidFromName(name);
-      // A live process with that pid and the recorded start time is another test's airlock that got
-      // one of our (dead) airlocks' pids: not ours.
-      uint64_t start = airlock::cgroupfs::CreatorStartFromName(name);
-      bool someone_else = start != 0 && airlock::cgroupfs::ProcessStartTime(creator) == start;
-      if (pids.count(creator) && !someone_else) out->push_back(path);
+      // Ours: created by one of our airlocks, named by its pid and start time (pids are reused fast
+      // here; other tests' airlocks may have had the same pids).
+      std::pair<pid_t, uint64_t> creator{airlock::cgroupfs::CreatorPidFromName(name), airlock::cgroupfs::CreatorStartFromName(name)};
+      if (creators.count(creator)) out->push_back(path);
       continue;
     }
-    FindCgroups(path, depth + 1, pids, out);
+    FindCgroups(path, depth + 1, creators, out);
   }
   closedir(d);
 }
@@ -208,7 +206,7 @@ TEST(Cleanup, NothingLeftBehindAfterAThousandSandboxes) {
 
   std::map<Kind, int> done_by_kind;
   std::map<Kind, int> killed_by_kind;
-  std::set<pid_t> airlock_pids;
+  std::set<std::pair<pid_t, uint64_t>> airlock_pids;  // pid and start time of every airlock we ran
   std::vector<std::string> failures;
   std::vector<Job> running;
   int next = 0;
@@ -223,7 +221,7 @@ TEST(Cleanup, NothingLeftBehindAfterAThousandSandboxes) {
       j.cgroup = (j.index / 20) % 2 == 1;  // alternate blocks of 20: every kind with and without limits
       j.pid = Spawn(ArgvFor(j, marker), tmpdir, &j.out);
       ASSERT_GT(j.pid, 0) << "fork: " << strerror(errno);
-      airlock_pids.insert(j.pid);
+      airlock_pids.insert({j.pid, airlock::cgroupfs::ProcessStartTime(j.pid)});
       // Kill during setup at one of several points: right away, or up to ~4 ms into the run.
       if (j.kind == Kind::kKillDuringSetup) j.kill_at = Now() + (j.index % 9) * 0.0005;
       running.push_back(std::move(j));
