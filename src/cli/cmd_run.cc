@@ -161,7 +161,7 @@ bool ChangesThePolicy(const RunArgs& a) {
 
 // The pool's fast path (src/pool/pool.h): a built-in profile, nothing that changes it, a pool that
 // published it. Returns nullopt when the run must take the full path.
-std::optional<RunOutcome> TryFastWarm(const RunArgs& a, const std::string& socket) {
+std::optional<Result<RunOutcome>> TryFastWarm(const RunArgs& a, const std::string& socket) {
   if (a.pool == "off" || a.command.empty() || ChangesThePolicy(a)) return std::nullopt;
   std::string key = pool::BuiltinFastKey(a.profile);
   if (key.empty()) return std::nullopt;
@@ -171,26 +171,47 @@ std::optional<RunOutcome> TryFastWarm(const RunArgs& a, const std::string& socke
     return std::nullopt;
   }
   // Client-side options only (ChangesThePolicy is false): environment and timeout.
-  RunArgs client_side = a;
-  if (auto s = ApplyOverrides(*policy, client_side); !s) return std::nullopt;
+  if (auto s = ApplyOverrides(*policy, a); !s) return std::nullopt;
   RegisterBuiltinSeccompPrograms();
   if (const char* t = std::getenv("AIRLOCK_TRACE_SETUP"); t != nullptr && t[0] == '1') {
     std::fputs("airlock: warm fast path: built-in profile as published by the pool, not loaded\n", stderr);
   }
   std::string why;
   auto outcome = pool::RunWarm(*policy, a.command, RunOptions{}, socket, key, &why);
+  if (!outcome) LogDebug("pool fast path: {}", why);
+  return outcome;
+}
+
+// What a run returned -> airlock's exit code: the one line for airlock's own failures, --report.
+int FinishRun(const Result<RunOutcome>& outcome, const std::string& report) {
+  RunOutcome o;
   if (!outcome) {
-    LogDebug("pool fast path: {}", why);
-    return std::nullopt;
-  }
-  if (!*outcome) {
-    RunOutcome o;
     o.reason = OutcomeReason::kSetupError;
-    o.error = outcome->error().What();
-    o.exit_code = kExitSetup;
-    return o;
+    o.error = outcome.error().What();
+    const std::string& m = o.error;
+    o.exit_code = (m.find("clone") != std::string::npos || m.find("needs a writable cgroup") != std::string::npos ||
+                   m.find("Landlock ABI") != std::string::npos)
+                      ? kExitUnsupported
+                      : kExitSetup;
+    LogError("{}", o.error);
+  } else {
+    o = *outcome;
+    if (o.reason == OutcomeReason::kSetupError || o.reason == OutcomeReason::kTimeout ||
+        o.reason == OutcomeReason::kKilledByLimit) {
+      LogError("{}", o.error);
+    }
   }
-  return std::move(**outcome);
+  if (!report.empty()) {
+    std::string text = OutcomeToJson(o).dump(2) + "\n";
+    if (report == "-") {
+      std::fputs(text.c_str(), stderr);
+    } else {
+      std::ofstream f(report, std::ios::trunc);
+      f << text;
+      if (!f) LogError("cannot write report {}", report);
+    }
+  }
+  return o.exit_code;
 }
 
 // The common invocation, parsed without building CLI11's parser (a tenth of a millisecond on a launch
@@ -225,11 +246,14 @@ std::optional<RunArgs> QuickParse(int argc, char** argv) {
 }  // namespace
 
 int RunCommand(int argc, char** argv) {
-  if (auto quick = QuickParse(argc, argv)) {
-    if (auto fast = TryFastWarm(*quick, pool::DefaultSocketPath())) {
-      if (fast->reason == OutcomeReason::kSetupError || fast->reason == OutcomeReason::kTimeout) LogError("{}", fast->error);
+  // The common invocation first: with a pool of its built-in profile it is done here.
+  const std::string pool_socket = pool::DefaultSocketPath();
+  const std::optional<RunArgs> quick = QuickParse(argc, argv);
+  if (quick) {
+    if (auto fast = TryFastWarm(*quick, pool_socket)) {
+      int code = FinishRun(*fast, "");
       std::fflush(nullptr);
-      _exit(fast->exit_code);  // nothing else to tear down
+      _exit(code);  // nothing else to tear down
     }
   }
   RunArgs a;
@@ -281,18 +305,20 @@ int RunCommand(int argc, char** argv) {
   if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
   if (a.verbose) SetLogLevel(LogLevel::kDebug);
 
-  const std::string pool_socket = pool::DefaultSocketPath();
-  std::optional<RunOutcome> fast = TryFastWarm(a, pool_socket);
-  auto policy = fast ? Result<Policy>(Policy{}) : LoadProfile(a.profile, Cwd());
+  // Not tried above (the same arguments would not be served now either): the fast path.
+  if (!quick) {
+    if (auto fast = TryFastWarm(a, pool_socket)) return FinishRun(*fast, a.report);
+  }
+  auto policy = LoadProfile(a.profile, Cwd());
   if (!policy) {
     LogError("{}", policy.error().What());
     return kExitProfile;
   }
-  if (auto s = fast ? Status(Ok()) : ApplyOverrides(*policy, a); !s) {
+  if (auto s = ApplyOverrides(*policy, a); !s) {
     LogError("{}", s.error().What());
     return kExitUsage;
   }
-  if (auto s = fast ? Status(Ok()) : ValidatePolicy(*policy); !s) {
+  if (auto s = ValidatePolicy(*policy); !s) {
     LogError("{}", s.error().What());
     return kExitProfile;
   }
@@ -305,7 +331,7 @@ int RunCommand(int argc, char** argv) {
     return kExitUsage;
   }
 
-  if (!fast) RegisterBuiltinSeccompPrograms();
+  RegisterBuiltinSeccompPrograms();
   RunOptions run_options;
   UniqueFd monitor_file;
   if (!a.monitor.empty()) {
@@ -326,8 +352,7 @@ int RunCommand(int argc, char** argv) {
     return kExitUsage;
   }
   std::optional<Result<RunOutcome>> outcome;
-  if (fast) outcome = std::move(*fast);
-  if (!outcome && a.pool != "off") {
+  if (a.pool != "off") {
     std::string why;
     outcome = pool::RunWarm(*policy, a.command, run_options, pool_socket, pool::PoolKey(*policy), &why);
     if (!outcome) {
@@ -339,34 +364,7 @@ int RunCommand(int argc, char** argv) {
     }
   }
   if (!outcome) outcome = RunSandbox(*policy, a.command, run_options);
-  RunOutcome o;
-  if (!*outcome) {
-    o.reason = OutcomeReason::kSetupError;
-    o.error = outcome->error().What();
-    std::string m = o.error;
-    o.exit_code = (m.find("clone") != std::string::npos || m.find("needs a writable cgroup") != std::string::npos ||
-                   m.find("Landlock ABI") != std::string::npos)
-                      ? kExitUnsupported
-                      : kExitSetup;
-    LogError("{}", o.error);
-  } else {
-    o = std::move(**outcome);
-    if (o.reason == OutcomeReason::kSetupError || o.reason == OutcomeReason::kTimeout ||
-        o.reason == OutcomeReason::kKilledByLimit) {
-      LogError("{}", o.error);
-    }
-  }
-  if (!a.report.empty()) {
-    std::string text = OutcomeToJson(o).dump(2) + "\n";
-    if (a.report == "-") {
-      std::fputs(text.c_str(), stderr);
-    } else {
-      std::ofstream f(a.report, std::ios::trunc);
-      f << text;
-      if (!f) LogError("cannot write report {}", a.report);
-    }
-  }
-  return o.exit_code;
+  return FinishRun(*outcome, a.report);
 }
 
 }  // namespace airlock::cli

@@ -820,10 +820,10 @@ std::vector<std::pair<std::string_view, std::string_view>> BuiltinProfileSources
 const std::vector<BuiltinProfile>& BuiltinProfiles() {
   static const std::vector<BuiltinProfile> kProfiles = [] {
     std::vector<BuiltinProfile> out;
-    for (size_t i = 0; i < builtin_profiles::kCount; ++i) {
+    for (const auto& [name, toml] : BuiltinProfileSources()) {
       BuiltinProfile b;
-      b.name = builtin_profiles::kSources[i].name;
-      b.toml = builtin_profiles::kSources[i].toml;
+      b.name = name;
+      b.toml = toml;
       try {
         toml::table t = toml::parse(b.toml, b.name);
         b.description = t["description"].value_or(std::string());

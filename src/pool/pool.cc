@@ -1,17 +1,15 @@
 #include "pool/pool.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "policy/profile_loader.h"
-
-#include <fcntl.h>
-
-#include <nlohmann/json.hpp>
 
 namespace airlock::pool {
 

@@ -68,6 +68,14 @@ bool SendRequest(int sock, const std::string& req, const int* fds, size_t nfds) 
   return SendWithFds(sock, req.data(), req.size(), fds, nfds) == static_cast<ssize_t>(req.size());
 }
 
+// Reads the pool's answer. A pool that declines closes with our request unread: the kernel reports
+// that reset before the answer still queued for us, so one reset is read past.
+ssize_t RecvAnswer(int sock, char* buf, size_t len) {
+  ssize_t k = ::recv(sock, buf, len, MSG_DONTWAIT);
+  if (k < 0 && errno == ECONNRESET) k = ::recv(sock, buf, len, MSG_DONTWAIT);
+  return k;
+}
+
 void SendSignal(int sock, int sig) {
   SignalMessage m;
   m.signo = sig;
@@ -104,12 +112,11 @@ std::optional<Result<RunOutcome>> RunWarm(const Policy& policy, const std::vecto
   std::vector<std::string> exec = ExecCandidates(cmd[0], env);
   mode_t um = ::umask(0);
   ::umask(um);
-  std::string probe = EncodeRequest(cmd, env, exec, static_cast<int>(um), true);
-  if (probe.size() > kMaxRequestBytes) {
-    *why_not = fmt::format("arguments and environment ({} bytes) exceed a warm sandbox's request limit", probe.size());
+  std::string request = EncodeRequest(cmd, env, exec, static_cast<int>(um), true);
+  if (request.size() > kMaxRequestBytes) {
+    *why_not = fmt::format("arguments and environment ({} bytes) exceed a warm sandbox's request limit", request.size());
     return std::nullopt;
   }
-
   mark("environment, request encoded");
 
   RunOutcome outcome;
@@ -140,17 +147,15 @@ std::optional<Result<RunOutcome>> RunWarm(const Policy& policy, const std::vecto
   // if it serves us, hands the connection to a sandbox whose payload reads the request itself. The
   // pool's answer ('Y' + what the sandbox enforces, or 'N' + why not) is read below.
   std::string hello = std::string(kHello) + key;
-  mark("policy key");
   if (::send(sock.get(), hello.data(), hello.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(hello.size()) ||
-      !SendRequest(sock.get(), probe, fds, kFdNotify + 1)) {
+      !SendRequest(sock.get(), request, fds, kFdNotify + 1)) {
     // The request did not get through: nothing runs it. A pool that declined fast has closed already;
     // its answer says why.
     *why_not = fmt::format("pool at {}: {}", socket, std::strerror(errno));
     struct pollfd pa = {sock.get(), POLLIN, 0};
     if (::poll(&pa, 1, 2000) == 1) {
       char buf[4096];
-      ssize_t k = ::recv(sock.get(), buf, sizeof buf, MSG_DONTWAIT);
-      if (k < 0 && errno == ECONNRESET) k = ::recv(sock.get(), buf, sizeof buf, MSG_DONTWAIT);
+      ssize_t k = RecvAnswer(sock.get(), buf, sizeof buf);
       if (k > 1 && buf[0] == 'N') *why_not = std::string(buf + 1, static_cast<size_t>(k - 1));
     }
     ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
@@ -256,7 +261,7 @@ std::optional<Result<RunOutcome>> RunWarm(const Policy& policy, const std::vecto
             return;
           }
           auto hook = [&observed](const NotifyEvent& ev) {
-            if (ev.name == "memfd_create" || (ev.name == "execveat" && (ev.data->args[4] & AT_EMPTY_PATH))) ++observed[ev.name];
+            CountFilelessExecution(ev, observed);
             return NotifyAnswer{};
           };
           notify_stats = RunNotifySupervisor(listener.get(), *prog, stop_supervisor.get(), hook);
@@ -268,9 +273,7 @@ std::optional<Result<RunOutcome>> RunWarm(const Policy& policy, const std::vecto
     // The pool's answer, then nothing until init exits (EOF or hang-up ends the run).
     if (p[0].revents) {
       std::string buf(64 * 1024, '\0');
-      ssize_t k = ::recv(sock.get(), buf.data(), buf.size(), MSG_DONTWAIT);
-      // A pool that declines closes with our request unread: the reset is reported before its answer.
-      if (k < 0 && errno == ECONNRESET && !answered) k = ::recv(sock.get(), buf.data(), buf.size(), MSG_DONTWAIT);
+      ssize_t k = answered ? ::recv(sock.get(), buf.data(), buf.size(), MSG_DONTWAIT) : RecvAnswer(sock.get(), buf.data(), buf.size());
       if (k > 0 && !answered) {
         answered = true;
         answer.assign(buf.data(), static_cast<size_t>(k));
@@ -303,8 +306,6 @@ std::optional<Result<RunOutcome>> RunWarm(const Policy& policy, const std::vecto
     if (::read(status_r.get(), &rec, sizeof rec) == static_cast<ssize_t>(sizeof rec)) status = rec;
   }
   FinishNotifySupervisor(supervisor, stop_supervisor.get(), observed, notify_stats, &outcome);
-
-
   mark("supervisor joined");
   nlohmann::json info = nlohmann::json::parse(answer.empty() ? std::string("{}") : answer.substr(1), nullptr, false);
   if (!info.is_object()) info = nlohmann::json::object();

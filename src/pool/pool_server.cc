@@ -1,6 +1,5 @@
 // `airlock pool`: keeps `size` sandboxes ready and hands one to each matching client (pool.h).
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -28,7 +27,9 @@
 #include "pool/pool_wire.h"
 #include "policy/profile_loader.h"
 #include "process/child_error.h"
+#include "process/close_fds.h"
 #include "sandbox/child.h"
+#include "sandbox/classify.h"
 #include "sandbox/sandbox.h"
 #include "userns/userns.h"
 
@@ -86,17 +87,6 @@ Result<UniqueFd> Listen(const std::string& path) {
 }
 
 
-// Closes every descriptor of the freshly cloned sandbox except `keep` (sorted, distinct), so no
-// sandbox holds the listening socket, another sandbox's control socket or a client's connection.
-void CloseAllButInChild(const int* keep, size_t n) {
-  unsigned lo = 3;
-  for (size_t i = 0; i < n; ++i) {
-    if (static_cast<unsigned>(keep[i]) > lo) ::close_range(lo, static_cast<unsigned>(keep[i]) - 1, 0);
-    lo = static_cast<unsigned>(keep[i]) + 1;
-  }
-  ::close_range(lo, ~0U, 0);
-}
-
 // Two processes. The acceptor (the pool's main process) answers clients and hands out ready
 // sandboxes; the spawner, forked from it at start, prepares sandboxes (they are its children) and
 // passes each ready one to the acceptor. A client never waits behind a clone, and cloning never
@@ -146,9 +136,9 @@ Result<Warm> Spawner::Start() {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);  // the pool ignores it; the payload must not inherit that
+    // No sandbox holds the listening socket, another sandbox's sockets or a client's connection.
     int keep[4] = {sync_r.get(), err_w.get(), ctl_child.get(), pctl_child.get()};
-    std::sort(keep, keep + 4);
-    CloseAllButInChild(keep, 4);
+    CloseFdsExcept(keep, 4);
     ChildChannels ch;
     ch.sync_read = sync_r.release();
     ch.error_write = err_w.release();
@@ -242,8 +232,8 @@ void Spawner::Main() {
         if (::read(w.err_r.get(), &rec, sizeof rec) == static_cast<ssize_t>(sizeof rec)) {
           rec.stage[sizeof rec.stage - 1] = '\0';
           rec.detail[sizeof rec.detail - 1] = '\0';
-          last_error = fmt::format("sandbox setup failed at '{}'{}: {}", rec.stage,
-                                   rec.detail[0] ? fmt::format(" ({})", rec.detail) : "", rec.err ? std::strerror(rec.err) : "");
+          int unused_code;
+          last_error = DescribeChildError(rec, run_.seccomp.has_value(), &unused_code);
           LogError("pool: {}", last_error);
         }
         w.err_r.reset();
@@ -460,12 +450,9 @@ Result<int> Serve(const Policy& policy, const ServeOptions& options) {
   auto run = PrepareRun(policy, {"/bin/true"}, *eff);
   if (!run) return std::unexpected(run.error());
   nlohmann::json info;
-  nlohmann::json layers = nlohmann::json::array();
-  for (const auto& l : run->layers) layers.push_back({{"name", l.name}, {"engaged", l.engaged}, {"detail", l.detail}});
-  info["layers"] = layers;
+  info["layers"] = LayersToJson(run->layers);
   info["not_enforced"] = run->not_enforced;
   info["weakenings"] = run->weakenings;
-  info["notify"] = run->seccomp && run->seccomp->uses_user_notif;
 
   ServeOptions o = options;
   if (o.socket.empty()) o.socket = DefaultSocketPath();

@@ -1,17 +1,20 @@
-// Messages between `airlock run`, the pool (`airlock pool`) and a warm sandbox's init. All travel over
-// AF_UNIX SOCK_SEQPACKET sockets, so every message arrives whole or not at all.
+// Messages between `airlock run`, the pool (`airlock pool`) and a warm sandbox (its init and its
+// waiting payload). All travel over AF_UNIX SOCK_SEQPACKET sockets, so every message arrives whole or
+// not at all.
 //
-//   client -> pool   kHello + the policy key (PoolKey): "is a sandbox for exactly this policy ready?"
-//   pool -> client   'Y' + JSON {layers, not_enforced, weakenings, notify, pool_pid, age_ms} or 'N' + why
-//   pool -> init     the client's connection (SCM_RIGHTS); from here on the pool is out of the way
-//   client -> init   one request: RequestHeader + argv, environment and exec candidates as NUL-terminated
-//                    strings; fds (SCM_RIGHTS) stdin, stdout, stderr, error pipe, status pipe[, seccomp
-//                    listener socket]
-//   client -> init   SignalMessage for each forwarded signal; closing the connection = the client died
-//   init -> client   over the passed pipes, exactly as in a cold run (ChildErrorRecord, StatusRecord,
-//                    the seccomp listener)
-// init decodes the request without allocating (DecodeRequestInPlace) and trusts nothing in it: counts
-// and lengths are checked against the message's real size.
+//   client -> pool      kHello + the policy key (PoolKey or BuiltinFastKey), then at once, without
+//                       waiting, the request: RequestHeader + argv, environment and exec candidates as
+//                       NUL-terminated strings; fds (SCM_RIGHTS) stdin, stdout, stderr, error pipe,
+//                       status pipe[, seccomp listener socket]
+//   pool -> payload     the client's connection (SCM_RIGHTS), then the same to init; the pool reads
+//                       only the hello, the payload reads the request itself
+//   pool -> client      'Y' + JSON {layers, not_enforced, weakenings, pool_pid, age_ms}, or 'N' + why
+//                       (then the request was read by nobody: the client runs cold)
+//   payload -> client   its seccomp listener; payload -> init: the status pipe
+//   client -> init      SignalMessage for each forwarded signal; closing the connection = the client died
+//   init -> client      over the passed pipes, exactly as in a cold run (ChildErrorRecord, StatusRecord)
+// The payload decodes the request without allocating (DecodeRequestInPlace) and trusts nothing in it:
+// counts and lengths are checked against the message's real size.
 #pragma once
 
 #include <cstddef>

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/close_range.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -28,6 +27,7 @@
 #include "net/net.h"
 #include "pool/pool_wire.h"
 #include "process/child_error.h"
+#include "process/close_fds.h"
 
 namespace airlock {
 namespace {
@@ -62,20 +62,6 @@ void TraceStep(const PreparedRun& run, const char* step) {
   RawWrite(2, buf);
 }
 
-
-// Sorted-keep-list close of every descriptor above 2 (no allocation).
-void CloseAllFdsExcept(int* keep, size_t nkeep) {
-  for (size_t i = 1; i < nkeep; ++i)
-    for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; --j) std::swap(keep[j - 1], keep[j]);
-  unsigned lo = 3;
-  for (size_t i = 0; i < nkeep; ++i) {
-    if (keep[i] < 3) continue;
-    if (static_cast<unsigned>(keep[i]) > lo) ::close_range(lo, static_cast<unsigned>(keep[i]) - 1, 0);
-    lo = static_cast<unsigned>(keep[i]) + 1;
-  }
-  ::close_range(lo, ~0U, 0);
-}
-
 // The payload's lock-down, shared by cold and warm payloads: session, keyring, rlimits, descriptors
 // (all but stdio and `keep` closed), cwd, capabilities, ids, no_new_privs, Landlock, seccomp (last).
 // Returns the seccomp listener (user notification) or -1.
@@ -92,7 +78,7 @@ int LockDownPayloadInChild(const PreparedRun& run, int err, int* keep, size_t nk
 
   // File descriptors: stdio, the pass-fds and our own channels survive until execve; everything else
   // is closed now (inherited host fds never reach the payload, cf. CVE-2024-21626).
-  CloseAllFdsExcept(keep, nkeep);
+  CloseFdsExcept(keep, nkeep);
   for (int fd : run.pass_fds) {
     if (::fcntl(fd, F_SETFD, 0) != 0) ChildFail(err, "pass-fd", "", errno);
   }
@@ -151,12 +137,10 @@ int LockDownPayloadInChild(const PreparedRun& run, int err, int* keep, size_t nk
   ExecPayload(err, spec.argv, spec.envp, spec.exec, spec.execc);
 }
 
-// A request as received: the message in `buf` (mapped by the receiver, kMaxRequestBytes plus room
-// for the pointer arrays) and its descriptors, each moved above fd 10 so a later dup2 onto 0-2
-// cannot clobber one.
+// A request as decoded in place (in a buffer from MapRequestBuffer: kMaxRequestBytes plus room for
+// the pointer arrays) and its descriptors, each moved above fd 10 so a later dup2 onto 0-2 cannot
+// clobber one.
 struct ReceivedRequest {
-  char* buf = nullptr;
-  size_t len = 0;
   int fds[pool::kMaxRequestFds] = {-1, -1, -1, -1, -1, -1};
   size_t nfds = 0;
   pool::DecodedRequest req;
@@ -170,7 +154,6 @@ char* MapRequestBuffer() {
 
 // Receives and validates one request message; false on EOF or anything malformed.
 bool ReceiveRequestInChild(int sock, char* buf, ReceivedRequest* out) {
-  out->buf = buf;
   int fds[pool::kMaxRequestFds];
   size_t nfds = 0;
   bool truncated = false;
@@ -180,9 +163,8 @@ bool ReceiveRequestInChild(int sock, char* buf, ReceivedRequest* out) {
     ::close(fds[i]);
   }
   if (n <= 0 || truncated) return false;
-  out->len = static_cast<size_t>(n);
   char** ptrs = reinterpret_cast<char**>(buf + pool::kMaxRequestBytes);
-  if (!pool::DecodeRequestInPlace(buf, out->len, ptrs, pool::kMaxStrings + 2, &out->req)) return false;
+  if (!pool::DecodeRequestInPlace(buf, static_cast<size_t>(n), ptrs, pool::kMaxStrings + 2, &out->req)) return false;
   if (out->nfds != out->req.nfds) return false;
   for (size_t i = 0; i < out->nfds; ++i)
     if (out->fds[i] < 0) return false;
@@ -228,7 +210,7 @@ bool ReceiveRequestInChild(int sock, char* buf, ReceivedRequest* out) {
   }
   ::umask(static_cast<mode_t>(rr.req.umask));
   int keep_err[1] = {err};
-  CloseAllFdsExcept(keep_err, 1);
+  CloseFdsExcept(keep_err, 1);
   TraceStep(run, "warm payload: request received; execve");
   ExecPayload(err, rr.req.argv, rr.req.envp, rr.req.exec, rr.req.execc);
 }
@@ -266,9 +248,6 @@ void WriteStatusRecord(int fd, int status) {
   if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
   _exit(128 + WTERMSIG(status));
 }
-
-// ---- Warm sandbox (src/pool/pool.h): everything above is done before any client exists. ----
-
 
 // init of a warm sandbox: fork the payload now and let it lock itself down, tell the pool we are
 // ready, take the client's connection (the pool gives the payload its own copy), then wait for the

@@ -48,7 +48,7 @@ struct ChildChannels {
   int sync_read = -1;    // parent writes one byte when the child may proceed; EOF or hang-up = parent died
                          // (the parent keeps its end open for its whole life)
   int error_write = -1;  // ChildErrorRecord on setup failure (O_CLOEXEC: closed by a successful execve)
-  int status_write = -1; // init writes the payload's raw wait status here before exiting
+  int status_write = -1; // init writes the payload's StatusRecord here before exiting
   int notify_write = -1; // payload sends the seccomp listener fd here (SCM_RIGHTS)
   int pool_ctl = -1;     // warm sandbox: init's socket to the pool; -1 for a cold run
   int pool_payload = -1; // warm sandbox: the payload's socket to the pool (the client's connection arrives here)

@@ -1,5 +1,6 @@
 #include "sandbox/classify.h"
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,7 +12,6 @@
 #include "core/log.h"
 
 namespace airlock {
-namespace {
 
 std::string DescribeChildError(const ChildErrorRecord& rec, bool has_seccomp, int* exit_code) {
   *exit_code = kExitSetup;
@@ -31,8 +31,6 @@ std::string DescribeChildError(const ChildErrorRecord& rec, bool has_seccomp, in
   if (stage == "seccomp" && has_seccomp) msg += " (seccomp filter could not be installed)";
   return msg;
 }
-
-}  // namespace
 
 void ClassifyOutcome(const EndState& end, RunOutcome* outcome) {
   const int status = end.init_status.value_or(0);
@@ -64,6 +62,10 @@ void ClassifyOutcome(const EndState& end, RunOutcome* outcome) {
     if (WIFSIGNALED(status)) outcome->child_signal = WTERMSIG(status);
     outcome->error = end.limit_hit ? "killed by a resource limit" : "the sandbox init was killed";
   }
+}
+
+void CountFilelessExecution(const NotifyEvent& ev, std::map<std::string, uint64_t>& observed) {
+  if (ev.name == "memfd_create" || (ev.name == "execveat" && (ev.data->args[4] & AT_EMPTY_PATH))) ++observed[ev.name];
 }
 
 void FinishNotifySupervisor(std::thread& supervisor, int stop_fd, const std::map<std::string, uint64_t>& observed,

@@ -29,6 +29,13 @@ struct EndState {
 // Sets reason, exit_code, error, child_exit_status and child_signal.
 void ClassifyOutcome(const EndState& end, RunOutcome* outcome);
 
+// The one line for a setup failure reported by the sandbox; *exit_code gets airlock's code for it.
+std::string DescribeChildError(const ChildErrorRecord& rec, bool has_seccomp, int* exit_code);
+
+// The denial counter's notification hook: counts fileless execution (memfd_create, execveat of an
+// fd) in `observed`, the report's observed_syscalls.
+void CountFilelessExecution(const NotifyEvent& ev, std::map<std::string, uint64_t>& observed);
+
 // Stops the seccomp supervisor thread, if one runs (the listener reports POLLHUP once every sandboxed
 // process is gone; stop_fd, an eventfd, is the backstop), and records what it counted.
 void FinishNotifySupervisor(std::thread& supervisor, int stop_fd, const std::map<std::string, uint64_t>& observed,

@@ -13,6 +13,12 @@ const char* OutcomeReasonName(OutcomeReason r) {
   return "unknown";
 }
 
+nlohmann::json LayersToJson(const std::vector<LayerStatus>& layers) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& l : layers) out.push_back({{"name", l.name}, {"engaged", l.engaged}, {"detail", l.detail}});
+  return out;
+}
+
 nlohmann::json OutcomeToJson(const RunOutcome& o) {
   nlohmann::json j;
   j["status"] = o.exit_code;
@@ -23,9 +29,7 @@ nlohmann::json OutcomeToJson(const RunOutcome& o) {
   j["wall_seconds"] = o.wall_seconds;
   j["cpu_seconds"] = {{"user", o.user_cpu_seconds}, {"system", o.system_cpu_seconds}};
   j["peak_memory_bytes"] = o.peak_memory_bytes ? nlohmann::json(*o.peak_memory_bytes) : nlohmann::json(nullptr);
-  nlohmann::json layers = nlohmann::json::array();
-  for (const auto& l : o.layers) layers.push_back({{"name", l.name}, {"engaged", l.engaged}, {"detail", l.detail}});
-  j["layers"] = layers;
+  j["layers"] = LayersToJson(o.layers);
   j["not_enforced"] = o.not_enforced;
   j["weakenings"] = o.weakenings;
   j["denied_syscalls"] = o.denied_syscalls;

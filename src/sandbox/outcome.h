@@ -57,5 +57,7 @@ struct RunOutcome {
 };
 
 nlohmann::json OutcomeToJson(const RunOutcome& outcome);
+// [{name, engaged, detail}...], as in the report (also what `airlock pool` tells its clients).
+nlohmann::json LayersToJson(const std::vector<LayerStatus>& layers);
 
 }  // namespace airlock

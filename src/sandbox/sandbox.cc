@@ -51,7 +51,6 @@ Result<Pipe> MakePipe() {
   return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
-
 }  // namespace
 
 Result<RunOptions> EffectiveRunOptions(const Policy& policy, const RunOptions& options) {
@@ -261,7 +260,7 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
     }
   }
   hook = [&monitor, &observed](const NotifyEvent& ev) {
-    if (ev.name == "memfd_create" || (ev.name == "execveat" && (ev.data->args[4] & AT_EMPTY_PATH))) ++observed[ev.name];
+    CountFilelessExecution(ev, observed);
     return monitor ? monitor->Observe(ev) : NotifyAnswer{};
   };
   UniqueFd listener;
