@@ -1,6 +1,6 @@
 // Errors as values. Convention (see docs/ARCHITECTURE.md, "Errors"):
-//  - A fallible function returns Result<T> (std::expected<T, Error>) or Status (Result<void>) and is
-//    [[nodiscard]] through the type.
+//  - A fallible function returns Result<T> (a [[nodiscard]] std::expected<T, Error>) or Status
+//    (Result<void>) and is [[nodiscard]] through the type: a dropped result does not compile (-Werror).
 //  - An Error carries the errno that caused it (0 when none) and a message; callers add context with
 //    WithContext("what we were doing") so the final line reads outermost-first:
 //      "mount plan: bind /src -> /dst: open /src: No such file or directory"
@@ -47,9 +47,22 @@ class Error {
   int errno_ = 0;
 };
 
+// std::expected<T, Error> that must be looked at: libstdc++ 12 does not mark std::expected
+// [[nodiscard]], so the type is derived here and marked instead. Dropping a returned Result or Status
+// is then a -Wunused-result warning (an error with -Werror); discard on purpose with `(void)` and a
+// comment saying why. Everything else is std::expected's: construction from a value, from
+// std::unexpected, from another expected, value()/error()/has_value(), assignment.
 template <class T>
-using Result = std::expected<T, Error>;
-using Status = std::expected<void, Error>;
+class [[nodiscard]] Result : public std::expected<T, Error> {
+ public:
+  using Base = std::expected<T, Error>;
+  using Base::Base;
+  using Base::operator=;
+  Result() = default;
+  Result(const Base& other) : Base(other) {}
+  Result(Base&& other) : Base(std::move(other)) {}
+};
+using Status = Result<void>;
 
 inline std::unexpected<Error> MakeError(std::string message, int err = 0) {
   return std::unexpected<Error>(Error(std::move(message), err));

@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/clock.h"
 #include "core/unique_fd.h"
 #include "monitor/json_line.h"
 
@@ -194,53 +195,12 @@ std::string DnsQueryName(const std::string& pkt) {
 
 }  // namespace
 
-const std::vector<std::string>& MonitoredSyscalls() {
-  static const std::vector<std::string> kSyscalls = {
-      "execve", "execveat", "open", "openat", "openat2", "creat", "unlink", "unlinkat", "rename", "renameat",
-      "renameat2", "chmod", "fchmod", "fchmodat", "link", "linkat", "symlink", "symlinkat", "connect", "sendto",
-      "memfd_create", "utimensat", "truncate", "prctl"};
-  return kSyscalls;
-}
-
-const std::vector<std::string>& ObservedSyscalls() {
-  static const std::vector<std::string> kSyscalls = {"memfd_create", "execveat"};
-  return kSyscalls;
-}
-
-const std::vector<NotifyArgFilter>& MonitorNotifyFilters() {
-  // O_TMPFILE includes O_WRONLY or O_RDWR; O_PATH and read-only opens stay in the kernel.
-  constexpr uint64_t kWriteOpen = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC;
-  constexpr uint64_t kNotableMode = S_ISUID | S_ISGID | S_ISVTX | S_IXUSR | S_IXGRP | S_IXOTH | S_IWOTH;
-  static const std::vector<NotifyArgFilter> kFilters = {
-      {"open", 1, kWriteOpen},      {"openat", 2, kWriteOpen},    {"chmod", 1, kNotableMode},
-      {"fchmod", 1, kNotableMode},  {"fchmodat", 2, kNotableMode}, {"utimensat", 2, ~0ULL},
-  };
-  return kFilters;
-}
-
 std::string ReadRemoteString(pid_t pid, uint64_t addr, size_t max) {
   UniqueFd mem = OpenMem(pid);
   return ReadString(mem.get(), addr, max);
 }
 
 std::string ProcLink(pid_t pid, const std::string& what) { return ProcLinkC(pid, what.c_str()); }
-
-std::string UtcTimeNow() {
-  // The "YYYY-mm-dd HH:MM:SS" part changes once a second: format it only then.
-  thread_local time_t last_sec = -1;
-  thread_local char prefix[32];
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  if (ts.tv_sec != last_sec) {
-    tm t;
-    gmtime_r(&ts.tv_sec, &t);
-    strftime(prefix, sizeof prefix, "%Y-%m-%d %H:%M:%S", &t);
-    last_sec = ts.tv_sec;
-  }
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%s.%03d", prefix, static_cast<int>(ts.tv_nsec / 1000000));
-  return buf;
-}
 
 Monitor::ProcInfo& Monitor::Info(pid_t pid) {
   auto it = procs_.find(pid);

@@ -24,19 +24,11 @@
 
 #include "core/unique_fd.h"
 #include "monitor/event_sink.h"
+#include "seccomp/monitor_syscalls.h"  // MonitoredSyscalls() & co., re-exported
 #include "seccomp/notify.h"
 #include "seccomp/seccomp.h"
 
 namespace airlock {
-
-// Syscalls the monitor asks the seccomp filter to route to the supervisor.
-const std::vector<std::string>& MonitoredSyscalls();
-// Syscalls routed in every run with denial counting, so fileless execution is always reported.
-const std::vector<std::string>& ObservedSyscalls();
-// Narrowing of MonitoredSyscalls() applied unless every call is asked for (`--monitor-reads`):
-// open/openat only with O_WRONLY|O_RDWR|O_CREAT|O_TRUNC, chmod/fchmod/fchmodat only for modes with an
-// execute, setuid/setgid/sticky or world-write bit, utimensat only with explicit times.
-const std::vector<NotifyArgFilter>& MonitorNotifyFilters();
 
 class Monitor {
  public:
@@ -76,6 +68,5 @@ class Monitor {
 // Helpers reading another process's state (exposed for tests).
 std::string ReadRemoteString(pid_t pid, uint64_t addr, size_t max = 4096);
 std::string ProcLink(pid_t pid, const std::string& what);  // readlink /proc/PID/<what>
-std::string UtcTimeNow();                                   // "2026-11-27 05:50:00.123"
 
 }  // namespace airlock

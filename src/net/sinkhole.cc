@@ -13,7 +13,7 @@
 #include <chrono>
 #include <cstring>
 
-#include "monitor/monitor.h"
+#include "core/clock.h"
 #include "net/dns_message.h"
 #include "net/http_request.h"
 

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <fstream>
 
-#include "monitor/monitor.h"
+#include "seccomp/monitor_syscalls.h"
 #include "seccomp/program_cache.h"
 
 int main(int argc, char** argv) {
