@@ -3,7 +3,8 @@
 # Registers every gtest test of <target> twice, as <p>.root.<Suite>.<Test> and <p>.user.<Suite>.<Test>
 # (tier_tests.cmake does it when ctest starts, from the binary's --gtest_list_tests). The user variants
 # need the fixture airlock_user_stage: one ctest entry (tiers.user.stage) copies the binaries into a
-# world-readable directory once per ctest run, instead of once per test.
+# world-readable directory once per ctest run, instead of once per test; tiers.user.unstage removes it
+# (and the tests' TMPDIRs in it) after the last of them.
 set(AIRLOCK_TIER_SCRIPT ${CMAKE_CURRENT_LIST_DIR}/tier_tests.cmake)
 string(MD5 _airlock_build_hash "${CMAKE_BINARY_DIR}")
 string(SUBSTRING "${_airlock_build_hash}" 0 12 _airlock_build_hash)
@@ -44,4 +45,6 @@ function(airlock_add_user_stage)
   add_test(NAME tiers.user.stage COMMAND ${AIRLOCK_RUN_AS_USER} --stage ${AIRLOCK_USER_STAGE_DIR} ${bins})
   set_tests_properties(tiers.user.stage PROPERTIES FIXTURES_SETUP airlock_user_stage SKIP_RETURN_CODE 77
                        TIMEOUT 300 LABELS "user;required-in-ci")
+  add_test(NAME tiers.user.unstage COMMAND ${AIRLOCK_RUN_AS_USER} --unstage ${AIRLOCK_USER_STAGE_DIR})
+  set_tests_properties(tiers.user.unstage PROPERTIES FIXTURES_CLEANUP airlock_user_stage LABELS user)
 endfunction()
