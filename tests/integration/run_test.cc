@@ -302,17 +302,26 @@ TEST(Run, ReportHasOutcomeAndLayers) {
   rmdir(dir.c_str());
 }
 
-TEST(Run, DieWithParentAndSignalForwarding) {
-  // SIGTERM to airlock reaches the payload, which dies of it: 128+15.
+// Starts `airlock run -- /bin/sh -c SCRIPT` with its stdout (and the payload's) on `out`; SCRIPT
+// writes "ready" there once the payload runs, so signals are sent after that, not after a guess.
+static pid_t StartAirlockSh(const std::string& out, const std::string& script) {
   pid_t pid = fork();
   if (pid == 0) {
+    int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     int null = open("/dev/null", O_WRONLY);
-    dup2(null, 1);
+    dup2(fd, 1);
     dup2(null, 2);
-    execl(AirlockBin().c_str(), "airlock", "run", "--", "/bin/sleep", "30", nullptr);
+    execl(AirlockBin().c_str(), "airlock", "run", "--", "/bin/sh", "-c", script.c_str(), nullptr);
     _exit(99);
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  return pid;
+}
+
+TEST(Run, DieWithParentAndSignalForwarding) {
+  std::string dir = MakeTempDir("dwp"), out = dir + "/out";
+  // SIGTERM to airlock reaches the payload, which dies of it: 128+15.
+  pid_t pid = StartAirlockSh(out, "echo ready; exec sleep 30");
+  EXPECT_TRUE(WaitForMarker(out, "ready\n")) << "the payload never started";
   kill(pid, SIGTERM);
   int st = 0;
   waitpid(pid, &st, 0);
@@ -322,20 +331,21 @@ TEST(Run, DieWithParentAndSignalForwarding) {
   // SIGKILL of airlock takes the whole sandbox with it. (The shell waits for sleep, so it and init,
   // a clone of airlock, both carry the marker while the sandbox lives; dash has no `exec -a`.)
   std::string marker = "airlock-dwp-" + std::to_string(getpid());
-  pid = fork();
-  if (pid == 0) {
-    int null = open("/dev/null", O_WRONLY);
-    dup2(null, 1);
-    dup2(null, 2);
-    execl(AirlockBin().c_str(), "airlock", "run", "--", "/bin/sh", "-c", ("sleep 30; : " + marker).c_str(), nullptr);
-    _exit(99);
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  pid = StartAirlockSh(out, "echo ready; sleep 30; : " + marker);
+  EXPECT_TRUE(WaitForMarker(out, "ready\n")) << "the payload never started";
   kill(pid, SIGKILL);
   waitpid(pid, &st, 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  auto r = airlock::test::Run({"/bin/sh", "-c", "grep -l \"[a]" + marker.substr(1) + "\" /proc/[0-9]*/cmdline 2>/dev/null | wc -l"});
+  // The sandbox's processes die with their airlock a moment later: wait for that, bounded.
+  const std::string count = "grep -l \"[a]" + marker.substr(1) + "\" /proc/[0-9]*/cmdline 2>/dev/null | wc -l";
+  airlock::test::RunResult r;
+  for (int i = 0; i < 200; ++i) {
+    r = airlock::test::Run({"/bin/sh", "-c", count});
+    if (r.out == "0\n") break;
+    usleep(10 * 1000);
+  }
   EXPECT_EQ(r.out, "0\n") << "sandboxed process survived its airlock";
+  unlink(out.c_str());
+  rmdir(dir.c_str());
 }
 
 TEST(Run, NothingLeftBehindAfterManyRuns) {

@@ -3,6 +3,7 @@
 the milter is back, the client's retry ends with the message delivered (with X-Airlock-Verdict) or
 rejected: none lost, none delivered unscanned."""
 
+import os
 import smtplib
 import threading
 import time
@@ -27,7 +28,8 @@ class KillMidMessage(AirlockMailTest):
             self.assertEqual(code, 354)
             half = len(raw) // 2
             s.send(raw[:half])
-            time.sleep(0.2)
+            # No wait: Postfix answered RCPT after the milter's connection was set up, so the milter is
+            # in this message's session now, whichever part of DATA Postfix has read when it dies.
             self.milter.kill()
             s.send(raw[half:] + b".\r\n")
             return s.getreply()
@@ -36,6 +38,28 @@ class KillMidMessage(AirlockMailTest):
                 s.quit()
             except (smtplib.SMTPException, OSError):
                 s.close()
+
+    def analysis_running(self):
+        """True while a descendant of the milter runs `airlock analyze` (argv names "analyze")."""
+        parents, cmdlines = {}, {}
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    parents[int(pid)] = int(f.read().rsplit(")", 1)[1].split()[1])
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmdlines[int(pid)] = f.read().split(b"\0")
+            except (OSError, IndexError, ValueError):
+                continue
+        root = self.milter.proc.pid
+        for pid, argv in cmdlines.items():
+            if not any(a == b"analyze" or a.endswith(b"/airlock-analyze") for a in argv):
+                continue
+            p, hops = parents.get(pid), 0
+            while p and p != root and hops < 64:
+                p, hops = parents.get(p), hops + 1
+            if p == root:
+                return True
+        return False
 
     def restart_and_retry(self, raw, want_code):
         self.milter.start()
@@ -119,13 +143,12 @@ class KillDuringDetonation(AirlockMailTest):
         box = {}
         t = threading.Thread(target=lambda: box.setdefault("r", self.send(raw)))
         t.start()
-        # Postfix's cleanup logs the Message-ID once it has the whole message, before the milter's
-        # end-of-message verdict: the analysis is running from then on. SIGKILL the milter there.
-        mid = corpus.message_id_of(raw)
+        # The ready marker: an `airlock analyze` below the milter (the detonation is running, the
+        # end-of-message verdict is not given yet). SIGKILL the milter there.
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and f"message-id={mid}" not in self.postfix.log():
+        while time.monotonic() < deadline and "r" not in box and not self.analysis_running():
             time.sleep(0.02)
-        time.sleep(0.3)
+        self.assertTrue(self.analysis_running(), "no analysis was seen running" + self.diagnostics())
         self.assertNotIn("r", box, "the message was answered before the kill: not mid-message")
         self.milter.kill()
         t.join(180)

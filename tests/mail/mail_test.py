@@ -2,7 +2,7 @@
 
 Every test script takes `--milter-user root|nobody` (which uid runs `airlock milter`; Postfix itself
 always runs as root) and `--airlock PATH`, then runs its unittest cases. Exit 77 (ctest SKIP) with the
-reason when not root or when postfix/swaks are missing.
+reason when not root or when postfix/swaks are missing, and when any case or class was skipped.
 """
 
 import argparse
@@ -35,7 +35,19 @@ def main():
         if not os.path.exists(tool):
             print(f"SKIP: {tool} missing (scripts/install-deps.sh installs postfix and swaks)", file=sys.stderr)
             sys.exit(SKIP)
-    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
+    sys.exit(exit_code(unittest.main(argv=[sys.argv[0]] + rest, verbosity=2, exit=False).result))
+
+
+def exit_code(result):
+    """0 when every case ran and passed, 1 on a failure, SKIP when a case or a whole class was skipped
+    (a setUpClass raising SkipTest counts: unittest alone exits 0 then, and ctest would say Passed)."""
+    if not result.wasSuccessful():
+        return 1
+    if result.skipped:
+        for test, reason in result.skipped:
+            print(f"SKIPPED: {test}: {reason}", file=sys.stderr)
+        return SKIP
+    return 0
 
 
 class AirlockMailTest(unittest.TestCase):

@@ -11,7 +11,6 @@
 #include <optional>
 #include <set>
 
-#include "sigma/condition.h"
 #include "sigma/value_matcher.h"
 
 namespace airlock::sigma::test {
@@ -421,6 +420,108 @@ std::optional<nlohmann::json> BuildEvent(const Plan& plan, const std::set<std::s
   return ev;
 }
 
+// ---- condition oracle ------------------------------------------------------------------------
+// The test's own reading of the Sigma condition grammar (the Sigma specification, not src/sigma/):
+// precedence not > and > or, parentheses, `1 of` / `all of` a '*' pattern or `them` (identifiers not
+// starting with '_'), case-insensitive keywords. It evaluates the text directly for one truth
+// assignment, so a precedence or quantifier bug in the engine's ParseCondition cannot make the
+// expected outcome agree with the engine.
+class ConditionOracle {
+ public:
+  ConditionOracle(const std::string& text, const std::vector<std::string>& names) : names_(names) {
+    std::string word;
+    auto flush = [&] {
+      if (!word.empty()) tokens_.push_back(std::move(word));
+      word.clear();
+    };
+    for (char ch : text) {
+      if (std::isspace(static_cast<unsigned char>(ch))) {
+        flush();
+      } else if (ch == '(' || ch == ')') {
+        flush();
+        tokens_.emplace_back(1, ch);
+      } else {
+        word += ch;
+      }
+    }
+    flush();
+  }
+
+  // The condition's value when search i is (mask >> i) & 1; nullopt when the text is not a condition
+  // this reading understands (aggregations after '|', syntax errors, patterns matching nothing).
+  std::optional<bool> Eval(unsigned mask) {
+    mask_ = mask;
+    pos_ = 0;
+    ok_ = true;
+    bool v = Or();
+    if (!ok_ || pos_ != tokens_.size()) return std::nullopt;
+    return v;
+  }
+
+ private:
+  static std::string Lower(std::string s) {
+    for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return s;
+  }
+  static bool Glob(const char* p, const char* s) {
+    if (*p == '\0') return *s == '\0';
+    if (*p == '*') return Glob(p + 1, s) || (*s != '\0' && Glob(p, s + 1));
+    return *s == *p && Glob(p + 1, s + 1);
+  }
+  bool Next(const char* keyword) {
+    if (pos_ < tokens_.size() && Lower(tokens_[pos_]) == keyword) {
+      ++pos_;
+      return true;
+    }
+    return false;
+  }
+  bool Bit(size_t i) const { return ((mask_ >> i) & 1u) != 0; }
+  bool Or() {
+    bool v = And();
+    while (Next("or")) v = And() || v;  // both sides parsed: no short-circuit of the parse
+    return v;
+  }
+  bool And() {
+    bool v = Not();
+    while (Next("and")) v = Not() && v;
+    return v;
+  }
+  bool Not() { return Next("not") ? !Not() : Primary(); }
+  bool Primary() {
+    if (pos_ >= tokens_.size()) return ok_ = false;
+    if (Next("(")) {
+      bool v = Or();
+      if (!Next(")")) ok_ = false;
+      return v;
+    }
+    const std::string word = tokens_[pos_++];
+    if ((word == "1" || Lower(word) == "all") && Next("of")) {
+      if (pos_ >= tokens_.size()) return ok_ = false;
+      return Quantified(Lower(word) == "all", tokens_[pos_++]);
+    }
+    for (size_t i = 0; i < names_.size(); ++i)
+      if (names_[i] == word) return Bit(i);
+    return ok_ = false;
+  }
+  bool Quantified(bool all, const std::string& pattern) {
+    bool any_name = false, value = all;
+    for (size_t i = 0; i < names_.size(); ++i) {
+      bool in = Lower(pattern) == "them" ? names_[i].rfind('_', 0) != 0 : Glob(pattern.c_str(), names_[i].c_str());
+      if (!in) continue;
+      any_name = true;
+      value = all ? (value && Bit(i)) : (value || Bit(i));
+    }
+    if (!any_name) ok_ = false;
+    return value;
+  }
+
+  const std::vector<std::string>& names_;
+  std::vector<std::string> tokens_;
+  size_t pos_ = 0;
+  unsigned mask_ = 0;
+  bool ok_ = true;
+};
+
 }  // namespace
 
 std::string RegexSample(const std::string& pattern) {
@@ -451,7 +552,6 @@ SynthResult Synthesise(const std::string& rule_yaml, const std::function<bool(co
     nodes.push_back(kv.second);
     CollectFields(kv.second, all_fields);
   }
-  std::vector<CondNode> conds;
   const YAML::Node c = det["condition"];
   std::vector<std::string> texts;
   if (c.IsSequence()) {
@@ -459,27 +559,26 @@ SynthResult Synthesise(const std::string& rule_yaml, const std::function<bool(co
   } else {
     texts.push_back(c.Scalar());
   }
-  for (const auto& t : texts) {
-    auto n = ParseCondition(t, names);
-    if (!n) {
-      res.reason = "condition: " + n.error().message;
-      return res;
-    }
-    conds.push_back(std::move(*n));
-  }
   if (names.size() > 16) {
     res.reason = "more than 16 search identifiers";
     return res;
   }
+  // The assignments that satisfy the condition, by the test's own reading of it (ConditionOracle).
+  // A list of conditions fires when any of them does.
+  std::vector<ConditionOracle> oracles;
+  for (const auto& t : texts) oracles.emplace_back(t, names);
   std::vector<unsigned> masks;
   for (unsigned m = 0; m < (1u << names.size()); ++m) {
-    auto truth = [&](int i) { return ((m >> i) & 1u) != 0; };
-    for (const auto& cn : conds) {
-      if (cn.Eval(truth)) {
-        masks.push_back(m);
-        break;
+    bool satisfied = false;
+    for (size_t k = 0; k < oracles.size(); ++k) {
+      std::optional<bool> v = oracles[k].Eval(m);
+      if (!v) {
+        res.reason = "condition not understood by the test's grammar: " + texts[k];
+        return res;
       }
+      satisfied = satisfied || *v;
     }
+    if (satisfied) masks.push_back(m);
   }
   std::stable_sort(masks.begin(), masks.end(),
                    [](unsigned a, unsigned b) { return std::popcount(a) < std::popcount(b); });

@@ -2,7 +2,8 @@
 // engine's compiled tree) and builds events that should, and should not, fire it.
 //
 //  - Synthesise(): tries truth assignments of the search identifiers that satisfy the condition
-//    (fewest true searches first); for each, builds field values that satisfy the chosen
+//    (fewest true searches first; which ones do is decided by the test's own condition grammar,
+//    never by the engine's ParseCondition); for each, builds field values that satisfy the chosen
 //    selections' modifiers (contains/startswith/endswith/all/re/cidr/base64/lt.../exists/null) and
 //    leaves the other searches unsatisfied; returns the first event the rule really fires on, as
 //    judged by `fires`. On failure returns the reason.

@@ -126,6 +126,14 @@ std::string ReadFileOrEmpty(const std::string& path) {
   return ss.str();
 }
 
+bool WaitForMarker(const std::string& path, const std::string& marker, int timeout_ms) {
+  for (int waited = 0;; waited += 10) {
+    if (ReadFileOrEmpty(path).find(marker) != std::string::npos) return true;
+    if (waited >= timeout_ms) return false;
+    usleep(10 * 1000);
+  }
+}
+
 void WriteFile(const std::string& path, const std::string& content, int mode) {
   {
     std::ofstream f(path, std::ios::binary | std::ios::trunc);

@@ -31,5 +31,9 @@ bool IsRoot();
 std::string MakeTempDir(const std::string& tag);
 std::string ReadFileOrEmpty(const std::string& path);
 void WriteFile(const std::string& path, const std::string& content, int mode = 0644);
+// Waits until the file at `path` contains `marker` (a ready line a sandboxed program wrote, e.g.
+// `sh -c 'echo ready; exec sleep 30'` with its stdout on that file), polling every 10 ms for at most
+// timeout_ms. Tests signal a program after this instead of after a fixed sleep. True when seen.
+bool WaitForMarker(const std::string& path, const std::string& marker, int timeout_ms = 10000);
 
 }  // namespace airlock::test
