@@ -273,6 +273,8 @@ TEST(NetHttp, TlsServerNameRandomMutationsStayInBounds) {
     p.resize(next() % (p.size() + 1));
     std::string name = TlsServerName(p);
     ASSERT_LE(name.size(), p.size()) << round;
-    if (!name.empty()) ASSERT_NE(p.find(name), std::string::npos) << round;
+    if (!name.empty()) {
+      ASSERT_NE(p.find(name), std::string::npos) << round;
+    }
   }
 }

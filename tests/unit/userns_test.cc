@@ -5,9 +5,11 @@
 #include <grp.h>
 #include <gtest/gtest.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -31,7 +33,12 @@ int InChild(const std::function<int()>& fn) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-bool DropToNobody() { return ::setgroups(0, nullptr) == 0 && ::setresgid(65534, 65534, 65534) == 0 && ::setresuid(65534, 65534, 65534) == 0; }
+// Changing credentials clears the dumpable flag, which leaves /proc/PID/* owned by root: set it back,
+// as a process started by an unprivileged user has it.
+bool DropToNobody() {
+  return ::setgroups(0, nullptr) == 0 && ::setresgid(65534, 65534, 65534) == 0 && ::setresuid(65534, 65534, 65534) == 0 &&
+         ::prctl(PR_SET_DUMPABLE, 1) == 0;
+}
 
 // "inside outside count" of the first line of /proc/PID/{uid,gid}_map.
 std::string MapLine(pid_t pid, const char* file) {
@@ -57,6 +64,8 @@ std::string WriteAndReadBack(const IdMapping& m, const std::string& want_setgrou
   if (::pipe2(ready, O_CLOEXEC) != 0 || ::pipe2(go, O_CLOEXEC) != 0) return "pipe";
   pid_t pid = ::fork();
   if (pid == 0) {
+    ::close(go[1]);  // or the read below never sees EOF
+    ::close(ready[0]);
     char c = ::unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
     if (::write(ready[1], &c, 1) != 1) _exit(1);
     if (::read(go[0], &c, 1) < 0) _exit(1);
