@@ -217,7 +217,8 @@ int QuarantineMain(int argc, char** argv) {
   if (cmd == "show") {
     auto report = store.Report(id);
     nlohmann::json out = MetaToJson(*meta);
-    out["report"] = report ? nlohmann::json::parse(*report, nullptr, false) : nlohmann::json();
+    nlohmann::json parsed = report ? nlohmann::json::parse(*report, nullptr, false) : nlohmann::json();
+    out["report"] = parsed.is_discarded() ? nlohmann::json() : parsed;  // a corrupt report.json: null, not "<discarded>"
     std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return 0;
   }

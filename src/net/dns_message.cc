@@ -33,7 +33,7 @@ std::optional<DnsQuestion> ParseDnsQuery(std::string_view p) {
     }
     if (len > 63 || i + 1 + len > p.size()) return std::nullopt;  // compression pointers are not valid here
     total += len + 1;
-    if (total > 255) return std::nullopt;
+    if (total + 1 > 255) return std::nullopt;  // RFC 1035 2.3.4: 255 octets with the final zero byte
     if (!q.name.empty()) q.name += '.';
     q.name.append(p.substr(i + 1, len));
     i += 1 + len;
