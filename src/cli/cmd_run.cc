@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
+#include <variant>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -16,6 +17,7 @@
 #include "cli/commands.h"
 #include "core/log.h"
 #include "core/unique_fd.h"
+#include "policy/policy_overrides.h"
 #include "policy/profile_loader.h"
 #include "pool/pool.h"
 #include "rlimit/rlimit.h"
@@ -27,21 +29,7 @@ namespace {
 
 struct RunArgs {
   std::string profile = "default";
-  std::vector<std::pair<std::string, std::string>> bind, ro_bind, dev_bind;
-  std::vector<std::string> tmpfs;
-  std::string chdir;
-  bool workdir = false;
-  std::string net;
-  std::vector<std::string> net_allow;
-  std::string memory, cpu, timeout;
-  int64_t pids = -1;
-  std::vector<std::string> rlimits;
-  std::vector<std::string> setenv, keep_env;
-  std::vector<int> pass_fds;
-  std::string hostname;
-  int64_t uid = -1, gid = -1;
-  std::vector<std::string> allow, deny;
-  std::string landlock;
+  PolicyOverrides o;  // the flags that change the policy (policy/policy_overrides.h)
   bool explain = false;
   std::string report;
   std::string monitor;
@@ -56,107 +44,14 @@ std::string Cwd() {
   return getcwd(buf, sizeof buf) ? std::string(buf) : std::string("/");
 }
 
-Status ApplyOverrides(Policy& p, const RunArgs& a) {
-  auto add_binds = [&p](const auto& list, MountEntry::Kind kind, const char* opt) {
-    for (const auto& [src, dst] : list) {
-      MountEntry e;
-      e.kind = kind;
-      e.src = src;
-      e.dst = dst;
-      e.origin = opt;
-      p.mounts.push_back(e);
-    }
-  };
-  add_binds(a.ro_bind, MountEntry::Kind::kRoBind, "--ro-bind");
-  add_binds(a.bind, MountEntry::Kind::kBind, "--bind");
-  add_binds(a.dev_bind, MountEntry::Kind::kDevBind, "--dev-bind");
-  for (const auto& t : a.tmpfs) {
-    MountEntry e;
-    e.kind = MountEntry::Kind::kTmpfs;
-    e.origin = "--tmpfs";
-    auto colon = t.find(':');
-    e.dst = t.substr(0, colon);
-    if (colon != std::string::npos) {
-      auto size = ParseSize(t.substr(colon + 1));
-      if (!size) return std::unexpected(std::move(size.error()).WithContext("--tmpfs " + t));
-      e.size_bytes = *size;
-    }
-    p.mounts.push_back(e);
-  }
-  if (a.workdir) {
-    std::string cwd = Cwd();
-    MountEntry e;
-    e.kind = MountEntry::Kind::kBind;
-    e.src = cwd;
-    e.dst = cwd;
-    e.origin = "--workdir";
-    p.mounts.push_back(e);
-    p.chdir = cwd;
-  }
-  if (!a.chdir.empty()) p.chdir = a.chdir;
-  if (!a.net.empty()) {
-    if (a.net == "none") p.net.mode = NetMode::kNone;
-    else if (a.net == "host") p.net.mode = NetMode::kHost;
-    else if (a.net == "user") p.net.mode = NetMode::kUser;
-    else if (a.net == "sinkhole") p.net.mode = NetMode::kSinkhole;
-    else return MakeError("--net must be none, host, user or sinkhole, not '" + a.net + "'");
-    p.ns.net = p.net.mode != NetMode::kHost;
-  }
-  for (const auto& n : a.net_allow) p.net.allow.push_back(n);
-  if (!a.memory.empty()) {
-    auto v = ParseSize(a.memory);
-    if (!v) return std::unexpected(std::move(v.error()).WithContext("--memory"));
-    p.limits.memory_bytes = *v;
-  }
-  if (a.pids >= 0) p.limits.pids = static_cast<uint64_t>(a.pids);
-  if (!a.cpu.empty()) {
-    try {
-      size_t used = 0;
-      double c = std::stod(a.cpu, &used);
-      if (used != a.cpu.size() || c <= 0) throw std::invalid_argument("cpu");
-      p.limits.cpus = c;
-    } catch (const std::exception&) {
-      return MakeError("--cpu takes a positive number of CPUs, e.g. 0.5, not '" + a.cpu + "'");
-    }
-  }
-  if (!a.timeout.empty()) {
-    auto d = ParseDuration(a.timeout);
-    if (!d) return std::unexpected(std::move(d.error()).WithContext("--timeout"));
-    p.limits.timeout = *d;
-  }
-  for (const auto& r : a.rlimits) {
-    auto e = ParseRlimitSpec(r);
-    if (!e) return std::unexpected(std::move(e.error()).WithContext("--rlimit " + r));
-    p.limits.rlimits.push_back(*e);
-  }
-  for (const auto& kv : a.setenv) {
-    auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) return MakeError("--setenv takes KEY=VALUE, not '" + kv + "'");
-    p.env_set[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  for (const auto& k : a.keep_env) p.env_keep.push_back(k);
-  for (int fd : a.pass_fds) p.pass_fds.push_back(fd);
-  if (!a.hostname.empty()) p.hostname = a.hostname;
-  if (a.uid >= 0) p.identity.uid = static_cast<uid_t>(a.uid);
-  if (a.gid >= 0) p.identity.gid = static_cast<gid_t>(a.gid);
-  for (const auto& g : a.allow) p.seccomp.allow.push_back(g);
-  for (const auto& g : a.deny) p.seccomp.deny.push_back(g);
-  if (!a.landlock.empty()) {
-    if (a.landlock == "required") p.landlock.requirement = Requirement::kRequired;
-    else if (a.landlock == "best-effort") p.landlock.requirement = Requirement::kBestEffort;
-    else if (a.landlock == "disabled") p.landlock.requirement = Requirement::kDisabled;
-    else return MakeError("--landlock must be required, best-effort or disabled");
-  }
-  return Ok();
+Status ApplyRunOverrides(Policy& p, const RunArgs& a) {
+  return ApplyOverrides(p, a.o, a.o.workdir ? Cwd() : std::string(), ParseRlimitSpec);
 }
 
 // Options that change the sandbox itself (everything else is applied by the client: environment,
 // timeout, report, verbosity).
 bool ChangesThePolicy(const RunArgs& a) {
-  return !a.bind.empty() || !a.ro_bind.empty() || !a.dev_bind.empty() || !a.tmpfs.empty() || !a.chdir.empty() || a.workdir ||
-         !a.net.empty() || !a.net_allow.empty() || !a.memory.empty() || !a.cpu.empty() || a.pids >= 0 || !a.rlimits.empty() ||
-         !a.pass_fds.empty() || !a.hostname.empty() || a.uid >= 0 || a.gid >= 0 || !a.allow.empty() || !a.deny.empty() ||
-         !a.landlock.empty() || !a.monitor.empty() || a.monitor_reads || a.explain;
+  return a.o.ChangesSandbox() || !a.monitor.empty() || a.monitor_reads || a.explain;
 }
 
 // The pool's fast path (src/pool/pool.h): a built-in profile, nothing that changes it, a pool that
@@ -171,7 +66,7 @@ std::optional<Result<RunOutcome>> TryFastWarm(const RunArgs& a, const std::strin
     return std::nullopt;
   }
   // Client-side options only (ChangesThePolicy is false): environment and timeout.
-  if (auto s = ApplyOverrides(*policy, a); !s) return std::nullopt;
+  if (auto s = ApplyRunOverrides(*policy, a); !s) return std::nullopt;
   RegisterBuiltinSeccompPrograms();
   if (const char* t = std::getenv("AIRLOCK_TRACE_SETUP"); t != nullptr && t[0] == '1') {
     std::fputs("airlock: warm fast path: built-in profile as published by the pool, not loaded\n", stderr);
@@ -243,6 +138,111 @@ std::optional<RunArgs> QuickParse(int argc, char** argv) {
   return std::nullopt;
 }
 
+
+// Every flag of `airlock run`, bound to `a`.
+void AddRunOptions(CLI::App& app, RunArgs& a) {
+  app.footer(
+      "Exit status: the command's status (128+N if killed by signal N); 121 usage, 122 profile error,\n"
+      "123 required kernel feature missing, 124 timeout, 125 setup failed, 126 not executable, 127 not found.\n"
+      "Examples:\n"
+      "  airlock run -- /bin/sh -c 'id; ls /'\n"
+      "  airlock run --profile workdir --memory 512m --pids 128 --timeout 60s -- make test\n"
+      "  airlock run --explain --profile network -- curl https://example.org");
+  app.add_option("-p,--profile", a.profile, "built-in profile name or TOML file (default: default)");
+  app.add_option("--bind", a.o.bind, "bind SRC read-write at DST")->type_size(2)->allow_extra_args(false);
+  app.add_option("--ro-bind", a.o.ro_bind, "bind SRC read-only at DST")->type_size(2)->allow_extra_args(false);
+  app.add_option("--dev-bind", a.o.dev_bind, "bind a device node SRC at DST (explicit)")->type_size(2)->allow_extra_args(false);
+  app.add_option("--tmpfs", a.o.tmpfs, "mount a tmpfs at DST[:SIZE]")->allow_extra_args(false);
+  app.add_option("--chdir", a.o.chdir, "working directory inside the sandbox");
+  app.add_flag("--workdir", a.o.workdir, "bind the current directory read-write at the same path and chdir there");
+  app.add_option("--net", a.o.net, "network: none (default), host (shares the host network: weakening), user, sinkhole (DNS and every connection answered and recorded locally)");
+  app.add_option("--net-allow", a.o.net_allow, "allowed destination HOST:PORT for --net user (repeatable)")->allow_extra_args(false);
+  app.add_option("--memory", a.o.memory, "memory limit, e.g. 512m");
+  app.add_option("--pids", a.o.pids, "maximum number of processes");
+  app.add_option("--cpu", a.o.cpu, "CPU limit in CPUs, e.g. 0.5");
+  app.add_option("--timeout", a.o.timeout, "kill the whole sandbox after this long, e.g. 30s");
+  app.add_option("--rlimit", a.o.rlimits, "NAME=VALUE resource limit (nofile=1024, core=0, ...)")->allow_extra_args(false);
+  app.add_option("--setenv", a.o.setenv, "KEY=VALUE set in the sandbox environment")->allow_extra_args(false);
+  app.add_option("--keep-env", a.o.keep_env, "keep this variable from the caller's environment")->allow_extra_args(false);
+  app.add_option("--pass-fd", a.o.pass_fds, "keep this inherited file descriptor open")->allow_extra_args(false);
+  app.add_option("--hostname", a.o.hostname, "hostname inside the sandbox");
+  app.add_option("--uid", a.o.uid, "uid inside the sandbox");
+  app.add_option("--gid", a.o.gid, "gid inside the sandbox");
+  app.add_option("--allow", a.o.allow, "allow a seccomp group (@ptrace) or syscall back (weakening)")->allow_extra_args(false);
+  app.add_option("--deny", a.o.deny, "deny a seccomp group or syscall in addition")->allow_extra_args(false);
+  app.add_option("--landlock", a.o.landlock, "required, best-effort or disabled");
+  app.add_flag("--explain", a.explain, "print the effective policy and exit");
+  app.add_option("--report", a.report, "write a JSON report of the run to FILE ('-' for stderr)");
+  app.add_option("--monitor", a.monitor, "stream behaviour events as JSON lines to FILE ('-' for stdout); docs/EVENTS.md");
+  app.add_flag("--monitor-reads", a.monitor_reads,
+               "with --monitor: also report read-only opens and plain mode/time changes (slower; docs/EVENTS.md)");
+  app.add_option("--pool", a.pool,
+                 "auto (default): start in a warm sandbox of `airlock pool` when one serves this policy, else cold; "
+                 "off: always cold; required: fail (123) unless served warm")
+      ->check(CLI::IsMember({"auto", "off", "required"}));
+  app.add_flag("-v,--verbose", a.verbose, "log each setup step");
+  app.add_option("command", a.command, "the command and its arguments, after --");
+  app.positionals_at_end(true);
+}
+
+// --monitor FILE ('-' = stdout) into run_options; an exit code when the flags are unusable.
+std::optional<int> OpenMonitor(const RunArgs& a, UniqueFd& monitor_file, RunOptions& run_options) {
+  if (a.monitor.empty()) {
+    if (!a.monitor_reads) return std::nullopt;
+    LogError("--monitor-reads needs --monitor");
+    return kExitUsage;
+  }
+  if (a.monitor == "-") {
+    monitor_file.reset(::dup(STDOUT_FILENO));
+  } else {
+    monitor_file.reset(::open(a.monitor.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  }
+  if (!monitor_file) {
+    LogError("--monitor {}: {}", a.monitor, strerror(errno));
+    return kExitUsage;
+  }
+  ::fcntl(monitor_file.get(), F_SETFD, FD_CLOEXEC);
+  run_options.monitor_fd = monitor_file.get();
+  run_options.monitor_reads = a.monitor_reads;
+  return std::nullopt;
+}
+
+// The profile with the flags applied and validated (--explain printed here), or an exit code.
+std::variant<Policy, int> EffectivePolicy(const RunArgs& a) {
+  auto policy = LoadProfile(a.profile, Cwd());
+  if (!policy) {
+    LogError("{}", policy.error().What());
+    return kExitProfile;
+  }
+  if (auto s = ApplyRunOverrides(*policy, a); !s) {
+    LogError("{}", s.error().What());
+    return kExitUsage;
+  }
+  if (auto s = ValidatePolicy(*policy); !s) {
+    LogError("{}", s.error().What());
+    return kExitProfile;
+  }
+  return std::move(*policy);
+}
+
+// A warm sandbox of a pool serving this exact policy unless --pool off, else a cold one.
+int RunPolicy(const Policy& policy, const RunArgs& a, const RunOptions& run_options, const std::string& pool_socket) {
+  std::optional<Result<RunOutcome>> outcome;
+  if (a.pool != "off") {
+    std::string why;
+    outcome = pool::RunWarm(policy, a.command, run_options, pool_socket, pool::PoolKey(policy), &why);
+    if (!outcome) {
+      if (a.pool == "required") {
+        LogError("--pool required: not served by a warm sandbox: {}", why);
+        return kExitUnsupported;
+      }
+      LogDebug("running cold: {}", why);
+    }
+  }
+  if (!outcome) outcome = RunSandbox(policy, a.command, run_options);
+  return FinishRun(*outcome, a.report);
+}
+
 }  // namespace
 
 int RunCommand(int argc, char** argv) {
@@ -260,48 +260,7 @@ int RunCommand(int argc, char** argv) {
   CLI::App app{"Run a program in a fresh sandbox: user, mount, pid, ipc, uts, net and cgroup namespaces, a tmpfs root\n"
                "with read-only system directories, seccomp, Landlock, no capabilities, resource limits.",
                "airlock run"};
-  app.footer(
-      "Exit status: the command's status (128+N if killed by signal N); 121 usage, 122 profile error,\n"
-      "123 required kernel feature missing, 124 timeout, 125 setup failed, 126 not executable, 127 not found.\n"
-      "Examples:\n"
-      "  airlock run -- /bin/sh -c 'id; ls /'\n"
-      "  airlock run --profile workdir --memory 512m --pids 128 --timeout 60s -- make test\n"
-      "  airlock run --explain --profile network -- curl https://example.org");
-  app.add_option("-p,--profile", a.profile, "built-in profile name or TOML file (default: default)");
-  app.add_option("--bind", a.bind, "bind SRC read-write at DST")->type_size(2)->allow_extra_args(false);
-  app.add_option("--ro-bind", a.ro_bind, "bind SRC read-only at DST")->type_size(2)->allow_extra_args(false);
-  app.add_option("--dev-bind", a.dev_bind, "bind a device node SRC at DST (explicit)")->type_size(2)->allow_extra_args(false);
-  app.add_option("--tmpfs", a.tmpfs, "mount a tmpfs at DST[:SIZE]")->allow_extra_args(false);
-  app.add_option("--chdir", a.chdir, "working directory inside the sandbox");
-  app.add_flag("--workdir", a.workdir, "bind the current directory read-write at the same path and chdir there");
-  app.add_option("--net", a.net, "network: none (default), host (shares the host network: weakening), user, sinkhole (DNS and every connection answered and recorded locally)");
-  app.add_option("--net-allow", a.net_allow, "allowed destination HOST:PORT for --net user (repeatable)")->allow_extra_args(false);
-  app.add_option("--memory", a.memory, "memory limit, e.g. 512m");
-  app.add_option("--pids", a.pids, "maximum number of processes");
-  app.add_option("--cpu", a.cpu, "CPU limit in CPUs, e.g. 0.5");
-  app.add_option("--timeout", a.timeout, "kill the whole sandbox after this long, e.g. 30s");
-  app.add_option("--rlimit", a.rlimits, "NAME=VALUE resource limit (nofile=1024, core=0, ...)")->allow_extra_args(false);
-  app.add_option("--setenv", a.setenv, "KEY=VALUE set in the sandbox environment")->allow_extra_args(false);
-  app.add_option("--keep-env", a.keep_env, "keep this variable from the caller's environment")->allow_extra_args(false);
-  app.add_option("--pass-fd", a.pass_fds, "keep this inherited file descriptor open")->allow_extra_args(false);
-  app.add_option("--hostname", a.hostname, "hostname inside the sandbox");
-  app.add_option("--uid", a.uid, "uid inside the sandbox");
-  app.add_option("--gid", a.gid, "gid inside the sandbox");
-  app.add_option("--allow", a.allow, "allow a seccomp group (@ptrace) or syscall back (weakening)")->allow_extra_args(false);
-  app.add_option("--deny", a.deny, "deny a seccomp group or syscall in addition")->allow_extra_args(false);
-  app.add_option("--landlock", a.landlock, "required, best-effort or disabled");
-  app.add_flag("--explain", a.explain, "print the effective policy and exit");
-  app.add_option("--report", a.report, "write a JSON report of the run to FILE ('-' for stderr)");
-  app.add_option("--monitor", a.monitor, "stream behaviour events as JSON lines to FILE ('-' for stdout); docs/EVENTS.md");
-  app.add_flag("--monitor-reads", a.monitor_reads,
-               "with --monitor: also report read-only opens and plain mode/time changes (slower; docs/EVENTS.md)");
-  app.add_option("--pool", a.pool,
-                 "auto (default): start in a warm sandbox of `airlock pool` when one serves this policy, else cold; "
-                 "off: always cold; required: fail (123) unless served warm")
-      ->check(CLI::IsMember({"auto", "off", "required"}));
-  app.add_flag("-v,--verbose", a.verbose, "log each setup step");
-  app.add_option("command", a.command, "the command and its arguments, after --");
-  app.positionals_at_end(true);
+  AddRunOptions(app, a);
   if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
   if (a.verbose) SetLogLevel(LogLevel::kDebug);
 
@@ -309,21 +268,10 @@ int RunCommand(int argc, char** argv) {
   if (!quick) {
     if (auto fast = TryFastWarm(a, pool_socket)) return FinishRun(*fast, a.report);
   }
-  auto policy = LoadProfile(a.profile, Cwd());
-  if (!policy) {
-    LogError("{}", policy.error().What());
-    return kExitProfile;
-  }
-  if (auto s = ApplyOverrides(*policy, a); !s) {
-    LogError("{}", s.error().What());
-    return kExitUsage;
-  }
-  if (auto s = ValidatePolicy(*policy); !s) {
-    LogError("{}", s.error().What());
-    return kExitProfile;
-  }
+  auto policy = EffectivePolicy(a);
+  if (const int* rc = std::get_if<int>(&policy)) return *rc;
   if (a.explain) {
-    std::fputs(ExplainPolicy(*policy).c_str(), stdout);
+    std::fputs(ExplainPolicy(std::get<Policy>(policy)).c_str(), stdout);
     return 0;
   }
   if (a.command.empty()) {
@@ -334,37 +282,8 @@ int RunCommand(int argc, char** argv) {
   RegisterBuiltinSeccompPrograms();
   RunOptions run_options;
   UniqueFd monitor_file;
-  if (!a.monitor.empty()) {
-    if (a.monitor == "-") {
-      monitor_file.reset(::dup(STDOUT_FILENO));
-    } else {
-      monitor_file.reset(::open(a.monitor.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    }
-    if (!monitor_file) {
-      LogError("--monitor {}: {}", a.monitor, strerror(errno));
-      return kExitUsage;
-    }
-    ::fcntl(monitor_file.get(), F_SETFD, FD_CLOEXEC);
-    run_options.monitor_fd = monitor_file.get();
-    run_options.monitor_reads = a.monitor_reads;
-  } else if (a.monitor_reads) {
-    LogError("--monitor-reads needs --monitor");
-    return kExitUsage;
-  }
-  std::optional<Result<RunOutcome>> outcome;
-  if (a.pool != "off") {
-    std::string why;
-    outcome = pool::RunWarm(*policy, a.command, run_options, pool_socket, pool::PoolKey(*policy), &why);
-    if (!outcome) {
-      if (a.pool == "required") {
-        LogError("--pool required: not served by a warm sandbox: {}", why);
-        return kExitUnsupported;
-      }
-      LogDebug("running cold: {}", why);
-    }
-  }
-  if (!outcome) outcome = RunSandbox(*policy, a.command, run_options);
-  return FinishRun(*outcome, a.report);
+  if (auto rc = OpenMonitor(a, monitor_file, run_options)) return *rc;
+  return RunPolicy(std::get<Policy>(policy), a, run_options, pool_socket);
 }
 
 }  // namespace airlock::cli

@@ -1,6 +1,8 @@
 // The policy model: everything `airlock run` will enforce, built once from profiles and CLI options,
 // validated once (ValidatePolicy), then handed read-only to the sandbox. Every option that weakens
 // isolation is a named field here and is printed by --explain and recorded in the report.
+// Every field is also described once in policy/policy_fields.h (TOML path, --explain label, CLI flag,
+// pool-key scope); adding a member here without describing it there fails the build.
 #pragma once
 
 #include <sys/types.h>
@@ -34,6 +36,8 @@ struct Namespaces {
   bool net = true;  // false only with NetMode::kHost
   bool cgroup = true;
   bool time = false;  // optional
+
+  bool operator==(const Namespaces&) const = default;
 };
 
 struct MountEntry {
@@ -53,12 +57,16 @@ struct MountEntry {
   bool optional = false;    // skip (and report) if src does not exist (system dirs like /lib64)
   // A bind whose host source is a symlink is recreated as the same symlink inside (never followed).
   std::string origin;       // "profile default line 12" / "--bind" for error messages
+
+  bool operator==(const MountEntry&) const = default;
 };
 
 struct RlimitEntry {
   std::string name;  // "nofile", "nproc", "as", "core", "fsize", "cpu", "stack", "memlock"...
   uint64_t soft = 0;
   uint64_t hard = 0;
+
+  bool operator==(const RlimitEntry&) const = default;
 };
 
 struct Limits {
@@ -70,6 +78,8 @@ struct Limits {
   // What to do when the cgroup controllers cannot be used (e.g. unprivileged on cgroup v1):
   // kRequired refuses; kBestEffort falls back to rlimits (RLIMIT_AS / RLIMIT_NPROC) and says so.
   Requirement cgroup = Requirement::kBestEffort;
+
+  bool operator==(const Limits&) const = default;
 };
 
 struct SeccompPolicy {
@@ -78,17 +88,23 @@ struct SeccompPolicy {
   std::vector<std::string> allow;        // groups ("@ptrace") or syscall names allowed back
   std::vector<std::string> deny;         // groups or syscall names removed from the allow-list
   bool count_denials = true;             // route denials through the supervisor to count them
+
+  bool operator==(const SeccompPolicy&) const = default;
 };
 
 struct LandlockPolicy {
   Requirement requirement = Requirement::kBestEffort;
   int min_abi = 1;  // with kRequired: refuse if the kernel's ABI is lower
+
+  bool operator==(const LandlockPolicy&) const = default;
 };
 
 struct NetPolicy {
   NetMode mode = NetMode::kNone;
   std::vector<std::string> allow;  // "host:port" / "cidr:port" destinations for NetMode::kUser; empty = any
                                    // (enforced by nftables in the sandbox's netns, by IP resolved at start)
+
+  bool operator==(const NetPolicy&) const = default;
 };
 
 struct IdentityPolicy {
@@ -96,6 +112,8 @@ struct IdentityPolicy {
   std::optional<gid_t> gid;
   uid_t outside_uid_when_root = 65534;  // host uid the sandbox maps to when root runs airlock
   gid_t outside_gid_when_root = 65534;
+
+  bool operator==(const IdentityPolicy&) const = default;
 };
 
 struct Policy {
@@ -127,6 +145,8 @@ struct Policy {
 
   // Weakenings that need an explicit opt-in; each is reported.
   bool allow_nested_userns = false;
+
+  bool operator==(const Policy&) const = default;
 };
 
 // Checks the policy for contradictions and unsafe combinations; collects all problems into one Error.

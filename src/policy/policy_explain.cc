@@ -162,7 +162,8 @@ std::string ExplainPolicy(const Policy& p) {
 
   t.Section("network");
   t.Row("mode", NetModeName(p.net.mode));
-  if (p.net.mode == NetMode::kUser) t.Row("allow", Join(p.net.allow, "any destination"));
+  // Also when set without mode "user" (which ValidatePolicy rejects): every field shows.
+  if (p.net.mode == NetMode::kUser || !p.net.allow.empty()) t.Row("allow", Join(p.net.allow, "any destination"));
   if (p.net.mode == NetMode::kUser && !p.net.allow.empty()) {
     t.Row("allow enforced", "nftables in the sandbox's netns (names resolved once at start; DNS only to the resolver)");
   }

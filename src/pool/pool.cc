@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "policy/policy_fields.h"
 #include "policy/profile_loader.h"
 
 namespace airlock::pool {
@@ -36,15 +37,10 @@ std::string WarmIneligibility(const Policy& policy, const RunOptions& options) {
 }
 
 std::string PoolKey(const Policy& policy) {
-  Policy p = policy;
-  // Applied by the client, not baked into the sandbox.
-  p.limits.timeout.reset();
-  p.env_keep.clear();
-  p.env_set.clear();
-  p.name.clear();
-  p.sources.clear();
-  // PolicyToToml is the complete, round-trippable form (tests/unit: profile round trip).
-  return fmt::format("{}\nuid={} gid={} version={}\n", PolicyToToml(p), geteuid(), getegid(), AIRLOCK_VERSION);
+  // Only what the sandbox enforces: fields the client applies per run (environment, timeout) and the
+  // policy's provenance are reset (FieldScope in policy/policy_fields.h). PolicyToToml writes every
+  // described field (tests/unit/policy_fields_test.cc: each field round-trips and changes this key).
+  return fmt::format("{}\nuid={} gid={} version={}\n", PolicyToToml(SandboxPart(policy)), geteuid(), getegid(), AIRLOCK_VERSION);
 }
 
 std::string BuiltinFastKey(const std::string& profile) {

@@ -1,0 +1,140 @@
+// ApplyOverrides: `airlock run`'s flags onto a loaded policy, one function per policy section, in the
+// order the errors have always been reported.
+#include "policy/policy_overrides.h"
+
+#include <stdexcept>
+
+#include "policy/profile_loader.h"
+
+namespace airlock {
+namespace {
+
+void AddBinds(Policy& p, const std::vector<std::pair<std::string, std::string>>& list, MountEntry::Kind kind,
+              const char* opt) {
+  for (const auto& [src, dst] : list) {
+    MountEntry e;
+    e.kind = kind;
+    e.src = src;
+    e.dst = dst;
+    e.origin = opt;
+    p.mounts.push_back(e);
+  }
+}
+
+Status ApplyMounts(Policy& p, const PolicyOverrides& o, const std::string& cwd) {
+  AddBinds(p, o.ro_bind, MountEntry::Kind::kRoBind, "--ro-bind");
+  AddBinds(p, o.bind, MountEntry::Kind::kBind, "--bind");
+  AddBinds(p, o.dev_bind, MountEntry::Kind::kDevBind, "--dev-bind");
+  for (const auto& t : o.tmpfs) {
+    MountEntry e;
+    e.kind = MountEntry::Kind::kTmpfs;
+    e.origin = "--tmpfs";
+    auto colon = t.find(':');
+    e.dst = t.substr(0, colon);
+    if (colon != std::string::npos) {
+      auto size = ParseSize(t.substr(colon + 1));
+      if (!size) return std::unexpected(std::move(size.error()).WithContext("--tmpfs " + t));
+      e.size_bytes = *size;
+    }
+    p.mounts.push_back(e);
+  }
+  if (o.workdir) {
+    MountEntry e;
+    e.kind = MountEntry::Kind::kBind;
+    e.src = cwd;
+    e.dst = cwd;
+    e.origin = "--workdir";
+    p.mounts.push_back(e);
+    p.chdir = cwd;
+  }
+  if (!o.chdir.empty()) p.chdir = o.chdir;
+  return Ok();
+}
+
+Status ApplyNetwork(Policy& p, const PolicyOverrides& o) {
+  if (!o.net.empty()) {
+    if (o.net == "none") p.net.mode = NetMode::kNone;
+    else if (o.net == "host") p.net.mode = NetMode::kHost;
+    else if (o.net == "user") p.net.mode = NetMode::kUser;
+    else if (o.net == "sinkhole") p.net.mode = NetMode::kSinkhole;
+    else return MakeError("--net must be none, host, user or sinkhole, not '" + o.net + "'");
+    p.ns.net = p.net.mode != NetMode::kHost;
+  }
+  for (const auto& n : o.net_allow) p.net.allow.push_back(n);
+  return Ok();
+}
+
+Status ApplyLimits(Policy& p, const PolicyOverrides& o, RlimitSpecParser parse_rlimit) {
+  if (!o.memory.empty()) {
+    auto v = ParseSize(o.memory);
+    if (!v) return std::unexpected(std::move(v.error()).WithContext("--memory"));
+    p.limits.memory_bytes = *v;
+  }
+  if (o.pids >= 0) p.limits.pids = static_cast<uint64_t>(o.pids);
+  if (!o.cpu.empty()) {
+    try {
+      size_t used = 0;
+      double c = std::stod(o.cpu, &used);
+      if (used != o.cpu.size() || c <= 0) throw std::invalid_argument("cpu");
+      p.limits.cpus = c;
+    } catch (const std::exception&) {
+      return MakeError("--cpu takes a positive number of CPUs, e.g. 0.5, not '" + o.cpu + "'");
+    }
+  }
+  if (!o.timeout.empty()) {
+    auto d = ParseDuration(o.timeout);
+    if (!d) return std::unexpected(std::move(d.error()).WithContext("--timeout"));
+    p.limits.timeout = *d;
+  }
+  for (const auto& r : o.rlimits) {
+    auto e = parse_rlimit(r);
+    if (!e) return std::unexpected(std::move(e.error()).WithContext("--rlimit " + r));
+    p.limits.rlimits.push_back(*e);
+  }
+  return Ok();
+}
+
+Status ApplyProcess(Policy& p, const PolicyOverrides& o) {
+  for (const auto& kv : o.setenv) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) return MakeError("--setenv takes KEY=VALUE, not '" + kv + "'");
+    p.env_set[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  for (const auto& k : o.keep_env) p.env_keep.push_back(k);
+  for (int fd : o.pass_fds) p.pass_fds.push_back(fd);
+  if (!o.hostname.empty()) p.hostname = o.hostname;
+  if (o.uid >= 0) p.identity.uid = static_cast<uid_t>(o.uid);
+  if (o.gid >= 0) p.identity.gid = static_cast<gid_t>(o.gid);
+  return Ok();
+}
+
+Status ApplyFilters(Policy& p, const PolicyOverrides& o) {
+  for (const auto& g : o.allow) p.seccomp.allow.push_back(g);
+  for (const auto& g : o.deny) p.seccomp.deny.push_back(g);
+  if (!o.landlock.empty()) {
+    if (o.landlock == "required") p.landlock.requirement = Requirement::kRequired;
+    else if (o.landlock == "best-effort") p.landlock.requirement = Requirement::kBestEffort;
+    else if (o.landlock == "disabled") p.landlock.requirement = Requirement::kDisabled;
+    else return MakeError("--landlock must be required, best-effort or disabled");
+  }
+  return Ok();
+}
+
+}  // namespace
+
+bool PolicyOverrides::ChangesSandbox() const {
+  return !bind.empty() || !ro_bind.empty() || !dev_bind.empty() || !tmpfs.empty() || !chdir.empty() || workdir ||
+         !net.empty() || !net_allow.empty() || !memory.empty() || !cpu.empty() || pids >= 0 || !rlimits.empty() ||
+         !pass_fds.empty() || !hostname.empty() || uid >= 0 || gid >= 0 || !allow.empty() || !deny.empty() ||
+         !landlock.empty();
+}
+
+Status ApplyOverrides(Policy& policy, const PolicyOverrides& o, const std::string& cwd, RlimitSpecParser parse_rlimit) {
+  if (auto s = ApplyMounts(policy, o, cwd); !s) return s;
+  if (auto s = ApplyNetwork(policy, o); !s) return s;
+  if (auto s = ApplyLimits(policy, o, parse_rlimit); !s) return s;
+  if (auto s = ApplyProcess(policy, o); !s) return s;
+  return ApplyFilters(policy, o);
+}
+
+}  // namespace airlock
