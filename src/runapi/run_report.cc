@@ -27,6 +27,14 @@ Result<const json*> Required(const json& obj, const char* field) {
   return &*it;
 }
 
+// Applies `f` to the required field's value (libstdc++ 12's std::expected has no and_then).
+template <class F>
+auto Get(const json& obj, const char* field, F f) -> decltype(f(&obj)) {
+  auto it = obj.find(field);
+  if (it == obj.end()) return FieldError(field, "missing");
+  return f(&*it);
+}
+
 Result<int64_t> AsInt(const json& v, std::string_view field) {
   if (!v.is_number_integer()) return WrongType(field, "an integer", v);
   return v.get<int64_t>();
@@ -79,7 +87,7 @@ bool KnownReason(const std::string& r) {
 }
 
 Status ReadVersionAndStatus(const json& j, RunReport& r) {
-  auto v = Required(j, f::kSchemaVersion).and_then([](const json* x) { return AsInt(*x, f::kSchemaVersion); });
+  auto v = Get(j, f::kSchemaVersion, [](const json* x) { return AsInt(*x, f::kSchemaVersion); });
   if (!v) return std::unexpected(std::move(v.error()));
   if (*v < 1) return FieldError(f::kSchemaVersion, fmt::format("{} is not a schema version", *v));
   if (*v > kRunReportSchemaVersion) {
@@ -87,10 +95,10 @@ Status ReadVersionAndStatus(const json& j, RunReport& r) {
                                  kRunReportSchemaVersion));
   }
   r.schema_version = static_cast<int>(*v);
-  auto status = Required(j, f::kStatus).and_then([](const json* x) { return AsInt(*x, f::kStatus); });
+  auto status = Get(j, f::kStatus, [](const json* x) { return AsInt(*x, f::kStatus); });
   if (!status) return std::unexpected(std::move(status.error()));
   r.status = static_cast<int>(*status);
-  auto reason = Required(j, f::kReason).and_then([](const json* x) { return AsString(*x, f::kReason); });
+  auto reason = Get(j, f::kReason, [](const json* x) { return AsString(*x, f::kReason); });
   if (!reason) return std::unexpected(std::move(reason.error()));
   if (!KnownReason(*reason)) return FieldError(f::kReason, fmt::format("unknown value '{}'", *reason));
   r.reason = *reason;
@@ -122,14 +130,14 @@ Status ReadOptionalScalars(const json& j, RunReport& r) {
 }
 
 Status ReadResources(const json& j, RunReport& r) {
-  auto wall = Required(j, f::kWallSeconds).and_then([](const json* x) { return AsNumber(*x, f::kWallSeconds); });
+  auto wall = Get(j, f::kWallSeconds, [](const json* x) { return AsNumber(*x, f::kWallSeconds); });
   if (!wall) return std::unexpected(std::move(wall.error()));
   r.wall_seconds = *wall;
   auto cpu = Required(j, f::kCpuSeconds);
   if (!cpu) return std::unexpected(std::move(cpu.error()));
   if (!(*cpu)->is_object()) return WrongType(f::kCpuSeconds, "an object", **cpu);
-  auto user = Required(**cpu, f::kCpuUser).and_then([](const json* x) { return AsNumber(*x, "cpu_seconds.user"); });
-  auto sys = Required(**cpu, f::kCpuSystem).and_then([](const json* x) { return AsNumber(*x, "cpu_seconds.system"); });
+  auto user = Get(**cpu, f::kCpuUser, [](const json* x) { return AsNumber(*x, "cpu_seconds.user"); });
+  auto sys = Get(**cpu, f::kCpuSystem, [](const json* x) { return AsNumber(*x, "cpu_seconds.system"); });
   if (!user) return std::unexpected(std::move(user.error()).WithContext(f::kCpuSeconds));
   if (!sys) return std::unexpected(std::move(sys.error()).WithContext(f::kCpuSeconds));
   r.user_cpu_seconds = *user;
@@ -145,27 +153,27 @@ Status ReadResources(const json& j, RunReport& r) {
 }
 
 Status ReadLists(const json& j, RunReport& r) {
-  auto layers = Required(j, f::kLayers).and_then([](const json* x) { return ParseLayers(*x); });
+  auto layers = Get(j, f::kLayers, [](const json* x) { return ParseLayers(*x); });
   if (!layers) return std::unexpected(std::move(layers.error()));
   r.layers = std::move(*layers);
   for (auto [field, dst] : {std::pair{f::kNotEnforced, &r.not_enforced}, std::pair{f::kWeakenings, &r.weakenings}}) {
-    auto v = Required(j, field).and_then([field](const json* x) { return AsStrings(*x, field); });
+    auto v = Get(j, field, [field](const json* x) { return AsStrings(*x, field); });
     if (!v) return std::unexpected(std::move(v.error()));
     *dst = std::move(*v);
   }
   for (auto [field, dst] : {std::pair{f::kDeniedSyscalls, &r.denied_syscalls}, std::pair{f::kObservedSyscalls, &r.observed_syscalls}}) {
-    auto v = Required(j, field).and_then([field](const json* x) { return AsMap<uint64_t>(*x, field, AsCount); });
+    auto v = Get(j, field, [field](const json* x) { return AsMap<uint64_t>(*x, field, AsCount); });
     if (!v) return std::unexpected(std::move(v.error()));
     *dst = std::move(*v);
   }
-  auto setup = Required(j, f::kSetupMs).and_then([](const json* x) { return AsMap<double>(*x, f::kSetupMs, AsNumber); });
+  auto setup = Get(j, f::kSetupMs, [](const json* x) { return AsMap<double>(*x, f::kSetupMs, AsNumber); });
   if (!setup) return std::unexpected(std::move(setup.error()));
   r.setup_ms = std::move(*setup);
   return Ok();
 }
 
 Status ReadLaunchAndMonitor(const json& j, RunReport& r) {
-  auto launch = Required(j, f::kLaunch).and_then([](const json* x) { return AsString(*x, f::kLaunch); });
+  auto launch = Get(j, f::kLaunch, [](const json* x) { return AsString(*x, f::kLaunch); });
   if (!launch) return std::unexpected(std::move(launch.error()));
   if (*launch != kLaunchCold && *launch != kLaunchWarm) return FieldError(f::kLaunch, fmt::format("unknown value '{}'", *launch));
   r.launch = *launch;
@@ -175,7 +183,7 @@ Status ReadLaunchAndMonitor(const json& j, RunReport& r) {
   RunReportMonitor mon;
   for (auto [field, dst] : {std::pair{f::kMonitorEvents, &mon.events}, std::pair{f::kMonitorDropped, &mon.dropped},
                             std::pair{f::kMonitorLost, &mon.lost}}) {
-    auto v = Required(m, field).and_then([field](const json* x) { return AsCount(*x, field); });
+    auto v = Get(m, field, [field](const json* x) { return AsCount(*x, field); });
     if (!v) return std::unexpected(std::move(v.error()).WithContext(f::kMonitor));
     *dst = *v;
   }
@@ -191,8 +199,8 @@ Result<std::vector<RunReportLayer>> ParseLayers(const json& layers) {
   for (const auto& l : layers) {
     if (!l.is_object()) return WrongType(f::kLayers, "an array of objects", l);
     RunReportLayer layer;
-    auto name = Required(l, f::kLayerName).and_then([](const json* x) { return AsString(*x, "layers[].name"); });
-    auto detail = Required(l, f::kLayerDetail).and_then([](const json* x) { return AsString(*x, "layers[].detail"); });
+    auto name = Get(l, f::kLayerName, [](const json* x) { return AsString(*x, "layers[].name"); });
+    auto detail = Get(l, f::kLayerDetail, [](const json* x) { return AsString(*x, "layers[].detail"); });
     auto engaged = Required(l, f::kLayerEngaged);
     if (!name) return std::unexpected(std::move(name.error()));
     if (!detail) return std::unexpected(std::move(detail.error()));

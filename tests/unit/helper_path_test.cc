@@ -55,7 +55,9 @@ TEST(HelperPath, CandidatesFollowTheOneRule) {
   std::vector<std::string> want = {dir + "/airlock-scan", dir + "/../scan/airlock-scan", dir + "/../../src/scan/airlock-scan",
                                    dir + "/../libexec/airlock/airlock-scan", dir + "/../../bin/airlock-scan",
                                    dir + "/../bin/airlock-scan", std::string(AIRLOCK_LIBEXECDIR) + "/airlock-scan"};
-  if (getenv("AIRLOCK_LIBEXEC_DIR") == nullptr) EXPECT_EQ(c, want);
+  if (getenv("AIRLOCK_LIBEXEC_DIR") == nullptr) {
+    EXPECT_EQ(c, want);
+  }
 }
 
 TEST(HelperPath, OverridesWinAndBadOnesAreSkipped) {
