@@ -17,6 +17,7 @@ tests=(yara clamav-testfiles zip unzip p7zip-full gcc keyutils clang libclang-rt
 runtime+=(7zip)                       # airlock scan: encrypted 7z through the sandboxed 7zz
 runtime+=(unar)                       # airlock scan: encrypted RAR through the sandboxed lsar/unar
 tests+=(clang-16 libclang-rt-16-dev)  # fuzz/run.sh: libFuzzer builds of the C++23 parsers
+tests+=(python3-jsonschema)           # tests/schema: real `airlock run` reports against docs/schema/
 peer=(bubblewrap firejail strace hyperfine)
 pkgs=("${build[@]}" "${runtime[@]}" "${tests[@]}")
 [ $peers = 1 ] && pkgs+=("${peer[@]}")

@@ -21,6 +21,9 @@
 #include "analyze/runner.h"
 #include "analyze/subprocess.h"
 #include "analyze/verdict.h"
+#include "core/helper_path.h"
+#include "runapi/run_report.h"
+#include "runapi/run_request.h"
 #include "sigma/rule_set.h"
 
 namespace fs = std::filesystem;
@@ -42,14 +45,7 @@ void Progress(bool quiet, const std::string& msg) {
   if (!quiet) std::cerr << "airlock analyze: " << msg << std::endl;
 }
 
-std::string RulesDir(const std::string& sub) {
-  if (const char* env = std::getenv("AIRLOCK_RULES_DIR"); env && *env) return std::string(env);
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  fs::path installed = exe.parent_path() / ".." / ".." / "share" / "airlock" / "rules";
-  if (!ec && fs::is_directory(installed / sub, ec)) return fs::weakly_canonical(installed, ec).string();
-  return AIRLOCK_ANALYZE_SOURCE_RULES_DIR;
-}
+std::string RulesDir(const std::string& sub) { return airlock::FindRulesDir(sub, AIRLOCK_ANALYZE_SOURCE_RULES_DIR); }
 
 // Runs airlock-scan --json on `target` inside a default-profile sandbox (least privilege for the
 // parsers). Returns the parsed report, or an object with "error". With `extract_dir`, every object is
@@ -59,22 +55,42 @@ json StaticTriage(const std::string& airlock, const std::string& scan, const std
   if (scan.empty()) return json{{"error", "airlock-scan is not installed: no static triage"}};
   std::string scan_dir = fs::path(scan).parent_path().string();
   std::string rules = RulesDir("yara");
-  std::vector<std::string> argv = {airlock, "run", "--ro-bind", scan_dir, "/opt/airlock-scan", "--ro-bind", target, "/in",
-                                   "--setenv", "AIRLOCK_RULES_DIR=/rules", "--setenv", "XDG_CACHE_HOME=/tmp", "--memory", "2g",
-                                   "--timeout", "300s"};
-  if (fs::is_directory(rules)) {
-    argv.insert(argv.begin() + 2, {"--ro-bind", rules, "/rules"});
-  }
-  if (!extract_dir.empty()) argv.insert(argv.begin() + 2, {"--bind", extract_dir, "/out"});
-  argv.insert(argv.end(), {"--", "/opt/airlock-scan/" + fs::path(scan).filename().string(), "--json", "/in"});
-  if (!extract_dir.empty()) argv.insert(argv.end() - 1, {"--extract", "/out"});
-  ProcResult r = RunCapture(argv);
+  airlock::runapi::RunRequest req(airlock);
+  if (!extract_dir.empty()) req.Bind(extract_dir, "/out");
+  if (fs::is_directory(rules)) req.RoBind(rules, "/rules");
+  req.RoBind(scan_dir, "/opt/airlock-scan").RoBind(target, "/in");
+  req.SetEnv("AIRLOCK_RULES_DIR=/rules").SetEnv("XDG_CACHE_HOME=/tmp").Memory("2g").Timeout("300s");
+  std::vector<std::string> command = {"/opt/airlock-scan/" + fs::path(scan).filename().string(), "--json"};
+  if (!extract_dir.empty()) command.insert(command.end(), {"--extract", "/out"});
+  command.push_back("/in");
+  auto argv = req.Command(std::move(command)).Argv();
+  if (!argv) return json{{"error", "static triage: " + argv.error().What()}};
+  ProcResult r = RunCapture(*argv);
   try {
     json j = json::parse(r.out);
     return j;
   } catch (const std::exception&) {
     return json{{"error", fmt::format("static triage failed (exit {}): {}", r.exit_code, r.err.substr(0, 500))}};
   }
+}
+
+// The detonation's `airlock run`: the analysis profile, the sample read-only, /tmp and the home
+// writable, under the behaviour monitor (every read too: detonation wants credential reads more than
+// speed), with the run report.
+airlock::runapi::RunRequest DetonationRequest(const std::string& airlock, const std::string& work, const std::string& timeout,
+                                              const std::string& events_path, const std::string& run_report_path,
+                                              const std::vector<std::string>& setenv_kv, const Runner& runner) {
+  airlock::runapi::RunRequest req(airlock);
+  req.Profile("analysis").RoBind(work + "/sample", "/sample").Bind(work + "/tmp", "/tmp").Bind(work + "/home", "/home/sandbox");
+  req.Chdir("/home/sandbox").Timeout(timeout).Monitor(events_path, /*reads=*/true).Report(run_report_path);
+  for (const auto& kv : setenv_kv) req.SetEnv(kv);
+  for (const auto& [host, inside] : runner.ro_binds_at) req.RoBind(host, inside);
+  for (const auto& rl : runner.rlimits) req.Rlimit(rl);
+  std::error_code ec;
+  for (const auto& b : runner.ro_binds) {
+    if (fs::exists(b, ec)) req.RoBind(b, b);
+  }
+  return req.Command(runner.argv);
 }
 
 // Flattens the findings of a scan report's object tree.
@@ -134,8 +150,8 @@ int main(int argc, char** argv) {
   }
   ::chmod(staged.c_str(), 0555);
 
-  std::string airlock = FindProgram("airlock");
-  std::string scan = FindProgram("airlock-scan");
+  std::string airlock = airlock::FindHelper("airlock");
+  std::string scan = airlock::FindHelper("airlock-scan");
   if (airlock.empty()) {
     std::cerr << "airlock analyze: the airlock binary was not found\n";
     return 2;
@@ -148,7 +164,7 @@ int main(int argc, char** argv) {
   // serves both the report and the archive runner's members).
   std::string head = ReadAll(staged, 4096);
   std::string browser = fs::exists("/usr/bin/chromium") ? "/usr/bin/chromium" : "";
-  Runner runner = ChooseRunner(head, name, browser, FindProgram("airlock-browse"), BrowseBudgetMs(timeout));
+  Runner runner = ChooseRunner(head, name, browser, airlock::FindHelper("airlock-browse"), BrowseBudgetMs(timeout));
   const std::string members_dir = work + "/sample/members";
   const bool unpack_members = runner.kind == "archive" && !scan.empty() && !no_static;
   if (unpack_members) {
@@ -211,25 +227,15 @@ int main(int argc, char** argv) {
   if (!runner.argv.empty()) {
     Progress(quiet, fmt::format("[2/4] detonating with runner '{}' for up to {}", runner.kind, timeout));
     // Detonation wants every read (credential files, configs) more than speed: --monitor-reads.
-    std::vector<std::string> args = {airlock, "run", "--profile", "analysis", "--ro-bind", work + "/sample", "/sample",
-                                     "--bind", work + "/tmp", "/tmp", "--bind", work + "/home", "/home/sandbox",
-                                     "--chdir", "/home/sandbox", "--timeout", timeout,
-                                     "--monitor", events_path, "--monitor-reads", "--report", run_report_path};
-    for (const auto& kv : setenv_kv) args.insert(args.end(), {"--setenv", kv});
-    for (const auto& [host, inside] : runner.ro_binds_at) args.insert(args.end(), {"--ro-bind", host, inside});
-    args.insert(args.end(), runner.run_args.begin(), runner.run_args.end());
-    for (const auto& b : runner.ro_binds) {
-      if (fs::exists(b, ec)) args.insert(args.end(), {"--ro-bind", b, b});
-    }
-    args.push_back("--");
-    args.insert(args.end(), runner.argv.begin(), runner.argv.end());
-    ProcResult r = RunCapture(args, 1 << 20);
+    auto args = DetonationRequest(airlock, work, timeout, events_path, run_report_path, setenv_kv, runner).Argv();
+    ProcResult r = args ? RunCapture(*args, 1 << 20) : ProcResult{-1, "", args.error().What()};
     if (runner.kind == "browser") browse_summary = ParseBrowseSummary(r.out);
     report["output"] = {{"stdout", r.out.substr(0, 65536)}, {"stderr", r.err.substr(0, 65536)}, {"exit_code", r.exit_code}};
-    try {
+    // The run report, checked against its schema (runapi/run_report.h) and kept as airlock wrote it.
+    if (auto rr = airlock::runapi::ReadRunReportFile(run_report_path); rr) {
       run = json::parse(ReadAll(run_report_path));
-    } catch (const std::exception&) {
-      run = json{{"error", "no run report: " + r.err.substr(0, 500)}};
+    } else {
+      run = json{{"error", "no run report: " + rr.error().What() + ": " + r.err.substr(0, 500)}};
     }
     std::istringstream in(ReadAll(events_path));
     for (std::string line; std::getline(in, line);) {

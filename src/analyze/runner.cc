@@ -75,7 +75,7 @@ Runner ChooseRunner(const std::string& head, const std::string& name, const std:
     // Chromium reserves far more address space than the memory limit at start (V8's sandbox and
     // pointer cages), so the RLIMIT_AS fallback for the memory limit (no writable cgroup, e.g. as an
     // ordinary user) would kill it at once. The cgroup memory limit, when there is one, still applies (docs/BROWSER.md).
-    r.run_args = {"--rlimit", "as=unlimited"};
+    r.rlimits = {"as=unlimited"};
     return r;
   }
   if (StartsWith(head, "PK\x03\x04") || StartsWith(head, "\x1f\x8b") || (head.size() > 262 && head.compare(257, 5, "ustar") == 0)) {

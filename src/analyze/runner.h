@@ -14,7 +14,7 @@ struct Runner {
   std::string why;                // why this runner (or why none)
   std::vector<std::string> ro_binds;  // extra host paths the runner needs read-only (when present)
   std::vector<std::pair<std::string, std::string>> ro_binds_at;  // (host path, sandbox path), required
-  std::vector<std::string> run_args;  // extra `airlock run` options the runner needs (before "--")
+  std::vector<std::string> rlimits;   // NAME=VALUE resource limits the runner needs (`airlock run --rlimit`)
 };
 
 // Where the browser driver is mounted in the sandbox, and where it puts downloads and its profile.

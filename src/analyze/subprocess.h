@@ -1,4 +1,5 @@
-// Running helper programs (airlock run, airlock-scan) and capturing their output.
+// Running helper programs (airlock run, airlock-scan) and capturing their output: analyze's view of
+// process/spawn.h. Sibling programs are found with core/helper_path.h (FindHelper).
 #pragma once
 
 #include <string>
@@ -9,15 +10,11 @@ namespace airlock::analyze {
 struct ProcResult {
   int exit_code = -1;  // exit status, 128+N for signals, -1 when it could not start
   std::string out;
-  std::string err;
+  std::string err;     // when it could not start: why
 };
 
 // Runs argv without a shell, capturing stdout and stderr (each capped at cap bytes; the rest is read
 // and discarded so the child never blocks). stdin is /dev/null.
 ProcResult RunCapture(const std::vector<std::string>& argv, size_t cap = 64 << 20);
-
-// Path of a sibling program (airlock, airlock-scan) of the running binary, searching the build tree
-// layout and the install layout; "" when not found.
-std::string FindProgram(const std::string& name);
 
 }  // namespace airlock::analyze

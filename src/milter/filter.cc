@@ -16,6 +16,8 @@
 #include <thread>
 
 #include "analyze/runner.h"
+#include "core/helper_path.h"
+#include "process/spawn.h"
 #include "scan/hashes.h"
 
 namespace airlock::milter {
@@ -105,85 +107,21 @@ size_t BodyStart(const std::string& msg) {
 
 }  // namespace
 
-std::string FindAirlock() {
-  if (const char* env = std::getenv("AIRLOCK_BIN"); env != nullptr && *env != '\0' && access(env, X_OK) == 0) return env;
-  char self[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) return "";
-  self[n] = '\0';
-  std::string dir(self);
-  dir = dir.substr(0, dir.rfind('/'));
-  for (const std::string& c : {dir + "/airlock", dir + "/../cli/airlock", dir + "/../../bin/airlock", dir + "/../bin/airlock"}) {
-    if (access(c.c_str(), X_OK) == 0) {
-      char real[PATH_MAX];
-      return realpath(c.c_str(), real) != nullptr ? std::string(real) : c;
-    }
-  }
-  return "";
-}
-
 json RunAnalyze(const std::string& path, const std::string& out_dir, std::chrono::milliseconds timeout,
                 Clock::time_point kill_at, const std::function<void()>& progress) {
-  std::string airlock = FindAirlock();
+  std::string airlock = FindHelper("airlock");
   if (airlock.empty()) return {{"error", "the airlock binary was not found"}};
   std::string secs = std::to_string(std::max<int64_t>(1, timeout.count() / 1000)) + "s";
   std::vector<std::string> argv = {airlock, "analyze", "--json", "-q", "--timeout", secs, "--out", out_dir, path};
-  int out[2];
-  if (pipe2(out, O_CLOEXEC) != 0) return {{"error", "pipe failed"}};
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(a.data());
-  args.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(out[0]);
-    close(out[1]);
-    return {{"error", "fork failed"}};
-  }
-  if (pid == 0) {
-    int null = open("/dev/null", O_RDWR);
-    dup2(null, STDIN_FILENO);
-    dup2(out[1], STDOUT_FILENO);
-    dup2(null, STDERR_FILENO);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    signal(SIGPIPE, SIG_DFL);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  close(out[1]);
-  UniqueFd rd(out[0]);
-  std::string text;
-  char buf[65536];
-  bool killed = false;
-  auto next_progress = Clock::now() + std::chrono::seconds(5);
-  for (;;) {
-    auto now = Clock::now();
-    if (now >= kill_at) {
-      kill(pid, SIGKILL);
-      killed = true;
-      break;
-    }
-    if (progress && now >= next_progress) {
-      progress();
-      next_progress = now + std::chrono::seconds(5);
-    }
-    auto wait = std::min(kill_at, next_progress) - now;
-    int ms = static_cast<int>(std::clamp<int64_t>(std::chrono::ceil<std::chrono::milliseconds>(wait).count(), 1, 5000));
-    pollfd p{rd.get(), POLLIN, 0};
-    int r = poll(&p, 1, ms);
-    if (r < 0 && errno != EINTR) break;
-    if (r <= 0) continue;
-    ssize_t n = read(rd.get(), buf, sizeof buf);
-    if (n <= 0) break;
-    if (text.size() < (64u << 20)) text.append(buf, static_cast<size_t>(n));
-  }
-  int st = 0;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-  }
-  if (killed) return {{"error", "airlock analyze overran its time and was killed"}, {"overran", true}};
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return {{"error", fmt::format("airlock analyze failed (status {})", st)}};
+  process::SpawnOptions options;  // stdin and stderr /dev/null; the JSON report on stdout
+  options.capture_stderr = false;
+  options.deadline = kill_at;
+  options.on_tick = progress;
+  auto r = process::SpawnAndCapture(argv, options);
+  if (!r) return {{"error", r.error().What()}};
+  if (r->timed_out) return {{"error", "airlock analyze overran its time and was killed"}, {"overran", true}};
+  json j = json::parse(r->out, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return {{"error", fmt::format("airlock analyze failed (status {})", r->exit_code)}};
   return j;
 }
 

@@ -95,7 +95,4 @@ class Filter {
 nlohmann::json RunAnalyze(const std::string& path, const std::string& out_dir, std::chrono::milliseconds timeout,
                           std::chrono::steady_clock::time_point kill_at, const std::function<void()>& progress);
 
-// The `airlock` front end beside this binary (build tree, staged copy, install layout); "" if none.
-std::string FindAirlock();
-
 }  // namespace airlock::milter

@@ -19,11 +19,13 @@
 #include <iostream>
 #include <thread>
 
+#include "core/helper_path.h"
 #include "milter/config.h"
 #include "milter/filter.h"
 #include "milter/quarantine_cli.h"
 #include "milter/scan_worker.h"
 #include "milter/spool.h"
+#include "runapi/run_request.h"
 #include "scan/scanner.h"
 
 namespace airlock::milter {
@@ -253,9 +255,18 @@ void SetNoDelayOnListeners() {
   }
 }
 
-std::string SelfExe() {
+// The scan workers' `airlock run`: the default profile, this binary and the project rules read-only,
+// 1 GiB; the worker stops by itself a second before message_budget.
+runapi::RunRequest ScanWorkerRequest(const std::string& airlock, const MilterConfig& config) {
+  int worker_seconds = static_cast<int>(std::max<int64_t>(1, config.message_budget.count() / 1000 - 1));
+  runapi::RunRequest req(airlock);
+  req.RoBind(SelfExe(), "/opt/airlock/airlock-milter");
   std::error_code ec;
-  return fs::read_symlink("/proc/self/exe", ec).string();
+  if (std::string rules = scan::ProjectRulesDir(); fs::is_directory(rules, ec)) {
+    req.RoBind(rules, "/opt/airlock/rules").SetEnv("AIRLOCK_RULES_DIR=/opt/airlock/rules");
+  }
+  req.Memory("1g").Command({"/opt/airlock/airlock-milter", "--scan-worker", "--max-seconds", std::to_string(worker_seconds)});
+  return req;
 }
 
 constexpr const char* kUsage = R"(Usage: airlock milter [--listen inet:HOST:PORT|unix:PATH] [--config FILE] [--state-dir DIR] [--log FILE|-]
@@ -321,19 +332,16 @@ int MilterMain(int argc, char** argv) {
   ::chmod(config.state_dir.c_str(), 0700);
   g_spool_dir = config.state_dir + "/spool";
 
-  std::string airlock = FindAirlock();
+  std::string airlock = FindHelper("airlock");
   if (airlock.empty()) {
     std::fprintf(stderr, "airlock milter: the airlock binary was not found beside %s\n", SelfExe().c_str());
     return 2;
   }
-  int worker_seconds = static_cast<int>(std::max<int64_t>(1, config.message_budget.count() / 1000 - 1));
-  std::vector<std::string> worker_argv = {airlock, "run", "--ro-bind", SelfExe(), "/opt/airlock/airlock-milter"};
-  std::string rules = scan::ProjectRulesDir();
-  if (fs::is_directory(rules, ec)) {
-    worker_argv.insert(worker_argv.end(), {"--ro-bind", rules, "/opt/airlock/rules", "--setenv", "AIRLOCK_RULES_DIR=/opt/airlock/rules"});
+  auto worker_argv = ScanWorkerRequest(airlock, config).Argv();
+  if (!worker_argv) {
+    std::fprintf(stderr, "airlock milter: %s\n", worker_argv.error().What().c_str());
+    return 2;
   }
-  worker_argv.insert(worker_argv.end(), {"--memory", "1g", "--", "/opt/airlock/airlock-milter", "--scan-worker", "--max-seconds",
-                                         std::to_string(worker_seconds)});
   // libmilter's signal thread takes SIGTERM/SIGINT/SIGHUP with sigwait(); block them in every thread we
   // start (the stats thread) so that none of ours gets the default action. Workers unblock after fork.
   sigset_t stop_signals;
@@ -342,7 +350,7 @@ int MilterMain(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  auto pool = std::make_unique<WorkerPool>(worker_argv, config.workers, config.queue);
+  auto pool = std::make_unique<WorkerPool>(*worker_argv, config.workers, config.queue);
   ::signal(SIGPIPE, SIG_IGN);
   if (auto s = pool->Start(std::chrono::seconds(120)); !s) {
     std::fprintf(stderr, "airlock milter: %s\n", s.error().What().c_str());

@@ -13,6 +13,7 @@
 
 #include "milter/config.h"
 #include "milter/quarantine_store.h"
+#include "process/spawn.h"
 
 namespace airlock::milter {
 namespace {
@@ -71,86 +72,14 @@ bool ReleaseFromHold(const MilterConfig& c, const std::string& qid) {
 }  // namespace
 
 ProgramResult RunProgram(const std::vector<std::string>& argv, const std::string& input, std::string* out) {
-  ProgramResult r;
-  int in[2], err[2], outp[2];
-  if (pipe2(in, O_CLOEXEC) != 0) return r;
-  if (pipe2(err, O_CLOEXEC) != 0) {
-    close(in[0]);
-    close(in[1]);
-    return r;
-  }
-  if (pipe2(outp, O_CLOEXEC) != 0) {
-    for (int fd : {in[0], in[1], err[0], err[1]}) close(fd);
-    return r;
-  }
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid < 0) {
-    for (int fd : {in[0], in[1], err[0], err[1], outp[0], outp[1]}) close(fd);
-    return r;
-  }
-  if (pid == 0) {
-    dup2(in[0], STDIN_FILENO);
-    dup2(outp[1], STDOUT_FILENO);
-    dup2(err[1], STDERR_FILENO);
-    signal(SIGPIPE, SIG_DFL);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  close(in[0]);
-  close(err[1]);
-  close(outp[1]);
-  signal(SIGPIPE, SIG_IGN);
-  size_t off = 0;
-  int wfd = in[1];
-  if (input.empty()) {
-    close(wfd);
-    wfd = -1;
-  }
-  int rfd = err[0];
-  int ofd = outp[0];
-  char buf[4096];
-  while (wfd >= 0 || rfd >= 0 || ofd >= 0) {
-    pollfd p[3] = {{wfd, POLLOUT, 0}, {rfd, POLLIN, 0}, {ofd, POLLIN, 0}};
-    if (poll(p, 3, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (wfd >= 0 && (p[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
-      ssize_t n = write(wfd, input.data() + off, std::min<size_t>(input.size() - off, 65536));
-      if (n > 0) off += static_cast<size_t>(n);
-      if (n < 0 && errno != EINTR && errno != EAGAIN) off = input.size();
-      if (off >= input.size()) {
-        close(wfd);
-        wfd = -1;
-      }
-    }
-    if (rfd >= 0 && (p[1].revents & (POLLIN | POLLERR | POLLHUP))) {
-      ssize_t n = read(rfd, buf, sizeof buf);
-      if (n <= 0) {
-        close(rfd);
-        rfd = -1;
-      } else if (r.err.size() < 65536) {
-        r.err.append(buf, static_cast<size_t>(n));
-      }
-    }
-    if (ofd >= 0 && (p[2].revents & (POLLIN | POLLERR | POLLHUP))) {
-      ssize_t n = read(ofd, buf, sizeof buf);
-      if (n <= 0) {
-        close(ofd);
-        ofd = -1;
-      } else if (out != nullptr && out->size() < (16u << 20)) {
-        out->append(buf, static_cast<size_t>(n));
-      }
-    }
-  }
-  int st = 0;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-  }
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  return r;
+  process::SpawnOptions options;
+  options.stdin_data = input;
+  options.stderr_cap = 65536;
+  options.stdout_cap = out != nullptr ? (16u << 20) : 0;  // read and discarded when not wanted
+  auto r = process::SpawnAndCapture(argv, options);
+  if (!r) return ProgramResult{-1, r.error().What()};
+  if (out != nullptr) *out += r->out;
+  return ProgramResult{r->exit_code, std::move(r->err)};
 }
 
 int QuarantineMain(int argc, char** argv) {

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "process/spawn.h"
+
 namespace airlock::milter {
 
 const char* CallErrorName(CallError e) {
@@ -26,42 +28,19 @@ WorkerPool::WorkerPool(std::vector<std::string> argv, int workers, int queue)
 
 WorkerPool::~WorkerPool() { Stop(); }
 
+// Not process::SpawnAndCapture: a worker is long-lived and its pipes stay open across calls (frames
+// in both directions), so only the lower-level pieces (pipes, fork/exec with the signal reset) are shared.
 Status WorkerPool::Spawn(Worker& w) {
-  int in[2], out[2];
-  if (pipe2(in, O_CLOEXEC) != 0) return ErrnoError("pipe");
-  if (pipe2(out, O_CLOEXEC) != 0) {
-    int saved = errno;
-    close(in[0]);
-    close(in[1]);
-    errno = saved;
-    return ErrnoError("pipe");
-  }
-  std::vector<char*> args;
-  for (auto& a : argv_) args.push_back(a.data());
-  args.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid < 0) {
-    int saved = errno;
-    for (int fd : {in[0], in[1], out[0], out[1]}) close(fd);
-    errno = saved;
-    return ErrnoError("fork");
-  }
-  if (pid == 0) {
-    // Only async-signal-safe calls between fork and exec (libmilter runs threads).
-    dup2(in[0], STDIN_FILENO);
-    dup2(out[1], STDOUT_FILENO);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    signal(SIGPIPE, SIG_DFL);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  close(in[0]);
-  close(out[1]);
-  w.pid = pid;
-  w.in = UniqueFd(in[1]);
-  w.out = UniqueFd(out[0]);
+  auto in = process::MakePipe();
+  if (!in) return std::unexpected(std::move(in.error()));
+  auto out = process::MakePipe();
+  if (!out) return std::unexpected(std::move(out.error()));
+  // stderr stays the daemon's (the worker's errors go to its log).
+  auto pid = process::ForkExec(argv_, process::ChildStdio{in->read.get(), out->write.get(), process::kInherit});
+  if (!pid) return std::unexpected(std::move(pid.error()));
+  w.pid = *pid;
+  w.in = std::move(in->write);
+  w.out = std::move(out->read);
   w.ready = false;
   return Ok();
 }

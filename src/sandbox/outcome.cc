@@ -1,45 +1,53 @@
 #include "sandbox/outcome.h"
 
+#include "runapi/run_report.h"
+
 namespace airlock {
 
 const char* OutcomeReasonName(OutcomeReason r) {
   switch (r) {
-    case OutcomeReason::kOk: return "ok";
-    case OutcomeReason::kSetupError: return "setup-error";
-    case OutcomeReason::kTimeout: return "timeout";
-    case OutcomeReason::kKilledByLimit: return "killed-by-limit";
-    case OutcomeReason::kSignaled: return "signaled";
+    case OutcomeReason::kOk: return runapi::kReasonOk;
+    case OutcomeReason::kSetupError: return runapi::kReasonSetupError;
+    case OutcomeReason::kTimeout: return runapi::kReasonTimeout;
+    case OutcomeReason::kKilledByLimit: return runapi::kReasonKilledByLimit;
+    case OutcomeReason::kSignaled: return runapi::kReasonSignaled;
   }
   return "unknown";
 }
 
 nlohmann::json LayersToJson(const std::vector<LayerStatus>& layers) {
+  namespace f = runapi::report_field;
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& l : layers) out.push_back({{"name", l.name}, {"engaged", l.engaged}, {"detail", l.detail}});
+  for (const auto& l : layers) out.push_back({{f::kLayerName, l.name}, {f::kLayerEngaged, l.engaged}, {f::kLayerDetail, l.detail}});
   return out;
 }
 
+// The report's fields and their names are described once, in runapi/run_report.h (and published as
+// docs/schema/run-report.schema.json); this writer and the typed reader share them.
 nlohmann::json OutcomeToJson(const RunOutcome& o) {
+  namespace f = runapi::report_field;
   nlohmann::json j;
-  j["status"] = o.exit_code;
-  j["reason"] = OutcomeReasonName(o.reason);
-  if (o.child_exit_status) j["child_exit_status"] = *o.child_exit_status;
-  if (o.child_signal) j["child_signal"] = *o.child_signal;
-  if (!o.error.empty()) j["error"] = o.error;
-  j["wall_seconds"] = o.wall_seconds;
-  j["cpu_seconds"] = {{"user", o.user_cpu_seconds}, {"system", o.system_cpu_seconds}};
-  j["peak_memory_bytes"] = o.peak_memory_bytes ? nlohmann::json(*o.peak_memory_bytes) : nlohmann::json(nullptr);
-  j["layers"] = LayersToJson(o.layers);
-  j["not_enforced"] = o.not_enforced;
-  j["weakenings"] = o.weakenings;
-  j["denied_syscalls"] = o.denied_syscalls;
-  j["observed_syscalls"] = o.observed_syscalls;
-  j["setup_ms"] = o.setup_ms;
-  j["launch"] = o.launch;
-  if (o.launch == "warm") j["warm_age_ms"] = o.warm_age_ms;
-  if (!o.network.is_null()) j["network"] = o.network;
+  j[f::kSchemaVersion] = runapi::kRunReportSchemaVersion;
+  j[f::kStatus] = o.exit_code;
+  j[f::kReason] = OutcomeReasonName(o.reason);
+  if (o.child_exit_status) j[f::kChildExitStatus] = *o.child_exit_status;
+  if (o.child_signal) j[f::kChildSignal] = *o.child_signal;
+  if (!o.error.empty()) j[f::kError] = o.error;
+  j[f::kWallSeconds] = o.wall_seconds;
+  j[f::kCpuSeconds] = {{f::kCpuUser, o.user_cpu_seconds}, {f::kCpuSystem, o.system_cpu_seconds}};
+  j[f::kPeakMemoryBytes] = o.peak_memory_bytes ? nlohmann::json(*o.peak_memory_bytes) : nlohmann::json(nullptr);
+  j[f::kLayers] = LayersToJson(o.layers);
+  j[f::kNotEnforced] = o.not_enforced;
+  j[f::kWeakenings] = o.weakenings;
+  j[f::kDeniedSyscalls] = o.denied_syscalls;
+  j[f::kObservedSyscalls] = o.observed_syscalls;
+  j[f::kSetupMs] = o.setup_ms;
+  j[f::kLaunch] = o.launch;
+  if (o.launch == runapi::kLaunchWarm) j[f::kWarmAgeMs] = o.warm_age_ms;
+  if (!o.network.is_null()) j[f::kNetwork] = o.network;
   if (o.monitored) {
-    j["monitor"] = {{"events", o.monitor_events}, {"dropped", o.monitor_dropped}, {"lost", o.monitor_lost}};
+    j[f::kMonitor] = {{f::kMonitorEvents, o.monitor_events}, {f::kMonitorDropped, o.monitor_dropped},
+                      {f::kMonitorLost, o.monitor_lost}};
   }
   return j;
 }

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "core/helper_path.h"
 #include "scan/blocklist.h"
 #include "scan/engine.h"
 #include "scan/extract.h"
@@ -56,16 +57,7 @@ std::vector<std::string> ExpandInputs(const std::vector<std::string>& inputs) {
   return out;
 }
 
-std::string ProjectRulesDir() {
-  if (const char* env = std::getenv("AIRLOCK_RULES_DIR"); env != nullptr && env[0] != '\0') return env;
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    fs::path installed = exe.parent_path() / ".." / ".." / "share" / "airlock" / "rules";
-    if (fs::is_directory(installed / "yara", ec)) return fs::weakly_canonical(installed, ec).string();
-  }
-  return AIRLOCK_SCAN_SOURCE_RULES_DIR;
-}
+std::string ProjectRulesDir() { return FindRulesDir("yara", AIRLOCK_SCAN_SOURCE_RULES_DIR); }
 
 Result<ScanReport> RunScan(const ScanOptions& options) {
   auto start = std::chrono::steady_clock::now();

@@ -29,7 +29,7 @@ TEST(BrowseRunner, HtmlAndSvgGetTheDriverBoundWithABudget) {
   ASSERT_EQ(r.ro_binds_at.size(), 1u);
   EXPECT_EQ(r.ro_binds_at[0].first, "/build/airlock-browse");
   EXPECT_EQ(r.ro_binds_at[0].second, kBrowseDriverInSandbox);
-  EXPECT_EQ(r.run_args, (std::vector<std::string>{"--rlimit", "as=unlimited"}));
+  EXPECT_EQ(r.rlimits, (std::vector<std::string>{"as=unlimited"}));
   EXPECT_EQ(ChooseRunner("<svg xmlns=...>", "x.bin", "/usr/bin/chromium", "/d", 1000).kind, "browser");
 }
 

@@ -12,7 +12,10 @@
 #include <filesystem>
 #include <system_error>
 
+#include "core/helper_path.h"
 #include "core/unique_fd.h"
+#include "process/spawn.h"
+#include "runapi/run_request.h"
 
 namespace airlock::scan {
 namespace {
@@ -62,43 +65,6 @@ bool HandTo(const std::string& path, uid_t uid) {
   return lchown(path.c_str(), uid, uid) == 0;
 }
 
-struct Run {
-  int status = -1;  // exit status, 128+N for a signal, -1 when it did not start
-  std::string out;
-};
-
-// Runs argv (no shell on our side) with stdin /dev/null, stderr discarded, stdout capped.
-Run RunCapped(const std::vector<std::string>& argv, size_t cap) {
-  Run r;
-  int p[2];
-  if (pipe2(p, O_CLOEXEC) != 0) return r;
-  UniqueFd rd(p[0]), wr(p[1]);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid < 0) return r;
-  if (pid == 0) {
-    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null < 0 || dup2(null, 0) < 0 || dup2(wr.get(), 1) < 0 || dup2(null, 2) < 0) _exit(126);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  wr.reset();
-  char buf[4096];
-  for (;;) {
-    ssize_t n = read(rd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    if (r.out.size() < cap) r.out.append(buf, std::min(static_cast<size_t>(n), cap - r.out.size()));
-  }
-  int st = 0;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-  }
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  return r;
-}
-
 // Reads regular files under `root` (never following links) into `out`, within the budget.
 void ReadBack(const std::string& root, const ExtractBudget& budget, ExtractOutcome& out) {
   std::error_code ec;
@@ -133,21 +99,7 @@ void ReadBack(const std::string& root, const ExtractBudget& budget, ExtractOutco
 
 }  // namespace
 
-std::string FindAirlockForScan() {
-  if (const char* env = std::getenv("AIRLOCK_BIN"); env != nullptr && Executable(env)) return env;
-  char self[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) return "";
-  self[n] = '\0';
-  std::string dir(self);
-  dir = dir.substr(0, dir.rfind('/'));
-  // build tree: src/scan/airlock-scan -> src/cli/airlock; install: libexec/airlock/ -> bin/
-  for (const std::string& c : {dir + "/airlock", dir + "/../cli/airlock", dir + "/../../bin/airlock",
-                               dir + "/../bin/airlock", dir + "/../../src/cli/airlock"}) {
-    if (Executable(c)) return c;
-  }
-  return "";
-}
+std::string FindAirlockForScan() { return FindHelper("airlock"); }
 
 std::string FindTool(const char* env_var, const std::vector<std::string>& candidates) {
   if (const char* env = std::getenv(env_var); env != nullptr) return Executable(env) ? env : "";
@@ -186,14 +138,30 @@ ExtractOutcome RunSandboxedExtractor(const SandboxedExtractor& x, std::string_vi
     out.detail = "cannot prepare the sandbox's directories";
     return out;
   }
-  std::vector<std::string> argv = {airlock, "run", "--ro-bind", in, "/in", "--bind", dst, "/out", "--timeout",
-                                   std::to_string(budget.timeout_seconds) + "s", "--rlimit",
-                                   "fsize=" + std::to_string(budget.max_bytes + 1), "--", "/bin/sh", "-c", x.script,
-                                   "sh"};
-  argv.insert(argv.end(), x.tools.begin(), x.tools.end());
-  argv.push_back(std::to_string(budget.max_bytes));
-  argv.push_back(std::to_string(budget.max_files));
-  Run r = RunCapped(argv, 64);
+  std::vector<std::string> command = {"/bin/sh", "-c", x.script, "sh"};
+  command.insert(command.end(), x.tools.begin(), x.tools.end());
+  command.push_back(std::to_string(budget.max_bytes));
+  command.push_back(std::to_string(budget.max_files));
+  auto argv = runapi::RunRequest(airlock)
+                  .RoBind(in, "/in")
+                  .Bind(dst, "/out")
+                  .Timeout(std::to_string(budget.timeout_seconds) + "s")
+                  .Rlimit("fsize=" + std::to_string(budget.max_bytes + 1))
+                  .Command(std::move(command))
+                  .Argv();
+  if (!argv) {
+    out.detail = argv.error().What();
+    return out;
+  }
+  // stdin and stderr /dev/null; the script prints only the password's index.
+  process::SpawnOptions options;
+  options.capture_stderr = false;
+  options.stdout_cap = 64;
+  auto spawned = process::SpawnAndCapture(*argv, options);
+  struct {
+    int status;
+    std::string out;
+  } r{spawned ? spawned->exit_code : -1, spawned ? spawned->out : std::string()};
   if (r.status == 3) {
     out.status = ExtractOutcome::Status::kNoPassword;
     out.detail = "no candidate password worked (" + x.tool_label + " in the sandbox)";

@@ -1,0 +1,235 @@
+#include "runapi/run_report.h"
+
+#include <fmt/format.h>
+
+#include "core/file_read.h"
+
+namespace airlock::runapi {
+namespace {
+
+using nlohmann::json;
+namespace f = report_field;
+
+const char* TypeName(const json& v) { return v.type_name(); }
+
+std::unexpected<Error> FieldError(std::string_view field, std::string_view what) {
+  return MakeError(fmt::format("field '{}': {}", field, what));
+}
+
+std::unexpected<Error> WrongType(std::string_view field, std::string_view expected, const json& v) {
+  return FieldError(field, fmt::format("expected {}, got {}", expected, TypeName(v)));
+}
+
+// The value of a required field, or an error naming it.
+Result<const json*> Required(const json& obj, const char* field) {
+  auto it = obj.find(field);
+  if (it == obj.end()) return FieldError(field, "missing");
+  return &*it;
+}
+
+// Applies `f` to the required field's value (libstdc++ 12's std::expected has no and_then).
+template <class F>
+auto Get(const json& obj, const char* field, F f) -> decltype(f(&obj)) {
+  auto it = obj.find(field);
+  if (it == obj.end()) return FieldError(field, "missing");
+  return f(&*it);
+}
+
+Result<int64_t> AsInt(const json& v, std::string_view field) {
+  if (!v.is_number_integer()) return WrongType(field, "an integer", v);
+  return v.get<int64_t>();
+}
+
+Result<uint64_t> AsCount(const json& v, std::string_view field) {
+  if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0)) {
+    return WrongType(field, "a non-negative integer", v);
+  }
+  return v.get<uint64_t>();
+}
+
+Result<double> AsNumber(const json& v, std::string_view field) {
+  if (!v.is_number()) return WrongType(field, "a number", v);
+  return v.get<double>();
+}
+
+Result<std::string> AsString(const json& v, std::string_view field) {
+  if (!v.is_string()) return WrongType(field, "a string", v);
+  return v.get<std::string>();
+}
+
+Result<std::vector<std::string>> AsStrings(const json& v, std::string_view field) {
+  if (!v.is_array()) return WrongType(field, "an array of strings", v);
+  std::vector<std::string> out;
+  for (const auto& s : v) {
+    if (!s.is_string()) return WrongType(field, "an array of strings", s);
+    out.push_back(s.get<std::string>());
+  }
+  return out;
+}
+
+template <class T, class Conv>
+Result<std::map<std::string, T>> AsMap(const json& v, std::string_view field, Conv conv) {
+  if (!v.is_object()) return WrongType(field, "an object", v);
+  std::map<std::string, T> out;
+  for (const auto& [k, x] : v.items()) {
+    auto value = conv(x, fmt::format("{}.{}", field, k));
+    if (!value) return std::unexpected(std::move(value.error()));
+    out[k] = *value;
+  }
+  return out;
+}
+
+bool KnownReason(const std::string& r) {
+  for (const char* k : {kReasonOk, kReasonSetupError, kReasonTimeout, kReasonKilledByLimit, kReasonSignaled}) {
+    if (r == k) return true;
+  }
+  return false;
+}
+
+Status ReadVersionAndStatus(const json& j, RunReport& r) {
+  auto v = Get(j, f::kSchemaVersion, [](const json* x) { return AsInt(*x, f::kSchemaVersion); });
+  if (!v) return std::unexpected(std::move(v.error()));
+  if (*v < 1) return FieldError(f::kSchemaVersion, fmt::format("{} is not a schema version", *v));
+  if (*v > kRunReportSchemaVersion) {
+    return MakeError(fmt::format("schema_version {} is newer than this reader ({}): update the consumer", *v,
+                                 kRunReportSchemaVersion));
+  }
+  r.schema_version = static_cast<int>(*v);
+  auto status = Get(j, f::kStatus, [](const json* x) { return AsInt(*x, f::kStatus); });
+  if (!status) return std::unexpected(std::move(status.error()));
+  r.status = static_cast<int>(*status);
+  auto reason = Get(j, f::kReason, [](const json* x) { return AsString(*x, f::kReason); });
+  if (!reason) return std::unexpected(std::move(reason.error()));
+  if (!KnownReason(*reason)) return FieldError(f::kReason, fmt::format("unknown value '{}'", *reason));
+  r.reason = *reason;
+  return Ok();
+}
+
+Status ReadOptionalScalars(const json& j, RunReport& r) {
+  for (auto [field, dst] : {std::pair{f::kChildExitStatus, &r.child_exit_status}, std::pair{f::kChildSignal, &r.child_signal}}) {
+    if (!j.contains(field)) continue;
+    auto v = AsInt(j[field], field);
+    if (!v) return std::unexpected(std::move(v.error()));
+    *dst = static_cast<int>(*v);
+  }
+  if (j.contains(f::kError)) {
+    auto e = AsString(j[f::kError], f::kError);
+    if (!e) return std::unexpected(std::move(e.error()));
+    r.error = *e;
+  }
+  if (j.contains(f::kWarmAgeMs)) {
+    auto w = AsNumber(j[f::kWarmAgeMs], f::kWarmAgeMs);
+    if (!w) return std::unexpected(std::move(w.error()));
+    r.warm_age_ms = *w;
+  }
+  if (j.contains(f::kNetwork)) {
+    if (!j[f::kNetwork].is_object()) return WrongType(f::kNetwork, "an object", j[f::kNetwork]);
+    r.network = j[f::kNetwork];
+  }
+  return Ok();
+}
+
+Status ReadResources(const json& j, RunReport& r) {
+  auto wall = Get(j, f::kWallSeconds, [](const json* x) { return AsNumber(*x, f::kWallSeconds); });
+  if (!wall) return std::unexpected(std::move(wall.error()));
+  r.wall_seconds = *wall;
+  auto cpu = Required(j, f::kCpuSeconds);
+  if (!cpu) return std::unexpected(std::move(cpu.error()));
+  if (!(*cpu)->is_object()) return WrongType(f::kCpuSeconds, "an object", **cpu);
+  auto user = Get(**cpu, f::kCpuUser, [](const json* x) { return AsNumber(*x, "cpu_seconds.user"); });
+  auto sys = Get(**cpu, f::kCpuSystem, [](const json* x) { return AsNumber(*x, "cpu_seconds.system"); });
+  if (!user) return std::unexpected(std::move(user.error()).WithContext(f::kCpuSeconds));
+  if (!sys) return std::unexpected(std::move(sys.error()).WithContext(f::kCpuSeconds));
+  r.user_cpu_seconds = *user;
+  r.system_cpu_seconds = *sys;
+  auto peak = Required(j, f::kPeakMemoryBytes);
+  if (!peak) return std::unexpected(std::move(peak.error()));
+  if (!(*peak)->is_null()) {
+    auto p = AsCount(**peak, f::kPeakMemoryBytes);
+    if (!p) return std::unexpected(std::move(p.error()));
+    r.peak_memory_bytes = *p;
+  }
+  return Ok();
+}
+
+Status ReadLists(const json& j, RunReport& r) {
+  auto layers = Get(j, f::kLayers, [](const json* x) { return ParseLayers(*x); });
+  if (!layers) return std::unexpected(std::move(layers.error()));
+  r.layers = std::move(*layers);
+  for (auto [field, dst] : {std::pair{f::kNotEnforced, &r.not_enforced}, std::pair{f::kWeakenings, &r.weakenings}}) {
+    auto v = Get(j, field, [field](const json* x) { return AsStrings(*x, field); });
+    if (!v) return std::unexpected(std::move(v.error()));
+    *dst = std::move(*v);
+  }
+  for (auto [field, dst] : {std::pair{f::kDeniedSyscalls, &r.denied_syscalls}, std::pair{f::kObservedSyscalls, &r.observed_syscalls}}) {
+    auto v = Get(j, field, [field](const json* x) { return AsMap<uint64_t>(*x, field, AsCount); });
+    if (!v) return std::unexpected(std::move(v.error()));
+    *dst = std::move(*v);
+  }
+  auto setup = Get(j, f::kSetupMs, [](const json* x) { return AsMap<double>(*x, f::kSetupMs, AsNumber); });
+  if (!setup) return std::unexpected(std::move(setup.error()));
+  r.setup_ms = std::move(*setup);
+  return Ok();
+}
+
+Status ReadLaunchAndMonitor(const json& j, RunReport& r) {
+  auto launch = Get(j, f::kLaunch, [](const json* x) { return AsString(*x, f::kLaunch); });
+  if (!launch) return std::unexpected(std::move(launch.error()));
+  if (*launch != kLaunchCold && *launch != kLaunchWarm) return FieldError(f::kLaunch, fmt::format("unknown value '{}'", *launch));
+  r.launch = *launch;
+  if (!j.contains(f::kMonitor)) return Ok();
+  const json& m = j[f::kMonitor];
+  if (!m.is_object()) return WrongType(f::kMonitor, "an object", m);
+  RunReportMonitor mon;
+  for (auto [field, dst] : {std::pair{f::kMonitorEvents, &mon.events}, std::pair{f::kMonitorDropped, &mon.dropped},
+                            std::pair{f::kMonitorLost, &mon.lost}}) {
+    auto v = Get(m, field, [field](const json* x) { return AsCount(*x, field); });
+    if (!v) return std::unexpected(std::move(v.error()).WithContext(f::kMonitor));
+    *dst = *v;
+  }
+  r.monitor = mon;
+  return Ok();
+}
+
+}  // namespace
+
+Result<std::vector<RunReportLayer>> ParseLayers(const json& layers) {
+  if (!layers.is_array()) return WrongType(f::kLayers, "an array", layers);
+  std::vector<RunReportLayer> out;
+  for (const auto& l : layers) {
+    if (!l.is_object()) return WrongType(f::kLayers, "an array of objects", l);
+    RunReportLayer layer;
+    auto name = Get(l, f::kLayerName, [](const json* x) { return AsString(*x, "layers[].name"); });
+    auto detail = Get(l, f::kLayerDetail, [](const json* x) { return AsString(*x, "layers[].detail"); });
+    auto engaged = Required(l, f::kLayerEngaged);
+    if (!name) return std::unexpected(std::move(name.error()));
+    if (!detail) return std::unexpected(std::move(detail.error()));
+    if (!engaged) return std::unexpected(std::move(engaged.error()));
+    if (!(*engaged)->is_boolean()) return WrongType("layers[].engaged", "a boolean", **engaged);
+    out.push_back({*name, (*engaged)->get<bool>(), *detail});
+  }
+  return out;
+}
+
+Result<RunReport> ParseRunReport(const json& j) {
+  if (!j.is_object()) return MakeError(fmt::format("run report: expected an object, got {}", TypeName(j)));
+  RunReport r;
+  for (auto step : {ReadVersionAndStatus, ReadOptionalScalars, ReadResources, ReadLists, ReadLaunchAndMonitor}) {
+    if (auto s = step(j, r); !s) return std::unexpected(std::move(s.error()).WithContext("run report"));
+  }
+  return r;
+}
+
+Result<RunReport> ParseRunReport(std::string_view text) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return MakeError("run report: not valid JSON");
+  return ParseRunReport(j);
+}
+
+Result<RunReport> ReadRunReportFile(const std::string& path) {
+  auto text = ReadRegularFileBounded(path, 16u << 20, "run report larger than 16 MiB");
+  if (!text) return std::unexpected(std::move(text.error()));
+  return ParseRunReport(std::string_view(*text));
+}
+
+}  // namespace airlock::runapi

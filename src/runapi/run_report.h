@@ -1,0 +1,115 @@
+// The `airlock run --report FILE` contract, described once: the field names the writer
+// (sandbox/outcome.cc) uses, the schema version, and a typed reader for consumers (analyze, milter,
+// scan, tests). docs/schema/run-report.schema.json publishes the same description as a JSON Schema;
+// tests/schema validates real reports against it.
+//
+// Versioning: kRunReportSchemaVersion is bumped when a field is removed, renamed or changes type or
+// meaning; adding an optional field does not bump it. The reader accepts versions 1..current and
+// rejects newer ones (a consumer older than the airlock that wrote the report must not guess).
+//
+// Header-only field names (no link dependency), so the writer in src/sandbox can share them.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+
+namespace airlock::runapi {
+
+inline constexpr int kRunReportSchemaVersion = 1;
+
+// Field names of the report's top-level object and its nested objects.
+namespace report_field {
+inline constexpr const char* kSchemaVersion = "schema_version";
+inline constexpr const char* kStatus = "status";                  // airlock's exit status
+inline constexpr const char* kReason = "reason";                  // one of kReason* below
+inline constexpr const char* kChildExitStatus = "child_exit_status";  // optional
+inline constexpr const char* kChildSignal = "child_signal";       // optional
+inline constexpr const char* kError = "error";                    // optional, one line
+inline constexpr const char* kWallSeconds = "wall_seconds";
+inline constexpr const char* kCpuSeconds = "cpu_seconds";         // {user, system}
+inline constexpr const char* kCpuUser = "user";
+inline constexpr const char* kCpuSystem = "system";
+inline constexpr const char* kPeakMemoryBytes = "peak_memory_bytes";  // integer or null
+inline constexpr const char* kLayers = "layers";                  // [{name, engaged, detail}]
+inline constexpr const char* kLayerName = "name";
+inline constexpr const char* kLayerEngaged = "engaged";
+inline constexpr const char* kLayerDetail = "detail";
+inline constexpr const char* kNotEnforced = "not_enforced";       // [string]
+inline constexpr const char* kWeakenings = "weakenings";          // [string]
+inline constexpr const char* kDeniedSyscalls = "denied_syscalls";     // {name: count}
+inline constexpr const char* kObservedSyscalls = "observed_syscalls"; // {name: count}
+inline constexpr const char* kSetupMs = "setup_ms";               // {step: ms}
+inline constexpr const char* kLaunch = "launch";                  // "cold" | "warm"
+inline constexpr const char* kWarmAgeMs = "warm_age_ms";          // warm only
+inline constexpr const char* kNetwork = "network";                // optional object (src/net)
+inline constexpr const char* kMonitor = "monitor";                // optional {events, dropped, lost}
+inline constexpr const char* kMonitorEvents = "events";
+inline constexpr const char* kMonitorDropped = "dropped";
+inline constexpr const char* kMonitorLost = "lost";
+}  // namespace report_field
+
+// Values of "reason" (sandbox::OutcomeReasonName returns these).
+inline constexpr const char* kReasonOk = "ok";
+inline constexpr const char* kReasonSetupError = "setup-error";
+inline constexpr const char* kReasonTimeout = "timeout";
+inline constexpr const char* kReasonKilledByLimit = "killed-by-limit";
+inline constexpr const char* kReasonSignaled = "signaled";
+// Values of "launch".
+inline constexpr const char* kLaunchCold = "cold";
+inline constexpr const char* kLaunchWarm = "warm";
+
+struct RunReportLayer {
+  std::string name;
+  bool engaged = false;
+  std::string detail;
+};
+
+struct RunReportMonitor {
+  uint64_t events = 0;
+  uint64_t dropped = 0;
+  uint64_t lost = 0;
+};
+
+// One report, typed. Optional fields are std::optional (absent in the JSON) or empty containers.
+struct RunReport {
+  int schema_version = kRunReportSchemaVersion;
+  int status = 0;
+  std::string reason;
+  std::optional<int> child_exit_status;
+  std::optional<int> child_signal;
+  std::string error;
+  double wall_seconds = 0;
+  double user_cpu_seconds = 0;
+  double system_cpu_seconds = 0;
+  std::optional<uint64_t> peak_memory_bytes;
+  std::vector<RunReportLayer> layers;
+  std::vector<std::string> not_enforced;
+  std::vector<std::string> weakenings;
+  std::map<std::string, uint64_t> denied_syscalls;
+  std::map<std::string, uint64_t> observed_syscalls;
+  std::map<std::string, double> setup_ms;
+  std::string launch = kLaunchCold;
+  std::optional<double> warm_age_ms;
+  std::optional<RunReportMonitor> monitor;
+  nlohmann::json network;  // null when absent; its inside belongs to src/net (docs/NETWORK.md)
+};
+
+// Typed reader. Errors name the field: "run report: field 'status': missing" / "...: expected an
+// integer, got string" / "schema_version 7 is newer than this reader (1)".
+Result<RunReport> ParseRunReport(const nlohmann::json& j);
+Result<RunReport> ParseRunReport(std::string_view text);
+// Reads and parses the report file `path` (bounded to 16 MiB).
+Result<RunReport> ReadRunReportFile(const std::string& path);
+
+// [{name, engaged, detail}...] as in the report's "layers" (also the pool's hand-over info).
+Result<std::vector<RunReportLayer>> ParseLayers(const nlohmann::json& layers);
+
+}  // namespace airlock::runapi

@@ -1,0 +1,105 @@
+// The `airlock run` report against its published schema: real reports, written by the real binary for
+// a normal exit, a timeout, a command not found and a monitored run, are (1) valid under
+// docs/schema/run-report.schema.json (python3-jsonschema) and (2) read by the typed reader
+// (runapi/run_report.h). A validator that cannot run fails the test; it never skips.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "process/spawn.h"
+#include "runapi/run_report.h"
+#include "test_env.h"
+
+namespace {
+
+using airlock::runapi::RunReport;
+
+const std::string kSchema = std::string(AIRLOCK_SOURCE_DIR) + "/docs/schema/run-report.schema.json";
+const std::string kValidator = std::string(AIRLOCK_SOURCE_DIR) + "/tests/schema/validate_json_schema.py";
+
+class RunReportSchema : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = airlock::test::MakeTempDir("run-report-schema"); }
+
+  // Runs `airlock run --report DIR/NAME.json OPTIONS -- COMMAND` and returns the report's path.
+  std::string Report(const std::string& name, std::vector<std::string> options, std::vector<std::string> command) {
+    std::string report = dir_ + "/" + name + ".json";
+    std::vector<std::string> argv = {airlock::test::AirlockBin(), "run", "--report", report};
+    argv.insert(argv.end(), options.begin(), options.end());
+    argv.push_back("--");
+    argv.insert(argv.end(), command.begin(), command.end());
+    auto r = airlock::process::SpawnAndCapture(argv);
+    EXPECT_TRUE(r.has_value());
+    return report;
+  }
+
+  // Schema validation of `paths` with the python validator: its exit status and stderr.
+  std::pair<int, std::string> Validate(const std::vector<std::string>& paths) {
+    std::vector<std::string> argv = {"/usr/bin/python3", kValidator, kSchema};
+    argv.insert(argv.end(), paths.begin(), paths.end());
+    auto r = airlock::process::SpawnAndCapture(argv);
+    if (!r) return {-1, r.error().What()};
+    return {r->exit_code, r->err};
+  }
+
+  RunReport Read(const std::string& path) {
+    auto r = airlock::runapi::ReadRunReportFile(path);
+    EXPECT_TRUE(r.has_value()) << path << ": " << (r ? "" : r.error().What()) << "\n"
+                               << airlock::test::ReadFileOrEmpty(path);
+    return r ? *r : RunReport{};
+  }
+
+  std::string dir_;
+};
+
+TEST_F(RunReportSchema, RealReportsAreValidAndTyped) {
+  std::string ok = Report("exit", {}, {"/bin/sh", "-c", "exit 3"});
+  std::string timeout = Report("timeout", {"--timeout", "1s"}, {"/bin/sleep", "30"});
+  std::string not_found = Report("not-found", {}, {"/no/such/command"});
+  std::string monitored = Report("monitored", {"--monitor", dir_ + "/events.jsonl"}, {"/bin/true"});
+  auto [status, err] = Validate({ok, timeout, not_found, monitored});
+  EXPECT_EQ(status, 0) << err;
+
+  RunReport a = Read(ok);
+  EXPECT_EQ(a.schema_version, airlock::runapi::kRunReportSchemaVersion);
+  EXPECT_EQ(a.reason, "ok");
+  EXPECT_EQ(a.status, 3);
+  EXPECT_EQ(a.child_exit_status, 3);
+  EXPECT_FALSE(a.layers.empty());
+  EXPECT_FALSE(a.monitor.has_value());
+
+  RunReport t = Read(timeout);
+  EXPECT_EQ(t.reason, "timeout");
+  EXPECT_EQ(t.status, 124);
+
+  RunReport n = Read(not_found);
+  EXPECT_EQ(n.status, 127);
+
+  RunReport m = Read(monitored);
+  EXPECT_EQ(m.reason, "ok");
+  ASSERT_TRUE(m.monitor.has_value());
+  EXPECT_GE(m.monitor->events, 1u);
+}
+
+// The check can fail: a report with a field of the wrong type or an unknown field is refused.
+TEST_F(RunReportSchema, ValidatorRejectsABrokenReport) {
+  std::string ok = Report("exit", {}, {"/bin/true"});
+  std::string text = airlock::test::ReadFileOrEmpty(ok);
+  auto j = nlohmann::json::parse(text);
+  j["status"] = "zero";
+  std::string wrong_type = dir_ + "/wrong-type.json";
+  airlock::test::WriteFile(wrong_type, j.dump());
+  j = nlohmann::json::parse(text);
+  j["surprise"] = 1;
+  std::string unknown = dir_ + "/unknown.json";
+  airlock::test::WriteFile(unknown, j.dump());
+  for (const auto& bad : {wrong_type, unknown}) {
+    auto [status, err] = Validate({bad});
+    EXPECT_EQ(status, 1) << bad << ": " << err;
+  }
+  EXPECT_FALSE(airlock::runapi::ReadRunReportFile(wrong_type).has_value());
+}
+
+}  // namespace
