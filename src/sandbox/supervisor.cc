@@ -28,7 +28,6 @@ Supervisor::Supervisor(SupervisorOptions options) : opts_(std::move(options)) {
   sigemptyset(&forwarded_);
   AddForwardedSignals(&forwarded_, /*by_init=*/false);
   mask_.emplace(forwarded_);
-  deadline_ = SupervisorClock::now() + opts_.timeout.value_or(std::chrono::milliseconds(0));
 }
 
 Supervisor::~Supervisor() {
@@ -115,6 +114,8 @@ bool ReadStatusRecord(UniqueFd& fd, Supervised& s) {
 
 Supervised Supervisor::Run(SandboxProcess& process, SupervisedChannels& ch) {
   IgnoreSigpipe();
+  // The timeout counts from here: the sandbox was released (cold) or the request sent (warm).
+  deadline_ = SupervisorClock::now() + opts_.timeout.value_or(std::chrono::milliseconds(0));
   UniqueFd sigfd(::signalfd(-1, &forwarded_, SFD_CLOEXEC | SFD_NONBLOCK));
   Supervised s;
   while (!s.ended && !s.abandoned) {
@@ -163,7 +164,7 @@ Supervised Supervisor::Run(SandboxProcess& process, SupervisedChannels& ch) {
       if (fds[i_listener].revents & POLLIN) StartNotifyThread();
       else listener_.reset();  // every filtered process is gone and none was ever notified
     }
-    if (!s.ended && fds[i_proc].revents) {
+    if (!s.ended && i_proc >= 0 && fds[i_proc].revents) {
       auto ev = process.OnReadable();
       s.ended = ev == SandboxProcess::Event::kEnded;
       s.abandoned = ev == SandboxProcess::Event::kAbandoned;
