@@ -7,8 +7,8 @@ set(AIRLOCK_FUZZ_ENGINE_TARGETS archive_password report_writer tnef plain_text m
 set(AIRLOCK_FUZZ_archive_password_SOURCES
     src/scan/unpack/archive_unpacker.cc src/scan/unpack/passwords.cc src/scan/unpack/sevenzip_sandbox.cc
     src/scan/unpack/rar_sandbox.cc src/scan/unpack/sandboxed_extractor.cc src/scan/unpack/rar5_headers.cc
-    src/scan/limits.cc)
-set(AIRLOCK_FUZZ_archive_password_NEEDS libarchive)
+    src/scan/limits.cc src/runapi/run_request.cc src/process/spawn.cc src/core/helper_path.cc)
+set(AIRLOCK_FUZZ_archive_password_NEEDS libarchive fmt version)
 set(AIRLOCK_FUZZ_report_writer_SOURCES src/scan/report_json.cc src/scan/report_text.cc src/scan/verdict.cc)
 set(AIRLOCK_FUZZ_report_writer_NEEDS fmt json version)
 set(AIRLOCK_FUZZ_tnef_SOURCES src/scan/unpack/tnef.cc src/scan/detectors/office/bytes.cc)
@@ -30,7 +30,7 @@ function(airlock_fuzz_target_deps target name root)
     elseif(need STREQUAL "json")
       target_link_libraries(${target} PRIVATE nlohmann_json::nlohmann_json)
     elseif(need STREQUAL "version")
-      target_compile_definitions(${target} PRIVATE AIRLOCK_VERSION="${PROJECT_VERSION}")
+      target_compile_definitions(${target} PRIVATE AIRLOCK_VERSION="${PROJECT_VERSION}" AIRLOCK_LIBEXECDIR="${AIRLOCK_LIBEXECDIR}")
     endif()
   endforeach()
 endfunction()

@@ -29,15 +29,6 @@ INCLUDE_RE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')
 LAYER_RE = re.compile(r"^\s*(\d+)\.\s+([A-Za-z0-9_]+(?:\s*,\s*[A-Za-z0-9_]+)*)\s*:")
 ALLOW_RE = re.compile(r"^\s*[-*]?\s*`?allow:\s*([A-Za-z0-9_]+)\s*->\s*([A-Za-z0-9_]+)`?")
 
-# TEMPORARY allow-list (issue 11). Each entry: (file relative to the root, included module).
-# src/sandbox/child.cc decodes warm-sandbox requests with pool/pool_wire.h until engineer A's branch
-# (the warm payload code moves from src/sandbox/child.cc to src/pool) is merged. THE INTEGRATOR
-# REMOVES THIS ENTRY (and the matching link in src/CMakeLists.txt) WHEN A'S BRANCH IS MERGED; the
-# list must then stay empty. An entry that no longer matches anything is reported as stale.
-TEMPORARY_EXCEPTIONS = {
-    ("src/sandbox/child.cc", "pool"),
-}
-
 
 def read_layers(arch_path):
     """Returns ({module: layer}, {(from, to)} allowed same-layer includes, [errors])."""
@@ -123,7 +114,7 @@ def main():
     layers, allowed, errors = read_layers(arch)
     if not os.path.isdir(src):
         errors.append(f"{src}: no such directory")
-    graph, used_exceptions, tolerated = {}, set(), []
+    graph = {}
     modules = sorted(d for d in os.listdir(src) if os.path.isdir(os.path.join(src, d))) if os.path.isdir(src) else []
     for module in modules:
         if module not in layers:
@@ -147,10 +138,6 @@ def main():
                 a, b = layers[src_module], layers[dst_module]
                 if b < a or (b == a and (src_module, dst_module) in allowed):
                     continue
-                if (rel, dst_module) in TEMPORARY_EXCEPTIONS:
-                    used_exceptions.add((rel, dst_module))
-                    tolerated.append(f"{rel}:{n}: {src_module} -> {dst_module} (temporary exception)")
-                    continue
                 where = "the same layer" if a == b else "a higher layer"
                 errors.append(f"{rel}:{n}: {src_module} (layer {a}) includes \"{m.group(1)}\" of {dst_module} "
                               f"({where}, layer {b}): a module may include only modules below it")
@@ -158,10 +145,6 @@ def main():
     if args.graph:
         for module in sorted(graph, key=lambda x: (layers.get(x, 1 << 30), x)):
             print(f"{module} -> {' '.join(sorted(graph[module]))}")
-    for line in tolerated:
-        print(f"note: {line}")
-    for entry in sorted(TEMPORARY_EXCEPTIONS - used_exceptions):
-        print(f"note: stale temporary exception {entry[0]} -> {entry[1]}: remove it from {os.path.relpath(__file__, root)}")
     for line in errors:
         print(f"error: {line}", file=sys.stderr)
     if errors:

@@ -1,35 +1,30 @@
-// `airlock run` in a warm sandbox (pool.h): ask the pool, send the request, then supervise exactly as a
-// cold run does (same pipes, same records), with the connection to init standing in for the pidfd.
+// `airlock run` in a warm sandbox (pool.h): ask the pool, send the request (the warm launcher), then
+// supervise with the cold run's Supervisor (sandbox/supervisor.h): same pipes, same records, with the
+// connection to init (InitConnection) standing in for the pidfd.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/eventfd.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <chrono>
 #include <cstring>
-#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "core/fd_passing.h"
-#include "core/log.h"
 #include "core/unique_fd.h"
 #include "pool/pool.h"
 #include "pool/pool_wire.h"
-#include "process/child_error.h"
 #include "sandbox/child.h"
 #include "sandbox/classify.h"
 #include "sandbox/sandbox.h"
-#include "seccomp/notify.h"
+#include "sandbox/supervisor.h"
 #include "seccomp/program_cache.h"
 #include "userns/userns.h"
 
@@ -39,8 +34,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double MsSince(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
-
-constexpr int kForwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH};
 
 UniqueFd Connect(const std::string& path, std::string* why_not) {
   if (path.size() >= sizeof(sockaddr_un::sun_path)) {
@@ -83,26 +76,88 @@ void SendSignal(int sock, int sig) {
   (void)n;
 }
 
-}  // namespace
-
-std::optional<Result<RunOutcome>> RunWarm(const Policy& policy, const std::vector<std::string>& cmd, const RunOptions& options,
-                                          const std::string& socket, const std::string& key, std::string* why_not) {
-  auto t0 = Clock::now();
-  // AIRLOCK_TRACE_SETUP=1: per-step timings, like the cold path's.
-  const char* trace = std::getenv("AIRLOCK_TRACE_SETUP");
-  const bool tracing = trace != nullptr && trace[0] == '1';
-  auto mark = [&](const char* step) {
-    if (tracing) fmt::print(stderr, "airlock: warm +{}us {}\n", static_cast<long>(MsSince(t0) * 1000), step);
-  };
-  if (cmd.empty()) return std::nullopt;
-  if (std::string why = WarmIneligibility(policy, options); !why.empty()) {
-    *why_not = why;
-    return std::nullopt;
+// AIRLOCK_TRACE_SETUP=1: per-step timings, like the cold path's.
+class WarmTrace {
+ public:
+  WarmTrace() {
+    const char* trace = std::getenv("AIRLOCK_TRACE_SETUP");
+    on_ = trace != nullptr && trace[0] == '1';
   }
-  UniqueFd sock = Connect(socket, why_not);
-  if (!sock) return std::nullopt;
-  mark("connected");
+  void operator()(const char* step) const {
+    if (on_) fmt::print(stderr, "airlock: warm +{}us {}\n", static_cast<long>(MsSince(t0_) * 1000), step);
+  }
+  Clock::time_point t0() const { return t0_; }
 
+ private:
+  Clock::time_point t0_ = Clock::now();
+  bool on_ = false;
+};
+
+// The warm launcher's process handle: our connection to the pool, handed over to the sandbox's init.
+// It carries the pool's answer first ('Y' + what the sandbox enforces, or 'N' + why not: abandoned,
+// run cold), then nothing until init exits (EOF or hang-up: ended). Forwarded signals travel as
+// SignalMessages; closing the connection makes init kill the sandbox.
+class InitConnection final : public SandboxProcess {
+ public:
+  InitConnection(UniqueFd sock, std::string socket, const WarmTrace& mark)
+      : sock_(std::move(sock)), socket_(std::move(socket)), mark_(mark) {}
+  int fd() const override { return sock_.get(); }
+  Event OnReadable() override;
+  void Signal(int signo) override { SendSignal(sock_.get(), signo); }
+  void Kill() override { Signal(SIGKILL); }  // init kills the payload, then everything else, then reports
+  // init reports only after it killed and reaped everything else in the sandbox: done. (Its own exit,
+  // the namespaces' teardown, need not hold us up.)
+  bool EndsWithStatus() const override { return true; }
+  std::optional<Clock::time_point> Deadline() const override {
+    return answered_ ? std::nullopt : std::optional<Clock::time_point>(answer_deadline_);
+  }
+  // No answer: the request may still reach a sandbox, so running cold now could run the command twice.
+  Event OnDeadline() override {
+    no_answer_ = true;
+    return Event::kAbandoned;
+  }
+  void Close() override { sock_.reset(); }
+
+  bool no_answer() const { return no_answer_; }
+  const std::string& why_not() const { return why_not_; }
+  const std::string& answer() const { return answer_; }
+
+ private:
+  UniqueFd sock_;
+  std::string socket_;
+  const WarmTrace& mark_;
+  Clock::time_point answer_deadline_ = Clock::now() + std::chrono::seconds(2);
+  bool answered_ = false;
+  bool no_answer_ = false;
+  std::string answer_, why_not_;
+};
+
+SandboxProcess::Event InitConnection::OnReadable() {
+  std::string buf(64 * 1024, '\0');
+  ssize_t k = answered_ ? ::recv(sock_.get(), buf.data(), buf.size(), MSG_DONTWAIT) : RecvAnswer(sock_.get(), buf.data(), buf.size());
+  if (k > 0 && !answered_) {
+    answered_ = true;
+    answer_.assign(buf.data(), static_cast<size_t>(k));
+    mark_("pool answered");
+    if (answer_[0] != 'Y') {
+      why_not_ = answer_.substr(1);  // declined before any sandbox saw the request
+      return Event::kAbandoned;
+    }
+  } else if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) {
+    if (answered_) return Event::kEnded;
+    why_not_ = fmt::format("the pool at {} closed the connection", socket_);
+    return Event::kAbandoned;
+  }
+  return Event::kNone;
+}
+
+struct WarmLaunched {
+  InitConnection init;
+  SupervisedChannels channels;
+};
+
+// The request for the sandbox's payload; nullopt (why in *why_not) when it cannot go warm.
+std::optional<std::string> BuildRequest(const Policy& policy, const std::vector<std::string>& cmd, std::string* why_not) {
   auto ids = PlanIdMapping(policy.identity);
   if (!ids) {
     *why_not = ids.error().What();
@@ -117,10 +172,15 @@ std::optional<Result<RunOutcome>> RunWarm(const Policy& policy, const std::vecto
     *why_not = fmt::format("arguments and environment ({} bytes) exceed a warm sandbox's request limit", request.size());
     return std::nullopt;
   }
-  mark("environment, request encoded");
+  return request;
+}
 
-  RunOutcome outcome;
-  outcome.launch = "warm";
+// The warm launcher: sends hello and request back to back, no round trip: the pool reads only the
+// hello (one message) and, if it serves us, hands the connection to a sandbox whose payload reads the
+// request itself. The pool's answer is read by the supervisor (InitConnection). nullopt (why in
+// *why_not) when the request did not get through: nothing runs it.
+Result<std::optional<WarmLaunched>> LaunchWarm(UniqueFd sock, const std::string& socket, const std::string& key,
+                                               const std::string& request, const WarmTrace& mark, std::string* why_not) {
   int errp[2], statusp[2], nsock[2];
   if (::pipe2(errp, O_CLOEXEC) != 0) return std::unexpected(Error("pipe2", errno));
   UniqueFd err_r(errp[0]), err_w(errp[1]);
@@ -137,20 +197,10 @@ std::optional<Result<RunOutcome>> RunWarm(const Policy& policy, const std::vecto
       fds[i] = null_fd.get();
     }
   }
-  sigset_t fwd, old_mask;
-  sigemptyset(&fwd);
-  for (int s : kForwarded) sigaddset(&fwd, s);
-  ::sigprocmask(SIG_BLOCK, &fwd, &old_mask);
-  UniqueFd sigfd(::signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK));
-
-  // Hello and request back to back, no round trip: the pool reads only the hello (one message) and,
-  // if it serves us, hands the connection to a sandbox whose payload reads the request itself. The
-  // pool's answer ('Y' + what the sandbox enforces, or 'N' + why not) is read below.
   std::string hello = std::string(kHello) + key;
   if (::send(sock.get(), hello.data(), hello.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(hello.size()) ||
       !SendRequest(sock.get(), request, fds, kFdNotify + 1)) {
-    // The request did not get through: nothing runs it. A pool that declined fast has closed already;
-    // its answer says why.
+    // A pool that declined fast has closed already; its answer says why.
     *why_not = fmt::format("pool at {}: {}", socket, std::strerror(errno));
     struct pollfd pa = {sock.get(), POLLIN, 0};
     if (::poll(&pa, 1, 2000) == 1) {
@@ -158,181 +208,109 @@ std::optional<Result<RunOutcome>> RunWarm(const Policy& policy, const std::vecto
       ssize_t k = RecvAnswer(sock.get(), buf, sizeof buf);
       if (k > 1 && buf[0] == 'N') *why_not = std::string(buf + 1, static_cast<size_t>(k - 1));
     }
-    ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
-    return std::nullopt;
+    return std::optional<WarmLaunched>();
   }
-  err_w.reset();
-  status_w.reset();
-  notify_theirs.reset();
-  null_fd.reset();
-  mark("request sent");
+  WarmLaunched out{InitConnection(std::move(sock), socket, mark), {}};
+  out.channels.error_r = std::move(err_r);
+  out.channels.status_r = std::move(status_r);
+  out.channels.notify_r = std::move(notify_ours);
+  return std::optional<WarmLaunched>(std::move(out));
+}
 
-  // Supervise (like sandbox.cc step 6, minus cgroup, network and monitor, which never run warm).
-  std::thread supervisor;
-  Result<NotifyStats> notify_stats = NotifyStats{};
-  std::map<std::string, uint64_t> observed;
-  UniqueFd listener;
-  UniqueFd stop_supervisor(::eventfd(0, EFD_CLOEXEC));
-  std::optional<ChildErrorRecord> child_error;
-  std::optional<StatusRecord> status;
-  bool timed_out = false;
-  const auto timeout = policy.limits.timeout;
-  const Clock::time_point deadline = Clock::now() + timeout.value_or(std::chrono::milliseconds(0));
-  bool ended = false;
-  bool answered = false;
-  std::string answer;
-  const Clock::time_point answer_deadline = Clock::now() + std::chrono::seconds(2);
-  while (!ended) {
-    struct pollfd p[6];
-    int np = 0;
-    p[np++] = {sock.get(), POLLIN, 0};
-    int i_err = -1, i_status = -1, i_sig = -1, i_notify = -1, i_listener = -1;
-    // The supervisor thread starts only when a first notification is pending: most runs never
-    // trigger one, and a thread is not free on the launch path.
-    if (listener && !supervisor.joinable()) { i_listener = np; p[np++] = {listener.get(), POLLIN, 0}; }
-    if (err_r) { i_err = np; p[np++] = {err_r.get(), POLLIN, 0}; }
-    if (status_r) { i_status = np; p[np++] = {status_r.get(), POLLIN, 0}; }
-    if (sigfd) { i_sig = np; p[np++] = {sigfd.get(), POLLIN, 0}; }
-    if (notify_ours) { i_notify = np; p[np++] = {notify_ours.get(), POLLIN, 0}; }
-    int wait_ms = -1;
-    if (timeout && !timed_out) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-      wait_ms = left < 0 ? 0 : static_cast<int>(left);
-    }
-    if (!answered) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(answer_deadline - Clock::now()).count();
-      if (left <= 0) {
-        // No answer: the request may still reach a sandbox, so running cold now could run the command
-        // twice. Fail instead.
-        ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
-        return std::unexpected(Error(fmt::format("the pool at {} did not answer within 2 s", socket)));
-      }
-      wait_ms = wait_ms < 0 ? static_cast<int>(left) : std::min(wait_ms, static_cast<int>(left));
-    }
-    int r = ::poll(p, static_cast<nfds_t>(np), wait_ms);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      break;  // closing the connection below makes init kill the sandbox
-    }
-    if (r == 0 && timeout && !timed_out && Clock::now() >= deadline) {
-      timed_out = true;
-      SendSignal(sock.get(), SIGKILL);  // init kills the payload, then everything else, then reports
-      continue;
-    }
-    if (i_err >= 0 && p[i_err].revents) {
-      ChildErrorRecord rec{};
-      ssize_t k = ::read(err_r.get(), &rec, sizeof rec);
-      if (k == static_cast<ssize_t>(sizeof rec) && !child_error) child_error = rec;
-      if (k <= 0) err_r.reset();
-    }
-    if (i_status >= 0 && p[i_status].revents) {
-      StatusRecord rec;
-      ssize_t k = ::read(status_r.get(), &rec, sizeof rec);
-      if (k == static_cast<ssize_t>(sizeof rec)) {
-        // init reports only after it killed and reaped everything else in the sandbox: done. (Its own
-        // exit, the namespaces' teardown, need not hold us up.)
-        status = rec;
-        ended = true;
-        mark("status received");
-      }
-      if (k <= 0) status_r.reset();
-    }
-    if (i_sig >= 0 && p[i_sig].revents) {
-      struct signalfd_siginfo si;
-      while (::read(sigfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
-        SendSignal(sock.get(), static_cast<int>(si.ssi_signo));
-      }
-    }
-    if (i_notify >= 0 && p[i_notify].revents) {
-      int fd = ReceiveFd(notify_ours.get());
-      notify_ours.reset();
-      if (fd >= 0) listener.reset(fd);
-    }
-    if (i_listener >= 0 && p[i_listener].revents) {
-      if (p[i_listener].revents & POLLIN) {
-        supervisor = std::thread([&]() {
-          RunOptions none;
-          auto eff = EffectiveRunOptions(policy, none);
-          SeccompCompileOptions so;
-          if (eff) so.notify_syscalls = eff->notify_syscalls;
-          auto prog = CompileSeccompCached(policy.seccomp, so);
-          if (!prog) {
-            notify_stats = std::unexpected(prog.error());
-            return;
-          }
-          auto hook = [&observed](const NotifyEvent& ev) {
-            CountFilelessExecution(ev, observed);
-            return NotifyAnswer{};
-          };
-          notify_stats = RunNotifySupervisor(listener.get(), *prog, stop_supervisor.get(), hook);
-        });
-      } else {
-        listener.reset();  // every filtered process is gone and none was ever notified
-      }
-    }
-    // The pool's answer, then nothing until init exits (EOF or hang-up ends the run).
-    if (p[0].revents) {
-      std::string buf(64 * 1024, '\0');
-      ssize_t k = answered ? ::recv(sock.get(), buf.data(), buf.size(), MSG_DONTWAIT) : RecvAnswer(sock.get(), buf.data(), buf.size());
-      if (k > 0 && !answered) {
-        answered = true;
-        answer.assign(buf.data(), static_cast<size_t>(k));
-        mark("pool answered");
-        if (answer[0] != 'Y') {
-          // Declined before any sandbox saw the request: run cold.
-          ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
-          *why_not = answer.substr(1);
-          return std::nullopt;
-        }
-      } else if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) {
-        if (!answered) {
-          ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
-          *why_not = fmt::format("the pool at {} closed the connection", socket);
-          return std::nullopt;
-        }
-        ended = true;
-      }
-    }
-  }
-  mark("sandbox ended");
-  sock.reset();
-  ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
-  if (err_r && !child_error) {
-    ChildErrorRecord rec{};
-    if (::read(err_r.get(), &rec, sizeof rec) == static_cast<ssize_t>(sizeof rec)) child_error = rec;
-  }
-  if (status_r && !status) {
-    StatusRecord rec;
-    if (::read(status_r.get(), &rec, sizeof rec) == static_cast<ssize_t>(sizeof rec)) status = rec;
-  }
-  FinishNotifySupervisor(supervisor, stop_supervisor.get(), observed, notify_stats, &outcome);
-  mark("supervisor joined");
+// The warm supervisor's observer: the status arrived (tracing only).
+class WarmObserver final : public SupervisorObserver {
+ public:
+  explicit WarmObserver(const WarmTrace& mark) : mark_(mark) {}
+  void OnPayloadStatus(const StatusRecord&) override { mark_("status received"); }
+
+ private:
+  const WarmTrace& mark_;
+};
+
+// The seccomp program the warm sandbox's filter runs (compiled on the supervisor's thread, only when
+// a first notification is pending).
+Result<SeccompProgram> CompileWarmProgram(const Policy& policy) {
+  RunOptions none;
+  auto eff = EffectiveRunOptions(policy, none);
+  SeccompCompileOptions so;
+  if (eff) so.notify_syscalls = eff->notify_syscalls;
+  return CompileSeccompCached(policy.seccomp, so);
+}
+
+// What the pool said the sandbox enforces, its resource use as init reported it, and how it ended.
+void RecordWarmEnd(const Policy& policy, const std::string& answer, const Supervised& sup, Clock::time_point t0,
+                   RunOutcome* outcome) {
   nlohmann::json info = nlohmann::json::parse(answer.empty() ? std::string("{}") : answer.substr(1), nullptr, false);
   if (!info.is_object()) info = nlohmann::json::object();
-  outcome.warm_age_ms = info.value("age_ms", 0.0);
+  outcome->warm_age_ms = info.value("age_ms", 0.0);
   std::vector<LayerStatus> layers;
   for (const auto& l : info.value("layers", nlohmann::json::array())) {
     layers.push_back({l.value("name", ""), l.value("engaged", false), l.value("detail", "")});
   }
   layers.push_back({"warm-launch", true, fmt::format("prepared by pool {} {:.0f} ms before", info.value("pool_pid", 0),
-                                                     outcome.warm_age_ms)});
-  outcome.layers = std::move(layers);
-  for (const auto& n : info.value("not_enforced", std::vector<std::string>{})) outcome.not_enforced.push_back(n);
-  outcome.weakenings = info.value("weakenings", std::vector<std::string>{});
-  outcome.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  if (status) {
-    outcome.user_cpu_seconds = static_cast<double>(status->user_us) / 1e6;
-    outcome.system_cpu_seconds = static_cast<double>(status->system_us) / 1e6;
-    outcome.peak_memory_bytes = static_cast<uint64_t>(status->maxrss_kb) * 1024;
+                                                     outcome->warm_age_ms)});
+  outcome->layers = std::move(layers);
+  for (const auto& n : info.value("not_enforced", std::vector<std::string>{})) outcome->not_enforced.push_back(n);
+  outcome->weakenings = info.value("weakenings", std::vector<std::string>{});
+  outcome->wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (sup.payload) {
+    outcome->user_cpu_seconds = static_cast<double>(sup.payload->user_us) / 1e6;
+    outcome->system_cpu_seconds = static_cast<double>(sup.payload->system_us) / 1e6;
+    outcome->peak_memory_bytes = static_cast<uint64_t>(sup.payload->maxrss_kb) * 1024;
   }
   EndState end;
-  end.child_error = child_error;
-  end.timed_out = timed_out;
-  end.timeout = timeout;
-  if (status) end.payload_status = status->raw_status;
+  end.child_error = sup.child_error;
+  end.timed_out = sup.timed_out;
+  end.timeout = policy.limits.timeout;
+  if (sup.payload) end.payload_status = sup.payload->raw_status;
   end.init_status = SIGKILL;  // we cannot wait for init: no report from it means it was killed
   end.has_seccomp = policy.seccomp.requirement != Requirement::kDisabled;
-  ClassifyOutcome(end, &outcome);
+  ClassifyOutcome(end, outcome);
+}
+
+}  // namespace
+
+std::optional<Result<RunOutcome>> RunWarm(const Policy& policy, const std::vector<std::string>& cmd, const RunOptions& options,
+                                          const std::string& socket, const std::string& key, std::string* why_not) {
+  const WarmTrace mark;
+  if (cmd.empty()) return std::nullopt;
+  if (std::string why = WarmIneligibility(policy, options); !why.empty()) {
+    *why_not = why;
+    return std::nullopt;
+  }
+  UniqueFd sock = Connect(socket, why_not);
+  if (!sock) return std::nullopt;
+  mark("connected");
+  auto request = BuildRequest(policy, cmd, why_not);
+  if (!request) return std::nullopt;
+  mark("environment, request encoded");
+
+  // Supervise like a cold run, minus cgroup, network and monitor (which never run warm). The
+  // forwarded signals are blocked before the request leaves.
+  RunOutcome outcome;
+  outcome.launch = "warm";
+  WarmObserver observer(mark);
+  SupervisorOptions so;
+  so.timeout = policy.limits.timeout;
+  so.compile = [&policy]() { return CompileWarmProgram(policy); };
+  so.lazy_notify_thread = true;
+  so.observer = &observer;
+  Supervisor supervisor(std::move(so));
+  auto launched = LaunchWarm(std::move(sock), socket, key, *request, mark, why_not);
+  if (!launched) return Result<RunOutcome>(std::unexpected(launched.error()));
+  if (!*launched) return std::nullopt;
+  mark("request sent");
+  InitConnection& init = (*launched)->init;
+  Supervised sup = supervisor.Run(init, (*launched)->channels);
+  if (sup.abandoned) {
+    if (init.no_answer()) return Result<RunOutcome>(std::unexpected(Error(fmt::format("the pool at {} did not answer within 2 s", socket))));
+    *why_not = init.why_not();
+    return std::nullopt;
+  }
+  mark("sandbox ended");
+  supervisor.Finish(&outcome);
+  mark("supervisor joined");
+  RecordWarmEnd(policy, init.answer(), sup, mark.t0(), &outcome);
   return outcome;
 }
 

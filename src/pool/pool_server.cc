@@ -25,6 +25,7 @@
 #include "kernel/syscalls.h"
 #include "pool/pool.h"
 #include "pool/pool_wire.h"
+#include "pool/warm_payload.h"
 #include "policy/profile_loader.h"
 #include "process/child_error.h"
 #include "process/close_fds.h"
@@ -109,11 +110,19 @@ class Spawner {
 
  private:
   Result<Warm> Start();
+  void StartMissing();
+  void OnStarting(const std::vector<pollfd>& fds);
+  void PassReady();
   [[noreturn]] void GiveUp(const std::string& why);
 
   const PreparedRun& run_;
   ServeOptions opts_;
   int link_;
+  std::deque<Warm> starting_;
+  size_t in_stock_ = 0;  // ready sandboxes the acceptor holds
+  int failures_ = 0;     // consecutive sandboxes that failed before becoming ready
+  std::string last_error_;
+  Clock::time_point retry_at_ = Clock::now();
 };
 
 Result<Warm> Spawner::Start() {
@@ -142,9 +151,10 @@ Result<Warm> Spawner::Start() {
     ChildChannels ch;
     ch.sync_read = sync_r.release();
     ch.error_write = err_w.release();
-    ch.pool_ctl = ctl_child.release();
-    ch.pool_payload = pctl_child.release();
-    RunSandboxInitInChild(run_, unused, ch);
+    WarmChannels warm;
+    warm.pool_ctl = ctl_child.release();
+    warm.pool_payload = pctl_child.release();
+    RunSandboxInitInChild(run_, unused, ch, WarmStartFor(&warm));
   }
   Warm w;
   w.pid = pid;
@@ -182,6 +192,67 @@ bool SendReady(int link, const Warm& w) {
   return SendWithFds(link, &m, sizeof m, fds, 3) == static_cast<ssize_t>(sizeof m);
 }
 
+// Starts sandboxes until `size` are starting or in stock; after a failure, again in a second.
+void Spawner::StartMissing() {
+  if (Clock::now() < retry_at_) return;
+  while (starting_.size() + in_stock_ < opts_.size) {
+    auto w = Start();
+    if (!w) {
+      last_error_ = w.error().What();
+      LogError("pool: {}", last_error_);
+      ++failures_;
+      retry_at_ = Clock::now() + std::chrono::seconds(1);
+      break;
+    }
+    starting_.push_back(std::move(*w));
+  }
+}
+
+// Setup failures (error pipe) and readiness or death (control socket) of the sandboxes starting;
+// fds[2 + 2i] and fds[3 + 2i] belong to starting_[i].
+void Spawner::OnStarting(const std::vector<pollfd>& fds) {
+  for (size_t i = 0; i < starting_.size(); ++i) {
+    Warm& w = starting_[i];
+    if (fds[3 + 2 * i].revents && w.err_r) {
+      ChildErrorRecord rec{};
+      if (::read(w.err_r.get(), &rec, sizeof rec) == static_cast<ssize_t>(sizeof rec)) {
+        rec.stage[sizeof rec.stage - 1] = '\0';
+        rec.detail[sizeof rec.detail - 1] = '\0';
+        int unused_code;
+        last_error_ = DescribeChildError(rec, run_.seccomp.has_value(), &unused_code);
+        LogError("pool: {}", last_error_);
+      }
+      w.err_r.reset();
+    }
+    if (fds[2 + 2 * i].revents) {
+      char c = 0;
+      ssize_t n = ::recv(w.ctl.get(), &c, 1, MSG_DONTWAIT);
+      if (n == 1 && c == 'R') {
+        w.ready = true;
+      } else if (n == 0) {
+        ++failures_;  // died before it was ready
+        kernel::PidfdSendSignal(w.pidfd.get(), SIGKILL);
+        w.pid = -1;
+      }
+    }
+  }
+}
+
+// Passes every ready sandbox to the acceptor.
+void Spawner::PassReady() {
+  for (auto& w : starting_) {
+    if (!w.ready) continue;
+    LogDebug("pool: sandbox {} ready after {:.2f} ms", w.pid,
+             std::chrono::duration<double, std::milli>(Clock::now() - w.born).count());
+    w.sync_w.reset();
+    if (!SendReady(link_, w)) _exit(0);
+    failures_ = 0;
+    ++in_stock_;
+    w.pid = -1;  // the acceptor has it now; we only reap it
+  }
+  std::erase_if(starting_, [](const Warm& w) { return w.pid < 0; });
+}
+
 void Spawner::Main() {
   sigset_t chld;
   sigemptyset(&chld);
@@ -189,32 +260,15 @@ void Spawner::Main() {
   ::sigprocmask(SIG_BLOCK, &chld, nullptr);
   UniqueFd sigfd(::signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK));
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);  // the acceptor is gone: so are we
-  std::deque<Warm> starting;
-  size_t in_stock = 0;  // ready sandboxes the acceptor holds
-  int failures = 0;     // consecutive sandboxes that failed before becoming ready
-  std::string last_error;
-  Clock::time_point retry_at = Clock::now();
   for (;;) {
-    if (failures >= 3) {
-      GiveUp("three sandboxes in a row failed before becoming ready" + (last_error.empty() ? std::string() : ": " + last_error));
+    if (failures_ >= 3) {
+      GiveUp("three sandboxes in a row failed before becoming ready" + (last_error_.empty() ? std::string() : ": " + last_error_));
     }
-    if (Clock::now() >= retry_at) {
-      while (starting.size() + in_stock < opts_.size) {
-        auto w = Start();
-        if (!w) {
-          last_error = w.error().What();
-          LogError("pool: {}", last_error);
-          ++failures;
-          retry_at = Clock::now() + std::chrono::seconds(1);
-          break;
-        }
-        starting.push_back(std::move(*w));
-      }
-    }
+    StartMissing();
     std::vector<pollfd> fds;
     fds.push_back({link_, POLLIN, 0});
     fds.push_back({sigfd.get(), POLLIN, 0});
-    for (auto& w : starting) {
+    for (auto& w : starting_) {
       fds.push_back({w.ctl.get(), POLLIN, 0});
       fds.push_back({w.err_r ? w.err_r.get() : -1, POLLIN, 0});
     }
@@ -223,44 +277,10 @@ void Spawner::Main() {
       char taken[64];
       ssize_t n = ::recv(link_, taken, sizeof taken, MSG_DONTWAIT);
       if (n == 0 || (n < 0 && errno != EAGAIN)) _exit(0);  // the acceptor closed us down
-      if (n > 0) in_stock -= std::min(in_stock, static_cast<size_t>(1));
+      if (n > 0) in_stock_ -= std::min(in_stock_, static_cast<size_t>(1));
     }
-    for (size_t i = 0; i < starting.size(); ++i) {
-      Warm& w = starting[i];
-      if (fds[3 + 2 * i].revents && w.err_r) {
-        ChildErrorRecord rec{};
-        if (::read(w.err_r.get(), &rec, sizeof rec) == static_cast<ssize_t>(sizeof rec)) {
-          rec.stage[sizeof rec.stage - 1] = '\0';
-          rec.detail[sizeof rec.detail - 1] = '\0';
-          int unused_code;
-          last_error = DescribeChildError(rec, run_.seccomp.has_value(), &unused_code);
-          LogError("pool: {}", last_error);
-        }
-        w.err_r.reset();
-      }
-      if (fds[2 + 2 * i].revents) {
-        char c = 0;
-        ssize_t n = ::recv(w.ctl.get(), &c, 1, MSG_DONTWAIT);
-        if (n == 1 && c == 'R') {
-          w.ready = true;
-        } else if (n == 0) {
-          ++failures;  // died before it was ready
-          kernel::PidfdSendSignal(w.pidfd.get(), SIGKILL);
-          w.pid = -1;
-        }
-      }
-    }
-    for (auto& w : starting) {
-      if (!w.ready) continue;
-      LogDebug("pool: sandbox {} ready after {:.2f} ms", w.pid,
-               std::chrono::duration<double, std::milli>(Clock::now() - w.born).count());
-      w.sync_w.reset();
-      if (!SendReady(link_, w)) _exit(0);
-      failures = 0;
-      ++in_stock;
-      w.pid = -1;  // the acceptor has it now; we only reap it
-    }
-    std::erase_if(starting, [](const Warm& w) { return w.pid < 0; });
+    OnStarting(fds);
+    PassReady();
     if (fds[1].revents) {
       struct signalfd_siginfo si;
       while (::read(sigfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {

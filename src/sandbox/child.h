@@ -8,15 +8,17 @@
 //   block signals -> start the payload (clone CLONE_VM|CLONE_VFORK on its own stack, like
 //   posix_spawn: init waits until the payload's execve) -> reap zombies, forward signals, report the
 //   payload's status.
-// A warm sandbox (src/pool/pool.h) forks its payload at this point instead, lets it lock itself down
-// completely (every step below up to seccomp), then reports ready to the pool and waits for a client;
-// the payload only takes the client's stdio and execs what the client sent.
+// A warm sandbox (src/pool/warm_payload.h) passes a WarmStart instead: init calls it at this point;
+// it forks its payload, which locks itself down completely (LockDownPayloadInChild, every step below
+// up to seccomp), then reports ready to the pool and waits for a client.
 // Order in the payload (security-relevant: each step needs what the previous ones still allow):
 //   setsid -> fresh session keyring -> rlimits -> fds (close all but stdio, pass-fds) -> chdir ->
 //   drop bounding set + lock securebits (needs CAP_SETPCAP) -> setgroups/setresgid/setresuid ->
 //   clear all capability sets -> no_new_privs -> Landlock -> seccomp (last) -> execve.
 // Nothing here allocates: all inputs were prepared in PreparedRun before clone().
 #pragma once
+
+#include <signal.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -26,7 +28,7 @@
 namespace airlock {
 
 // What a cold payload runs, taken from PreparedRun (the parent built it before clone). A warm
-// sandbox's payload decodes its own from the client's request (src/pool/pool_wire.h).
+// sandbox's payload decodes its own from the client's request.
 struct PayloadSpec {
   char* const* argv = nullptr;
   char* const* envp = nullptr;
@@ -50,11 +52,34 @@ struct ChildChannels {
   int error_write = -1;  // ChildErrorRecord on setup failure (O_CLOEXEC: closed by a successful execve)
   int status_write = -1; // init writes the payload's StatusRecord here before exiting
   int notify_write = -1; // payload sends the seccomp listener fd here (SCM_RIGHTS)
-  int pool_ctl = -1;     // warm sandbox: init's socket to the pool; -1 for a cold run
-  int pool_payload = -1; // warm sandbox: the payload's socket to the pool (the client's connection arrives here)
 };
 
-// spec is used by cold runs; a warm sandbox (channels.pool_ctl >= 0) builds its own from the request.
-[[noreturn]] void RunSandboxInitInChild(const PreparedRun& run, const PayloadSpec& spec, const ChildChannels& channels);
+// What init runs instead of a cold payload, chosen by the caller before clone (a warm sandbox:
+// src/pool/warm_payload.h). `start` is called in init once the sandbox is set up and the signals in
+// `waited` (SIGCHLD and the forwarded ones, signals.h) are blocked; `old_mask` is the mask the payload
+// restores; `arg` is the caller's. It must not return and must not allocate.
+struct WarmStart {
+  void (*start)(const PreparedRun& run, ChildChannels& ch, const sigset_t& old_mask, const sigset_t& waited,
+                             void* arg) = nullptr;
+  void* arg = nullptr;
+};
+
+// spec is used by cold runs (warm.start == nullptr); a warm sandbox builds its own from the request.
+[[noreturn]] void RunSandboxInitInChild(const PreparedRun& run, const PayloadSpec& spec, const ChildChannels& channels,
+                                        WarmStart warm = {});
+
+// Building blocks for a payload, shared by the cold payload and a warm sandbox's. All allocation-free.
+// The lock-down: session, keyring, rlimits, descriptors (all but stdio, run.pass_fds and keep[0,nkeep)
+// closed), cwd, capabilities, ids, no_new_privs, Landlock, the signal mask old_mask, seccomp (last).
+// Returns the seccomp listener (user notification) or -1; fails through ChildFail(err, ...).
+int LockDownPayloadInChild(const PreparedRun& run, int err, int* keep, size_t nkeep, const sigset_t& old_mask);
+// Tries exec[0..execc) in order; reports the failure to err.
+[[noreturn]] void ExecPayloadInChild(int err, char* const* argv, char* const* envp, const char* const* exec, size_t execc);
+// AIRLOCK_TRACE_SETUP=1 (run.trace_steps): "airlock: child +<us> <step>" on stderr.
+void TraceStepInChild(const PreparedRun& run, const char* step);
+// The StatusRecord for `status` plus what every reaped process used, written to fd.
+void WriteStatusRecordInChild(int fd, int status);
+// Exits with the payload's exit code (128 + signal when it was killed).
+[[noreturn]] void ExitLikePayloadInChild(int status);
 
 }  // namespace airlock

@@ -22,6 +22,68 @@ void AddLayer(PreparedRun& run, std::string name, bool engaged, std::string deta
   run.layers.push_back({std::move(name), engaged, std::move(detail)});
 }
 
+// Namespaces: clone flags, what unshare() adds in the child, their layers and weakenings.
+void PlanNamespaces(const Policy& policy, PreparedRun& run) {
+  run.clone_flags = CLONE_NEWUSER | CLONE_NEWNS;
+  if (policy.ns.pid) run.clone_flags |= CLONE_NEWPID;
+  if (policy.ns.ipc) run.clone_flags |= CLONE_NEWIPC;
+  if (policy.ns.uts) run.clone_flags |= CLONE_NEWUTS;
+  if (policy.net.mode != NetMode::kHost) {
+    run.clone_flags |= CLONE_NEWNET;
+    run.net_loopback = true;
+  }
+  run.unshare_cgroup = policy.ns.cgroup;
+  run.unshare_time = policy.ns.time;
+  AddLayer(run, "pid-namespace", policy.ns.pid, policy.ns.pid ? "airlock init is pid 1" : "host pid namespace");
+  AddLayer(run, "ipc-namespace", policy.ns.ipc, "");
+  AddLayer(run, "uts-namespace", policy.ns.uts, policy.ns.uts ? "hostname " + policy.hostname : "");
+  AddLayer(run, "net-namespace", policy.net.mode != NetMode::kHost, NetModeName(policy.net.mode));
+  AddLayer(run, "cgroup-namespace", policy.ns.cgroup, "");
+  if (policy.ns.time) AddLayer(run, "time-namespace", true, "");
+  if (policy.net.mode == NetMode::kHost) run.weakenings.push_back("network: host network namespace shared (--net host)");
+  if (!policy.ns.pid) run.weakenings.push_back("namespaces.pid = false: host pid namespace shared");
+  if (!policy.ns.ipc) run.weakenings.push_back("namespaces.ipc = false: host IPC namespace shared");
+  if (!policy.ns.uts) run.weakenings.push_back("namespaces.uts = false: host UTS namespace shared");
+}
+
+// The seccomp program (compiled or taken from the cache) and its layer.
+Status PrepareSeccomp(const Policy& policy, const RunOptions& options, PreparedRun& run) {
+  if (policy.seccomp.requirement == Requirement::kDisabled) {
+    AddLayer(run, "seccomp", false, "disabled by profile");
+    run.weakenings.push_back("seccomp disabled");
+  } else {
+    SeccompCompileOptions sopts;
+    sopts.notify_syscalls = options.notify_syscalls;
+    sopts.notify_filters = options.notify_filters;
+    auto prog = CompileSeccompCached(policy.seccomp, sopts);
+    if (!prog) return std::unexpected(std::move(prog.error()).WithContext("seccomp"));
+    std::string detail = fmt::format("{} allow-list, {} instructions", policy.seccomp.base, prog->insns.size());
+    if (!prog->allowed_back.empty()) {
+      std::string joined;
+      for (const auto& a : prog->allowed_back) joined += (joined.empty() ? "" : ", ") + a;
+      detail += "; allowed back: " + joined;
+      run.weakenings.push_back("seccomp allows back: " + joined);
+    }
+    run.seccomp = std::move(*prog);
+    AddLayer(run, "seccomp", true, detail);
+  }
+  return Ok();
+}
+
+// The Landlock plan for the effective mounts and its layer.
+Status PrepareLandlock(const Policy& policy, PreparedRun& run) {
+  auto ll = PrepareLandlockFromParent(policy, run.mounts.effective);
+  if (!ll) return std::unexpected(std::move(ll.error()).WithContext("landlock"));
+  run.landlock = std::move(*ll);
+  AddLayer(run, "landlock", run.landlock.enabled,
+           run.landlock.enabled ? fmt::format("ABI {}", run.landlock.abi)
+                                : (policy.landlock.requirement == Requirement::kDisabled ? "disabled by profile"
+                                                                                         : "not supported by this kernel"));
+  for (const auto& n : run.landlock.not_enforced) run.not_enforced.push_back("landlock: " + n);
+  if (policy.landlock.requirement == Requirement::kDisabled) run.weakenings.push_back("landlock disabled");
+  return Ok();
+}
+
 }  // namespace
 
 std::vector<std::string> BuildEnvironment(const Policy& policy, const IdMapping& ids) {
@@ -77,6 +139,7 @@ Result<PreparedRun> PrepareRun(const Policy& policy, const std::vector<std::stri
   };
   PreparedRun run;
   run.policy = policy;
+  run.trace_steps = tracing;
 
   auto ids = PlanIdMapping(policy.identity);
   if (!ids) return std::unexpected(ids.error());
@@ -90,61 +153,10 @@ Result<PreparedRun> PrepareRun(const Policy& policy, const std::vector<std::stri
   AddLayer(run, "mount-namespace", true, fmt::format("tmpfs root, {} mount operations, pivot_root", run.mounts.ops.size()));
   mark("id mapping, mount plan");
 
-  run.clone_flags = CLONE_NEWUSER | CLONE_NEWNS;
-  if (policy.ns.pid) run.clone_flags |= CLONE_NEWPID;
-  if (policy.ns.ipc) run.clone_flags |= CLONE_NEWIPC;
-  if (policy.ns.uts) run.clone_flags |= CLONE_NEWUTS;
-  if (policy.net.mode != NetMode::kHost) {
-    run.clone_flags |= CLONE_NEWNET;
-    run.net_loopback = true;
-  }
-  run.unshare_cgroup = policy.ns.cgroup;
-  run.trace_steps = tracing;
-  run.unshare_time = policy.ns.time;
-  AddLayer(run, "pid-namespace", policy.ns.pid, policy.ns.pid ? "airlock init is pid 1" : "host pid namespace");
-  AddLayer(run, "ipc-namespace", policy.ns.ipc, "");
-  AddLayer(run, "uts-namespace", policy.ns.uts, policy.ns.uts ? "hostname " + policy.hostname : "");
-  AddLayer(run, "net-namespace", policy.net.mode != NetMode::kHost, NetModeName(policy.net.mode));
-  AddLayer(run, "cgroup-namespace", policy.ns.cgroup, "");
-  if (policy.ns.time) AddLayer(run, "time-namespace", true, "");
-  if (policy.net.mode == NetMode::kHost) run.weakenings.push_back("network: host network namespace shared (--net host)");
-  if (!policy.ns.pid) run.weakenings.push_back("namespaces.pid = false: host pid namespace shared");
-  if (!policy.ns.ipc) run.weakenings.push_back("namespaces.ipc = false: host IPC namespace shared");
-  if (!policy.ns.uts) run.weakenings.push_back("namespaces.uts = false: host UTS namespace shared");
-
-  // seccomp
-  if (policy.seccomp.requirement == Requirement::kDisabled) {
-    AddLayer(run, "seccomp", false, "disabled by profile");
-    run.weakenings.push_back("seccomp disabled");
-  } else {
-    SeccompCompileOptions sopts;
-    sopts.notify_syscalls = options.notify_syscalls;
-    sopts.notify_filters = options.notify_filters;
-    auto prog = CompileSeccompCached(policy.seccomp, sopts);
-    if (!prog) return std::unexpected(std::move(prog.error()).WithContext("seccomp"));
-    std::string detail = fmt::format("{} allow-list, {} instructions", policy.seccomp.base, prog->insns.size());
-    if (!prog->allowed_back.empty()) {
-      std::string joined;
-      for (const auto& a : prog->allowed_back) joined += (joined.empty() ? "" : ", ") + a;
-      detail += "; allowed back: " + joined;
-      run.weakenings.push_back("seccomp allows back: " + joined);
-    }
-    run.seccomp = std::move(*prog);
-    AddLayer(run, "seccomp", true, detail);
-  }
-
+  PlanNamespaces(policy, run);
+  if (Status st = PrepareSeccomp(policy, options, run); !st) return std::unexpected(st.error());
   mark("seccomp program");
-  // Landlock
-  auto ll = PrepareLandlockFromParent(policy, run.mounts.effective);
-  if (!ll) return std::unexpected(std::move(ll.error()).WithContext("landlock"));
-  run.landlock = std::move(*ll);
-  AddLayer(run, "landlock", run.landlock.enabled,
-           run.landlock.enabled ? fmt::format("ABI {}", run.landlock.abi)
-                                : (policy.landlock.requirement == Requirement::kDisabled ? "disabled by profile"
-                                                                                         : "not supported by this kernel"));
-  for (const auto& n : run.landlock.not_enforced) run.not_enforced.push_back("landlock: " + n);
-  if (policy.landlock.requirement == Requirement::kDisabled) run.weakenings.push_back("landlock disabled");
-
+  if (Status st = PrepareLandlock(policy, run); !st) return std::unexpected(st.error());
   mark("landlock plan");
   // Identity and process
   run.hostname = policy.hostname;

@@ -1,0 +1,89 @@
+#include "sandbox/launcher.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+#include "kernel/syscalls.h"
+#include "userns/userns.h"
+
+namespace airlock {
+namespace {
+
+struct Pipe {
+  UniqueFd r, w;
+};
+Result<Pipe> MakePipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoError("pipe2");
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+}  // namespace
+
+bool ClonedInit::Release() {
+  char go = 'G';
+  return ::write(sync_w_.get(), &go, 1) == 1;
+}
+
+void ClonedInit::KillAndReap() {
+  Kill();
+  int status;
+  ::waitpid(pid_, &status, 0);
+}
+
+void ClonedInit::Signal(int signo) { kernel::PidfdSendSignal(pidfd_.get(), signo); }
+
+SandboxProcess::Event ClonedInit::OnReadable() {
+  int status = 0;
+  if (::wait4(pid_, &status, 0, &usage_) != pid_) return Event::kNone;
+  status_ = status;
+  exited_at_ = SupervisorClock::now();
+  return Event::kEnded;
+}
+
+Result<ColdLaunched> LaunchCold(const PreparedRun& run, const PayloadSpec& spec, const sigset_t& child_mask) {
+  auto sync = MakePipe();
+  auto errp = MakePipe();
+  auto statusp = MakePipe();
+  if (!sync || !errp || !statusp) return std::unexpected(Error("pipe2", errno));
+  UniqueFd notify_parent, notify_child;
+  if (run.seccomp && run.seccomp->uses_user_notif) {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return ErrnoError("socketpair");
+    notify_parent.reset(sv[0]);
+    notify_child.reset(sv[1]);
+  }
+  int pidfd_raw = -1;
+  pid_t child = kernel::CloneForkLike(run.clone_flags, &pidfd_raw);
+  if (child < 0) {
+    int e = errno;
+    std::string diag = DiagnoseUserNamespaces();
+    return std::unexpected(Error(diag.empty() ? "clone (creating namespaces)" : "clone: " + diag, e));
+  }
+  if (child == 0) {
+    ::sigprocmask(SIG_SETMASK, &child_mask, nullptr);
+    ChildChannels ch;
+    ch.sync_read = sync->r.get();
+    ch.error_write = errp->w.get();
+    ch.status_write = statusp->w.get();
+    ch.notify_write = notify_child ? notify_child.get() : -1;
+    // Drop the parent's ends (close without touching UniqueFd bookkeeping in ways that allocate).
+    ::close(sync->w.release());
+    ::close(errp->r.release());
+    ::close(statusp->r.release());
+    if (notify_parent) ::close(notify_parent.release());
+    RunSandboxInitInChild(run, spec, ch);
+  }
+  ColdLaunched out{ClonedInit(child, UniqueFd(pidfd_raw), std::move(sync->w)), {}};
+  out.channels.error_r = std::move(errp->r);
+  out.channels.status_r = std::move(statusp->r);
+  out.channels.notify_r = std::move(notify_parent);
+  return out;
+}
+
+}  // namespace airlock

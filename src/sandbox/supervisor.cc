@@ -1,0 +1,186 @@
+#include "sandbox/supervisor.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "cgroup/cgroup.h"
+#include "core/fd_passing.h"
+#include "sandbox/classify.h"
+#include "sandbox/signals.h"
+
+namespace airlock {
+
+ScopedSignalMask::ScopedSignalMask(const sigset_t& set) { ::sigprocmask(SIG_BLOCK, &set, &old_); }
+ScopedSignalMask::~ScopedSignalMask() { ::sigprocmask(SIG_SETMASK, &old_, nullptr); }
+
+ScopedSignalIgnore::ScopedSignalIgnore(int signo) : signo_(signo) {
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(signo_, &ignore, &old_);
+}
+ScopedSignalIgnore::~ScopedSignalIgnore() { ::sigaction(signo_, &old_, nullptr); }
+
+Supervisor::Supervisor(SupervisorOptions options) : opts_(std::move(options)) {
+  sigemptyset(&forwarded_);
+  AddForwardedSignals(&forwarded_, /*by_init=*/false);
+  mask_.emplace(forwarded_);
+}
+
+Supervisor::~Supervisor() {
+  if (thread_.joinable()) {
+    uint64_t one = 1;
+    if (::write(stop_.get(), &one, sizeof one) == sizeof one) thread_.join();
+    else thread_.detach();  // cannot happen with a live eventfd; never std::terminate
+  }
+  RestoreSignals();
+}
+
+void Supervisor::IgnoreSigpipe() {
+  if (!sigpipe_) sigpipe_.emplace(SIGPIPE);
+}
+
+void Supervisor::RestoreSignals() {
+  mask_.reset();
+  sigpipe_.reset();
+}
+
+int Supervisor::TimeoutMs(const SandboxProcess& process, bool timed_out) const {
+  auto ms_until = [](SupervisorClock::time_point t) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(t - SupervisorClock::now()).count();
+    return left < 0 ? 0 : static_cast<int>(left);
+  };
+  int wait_ms = -1;
+  if (opts_.timeout && !timed_out) wait_ms = ms_until(deadline_);
+  if (auto d = process.Deadline()) wait_ms = wait_ms < 0 ? ms_until(*d) : std::min(wait_ms, ms_until(*d));
+  return wait_ms;
+}
+
+void Supervisor::OnListener(UniqueFd listener) {
+  listener_ = std::move(listener);
+  if (!opts_.lazy_notify_thread) StartNotifyThread();
+}
+
+void Supervisor::StartNotifyThread() {
+  stop_.reset(::eventfd(0, EFD_CLOEXEC));
+  // Started after clone, so the sandbox never saw this thread.
+  thread_ = std::thread([this]() {
+    std::optional<SeccompProgram> compiled;
+    const SeccompProgram* program = opts_.program;
+    if (program == nullptr) {
+      auto prog = opts_.compile ? opts_.compile() : Result<SeccompProgram>(std::unexpected(Error("no seccomp program")));
+      if (!prog) {
+        stats_ = std::unexpected(prog.error());
+        return;
+      }
+      compiled.emplace(std::move(*prog));
+      program = &*compiled;
+    }
+    SupervisorObserver* obs = opts_.observer;
+    auto hook = [this, obs](const NotifyEvent& ev) {
+      CountFilelessExecution(ev, observed_);
+      return obs ? obs->OnNotify(ev) : NotifyAnswer{};
+    };
+    NotifyDeniedHook denied;
+    if (obs) denied = [obs](const NotifyEvent& ev) { obs->OnDeniedNotify(ev); };
+    stats_ = RunNotifySupervisor(listener_.get(), *program, stop_.get(), hook, denied);
+  });
+}
+
+namespace {
+
+void ReadErrorRecord(UniqueFd& fd, Supervised& s) {
+  ChildErrorRecord rec{};
+  ssize_t r = ::read(fd.get(), &rec, sizeof rec);
+  if (r == static_cast<ssize_t>(sizeof rec) && !s.child_error) s.child_error = rec;
+  if (r <= 0) fd.reset();
+}
+
+// True when a record arrived.
+bool ReadStatusRecord(UniqueFd& fd, Supervised& s) {
+  StatusRecord rec;
+  ssize_t r = ::read(fd.get(), &rec, sizeof rec);
+  if (r <= 0) fd.reset();
+  if (r != static_cast<ssize_t>(sizeof rec)) return false;
+  s.payload = rec;
+  s.payload_exit = SupervisorClock::now();
+  return true;
+}
+
+}  // namespace
+
+Supervised Supervisor::Run(SandboxProcess& process, SupervisedChannels& ch) {
+  IgnoreSigpipe();
+  // The timeout counts from here: the sandbox was released (cold) or the request sent (warm).
+  deadline_ = SupervisorClock::now() + opts_.timeout.value_or(std::chrono::milliseconds(0));
+  UniqueFd sigfd(::signalfd(-1, &forwarded_, SFD_CLOEXEC | SFD_NONBLOCK));
+  Supervised s;
+  while (!s.ended && !s.abandoned) {
+    struct pollfd fds[6];
+    nfds_t n = 0;
+    auto add = [&](int fd) { return fd >= 0 ? (fds[n] = {fd, POLLIN, 0}, static_cast<int>(n++)) : -1; };
+    const int i_proc = add(process.fd());
+    const int i_err = add(ch.error_r.get());
+    const int i_status = add(ch.status_r.get());
+    const int i_sig = add(sigfd.get());
+    const int i_notify = add(ch.notify_r.get());
+    const int i_listener = add(listener_ && !thread_.joinable() ? listener_.get() : -1);
+    int r = ::poll(fds, n, TimeoutMs(process, s.timed_out));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      process.Kill();
+      break;
+    }
+    if (r == 0) {
+      auto d = process.Deadline();
+      if (d && SupervisorClock::now() >= *d) {
+        s.abandoned = process.OnDeadline() == SandboxProcess::Event::kAbandoned;
+      } else if (opts_.timeout && !s.timed_out && SupervisorClock::now() >= deadline_) {
+        s.timed_out = true;
+        process.Kill();  // SIGKILL to pid 1 kills the whole pid namespace
+        if (opts_.cgroup != nullptr && opts_.cgroup->active()) (void)opts_.cgroup->KillAll();
+      }
+      continue;
+    }
+    if (i_err >= 0 && fds[i_err].revents) ReadErrorRecord(ch.error_r, s);
+    if (i_status >= 0 && fds[i_status].revents && ReadStatusRecord(ch.status_r, s)) {
+      if (opts_.observer) opts_.observer->OnPayloadStatus(*s.payload);
+      // A warm init reports only after it killed and reaped everything else: done.
+      if (process.EndsWithStatus()) s.ended = true;
+    }
+    if (i_sig >= 0 && fds[i_sig].revents) {
+      struct signalfd_siginfo si;
+      while (::read(sigfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) process.Signal(static_cast<int>(si.ssi_signo));
+    }
+    if (i_notify >= 0 && fds[i_notify].revents) {
+      int fd = ReceiveFd(ch.notify_r.get());
+      ch.notify_r.reset();
+      if (fd >= 0) OnListener(UniqueFd(fd));
+    }
+    if (i_listener >= 0 && fds[i_listener].revents) {
+      if (fds[i_listener].revents & POLLIN) StartNotifyThread();
+      else listener_.reset();  // every filtered process is gone and none was ever notified
+    }
+    if (!s.ended && i_proc >= 0 && fds[i_proc].revents) {
+      auto ev = process.OnReadable();
+      s.ended = ev == SandboxProcess::Event::kEnded;
+      s.abandoned = ev == SandboxProcess::Event::kAbandoned;
+    }
+  }
+  RestoreSignals();
+  if (s.abandoned) return s;
+  process.Close();
+  // Drain what is left in the pipes after the sandbox is gone.
+  if (ch.error_r && !s.child_error) ReadErrorRecord(ch.error_r, s);
+  if (ch.status_r && !s.payload) ReadStatusRecord(ch.status_r, s);
+  return s;
+}
+
+void Supervisor::Finish(RunOutcome* outcome) {
+  FinishNotifySupervisor(thread_, stop_.get(), observed_, stats_, outcome);
+}
+
+}  // namespace airlock

@@ -1,0 +1,157 @@
+// The parent side of a running sandbox, the same for a cold run (src/sandbox/launcher.h: init is our
+// child, watched through its pidfd) and a run in a warm sandbox (src/pool: init belongs to the pool,
+// watched through our connection to it). A launcher hands back a SandboxProcess and the same three
+// channels; one Supervisor then owns the loop:
+//   - the process handle: readable means it ended (cold: wait4 on the pidfd; warm: the connection);
+//   - forwarded signals (signals.h) read from a signalfd and passed on with SandboxProcess::Signal;
+//   - the timeout: SandboxProcess::Kill (SIGKILL to init ends its pid namespace) and Cgroup::KillAll;
+//   - the error pipe (ChildErrorRecord) and the status pipe (StatusRecord, written by init);
+//   - the seccomp listener, sent by the payload over the notify socket, served on a thread of its own
+//     (RunNotifySupervisor) that counts fileless execution and calls the observer.
+// Signal state: the constructor blocks the forwarded signals (construct it before launching, so none
+// is lost; the launched child restores saved_mask()); IgnoreSigpipe() ignores SIGPIPE from launch on (a
+// closed monitor or report pipe must not kill us). Both are restored when Run returns, or by the
+// destructor on any other path.
+// Threading: one Supervisor per run, used from one thread; observer callbacks named On*Notify run on
+// the seccomp thread, the others on the caller's.
+#pragma once
+
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "core/error.h"
+#include "core/unique_fd.h"
+#include "process/child_error.h"
+#include "sandbox/child.h"
+#include "sandbox/outcome.h"
+#include "seccomp/notify.h"
+#include "seccomp/seccomp.h"
+
+namespace airlock {
+
+class Cgroup;
+
+using SupervisorClock = std::chrono::steady_clock;
+
+// Blocks `set` for the calling thread; restores the previous mask when destroyed.
+class ScopedSignalMask {
+ public:
+  explicit ScopedSignalMask(const sigset_t& set);
+  ~ScopedSignalMask();
+  ScopedSignalMask(const ScopedSignalMask&) = delete;
+  ScopedSignalMask& operator=(const ScopedSignalMask&) = delete;
+  const sigset_t& saved() const { return old_; }
+
+ private:
+  sigset_t old_;
+};
+
+// Sets signo's disposition to SIG_IGN; restores the previous action when destroyed.
+class ScopedSignalIgnore {
+ public:
+  explicit ScopedSignalIgnore(int signo);
+  ~ScopedSignalIgnore();
+  ScopedSignalIgnore(const ScopedSignalIgnore&) = delete;
+  ScopedSignalIgnore& operator=(const ScopedSignalIgnore&) = delete;
+
+ private:
+  int signo_;
+  struct sigaction old_ {};
+};
+
+// How the supervisor reaches a launched sandbox's init.
+class SandboxProcess {
+ public:
+  enum class Event { kNone, kEnded, kAbandoned };  // kAbandoned: stop supervising, the run did not happen
+  virtual ~SandboxProcess() = default;
+  virtual int fd() const = 0;                         // polled for POLLIN
+  virtual Event OnReadable() = 0;
+  virtual void Signal(int signo) = 0;                 // a forwarded signal
+  virtual void Kill() = 0;                            // the whole sandbox (timeout, setup failure)
+  virtual bool EndsWithStatus() const { return false; }  // true: a StatusRecord means all is over
+  // A deadline of the handle's own (warm: the pool's answer); OnDeadline when it passes.
+  virtual std::optional<SupervisorClock::time_point> Deadline() const { return std::nullopt; }
+  virtual Event OnDeadline() { return Event::kNone; }
+  // Supervision is over (ended, or poll failed): let go of the sandbox before the pipes are drained.
+  virtual void Close() {}
+};
+
+// The channels every launcher hands back (read ends; the sandbox holds the write ends).
+struct SupervisedChannels {
+  UniqueFd error_r;   // ChildErrorRecord on a setup failure; EOF at the payload's execve
+  UniqueFd status_r;  // StatusRecord from init when the payload ended
+  UniqueFd notify_r;  // the payload sends its seccomp listener here (SCM_RIGHTS); may be empty
+};
+
+// What a caller wants to hear. Defaults do nothing.
+class SupervisorObserver {
+ public:
+  virtual ~SupervisorObserver() = default;
+  virtual NotifyAnswer OnNotify(const NotifyEvent&) { return {}; }  // seccomp thread
+  virtual void OnDeniedNotify(const NotifyEvent&) {}                 // seccomp thread
+  virtual void OnPayloadStatus(const StatusRecord&) {}
+};
+
+struct SupervisorOptions {
+  std::optional<std::chrono::milliseconds> timeout;
+  Cgroup* cgroup = nullptr;  // killed as a whole on timeout when active
+  // The seccomp program the listener serves: `program` if set, else `compile` (called on the thread).
+  const SeccompProgram* program = nullptr;
+  std::function<Result<SeccompProgram>()> compile;
+  // Start the seccomp thread only when a first notification is pending (a thread is not free on the
+  // warm launch path; most runs never trigger one), instead of as soon as the listener arrives.
+  bool lazy_notify_thread = false;
+  SupervisorObserver* observer = nullptr;
+};
+
+struct Supervised {
+  std::optional<ChildErrorRecord> child_error;
+  std::optional<StatusRecord> payload;
+  bool timed_out = false;
+  bool ended = false;      // false: abandoned (SandboxProcess::Event::kAbandoned) or poll failed
+  bool abandoned = false;
+  SupervisorClock::time_point payload_exit;  // when the StatusRecord arrived
+};
+
+class Supervisor {
+ public:
+  explicit Supervisor(SupervisorOptions options);
+  ~Supervisor();
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  const sigset_t& forwarded() const { return forwarded_; }
+  const sigset_t& saved_mask() const { return mask_->saved(); }
+  void IgnoreSigpipe();
+
+  // Supervises until the process ends (or is abandoned), drains the pipes, restores the signal state.
+  Supervised Run(SandboxProcess& process, SupervisedChannels& channels);
+  // Joins the seccomp thread and records what it counted (observed, denied, lost) in *outcome.
+  void Finish(RunOutcome* outcome);
+
+ private:
+  int TimeoutMs(const SandboxProcess& process, bool timed_out) const;
+  void OnListener(UniqueFd listener);
+  void StartNotifyThread();
+  void RestoreSignals();
+
+  SupervisorOptions opts_;
+  sigset_t forwarded_;
+  std::optional<ScopedSignalMask> mask_;
+  std::optional<ScopedSignalIgnore> sigpipe_;
+  UniqueFd listener_;
+  UniqueFd stop_;
+  std::thread thread_;
+  Result<NotifyStats> stats_ = NotifyStats{};
+  std::map<std::string, uint64_t> observed_;  // touched only by the seccomp thread until it is joined
+  SupervisorClock::time_point deadline_;
+};
+
+}  // namespace airlock
