@@ -33,3 +33,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 echo "install-deps.sh: all dependencies present"
+# /dev/net/tun: Debian's udev rule (50-udev-default.rules) makes it 0666, so an ordinary user's
+# slirp4netns/pasta can open it; machines without udev leave the kernel's 0600, and `--net user`
+# then fails for everyone but root. Restore what the distribution would set.
+if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+  chmod 0666 /dev/net/tun && echo "install-deps.sh: /dev/net/tun set to 0666 (Debian's udev default)"
+fi

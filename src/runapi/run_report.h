@@ -99,7 +99,7 @@ struct RunReport {
   std::string launch = kLaunchCold;
   std::optional<double> warm_age_ms;
   std::optional<RunReportMonitor> monitor;
-  nlohmann::json network;  // null when absent; its inside belongs to src/net (docs/NETWORK.md)
+  nlohmann::json network;  // null when absent; its inside belongs to src/net (docs/EVENTS.md)
 };
 
 // Typed reader. Errors name the field: "run report: field 'status': missing" / "...: expected an
