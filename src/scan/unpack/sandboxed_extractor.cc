@@ -1,9 +1,7 @@
 #include "scan/unpack/sandboxed_extractor.h"
 
 #include <fcntl.h>
-#include <limits.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
