@@ -15,18 +15,6 @@ namespace {
 
 constexpr int kMaxLandlockAbi = 6;
 
-const char* KindName(MountEntry::Kind kind) {
-  switch (kind) {
-    case MountEntry::Kind::kBind: return "bind";
-    case MountEntry::Kind::kRoBind: return "ro-bind";
-    case MountEntry::Kind::kDevBind: return "dev-bind";
-    case MountEntry::Kind::kTmpfs: return "tmpfs";
-    case MountEntry::Kind::kDir: return "dir";
-    case MountEntry::Kind::kSymlink: return "symlink";
-    case MountEntry::Kind::kFile: return "file";
-  }
-  return "?";
-}
 
 bool HasDotDot(std::string_view path) {
   size_t pos = 0;
@@ -84,7 +72,7 @@ bool ValidNetAllow(const std::string& entry) {
 void CheckMounts(const Policy& policy, std::vector<std::string>& problems) {
   std::set<std::string> seen;
   for (const MountEntry& m : policy.mounts) {
-    std::string where = std::string(KindName(m.kind)) + " '" + m.dst + "'";
+    std::string where = std::string(MountKindName(m.kind)) + " '" + m.dst + "'";
     if (!m.origin.empty()) where += " (" + m.origin + ")";
     std::string dst_problem = PathProblem(m.dst);
     if (!dst_problem.empty()) {
@@ -131,6 +119,19 @@ void CheckLimits(const Limits& limits, std::vector<std::string>& problems) {
 }
 
 }  // namespace
+
+const char* MountKindName(MountEntry::Kind kind) {
+  switch (kind) {
+    case MountEntry::Kind::kBind: return "bind";
+    case MountEntry::Kind::kRoBind: return "ro-bind";
+    case MountEntry::Kind::kDevBind: return "dev-bind";
+    case MountEntry::Kind::kTmpfs: return "tmpfs";
+    case MountEntry::Kind::kDir: return "dir";
+    case MountEntry::Kind::kSymlink: return "symlink";
+    case MountEntry::Kind::kFile: return "file";
+  }
+  return "?";
+}
 
 const char* RequirementName(Requirement r) {
   switch (r) {

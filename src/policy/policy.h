@@ -157,5 +157,7 @@ std::string ExplainPolicy(const Policy& policy);
 
 const char* RequirementName(Requirement r);
 const char* NetModeName(NetMode m);
+// The profile spelling of a mount kind: "bind", "ro-bind", "dev-bind", "tmpfs", "dir", "symlink", "file".
+const char* MountKindName(MountEntry::Kind kind);
 
 }  // namespace airlock

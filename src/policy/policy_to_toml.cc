@@ -29,18 +29,6 @@ void InsertU64(toml::table& t, const char* key, uint64_t v) {
 
 std::string RlimitText(uint64_t v) { return v == RLIM_INFINITY ? "unlimited" : std::to_string(v); }
 
-const char* MountType(MountEntry::Kind kind) {
-  switch (kind) {
-    case MountEntry::Kind::kBind: return "bind";
-    case MountEntry::Kind::kRoBind: return "ro-bind";
-    case MountEntry::Kind::kDevBind: return "dev-bind";
-    case MountEntry::Kind::kTmpfs: return "tmpfs";
-    case MountEntry::Kind::kDir: return "dir";
-    case MountEntry::Kind::kSymlink: return "symlink";
-    case MountEntry::Kind::kFile: return "file";
-  }
-  return "?";
-}
 
 toml::array Strings(const std::vector<std::string>& v) {
   toml::array a;
@@ -86,7 +74,7 @@ void Put(toml::table& t, const std::string& key, const std::vector<MountEntry>& 
   toml::array mounts;
   for (const MountEntry& m : v) {
     toml::table e;
-    e.insert_or_assign("type", MountType(m.kind));
+    e.insert_or_assign("type", MountKindName(m.kind));
     e.insert_or_assign("dst", m.dst);
     if (m.kind == MountEntry::Kind::kFile) {
       e.insert_or_assign("content", m.src);
