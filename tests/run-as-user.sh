@@ -58,8 +58,14 @@ case "${1:-}" in
     [ -x "$dir/$name" ] || { echo "run-as-user.sh: $dir is not staged (run ctest's tiers.user.stage)" >&2; exit 1; }
     # A private TMPDIR/HOME per test, removed with the stage (tiers.user.unstage), so nothing is left
     # to wait for after the test: exec.
-    tmp=$dir/tmp/run.$$.${EPOCHREALTIME//[^0-9]/}
-    mkdir -m 1777 "$tmp"
+    # Short names (Chromium's Unix sockets under TMPDIR have a 108-byte limit); a taken name (a reused
+    # pid) draws another.
+    tmp=$dir/tmp/$$
+    for _ in 1 2 3 4 5 6 7 8; do
+      if mkdir -m 1777 "$tmp" 2>/dev/null; then break; fi
+      tmp=$dir/tmp/$$.$RANDOM
+    done
+    [ -d "$tmp" ] || { echo "run-as-user.sh: cannot make a TMPDIR under $dir/tmp" >&2; exit 1; }
     env_for "$dir" "$tmp"
     exec "${setpriv_user[@]}" "$dir/$name" "$@"
     ;;

@@ -8,7 +8,8 @@
 set(AIRLOCK_TIER_SCRIPT ${CMAKE_CURRENT_LIST_DIR}/tier_tests.cmake)
 string(MD5 _airlock_build_hash "${CMAKE_BINARY_DIR}")
 string(SUBSTRING "${_airlock_build_hash}" 0 12 _airlock_build_hash)
-set(AIRLOCK_USER_STAGE_DIR /tmp/airlock-user-stage-${_airlock_build_hash})
+# Short: Chromium puts a Unix socket (108-byte path limit) under the TMPDIR made inside it.
+set(AIRLOCK_USER_STAGE_DIR /tmp/airlock-user-${_airlock_build_hash})
 set_property(GLOBAL PROPERTY AIRLOCK_USER_STAGE_BINS "")
 
 function(airlock_add_tier_tests target)

@@ -13,6 +13,30 @@ from smtp_client import SWAKS_DATA_REFUSED, SWAKS_OK
 import smtp_load
 
 
+def analysis_running(milter):
+    """True while a descendant of the milter runs `airlock analyze` (argv has "analyze", or the
+    airlock-analyze helper `airlock` execs is argv[0])."""
+    parents, cmdlines = {}, {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                parents[int(pid)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdlines[int(pid)] = f.read().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue
+    root = milter.proc.pid
+    for pid, argv in cmdlines.items():
+        if not any(a == b"analyze" or a.rsplit(b"/", 1)[-1] == b"airlock-analyze" for a in argv):
+            continue
+        p, hops = parents.get(pid), 0
+        while p and p != root and hops < 64:
+            p, hops = parents.get(p), hops + 1
+        if p == root:
+            return True
+    return False
+
+
 class KillMidMessage(AirlockMailTest):
     CONFIG = '[actions]\nmalicious = "reject"\nsuspicious = "reject"\ntag_all = true\n'
 
@@ -38,28 +62,6 @@ class KillMidMessage(AirlockMailTest):
                 s.quit()
             except (smtplib.SMTPException, OSError):
                 s.close()
-
-    def analysis_running(self):
-        """True while a descendant of the milter runs `airlock analyze` (argv names "analyze")."""
-        parents, cmdlines = {}, {}
-        for pid in filter(str.isdigit, os.listdir("/proc")):
-            try:
-                with open(f"/proc/{pid}/stat") as f:
-                    parents[int(pid)] = int(f.read().rsplit(")", 1)[1].split()[1])
-                with open(f"/proc/{pid}/cmdline", "rb") as f:
-                    cmdlines[int(pid)] = f.read().split(b"\0")
-            except (OSError, IndexError, ValueError):
-                continue
-        root = self.milter.proc.pid
-        for pid, argv in cmdlines.items():
-            if not any(a == b"analyze" or a.endswith(b"/airlock-analyze") for a in argv):
-                continue
-            p, hops = parents.get(pid), 0
-            while p and p != root and hops < 64:
-                p, hops = parents.get(p), hops + 1
-            if p == root:
-                return True
-        return False
 
     def restart_and_retry(self, raw, want_code):
         self.milter.start()
@@ -145,10 +147,11 @@ class KillDuringDetonation(AirlockMailTest):
         t.start()
         # The ready marker: an `airlock analyze` below the milter (the detonation is running, the
         # end-of-message verdict is not given yet). SIGKILL the milter there.
+        mid = corpus.message_id_of(raw)
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and "r" not in box and not self.analysis_running():
+        while time.monotonic() < deadline and "r" not in box and not analysis_running(self.milter):
             time.sleep(0.02)
-        self.assertTrue(self.analysis_running(), "no analysis was seen running" + self.diagnostics())
+        self.assertTrue(analysis_running(self.milter), "no analysis was seen running" + self.diagnostics())
         self.assertNotIn("r", box, "the message was answered before the kill: not mid-message")
         self.milter.kill()
         t.join(180)

@@ -45,7 +45,10 @@ class ScriptDetector final : public Analyzer {
       CompiledRule c{&rule, {}};
       bool ok = true;
       for (size_t i = 0; i < 3 && !rule.patterns[i].empty(); ++i) {
-        std::string pattern = i == 0 ? "(" + std::string(rule.patterns[i]) + ")" : std::string(rule.patterns[i]);
+        // Appended in place: "(" + std::string(...) made GCC 12 -O3 report a -Wrestrict false positive.
+        std::string pattern(i == 0 ? "(" : "");
+        pattern += rule.patterns[i];
+        if (i == 0) pattern += ')';
         auto re = std::make_unique<RE2>(pattern, opts);
         ok = ok && re->ok();
         c.res.push_back(std::move(re));
