@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include "runapi/run_report.h"
+
 namespace airlock::analyze {
 
 std::string HtmlEscape(const std::string& s) {
@@ -22,6 +24,17 @@ std::string HtmlEscape(const std::string& s) {
 }
 
 namespace {
+
+namespace rf = runapi::report_field;
+
+// The last line: how the run ended and how many events the monitor kept and dropped. `run` is the
+// `airlock run` report as airlock wrote it (its field names are runapi's), or {"error": ...} when
+// there was none.
+std::string Footer(const nlohmann::json& run, size_t events) {
+  uint64_t dropped = run.contains(rf::kMonitor) ? run[rf::kMonitor].value(rf::kMonitorDropped, uint64_t{0}) : 0;
+  return fmt::format("<p class=dim>airlock {} &middot; run: {} &middot; events {} (dropped {})</p></body></html>\n", AIRLOCK_VERSION,
+                     HtmlEscape(run.value(rf::kReason, "")), events, dropped);
+}
 
 std::string Str(const nlohmann::json& j, const char* key) {
   if (!j.contains(key)) return "";
@@ -185,8 +198,7 @@ th{background:#f0f0f0}code{font-size:12px;word-break:break-all}.dim{color:#777}u
                      HtmlEscape(Str(e, "ProcessId")), HtmlEscape(Str(e, "category")), HtmlEscape(Str(e, "Image")), HtmlEscape(detail));
   }
   h += "</table>";
-  h += fmt::format("<p class=dim>airlock {} &middot; run: {} &middot; events {} (dropped {})</p></body></html>\n", AIRLOCK_VERSION,
-                   HtmlEscape(r["run"].value("reason", "")), events.size(), r["run"].contains("monitor") ? r["run"]["monitor"].value("dropped", 0) : 0);
+  h += Footer(r["run"], events.size());
   return h;
 }
 

@@ -4,8 +4,12 @@
 #include <set>
 #include <string>
 
+#include "runapi/run_report.h"
+
 namespace airlock::analyze {
 namespace {
+
+namespace rf = runapi::report_field;  // `run` is the `airlock run` report
 
 constexpr size_t kCap = 500;
 
@@ -21,7 +25,7 @@ bool IsLoopback(const std::string& ip) { return ip.rfind("127.", 0) == 0 || ip =
 
 nlohmann::json BuildNetworkSection(const std::vector<nlohmann::json>& events, const nlohmann::json& run) {
   nlohmann::json net = nlohmann::json::object();
-  const nlohmann::json rn = run.is_object() && run.contains("network") ? run["network"] : nlohmann::json::object();
+  const nlohmann::json rn = run.is_object() && run.contains(rf::kNetwork) ? run[rf::kNetwork] : nlohmann::json::object();
   net["mode"] = rn.value("mode", "none");
   nlohmann::json domains = nlohmann::json::array(), dests = nlohmann::json::array(), urls = nlohmann::json::array();
   std::set<std::string> seen_domain, seen_dest, seen_url;

@@ -21,6 +21,7 @@
 #include "core/unique_fd.h"
 #include "pool/pool.h"
 #include "pool/pool_wire.h"
+#include "runapi/run_report.h"
 #include "sandbox/child.h"
 #include "sandbox/classify.h"
 #include "sandbox/sandbox.h"
@@ -32,6 +33,7 @@ namespace airlock::pool {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+namespace f = runapi::report_field;
 
 double MsSince(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
@@ -237,21 +239,35 @@ Result<SeccompProgram> CompileWarmProgram(const Policy& policy) {
   return CompileSeccompCached(policy.seccomp, so);
 }
 
+// The layers the pool's sandbox reported (the report's "layers" schema, read by runapi::ParseLayers),
+// then the warm launch itself. The command has already run when this is read, so an unreadable list
+// cannot fail the run: it is dropped and the warm-launch layer says why (the pool server writes the
+// list with the report's own writer, LayersToJson, so only a mismatched pool could send one).
+std::vector<LayerStatus> WarmLayers(const nlohmann::json& info, double age_ms) {
+  std::vector<LayerStatus> layers;
+  std::string unreadable;
+  if (auto it = info.find(f::kLayers); it != info.end()) {
+    auto parsed = runapi::ParseLayers(*it);
+    if (parsed) {
+      for (auto& l : *parsed) layers.push_back({std::move(l.name), l.engaged, std::move(l.detail)});
+    } else {
+      unreadable = fmt::format("; the pool's layer list was unreadable ({})", parsed.error().message());
+    }
+  }
+  layers.push_back({"warm-launch", true, fmt::format("prepared by pool {} {:.0f} ms before{}", info.value("pool_pid", 0),
+                                                     age_ms, unreadable)});
+  return layers;
+}
+
 // What the pool said the sandbox enforces, its resource use as init reported it, and how it ended.
 void RecordWarmEnd(const Policy& policy, const std::string& answer, const Supervised& sup, Clock::time_point t0,
                    RunOutcome* outcome) {
   nlohmann::json info = nlohmann::json::parse(answer.empty() ? std::string("{}") : answer.substr(1), nullptr, false);
   if (!info.is_object()) info = nlohmann::json::object();
   outcome->warm_age_ms = info.value("age_ms", 0.0);
-  std::vector<LayerStatus> layers;
-  for (const auto& l : info.value("layers", nlohmann::json::array())) {
-    layers.push_back({l.value("name", ""), l.value("engaged", false), l.value("detail", "")});
-  }
-  layers.push_back({"warm-launch", true, fmt::format("prepared by pool {} {:.0f} ms before", info.value("pool_pid", 0),
-                                                     outcome->warm_age_ms)});
-  outcome->layers = std::move(layers);
-  for (const auto& n : info.value("not_enforced", std::vector<std::string>{})) outcome->not_enforced.push_back(n);
-  outcome->weakenings = info.value("weakenings", std::vector<std::string>{});
+  outcome->layers = WarmLayers(info, outcome->warm_age_ms);
+  for (const auto& n : info.value(f::kNotEnforced, std::vector<std::string>{})) outcome->not_enforced.push_back(n);
+  outcome->weakenings = info.value(f::kWeakenings, std::vector<std::string>{});
   outcome->wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   if (sup.payload) {
     outcome->user_cpu_seconds = static_cast<double>(sup.payload->user_us) / 1e6;

@@ -29,6 +29,7 @@
 #include "policy/profile_loader.h"
 #include "process/child_error.h"
 #include "process/close_fds.h"
+#include "runapi/run_report.h"
 #include "sandbox/child.h"
 #include "sandbox/classify.h"
 #include "sandbox/sandbox.h"
@@ -470,9 +471,9 @@ Result<int> Serve(const Policy& policy, const ServeOptions& options) {
   auto run = PrepareRun(policy, {"/bin/true"}, *eff);
   if (!run) return std::unexpected(run.error());
   nlohmann::json info;
-  info["layers"] = LayersToJson(run->layers);
-  info["not_enforced"] = run->not_enforced;
-  info["weakenings"] = run->weakenings;
+  info[runapi::report_field::kLayers] = LayersToJson(run->layers);  // read back by runapi::ParseLayers
+  info[runapi::report_field::kNotEnforced] = run->not_enforced;
+  info[runapi::report_field::kWeakenings] = run->weakenings;
 
   ServeOptions o = options;
   if (o.socket.empty()) o.socket = DefaultSocketPath();

@@ -38,6 +38,10 @@ std::string Helper(const std::string& name) { return HelperDir() + "/" + name; }
 std::string SourceDir() { return EnvOr("AIRLOCK_SOURCE_DIR", AIRLOCK_SOURCE_DIR); }
 bool IsRoot() { return geteuid() == 0; }
 
+// Not process::SpawnAndCapture (src/process/spawn.h), on purpose: tests run programs by name through
+// PATH (execvp: "unshare" in net_sinkhole_test) and want the exec error on stderr, while the spawn
+// contract is execv of a path with a silent 127; and this file is compiled into test binaries that
+// link no airlock module (milter_component_tests, sigma_rules_cli_test run the binaries as black boxes).
 RunResult Run(const std::vector<std::string>& argv, const std::string& input, int timeout_seconds) {
   int in[2], out[2], err[2];
   if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) throw std::runtime_error("pipe");

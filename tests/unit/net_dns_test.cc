@@ -2,33 +2,43 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "mutate.h"
 #include "net/dns_message.h"
 
 using namespace airlock;
 
 namespace {
 
-// A standard query for `name` with type `qtype`, id 0x1234, RD set.
-std::string Query(const std::string& name, uint16_t qtype) {
+// A query whose question name is the given raw labels (bytes as-is).
+std::string RawQuery(const std::vector<std::string>& labels, uint16_t qtype = 1) {
   std::string p = {'\x12', '\x34', '\x01', '\x00', '\x00', '\x01', 0, 0, 0, 0, 0, 0};
-  size_t start = 0;
-  while (start <= name.size()) {
-    size_t dot = name.find('.', start);
-    if (dot == std::string::npos) dot = name.size();
-    p.push_back(static_cast<char>(dot - start));
-    p += name.substr(start, dot - start);
-    start = dot + 1;
+  for (const auto& l : labels) {
+    p.push_back(static_cast<char>(l.size()));
+    p += l;
   }
   p.push_back('\0');
   p.push_back(static_cast<char>(qtype >> 8));
   p.push_back(static_cast<char>(qtype & 0xff));
   p += std::string("\x00\x01", 2);
   return p;
+}
+
+// A standard query for `name` with type `qtype`, id 0x1234, RD set (the dotted name as labels; an
+// empty name is one empty label).
+std::string Query(const std::string& name, uint16_t qtype) {
+  std::vector<std::string> labels;
+  for (size_t start = 0; start <= name.size();) {
+    size_t dot = std::min(name.find('.', start), name.size());
+    labels.push_back(name.substr(start, dot - start));
+    start = dot + 1;
+  }
+  return RawQuery(labels, qtype);
 }
 
 }  // namespace
@@ -95,24 +105,6 @@ TEST(NetDns, AaaaAndOtherTypesGetAnEmptyAnswer) {
 }
 
 // --- Malformed and hostile input (issue 11 item 4) ---
-
-namespace {
-
-// A query whose question name is the given raw labels (bytes as-is).
-std::string RawQuery(const std::vector<std::string>& labels, uint16_t qtype = 1) {
-  std::string p = {'\x12', '\x34', '\x01', '\x00', '\x00', '\x01', 0, 0, 0, 0, 0, 0};
-  for (const auto& l : labels) {
-    p.push_back(static_cast<char>(l.size()));
-    p += l;
-  }
-  p.push_back('\0');
-  p.push_back(static_cast<char>(qtype >> 8));
-  p.push_back(static_cast<char>(qtype & 0xff));
-  p += std::string("\x00\x01", 2);
-  return p;
-}
-
-}  // namespace
 
 TEST(NetDns, OddBytesInLabelsAreKeptAsIs) {
   // A dot, a NUL, a space and a high byte inside labels: the name is recorded byte for byte (the report
@@ -194,23 +186,14 @@ TEST(NetDns, EveryTruncationOfAValidQueryIsRefused) {
 TEST(NetDns, RandomMutationsNeverReadPastThePacket) {
   // Deterministic mutations of a valid query: anything accepted must lie within the bytes given.
   std::string base = RawQuery({"c2", "evil", "example"}) + std::string("\x00\x00\x29\x10\x00", 5);
-  uint32_t seed = 12345;
-  auto next = [&seed] {
-    seed = seed * 1103515245u + 12345u;
-    return seed >> 8;
-  };
-  for (int round = 0; round < 20000; ++round) {
-    std::string p = base;
-    int flips = 1 + static_cast<int>(next() % 4);
-    for (int i = 0; i < flips; ++i) p[next() % p.size()] = static_cast<char>(next() & 0xff);
-    p.resize(next() % (p.size() + 1));
+  airlock::test::ForEachMutation(12345, base, 20000, [](int round, const std::string& p) {
     auto q = ParseDnsQuery(p);
-    if (!q) continue;
+    if (!q) return;
     ASSERT_LE(q->question_end, p.size()) << round;
     ASSERT_LE(q->name.size(), 253u) << round;
     std::string r = BuildDnsResponse(p, *q, 0x04030201u);
     ASSERT_GE(r.size(), q->question_end) << round;
-  }
+  });
 }
 
 TEST(NetDns, ResponseEchoesOnlyTheQuestionAndSetsTheFlags) {

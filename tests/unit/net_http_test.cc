@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "mutate.h"
 #include "net/http_request.h"
 
 using namespace airlock;
@@ -261,20 +262,11 @@ TEST(NetHttp, TlsServerNameLengthsBeyondTheirContainer) {
 
 TEST(NetHttp, TlsServerNameRandomMutationsStayInBounds) {
   std::string base = Hello({{10, std::string("\x00\x02\x00\x1d", 4)}, {0, SniBody({{0, "c2.evil.example"}})}}, "sid");
-  uint32_t seed = 777;
-  auto next = [&seed] {
-    seed = seed * 1103515245u + 12345u;
-    return seed >> 8;
-  };
-  for (int round = 0; round < 20000; ++round) {
-    std::string p = base;
-    int flips = 1 + static_cast<int>(next() % 4);
-    for (int i = 0; i < flips; ++i) p[next() % p.size()] = static_cast<char>(next() & 0xff);
-    p.resize(next() % (p.size() + 1));
+  airlock::test::ForEachMutation(777, base, 20000, [](int round, const std::string& p) {
     std::string name = TlsServerName(p);
     ASSERT_LE(name.size(), p.size()) << round;
     if (!name.empty()) {
       ASSERT_NE(p.find(name), std::string::npos) << round;
     }
-  }
+  });
 }
