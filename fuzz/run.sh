@@ -24,7 +24,8 @@ launcher=
 command -v ccache >/dev/null && launcher="-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache"
 
 # shellcheck disable=SC2086
-cmake -S "$here" -B "$build/engine" -DCMAKE_C_COMPILER=$cc -DCMAKE_CXX_COMPILER=$cxx $launcher >/dev/null
+# (the archive target's sandboxed extractor uses core/error.h, so the engine needs the flag too)
+cmake -S "$here" -B "$build/engine" -DCMAKE_C_COMPILER=$cc -DCMAKE_CXX_COMPILER=$cxx "-DCMAKE_CXX_FLAGS=$cxx23" $launcher >/dev/null
 cmake --build "$build/engine" -j2
 targets="engine/fuzz_archive_password engine/fuzz_report_writer engine/fuzz_tnef engine/fuzz_plain_text engine/fuzz_magic_numbers engine/fuzz_pool_wire"
 if [ -n "$cxx23" ]; then
