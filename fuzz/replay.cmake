@@ -5,9 +5,10 @@
 # The detector families' targets (fuzz/office, fuzz/content) have no seed corpus here yet.
 include(${CMAKE_CURRENT_LIST_DIR}/targets.cmake)
 set(fuzz_root ${CMAKE_CURRENT_LIST_DIR}/..)
+add_library(airlock_fuzz_replay_main OBJECT ${fuzz_root}/fuzz/replay_main.cc)  # compiled once for every driver
 foreach(name IN LISTS AIRLOCK_FUZZ_ENGINE_TARGETS)
   set(target fuzz_${name}_replay)
-  set(sources ${fuzz_root}/fuzz/fuzz_${name}.cc ${fuzz_root}/fuzz/replay_main.cc)
+  set(sources ${fuzz_root}/fuzz/fuzz_${name}.cc $<TARGET_OBJECTS:airlock_fuzz_replay_main>)
   set(missing "")
   foreach(src IN LISTS AIRLOCK_FUZZ_${name}_SOURCES)
     if(EXISTS ${fuzz_root}/${src})
