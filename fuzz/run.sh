@@ -42,18 +42,32 @@ if [ -n "$cxx23" ]; then
   done
 fi
 
-for bin in $targets; do
-  t=$(basename "$bin")
+# One target per core at a time (each is single-threaded): the whole pass takes ~secs * targets / cores.
+par=$(nproc 2>/dev/null || echo 1)
+run_one() {  # $1 = target path under $build; its summary lines go to $2
+  t=$(basename "$1")
   name=${t#fuzz_}
   work=$(mktemp -d)
   for seeds in "$here/corpus/$name" "$here/corpus/${name#office_}" "$here/corpus/${name#content_}"; do
     [ -d "$seeds" ] && cp "$seeds"/* "$work"/ 2>/dev/null || true
   done
-  echo "== $t for ${secs}s"
-  "$build/$bin" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
-    -print_final_stats=1 -artifact_prefix="$build/" "$work" 2>&1 | grep -E "^(#[0-9]+ *DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)" || true
+  {
+    echo "== $t for ${secs}s"
+    "$build/$1" -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
+      -print_final_stats=1 -artifact_prefix="$build/" "$work" 2>&1 | grep -E "^(#[0-9]+ *DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)" || true
+  } > "$2"
   rm -rf "$work"
+}
+logs=$(mktemp -d)
+n=0
+for bin in $targets; do
+  n=$((n + 1))
+  run_one "$bin" "$logs/$n.log" &
+  if [ $((n % par)) -eq 0 ]; then wait; fi
 done
+wait
+for f in $(ls "$logs" | sort -n); do cat "$logs/$f"; done
+rm -rf "$logs"
 found=
 for f in "$build"/crash-* "$build"/leak-* "$build"/timeout-* "$build"/oom-*; do
   [ -e "$f" ] && found="$found $f"
