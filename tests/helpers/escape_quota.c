@@ -172,7 +172,7 @@ static void p_ns_owner(void) {
     snprintf(what, sizeof what, "owned by the sandbox's own uid %u", (unsigned)owner);
     blocked("ns_owner", what);
   } else {
-    snprintf(what, sizeof what, "owned by uid %u, outside the sandbox's mapping (host root?)", (unsigned)owner);
+    snprintf(what, sizeof what, "owned by a uid outside the sandbox's mapping (seen as %u): host root", (unsigned)owner);
     escaped("ns_owner", what);
   }
 }
