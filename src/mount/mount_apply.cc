@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -249,6 +250,151 @@ void HardenProc(int err_fd, int root_fd, const MountOp& op) {
   }
 }
 
+// Sysctls (plan.proc_sys_writes) through sys_fd, the "sys" directory of a proc mount of the sandbox's
+// pid namespace opened by init: the kernel writes them into init's user namespace. A knob this kernel
+// lacks is skipped.
+void WriteProcSysInChild(int err_fd, int sys_fd, const MountPlan& plan) {
+  for (const ProcSysWrite& w : plan.proc_sys_writes) {
+    int fd = ::openat(sys_fd, w.path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) continue;
+      ChildFail(err_fd, "open sysctl", w.path.c_str(), errno);
+    }
+    ssize_t n = ::write(fd, w.value.data(), w.value.size());
+    int e = errno;
+    ::close(fd);
+    if (n != static_cast<ssize_t>(w.value.size())) ChildFail(err_fd, "write sysctl", w.path.c_str(), n < 0 ? e : EIO);
+  }
+}
+
+// A plan without /proc: the sysctls go through a private proc instance that is never attached.
+void WriteProcSysPrivatelyInChild(int err_fd, const MountPlan& plan) {
+  UniqueFd fs(::fsopen("proc", FSOPEN_CLOEXEC));
+  if (!fs) ChildFail(err_fd, "fsopen", "proc (sysctls)", errno);
+  if (::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) ChildFail(err_fd, "fsconfig create", "proc (sysctls)", errno);
+  UniqueFd mnt(::fsmount(fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
+  if (!mnt) ChildFail(err_fd, "fsmount", "proc (sysctls)", errno);
+  UniqueFd sys(::openat(mnt.get(), "sys", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!sys) ChildFail(err_fd, "open", "proc/sys (sysctls)", errno);
+  WriteProcSysInChild(err_fd, sys.get(), plan);
+}
+
+// "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx\n" (a random version-4 UUID, as the kernel's boot_id) in out[37].
+bool RandomUuidInChild(char* out) {
+  unsigned char b[16];
+  if (::getrandom(b, sizeof b, 0) != static_cast<ssize_t>(sizeof b)) return false;
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+  static const char kHex[] = "0123456789abcdef";
+  size_t p = 0;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out[p++] = '-';
+    out[p++] = kHex[b[i] >> 4];
+    out[p++] = kHex[b[i] & 0xf];
+  }
+  out[p] = '\n';
+  return true;
+}
+
+struct MaskTarget {
+  int fd = -1;  // O_PATH of the entry inside the new root
+  bool dir = false;
+  bool boot_id = false;
+};
+
+// Opens the entries of plan.masked that exist and that the sandbox could read. Returns how many.
+size_t OpenMaskTargets(int err_fd, int root_fd, const MountPlan& plan, MaskTarget* out, size_t cap) {
+  size_t n = 0;
+  for (const std::string& path : plan.masked) {
+    if (n == cap) ChildFail(err_fd, "mask host facts: too many entries", path.c_str(), E2BIG);
+    int fd = OpenInRoot(root_fd, path.c_str(), O_PATH);
+    if (fd < 0) {
+      if (errno == ENOENT) continue;
+      ChildFail(err_fd, "mask host facts: open", path.c_str(), errno);
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) ChildFail(err_fd, "mask host facts: stat", path.c_str(), errno);
+    // Neither group nor others may read it: only its owner, host root (the sandbox never is). Left alone.
+    const bool masked = S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && (st.st_mode & 0044) != 0);
+    if (!masked) {
+      ::close(fd);
+      continue;
+    }
+    out[n++] = {fd, S_ISDIR(st.st_mode), strcmp(path.c_str(), kMaskedBootId) == 0};
+  }
+  return n;
+}
+
+// The masks' tmpfs, with an empty file "e" and the sandbox's boot id "b", attached over host->fd.
+int AttachMaskTmpfsInChild(int err_fd, const MaskTarget& host) {
+  UniqueFd fs(::fsopen("tmpfs", FSOPEN_CLOEXEC));
+  if (!fs) ChildFail(err_fd, "fsopen", "tmpfs (masks)", errno);
+  if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, "mode", "0555", 0) != 0 ||
+      ::fsconfig(fs.get(), FSCONFIG_SET_STRING, "size", "16k", 0) != 0 ||
+      ::fsconfig(fs.get(), FSCONFIG_SET_STRING, "nr_inodes", "4", 0) != 0 ||
+      ::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
+    ChildFail(err_fd, "fsconfig", "tmpfs (masks)", errno);
+  }
+  int mnt = ::fsmount(fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+  if (mnt < 0) ChildFail(err_fd, "fsmount", "tmpfs (masks)", errno);
+  char id[37];
+  if (!RandomUuidInChild(id)) ChildFail(err_fd, "getrandom", "boot_id", errno);
+  struct File {
+    const char* name;
+    const char* data;
+    size_t len;
+  } files[] = {{"e", "", 0}, {"b", id, sizeof id}};
+  for (const File& f : files) {
+    UniqueFd fd(::openat(mnt, f.name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0444));
+    if (!fd || ::write(fd.get(), f.data, f.len) != static_cast<ssize_t>(f.len)) ChildFail(err_fd, "create mask file", f.name, errno);
+  }
+  if (::move_mount(mnt, "", host.fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
+    ChildFail(err_fd, "move_mount", "tmpfs (masks)", errno);
+  }
+  return mnt;
+}
+
+void SetMaskReadOnly(int err_fd, int mnt, bool ro) {
+  struct mount_attr attr {};
+  (ro ? attr.attr_set : attr.attr_clr) = MOUNT_ATTR_RDONLY;
+  if (::mount_setattr(mnt, "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) ChildFail(err_fd, "mount_setattr", "tmpfs (masks)", errno);
+}
+
+void CoverWithCloneInChild(int err_fd, int mnt, const char* name, const MaskTarget& t) {
+  unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (name[0] == '\0' ? AT_EMPTY_PATH : 0);
+  UniqueFd clone(::open_tree(mnt, name, flags));
+  if (!clone) ChildFail(err_fd, "open_tree", "mask", errno);
+  if (::move_mount(clone.get(), "", t.fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
+    ChildFail(err_fd, "move_mount", "mask", errno);
+  }
+}
+
+// Covers the host facts (mount_plan.h). The first directory hosts a read-only tmpfs holding an empty
+// file and the boot id; each file is covered by a clone of one of them (clones inherit read-only);
+// the two files are then unlinked (the clones keep them) and every other directory gets a clone of
+// the empty tmpfs.
+void MaskHostFactsInChild(int err_fd, int root_fd, const MountPlan& plan) {
+  MaskTarget t[64];
+  const size_t n = OpenMaskTargets(err_fd, root_fd, plan, t, 64);
+  size_t host = n;
+  for (size_t i = 0; i < n && host == n; ++i)
+    if (t[i].dir) host = i;
+  if (host == n) {
+    if (n != 0) ChildFail(err_fd, "mask host facts", "no directory to hold the masks", ENOENT);
+    return;
+  }
+  UniqueFd mnt(AttachMaskTmpfsInChild(err_fd, t[host]));
+  SetMaskReadOnly(err_fd, mnt.get(), true);
+  for (size_t i = 0; i < n; ++i)
+    if (!t[i].dir) CoverWithCloneInChild(err_fd, mnt.get(), t[i].boot_id ? "b" : "e", t[i]);
+  SetMaskReadOnly(err_fd, mnt.get(), false);
+  if (::unlinkat(mnt.get(), "e", 0) != 0 || ::unlinkat(mnt.get(), "b", 0) != 0) ChildFail(err_fd, "unlink", "mask files", errno);
+  SetMaskReadOnly(err_fd, mnt.get(), true);
+  for (size_t i = 0; i < n; ++i)
+    if (t[i].dir && i != host) CoverWithCloneInChild(err_fd, mnt.get(), "", t[i]);
+  for (size_t i = 0; i < n; ++i) ::close(t[i].fd);
+}
+
 }  // namespace
 
 void OpenMountSourcesInChild(const MountPlan& plan, int err_fd) {
@@ -274,6 +420,7 @@ void ApplyMountPlanInChild(const MountPlan& plan, int err_fd) {
   if (!root) ChildFail(err_fd, "open new root", kNewRoot, errno);
   int root_fd = root.get();
   DirCache cache;
+  UniqueFd proc_sys;
 
   // 3. Each op in order.
   for (size_t i = 0; i < plan.ops.size(); ++i) {
@@ -291,6 +438,11 @@ void ApplyMountPlanInChild(const MountPlan& plan, int err_fd) {
       case MountOp::Kind::kProc: {
         MountTmpfsAt(err_fd, root_fd, op, "proc", cache, true);
         VerifyFsType(err_fd, root_fd, op, PROC_SUPER_MAGIC);
+        // Kept from before /proc/sys is made read-only (an overmount, the original stays writable):
+        // the sysctls are written last, once no mount operation needs a namespace of its own.
+        UniqueFd proc(OpenInRoot(root_fd, op.dst.c_str(), O_PATH | O_DIRECTORY));
+        if (proc) proc_sys.reset(::openat(proc.get(), "sys", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!proc_sys) Fail(err_fd, "open proc/sys", op, errno);
         HardenProc(err_fd, root_fd, op);
         cache.InvalidateAt(op.dst.c_str());
         break;
@@ -314,6 +466,15 @@ void ApplyMountPlanInChild(const MountPlan& plan, int err_fd) {
       case MountOp::Kind::kReadOnlyOverlay:
         break;
     }
+  }
+
+  MaskHostFactsInChild(err_fd, root_fd, plan);
+  // Last: the counters include mount namespaces, and every detached mount (open_tree, fsmount) above
+  // took one.
+  if (proc_sys) {
+    WriteProcSysInChild(err_fd, proc_sys.get(), plan);
+  } else if (!plan.proc_sys_writes.empty()) {
+    WriteProcSysPrivatelyInChild(err_fd, plan);
   }
 
   // 4. The root itself becomes read-only; then pivot into it and detach the host tree.

@@ -35,7 +35,148 @@ std::string Normalize(std::string p) {
 
 const char* const kDevNodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 
+// Masks that apply to the plan: those under a top directory ("/proc", "/sys") some op mounts at or
+// beneath.
+std::vector<std::string> ApplicableMasks(const std::vector<MountOp>& ops) {
+  std::vector<std::string> out;
+  for (const std::string& m : HostFactMasks()) {
+    std::string top = m.substr(0, m.find('/', 1));
+    for (const MountOp& op : ops) {
+      if (op.dst == top || op.dst.starts_with(top + "/")) {
+        out.push_back(m);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+// "/a/./b/../c" -> "/a/c" (lexically, as the sandbox resolves a symlink target).
+std::string LexicalClean(const std::string& p) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i <= p.size()) {
+    size_t j = p.find('/', i);
+    if (j == std::string::npos) j = p.size();
+    std::string c = p.substr(i, j - i);
+    if (c == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!c.empty() && c != ".") {
+      parts.push_back(c);
+    }
+    i = j + 1;
+  }
+  std::string out;
+  for (const auto& c : parts) out += "/" + c;
+  return out.empty() ? "/" : out;
+}
+
+// What the policy puts at a destination, for DirectoryExistsInside.
+struct InsideMount {
+  enum class Kind { kBindDir, kFresh, kLink, kOther };
+  Kind kind = Kind::kOther;
+  std::string dst, src;  // src: host directory (kBindDir) or link target (kLink)
+};
+
+std::vector<InsideMount> InsideMounts(const Policy& policy) {
+  std::vector<InsideMount> out;
+  auto fresh = [&out](std::string dst) { out.push_back({InsideMount::Kind::kFresh, Normalize(std::move(dst)), ""}); };
+  if (policy.mount_proc) fresh("/proc");
+  if (policy.mount_dev) fresh("/dev");
+  fresh("/tmp");
+  if (!policy.home.empty()) fresh(policy.home);
+  for (const MountEntry& e : policy.mounts) {
+    InsideMount m{InsideMount::Kind::kOther, Normalize(e.dst), e.src};
+    if (e.kind == MountEntry::Kind::kTmpfs || e.kind == MountEntry::Kind::kDir) m.kind = InsideMount::Kind::kFresh;
+    if (e.kind == MountEntry::Kind::kSymlink) m.kind = InsideMount::Kind::kLink;
+    if (e.kind == MountEntry::Kind::kBind || e.kind == MountEntry::Kind::kRoBind) {
+      struct stat st {};
+      if (::lstat(e.src.c_str(), &st) != 0) continue;  // optional and absent (or an error the plan reports)
+      if (S_ISDIR(st.st_mode)) m.kind = InsideMount::Kind::kBindDir;
+      if (S_ISLNK(st.st_mode)) {
+        char target[4096];
+        ssize_t n = ::readlink(e.src.c_str(), target, sizeof target - 1);
+        if (n < 0) continue;
+        m = {InsideMount::Kind::kLink, m.dst, std::string(target, static_cast<size_t>(n))};
+      }
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+// A symlink at `link` (inside) pointing at `target`, followed by `rest`: the path the sandbox reaches.
+std::string Follow(const std::string& link, const std::string& target, const std::string& rest) {
+  std::string base = target.starts_with("/") ? target : link.substr(0, link.rfind('/')) + "/" + target;
+  return LexicalClean(base + rest);
+}
+
+bool ExistsInside(const std::vector<InsideMount>& mounts, const std::string& path, int depth) {
+  if (depth > 8) return false;  // a symlink loop, or a chain too long to matter
+  if (path == "/") return true;
+  const InsideMount* best = nullptr;
+  for (const InsideMount& m : mounts) {
+    if (m.dst.starts_with(path + "/")) return true;  // on the way to a mount point: created by the plan
+    if ((path == m.dst || path.starts_with(m.dst + "/")) && (!best || m.dst.size() >= best->dst.size())) best = &m;
+  }
+  if (!best) return false;
+  std::string rest = path.substr(best->dst.size());
+  switch (best->kind) {
+    case InsideMount::Kind::kFresh: return rest.empty();
+    case InsideMount::Kind::kOther: return false;
+    case InsideMount::Kind::kLink: return ExistsInside(mounts, Follow(best->dst, best->src, rest), depth + 1);
+    case InsideMount::Kind::kBindDir: break;
+  }
+  // Walk the host source component by component, as the sandbox would walk the bind.
+  std::string host = best->src, inside = best->dst;
+  size_t i = 1;
+  while (i <= rest.size()) {
+    size_t j = rest.find('/', i);
+    if (j == std::string::npos) j = rest.size();
+    std::string comp = rest.substr(i, j - i);
+    i = j + 1;
+    if (comp.empty()) continue;
+    host += "/" + comp;
+    inside += "/" + comp;
+    struct stat st {};
+    if (::lstat(host.c_str(), &st) != 0) return false;
+    if (S_ISLNK(st.st_mode)) {
+      char target[4096];
+      ssize_t n = ::readlink(host.c_str(), target, sizeof target - 1);
+      if (n < 0) return false;
+      std::string left = j < rest.size() ? rest.substr(j) : "";
+      return ExistsInside(mounts, Follow(inside, std::string(target, static_cast<size_t>(n)), left), depth + 1);
+    }
+    if (!S_ISDIR(st.st_mode)) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+const std::vector<std::string>& HostFactMasks() {
+  static const std::vector<std::string> kMasks = {
+      // Directories (an empty read-only tmpfs). /proc/driver is always there: it hosts the masks' tmpfs.
+      "/proc/driver", "/proc/acpi", "/proc/asound", "/proc/bus", "/proc/scsi",
+      // Files (an empty read-only file); root-only ones are skipped in the child.
+      "/proc/cmdline", "/proc/kallsyms", "/proc/kcore", "/proc/keys", "/proc/key-users", "/proc/timer_list",
+      "/proc/timer_stats", "/proc/sched_debug", "/proc/latency_stats", "/proc/interrupts", "/proc/softirqs",
+      "/proc/config.gz", "/proc/modules", "/proc/iomem", "/proc/ioports", "/proc/dma", "/proc/mtrr", "/proc/fb",
+      "/proc/partitions", "/proc/diskstats", "/proc/swaps", "/proc/mdstat", "/proc/devices", "/proc/misc",
+      "/proc/consoles", "/proc/buddyinfo", "/proc/zoneinfo", "/proc/pagetypeinfo", "/proc/vmallocinfo",
+      "/proc/slabinfo", "/proc/kpagecount", "/proc/kpageflags", "/proc/kpagecgroup", "/proc/kmsg",
+      kMaskedBootId,
+      // When a profile mounts /sys: firmware tables, hardware identity, energy counters, debug and
+      // tracing interfaces.
+      "/sys/firmware", "/sys/devices/virtual/dmi", "/sys/devices/virtual/powercap", "/sys/kernel/debug",
+      "/sys/kernel/tracing", "/sys/kernel/security"};
+  return kMasks;
+}
+
+bool DirectoryExistsInside(const Policy& policy, const std::string& dir) {
+  if (dir.empty() || dir[0] != '/') return false;
+  return ExistsInside(InsideMounts(policy), LexicalClean(dir), 0);
+}
 
 Result<MountPlan> BuildMountPlan(const Policy& policy, const IdMapping& ids) {
   MountPlan plan;
@@ -203,6 +344,7 @@ Result<MountPlan> BuildMountPlan(const Policy& policy, const IdMapping& ids) {
   file("/etc/hosts", fmt::format("127.0.0.1 localhost {0}\n::1 localhost ip6-localhost {0}\n", policy.hostname));
 
   for (auto& op : user_ops) add(std::move(op));
+  plan.masked = ApplicableMasks(plan.ops);
   plan.src_fds.assign(plan.ops.size(), -1);
   return plan;
 }

@@ -11,6 +11,17 @@
 // attaches detached clones with the new mount API (open_tree / mount_setattr / move_mount), verifies
 // each mount (device+inode of binds, filesystem magic of tmpfs), remounts the root read-only and
 // pivot_roots into it, detaching the old root. Allocation-free; failures go to ChildFail().
+//
+// Host facts: once every op is applied, the entries of HostFactMasks() that exist inside and that the
+// sandbox could read are covered: a file by an empty read-only file, a directory by an empty
+// read-only tmpfs, /proc/sys/kernel/random/boot_id by a random id of the sandbox's own (made in the
+// child). Entries only host root can read (no group or other read bit: the sandbox never runs as host
+// root) are left as they are. What a sandbox can still learn about its host: docs/SECURITY.md.
+//
+// Sysctls (proc_sys_writes, e.g. the per-user-namespace counters of ucount/ucount.h) are written last,
+// after the masks (every detached mount counts as a mount namespace against those counters), through
+// the sandbox's fresh /proc/sys opened before it was made read-only; a plan without /proc writes them
+// through a private proc instance that is never attached.
 #pragma once
 
 #include <sys/types.h>
@@ -38,16 +49,35 @@ struct MountOp {
   std::string origin;        // where the entry came from, for messages
 };
 
+// A sysctl written in the child: path relative to /proc/sys ("user/max_inotify_instances").
+struct ProcSysWrite {
+  std::string path;
+  std::string value;
+};
+
 struct MountPlan {
   std::vector<MountOp> ops;
   std::string root_options;            // tmpfs options of the new root
   std::vector<std::string> skipped;    // optional sources that do not exist on this host
   std::vector<MountEntry> effective;   // the policy's view of the final filesystem (for Landlock/explain)
+  std::vector<ProcSysWrite> proc_sys_writes;  // written by init, in order; a missing knob is skipped
+  std::vector<std::string> masked;             // HostFactMasks() that apply to this plan (absolute, inside)
   // Scratch space for the child (allocated here, written only by the child): source fds per op.
   mutable std::vector<int> src_fds;
 };
 
 Result<MountPlan> BuildMountPlan(const Policy& policy, const IdMapping& ids);
+
+// The /proc and /sys entries that show host facts (kernel command line, symbols, interrupts, devices,
+// partitions, keys, boot id, firmware...), absolute. /sys entries apply only when a profile mounts /sys.
+const std::vector<std::string>& HostFactMasks();
+inline constexpr const char* kMaskedBootId = "/proc/sys/kernel/random/boot_id";
+
+// Parent side: whether `dir` (absolute) will be a directory inside the sandbox `policy` describes: a
+// tmpfs, /proc, /dev or a directory on the way to a mount point, or beneath a directory bind whose host
+// source has it (a symlink is followed as the sandbox would follow it: inside the sandbox's tree). A
+// few lstat() calls. Used to drop the host's PATH entries that do not exist inside.
+bool DirectoryExistsInside(const Policy& policy, const std::string& dir);
 
 // Child side, first step: opens every bind source with O_PATH|O_NOFOLLOW while the child still has
 // the caller's host uid (so a root caller can bind its own 0700 directories). Stores fds in src_fds.

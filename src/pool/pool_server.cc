@@ -139,7 +139,17 @@ Result<Warm> Spawner::Start() {
 
   PayloadSpec unused;  // a warm sandbox's payload builds its own from the client's request
   int pidfd = -1;
+  auto owner = TakeNamespaceOwnerIdsFromParent(run_.ids);  // userns.h: the sandbox's namespace owner
+  if (!owner) return std::unexpected(owner.error());
   pid_t pid = kernel::CloneForkLike(run_.clone_flags, &pidfd);
+  if (pid != 0) {
+    int e = errno;
+    if (Status st = RestoreIdsFromParent(*owner); !st) {
+      if (pid > 0) ::kill(pid, SIGKILL);
+      return std::unexpected(st.error());
+    }
+    errno = e;
+  }
   if (pid < 0) return ErrnoError("clone (creating namespaces)");
   if (pid == 0) {
     sigset_t none;

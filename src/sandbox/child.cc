@@ -73,6 +73,7 @@ int LockDownPayloadInChild(const PreparedRun& run, int err, int* keep, size_t nk
   }
   TraceStepInChild(run, "setsid, session keyring");
   if (int rc = ApplyRlimitsInChild(run.rlimits); rc != 0) ChildFail(err, "setrlimit", "", -rc);
+  if (int rc = LowerUcountRlimitsInChild(run.ucounts); rc != 0) ChildFail(err, "setrlimit (per-user counter share)", "", -rc);
 
   // File descriptors: stdio, the pass-fds and our own channels survive until execve; everything else
   // is closed now (inherited host fds never reach the payload, cf. CVE-2024-21626).
@@ -192,9 +193,11 @@ void AwaitReleaseInChild(const PreparedRun& run, const ChildChannels& ch) {
   OpenMountSourcesInChild(run.mounts, err);
   TraceStepInChild(run, "opened bind sources");
   if (run.ids.caller_is_root) {
-    // Root caller: our host uid 0 is not mapped in the new user namespace, so files we create there
-    // would fail with EOVERFLOW. Become the mapped inside identity now, keeping the capabilities the
-    // namespace gave us (they are dropped for good in the payload), and drop root's host groups.
+    // Root caller: we were cloned with effective ids = the outside ids (the namespace's owner,
+    // userns.h) but real, saved and filesystem ids 0, which are not mapped in the new user namespace
+    // (files we create there would fail with EOVERFLOW). Become the mapped inside identity now,
+    // keeping the capabilities the namespace gave us (they are dropped for good in the payload), and
+    // drop root's host groups.
     if (::setgroups(0, nullptr) != 0) ChildFail(err, "setgroups", "", errno);
     if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) ChildFail(err, "keepcaps", "", errno);
     if (::setresgid(run.ids.inside_gid, run.ids.inside_gid, run.ids.inside_gid) != 0) ChildFail(err, "setresgid", "", errno);
@@ -271,6 +274,9 @@ void BlockInitSignalsInChild(sigset_t* waited, sigset_t* old) {
 void RunSandboxInitInChild(const PreparedRun& run, const PayloadSpec& cold_spec, const ChildChannels& channels,
                            WarmStart warm) {
   ChildChannels ch = channels;
+  // /proc/1/cmdline is readable by everyone inside: airlock's argv (host paths, --setenv values) and
+  // environment go before anything else runs here.
+  SetProcTitleInChild(run.title, "airlock-init");
   AwaitReleaseInChild(run, ch);
   SetUpSandboxInChild(run, ch.error_write);
   sigset_t waited, old;

@@ -1,10 +1,11 @@
 // The sandbox side of clone(): pid 1 of the new pid namespace ("init") and the payload it forks.
 //
 // Order in init (has all capabilities in the new user namespace, none on the host):
-//   die-with-parent -> wait for the parent's "go" (uid maps, cgroup and network are ready) ->
+//   overwrite airlock's argv and environment (/proc/1/cmdline: "airlock-init") -> die-with-parent -> wait for the parent's "go" (uid maps, cgroup and network are ready) ->
 //   open bind sources -> (root caller) switch to the inside ids -> re-arm die-with-parent (the kernel
 //   clears it on that switch) and check that the parent still lives (sync pipe not hung up) ->
-//   cgroup namespace -> hostname -> loopback -> mount plan + pivot_root -> not dumpable ->
+//   cgroup namespace -> hostname -> loopback -> mount plan (its fresh /proc first takes the
+//   per-user-counter sysctls, ucount.h; host facts masked last) + pivot_root -> not dumpable ->
 //   block signals -> start the payload (clone CLONE_VM|CLONE_VFORK on its own stack, like
 //   posix_spawn: init waits until the payload's execve) -> reap zombies, forward signals, report the
 //   payload's status.
@@ -12,7 +13,7 @@
 // it forks its payload, which locks itself down completely (LockDownPayloadInChild, every step below
 // up to seccomp), then reports ready to the pool and waits for a client.
 // Order in the payload (security-relevant: each step needs what the previous ones still allow):
-//   setsid -> fresh session keyring -> rlimits -> fds (close all but stdio, pass-fds) -> chdir ->
+//   setsid -> fresh session keyring -> rlimits (and the per-user-counter shares) -> fds (close all but stdio, pass-fds) -> chdir ->
 //   drop bounding set + lock securebits (needs CAP_SETPCAP) -> setgroups/setresgid/setresuid ->
 //   clear all capability sets -> no_new_privs -> Landlock -> seccomp (last) -> execve.
 // Nothing here allocates: all inputs were prepared in PreparedRun before clone().

@@ -1,6 +1,7 @@
 #include "sandbox/launcher.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -59,7 +60,17 @@ Result<ColdLaunched> LaunchCold(const PreparedRun& run, const PayloadSpec& spec,
     notify_child.reset(sv[1]);
   }
   int pidfd_raw = -1;
+  auto owner = TakeNamespaceOwnerIdsFromParent(run.ids);
+  if (!owner) return std::unexpected(owner.error());
   pid_t child = kernel::CloneForkLike(run.clone_flags, &pidfd_raw);
+  if (child != 0) {
+    int e = errno;
+    if (Status st = RestoreIdsFromParent(*owner); !st) {
+      if (child > 0) ::kill(child, SIGKILL);
+      return std::unexpected(st.error());
+    }
+    errno = e;
+  }
   if (child < 0) {
     int e = errno;
     std::string diag = DiagnoseUserNamespaces();

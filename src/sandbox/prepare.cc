@@ -84,6 +84,43 @@ Status PrepareLandlock(const Policy& policy, PreparedRun& run) {
   return Ok();
 }
 
+// The host's PATH without the entries that are not directories inside the sandbox ("" if none is):
+// they would name host paths and make every lookup fail there. Relative entries are kept.
+std::string FilterHostPath(const Policy& policy, const std::string& path) {
+  std::string out;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find(':', i);
+    if (j == std::string::npos) j = path.size();
+    std::string dir = path.substr(i, j - i);
+    i = j + 1;
+    if (!dir.empty() && dir[0] == '/' && !DirectoryExistsInside(policy, dir)) continue;
+    out += (out.empty() ? "" : ":") + dir;
+  }
+  return out;
+}
+
+// The sandbox's share of its owner's per-user counters: knobs written by init through /proc,
+// rlimits lowered in the payload.
+void PlanUcounts(const Policy& policy, PreparedRun& run) {
+  UcountNeeds needs;
+  const auto lifted = [&run](const char* entry) {
+    const auto& back = run.seccomp->allowed_back;
+    return std::find(back.begin(), back.end(), entry) != back.end();
+  };
+  needs.nesting = !run.seccomp || run.seccomp->allowed.contains("unshare") || lifted("clone");
+  needs.fanotify = !run.seccomp || run.seccomp->allowed.contains("fanotify_init");
+  needs.time_namespace = policy.ns.time;
+  needs.detached_mounts = !run.seccomp || run.seccomp->allowed.contains("open_tree") || run.seccomp->allowed.contains("fsmount");
+  run.ucounts = PlanUcountLimits(needs);
+  for (const UcountSysctl& s : run.ucounts.sysctls) run.mounts.proc_sys_writes.push_back({"user/" + s.name, s.value});
+  std::string detail;
+  for (const UcountSysctl& s : run.ucounts.sysctls)
+    if (s.name == "max_inotify_instances" || s.name == "max_inotify_watches" || s.name == "max_user_namespaces")
+      detail += fmt::format("{}{}={}", detail.empty() ? "" : ", ", s.name.substr(4), s.value);
+  AddLayer(run, "user-counters", true, detail + " (user namespace owned by the outside uid)");
+}
+
 }  // namespace
 
 std::vector<std::string> BuildEnvironment(const Policy& policy, const IdMapping& ids) {
@@ -93,6 +130,10 @@ std::vector<std::string> BuildEnvironment(const Policy& policy, const IdMapping&
     if (eq == nullptr) continue;
     std::string name(*e, static_cast<size_t>(eq - *e));
     if (std::find(policy.env_keep.begin(), policy.env_keep.end(), name) != policy.env_keep.end()) env[name] = eq + 1;
+  }
+  if (auto path = env.find("PATH"); path != env.end()) {
+    path->second = FilterHostPath(policy, path->second);
+    if (path->second.empty()) env.erase(path);
   }
   env["HOME"] = policy.home;
   std::string user = ids.inside_uid == 0 ? "root" : "sandbox";
@@ -158,6 +199,9 @@ Result<PreparedRun> PrepareRun(const Policy& policy, const std::vector<std::stri
   mark("seccomp program");
   if (Status st = PrepareLandlock(policy, run); !st) return std::unexpected(st.error());
   mark("landlock plan");
+  PlanUcounts(policy, run);
+  run.title = FindProcTitleArea();
+  mark("user counters, process title");
   // Identity and process
   run.hostname = policy.hostname;
   run.chdir = policy.chdir.value_or(policy.home);

@@ -12,9 +12,11 @@
 #include "landlock/landlock.h"
 #include "mount/mount_plan.h"
 #include "policy/policy.h"
+#include "process/proc_title.h"
 #include "rlimit/rlimit.h"
 #include "sandbox/outcome.h"
 #include "seccomp/seccomp.h"
+#include "ucount/ucount.h"
 #include "userns/userns.h"
 
 namespace airlock {
@@ -35,6 +37,8 @@ struct PreparedRun {
   LandlockPlan landlock;
   std::vector<PreparedRlimit> rlimits;
   std::vector<std::string> fallback_limits;  // limits enforced by rlimit instead of cgroup
+  UcountPlan ucounts;  // the sandbox's share of its owner's per-user counters (its sysctls are in mounts)
+  ProcTitleArea title;  // airlock's argv/environment in memory: init overwrites them (proc_title.h)
 
   std::string hostname;
   std::string chdir;
@@ -55,8 +59,9 @@ struct PreparedRun {
   std::vector<std::string> weakenings;
 };
 
-// Builds the environment: the allow-listed variables from `environ`, then policy.env_set, then HOME,
-// USER, LOGNAME, and a default PATH when none survived.
+// Builds the environment: the allow-listed variables from `environ` (a host PATH keeps only the
+// entries that are directories inside the sandbox: mount_plan.h DirectoryExistsInside), then
+// policy.env_set (taken as given), then HOME, USER, LOGNAME, and a default PATH when none survived.
 std::vector<std::string> BuildEnvironment(const Policy& policy, const IdMapping& ids);
 
 // Where execve looks for cmd0 inside the sandbox: cmd0 itself if it has a '/', else each PATH entry.

@@ -1,6 +1,8 @@
 #include "seccomp/arg_rules.h"
 
+#include <linux/netlink.h>
 #include <linux/prctl.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -51,6 +53,100 @@ ArgRule DenyMasked(std::string syscall, std::string summary, unsigned arg, uint6
   return r;
 }
 
+// socket(): the families, types and protocols ordinary programs use; everything else -> EPERM.
+// The kernel reads family, type and protocol as ints; the filter compares all 64 bits, so a value
+// with high bits set is denied (never allowed by accident). Type flags (SOCK_CLOEXEC, SOCK_NONBLOCK)
+// are outside the 0xf type mask. libseccomp emits the rules in order (arg_rules.h): each family's
+// type list ends with a catch-all deny on the type, each type's protocol list with one on the
+// protocol, so a partial match falls to a deny, never to the next family.
+struct SocketFamily {
+  uint64_t family;
+  std::vector<uint64_t> types;
+  std::vector<uint64_t> protocols;  // empty: any protocol (the family itself checks it)
+};
+
+const std::vector<SocketFamily>& AllowedSockets() {
+  static const std::vector<SocketFamily> kSockets = {
+      {AF_UNIX, {SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET}, {}},
+      // NETLINK_ROUTE (getifaddrs, ip), NETLINK_SOCK_DIAG (ss), NETLINK_AUDIT (libaudit: useradd and
+      // friends abort when it is refused), NETLINK_KOBJECT_UEVENT (libudev monitors). Not
+      // NETLINK_NETFILTER, NETLINK_XFRM, NETLINK_GENERIC and the rest.
+      {AF_NETLINK, {SOCK_RAW, SOCK_DGRAM}, {NETLINK_ROUTE, NETLINK_SOCK_DIAG, NETLINK_AUDIT, NETLINK_KOBJECT_UEVENT}},
+      // TCP and UDP, and ICMP echo sockets (SOCK_DGRAM, gated by net.ipv4.ping_group_range). Not
+      // SOCK_RAW, SOCK_PACKET (obsolete, logged by the host kernel), SOCK_SEQPACKET/SOCK_RDM/SOCK_DCCP,
+      // nor SCTP, MPTCP, UDP-Lite (protocol modules the kernel would load on demand).
+      {AF_INET, {SOCK_STREAM}, {0, IPPROTO_TCP}},
+      {AF_INET, {SOCK_DGRAM}, {0, IPPROTO_UDP, IPPROTO_ICMP}},
+      {AF_INET6, {SOCK_STREAM}, {0, IPPROTO_TCP}},
+      {AF_INET6, {SOCK_DGRAM}, {0, IPPROTO_UDP, IPPROTO_ICMPV6}},
+  };
+  return kSockets;
+}
+
+bool SocketAllowed(const SyscallArgs& a) {
+  for (const SocketFamily& f : AllowedSockets()) {
+    if (a[0] != f.family) continue;
+    if (std::find(f.types.begin(), f.types.end(), a[1] & 0xf) == f.types.end()) continue;
+    if (f.protocols.empty() || std::find(f.protocols.begin(), f.protocols.end(), a[2]) != f.protocols.end()) return true;
+  }
+  return false;
+}
+
+ArgRule SocketRule() {
+  ArgRule r;
+  r.syscall = "socket";
+  r.summary = "socket only AF_UNIX (stream, dgram, seqpacket), AF_NETLINK (route, sock_diag, audit, uevent), "
+              "AF_INET/AF_INET6 TCP, UDP and ICMP echo; everything else (AF_PACKET, SOCK_RAW, SOCK_PACKET, "
+              "SCTP, AF_ALG, AF_VSOCK...) -> EPERM";
+  // Rules per (family, type): specific protocols, then the protocol catch-all; then the family's
+  // type catch-all; last the family catch-all.
+  uint64_t last_family = ~0ULL;
+  auto close_family = [&r](uint64_t family) { r.steps.push_back({false, {Eq(0, family), Catchall(1)}}); };
+  for (const SocketFamily& f : AllowedSockets()) {
+    if (f.family != last_family && last_family != ~0ULL) close_family(last_family);
+    last_family = f.family;
+    for (uint64_t type : f.types) {
+      if (f.protocols.empty()) {
+        r.steps.push_back({true, {Eq(0, f.family), MaskedEq(1, 0xf, type)}});
+        continue;
+      }
+      for (uint64_t proto : f.protocols) r.steps.push_back({true, {Eq(0, f.family), MaskedEq(1, 0xf, type), Eq(2, proto)}});
+      r.steps.push_back({false, {Eq(0, f.family), MaskedEq(1, 0xf, type), Catchall(2)}});
+    }
+  }
+  close_family(last_family);
+  r.steps.push_back({false, {Catchall(0)}});
+  r.denied = [](const SyscallArgs& a) { return !SocketAllowed(a); };
+  const std::initializer_list<uint64_t> families = {0,        AF_UNIX, AF_INET, AF_INET6,  AF_NETLINK, AF_PACKET,
+                                                    AF_ALG,   AF_VSOCK, AF_BLUETOOTH, AF_KEY, AF_XDP, 45};
+  const std::initializer_list<uint64_t> types = {SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_RDM, SOCK_SEQPACKET,
+                                                 SOCK_DCCP, SOCK_PACKET, SOCK_RAW | SOCK_CLOEXEC,
+                                                 SOCK_STREAM | SOCK_NONBLOCK, SOCK_DGRAM | SOCK_CLOEXEC, kHigh | SOCK_STREAM};
+  const std::initializer_list<uint64_t> protocols = {0, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6,
+                                                     IPPROTO_SCTP, IPPROTO_MPTCP, IPPROTO_UDPLITE, NETLINK_SOCK_DIAG,
+                                                     NETLINK_AUDIT, NETLINK_KOBJECT_UEVENT, NETLINK_NETFILTER,
+                                                     NETLINK_GENERIC, kHigh | IPPROTO_TCP};
+  for (uint64_t fam : families)
+    for (uint64_t type : types)
+      for (uint64_t proto : protocols) r.probes.push_back(A(fam, type, proto));
+  r.probes.push_back(A(kHigh | AF_INET, SOCK_STREAM));
+  r.probes.push_back(A(kHigh | AF_UNIX, SOCK_STREAM));
+  return r;
+}
+
+// socketpair(): only AF_UNIX pairs exist in practice; any other family would still create its socket
+// (module autoload, the SOCK_PACKET log line) before failing.
+ArgRule SocketpairRule() {
+  ArgRule r;
+  r.syscall = "socketpair";
+  r.summary = "socketpair only AF_UNIX -> other families EPERM";
+  r.steps = {{true, {Eq(0, AF_UNIX)}}, {false, {Catchall(0)}}};
+  r.denied = [](const SyscallArgs& a) { return a[0] != AF_UNIX; };
+  for (uint64_t fam : std::initializer_list<uint64_t>{0, 1, 2, 10, 16, 17, 30, kHigh | AF_UNIX})
+    r.probes.push_back(A(fam, SOCK_STREAM));
+  return r;
+}
+
 std::vector<ArgRule> Build() {
   std::vector<ArgRule> rules;
 
@@ -79,31 +175,8 @@ std::vector<ArgRule> Build() {
       r.probes.push_back(A(v));
     rules.push_back(std::move(r));
   }
-  {  // socket: families and raw IP sockets.
-    ArgRule r;
-    r.syscall = "socket";
-    r.summary = "socket only AF_UNIX, AF_NETLINK, AF_INET/AF_INET6 without SOCK_RAW; others (AF_PACKET, AF_ALG, "
-                "AF_VSOCK...) -> EPERM";
-    r.steps.push_back({true, {Eq(0, AF_UNIX)}});
-    r.steps.push_back({true, {Eq(0, AF_NETLINK)}});
-    for (int fam : {AF_INET, AF_INET6}) {
-      r.steps.push_back({false, {Eq(0, fam), MaskedEq(1, 0xf, SOCK_RAW)}});
-      r.steps.push_back({true, {Eq(0, fam), Catchall(1)}});
-    }
-    r.steps.push_back({false, {Catchall(0)}});
-    r.denied = [](const SyscallArgs& a) {
-      if (a[0] == AF_UNIX || a[0] == AF_NETLINK) return false;
-      if (a[0] == AF_INET || a[0] == AF_INET6) return (a[1] & 0xf) == SOCK_RAW;
-      return true;
-    };
-    for (int fam : {0, AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_ALG, AF_VSOCK, AF_BLUETOOTH, 45}) {
-      for (int type : std::initializer_list<int>{SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_RAW | SOCK_CLOEXEC, SOCK_STREAM | SOCK_NONBLOCK})
-        r.probes.push_back(A(static_cast<uint64_t>(fam), static_cast<uint64_t>(type)));
-    }
-    r.probes.push_back(A(kHigh | AF_INET, SOCK_STREAM));
-    r.probes.push_back(A(AF_INET, kHigh | SOCK_RAW));
-    rules.push_back(std::move(r));
-  }
+  rules.push_back(SocketRule());
+  rules.push_back(SocketpairRule());
   rules.push_back(DenyMasked("ioctl", "ioctl TIOCSTI and TIOCLINUX -> EPERM (32-bit compare: high bits do not hide them)",
                              1, kLow32, {TIOCSTI, TIOCLINUX}));
   rules.push_back(DenyMasked("prctl", "prctl PR_SET_MM -> EPERM", 0, kLow32, {PR_SET_MM}));

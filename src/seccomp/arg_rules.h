@@ -1,6 +1,6 @@
 // Argument rules of the default policy: the syscalls that are allowed only for some argument values
-// (clone without CLONE_NEW*, safe personality values, socket families, ioctl without TIOCSTI/TIOCLINUX,
-// prctl without PR_SET_MM, mknod of non-devices).
+// (clone without CLONE_NEW*, safe personality values, socket families/types/protocols, socketpair
+// only AF_UNIX, ioctl without TIOCSTI/TIOCLINUX, prctl without PR_SET_MM, mknod of non-devices).
 //
 // Each rule is data twice over: the ordered libseccomp rules that implement it, and a plain C++
 // reference (`denied`) plus probe argument vectors. CompileSeccomp evaluates the compiled filter on

@@ -1,6 +1,9 @@
 #include "userns/userns.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -28,7 +31,57 @@ std::string ReadTrimmed(const char* path) {
   return s;
 }
 
+// Per-thread credential calls (glibc's wrappers change every thread of the process).
+long ThreadSetresuid(uid_t r, uid_t e, uid_t s) { return ::syscall(SYS_setresuid, r, e, s); }
+long ThreadSetresgid(gid_t r, gid_t e, gid_t s) { return ::syscall(SYS_setresgid, r, e, s); }
+
+// effective := permitted, for the calling thread.
+Status RaiseEffectiveFromPermitted() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (::syscall(SYS_capget, &header, data) != 0) return ErrnoError("capget");
+  for (auto& d : data) d.effective = d.permitted;
+  if (::syscall(SYS_capset, &header, data) != 0) return ErrnoError("capset");
+  return Ok();
+}
+
 }  // namespace
+
+Result<SavedIds> TakeNamespaceOwnerIdsFromParent(const IdMapping& m) {
+  SavedIds saved;
+  if (!m.caller_is_root) return saved;
+  if (::getresuid(&saved.ruid, &saved.euid, &saved.suid) != 0 || ::getresgid(&saved.rgid, &saved.egid, &saved.sgid) != 0) {
+    return ErrnoError("user namespace owner: getresuid");
+  }
+  saved.dumpable = ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+  const std::string why = fmt::format("user namespace owner: cannot act as uid {} gid {} for the clone", m.outside_uid, m.outside_gid);
+  if (ThreadSetresgid(static_cast<gid_t>(-1), m.outside_gid, static_cast<gid_t>(-1)) != 0) return ErrnoError(why + ": setresgid");
+  saved.changed = true;
+  if (ThreadSetresuid(static_cast<uid_t>(-1), m.outside_uid, static_cast<uid_t>(-1)) != 0) {
+    Error e(why + ": setresuid", errno);
+    if (Status r = RestoreIdsFromParent(saved); !r) return std::unexpected(r.error());
+    return std::unexpected(std::move(e));
+  }
+  // The filesystem ids follow the effective ones: back to root (allowed: the real ids are 0).
+  ::syscall(SYS_setfsuid, 0);
+  ::syscall(SYS_setfsgid, 0);
+  if (Status st = RaiseEffectiveFromPermitted(); !st) {
+    if (Status r = RestoreIdsFromParent(saved); !r) return std::unexpected(r.error());
+    return std::unexpected(std::move(st.error()).WithContext(why));
+  }
+  // An effective-uid change made the process non-dumpable (suid_dumpable); the child inherits that.
+  if (saved.dumpable >= 0) ::prctl(PR_SET_DUMPABLE, saved.dumpable, 0, 0, 0);
+  return saved;
+}
+
+Status RestoreIdsFromParent(const SavedIds& saved) {
+  if (!saved.changed) return Ok();
+  // uid first: effective uid 0 brings the effective capabilities back (CAP_SETGID for the gids).
+  if (ThreadSetresuid(saved.ruid, saved.euid, saved.suid) != 0) return ErrnoError("restore uids after the clone");
+  if (ThreadSetresgid(saved.rgid, saved.egid, saved.sgid) != 0) return ErrnoError("restore gids after the clone");
+  if (saved.dumpable >= 0) ::prctl(PR_SET_DUMPABLE, saved.dumpable, 0, 0, 0);
+  return Ok();
+}
 
 Result<IdMapping> PlanIdMapping(const IdentityPolicy& identity) {
   IdMapping m;

@@ -1,5 +1,6 @@
 // Escape tier, network (tests/helpers/escape_net.c): host TCP listeners (loopback and a real address),
-// host abstract unix sockets, packet and raw sockets.
+// host abstract unix sockets, packet and raw sockets, protocols and netlink families the default
+// refuses by argument (seccomp/arg_rules.cc), each refusal counted in the report.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <ifaddrs.h>
@@ -10,6 +11,9 @@
 #include <unistd.h>
 
 #include <cstddef>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
 
 #include "escape_util.h"
 
@@ -71,10 +75,46 @@ TEST(EscapeNet, HostAbstractUnixSocket) {
 TEST(EscapeNet, PacketAndRawSockets) {
   EXPECT_PROBE_BLOCKED(RunInSandbox("escape_net", "af_packet"), "af_packet");
   EXPECT_PROBE_BLOCKED(RunInSandbox("escape_net", "raw_inet"), "raw_inet");
+  EXPECT_PROBE_BLOCKED(RunInSandbox("escape_net", "sock_packet"), "sock_packet");
   if (airlock::test::IsRoot()) {
-    // Control: root on the host may open a packet socket.
+    // Control: root on the host may open a packet socket, the obsolete kind too.
     EXPECT_PROBE_ESCAPED(RunOnHost("escape_net", "af_packet"), "af_packet");
+    EXPECT_PROBE_ESCAPED(RunOnHost("escape_net", "sock_packet"), "sock_packet");
   }
+}
+
+// Sockets the default has no use for, which any user may open on the host: MPTCP, netlink's netfilter
+// and generic families.
+TEST(EscapeNet, UnneededProtocolsAndNetlinkFamilies) {
+  for (const char* probe : {"mptcp", "netlink_netfilter", "netlink_generic"}) {
+    EXPECT_PROBE_BLOCKED(RunInSandbox("escape_net", probe), probe);
+    auto host = RunOnHost("escape_net", probe);
+    if (Find(host, probe).status != "ESCAPED") {
+      std::cout << "[ NOTE ] control for " << probe << ": this kernel refuses it on the host too: " << Find(host, probe).detail
+                << "\n";
+      continue;
+    }
+    EXPECT_PROBE_ESCAPED(host, probe);
+  }
+}
+
+// The filter itself refuses every one of these sockets, and each refusal is counted: none is left to
+// the kernel's capability checks (socket(AF_INET, SOCK_PACKET) was, and went uncounted).
+TEST(EscapeNet, FilterRefusesAndCountsEverySocketProbe) {
+  std::string dir = airlock::test::MakeTempDir("escape-net-report");
+  std::string report = dir + "/report.json";
+  auto r = RunInSandbox("escape_net", "all", {}, {"--report", report});
+  auto j = nlohmann::json::parse(airlock::test::ReadFileOrEmpty(report), nullptr, false);
+  unlink(report.c_str());
+  rmdir(dir.c_str());
+  ASSERT_TRUE(j.is_object()) << r.err;
+  int socket_probes = 0;
+  for (const char* probe : {"af_packet", "raw_inet", "sock_packet", "mptcp", "netlink_netfilter", "netlink_generic"}) {
+    EXPECT_PROBE_BLOCKED(r, probe);
+    EXPECT_EQ(Find(r, probe).detail, "EPERM") << probe;
+    ++socket_probes;
+  }
+  EXPECT_EQ(j["denied_syscalls"].value("socket", 0), socket_probes) << j["denied_syscalls"].dump();
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
  *   port      a TCP listener the test runs on the host (bound to 0.0.0.0)
  *   hostip    a non-loopback IPv4 address of the host (optional)
  *   unixname  the name of a host ABSTRACT unix socket the test listens on (without the leading NUL)
- * One line per probe, exit 0. Connects are non-blocking with a 2 s bound; nothing is sent. */
+ * One line per probe, exit 0. Connects are non-blocking with a 2 s bound; nothing is sent.
+ * Socket probes: ESCAPED when the socket was created (its kernel code is reachable). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -93,8 +94,17 @@ static void try_socket(const char* probe, int family, int type, int proto) {
 
 static void p_af_packet(void) { try_socket("af_packet", AF_PACKET, SOCK_RAW, htons(3 /* ETH_P_ALL */)); }
 static void p_raw_inet(void) { try_socket("raw_inet", AF_INET, SOCK_RAW, IPPROTO_ICMP); }
+/* The obsolete packet socket: the kernel turns it into AF_PACKET (and logs it on the host). */
+static void p_sock_packet(void) { try_socket("sock_packet", AF_INET, SOCK_PACKET, htons(3 /* ETH_P_ALL */)); }
+/* Protocols and netlink families a sandbox has no use for (kernel attack surface, loaded on demand). */
+static void p_mptcp(void) { try_socket("mptcp", AF_INET, SOCK_STREAM, 262 /* IPPROTO_MPTCP */); }
+static void p_netlink_netfilter(void) { try_socket("netlink_netfilter", AF_NETLINK, SOCK_RAW, 12 /* NETLINK_NETFILTER */); }
+static void p_netlink_generic(void) { try_socket("netlink_generic", AF_NETLINK, SOCK_RAW, 16 /* NETLINK_GENERIC */); }
 
-static const struct probe probes[] = {{"tcp_host", p_tcp_host}, {"abstract_unix", p_abstract_unix},
-                                      {"af_packet", p_af_packet}, {"raw_inet", p_raw_inet}, {NULL, NULL}};
+static const struct probe probes[] = {{"tcp_host", p_tcp_host},       {"abstract_unix", p_abstract_unix},
+                                      {"af_packet", p_af_packet},     {"raw_inet", p_raw_inet},
+                                      {"sock_packet", p_sock_packet}, {"mptcp", p_mptcp},
+                                      {"netlink_netfilter", p_netlink_netfilter},
+                                      {"netlink_generic", p_netlink_generic}, {NULL, NULL}};
 
 int main(int argc, char** argv) { return probe_main(argc, argv, "escape_net", probes); }

@@ -5,7 +5,9 @@
 // and non-zero), command not found, --timeout kills, SIGKILL of airlock once its payload runs, and
 // SIGKILL of airlock at varying points during setup; each kind with and without cgroup limits. Every
 // sandboxed command line carries a marker unique to this test process. Afterwards it asserts:
-//  - no process whose command line carries the marker (airlock, its init, the payload, sleepers);
+//  - no process whose command line carries the marker (airlock, the payload, sleepers), and no
+//    process reparented to this one (a child subreaper: a sandbox init that outlived its airlock
+//    lands here; its command line is "airlock-init", without the marker);
 //  - this process's mount table is unchanged (no mount, nsfs bind or namespace pinned on the host);
 //  - as root: no cgroup directory named after any of the airlock pids, in any v1 or v2 hierarchy
 //    (cgroups of a SIGKILLed airlock are collected by the next run that creates one: the last run
@@ -17,6 +19,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -27,6 +30,7 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -84,8 +88,8 @@ std::vector<std::string> ArgvFor(const Job& j, const std::string& marker) {
       a.insert(a.end(), {"--pids", "64"});
     }
   }
-  // The marker is in every command line: airlock's own (and so its init's, a clone of it), the
-  // shell's (-c script) and the sleeper's (its argument).
+  // The marker is in every command line: airlock's own, the shell's (-c script) and the sleeper's
+  // (its argument). Not init's: it overwrites the copy of airlock's (process/proc_title.h).
   const std::string sleeper = "exec sleep " + marker;
   switch (j.kind) {
     case Kind::kExit0:
@@ -147,6 +151,21 @@ std::string Cmdline(const std::string& pid) {
   return s;
 }
 
+// Live children of this process, "pid: cmdline" per line (every thread's list: a child belongs to the
+// thread that forked it, or to the subreaper's thread group when reparented).
+std::string ChildrenOfThisProcess() {
+  std::string out;
+  DIR* d = opendir("/proc/self/task");
+  if (d == nullptr) return "cannot read /proc/self/task";
+  while (struct dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    std::istringstream kids(ReadFileOrEmpty(std::string("/proc/self/task/") + e->d_name + "/children"));
+    for (std::string pid; kids >> pid;) out += pid + ": " + Cmdline(pid) + "\n";
+  }
+  closedir(d);
+  return out;
+}
+
 // Processes (other than this one) whose command line contains marker.
 std::vector<std::string> ProcessesWith(const std::string& marker) {
   std::vector<std::string> found;
@@ -203,6 +222,8 @@ TEST(Cleanup, NothingLeftBehindAfterAThousandSandboxes) {
   const std::string tmpdir = MakeTempDir("cleanup");
   const bool root = IsRoot();
   const int runs = getenv("AIRLOCK_CLEANUP_RUNS") ? std::atoi(getenv("AIRLOCK_CLEANUP_RUNS")) : kRuns;
+  // Orphans of our airlocks (a sandbox init whose airlock was SIGKILLed) are reparented to us.
+  ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0) << strerror(errno);
 
   std::map<Kind, int> done_by_kind;
   std::map<Kind, int> killed_by_kind;
@@ -318,6 +339,15 @@ TEST(Cleanup, NothingLeftBehindAfterAThousandSandboxes) {
     usleep(100 * 1000);
   }
   EXPECT_TRUE(left.empty()) << left.size() << " processes left, first: " << left.front();
+  std::string orphans;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    while (waitpid(-1, nullptr, WNOHANG) > 0) {  // orphans that already exited: reaped here
+    }
+    orphans = ChildrenOfThisProcess();
+    if (orphans.empty()) break;
+    usleep(100 * 1000);
+  }
+  EXPECT_EQ(orphans, "") << "processes of the sandboxes outlived their airlock (reparented to this test)";
 
   // A run with limits collects the cgroups of SIGKILLed airlocks (their creators are dead). After the
   // processes above are gone: a cgroup whose last task is still exiting cannot be removed yet.

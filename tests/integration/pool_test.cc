@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,6 +40,21 @@ bool ProcessWithArgExists(const std::string& needle) {
   return found;
 }
 
+// Reaps exited children; true when this process has no child left (orphans included: subreaper).
+bool NoChildrenLeft() {
+  while (waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+  DIR* d = opendir("/proc/self/task");
+  bool none = d != nullptr;
+  while (struct dirent* e = d ? readdir(d) : nullptr) {
+    if (e->d_name[0] == '.') continue;
+    std::string kids = ReadFileOrEmpty(std::string("/proc/self/task/") + e->d_name + "/children");
+    if (kids.find_first_not_of(" \n") != std::string::npos) none = false;
+  }
+  if (d) closedir(d);
+  return none;
+}
+
 pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
   pid_t pid = fork();
   if (pid == 0) {
@@ -65,6 +81,8 @@ int WaitExit(pid_t pid) {
 class Pool : public ::testing::Test {
  protected:
   void SetUp() override {
+    // The pool's processes are reparented to us when their parent goes: TearDown sees every one left.
+    ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
     dir_ = MakeTempDir("pool");
     ::chmod(dir_.c_str(), 0700);
     socket_ = dir_ + "/pool.sock";
@@ -83,9 +101,10 @@ class Pool : public ::testing::Test {
     if (pool_ > 0) {
       kill(pool_, SIGTERM);
       EXPECT_EQ(WaitExit(pool_), 0) << ReadFileOrEmpty(log_);
-      // The spawner and every sandbox still waiting end with the pool (their command line is the pool's).
+      // The spawner (its command line is the pool's) and every sandbox still waiting (its init shows
+      // "airlock-init"; reparented to us, the subreaper, if it outlived the spawner) end with the pool.
       bool gone = false;
-      for (int i = 0; i < 300 && !(gone = !ProcessWithArgExists(socket_)); ++i) {
+      for (int i = 0; i < 300 && !(gone = !ProcessWithArgExists(socket_) && NoChildrenLeft()); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
       EXPECT_TRUE(gone) << "pool processes left behind";

@@ -328,8 +328,8 @@ TEST(Run, DieWithParentAndSignalForwarding) {
   ASSERT_TRUE(WIFEXITED(st));
   EXPECT_EQ(WEXITSTATUS(st), 143);
 
-  // SIGKILL of airlock takes the whole sandbox with it. (The shell waits for sleep, so it and init,
-  // a clone of airlock, both carry the marker while the sandbox lives; dash has no `exec -a`.)
+  // SIGKILL of airlock takes the whole sandbox with it. (The shell waits for sleep, so it carries the
+  // marker while the sandbox lives; dash has no `exec -a`. Init shows "airlock-init".)
   std::string marker = "airlock-dwp-" + std::to_string(getpid());
   pid = StartAirlockSh(out, "echo ready; sleep 30; : " + marker);
   EXPECT_TRUE(WaitForMarker(out, "ready\n")) << "the payload never started";

@@ -70,6 +70,7 @@ class MountPlanTest : public ::testing::Test {
     std::filesystem::create_directories(dir_ + "/data");
     airlock::test::WriteFile(dir_ + "/file.txt", "x");
     std::filesystem::create_symlink("usr/bin", dir_ + "/link");
+    std::filesystem::create_directories(dir_ + "/usr/bin");  // what "link" points at
   }
   void TearDown() override {
     std::error_code ec;
@@ -277,4 +278,61 @@ TEST_F(MountPlanTest, AProfileFileReplacesTheGeneratedOne) {
   EXPECT_EQ(op->mode, 0644u);
   EXPECT_EQ(op->origin, "test line 1");
   EXPECT_TRUE(Find(*plan, "/etc/group")) << "only the replaced file is dropped";
+}
+
+// Host facts: the /proc entries are masked when the plan mounts /proc, the /sys ones only when a
+// profile mounts /sys; the list always leads with /proc/driver (always there: it holds the masks).
+TEST_F(MountPlanTest, HostFactsAreMaskedWhereThePlanMountsThem) {
+  const auto& all = HostFactMasks();
+  ASSERT_FALSE(all.empty());
+  EXPECT_EQ(all.front(), "/proc/driver");
+  for (const char* must : {"/proc/cmdline", "/proc/kallsyms", "/proc/keys", "/proc/interrupts", "/proc/acpi",
+                           "/proc/timer_list", "/proc/sched_debug", "/proc/kcore", "/proc/latency_stats", "/proc/scsi",
+                           kMaskedBootId, "/sys/firmware"}) {
+    EXPECT_NE(std::find(all.begin(), all.end(), must), all.end()) << must;
+  }
+  auto has = [](const MountPlan& plan, const std::string& m) {
+    return std::find(plan.masked.begin(), plan.masked.end(), m) != plan.masked.end();
+  };
+  Policy p;
+  auto plan = BuildMountPlan(p, RootIds());
+  ASSERT_TRUE(plan) << plan.error().What();
+  EXPECT_TRUE(has(*plan, "/proc/cmdline"));
+  EXPECT_TRUE(has(*plan, kMaskedBootId));
+  EXPECT_FALSE(has(*plan, "/sys/firmware")) << "no /sys in this plan";
+
+  auto bare = BuildMountPlan(Bare(), RootIds());
+  ASSERT_TRUE(bare);
+  EXPECT_TRUE(bare->masked.empty()) << "no /proc, no /sys: nothing to mask";
+
+  Policy with_sys = Bare();
+  with_sys.mounts.push_back(Entry(MountEntry::Kind::kRoBind, "/sys", "/sys"));
+  auto sys = BuildMountPlan(with_sys, RootIds());
+  ASSERT_TRUE(sys) << sys.error().What();
+  EXPECT_TRUE(has(*sys, "/sys/firmware"));
+  EXPECT_FALSE(has(*sys, "/proc/cmdline"));
+}
+
+// Which directories exist inside: what PATH entries are kept (prepare.h BuildEnvironment).
+TEST_F(MountPlanTest, DirectoryExistsInsideFollowsTheMountsAsTheSandboxWould) {
+  Policy p;  // /proc, /dev, /tmp, /home/sandbox
+  p.mounts.push_back(Entry(MountEntry::Kind::kRoBind, dir_, "/opt/data"));
+  p.mounts.push_back(Entry(MountEntry::Kind::kRoBind, dir_ + "/link", "/bin"));  // a symlink: usr/bin
+  p.mounts.push_back(Entry(MountEntry::Kind::kTmpfs, "", "/scratch"));
+  p.mounts.push_back(Entry(MountEntry::Kind::kRoBind, "/usr", "/usr"));
+  EXPECT_TRUE(DirectoryExistsInside(p, "/"));
+  EXPECT_TRUE(DirectoryExistsInside(p, "/opt")) << "on the way to a mount point";
+  EXPECT_TRUE(DirectoryExistsInside(p, "/opt/data"));
+  EXPECT_TRUE(DirectoryExistsInside(p, "/opt/data/data")) << "a directory of the bind's source";
+  EXPECT_TRUE(DirectoryExistsInside(p, "/opt/data/./data/"));
+  EXPECT_FALSE(DirectoryExistsInside(p, "/opt/data/file.txt")) << "a file";
+  EXPECT_FALSE(DirectoryExistsInside(p, "/opt/data/nope"));
+  EXPECT_TRUE(DirectoryExistsInside(p, "/bin")) << "/bin -> usr/bin, followed inside the sandbox";
+  EXPECT_TRUE(DirectoryExistsInside(p, "/opt/data/link")) << "link -> usr/bin relative to /opt/data: /opt/data/usr/bin";
+  EXPECT_TRUE(DirectoryExistsInside(p, "/scratch"));
+  EXPECT_FALSE(DirectoryExistsInside(p, "/scratch/bin")) << "a fresh tmpfs is empty";
+  EXPECT_TRUE(DirectoryExistsInside(p, "/home/sandbox"));
+  EXPECT_FALSE(DirectoryExistsInside(p, "/home/sandbox/.cargo/bin"));
+  EXPECT_FALSE(DirectoryExistsInside(p, "/root/.cargo/bin")) << "host-only";
+  EXPECT_FALSE(DirectoryExistsInside(p, "relative/bin"));
 }

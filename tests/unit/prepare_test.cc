@@ -66,12 +66,13 @@ TEST(BuildEnvironment, KeepsOnlyTheAllowListThenPolicyThenIdentity) {
   EnvGuard env;
   env.Set("TERM", "xterm-test");
   env.Set("AIRLOCK_TEST_SECRET", "hunter2");
-  env.Set("PATH", "/host/bin:/usr/bin");
+  env.Set("PATH", "/usr/sbin:/usr/bin");
   Policy p;  // env_keep: PATH TERM LANG LC_ALL TZ
+  p.mounts.push_back({MountEntry::Kind::kRoBind, "/usr", "/usr", 0, false, "test"});
   p.env_set["FOO"] = "bar";
   std::vector<std::string> e = BuildEnvironment(p, Ids(0));
   EXPECT_TRUE(Has(e, "TERM=xterm-test"));
-  EXPECT_TRUE(Has(e, "PATH=/host/bin:/usr/bin")) << "a kept PATH is not replaced by the default";
+  EXPECT_TRUE(Has(e, "PATH=/usr/sbin:/usr/bin")) << "a kept PATH is not replaced by the default";
   EXPECT_FALSE(HasPrefix(e, "AIRLOCK_TEST_SECRET=")) << "not on the allow-list";
   EXPECT_TRUE(Has(e, "FOO=bar"));
   EXPECT_TRUE(Has(e, "HOME=/home/sandbox"));
@@ -82,6 +83,27 @@ TEST(BuildEnvironment, KeepsOnlyTheAllowListThenPolicyThenIdentity) {
   std::vector<std::string> u = BuildEnvironment(p, Ids(1000));
   EXPECT_TRUE(Has(u, "USER=sandbox"));
   EXPECT_TRUE(Has(u, "LOGNAME=sandbox"));
+}
+
+// The host's PATH keeps only what exists inside: no host paths in the sandbox's environment, no
+// lookups in directories that are not there.
+TEST(BuildEnvironment, HostPathKeepsOnlyDirectoriesThatExistInside) {
+  EnvGuard env;
+  env.Set("PATH", "/root/.cargo/bin:/usr/local/bin:/usr/bin:/nonexistent/airlock:relative/bin:/home/sandbox:/bin");
+  Policy p;
+  p.mounts.push_back({MountEntry::Kind::kRoBind, "/usr", "/usr", 0, false, "test"});
+  std::vector<std::string> e = BuildEnvironment(p, Ids(0));
+  std::string want = "PATH=";
+  for (const char* dir : {"/usr/local/bin", "/usr/bin"})
+    if (::access(dir, F_OK) == 0) want += std::string(want.size() > 5 ? ":" : "") + dir;
+  want += ":relative/bin:/home/sandbox";  // relative entries name no host path; home is a tmpfs inside
+  EXPECT_TRUE(Has(e, want)) << "want " << want << ", got " << ::testing::PrintToString(e);
+  // Nothing left of it: the default PATH.
+  env.Set("PATH", "/root/.cargo/bin:/nonexistent/airlock");
+  EXPECT_TRUE(Has(BuildEnvironment(p, Ids(0)), std::string("PATH=") + kDefaultPath));
+  // A PATH the policy sets is taken as given.
+  p.env_set["PATH"] = "/opt/tools:/usr/bin";
+  EXPECT_TRUE(Has(BuildEnvironment(p, Ids(0)), "PATH=/opt/tools:/usr/bin"));
 }
 
 TEST(BuildEnvironment, PolicyVariablesOverrideKeptAndIdentityOnes) {
@@ -150,7 +172,7 @@ TEST(PrepareRun, DefaultPolicyUnsharesEverythingAndWeakensNothing) {
   EXPECT_EQ(run->chdir, "/home/sandbox");
   for (const char* name : {"user-namespace", "mount-namespace", "pid-namespace", "ipc-namespace", "uts-namespace",
                            "net-namespace", "cgroup-namespace", "seccomp", "capabilities", "no-new-privs", "new-session",
-                           "session-keyring"}) {
+                           "session-keyring", "user-counters"}) {
     const LayerStatus* l = Layer(*run, name);
     ASSERT_TRUE(l) << name;
     EXPECT_TRUE(l->engaged) << name;
@@ -249,4 +271,29 @@ TEST(PrepareRun, PassFdsAreCheckedAndSorted) {
   ASSERT_FALSE(closed);
   EXPECT_EQ(closed.error().err(), EBADF);
   ::close(a);
+}
+
+// The sandbox's share of its owner's per-user counters: the knobs go to the mount plan (written by
+// init through its fresh /proc), nesting only when the filter lets the payload create namespaces.
+TEST(PrepareRun, PerUserCounterSharesAreWrittenByInit) {
+  auto run = PrepareRun(Policy{}, {"true"}, RunOptions{});
+  ASSERT_TRUE(run) << run.error().What();
+  auto value = [&](const PreparedRun& r, const std::string& knob) -> std::string {
+    for (const auto& w : r.mounts.proc_sys_writes)
+      if (w.path == "user/" + knob) return w.value;
+    return "absent";
+  };
+  EXPECT_EQ(value(*run, "max_user_namespaces"), "0");
+  EXPECT_EQ(value(*run, "max_net_namespaces"), "0");
+  EXPECT_EQ(value(*run, "max_mnt_namespaces"), "0");
+  EXPECT_EQ(value(*run, "max_fanotify_groups"), "0");
+  EXPECT_NE(value(*run, "max_inotify_instances"), "absent");
+  EXPECT_NE(value(*run, "max_inotify_watches"), "absent");
+  EXPECT_TRUE(run->title.arg_end > run->title.arg_start) << "airlock's argv area, for init to overwrite";
+  Policy nesting;
+  nesting.seccomp.allow = {"@namespaces"};
+  auto nested = PrepareRun(nesting, {"true"}, RunOptions{});
+  ASSERT_TRUE(nested) << nested.error().What();
+  EXPECT_EQ(value(*nested, "max_user_namespaces"), "16");
+  EXPECT_EQ(value(*nested, "max_mnt_namespaces"), "16");
 }

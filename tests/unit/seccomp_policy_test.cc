@@ -1,6 +1,8 @@
 // seccomp: groups, policy deltas, and the compiled BPF evaluated in user space (no installation).
 #include <gtest/gtest.h>
+#include <linux/netlink.h>
 #include <linux/personality.h>
+#include <netinet/in.h>
 #include <linux/prctl.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -172,8 +174,27 @@ TEST(SeccompCompile, ArgumentRules) {
   EXPECT_EQ(Act(f, SYS_ioctl, {0, TCGETS}), kAllow);
   EXPECT_EQ(Act(f, SYS_socket, {AF_INET, SOCK_STREAM}), kAllow);
   EXPECT_EQ(Act(f, SYS_socket, {AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC}), kAllow);
-  EXPECT_EQ(Act(f, SYS_socket, {AF_UNIX, SOCK_RAW}), kAllow);
-  EXPECT_EQ(Act(f, SYS_socket, {AF_NETLINK, SOCK_RAW}), kAllow);
+  EXPECT_EQ(Act(f, SYS_socket, {AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC}), kAllow);
+  EXPECT_EQ(Act(f, SYS_socket, {AF_UNIX, SOCK_RAW}), kEperm);
+  EXPECT_EQ(Act(f, SYS_socket, {AF_NETLINK, SOCK_RAW, NETLINK_ROUTE}), kAllow);
+  EXPECT_EQ(Act(f, SYS_socket, {AF_NETLINK, SOCK_DGRAM, NETLINK_AUDIT}), kAllow);
+  EXPECT_EQ(Act(f, SYS_socket, {AF_NETLINK, SOCK_RAW, NETLINK_NETFILTER}), kEperm);
+  EXPECT_EQ(Act(f, SYS_socket, {AF_NETLINK, SOCK_RAW, NETLINK_GENERIC}), kEperm);
+  // SOCK_PACKET (obsolete AF_INET packet sockets, logged by the host kernel), every type but stream
+  // and datagram, and protocols other than TCP, UDP and ICMP echo.
+  EXPECT_EQ(Act(f, SYS_socket, {AF_INET, SOCK_PACKET, 0x300}), kEperm);
+  EXPECT_EQ(Act(f, SYS_socket, {AF_INET6, SOCK_PACKET | SOCK_CLOEXEC}), kEperm);
+  for (uint64_t type : {SOCK_SEQPACKET, SOCK_RDM, SOCK_DCCP}) EXPECT_EQ(Act(f, SYS_socket, {AF_INET, type}), kEperm) << type;
+  EXPECT_EQ(Act(f, SYS_socket, {AF_INET, SOCK_STREAM, IPPROTO_TCP}), kAllow);
+  EXPECT_EQ(Act(f, SYS_socket, {AF_INET, SOCK_STREAM, IPPROTO_SCTP}), kEperm);
+  EXPECT_EQ(Act(f, SYS_socket, {AF_INET6, SOCK_STREAM, IPPROTO_MPTCP}), kEperm);
+  EXPECT_EQ(Act(f, SYS_socket, {AF_INET, SOCK_DGRAM, IPPROTO_ICMP}), kAllow);
+  EXPECT_EQ(Act(f, SYS_socket, {AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6}), kAllow);
+  EXPECT_EQ(Act(f, SYS_socket, {AF_INET, SOCK_DGRAM, IPPROTO_UDPLITE}), kEperm);
+  EXPECT_EQ(Act(f, SYS_socket, {AF_INET, SOCK_STREAM, kHigh | IPPROTO_TCP}), kEperm);
+  EXPECT_EQ(Act(f, SYS_socketpair, {AF_UNIX, SOCK_STREAM}), kAllow);
+  EXPECT_EQ(Act(f, SYS_socketpair, {AF_INET, SOCK_PACKET}), kEperm);
+  EXPECT_EQ(Act(f, SYS_socketpair, {AF_TIPC, SOCK_STREAM}), kEperm);
   EXPECT_EQ(Act(f, SYS_socket, {AF_INET, SOCK_RAW}), kEperm);
   EXPECT_EQ(Act(f, SYS_socket, {AF_INET6, SOCK_RAW | SOCK_NONBLOCK}), kEperm);
   for (uint64_t fam : {AF_PACKET, AF_ALG, AF_VSOCK, AF_BLUETOOTH, AF_KEY, AF_XDP})
@@ -216,6 +237,13 @@ TEST(SeccompCompile, CountDenialsRoutesDenialsToUserNotif) {
   EXPECT_EQ(Act(p.insns, 1000), SECCOMP_RET_USER_NOTIF);
   EXPECT_EQ(Act(p.insns, SYS_clone, {CLONE_NEWUSER}), SECCOMP_RET_USER_NOTIF);
   EXPECT_EQ(Act(p.insns, SYS_ioctl, {0, TIOCSTI | (1ULL << 32)}), SECCOMP_RET_USER_NOTIF);
+  // Every refused socket reaches the supervisor (counted), whichever argument refuses it.
+  for (std::array<uint64_t, 6> args : {std::array<uint64_t, 6>{AF_PACKET, SOCK_RAW}, {AF_INET, SOCK_PACKET},
+                                       {AF_INET, SOCK_RAW}, {AF_INET, SOCK_STREAM, IPPROTO_SCTP}, {AF_ALG, SOCK_SEQPACKET}}) {
+    EXPECT_EQ(Act(p.insns, SYS_socket, args), SECCOMP_RET_USER_NOTIF) << args[0] << " " << args[1];
+    EXPECT_EQ(Act(p.verdict_insns, SYS_socket, args), kEperm) << args[0] << " " << args[1];
+  }
+  EXPECT_EQ(Act(p.insns, SYS_socketpair, {AF_INET, SOCK_PACKET}), SECCOMP_RET_USER_NOTIF);
   EXPECT_EQ(Act(p.insns, SYS_clone3), kEnosys);  // libc's fallback probe: not counted
   EXPECT_EQ(Act(p.insns, 0x40000000 | SYS_read), SECCOMP_RET_KILL_PROCESS);
   // The verdict program says what the supervisor must answer.

@@ -5,11 +5,16 @@
 #include <grp.h>
 #include <gtest/gtest.h>
 #include <sched.h>
+#include <linux/nsfs.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -192,4 +197,73 @@ TEST(WriteIdMapsFromParent, NoSuchProcessIsAnErrorWithContext) {
   EXPECT_NE(s.error().What().find("uid_map"), std::string::npos) << s.error().What();
   EXPECT_NE(s.error().What().find("user namespace"), std::string::npos) << s.error().What();
   EXPECT_EQ(s.error().err(), ENOENT);
+}
+
+// Root: a clone made between Take and Restore creates a user namespace OWNED by the outside uid (its
+// per-user counters are charged to that uid, not to root) while the child keeps root's filesystem
+// uid (it opens bind sources as root); the parent is root again afterwards, and stays dumpable.
+TEST(NamespaceOwner, RootCloneIsOwnedByTheOutsideUid) {
+  if (::geteuid() != 0) GTEST_SKIP() << "SKIPPED: needs root";
+  if (std::string why = DiagnoseUserNamespaces(); !why.empty()) GTEST_SKIP() << "SKIPPED: " << why;
+  int rc = InChild([] {
+    auto m = PlanIdMapping(IdentityPolicy{});
+    if (!m || m->outside_uid == 0) return 2;
+    const int dumpable = ::prctl(PR_GET_DUMPABLE);
+    auto saved = TakeNamespaceOwnerIdsFromParent(*m);
+    if (!saved) {
+      std::fprintf(stderr, "%s\n", saved.error().What().c_str());
+      return 3;
+    }
+    int ready[2];
+    if (::pipe2(ready, O_CLOEXEC) != 0) return 4;
+    char secret[] = "/tmp/airlock-owner-XXXXXX";  // root's, mode 0600
+    int sfd = ::mkstemp(secret);
+    if (sfd < 0) return 4;
+    ::close(sfd);
+    pid_t child = static_cast<pid_t>(::syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+    if (child == 0) {
+      // Root's filesystem uid: a root-only file of the host can still be opened here.
+      int fd = ::open(secret, O_RDONLY | O_CLOEXEC);
+      char c = fd >= 0 ? 'y' : 'n';
+      (void)!::write(ready[1], &c, 1);
+      ::pause();
+      _exit(0);
+    }
+    if (Status st = RestoreIdsFromParent(*saved); !st) return 5;
+    if (child < 0) return 6;
+    char c = 0;
+    const bool opened = ::read(ready[0], &c, 1) == 1 && c == 'y';
+    ::unlink(secret);
+    if (!opened) {
+      ::kill(child, SIGKILL);
+      ::waitpid(child, nullptr, 0);
+      return 7;
+    }
+    int ns = ::open(("/proc/" + std::to_string(child) + "/ns/user").c_str(), O_RDONLY | O_CLOEXEC);
+    uid_t owner = 12345;
+    bool owned = ns >= 0 && ::ioctl(ns, NS_GET_OWNER_UID, &owner) == 0 && owner == m->outside_uid;
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    if (!owned) {
+      std::fprintf(stderr, "owner %u, want %u\n", owner, m->outside_uid);
+      return 8;
+    }
+    uid_t r, e, s;
+    ::getresuid(&r, &e, &s);
+    if (r != 0 || e != 0 || s != 0 || ::getegid() != 0) return 9;
+    if (::prctl(PR_GET_DUMPABLE) != dumpable) return 10;
+    return 0;
+  });
+  EXPECT_EQ(rc, 0) << "2: plan, 3: take, 5: restore, 7: child's fsuid, 8: owner, 9: ids not restored, 10: dumpable";
+}
+
+// An unprivileged caller owns its namespaces already: nothing is changed.
+TEST(NamespaceOwner, UnprivilegedCallerChangesNothing) {
+  IdMapping m;
+  m.caller_is_root = false;
+  m.outside_uid = 1000;
+  auto saved = TakeNamespaceOwnerIdsFromParent(m);
+  ASSERT_TRUE(saved);
+  EXPECT_FALSE(saved->changed);
+  EXPECT_TRUE(RestoreIdsFromParent(*saved));
 }
