@@ -66,11 +66,18 @@ coproc SRV { exec ip netns exec $ns /usr/bin/python3 "$work/server.py" "$host" "
 server=$SRV_PID
 read -r pa pb <&"${SRV[0]}"
 
+startup() {  # airlock helper -> ms for `airlock run --net user -- /bin/true` (helper start and stop)
+  local t0 t1
+  t0=$(date +%s%N)
+  AIRLOCK_NET_HELPER=$2 "$1" run --net user -- /bin/true
+  t1=$(date +%s%N)
+  echo $(((t1 - t0) / 1000000))
+}
 run() {  # label airlock helper -> "MiB/s connect_us"
   AIRLOCK_NET_HELPER=$3 "$2" run --net user --net-allow "$host:$pa" --net-allow "$host:$pb" \
     --ro-bind "$work" /bench -- /usr/bin/python3 /bench/client.py "$host" "$pa" "$pb" "$connects"
 }
-declare -A tput lat
+declare -A tput lat start
 variants=("new slirp4netns" "new pasta")
 [ -n "$baseline" ] && variants+=("old slirp4netns")
 for ((i = 0; i < rounds; i++)); do
@@ -79,14 +86,15 @@ for ((i = 0; i < rounds; i++)); do
     bin=$airlock; [ "$which" = old ] && bin=$baseline
     read -r m l < <(run "$v" "$bin" "$helper")
     tput[$v]+="$m "; lat[$v]+="$l "
+    start[$v]+="$(startup "$bin" "$helper") "
   done
 done
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "server $host (veth), $mib MiB download, $connects connects, $rounds interleaved rounds (medians)"
-printf '%-18s %12s %14s\n' variant MiB/s connect_us
+printf '%-18s %10s %12s %12s\n' variant MiB/s connect_us startup_ms
 ref_t=$(median <<<"${tput[new slirp4netns]}"); ref_l=$(median <<<"${lat[new slirp4netns]}")
 for v in "${variants[@]}"; do
-  t=$(median <<<"${tput[$v]}"); l=$(median <<<"${lat[$v]}")
-  printf '%-18s %12s %14s   (x%.2f throughput, x%.2f latency vs new slirp4netns)\n' "$v" "$t" "$l" \
+  t=$(median <<<"${tput[$v]}"); l=$(median <<<"${lat[$v]}"); st=$(median <<<"${start[$v]}")
+  printf '%-18s %10s %12s %12s   (x%.2f throughput, x%.2f latency vs new slirp4netns)\n' "$v" "$t" "$l" "$st" \
     "$(echo "$t / $ref_t" | bc -l)" "$(echo "$l / $ref_l" | bc -l)"
 done

@@ -81,9 +81,14 @@ std::vector<std::string> HelperArgs(const std::string& helper, const std::string
   // loopback ports into the sandbox), no gateway mapping to the host, and slirp4netns' private
   // addressing instead of a copy of the host's address (IPv4 only, as with slirp4netns), so the
   // host's own addresses stay outside and the host filter (netns_setup.h) decides about them.
-  return {bin,  "--config-net", "--quiet", "--foreground", "--no-map-gw", "-4", "-I", "tap0", "-a", "10.0.2.100", "-n",
-          "24", "-g", "10.0.2.2", "-t", "none", "-u", "none", "-T", "none", "-U", "none",
-          "--runas", fmt::format("{}:{}", who.inside_uid, who.inside_gid), "--netns", "/proc/self/fd/5"};
+  std::vector<std::string> a = {bin,  "--config-net", "--quiet", "--foreground", "--no-map-gw", "-4", "-I", "tap0", "-a",
+                                "10.0.2.100", "-n", "24", "-g", "10.0.2.2", "-t", "none", "-u", "none", "-T", "none", "-U",
+                                "none", "--runas", fmt::format("{}:{}", who.inside_uid, who.inside_gid)};
+  // Without an allow-list, 10.0.2.3 forwards to the host's resolver, as slirp4netns' does; with
+  // one, there is no forwarder at all.
+  if (net.allow.empty()) a.insert(a.end(), {"--dns-forward", "10.0.2.3"});
+  a.insert(a.end(), {"--netns", "/proc/self/fd/5"});
+  return a;
 }
 
 // The forked helper: take the sandbox's credentials, place the descriptors, exec. Never returns.
@@ -116,20 +121,25 @@ std::vector<std::string> HelperArgs(const std::string& helper, const std::string
   _exit(127);
 }
 
-// What the helper printed so far (bounded), on one line.
+// What the helper printed so far (bounded), on one line; pasta's complaints about a missing syslog
+// are left out.
 std::string DrainStderr(int fd) {
-  std::string out;
+  std::string raw;
   char buf[1024];
-  while (out.size() < 4096) {
+  while (raw.size() < 4096) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
+    raw.append(buf, static_cast<size_t>(n));
   }
-  for (char& c : out) {
-    if (c == '\n') c = ';';
-    else if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+  std::string out;
+  std::istringstream in(raw);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line.find("to syslog") != std::string::npos) continue;
+    for (char& c : line) {
+      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+    }
+    out += (out.empty() ? "" : "; ") + line;
   }
-  while (!out.empty() && (out.back() == ';' || out.back() == ' ')) out.pop_back();
   return out;
 }
 
@@ -140,7 +150,8 @@ Error HelperFailure(const std::string& helper, const std::string& what, int err_
   std::string msg = fmt::format("{} {}", helper, what);
   if (!said.empty()) msg += fmt::format(" (it said: {})", said);
   std::string tun = DiagnoseTunDevice();
-  if (!tun.empty() && (said.empty() || said.find("/dev/net/tun") != std::string::npos || said.find("TUNSETIFF") != std::string::npos)) {
+  // slirp4netns: open("/dev/net/tun"): Permission denied; pasta: Failed to open tun socket ...
+  if (!tun.empty() && (said.empty() || said.find("tun") != std::string::npos || said.find("TUNSETIFF") != std::string::npos)) {
     msg += ": " + tun;
   }
   return Error(msg);
@@ -245,8 +256,9 @@ ProcStatusCreds ParseProcStatusCreds(const std::string& status) {
 UserNet::~UserNet() {
   if (exit_fd_ >= 0) ::close(exit_fd_);
   if (pid_ > 0) {
-    // slirp4netns exits when its exit fd closes; pasta is told with SIGTERM. Then insist.
-    if (helper_ == "pasta") ::kill(pid_, SIGTERM);
+    // slirp4netns exits when its exit fd closes. pasta has no such fd and outlives SIGTERM (measured:
+    // still there 0.5 s later); it keeps no state worth a clean exit, so it gets SIGKILL at once.
+    if (helper_ == "pasta") ::kill(pid_, SIGKILL);
     int status;
     for (int i = 0; i < 50; ++i) {
       if (::waitpid(pid_, &status, WNOHANG) == pid_) return;
