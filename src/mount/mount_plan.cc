@@ -343,6 +343,21 @@ Result<MountPlan> BuildMountPlan(const Policy& policy, const IdMapping& ids) {
   file("/etc/group", group);
   file("/etc/hosts", fmt::format("127.0.0.1 localhost {0}\n::1 localhost ip6-localhost {0}\n", policy.hostname));
 
+  // --net-allow: names go to airlock's resolver only (src/net/allow_resolver.h, 127.0.0.1:53 inside);
+  // it replaces the profile's /etc/resolv.conf (the network profile binds the host's).
+  if (policy.net.mode == NetMode::kUser && !policy.net.allow.empty()) {
+    std::erase_if(user_ops, [](const MountOp& op) { return op.dst == "/etc/resolv.conf"; });
+    std::erase_if(plan.effective, [](const MountEntry& e) { return e.dst == "/etc/resolv.conf"; });
+    MountOp op;
+    op.kind = MountOp::Kind::kFile;
+    op.dst = "/etc/resolv.conf";
+    op.src = "# airlock --net-allow: answers the allow-list's names only\nnameserver 127.0.0.1\n";
+    op.mode = 0644;
+    op.origin = "generated (--net-allow resolver)";
+    plan.effective.push_back({MountEntry::Kind::kFile, op.src, op.dst, 0, false, op.origin});
+    add(op);
+  }
+
   for (auto& op : user_ops) add(std::move(op));
   plan.masked = ApplicableMasks(plan.ops);
   plan.src_fds.assign(plan.ops.size(), -1);

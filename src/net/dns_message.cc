@@ -45,29 +45,44 @@ std::optional<DnsQuestion> ParseDnsQuery(std::string_view p) {
   return q;
 }
 
-std::string BuildDnsResponse(std::string_view packet, const DnsQuestion& q, std::optional<uint32_t> ipv4_be) {
-  bool answer = ipv4_be.has_value() && q.qtype == 1 && q.qclass == 1;
-  std::string out;
-  out.reserve(q.question_end + 16);
-  Put16(out, q.id);
-  // QR=1, opcode 0, AA=1, RD copied, RA=1, RCODE 0.
-  Put16(out, static_cast<uint16_t>(0x8000 | 0x0400 | (q.flags & 0x0100) | 0x0080));
-  Put16(out, 1);                // QDCOUNT
-  Put16(out, answer ? 1 : 0);   // ANCOUNT
-  Put16(out, 0);                // NSCOUNT
-  Put16(out, 0);                // ARCOUNT
-  out.append(packet.substr(12, q.question_end - 12));
-  if (answer) {
-    Put16(out, 0xc00c);  // pointer to the name in the question
-    Put16(out, 1);       // A
-    Put16(out, 1);       // IN
-    Put16(out, 0);       // TTL (32 bit) = 60
-    Put16(out, 60);
-    Put16(out, 4);
-    uint32_t v = *ipv4_be;
-    out.append(reinterpret_cast<const char*>(&v), 4);
+std::string BuildDnsReply(std::string_view packet, const DnsQuestion& q, uint8_t rcode, const std::vector<DnsRecord>& answers,
+                          size_t max_size) {
+  std::string body;
+  uint16_t count = 0;
+  size_t size = q.question_end;
+  for (const auto& rr : answers) {
+    size_t len = 12 + rr.rdata.size();  // name pointer, type, class, TTL, length, data
+    if (size + len > max_size || rr.rdata.size() > 0xffff) break;
+    size += len;
+    ++count;
+    Put16(body, 0xc00c);  // pointer to the name in the question
+    Put16(body, rr.type);
+    Put16(body, 1);   // IN
+    Put16(body, 0);   // TTL (32 bit) = 60
+    Put16(body, 60);
+    Put16(body, static_cast<uint16_t>(rr.rdata.size()));
+    body += rr.rdata;
   }
-  return out;
+  std::string out;
+  out.reserve(size);
+  Put16(out, q.id);
+  // QR=1, opcode 0, AA=1, RD copied, RA=1, RCODE.
+  Put16(out, static_cast<uint16_t>(0x8000 | 0x0400 | (q.flags & 0x0100) | 0x0080 | (rcode & 0x0f)));
+  Put16(out, 1);      // QDCOUNT
+  Put16(out, count);  // ANCOUNT
+  Put16(out, 0);      // NSCOUNT
+  Put16(out, 0);      // ARCOUNT
+  out.append(packet.substr(12, q.question_end - 12));
+  return out + body;
+}
+
+std::string BuildDnsResponse(std::string_view packet, const DnsQuestion& q, std::optional<uint32_t> ipv4_be) {
+  std::vector<DnsRecord> answers;
+  if (ipv4_be.has_value() && q.qtype == 1 && q.qclass == 1) {
+    uint32_t v = *ipv4_be;
+    answers.push_back({1, std::string(reinterpret_cast<const char*>(&v), 4)});
+  }
+  return BuildDnsReply(packet, q, 0, answers, 65535);
 }
 
 std::string DnsTypeName(uint16_t t) {

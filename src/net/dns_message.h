@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace airlock {
 
@@ -26,6 +27,18 @@ std::optional<DnsQuestion> ParseDnsQuery(std::string_view packet);
 // ipv4 (network byte order) is given, otherwise NOERROR with no answers (NODATA), which makes
 // resolvers fall back from AAAA to A.
 std::string BuildDnsResponse(std::string_view packet, const DnsQuestion& q, std::optional<uint32_t> ipv4_be);
+
+// One answer record for BuildDnsReply: its type (1 A, 28 AAAA) and its RDATA (4 or 16 address bytes).
+struct DnsRecord {
+  uint16_t type = 0;
+  std::string rdata;
+};
+
+// A response to `q` echoing its question, with RCODE `rcode` (0 NOERROR, 3 NXDOMAIN, 5 REFUSED) and
+// the records (class IN, TTL 60, owner: the question's name) that fit in max_size bytes; the rest
+// are left out (not truncated mid-record; plain UDP DNS has 512 bytes).
+std::string BuildDnsReply(std::string_view packet, const DnsQuestion& q, uint8_t rcode, const std::vector<DnsRecord>& answers,
+                          size_t max_size = 512);
 
 // "A", "AAAA", "MX", ... or the number.
 std::string DnsTypeName(uint16_t qtype);

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <optional>
 
 namespace airlock {
@@ -44,7 +45,41 @@ std::optional<std::pair<std::string, bool>> CanonicalAddress(const std::string& 
   return std::make_pair(canon, v6);
 }
 
+// Letters, digits, '-', '_' and dots; 1..253 characters (what a DNS question can carry as text).
+bool ValidHostName(const std::string& name) {
+  if (name.empty() || name.size() > 253) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+// "ip daddr { a, b }" rules for one family, or "" when there is no address of it.
+std::string HostRejectRules(const std::vector<std::string>& host, bool v6) {
+  std::string set;
+  for (const auto& h : host) {
+    auto canon = CanonicalAddress(h);
+    if (!canon || canon->second != v6) continue;
+    set += (set.empty() ? "" : ", ") + canon->first;
+  }
+  if (set.empty()) return "";
+  const char* fam = v6 ? "ip6" : "ip";
+  return fmt::format("    {0} daddr {{ {1} }} meta l4proto tcp counter reject with tcp reset\n"
+                     "    {0} daddr {{ {1} }} counter reject with icmpx type admin-prohibited\n",
+                     fam, set);
+}
+
 }  // namespace
+
+std::string HostBlockRuleset(const std::vector<std::string>& host) {
+  std::string rules = HostRejectRules(host, false) + HostRejectRules(host, true);
+  return "table inet airlock_filter {\n"
+         "  chain output {\n"
+         "    type filter hook output priority 0; policy accept;\n"
+         "    oifname \"lo\" accept\n" +
+         rules +
+         "  }\n"
+         "}\n";
+}
 
 std::string SinkholeRuleset(const SinkholePorts& p) {
   return fmt::format(
@@ -66,6 +101,11 @@ Result<AllowEntry> ParseAllowEntry(const std::string& entry) {
   if (colon == std::string::npos || colon == 0) return MakeError("bad destination '" + entry + "' (expected HOST:PORT)");
   AllowEntry e;
   e.host = entry.substr(0, colon);
+  if (size_t eq = e.host.find('='); eq != std::string::npos) {
+    e.pinned_name = NormalizeHostName(e.host.substr(0, eq));
+    e.host = e.host.substr(eq + 1);
+    if (!ValidHostName(e.pinned_name)) return MakeError("bad host name in '" + entry + "' (expected NAME=ADDRESS:PORT)");
+  }
   std::string port = entry.substr(colon + 1);
   if (e.host.size() > 2 && e.host.front() == '[' && e.host.back() == ']') e.host = e.host.substr(1, e.host.size() - 2);
   if (port != "*") {
@@ -76,7 +116,17 @@ Result<AllowEntry> ParseAllowEntry(const std::string& entry) {
     e.port = static_cast<uint16_t>(v);
   }
   if (e.host.empty()) return MakeError("empty host in '" + entry + "'");
+  if (!e.pinned_name.empty() && (!CanonicalAddress(e.host) || e.host.find('/') != std::string::npos)) {
+    return MakeError("'" + entry + "': a pinned name needs one address (NAME=ADDRESS:PORT), not a name or a range");
+  }
   return e;
+}
+
+std::string NormalizeHostName(std::string_view name) {
+  std::string out(name);
+  while (!out.empty() && out.back() == '.') out.pop_back();
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
 Result<std::vector<AllowDest>> ResolveAllowList(const std::vector<std::string>& entries) {
@@ -85,7 +135,7 @@ Result<std::vector<AllowDest>> ResolveAllowList(const std::vector<std::string>& 
     auto e = ParseAllowEntry(entry);
     if (!e) return std::unexpected(e.error());
     if (auto canon = CanonicalAddress(e->host)) {
-      out.push_back({canon->first, canon->second, e->port, entry});
+      out.push_back({canon->first, canon->second, e->port, entry, e->pinned_name});
       continue;
     }
     struct addrinfo hints {};
@@ -101,7 +151,7 @@ Result<std::vector<AllowDest>> ResolveAllowList(const std::vector<std::string>& 
                                                : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr);
       if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
       inet_ntop(ai->ai_family, a, buf, sizeof buf);
-      AllowDest d{buf, ai->ai_family == AF_INET6, e->port, entry};
+      AllowDest d{buf, ai->ai_family == AF_INET6, e->port, entry, NormalizeHostName(e->host)};
       bool dup = std::any_of(out.begin() + static_cast<std::ptrdiff_t>(before), out.end(),
                              [&](const AllowDest& x) { return x.addr == d.addr; });
       if (!dup) out.push_back(d);
@@ -112,18 +162,20 @@ Result<std::vector<AllowDest>> ResolveAllowList(const std::vector<std::string>& 
   return out;
 }
 
-std::string AllowRuleset(const std::vector<AllowDest>& allow, const std::vector<std::string>& resolvers) {
+std::string AllowRuleset(const std::vector<AllowDest>& allow, const std::vector<std::string>& host) {
+  // The host's own addresses are refused unless an entry names one exactly.
+  std::vector<std::string> blocked;
+  for (const auto& h : host) {
+    bool named = std::any_of(allow.begin(), allow.end(), [&](const AllowDest& d) { return d.addr == h; });
+    if (!named) blocked.push_back(h);
+  }
   std::string r =
-      "table inet airlock_allow {\n"
+      "table inet airlock_filter {\n"
       "  chain output {\n"
       "    type filter hook output priority 0; policy drop;\n"
       "    oifname \"lo\" accept\n"
       "    ct state established,related accept\n";
-  for (const auto& res : resolvers) {
-    auto canon = CanonicalAddress(res);
-    if (!canon) continue;
-    r += fmt::format("    {} daddr {} meta l4proto {{ tcp, udp }} th dport 53 accept\n", canon->second ? "ip6" : "ip", canon->first);
-  }
+  r += HostRejectRules(blocked, false) + HostRejectRules(blocked, true);
   for (const auto& d : allow) {
     auto canon = CanonicalAddress(d.addr);
     if (!canon) continue;  // cannot happen for ResolveAllowList output

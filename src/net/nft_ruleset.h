@@ -3,13 +3,18 @@
 //
 //  - Sinkhole (--net sinkhole): DNS (udp/tcp 53) goes to the sinkhole's resolver, all other TCP to
 //    one listener and all other UDP to one datagram socket, except traffic to 127.0.0.0/8.
-//  - Allow-list (--net user --net-allow): output policy drop; loopback, established flows, the
-//    user-mode stack's resolver and the allowed destinations pass; TCP is refused with a reset and
-//    everything else with ICMP admin-prohibited, so connect() fails at once instead of hanging.
+//  - Host block (--net user): every address of the host's interfaces is refused (the user-mode
+//    stack would otherwise connect to the host's own services on them); the rest passes.
+//  - Allow-list (--net user --net-allow): output policy drop; loopback (airlock's resolver listens
+//    there), established flows and the allowed destinations pass; the host's addresses are refused
+//    first unless an entry names one exactly (a CIDR that covers one does not count); TCP is refused
+//    with a reset and everything else with ICMP admin-prohibited, so connect() fails at once.
+// Both live in table inet airlock_filter, whose counters ReadAllowCountersFromParent reads.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.h"
@@ -29,12 +34,16 @@ struct AllowDest {
   bool ipv6 = false;
   uint16_t port = 0;  // 0 = any port
   std::string entry;  // the allow-list entry it came from ("example.org:443")
+  std::string name;   // the host name it was resolved from, lower case ("" for an address entry)
 };
 
-// Splits "HOST:PORT", "[V6]:PORT", "CIDR:PORT" ("*" = any port). Hostnames are returned unresolved.
+// Splits "HOST:PORT", "[V6]:PORT", "CIDR:PORT" ("*" = any port) and "NAME=ADDRESS:PORT" (the name
+// pinned to an address: not resolved, answered by the sandbox's resolver with that address).
+// Hostnames are returned unresolved.
 struct AllowEntry {
   std::string host;
   uint16_t port = 0;
+  std::string pinned_name;  // NAME of NAME=ADDRESS:PORT, else ""
 };
 Result<AllowEntry> ParseAllowEntry(const std::string& entry);
 
@@ -42,7 +51,11 @@ Result<AllowEntry> ParseAllowEntry(const std::string& entry);
 // that does not resolve is an error (fail closed: the user asked for it).
 Result<std::vector<AllowDest>> ResolveAllowList(const std::vector<std::string>& entries);
 
-// resolvers: addresses DNS (udp/tcp 53) may go to (the user-mode stack's resolver).
-std::string AllowRuleset(const std::vector<AllowDest>& allow, const std::vector<std::string>& resolvers);
+// host: the host's interface addresses (canonical text, as from inet_ntop).
+std::string HostBlockRuleset(const std::vector<std::string>& host);
+std::string AllowRuleset(const std::vector<AllowDest>& allow, const std::vector<std::string>& host);
+
+// A host name as the resolver compares it: lower case, without a trailing dot.
+std::string NormalizeHostName(std::string_view name);
 
 }  // namespace airlock

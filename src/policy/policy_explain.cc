@@ -165,7 +165,12 @@ std::string ExplainPolicy(const Policy& p) {
   // Also when set without mode "user" (which ValidatePolicy rejects): every field shows.
   if (p.net.mode == NetMode::kUser || !p.net.allow.empty()) t.Row("allow", Join(p.net.allow, "any destination"));
   if (p.net.mode == NetMode::kUser && !p.net.allow.empty()) {
-    t.Row("allow enforced", "nftables in the sandbox's netns (names resolved once at start; DNS only to the resolver)");
+    t.Row("allow enforced", "nftables in the sandbox's netns (names resolved once at start)");
+    t.Row("dns", "airlock's resolver at 127.0.0.1: allowed names only, others refused and counted");
+  }
+  if (p.net.mode == NetMode::kUser) {
+    t.Row("host addresses", "every address of the host's interfaces refused (unless an allow entry names it)");
+    t.Row("helper", "pasta/slirp4netns as the sandbox's user, in its own sandbox with seccomp (--report: helpers)");
   }
   if (p.net.mode == NetMode::kSinkhole) {
     t.Row("sinkhole", "DNS answered locally, every TCP/UDP destination redirected to airlock and recorded; nothing leaves");

@@ -107,7 +107,9 @@ std::vector<ProbeItem> ProbeHost() {
                    false});
 
   std::string un = FindUserNetHelper();
-  items.push_back({"user-mode network", !un.empty(), un.empty() ? "install slirp4netns or passt for --net user" : un, false});
+  std::string tun = un.empty() ? "" : DiagnoseTunDevice();
+  items.push_back({"user-mode network", !un.empty() && tun.empty(),
+                   un.empty() ? "install slirp4netns or passt for --net user" : tun.empty() ? un : un + ": " + tun, false});
   int fan = ::fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC, O_RDONLY);
   items.push_back({"fanotify", fan >= 0, fan >= 0 ? "available" : fmt::format("unavailable: {}", strerror(errno)), false});
   if (fan >= 0) ::close(fan);

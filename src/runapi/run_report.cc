@@ -129,6 +129,46 @@ Status ReadOptionalScalars(const json& j, RunReport& r) {
   return Ok();
 }
 
+Result<RunReportHelper> ReadHelper(const json& h) {
+  if (!h.is_object()) return WrongType(f::kHelpers, "an array of objects", h);
+  RunReportHelper out;
+  auto name = Get(h, f::kHelperName, [](const json* x) { return AsString(*x, "helpers.name"); });
+  if (!name) return std::unexpected(std::move(name.error()));
+  out.name = *name;
+  auto uid = Get(h, f::kHelperUid, [](const json* x) { return AsInt(*x, "helpers.uid"); });
+  if (!uid) return std::unexpected(std::move(uid.error()));
+  out.uid = *uid;
+  for (auto [field, dst] : {std::pair{f::kHelperSandboxed, &out.sandboxed}, std::pair{f::kHelperSeccomp, &out.seccomp},
+                            std::pair{f::kHelperNoNewPrivs, &out.no_new_privs}}) {
+    auto v = Required(h, field);
+    if (!v) return std::unexpected(std::move(v.error()));
+    if (!(*v)->is_boolean()) return WrongType(field, "a boolean", **v);
+    *dst = (*v)->get<bool>();
+  }
+  if (h.contains(f::kHelperCapabilities)) {
+    auto caps = AsStrings(h[f::kHelperCapabilities], "helpers.capabilities");
+    if (!caps) return std::unexpected(std::move(caps.error()));
+    out.capabilities = *caps;
+  }
+  if (h.contains(f::kHelperDetail)) {
+    auto d = AsString(h[f::kHelperDetail], "helpers.detail");
+    if (!d) return std::unexpected(std::move(d.error()));
+    out.detail = *d;
+  }
+  return out;
+}
+
+Status ReadHelpers(const json& j, RunReport& r) {
+  if (!j.contains(f::kHelpers)) return Ok();
+  if (!j[f::kHelpers].is_array()) return WrongType(f::kHelpers, "an array", j[f::kHelpers]);
+  for (const auto& h : j[f::kHelpers]) {
+    auto one = ReadHelper(h);
+    if (!one) return std::unexpected(std::move(one.error()));
+    r.helpers.push_back(std::move(*one));
+  }
+  return Ok();
+}
+
 Status ReadResources(const json& j, RunReport& r) {
   auto wall = Get(j, f::kWallSeconds, [](const json* x) { return AsNumber(*x, f::kWallSeconds); });
   if (!wall) return std::unexpected(std::move(wall.error()));
@@ -214,7 +254,7 @@ Result<std::vector<RunReportLayer>> ParseLayers(const json& layers) {
 Result<RunReport> ParseRunReport(const json& j) {
   if (!j.is_object()) return MakeError(fmt::format("run report: expected an object, got {}", TypeName(j)));
   RunReport r;
-  for (auto step : {ReadVersionAndStatus, ReadOptionalScalars, ReadResources, ReadLists, ReadLaunchAndMonitor}) {
+  for (auto step : {ReadVersionAndStatus, ReadOptionalScalars, ReadResources, ReadLists, ReadLaunchAndMonitor, ReadHelpers}) {
     if (auto s = step(j, r); !s) return std::unexpected(std::move(s.error()).WithContext("run report"));
   }
   return r;

@@ -50,6 +50,14 @@ inline constexpr const char* kSetupMs = "setup_ms";               // {step: ms}
 inline constexpr const char* kLaunch = "launch";                  // "cold" | "warm"
 inline constexpr const char* kWarmAgeMs = "warm_age_ms";          // warm only
 inline constexpr const char* kNetwork = "network";                // optional object (src/net)
+inline constexpr const char* kHelpers = "helpers";                // optional [{name, uid, sandboxed, seccomp, ...}]
+inline constexpr const char* kHelperName = "name";                // "slirp4netns", "pasta", "netns-setup"
+inline constexpr const char* kHelperUid = "uid";                  // host uid it ran as
+inline constexpr const char* kHelperSandboxed = "sandboxed";      // bool
+inline constexpr const char* kHelperSeccomp = "seccomp";          // bool: a filter of its own
+inline constexpr const char* kHelperNoNewPrivs = "no_new_privs";  // bool
+inline constexpr const char* kHelperCapabilities = "capabilities";  // [string], effective after setup
+inline constexpr const char* kHelperDetail = "detail";            // how it is confined, in words
 inline constexpr const char* kMonitor = "monitor";                // optional {events, dropped, lost}
 inline constexpr const char* kMonitorEvents = "events";
 inline constexpr const char* kMonitorDropped = "dropped";
@@ -69,6 +77,17 @@ inline constexpr const char* kLaunchWarm = "warm";
 struct RunReportLayer {
   std::string name;
   bool engaged = false;
+  std::string detail;
+};
+
+// A process airlock ran beside the sandbox (the user-mode network stack, the netns setup helper).
+struct RunReportHelper {
+  std::string name;
+  int64_t uid = -1;
+  bool sandboxed = false;
+  bool seccomp = false;
+  bool no_new_privs = false;
+  std::vector<std::string> capabilities;
   std::string detail;
 };
 
@@ -100,6 +119,7 @@ struct RunReport {
   std::optional<double> warm_age_ms;
   std::optional<RunReportMonitor> monitor;
   nlohmann::json network;  // null when absent; its inside belongs to src/net (docs/EVENTS.md)
+  std::vector<RunReportHelper> helpers;
 };
 
 // Typed reader. Errors name the field: "run report: field 'status': missing" / "...: expected an

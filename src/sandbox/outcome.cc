@@ -45,6 +45,16 @@ nlohmann::json OutcomeToJson(const RunOutcome& o) {
   j[f::kLaunch] = o.launch;
   if (o.launch == runapi::kLaunchWarm) j[f::kWarmAgeMs] = o.warm_age_ms;
   if (!o.network.is_null()) j[f::kNetwork] = o.network;
+  if (!o.helpers.empty()) {
+    nlohmann::json hs = nlohmann::json::array();
+    for (const auto& h : o.helpers) {
+      hs.push_back({{f::kHelperName, h.name},           {f::kHelperUid, h.uid},
+                    {f::kHelperSandboxed, h.sandboxed}, {f::kHelperSeccomp, h.seccomp},
+                    {f::kHelperNoNewPrivs, h.no_new_privs}, {f::kHelperCapabilities, h.capabilities},
+                    {f::kHelperDetail, h.detail}});
+    }
+    j[f::kHelpers] = hs;
+  }
   if (o.monitored) {
     j[f::kMonitor] = {{f::kMonitorEvents, o.monitor_events}, {f::kMonitorDropped, o.monitor_dropped},
                       {f::kMonitorLost, o.monitor_lost}};

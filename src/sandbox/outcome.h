@@ -31,6 +31,17 @@ struct LayerStatus {
   std::string detail;   // "ABI 6", "v1", "RLIMIT_AS fallback", why not ...
 };
 
+// A process airlock ran beside the sandbox (report field "helpers", runapi/run_report.h).
+struct HelperStatus {
+  std::string name;
+  int64_t uid = -1;
+  bool sandboxed = false;
+  bool seccomp = false;
+  bool no_new_privs = false;
+  std::vector<std::string> capabilities;
+  std::string detail;
+};
+
 struct RunOutcome {
   OutcomeReason reason = OutcomeReason::kOk;
   int exit_code = 0;        // what airlock exits with
@@ -54,6 +65,7 @@ struct RunOutcome {
   uint64_t monitor_dropped = 0;
   uint64_t monitor_lost = 0;  // notifications whose process died before it was answered
   nlohmann::json network;     // sinkhole counts and names / resolved allow-list (src/net); null = none
+  std::vector<HelperStatus> helpers;
 };
 
 nlohmann::json OutcomeToJson(const RunOutcome& outcome);

@@ -11,6 +11,7 @@
 #include "cgroup/cgroup.h"
 #include "core/log.h"
 #include "monitor/monitor.h"
+#include "net/allow_resolver.h"
 #include "net/net.h"
 #include "net/netns_setup.h"
 #include "net/sinkhole.h"
@@ -77,27 +78,42 @@ struct ParentSide {
   std::optional<NetnsSetup> netsetup;
 };
 
-// uid maps, cgroup membership, user-mode network; routes, nftables and the sinkhole's sockets
-// (src/net/netns_setup.h).
+HelperStatus ToHelperStatus(const HelperReport& r) {
+  return {r.name, r.uid, r.sandboxed, r.seccomp, r.no_new_privs, r.capabilities, r.detail};
+}
+
+// The network's layer as the report names it.
+LayerStatus NetLayer(const NetPolicy& net, const nlohmann::json& summary) {
+  if (net.mode == NetMode::kSinkhole) return {"net-sinkhole", true, "nftables redirect; DNS, TCP and UDP answered and recorded"};
+  if (net.allow.empty()) {
+    return {"net-host-filter", true, fmt::format("nftables, {} host addresses refused", summary["host_addresses_refused"].size())};
+  }
+  return {"net-allow-list", true, fmt::format("nftables, {} destinations; DNS: airlock's resolver, allowed names only", summary["allow"].size())};
+}
+
+// uid maps, cgroup membership, user-mode network; routes, nftables and the sinkhole's or the
+// resolver's sockets (src/net/netns_setup.h). Both network helpers run as the sandbox's user.
 Status SetUpFromParent(const Policy& policy, pid_t child, PreparedRun& run, Cgroup& cgroup, ParentSide* side,
                        RunOutcome* outcome) {
   if (Status st = WriteIdMapsFromParent(child, run.ids); !st) return st;
   if (cgroup.active()) {
     if (Status st = cgroup.Attach(child); !st) return st;
   }
+  HelperIdentity who{run.ids.inside_uid, run.ids.inside_gid, run.ids.outside_uid};
   if (policy.net.mode == NetMode::kUser) {
-    auto un = StartUserNetFromParent(child, policy.net);
-    if (!un) return std::unexpected(un.error());
+    auto un = StartUserNetFromParent(child, policy.net, who);
+    if (!un) return std::unexpected(std::move(un.error()).WithContext("--net user"));
     side->usernet.emplace(std::move(*un));
     run.layers.push_back({"user-network", true, side->usernet->helper()});
+    outcome->helpers.push_back(ToHelperStatus(side->usernet->report()));
   }
   if (NeedsNetnsSetup(policy.net)) {
-    auto ns = SetUpNetworkFromParent(child, policy.net, side->usernet ? side->usernet->helper() : "", &outcome->network);
+    auto ns = SetUpNetworkFromParent(child, policy.net, who, &outcome->network);
     if (!ns) return std::unexpected(ns.error());
     side->netsetup.emplace(std::move(*ns));
-    run.layers.push_back(policy.net.mode == NetMode::kSinkhole
-                             ? LayerStatus{"net-sinkhole", true, "nftables redirect; DNS, TCP and UDP answered and recorded"}
-                             : LayerStatus{"net-allow-list", true, fmt::format("nftables, {} destinations", outcome->network["allow"].size())});
+    if (side->usernet) outcome->network["helper"] = side->usernet->helper();
+    run.layers.push_back(NetLayer(policy.net, outcome->network));
+    outcome->helpers.push_back(ToHelperStatus(side->netsetup->helper));
   }
   return Ok();
 }
@@ -112,6 +128,13 @@ class RunWatchers final : public SupervisorObserver {
     if (opts.monitor_fd >= 0) {
       sink_.emplace(opts.monitor_fd, opts.monitor_queue);
       monitor_.emplace(*sink_, run.ids.inside_uid == 0 ? "root" : "sandbox");
+    }
+    if (netsetup && netsetup->resolver) {
+      resolver_.emplace(std::move(netsetup->resolver), std::move(netsetup->resolver_names));
+      if (auto s = resolver_->Start(); !s) {
+        init.Kill();
+        run.not_enforced.push_back("the allow-list resolver did not start: " + s.error().What());
+      }
     }
     if (netsetup && netsetup->tcp) {
       sinkhole_.emplace(std::move(*netsetup), [this](const nlohmann::json& e) {
@@ -129,6 +152,10 @@ class RunWatchers final : public SupervisorObserver {
   }
   // After the seccomp thread was joined: the sinkhole's summary and the monitor's counts.
   void Finish(RunOutcome* outcome) {
+    if (resolver_) {
+      resolver_->Stop();
+      outcome->network["dns"] = resolver_->Summary();
+    }
     if (sinkhole_) {
       sinkhole_->Stop();
       outcome->network = sinkhole_->Summary();
@@ -146,6 +173,7 @@ class RunWatchers final : public SupervisorObserver {
   std::optional<EventSink> sink_;
   std::optional<Monitor> monitor_;
   std::optional<Sinkhole> sinkhole_;
+  std::optional<AllowResolver> resolver_;
 };
 
 // The argv/envp/exec pointers the payload execs, pointing into run.
@@ -260,7 +288,7 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
   Supervised sup = supervisor.Run(init, launched->channels);
   supervisor.Finish(&outcome);
   watchers.Finish(&outcome);
-  // The allow-list's counters, by a helper forked once no other thread of ours runs.
+  // The filter's counters (host block / allow-list), by a helper forked once no other thread of ours runs.
   if (side.netsetup && side.netsetup->netns && policy.net.mode == NetMode::kUser) {
     auto counters = ReadAllowCountersFromParent(*side.netsetup);
     if (counters) outcome.network["counters"] = *counters;

@@ -368,8 +368,7 @@ TEST(Run, NothingLeftBehindAfterManyRuns) {
 }
 
 TEST(Run, NetworkUserModeHasAnOutboundInterface) {
-  auto check = airlock::test::Run({"/bin/sh", "-c", "command -v slirp4netns || command -v pasta"});
-  if (check.exit_code != 0) GTEST_SKIP() << "neither slirp4netns nor pasta is installed";
+  if (std::string why = airlock::test::UserNetSkipReason(); !why.empty()) GTEST_SKIP() << why;
   auto r = Sh("cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' ' | sort; cat /proc/net/route | awk 'NR>1 && $2==\"00000000\" {print \"default via \" $1}'",
               {"--net", "user", "--report", "-"});
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -83,6 +83,25 @@ TEST_F(RunReportSchema, RealReportsAreValidAndTyped) {
   EXPECT_GE(m.monitor->events, 1u);
 }
 
+// --net user adds "network" and "helpers" (the user-mode stack and the netns setup helper).
+TEST_F(RunReportSchema, NetworkReportListsTheHelpers) {
+  if (std::string why = airlock::test::UserNetSkipReason(); !why.empty()) GTEST_SKIP() << why;
+  std::string net = Report("net", {"--net", "user"}, {"/bin/true"});
+  std::string allow = Report("allow", {"--net", "user", "--net-allow", "localhost:9"}, {"/bin/true"});
+  auto [status, err] = Validate({net, allow});
+  EXPECT_EQ(status, 0) << err;
+  for (const auto& path : {net, allow}) {
+    RunReport r = Read(path);
+    ASSERT_EQ(r.helpers.size(), 2u) << path;
+    EXPECT_TRUE(r.helpers[0].name == "pasta" || r.helpers[0].name == "slirp4netns") << r.helpers[0].name;
+    EXPECT_GT(r.helpers[0].uid, 0);
+    EXPECT_TRUE(r.helpers[0].seccomp);
+    EXPECT_TRUE(r.helpers[0].no_new_privs);
+    EXPECT_EQ(r.helpers[1].name, "netns-setup");
+    EXPECT_FALSE(r.network.is_null());
+  }
+}
+
 // The check can fail: a report with a field of the wrong type or an unknown field is refused.
 TEST_F(RunReportSchema, ValidatorRejectsABrokenReport) {
   std::string ok = Report("exit", {}, {"/bin/true"});

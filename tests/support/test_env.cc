@@ -1,5 +1,7 @@
 #include "test_env.h"
 
+#include <gtest/gtest.h>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -37,6 +39,20 @@ std::string HelperDir() { return EnvOr("AIRLOCK_HELPER_DIR", AIRLOCK_TEST_HELPER
 std::string Helper(const std::string& name) { return HelperDir() + "/" + name; }
 std::string SourceDir() { return EnvOr("AIRLOCK_SOURCE_DIR", AIRLOCK_SOURCE_DIR); }
 bool IsRoot() { return geteuid() == 0; }
+
+std::string UserNetSkipReason() {
+  if (Run({"/bin/sh", "-c", "command -v slirp4netns || command -v pasta"}).exit_code != 0) {
+    return "neither slirp4netns nor pasta is installed";
+  }
+  struct stat st {};
+  if (::stat("/dev/net/tun", &st) != 0) return "no /dev/net/tun on this machine";
+  if ((st.st_mode & 0006) == 0006) return "";
+  // A mode-0600 node: airlock must say so, with the fix; then the network tests cannot run.
+  auto r = RunAirlock({"--net", "user"}, {"/bin/true"});
+  EXPECT_NE(r.err.find("chmod 0666 /dev/net/tun"), std::string::npos) << r.err;
+  return "/dev/net/tun is not mode 0666, so the unprivileged network helper cannot open it "
+         "(run scripts/install-deps.sh or 'chmod 0666 /dev/net/tun' as root)";
+}
 
 // Not process::SpawnAndCapture (src/process/spawn.h), on purpose: tests run programs by name through
 // PATH (execvp: "unshare" in net_sinkhole_test) and want the exec error on stderr, while the spawn

@@ -27,6 +27,10 @@ RunResult Run(const std::vector<std::string>& argv, const std::string& input = "
 RunResult RunAirlock(const std::vector<std::string>& opts, const std::vector<std::string>& cmd, int timeout_seconds = 60);
 
 bool IsRoot();
+// Why `--net user` cannot run here ("" when it can): no slirp4netns/pasta, or a /dev/net/tun that
+// the unprivileged network helper (uid 65534 for root too) cannot open. In the latter case it first
+// checks that airlock's own error names the fix, then returns the reason to skip with.
+std::string UserNetSkipReason();
 // A fresh temporary directory (removed by the OS tmp cleaner; tests remove what they can).
 std::string MakeTempDir(const std::string& tag);
 std::string ReadFileOrEmpty(const std::string& path);

@@ -59,6 +59,26 @@ TEST(NetNft, ParseAllowEntry) {
   EXPECT_FALSE(ParseAllowEntry("example.org:0"));
   EXPECT_FALSE(ParseAllowEntry("example.org:65536"));
   EXPECT_FALSE(ParseAllowEntry(":80"));
+  // NAME=ADDRESS:PORT pins a name to one address (lower-cased, no trailing dot).
+  auto d = ParseAllowEntry("Mirror.Test.=192.0.2.2:8080");
+  ASSERT_TRUE(d) << d.error().What();
+  EXPECT_EQ(d->pinned_name, "mirror.test");
+  EXPECT_EQ(d->host, "192.0.2.2");
+  EXPECT_EQ(d->port, 8080);
+  EXPECT_TRUE(ParseAllowEntry("v6.test=[2001:db8::1]:443"));
+  EXPECT_FALSE(ParseAllowEntry("a.test=other.test:80"));     // pinned to a name
+  EXPECT_FALSE(ParseAllowEntry("a.test=10.0.0.0/8:80"));     // pinned to a range
+  EXPECT_FALSE(ParseAllowEntry("bad name=192.0.2.2:80"));    // not a host name
+  EXPECT_FALSE(ParseAllowEntry("=192.0.2.2:80"));
+}
+
+TEST(NetNft, PinnedAndResolvedNamesCarryTheName) {
+  auto r = ResolveAllowList({"Mirror.Test=192.0.2.2:8080", "localhost:80", "192.0.2.9:80"});
+  ASSERT_TRUE(r) << r.error().What();
+  EXPECT_EQ((*r)[0].name, "mirror.test");
+  EXPECT_EQ((*r)[0].addr, "192.0.2.2");
+  EXPECT_EQ((*r)[1].name, "localhost");
+  EXPECT_EQ(r->back().name, "");  // an address entry has no name
 }
 
 TEST(NetNft, ResolvesNumericEntriesAndRejectsJunk) {
@@ -92,14 +112,29 @@ TEST(NetNft, SinkholeRulesetText) {
 TEST(NetNft, AllowRulesetText) {
   std::vector<AllowDest> allow = {{"192.0.2.2", false, 8080, "h:8080"}, {"10.0.0.0/8", false, 0, "10.0.0.0/8:*"},
                                   {"2001:db8::1", true, 443, "[2001:db8::1]:443"}};
-  std::string r = AllowRuleset(allow, {"10.0.2.3", "not-an-address"});
+  // Host addresses: 192.0.2.2 is named exactly (allowed), 10.9.9.9 only covered by a CIDR (refused).
+  std::string r = AllowRuleset(allow, {"192.0.2.2", "10.9.9.9", "fd00::2", "not-an-address"});
   EXPECT_NE(r.find("policy drop;"), std::string::npos) << r;
-  EXPECT_NE(r.find("ip daddr 10.0.2.3 meta l4proto { tcp, udp } th dport 53 accept"), std::string::npos) << r;
+  EXPECT_EQ(r.find("dport 53"), std::string::npos) << r;  // no resolver outside: DNS is airlock's, on lo
   EXPECT_EQ(r.find("not-an-address"), std::string::npos);
+  EXPECT_NE(r.find("ip daddr { 10.9.9.9 } meta l4proto tcp counter reject with tcp reset"), std::string::npos) << r;
+  EXPECT_NE(r.find("ip6 daddr { fd00::2 } counter reject"), std::string::npos) << r;
+  EXPECT_EQ(r.find("daddr { 192.0.2.2 }"), std::string::npos) << r;
+  // The host block comes before the allow rules (a covering CIDR does not open the host).
+  EXPECT_LT(r.find("10.9.9.9"), r.find("ip daddr 10.0.0.0/8 counter accept"));
   EXPECT_NE(r.find("ip daddr 192.0.2.2 meta l4proto { tcp, udp } th dport 8080 counter accept"), std::string::npos);
   EXPECT_NE(r.find("ip daddr 10.0.0.0/8 counter accept"), std::string::npos);
   EXPECT_NE(r.find("ip6 daddr 2001:db8::1 meta l4proto { tcp, udp } th dport 443 counter accept"), std::string::npos);
   EXPECT_NE(r.find("reject with tcp reset"), std::string::npos);
+}
+
+TEST(NetNft, HostBlockRulesetText) {
+  std::string r = HostBlockRuleset({"192.0.2.2", "fd00::2", "fe80::1"});
+  EXPECT_NE(r.find("policy accept;"), std::string::npos) << r;
+  EXPECT_NE(r.find("ip daddr { 192.0.2.2 } meta l4proto tcp counter reject with tcp reset"), std::string::npos) << r;
+  EXPECT_NE(r.find("ip6 daddr { fd00::2, fe80::1 } counter reject with icmpx type admin-prohibited"), std::string::npos) << r;
+  // No host address at all (a host with only loopback): no empty set, which nft would reject.
+  EXPECT_EQ(HostBlockRuleset({}).find("{ }"), std::string::npos);
 }
 
 TEST(NetNft, KernelAcceptsBothRulesets) {
@@ -109,9 +144,14 @@ TEST(NetNft, KernelAcceptsBothRulesets) {
   EXPECT_NE(s.find("table ip airlock_sinkhole"), std::string::npos) << s;
   EXPECT_NE(s.find("redirect to :2222"), std::string::npos) << s;
   std::vector<AllowDest> allow = {{"192.0.2.2", false, 8080, ""}, {"2001:db8::/32", true, 0, ""}};
-  std::string a = ApplyInFreshNamespace(AllowRuleset(allow, {"10.0.2.3"}));
+  std::string a = ApplyInFreshNamespace(AllowRuleset(allow, {"192.0.2.9", "fd00::2"}));
   ASSERT_EQ(a.find("ERROR"), std::string::npos) << a;
-  EXPECT_NE(a.find("table inet airlock_allow"), std::string::npos) << a;
+  EXPECT_NE(a.find("table inet airlock_filter"), std::string::npos) << a;
+  std::string h = ApplyInFreshNamespace(HostBlockRuleset({"192.0.2.9", "fd00::2"}));
+  ASSERT_EQ(h.find("ERROR"), std::string::npos) << h;
+  EXPECT_NE(h.find("192.0.2.9"), std::string::npos) << h;
+  std::string none = ApplyInFreshNamespace(HostBlockRuleset({}));
+  ASSERT_EQ(none.find("ERROR"), std::string::npos) << none;
   EXPECT_NE(a.find("192.0.2.2"), std::string::npos) << a;
   EXPECT_NE(a.find("policy drop"), std::string::npos) << a;
   // And a broken ruleset is reported with nft's own message, not accepted.
@@ -121,7 +161,7 @@ TEST(NetNft, KernelAcceptsBothRulesets) {
 
 TEST(NetNft, ParsesRuleCounters) {
   const char* listing =
-      "table inet airlock_allow {\n"
+      "table inet airlock_filter {\n"
       "\tchain output {\n"
       "\t\ttype filter hook output priority filter; policy drop;\n"
       "\t\toifname \"lo\" accept\n"
