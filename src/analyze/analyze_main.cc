@@ -22,6 +22,7 @@
 #include "analyze/subprocess.h"
 #include "analyze/verdict.h"
 #include "core/helper_path.h"
+#include "core/json_text.h"
 #include "runapi/run_report.h"
 #include "runapi/run_request.h"
 #include "sigma/rule_set.h"

@@ -28,6 +28,7 @@
 #include "analyze/browse_cdp.h"
 #include "analyze/browse_launch.h"
 #include "analyze/browse_watch.h"
+#include "core/json_text.h"
 
 using nlohmann::json;
 using namespace airlock;
@@ -253,13 +254,13 @@ int main(int argc, char** argv) {
   json summary = {{"url", TargetUrl(opt.target)}, {"downloads_dir", opt.downloads}};
   if (::mkdir(opt.downloads.c_str(), 0700) != 0 && errno != EEXIST) {
     summary["error"] = "mkdir " + opt.downloads + ": " + std::strerror(errno);
-    std::cout << summary.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+    std::cout << DumpJson(summary) << "\n";
     return 1;
   }
   auto chromium = LaunchChromium(opt.chromium);
   if (!chromium) {
     summary["error"] = "cannot start Chromium: " + chromium.error().What();
-    std::cout << summary.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+    std::cout << DumpJson(summary) << "\n";
     return 1;
   }
   Driver driver(opt, std::move(*chromium));
@@ -274,6 +275,6 @@ int main(int argc, char** argv) {
   summary["duration_ms"] = run_ms;
   summary["chromium_exit"] = exit_code;
   summary["errors"] = driver.errors();
-  std::cout << summary.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+  std::cout << DumpJson(summary) << "\n";
   return ended == "settled" || ended == "timeout" ? 0 : 1;
 }

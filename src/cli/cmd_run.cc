@@ -15,6 +15,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "core/unique_fd.h"
 #include "policy/policy_overrides.h"
@@ -97,7 +98,7 @@ int FinishRun(const Result<RunOutcome>& outcome, const std::string& report) {
     }
   }
   if (!report.empty()) {
-    std::string text = OutcomeToJson(o).dump(2) + "\n";
+    std::string text = DumpJson(OutcomeToJson(o), 2) + "\n";
     if (report == "-") {
       std::fputs(text.c_str(), stderr);
     } else {

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "cgroup/cgroup.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "monitor/monitor.h"
 #include "net/net.h"
@@ -115,7 +116,7 @@ class RunWatchers final : public SupervisorObserver {
     }
     if (netsetup && netsetup->tcp) {
       sinkhole_.emplace(std::move(*netsetup), [this](const nlohmann::json& e) {
-        if (sink_) sink_->Push(e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        if (sink_) sink_->Push(DumpJson(e));
       });
       if (auto s = sinkhole_->Start(); !s) {
         init.Kill();
