@@ -116,7 +116,10 @@ json RunAnalyze(const std::string& path, const std::string& out_dir, std::chrono
   std::vector<std::string> argv = {airlock, "analyze", "--json", "-q", "--timeout", secs, "--out", out_dir, path};
   process::SpawnOptions options;  // stdin and stderr /dev/null; the JSON report on stdout
   options.capture_stderr = false;
+  // SIGKILL at the deadline, or when the milter dies: analyze's own `airlock run` children die with it
+  // (it starts them with kill_with_caller) and their sandboxes with them, so nothing outlives the budget.
   options.deadline = kill_at;
+  options.kill_with_caller = true;
   options.on_tick = progress;
   auto r = process::SpawnAndCapture(argv, options);
   if (!r) return {{"error", r.error().What()}};

@@ -191,6 +191,8 @@ void RecordEnd(const Policy& policy, const PreparedRun& run, const ClonedInit& i
   end.init_status = init.status().value_or(0);
   end.memory_limited = cgroup.active() && policy.limits.memory_bytes.has_value();
   end.has_seccomp = run.seccomp.has_value();
+  end.interrupt_signal = sup.interrupt_signal;
+  end.killed_on_interrupt = sup.killed_on_interrupt;
   ClassifyOutcome(end, outcome);
 }
 
@@ -237,6 +239,7 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
   so.cgroup = &*cgroup;
   so.program = run.seccomp ? &*run.seccomp : nullptr;
   so.observer = &watchers;
+  so.kill_on_interrupt = opts->kill_on_interrupt;
   Supervisor supervisor(std::move(so));
   ExecSpec exec(run);
   auto t_clone = Clock::now();
