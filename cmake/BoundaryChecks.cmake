@@ -7,6 +7,9 @@
 # nodiscard.dropped_result: a file that drops a Status must not compile (-Werror=unused-result);
 # nodiscard.control: the same file with the result discarded by (void) compiles, so the failure
 #   above is the dropped result and not a broken fixture.
+# json_dump.check: scripts/check-json-dump.py: every JSON document under src/ is written by DumpJson
+#   (core/json_text.h: invalid UTF-8 as \xNN, never a throw); json_dump.fixture_fails: a planted
+#   direct .dump() call is found and named.
 find_package(Python3 REQUIRED COMPONENTS Interpreter)
 set(check_layers ${PROJECT_SOURCE_DIR}/scripts/check-layers.py)
 add_test(NAME layers.check COMMAND Python3::Interpreter ${check_layers} --root ${PROJECT_SOURCE_DIR})
@@ -47,3 +50,14 @@ add_test(NAME nodiscard.dropped_result COMMAND ${nodiscard_cmd})
 set_tests_properties(nodiscard.dropped_result PROPERTIES WILL_FAIL TRUE)
 add_test(NAME nodiscard.control COMMAND ${nodiscard_cmd} -DAIRLOCK_DISCARD_ON_PURPOSE)
 set_tests_properties(nodiscard.dropped_result nodiscard.control PROPERTIES LABELS nodiscard TIMEOUT 120)
+
+set(check_json_dump ${PROJECT_SOURCE_DIR}/scripts/check-json-dump.py)
+add_test(NAME json_dump.check COMMAND Python3::Interpreter ${check_json_dump} --root ${PROJECT_SOURCE_DIR})
+set(json_fixture ${CMAKE_BINARY_DIR}/json-dump-fixture)
+file(WRITE ${json_fixture}/src/core/json_text.cc "std::string D(const json& j) { return j.dump(); }  // the one allowed\n")
+file(WRITE ${json_fixture}/src/analyze/writer.cc "// a comment may say .dump(\nstd::string W(const json& j) {\n  return j.dump(2);\n}\n")
+add_test(NAME json_dump.fixture_fails COMMAND Python3::Interpreter ${check_json_dump} --root ${json_fixture})
+set_tests_properties(json_dump.fixture_fails PROPERTIES
+  PASS_REGULAR_EXPRESSION "src/analyze/writer.cc:3: JSON written with .dump\\(\\)"
+  FAIL_REGULAR_EXPRESSION "json_text.cc|writer.cc:1:")
+set_tests_properties(json_dump.check json_dump.fixture_fails PROPERTIES LABELS layers TIMEOUT 60)

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "fuzz_text.h"
 #include "scan/report_json.h"
 #include "scan/report_text.h"
 
@@ -67,6 +68,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string json = airlock::scan::ReportToJsonText(report);
   auto parsed = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded() || !parsed.contains("objects") || !parsed.contains("verdict")) __builtin_trap();
+  // Names are bytes from the scanned files: kept byte for byte, as \xNN where they are not UTF-8.
+  size_t at = 0;
+  for (const auto& in : report.inputs) {
+    if (!in.ok) continue;
+    if (!airlock::fuzz::SameBytes(in.root.name, parsed["objects"][at++]["name"].get<std::string>())) __builtin_trap();
+  }
   std::string text = airlock::scan::ReportToText(report, (size & 1) != 0);
   for (char c : text) {
     if (c == '\x1b' && (size & 1) == 0) __builtin_trap();  // no escape sequences without colour

@@ -27,7 +27,8 @@ command -v ccache >/dev/null && launcher="-DCMAKE_C_COMPILER_LAUNCHER=ccache -DC
 # (the archive target's sandboxed extractor uses core/error.h, so the engine needs the flag too)
 cmake -S "$here" -B "$build/engine" -DCMAKE_C_COMPILER=$cc -DCMAKE_CXX_COMPILER=$cxx "-DCMAKE_CXX_FLAGS=$cxx23" $launcher >/dev/null
 cmake --build "$build/engine" -j2
-targets="engine/fuzz_archive_password engine/fuzz_report_writer engine/fuzz_tnef engine/fuzz_plain_text engine/fuzz_magic_numbers engine/fuzz_pool_wire"
+targets="engine/fuzz_archive_password engine/fuzz_report_writer engine/fuzz_tnef engine/fuzz_plain_text engine/fuzz_magic_numbers engine/fuzz_pool_wire
+         engine/fuzz_run_report engine/fuzz_event_line engine/fuzz_analyze_report"
 if [ -n "$cxx23" ]; then
   detectors="fuzz_office_ovba fuzz_office_ole_vba fuzz_office_rtf fuzz_office_xml
              fuzz_content_html_svg fuzz_content_pdf fuzz_content_script fuzz_content_elf"

@@ -1,6 +1,13 @@
 // airlock analyze FILE: static triage (airlock-scan, itself run inside a sandbox), detonation with the
 // right runner inside the analysis profile under the behaviour monitor, Sigma rules over the events,
 // dropped files collected and triaged, one verdict; JSON + self-contained HTML reports.
+//
+// Nothing the sample does loses the report: its output, names and files are bytes (written as \xNN
+// where they are not UTF-8, core/json_text.h); every phase that reads what a sandbox produced is
+// guarded (an unexpected shape becomes an entry in "errors", never an abort); SIGINT, SIGTERM and
+// SIGHUP (process/interrupt.h) kill the running sandbox at once (`airlock run --on-interrupt kill`),
+// skip what is left and still write the report, marked "interrupted". The report files live in the
+// output directory, outside everything a sandbox can write (work/tmp and work/home).
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,16 +19,17 @@
 #include <fstream>
 #include <iostream>
 #include <set>
-#include <sstream>
 
+#include "analyze/analysis_report.h"
 #include "analyze/archive_runner.h"
 #include "analyze/browse_findings.h"
-#include "analyze/html_report.h"
 #include "analyze/network_report.h"
 #include "analyze/runner.h"
 #include "analyze/subprocess.h"
 #include "analyze/verdict.h"
 #include "core/helper_path.h"
+#include "core/json_text.h"
+#include "process/interrupt.h"
 #include "runapi/run_report.h"
 #include "runapi/run_request.h"
 #include "sigma/rule_set.h"
@@ -32,254 +40,292 @@ using namespace airlock::analyze;
 
 namespace {
 
-std::string ReadAll(const std::string& path, size_t max = 1 << 30) {
+constexpr auto kDirPerms = fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
+                           fs::perms::others_exec;
+
+std::string ReadHead(const std::string& path, size_t max) {
   std::ifstream f(path, std::ios::binary);
-  std::string s;
-  s.resize(max);
+  std::string s(max, '\0');
   f.read(s.data(), static_cast<std::streamsize>(max));
   s.resize(static_cast<size_t>(f.gcount()));
   return s;
 }
 
-void Progress(bool quiet, const std::string& msg) {
-  if (!quiet) std::cerr << "airlock analyze: " << msg << std::endl;
+std::string RulesDir(const std::string& sub) { return airlock::FindRulesDir(sub, AIRLOCK_ANALYZE_SOURCE_RULES_DIR); }
+
+// Writes `text` to `path` through a temporary file and a rename: a reader never sees half a report.
+bool WriteFileAtomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc | std::ios::binary);
+    f << text;
+    f.flush();
+    if (!f) return false;
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  return !ec;
 }
 
-std::string RulesDir(const std::string& sub) { return airlock::FindRulesDir(sub, AIRLOCK_ANALYZE_SOURCE_RULES_DIR); }
+struct Args {
+  std::string sample_path, out_dir, timeout = "60s";
+  std::vector<std::string> setenv_kv, rule_dirs;
+  bool json_out = false, quiet = false, no_static = false;
+};
+
+// One analysis: where things are, what was learnt so far, and the report being built.
+class Analysis {
+ public:
+  Analysis(Args args, airlock::process::InterruptWatch& interrupt) : a_(std::move(args)), interrupt_(interrupt) {}
+  int Run();
+
+ private:
+  bool Stage();
+  void StaticPhase();
+  void PrepareArchiveMembers();
+  void DetonationPhase();
+  void RulesPhase();
+  void DroppedPhase();
+  json TriageDropped(const std::string& host_path);
+  void BrowserPhase();
+  int Finish();
+  void PrintSummary(const Verdict& v) const;
+
+  bool Interrupted() const { return interrupt_.Pending(); }
+  void Progress(const std::string& msg) const {
+    if (!a_.quiet) std::cerr << "airlock analyze: " << msg << std::endl;
+  }
+  // Runs one phase; an exception (an unexpected shape in what a sandbox produced) is recorded.
+  template <class F>
+  void Guarded(const char* phase, F f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      errors_.push_back(fmt::format("{}: {}", phase, e.what()));
+    }
+  }
+  json StaticTriage(const std::string& target, const std::string& extract_dir = "");
+  airlock::runapi::RunRequest DetonationRequest() const;
+
+  Args a_;
+  airlock::process::InterruptWatch& interrupt_;
+  std::string name_, out_dir_, work_, staged_, head_, airlock_, scan_, members_dir_;
+  Runner runner_;
+  bool unpack_members_ = false;
+  json report_;
+  json findings_ = json::array();
+  double static_score_ = 0;
+  std::set<std::string> techniques_;
+  std::vector<json> events_;
+  json run_ = json::object();
+  json browse_summary_;
+  std::vector<BehaviorHit> hits_;
+  json matches_ = json::array();
+  json dropped_ = json::array();
+  std::vector<std::string> errors_;
+};
+
+// The output directory and the staged copy of the sample; false (message printed) when impossible.
+// The sandbox writes only work/tmp and work/home; the reports sit beside work/, out of its reach.
+bool Analysis::Stage() {
+  std::error_code ec;
+  if (!fs::is_regular_file(a_.sample_path, ec)) {
+    std::cerr << "airlock analyze: " << airlock::Utf8Text(a_.sample_path) << ": not a regular file\n";
+    return false;
+  }
+  name_ = fs::path(a_.sample_path).filename().string();
+  const std::string safe = SafeSampleName(name_);
+  out_dir_ = a_.out_dir.empty() ? "airlock-analysis-" + safe : a_.out_dir;
+  fs::create_directories(out_dir_, ec);
+  out_dir_ = fs::absolute(out_dir_).string();
+  work_ = out_dir_ + "/work";
+  fs::remove_all(work_, ec);
+  for (const char* d : {"sample", "tmp", "home"}) fs::create_directories(work_ + "/" + d, ec);
+  fs::permissions(work_ + "/tmp", fs::perms::all | fs::perms::sticky_bit, ec);
+  fs::permissions(work_ + "/home", fs::perms::all, ec);
+  fs::permissions(work_, kDirPerms, ec);
+  fs::permissions(out_dir_, kDirPerms, ec);
+  staged_ = work_ + "/sample/" + safe;
+  fs::copy_file(a_.sample_path, staged_, fs::copy_options::overwrite_existing, ec);
+  if (ec) {
+    std::cerr << "airlock analyze: cannot stage sample: " << ec.message() << "\n";
+    return false;
+  }
+  ::chmod(staged_.c_str(), 0555);
+  airlock_ = airlock::FindHelper("airlock");
+  scan_ = airlock::FindHelper("airlock-scan");
+  if (airlock_.empty()) {
+    std::cerr << "airlock analyze: the airlock binary was not found\n";
+    return false;
+  }
+  report_["version"] = AIRLOCK_VERSION;
+  report_["sample"] = {{"name", name_}, {"size", fs::file_size(staged_, ec)}};
+  return true;
+}
 
 // Runs airlock-scan --json on `target` inside a default-profile sandbox (least privilege for the
 // parsers). Returns the parsed report, or an object with "error". With `extract_dir`, every object is
 // also written there (airlock-scan --extract; the directory is the only writable bind).
-json StaticTriage(const std::string& airlock, const std::string& scan, const std::string& target,
-                  const std::string& extract_dir = "") {
-  if (scan.empty()) return json{{"error", "airlock-scan is not installed: no static triage"}};
-  std::string scan_dir = fs::path(scan).parent_path().string();
+json Analysis::StaticTriage(const std::string& target, const std::string& extract_dir) {
+  if (scan_.empty()) return json{{"error", "airlock-scan is not installed: no static triage"}};
+  std::string scan_dir = fs::path(scan_).parent_path().string();
   std::string rules = RulesDir("yara");
-  airlock::runapi::RunRequest req(airlock);
+  airlock::runapi::RunRequest req(airlock_);
   if (!extract_dir.empty()) req.Bind(extract_dir, "/out");
   if (fs::is_directory(rules)) req.RoBind(rules, "/rules");
   req.RoBind(scan_dir, "/opt/airlock-scan").RoBind(target, "/in");
-  req.SetEnv("AIRLOCK_RULES_DIR=/rules").SetEnv("XDG_CACHE_HOME=/tmp").Memory("2g").Timeout("300s");
-  std::vector<std::string> command = {"/opt/airlock-scan/" + fs::path(scan).filename().string(), "--json"};
+  req.SetEnv("AIRLOCK_RULES_DIR=/rules").SetEnv("XDG_CACHE_HOME=/tmp").Memory("2g").Timeout("300s").KillOnInterrupt();
+  std::vector<std::string> command = {"/opt/airlock-scan/" + fs::path(scan_).filename().string(), "--json"};
   if (!extract_dir.empty()) command.insert(command.end(), {"--extract", "/out"});
   command.push_back("/in");
   auto argv = req.Command(std::move(command)).Argv();
   if (!argv) return json{{"error", "static triage: " + argv.error().What()}};
-  ProcResult r = RunCapture(*argv);
-  try {
-    json j = json::parse(r.out);
-    return j;
-  } catch (const std::exception&) {
-    return json{{"error", fmt::format("static triage failed (exit {}): {}", r.exit_code, r.err.substr(0, 500))}};
+  ProcResult r = RunCapture(*argv, 64 << 20, interrupt_.fd());
+  return ParseScanOutput(r.out, r.exit_code, r.err);
+}
+
+// The runner is chosen first: for an archive, static triage also extracts its objects (one scan
+// serves both the report and the archive runner's members).
+void Analysis::StaticPhase() {
+  std::error_code ec;
+  head_ = ReadHead(staged_, 4096);
+  std::string browser = fs::exists("/usr/bin/chromium") ? "/usr/bin/chromium" : "";
+  runner_ = ChooseRunner(head_, name_, browser, airlock::FindHelper("airlock-browse"), BrowseBudgetMs(a_.timeout));
+  members_dir_ = work_ + "/sample/members";
+  unpack_members_ = runner_.kind == "archive" && !scan_.empty() && !a_.no_static;
+  if (unpack_members_) {
+    fs::create_directories(members_dir_, ec);
+    fs::permissions(members_dir_, fs::perms::all, ec);  // written by the scan sandbox's (mapped) user
   }
+  report_["static"] = {{"verdict", "clean"}, {"score", 0.0}, {"findings", findings_}};
+  if (a_.no_static) return;
+  Progress(unpack_members_ ? "[1/4] static triage, unpacking the archive" : "[1/4] static triage");
+  StaticResult s = ReadScanReport(StaticTriage(staged_, unpack_members_ ? members_dir_ : ""));
+  static_score_ = s.score;
+  techniques_.insert(s.techniques.begin(), s.techniques.end());
+  if (!s.sha256.empty()) report_["sample"]["sha256"] = s.sha256;
+  if (!s.type.is_null()) report_["sample"]["type"] = s.type;
+  findings_ = s.findings;
+  report_["static"] = {{"verdict", s.verdict}, {"score", s.score}, {"findings", findings_}};
+  if (!s.error.empty()) report_["static"]["error"] = s.error;
+}
+
+// Static triage unpacked the archive (airlock-scan --extract) into /sample/members: its runnable
+// members are detonated together by a driver script.
+void Analysis::PrepareArchiveMembers() {
+  json members_report = json::array();
+  if (!unpack_members_) {
+    runner_.why = "archive: not unpacked (airlock-scan unavailable or --no-static); static analysis only";
+  } else {
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(members_dir_, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+      if (it->is_regular_file(ec) && !it->is_symlink(ec)) ::chmod(it->path().c_str(), 0555);
+    }
+    fs::permissions(members_dir_, kDirPerms, ec);
+    std::vector<ArchiveMember> members = RunnableMembers(members_dir_, "/sample/members", 16);
+    for (const auto& m : members) members_report.push_back({{"name", m.name}, {"file", m.file}, {"kind", m.kind}, {"argv", m.argv}});
+    if (members.empty()) {
+      runner_.why = "archive: unpacked, no runnable member (ELF, shell, Python, Perl); static analysis only";
+    } else {
+      std::ofstream(work_ + "/sample/airlock-members.sh") << MemberDriverScript(members);
+      ::chmod((work_ + "/sample/airlock-members.sh").c_str(), 0555);
+      runner_.argv = {"/bin/sh", "/sample/airlock-members.sh"};
+      runner_.why = fmt::format("archive: unpacked, {} runnable member(s) detonated together", members.size());
+    }
+  }
+  report_["runner"]["members"] = members_report;
 }
 
 // The detonation's `airlock run`: the analysis profile, the sample read-only, /tmp and the home
 // writable, under the behaviour monitor (every read too: detonation wants credential reads more than
-// speed), with the run report.
-airlock::runapi::RunRequest DetonationRequest(const std::string& airlock, const std::string& work, const std::string& timeout,
-                                              const std::string& events_path, const std::string& run_report_path,
-                                              const std::vector<std::string>& setenv_kv, const Runner& runner) {
-  airlock::runapi::RunRequest req(airlock);
-  req.Profile("analysis").RoBind(work + "/sample", "/sample").Bind(work + "/tmp", "/tmp").Bind(work + "/home", "/home/sandbox");
-  req.Chdir("/home/sandbox").Timeout(timeout).Monitor(events_path, /*reads=*/true).Report(run_report_path);
-  for (const auto& kv : setenv_kv) req.SetEnv(kv);
-  for (const auto& [host, inside] : runner.ro_binds_at) req.RoBind(host, inside);
-  for (const auto& rl : runner.rlimits) req.Rlimit(rl);
+// speed), with the run report; an interrupt kills its sandbox at once.
+airlock::runapi::RunRequest Analysis::DetonationRequest() const {
+  airlock::runapi::RunRequest req(airlock_);
+  req.Profile("analysis").RoBind(work_ + "/sample", "/sample").Bind(work_ + "/tmp", "/tmp").Bind(work_ + "/home", "/home/sandbox");
+  req.Chdir("/home/sandbox").Timeout(a_.timeout).Monitor(out_dir_ + "/events.jsonl", /*reads=*/true);
+  req.Report(out_dir_ + "/run.json").KillOnInterrupt();
+  for (const auto& kv : a_.setenv_kv) req.SetEnv(kv);
+  for (const auto& [host, inside] : runner_.ro_binds_at) req.RoBind(host, inside);
+  for (const auto& rl : runner_.rlimits) req.Rlimit(rl);
   std::error_code ec;
-  for (const auto& b : runner.ro_binds) {
+  for (const auto& b : runner_.ro_binds) {
     if (fs::exists(b, ec)) req.RoBind(b, b);
   }
-  return req.Command(runner.argv);
+  return req.Command(runner_.argv);
 }
 
-// Flattens the findings of a scan report's object tree.
-void CollectFindings(const json& obj, json& out) {
-  if (obj.contains("findings")) {
-    for (auto f : obj["findings"]) {
-      f["path"] = obj.value("path", "");
-      out.push_back(f);
-    }
+void Analysis::DetonationPhase() {
+  if (runner_.kind == "archive") PrepareArchiveMembers();
+  report_["runner"]["kind"] = runner_.kind;
+  report_["runner"]["why"] = runner_.why;
+  report_["runner"]["argv"] = runner_.argv;
+  if (runner_.argv.empty()) {
+    Progress("[2/4] no runner: " + runner_.why);
+    return;
   }
-  if (obj.contains("children"))
-    for (const auto& c : obj["children"]) CollectFindings(c, out);
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
-  std::string sample_path, out_dir, timeout = "60s";
-  std::vector<std::string> setenv_kv, rule_dirs;
-  bool json_out = false, quiet = false, no_static = false;
-  CLI::App app{"Detonate a file inside an airlock analysis sandbox under the behaviour monitor, judge it with\n"
-               "Sigma rules and static triage, and write JSON and HTML reports.\n"
-               "Exit status: 0 clean, 1 malicious, 2 error, 3 suspicious.",
-               "airlock analyze"};
-  app.add_option("file", sample_path, "the sample")->required();
-  app.add_option("--timeout", timeout, "how long the sample may run (default 60s)");
-  app.add_option("--out", out_dir, "report directory (default: ./airlock-analysis-<name>)");
-  app.add_option("--setenv", setenv_kv, "KEY=VALUE in the sample's environment")->allow_extra_args(false);
-  app.add_option("--rules", rule_dirs, "additional Sigma rule directory (repeatable)")->allow_extra_args(false);
-  app.add_flag("--json", json_out, "print the JSON report on stdout");
-  app.add_flag("-q,--quiet", quiet, "no progress on stderr");
-  app.add_flag("--no-static", no_static, "skip static triage");
-  CLI11_PARSE(app, argc, argv);
-
-  std::error_code ec;
-  if (!fs::is_regular_file(sample_path, ec)) {
-    std::cerr << "airlock analyze: " << sample_path << ": not a regular file\n";
-    return 2;
+  if (Interrupted()) {
+    run_ = json{{"error", "not run: interrupted before the detonation"}};
+    return;
   }
-  std::string name = fs::path(sample_path).filename().string();
-  std::string safe = SafeSampleName(name);
-  if (out_dir.empty()) out_dir = "airlock-analysis-" + safe;
-  fs::create_directories(out_dir, ec);
-  out_dir = fs::absolute(out_dir).string();
-  std::string work = out_dir + "/work";
-  fs::remove_all(work, ec);
-  for (const char* d : {"sample", "tmp", "home"}) fs::create_directories(work + "/" + d, ec);
-  fs::permissions(work + "/tmp", fs::perms::all | fs::perms::sticky_bit, ec);
-  fs::permissions(work + "/home", fs::perms::all, ec);
-  fs::permissions(work, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec, ec);
-  fs::permissions(out_dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec, ec);
-  std::string staged = work + "/sample/" + safe;
-  fs::copy_file(sample_path, staged, fs::copy_options::overwrite_existing, ec);
-  if (ec) {
-    std::cerr << "airlock analyze: cannot stage sample: " << ec.message() << "\n";
-    return 2;
-  }
-  ::chmod(staged.c_str(), 0555);
-
-  std::string airlock = airlock::FindHelper("airlock");
-  std::string scan = airlock::FindHelper("airlock-scan");
-  if (airlock.empty()) {
-    std::cerr << "airlock analyze: the airlock binary was not found\n";
-    return 2;
-  }
-  json report;
-  report["version"] = AIRLOCK_VERSION;
-  report["sample"] = {{"name", name}, {"size", fs::file_size(staged, ec)}};
-
-  // The runner is chosen first: for an archive, static triage also extracts its objects (one scan
-  // serves both the report and the archive runner's members).
-  std::string head = ReadAll(staged, 4096);
-  std::string browser = fs::exists("/usr/bin/chromium") ? "/usr/bin/chromium" : "";
-  Runner runner = ChooseRunner(head, name, browser, airlock::FindHelper("airlock-browse"), BrowseBudgetMs(timeout));
-  const std::string members_dir = work + "/sample/members";
-  const bool unpack_members = runner.kind == "archive" && !scan.empty() && !no_static;
-  if (unpack_members) {
-    fs::create_directories(members_dir, ec);
-    fs::permissions(members_dir, fs::perms::all, ec);  // written by the scan sandbox's (mapped) user
-  }
-
-  // 1. Static triage of the sample.
-  json static_report = json::object();
-  double static_score = 0;
-  std::set<std::string> techniques;
-  if (!no_static) {
-    Progress(quiet, unpack_members ? "[1/4] static triage, unpacking the archive" : "[1/4] static triage");
-    static_report = StaticTriage(airlock, scan, staged, unpack_members ? members_dir : "");
-    static_score = static_report.value("score", 0.0);
-    if (static_report.contains("techniques"))
-      for (const auto& t : static_report["techniques"]) techniques.insert(t.get<std::string>());
-    if (static_report.contains("objects") && !static_report["objects"].empty()) {
-      const auto& root = static_report["objects"][0];
-      if (root.contains("hashes")) report["sample"]["sha256"] = root["hashes"].value("sha256", "");
-      if (root.contains("type")) report["sample"]["type"] = root["type"];
-    }
-  }
-  json findings = json::array();
-  if (static_report.contains("objects"))
-    for (const auto& o : static_report["objects"]) CollectFindings(o, findings);
-  report["static"] = {{"verdict", static_report.value("verdict", "clean")}, {"score", static_score}, {"findings", findings}};
-  if (static_report.contains("error")) report["static"]["error"] = static_report["error"];
-
-  // 2. Detonation.
-  json members_report = json::array();
-  if (runner.kind == "archive") {
-    // Static triage unpacked it (airlock-scan --extract) into /sample/members: detonate its runnable members.
-    if (!unpack_members) {
-      runner.why = "archive: not unpacked (airlock-scan unavailable or --no-static); static analysis only";
-    } else {
-      for (auto it = fs::directory_iterator(members_dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
-        if (it->is_regular_file(ec) && !it->is_symlink(ec)) ::chmod(it->path().c_str(), 0555);
-      }
-      fs::permissions(members_dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec, ec);
-      std::vector<ArchiveMember> members = RunnableMembers(members_dir, "/sample/members", 16);
-      for (const auto& m : members) members_report.push_back({{"name", m.name}, {"file", m.file}, {"kind", m.kind}, {"argv", m.argv}});
-      if (members.empty()) {
-        runner.why = "archive: unpacked, no runnable member (ELF, shell, Python, Perl); static analysis only";
-      } else {
-        std::ofstream(work + "/sample/airlock-members.sh") << MemberDriverScript(members);
-        ::chmod((work + "/sample/airlock-members.sh").c_str(), 0555);
-        runner.argv = {"/bin/sh", "/sample/airlock-members.sh"};
-        runner.why = fmt::format("archive: unpacked, {} runnable member(s) detonated together", members.size());
-      }
-    }
-  }
-  report["runner"] = {{"kind", runner.kind}, {"why", runner.why}, {"argv", runner.argv}};
-  if (runner.kind == "archive") report["runner"]["members"] = members_report;
-  std::string events_path = out_dir + "/events.jsonl";
-  std::string run_report_path = out_dir + "/run.json";
-  std::vector<json> events;
-  json run = json::object();
-  json browse_summary;  // airlock-browse's summary (browser runner only)
-  if (!runner.argv.empty()) {
-    Progress(quiet, fmt::format("[2/4] detonating with runner '{}' for up to {}", runner.kind, timeout));
-    // Detonation wants every read (credential files, configs) more than speed: --monitor-reads.
-    auto args = DetonationRequest(airlock, work, timeout, events_path, run_report_path, setenv_kv, runner).Argv();
-    ProcResult r = args ? RunCapture(*args, 1 << 20) : ProcResult{-1, "", args.error().What()};
-    if (runner.kind == "browser") browse_summary = ParseBrowseSummary(r.out);
-    report["output"] = {{"stdout", r.out.substr(0, 65536)}, {"stderr", r.err.substr(0, 65536)}, {"exit_code", r.exit_code}};
-    // The run report, checked against its schema (runapi/run_report.h) and kept as airlock wrote it.
-    if (auto rr = airlock::runapi::ReadRunReportFile(run_report_path); rr) {
-      run = json::parse(ReadAll(run_report_path));
-    } else {
-      run = json{{"error", "no run report: " + rr.error().What() + ": " + r.err.substr(0, 500)}};
-    }
-    std::istringstream in(ReadAll(events_path));
-    for (std::string line; std::getline(in, line);) {
-      try {
-        events.push_back(json::parse(line));
-      } catch (const std::exception&) {
-      }
-    }
+  Progress(fmt::format("[2/4] detonating with runner '{}' for up to {}", runner_.kind, a_.timeout));
+  const std::string run_report_path = out_dir_ + "/run.json";
+  auto args = DetonationRequest().Argv();
+  ProcResult r = args ? RunCapture(*args, 1 << 20, interrupt_.fd()) : ProcResult{-1, "", args.error().What()};
+  if (runner_.kind == "browser") browse_summary_ = ParseBrowseSummary(r.out);
+  report_["output"] = OutputSection(r.out, r.err, r.exit_code);
+  // The run report, checked against its schema (runapi/run_report.h) and kept as airlock wrote it.
+  if (auto rr = airlock::runapi::ReadRunReportFile(run_report_path); rr) {
+    run_ = json::parse(ReadHead(run_report_path, 16u << 20), nullptr, /*allow_exceptions=*/false);
   } else {
-    Progress(quiet, "[2/4] no runner: " + runner.why);
+    run_ = json{{"error", "no run report: " + rr.error().What() + ": " + r.err.substr(0, 500)}};
   }
-  report["run"] = run;
+  std::ifstream events(out_dir_ + "/events.jsonl");
+  EventLines lines = ReadEventLines(events);
+  events_ = std::move(lines.events);
+  if (lines.not_read > 0) report_["events_not_read"] = lines.not_read;
+}
 
-  // 3. Behaviour rules.
-  Progress(quiet, fmt::format("[3/4] matching {} events against Sigma rules", events.size()));
+void Analysis::RulesPhase() {
+  Progress(fmt::format("[3/4] matching {} events against Sigma rules", events_.size()));
   airlock::sigma::RuleSet rules;
   std::vector<std::string> dirs = {RulesDir("behavior") + "/behavior"};
-  for (const auto& d : rule_dirs) dirs.push_back(d);
+  for (const auto& d : a_.rule_dirs) dirs.push_back(d);
   json rule_errors = json::array();
   for (const auto& d : dirs) {
     if (auto s = rules.LoadDirectory(d); !s) rule_errors.push_back(s.error().What());
   }
-  std::vector<BehaviorHit> hits;
-  json matches = json::array();
   std::set<std::pair<std::string, std::string>> seen;  // (rule, event) dedup
-  for (const auto& e : events) {
+  for (const auto& e : events_) {
     for (const auto& m : rules.Match(e)) {
-      std::string ev = e.dump();
+      std::string ev = airlock::DumpJson(e);
       if (!seen.insert({m.rule->id, ev}).second) continue;
-      hits.push_back({m.rule->id, m.rule->title, m.rule->level, m.rule->techniques, ev});
-      if (matches.size() < 500) {
-        matches.push_back({{"rule_id", m.rule->id}, {"title", m.rule->title}, {"level", m.rule->level},
-                           {"techniques", m.rule->techniques}, {"event", e}});
+      hits_.push_back({m.rule->id, m.rule->title, m.rule->level, m.rule->techniques, ev});
+      if (matches_.size() < 500) {
+        matches_.push_back({{"rule_id", m.rule->id}, {"title", m.rule->title}, {"level", m.rule->level},
+                            {"techniques", m.rule->techniques}, {"event", e}});
       }
     }
   }
-  report["behavior"] = {{"rules_loaded", rules.report().loaded}, {"rules_supported", rules.report().supported},
-                        {"events", events.size()}, {"matches", matches}, {"rule_errors", rule_errors}};
+  report_["behavior"] = {{"rules_loaded", rules.report().loaded}, {"rules_supported", rules.report().supported},
+                         {"events", events_.size()}, {"matches", matches_}, {"rule_errors", rule_errors}};
+}
 
-  // 4. Dropped files: everything the sample left in its writable areas.
-  Progress(quiet, "[4/4] collecting and triaging dropped files");
-  json dropped = json::array();
+// One dropped file's static triage (in its own sandbox): verdict, score, hash and findings.
+json Analysis::TriageDropped(const std::string& host_path) {
+  StaticResult s = ReadScanReport(StaticTriage(host_path));
+  techniques_.insert(s.techniques.begin(), s.techniques.end());
+  static_score_ = std::max(static_score_, s.score);
+  json d = {{"verdict", s.error.empty() ? s.verdict : "unknown"}, {"score", s.score}, {"findings", s.findings}};
+  if (!s.sha256.empty()) d["sha256"] = s.sha256;
+  return d;
+}
+
+// Everything the sample left in its writable areas; triaged unless interrupted (no new sandbox then).
+void Analysis::DroppedPhase() {
+  Progress("[4/4] collecting and triaging dropped files");
+  std::error_code ec;
   for (const char* area : {"tmp", "home"}) {
-    std::string root = work + "/" + area;
+    std::string root = work_ + "/" + area;
     for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
          it != fs::recursive_directory_iterator(); it.increment(ec)) {
       if (ec) break;
@@ -288,72 +334,105 @@ int main(int argc, char** argv) {
                            it->path().string().substr(root.size());
       if (inside.rfind(std::string(kBrowseProfileDir) + "/", 0) == 0) continue;  // the browser runner's own profile
       json d = {{"path", inside}, {"size", it->file_size(ec)}};
-      if (dropped.size() < 50 && !no_static) {
-        json t = StaticTriage(airlock, scan, it->path().string());
-        d["verdict"] = t.value("verdict", "unknown");
-        d["score"] = t.value("score", 0.0);
-        if (t.contains("objects") && !t["objects"].empty() && t["objects"][0].contains("hashes")) {
-          d["sha256"] = t["objects"][0]["hashes"].value("sha256", "");
-        }
-        if (t.contains("techniques"))
-          for (const auto& x : t["techniques"]) techniques.insert(x.get<std::string>());
-        static_score = std::max(static_score, t.value("score", 0.0));
-        json df = json::array();
-        if (t.contains("objects"))
-          for (const auto& o : t["objects"]) CollectFindings(o, df);
-        d["findings"] = df;
-      }
-      dropped.push_back(d);
+      if (dropped_.size() < 50 && !a_.no_static && !Interrupted()) d.update(TriageDropped(it->path().string()));
+      dropped_.push_back(d);
     }
   }
-  if (runner.kind == "browser") {
-    MarkDownloads(dropped, browse_summary);
-    report["browser"] = browse_summary;
-    for (auto& h : BrowseHits(browse_summary, IsSvgSample(head, name), work + "/tmp")) {
-      if (matches.size() < 500) {
-        matches.push_back({{"rule_id", h.rule_id}, {"title", h.title}, {"level", h.level}, {"techniques", h.techniques},
-                           {"event", json::parse(h.event)}});
-      }
-      hits.push_back(std::move(h));
+}
+
+void Analysis::BrowserPhase() {
+  MarkDownloads(dropped_, browse_summary_);
+  report_["browser"] = browse_summary_;
+  for (auto& h : BrowseHits(browse_summary_, IsSvgSample(head_, name_), work_ + "/tmp")) {
+    if (matches_.size() < 500) {
+      json event = json::parse(h.event, nullptr, /*allow_exceptions=*/false);
+      matches_.push_back({{"rule_id", h.rule_id}, {"title", h.title}, {"level", h.level}, {"techniques", h.techniques},
+                          {"event", event.is_discarded() ? json(h.event) : event}});
     }
-    report["behavior"]["matches"] = matches;
+    hits_.push_back(std::move(h));
   }
-  report["dropped"] = dropped;
-  report["network"] = BuildNetworkSection(events, run);
+  report_["behavior"]["matches"] = matches_;
+}
 
-  Verdict v = Combine(static_score, techniques, hits);
-  report["verdict"] = v.verdict;
-  report["score"] = v.score;
-  report["techniques"] = std::vector<std::string>(v.techniques.begin(), v.techniques.end());
+void Analysis::PrintSummary(const Verdict& v) const {
+  std::cout << fmt::format("{}: {} (score {:.1f}/10){}\n", airlock::Utf8Text(name_), v.verdict, v.score,
+                           report_.value("interrupted", false) ? " [interrupted: incomplete]" : "");
+  if (!v.techniques.empty()) {
+    std::string t;
+    for (const auto& x : v.techniques) t += (t.empty() ? "" : ", ") + x;
+    std::cout << "  techniques: " << t << "\n";
+  }
+  std::cout << fmt::format("  runner: {} ({})\n", runner_.kind, runner_.why);
+  std::cout << fmt::format("  events: {}, rule matches: {}, dropped files: {}, static findings: {}\n", events_.size(), hits_.size(),
+                           dropped_.size(), findings_.size());
+  std::set<std::string> shown;
+  for (const auto& h : hits_) {
+    if (shown.insert(h.rule_id).second) std::cout << fmt::format("  [{}] {}\n", h.level, h.title);
+  }
+  const json& net = report_["network"];
+  if (!net["domains"].empty() || !net["destinations"].empty()) {
+    std::cout << fmt::format("  network ({}): {} domains, {} destinations, {} URLs\n", net.value("mode", ""), net["domains"].size(),
+                             net["destinations"].size(), net["urls"].size());
+    for (const auto& u : net["urls"]) std::cout << fmt::format("    {} {}\n", u.value("method", ""), u.value("url", ""));
+  }
+  std::cout << "  reports: " << out_dir_ << "/report.json, " << out_dir_ << "/report.html\n";
+}
 
-  std::ofstream(out_dir + "/report.json") << report.dump(2) << "\n";
-  std::ofstream(out_dir + "/report.html") << RenderHtmlReport(report, events);
-
-  if (json_out) {
-    std::cout << report.dump(2) << "\n";
+// The verdict, the interruption, the reports written (both or an error), the summary printed.
+int Analysis::Finish() {
+  report_["dropped"] = dropped_;
+  Guarded("network", [&] { report_["network"] = BuildNetworkSection(events_, run_); });
+  Verdict v = Combine(static_score_, techniques_, hits_);
+  report_["verdict"] = v.verdict;
+  report_["score"] = v.score;
+  report_["techniques"] = std::vector<std::string>(v.techniques.begin(), v.techniques.end());
+  const int signo = interrupt_.Signal();
+  report_["interrupted"] = signo != 0;
+  if (signo != 0) report_["interrupt_signal"] = signo;
+  if (!errors_.empty()) report_["errors"] = errors_;
+  ReportTexts texts = RenderReport(report_, events_);
+  bool written = WriteFileAtomically(out_dir_ + "/report.json", texts.json);
+  written = WriteFileAtomically(out_dir_ + "/report.html", texts.html) && written;
+  if (!written) std::cerr << "airlock analyze: cannot write the reports in " << out_dir_ << "\n";
+  if (a_.json_out) {
+    std::cout << texts.json;
   } else {
-    std::cout << fmt::format("{}: {} (score {:.1f}/10)\n", name, v.verdict, v.score);
-    if (!v.techniques.empty()) {
-      std::string t;
-      for (const auto& x : v.techniques) t += (t.empty() ? "" : ", ") + x;
-      std::cout << "  techniques: " << t << "\n";
-    }
-    std::cout << fmt::format("  runner: {} ({})\n", runner.kind, runner.why);
-    std::cout << fmt::format("  events: {}, rule matches: {}, dropped files: {}, static findings: {}\n", events.size(), hits.size(),
-                             dropped.size(), findings.size());
-    std::set<std::string> shown;
-    for (const auto& h : hits) {
-      if (shown.insert(h.rule_id).second) std::cout << fmt::format("  [{}] {}\n", h.level, h.title);
-    }
-    const json& net = report["network"];
-    if (!net["domains"].empty() || !net["destinations"].empty()) {
-      std::cout << fmt::format("  network ({}): {} domains, {} destinations, {} URLs\n", net.value("mode", ""), net["domains"].size(),
-                               net["destinations"].size(), net["urls"].size());
-      for (const auto& u : net["urls"]) {
-        std::cout << fmt::format("    {} {}\n", u.value("method", ""), u.value("url", ""));
-      }
-    }
-    std::cout << "  reports: " << out_dir << "/report.json, " << out_dir << "/report.html\n";
+    PrintSummary(v);
   }
-  return VerdictExitCode(v.verdict);
+  if (!written) return 2;
+  return signo != 0 ? 128 + signo : VerdictExitCode(v.verdict);
+}
+
+int Analysis::Run() {
+  if (!Stage()) return 2;
+  Guarded("static triage", [&] { StaticPhase(); });
+  Guarded("detonation", [&] { DetonationPhase(); });
+  report_["run"] = run_;
+  Guarded("behaviour rules", [&] { RulesPhase(); });
+  Guarded("dropped files", [&] { DroppedPhase(); });
+  if (runner_.kind == "browser") Guarded("browser", [&] { BrowserPhase(); });
+  return Finish();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // First, before any thread or child: SIGINT/SIGTERM/SIGHUP are taken, not fatal (process/interrupt.h).
+  airlock::process::InterruptWatch interrupt;
+  Args a;
+  CLI::App app{"Detonate a file inside an airlock analysis sandbox under the behaviour monitor, judge it with\n"
+               "Sigma rules and static triage, and write JSON and HTML reports.\n"
+               "Exit status: 0 clean, 1 malicious, 2 error, 3 suspicious; 128+N when interrupted by signal N\n"
+               "(SIGINT, SIGTERM, SIGHUP: the sandbox is killed, the report is written and says \"interrupted\").",
+               "airlock analyze"};
+  app.add_option("file", a.sample_path, "the sample")->required();
+  app.add_option("--timeout", a.timeout, "how long the sample may run (default 60s)");
+  app.add_option("--out", a.out_dir, "report directory (default: ./airlock-analysis-<name>)");
+  app.add_option("--setenv", a.setenv_kv, "KEY=VALUE in the sample's environment")->allow_extra_args(false);
+  app.add_option("--rules", a.rule_dirs, "additional Sigma rule directory (repeatable)")->allow_extra_args(false);
+  app.add_flag("--json", a.json_out, "print the JSON report on stdout");
+  app.add_flag("-q,--quiet", a.quiet, "no progress on stderr");
+  app.add_flag("--no-static", a.no_static, "skip static triage");
+  CLI11_PARSE(app, argc, argv);
+  return Analysis(std::move(a), interrupt).Run();
 }

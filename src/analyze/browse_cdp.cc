@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/json_text.h"
+
 namespace airlock::analyze::cdp {
 
 using nlohmann::json;
@@ -38,7 +40,7 @@ std::optional<std::string> Framer::Next() {
 std::string EncodeCommand(int64_t id, std::string_view method, const json& params, std::string_view session_id) {
   json cmd = {{"id", id}, {"method", method}, {"params", params.is_null() ? json::object() : params}};
   if (!session_id.empty()) cmd["sessionId"] = session_id;
-  std::string out = cmd.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string out = DumpJson(cmd);
   out.push_back('\0');
   return out;
 }
@@ -53,7 +55,7 @@ Result<Message> ParseMessage(std::string_view text) {
     m.id = it->get<int64_t>();
     if (auto r = j.find("result"); r != j.end() && r->is_object()) m.result = *r;
     if (auto e = j.find("error"); e != j.end()) {
-      m.error = e->is_object() ? e->value("message", std::string("error")) : e->dump();
+      m.error = e->is_object() ? e->value("message", std::string("error")) : DumpJson(*e);
       if (m.error.empty()) m.error = "error";
     }
     return m;

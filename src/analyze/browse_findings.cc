@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <sstream>
 
+#include "core/json_text.h"
 #include "core/unique_fd.h"
 
 namespace airlock::analyze {
@@ -100,7 +101,7 @@ std::vector<BehaviorHit> BrowseHits(const json& summary, bool svg, const std::st
     std::string title = svg ? "SVG script started a download without user interaction (SVG smuggling)"
                             : "Page script started a download without user interaction (HTML smuggling)";
     hits.push_back({svg ? "airlock-browser-svg-scripted-download" : "airlock-browser-scripted-download", title,
-                    smuggled || type ? "high" : "medium", {svg ? "T1027.017" : "T1027.006"}, evidence.dump()});
+                    smuggled || type ? "high" : "medium", {svg ? "T1027.017" : "T1027.006"}, DumpJson(evidence)});
   }
   return hits;
 }

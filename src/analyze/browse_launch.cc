@@ -1,6 +1,7 @@
 #include "analyze/browse_launch.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,6 +75,9 @@ Result<Chromium> LaunchChromium(const ChromiumOptions& opt) {
   pid_t pid = ::fork();
   if (pid < 0) return ErrnoError("fork");
   if (pid == 0) {
+    sigset_t none;  // the driver blocks SIGINT/SIGTERM/SIGHUP (process/interrupt.h); Chromium must not
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     // Move the pipe ends out of the way of 3 and 4 first, then into place (dup2 clears O_CLOEXEC).
     int in = ::fcntl(cmd_r.get(), F_DUPFD_CLOEXEC, 10);
     int out = ::fcntl(evt_w.get(), F_DUPFD_CLOEXEC, 10);

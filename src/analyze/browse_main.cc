@@ -3,7 +3,8 @@
 // file collector sees, opens the sample, waits until the page has settled (loaded, no download in
 // progress, nothing new for the settle time) or the time budget is spent, closes the browser and
 // prints a JSON summary on stdout (docs/BROWSER.md). It never clicks or types: a download needs the
-// page's own script.
+// page's own script. SIGINT, SIGTERM and SIGHUP (forwarded by `airlock run`) end the page at once:
+// Chromium is closed (killed after 1 s) and the summary is still printed, with "interrupted".
 //
 //   airlock-browse [--chromium PATH] [--profile DIR] [--downloads DIR] [--settle-ms N]
 //                  [--timeout-ms N] [--virtual-ms N] [--chromium-sandbox] FILE|URL
@@ -28,6 +29,8 @@
 #include "analyze/browse_cdp.h"
 #include "analyze/browse_launch.h"
 #include "analyze/browse_watch.h"
+#include "core/json_text.h"
+#include "process/interrupt.h"
 
 using nlohmann::json;
 using namespace airlock;
@@ -97,8 +100,9 @@ class Driver {
     watch_ = PageWatch(limits);
   }
 
-  // Runs the page until settled, the budget is spent or the browser goes away; returns how it ended.
-  std::string Run(int64_t deadline_ms) {
+  // Runs the page until settled, the budget is spent, the browser goes away or `interrupt_fd` is
+  // readable; returns how it ended.
+  std::string Run(int64_t deadline_ms, int interrupt_fd) {
     Send(kDownloads, "Browser.setDownloadBehavior",
          {{"behavior", "allowAndName"}, {"downloadPath", opt_.downloads}, {"eventsEnabled", true}});
     Send(kDiscover, "Target.setDiscoverTargets", {{"discover", true}});
@@ -107,11 +111,12 @@ class Driver {
       int64_t now = NowMs();
       if (watch_.Settled(now)) return "settled";
       if (now >= deadline_ms) return "timeout";
-      pollfd p = {c_.from_browser.get(), POLLIN, 0};
-      int n = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(100, deadline_ms - now)));
+      pollfd p[2] = {{c_.from_browser.get(), POLLIN, 0}, {interrupt_fd, POLLIN, 0}};
+      int n = ::poll(p, 2, static_cast<int>(std::min<int64_t>(100, deadline_ms - now)));
       if (n < 0 && errno != EINTR) return "poll-error";
       if (n <= 0) continue;
-      if (!ReadAvailable()) return "browser-exited";
+      if (p[1].revents & POLLIN) return "interrupted";
+      if (p[0].revents && !ReadAvailable()) return "browser-exited";
     }
   }
 
@@ -242,6 +247,7 @@ void NameDownloads(const std::string& dir, std::vector<BrowseDownload>& download
 }  // namespace
 
 int main(int argc, char** argv) {
+  process::InterruptWatch interrupt;  // first: before Chromium or any thread
   Options opt;
   if (!ParseArgs(argc, argv, opt)) {
     std::cerr << "usage: airlock-browse [--chromium PATH] [--profile DIR] [--downloads DIR] [--settle-ms N] "
@@ -253,19 +259,19 @@ int main(int argc, char** argv) {
   json summary = {{"url", TargetUrl(opt.target)}, {"downloads_dir", opt.downloads}};
   if (::mkdir(opt.downloads.c_str(), 0700) != 0 && errno != EEXIST) {
     summary["error"] = "mkdir " + opt.downloads + ": " + std::strerror(errno);
-    std::cout << summary.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+    std::cout << DumpJson(summary) << "\n";
     return 1;
   }
   auto chromium = LaunchChromium(opt.chromium);
   if (!chromium) {
     summary["error"] = "cannot start Chromium: " + chromium.error().What();
-    std::cout << summary.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+    std::cout << DumpJson(summary) << "\n";
     return 1;
   }
   Driver driver(opt, std::move(*chromium));
-  std::string ended = driver.Run(start + opt.timeout_ms);
+  std::string ended = driver.Run(start + opt.timeout_ms, interrupt.fd());
   int64_t run_ms = NowMs() - start;
-  int exit_code = driver.Close(5000);
+  int exit_code = driver.Close(ended == "interrupted" ? 1000 : 5000);
   NameDownloads(opt.downloads, driver.watch().downloads());
 
   json page = driver.watch().Summary();
@@ -274,6 +280,9 @@ int main(int argc, char** argv) {
   summary["duration_ms"] = run_ms;
   summary["chromium_exit"] = exit_code;
   summary["errors"] = driver.errors();
-  std::cout << summary.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+  const int signo = interrupt.Signal();
+  summary["interrupted"] = signo != 0;
+  std::cout << DumpJson(summary) << "\n";
+  if (signo != 0) return 128 + signo;
   return ended == "settled" || ended == "timeout" ? 0 : 1;
 }

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "core/json_text.h"
+
 namespace airlock::analyze {
 
 using nlohmann::json;
@@ -25,7 +27,7 @@ std::string ConsoleText(const json& args) {
   for (const auto& a : args) {
     if (!a.is_object()) continue;
     std::string part;
-    if (auto v = a.find("value"); v != a.end()) part = v->is_string() ? v->get<std::string>() : v->dump();
+    if (auto v = a.find("value"); v != a.end()) part = v->is_string() ? v->get<std::string>() : DumpJson(*v);
     else part = Str(a, "description");
     if (!text.empty()) text += ' ';
     text += part;

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "core/json_text.h"
 #include "runapi/run_report.h"
 
 namespace airlock::analyze {
@@ -39,7 +40,7 @@ std::string Footer(const nlohmann::json& run, size_t events) {
 std::string Str(const nlohmann::json& j, const char* key) {
   if (!j.contains(key)) return "";
   const auto& v = j[key];
-  return v.is_string() ? v.get<std::string>() : v.dump();
+  return v.is_string() ? v.get<std::string>() : DumpJson(v);
 }
 
 void ProcessTree(std::string& h, const std::vector<nlohmann::json>& events) {
@@ -162,7 +163,7 @@ th{background:#f0f0f0}code{font-size:12px;word-break:break-all}.dim{color:#777}u
     std::string techs;
     for (const auto& t : m["techniques"]) techs += t.get<std::string>() + " ";
     h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>", HtmlEscape(m.value("level", "")),
-                     HtmlEscape(m.value("title", "")), HtmlEscape(techs), HtmlEscape(m["event"].dump()));
+                     HtmlEscape(m.value("title", "")), HtmlEscape(techs), HtmlEscape(DumpJson(m["event"])));
   }
   for (const auto& f : r["static"]["findings"]) {
     std::string techs;

@@ -4,6 +4,7 @@
 #include <set>
 #include <string>
 
+#include "core/json_text.h"
 #include "runapi/run_report.h"
 
 namespace airlock::analyze {
@@ -16,7 +17,7 @@ constexpr size_t kCap = 500;
 std::string Str(const nlohmann::json& e, const char* key) {
   auto it = e.find(key);
   if (it == e.end()) return "";
-  return it->is_string() ? it->get<std::string>() : it->dump();
+  return it->is_string() ? it->get<std::string>() : DumpJson(*it);
 }
 
 bool IsLoopback(const std::string& ip) { return ip.rfind("127.", 0) == 0 || ip == "::1"; }

@@ -14,7 +14,10 @@ struct ProcResult {
 };
 
 // Runs argv without a shell, capturing stdout and stderr (each capped at cap bytes; the rest is read
-// and discarded so the child never blocks). stdin is /dev/null.
-ProcResult RunCapture(const std::vector<std::string>& argv, size_t cap = 64 << 20);
+// and discarded so the child never blocks). stdin is /dev/null. The child never outlives us (SIGKILL
+// when we die: process/spawn.h kill_with_caller); when `interrupt_fd` (process/interrupt.h) becomes
+// readable it gets SIGTERM (`airlock run --on-interrupt kill` then kills its sandbox and writes its
+// report), and SIGKILL 10 s later.
+ProcResult RunCapture(const std::vector<std::string>& argv, size_t cap = 64 << 20, int interrupt_fd = -1);
 
 }  // namespace airlock::analyze

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/json_text.h"
+
 namespace airlock::audit {
 namespace {
 
@@ -48,7 +50,7 @@ nlohmann::ordered_json ReportToJson(const std::vector<TargetReport>& reports) {
 }
 
 std::string ReportToJsonText(const std::vector<TargetReport>& reports) {
-  return ReportToJson(reports).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  return DumpJson(ReportToJson(reports), 2) + "\n";
 }
 
 std::string ReportToText(const std::vector<TargetReport>& reports) {

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "core/json_text.h"
 #include "probe/probe.h"
 #include "sandbox/outcome.h"
 
@@ -27,7 +28,7 @@ int CheckCommand(int argc, char** argv) {
     nlohmann::json j;
     j["checks"] = ProbeToJson(items);
     j["default_profile_enforceable"] = enforceable;
-    std::puts(j.dump(2).c_str());
+    std::puts(DumpJson(j, 2).c_str());
   } else {
     for (const auto& i : items) {
       std::printf("%-30s %-4s %s%s\n", i.name.c_str(), i.ok ? "yes" : "NO", i.detail.c_str(),

@@ -15,6 +15,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "core/unique_fd.h"
 #include "policy/policy_overrides.h"
@@ -34,6 +35,7 @@ struct RunArgs {
   std::string report;
   std::string monitor;
   bool monitor_reads = false;
+  std::string on_interrupt = "forward";
   bool verbose = false;
   std::string pool = "auto";
   std::vector<std::string> command;
@@ -72,7 +74,9 @@ std::optional<Result<RunOutcome>> TryFastWarm(const RunArgs& a, const std::strin
     std::fputs("airlock: warm fast path: built-in profile as published by the pool, not loaded\n", stderr);
   }
   std::string why;
-  auto outcome = pool::RunWarm(*policy, a.command, RunOptions{}, socket, key, &why);
+  RunOptions options;
+  options.kill_on_interrupt = a.on_interrupt == "kill";
+  auto outcome = pool::RunWarm(*policy, a.command, options, socket, key, &why);
   if (!outcome) LogDebug("pool fast path: {}", why);
   return outcome;
 }
@@ -92,12 +96,12 @@ int FinishRun(const Result<RunOutcome>& outcome, const std::string& report) {
   } else {
     o = *outcome;
     if (o.reason == OutcomeReason::kSetupError || o.reason == OutcomeReason::kTimeout ||
-        o.reason == OutcomeReason::kKilledByLimit) {
+        o.reason == OutcomeReason::kKilledByLimit || (o.interrupt_signal != 0 && !o.error.empty())) {
       LogError("{}", o.error);
     }
   }
   if (!report.empty()) {
-    std::string text = OutcomeToJson(o).dump(2) + "\n";
+    std::string text = DumpJson(OutcomeToJson(o), 2) + "\n";
     if (report == "-") {
       std::fputs(text.c_str(), stderr);
     } else {
@@ -176,6 +180,10 @@ void AddRunOptions(CLI::App& app, RunArgs& a) {
   app.add_option("--monitor", a.monitor, "stream behaviour events as JSON lines to FILE ('-' for stdout); docs/EVENTS.md");
   app.add_flag("--monitor-reads", a.monitor_reads,
                "with --monitor: also report read-only opens and plain mode/time changes (slower; docs/EVENTS.md)");
+  app.add_option("--on-interrupt", a.on_interrupt,
+                 "forward (default): SIGINT, SIGTERM and SIGHUP to airlock are passed to the command; kill: they kill "
+                 "the whole sandbox at once. Either way --report says \"interrupted\"")
+      ->check(CLI::IsMember({"forward", "kill"}));
   app.add_option("--pool", a.pool,
                  "auto (default): start in a warm sandbox of `airlock pool` when one serves this policy, else cold; "
                  "off: always cold; required: fail (123) unless served warm")
@@ -281,6 +289,7 @@ int RunCommand(int argc, char** argv) {
 
   RegisterBuiltinSeccompPrograms();
   RunOptions run_options;
+  run_options.kill_on_interrupt = a.on_interrupt == "kill";
   UniqueFd monitor_file;
   if (auto rc = OpenMonitor(a, monitor_file, run_options)) return *rc;
   return RunPolicy(std::get<Policy>(policy), a, run_options, pool_socket);

@@ -17,6 +17,7 @@
 
 #include "analyze/runner.h"
 #include "core/helper_path.h"
+#include "core/json_text.h"
 #include "process/spawn.h"
 #include "scan/hashes.h"
 
@@ -115,7 +116,10 @@ json RunAnalyze(const std::string& path, const std::string& out_dir, std::chrono
   std::vector<std::string> argv = {airlock, "analyze", "--json", "-q", "--timeout", secs, "--out", out_dir, path};
   process::SpawnOptions options;  // stdin and stderr /dev/null; the JSON report on stdout
   options.capture_stderr = false;
+  // SIGKILL at the deadline, or when the milter dies: analyze's own `airlock run` children die with it
+  // (it starts them with kill_with_caller) and their sandboxes with them, so nothing outlives the budget.
   options.deadline = kill_at;
+  options.kill_with_caller = true;
   options.on_tick = progress;
   auto r = process::SpawnAndCapture(argv, options);
   if (!r) return {{"error", r.error().What()}};
@@ -147,7 +151,7 @@ Filter::~Filter() {
 }
 
 void Filter::Log(const json& line) {
-  std::string s = line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  std::string s = DumpJson(line) + "\n";
   std::lock_guard lock(log_mu_);
   std::fwrite(s.data(), 1, s.size(), log_);
   std::fflush(log_);
@@ -163,7 +167,7 @@ void Filter::FlushStats(const char* why) {
   std::string tmp = path + ".tmp";
   {
     std::ofstream f(tmp, std::ios::trunc);
-    f << s.dump(2) << "\n";
+    f << DumpJson(s, 2) << "\n";
   }
   std::error_code ec;
   fs::rename(tmp, path, ec);
@@ -223,7 +227,7 @@ Filter::DetonationResult Filter::Detonate(const json& extracted, const std::stri
     auto store = [this, sha](const json& r) {
       if (!cache_ || r.contains("error")) return;
       json d = {{"techniques", r.value("techniques", std::vector<std::string>{})}, {"runner", r.value("runner", json::object())}};
-      (void)cache_->Put("detonation", sha, CacheEntry{r.value("verdict", "clean"), r.value("score", 0.0), d.dump(), 0});
+      (void)cache_->Put("detonation", sha, CacheEntry{r.value("verdict", "clean"), r.value("score", 0.0), DumpJson(d), 0});
     };
     if (config_.detonation_mode == "tempfail") {
       // A pending marker older than an analysis can take is stale (the daemon stopped under it).
@@ -322,7 +326,7 @@ Outcome Filter::Process(const Envelope& env, const std::string& message, size_t 
   if (!cached) {
     json req = {{"op", "scan"}, {"name", "message.eml"}};
     if (config_.detonation_enabled) req["extract_kinds"] = config_.detonation_kinds;
-    CallResult r = pool_->Call(req.dump(), message, deadline);
+    CallResult r = pool_->Call(DumpJson(req), message, deadline);
     timing["queued"] = Round1(r.queued_ms);
     timing["worker"] = Round1(r.worker_ms);
     if (r.error != CallError::kNone) return Fail(env, size, std::string("static triage: ") + CallErrorName(r.error) + ": " + r.detail, start, mta);
@@ -357,9 +361,9 @@ Outcome Filter::Process(const Envelope& env, const std::string& message, size_t 
     }
     if (cache_) {
       json d = {{"assessment", AssessmentToJson(a)}};
-      std::string rep = report.dump(-1, ' ', false, json::error_handler_t::replace);
+      std::string rep = DumpJson(report);
       if (rep.size() < (1u << 20)) d["report"] = report;
-      (void)cache_->Put("message", body_sha, CacheEntry{a.verdict, a.score, d.dump(-1, ' ', false, json::error_handler_t::replace), 0});
+      (void)cache_->Put("message", body_sha, CacheEntry{a.verdict, a.score, DumpJson(d), 0});
     }
   }
 
@@ -384,7 +388,7 @@ Outcome Filter::Process(const Envelope& env, const std::string& message, size_t 
       break;
     case Action::kQuarantine: {
       QuarantineMeta meta{"", env.queue_id, env.from, env.rcpts, Now(), a.verdict, Round1(a.score), a.techniques};
-      auto id = store_.Add(meta, message, report.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
+      auto id = store_.Add(meta, message, DumpJson(report, 2) + "\n");
       if (!id) return Fail(env, size, id.error().What(), start, mta);
       if (config_.quarantine_hold) {
         if (!mta.Quarantine(ReplyText("airlock " + *id + ": " + reason))) {
@@ -405,7 +409,7 @@ Outcome Filter::Process(const Envelope& env, const std::string& message, size_t 
       for (const auto& [sha, why] : remove) {
         req["remove"][sha] = {{"verdict", why.verdict}, {"score", why.score}, {"techniques", why.techniques}};
       }
-      CallResult r = pool_->Call(req.dump(), message, deadline);
+      CallResult r = pool_->Call(DumpJson(req), message, deadline);
       if (r.error != CallError::kNone) return Fail(env, size, std::string("strip: ") + CallErrorName(r.error) + ": " + r.detail, start, mta);
       json reply = json::parse(r.reply.header, nullptr, false);
       if (reply.is_discarded() || !reply.value("ok", false)) {

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <iostream>
 
+#include "core/json_text.h"
 #include "milter/config.h"
 #include "milter/quarantine_store.h"
 #include "process/spawn.h"
@@ -127,7 +128,7 @@ int QuarantineMain(int argc, char** argv) {
     if (json_out) {
       nlohmann::json arr = nlohmann::json::array();
       for (const auto& m : *list) arr.push_back(MetaToJson(m));
-      std::cout << arr.dump(2) << "\n";
+      std::cout << DumpJson(arr, 2) << "\n";
       return 0;
     }
     for (const auto& m : *list) {
@@ -148,7 +149,7 @@ int QuarantineMain(int argc, char** argv) {
     nlohmann::json out = MetaToJson(*meta);
     nlohmann::json parsed = report ? nlohmann::json::parse(*report, nullptr, false) : nlohmann::json();
     out["report"] = parsed.is_discarded() ? nlohmann::json() : parsed;  // a corrupt report.json: null, not "<discarded>"
-    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    std::cout << DumpJson(out, 2) << "\n";
     return 0;
   }
   if (cmd == "delete") {

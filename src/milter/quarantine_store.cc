@@ -1,3 +1,4 @@
+#include "core/json_text.h"
 #include "milter/quarantine_store.h"
 
 #include <fcntl.h>
@@ -97,7 +98,7 @@ Result<std::string> QuarantineStore::Add(QuarantineMeta& meta, const std::string
     }
     if (auto s = WriteFile0600(tmp + "/message.eml", message); !s) return std::unexpected(s.error());
     if (auto s = WriteFile0600(tmp + "/report.json", report_json); !s) return std::unexpected(s.error());
-    if (auto s = WriteFile0600(tmp + "/meta.json", MetaToJson(meta).dump(2) + "\n"); !s) return std::unexpected(s.error());
+    if (auto s = WriteFile0600(tmp + "/meta.json", DumpJson(MetaToJson(meta), 2) + "\n"); !s) return std::unexpected(s.error());
     std::string final_dir = dir_ + "/" + meta.id;
     if (::rename(tmp.c_str(), final_dir.c_str()) != 0) {
       if (errno == EEXIST || errno == ENOTEMPTY) {

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "analyze/runner.h"
+#include "core/json_text.h"
 #include "milter/frame.h"
 #include "milter/strip.h"
 #include "scan/blocklist.h"
@@ -23,7 +24,7 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string Dump(const json& j) { return DumpJson(j); }
 
 // Reads an extracted object back (the extractor wrote it under `dir`).
 std::string ReadBack(const std::string& dir, const std::string& name) {

@@ -1,7 +1,8 @@
 // A JSON-lines writer for the monitor's hot path: appends one flat object (string and integer
 // members) to a caller-owned buffer, without building a DOM and without allocating once the buffer
-// has grown. Strings are escaped as RFC 8259 requires; bytes that are not valid UTF-8 become U+FFFD
-// (the same policy as nlohmann::json's error_handler_t::replace), so every line is valid JSON.
+// has grown. Strings are written by core/json_text.h's AppendJsonString: RFC 8259 escapes, bytes that
+// are not valid UTF-8 as the text `\xNN` (the rule of every airlock JSON writer), so every line is
+// valid JSON and nothing the sandbox named is lost.
 //
 // Contract: the caller writes each key once; keys are trusted literals (not escaped).
 #pragma once
@@ -10,10 +11,9 @@
 #include <string>
 #include <string_view>
 
-namespace airlock {
+#include "core/json_text.h"
 
-// Appends `s` as a quoted JSON string.
-void AppendJsonString(std::string& out, std::string_view s);
+namespace airlock {
 
 class JsonLine {
  public:

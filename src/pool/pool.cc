@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/json_text.h"
 #include "policy/policy_fields.h"
 #include "policy/profile_loader.h"
 
@@ -115,7 +116,7 @@ std::string PublishedParams(const Policy& p, const std::string& fast_key) {
                   {"count_denials", p.seccomp.count_denials}};
   j["net_host"] = p.net.mode == NetMode::kHost;
   j["die_with_parent"] = p.die_with_parent;
-  return j.dump(2) + "\n";
+  return DumpJson(j, 2) + "\n";
 }
 
 }  // namespace airlock::pool

@@ -281,6 +281,8 @@ void RecordWarmEnd(const Policy& policy, const std::string& answer, const Superv
   if (sup.payload) end.payload_status = sup.payload->raw_status;
   end.init_status = SIGKILL;  // we cannot wait for init: no report from it means it was killed
   end.has_seccomp = policy.seccomp.requirement != Requirement::kDisabled;
+  end.interrupt_signal = sup.interrupt_signal;
+  end.killed_on_interrupt = sup.killed_on_interrupt;
   ClassifyOutcome(end, outcome);
 }
 
@@ -311,6 +313,7 @@ std::optional<Result<RunOutcome>> RunWarm(const Policy& policy, const std::vecto
   so.compile = [&policy]() { return CompileWarmProgram(policy); };
   so.lazy_notify_thread = true;
   so.observer = &observer;
+  so.kill_on_interrupt = options.kill_on_interrupt;
   Supervisor supervisor(std::move(so));
   auto launched = LaunchWarm(std::move(sock), socket, key, *request, mark, why_not);
   if (!launched) return Result<RunOutcome>(std::unexpected(launched.error()));

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/fd_passing.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "core/unique_fd.h"
 #include "kernel/syscalls.h"
@@ -532,7 +533,7 @@ Result<int> Serve(const Policy& policy, const ServeOptions& options) {
       fast_key.clear();
     }
   }
-  Acceptor acceptor(o, PoolKey(policy), fast_key, info.dump(), acceptor_end.get());
+  Acceptor acceptor(o, PoolKey(policy), fast_key, DumpJson(info), acceptor_end.get());
   auto rc = acceptor.Loop(listen_fd->get());
   ::unlink(params.c_str());
   ::unlink(o.socket.c_str());

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,8 +17,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The child side of ForkExec: only async-signal-safe calls. `fds` are the descriptors for 0, 1, 2.
-[[noreturn]] void ExecChild(char* const* args, const int (&fds)[3]) {
+// The child side of ForkExec: only async-signal-safe calls. `fds` are the descriptors for 0, 1, 2;
+// `death_signal` (with the forking process `parent`) is PR_SET_PDEATHSIG.
+[[noreturn]] void ExecChild(char* const* args, const int (&fds)[3], int death_signal, pid_t parent) {
+  if (death_signal != 0) {
+    // The parent may have died before the prctl: then nothing would ever send the signal.
+    if (::prctl(PR_SET_PDEATHSIG, death_signal) != 0 || ::getppid() != parent) _exit(126);
+  }
   int src[3];
   // A source that already sits on another standard descriptor would be overwritten by an earlier
   // dup2: move it above 2 first (O_CLOEXEC, so the copy does not reach the program).
@@ -101,33 +107,48 @@ void ReadSome(Sink& s) {
   if (s.dst->size() < s.cap) s.dst->append(buf, std::min(static_cast<size_t>(n), s.cap - s.dst->size()));
 }
 
-// poll's timeout until the earlier of the deadline and the next tick (-1: none).
-int PollTimeoutMs(const SpawnOptions& o, Clock::time_point next_tick) {
-  std::optional<Clock::time_point> until = o.deadline;
+// When the child is killed: the deadline, or the end of the grace after an interruption.
+std::optional<Clock::time_point> KillAt(const SpawnOptions& o, std::optional<Clock::time_point> grace_end) {
+  if (o.deadline && grace_end) return std::min(*o.deadline, *grace_end);
+  return grace_end ? grace_end : o.deadline;
+}
+
+// poll's timeout until the earlier of the kill and the next tick (-1: none).
+int PollTimeoutMs(const SpawnOptions& o, std::optional<Clock::time_point> kill_at, Clock::time_point next_tick) {
+  std::optional<Clock::time_point> until = kill_at;
   if (o.on_tick) until = until ? std::min(*until, next_tick) : next_tick;
   if (!until) return -1;
   auto ms = std::chrono::ceil<std::chrono::milliseconds>(*until - Clock::now()).count();
   return static_cast<int>(std::clamp<int64_t>(ms, 0, 60000));
 }
 
-// Moves data until every pipe is closed, or kills the child at the deadline.
+// Moves data until every pipe is closed, or kills the child at the deadline (or at the end of the
+// grace an interruption gave it).
 void Pump(pid_t pid, Source& in, Sink (&sinks)[2], const SpawnOptions& o, SpawnResult& r) {
   auto next_tick = Clock::now() + o.tick_interval;
+  std::optional<Clock::time_point> grace_end;
   while (in.fd || sinks[0].fd || sinks[1].fd) {
     auto now = Clock::now();
-    if (o.deadline && now >= *o.deadline) {
+    const auto kill_at = KillAt(o, grace_end);
+    if (kill_at && now >= *kill_at) {
       ::kill(pid, SIGKILL);
-      r.timed_out = true;
+      r.timed_out = o.deadline && now >= *o.deadline;
       return;
     }
     if (o.on_tick && now >= next_tick) {
       o.on_tick();
       next_tick = now + o.tick_interval;
     }
-    pollfd p[3] = {{in.fd.get(), POLLOUT, 0}, {sinks[0].fd.get(), POLLIN, 0}, {sinks[1].fd.get(), POLLIN, 0}};
-    int ready = ::poll(p, 3, PollTimeoutMs(o, next_tick));
+    pollfd p[4] = {{in.fd.get(), POLLOUT, 0}, {sinks[0].fd.get(), POLLIN, 0}, {sinks[1].fd.get(), POLLIN, 0},
+                   {r.interrupted ? -1 : o.interrupt_fd, POLLIN, 0}};
+    int ready = ::poll(p, 4, PollTimeoutMs(o, kill_at, next_tick));
     if (ready < 0 && errno != EINTR) return;
     if (ready <= 0) continue;
+    if (p[3].revents & (POLLIN | POLLERR | POLLHUP)) {
+      ::kill(pid, o.interrupt_signal);
+      r.interrupted = true;
+      grace_end = Clock::now() + o.interrupt_grace;
+    }
     if (in.fd && (p[0].revents & (POLLOUT | POLLERR | POLLHUP))) WriteSome(in);
     for (int i = 0; i < 2; ++i) {
       if (sinks[i].fd && (p[i + 1].revents & (POLLIN | POLLERR | POLLHUP))) ReadSome(sinks[i]);
@@ -151,7 +172,7 @@ Result<Pipe> MakePipe() {
   return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
-Result<pid_t> ForkExec(const std::vector<std::string>& argv, const ChildStdio& stdio) {
+Result<pid_t> ForkExec(const std::vector<std::string>& argv, const ChildStdio& stdio, int parent_death_signal) {
   if (argv.empty() || argv[0].empty()) return MakeError("spawn: no program");
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -160,9 +181,10 @@ Result<pid_t> ForkExec(const std::vector<std::string>& argv, const ChildStdio& s
   if (!null) return ErrnoError("spawn " + argv[0] + ": open /dev/null");
   auto pick = [&null](int fd) { return fd >= 0 || fd == kInherit ? fd : null.get(); };
   const int fds[3] = {pick(stdio.in), pick(stdio.out), pick(stdio.err)};
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return ErrnoError("spawn " + argv[0] + ": fork");
-  if (pid == 0) ExecChild(args.data(), fds);
+  if (pid == 0) ExecChild(args.data(), fds, parent_death_signal, parent);
   return pid;
 }
 
@@ -182,7 +204,7 @@ Result<SpawnResult> SpawnAndCapture(const std::vector<std::string>& argv, const 
     if (!*p) return std::unexpected(std::move(p->error()).WithContext("spawn " + (argv.empty() ? "" : argv[0])));
   }
   ChildStdio stdio{*in ? (*in)->read.get() : -1, *out ? (*out)->write.get() : -1, *err ? (*err)->write.get() : -1};
-  auto pid = ForkExec(argv, stdio);
+  auto pid = ForkExec(argv, stdio, o.kill_with_caller ? SIGKILL : 0);
   if (!pid) return std::unexpected(std::move(pid.error()));  // every pipe end closes with its UniqueFd
   SpawnResult r;
   Source source;

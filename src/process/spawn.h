@@ -15,8 +15,17 @@
 //  - Output beyond a cap is read and discarded, so the child never blocks on a full pipe.
 //  - At `deadline` the child is killed (SIGKILL) and reaped; the result says timed_out. Its own
 //    children may keep the pipes open: reading stops at the kill, it does not wait for them.
+//  - Interruption: when `interrupt_fd` becomes readable (the caller's signalfd for SIGINT/SIGTERM/
+//    SIGHUP, an eventfd...) the child gets `interrupt_signal` once, and SIGKILL if it has not exited
+//    `interrupt_grace` later; the descriptor is polled, never read (the caller reads it to learn the
+//    signal), while a pipe to the child is open. The result says interrupted.
+//  - kill_with_caller: the child gets SIGKILL when the thread that started it dies
+//    (PR_SET_PDEATHSIG; SpawnAndCapture's caller waits for the child, so only the death of the whole
+//    process triggers it): a helper, and an `airlock run` with its sandbox, never outlive a caller that
+//    was killed with SIGKILL. For ForkExec, only when the forking thread lives as long as the child.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -49,7 +58,8 @@ struct ChildStdio {
 // fork + execv(argv) with `stdio`; returns the child's pid. The caller closes its copies of the
 // child's ends and reaps the child (WaitExitCode). Lower-level piece for callers that keep pipes open
 // to a long-lived child (milter's worker pool).
-Result<pid_t> ForkExec(const std::vector<std::string>& argv, const ChildStdio& stdio);
+// parent_death_signal: PR_SET_PDEATHSIG for the child (0: none; see kill_with_caller above).
+Result<pid_t> ForkExec(const std::vector<std::string>& argv, const ChildStdio& stdio, int parent_death_signal = 0);
 
 // waitpid (retrying EINTR); the exit status, 128+N for signal N, -1 when waitpid fails.
 int WaitExitCode(pid_t pid);
@@ -63,11 +73,16 @@ struct SpawnOptions {
   std::optional<std::chrono::steady_clock::time_point> deadline;  // SIGKILL when reached
   std::function<void()> on_tick;          // called every tick_interval while the child runs
   std::chrono::milliseconds tick_interval{5000};
+  int interrupt_fd = -1;                  // readable: interrupt the child (see the contract above)
+  int interrupt_signal = SIGTERM;
+  std::chrono::milliseconds interrupt_grace{10000};
+  bool kill_with_caller = false;          // SIGKILL to the child when the caller dies (PR_SET_PDEATHSIG)
 };
 
 struct SpawnResult {
   int exit_code = -1;      // exit status, 128+N for a signal
   bool timed_out = false;  // killed at the deadline
+  bool interrupted = false;  // interrupt_fd became readable while the child ran
   std::string out;
   std::string err;
 };

@@ -106,7 +106,8 @@ Status ReadVersionAndStatus(const json& j, RunReport& r) {
 }
 
 Status ReadOptionalScalars(const json& j, RunReport& r) {
-  for (auto [field, dst] : {std::pair{f::kChildExitStatus, &r.child_exit_status}, std::pair{f::kChildSignal, &r.child_signal}}) {
+  for (auto [field, dst] : {std::pair{f::kChildExitStatus, &r.child_exit_status}, std::pair{f::kChildSignal, &r.child_signal},
+                            std::pair{f::kInterruptSignal, &r.interrupt_signal}}) {
     if (!j.contains(field)) continue;
     auto v = AsInt(j[field], field);
     if (!v) return std::unexpected(std::move(v.error()));
@@ -121,6 +122,10 @@ Status ReadOptionalScalars(const json& j, RunReport& r) {
     auto w = AsNumber(j[f::kWarmAgeMs], f::kWarmAgeMs);
     if (!w) return std::unexpected(std::move(w.error()));
     r.warm_age_ms = *w;
+  }
+  if (j.contains(f::kInterrupted)) {
+    if (!j[f::kInterrupted].is_boolean()) return WrongType(f::kInterrupted, "a boolean", j[f::kInterrupted]);
+    r.interrupted = j[f::kInterrupted].get<bool>();
   }
   if (j.contains(f::kNetwork)) {
     if (!j[f::kNetwork].is_object()) return WrongType(f::kNetwork, "an object", j[f::kNetwork]);

@@ -49,6 +49,8 @@ inline constexpr const char* kObservedSyscalls = "observed_syscalls"; // {name: 
 inline constexpr const char* kSetupMs = "setup_ms";               // {step: ms}
 inline constexpr const char* kLaunch = "launch";                  // "cold" | "warm"
 inline constexpr const char* kWarmAgeMs = "warm_age_ms";          // warm only
+inline constexpr const char* kInterrupted = "interrupted";        // bool: airlock got SIGINT/SIGTERM/SIGHUP
+inline constexpr const char* kInterruptSignal = "interrupt_signal";  // optional: which one (when interrupted)
 inline constexpr const char* kNetwork = "network";                // optional object (src/net)
 inline constexpr const char* kHelpers = "helpers";                // optional [{name, uid, sandboxed, seccomp, ...}]
 inline constexpr const char* kHelperName = "name";                // "slirp4netns", "pasta", "netns-setup"
@@ -117,11 +119,19 @@ struct RunReport {
   std::map<std::string, double> setup_ms;
   std::string launch = kLaunchCold;
   std::optional<double> warm_age_ms;
+  // airlock received SIGINT, SIGTERM or SIGHUP during the run: forwarded to the command, or with
+  // `--on-interrupt kill` the sandbox was killed (reason "signaled", status 128+N). Absent in reports
+  // of older airlock versions: false.
+  bool interrupted = false;
+  std::optional<int> interrupt_signal;
   std::optional<RunReportMonitor> monitor;
   nlohmann::json network;  // null when absent; its inside belongs to src/net (docs/EVENTS.md)
   std::vector<RunReportHelper> helpers;
 };
 
+// Strings are valid UTF-8: bytes from the sandbox that were not are written as the text \xNN
+// (core/json_text.h), so a reader never sees invalid UTF-8 and needs nothing special for it.
+//
 // Typed reader. Errors name the field: "run report: field 'status': missing" / "...: expected an
 // integer, got string" / "schema_version 7 is newer than this reader (1)".
 Result<RunReport> ParseRunReport(const nlohmann::json& j);

@@ -46,6 +46,8 @@ RunRequest& RunRequest::AddOnce(const char* option, std::vector<std::string> wor
   return Add(std::move(words));
 }
 
+RunRequest& RunRequest::KillOnInterrupt() { return AddOnce("--on-interrupt", {"kill"}); }
+
 RunRequest& RunRequest::Profile(const std::string& name) {
   if (name.empty()) Reject("--profile: empty name");
   return AddOnce("--profile", {name});

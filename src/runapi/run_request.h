@@ -10,7 +10,7 @@
 //    command, so a consumer's argv is stable and readable in logs.
 //  - Argv() rejects what `airlock run` would reject or what is surely a mistake, with the first problem:
 //    no command; a single-valued option given twice (--profile, --timeout, --memory, --chdir, --net,
-//    --report, --monitor); a sandbox path that is not absolute;
+//    --report, --monitor, --on-interrupt); a sandbox path that is not absolute;
 //    SETENV/RLIMIT without NAME=VALUE; a timeout or memory size that is not a number with a unit;
 //    an unknown --net mode; an empty host path.
 //  - --monitor-reads cannot be asked without --monitor (one call, Monitor(file, reads)).
@@ -40,6 +40,10 @@ class RunRequest {
   RunRequest& Net(const std::string& mode);                                   // --net none|host|user|sinkhole
   RunRequest& Monitor(const std::string& events_file, bool reads = false);    // --monitor [--monitor-reads]
   RunRequest& Report(const std::string& report_file);                         // --report
+  // --on-interrupt kill: SIGINT/SIGTERM/SIGHUP to `airlock run` kill the sandbox at once (the report
+  // says interrupted) instead of being forwarded to the command. For consumers that supervise a run
+  // (analyze, scan's extractors): their own interrupt ends the whole tree, nothing outlives them.
+  RunRequest& KillOnInterrupt();
   RunRequest& Command(std::vector<std::string> argv);                         // after "--"
 
   // The full argv: {airlock, "run", options..., "--", command...}.

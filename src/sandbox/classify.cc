@@ -1,6 +1,7 @@
 #include "sandbox/classify.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,9 +33,25 @@ std::string DescribeChildError(const ChildErrorRecord& rec, bool has_seccomp, in
   return msg;
 }
 
+namespace {
+
+std::string SignalName(int signo) {
+  const char* abbrev = sigabbrev_np(signo);
+  return abbrev != nullptr ? fmt::format("SIG{}", abbrev) : fmt::format("signal {}", signo);
+}
+
+// Killed for an interrupt: the payload did not report (cold: init died with it) or died of SIGKILL.
+bool EndedByInterruptKill(const EndState& end) {
+  if (!end.killed_on_interrupt) return false;
+  return !end.payload_status || (WIFSIGNALED(*end.payload_status) && WTERMSIG(*end.payload_status) == SIGKILL);
+}
+
+}  // namespace
+
 void ClassifyOutcome(const EndState& end, RunOutcome* outcome) {
   const int status = end.init_status.value_or(0);
   int init_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  outcome->interrupt_signal = end.interrupt_signal;
   if (end.child_error) {
     outcome->reason = OutcomeReason::kSetupError;
     outcome->error = DescribeChildError(*end.child_error, end.has_seccomp, &outcome->exit_code);
@@ -42,6 +59,11 @@ void ClassifyOutcome(const EndState& end, RunOutcome* outcome) {
     outcome->reason = OutcomeReason::kTimeout;
     outcome->exit_code = kExitTimeout;
     outcome->error = fmt::format("timeout after {} ms: the sandbox was killed", end.timeout ? end.timeout->count() : 0);
+  } else if (EndedByInterruptKill(end)) {
+    outcome->reason = OutcomeReason::kSignaled;
+    outcome->child_signal = SIGKILL;
+    outcome->exit_code = 128 + end.interrupt_signal;
+    outcome->error = fmt::format("interrupted by {}: the sandbox was killed", SignalName(end.interrupt_signal));
   } else if (end.payload_status) {
     int ps = *end.payload_status;
     if (WIFSIGNALED(ps)) {

@@ -24,9 +24,13 @@ struct EndState {
   bool limit_hit = false;             // cgroup says: OOM kill or pids limit reached
   bool memory_limited = false;        // a cgroup memory limit was in force
   bool has_seccomp = false;
+  int interrupt_signal = 0;           // SIGINT/SIGTERM/SIGHUP airlock received (0: none)
+  bool killed_on_interrupt = false;   // ... and killed the sandbox for it (RunOptions::kill_on_interrupt)
 };
 
-// Sets reason, exit_code, error, child_exit_status and child_signal.
+// Sets reason, exit_code, error, child_exit_status, child_signal and interrupt_signal. A sandbox
+// killed for an interrupt ends as "signaled" with exit code 128+N of the interrupt (130 for SIGINT),
+// unless the payload had already exited on its own.
 void ClassifyOutcome(const EndState& end, RunOutcome* outcome);
 
 // The one line for a setup failure reported by the sandbox; *exit_code gets airlock's code for it.

@@ -43,6 +43,8 @@ nlohmann::json OutcomeToJson(const RunOutcome& o) {
   j[f::kObservedSyscalls] = o.observed_syscalls;
   j[f::kSetupMs] = o.setup_ms;
   j[f::kLaunch] = o.launch;
+  j[f::kInterrupted] = o.interrupt_signal != 0;
+  if (o.interrupt_signal != 0) j[f::kInterruptSignal] = o.interrupt_signal;
   if (o.launch == runapi::kLaunchWarm) j[f::kWarmAgeMs] = o.warm_age_ms;
   if (!o.network.is_null()) j[f::kNetwork] = o.network;
   if (!o.helpers.empty()) {

@@ -64,6 +64,7 @@ struct RunOutcome {
   uint64_t monitor_events = 0;
   uint64_t monitor_dropped = 0;
   uint64_t monitor_lost = 0;  // notifications whose process died before it was answered
+  int interrupt_signal = 0;   // SIGINT/SIGTERM/SIGHUP airlock received during the run (0: not interrupted)
   nlohmann::json network;     // sinkhole counts and names / resolved allow-list (src/net); null = none
   std::vector<HelperStatus> helpers;
 };

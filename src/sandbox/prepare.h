@@ -27,6 +27,8 @@ struct RunOptions {
   bool monitor_reads = false;                // monitor: route every call, incl. read-only opens
   int monitor_fd = -1;                       // write monitor events (JSON lines) here; -1 = no monitor
   size_t monitor_queue = 65536;              // events buffered before dropping (counted)
+  bool kill_on_interrupt = false;            // SIGINT/SIGTERM/SIGHUP kill the sandbox (signals.h) instead of
+                                             // being forwarded (`airlock run --on-interrupt kill`)
 };
 
 struct PreparedRun {

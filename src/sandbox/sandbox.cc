@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "cgroup/cgroup.h"
+#include "core/json_text.h"
 #include "core/log.h"
 #include "monitor/monitor.h"
 #include "net/allow_resolver.h"
@@ -138,7 +139,7 @@ class RunWatchers final : public SupervisorObserver {
     }
     if (netsetup && netsetup->tcp) {
       sinkhole_.emplace(std::move(*netsetup), [this](const nlohmann::json& e) {
-        if (sink_) sink_->Push(e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        if (sink_) sink_->Push(DumpJson(e));
       });
       if (auto s = sinkhole_->Start(); !s) {
         init.Kill();
@@ -218,6 +219,8 @@ void RecordEnd(const Policy& policy, const PreparedRun& run, const ClonedInit& i
   end.init_status = init.status().value_or(0);
   end.memory_limited = cgroup.active() && policy.limits.memory_bytes.has_value();
   end.has_seccomp = run.seccomp.has_value();
+  end.interrupt_signal = sup.interrupt_signal;
+  end.killed_on_interrupt = sup.killed_on_interrupt;
   ClassifyOutcome(end, outcome);
 }
 
@@ -264,6 +267,7 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
   so.cgroup = &*cgroup;
   so.program = run.seccomp ? &*run.seccomp : nullptr;
   so.observer = &watchers;
+  so.kill_on_interrupt = opts->kill_on_interrupt;
   Supervisor supervisor(std::move(so));
   ExecSpec exec(run);
   auto t_clone = Clock::now();

@@ -22,6 +22,12 @@ inline constexpr ForwardedSignal kForwardedSignals[] = {
     {SIGUSR2, true}, {SIGWINCH, true}, {SIGCONT, false}, {SIGALRM, false},
 };
 
+// The signals that ask airlock to stop (a terminal's Ctrl-C, `kill`, a closed terminal). With
+// RunOptions::kill_on_interrupt they kill the sandbox instead of being forwarded; either way the run
+// report says `interrupted` (runapi/run_report.h).
+inline constexpr int kInterruptSignals[] = {SIGHUP, SIGINT, SIGTERM};
+inline bool IsInterruptSignal(int signo) { return signo == SIGHUP || signo == SIGINT || signo == SIGTERM; }
+
 // Adds the signals the supervisor forwards (by_init = false) or init forwards (by_init = true) to *set.
 inline void AddForwardedSignals(sigset_t* set, bool by_init) {
   for (const auto& f : kForwardedSignals) {

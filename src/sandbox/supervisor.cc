@@ -16,6 +16,11 @@ namespace airlock {
 
 ScopedSignalMask::ScopedSignalMask(const sigset_t& set) { ::sigprocmask(SIG_BLOCK, &set, &old_); }
 ScopedSignalMask::~ScopedSignalMask() { ::sigprocmask(SIG_SETMASK, &old_, nullptr); }
+void ScopedSignalMask::KeepBlocked(const sigset_t& set) {
+  for (int signo = 1; signo < NSIG; ++signo) {
+    if (sigismember(&set, signo) == 1) sigaddset(&old_, signo);
+  }
+}
 
 ScopedSignalIgnore::ScopedSignalIgnore(int signo) : signo_(signo) {
   struct sigaction ignore {};
@@ -57,6 +62,28 @@ int Supervisor::TimeoutMs(const SandboxProcess& process, bool timed_out) const {
   if (opts_.timeout && !timed_out) wait_ms = ms_until(deadline_);
   if (auto d = process.Deadline()) wait_ms = wait_ms < 0 ? ms_until(*d) : std::min(wait_ms, ms_until(*d));
   return wait_ms;
+}
+
+// SIGKILL to pid 1 ends its pid namespace; the cgroup catches what left it.
+void Supervisor::KillSandbox(SandboxProcess& process) {
+  process.Kill();
+  if (opts_.cgroup != nullptr && opts_.cgroup->active()) (void)opts_.cgroup->KillAll();
+}
+
+// Forwards what the signalfd holds; an interrupt is recorded and, with kill_on_interrupt, kills the
+// sandbox instead.
+void Supervisor::OnSignals(int sigfd, SandboxProcess& process, Supervised& s) {
+  struct signalfd_siginfo si;
+  while (::read(sigfd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+    const int signo = static_cast<int>(si.ssi_signo);
+    if (IsInterruptSignal(signo) && s.interrupt_signal == 0) s.interrupt_signal = signo;
+    if (!IsInterruptSignal(signo) || !opts_.kill_on_interrupt) {
+      process.Signal(signo);
+    } else if (!s.killed_on_interrupt) {
+      s.killed_on_interrupt = true;
+      KillSandbox(process);
+    }
+  }
 }
 
 void Supervisor::OnListener(UniqueFd listener) {
@@ -114,6 +141,12 @@ bool ReadStatusRecord(UniqueFd& fd, Supervised& s) {
 
 Supervised Supervisor::Run(SandboxProcess& process, SupervisedChannels& ch) {
   IgnoreSigpipe();
+  if (opts_.kill_on_interrupt && mask_) {
+    sigset_t interrupts;
+    sigemptyset(&interrupts);
+    for (int signo : kInterruptSignals) sigaddset(&interrupts, signo);
+    mask_->KeepBlocked(interrupts);  // after the launch: the sandbox got the caller's own mask
+  }
   // The timeout counts from here: the sandbox was released (cold) or the request sent (warm).
   deadline_ = SupervisorClock::now() + opts_.timeout.value_or(std::chrono::milliseconds(0));
   UniqueFd sigfd(::signalfd(-1, &forwarded_, SFD_CLOEXEC | SFD_NONBLOCK));
@@ -140,8 +173,7 @@ Supervised Supervisor::Run(SandboxProcess& process, SupervisedChannels& ch) {
         s.abandoned = process.OnDeadline() == SandboxProcess::Event::kAbandoned;
       } else if (opts_.timeout && !s.timed_out && SupervisorClock::now() >= deadline_) {
         s.timed_out = true;
-        process.Kill();  // SIGKILL to pid 1 kills the whole pid namespace
-        if (opts_.cgroup != nullptr && opts_.cgroup->active()) (void)opts_.cgroup->KillAll();
+        KillSandbox(process);
       }
       continue;
     }
@@ -151,10 +183,7 @@ Supervised Supervisor::Run(SandboxProcess& process, SupervisedChannels& ch) {
       // A warm init reports only after it killed and reaped everything else: done.
       if (process.EndsWithStatus()) s.ended = true;
     }
-    if (i_sig >= 0 && fds[i_sig].revents) {
-      struct signalfd_siginfo si;
-      while (::read(sigfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) process.Signal(static_cast<int>(si.ssi_signo));
-    }
+    if (i_sig >= 0 && fds[i_sig].revents) OnSignals(sigfd.get(), process, s);
     if (i_notify >= 0 && fds[i_notify].revents) {
       int fd = ReceiveFd(ch.notify_r.get());
       ch.notify_r.reset();

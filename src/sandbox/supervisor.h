@@ -4,6 +4,8 @@
 // channels; one Supervisor then owns the loop:
 //   - the process handle: readable means it ended (cold: wait4 on the pidfd; warm: the connection);
 //   - forwarded signals (signals.h) read from a signalfd and passed on with SandboxProcess::Signal;
+//     an interrupt (SIGINT, SIGTERM, SIGHUP) is recorded, and with kill_on_interrupt it kills the
+//     sandbox as the timeout does instead of being forwarded;
 //   - the timeout: SandboxProcess::Kill (SIGKILL to init ends its pid namespace) and Cgroup::KillAll;
 //   - the error pipe (ChildErrorRecord) and the status pipe (StatusRecord, written by init);
 //   - the seccomp listener, sent by the payload over the notify socket, served on a thread of its own
@@ -11,7 +13,8 @@
 // Signal state: the constructor blocks the forwarded signals (construct it before launching, so none
 // is lost; the launched child restores saved_mask()); IgnoreSigpipe() ignores SIGPIPE from launch on (a
 // closed monitor or report pipe must not kill us). Both are restored when Run returns, or by the
-// destructor on any other path.
+// destructor on any other path; with kill_on_interrupt the interrupt signals stay blocked after Run
+// (the caller writes its report and exits: a second Ctrl-C cannot lose the report).
 // Threading: one Supervisor per run, used from one thread; observer callbacks named On*Notify run on
 // the seccomp thread, the others on the caller's.
 #pragma once
@@ -48,6 +51,8 @@ class ScopedSignalMask {
   ScopedSignalMask(const ScopedSignalMask&) = delete;
   ScopedSignalMask& operator=(const ScopedSignalMask&) = delete;
   const sigset_t& saved() const { return old_; }
+  // Leaves `set` blocked too when the mask is restored.
+  void KeepBlocked(const sigset_t& set);
 
  private:
   sigset_t old_;
@@ -109,6 +114,7 @@ struct SupervisorOptions {
   // warm launch path; most runs never trigger one), instead of as soon as the listener arrives.
   bool lazy_notify_thread = false;
   SupervisorObserver* observer = nullptr;
+  bool kill_on_interrupt = false;  // RunOptions::kill_on_interrupt
 };
 
 struct Supervised {
@@ -117,6 +123,8 @@ struct Supervised {
   bool timed_out = false;
   bool ended = false;      // false: abandoned (SandboxProcess::Event::kAbandoned) or poll failed
   bool abandoned = false;
+  int interrupt_signal = 0;          // the first SIGINT/SIGTERM/SIGHUP received while supervising (0: none)
+  bool killed_on_interrupt = false;  // kill_on_interrupt: the sandbox was killed for it
   SupervisorClock::time_point payload_exit;  // when the StatusRecord arrived
 };
 
@@ -138,6 +146,8 @@ class Supervisor {
 
  private:
   int TimeoutMs(const SandboxProcess& process, bool timed_out) const;
+  void KillSandbox(SandboxProcess& process);
+  void OnSignals(int sigfd, SandboxProcess& process, Supervised& s);
   void OnListener(UniqueFd listener);
   void StartNotifyThread();
   void RestoreSignals();

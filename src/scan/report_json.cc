@@ -1,5 +1,7 @@
 #include "scan/report_json.h"
 
+#include "core/json_text.h"
+
 namespace airlock::scan {
 namespace {
 
@@ -55,7 +57,7 @@ nlohmann::json ReportToJson(const ScanReport& report) {
 }
 
 std::string ReportToJsonText(const ScanReport& report) {
-  return ReportToJson(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return DumpJson(ReportToJson(report), 2) + "\n";
 }
 
 }  // namespace airlock::scan

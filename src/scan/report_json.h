@@ -1,5 +1,6 @@
-// JSON rendering of a ScanReport (schema: docs/REPORT.md). Invalid UTF-8 in names/evidence is replaced,
-// never an error.
+// JSON rendering of a ScanReport (schema: docs/REPORT.md). Names and evidence are bytes from the
+// scanned files: ReportToJsonText writes bytes that are not UTF-8 as \xNN (core/json_text.h), never an
+// error.
 #pragma once
 
 #include <nlohmann/json.hpp>

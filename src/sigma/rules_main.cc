@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "core/json_text.h"
 #include "core/unique_fd.h"
 #include "sigma/rule_set.h"
 
@@ -45,7 +46,7 @@ int Check(const std::vector<std::string>& dirs, bool json) {
   if (!LoadAll(rs, dirs)) return 2;
   const auto& r = rs.report();
   if (json) {
-    std::cout << airlock::sigma::ReportToJson(r).dump(2) << "\n";
+    std::cout << airlock::DumpJson(airlock::sigma::ReportToJson(r), 2) << "\n";
   } else {
     auto j = airlock::sigma::ReportToJson(r);
     std::cout << "files:       " << r.files << "\n"
@@ -125,9 +126,7 @@ int MatchEvents(const std::vector<std::string>& dirs, const std::string& input) 
     ++events;
     for (const auto& m : rs.Match(ev)) {
       ++matches;
-      std::cout << airlock::sigma::MatchToJson(*m.rule, ev).dump(-1, ' ', false,
-                                                                  nlohmann::json::error_handler_t::replace)
-                << "\n";
+      std::cout << airlock::DumpJson(airlock::sigma::MatchToJson(*m.rule, ev)) << "\n";
     }
   });
   std::cout.flush();

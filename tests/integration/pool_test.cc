@@ -249,6 +249,25 @@ TEST_F(Pool, SignalsAreForwardedAndAKilledClientTakesTheSandboxDown) {
   EXPECT_TRUE(gone) << "the sandbox outlived its killed client";
 }
 
+// --on-interrupt kill, warm: SIGTERM to the client kills a warm sandbox whose command ignores it, and
+// the report says interrupted (the same Supervisor as a cold run; the pool's init kills everything).
+TEST_F(Pool, OnInterruptKillEndsTheWarmSandboxAndReportsIt) {
+  std::string log = dir_ + "/client.log", report = dir_ + "/r.json";
+  const std::string secs = Marker("3602");
+  pid_t c = Spawn({AirlockBin(), "run", "--profile", profile_, "--pool", "required", "--on-interrupt", "kill", "--report", report,
+                   "--", "/bin/sh", "-c", "trap '' INT TERM HUP; exec sleep " + secs}, log);
+  for (int i = 0; i < 300 && !ProcessWithArgExists("sleep " + secs); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(ProcessWithArgExists("sleep " + secs)) << ReadFileOrEmpty(log);
+  kill(c, SIGTERM);
+  EXPECT_EQ(WaitExit(c), 128 + SIGTERM) << ReadFileOrEmpty(log);
+  EXPECT_FALSE(ProcessWithArgExists("sleep " + secs)) << "the warm sandbox outlived the interrupt";
+  auto j = Report(report);
+  EXPECT_EQ(j.value("launch", ""), "warm") << j.dump();
+  EXPECT_TRUE(j.value("interrupted", false)) << j.dump();
+  EXPECT_EQ(j.value("interrupt_signal", 0), SIGTERM);
+  EXPECT_EQ(j.value("reason", ""), "signaled");
+}
+
 TEST_F(Pool, AWaitingSandboxThatDiesIsReplaced) {
   // Kill every sandbox the pool has prepared so far (the log names them).
   std::string log = ReadFileOrEmpty(log_);

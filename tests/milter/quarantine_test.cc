@@ -82,6 +82,21 @@ TEST_F(Quarantine, StoreLayoutListShow) {
   EXPECT_EQ(j["report"]["verdict"], "malicious");
 }
 
+// An envelope from the mail with bytes that are not UTF-8: the entry is stored (the metadata writer
+// used to throw), its meta.json is valid JSON keeping the bytes as \xNN, and `list --json` prints it.
+TEST_F(Quarantine, MetaWithBytesThatAreNotUtf8) {
+  QuarantineStore store(dir_ + "/state");
+  QuarantineMeta meta{"", "4ABCDEF124", "al\xff" "ce@example.org", {"b\xc0" "b@example.org"}, "2026-11-27T08:00:00Z", "malicious", 10, {}};
+  auto id = store.Add(meta, "From: x\r\n\r\nbody\r\n", "{}\n");
+  ASSERT_TRUE(id) << id.error().What();
+  auto stored = nlohmann::json::parse(ReadFileOrEmpty(dir_ + "/state/quarantine/" + *id + "/meta.json"));  // strict parser
+  EXPECT_EQ(stored["sender"], "al\\xffce@example.org");
+  EXPECT_EQ(stored["recipients"][0], "b\\xc0b@example.org");
+  auto list = Cli({"list", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_EQ(nlohmann::json::parse(list.out)[0]["sender"], "al\\xffce@example.org");
+}
+
 TEST_F(Quarantine, UnknownOrMalformedIdExitsOne) {
   EXPECT_EQ(Cli({"show", "20261127T080000-deadbeef"}).exit_code, 1);
   EXPECT_EQ(Cli({"release", "../../etc"}).exit_code, 1);

@@ -15,7 +15,8 @@ json Good() {
     "layers": [{"name": "seccomp", "engaged": true, "detail": "notify"}],
     "not_enforced": [], "weakenings": ["--net host"], "denied_syscalls": {"ptrace": 2},
     "observed_syscalls": {}, "setup_ms": {"clone": 1.5}, "launch": "warm", "warm_age_ms": 12.5,
-    "monitor": {"events": 3, "dropped": 0, "lost": 0}, "network": {"mode": "sinkhole"}})");
+    "monitor": {"events": 3, "dropped": 0, "lost": 0}, "network": {"mode": "sinkhole", "names": ["a\\xffb"]},
+    "interrupted": true, "interrupt_signal": 2})");
 }
 
 std::string ErrorOf(const json& j) {
@@ -43,11 +44,14 @@ TEST(RunReportReader, ReadsAGoodReport) {
   ASSERT_TRUE(r->monitor.has_value());
   EXPECT_EQ(r->monitor->events, 3u);
   EXPECT_EQ(r->network.value("mode", ""), "sinkhole");
+  EXPECT_EQ(r->network["names"][0], "a\\xffb");  // a name that was not UTF-8, as the writer escapes it
+  EXPECT_TRUE(r->interrupted);
+  EXPECT_EQ(r->interrupt_signal, 2);
 }
 
 TEST(RunReportReader, OptionalFieldsMayBeAbsentAndPeakMemoryNull) {
   json j = Good();
-  for (const char* k : {"child_exit_status", "warm_age_ms", "monitor", "network"}) j.erase(k);
+  for (const char* k : {"child_exit_status", "warm_age_ms", "monitor", "network", "interrupted", "interrupt_signal"}) j.erase(k);
   j["peak_memory_bytes"] = nullptr;
   j["launch"] = "cold";
   auto r = ParseRunReport(j);
@@ -55,6 +59,8 @@ TEST(RunReportReader, OptionalFieldsMayBeAbsentAndPeakMemoryNull) {
   EXPECT_FALSE(r->peak_memory_bytes.has_value());
   EXPECT_FALSE(r->monitor.has_value());
   EXPECT_TRUE(r->network.is_null());
+  EXPECT_FALSE(r->interrupted);  // a report of an older airlock
+  EXPECT_FALSE(r->interrupt_signal.has_value());
 }
 
 TEST(RunReportReader, MissingFieldsAreNamed) {
@@ -91,6 +97,9 @@ TEST(RunReportReader, WrongTypesAreNamed) {
   j = Good();
   j["reason"] = "exploded";
   EXPECT_EQ(ErrorOf(j), "run report: field 'reason': unknown value 'exploded'");
+  j = Good();
+  j["interrupted"] = "yes";
+  EXPECT_EQ(ErrorOf(j), "run report: field 'interrupted': expected a boolean, got string");
   j = Good();
   j["launch"] = "lukewarm";
   EXPECT_EQ(ErrorOf(j), "run report: field 'launch': unknown value 'lukewarm'");

@@ -159,6 +159,46 @@ TEST(ClassifyOutcome, InitKilledWithoutReport) {
   EXPECT_FALSE(e.child_exit_status);
 }
 
+// --on-interrupt kill: a sandbox killed for SIGINT ends as "signaled" with 130 (cold: init died with
+// the payload; warm: the payload reported SIGKILL); a payload that had already exited keeps its status.
+// Forwarded interrupts only mark the run.
+TEST(ClassifyOutcome, InterruptKillIs128PlusTheInterrupt) {
+  EndState cold;
+  cold.init_status = Killed(SIGKILL);
+  cold.interrupt_signal = SIGINT;
+  cold.killed_on_interrupt = true;
+  RunOutcome o = Classify(cold);
+  EXPECT_EQ(o.reason, OutcomeReason::kSignaled);
+  EXPECT_EQ(o.exit_code, 130);
+  EXPECT_EQ(o.child_signal, SIGKILL);
+  EXPECT_EQ(o.interrupt_signal, SIGINT);
+  EXPECT_EQ(o.error, "interrupted by SIGINT: the sandbox was killed");
+
+  EndState warm = Ended(Killed(SIGKILL));
+  warm.interrupt_signal = SIGTERM;
+  warm.killed_on_interrupt = true;
+  o = Classify(warm);
+  EXPECT_EQ(o.exit_code, 128 + SIGTERM);
+  EXPECT_EQ(o.error, "interrupted by SIGTERM: the sandbox was killed");
+
+  EndState done_first = Ended(Exited(0));
+  done_first.interrupt_signal = SIGHUP;
+  done_first.killed_on_interrupt = true;
+  o = Classify(done_first);
+  EXPECT_EQ(o.reason, OutcomeReason::kOk);
+  EXPECT_EQ(o.exit_code, 0);
+  EXPECT_EQ(o.interrupt_signal, SIGHUP);
+
+  EndState forwarded = Ended(Killed(SIGINT));
+  forwarded.interrupt_signal = SIGINT;
+  o = Classify(forwarded);
+  EXPECT_EQ(o.reason, OutcomeReason::kSignaled);
+  EXPECT_EQ(o.exit_code, 130);
+  EXPECT_EQ(o.child_signal, SIGINT);
+  EXPECT_EQ(o.interrupt_signal, SIGINT);
+  EXPECT_TRUE(o.error.empty());
+}
+
 TEST(DescribeChildError, ExecNotFoundAndNotExecutable) {
   int code = 0;
   EXPECT_EQ(DescribeChildError(ChildError("exec", "frobnicate", ENOENT), false, &code),

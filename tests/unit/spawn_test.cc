@@ -6,8 +6,14 @@
 #include <signal.h>
 
 #include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
 #include <set>
 #include <sstream>
 
@@ -100,6 +106,79 @@ TEST(Spawn, DiscardedStreamsAndNoDescriptorLeaks) {
   }
   for (int i = 0; i < 20; ++i) (void)SpawnAndCapture({"/no/such/program"});
   EXPECT_EQ(OpenFdCount(), before);
+}
+
+// An interrupt descriptor that is readable: the child gets the interrupt signal; one that ignores it
+// is killed after the grace. The descriptor is left readable (the caller reads the signal).
+TEST(Spawn, InterruptSignalsTheChildThenKillsIt) {
+  airlock::UniqueFd ev(eventfd(1, EFD_CLOEXEC));
+  ASSERT_TRUE(ev);
+  SpawnOptions o;
+  o.interrupt_fd = ev.get();
+  o.interrupt_grace = std::chrono::milliseconds(200);
+  auto r = SpawnAndCapture({"/bin/sleep", "30"}, o);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->interrupted);
+  EXPECT_FALSE(r->timed_out);
+  EXPECT_EQ(r->exit_code, 128 + SIGTERM);
+
+  // SIG_IGN is inherited across exec: this child ignores SIGTERM, so only the SIGKILL ends it.
+  struct sigaction ign {}, old {};
+  ign.sa_handler = SIG_IGN;
+  sigaction(SIGTERM, &ign, &old);
+  r = SpawnAndCapture({"/bin/sleep", "30"}, o);
+  sigaction(SIGTERM, &old, nullptr);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->interrupted);
+  EXPECT_EQ(r->exit_code, 128 + SIGKILL);
+  uint64_t n = 0;
+  EXPECT_EQ(read(ev.get(), &n, sizeof n), static_cast<ssize_t>(sizeof n)) << "the descriptor was consumed";
+}
+
+// True when `pid` is gone or a zombie (dead, waiting for its new parent to reap it).
+bool Dead(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  size_t paren = line.rfind(')');
+  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z';
+}
+
+// The pid of a `sleep 30` started by SpawnAndCapture in a process of ours that is then SIGKILLed.
+pid_t OrphanOfAKilledCaller(bool kill_with_caller, const std::string& pidfile) {
+  pid_t caller = fork();
+  if (caller == 0) {
+    SpawnOptions o;
+    o.kill_with_caller = kill_with_caller;
+    (void)SpawnAndCapture({"/bin/sh", "-c", "echo $$ > " + pidfile + ".tmp; mv " + pidfile + ".tmp " + pidfile + "; exec sleep 30"}, o);
+    _exit(0);
+  }
+  pid_t child = 0;
+  for (int i = 0; i < 1000 && child == 0; ++i) {
+    std::ifstream f(pidfile);
+    if (!(f >> child)) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  kill(caller, SIGKILL);
+  waitpid(caller, nullptr, 0);
+  return child;
+}
+
+TEST(Spawn, KillWithCallerLeavesNoOrphan) {
+  char dir[] = "/tmp/spawn-orphan.XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  pid_t child = OrphanOfAKilledCaller(true, std::string(dir) + "/with");
+  ASSERT_GT(child, 0);
+  bool dead = false;
+  for (int i = 0; i < 500 && !(dead = Dead(child)); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(dead) << "pid " << child << " outlived its caller";
+  if (!dead) kill(child, SIGKILL);
+  // Control: without it, the child outlives the caller (so the check above can fail).
+  pid_t orphan = OrphanOfAKilledCaller(false, std::string(dir) + "/without");
+  ASSERT_GT(orphan, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(Dead(orphan));
+  kill(orphan, SIGKILL);
+  std::filesystem::remove_all(dir);
 }
 
 // What we open is O_CLOEXEC: the child sees none of it (here: a pipe of ours, moved to 100 and 101 so

@@ -146,6 +146,58 @@ TEST(Supervisor, ForwardsSignalsToTheChild) {
   EXPECT_EQ(WTERMSIG(*f.init->status()), SIGUSR1);
 }
 
+// A process-directed `signo` to ourselves while the supervisor runs (its signalfd takes it).
+std::thread SendSoon(int signo) {
+  return std::thread([signo] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ::kill(::getpid(), signo);
+  });
+}
+
+TEST(Supervisor, InterruptsAreForwardedAndRecorded) {
+  Supervisor sup(SupervisorOptions{});
+  Forked f = Fork(sup, [](int, int) {
+    ::signal(SIGTERM, SIG_DFL);
+    for (;;) ::pause();
+  });
+  std::thread sender = SendSoon(SIGTERM);
+  Supervised s = sup.Run(*f.init, f.channels);
+  sender.join();
+  EXPECT_EQ(s.interrupt_signal, SIGTERM);
+  EXPECT_FALSE(s.killed_on_interrupt);
+  ASSERT_TRUE(f.init->status());
+  EXPECT_EQ(WTERMSIG(*f.init->status()), SIGTERM);
+}
+
+// kill_on_interrupt: a child that ignores SIGINT is killed (SIGKILL) instead of being sent it, and the
+// interrupt signals stay blocked after Run (the caller's report cannot be lost to a second Ctrl-C).
+TEST(Supervisor, KillOnInterruptKillsAChildThatIgnoresIt) {
+  SupervisorOptions o;
+  o.kill_on_interrupt = true;
+  {
+    Supervisor sup(o);
+    Forked f = Fork(sup, [](int, int) {
+      ::signal(SIGINT, SIG_IGN);
+      for (;;) ::pause();
+    });
+    std::thread sender = SendSoon(SIGINT);
+    Supervised s = sup.Run(*f.init, f.channels);
+    sender.join();
+    EXPECT_EQ(s.interrupt_signal, SIGINT);
+    EXPECT_TRUE(s.killed_on_interrupt);
+    ASSERT_TRUE(f.init->status());
+    EXPECT_EQ(WTERMSIG(*f.init->status()), SIGKILL);
+    EXPECT_TRUE(Blocked(SIGINT));
+    EXPECT_TRUE(Blocked(SIGTERM));
+    EXPECT_FALSE(Blocked(SIGUSR1));
+  }
+  EXPECT_TRUE(Blocked(SIGHUP));
+  sigset_t interrupts;
+  sigemptyset(&interrupts);
+  for (int signo : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&interrupts, signo);
+  ::sigprocmask(SIG_UNBLOCK, &interrupts, nullptr);
+}
+
 TEST(Supervisor, RestoresSignalMaskAndSigpipeAfterRun) {
   ASSERT_FALSE(Blocked(SIGTERM));
   void* before = SigpipeHandler();

@@ -145,15 +145,19 @@ ExtractOutcome RunSandboxedExtractor(const SandboxedExtractor& x, std::string_vi
                   .Bind(dst, "/out")
                   .Timeout(std::to_string(budget.timeout_seconds) + "s")
                   .Rlimit("fsize=" + std::to_string(budget.max_bytes + 1))
+                  .KillOnInterrupt()
                   .Command(std::move(command))
                   .Argv();
   if (!argv) {
     out.detail = argv.error().What();
     return out;
   }
-  // stdin and stderr /dev/null; the script prints only the password's index.
+  // stdin and stderr /dev/null; the script prints only the password's index. The extractor's sandbox
+  // never outlives airlock-scan: a Ctrl-C to the process group kills it at once (--on-interrupt kill),
+  // and a scan killed otherwise takes its `airlock run`, and with it the sandbox, along (kill_with_caller).
   process::SpawnOptions options;
   options.capture_stderr = false;
+  options.kill_with_caller = true;
   options.stdout_cap = 64;
   auto spawned = process::SpawnAndCapture(*argv, options);
   struct {

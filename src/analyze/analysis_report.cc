@@ -1,0 +1,117 @@
+#include "analyze/analysis_report.h"
+
+#include <fmt/format.h>
+
+#include <utility>
+
+#include "analyze/html_report.h"
+#include "core/json_text.h"
+
+namespace airlock::analyze {
+
+using nlohmann::json;
+
+namespace {
+
+// Flattens the findings of a scan report's object tree (depth-bounded: the tree is untrusted).
+void CollectFindings(const json& obj, json& out, int depth) {
+  if (!obj.is_object() || depth > 64) return;
+  const std::string path = obj.contains("path") && obj["path"].is_string() ? obj["path"].get<std::string>() : "";
+  if (auto f = obj.find("findings"); f != obj.end() && f->is_array()) {
+    for (const auto& x : *f) {
+      if (!x.is_object()) continue;
+      json finding = x;
+      finding["path"] = path;
+      if (!finding.contains("techniques") || !finding["techniques"].is_array()) finding["techniques"] = json::array();
+      out.push_back(std::move(finding));
+    }
+  }
+  if (auto c = obj.find("children"); c != obj.end() && c->is_array()) {
+    for (const auto& child : *c) CollectFindings(child, out, depth + 1);
+  }
+}
+
+// The keys the HTML renderer reads unconditionally, each with its empty value when missing or of
+// another type (a missing key of a const nlohmann::json is undefined behaviour, not an exception).
+void FillRenderedKeys(json& r) {
+  const std::pair<const char*, json> keys[] = {
+      {"sample", json::object()}, {"runner", json::object()}, {"behavior", json::object()}, {"static", json::object()},
+      {"techniques", json::array()}, {"dropped", json::array()}, {"run", json::object()}};
+  for (const auto& [key, empty] : keys) {
+    if (!r.contains(key) || r[key].type() != empty.type()) r[key] = empty;
+  }
+  if (!r["behavior"].contains("matches") || !r["behavior"]["matches"].is_array()) r["behavior"]["matches"] = json::array();
+  if (!r["static"].contains("findings") || !r["static"]["findings"].is_array()) r["static"]["findings"] = json::array();
+}
+
+std::string StringAt(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+}  // namespace
+
+EventLines ReadEventLines(std::istream& in, size_t max_events) {
+  EventLines r;
+  for (std::string line; std::getline(in, line);) {
+    if (r.events.size() >= max_events) {
+      ++r.not_read;
+      continue;
+    }
+    json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object()) {
+      ++r.unparsable;
+      continue;
+    }
+    r.events.push_back(std::move(j));
+  }
+  return r;
+}
+
+json ParseScanOutput(const std::string& out, int exit_code, const std::string& err) {
+  json j = json::parse(out, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_discarded() && j.is_object()) return j;
+  return json{{"error", fmt::format("static triage failed (exit {}): {}", exit_code, err.substr(0, 500))}};
+}
+
+StaticResult ReadScanReport(const json& scan) {
+  StaticResult r;
+  if (!scan.is_object()) return r;
+  if (auto v = scan.find("verdict"); v != scan.end() && v->is_string()) r.verdict = v->get<std::string>();
+  if (auto s = scan.find("score"); s != scan.end() && s->is_number()) r.score = s->get<double>();
+  if (auto t = scan.find("techniques"); t != scan.end() && t->is_array()) {
+    for (const auto& x : *t)
+      if (x.is_string()) r.techniques.insert(x.get<std::string>());
+  }
+  r.error = StringAt(scan, "error");
+  auto objects = scan.find("objects");
+  if (objects == scan.end() || !objects->is_array()) return r;
+  for (const auto& o : *objects) CollectFindings(o, r.findings, 0);
+  if (objects->empty() || !(*objects)[0].is_object()) return r;
+  const json& root = (*objects)[0];
+  if (auto h = root.find("hashes"); h != root.end() && h->is_object()) r.sha256 = StringAt(*h, "sha256");
+  if (auto t = root.find("type"); t != root.end()) r.type = *t;
+  return r;
+}
+
+json OutputSection(const std::string& out, const std::string& err, int exit_code) {
+  return json{{"stdout", out.substr(0, 65536)}, {"stderr", err.substr(0, 65536)}, {"exit_code", exit_code}};
+}
+
+ReportTexts RenderReport(json& report, const std::vector<json>& events) {
+  if (!report.is_object()) report = json::object();
+  FillRenderedKeys(report);
+  MakeJsonUtf8(report);
+  ReportTexts t;
+  t.json = DumpJson(report, 2) + "\n";
+  try {
+    t.html = RenderHtmlReport(report, events);
+  } catch (const std::exception& e) {
+    // The JSON report is the record; the HTML view of an unexpected shape says so instead.
+    t.html = "<!doctype html><meta charset=utf-8><title>airlock analyze</title><p>The HTML report could not be rendered (" +
+             HtmlEscape(Utf8Text(e.what())) + "); see report.json.</p>\n";
+  }
+  return t;
+}
+
+}  // namespace airlock::analyze
