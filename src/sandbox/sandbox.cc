@@ -229,19 +229,27 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
   if (!cgroup) return std::unexpected(cgroup.error());
   outcome.setup_ms["cgroup"] = MsSince(t_cg);
 
-  // 3. Launch: clone init. The supervisor blocks the forwarded signals first, so none is lost.
+  // 3. Launch: clone init. The private terminal first (its slave goes into the sandbox with the clone;
+  // the caller's terminal is restored when `terminal` goes, on every path). The supervisor blocks the
+  // forwarded signals, so none is lost.
+  auto terminal = PrepareTerminal(policy, &run.layers, &run.weakenings);
+  if (!terminal) return std::unexpected(terminal.error());
+  PtyRelay* tty = terminal->get();
+  if (tty != nullptr) run.terminal = tty->stdio();
   RunWatchers watchers;
   SupervisorOptions so;
   so.timeout = policy.limits.timeout;
   so.cgroup = &*cgroup;
   so.program = run.seccomp ? &*run.seccomp : nullptr;
   so.observer = &watchers;
+  so.terminal = tty;
   Supervisor supervisor(std::move(so));
   ExecSpec exec(run);
   auto t_clone = Clock::now();
   auto launched = LaunchCold(run, exec.spec, supervisor.saved_mask());
   if (!launched) return std::unexpected(launched.error());
   ClonedInit& init = launched->init;
+  if (tty != nullptr) tty->ReleaseSlave();
   supervisor.IgnoreSigpipe();  // a closed monitor or report pipe must not kill us
   outcome.setup_ms["clone"] = MsSince(t_clone);
 
@@ -251,6 +259,12 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
   if (Status st = SetUpFromParent(policy, init.pid(), run, *cgroup, &side, &outcome); !st) {
     init.KillAndReap();
     return std::unexpected(st.error());
+  }
+  if (tty != nullptr) {
+    if (Status st = tty->Start(); !st) {
+      init.KillAndReap();
+      return std::unexpected(st.error());
+    }
   }
   if (!init.Release()) init.Kill();
   outcome.setup_ms["release"] = MsSince(t_rel);

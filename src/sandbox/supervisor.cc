@@ -153,7 +153,10 @@ Supervised Supervisor::Run(SandboxProcess& process, SupervisedChannels& ch) {
     }
     if (i_sig >= 0 && fds[i_sig].revents) {
       struct signalfd_siginfo si;
-      while (::read(sigfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) process.Signal(static_cast<int>(si.ssi_signo));
+      while (::read(sigfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+        if (si.ssi_signo == SIGWINCH && opts_.terminal != nullptr) opts_.terminal->OnWindowChange();
+        else process.Signal(static_cast<int>(si.ssi_signo));
+      }
     }
     if (i_notify >= 0 && fds[i_notify].revents) {
       int fd = ReceiveFd(ch.notify_r.get());
@@ -170,6 +173,9 @@ Supervised Supervisor::Run(SandboxProcess& process, SupervisedChannels& ch) {
       s.abandoned = ev == SandboxProcess::Event::kAbandoned;
     }
   }
+  // The terminal's last output, then the caller's terminal restored, while the forwarded signals are
+  // still blocked (none can end us in between).
+  if (opts_.terminal != nullptr && !s.abandoned) opts_.terminal->Finish();
   RestoreSignals();
   if (s.abandoned) return s;
   process.Close();

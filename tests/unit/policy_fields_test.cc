@@ -244,6 +244,7 @@ const FlagCase kFlagCases[] = {
     {"--setenv", [](PolicyOverrides& o) { o.setenv = {"A=b"}; }},
     {"--keep-env", [](PolicyOverrides& o) { o.keep_env = {"HOME"}; }},
     {"--pass-fd", [](PolicyOverrides& o) { o.pass_fds = {5}; }},
+    {"--host-terminal", [](PolicyOverrides& o) { o.host_terminal = true; }},
     {"--hostname", [](PolicyOverrides& o) { o.hostname = "h"; }},
     {"--uid", [](PolicyOverrides& o) { o.uid = 1000; }},
     {"--gid", [](PolicyOverrides& o) { o.gid = 1000; }},
