@@ -148,6 +148,18 @@ class RunWatchers final : public SupervisorObserver {
   std::optional<Sinkhole> sinkhole_;
 };
 
+// What the supervisor of a cold run watches and serves besides init.
+SupervisorOptions ColdSupervision(const Policy& policy, const PreparedRun& run, Cgroup& cgroup, RunWatchers& watchers,
+                                  PtyRelay* terminal) {
+  SupervisorOptions so;
+  so.timeout = policy.limits.timeout;
+  so.cgroup = &cgroup;
+  so.program = run.seccomp ? &*run.seccomp : nullptr;
+  so.observer = &watchers;
+  so.terminal = terminal;
+  return so;
+}
+
 // The argv/envp/exec pointers the payload execs, pointing into run.
 struct ExecSpec {
   explicit ExecSpec(const PreparedRun& run) {
@@ -235,15 +247,9 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
   auto terminal = PrepareTerminal(policy, &run.layers, &run.weakenings);
   if (!terminal) return std::unexpected(terminal.error());
   PtyRelay* tty = terminal->get();
-  if (tty != nullptr) run.terminal = tty->stdio();
+  run.terminal = tty != nullptr ? tty->stdio() : StdioTerminal{};
   RunWatchers watchers;
-  SupervisorOptions so;
-  so.timeout = policy.limits.timeout;
-  so.cgroup = &*cgroup;
-  so.program = run.seccomp ? &*run.seccomp : nullptr;
-  so.observer = &watchers;
-  so.terminal = tty;
-  Supervisor supervisor(std::move(so));
+  Supervisor supervisor(ColdSupervision(policy, run, *cgroup, watchers, tty));
   ExecSpec exec(run);
   auto t_clone = Clock::now();
   auto launched = LaunchCold(run, exec.spec, supervisor.saved_mask());
@@ -256,15 +262,11 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
   // 4. From outside: uid maps, cgroup membership, network; then release the child.
   auto t_rel = Clock::now();
   ParentSide side;
-  if (Status st = SetUpFromParent(policy, init.pid(), run, *cgroup, &side, &outcome); !st) {
+  Status st = SetUpFromParent(policy, init.pid(), run, *cgroup, &side, &outcome);
+  if (st && tty != nullptr) st = tty->Start();  // the relay (raw mode) only for a sandbox about to run
+  if (!st) {
     init.KillAndReap();
     return std::unexpected(st.error());
-  }
-  if (tty != nullptr) {
-    if (Status st = tty->Start(); !st) {
-      init.KillAndReap();
-      return std::unexpected(st.error());
-    }
   }
   if (!init.Release()) init.Kill();
   outcome.setup_ms["release"] = MsSince(t_rel);
