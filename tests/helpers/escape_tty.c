@@ -1,6 +1,10 @@
 /* escape_tty: the terminal-tampering attacker of the escape tier's resource probes
  * (tests/escape/escape_terminal_test.cc), driven by the test through a pty of its own.
- * Usage: escape_tty tamper [winch=ROWSxCOLS] [tail=BYTES]
+ * Usage: escape_tty tamper [winch=ROWSxCOLS] [tail=BYTES] | quick | state
+ *   quick: only the tampering below ("DID" lines), then exit 0 (bench/escape.sh runs it in each runtime);
+ *   state: "STATE echo=E icanon=I nonblock=N excl=X rows=R cols=C" of its stdin, for the host side to
+ *          compare before and after (bench/escape.sh).
+ * tamper:
  * On its stdin/stdout terminal, in this order, one line each:
  *   "SIZE r c"            the window size it was given
  *   "DID <what> <rc> <errno>"  for each tampering: echo_off (ECHO and ICANON cleared), nonblock
@@ -90,11 +94,31 @@ static size_t read_input(char* buf, size_t want) {
   return got;
 }
 
+static int state(void) {
+  struct termios t;
+  struct winsize ws = {0, 0, 0, 0};
+  int excl = -1;
+  if (tcgetattr(0, &t) != 0) {
+    printf("STATE none %s\n", ename(errno));
+    return 1;
+  }
+  ioctl(0, TIOCGEXCL, &excl);
+  ioctl(0, TIOCGWINSZ, &ws);
+  printf("STATE echo=%d icanon=%d nonblock=%d excl=%d rows=%d cols=%d\n", !!(t.c_lflag & ECHO), !!(t.c_lflag & ICANON),
+         !!(fcntl(0, F_GETFL) & O_NONBLOCK), excl, ws.ws_row, ws.ws_col);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   g_argc = argc;
   g_argv = argv;
+  if (argc >= 2 && strcmp(argv[1], "state") == 0) return state();
+  if (argc >= 2 && strcmp(argv[1], "quick") == 0) {
+    tamper();
+    return 0;
+  }
   if (argc < 2 || strcmp(argv[1], "tamper") != 0) {
-    fprintf(stderr, "usage: escape_tty tamper [winch=ROWSxCOLS] [tail=BYTES]\n");
+    fprintf(stderr, "usage: escape_tty tamper [winch=ROWSxCOLS] [tail=BYTES] | quick | state\n");
     return 2;
   }
   int want_rows = 0, want_cols = 0;
