@@ -46,7 +46,8 @@ read -r port_arg unix_arg shm_arg pts_arg < "$work/listen.txt"
 hostip=$(hostname -I 2>/dev/null | awk '{print $1}')
 export AIRLOCK_ESCAPE_SECRET=hunter2-bench
 
-# Each runtime runs under a fresh pty (script(1)), so the terminal probes have a terminal to attack.
+# Each runtime runs under a fresh pty (script(1)), so the terminal probes have a terminal to attack;
+# the tty_tamper row is read from that pty, outside the runtime, before and after (run_tty).
 # bwrap and firejail are meant for unprivileged users (bwrap run by root keeps root's capabilities),
 # so when this script runs as root they, and one airlock column, run as uid/gid 65534 via setpriv.
 # firejail refuses system uids such as 65534 (not in firejail.users), so it runs as the invoking user.
@@ -58,29 +59,51 @@ if [ "$(id -u)" = 0 ]; then
 else
   runtimes=(airlock-user bwrap-user firejail-noprofile-user firejail-default-user)
 fi
+runtime_cmd() {  # $1 runtime, $2 helper: sets cmd to run tests/helpers/$2 in that runtime
+  case $1 in
+    airlock-*)
+      cmd=("$airlock" run --ro-bind "$helpers" /helpers --pids 64 --memory 128m -- "/helpers/$2") ;;
+    bwrap-*)
+      cmd=(bwrap --unshare-all --die-with-parent --new-session --ro-bind /usr /usr --symlink usr/bin /bin
+           --symlink usr/lib /lib --symlink usr/lib64 /lib64 --proc /proc --dev /dev --tmpfs /tmp
+           --ro-bind "$helpers" /helpers "/helpers/$2") ;;
+    firejail-noprofile-*)
+      cmd=(firejail --quiet --noprofile --net=none "$helpers/$2") ;;
+    firejail-default-*)
+      cmd=(firejail --quiet "$helpers/$2") ;;
+  esac
+}
 run_one() {  # $1 runtime; prints the probes' lines
   sleep 600 & local sleeper=$!
   pids+=("$sleeper")
   local params=("secret=$work/escape-secret.txt" "secretname=escape-secret.txt" "hostpid=$sleeper" "$port_arg"
                 "$unix_arg" "$shm_arg" "$pts_arg" ${hostip:+"hostip=$hostip"} forks=500 mb=256)
   local cmd=()
-  case $1 in
-    airlock-*)
-      cmd=("$airlock" run --ro-bind "$helpers" /helpers --pids 64 --memory 128m -- /helpers/escape_all) ;;
-    bwrap-*)
-      cmd=(bwrap --unshare-all --die-with-parent --new-session --ro-bind /usr /usr --symlink usr/bin /bin
-           --symlink usr/lib /lib --symlink usr/lib64 /lib64 --proc /proc --dev /dev --tmpfs /tmp
-           --ro-bind "$helpers" /helpers /helpers/escape_all) ;;
-    firejail-noprofile-*)
-      cmd=(firejail --quiet --noprofile --net=none "$helpers/escape_all") ;;
-    firejail-default-*)
-      cmd=(firejail --quiet "$helpers/escape_all") ;;
-  esac
+  runtime_cmd "$1" escape_all
   local prefix=()
   [[ $1 == *-user ]] && prefix=("${as_user[@]}")
   "${prefix[@]}" script -qe -c "$(printf '%q ' "${cmd[@]}" "${params[@]}")" /dev/null </dev/null 2>"$work/$1.err" |
     tr -d '\r' || true
   kill "$sleeper" 2>/dev/null || true
+  run_tty "$1"
+}
+# Terminal tampering (escape_tty quick: echo and canonical mode off, O_NONBLOCK, TIOCEXCL, window size)
+# under the runtime, with the pty's state read from outside before and after: one PROBE line.
+run_tty() {  # $1 runtime
+  local cmd=()
+  runtime_cmd "$1" escape_tty
+  local state; state=$(printf '%q ' "$helpers/escape_tty" state)
+  local prefix=()
+  [[ $1 == *-user ]] && prefix=("${as_user[@]}")
+  "${prefix[@]}" script -qe -c "$state; $(printf '%q ' "${cmd[@]}" quick) >/dev/null 2>&1; $state" /dev/null </dev/null \
+      2>>"$work/$1.err" | tr -d '\r' | awk '
+    /STATE/ { sub(/^.*STATE/, "STATE"); s[++n] = $0 }  # after whatever the pty echoed (script(1) types a NUL at EOF)
+    END {
+      if (n < 2) { print "PROBE tty_tamper BLOCKED (no terminal state read)"; exit }
+      split(s[1], a, " "); split(s[2], b, " "); d = ""
+      for (i = 2; i in a; i++) if (a[i] != b[i]) d = d (d ? ", " : "") b[i]
+      print (d == "" ? "PROBE tty_tamper BLOCKED terminal unchanged" : "PROBE tty_tamper ESCAPED left " d)
+    }' || true
 }
 # A host directory fd left open without O_CLOEXEC (CVE-2024-21626): every runtime inherits fd 7.
 exec 7<"$work"

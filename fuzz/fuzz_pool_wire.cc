@@ -1,6 +1,6 @@
 // Fuzzes the warm-sandbox request decoder (pool/pool_wire.h), which the sandbox runs on what a client
 // sent: no crash, and an accepted request only ever points inside the message, every string
-// terminated, the arrays NULL-terminated.
+// terminated, the arrays NULL-terminated, the terminal mask naming stdio only.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (p < lo || p >= hi) __builtin_trap();
     if (std::memchr(p, '\0', static_cast<size_t>(hi - p)) == nullptr) __builtin_trap();
   };
-  if (req.argv[0] == nullptr || req.execc == 0) __builtin_trap();
+  if (req.argv[0] == nullptr || req.execc == 0 || (req.terminal & ~7u) != 0) __builtin_trap();
   size_t n = 0;
   for (char** a = req.argv; *a != nullptr; ++a, ++n) inside(*a);
   for (char** e = req.envp; *e != nullptr; ++e, ++n) inside(*e);

@@ -169,6 +169,9 @@ void AddRunOptions(CLI::App& app, RunArgs& a) {
   app.add_option("--setenv", a.o.setenv, "KEY=VALUE set in the sandbox environment")->allow_extra_args(false);
   app.add_option("--keep-env", a.o.keep_env, "keep this variable from the caller's environment")->allow_extra_args(false);
   app.add_option("--pass-fd", a.o.pass_fds, "keep this inherited file descriptor open")->allow_extra_args(false);
+  app.add_flag("--host-terminal", a.o.host_terminal,
+               "give the sandbox your terminal itself instead of a pseudo-terminal of its own (weakening: it can "
+               "read what you type and leave the terminal's modes changed)");
   app.add_option("--hostname", a.o.hostname, "hostname inside the sandbox");
   app.add_option("--uid", a.o.uid, "uid inside the sandbox");
   app.add_option("--gid", a.o.gid, "gid inside the sandbox");

@@ -134,6 +134,9 @@ struct Policy {
   bool die_with_parent = true;
   bool new_keyring = true;
   std::vector<int> pass_fds;
+  // Give the payload the caller's terminal itself instead of a pseudo-terminal of its own (src/tty):
+  // a weakening (it can change the terminal's modes, read what is typed, leave it changed).
+  bool host_terminal = false;
 
   std::vector<std::string> env_keep = {"PATH", "TERM", "LANG", "LC_ALL", "TZ"};
   std::map<std::string, std::string> env_set;

@@ -139,11 +139,15 @@ std::string ExplainPolicy(const Policy& p) {
   std::vector<std::string> fds;
   for (int fd : p.pass_fds) fds.push_back(std::to_string(fd));
   t.Row("pass_fds", Join(fds, "(none)"));
+  t.Row("host_terminal", p.host_terminal ? "yes (the caller's terminal itself)" : "no (a pseudo-terminal of its own)");
   t.Row("env_keep", Join(p.env_keep, "(none)"));
   for (const auto& [k, v] : p.env_set) t.Row("env", k + "=" + Escape(v));
   if (!p.new_session) t.Weakened("no new session: the sandbox shares the terminal (TIOCSTI injection)");
   if (!p.new_keyring) t.Weakened("session keyring shared with the caller");
   if (!p.die_with_parent) t.Weakened("sandbox survives the death of airlock");
+  if (p.host_terminal) {
+    t.Weakened("host_terminal: the sandbox gets your terminal itself (it can read what you type and leave its modes changed)");
+  }
 
   t.Section("seccomp");
   t.Row("mode", RequirementName(p.seccomp.requirement));

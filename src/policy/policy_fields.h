@@ -63,6 +63,7 @@ struct PolicyFieldInfo {
   X(die_with_parent, "process.die_with_parent", "die_with_parent", "", kSandbox)                      \
   X(new_keyring, "process.new_keyring", "new_keyring", "", kSandbox)                                  \
   X(pass_fds, "process.pass_fds", "pass_fds", "--pass-fd", kSandbox)                                  \
+  X(host_terminal, "process.host_terminal", "host_terminal", "--host-terminal", kClient)              \
   X(env_keep, "process.env_keep", "env_keep", "--keep-env", kClient)                                  \
   X(env_set, "process.env", "env", "--setenv", kClient)                                               \
   X(seccomp.requirement, "seccomp.mode", "mode", "", kSandbox)                                        \

@@ -102,6 +102,7 @@ Status ApplyProcess(Policy& p, const PolicyOverrides& o) {
   }
   for (const auto& k : o.keep_env) p.env_keep.push_back(k);
   for (int fd : o.pass_fds) p.pass_fds.push_back(fd);
+  if (o.host_terminal) p.host_terminal = true;
   if (!o.hostname.empty()) p.hostname = o.hostname;
   if (o.uid >= 0) p.identity.uid = static_cast<uid_t>(o.uid);
   if (o.gid >= 0) p.identity.gid = static_cast<gid_t>(o.gid);

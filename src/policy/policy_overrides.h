@@ -25,13 +25,14 @@ struct PolicyOverrides {
   std::vector<std::string> rlimits;  // NAME=VALUE
   std::vector<std::string> setenv, keep_env;
   std::vector<int> pass_fds;
+  bool host_terminal = false;  // --host-terminal: the payload gets the caller's terminal (weakening)
   std::string hostname;
   int64_t uid = -1, gid = -1;
   std::vector<std::string> allow, deny;  // seccomp groups or syscalls
   std::string landlock;                  // required, best-effort, disabled
 
-  // True when an override changes the sandbox itself; the environment (--setenv, --keep-env) and
-  // --timeout are applied by the client and leave a warm sandbox's policy as it is.
+  // True when an override changes the sandbox itself; the environment (--setenv, --keep-env),
+  // --timeout and --host-terminal are applied by the client and leave a warm sandbox's policy as it is.
   bool ChangesSandbox() const;
 };
 

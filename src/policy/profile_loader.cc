@@ -521,6 +521,7 @@ class Applier {
     s.Bool("new_session", p_.new_session);
     s.Bool("die_with_parent", p_.die_with_parent);
     s.Bool("new_keyring", p_.new_keyring);
+    s.Bool("host_terminal", p_.host_terminal);
     if (auto keep = s.Strings("env_keep")) p_.env_keep = std::move(*keep);
     if (const toml::table* env = s.Table("env")) {
       for (const auto& [k, v] : *env) {

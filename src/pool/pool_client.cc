@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/fd_passing.h"
+#include "core/log.h"
 #include "core/unique_fd.h"
 #include "pool/pool.h"
 #include "pool/pool_wire.h"
@@ -27,6 +28,7 @@
 #include "sandbox/sandbox.h"
 #include "sandbox/supervisor.h"
 #include "seccomp/program_cache.h"
+#include "tty/pty_relay.h"
 #include "userns/userns.h"
 
 namespace airlock::pool {
@@ -99,10 +101,12 @@ class WarmTrace {
 // It carries the pool's answer first ('Y' + what the sandbox enforces, or 'N' + why not: abandoned,
 // run cold), then nothing until init exits (EOF or hang-up: ended). Forwarded signals travel as
 // SignalMessages; closing the connection makes init kill the sandbox.
+// The private terminal's relay (terminal) starts only once the pool said yes: a declined run goes cold
+// with whatever the caller typed meanwhile still unread.
 class InitConnection final : public SandboxProcess {
  public:
-  InitConnection(UniqueFd sock, std::string socket, const WarmTrace& mark)
-      : sock_(std::move(sock)), socket_(std::move(socket)), mark_(mark) {}
+  InitConnection(UniqueFd sock, std::string socket, const WarmTrace& mark, PtyRelay* terminal)
+      : sock_(std::move(sock)), socket_(std::move(socket)), mark_(mark), terminal_(terminal) {}
   int fd() const override { return sock_.get(); }
   Event OnReadable() override;
   void Signal(int signo) override { SendSignal(sock_.get(), signo); }
@@ -128,6 +132,7 @@ class InitConnection final : public SandboxProcess {
   UniqueFd sock_;
   std::string socket_;
   const WarmTrace& mark_;
+  PtyRelay* terminal_;
   Clock::time_point answer_deadline_ = Clock::now() + std::chrono::seconds(2);
   bool answered_ = false;
   bool no_answer_ = false;
@@ -145,6 +150,12 @@ SandboxProcess::Event InitConnection::OnReadable() {
       why_not_ = answer_.substr(1);  // declined before any sandbox saw the request
       return Event::kAbandoned;
     }
+    if (terminal_ != nullptr) {
+      if (Status st = terminal_->Start(); !st) {
+        LogError("{}", st.error().What());
+        Kill();  // no relay, no run: init ends the sandbox and reports
+      }
+    }
   } else if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) {
     if (answered_) return Event::kEnded;
     why_not_ = fmt::format("the pool at {} closed the connection", socket_);
@@ -159,7 +170,8 @@ struct WarmLaunched {
 };
 
 // The request for the sandbox's payload; nullopt (why in *why_not) when it cannot go warm.
-std::optional<std::string> BuildRequest(const Policy& policy, const std::vector<std::string>& cmd, std::string* why_not) {
+std::optional<std::string> BuildRequest(const Policy& policy, const std::vector<std::string>& cmd, const PtyRelay* terminal,
+                                        std::string* why_not) {
   auto ids = PlanIdMapping(policy.identity);
   if (!ids) {
     *why_not = ids.error().What();
@@ -169,7 +181,8 @@ std::optional<std::string> BuildRequest(const Policy& policy, const std::vector<
   std::vector<std::string> exec = ExecCandidates(cmd[0], env);
   mode_t um = ::umask(0);
   ::umask(um);
-  std::string request = EncodeRequest(cmd, env, exec, static_cast<int>(um), true);
+  const uint32_t tty = terminal != nullptr ? StdioTerminalMask(terminal->stdio()) : 0;
+  std::string request = EncodeRequest(cmd, env, exec, static_cast<int>(um), true, tty);
   if (request.size() > kMaxRequestBytes) {
     *why_not = fmt::format("arguments and environment ({} bytes) exceed a warm sandbox's request limit", request.size());
     return std::nullopt;
@@ -182,7 +195,8 @@ std::optional<std::string> BuildRequest(const Policy& policy, const std::vector<
 // request itself. The pool's answer is read by the supervisor (InitConnection). nullopt (why in
 // *why_not) when the request did not get through: nothing runs it.
 Result<std::optional<WarmLaunched>> LaunchWarm(UniqueFd sock, const std::string& socket, const std::string& key,
-                                               const std::string& request, const WarmTrace& mark, std::string* why_not) {
+                                               const std::string& request, PtyRelay* terminal, const WarmTrace& mark,
+                                               std::string* why_not) {
   int errp[2], statusp[2], nsock[2];
   if (::pipe2(errp, O_CLOEXEC) != 0) return std::unexpected(Error("pipe2", errno));
   UniqueFd err_r(errp[0]), err_w(errp[1]);
@@ -192,9 +206,13 @@ Result<std::optional<WarmLaunched>> LaunchWarm(UniqueFd sock, const std::string&
   UniqueFd notify_ours(nsock[0]), notify_theirs(nsock[1]);
   // A closed stdio descriptor of ours is /dev/null in the sandbox (SCM_RIGHTS cannot send a hole).
   UniqueFd null_fd;
+  // The private terminal's slave stands in for each stdio descriptor that is a terminal.
   int fds[kMaxRequestFds] = {0, 1, 2, err_w.get(), status_w.get(), notify_theirs.get()};
+  const StdioTerminal tty = terminal != nullptr ? terminal->stdio() : StdioTerminal{};
   for (int i = 0; i < 3; ++i) {
-    if (::fcntl(i, F_GETFD) < 0) {
+    if (tty.slave >= 0 && tty.replace[i]) {
+      fds[i] = tty.slave;
+    } else if (::fcntl(i, F_GETFD) < 0) {
       if (!null_fd) null_fd.reset(::open("/dev/null", O_RDWR | O_CLOEXEC));
       fds[i] = null_fd.get();
     }
@@ -212,7 +230,8 @@ Result<std::optional<WarmLaunched>> LaunchWarm(UniqueFd sock, const std::string&
     }
     return std::optional<WarmLaunched>();
   }
-  WarmLaunched out{InitConnection(std::move(sock), socket, mark), {}};
+  if (terminal != nullptr) terminal->ReleaseSlave();  // in flight to the sandbox now
+  WarmLaunched out{InitConnection(std::move(sock), socket, mark, terminal), {}};
   out.channels.error_r = std::move(err_r);
   out.channels.status_r = std::move(status_r);
   out.channels.notify_r = std::move(notify_ours);
@@ -299,7 +318,13 @@ std::optional<Result<RunOutcome>> RunWarm(const Policy& policy, const std::vecto
   UniqueFd sock = Connect(socket, why_not);
   if (!sock) return std::nullopt;
   mark("connected");
-  auto request = BuildRequest(policy, cmd, why_not);
+  // The private terminal (or the weakening of handing over the caller's), reported after the pool's layers.
+  std::vector<LayerStatus> tty_layers;
+  std::vector<std::string> tty_weakenings;
+  auto terminal = PrepareTerminal(policy, &tty_layers, &tty_weakenings);
+  if (!terminal) return Result<RunOutcome>(std::unexpected(terminal.error()));
+  PtyRelay* tty = terminal->get();
+  auto request = BuildRequest(policy, cmd, tty, why_not);
   if (!request) return std::nullopt;
   mark("environment, request encoded");
 
@@ -314,8 +339,9 @@ std::optional<Result<RunOutcome>> RunWarm(const Policy& policy, const std::vecto
   so.lazy_notify_thread = true;
   so.observer = &observer;
   so.kill_on_interrupt = options.kill_on_interrupt;
+  so.terminal = tty;
   Supervisor supervisor(std::move(so));
-  auto launched = LaunchWarm(std::move(sock), socket, key, *request, mark, why_not);
+  auto launched = LaunchWarm(std::move(sock), socket, key, *request, tty, mark, why_not);
   if (!launched) return Result<RunOutcome>(std::unexpected(launched.error()));
   if (!*launched) return std::nullopt;
   mark("request sent");
@@ -330,6 +356,8 @@ std::optional<Result<RunOutcome>> RunWarm(const Policy& policy, const std::vecto
   supervisor.Finish(&outcome);
   mark("supervisor joined");
   RecordWarmEnd(policy, init.answer(), sup, mark.t0(), &outcome);
+  outcome.layers.insert(outcome.layers.end(), tty_layers.begin(), tty_layers.end());
+  outcome.weakenings.insert(outcome.weakenings.end(), tty_weakenings.begin(), tty_weakenings.end());
   return outcome;
 }
 

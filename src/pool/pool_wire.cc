@@ -5,13 +5,14 @@
 namespace airlock::pool {
 
 std::string EncodeRequest(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                          const std::vector<std::string>& exec, int umask, bool with_notify) {
+                          const std::vector<std::string>& exec, int umask, bool with_notify, uint32_t terminal) {
   RequestHeader h;
   h.argc = static_cast<uint32_t>(argv.size());
   h.envc = static_cast<uint32_t>(env.size());
   h.execc = static_cast<uint32_t>(exec.size());
   h.umask = umask;
   h.nfds = with_notify ? kFdNotify + 1 : kFdNotify;
+  h.terminal = terminal;
   std::string strings;
   for (const auto* list : {&argv, &env, &exec}) {
     for (const auto& s : *list) {
@@ -31,7 +32,7 @@ bool DecodeRequestInPlace(char* msg, size_t len, char** ptrs, size_t nptrs, Deco
   std::memcpy(&h, msg, sizeof h);
   if (h.magic != kRequestMagic || h.argc == 0) return false;
   if (h.nfds != kFdNotify && h.nfds != kFdNotify + 1) return false;
-  if (h.strings_bytes != len - sizeof h) return false;
+  if (h.strings_bytes != len - sizeof h || (h.terminal & ~7u) != 0) return false;
   const size_t total = static_cast<size_t>(h.argc) + h.envc + h.execc;
   if (h.execc == 0 || total > kMaxStrings || total + 2 > nptrs) return false;
   char* p = msg + sizeof h;
@@ -58,6 +59,7 @@ bool DecodeRequestInPlace(char* msg, size_t len, char** ptrs, size_t nptrs, Deco
   out->execc = h.execc;
   out->umask = h.umask & 0777;
   out->nfds = h.nfds;
+  out->terminal = h.terminal;
   return true;
 }
 

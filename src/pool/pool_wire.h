@@ -4,8 +4,10 @@
 //
 //   client -> pool      kHello + the policy key (PoolKey or BuiltinFastKey), then at once, without
 //                       waiting, the request: RequestHeader + argv, environment and exec candidates as
-//                       NUL-terminated strings; fds (SCM_RIGHTS) stdin, stdout, stderr, error pipe,
-//                       status pipe[, seccomp listener socket]
+//                       NUL-terminated strings; fds (SCM_RIGHTS) stdin, stdout, stderr (the client's
+//                       private terminal in place of each that is a terminal, marked in the header:
+//                       the payload makes it its controlling terminal), error pipe, status pipe[, seccomp
+//                       listener socket]
 //   pool -> payload     the client's connection (SCM_RIGHTS), then the same to init; the pool reads
 //                       only the hello, the payload reads the request itself
 //   pool -> client      'Y' + JSON {layers, not_enforced, weakenings, pool_pid, age_ms}, or 'N' + why
@@ -42,7 +44,7 @@ struct RequestHeader {
   int32_t umask = 022;
   uint32_t nfds = 0;          // kFdNotify + 1 when the seccomp listener socket is passed, else kFdNotify
   uint32_t strings_bytes = 0; // bytes after the header
-  uint32_t reserved = 0;
+  uint32_t terminal = 0;      // bit i: stdio i is the run's private terminal (tty/pty_relay.h StdioTerminalMask)
 };
 
 struct SignalMessage {
@@ -52,7 +54,7 @@ struct SignalMessage {
 
 // Client side (allocates): header + strings.
 std::string EncodeRequest(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                          const std::vector<std::string>& exec, int umask, bool with_notify);
+                          const std::vector<std::string>& exec, int umask, bool with_notify, uint32_t terminal = 0);
 
 struct DecodedRequest {
   char** argv = nullptr;  // NULL-terminated
@@ -61,6 +63,7 @@ struct DecodedRequest {
   size_t execc = 0;
   int umask = 022;
   uint32_t nfds = 0;
+  uint32_t terminal = 0;  // RequestHeader::terminal (bits 0-2 only)
 };
 
 // Sandbox side: validates msg[0, len) and points into it; ptrs has room for nptrs pointers.

@@ -19,6 +19,7 @@
 #include "pool/pool_wire.h"
 #include "process/child_error.h"
 #include "process/close_fds.h"
+#include "tty/pty_relay.h"
 
 namespace airlock::pool {
 namespace {
@@ -93,6 +94,10 @@ bool ReceiveRequestInChild(int sock, char* buf, ReceivedRequest* out) {
   if (int s = SendFd(link, rr.fds[kFdStatus]); s != 0) ChildFail(err, "pass the status pipe to init", "", -s);
   for (int i = 0; i < 3; ++i) {
     if (::dup2(rr.fds[i], i) != i) ChildFail(err, "client stdio", "", errno);
+  }
+  // The client's private terminal becomes the controlling terminal of the session set up at lock-down.
+  if (run.policy.new_session) {
+    if (int rc = TakeControllingTerminalInChild(rr.req.terminal); rc != 0) ChildFail(err, "attach the sandbox's terminal", "", -rc);
   }
   ::umask(static_cast<mode_t>(rr.req.umask));
   int keep_err[1] = {err};

@@ -28,6 +28,7 @@
 #include "process/child_error.h"
 #include "process/close_fds.h"
 #include "sandbox/signals.h"
+#include "tty/pty_relay.h"
 
 namespace airlock {
 namespace {
@@ -65,6 +66,10 @@ void TraceStepInChild(const PreparedRun& run, const char* step) {
 // The payload's lock-down, shared by cold and warm payloads (child.h).
 int LockDownPayloadInChild(const PreparedRun& run, int err, int* keep, size_t nkeep, const sigset_t& old_mask) {
   if (run.policy.new_session && ::setsid() < 0) ChildFail(err, "setsid", "", errno);
+  // The private terminal (tty/pty_relay.h) over stdio, the controlling terminal of the new session.
+  if (int rc = AttachTerminalInChild(run.terminal, run.policy.new_session); rc != 0) {
+    ChildFail(err, "attach the sandbox's terminal", "", -rc);
+  }
   if (run.policy.new_keyring) {
     // KEYCTL_JOIN_SESSION_KEYRING with a NULL name: a fresh anonymous session keyring.
     if (::syscall(SYS_keyctl, 1 /*KEYCTL_JOIN_SESSION_KEYRING*/, nullptr) < 0 && errno != ENOSYS) {
@@ -277,6 +282,10 @@ void RunSandboxInitInChild(const PreparedRun& run, const PayloadSpec& cold_spec,
   // /proc/1/cmdline is readable by everyone inside: airlock's argv (host paths, --setenv values) and
   // environment go before anything else runs here.
   SetProcTitleInChild(run.title, "airlock-init");
+  // init holds no descriptor of the caller's terminal either: the private one replaces it here too.
+  if (int rc = AttachTerminalInChild(run.terminal, /*controlling=*/false); rc != 0) {
+    ChildFail(ch.error_write, "attach the sandbox's terminal", "", -rc);
+  }
   AwaitReleaseInChild(run, ch);
   SetUpSandboxInChild(run, ch.error_write);
   sigset_t waited, old;

@@ -13,7 +13,9 @@
 // it forks its payload, which locks itself down completely (LockDownPayloadInChild, every step below
 // up to seccomp), then reports ready to the pool and waits for a client.
 // Order in the payload (security-relevant: each step needs what the previous ones still allow):
-//   setsid -> fresh session keyring -> rlimits (and the per-user-counter shares) -> fds (close all but stdio, pass-fds) -> chdir ->
+//   setsid -> private terminal over stdio, made the controlling terminal (tty/pty_relay.h; cold runs,
+//   a warm payload takes it after its request) -> fresh session keyring -> rlimits (and the per-user-counter
+//   shares) -> fds (close all but stdio, pass-fds) -> chdir ->
 //   drop bounding set + lock securebits (needs CAP_SETPCAP) -> setgroups/setresgid/setresuid ->
 //   clear all capability sets -> no_new_privs -> Landlock -> seccomp (last) -> execve.
 // Nothing here allocates: all inputs were prepared in PreparedRun before clone().
@@ -70,7 +72,7 @@ struct WarmStart {
                                         WarmStart warm = {});
 
 // Building blocks for a payload, shared by the cold payload and a warm sandbox's. All allocation-free.
-// The lock-down: session, keyring, rlimits, descriptors (all but stdio, run.pass_fds and keep[0,nkeep)
+// The lock-down: session, the private terminal (run.terminal), keyring, rlimits, descriptors (all but stdio, run.pass_fds and keep[0,nkeep)
 // closed), cwd, capabilities, ids, no_new_privs, Landlock, the signal mask old_mask, seccomp (last).
 // Returns the seccomp listener (user notification) or -1; fails through ChildFail(err, ...).
 int LockDownPayloadInChild(const PreparedRun& run, int err, int* keep, size_t nkeep, const sigset_t& old_mask);

@@ -167,6 +167,22 @@ std::vector<std::string> ExecCandidates(const std::string& c, const std::vector<
   return out;
 }
 
+Result<std::unique_ptr<PtyRelay>> PrepareTerminal(const Policy& policy, std::vector<LayerStatus>* layers,
+                                                  std::vector<std::string>* weakenings) {
+  if (policy.host_terminal) {
+    if (::isatty(0) || ::isatty(1) || ::isatty(2)) {
+      weakenings->push_back(
+          "host_terminal: the sandbox holds your terminal itself: it can read what you type and change its modes, "
+          "O_NONBLOCK, exclusive mode and window size, which stay changed after the run");
+    }
+    return std::unique_ptr<PtyRelay>();
+  }
+  auto relay = PtyRelay::OpenFromParent();
+  if (!relay) return std::unexpected(std::move(relay.error()).WithContext("terminal"));
+  if (*relay) layers->push_back({"private-terminal", true, (*relay)->Describe()});
+  return relay;
+}
+
 Result<PreparedRun> PrepareRun(const Policy& policy, const std::vector<std::string>& cmd, const RunOptions& options) {
   if (cmd.empty()) return MakeError("no command given");
   // AIRLOCK_TRACE_SETUP=1: the parent's preparation steps, like the child's (child.cc TraceStep).

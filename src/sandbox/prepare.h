@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "rlimit/rlimit.h"
 #include "sandbox/outcome.h"
 #include "seccomp/seccomp.h"
+#include "tty/pty_relay.h"
 #include "ucount/ucount.h"
 #include "userns/userns.h"
 
@@ -50,6 +52,7 @@ struct PreparedRun {
   std::vector<char*> envp;
   std::vector<std::string> exec_candidates;  // absolute paths to try in order
   std::vector<int> pass_fds;
+  StdioTerminal terminal;  // the private terminal's slave over stdio (set by the caller from a PtyRelay)
   unsigned long clone_flags = 0;
   bool unshare_cgroup = false;
   bool unshare_time = false;
@@ -68,6 +71,13 @@ std::vector<std::string> BuildEnvironment(const Policy& policy, const IdMapping&
 
 // Where execve looks for cmd0 inside the sandbox: cmd0 itself if it has a '/', else each PATH entry.
 std::vector<std::string> ExecCandidates(const std::string& cmd0, const std::vector<std::string>& env);
+
+// The caller's terminal (src/tty/pty_relay.h): a pseudo-terminal of the sandbox's own when fd 0, 1 or 2
+// is a terminal, unless the policy hands over the real one (host_terminal: recorded in *weakenings).
+// nullptr when there is nothing to relay. An engaged "private-terminal" layer goes to *layers.
+// Shared by cold and warm runs.
+Result<std::unique_ptr<PtyRelay>> PrepareTerminal(const Policy& policy, std::vector<LayerStatus>* layers,
+                                                  std::vector<std::string>* weakenings);
 
 // Everything except cgroups and the user-mode network (which need the child's pid).
 Result<PreparedRun> PrepareRun(const Policy& policy, const std::vector<std::string>& cmd, const RunOptions& options);

@@ -177,6 +177,18 @@ class RunWatchers final : public SupervisorObserver {
   std::optional<AllowResolver> resolver_;
 };
 
+// What the supervisor of a cold run watches and serves besides init.
+SupervisorOptions ColdSupervision(const Policy& policy, const PreparedRun& run, Cgroup& cgroup, RunWatchers& watchers,
+                                  PtyRelay* terminal) {
+  SupervisorOptions so;
+  so.timeout = policy.limits.timeout;
+  so.cgroup = &cgroup;
+  so.program = run.seccomp ? &*run.seccomp : nullptr;
+  so.observer = &watchers;
+  so.terminal = terminal;
+  return so;
+}
+
 // The argv/envp/exec pointers the payload execs, pointing into run.
 struct ExecSpec {
   explicit ExecSpec(const PreparedRun& run) {
@@ -260,13 +272,15 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
   if (!cgroup) return std::unexpected(cgroup.error());
   outcome.setup_ms["cgroup"] = MsSince(t_cg);
 
-  // 3. Launch: clone init. The supervisor blocks the forwarded signals first, so none is lost.
+  // 3. Launch: clone init. The private terminal first (its slave goes into the sandbox with the clone;
+  // the caller's terminal is restored when `terminal` goes, on every path). The supervisor blocks the
+  // forwarded signals, so none is lost.
+  auto terminal = PrepareTerminal(policy, &run.layers, &run.weakenings);
+  if (!terminal) return std::unexpected(terminal.error());
+  PtyRelay* tty = terminal->get();
+  run.terminal = tty != nullptr ? tty->stdio() : StdioTerminal{};
   RunWatchers watchers;
-  SupervisorOptions so;
-  so.timeout = policy.limits.timeout;
-  so.cgroup = &*cgroup;
-  so.program = run.seccomp ? &*run.seccomp : nullptr;
-  so.observer = &watchers;
+  SupervisorOptions so = ColdSupervision(policy, run, *cgroup, watchers, tty);
   so.kill_on_interrupt = opts->kill_on_interrupt;
   Supervisor supervisor(std::move(so));
   ExecSpec exec(run);
@@ -274,13 +288,16 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
   auto launched = LaunchCold(run, exec.spec, supervisor.saved_mask());
   if (!launched) return std::unexpected(launched.error());
   ClonedInit& init = launched->init;
+  if (tty != nullptr) tty->ReleaseSlave();
   supervisor.IgnoreSigpipe();  // a closed monitor or report pipe must not kill us
   outcome.setup_ms["clone"] = MsSince(t_clone);
 
   // 4. From outside: uid maps, cgroup membership, network; then release the child.
   auto t_rel = Clock::now();
   ParentSide side;
-  if (Status st = SetUpFromParent(policy, init.pid(), run, *cgroup, &side, &outcome); !st) {
+  Status st = SetUpFromParent(policy, init.pid(), run, *cgroup, &side, &outcome);
+  if (st && tty != nullptr) st = tty->Start();  // the relay (raw mode) only for a sandbox about to run
+  if (!st) {
     init.KillAndReap();
     return std::unexpected(st.error());
   }

@@ -76,6 +76,10 @@ void Supervisor::OnSignals(int sigfd, SandboxProcess& process, Supervised& s) {
   struct signalfd_siginfo si;
   while (::read(sigfd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
     const int signo = static_cast<int>(si.ssi_signo);
+    if (signo == SIGWINCH && opts_.terminal != nullptr) {
+      opts_.terminal->OnWindowChange();
+      continue;
+    }
     if (IsInterruptSignal(signo) && s.interrupt_signal == 0) s.interrupt_signal = signo;
     if (!IsInterruptSignal(signo) || !opts_.kill_on_interrupt) {
       process.Signal(signo);
@@ -199,6 +203,9 @@ Supervised Supervisor::Run(SandboxProcess& process, SupervisedChannels& ch) {
       s.abandoned = ev == SandboxProcess::Event::kAbandoned;
     }
   }
+  // The terminal's last output, then the caller's terminal restored, while the forwarded signals are
+  // still blocked (none can end us in between).
+  if (opts_.terminal != nullptr && !s.abandoned) opts_.terminal->Finish();
   RestoreSignals();
   if (s.abandoned) return s;
   process.Close();

@@ -9,7 +9,10 @@
 //   - the timeout: SandboxProcess::Kill (SIGKILL to init ends its pid namespace) and Cgroup::KillAll;
 //   - the error pipe (ChildErrorRecord) and the status pipe (StatusRecord, written by init);
 //   - the seccomp listener, sent by the payload over the notify socket, served on a thread of its own
-//     (RunNotifySupervisor) that counts fileless execution and calls the observer.
+//     (RunNotifySupervisor) that counts fileless execution and calls the observer;
+//   - the private terminal (tty/pty_relay.h), when the run has one: SIGWINCH resizes its pty instead of
+//     being forwarded (the kernel signals the payload's foreground group), and Run relays what the
+//     sandbox wrote last and restores the caller's terminal (PtyRelay::Finish) before it returns.
 // Signal state: the constructor blocks the forwarded signals (construct it before launching, so none
 // is lost; the launched child restores saved_mask()); IgnoreSigpipe() ignores SIGPIPE from launch on (a
 // closed monitor or report pipe must not kill us). Both are restored when Run returns, or by the
@@ -36,6 +39,7 @@
 #include "sandbox/outcome.h"
 #include "seccomp/notify.h"
 #include "seccomp/seccomp.h"
+#include "tty/pty_relay.h"
 
 namespace airlock {
 
@@ -115,6 +119,7 @@ struct SupervisorOptions {
   bool lazy_notify_thread = false;
   SupervisorObserver* observer = nullptr;
   bool kill_on_interrupt = false;  // RunOptions::kill_on_interrupt
+  PtyRelay* terminal = nullptr;  // the run's private terminal, or none
 };
 
 struct Supervised {
@@ -139,7 +144,8 @@ class Supervisor {
   const sigset_t& saved_mask() const { return mask_->saved(); }
   void IgnoreSigpipe();
 
-  // Supervises until the process ends (or is abandoned), drains the pipes, restores the signal state.
+  // Supervises until the process ends (or is abandoned), drains the pipes and the terminal, restores
+  // the signal state.
   Supervised Run(SandboxProcess& process, SupervisedChannels& channels);
   // Joins the seccomp thread and records what it counted (observed, denied, lost) in *outcome.
   void Finish(RunOutcome* outcome);

@@ -134,8 +134,8 @@ TEST(EscapeProc, TiocstiInjectsNothing) {
   airlock::test::RunResult r{0, out, ""};
   EXPECT_PROBE_BLOCKED(r, "tiocsti");
   EXPECT_EQ(pending, 0) << "a character was injected into the terminal's input";
-  // The filter refused every attempt, with and without the high 32 bits (3 stdio fds x 2 requests),
-  // rather than the kernel's own controlling-terminal check.
+  // The filter refused every attempt, with and without the high 32 bits (3 stdio fds x 2 requests, and
+  // 2 more on /dev/tty: the sandbox's own terminal), rather than the kernel's own controlling-terminal check.
   ASSERT_TRUE(j.is_object()) << out;
   EXPECT_GE(j["denied_syscalls"].value("ioctl", 0), 6) << j.dump();
 }

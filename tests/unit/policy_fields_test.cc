@@ -127,7 +127,7 @@ TEST(PolicyFields, EveryMemberIsDescribedOnce) {
   }
   // The same count policy_fields.cc asserts at compile time, here for the record.
   EXPECT_EQ(MemberCount<Namespaces>(), 8u);
-  EXPECT_EQ(MemberCount<Policy>(), 22u);
+  EXPECT_EQ(MemberCount<Policy>(), 23u);
 }
 
 TEST(PolicyFields, EachFieldRoundTripsThroughToml) {
@@ -244,6 +244,7 @@ const FlagCase kFlagCases[] = {
     {"--setenv", [](PolicyOverrides& o) { o.setenv = {"A=b"}; }},
     {"--keep-env", [](PolicyOverrides& o) { o.keep_env = {"HOME"}; }},
     {"--pass-fd", [](PolicyOverrides& o) { o.pass_fds = {5}; }},
+    {"--host-terminal", [](PolicyOverrides& o) { o.host_terminal = true; }},
     {"--hostname", [](PolicyOverrides& o) { o.hostname = "h"; }},
     {"--uid", [](PolicyOverrides& o) { o.uid = 1000; }},
     {"--gid", [](PolicyOverrides& o) { o.gid = 1000; }},

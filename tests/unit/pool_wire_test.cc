@@ -94,3 +94,12 @@ TEST(PoolWire, EmbeddedNulCannotShiftStrings) {
   EXPECT_STREQ(d.req.argv[1], "a");
   EXPECT_STREQ(d.req.argv[2], "last");
 }
+
+TEST(PoolWire, TerminalBitsTravelAndNothingElse) {
+  EXPECT_EQ(Decode(EncodeRequest({"a"}, {}, {"/a"}, 022, true)).req.terminal, 0u);
+  auto d = Decode(EncodeRequest({"a"}, {}, {"/a"}, 022, true, 5u));  // stdin and stderr are the pty
+  ASSERT_TRUE(d.ok);
+  EXPECT_EQ(d.req.terminal, 5u);
+  // Only stdio (bits 0-2) can be the terminal.
+  EXPECT_FALSE(Decode(EncodeRequest({"a"}, {}, {"/a"}, 022, true, 8u)).ok);
+}
