@@ -117,15 +117,21 @@ ArgRule SocketRule() {
   close_family(last_family);
   r.steps.push_back({false, {Catchall(0)}});
   r.denied = [](const SyscallArgs& a) { return !SocketAllowed(a); };
-  const std::initializer_list<uint64_t> families = {0,        AF_UNIX, AF_INET, AF_INET6,  AF_NETLINK, AF_PACKET,
-                                                    AF_ALG,   AF_VSOCK, AF_BLUETOOTH, AF_KEY, AF_XDP, 45};
-  const std::initializer_list<uint64_t> types = {SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_RDM, SOCK_SEQPACKET,
-                                                 SOCK_DCCP, SOCK_PACKET, SOCK_RAW | SOCK_CLOEXEC,
-                                                 SOCK_STREAM | SOCK_NONBLOCK, SOCK_DGRAM | SOCK_CLOEXEC, kHigh | SOCK_STREAM};
-  const std::initializer_list<uint64_t> protocols = {0, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6,
-                                                     IPPROTO_SCTP, IPPROTO_MPTCP, IPPROTO_UDPLITE, NETLINK_SOCK_DIAG,
-                                                     NETLINK_AUDIT, NETLINK_KOBJECT_UEVENT, NETLINK_NETFILTER,
-                                                     NETLINK_GENERIC, kHigh | IPPROTO_TCP};
+  // Every branch: each allowed family, type and protocol, a denied one of each, flags and high bits.
+  const std::initializer_list<uint64_t> families = {0, AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_VSOCK};
+  const std::initializer_list<uint64_t> types = {SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET, SOCK_PACKET,
+                                                 SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, kHigh | SOCK_DGRAM};
+  const std::initializer_list<uint64_t> protocols = {0,
+                                                     IPPROTO_TCP,
+                                                     IPPROTO_UDP,
+                                                     IPPROTO_ICMP,
+                                                     IPPROTO_ICMPV6,
+                                                     IPPROTO_SCTP,
+                                                     NETLINK_SOCK_DIAG,
+                                                     NETLINK_AUDIT,
+                                                     NETLINK_KOBJECT_UEVENT,
+                                                     NETLINK_NETFILTER,
+                                                     kHigh | IPPROTO_TCP};
   for (uint64_t fam : families)
     for (uint64_t type : types)
       for (uint64_t proto : protocols) r.probes.push_back(A(fam, type, proto));
