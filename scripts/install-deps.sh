@@ -33,9 +33,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 echo "install-deps.sh: all dependencies present"
-# /dev/net/tun: Debian's udev rule (50-udev-default.rules) makes it 0666, so an ordinary user's
-# slirp4netns/pasta can open it; machines without udev leave the kernel's 0600, and `--net user`
-# then fails for everyone but root. Restore what the distribution would set.
+# /dev/net/tun: Debian's udev rule (50-udev-default.rules) makes it 0666, so the network helper
+# (pasta from passt, else slirp4netns) can open it; it never runs as root, not even for root's runs
+# (src/net/net.h), so machines without udev, which leave the kernel's 0600, fail every `--net user`
+# run (with the fix in the message). Restore what the distribution would set.
 if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
   chmod 0666 /dev/net/tun && echo "install-deps.sh: /dev/net/tun set to 0666 (Debian's udev default)"
 fi

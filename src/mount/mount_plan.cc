@@ -343,17 +343,23 @@ Result<MountPlan> BuildMountPlan(const Policy& policy, const IdMapping& ids) {
   file("/etc/group", group);
   file("/etc/hosts", fmt::format("127.0.0.1 localhost {0}\n::1 localhost ip6-localhost {0}\n", policy.hostname));
 
-  // --net-allow: names go to airlock's resolver only (src/net/allow_resolver.h, 127.0.0.1:53 inside);
-  // it replaces the profile's /etc/resolv.conf (the network profile binds the host's).
-  if (policy.net.mode == NetMode::kUser && !policy.net.allow.empty()) {
+  // --net user: the sandbox's resolver is one the network helper can always reach. With an
+  // allow-list, airlock's own (src/net/allow_resolver.h, 127.0.0.1:53 inside), whatever the profile
+  // says; without one, the helper's forwarder to the host's resolvers (10.0.2.3, also where the
+  // host's resolv.conf names a host-local stub such as 127.0.0.53), unless the profile writes its
+  // own file. Either replaces a bind of the host's resolv.conf (the network profile's).
+  bool allow_list = policy.net.mode == NetMode::kUser && !policy.net.allow.empty();
+  bool forwarder = policy.net.mode == NetMode::kUser && policy.net.allow.empty() && !generated_present.count("/etc/resolv.conf");
+  if (allow_list || forwarder) {
     std::erase_if(user_ops, [](const MountOp& op) { return op.dst == "/etc/resolv.conf"; });
     std::erase_if(plan.effective, [](const MountEntry& e) { return e.dst == "/etc/resolv.conf"; });
     MountOp op;
     op.kind = MountOp::Kind::kFile;
     op.dst = "/etc/resolv.conf";
-    op.src = "# airlock --net-allow: answers the allow-list's names only\nnameserver 127.0.0.1\n";
+    op.src = allow_list ? "# airlock --net-allow: answers the allow-list's names only\nnameserver 127.0.0.1\n"
+                        : "# airlock --net user: the network helper's forwarder to the host's resolvers\nnameserver 10.0.2.3\n";
     op.mode = 0644;
-    op.origin = "generated (--net-allow resolver)";
+    op.origin = allow_list ? "generated (--net-allow resolver)" : "generated (--net user forwarder)";
     plan.effective.push_back({MountEntry::Kind::kFile, op.src, op.dst, 0, false, op.origin});
     add(op);
   }

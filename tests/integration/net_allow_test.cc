@@ -302,3 +302,18 @@ TEST(NetUser, HelperErrorNamesTheFix) {
   EXPECT_NE(r.err.find("chmod 0666 /dev/net/tun"), std::string::npos) << r.err;                    // the fix
   EXPECT_EQ(r.err.find("within 5 s"), std::string::npos) << r.err;                                 // at once, not a timeout
 }
+
+// Without an allow-list the sandbox's resolv.conf names the helper's forwarder (the network
+// profile's bind of the host's file is replaced); with one, airlock's resolver, even when the
+// profile binds the host's file.
+TEST(NetUser, ResolvConfNamesAResolverTheSandboxCanReach) {
+  SKIP_WITHOUT_USER_NET();
+  auto plain = RunAirlock({"--profile", "network"}, {"/bin/cat", "/etc/resolv.conf"});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_NE(plain.out.find("nameserver 10.0.2.3\n"), std::string::npos) << plain.out;
+  EXPECT_EQ(plain.out.find("nameserver 127.0.0.1"), std::string::npos) << plain.out;
+  auto allow = RunAirlock({"--profile", "network", "--net-allow", "192.0.2.1:443"}, {"/bin/cat", "/etc/resolv.conf"});
+  ASSERT_EQ(allow.exit_code, 0) << allow.err;
+  EXPECT_NE(allow.out.find("nameserver 127.0.0.1\n"), std::string::npos) << allow.out;
+  EXPECT_EQ(allow.out.find("10.0.2.3"), std::string::npos) << allow.out;
+}

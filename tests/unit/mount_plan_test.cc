@@ -336,3 +336,41 @@ TEST_F(MountPlanTest, DirectoryExistsInsideFollowsTheMountsAsTheSandboxWould) {
   EXPECT_FALSE(DirectoryExistsInside(p, "/root/.cargo/bin")) << "host-only";
   EXPECT_FALSE(DirectoryExistsInside(p, "relative/bin"));
 }
+
+// --net user: resolv.conf is generated (the helper's forwarder; airlock's resolver under an
+// allow-list) and replaces a bind of the host's file; a profile's own file entry wins only
+// without an allow-list.
+TEST_F(MountPlanTest, NetUserGeneratesResolvConf) {
+  Policy p = Bare();
+  p.net.mode = NetMode::kUser;
+  p.mounts.push_back(Entry(MountEntry::Kind::kRoBind, dir_ + "/file.txt", "/etc/resolv.conf"));
+  auto plain = BuildMountPlan(p, RootIds());
+  ASSERT_TRUE(plain) << plain.error().What();
+  const MountOp* op = Find(*plain, "/etc/resolv.conf");
+  ASSERT_NE(op, nullptr);
+  EXPECT_EQ(op->kind, MountOp::Kind::kFile);
+  EXPECT_NE(op->src.find("nameserver 10.0.2.3\n"), std::string::npos) << op->src;
+  std::vector<std::string> dsts = Dsts(*plain);
+  EXPECT_EQ(std::count(dsts.begin(), dsts.end(), "/etc/resolv.conf"), 1);
+
+  p.net.allow = {"192.0.2.1:443"};
+  auto allow = BuildMountPlan(p, RootIds());
+  ASSERT_TRUE(allow);
+  op = Find(*allow, "/etc/resolv.conf");
+  ASSERT_NE(op, nullptr);
+  EXPECT_NE(op->src.find("nameserver 127.0.0.1\n"), std::string::npos) << op->src;
+
+  Policy own = Bare();
+  own.net.mode = NetMode::kUser;
+  own.mounts.push_back(Entry(MountEntry::Kind::kFile, "nameserver 192.0.2.53\n", "/etc/resolv.conf"));
+  auto kept = BuildMountPlan(own, RootIds());
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(Find(*kept, "/etc/resolv.conf")->src, "nameserver 192.0.2.53\n");
+  own.net.allow = {"192.0.2.1:443"};
+  auto replaced = BuildMountPlan(own, RootIds());
+  ASSERT_TRUE(replaced);
+  EXPECT_NE(Find(*replaced, "/etc/resolv.conf")->src.find("nameserver 127.0.0.1"), std::string::npos);
+
+  Policy none = Bare();  // no network: nothing generated
+  EXPECT_EQ(Find(*BuildMountPlan(none, RootIds()), "/etc/resolv.conf"), nullptr);
+}
