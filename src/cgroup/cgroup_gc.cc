@@ -1,7 +1,9 @@
 // GarbageCollectStaleCgroups() and ProbeCgroupSupport(): the parts of the cgroup module that look
 // at the host rather than at one run.
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +14,7 @@
 #include "cgroup/cgroup.h"
 #include "cgroup/cgroup_fs.h"
 #include "core/log.h"
+#include "core/unique_fd.h"
 
 namespace airlock {
 namespace {
@@ -43,6 +46,13 @@ int GarbageCollectStaleCgroups() {
       const uint64_t start = cgroupfs::CreatorStartFromName(name);
       if (PidAlive(creator) && (start == 0 || cgroupfs::ProcessStartTime(creator) == start)) continue;
       std::string path = h.own_dir + "/" + name;
+      // A lease (cgroup.h) means someone still uses it: a run a stopped pool handed out, say. Ours is
+      // exclusive while we remove it, so two collectors never race over one directory.
+      UniqueFd lease(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!lease || ::flock(lease.get(), LOCK_EX | LOCK_NB) != 0) {
+        LogDebug("cgroup gc: {} is leased or gone; left alone", path);
+        continue;
+      }
       if (cgroupfs::KillAndRemoveDir(path)) {
         LogDebug("cgroup gc: removed stale {}", path);
         ++removed;

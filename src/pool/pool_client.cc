@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cgroup/cgroup.h"
 #include "core/fd_passing.h"
 #include "core/unique_fd.h"
 #include "pool/pool.h"
@@ -71,6 +72,21 @@ ssize_t RecvAnswer(int sock, char* buf, size_t len) {
   return k;
 }
 
+// The same, with the descriptors that come with a 'Y' (the sandbox's cgroup leases) into *fds.
+ssize_t RecvAnswer(int sock, char* buf, size_t len, std::vector<UniqueFd>* fds) {
+  int raw[kMaxPassedFds];
+  size_t n = 0;
+  bool truncated = false;
+  ssize_t k = ReceiveWithFds(sock, buf, len, raw, kMaxPassedFds, &n, &truncated, MSG_DONTWAIT);
+  if (k == -ECONNRESET) k = ReceiveWithFds(sock, buf, len, raw, kMaxPassedFds, &n, &truncated, MSG_DONTWAIT);
+  for (size_t i = 0; i < n; ++i) fds->emplace_back(raw[i]);
+  if (k < 0) {
+    errno = static_cast<int>(-k);
+    return -1;
+  }
+  return k;
+}
+
 void SendSignal(int sock, int sig) {
   SignalMessage m;
   m.signo = sig;
@@ -98,11 +114,13 @@ class WarmTrace {
 // The warm launcher's process handle: our connection to the pool, handed over to the sandbox's init.
 // It carries the pool's answer first ('Y' + what the sandbox enforces, or 'N' + why not: abandoned,
 // run cold), then nothing until init exits (EOF or hang-up: ended). Forwarded signals travel as
-// SignalMessages; closing the connection makes init kill the sandbox.
+// SignalMessages; closing the connection makes init kill the sandbox. A 'Y' from a pool with limits
+// carries the sandbox's cgroup (its shape in the JSON, its lease descriptors): adopted into *cgroup,
+// which the supervisor kills on a timeout and RecordWarmEnd reads, as in a cold run.
 class InitConnection final : public SandboxProcess {
  public:
-  InitConnection(UniqueFd sock, std::string socket, const WarmTrace& mark)
-      : sock_(std::move(sock)), socket_(std::move(socket)), mark_(mark) {}
+  InitConnection(UniqueFd sock, std::string socket, const WarmTrace& mark, Cgroup* cgroup)
+      : sock_(std::move(sock)), socket_(std::move(socket)), mark_(mark), cgroup_(cgroup) {}
   int fd() const override { return sock_.get(); }
   Event OnReadable() override;
   void Signal(int signo) override { SendSignal(sock_.get(), signo); }
@@ -123,20 +141,40 @@ class InitConnection final : public SandboxProcess {
   bool no_answer() const { return no_answer_; }
   const std::string& why_not() const { return why_not_; }
   const std::string& answer() const { return answer_; }
+  const std::string& cgroup_error() const { return cgroup_error_; }
 
  private:
+  void AdoptCgroup(std::vector<UniqueFd> leases);
+
   UniqueFd sock_;
   std::string socket_;
   const WarmTrace& mark_;
+  Cgroup* cgroup_;
+  std::string cgroup_error_;
   Clock::time_point answer_deadline_ = Clock::now() + std::chrono::seconds(2);
   bool answered_ = false;
   bool no_answer_ = false;
   std::string answer_, why_not_;
 };
 
+void InitConnection::AdoptCgroup(std::vector<UniqueFd> leases) {
+  auto info = nlohmann::json::parse(answer_.substr(1), nullptr, false);
+  std::string text = info.is_object() ? info.value("cgroup", std::string()) : std::string();
+  auto shape = CgroupShape::FromText(text);
+  auto cg = shape ? Cgroup::Adopt(std::move(leases), *shape) : Result<Cgroup>(std::unexpected(shape.error()));
+  if (!cg) {
+    cgroup_error_ = cg.error().What();
+    return;
+  }
+  *cgroup_ = std::move(*cg);
+  mark_("cgroup adopted");
+}
+
 SandboxProcess::Event InitConnection::OnReadable() {
   std::string buf(64 * 1024, '\0');
-  ssize_t k = answered_ ? ::recv(sock_.get(), buf.data(), buf.size(), MSG_DONTWAIT) : RecvAnswer(sock_.get(), buf.data(), buf.size());
+  std::vector<UniqueFd> leases;
+  ssize_t k = answered_ ? ::recv(sock_.get(), buf.data(), buf.size(), MSG_DONTWAIT)
+                        : RecvAnswer(sock_.get(), buf.data(), buf.size(), &leases);
   if (k > 0 && !answered_) {
     answered_ = true;
     answer_.assign(buf.data(), static_cast<size_t>(k));
@@ -145,6 +183,7 @@ SandboxProcess::Event InitConnection::OnReadable() {
       why_not_ = answer_.substr(1);  // declined before any sandbox saw the request
       return Event::kAbandoned;
     }
+    if (!leases.empty()) AdoptCgroup(std::move(leases));
   } else if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) {
     if (answered_) return Event::kEnded;
     why_not_ = fmt::format("the pool at {} closed the connection", socket_);
@@ -182,7 +221,8 @@ std::optional<std::string> BuildRequest(const Policy& policy, const std::vector<
 // request itself. The pool's answer is read by the supervisor (InitConnection). nullopt (why in
 // *why_not) when the request did not get through: nothing runs it.
 Result<std::optional<WarmLaunched>> LaunchWarm(UniqueFd sock, const std::string& socket, const std::string& key,
-                                               const std::string& request, const WarmTrace& mark, std::string* why_not) {
+                                               const std::string& request, const WarmTrace& mark, Cgroup* cgroup,
+                                               std::string* why_not) {
   int errp[2], statusp[2], nsock[2];
   if (::pipe2(errp, O_CLOEXEC) != 0) return std::unexpected(Error("pipe2", errno));
   UniqueFd err_r(errp[0]), err_w(errp[1]);
@@ -212,7 +252,7 @@ Result<std::optional<WarmLaunched>> LaunchWarm(UniqueFd sock, const std::string&
     }
     return std::optional<WarmLaunched>();
   }
-  WarmLaunched out{InitConnection(std::move(sock), socket, mark), {}};
+  WarmLaunched out{InitConnection(std::move(sock), socket, mark, cgroup), {}};
   out.channels.error_r = std::move(err_r);
   out.channels.status_r = std::move(status_r);
   out.channels.notify_r = std::move(notify_ours);
@@ -259,9 +299,11 @@ std::vector<LayerStatus> WarmLayers(const nlohmann::json& info, double age_ms) {
   return layers;
 }
 
-// What the pool said the sandbox enforces, its resource use as init reported it, and how it ended.
-void RecordWarmEnd(const Policy& policy, const std::string& answer, const Supervised& sup, Clock::time_point t0,
-                   RunOutcome* outcome) {
+// What the pool said the sandbox enforces, its resource use as init reported it (and as its cgroup
+// counted it, like a cold run), and how it ended.
+void RecordWarmEnd(const Policy& policy, const InitConnection& init, Cgroup& cgroup, const Supervised& sup,
+                   Clock::time_point t0, RunOutcome* outcome) {
+  const std::string& answer = init.answer();
   nlohmann::json info = nlohmann::json::parse(answer.empty() ? std::string("{}") : answer.substr(1), nullptr, false);
   if (!info.is_object()) info = nlohmann::json::object();
   outcome->warm_age_ms = info.value("age_ms", 0.0);
@@ -275,6 +317,10 @@ void RecordWarmEnd(const Policy& policy, const std::string& answer, const Superv
     outcome->peak_memory_bytes = static_cast<uint64_t>(sup.payload->maxrss_kb) * 1024;
   }
   EndState end;
+  if (!init.cgroup_error().empty()) {
+    outcome->not_enforced.push_back("the warm sandbox's cgroup could not be read (its limits still apply): " + init.cgroup_error());
+  }
+  RecordCgroupEnd(cgroup, outcome, &end);
   end.child_error = sup.child_error;
   end.timed_out = sup.timed_out;
   end.timeout = policy.limits.timeout;
@@ -301,18 +347,21 @@ std::optional<Result<RunOutcome>> RunWarm(const Policy& policy, const std::vecto
   if (!request) return std::nullopt;
   mark("environment, request encoded");
 
-  // Supervise like a cold run, minus cgroup, network and monitor (which never run warm). The
-  // forwarded signals are blocked before the request leaves.
+  // Supervise like a cold run, minus network and monitor (which never run warm); the sandbox's
+  // cgroup, if the pool made one, arrives with the pool's answer. The forwarded signals are blocked
+  // before the request leaves.
   RunOutcome outcome;
   outcome.launch = "warm";
   WarmObserver observer(mark);
+  Cgroup cgroup;
   SupervisorOptions so;
   so.timeout = policy.limits.timeout;
+  so.cgroup = &cgroup;
   so.compile = [&policy]() { return CompileWarmProgram(policy); };
   so.lazy_notify_thread = true;
   so.observer = &observer;
   Supervisor supervisor(std::move(so));
-  auto launched = LaunchWarm(std::move(sock), socket, key, *request, mark, why_not);
+  auto launched = LaunchWarm(std::move(sock), socket, key, *request, mark, &cgroup, why_not);
   if (!launched) return Result<RunOutcome>(std::unexpected(launched.error()));
   if (!*launched) return std::nullopt;
   mark("request sent");
@@ -326,7 +375,7 @@ std::optional<Result<RunOutcome>> RunWarm(const Policy& policy, const std::vecto
   mark("sandbox ended");
   supervisor.Finish(&outcome);
   mark("supervisor joined");
-  RecordWarmEnd(policy, init.answer(), sup, mark.t0(), &outcome);
+  RecordWarmEnd(policy, init, cgroup, sup, mark.t0(), &outcome);
   return outcome;
 }
 

@@ -271,7 +271,11 @@ void BlockInitSignalsInChild(sigset_t* waited, sigset_t* old) {
 void RunSandboxInitInChild(const PreparedRun& run, const PayloadSpec& cold_spec, const ChildChannels& channels,
                            WarmStart warm) {
   ChildChannels ch = channels;
+  // Into the run's cgroup before anything else runs here (the payload, forked later, inherits it),
+  // while the parent writes the uid maps; a failure is reported once the parent listens.
+  const int joined = JoinCgroupInChild(ch.cgroup);
   AwaitReleaseInChild(run, ch);
+  if (joined != 0) ChildFail(ch.error_write, "join cgroup", "", -joined);
   SetUpSandboxInChild(run, ch.error_write);
   sigset_t waited, old;
   BlockInitSignalsInChild(&waited, &old);
