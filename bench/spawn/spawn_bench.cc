@@ -152,10 +152,10 @@ int main(int argc, char** argv) {
     if (pid == 0) {
       int null = open("/dev/null", O_RDWR);
       dup2(null, 1);
-      std::vector<std::string> argv = {airlock, "pool", "--socket", sock, "--size", "2"};
-      argv.insert(argv.end(), extra.begin(), extra.end());
+      std::vector<std::string> pool_argv = {airlock, "pool", "--socket", sock, "--size", "2"};
+      pool_argv.insert(pool_argv.end(), extra.begin(), extra.end());
       std::vector<char*> a;
-      for (auto& x : argv) a.push_back(const_cast<char*>(x.c_str()));
+      for (auto& x : pool_argv) a.push_back(const_cast<char*>(x.c_str()));
       a.push_back(nullptr);
       execv(a[0], a.data());
       _exit(127);

@@ -541,10 +541,7 @@ Status Cgroup::Remove() {
   }
   if (Status s = TakeExclusiveLease(); !s) return s;
   Status result = Ok();
-  if (!AllProcs(nodes_).empty()) {
-    auto k = KillAll();
-    if (!k) result = std::unexpected(std::move(k.error()).WithContext("cgroup remove"));
-  }
+  bool killed = false;
   std::vector<Node> failed;
   for (auto& n : nodes_) {
     bool done = false;
@@ -556,7 +553,13 @@ Status Cgroup::Remove() {
       }
       err = errno;
       if (err != EBUSY) break;
-      if (attempt % 20 == 19) (void)KillAll();
+      // Something is still inside (usually nothing is: the run's init has been reaped).
+      if (!killed || attempt % 20 == 19) {
+        auto k = KillAll();
+        if (!k && result) result = std::unexpected(std::move(k.error()).WithContext("cgroup remove"));
+        killed = true;
+        continue;
+      }
       SleepMs(5);
     }
     if (!done) {

@@ -114,8 +114,9 @@ class Cgroup {
   // Reads counters; fields stay empty when the files do not exist.
   CgroupStats Stats() const;
   // Owner: takes the lease exclusively (EBUSY, nothing removed, while another process holds it), then
-  // KillAll() when not empty and rmdir every directory (retrying briefly on EBUSY). Adopted: lets go of
-  // the lease (the owner removes it), or removes like an owner when the creator is dead. Idempotent.
+  // rmdirs every directory; one still populated gets KillAll() and retries (briefly, on EBUSY).
+  // Adopted: lets go of the lease (the owner removes it), or removes like an owner when the creator is
+  // dead. Idempotent.
   Status Remove();
 
   struct Node {

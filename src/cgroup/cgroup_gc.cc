@@ -37,7 +37,10 @@ int GarbageCollectStaleCgroups() {
   int removed = 0;
   std::vector<std::string> seen;
   for (const auto& h : cgroupfs::DiscoverHierarchies()) {
-    if (std::find(seen.begin(), seen.end(), h.own_dir) != seen.end()) continue;
+    // Only where airlock makes cgroups (CreateCgroupFromParent): the unified hierarchy and the v1
+    // hierarchies of its controllers.
+    bool ours = h.v2 || h.Has("memory") || h.Has("pids") || h.Has("cpu") || h.Has("cpuacct") || h.Has("freezer");
+    if (!ours || std::find(seen.begin(), seen.end(), h.own_dir) != seen.end()) continue;
     seen.push_back(h.own_dir);
     for (const auto& name : ListDirs(h.own_dir)) {
       pid_t creator = cgroupfs::CreatorPidFromName(name);
