@@ -163,12 +163,25 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 200 && access(sock.c_str(), F_OK) != 0; ++i) usleep(10000);
     return pid;
   };
-  std::string pool_sock = pool_dir + "/pool.sock", limited_sock = pool_dir + "/limited.sock";
-  std::vector<pid_t> pools = {start_pool(pool_sock, {}), start_pool(limited_sock, limits)};
+  // The built-in default's pool serves the fast path (the client does not load the profile). The
+  // same policy from a profile file takes the full path (profile loaded, policy key compared), with
+  // and without limits: those two differ only by the cgroup.
+  std::string file_default = profile("file-default", "");
+  std::string file_limits = profile("file-limits", "[limits]\npids = 1024\nmemory = \"1g\"\n");
+  std::string pool_sock = pool_dir + "/pool.sock", file_sock = pool_dir + "/file.sock", limited_sock = pool_dir + "/limited.sock",
+              cli_sock = pool_dir + "/cli.sock";
+  std::vector<pid_t> pools = {start_pool(pool_sock, {}), start_pool(file_sock, {"--profile", file_default}),
+                              start_pool(limited_sock, {"--profile", file_limits}), start_pool(cli_sock, limits)};
   setenv("AIRLOCK_POOL_SOCKET", pool_sock.c_str(), 1);
   usleep(100000);
   vs.push_back({"airlock default (all layers), warm (`airlock pool`)",
                 [&] { return RunArgv({airlock, "run", "--pool", "required", "--", "/bin/true"}); }, {}, 30});
+  vs.push_back({"airlock default from a profile file, warm (full path)", [&] {
+                  return RunArgv({airlock, "run", "--pool", "required", "--profile", file_default, "--", "/bin/true"}, file_sock);
+                }, {}, 30});
+  vs.push_back({"airlock default + limits from a profile file, warm (full path)", [&] {
+                  return RunArgv({airlock, "run", "--pool", "required", "--profile", file_limits, "--", "/bin/true"}, limited_sock);
+                }, {}, 30});
   auto with_limits = [&](const char* pool_mode) {
     std::vector<std::string> a = {airlock, "run", "--pool", pool_mode};
     a.insert(a.end(), limits.begin(), limits.end());
@@ -176,11 +189,16 @@ int main(int argc, char** argv) {
     return a;
   };
   vs.push_back({"airlock default + limits (--pids 1024 --memory 1g), warm",
-                [&] { return RunArgv(with_limits("required"), limited_sock); }, {}, 30});
+                [&] { return RunArgv(with_limits("required"), cli_sock); }, {}, 30});
   vs.push_back({"airlock default + limits (--pids 1024 --memory 1g), cold",
                 [&] { return RunArgv(with_limits("off")); }, {}});
   if (!baseline.empty()) {
     vs.push_back({"airlock default, baseline binary", [&] { return RunArgv({baseline, "run", "--pool", "off", "--", "/bin/true"}); }, {}});
+    vs.push_back({"airlock default + limits, baseline binary, cold", [&] {
+                    std::vector<std::string> a = with_limits("off");
+                    a[0] = baseline;
+                    return RunArgv(a);
+                  }, {}});
   }
   vs.push_back({"airlock without seccomp", [&] { return RunArgv({airlock, "run", "--pool", "off", "--profile", no_seccomp, "--", "/bin/true"}); }, {}});
   vs.push_back({"airlock without denial counting", [&] { return RunArgv({airlock, "run", "--pool", "off", "--profile", no_count, "--", "/bin/true"}); }, {}});

@@ -158,9 +158,8 @@ class InitConnection final : public SandboxProcess {
 };
 
 void InitConnection::AdoptCgroup(std::vector<UniqueFd> leases) {
-  auto info = nlohmann::json::parse(answer_.substr(1), nullptr, false);
-  std::string text = info.is_object() ? info.value("cgroup", std::string()) : std::string();
-  auto shape = CgroupShape::FromText(text);
+  size_t nul = answer_.find('\0');
+  auto shape = CgroupShape::FromText(nul == std::string::npos ? std::string() : answer_.substr(nul + 1));
   auto cg = shape ? Cgroup::Adopt(std::move(leases), *shape) : Result<Cgroup>(std::unexpected(shape.error()));
   if (!cg) {
     cgroup_error_ = cg.error().What();
@@ -304,7 +303,8 @@ std::vector<LayerStatus> WarmLayers(const nlohmann::json& info, double age_ms) {
 void RecordWarmEnd(const Policy& policy, const InitConnection& init, Cgroup& cgroup, const Supervised& sup,
                    Clock::time_point t0, RunOutcome* outcome) {
   const std::string& answer = init.answer();
-  nlohmann::json info = nlohmann::json::parse(answer.empty() ? std::string("{}") : answer.substr(1), nullptr, false);
+  std::string json = answer.empty() ? std::string("{}") : answer.substr(1, answer.find('\0') - 1);  // the shape follows a NUL
+  nlohmann::json info = nlohmann::json::parse(json, nullptr, false);
   if (!info.is_object()) info = nlohmann::json::object();
   outcome->warm_age_ms = info.value("age_ms", 0.0);
   outcome->layers = WarmLayers(info, outcome->warm_age_ms);

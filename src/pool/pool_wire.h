@@ -8,10 +8,10 @@
 //                       status pipe[, seccomp listener socket]
 //   pool -> payload     the client's connection (SCM_RIGHTS), then the same to init; the pool reads
 //                       only the hello, the payload reads the request itself
-//   pool -> client      'Y' + JSON {layers, not_enforced, weakenings, pool_pid, age_ms[, cgroup]}, or
-//                       'N' + why (then the request was read by nobody: the client runs cold); with
-//                       limits, `cgroup` is the sandbox's CgroupShape and its directories' lease
-//                       descriptors come along (SCM_RIGHTS, in shape order)
+//   pool -> client      'Y' + JSON {layers, not_enforced, weakenings, pool_pid, age_ms}, or 'N' + why
+//                       (then the request was read by nobody: the client runs cold); with limits, the
+//                       JSON is followed by a NUL and the sandbox's CgroupShape text, and its
+//                       directories' lease descriptors come along (SCM_RIGHTS, in shape order)
 //   payload -> client   its seccomp listener; payload -> init: the status pipe
 //   client -> init      SignalMessage for each forwarded signal; closing the connection = the client died
 //   init -> client      over the passed pipes, exactly as in a cold run (ChildErrorRecord, StatusRecord)
