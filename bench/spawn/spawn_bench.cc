@@ -33,13 +33,15 @@ double NowMs() {
 
 bool Exists(const char* p) { return access(p, X_OK) == 0; }
 
-int RunArgv(const std::vector<std::string>& argv) {
+// `pool_socket`: the AIRLOCK_POOL_SOCKET the child sees (empty: as inherited).
+int RunArgv(const std::vector<std::string>& argv, const std::string& pool_socket = "") {
   pid_t pid = fork();
   if (pid == 0) {
     int null = open("/dev/null", O_RDWR);
     dup2(null, 0);
     dup2(null, 1);
     dup2(null, 2);
+    if (!pool_socket.empty()) setenv("AIRLOCK_POOL_SOCKET", pool_socket.c_str(), 1);
     std::vector<char*> a;
     for (auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
     a.push_back(nullptr);
@@ -138,32 +140,70 @@ int main(int argc, char** argv) {
   }
   vs.push_back({"airlock default (all layers), cold", [&] { return RunArgv({airlock, "run", "--pool", "off", "--", "/bin/true"}); }, {}});
   // Warm: the same policy, served by `airlock pool` (a sandbox prepared before the call; each serves one
-  // run and is replaced after it, off the caller's path). The bench starts its own pool.
-  pid_t pool = -1;
+  // run and is replaced after it, off the caller's path). The bench starts its own pools: one of the
+  // default profile, one of the default profile with limits (each of its sandboxes waits in a cgroup
+  // of its own).
   std::string pool_dir = "/tmp/airlock-bench-pool";
-  std::string pool_sock = pool_dir + "/pool.sock";
   mkdir(pool_dir.c_str(), 0700);
   chmod(pool_dir.c_str(), 0700);
-  pool = fork();
-  if (pool == 0) {
-    int null = open("/dev/null", O_RDWR);
-    dup2(null, 1);
-    execl(airlock.c_str(), airlock.c_str(), "pool", "--socket", pool_sock.c_str(), "--size", "2", nullptr);
-    _exit(127);
-  }
+  const std::vector<std::string> limits = {"--pids", "1024", "--memory", "1g"};
+  auto start_pool = [&](const std::string& sock, const std::vector<std::string>& extra) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      int null = open("/dev/null", O_RDWR);
+      dup2(null, 1);
+      std::vector<std::string> pool_argv = {airlock, "pool", "--socket", sock, "--size", "2"};
+      pool_argv.insert(pool_argv.end(), extra.begin(), extra.end());
+      std::vector<char*> a;
+      for (auto& x : pool_argv) a.push_back(const_cast<char*>(x.c_str()));
+      a.push_back(nullptr);
+      execv(a[0], a.data());
+      _exit(127);
+    }
+    for (int i = 0; i < 200 && access(sock.c_str(), F_OK) != 0; ++i) usleep(10000);
+    return pid;
+  };
+  // The built-in default's pool serves the fast path (the client does not load the profile). The
+  // same policy from a profile file takes the full path (profile loaded, policy key compared), with
+  // and without limits: those two differ only by the cgroup.
+  std::string file_default = profile("file-default", "");
+  std::string file_limits = profile("file-limits", "[limits]\npids = 1024\nmemory = \"1g\"\n");
+  std::string pool_sock = pool_dir + "/pool.sock", file_sock = pool_dir + "/file.sock", limited_sock = pool_dir + "/limited.sock",
+              cli_sock = pool_dir + "/cli.sock";
+  std::vector<pid_t> pools = {start_pool(pool_sock, {}), start_pool(file_sock, {"--profile", file_default}),
+                              start_pool(limited_sock, {"--profile", file_limits}), start_pool(cli_sock, limits)};
   setenv("AIRLOCK_POOL_SOCKET", pool_sock.c_str(), 1);
-  for (int i = 0; i < 200 && access(pool_sock.c_str(), F_OK) != 0; ++i) usleep(10000);
   usleep(100000);
   vs.push_back({"airlock default (all layers), warm (`airlock pool`)",
                 [&] { return RunArgv({airlock, "run", "--pool", "required", "--", "/bin/true"}); }, {}, 30});
+  vs.push_back({"airlock default from a profile file, warm (full path)", [&] {
+                  return RunArgv({airlock, "run", "--pool", "required", "--profile", file_default, "--", "/bin/true"}, file_sock);
+                }, {}, 30});
+  vs.push_back({"airlock default + limits from a profile file, warm (full path)", [&] {
+                  return RunArgv({airlock, "run", "--pool", "required", "--profile", file_limits, "--", "/bin/true"}, limited_sock);
+                }, {}, 30});
+  auto with_limits = [&](const char* pool_mode) {
+    std::vector<std::string> a = {airlock, "run", "--pool", pool_mode};
+    a.insert(a.end(), limits.begin(), limits.end());
+    a.insert(a.end(), {"--", "/bin/true"});
+    return a;
+  };
+  vs.push_back({"airlock default + limits (--pids 1024 --memory 1g), warm",
+                [&] { return RunArgv(with_limits("required"), cli_sock); }, {}, 30});
+  vs.push_back({"airlock default + limits (--pids 1024 --memory 1g), cold",
+                [&] { return RunArgv(with_limits("off")); }, {}});
   if (!baseline.empty()) {
     vs.push_back({"airlock default, baseline binary", [&] { return RunArgv({baseline, "run", "--pool", "off", "--", "/bin/true"}); }, {}});
+    vs.push_back({"airlock default + limits, baseline binary, cold", [&] {
+                    std::vector<std::string> a = with_limits("off");
+                    a[0] = baseline;
+                    return RunArgv(a);
+                  }, {}});
   }
   vs.push_back({"airlock without seccomp", [&] { return RunArgv({airlock, "run", "--pool", "off", "--profile", no_seccomp, "--", "/bin/true"}); }, {}});
   vs.push_back({"airlock without denial counting", [&] { return RunArgv({airlock, "run", "--pool", "off", "--profile", no_count, "--", "/bin/true"}); }, {}});
   vs.push_back({"airlock without landlock", [&] { return RunArgv({airlock, "run", "--pool", "off", "--profile", no_landlock, "--", "/bin/true"}); }, {}});
   vs.push_back({"airlock --net host", [&] { return RunArgv({airlock, "run", "--pool", "off", "--net", "host", "--", "/bin/true"}); }, {}});
-  vs.push_back({"airlock + cgroup (--pids 64)", [&] { return RunArgv({airlock, "run", "--pool", "off", "--pids", "64", "--", "/bin/true"}); }, {}});
 
   for (auto& v : vs) {  // warm up and check each variant works
     int rc = v.run();
@@ -183,15 +223,23 @@ int main(int argc, char** argv) {
   // The lower quartile is less disturbed by other load on a shared machine than the median.
   double bare = Median(vs[0].ms);
   double bare_q1 = Quantile(vs[0].ms, 0.25);
-  fmt::print("| variant | median ms | ratio vs bare | p25 ms | p25 ratio |\n|---|---:|---:|---:|---:|\n");
+  const Variant* bwrap = nullptr;
   for (auto& v : vs) {
-    fmt::print("| {} | {:.2f} | {:.1f}x | {:.2f} | {:.1f}x |\n", v.name, Median(v.ms), Median(v.ms) / bare,
-               Quantile(v.ms, 0.25), Quantile(v.ms, 0.25) / bare_q1);
+    if (v.name == "bubblewrap") bwrap = &v;
+  }
+  fmt::print("| variant | median ms | ratio vs bare | p25 ms | p25 ratio | median vs bwrap | p25 vs bwrap |\n"
+             "|---|---:|---:|---:|---:|---:|---:|\n");
+  for (auto& v : vs) {
+    std::string vs_bwrap = bwrap ? fmt::format("{:.2f} | {:.2f}", Median(v.ms) / Median(bwrap->ms),
+                                               Quantile(v.ms, 0.25) / Quantile(bwrap->ms, 0.25))
+                                 : "- | -";
+    fmt::print("| {} | {:.2f} | {:.1f}x | {:.2f} | {:.1f}x | {} |\n", v.name, Median(v.ms), Median(v.ms) / bare,
+               Quantile(v.ms, 0.25), Quantile(v.ms, 0.25) / bare_q1, vs_bwrap);
   }
   fmt::print("\n{} rounds, uid {}, variants interleaved per round (rotating start).\n", rounds, geteuid());
-  if (pool > 0) {
-    kill(pool, SIGTERM);
-    waitpid(pool, nullptr, 0);
+  for (pid_t p : pools) {
+    kill(p, SIGTERM);
+    waitpid(p, nullptr, 0);
   }
   return 0;
 }

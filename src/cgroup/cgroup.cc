@@ -1,7 +1,11 @@
 #include "cgroup/cgroup.h"
 
+#include <fcntl.h>
+#include <linux/magic.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -9,8 +13,11 @@
 #include <atomic>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <optional>
+#include <sstream>
 
 #include "cgroup/cgroup_fs.h"
 #include "core/log.h"
@@ -105,13 +112,102 @@ std::vector<pid_t> AllProcs(const std::vector<Cgroup::Node>& nodes) {
   return pids;
 }
 
+// The lease on one directory: open it and hold a shared flock (docs/LIMITS.md).
+Result<UniqueFd> OpenLease(const std::string& path, int how) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return ErrnoError("open " + path);
+  int rc;
+  do {
+    rc = ::flock(fd.get(), how);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) return ErrnoError("lock " + path);
+  return fd;
+}
+
+// True when the creator named in the directory name `path` is gone (pid dead, or another process
+// with that pid since).
+bool CreatorIsDead(const std::string& path) {
+  std::string name = path.substr(path.rfind('/') + 1);
+  pid_t creator = cgroupfs::CreatorPidFromName(name);
+  if (creator <= 0) return false;
+  if (::kill(creator, 0) != 0 && errno != EPERM) return true;
+  uint64_t start = cgroupfs::CreatorStartFromName(name);
+  return start != 0 && cgroupfs::ProcessStartTime(creator) != start;
+}
+
 }  // namespace
 
+int JoinCgroupInChild(const CgroupJoin& join) {
+  int rc = 0;
+  auto put = [&rc](int fd) {
+    if (fd < 0) return;
+    if (rc == 0 && ::write(fd, "0", 1) != 1) rc = -errno;
+    ::close(fd);
+  };
+  for (size_t i = 0; i < join.ntasks && i < CgroupJoin::kMaxFiles; ++i) put(join.tasks[i]);
+  if (join.placed_by_clone) {
+    if (join.into_procs >= 0) ::close(join.into_procs);
+  } else {
+    put(join.into_procs);
+  }
+  return rc;
+}
+
+std::string CgroupShape::ToText() const {
+  std::string out = version + "\nenforced";
+  for (const auto& e : enforced) out += " " + e;
+  out += "\n";
+  for (const auto& n : node_controllers) {
+    out += "node";
+    for (const auto& c : n) out += " " + c;
+    out += "\n";
+  }
+  return out;
+}
+
+Result<CgroupShape> CgroupShape::FromText(const std::string& text) {
+  if (text.size() > 4096) return MakeError("cgroup shape: too long");
+  auto word_ok = [](const std::string& w) {
+    return !w.empty() && w.size() <= 32 &&
+           std::all_of(w.begin(), w.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '='; });
+  };
+  CgroupShape shape;
+  std::istringstream in(text);
+  std::string line;
+  bool first = true;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::string head, w;
+    words >> head;
+    std::vector<std::string> rest;
+    while (words >> w) {
+      if (!word_ok(w) || rest.size() >= 8) return MakeError("cgroup shape: bad word");
+      rest.push_back(w);
+    }
+    if (first) {
+      if (!word_ok(head) || !rest.empty()) return MakeError("cgroup shape: bad version");
+      shape.version = head;
+      first = false;
+    } else if (head == "enforced") {
+      shape.enforced = rest;
+    } else if (head == "node" && shape.node_controllers.size() < CgroupJoin::kMaxFiles) {
+      shape.node_controllers.push_back(rest);
+    } else {
+      return MakeError("cgroup shape: unexpected line");
+    }
+  }
+  if (first || shape.node_controllers.empty()) return MakeError("cgroup shape: empty");
+  return shape;
+}
+
 Cgroup::Cgroup(Cgroup&& other) noexcept
-    : version_(std::move(other.version_)), nodes_(std::move(other.nodes_)), enforced_(std::move(other.enforced_)) {
-  other.nodes_.clear();
-  other.enforced_.clear();
-  other.version_ = "none";
+    : version_(std::move(other.version_)),
+      nodes_(std::move(other.nodes_)),
+      enforced_(std::move(other.enforced_)),
+      leases_(std::move(other.leases_)),
+      join_files_(std::move(other.join_files_)),
+      owner_(other.owner_) {
+  other.Forget();
 }
 
 Cgroup& Cgroup::operator=(Cgroup&& other) noexcept {
@@ -120,11 +216,21 @@ Cgroup& Cgroup::operator=(Cgroup&& other) noexcept {
     version_ = std::move(other.version_);
     nodes_ = std::move(other.nodes_);
     enforced_ = std::move(other.enforced_);
-    other.nodes_.clear();
-    other.enforced_.clear();
-    other.version_ = "none";
+    leases_ = std::move(other.leases_);
+    join_files_ = std::move(other.join_files_);
+    owner_ = other.owner_;
+    other.Forget();
   }
   return *this;
+}
+
+void Cgroup::Forget() {
+  nodes_.clear();
+  enforced_.clear();
+  leases_.clear();
+  join_files_.clear();
+  version_ = "none";
+  owner_ = true;
 }
 
 Cgroup::~Cgroup() {
@@ -158,7 +264,19 @@ Result<Cgroup> CreateCgroupFromParent(const Limits& limits, const std::string& n
   std::string name;
   // The creator's start time makes the name unambiguous after pid reuse: the GC removes a cgroup
   // whose creator is gone even when another process has its pid by now.
-  static const uint64_t start = cgroupfs::ProcessStartTime(::getpid());
+  // Cached per process: a forked child (the pool's spawner) has its own pid and start time.
+  static std::mutex start_mutex;
+  static pid_t start_of = 0;
+  static uint64_t start_cached = 0;
+  uint64_t start;
+  {
+    std::lock_guard<std::mutex> lock(start_mutex);
+    if (start_of != ::getpid()) {
+      start_of = ::getpid();
+      start_cached = cgroupfs::ProcessStartTime(start_of);
+    }
+    start = start_cached;
+  }
   for (int attempt = 0; attempt < 100; ++attempt) {
     name = "airlock-" + std::to_string(::getpid()) + "-s" + std::to_string(start) + "-" + std::to_string(g_counter.fetch_add(1));
     if (!hint.empty()) name += "-" + hint;
@@ -220,6 +338,13 @@ Result<Cgroup> CreateCgroupFromParent(const Limits& limits, const std::string& n
     }
   }
   cg.nodes_ = std::move(nodes);
+  // The lease, before anything else can see the directories as ours: from now on a GC of another
+  // airlock leaves them alone even if we die.
+  for (const auto& n : cg.nodes_) {
+    auto lease = OpenLease(n.path, LOCK_SH);
+    if (!lease) return std::unexpected(std::move(lease.error()).WithContext("cgroup lease"));
+    cg.leases_.push_back(std::move(*lease));
+  }
 
   // Write the limits.
   bool any_v1 = false, any_v2 = false;
@@ -250,6 +375,92 @@ Status Cgroup::Attach(pid_t pid) {
   std::string p = std::to_string(pid);
   for (const auto& n : nodes_) {
     AIRLOCK_TRY_STATUS(cgroupfs::WriteFile(n.path + "/cgroup.procs", p), "cgroup attach " + p);
+  }
+  return Ok();
+}
+
+Result<CgroupJoin> Cgroup::PrepareJoin() {
+  CgroupJoin join;
+  join_files_.clear();
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const Node& n = nodes_[i];
+    std::string file = n.path + (n.v2 ? "/cgroup.procs" : "/tasks");
+    UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) return ErrnoError("cgroup join: open " + file);
+    if (n.v2) {
+      if (join.into_procs >= 0 || i >= leases_.size()) return MakeError("cgroup join: more than one v2 directory");
+      join.into_dir = leases_[i].get();
+      join.into_procs = fd.get();
+    } else {
+      if (join.ntasks >= CgroupJoin::kMaxFiles) return MakeError("cgroup join: too many directories");
+      join.tasks[join.ntasks++] = fd.get();
+    }
+    join_files_.push_back(std::move(fd));
+  }
+  return join;
+}
+
+std::vector<int> Cgroup::lease_fds() const {
+  std::vector<int> out;
+  for (const auto& l : leases_) out.push_back(l.get());
+  return out;
+}
+
+CgroupShape Cgroup::shape() const {
+  CgroupShape s;
+  s.version = version_;
+  s.enforced = enforced_;
+  for (const auto& n : nodes_) s.node_controllers.push_back(n.controllers);
+  return s;
+}
+
+Result<Cgroup> Cgroup::Adopt(std::vector<UniqueFd> leases, const CgroupShape& shape) {
+  if (leases.size() != shape.node_controllers.size()) return MakeError("cgroup adopt: descriptors and shape disagree");
+  Cgroup cg;
+  cg.owner_ = false;
+  for (size_t i = 0; i < leases.size(); ++i) {
+    struct statfs fs {};
+    if (::fstatfs(leases[i].get(), &fs) != 0) return ErrnoError("cgroup adopt: fstatfs");
+    bool v2 = fs.f_type == CGROUP2_SUPER_MAGIC;
+    if (!v2 && fs.f_type != CGROUP_SUPER_MAGIC) return MakeError("cgroup adopt: not a cgroup directory");
+    char link[64], target[4096];
+    std::snprintf(link, sizeof link, "/proc/self/fd/%d", leases[i].get());
+    ssize_t n = ::readlink(link, target, sizeof target - 1);
+    if (n <= 0) return ErrnoError("cgroup adopt: readlink");
+    std::string path(target, static_cast<size_t>(n));
+    if (path[0] != '/' || cgroupfs::CreatorPidFromName(path.substr(path.rfind('/') + 1)) <= 0) {
+      return MakeError("cgroup adopt: " + path + " is not an airlock cgroup");
+    }
+    cg.nodes_.push_back(Node{path, v2, shape.node_controllers[i]});
+  }
+  cg.leases_ = std::move(leases);
+  cg.enforced_ = shape.enforced;
+  cg.version_ = shape.version;
+  return cg;
+}
+
+Status Cgroup::TakeExclusiveLease() {
+  // Converting our shared lock (or taking one on a fresh descriptor) fails at once while another
+  // process still holds its lease.
+  bool fresh = leases_.size() != nodes_.size();
+  if (fresh) {
+    leases_.clear();
+    for (const auto& n : nodes_) {
+      UniqueFd fd(::open(n.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!fd && errno != ENOENT) return ErrnoError("open " + n.path);
+      leases_.push_back(std::move(fd));
+    }
+  }
+  for (size_t i = 0; i < leases_.size(); ++i) {
+    if (!leases_[i]) continue;
+    if (::flock(leases_[i].get(), LOCK_EX | LOCK_NB) != 0) {
+      int e = errno;
+      for (size_t k = 0; k <= i; ++k) {
+        if (leases_[k]) (void)::flock(leases_[k].get(), LOCK_SH | LOCK_NB);  // back to a shared lease
+      }
+      if (fresh) leases_.clear();
+      return MakeError("cgroup " + nodes_[i].path + " is still in use by another process", e == EWOULDBLOCK ? EBUSY : e);
+    }
   }
   return Ok();
 }
@@ -319,11 +530,18 @@ CgroupStats Cgroup::Stats() const {
 
 Status Cgroup::Remove() {
   if (nodes_.empty()) return Ok();
-  Status result = Ok();
-  if (!AllProcs(nodes_).empty()) {
-    auto k = KillAll();
-    if (!k) result = std::unexpected(std::move(k.error()).WithContext("cgroup remove"));
+  join_files_.clear();
+  if (!owner_) {
+    // The pool that made it removes it once its init is gone; unless that pool is gone already.
+    if (!CreatorIsDead(nodes_.front().path)) {
+      Forget();
+      return Ok();
+    }
+    owner_ = true;
   }
+  if (Status s = TakeExclusiveLease(); !s) return s;
+  Status result = Ok();
+  bool killed = false;
   std::vector<Node> failed;
   for (auto& n : nodes_) {
     bool done = false;
@@ -335,7 +553,13 @@ Status Cgroup::Remove() {
       }
       err = errno;
       if (err != EBUSY) break;
-      if (attempt % 20 == 19) (void)KillAll();
+      // Something is still inside (usually nothing is: the run's init has been reaped).
+      if (!killed || attempt % 20 == 19) {
+        auto k = KillAll();
+        if (!k && result) result = std::unexpected(std::move(k.error()).WithContext("cgroup remove"));
+        killed = true;
+        continue;
+      }
       SleepMs(5);
     }
     if (!done) {
@@ -345,8 +569,9 @@ Status Cgroup::Remove() {
   }
   nodes_ = std::move(failed);
   if (nodes_.empty()) {
-    enforced_.clear();
-    version_ = "none";
+    Forget();
+  } else {
+    leases_.clear();  // out of step with nodes_ now; a later Remove() opens fresh ones
   }
   return result;
 }

@@ -1,7 +1,9 @@
 // GarbageCollectStaleCgroups() and ProbeCgroupSupport(): the parts of the cgroup module that look
 // at the host rather than at one run.
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +14,7 @@
 #include "cgroup/cgroup.h"
 #include "cgroup/cgroup_fs.h"
 #include "core/log.h"
+#include "core/unique_fd.h"
 
 namespace airlock {
 namespace {
@@ -34,7 +37,10 @@ int GarbageCollectStaleCgroups() {
   int removed = 0;
   std::vector<std::string> seen;
   for (const auto& h : cgroupfs::DiscoverHierarchies()) {
-    if (std::find(seen.begin(), seen.end(), h.own_dir) != seen.end()) continue;
+    // Only where airlock makes cgroups (CreateCgroupFromParent): the unified hierarchy and the v1
+    // hierarchies of its controllers.
+    bool ours = h.v2 || h.Has("memory") || h.Has("pids") || h.Has("cpu") || h.Has("cpuacct") || h.Has("freezer");
+    if (!ours || std::find(seen.begin(), seen.end(), h.own_dir) != seen.end()) continue;
     seen.push_back(h.own_dir);
     for (const auto& name : ListDirs(h.own_dir)) {
       pid_t creator = cgroupfs::CreatorPidFromName(name);
@@ -43,6 +49,13 @@ int GarbageCollectStaleCgroups() {
       const uint64_t start = cgroupfs::CreatorStartFromName(name);
       if (PidAlive(creator) && (start == 0 || cgroupfs::ProcessStartTime(creator) == start)) continue;
       std::string path = h.own_dir + "/" + name;
+      // A lease (cgroup.h) means someone still uses it: a run a stopped pool handed out, say. Ours is
+      // exclusive while we remove it, so two collectors never race over one directory.
+      UniqueFd lease(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!lease || ::flock(lease.get(), LOCK_EX | LOCK_NB) != 0) {
+        LogDebug("cgroup gc: {} is leased or gone; left alone", path);
+        continue;
+      }
       if (cgroupfs::KillAndRemoveDir(path)) {
         LogDebug("cgroup gc: removed stale {}", path);
         ++removed;

@@ -36,8 +36,9 @@ inline ssize_t SendWithFds(int sock, const void* data, size_t len, const int* fd
 
 // Receives one message into buf and up to max_fds descriptors (close-on-exec) into fds; *nfds says how
 // many arrived (extra ones are closed). Returns the bytes received, 0 at EOF, or -errno; *truncated
-// is set when the message or its descriptors did not fit.
-inline ssize_t ReceiveWithFds(int sock, void* buf, size_t len, int* fds, size_t max_fds, size_t* nfds, bool* truncated) {
+// is set when the message or its descriptors did not fit. `flags` go to recvmsg (MSG_DONTWAIT).
+inline ssize_t ReceiveWithFds(int sock, void* buf, size_t len, int* fds, size_t max_fds, size_t* nfds, bool* truncated,
+                              int flags = 0) {
   struct iovec iov = {buf, len};
   alignas(struct cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * kMaxPassedFds)] = {};
   struct msghdr msg {};
@@ -47,7 +48,7 @@ inline ssize_t ReceiveWithFds(int sock, void* buf, size_t len, int* fds, size_t 
   msg.msg_controllen = sizeof cbuf;
   ssize_t n;
   do {
-    n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | flags);
   } while (n < 0 && errno == EINTR);
   *nfds = 0;
   *truncated = (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0;

@@ -1,4 +1,5 @@
-// Kernel ABI wrappers libc 2.36 lacks (openat2, pidfd_*, clone with CLONE_PIDFD, pivot_root).
+// Kernel ABI wrappers libc 2.36 lacks (openat2, pidfd_*, clone with CLONE_PIDFD, clone3 into a cgroup,
+// pivot_root).
 // The new mount API (open_tree, move_mount, mount_setattr, fsopen...) comes from <sys/mount.h>.
 // All are thin, allocation-free, and safe to call in the sandbox child.
 #pragma once
@@ -37,6 +38,35 @@ inline int PidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_op
 inline pid_t CloneForkLike(unsigned long flags, int* pidfd) {
   if (pidfd != nullptr) flags |= CLONE_PIDFD;
   return static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, pidfd, nullptr, nullptr));
+}
+
+// clone3(2) as a fork-like clone (no stack: the child runs on a copy of the parent's, like fork) that
+// places the child in the cgroup v2 directory `cgroup_fd` at birth (CLONE_INTO_CGROUP, Linux 5.7): no
+// migration afterwards, so no cgroup_threadgroup_rwsem write lock and its RCU grace period. Stores a
+// pidfd in *pidfd when pidfd != nullptr. Kernels without it fail with ENOSYS (no clone3), E2BIG (no
+// `cgroup` field) or EINVAL (unknown flag). Same single-thread rule as CloneForkLike.
+struct CloneArgs {
+  uint64_t flags = 0;
+  uint64_t pidfd = 0;
+  uint64_t child_tid = 0;
+  uint64_t parent_tid = 0;
+  uint64_t exit_signal = 0;
+  uint64_t stack = 0;
+  uint64_t stack_size = 0;
+  uint64_t tls = 0;
+  uint64_t set_tid = 0;
+  uint64_t set_tid_size = 0;
+  uint64_t cgroup = 0;
+};
+inline constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;
+
+inline pid_t Clone3IntoCgroup(unsigned long flags, int* pidfd, int cgroup_fd) {
+  CloneArgs args;
+  args.flags = flags | kCloneIntoCgroup | (pidfd != nullptr ? CLONE_PIDFD : 0);
+  args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+  args.exit_signal = SIGCHLD;
+  args.cgroup = static_cast<uint64_t>(cgroup_fd);
+  return static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
 }
 
 }  // namespace airlock::kernel

@@ -31,8 +31,6 @@ std::string WarmIneligibility(const Policy& policy, const RunOptions& options) {
   if (policy.net.mode != NetMode::kNone && policy.net.mode != NetMode::kHost) {
     return fmt::format("--net {} needs per-run network helpers", NetModeName(policy.net.mode));
   }
-  const Limits& l = policy.limits;
-  if (l.memory_bytes || l.pids || l.cpus) return "cgroup limits (--memory, --pids, --cpu) need a cgroup per run";
   if (!policy.pass_fds.empty()) return "--pass-fd runs cold";
   return "";
 }

@@ -8,9 +8,11 @@
 // Trust: the pool and its clients are the same user. The socket lives in a directory only that user
 // can enter; both sides check the peer's uid (SO_PEERCRED) and refuse anyone else. The client sends the
 // policy it would run (PoolKey); the pool serves it only if it is byte-for-byte the pool's own, so a
-// run never gets a weaker (or different) sandbox than the one it asked for. Runs the pool cannot
-// serve (a different policy, --monitor, cgroup limits, user-mode network, --pass-fd, no sandbox ready)
-// run cold, unless --pool=required.
+// run never gets a weaker (or different) sandbox than the one it asked for: the limits (--memory,
+// --pids, --cpu) are part of that policy, and each sandbox of a pool with limits waits in a cgroup of
+// its own that enforces them (pool_server.cc), handed to the client with the sandbox. Runs the pool
+// cannot serve (a different policy or other limits, --monitor, user-mode network, --pass-fd, no
+// sandbox ready) run cold, unless --pool=required.
 //
 // After the hand-over the pool is out of the way: the sandbox's init talks to the client directly
 // (pool_wire.h), dies with the client's connection and reports to the client's pipes; the pool only

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cgroup/cgroup.h"
 #include "core/fd_passing.h"
 #include "core/log.h"
 #include "core/unique_fd.h"
@@ -73,6 +74,21 @@ ssize_t RecvAnswer(int sock, char* buf, size_t len) {
   return k;
 }
 
+// The same, with the descriptors that come with a 'Y' (the sandbox's cgroup leases) into *fds.
+ssize_t RecvAnswer(int sock, char* buf, size_t len, std::vector<UniqueFd>* fds) {
+  int raw[kMaxPassedFds];
+  size_t n = 0;
+  bool truncated = false;
+  ssize_t k = ReceiveWithFds(sock, buf, len, raw, kMaxPassedFds, &n, &truncated, MSG_DONTWAIT);
+  if (k == -ECONNRESET) k = ReceiveWithFds(sock, buf, len, raw, kMaxPassedFds, &n, &truncated, MSG_DONTWAIT);
+  for (size_t i = 0; i < n; ++i) fds->emplace_back(raw[i]);
+  if (k < 0) {
+    errno = static_cast<int>(-k);
+    return -1;
+  }
+  return k;
+}
+
 void SendSignal(int sock, int sig) {
   SignalMessage m;
   m.signo = sig;
@@ -100,13 +116,15 @@ class WarmTrace {
 // The warm launcher's process handle: our connection to the pool, handed over to the sandbox's init.
 // It carries the pool's answer first ('Y' + what the sandbox enforces, or 'N' + why not: abandoned,
 // run cold), then nothing until init exits (EOF or hang-up: ended). Forwarded signals travel as
-// SignalMessages; closing the connection makes init kill the sandbox.
+// SignalMessages; closing the connection makes init kill the sandbox. A 'Y' from a pool with limits
+// carries the sandbox's cgroup (its shape in the JSON, its lease descriptors): adopted into *cgroup,
+// which the supervisor kills on a timeout and RecordWarmEnd reads, as in a cold run.
 // The private terminal's relay (terminal) starts only once the pool said yes: a declined run goes cold
 // with whatever the caller typed meanwhile still unread.
 class InitConnection final : public SandboxProcess {
  public:
-  InitConnection(UniqueFd sock, std::string socket, const WarmTrace& mark, PtyRelay* terminal)
-      : sock_(std::move(sock)), socket_(std::move(socket)), mark_(mark), terminal_(terminal) {}
+  InitConnection(UniqueFd sock, std::string socket, const WarmTrace& mark, PtyRelay* terminal, Cgroup* cgroup)
+      : sock_(std::move(sock)), socket_(std::move(socket)), mark_(mark), terminal_(terminal), cgroup_(cgroup) {}
   int fd() const override { return sock_.get(); }
   Event OnReadable() override;
   void Signal(int signo) override { SendSignal(sock_.get(), signo); }
@@ -127,21 +145,40 @@ class InitConnection final : public SandboxProcess {
   bool no_answer() const { return no_answer_; }
   const std::string& why_not() const { return why_not_; }
   const std::string& answer() const { return answer_; }
+  const std::string& cgroup_error() const { return cgroup_error_; }
 
  private:
+  void AdoptCgroup(std::vector<UniqueFd> leases);
+
   UniqueFd sock_;
   std::string socket_;
   const WarmTrace& mark_;
   PtyRelay* terminal_;
+  Cgroup* cgroup_;
+  std::string cgroup_error_;
   Clock::time_point answer_deadline_ = Clock::now() + std::chrono::seconds(2);
   bool answered_ = false;
   bool no_answer_ = false;
   std::string answer_, why_not_;
 };
 
+void InitConnection::AdoptCgroup(std::vector<UniqueFd> leases) {
+  size_t nul = answer_.find('\0');
+  auto shape = CgroupShape::FromText(nul == std::string::npos ? std::string() : answer_.substr(nul + 1));
+  auto cg = shape ? Cgroup::Adopt(std::move(leases), *shape) : Result<Cgroup>(std::unexpected(shape.error()));
+  if (!cg) {
+    cgroup_error_ = cg.error().What();
+    return;
+  }
+  *cgroup_ = std::move(*cg);
+  mark_("cgroup adopted");
+}
+
 SandboxProcess::Event InitConnection::OnReadable() {
   std::string buf(64 * 1024, '\0');
-  ssize_t k = answered_ ? ::recv(sock_.get(), buf.data(), buf.size(), MSG_DONTWAIT) : RecvAnswer(sock_.get(), buf.data(), buf.size());
+  std::vector<UniqueFd> leases;
+  ssize_t k = answered_ ? ::recv(sock_.get(), buf.data(), buf.size(), MSG_DONTWAIT)
+                        : RecvAnswer(sock_.get(), buf.data(), buf.size(), &leases);
   if (k > 0 && !answered_) {
     answered_ = true;
     answer_.assign(buf.data(), static_cast<size_t>(k));
@@ -150,6 +187,7 @@ SandboxProcess::Event InitConnection::OnReadable() {
       why_not_ = answer_.substr(1);  // declined before any sandbox saw the request
       return Event::kAbandoned;
     }
+    if (!leases.empty()) AdoptCgroup(std::move(leases));
     if (terminal_ != nullptr) {
       if (Status st = terminal_->Start(); !st) {
         LogError("{}", st.error().What());
@@ -196,6 +234,7 @@ std::optional<std::string> BuildRequest(const Policy& policy, const std::vector<
 // *why_not) when the request did not get through: nothing runs it.
 Result<std::optional<WarmLaunched>> LaunchWarm(UniqueFd sock, const std::string& socket, const std::string& key,
                                                const std::string& request, PtyRelay* terminal, const WarmTrace& mark,
+                                               Cgroup* cgroup,
                                                std::string* why_not) {
   int errp[2], statusp[2], nsock[2];
   if (::pipe2(errp, O_CLOEXEC) != 0) return std::unexpected(Error("pipe2", errno));
@@ -231,7 +270,7 @@ Result<std::optional<WarmLaunched>> LaunchWarm(UniqueFd sock, const std::string&
     return std::optional<WarmLaunched>();
   }
   if (terminal != nullptr) terminal->ReleaseSlave();  // in flight to the sandbox now
-  WarmLaunched out{InitConnection(std::move(sock), socket, mark, terminal), {}};
+  WarmLaunched out{InitConnection(std::move(sock), socket, mark, terminal, cgroup), {}};
   out.channels.error_r = std::move(err_r);
   out.channels.status_r = std::move(status_r);
   out.channels.notify_r = std::move(notify_ours);
@@ -278,10 +317,13 @@ std::vector<LayerStatus> WarmLayers(const nlohmann::json& info, double age_ms) {
   return layers;
 }
 
-// What the pool said the sandbox enforces, its resource use as init reported it, and how it ended.
-void RecordWarmEnd(const Policy& policy, const std::string& answer, const Supervised& sup, Clock::time_point t0,
-                   RunOutcome* outcome) {
-  nlohmann::json info = nlohmann::json::parse(answer.empty() ? std::string("{}") : answer.substr(1), nullptr, false);
+// What the pool said the sandbox enforces, its resource use as init reported it (and as its cgroup
+// counted it, like a cold run), and how it ended.
+void RecordWarmEnd(const Policy& policy, const InitConnection& init, Cgroup& cgroup, const Supervised& sup,
+                   Clock::time_point t0, RunOutcome* outcome) {
+  const std::string& answer = init.answer();
+  std::string json = answer.empty() ? std::string("{}") : answer.substr(1, answer.find('\0') - 1);  // the shape follows a NUL
+  nlohmann::json info = nlohmann::json::parse(json, nullptr, false);
   if (!info.is_object()) info = nlohmann::json::object();
   outcome->warm_age_ms = info.value("age_ms", 0.0);
   outcome->layers = WarmLayers(info, outcome->warm_age_ms);
@@ -294,6 +336,10 @@ void RecordWarmEnd(const Policy& policy, const std::string& answer, const Superv
     outcome->peak_memory_bytes = static_cast<uint64_t>(sup.payload->maxrss_kb) * 1024;
   }
   EndState end;
+  if (!init.cgroup_error().empty()) {
+    outcome->not_enforced.push_back("the warm sandbox's cgroup could not be read (its limits still apply): " + init.cgroup_error());
+  }
+  RecordCgroupEnd(cgroup, outcome, &end);
   end.child_error = sup.child_error;
   end.timed_out = sup.timed_out;
   end.timeout = policy.limits.timeout;
@@ -328,20 +374,23 @@ std::optional<Result<RunOutcome>> RunWarm(const Policy& policy, const std::vecto
   if (!request) return std::nullopt;
   mark("environment, request encoded");
 
-  // Supervise like a cold run, minus cgroup, network and monitor (which never run warm). The
-  // forwarded signals are blocked before the request leaves.
+  // Supervise like a cold run, minus network and monitor (which never run warm); the sandbox's
+  // cgroup, if the pool made one, arrives with the pool's answer. The forwarded signals are blocked
+  // before the request leaves.
   RunOutcome outcome;
   outcome.launch = "warm";
   WarmObserver observer(mark);
+  Cgroup cgroup;
   SupervisorOptions so;
   so.timeout = policy.limits.timeout;
+  so.cgroup = &cgroup;
   so.compile = [&policy]() { return CompileWarmProgram(policy); };
   so.lazy_notify_thread = true;
   so.observer = &observer;
   so.kill_on_interrupt = options.kill_on_interrupt;
   so.terminal = tty;
   Supervisor supervisor(std::move(so));
-  auto launched = LaunchWarm(std::move(sock), socket, key, *request, tty, mark, why_not);
+  auto launched = LaunchWarm(std::move(sock), socket, key, *request, tty, mark, &cgroup, why_not);
   if (!launched) return Result<RunOutcome>(std::unexpected(launched.error()));
   if (!*launched) return std::nullopt;
   mark("request sent");
@@ -355,7 +404,7 @@ std::optional<Result<RunOutcome>> RunWarm(const Policy& policy, const std::vecto
   mark("sandbox ended");
   supervisor.Finish(&outcome);
   mark("supervisor joined");
-  RecordWarmEnd(policy, init.answer(), sup, mark.t0(), &outcome);
+  RecordWarmEnd(policy, init, cgroup, sup, mark.t0(), &outcome);
   outcome.layers.insert(outcome.layers.end(), tty_layers.begin(), tty_layers.end());
   outcome.weakenings.insert(outcome.weakenings.end(), tty_weakenings.begin(), tty_weakenings.end());
   return outcome;

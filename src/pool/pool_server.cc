@@ -15,10 +15,13 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "cgroup/cgroup.h"
 #include "core/fd_passing.h"
 #include "core/json_text.h"
 #include "core/log.h"
@@ -33,6 +36,7 @@
 #include "runapi/run_report.h"
 #include "sandbox/child.h"
 #include "sandbox/classify.h"
+#include "sandbox/launcher.h"
 #include "sandbox/sandbox.h"
 #include "userns/userns.h"
 
@@ -94,11 +98,17 @@ Result<UniqueFd> Listen(const std::string& path) {
 // sandboxes; the spawner, forked from it at start, prepares sandboxes (they are its children) and
 // passes each ready one to the acceptor. A client never waits behind a clone, and cloning never
 // stalls the acceptor (a fork-like clone locks the parent's whole address space while copying it).
-//   spawner -> acceptor  ReadyMessage + fds [init's control socket, the payload's socket, pidfd]
+//   spawner -> acceptor  ReadyMessage + the cgroup's shape (CgroupShape::ToText, empty without limits)
+//                        + fds [init's control socket, the payload's socket, pidfd, cgroup leases...]
 //                        or 'E' + why (the spawner gave up; the pool ends)
 //   acceptor -> spawner  one byte per sandbox taken or retired: make another
 // A sandbox still waiting dies with the spawner (parent-death signal); one already serving a client
 // has dropped that signal and lives on.
+// Limits: each sandbox gets a cgroup of its own, made by the spawner before the clone; init is born
+// in it (v2, CLONE_INTO_CGROUP) or joins it itself before it waits (v1: "0" into `tasks`), so neither
+// the pool nor the client ever migrates a process. The lease (cgroup/cgroup.h) goes with the sandbox:
+// spawner -> acceptor -> client; the spawner, init's parent, removes the cgroup once init is reaped
+// and nobody holds the lease any more (the client has read the counters).
 struct ReadyMessage {
   char tag = 'W';
   pid_t pid = 0;
@@ -107,19 +117,28 @@ struct ReadyMessage {
 
 class Spawner {
  public:
-  Spawner(const PreparedRun& run, const ServeOptions& o, int link) : run_(run), opts_(o), link_(link) {}
+  // `enforced`: the limits each sandbox's cgroup must enforce (empty: no cgroup per sandbox).
+  Spawner(const PreparedRun& run, const ServeOptions& o, int link, std::vector<std::string> enforced)
+      : run_(run), opts_(o), link_(link), enforced_(std::move(enforced)) {}
   [[noreturn]] void Main();
 
  private:
   Result<Warm> Start();
+  Result<std::optional<Cgroup>> MakeCgroup();
   void StartMissing();
   void OnStarting(const std::vector<pollfd>& fds);
   void PassReady();
+  void Reap();
+  void RemoveFinished();
+  [[noreturn]] void Exit(int code);
   [[noreturn]] void GiveUp(const std::string& why);
 
   const PreparedRun& run_;
   ServeOptions opts_;
   int link_;
+  std::vector<std::string> enforced_;
+  std::map<pid_t, Cgroup> cgroups_;  // by init's pid, from the clone until init is reaped
+  std::vector<Cgroup> removing_;     // init reaped; removed once nobody holds the lease
   std::deque<Warm> starting_;
   size_t in_stock_ = 0;  // ready sandboxes the acceptor holds
   int failures_ = 0;     // consecutive sandboxes that failed before becoming ready
@@ -127,7 +146,28 @@ class Spawner {
   Clock::time_point retry_at_ = Clock::now();
 };
 
+// The sandbox's cgroup, enforcing exactly what the pool announced (a host that changed under the pool
+// would otherwise serve runs with other limits than their key says).
+Result<std::optional<Cgroup>> Spawner::MakeCgroup() {
+  if (enforced_.empty()) return std::optional<Cgroup>();
+  auto cg = CreateCgroupFromParent(run_.policy.limits, "pool");
+  if (!cg) return std::unexpected(std::move(cg.error()).WithContext("cgroup"));
+  if (cg->enforced() != enforced_) {
+    return MakeError(fmt::format("cgroup: a new cgroup enforces [{}], the pool serves [{}]", fmt::join(cg->enforced(), ", "),
+                                 fmt::join(enforced_, ", ")));
+  }
+  return std::optional<Cgroup>(std::move(*cg));
+}
+
 Result<Warm> Spawner::Start() {
+  auto cg = MakeCgroup();
+  if (!cg) return std::unexpected(cg.error());
+  CgroupJoin join;
+  if (*cg) {
+    auto j = (*cg)->PrepareJoin();
+    if (!j) return std::unexpected(j.error());
+    join = *j;
+  }
   int sync[2], err[2], ctl[2], pctl[2];
   if (::pipe2(sync, O_CLOEXEC) != 0) return ErrnoError("pipe2");
   UniqueFd sync_r(sync[0]), sync_w(sync[1]);
@@ -142,7 +182,7 @@ Result<Warm> Spawner::Start() {
   int pidfd = -1;
   auto owner = TakeNamespaceOwnerIdsFromParent(run_.ids);  // userns.h: the sandbox's namespace owner
   if (!owner) return std::unexpected(owner.error());
-  pid_t pid = kernel::CloneForkLike(run_.clone_flags, &pidfd);
+  pid_t pid = CloneSandboxInit(run_.clone_flags, &join, &pidfd);
   if (pid != 0) {
     int e = errno;
     if (Status st = RestoreIdsFromParent(*owner); !st) {
@@ -157,10 +197,16 @@ Result<Warm> Spawner::Start() {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);  // the pool ignores it; the payload must not inherit that
-    // No sandbox holds the listening socket, another sandbox's sockets or a client's connection.
-    int keep[4] = {sync_r.get(), err_w.get(), ctl_child.get(), pctl_child.get()};
-    CloseFdsExcept(keep, 4);
+    // No sandbox holds the listening socket, another sandbox's sockets, a client's connection or a
+    // cgroup lease; only the files it joins its own cgroup through (it closes them then).
+    int keep[4 + CgroupJoin::kMaxFiles + 1] = {sync_r.get(), err_w.get(), ctl_child.get(), pctl_child.get()};
+    size_t nkeep = 4;
+    for (size_t i = 0; i < join.ntasks; ++i) keep[nkeep++] = join.tasks[i];
+    if (join.into_procs >= 0) keep[nkeep++] = join.into_procs;
+    CloseFdsExcept(keep, nkeep);
+    join.into_dir = -1;  // closed just now
     ChildChannels ch;
+    ch.cgroup = join;
     ch.sync_read = sync_r.release();
     ch.error_write = err_w.release();
     WarmChannels warm;
@@ -172,6 +218,11 @@ Result<Warm> Spawner::Start() {
   w.pid = pid;
   w.pidfd.reset(pidfd);
   w.born = Clock::now();
+  if (*cg) {
+    (*cg)->CloseJoinFiles();
+    LogDebug("pool: cgroup of sandbox {}: {}", pid, fmt::join((*cg)->paths(), " "));
+    cgroups_.emplace(pid, std::move(**cg));
+  }
   sync_r.reset();
   err_w.reset();
   ctl_child.reset();
@@ -193,15 +244,54 @@ void Spawner::GiveUp(const std::string& why) {
   std::string m = "E" + why;
   ssize_t n = ::send(link_, m.data(), m.size(), MSG_NOSIGNAL);
   (void)n;
-  _exit(1);  // waiting sandboxes die with us (parent-death signal)
+  Exit(1);
 }
 
-bool SendReady(int link, const Warm& w) {
+// Reaps our children (sandboxes' inits); a reaped init's cgroup is removed once nobody holds its lease.
+void Spawner::Reap() {
+  for (;;) {
+    pid_t pid = ::waitpid(-1, nullptr, WNOHANG);
+    if (pid <= 0) break;
+    if (auto it = cgroups_.find(pid); it != cgroups_.end()) {
+      removing_.push_back(std::move(it->second));
+      cgroups_.erase(it);
+    }
+  }
+  RemoveFinished();
+}
+
+void Spawner::RemoveFinished() {
+  for (auto it = removing_.begin(); it != removing_.end();) {
+    Status s = it->Remove();
+    if (!s && s.error().err() == EBUSY && it->active()) {
+      ++it;  // its client still reads the counters: again soon
+      continue;
+    }
+    if (!s) LogWarning("pool: {}", s.error().What());
+    it = removing_.erase(it);
+  }
+}
+
+// Waiting sandboxes die with us (parent-death signal). Their cgroups, and those of served sandboxes
+// whose client has finished, are removed here or by the acceptor's collection after we are gone
+// (Serve); a sandbox still serving a client keeps its cgroup until that client removes it.
+void Spawner::Exit(int code) {
+  for (auto& w : starting_) kernel::PidfdSendSignal(w.pidfd.get(), SIGKILL);
+  Reap();
+  _exit(code);
+}
+
+bool SendReady(int link, const Warm& w, const Cgroup* cg) {
   ReadyMessage m;
   m.pid = w.pid;
   m.born_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(w.born.time_since_epoch()).count();
-  int fds[3] = {w.ctl.get(), w.pctl.get(), w.pidfd.get()};
-  return SendWithFds(link, &m, sizeof m, fds, 3) == static_cast<ssize_t>(sizeof m);
+  std::string msg(reinterpret_cast<const char*>(&m), sizeof m);
+  std::vector<int> fds = {w.ctl.get(), w.pctl.get(), w.pidfd.get()};
+  if (cg != nullptr) {
+    msg += cg->shape().ToText();
+    for (int fd : cg->lease_fds()) fds.push_back(fd);
+  }
+  return SendWithFds(link, msg.data(), msg.size(), fds.data(), fds.size()) == static_cast<ssize_t>(msg.size());
 }
 
 // Starts sandboxes until `size` are starting or in stock; after a failure, again in a second.
@@ -257,7 +347,9 @@ void Spawner::PassReady() {
     LogDebug("pool: sandbox {} ready after {:.2f} ms", w.pid,
              std::chrono::duration<double, std::milli>(Clock::now() - w.born).count());
     w.sync_w.reset();
-    if (!SendReady(link_, w)) _exit(0);
+    auto cg = cgroups_.find(w.pid);
+    if (!SendReady(link_, w, cg == cgroups_.end() ? nullptr : &cg->second)) Exit(0);
+    if (cg != cgroups_.end()) cg->second.DropLease();  // the acceptor holds it now
     failures_ = 0;
     ++in_stock_;
     w.pid = -1;  // the acceptor has it now; we only reap it
@@ -284,11 +376,12 @@ void Spawner::Main() {
       fds.push_back({w.ctl.get(), POLLIN, 0});
       fds.push_back({w.err_r ? w.err_r.get() : -1, POLLIN, 0});
     }
-    if (::poll(fds.data(), fds.size(), 1000) < 0 && errno != EINTR) GiveUp(fmt::format("poll: {}", std::strerror(errno)));
+    const int wait_ms = removing_.empty() ? 1000 : 20;  // a cgroup to remove once its lease is free
+    if (::poll(fds.data(), fds.size(), wait_ms) < 0 && errno != EINTR) GiveUp(fmt::format("poll: {}", std::strerror(errno)));
     if (fds[0].revents) {
       char taken[64];
       ssize_t n = ::recv(link_, taken, sizeof taken, MSG_DONTWAIT);
-      if (n == 0 || (n < 0 && errno != EAGAIN)) _exit(0);  // the acceptor closed us down
+      if (n == 0 || (n < 0 && errno != EAGAIN)) Exit(0);  // the acceptor closed us down
       if (n > 0) in_stock_ -= std::min(in_stock_, static_cast<size_t>(1));
     }
     OnStarting(fds);
@@ -297,9 +390,8 @@ void Spawner::Main() {
       struct signalfd_siginfo si;
       while (::read(sigfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
       }
-      while (::waitpid(-1, nullptr, WNOHANG) > 0) {
-      }
     }
+    if (fds[1].revents || !removing_.empty()) Reap();
   }
 }
 
@@ -307,6 +399,8 @@ struct Ready {
   pid_t pid = -1;
   Clock::time_point born;
   UniqueFd ctl, pctl, pidfd;
+  std::vector<UniqueFd> cgroup;  // the cgroup's lease descriptors (empty without limits)
+  std::string cgroup_shape;      // CgroupShape::ToText
 };
 
 class Acceptor {
@@ -314,6 +408,11 @@ class Acceptor {
   Acceptor(const ServeOptions& o, std::string key, std::string fast_key, std::string layers, int link)
       : opts_(o), key_(std::move(key)), fast_key_(std::move(fast_key)), layers_(std::move(layers)), link_(link) {}
   Result<int> Loop(int listen_fd);
+  // Kills the sandboxes still waiting and lets go of them (and of their cgroup leases).
+  void RetireAll() {
+    for (auto& r : ready_) kernel::PidfdSendSignal(r.pidfd.get(), SIGKILL);
+    ready_.clear();
+  }
 
  private:
   void Accept(int listen_fd);
@@ -352,20 +451,24 @@ class Acceptor {
 
 Status Acceptor::OnSpawner() {
   char text[4096];
-  int fds[3] = {-1, -1, -1};
+  int fds[kMaxPassedFds];
   size_t nfds = 0;
   bool truncated = false;
-  ssize_t n = ReceiveWithFds(link_, text, sizeof text, fds, 3, &nfds, &truncated);
+  ssize_t n = ReceiveWithFds(link_, text, sizeof text, fds, kMaxPassedFds, &nfds, &truncated);
   if (n <= 0) return MakeError("the spawner process ended");
-  bool have_fds = nfds == 3;
+  bool have_fds = nfds >= 3;
   Ready r;
-  r.ctl.reset(fds[0]);
-  r.pctl.reset(fds[1]);
-  r.pidfd.reset(fds[2]);
+  for (size_t i = 0; i < nfds; ++i) {
+    if (i == 0) r.ctl.reset(fds[i]);
+    else if (i == 1) r.pctl.reset(fds[i]);
+    else if (i == 2) r.pidfd.reset(fds[i]);
+    else r.cgroup.emplace_back(fds[i]);
+  }
   if (text[0] == 'E') return MakeError(std::string(text + 1, static_cast<size_t>(n - 1)));
   ReadyMessage m;
-  if (n != static_cast<ssize_t>(sizeof m) || !have_fds) return MakeError("malformed message from the spawner");
+  if (n < static_cast<ssize_t>(sizeof m) || !have_fds || truncated) return MakeError("malformed message from the spawner");
   std::memcpy(&m, text, sizeof m);
+  r.cgroup_shape.assign(text + sizeof m, static_cast<size_t>(n) - sizeof m);
   r.pid = m.pid;
   r.born = Clock::time_point(std::chrono::duration_cast<Clock::duration>(std::chrono::nanoseconds(m.born_ns)));
   ready_.push_back(std::move(r));
@@ -417,7 +520,12 @@ void Acceptor::Accept(int listen_fd) {
     double age = std::chrono::duration<double, std::milli>(Clock::now() - w.born).count();
     std::string yes = "Y" + layers_;
     yes.insert(yes.size() - 1, fmt::format(",\"pool_pid\":{},\"age_ms\":{:.1f}", getpid(), age));
-    ssize_t sent = ::send(c.get(), yes.data(), yes.size(), MSG_NOSIGNAL);
+    // The sandbox's cgroup goes to the client with its lease: it kills it on a timeout and reads its
+    // counters (pool_client.cc); the spawner removes it when init is gone and the lease is free.
+    std::vector<int> leases;
+    for (const auto& l : w.cgroup) leases.push_back(l.get());
+    if (!leases.empty()) yes += std::string(1, '\0') + w.cgroup_shape;  // after the JSON (pool_wire.h)
+    ssize_t sent = SendWithFds(c.get(), yes.data(), yes.size(), leases.data(), leases.size());
     (void)sent;  // a client that left already: its sandbox sees the hang-up and ends
     ++served_;
     LogDebug("pool: sandbox {} (ready {:.0f} ms) serves pid {}", w.pid, age, cred.pid);
@@ -481,6 +589,17 @@ Result<int> Serve(const Policy& policy, const ServeOptions& options) {
   // The command comes with each request; "/bin/true" only satisfies PrepareRun.
   auto run = PrepareRun(policy, {"/bin/true"}, *eff);
   if (!run) return std::unexpected(run.error());
+  // Limits, decided once as a cold run decides them (a cgroup, the rlimit fallback, or a refusal; the
+  // layers and rlimits land in *run); every sandbox then gets a cgroup of its own enforcing the same.
+  std::vector<std::string> enforced;
+  {
+    auto probe = SetUpLimits(policy.limits, *run, "pool");
+    if (!probe) return std::unexpected(std::move(probe.error()).WithContext("limits"));
+    enforced = probe->enforced();
+    if (probe->active()) {
+      LogInfo("pool: every sandbox gets its own cgroup ({}: {})", probe->version(), fmt::join(enforced, ", "));
+    }
+  }
   nlohmann::json info;
   info[runapi::report_field::kLayers] = LayersToJson(run->layers);  // read back by runapi::ParseLayers
   info[runapi::report_field::kNotEnforced] = run->not_enforced;
@@ -512,7 +631,7 @@ Result<int> Serve(const Policy& policy, const ServeOptions& options) {
   if (spawner == 0) {
     ::close(listen_fd->release());
     acceptor_end.reset();
-    Spawner(*run, o, spawner_end.get()).Main();
+    Spawner(*run, o, spawner_end.get(), enforced).Main();
   }
   spawner_end.reset();
   // The fast path (pool.h): a built-in profile whose policy does not depend on the working directory.
@@ -537,8 +656,12 @@ Result<int> Serve(const Policy& policy, const ServeOptions& options) {
   auto rc = acceptor.Loop(listen_fd->get());
   ::unlink(params.c_str());
   ::unlink(o.socket.c_str());
+  acceptor.RetireAll();
   acceptor_end.reset();  // the spawner exits; sandboxes still waiting die with it
   ::waitpid(spawner, nullptr, 0);
+  // The sandboxes' cgroups the spawner could not remove (their inits died with it): its pid is dead
+  // now and nobody holds their lease, unless a client still runs in one (that client removes it).
+  if (!enforced.empty()) GarbageCollectStaleCgroups();
   return rc;
 }
 

@@ -11,7 +11,9 @@
 //   pool -> payload     the client's connection (SCM_RIGHTS), then the same to init; the pool reads
 //                       only the hello, the payload reads the request itself
 //   pool -> client      'Y' + JSON {layers, not_enforced, weakenings, pool_pid, age_ms}, or 'N' + why
-//                       (then the request was read by nobody: the client runs cold)
+//                       (then the request was read by nobody: the client runs cold); with limits, the
+//                       JSON is followed by a NUL and the sandbox's CgroupShape text, and its
+//                       directories' lease descriptors come along (SCM_RIGHTS, in shape order)
 //   payload -> client   its seccomp listener; payload -> init: the status pipe
 //   client -> init      SignalMessage for each forwarded signal; closing the connection = the client died
 //   init -> client      over the passed pipes, exactly as in a cold run (ChildErrorRecord, StatusRecord)

@@ -279,6 +279,9 @@ void BlockInitSignalsInChild(sigset_t* waited, sigset_t* old) {
 void RunSandboxInitInChild(const PreparedRun& run, const PayloadSpec& cold_spec, const ChildChannels& channels,
                            WarmStart warm) {
   ChildChannels ch = channels;
+  // Into the run's cgroup before anything else runs here (the payload, forked later, inherits it),
+  // while the parent writes the uid maps; a failure is reported once the parent listens.
+  const int joined = JoinCgroupInChild(ch.cgroup);
   // /proc/1/cmdline is readable by everyone inside: airlock's argv (host paths, --setenv values) and
   // environment go before anything else runs here.
   SetProcTitleInChild(run.title, "airlock-init");
@@ -287,6 +290,7 @@ void RunSandboxInitInChild(const PreparedRun& run, const PayloadSpec& cold_spec,
     ChildFail(ch.error_write, "attach the sandbox's terminal", "", -rc);
   }
   AwaitReleaseInChild(run, ch);
+  if (joined != 0) ChildFail(ch.error_write, "join cgroup", "", -joined);
   SetUpSandboxInChild(run, ch.error_write);
   sigset_t waited, old;
   BlockInitSignalsInChild(&waited, &old);

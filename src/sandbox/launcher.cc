@@ -26,6 +26,19 @@ Result<Pipe> MakePipe() {
 
 }  // namespace
 
+pid_t CloneSandboxInit(unsigned long flags, CgroupJoin* join, int* pidfd) {
+  if (join->into_dir >= 0) {
+    join->placed_by_clone = true;
+    pid_t pid = kernel::Clone3IntoCgroup(flags, pidfd, join->into_dir);
+    if (pid >= 0) return pid;
+    // No clone3 or no CLONE_INTO_CGROUP (ENOSYS, E2BIG, EINVAL), or the directory refused us: a plain
+    // clone, whose init joins by writing "0" and says why if that fails too; a namespace error
+    // comes back from that clone as well.
+  }
+  join->placed_by_clone = false;
+  return kernel::CloneForkLike(flags, pidfd);
+}
+
 bool ClonedInit::Release() {
   char go = 'G';
   return ::write(sync_w_.get(), &go, 1) == 1;
@@ -47,7 +60,7 @@ SandboxProcess::Event ClonedInit::OnReadable() {
   return Event::kEnded;
 }
 
-Result<ColdLaunched> LaunchCold(const PreparedRun& run, const PayloadSpec& spec, const sigset_t& child_mask) {
+Result<ColdLaunched> LaunchCold(const PreparedRun& run, const PayloadSpec& spec, const sigset_t& child_mask, CgroupJoin join) {
   auto sync = MakePipe();
   auto errp = MakePipe();
   auto statusp = MakePipe();
@@ -62,7 +75,7 @@ Result<ColdLaunched> LaunchCold(const PreparedRun& run, const PayloadSpec& spec,
   int pidfd_raw = -1;
   auto owner = TakeNamespaceOwnerIdsFromParent(run.ids);
   if (!owner) return std::unexpected(owner.error());
-  pid_t child = kernel::CloneForkLike(run.clone_flags, &pidfd_raw);
+  pid_t child = CloneSandboxInit(run.clone_flags, &join, &pidfd_raw);
   if (child != 0) {
     int e = errno;
     if (Status st = RestoreIdsFromParent(*owner); !st) {
@@ -83,6 +96,7 @@ Result<ColdLaunched> LaunchCold(const PreparedRun& run, const PayloadSpec& spec,
     ch.error_write = errp->w.get();
     ch.status_write = statusp->w.get();
     ch.notify_write = notify_child ? notify_child.get() : -1;
+    ch.cgroup = join;
     // Drop the parent's ends (close without touching UniqueFd bookkeeping in ways that allocate).
     ::close(sync->w.release());
     ::close(errp->r.release());

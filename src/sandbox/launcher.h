@@ -57,7 +57,14 @@ struct ColdLaunched {
 
 // Clones init for `run` (run.clone_flags) and starts RunSandboxInitInChild in it. Call with the
 // forwarded signals blocked (Supervisor's constructor); `child_mask` is the mask the child restores.
-// `spec` is what the payload executes.
-Result<ColdLaunched> LaunchCold(const PreparedRun& run, const PayloadSpec& spec, const sigset_t& child_mask);
+// `spec` is what the payload executes; `join` how init joins the run's cgroup (Cgroup::PrepareJoin).
+Result<ColdLaunched> LaunchCold(const PreparedRun& run, const PayloadSpec& spec, const sigset_t& child_mask,
+                                CgroupJoin join = {});
+
+// The fork-like clone of a sandbox's init (cold and warm): with a v2 directory in `join`, clone3
+// CLONE_INTO_CGROUP puts init there at birth; if that fails (a kernel without it, a directory that
+// refuses), a plain clone, and init writes itself into that directory (JoinCgroupInChild). Sets join->placed_by_clone accordingly before the
+// clone that succeeds, so the child's copy of *join tells it. Returns as kernel::CloneForkLike.
+pid_t CloneSandboxInit(unsigned long flags, CgroupJoin* join, int* pidfd);
 
 }  // namespace airlock

@@ -31,15 +31,14 @@ double MsSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
-// Limits: a cgroup where possible, an rlimit fallback where the policy allows it. Records layers,
-// fallbacks and what is not enforced in run; fills run.rlimits. The cgroup is inactive when no
-// limit needs one.
-Result<Cgroup> SetUpLimits(const Limits& lim, PreparedRun& run) {
+}  // namespace
+
+Result<Cgroup> SetUpLimits(const Limits& lim, PreparedRun& run, const std::string& hint) {
   Cgroup cgroup;
   std::vector<std::string> fallback;
   if (lim.memory_bytes || lim.pids || lim.cpus) {
     GarbageCollectStaleCgroups();
-    auto cg = CreateCgroupFromParent(lim, "run");
+    auto cg = CreateCgroupFromParent(lim, hint);
     if (!cg) return std::unexpected(std::move(cg.error()).WithContext("cgroup"));
     cgroup = std::move(*cg);
     auto check = [&](bool wanted, const char* what, const char* rlimit) -> Status {
@@ -73,6 +72,18 @@ Result<Cgroup> SetUpLimits(const Limits& lim, PreparedRun& run) {
   return cgroup;
 }
 
+void RecordCgroupEnd(Cgroup& cgroup, RunOutcome* outcome, EndState* end) {
+  if (!cgroup.active()) return;
+  CgroupStats cs = cgroup.Stats();
+  if (cs.memory_peak_bytes) outcome->peak_memory_bytes = cs.memory_peak_bytes;
+  end->limit_hit = cs.oom_killed || cs.pids_limit_hit;
+  const auto& enforced = cgroup.enforced();
+  end->memory_limited = std::find(enforced.begin(), enforced.end(), "memory") != enforced.end();
+  if (auto s = cgroup.Remove(); !s) LogWarning("{}", s.error().What());
+}
+
+namespace {
+
 // What the parent sets up for the child from outside, once it has the child's pid.
 struct ParentSide {
   std::optional<UserNet> usernet;
@@ -92,14 +103,10 @@ LayerStatus NetLayer(const NetPolicy& net, const nlohmann::json& summary) {
   return {"net-allow-list", true, fmt::format("nftables, {} destinations; DNS: airlock's resolver, allowed names only", summary["allow"].size())};
 }
 
-// uid maps, cgroup membership, user-mode network; routes, nftables and the sinkhole's or the
-// resolver's sockets (src/net/netns_setup.h). Both network helpers run as the sandbox's user.
-Status SetUpFromParent(const Policy& policy, pid_t child, PreparedRun& run, Cgroup& cgroup, ParentSide* side,
-                       RunOutcome* outcome) {
+// uid maps, user-mode network; routes, nftables and the sinkhole's or the resolver's sockets
+// (src/net/netns_setup.h). Both network helpers run as the sandbox's user. (init joined its cgroup itself.)
+Status SetUpFromParent(const Policy& policy, pid_t child, PreparedRun& run, ParentSide* side, RunOutcome* outcome) {
   if (Status st = WriteIdMapsFromParent(child, run.ids); !st) return st;
-  if (cgroup.active()) {
-    if (Status st = cgroup.Attach(child); !st) return st;
-  }
   HelperIdentity who{run.ids.inside_uid, run.ids.inside_gid, run.ids.outside_uid};
   if (policy.net.mode == NetMode::kUser) {
     auto un = StartUserNetFromParent(child, policy.net, who);
@@ -214,13 +221,7 @@ void RecordEnd(const Policy& policy, const PreparedRun& run, const ClonedInit& i
   outcome->system_cpu_seconds = static_cast<double>(ru.ru_stime.tv_sec) + ru.ru_stime.tv_usec / 1e6;
   outcome->peak_memory_bytes = static_cast<uint64_t>(ru.ru_maxrss) * 1024;
   EndState end;
-  if (cgroup.active()) {
-    // cgroup figures cover every process, including ones init never reaped.
-    CgroupStats cs = cgroup.Stats();
-    if (cs.memory_peak_bytes) outcome->peak_memory_bytes = cs.memory_peak_bytes;
-    end.limit_hit = cs.oom_killed || cs.pids_limit_hit;
-    (void)cgroup.Remove();
-  }
+  RecordCgroupEnd(cgroup, outcome, &end);  // cgroup figures cover every process, also ones init never reaped
   outcome->layers = run.layers;
   outcome->not_enforced.insert(outcome->not_enforced.begin(), run.not_enforced.begin(), run.not_enforced.end());
   outcome->weakenings = run.weakenings;
@@ -229,7 +230,6 @@ void RecordEnd(const Policy& policy, const PreparedRun& run, const ClonedInit& i
   end.timeout = policy.limits.timeout;
   if (sup.payload) end.payload_status = sup.payload->raw_status;
   end.init_status = init.status().value_or(0);
-  end.memory_limited = cgroup.active() && policy.limits.memory_bytes.has_value();
   end.has_seccomp = run.seccomp.has_value();
   end.interrupt_signal = sup.interrupt_signal;
   end.killed_on_interrupt = sup.killed_on_interrupt;
@@ -285,17 +285,24 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
   Supervisor supervisor(std::move(so));
   ExecSpec exec(run);
   auto t_clone = Clock::now();
-  auto launched = LaunchCold(run, exec.spec, supervisor.saved_mask());
+  CgroupJoin join;
+  if (cgroup->active()) {
+    auto j = cgroup->PrepareJoin();
+    if (!j) return std::unexpected(j.error());
+    join = *j;
+  }
+  auto launched = LaunchCold(run, exec.spec, supervisor.saved_mask(), join);
+  cgroup->CloseJoinFiles();
   if (!launched) return std::unexpected(launched.error());
   ClonedInit& init = launched->init;
   if (tty != nullptr) tty->ReleaseSlave();
   supervisor.IgnoreSigpipe();  // a closed monitor or report pipe must not kill us
   outcome.setup_ms["clone"] = MsSince(t_clone);
 
-  // 4. From outside: uid maps, cgroup membership, network; then release the child.
+  // 4. From outside: uid maps, network; then release the child (it joined its cgroup itself).
   auto t_rel = Clock::now();
   ParentSide side;
-  Status st = SetUpFromParent(policy, init.pid(), run, *cgroup, &side, &outcome);
+  Status st = SetUpFromParent(policy, init.pid(), run, &side, &outcome);
   if (st && tty != nullptr) st = tty->Start();  // the relay (raw mode) only for a sandbox about to run
   if (!st) {
     init.KillAndReap();

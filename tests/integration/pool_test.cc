@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "test_env.h"
@@ -89,9 +90,11 @@ class Pool : public ::testing::Test {
     // The pool serves one policy: default plus the test helpers, exactly what the runs below ask for.
     profile_ = dir_ + "/warm.toml";
     WriteFile(profile_, "include = [\"default\"]\n[[mount]]\ntype = \"ro-bind\"\nsrc = \"" + HelperDir() +
-                            "\"\ndst = \"/helpers\"\n");
+                            "\"\ndst = \"/helpers\"\n" + ProfileExtra());
     log_ = dir_ + "/pool.log";
-    pool_ = Spawn({AirlockBin(), "pool", "-v", "--profile", profile_, "--socket", socket_, "--size", "2"}, log_);
+    std::vector<std::string> argv = {AirlockBin(), "pool", "-v", "--profile", profile_, "--socket", socket_, "--size", "2"};
+    for (const auto& o : PoolOptions()) argv.push_back(o);
+    pool_ = Spawn(argv, log_);
     for (int i = 0; i < 500 && !Ready(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     ASSERT_TRUE(Ready()) << ReadFileOrEmpty(log_);
     ::setenv("AIRLOCK_POOL_SOCKET", socket_.c_str(), 1);
@@ -111,6 +114,8 @@ class Pool : public ::testing::Test {
       EXPECT_NE(access(socket_.c_str(), F_OK), 0) << "socket left behind";
     }
   }
+  virtual std::vector<std::string> PoolOptions() const { return {}; }
+  virtual std::string ProfileExtra() const { return ""; }
   // Two sandboxes reported ready by the pool's log.
   bool Ready() {
     std::string log = ReadFileOrEmpty(log_);
@@ -199,10 +204,10 @@ TEST_F(Pool, AnotherPolicyRunsColdOrFailsWhenRequired) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "other\n");
   EXPECT_EQ(Report(report).value("launch", ""), "cold");
-  // Monitor, cgroup limits: never warm.
+  // Limits are part of the policy: a pool without them does not serve a run with them.
   r = Warm("true", {"--pids", "32"});
   EXPECT_EQ(r.exit_code, 123) << r.err;
-  EXPECT_NE(r.err.find("cgroup"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("differs from the pool's"), std::string::npos) << r.err;
 }
 
 TEST_F(Pool, CommandNotFoundAndDeniedSyscalls) {
@@ -331,4 +336,183 @@ TEST(PoolFastPath, BuiltinProfileServedWithoutLoadingIt) {
   kill(pool, SIGTERM);
   EXPECT_EQ(WaitExit(pool), 0) << ReadFileOrEmpty(log);
   EXPECT_NE(access((sock + ".params.json").c_str(), F_OK), 0) << "published parameters left behind";
+}
+
+// ---- Limits (--memory, --pids, --cpu) served warm ----
+// A pool started with limits: as root each sandbox waits in a cgroup of its own (the pool's -v log
+// names its directories); as uid 65534, which has no writable cgroup on this host, the limits are the
+// rlimit fallback, exactly as in a cold run. Either way a run asking for the same limits is served
+// warm and ends as a cold run would; a run asking for other limits is not served.
+class LimitedPool : public Pool {
+ protected:
+  std::vector<std::string> PoolOptions() const override { return Limits(); }
+  // The profile's rlimits apply in a warm sandbox as in a cold one (they are part of the limits).
+  std::string ProfileExtra() const override { return "[limits.rlimits]\nnofile = \"200\"\n"; }
+  static std::vector<std::string> Limits() { return {"--memory", "64m", "--pids", "32"}; }
+  void TearDown() override {
+    auto dirs = PoolCgroups();
+    Pool::TearDown();
+    for (const auto& d : dirs) EXPECT_NE(access(d.c_str(), F_OK), 0) << "cgroup left behind after the pool stopped: " << d;
+  }
+  // `airlock run` with the pool's limits: warm (--pool required) or cold (--pool off).
+  RunResult Limited(bool warm, const std::vector<std::string>& cmd, const std::string& report, std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {AirlockBin(), "run", "--profile", profile_, "--pool", warm ? "required" : "off", "--report", report};
+    for (const auto& o : Limits()) argv.push_back(o);
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.push_back("--");
+    argv.insert(argv.end(), cmd.begin(), cmd.end());
+    return airlock::test::Run(argv);
+  }
+  // Every cgroup directory the pool made so far (one log line per sandbox, root only).
+  std::vector<std::string> PoolCgroups() {
+    std::vector<std::string> out;
+    std::string log = ReadFileOrEmpty(log_);
+    const std::string tag = "pool: cgroup of sandbox ";
+    for (size_t p = log.find(tag); p != std::string::npos; p = log.find(tag, p + 1)) {
+      size_t colon = log.find(": ", p + tag.size());
+      std::string line = log.substr(colon + 2, log.find('\n', colon) - colon - 2);
+      for (size_t a = 0, b; a < line.size(); a = b + 1) {
+        b = line.find(' ', a);
+        if (b == std::string::npos) b = line.size();
+        if (b > a) out.push_back(line.substr(a, b - a));
+      }
+    }
+    return out;
+  }
+  // The report's layers of the limits (cgroup-memory, cgroup-pids, ...), as "name engaged detail".
+  static std::set<std::string> LimitLayers(const nlohmann::json& j) {
+    std::set<std::string> out;
+    for (const auto& l : j.value("layers", nlohmann::json::array())) {
+      std::string name = l.value("name", "");
+      if (name.rfind("cgroup-", 0) == 0 && name != "cgroup-namespace") out.insert(name + " " + (l.value("engaged", false) ? "on " : "off ") + l.value("detail", ""));
+    }
+    return out;
+  }
+};
+
+TEST_F(LimitedPool, ALimitedRunIsServedWarmWithTheLayersOfAColdOne) {
+  auto w = Limited(true, {"/bin/sh", "-c", "ulimit -n; ulimit -c; exit 7"}, dir_ + "/w.json");
+  auto c = Limited(false, {"/bin/sh", "-c", "ulimit -n; ulimit -c; exit 7"}, dir_ + "/c.json");
+  EXPECT_EQ(w.exit_code, 7) << w.err;
+  EXPECT_EQ(c.exit_code, 7) << c.err;
+  EXPECT_EQ(c.out, "200\n0\n");
+  EXPECT_EQ(w.out, c.out);
+  auto jw = Report(dir_ + "/w.json"), jc = Report(dir_ + "/c.json");
+  EXPECT_EQ(jw.value("launch", ""), "warm") << jw.dump();
+  EXPECT_EQ(jc.value("launch", ""), "cold") << jc.dump();
+  auto layers = LimitLayers(jc);
+  EXPECT_EQ(layers.size(), 2u) << jc.dump();
+  EXPECT_EQ(LimitLayers(jw), layers) << jw.dump() << "\n" << jc.dump();
+  // A cgroup per sandbox exactly when a cold run gets one (root here; uid 65534 has the fallback).
+  bool cgroup = !layers.empty() && layers.begin()->rfind("cgroup-memory on ", 0) == 0;
+  EXPECT_EQ(!PoolCgroups().empty(), cgroup) << ReadFileOrEmpty(log_);
+  if (IsRoot()) {
+    EXPECT_TRUE(cgroup) << "root has a writable cgroup on this host";
+  }
+}
+
+// The limits bite in a warm sandbox as in a cold one: same reason, exit code and signal in the report.
+TEST_F(LimitedPool, MemoryHogAndForkBombEndAsInAColdRun) {
+  for (std::vector<std::string> probe : {std::vector<std::string>{"memhog", "512"}, std::vector<std::string>{"forkbomb", "200"}}) {
+    SCOPED_TRACE(probe[0]);
+    std::vector<std::string> cmd = {"/helpers/probe"};
+    cmd.insert(cmd.end(), probe.begin(), probe.end());
+    auto w = Limited(true, cmd, dir_ + "/w.json");
+    auto c = Limited(false, cmd, dir_ + "/c.json");
+    auto jw = Report(dir_ + "/w.json"), jc = Report(dir_ + "/c.json");
+    EXPECT_EQ(jw.value("launch", ""), "warm") << w.err;
+    EXPECT_EQ(jc.value("launch", ""), "cold") << c.err;
+    EXPECT_EQ(jw.value("reason", "w"), jc.value("reason", "c")) << jw.dump() << "\n" << jc.dump();
+    EXPECT_EQ(w.exit_code, c.exit_code) << w.err << c.err;
+    EXPECT_EQ(jw.value("child_signal", 0), jc.value("child_signal", 0));
+    EXPECT_EQ(jw.contains("peak_memory_bytes"), jc.contains("peak_memory_bytes"));
+    EXPECT_EQ(w.out.find("allocated 512"), std::string::npos) << w.out;
+    if (probe[0] == "forkbomb") {
+      ASSERT_NE(w.out.find("forked "), std::string::npos) << w.out << w.err;
+      EXPECT_LT(std::stoi(w.out.substr(w.out.find("forked ") + 7)), 32) << w.out;
+    }
+    if (!PoolCgroups().empty()) {  // the cgroup's verdict, warm as cold
+      EXPECT_EQ(jw.value("reason", ""), "killed-by-limit") << jw.dump();
+      EXPECT_GT(jw.value("peak_memory_bytes", uint64_t{0}), probe[0] == "memhog" ? (32ull << 20) : 0u) << jw.dump();
+    }
+  }
+}
+
+TEST_F(LimitedPool, OtherLimitsAreNotServed) {
+  for (std::vector<std::string> other : {std::vector<std::string>{"--memory", "128m", "--pids", "32"},
+                                         std::vector<std::string>{"--memory", "64m", "--pids", "33"},
+                                         std::vector<std::string>{"--memory", "64m", "--pids", "32", "--cpu", "0.5"},
+                                         std::vector<std::string>{}}) {
+    auto r = Warm("true", other);
+    EXPECT_EQ(r.exit_code, 123) << r.err;
+    EXPECT_NE(r.err.find("differs from the pool's"), std::string::npos) << r.err;
+  }
+  // Without --pool required: cold, with the limits it asked for.
+  std::string report = dir_ + "/other.json";
+  auto r = airlock::test::Run({AirlockBin(), "run", "--profile", profile_, "--memory", "128m", "--pids", "32", "--report", report,
+                               "--", "/bin/true"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Report(report).value("launch", ""), "cold");
+}
+
+// A timeout kills the warm sandbox (through its cgroup too); a served sandbox's cgroup is removed once
+// the run is over, and the pool's own at its end (TearDown).
+TEST_F(LimitedPool, TimeoutAndNothingLeftBehind) {
+  const std::string secs = Marker("31");
+  auto r = Limited(true, {"/bin/sh", "-c", "sleep " + secs + " & sleep " + secs}, dir_ + "/t.json", {"--timeout", "1s"});
+  EXPECT_EQ(r.exit_code, 124) << r.err;
+  EXPECT_EQ(Report(dir_ + "/t.json").value("launch", ""), "warm");
+  EXPECT_FALSE(ProcessWithArgExists("sleep " + secs)) << "a process of the sandbox outlived its timeout";
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Limited(true, {"/bin/true"}, dir_ + "/n.json").exit_code, 0);
+  auto dirs = PoolCgroups();
+  if (dirs.empty()) {
+    GTEST_SKIP() << "not applicable: uid " << geteuid()
+                 << " has no writable cgroup here, so the pool's limits are rlimits (as a cold run's) and it makes no cgroup";
+  }
+  // Only the sandboxes still waiting (--size 2) keep a cgroup; the served ones' are removed.
+  std::set<std::string> names;
+  for (int i = 0; i < 300; ++i) {
+    names.clear();
+    for (const auto& d : dirs) {
+      if (access(d.c_str(), F_OK) == 0) names.insert(d.substr(d.rfind('/') + 1));
+    }
+    if (names.size() <= 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_LE(names.size(), 2u) << "cgroups of served sandboxes left behind";
+}
+
+// --cpu has no rlimit fallback: a pool serves it warm where a cold run gets a cgroup, and refuses to
+// start, with the cold run's message, where it does not.
+TEST(PoolLimits, CpuLimitServedWarmOrRefusedLikeCold) {
+  std::string dir = MakeTempDir("poolcpu");
+  ::chmod(dir.c_str(), 0700);
+  std::string sock = dir + "/pool.sock", log = dir + "/pool.log", report = dir + "/c.json";
+  auto cold = airlock::test::Run({AirlockBin(), "run", "--pool", "off", "--cpu", "0.5", "--report", report, "--", "/bin/true"});
+  pid_t pool = Spawn({AirlockBin(), "pool", "-v", "--cpu", "0.5", "--socket", sock, "--size", "1"}, log);
+  if (cold.exit_code != 0) {
+    EXPECT_EQ(WaitExit(pool), 125) << ReadFileOrEmpty(log);
+    EXPECT_NE(cold.err.find("needs a writable cgroup"), std::string::npos) << cold.err;
+    EXPECT_NE(ReadFileOrEmpty(log).find("needs a writable cgroup"), std::string::npos) << ReadFileOrEmpty(log);
+    return;
+  }
+  for (int i = 0; i < 500 && ReadFileOrEmpty(log).find("ready after") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::setenv("AIRLOCK_POOL_SOCKET", sock.c_str(), 1);
+  std::string wr = dir + "/w.json";
+  auto warm = airlock::test::Run({AirlockBin(), "run", "--pool", "required", "--cpu", "0.5", "--report", wr, "--", "/bin/true"});
+  ::unsetenv("AIRLOCK_POOL_SOCKET");
+  EXPECT_EQ(warm.exit_code, 0) << warm.err << ReadFileOrEmpty(log);
+  auto layer = [](const std::string& path) {
+    auto j = nlohmann::json::parse(ReadFileOrEmpty(path), nullptr, false);
+    for (const auto& l : j.is_object() ? j.value("layers", nlohmann::json::array()) : nlohmann::json::array()) {
+      if (l.value("name", "") == "cgroup-cpu") return l.dump();
+    }
+    return std::string("none");
+  };
+  EXPECT_NE(layer(report), "none");
+  EXPECT_EQ(layer(wr), layer(report));
+  kill(pool, SIGTERM);
+  EXPECT_EQ(WaitExit(pool), 0) << ReadFileOrEmpty(log);
 }

@@ -1,11 +1,13 @@
 // cgroup: hierarchy discovery (pure, over recorded mountinfo texts) and real cgroups as root: limits,
-// attach, fork bomb vs pids, memory hog vs OOM, KillAll, Remove, stale-cgroup GC.
+// attach, joining from the child (clone3 into v2, "0" into v1 tasks), leases and adoption, fork bomb
+// vs pids, memory hog vs OOM, KillAll, Remove, stale-cgroup GC.
 // The real tests skip loudly when this user cannot create child cgroups (not root, no delegation).
 #include "cgroup/cgroup.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +18,7 @@
 #include <string>
 
 #include "cgroup/cgroup_fs.h"
+#include "kernel/syscalls.h"
 #include "test_env.h"
 
 namespace airlock {
@@ -104,6 +107,20 @@ TEST(CgroupParse, CreatorStartTime) {
   EXPECT_GT(cgroupfs::ProcessStartTime(getpid()), 0u);
   EXPECT_EQ(cgroupfs::ProcessStartTime(getpid()), cgroupfs::ProcessStartTime(getpid()));
   EXPECT_EQ(cgroupfs::ProcessStartTime(4194304), 0u);
+}
+
+TEST(CgroupShapeText, RoundTripsAndRejectsGarbage) {
+  CgroupShape s{"v1+v2", {"memory", "pids"}, {{"memory"}, {"pids"}, {}, {"cpu", "cpuacct"}}};
+  auto back = CgroupShape::FromText(s.ToText());
+  ASSERT_TRUE(back) << back.error().What();
+  EXPECT_EQ(back->version, s.version);
+  EXPECT_EQ(back->enforced, s.enforced);
+  EXPECT_EQ(back->node_controllers, s.node_controllers);
+  for (const char* bad : {"", "v1\n", "v1\nenforced memory\n", "v1 x\nnode pids\n", "v1\nnode ../../etc\n",
+                          "v1\nnode pids\nother\n", "v1\nnode a b c d e f g h i\n"}) {
+    EXPECT_FALSE(CgroupShape::FromText(bad)) << bad;
+  }
+  EXPECT_FALSE(CgroupShape::FromText(std::string(5000, 'a')));
 }
 
 TEST(CgroupBasics, NoLimitsMeansInactive) {
@@ -469,6 +486,129 @@ TEST(CgroupReal, GarbageCollectRemovesStaleAndKeepsLive) {
   int status = leftover.Wait();
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
   EXPECT_EQ(rmdir(live.c_str()), 0);
+}
+
+// /proc/PID/cgroup names the cgroup in as many lines as it has directories (one per hierarchy).
+bool InAll(pid_t pid, const Cgroup& cg) {
+  std::string self = test::ReadFileOrEmpty("/proc/" + std::to_string(pid) + "/cgroup");
+  const std::string first = cg.paths().front();
+  std::string name = first.substr(first.rfind('/')) + "\n";
+  size_t n = 0;
+  for (size_t p = self.find(name); p != std::string::npos; p = self.find(name, p + 1)) ++n;
+  return n == cg.paths().size();
+}
+
+// The child joins by itself, before it does anything: clone3 CLONE_INTO_CGROUP for the v2 directory
+// (or "0" into its cgroup.procs), "0" into every v1 `tasks` file. No migration from outside.
+TEST(CgroupReal, ChildJoinsItselfWithClone3AndTasks) {
+  REQUIRE_WRITABLE("memory", "pids");
+  Limits l;
+  l.memory_bytes = 64ull << 20;
+  l.pids = 16;
+  for (bool use_clone3 : {true, false}) {
+    SCOPED_TRACE(use_clone3 ? "clone3 into the v2 directory" : "plain fork, \"0\" into every file");
+    auto cg = CreateCgroupFromParent(l, "join");
+    ASSERT_TRUE(cg) << cg.error().What();
+    auto join = cg->PrepareJoin();
+    ASSERT_TRUE(join) << join.error().What();
+    int go[2];
+    ASSERT_EQ(pipe2(go, O_CLOEXEC), 0);
+    join->placed_by_clone = use_clone3 && join->into_dir >= 0;
+    pid_t pid = join->placed_by_clone ? kernel::Clone3IntoCgroup(0, nullptr, join->into_dir) : fork();
+    ASSERT_GE(pid, 0) << strerror(errno);
+    if (pid == 0) {
+      int rc = JoinCgroupInChild(*join);
+      char c;
+      if (read(go[0], &c, 1) != 1) _exit(70);
+      _exit(rc == 0 ? 0 : 1);
+    }
+    close(go[0]);
+    cg->CloseJoinFiles();
+    for (int i = 0; i < 200 && !InAll(pid, *cg); ++i) usleep(5000);
+    EXPECT_TRUE(InAll(pid, *cg)) << test::ReadFileOrEmpty("/proc/" + std::to_string(pid) + "/cgroup");
+    EXPECT_EQ(cgroupfs::ReadProcs(cg->paths().front()), std::vector<pid_t>{pid});
+    (void)!write(go[1], "g", 1);
+    close(go[1]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    EXPECT_TRUE(cg->Remove());
+  }
+}
+
+// The lease: a cgroup someone else still holds is not removed (EBUSY, nothing touched) until they let go.
+TEST(CgroupReal, RemoveWaitsForOtherLeaseHolders) {
+  REQUIRE_WRITABLE("pids");
+  Limits l;
+  l.pids = 4;
+  auto cg = CreateCgroupFromParent(l, "lease");
+  ASSERT_TRUE(cg);
+  auto paths = cg->paths();
+  int other = open(paths.front().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(other, 0);
+  ASSERT_EQ(flock(other, LOCK_SH), 0);
+  auto busy = cg->Remove();
+  ASSERT_FALSE(busy);
+  EXPECT_EQ(busy.error().err(), EBUSY) << busy.error().What();
+  EXPECT_TRUE(cg->active());
+  for (const auto& p : paths) EXPECT_TRUE(cgroupfs::Exists(p)) << p;
+  close(other);
+  EXPECT_TRUE(cg->Remove());
+  for (const auto& p : paths) EXPECT_FALSE(cgroupfs::Exists(p)) << p;
+}
+
+// Adopt: what a pool's client does with the leases it receives. It kills and reads; removing is the
+// creator's business while the creator lives.
+TEST(CgroupReal, AdoptedCgroupFromLeases) {
+  REQUIRE_WRITABLE("pids");
+  Limits l;
+  l.pids = 4;
+  auto cg = CreateCgroupFromParent(l, "adopt");
+  ASSERT_TRUE(cg);
+  std::vector<UniqueFd> leases;
+  for (int fd : cg->lease_fds()) leases.emplace_back(fcntl(fd, F_DUPFD_CLOEXEC, 3));
+  auto adopted = Cgroup::Adopt(std::move(leases), cg->shape());
+  ASSERT_TRUE(adopted) << adopted.error().What();
+  EXPECT_EQ(adopted->paths(), cg->paths());
+  EXPECT_EQ(adopted->enforced(), cg->enforced());
+  EXPECT_EQ(adopted->version(), cg->version());
+  auto paths = cg->paths();
+  EXPECT_TRUE(adopted->Remove());  // lets go
+  EXPECT_FALSE(adopted->active());
+  for (const auto& p : paths) EXPECT_TRUE(cgroupfs::Exists(p)) << p;
+  // Not a cgroup, or not ours: refused.
+  std::vector<UniqueFd> tmp;
+  tmp.emplace_back(open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  EXPECT_FALSE(Cgroup::Adopt(std::move(tmp), CgroupShape{"v1", {}, {{"pids"}}}));
+  auto hs = cgroupfs::DiscoverHierarchies();
+  std::vector<UniqueFd> own;
+  own.emplace_back(open(Find(hs, "pids")->own_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  EXPECT_FALSE(Cgroup::Adopt(std::move(own), CgroupShape{"v1", {}, {{"pids"}}}));
+  EXPECT_TRUE(cg->Remove());
+  for (const auto& p : paths) EXPECT_FALSE(cgroupfs::Exists(p)) << p;
+}
+
+// A stale cgroup (dead creator) that someone still holds a lease on is in use: the GC leaves it until
+// the lease is gone (a run served by a pool that was stopped meanwhile).
+TEST(CgroupReal, GarbageCollectLeavesLeasedCgroupsAlone) {
+  REQUIRE_WRITABLE("pids");
+  auto hs = cgroupfs::DiscoverHierarchies();
+  const Hierarchy* h = Find(hs, "pids");
+  ASSERT_NE(h, nullptr);
+  pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  waitpid(dead, nullptr, 0);
+  std::string stale = h->own_dir + "/airlock-" + std::to_string(dead) + "-8";
+  ASSERT_EQ(mkdir(stale.c_str(), 0755), 0) << strerror(errno);
+  int lease = open(stale.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(lease, 0);
+  ASSERT_EQ(flock(lease, LOCK_SH), 0);
+  GarbageCollectStaleCgroups();
+  EXPECT_TRUE(cgroupfs::Exists(stale));
+  close(lease);
+  GarbageCollectStaleCgroups();
+  EXPECT_FALSE(cgroupfs::Exists(stale));
+  if (cgroupfs::Exists(stale)) rmdir(stale.c_str());
 }
 
 TEST(CgroupProbe, ReportsHierarchies) {
