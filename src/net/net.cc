@@ -261,13 +261,17 @@ UserNet::~UserNet() {
     if (helper_ == "pasta") ::kill(pid_, SIGKILL);
     int status;
     for (int i = 0; i < 50; ++i) {
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) return;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        if (err_fd_ >= 0) ::close(err_fd_);
+        return;
+      }
       if (i == 10) ::kill(pid_, SIGTERM);
       ::usleep(i < 10 ? 1000 : 10000);
     }
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, &status, 0);
   }
+  if (err_fd_ >= 0) ::close(err_fd_);
 }
 
 Result<UserNet> StartUserNetFromParent(pid_t child, const NetPolicy& net, const HelperIdentity& who) {
@@ -286,7 +290,7 @@ Result<UserNet> StartUserNetFromParent(pid_t child, const NetPolicy& net, const 
   UniqueFd ready_r(p[0]), ready_w(p[1]);
   if (::pipe2(p, O_CLOEXEC) != 0) return ErrnoError("pipe");
   UniqueFd exit_r(p[0]), exit_w(p[1]);
-  if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) return ErrnoError("pipe");
+  if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) return ErrnoError("pipe");  // both ends: the helper never blocks on it
   UniqueFd err_r(p[0]), err_w(p[1]);
   std::vector<std::string> args = HelperArgs(helper, bin, net, who);
   std::vector<char*> argv;
@@ -306,8 +310,7 @@ Result<UserNet> StartUserNetFromParent(pid_t child, const NetPolicy& net, const 
                                          : WaitPastaReady(helper, pid, err_r.get());
   if (!ready) return std::unexpected(ready.error());
   un.report_ = ReportFor(helper, pid);
-  // From here on the helper's stderr is not read: closing the pipe makes its writes fail (EPIPE;
-  // both helpers ignore SIGPIPE) instead of blocking on a full pipe.
+  un.err_fd_ = err_r.release();  // not read from here on (see err_fd_)
   return un;
 }
 

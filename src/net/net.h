@@ -57,9 +57,10 @@ class UserNet {
  public:
   UserNet() = default;
   UserNet(UserNet&& o) noexcept
-      : pid_(o.pid_), helper_(std::move(o.helper_)), exit_fd_(o.exit_fd_), report_(std::move(o.report_)) {
+      : pid_(o.pid_), helper_(std::move(o.helper_)), exit_fd_(o.exit_fd_), err_fd_(o.err_fd_), report_(std::move(o.report_)) {
     o.pid_ = -1;
     o.exit_fd_ = -1;
+    o.err_fd_ = -1;
   }
   UserNet& operator=(UserNet&&) = delete;
   ~UserNet();
@@ -71,6 +72,9 @@ class UserNet {
   pid_t pid_ = -1;
   std::string helper_;
   int exit_fd_ = -1;  // closing it tells slirp4netns to exit
+  // The read end of the helper's stderr, kept open and unread after start: its writes (non-blocking)
+  // then fail with EAGAIN once the pipe is full, never block it or kill it with SIGPIPE.
+  int err_fd_ = -1;
   HelperReport report_;
 };
 

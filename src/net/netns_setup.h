@@ -62,8 +62,8 @@ Result<NetnsSetup> SetUpNetworkFromParent(pid_t child, const NetPolicy& net, con
 // loopback ones, canonical text.
 std::vector<std::string> HostInterfaceAddresses();
 
-// Parent side, after the sandbox exited: the --net-allow filter's counters, by a helper that joins
-// the kept namespaces. {"allowed_packets", "refused_packets", "rules": [{"rule","action","packets"}]}.
+// Parent side, after the sandbox exited: the --net user filter's counters (host block or
+// allow-list), by a helper that joins the kept namespaces. {"allowed_packets", "refused_packets", "rules": [{"rule","action","packets"}]}.
 Result<nlohmann::json> ReadAllowCountersFromParent(const NetnsSetup& setup);
 // Pure: the counters in an `nft list table` text (exposed for tests).
 nlohmann::json ParseNftCounters(const std::string& listing);
