@@ -173,10 +173,19 @@ const std::vector<std::string>& HostFactMasks() {
   return kMasks;
 }
 
-bool DirectoryExistsInside(const Policy& policy, const std::string& dir) {
+struct InsideTree::Mounts {
+  std::vector<InsideMount> list;
+};
+
+InsideTree::InsideTree(const Policy& policy) : mounts_(std::make_unique<Mounts>(InsideMounts(policy))) {}
+InsideTree::~InsideTree() = default;
+
+bool InsideTree::HasDirectory(const std::string& dir) const {
   if (dir.empty() || dir[0] != '/') return false;
-  return ExistsInside(InsideMounts(policy), LexicalClean(dir), 0);
+  return ExistsInside(mounts_->list, LexicalClean(dir), 0);
 }
+
+bool DirectoryExistsInside(const Policy& policy, const std::string& dir) { return InsideTree(policy).HasDirectory(dir); }
 
 Result<MountPlan> BuildMountPlan(const Policy& policy, const IdMapping& ids) {
   MountPlan plan;
