@@ -71,12 +71,29 @@ std::string LexicalClean(const std::string& p) {
   return out.empty() ? "/" : out;
 }
 
-// What the policy puts at a destination, for DirectoryExistsInside.
+// What the policy puts at a destination, for DirectoryExistsInside. A bind's source is looked at only
+// when a question reaches it (kBind: not yet; kAbsent: an optional source that is not there).
 struct InsideMount {
-  enum class Kind { kBindDir, kFresh, kLink, kOther };
+  enum class Kind { kBind, kBindDir, kFresh, kLink, kOther, kAbsent };
   Kind kind = Kind::kOther;
-  std::string dst, src;  // src: host directory (kBindDir) or link target (kLink)
+  std::string dst, src;  // src: host path (kBind, kBindDir) or link target (kLink)
 };
+
+// Looks at a bind's source: a directory, a symlink (recreated inside: its target), something else,
+// or nothing.
+void Resolve(InsideMount& m) {
+  if (m.kind != InsideMount::Kind::kBind) return;
+  struct stat st {};
+  m.kind = InsideMount::Kind::kAbsent;
+  if (::lstat(m.src.c_str(), &st) != 0) return;  // optional and absent (or an error the plan reports)
+  m.kind = S_ISDIR(st.st_mode) ? InsideMount::Kind::kBindDir : InsideMount::Kind::kOther;
+  if (S_ISLNK(st.st_mode)) {
+    char target[4096];
+    ssize_t n = ::readlink(m.src.c_str(), target, sizeof target - 1);
+    m.kind = n < 0 ? InsideMount::Kind::kAbsent : InsideMount::Kind::kLink;
+    if (n >= 0) m.src.assign(target, static_cast<size_t>(n));
+  }
+}
 
 std::vector<InsideMount> InsideMounts(const Policy& policy) {
   std::vector<InsideMount> out;
@@ -89,17 +106,7 @@ std::vector<InsideMount> InsideMounts(const Policy& policy) {
     InsideMount m{InsideMount::Kind::kOther, Normalize(e.dst), e.src};
     if (e.kind == MountEntry::Kind::kTmpfs || e.kind == MountEntry::Kind::kDir) m.kind = InsideMount::Kind::kFresh;
     if (e.kind == MountEntry::Kind::kSymlink) m.kind = InsideMount::Kind::kLink;
-    if (e.kind == MountEntry::Kind::kBind || e.kind == MountEntry::Kind::kRoBind) {
-      struct stat st {};
-      if (::lstat(e.src.c_str(), &st) != 0) continue;  // optional and absent (or an error the plan reports)
-      if (S_ISDIR(st.st_mode)) m.kind = InsideMount::Kind::kBindDir;
-      if (S_ISLNK(st.st_mode)) {
-        char target[4096];
-        ssize_t n = ::readlink(e.src.c_str(), target, sizeof target - 1);
-        if (n < 0) continue;
-        m = {InsideMount::Kind::kLink, m.dst, std::string(target, static_cast<size_t>(n))};
-      }
-    }
+    if (e.kind == MountEntry::Kind::kBind || e.kind == MountEntry::Kind::kRoBind) m.kind = InsideMount::Kind::kBind;
     out.push_back(std::move(m));
   }
   return out;
@@ -111,19 +118,25 @@ std::string Follow(const std::string& link, const std::string& target, const std
   return LexicalClean(base + rest);
 }
 
-bool ExistsInside(const std::vector<InsideMount>& mounts, const std::string& path, int depth) {
+bool ExistsInside(std::vector<InsideMount>& mounts, const std::string& path, int depth) {
   if (depth > 8) return false;  // a symlink loop, or a chain too long to matter
   if (path == "/") return true;
-  const InsideMount* best = nullptr;
-  for (const InsideMount& m : mounts) {
-    if (m.dst.starts_with(path + "/")) return true;  // on the way to a mount point: created by the plan
-    if ((path == m.dst || path.starts_with(m.dst + "/")) && (!best || m.dst.size() >= best->dst.size())) best = &m;
+  InsideMount* best = nullptr;
+  for (InsideMount& m : mounts) {
+    const bool below = m.dst.starts_with(path + "/"), covers = path == m.dst || path.starts_with(m.dst + "/");
+    if (!below && !covers) continue;
+    Resolve(m);
+    if (m.kind == InsideMount::Kind::kAbsent) continue;
+    if (below) return true;  // on the way to a mount point: created by the plan
+    if (!best || m.dst.size() >= best->dst.size()) best = &m;
   }
   if (!best) return false;
   std::string rest = path.substr(best->dst.size());
   switch (best->kind) {
     case InsideMount::Kind::kFresh: return rest.empty();
-    case InsideMount::Kind::kOther: return false;
+    case InsideMount::Kind::kOther:
+    case InsideMount::Kind::kBind:
+    case InsideMount::Kind::kAbsent: return false;
     case InsideMount::Kind::kLink: return ExistsInside(mounts, Follow(best->dst, best->src, rest), depth + 1);
     case InsideMount::Kind::kBindDir: break;
   }
@@ -173,10 +186,19 @@ const std::vector<std::string>& HostFactMasks() {
   return kMasks;
 }
 
-bool DirectoryExistsInside(const Policy& policy, const std::string& dir) {
+struct InsideTree::Mounts {
+  std::vector<InsideMount> list;
+};
+
+InsideTree::InsideTree(const Policy& policy) : mounts_(std::make_unique<Mounts>(InsideMounts(policy))) {}
+InsideTree::~InsideTree() = default;
+
+bool InsideTree::HasDirectory(const std::string& dir) const {
   if (dir.empty() || dir[0] != '/') return false;
-  return ExistsInside(InsideMounts(policy), LexicalClean(dir), 0);
+  return ExistsInside(mounts_->list, LexicalClean(dir), 0);
 }
+
+bool DirectoryExistsInside(const Policy& policy, const std::string& dir) { return InsideTree(policy).HasDirectory(dir); }
 
 Result<MountPlan> BuildMountPlan(const Policy& policy, const IdMapping& ids) {
   MountPlan plan;

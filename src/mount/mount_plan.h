@@ -26,6 +26,7 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -73,10 +74,25 @@ Result<MountPlan> BuildMountPlan(const Policy& policy, const IdMapping& ids);
 const std::vector<std::string>& HostFactMasks();
 inline constexpr const char* kMaskedBootId = "/proc/sys/kernel/random/boot_id";
 
-// Parent side: whether `dir` (absolute) will be a directory inside the sandbox `policy` describes: a
-// tmpfs, /proc, /dev or a directory on the way to a mount point, or beneath a directory bind whose host
-// source has it (a symlink is followed as the sandbox would follow it: inside the sandbox's tree). A
-// few lstat() calls. Used to drop the host's PATH entries that do not exist inside.
+// Parent side: which directories exist inside the sandbox `policy` describes: a tmpfs, /proc, /dev or a
+// directory on the way to a mount point, or one beneath a directory bind whose host source has it (a
+// symlink is followed as the sandbox would follow it: inside the sandbox's tree). The constructor
+// lstat()s each bind source once; each question a few more. Used to drop the host's PATH entries that
+// do not exist inside.
+class InsideTree {
+ public:
+  explicit InsideTree(const Policy& policy);
+  ~InsideTree();
+  InsideTree(const InsideTree&) = delete;
+  InsideTree& operator=(const InsideTree&) = delete;
+  bool HasDirectory(const std::string& dir) const;  // dir absolute; false for relative paths
+
+ private:
+  struct Mounts;
+  std::unique_ptr<Mounts> mounts_;
+};
+
+// One question: InsideTree(policy).HasDirectory(dir).
 bool DirectoryExistsInside(const Policy& policy, const std::string& dir);
 
 // Child side, first step: opens every bind source with O_PATH|O_NOFOLLOW while the child still has

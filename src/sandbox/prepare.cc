@@ -87,6 +87,7 @@ Status PrepareLandlock(const Policy& policy, PreparedRun& run) {
 // The host's PATH without the entries that are not directories inside the sandbox ("" if none is):
 // they would name host paths and make every lookup fail there. Relative entries are kept.
 std::string FilterHostPath(const Policy& policy, const std::string& path) {
+  const InsideTree inside(policy);
   std::string out;
   size_t i = 0;
   while (i <= path.size()) {
@@ -94,7 +95,7 @@ std::string FilterHostPath(const Policy& policy, const std::string& path) {
     if (j == std::string::npos) j = path.size();
     std::string dir = path.substr(i, j - i);
     i = j + 1;
-    if (!dir.empty() && dir[0] == '/' && !DirectoryExistsInside(policy, dir)) continue;
+    if (!dir.empty() && dir[0] == '/' && !inside.HasDirectory(dir)) continue;
     out += (out.empty() ? "" : ":") + dir;
   }
   return out;

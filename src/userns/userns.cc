@@ -54,7 +54,10 @@ Result<SavedIds> TakeNamespaceOwnerIdsFromParent(const IdMapping& m) {
     return ErrnoError("user namespace owner: getresuid");
   }
   saved.dumpable = ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
-  const std::string why = fmt::format("user namespace owner: cannot act as uid {} gid {} for the clone", m.outside_uid, m.outside_gid);
+  const std::string why = fmt::format(
+      "user namespace owner: root cannot act as uid {} gid {} to create the sandbox's namespace (needs CAP_SETUID and "
+      "CAP_SETGID, and the ids mapped in this namespace; or run airlock as an ordinary user)",
+      m.outside_uid, m.outside_gid);
   if (ThreadSetresgid(static_cast<gid_t>(-1), m.outside_gid, static_cast<gid_t>(-1)) != 0) return ErrnoError(why + ": setresgid");
   saved.changed = true;
   if (ThreadSetresuid(static_cast<uid_t>(-1), m.outside_uid, static_cast<uid_t>(-1)) != 0) {

@@ -289,7 +289,7 @@ TEST(PrepareRun, PerUserCounterSharesAreWrittenByInit) {
   EXPECT_EQ(value(*run, "max_fanotify_groups"), "0");
   EXPECT_NE(value(*run, "max_inotify_instances"), "absent");
   EXPECT_NE(value(*run, "max_inotify_watches"), "absent");
-  EXPECT_TRUE(run->title.arg_end > run->title.arg_start) << "airlock's argv area, for init to overwrite";
+  EXPECT_TRUE(run->title.end > run->title.start) << "airlock's argv area, for init to overwrite";
   Policy nesting;
   nesting.seccomp.allow = {"@namespaces"};
   auto nested = PrepareRun(nesting, {"true"}, RunOptions{});
