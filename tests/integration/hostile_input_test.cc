@@ -25,7 +25,7 @@ namespace {
 
 bool NftablesMissing() {
   return ReadFileOrEmpty("/usr/lib/x86_64-linux-gnu/libnftables.so.1").empty() &&
-         Run({"/bin/sh", "-c", "ldconfig -p | grep -q libnftables.so.1"}).exit_code != 0;
+         airlock::test::Run({"/bin/sh", "-c", "ldconfig -p | grep -q libnftables.so.1"}).exit_code != 0;
 }
 
 // Every line of a JSON-lines file, parsed with the strict parser (a line that is not valid JSON, or
@@ -138,7 +138,7 @@ TEST(HostileInput, AnalyzeOfASampleNamedInInvalidUtf8) {
   std::string dir = MakeTempDir("hostile-analyze");
   std::string sample = dir + "/sample-\xff\xfe.sh";
   WriteFile(sample, "#!/bin/sh\nprintf 'out \\377\\n'\nprintf x > \"$(printf '/tmp/drop-\\377')\"\n", 0755);
-  auto r = Run({AirlockBin(), "analyze", "--quiet", "--no-static", "--timeout", "20s", "--out", dir + "/out", sample}, "", 180);
+  auto r = airlock::test::Run({AirlockBin(), "analyze", "--quiet", "--no-static", "--timeout", "20s", "--out", dir + "/out", sample}, "", 180);
   EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1 || r.exit_code == 3) << r.exit_code << "\n" << r.out << r.err;
   json report = StrictFile(dir + "/out/report.json");
   EXPECT_EQ(report["sample"].value("name", ""), "sample-\\xff\\xfe.sh");
