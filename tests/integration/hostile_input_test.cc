@@ -114,7 +114,9 @@ TEST(HostileInput, NamesThatAreNotUtf8KeepTheRunReportAndEvents) {
       "/bin/true \"$(printf 'arg-\\300\\257')\"; "
       "python3 -c \"import socket\n"
       "q = b'\\x12\\x34\\x01\\x00\\x00\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x05bad\\xff\\xfe\\x07example\\x00\\x00\\x01\\x00\\x01'\n"
-      "ns = [l.split()[1] for l in open('/etc/resolv.conf') if l.startswith('nameserver')][0]\n"
+      "import os\n"
+      "ns = [l.split()[1] for l in open('/etc/resolv.conf') if l.startswith('nameserver')][0] "
+      "if os.path.exists('/etc/resolv.conf') else '192.0.2.53'\n"  // the sinkhole answers any address
       "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3); s.sendto(q, (ns, 53))\n"
       "print('answer', len(s.recv(512)))\"";
   auto r = RunAirlock({"--net", "sinkhole", "--monitor", dir + "/e.jsonl", "--report", dir + "/r.json"},
