@@ -11,34 +11,21 @@
 
 namespace {
 
-struct Reader {
-  const uint8_t* p;
-  size_t n;
-  uint8_t Byte() {
-    if (n == 0) return 0;
-    --n;
-    return *p++;
-  }
-  std::string Str() {
-    size_t len = Byte() % 40;
-    std::string s;
-    while (len-- > 0 && n > 0) s.push_back(static_cast<char>(Byte()));
-    return s;
-  }
-};
+using airlock::fuzz::Reader;
+constexpr size_t kMaxStr = 39;  // strings of 0..39 bytes, as the seeds were written for
 
 void Fill(Reader& r, airlock::scan::ObjectReport& o, int depth, size_t& count) {
-  o.name = r.Str();
-  o.path = r.Str();
-  o.mime = r.Str();
+  o.name = r.Str(kMaxStr);
+  o.path = r.Str(kMaxStr);
+  o.mime = r.Str(kMaxStr);
   o.size = r.Byte();
   int findings = r.Byte() % 4;
   for (int i = 0; i < findings; ++i) {
     airlock::scan::Finding f;
-    f.id = r.Str();
+    f.id = r.Str(kMaxStr);
     f.severity = static_cast<int>(r.Byte()) - 100;  // out of range on purpose
-    f.evidence = r.Str();
-    f.techniques = {r.Str()};
+    f.evidence = r.Str(kMaxStr);
+    f.techniques = {r.Str(kMaxStr)};
     o.findings.push_back(std::move(f));
   }
   int children = depth < 6 ? r.Byte() % 4 : 0;
@@ -57,12 +44,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   int inputs = 1 + r.Byte() % 3;
   for (int i = 0; i < inputs; ++i) {
     airlock::scan::InputReport in;
-    in.input = r.Str();
+    in.input = r.Str(kMaxStr);
     in.ok = (r.Byte() & 1) != 0;
-    in.error = r.Str();
+    in.error = r.Str(kMaxStr);
     size_t count = 0;
     Fill(r, in.root, 0, count);
-    in.limits_hit.push_back({r.Str(), r.Str(), r.Str()});
+    in.limits_hit.push_back({r.Str(kMaxStr), r.Str(kMaxStr), r.Str(kMaxStr)});
     report.inputs.push_back(std::move(in));
   }
   std::string json = airlock::scan::ReportToJsonText(report);
