@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 #include <thread>
@@ -53,8 +54,10 @@ bool AnyEvent(const std::vector<json>& events, const char* field, const std::str
   return false;
 }
 
-// A process on the host whose command line holds `needle` (NUL-separated arguments joined by spaces).
-bool ProcessWithArgExists(const std::string& needle) {
+// A process on the host whose command line holds `needle` (NUL-separated arguments joined by spaces);
+// with `kill_it`, each one found gets SIGKILL (cleanup after a failed check: only our own sample's
+// unique command line ever matches).
+bool ProcessWithArgExists(const std::string& needle, bool kill_it = false) {
   bool found = false;
   DIR* d = opendir("/proc");
   while (struct dirent* e = d ? readdir(d) : nullptr) {
@@ -62,7 +65,9 @@ bool ProcessWithArgExists(const std::string& needle) {
     std::string cmd = ReadFileOrEmpty(std::string("/proc/") + e->d_name + "/cmdline");
     for (auto& c : cmd)
       if (c == '\0') c = ' ';
-    found = found || cmd.find(needle) != std::string::npos;
+    if (cmd.find(needle) == std::string::npos) continue;
+    found = true;
+    if (kill_it) kill(std::atoi(e->d_name), SIGKILL);
   }
   if (d) closedir(d);
   return found;
@@ -215,5 +220,27 @@ TEST(Interrupt, AnalyzeCtrlCKillsTheSampleAndStillWritesTheReport) {
   EXPECT_EQ(report["run"].value("reason", ""), "signaled");
   EXPECT_NE(ReadFileOrEmpty(log).find("interrupted"), std::string::npos) << ReadFileOrEmpty(log);
   EXPECT_FALSE(ReadFileOrEmpty(out + "/report.html").empty());
+  std::filesystem::remove_all(dir);
+}
+
+// SIGKILL to `airlock analyze` alone (the milter does this at its message budget): the `airlock run`
+// it started dies with it (PR_SET_PDEATHSIG) and the sandbox with that, so no sample process is left.
+TEST(Interrupt, AnalyzeKilledTakesItsSandboxAlong) {
+  std::string dir = MakeTempDir("interrupt-analyze-kill");
+  const std::string sleep = UniqueSleep() + "1";
+  std::string sample = dir + "/sleeper.sh";
+  WriteFile(sample, "#!/bin/sh\ntrap '' INT TERM HUP\necho started > /tmp/marker\nexec sleep " + sleep + "\n", 0755);
+  const std::string out = dir + "/out";
+  pid_t job = SpawnJob({AirlockBin(), "analyze", "--no-static", "--timeout", "600s", "--out", out, sample}, dir + "/analyze.log");
+  ASSERT_TRUE(WaitForMarker(out + "/work/tmp/marker", "started", 60000)) << ReadFileOrEmpty(dir + "/analyze.log");
+  ASSERT_TRUE(ProcessWithArgExists("sleep " + sleep));
+  kill(job, SIGKILL);
+  EXPECT_EQ(WaitWithin(job, 30), 128 + SIGKILL);
+  bool gone = false;
+  for (int i = 0; i < 1000 && !(gone = !ProcessWithArgExists("sleep " + sleep)); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(gone) << "the sample outlived a killed airlock analyze";
+  if (!gone) ProcessWithArgExists("sleep " + sleep, /*kill_it=*/true);
   std::filesystem::remove_all(dir);
 }
