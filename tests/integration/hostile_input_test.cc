@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 #include <thread>
@@ -53,8 +54,10 @@ bool AnyEvent(const std::vector<json>& events, const char* field, const std::str
   return false;
 }
 
-// A process on the host whose command line holds `needle` (NUL-separated arguments joined by spaces).
-bool ProcessWithArgExists(const std::string& needle) {
+// A process on the host whose command line holds `needle` (NUL-separated arguments joined by spaces);
+// with `kill_it`, each one found gets SIGKILL (cleanup after a failed check: only our own sample's
+// unique command line ever matches).
+bool ProcessWithArgExists(const std::string& needle, bool kill_it = false) {
   bool found = false;
   DIR* d = opendir("/proc");
   while (struct dirent* e = d ? readdir(d) : nullptr) {
@@ -62,7 +65,9 @@ bool ProcessWithArgExists(const std::string& needle) {
     std::string cmd = ReadFileOrEmpty(std::string("/proc/") + e->d_name + "/cmdline");
     for (auto& c : cmd)
       if (c == '\0') c = ' ';
-    found = found || cmd.find(needle) != std::string::npos;
+    if (cmd.find(needle) == std::string::npos) continue;
+    found = true;
+    if (kill_it) kill(std::atoi(e->d_name), SIGKILL);
   }
   if (d) closedir(d);
   return found;
@@ -104,7 +109,7 @@ std::string UniqueSleep() { return "3000." + std::to_string(getpid()); }
 }  // namespace
 
 // A file, a DNS query and a command line with bytes that are not UTF-8, under --monitor, --report and
-// the sinkhole: the run ends normally, the report and every event line are valid JSON, the names are
+// the sinkhole (it answers DNS sent to any address): the run ends normally, the report and every event line are valid JSON, the names are
 // there as \xNN (before, the report writer threw: airlock aborted with 134 and wrote no report).
 TEST(HostileInput, NamesThatAreNotUtf8KeepTheRunReportAndEvents) {
   if (NftablesMissing()) GTEST_SKIP() << "libnftables1 is not installed";
@@ -114,10 +119,7 @@ TEST(HostileInput, NamesThatAreNotUtf8KeepTheRunReportAndEvents) {
       "/bin/true \"$(printf 'arg-\\300\\257')\"; "
       "python3 -c \"import socket\n"
       "q = b'\\x12\\x34\\x01\\x00\\x00\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x05bad\\xff\\xfe\\x07example\\x00\\x00\\x01\\x00\\x01'\n"
-      "import os\n"
-      "ns = [l.split()[1] for l in open('/etc/resolv.conf') if l.startswith('nameserver')][0] "
-      "if os.path.exists('/etc/resolv.conf') else '192.0.2.53'\n"  // the sinkhole answers any address
-      "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3); s.sendto(q, (ns, 53))\n"
+      "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3); s.sendto(q, ('192.0.2.53', 53))\n"
       "print('answer', len(s.recv(512)))\"";
   auto r = RunAirlock({"--net", "sinkhole", "--monitor", dir + "/e.jsonl", "--report", dir + "/r.json"},
                       {"/bin/bash", "-c", script});
@@ -218,5 +220,27 @@ TEST(Interrupt, AnalyzeCtrlCKillsTheSampleAndStillWritesTheReport) {
   EXPECT_EQ(report["run"].value("reason", ""), "signaled");
   EXPECT_NE(ReadFileOrEmpty(log).find("interrupted"), std::string::npos) << ReadFileOrEmpty(log);
   EXPECT_FALSE(ReadFileOrEmpty(out + "/report.html").empty());
+  std::filesystem::remove_all(dir);
+}
+
+// SIGKILL to `airlock analyze` alone (the milter does this at its message budget): the `airlock run`
+// it started dies with it (PR_SET_PDEATHSIG) and the sandbox with that, so no sample process is left.
+TEST(Interrupt, AnalyzeKilledTakesItsSandboxAlong) {
+  std::string dir = MakeTempDir("interrupt-analyze-kill");
+  const std::string sleep = UniqueSleep() + "1";
+  std::string sample = dir + "/sleeper.sh";
+  WriteFile(sample, "#!/bin/sh\ntrap '' INT TERM HUP\necho started > /tmp/marker\nexec sleep " + sleep + "\n", 0755);
+  const std::string out = dir + "/out";
+  pid_t job = SpawnJob({AirlockBin(), "analyze", "--no-static", "--timeout", "600s", "--out", out, sample}, dir + "/analyze.log");
+  ASSERT_TRUE(WaitForMarker(out + "/work/tmp/marker", "started", 60000)) << ReadFileOrEmpty(dir + "/analyze.log");
+  ASSERT_TRUE(ProcessWithArgExists("sleep " + sleep));
+  kill(job, SIGKILL);
+  EXPECT_EQ(WaitWithin(job, 30), 128 + SIGKILL);
+  bool gone = false;
+  for (int i = 0; i < 1000 && !(gone = !ProcessWithArgExists("sleep " + sleep)); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(gone) << "the sample outlived a killed airlock analyze";
+  if (!gone) ProcessWithArgExists("sleep " + sleep, /*kill_it=*/true);
   std::filesystem::remove_all(dir);
 }

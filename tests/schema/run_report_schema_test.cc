@@ -3,6 +3,8 @@
 // docs/schema/run-report.schema.json (python3-jsonschema) and (2) read by the typed reader
 // (runapi/run_report.h). A validator that cannot run fails the test; it never skips.
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <string>
@@ -100,6 +102,32 @@ TEST_F(RunReportSchema, NetworkReportListsTheHelpers) {
     EXPECT_EQ(r.helpers[1].name, "netns-setup");
     EXPECT_FALSE(r.network.is_null());
   }
+}
+
+// A command name that is not UTF-8 (its bytes reach the report's error line as \xNN) and a run killed
+// by SIGINT with --on-interrupt kill: both reports are valid under the schema and read by the reader.
+TEST_F(RunReportSchema, InterruptedAndNonUtf8ReportsAreValid) {
+  std::string bad_name = Report("not-utf8", {"--pool", "off"}, {"/no/such/\xff\xfe"});
+  std::string interrupted = dir_ + "/interrupted.json", log = dir_ + "/interrupted.log";
+  airlock::UniqueFd log_fd(::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  ASSERT_TRUE(log_fd);
+  auto pid = airlock::process::ForkExec({airlock::test::AirlockBin(), "run", "--pool", "off", "--on-interrupt", "kill", "--report",
+                                         interrupted, "--", "/bin/sh", "-c", "trap '' INT; echo ready; exec sleep 600"},
+                                        airlock::process::ChildStdio{-1, log_fd.get(), -1});
+  ASSERT_TRUE(pid.has_value());
+  ASSERT_TRUE(airlock::test::WaitForMarker(log, "ready", 30000));
+  ::kill(*pid, SIGINT);
+  EXPECT_EQ(airlock::process::WaitExitCode(*pid), 130);
+  auto [status, err] = Validate({bad_name, interrupted});
+  EXPECT_EQ(status, 0) << err;
+  RunReport n = Read(bad_name);
+  EXPECT_EQ(n.status, 127);
+  EXPECT_NE(n.error.find("/no/such/\\xff\\xfe"), std::string::npos) << n.error;
+  EXPECT_FALSE(n.interrupted);
+  RunReport i = Read(interrupted);
+  EXPECT_TRUE(i.interrupted);
+  EXPECT_EQ(i.interrupt_signal, SIGINT);
+  EXPECT_EQ(i.reason, "signaled");
 }
 
 // The check can fail: a report with a field of the wrong type or an unknown field is refused.
