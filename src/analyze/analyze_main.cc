@@ -21,7 +21,9 @@
 #include "analyze/runner.h"
 #include "analyze/subprocess.h"
 #include "analyze/verdict.h"
+#include "analyze/work_dir.h"
 #include "core/helper_path.h"
+#include "core/private_dir.h"
 #include "runapi/run_report.h"
 #include "runapi/run_request.h"
 #include "sigma/rule_set.h"
@@ -133,15 +135,23 @@ int main(int argc, char** argv) {
   std::string name = fs::path(sample_path).filename().string();
   std::string safe = SafeSampleName(name);
   if (out_dir.empty()) out_dir = "airlock-analysis-" + safe;
-  fs::create_directories(out_dir, ec);
-  out_dir = fs::absolute(out_dir).string();
-  std::string work = out_dir + "/work";
-  fs::remove_all(work, ec);
-  for (const char* d : {"sample", "tmp", "home"}) fs::create_directories(work + "/" + d, ec);
-  fs::permissions(work + "/tmp", fs::perms::all | fs::perms::sticky_bit, ec);
-  fs::permissions(work + "/home", fs::perms::all, ec);
-  fs::permissions(work, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec, ec);
-  fs::permissions(out_dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec, ec);
+  // Every directory created here is private (analyze/work_dir.h): the sample, its unpacked members
+  // and what it writes are never reachable by another local user.
+  auto detonation_ids = SandboxHostIds("analysis");
+  auto scan_ids = SandboxHostIds("default");
+  std::string work;
+  airlock::Status made_dirs = [&]() -> airlock::Status {
+    if (!detonation_ids) return std::unexpected(detonation_ids.error());
+    if (!scan_ids) return std::unexpected(scan_ids.error());
+    AIRLOCK_TRY_STATUS(airlock::MakePrivateDirs(out_dir), "report directory");
+    out_dir = fs::absolute(out_dir).string();
+    work = out_dir + "/work";
+    return PrepareWorkDir(work, /*with_members=*/false, *detonation_ids);
+  }();
+  if (!made_dirs) {
+    std::cerr << "airlock analyze: " << made_dirs.error().What() << "\n";
+    return 2;
+  }
   std::string staged = work + "/sample/" + safe;
   fs::copy_file(sample_path, staged, fs::copy_options::overwrite_existing, ec);
   if (ec) {
@@ -168,8 +178,11 @@ int main(int argc, char** argv) {
   const std::string members_dir = work + "/sample/members";
   const bool unpack_members = runner.kind == "archive" && !scan.empty() && !no_static;
   if (unpack_members) {
-    fs::create_directories(members_dir, ec);
-    fs::permissions(members_dir, fs::perms::all, ec);  // written by the scan sandbox's (mapped) user
+    // Written by the scan sandbox: its host ids own it, mode 0700.
+    if (auto made = MakePrivateDir(members_dir, *scan_ids); !made) {
+      std::cerr << "airlock analyze: " << made.error().What() << "\n";
+      return 2;
+    }
   }
 
   // 1. Static triage of the sample.
@@ -204,7 +217,6 @@ int main(int argc, char** argv) {
       for (auto it = fs::directory_iterator(members_dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
         if (it->is_regular_file(ec) && !it->is_symlink(ec)) ::chmod(it->path().c_str(), 0555);
       }
-      fs::permissions(members_dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec, ec);
       std::vector<ArchiveMember> members = RunnableMembers(members_dir, "/sample/members", 16);
       for (const auto& m : members) members_report.push_back({{"name", m.name}, {"file", m.file}, {"kind", m.kind}, {"argv", m.argv}});
       if (members.empty()) {
