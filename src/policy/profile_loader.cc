@@ -662,6 +662,7 @@ class Applier {
   void Weaken(const toml::table& t) {
     Section s(t, "weaken", errors_);
     s.Bool("nested_userns", p_.allow_nested_userns);
+    s.Bool("keep_capabilities", p_.keep_capabilities);
     s.Finish();
   }
 
