@@ -27,8 +27,10 @@
 #include "analyze/runner.h"
 #include "analyze/subprocess.h"
 #include "analyze/verdict.h"
+#include "analyze/work_dir.h"
 #include "core/helper_path.h"
 #include "core/json_text.h"
+#include "core/private_dir.h"
 #include "process/interrupt.h"
 #include "runapi/run_report.h"
 #include "runapi/run_request.h"
@@ -39,9 +41,6 @@ using nlohmann::json;
 using namespace airlock::analyze;
 
 namespace {
-
-constexpr auto kDirPerms = fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
-                           fs::perms::others_exec;
 
 std::string ReadHead(const std::string& path, size_t max) {
   std::ifstream f(path, std::ios::binary);
@@ -80,6 +79,7 @@ class Analysis {
   int Run();
 
  private:
+  airlock::Status MakeDirectories();
   bool Stage();
   void StaticPhase();
   void PrepareArchiveMembers();
@@ -112,6 +112,7 @@ class Analysis {
   std::string name_, out_dir_, work_, staged_, head_, airlock_, scan_, members_dir_;
   Runner runner_;
   bool unpack_members_ = false;
+  HostIds scan_ids_;
   json report_;
   json findings_ = json::array();
   double static_score_ = 0;
@@ -125,6 +126,20 @@ class Analysis {
   std::vector<std::string> errors_;
 };
 
+// Every directory created here is private (analyze/work_dir.h): the sample, its unpacked members and
+// what it writes are never reachable by another local user.
+airlock::Status Analysis::MakeDirectories() {
+  auto detonation_ids = SandboxHostIds("analysis");
+  if (!detonation_ids) return std::unexpected(detonation_ids.error());
+  auto scan_ids = SandboxHostIds("default");
+  if (!scan_ids) return std::unexpected(scan_ids.error());
+  scan_ids_ = *scan_ids;
+  AIRLOCK_TRY_STATUS(airlock::MakePrivateDirs(out_dir_), "report directory");
+  out_dir_ = fs::absolute(out_dir_).string();
+  work_ = out_dir_ + "/work";
+  return PrepareWorkDir(work_, /*with_members=*/false, *detonation_ids);
+}
+
 // The output directory and the staged copy of the sample; false (message printed) when impossible.
 // The sandbox writes only work/tmp and work/home; the reports sit beside work/, out of its reach.
 bool Analysis::Stage() {
@@ -136,15 +151,10 @@ bool Analysis::Stage() {
   name_ = fs::path(a_.sample_path).filename().string();
   const std::string safe = SafeSampleName(name_);
   out_dir_ = a_.out_dir.empty() ? "airlock-analysis-" + safe : a_.out_dir;
-  fs::create_directories(out_dir_, ec);
-  out_dir_ = fs::absolute(out_dir_).string();
-  work_ = out_dir_ + "/work";
-  fs::remove_all(work_, ec);
-  for (const char* d : {"sample", "tmp", "home"}) fs::create_directories(work_ + "/" + d, ec);
-  fs::permissions(work_ + "/tmp", fs::perms::all | fs::perms::sticky_bit, ec);
-  fs::permissions(work_ + "/home", fs::perms::all, ec);
-  fs::permissions(work_, kDirPerms, ec);
-  fs::permissions(out_dir_, kDirPerms, ec);
+  if (airlock::Status made = MakeDirectories(); !made) {
+    std::cerr << "airlock analyze: " << made.error().What() << "\n";
+    return false;
+  }
   staged_ = work_ + "/sample/" + safe;
   fs::copy_file(a_.sample_path, staged_, fs::copy_options::overwrite_existing, ec);
   if (ec) {
@@ -194,8 +204,11 @@ void Analysis::StaticPhase() {
   members_dir_ = work_ + "/sample/members";
   unpack_members_ = runner_.kind == "archive" && !scan_.empty() && !a_.no_static;
   if (unpack_members_) {
-    fs::create_directories(members_dir_, ec);
-    fs::permissions(members_dir_, fs::perms::all, ec);  // written by the scan sandbox's (mapped) user
+    // Written by the scan sandbox: its host ids own it, mode 0700.
+    if (auto made = MakePrivateDir(members_dir_, scan_ids_); !made) {
+      errors_.push_back("archive members: " + made.error().What());
+      unpack_members_ = false;
+    }
   }
   report_["static"] = {{"verdict", "clean"}, {"score", 0.0}, {"findings", findings_}};
   if (a_.no_static) return;
@@ -221,7 +234,6 @@ void Analysis::PrepareArchiveMembers() {
     for (auto it = fs::directory_iterator(members_dir_, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
       if (it->is_regular_file(ec) && !it->is_symlink(ec)) ::chmod(it->path().c_str(), 0555);
     }
-    fs::permissions(members_dir_, kDirPerms, ec);
     std::vector<ArchiveMember> members = RunnableMembers(members_dir_, "/sample/members", 16);
     for (const auto& m : members) members_report.push_back({{"name", m.name}, {"file", m.file}, {"kind", m.kind}, {"argv", m.argv}});
     if (members.empty()) {

@@ -312,6 +312,11 @@ class Auditor {
           Ev("weaken.nested_userns", "true"),
           "Leave weaken.nested_userns = false unless the payload is a browser that needs it.", "T1068");
     }
+    if (p_.keep_capabilities) {
+      Add("PRF-KEEP-CAPS", Severity::kHigh, "the payload keeps its capabilities inside its user namespace",
+          Ev("weaken.keep_capabilities", "true"), "Leave weaken.keep_capabilities = false (it exists for layer tests).",
+          "T1068");
+    }
     for (int fd : p_.pass_fds) {
       Add("PRF-PASS-FD", Severity::kLow, "host file descriptor passed in: " + std::to_string(fd),
           Ev("process.pass_fds", "[" + std::to_string(fd) + "]", std::to_string(fd)),

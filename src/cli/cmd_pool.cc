@@ -27,7 +27,7 @@ int PoolCommand(int argc, char** argv) {
   app.footer("Example (a user service):\n  airlock pool --size 2 &\n  airlock run -- /bin/true     # served warm\n"
              "  airlock run --report - --pool required -- id   # fails instead of running cold\n"
              "Socket: $AIRLOCK_POOL_SOCKET, else /run/airlock/pool.sock (root), $XDG_RUNTIME_DIR/airlock/pool.sock\n"
-             "or /tmp/airlock-UID/pool.sock.");
+             "or /tmp/airlock-UID/pool.sock (if another user took that directory: a private /tmp/airlock-UID.XXXXXX).");
   app.add_option("-p,--profile", profile, "built-in profile name or TOML file the sandboxes are prepared for (default: default)");
   app.add_option("--memory", limits.memory, "memory limit of every sandbox, e.g. 512m (runs ask for the same)");
   app.add_option("--pids", limits.pids, "maximum number of processes of every sandbox");

@@ -18,6 +18,7 @@
 #include "analyze/runner.h"
 #include "core/helper_path.h"
 #include "core/json_text.h"
+#include "core/private_dir.h"
 #include "process/spawn.h"
 #include "scan/hashes.h"
 
@@ -217,8 +218,7 @@ Filter::DetonationResult Filter::Detonate(const json& extracted, const std::stri
     if (off > payload.size() || len > payload.size() - off) continue;
     std::string name = x.value("name", "sample");
     std::string dir = config_.state_dir + "/analysis/" + sha;
-    std::error_code ec;
-    fs::create_directories(dir, ec);
+    if (!MakePrivateDirs(dir)) continue;  // (the state directory is not writable: no detonation)
     std::string sample = dir + "/" + analyze::SafeSampleName(name);
     {
       std::ofstream f(sample, std::ios::binary | std::ios::trunc);

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "core/helper_path.h"
+#include "core/private_dir.h"
 #include "milter/config.h"
 #include "milter/filter.h"
 #include "milter/quarantine_cli.h"
@@ -323,10 +324,8 @@ int MilterMain(int argc, char** argv) {
     std::fprintf(stderr, "airlock milter: bad --listen '%s' (expected inet:HOST:PORT or unix:PATH)\n", config.listen.c_str());
     return 2;
   }
-  std::error_code ec;
-  fs::create_directories(config.state_dir + "/spool", ec);
-  if (ec) {
-    std::fprintf(stderr, "airlock milter: state dir %s: %s\n", config.state_dir.c_str(), ec.message().c_str());
+  if (auto made = MakePrivateDirs(config.state_dir + "/spool"); !made) {
+    std::fprintf(stderr, "airlock milter: state dir %s: %s\n", config.state_dir.c_str(), made.error().What().c_str());
     return 2;
   }
   ::chmod(config.state_dir.c_str(), 0700);

@@ -11,6 +11,8 @@
 #include <fstream>
 #include <random>
 
+#include "core/private_dir.h"
+
 namespace airlock::milter {
 namespace {
 
@@ -85,10 +87,9 @@ bool ValidQuarantineId(const std::string& id) {
 }
 
 Result<std::string> QuarantineStore::Add(QuarantineMeta& meta, const std::string& message, const std::string& report_json) {
-  std::error_code ec;
-  fs::create_directories(dir_, ec);
-  if (ec) return MakeError("quarantine: create " + dir_ + ": " + ec.message(), ec.value());
+  if (auto made = MakePrivateDirs(dir_); !made) return std::unexpected(std::move(made.error()).WithContext("quarantine"));
   ::chmod(dir_.c_str(), 0700);
+  std::error_code ec;
   for (int attempt = 0; attempt < 5; ++attempt) {
     meta.id = NewId();
     std::string tmp = dir_ + "/." + meta.id + ".tmp";

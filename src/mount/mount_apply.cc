@@ -403,7 +403,10 @@ void OpenMountSourcesInChild(const MountPlan& plan, int err_fd) {
   for (size_t i = 0; i < plan.ops.size(); ++i) {
     const MountOp& op = plan.ops[i];
     if (op.kind != MountOp::Kind::kBind) continue;
-    int fd = ::open(op.src.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    // op.src has no symlink left but (possibly) its last component (mount_plan.cc ResolveBindSource):
+    // one swapped in since is refused (ELOOP), never followed.
+    int fd = kernel::Openat2(AT_FDCWD, op.src.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0,
+                             RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
     if (fd < 0) ChildFail(err_fd, "open bind source", op.src.c_str(), errno);
     plan.src_fds[i] = fd;
   }

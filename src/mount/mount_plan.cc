@@ -5,7 +5,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <set>
+#include <vector>
 
 namespace airlock {
 namespace {
@@ -165,6 +167,68 @@ bool ExistsInside(std::vector<InsideMount>& mounts, const std::string& path, int
   return true;
 }
 
+// A bind source resolved: the path with every symlink but the last component replaced by its target,
+// and the last component's lstat.
+struct ResolvedSource {
+  std::string path;
+  struct stat st {};
+};
+
+// Splits an absolute or relative path into its non-empty components other than ".".
+void PushComponents(const std::string& path, std::vector<std::string>& out_reversed) {
+  std::vector<std::string> parts;
+  for (size_t i = 0; i <= path.size();) {
+    size_t j = std::min(path.find('/', i), path.size());
+    if (j > i && path.compare(i, j - i, ".") != 0) parts.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  out_reversed.insert(out_reversed.end(), parts.rbegin(), parts.rend());
+}
+
+// Resolves a bind source component by component (docs/PROFILES.md "Bind sources"): a symlink on
+// the way is followed only if it belongs to the caller or to root (the system's own layout, e.g.
+// /var/run -> /run); one another user owns is refused, since that user can point it anywhere at any
+// time. The last component is not followed (a symlink source is recreated as a symlink). The child
+// opens the result with RESOLVE_NO_SYMLINKS, so a symlink swapped in later fails the run instead.
+Result<ResolvedSource> ResolveBindSource(const std::string& src, const std::string& where) {
+  if (src.empty() || src[0] != '/') return MakeError(fmt::format("{}: bind source '{}' must be an absolute path", where, src));
+  const uid_t me = ::geteuid();
+  std::vector<std::string> todo;  // remaining components, the next one last
+  PushComponents(src, todo);
+  ResolvedSource r;
+  r.path = "/";
+  int links = 0;
+  if (todo.empty() && ::lstat("/", &r.st) != 0) return ErrnoError(fmt::format("{}: bind source '/'", where));
+  while (!todo.empty()) {
+    std::string comp = std::move(todo.back());
+    todo.pop_back();
+    if (comp == "..") {  // r.path has no symlinks: its lexical parent is its real parent
+      r.path = r.path.substr(0, std::max<size_t>(r.path.rfind('/'), 1));
+      if (::lstat(r.path.c_str(), &r.st) != 0) return ErrnoError(fmt::format("{}: bind source '{}'", where, src));
+      continue;
+    }
+    std::string next = r.path == "/" ? "/" + comp : r.path + "/" + comp;
+    if (::lstat(next.c_str(), &r.st) != 0) return ErrnoError(fmt::format("{}: bind source '{}'", where, src));
+    if (!S_ISLNK(r.st.st_mode) || todo.empty()) {
+      r.path = std::move(next);
+      continue;
+    }
+    if (r.st.st_uid != me && r.st.st_uid != 0) {
+      return MakeError(fmt::format("{}: bind source '{}': '{}' is a symlink owned by uid {} (neither you nor root), which "
+                                   "airlock does not follow: that user can point it anywhere; bind the real path instead",
+                                   where, src, next, r.st.st_uid));
+    }
+    if (++links > 40) return MakeError(fmt::format("{}: bind source '{}': too many symlinks", where, src), ELOOP);
+    char target[4096];
+    ssize_t n = ::readlink(next.c_str(), target, sizeof target - 1);
+    if (n < 0) return ErrnoError("readlink " + next);
+    target[n] = '\0';
+    if (target[0] == '/') r.path = "/";
+    PushComponents(target, todo);
+  }
+  return r;
+}
+
 }  // namespace
 
 const std::vector<std::string>& HostFactMasks() {
@@ -220,22 +284,21 @@ Result<MountPlan> BuildMountPlan(const Policy& policy, const IdMapping& ids) {
       case MountEntry::Kind::kRoBind:
       case MountEntry::Kind::kDevBind: {
         op.kind = MountOp::Kind::kBind;
-        op.src = e.src;
         op.readonly = e.kind == MountEntry::Kind::kRoBind;
         op.keep_dev = e.kind == MountEntry::Kind::kDevBind;
-        struct stat st {};
-        if (::lstat(e.src.c_str(), &st) != 0) {
-          if (e.optional && errno == ENOENT) {
-            plan.skipped.push_back(e.src);
-            continue;
-          }
-          return ErrnoError(fmt::format("{}: bind source '{}'", e.origin.empty() ? "mount" : e.origin, e.src));
+        auto resolved = ResolveBindSource(e.src, e.origin.empty() ? "mount" : e.origin);
+        if (!resolved && e.optional && resolved.error().err() == ENOENT) {
+          plan.skipped.push_back(e.src);
+          continue;
         }
+        if (!resolved) return std::unexpected(resolved.error());
+        op.src = resolved->path;
+        const struct stat& st = resolved->st;
         if (S_ISLNK(st.st_mode)) {
           // Never follow a symlink source: recreate it (merged-/usr hosts: /bin -> usr/bin).
           char target[4096];
-          ssize_t n = ::readlink(e.src.c_str(), target, sizeof target - 1);
-          if (n < 0) return ErrnoError("readlink " + e.src);
+          ssize_t n = ::readlink(op.src.c_str(), target, sizeof target - 1);
+          if (n < 0) return ErrnoError("readlink " + op.src);
           target[n] = '\0';
           op.kind = MountOp::Kind::kSymlink;
           op.src = target;

@@ -1,11 +1,15 @@
 // The filesystem of the sandbox, built from nothing.
 //
 // Parent side (BuildMountPlan): turns the policy into an ordered list of MountOps with every string
-// preformatted, checks optional sources, turns symlink sources into symlink ops, and adds the
-// skeleton: tmpfs root, /proc, minimal /dev, private /tmp and $HOME, generated /etc/passwd, group, hosts.
+// preformatted, resolves each bind source component by component (a symlink on the way is followed
+// only if the caller or root owns it; the resolved path, with no symlink but perhaps its last
+// component, is the op's src), checks optional sources, turns symlink sources into symlink ops, and
+// adds the skeleton: tmpfs root, /proc, minimal /dev, private /tmp and $HOME, generated /etc/passwd,
+// group, hosts.
 //
 // Child side (ApplyMountPlanInChild, mount_apply.cc): runs in the new user+mount namespace with
-// CAP_SYS_ADMIN there. It first opens every bind source with O_PATH|O_NOFOLLOW (one open per source,
+// CAP_SYS_ADMIN there. It first opens every bind source with openat2(O_PATH|O_NOFOLLOW,
+// RESOLVE_NO_SYMLINKS) (a symlink swapped in since the plan fails the run; one open per source,
 // then only fd-relative operations: what was opened is what gets mounted), mounts a tmpfs as the new
 // root, creates each destination with fd-relative mkdirat/openat2(RESOLVE_IN_ROOT|RESOLVE_NO_SYMLINKS),
 // attaches detached clones with the new mount API (open_tree / mount_setattr / move_mount), verifies
@@ -95,7 +99,7 @@ class InsideTree {
 // One question: InsideTree(policy).HasDirectory(dir).
 bool DirectoryExistsInside(const Policy& policy, const std::string& dir);
 
-// Child side, first step: opens every bind source with O_PATH|O_NOFOLLOW while the child still has
+// Child side, first step: opens every bind source (O_PATH, no symlink followed) while the child still has
 // the caller's host uid (so a root caller can bind its own 0700 directories). Stores fds in src_fds.
 void OpenMountSourcesInChild(const MountPlan& plan, int err_fd);
 // Child side. Returns only on success; on failure reports through err_fd and exits.

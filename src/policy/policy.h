@@ -148,6 +148,9 @@ struct Policy {
 
   // Weakenings that need an explicit opt-in; each is reported.
   bool allow_nested_userns = false;
+  // The payload keeps its capabilities inside its user namespace (no bounding-set drop, no clearing;
+  // meaningful only with inside uid 0). For tests that prove the capability drop on its own.
+  bool keep_capabilities = false;
 
   bool operator==(const Policy&) const = default;
 };

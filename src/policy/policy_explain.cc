@@ -128,6 +128,7 @@ std::string ExplainPolicy(const Policy& p) {
     t.Weakened("sandbox maps to host root when airlock runs as root");
   }
   if (p.allow_nested_userns) t.Weakened("nested user namespaces allowed (weaken.nested_userns)");
+  if (p.keep_capabilities) t.Weakened("capabilities kept inside the user namespace (weaken.keep_capabilities)");
 
   ExplainMounts(p, t);
 

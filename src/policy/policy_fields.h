@@ -81,7 +81,8 @@ struct PolicyFieldInfo {
   X(limits.timeout, "limits.timeout", "timeout", "--timeout", kClient)                                \
   X(limits.rlimits, "limits.rlimits", "rlimit", "--rlimit", kSandbox)                                 \
   X(limits.cgroup, "limits.cgroup", "cgroup", "", kSandbox)                                           \
-  X(allow_nested_userns, "weaken.nested_userns", "nested user namespaces", "", kSandbox)
+  X(allow_nested_userns, "weaken.nested_userns", "nested user namespaces", "", kSandbox)            \
+  X(keep_capabilities, "weaken.keep_capabilities", "capabilities kept", "", kSandbox)
 
 // X(member, key in a [[mount]] entry, explain). `src` is written as `content` for kind kFile.
 #define AIRLOCK_MOUNT_FIELDS(X)              \

@@ -3,7 +3,6 @@
 // rules of docs/PROFILES.md. Every problem is reported as "FILE:LINE:COL: message".
 #include "policy/profile_loader.h"
 
-#include "core/file_read.h"
 
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -11,7 +10,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <climits>
+#include <cstring>
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -20,6 +23,7 @@
 #include <vector>
 
 #include "core/unique_fd.h"
+#include "kernel/syscalls.h"
 
 namespace airlock {
 
@@ -663,6 +667,7 @@ class Applier {
   void Weaken(const toml::table& t) {
     Section s(t, "weaken", errors_);
     s.Bool("nested_userns", p_.allow_nested_userns);
+    s.Bool("keep_capabilities", p_.keep_capabilities);
     s.Finish();
   }
 
@@ -671,8 +676,94 @@ class Applier {
   const std::string& cwd_;
 };
 
-Result<std::string> ReadProfileFile(const std::string& path) {
-  return ReadRegularFileBounded(path, kMaxProfileBytes, "profile larger than 1 MiB");
+// A profile file read once: its text and its identity (device and inode: include-once and cycles).
+struct ProfileFile {
+  std::string text;
+  std::string id;
+};
+
+// Reads an opened profile: a regular file (a FIFO or device never blocks) of at most 1 MiB.
+Result<ProfileFile> ReadOpenedProfile(const UniqueFd& fd, const std::string& label) {
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return ErrnoError("stat " + label);
+  if (!S_ISREG(st.st_mode)) return MakeError(label + ": not a regular file");
+  ProfileFile file;
+  file.id = "file:" + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+  char buf[16384];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError("read " + label);
+    if (n == 0) break;
+    file.text.append(buf, static_cast<size_t>(n));
+    if (file.text.size() > kMaxProfileBytes) return MakeError(label + ": profile larger than 1 MiB");
+  }
+  return file;
+}
+
+constexpr int kProfileOpenFlags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+
+// The profile the caller named (any path: the caller's own choice).
+Result<ProfileFile> ReadProfileFile(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), kProfileOpenFlags));
+  if (!fd) return ErrnoError("open " + path);
+  return ReadOpenedProfile(fd, path);
+}
+
+// The profile directories an include may also name a file of, after the including profile's own:
+// $XDG_CONFIG_HOME/airlock/profiles (default ~/.config/airlock/profiles), then /etc/airlock/profiles.
+std::vector<std::string> ProfileSearchDirs() {
+  std::vector<std::string> dirs;
+  const char* xdg = std::getenv("XDG_CONFIG_HOME");
+  const char* home = std::getenv("HOME");
+  if (xdg != nullptr && xdg[0] == '/') {
+    dirs.push_back(Normalize(std::string(xdg) + "/airlock/profiles"));
+  } else if (home != nullptr && home[0] == '/') {
+    dirs.push_back(Normalize(std::string(home) + "/.config/airlock/profiles"));
+  }
+  dirs.push_back("/etc/airlock/profiles");
+  return dirs;
+}
+
+// Opens `ref` beneath `dir` as the kernel resolves it, never following a symlink and never leaving
+// `dir` ('..' that climbs above it fails with EXDEV). Errors keep errno.
+Result<UniqueFd> OpenBeneath(const std::string& dir, const std::string& ref) {
+  UniqueFd d(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!d) return ErrnoError(dir);
+  UniqueFd fd(kernel::Openat2(d.get(), ref.c_str(), kProfileOpenFlags, 0,
+                              RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS));
+  if (!fd) return ErrnoError(Normalize(std::filesystem::path(dir) / ref));
+  return fd;
+}
+
+// Why an include entry names no file it may: an absolute path, no .toml suffix. "" if its form is fine.
+std::string IncludeFormProblem(const std::string& ref) {
+  if (!ref.empty() && ref[0] == '/') return "absolute paths cannot be included";
+  if (ref.size() < 6 || ref.compare(ref.size() - 5, 5, ".toml") != 0) return "an included file must end in .toml";
+  return "";
+}
+
+// A syntax error of toml++ without the text it quotes (an included file's content never reaches an
+// error message): the part after ", saw" goes, and a quoted span stays only if it is one punctuation
+// character of the grammar ('=', ']'...); any other is replaced by "...".
+std::string ContentFreeDescription(std::string_view d) {
+  if (size_t saw = d.find(", saw"); saw != std::string_view::npos) d = d.substr(0, saw);
+  std::string out;
+  for (size_t i = 0; i < d.size(); ++i) {
+    const char c = d[i];
+    if (c != '\'' && c != '"' && c != '`') {
+      out += c;
+      continue;
+    }
+    size_t end = d.find(c, i + 1);
+    if (end == std::string_view::npos) break;  // an unbalanced quote: nothing after it
+    std::string_view inner = d.substr(i + 1, end - i - 1);
+    bool token = inner.size() == 1 && std::ispunct(static_cast<unsigned char>(inner[0]));
+    out += token ? std::string(d.substr(i, end - i + 1)) : std::string("...");
+    i = end;
+  }
+  while (!out.empty() && (out.back() == ' ' || out.back() == ':' || out.back() == ',')) out.pop_back();
+  return out.empty() ? "not valid TOML" : "not valid TOML: " + out;
 }
 
 bool IsPathRef(const std::string& ref) {
@@ -697,7 +788,7 @@ std::string BuiltinNames() {
 struct Doc {
   std::string label;     // in error messages: file path, or "builtin/NAME.toml"
   std::string id;        // identity for cycle detection and include-once
-  std::string base_dir;  // relative includes resolve here; empty = only built-ins may be included
+  std::string base_dir;  // includes resolve beneath this directory first (docs/PROFILES.md "Includes")
   bool builtin = false;
 };
 
@@ -712,21 +803,13 @@ class Loader {
     std::string text;
     if (IsPathRef(ref)) {
       if (from && from->builtin) return MakeError(prefix + "built-in profiles can only include built-in profiles");
-      std::filesystem::path path(ref);
-      if (path.is_relative()) {
-        std::string base = from ? from->base_dir : cwd_;
-        path = std::filesystem::path(base) / path;
-      }
-      doc.label = Normalize(path);
-      std::error_code ec;
-      auto canonical = std::filesystem::weakly_canonical(path, ec);
-      doc.id = ec ? doc.label : canonical.string();
-      doc.base_dir = Normalize(path.parent_path());
+      auto file = from ? ReadInclude(ref, *from, prefix, doc) : ReadTopLevel(ref, doc);
+      if (!file && !from) return std::unexpected(Error("cannot load profile '" + ref + "': " + file.error().What()));
+      if (!file) return std::unexpected(file.error());
+      doc.id = file->id;
       if (Skip(doc)) return Ok();
       if (auto guard = CheckStack(doc, prefix); !guard) return guard;
-      auto read = ReadProfileFile(doc.label);
-      if (!read) return std::unexpected(Error(prefix + "cannot include '" + ref + "': " + read.error().What()));
-      text = std::move(*read);
+      text = std::move(file->text);
     } else {
       const builtin_profiles::Source* b = FindBuiltin(ref);
       if (!b) return MakeError(prefix + "unknown profile '" + ref + "' (built-ins: " + BuiltinNames() + "; paths contain '/' or end in .toml)");
@@ -746,7 +829,7 @@ class Loader {
     try {
       root = toml::parse(text, doc.label);
     } catch (const toml::parse_error& e) {
-      return MakeError(Location(doc.label, e.source()) + ": " + std::string(e.description()));
+      return MakeError(Location(doc.label, e.source()) + ": " + ContentFreeDescription(e.description()));
     }
     stack_.push_back(doc);
     Errors errors(doc.label);
@@ -781,6 +864,45 @@ class Loader {
   }
 
  private:
+  // The profile the caller named: any path, relative to the working directory.
+  Result<ProfileFile> ReadTopLevel(const std::string& ref, Doc& doc) const {
+    std::filesystem::path path(ref);
+    if (path.is_relative()) path = std::filesystem::path(cwd_) / path;
+    doc.label = Normalize(path);
+    doc.base_dir = Normalize(path.parent_path());
+    return ReadProfileFile(doc.label);
+  }
+
+  // An include: a .toml file beneath the including profile's directory, else beneath one of the
+  // profile directories, reached without following symlinks or climbing out ('..'). Never any
+  // other readable file (a profile written by someone else must not make airlock read /etc/shadow).
+  Result<ProfileFile> ReadInclude(const std::string& ref, const Doc& from, const std::string& prefix, Doc& doc) const {
+    const std::string fail = prefix + "cannot include '" + ref + "': ";
+    if (std::string problem = IncludeFormProblem(ref); !problem.empty()) {
+      return MakeError(fail + problem + " (name a .toml file relative to this profile's directory or in a profile "
+                                        "directory; see docs/PROFILES.md)");
+    }
+    std::vector<std::string> dirs = ProfileSearchDirs();
+    dirs.insert(dirs.begin(), from.base_dir.empty() ? cwd_ : from.base_dir);
+    for (const std::string& dir : dirs) {
+      auto fd = OpenBeneath(dir, ref);
+      if (!fd && fd.error().err() == ENOENT) continue;
+      if (!fd && fd.error().err() == EXDEV) return MakeError(fail + "it leads out of " + dir + " ('..' above the profile's directory)");
+      if (!fd && fd.error().err() == ELOOP) return MakeError(fail + "a symlink on the way (includes never follow symlinks)");
+      if (!fd) return std::unexpected(Error(fail + fd.error().What()));
+      std::filesystem::path path = std::filesystem::path(dir) / ref;
+      doc.label = Normalize(path);
+      doc.base_dir = Normalize(path.parent_path());
+      auto file = ReadOpenedProfile(*fd, doc.label);
+      if (!file) return std::unexpected(Error(fail + file.error().What()));
+      return file;
+    }
+    std::string looked;
+    for (size_t i = 1; i < dirs.size(); ++i) looked += (i > 1 ? ", " : "") + dirs[i];
+    return MakeError(fail + Normalize(std::filesystem::path(dirs[0]) / ref) + ": " + std::strerror(ENOENT) +
+                     " (nor in " + looked + ")");
+  }
+
   // Include-once: a profile reached twice (diamond includes) is applied only the first time.
   bool Skip(const Doc& doc) const { return applied_.count(doc.id) != 0; }
 

@@ -606,7 +606,7 @@ Result<int> Serve(const Policy& policy, const ServeOptions& options) {
   info[runapi::report_field::kWeakenings] = run->weakenings;
 
   ServeOptions o = options;
-  if (o.socket.empty()) o.socket = DefaultSocketPath();
+  if (o.socket.empty()) o.socket = DefaultSocketPath(/*create=*/true);
   if (o.size == 0) return MakeError("--size must be at least 1");
   // A daemon's stdio may be closed; keep 0-2 taken so no socket lands there.
   for (int fd = 0; fd < 3; ++fd) {

@@ -89,10 +89,15 @@ int LockDownPayloadInChild(const PreparedRun& run, int err, int* keep, size_t nk
 
   if (::chdir(run.chdir.c_str()) != 0) ChildFail(err, "chdir", run.chdir.c_str(), errno);
 
-  if (int rc = DropBoundingAndLockSecurebitsInChild(); rc != 0) ChildFail(err, "drop capability bounding set", "", -rc);
+  const bool drop_caps = !run.policy.keep_capabilities;  // weaken.keep_capabilities: a reported weakening
+  if (drop_caps) {
+    if (int rc = DropBoundingAndLockSecurebitsInChild(); rc != 0) ChildFail(err, "drop capability bounding set", "", -rc);
+  }
   if (::setresgid(run.ids.inside_gid, run.ids.inside_gid, run.ids.inside_gid) != 0) ChildFail(err, "setresgid", "", errno);
   if (::setresuid(run.ids.inside_uid, run.ids.inside_uid, run.ids.inside_uid) != 0) ChildFail(err, "setresuid", "", errno);
-  if (int rc = ClearCapabilitiesInChild(); rc != 0) ChildFail(err, "clear capabilities", "", -rc);
+  if (drop_caps) {
+    if (int rc = ClearCapabilitiesInChild(); rc != 0) ChildFail(err, "clear capabilities", "", -rc);
+  }
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ChildFail(err, "no_new_privs", "", errno);
   TraceStepInChild(run, "rlimits, fds, caps, uid");
   if (run.landlock.enabled) {

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <string>
 
@@ -28,7 +29,11 @@ std::string DescribeChildError(const ChildErrorRecord& rec, bool has_seccomp, in
     return fmt::format("cannot execute {}: {}", detail, why);
   }
   std::string msg = fmt::format("sandbox setup failed at '{}'{}: {}", stage, detail.empty() ? "" : " (" + detail + ")", why);
-  if (stage == "open bind source") msg += " (is the bind source readable by the sandbox user?)";
+  if (stage == "open bind source" && rec.err == ELOOP) {
+    msg += " (a symlink appeared on the bind source's path after airlock resolved it: refused, never followed)";
+  } else if (stage == "open bind source") {
+    msg += " (is the bind source readable by the sandbox user?)";
+  }
   if (stage == "seccomp" && has_seccomp) msg += " (seccomp filter could not be installed)";
   return msg;
 }

@@ -44,6 +44,7 @@ void PlanNamespaces(const Policy& policy, PreparedRun& run) {
   if (!policy.ns.pid) run.weakenings.push_back("namespaces.pid = false: host pid namespace shared");
   if (!policy.ns.ipc) run.weakenings.push_back("namespaces.ipc = false: host IPC namespace shared");
   if (!policy.ns.uts) run.weakenings.push_back("namespaces.uts = false: host UTS namespace shared");
+  if (!policy.ns.cgroup) run.weakenings.push_back("namespaces.cgroup = false: host cgroup namespace shared (host cgroup paths visible)");
 }
 
 // The seccomp program (compiled or taken from the cache) and its layer.
@@ -120,6 +121,22 @@ void PlanUcounts(const Policy& policy, PreparedRun& run) {
     if (s.name == "max_inotify_instances" || s.name == "max_inotify_watches" || s.name == "max_user_namespaces")
       detail += fmt::format("{}{}={}", detail.empty() ? "" : ", ", s.name.substr(4), s.value);
   AddLayer(run, "user-counters", true, detail + " (user namespace owned by the outside uid)");
+}
+
+// The payload's own lock-down layers (capabilities, no_new_privs, session, keyring) and weakenings.
+void PlanProcessLayers(const Policy& policy, PreparedRun& run) {
+  if (policy.keep_capabilities) {
+    AddLayer(run, "capabilities", false, "kept inside the user namespace (weaken.keep_capabilities)");
+    run.weakenings.push_back("weaken.keep_capabilities: the payload keeps its capabilities inside its user namespace");
+  } else {
+    AddLayer(run, "capabilities", true, "all dropped (bounding, ambient, inheritable, permitted, effective)");
+  }
+  AddLayer(run, "no-new-privs", true, "");
+  if (policy.new_session) AddLayer(run, "new-session", true, "setsid (TIOCSTI defence)");
+  if (policy.new_keyring) AddLayer(run, "session-keyring", true, "fresh anonymous session keyring");
+  if (!policy.new_session) run.weakenings.push_back("process.new_session = false: the payload stays in the caller's session (its terminal)");
+  if (!policy.new_keyring) run.weakenings.push_back("process.new_keyring = false: the caller's session keyring is shared");
+  if (!policy.die_with_parent) run.weakenings.push_back("process.die_with_parent = false: the sandbox survives airlock");
 }
 
 }  // namespace
@@ -222,10 +239,7 @@ Result<PreparedRun> PrepareRun(const Policy& policy, const std::vector<std::stri
   // Identity and process
   run.hostname = policy.hostname;
   run.chdir = policy.chdir.value_or(policy.home);
-  AddLayer(run, "capabilities", true, "all dropped (bounding, ambient, inheritable, permitted, effective)");
-  AddLayer(run, "no-new-privs", true, "");
-  if (policy.new_session) AddLayer(run, "new-session", true, "setsid (TIOCSTI defence)");
-  if (policy.new_keyring) AddLayer(run, "session-keyring", true, "fresh anonymous session keyring");
+  PlanProcessLayers(policy, run);
 
   run.argv_storage = cmd;
   for (auto& a : run.argv_storage) run.argv.push_back(a.data());

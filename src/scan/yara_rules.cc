@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <mutex>
 
+#include "core/private_dir.h"
 #include "scan/file_util.h"
 #include "scan/hashes.h"
 
@@ -185,7 +186,7 @@ Result<std::unique_ptr<YaraRules>> YaraRules::Load(const std::vector<std::string
   if (!out->cache_path_.empty()) {
     // Best effort: write to a unique temporary beside the target, then rename over it.
     std::error_code ec;
-    std::filesystem::create_directories(cache_dir, ec);
+    (void)MakePrivateDirs(cache_dir);  // best effort, like the cache itself: yr_rules_save fails below
     std::string tmp = out->cache_path_ + ".tmp." + std::to_string(::getpid()) + "." +
                       std::to_string(reinterpret_cast<uintptr_t>(out.get()));
     if (yr_rules_save(out->rules_, tmp.c_str()) == ERROR_SUCCESS) {

@@ -1,6 +1,7 @@
 // airlock analyze on a corpus of harmless samples that behave like malware, and benign hard
 // negatives, with the expected verdicts and techniques in tests/samples/analyze/expected.json.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -143,6 +144,40 @@ TEST(Analyze, ArchiveMembersAreUnpackedAndDetonated) {
   bool persistence = false;
   for (const auto& t : report["techniques"]) persistence |= t == "T1547.013" || t == "T1053.003";
   EXPECT_TRUE(persistence) << report["techniques"].dump();
+  fs::remove_all(out);
+}
+
+// Every directory airlock analyze creates is private (mode 0700): the report directory, its work
+// area and, inside, the directories the sandboxes write (the unpacked members, the sample's /tmp and
+// home), which belong to the sandboxes' host user (the caller; 65534 when root runs it). Before, the
+// members waited for detonation in a world-writable directory another local user could swap.
+TEST(Analyze, WorkDirectoriesArePrivate) {
+  std::string out = MakeTempDir("analyze-private");
+  fs::create_directories(out + "/docs");
+  WriteFile(out + "/docs/notes.txt", "minutes of the meeting\n", 0644);
+  auto tar = airlock::test::Run({"/bin/tar", "czf", out + "/docs.tar.gz", "-C", out, "docs"}, "", 60);
+  ASSERT_EQ(tar.exit_code, 0) << tar.err;
+  auto r = airlock::test::Run({AirlockBin(), "analyze", "--quiet", "--out", out + "/new/report", out + "/docs.tar.gz"}, "", 180);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto report = nlohmann::json::parse(ReadFileOrEmpty(out + "/new/report/report.json"));
+  EXPECT_EQ(report["runner"]["kind"], "archive") << r.err;
+  const uid_t sandbox_uid = geteuid() == 0 ? 65534 : geteuid();
+  struct Want {
+    std::string path;
+    uid_t owner;
+  };
+  for (const Want& w : {Want{out + "/new", geteuid()}, Want{out + "/new/report", geteuid()}, Want{out + "/new/report/work", geteuid()},
+                        Want{out + "/new/report/work/sample", sandbox_uid}, Want{out + "/new/report/work/sample/members", sandbox_uid},
+                        Want{out + "/new/report/work/tmp", sandbox_uid}, Want{out + "/new/report/work/home", sandbox_uid}}) {
+    struct stat st {};
+    ASSERT_EQ(lstat(w.path.c_str(), &st), 0) << w.path;
+    EXPECT_TRUE(S_ISDIR(st.st_mode)) << w.path;
+    EXPECT_EQ(st.st_mode & 07777, 0700u) << w.path;
+    EXPECT_EQ(st.st_uid, w.owner) << w.path;
+  }
+  EXPECT_TRUE(fs::exists(out + "/new/report/work/sample/members/docs/notes.txt") ||
+              !fs::is_empty(out + "/new/report/work/sample/members"))
+      << "nothing unpacked";
   fs::remove_all(out);
 }
 

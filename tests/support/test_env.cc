@@ -154,6 +154,21 @@ bool WaitForMarker(const std::string& path, const std::string& marker, int timeo
   }
 }
 
+pid_t SpawnLogged(const std::vector<std::string>& argv, const std::string& log) {
+  std::vector<char*> a;
+  for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+  a.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || null < 0 || dup2(null, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) _exit(126);
+    execv(a[0], a.data());
+    _exit(127);
+  }
+  return pid;
+}
+
 void WriteFile(const std::string& path, const std::string& content, int mode) {
   {
     std::ofstream f(path, std::ios::binary | std::ios::trunc);

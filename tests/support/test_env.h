@@ -2,6 +2,8 @@
 // capturing its output, skipping loudly when a kernel feature is missing.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -39,5 +41,9 @@ void WriteFile(const std::string& path, const std::string& content, int mode = 0
 // `sh -c 'echo ready; exec sleep 30'` with its stdout on that file), polling every 10 ms for at most
 // timeout_ms. Tests signal a program after this instead of after a fixed sleep. True when seen.
 bool WaitForMarker(const std::string& path, const std::string& marker, int timeout_ms = 10000);
+// Starts argv (no shell) in the background with stdin from /dev/null and stdout and stderr on the
+// file `log` (created 0644): a long-lived program (`airlock pool`) the test stops with a signal and
+// reaps with waitpid. Returns its pid.
+pid_t SpawnLogged(const std::vector<std::string>& argv, const std::string& log);
 
 }  // namespace airlock::test

@@ -215,6 +215,53 @@ TEST_F(MountPlanTest, SymlinkSourceIsRecreatedNotFollowed) {
   EXPECT_EQ(op->src, "usr/bin") << "the link's own target, not the host path it resolves to";
 }
 
+// Bind sources are resolved component by component: a symlink on the way is followed only if the
+// caller or root owns it (system layout such as /var/run -> /run); the resolved path has no symlink left
+// (the child opens it with RESOLVE_NO_SYMLINKS), and a symlink another user owns is refused.
+TEST_F(MountPlanTest, BindSourceSymlinksOnTheWayAreFollowedOnlyIfOursOrRoots) {
+  std::filesystem::create_directories(dir_ + "/real/sub");
+  airlock::test::WriteFile(dir_ + "/real/sub/f.txt", "x");
+  std::filesystem::create_symlink("real", dir_ + "/mine");              // owned by us
+  std::filesystem::create_symlink(dir_ + "/real/sub", dir_ + "/abs");   // absolute target
+  Policy p = Bare();
+  p.mounts = {Entry(MountEntry::Kind::kRoBind, dir_ + "/mine/sub/f.txt", "/a"),
+              Entry(MountEntry::Kind::kRoBind, dir_ + "/abs/../sub/./f.txt", "/b"),
+              Entry(MountEntry::Kind::kRoBind, dir_ + "//mine/sub", "/c")};
+  auto plan = BuildMountPlan(p, RootIds());
+  ASSERT_TRUE(plan) << plan.error().What();
+  EXPECT_EQ(Find(*plan, "/a")->src, dir_ + "/real/sub/f.txt");
+  EXPECT_FALSE(Find(*plan, "/a")->src_is_dir);
+  EXPECT_EQ(Find(*plan, "/b")->src, dir_ + "/real/sub/f.txt") << "'..' after a symlink is its target's parent";
+  EXPECT_EQ(Find(*plan, "/c")->src, dir_ + "/real/sub");
+  // The source itself, a symlink: recreated, not followed, whoever owns it.
+  p.mounts = {Entry(MountEntry::Kind::kRoBind, dir_ + "/mine", "/d")};
+  plan = BuildMountPlan(p, RootIds());
+  ASSERT_TRUE(plan) << plan.error().What();
+  EXPECT_EQ(Find(*plan, "/d")->kind, MountOp::Kind::kSymlink);
+  EXPECT_EQ(Find(*plan, "/d")->src, "real");
+}
+
+TEST_F(MountPlanTest, BindSourceThroughAnotherUsersSymlinkIsRefused) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to give a symlink to another uid";
+  std::filesystem::create_directories(dir_ + "/real/sub");
+  airlock::test::WriteFile(dir_ + "/real/sub/f.txt", "x");
+  std::filesystem::create_symlink("real", dir_ + "/theirs");
+  ASSERT_EQ(lchown((dir_ + "/theirs").c_str(), 12345, 12345), 0);
+  Policy p = Bare();
+  p.mounts = {Entry(MountEntry::Kind::kRoBind, dir_ + "/theirs/sub/f.txt", "/a")};
+  auto plan = BuildMountPlan(p, RootIds());
+  ASSERT_FALSE(plan);
+  EXPECT_NE(plan.error().What().find("'" + dir_ + "/theirs' is a symlink owned by uid 12345 (neither you nor root)"),
+            std::string::npos) << plan.error().What();
+  p.mounts[0].optional = true;  // optional covers absence, not a refused path
+  EXPECT_FALSE(BuildMountPlan(p, RootIds()));
+  // As the last component it is recreated as a symlink, as any symlink source is.
+  p.mounts = {Entry(MountEntry::Kind::kRoBind, dir_ + "/theirs", "/b")};
+  plan = BuildMountPlan(p, RootIds());
+  ASSERT_TRUE(plan) << plan.error().What();
+  EXPECT_EQ(Find(*plan, "/b")->kind, MountOp::Kind::kSymlink);
+}
+
 TEST_F(MountPlanTest, OptionalMissingSourceIsSkippedRequiredOneFails) {
   Policy p = Bare();
   p.mounts = {Entry(MountEntry::Kind::kRoBind, dir_ + "/missing", "/lib64", true),

@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -134,7 +136,7 @@ TEST(BuiltinProfiles, UnknownName) {
 // ---- includes and merge rules ----
 
 TEST_F(TempProfiles, IncludeChainMergeRules) {
-  Write("base.toml", R"(include = ["default"]
+  Write("lib/base.toml", R"(include = ["default"]
 [filesystem]
 ro_bind = ["/opt"]
 tmpfs = ["/scratch:16m"]
@@ -150,7 +152,7 @@ deny = ["@x"]
 pids = 10
 rlimits = { nofile = "100:200" }
 )");
-  std::string child = Write("sub/child.toml", R"(include = ["../base.toml"]
+  std::string child = Write("child.toml", R"(include = ["lib/base.toml"]
 [filesystem]
 ro_bind = ["/srv"]
 [process]
@@ -189,8 +191,8 @@ rlimits = { nproc = 50, nofile = "300" }
   EXPECT_HAS(p->mounts[n - 1].origin, "child.toml line 3");
   ASSERT_EQ(p->sources.size(), 3u);
   EXPECT_EQ(p->sources[0], "builtin:default");
-  EXPECT_EQ(p->sources[1], dir_ + "/base.toml");
-  EXPECT_EQ(p->sources[2], dir_ + "/sub/child.toml");
+  EXPECT_EQ(p->sources[1], dir_ + "/lib/base.toml");
+  EXPECT_EQ(p->sources[2], dir_ + "/child.toml");
   EXPECT_TRUE(ValidatePolicy(*p)) << ValidatePolicy(*p).error().What();
 }
 
@@ -247,6 +249,98 @@ TEST_F(TempProfiles, ErrorInIncludedFileNamesThatFile) {
   auto p = LoadProfile(top, "/");
   ASSERT_FALSE(p);
   EXPECT_HAS(p.error().What(), dir_ + "/inner.toml:3:1: unknown key 'hostnam' in [process]");
+}
+
+// An include names a .toml file beneath the including profile's directory (or a profile directory),
+// reached without symlinks: never any other file the caller can read (a profile written by someone
+// else, loaded by root, must not make airlock read /etc/shadow), and errors never quote its content.
+class IncludeLimits : public TempProfiles {
+ protected:
+  void SetUp() override {
+    TempProfiles::SetUp();
+    outside_ = test::MakeTempDir("profile-outside");
+    secret_ = outside_ + "/secret.toml";
+    test::WriteFile(secret_, "root:$6$hunter2-hash:19000:0:99999:7:::\n");
+  }
+  void TearDown() override {
+    std::filesystem::remove_all(outside_);
+    TempProfiles::TearDown();
+  }
+  // Loads a profile that includes `ref`; returns the error (the test expects one).
+  std::string IncludeError(const std::string& ref, const std::string& at = "top.toml") {
+    std::string top = Write(at, "include = [\"" + ref + "\"]\n");
+    auto p = LoadProfile(top, "/");
+    EXPECT_FALSE(p) << ref;
+    std::string msg = ErrorOf(p);
+    EXPECT_EQ(msg.find("hunter2"), std::string::npos) << "the error quotes the file:\n" << msg;
+    return msg;
+  }
+  std::string outside_, secret_;
+};
+
+TEST_F(IncludeLimits, AbsolutePathsAreRefused) {
+  EXPECT_HAS(IncludeError(secret_), "cannot include '" + secret_ + "': absolute paths cannot be included");
+  EXPECT_HAS(IncludeError("/etc/shadow"), "absolute paths cannot be included");
+}
+
+TEST_F(IncludeLimits, OnlyTomlFiles) {
+  Write("notes/readme", "description = \"x\"\n");
+  EXPECT_HAS(IncludeError("notes/readme"), "an included file must end in .toml");
+  EXPECT_HAS(IncludeError("readme.txt"), "unknown profile 'readme.txt'");  // neither a path nor a built-in
+}
+
+TEST_F(IncludeLimits, DotDotCannotLeaveTheProfilesDirectory) {
+  std::string rel = "../" + std::filesystem::path(outside_).filename().string() + "/secret.toml";
+  EXPECT_HAS(IncludeError(rel), "it leads out of " + dir_);
+  // From a subdirectory, '..' back to the profile's own directory's parent is out as well ...
+  Write("base.toml", "description = \"base\"\n");
+  EXPECT_HAS(IncludeError("../base.toml", "sub/child.toml"), "it leads out of " + dir_ + "/sub");
+  // ... while '..' that stays beneath it is fine.
+  Write("sub/lib/x.toml", "description = \"x\"\n");
+  std::string ok = Write("sub/ok.toml", "include = [\"lib/../lib/x.toml\"]\n");
+  auto p = LoadProfile(ok, "/");
+  EXPECT_TRUE(p) << ErrorOf(p);
+}
+
+TEST_F(IncludeLimits, SymlinksAreNotFollowed) {
+  ASSERT_EQ(symlink(secret_.c_str(), (dir_ + "/link.toml").c_str()), 0);
+  EXPECT_HAS(IncludeError("link.toml"), "a symlink on the way");
+  ASSERT_EQ(symlink(outside_.c_str(), (dir_ + "/linkdir").c_str()), 0);
+  EXPECT_HAS(IncludeError("linkdir/secret.toml"), "a symlink on the way");
+}
+
+TEST_F(IncludeLimits, ProfileDirectoriesAreSearchedAfterTheOwnDirectory) {
+  std::string xdg = outside_ + "/config";
+  std::filesystem::create_directories(xdg + "/airlock/profiles");
+  test::WriteFile(xdg + "/airlock/profiles/shared.toml", "[process]\nhostname = \"shared\"\n");
+  const char* old = std::getenv("XDG_CONFIG_HOME");
+  std::string saved = old ? old : "";
+  setenv("XDG_CONFIG_HOME", xdg.c_str(), 1);
+  std::string top = Write("top.toml", "include = [\"shared.toml\"]\n");
+  auto p = LoadProfile(top, "/");
+  auto missing = LoadProfile(Write("miss.toml", "include = [\"nowhere.toml\"]\n"), "/");
+  if (old) setenv("XDG_CONFIG_HOME", saved.c_str(), 1); else unsetenv("XDG_CONFIG_HOME");
+  ASSERT_TRUE(p) << ErrorOf(p);
+  EXPECT_EQ(p->hostname, "shared");
+  EXPECT_EQ(p->sources.back(), top);
+  EXPECT_EQ(p->sources.front(), xdg + "/airlock/profiles/shared.toml");
+  ASSERT_FALSE(missing);
+  EXPECT_HAS(ErrorOf(missing), dir_ + "/nowhere.toml: No such file or directory (nor in " + xdg + "/airlock/profiles, /etc/airlock/profiles)");
+}
+
+TEST_F(IncludeLimits, SyntaxErrorsDoNotQuoteTheFile) {
+  // An included file that is not TOML (here a shadow-like line) and TOML errors that would quote a
+  // value, a key or a table name: the position and the kind of error, never the text.
+  Write("shadow.toml", "root:$6$hunter2-hash:19000:0:99999:7:::\n");
+  EXPECT_HAS(IncludeError("shadow.toml"), dir_ + "/shadow.toml:1:5: not valid TOML");
+  for (const char* text : {"password = hunter2\n", "x = \"hunter2\n", "[hunter2]\n[hunter2]\n", "a = 'hunter2' 'b'\n",
+                           "t = 1979-05-27T07:32:00hunter2\n", "n = 99999999999999999999999999hunter2\n", "\"hunter2\" x\n"}) {
+    Write("bad.toml", text);
+    EXPECT_HAS(IncludeError("bad.toml"), dir_ + "/bad.toml:");
+    auto direct = LoadProfileFromString(text, "t.toml", "/");
+    ASSERT_FALSE(direct) << text;
+    EXPECT_EQ(ErrorOf(direct).find("hunter2"), std::string::npos) << ErrorOf(direct);
+  }
 }
 
 TEST_F(TempProfiles, NotARegularFileOrTooBig) {

@@ -1,0 +1,33 @@
+// The directories airlock-analyze creates, all private (mode 0700, created fresh, never one that
+// already existed):
+//  - the report directory (--out) when it does not exist yet, owned by the caller;
+//  - OUT/work, owned by the caller: nothing below it is reachable by another local user;
+//  - OUT/work/{sample,tmp,home} and OUT/work/sample/members (the archive runner's unpacked members),
+//    owned by the host identity the analysis sandboxes run as, so they can write there without any
+//    group or other permission: the caller itself, or, when root runs airlock, the profile's
+//    unprivileged outside ids (identity.outside_uid/outside_gid, userns/userns.h).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "core/error.h"
+
+namespace airlock::analyze {
+
+struct HostIds {
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+// The host ids of the sandboxes a run of `profile` starts for this caller.
+Result<HostIds> SandboxHostIds(const std::string& profile);
+
+// mkdir(path, 0700); fails if it exists. Then owned by `owner` (chown when it is not the caller).
+Status MakePrivateDir(const std::string& path, HostIds owner);
+
+// Removes OUT/work (a previous run's) and creates it afresh with its subdirectories, as above.
+Status PrepareWorkDir(const std::string& work, bool with_members, HostIds owner);
+
+}  // namespace airlock::analyze
