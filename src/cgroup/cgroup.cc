@@ -135,6 +135,39 @@ bool CreatorIsDead(const std::string& path) {
   return start != 0 && cgroupfs::ProcessStartTime(creator) != start;
 }
 
+// The creator's start time makes a name unambiguous after pid reuse: the GC removes a cgroup whose
+// creator is gone even when another process has its pid by now. Cached per process (a forked child,
+// the pool's spawner, has its own pid and start time).
+uint64_t OwnStartTime() {
+  static std::mutex mutex;
+  static pid_t of = 0;
+  static uint64_t start = 0;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (of != ::getpid()) {
+    of = ::getpid();
+    start = cgroupfs::ProcessStartTime(of);
+  }
+  return start;
+}
+
+// A name free in every hierarchy we will use (a dead airlock that had our pid may have left one
+// behind; it is not ours to kill, the GC skips it while we live, so we step around it).
+std::string FreeName(const std::vector<Hierarchy>& hs, const std::vector<std::string>& wanted, const std::string& hint) {
+  const uint64_t start = OwnStartTime();
+  std::string name;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    name = "airlock-" + std::to_string(::getpid()) + "-s" + std::to_string(start) + "-" + std::to_string(g_counter.fetch_add(1));
+    if (!hint.empty()) name += "-" + hint;
+    bool taken = std::any_of(hs.begin(), hs.end(), [&name, &wanted](const Hierarchy& h) {
+      bool used = h.v2 || h.Has("cpuacct") || h.Has("freezer") ||
+                  std::any_of(wanted.begin(), wanted.end(), [&h](const std::string& c) { return h.Has(c); });
+      return used && cgroupfs::Exists(h.own_dir + "/" + name);
+    });
+    if (!taken) break;
+  }
+  return name;
+}
+
 }  // namespace
 
 std::string CgroupShape::ToText() const {
@@ -239,35 +272,7 @@ Result<Cgroup> CreateCgroupFromParent(const Limits& limits, const std::string& n
     if (h.v2) v2 = &h;
   }
 
-  // A name free in every hierarchy (a dead airlock that had our pid may have left one behind; it is
-  // not ours to kill, the GC skips it while we live, so we step around it).
-  std::string hint = SanitizeHint(name_hint);
-  std::string name;
-  // The creator's start time makes the name unambiguous after pid reuse: the GC removes a cgroup
-  // whose creator is gone even when another process has its pid by now.
-  // Cached per process: a forked child (the pool's spawner) has its own pid and start time.
-  static std::mutex start_mutex;
-  static pid_t start_of = 0;
-  static uint64_t start_cached = 0;
-  uint64_t start;
-  {
-    std::lock_guard<std::mutex> lock(start_mutex);
-    if (start_of != ::getpid()) {
-      start_of = ::getpid();
-      start_cached = cgroupfs::ProcessStartTime(start_of);
-    }
-    start = start_cached;
-  }
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    name = "airlock-" + std::to_string(::getpid()) + "-s" + std::to_string(start) + "-" + std::to_string(g_counter.fetch_add(1));
-    if (!hint.empty()) name += "-" + hint;
-    bool taken = std::any_of(hs.begin(), hs.end(), [&name, &wanted](const Hierarchy& h) {
-      bool used = h.v2 || h.Has("cpuacct") || h.Has("freezer") ||
-                  std::any_of(wanted.begin(), wanted.end(), [&h](const std::string& c) { return h.Has(c); });
-      return used && cgroupfs::Exists(h.own_dir + "/" + name);
-    });
-    if (!taken) break;
-  }
+  const std::string name = FreeName(hs, wanted, SanitizeHint(name_hint));
 
   // Decide v2 vs v1 per controller.
   std::vector<std::string> on_v2;

@@ -579,6 +579,19 @@ Result<int> Acceptor::Loop(int listen_fd) {
   }
 }
 
+// Limits, decided once as a cold run decides them (a cgroup, the rlimit fallback, or a refusal; the
+// layers and rlimits land in run); every sandbox then gets a cgroup of its own that enforces the
+// limits returned here (none: no cgroup per sandbox).
+Result<std::vector<std::string>> DecideLimits(const Policy& policy, PreparedRun& run) {
+  auto probe = SetUpLimits(policy.limits, run, "pool");
+  if (!probe) return std::unexpected(std::move(probe.error()).WithContext("limits"));
+  if (probe->active()) {
+    GarbageCollectStaleCgroups();  // e.g. of a pool killed before
+    LogInfo("pool: every sandbox gets its own cgroup ({}: {})", probe->version(), fmt::join(probe->enforced(), ", "));
+  }
+  return probe->enforced();
+}
+
 }  // namespace
 
 Result<int> Serve(const Policy& policy, const ServeOptions& options) {
@@ -589,18 +602,8 @@ Result<int> Serve(const Policy& policy, const ServeOptions& options) {
   // The command comes with each request; "/bin/true" only satisfies PrepareRun.
   auto run = PrepareRun(policy, {"/bin/true"}, *eff);
   if (!run) return std::unexpected(run.error());
-  // Limits, decided once as a cold run decides them (a cgroup, the rlimit fallback, or a refusal; the
-  // layers and rlimits land in *run); every sandbox then gets a cgroup of its own enforcing the same.
-  std::vector<std::string> enforced;
-  {
-    auto probe = SetUpLimits(policy.limits, *run, "pool");
-    if (!probe) return std::unexpected(std::move(probe.error()).WithContext("limits"));
-    enforced = probe->enforced();
-    if (probe->active()) {
-      GarbageCollectStaleCgroups();  // e.g. a pool killed before
-      LogInfo("pool: every sandbox gets its own cgroup ({}: {})", probe->version(), fmt::join(enforced, ", "));
-    }
-  }
+  auto enforced = DecideLimits(policy, *run);
+  if (!enforced) return std::unexpected(enforced.error());
   nlohmann::json info;
   info[runapi::report_field::kLayers] = LayersToJson(run->layers);  // read back by runapi::ParseLayers
   info[runapi::report_field::kNotEnforced] = run->not_enforced;
@@ -632,7 +635,7 @@ Result<int> Serve(const Policy& policy, const ServeOptions& options) {
   if (spawner == 0) {
     ::close(listen_fd->release());
     acceptor_end.reset();
-    Spawner(*run, o, spawner_end.get(), enforced).Main();
+    Spawner(*run, o, spawner_end.get(), *enforced).Main();
   }
   spawner_end.reset();
   // The fast path (pool.h): a built-in profile whose policy does not depend on the working directory.
@@ -662,7 +665,7 @@ Result<int> Serve(const Policy& policy, const ServeOptions& options) {
   ::waitpid(spawner, nullptr, 0);
   // The sandboxes' cgroups the spawner could not remove (their inits died with it): its pid is dead
   // now and nobody holds their lease, unless a client still runs in one (that client removes it).
-  if (!enforced.empty()) GarbageCollectStaleCgroups();
+  if (!enforced->empty()) GarbageCollectStaleCgroups();
   return rc;
 }
 
