@@ -147,12 +147,12 @@ int main(int argc, char** argv) {
   mkdir(pool_dir.c_str(), 0700);
   chmod(pool_dir.c_str(), 0700);
   const std::vector<std::string> limits = {"--pids", "1024", "--memory", "1g"};
-  auto start_pool = [&](const std::string& sock, const std::vector<std::string>& extra) {
+  auto start_pool = [&](const std::string& sock, const std::vector<std::string>& extra, const std::string& bin = "") {
     pid_t pid = fork();
     if (pid == 0) {
       int null = open("/dev/null", O_RDWR);
       dup2(null, 1);
-      std::vector<std::string> pool_argv = {airlock, "pool", "--socket", sock, "--size", "2"};
+      std::vector<std::string> pool_argv = {bin.empty() ? airlock : bin, "pool", "--socket", sock, "--size", "2"};
       pool_argv.insert(pool_argv.end(), extra.begin(), extra.end());
       std::vector<char*> a;
       for (auto& x : pool_argv) a.push_back(const_cast<char*>(x.c_str()));
@@ -192,7 +192,11 @@ int main(int argc, char** argv) {
                 [&] { return RunArgv(with_limits("required"), cli_sock); }, {}, 30});
   vs.push_back({"airlock default + limits (--pids 1024 --memory 1g), cold",
                 [&] { return RunArgv(with_limits("off")); }, {}});
+  std::string baseline_sock = pool_dir + "/baseline.sock";
   if (!baseline.empty()) {
+    pools.push_back(start_pool(baseline_sock, {}, baseline));
+    vs.push_back({"airlock default, baseline binary, warm (its own pool)",
+                  [&] { return RunArgv({baseline, "run", "--pool", "required", "--", "/bin/true"}, baseline_sock); }, {}, 30});
     vs.push_back({"airlock default, baseline binary", [&] { return RunArgv({baseline, "run", "--pool", "off", "--", "/bin/true"}); }, {}});
     vs.push_back({"airlock default + limits, baseline binary, cold", [&] {
                     std::vector<std::string> a = with_limits("off");

@@ -135,23 +135,40 @@ bool CreatorIsDead(const std::string& path) {
   return start != 0 && cgroupfs::ProcessStartTime(creator) != start;
 }
 
-}  // namespace
-
-int JoinCgroupInChild(const CgroupJoin& join) {
-  int rc = 0;
-  auto put = [&rc](int fd) {
-    if (fd < 0) return;
-    if (rc == 0 && ::write(fd, "0", 1) != 1) rc = -errno;
-    ::close(fd);
-  };
-  for (size_t i = 0; i < join.ntasks && i < CgroupJoin::kMaxFiles; ++i) put(join.tasks[i]);
-  if (join.placed_by_clone) {
-    if (join.into_procs >= 0) ::close(join.into_procs);
-  } else {
-    put(join.into_procs);
+// The creator's start time makes a name unambiguous after pid reuse: the GC removes a cgroup whose
+// creator is gone even when another process has its pid by now. Cached per process (a forked child,
+// the pool's spawner, has its own pid and start time).
+uint64_t OwnStartTime() {
+  static std::mutex mutex;
+  static pid_t of = 0;
+  static uint64_t start = 0;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (of != ::getpid()) {
+    of = ::getpid();
+    start = cgroupfs::ProcessStartTime(of);
   }
-  return rc;
+  return start;
 }
+
+// A name free in every hierarchy we will use (a dead airlock that had our pid may have left one
+// behind; it is not ours to kill, the GC skips it while we live, so we step around it).
+std::string FreeName(const std::vector<Hierarchy>& hs, const std::vector<std::string>& wanted, const std::string& hint) {
+  const uint64_t start = OwnStartTime();
+  std::string name;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    name = "airlock-" + std::to_string(::getpid()) + "-s" + std::to_string(start) + "-" + std::to_string(g_counter.fetch_add(1));
+    if (!hint.empty()) name += "-" + hint;
+    bool taken = std::any_of(hs.begin(), hs.end(), [&name, &wanted](const Hierarchy& h) {
+      bool used = h.v2 || h.Has("cpuacct") || h.Has("freezer") ||
+                  std::any_of(wanted.begin(), wanted.end(), [&h](const std::string& c) { return h.Has(c); });
+      return used && cgroupfs::Exists(h.own_dir + "/" + name);
+    });
+    if (!taken) break;
+  }
+  return name;
+}
+
+}  // namespace
 
 std::string CgroupShape::ToText() const {
   std::string out = version + "\nenforced";
@@ -190,7 +207,7 @@ Result<CgroupShape> CgroupShape::FromText(const std::string& text) {
       first = false;
     } else if (head == "enforced") {
       shape.enforced = rest;
-    } else if (head == "node" && shape.node_controllers.size() < CgroupJoin::kMaxFiles) {
+    } else if (head == "node" && shape.node_controllers.size() < 6) {  // at most 5 directories (cgroup.cc)
       shape.node_controllers.push_back(rest);
     } else {
       return MakeError("cgroup shape: unexpected line");
@@ -205,7 +222,6 @@ Cgroup::Cgroup(Cgroup&& other) noexcept
       nodes_(std::move(other.nodes_)),
       enforced_(std::move(other.enforced_)),
       leases_(std::move(other.leases_)),
-      join_files_(std::move(other.join_files_)),
       owner_(other.owner_) {
   other.Forget();
 }
@@ -217,7 +233,6 @@ Cgroup& Cgroup::operator=(Cgroup&& other) noexcept {
     nodes_ = std::move(other.nodes_);
     enforced_ = std::move(other.enforced_);
     leases_ = std::move(other.leases_);
-    join_files_ = std::move(other.join_files_);
     owner_ = other.owner_;
     other.Forget();
   }
@@ -228,7 +243,6 @@ void Cgroup::Forget() {
   nodes_.clear();
   enforced_.clear();
   leases_.clear();
-  join_files_.clear();
   version_ = "none";
   owner_ = true;
 }
@@ -258,31 +272,7 @@ Result<Cgroup> CreateCgroupFromParent(const Limits& limits, const std::string& n
     if (h.v2) v2 = &h;
   }
 
-  // A name free in every hierarchy (a dead airlock that had our pid may have left one behind; it is
-  // not ours to kill, the GC skips it while we live, so we step around it).
-  std::string hint = SanitizeHint(name_hint);
-  std::string name;
-  // The creator's start time makes the name unambiguous after pid reuse: the GC removes a cgroup
-  // whose creator is gone even when another process has its pid by now.
-  // Cached per process: a forked child (the pool's spawner) has its own pid and start time.
-  static std::mutex start_mutex;
-  static pid_t start_of = 0;
-  static uint64_t start_cached = 0;
-  uint64_t start;
-  {
-    std::lock_guard<std::mutex> lock(start_mutex);
-    if (start_of != ::getpid()) {
-      start_of = ::getpid();
-      start_cached = cgroupfs::ProcessStartTime(start_of);
-    }
-    start = start_cached;
-  }
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    name = "airlock-" + std::to_string(::getpid()) + "-s" + std::to_string(start) + "-" + std::to_string(g_counter.fetch_add(1));
-    if (!hint.empty()) name += "-" + hint;
-    bool taken = std::any_of(hs.begin(), hs.end(), [&name](const Hierarchy& h) { return cgroupfs::Exists(h.own_dir + "/" + name); });
-    if (!taken) break;
-  }
+  const std::string name = FreeName(hs, wanted, SanitizeHint(name_hint));
 
   // Decide v2 vs v1 per controller.
   std::vector<std::string> on_v2;
@@ -379,25 +369,27 @@ Status Cgroup::Attach(pid_t pid) {
   return Ok();
 }
 
-Result<CgroupJoin> Cgroup::PrepareJoin() {
-  CgroupJoin join;
-  join_files_.clear();
-  for (size_t i = 0; i < nodes_.size(); ++i) {
-    const Node& n = nodes_[i];
-    std::string file = n.path + (n.v2 ? "/cgroup.procs" : "/tasks");
-    UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd) return ErrnoError("cgroup join: open " + file);
+Result<Cgroup::JoinFds> Cgroup::OpenForJoin() const {
+  JoinFds out;
+  for (const auto& n : nodes_) {
     if (n.v2) {
-      if (join.into_procs >= 0 || i >= leases_.size()) return MakeError("cgroup join: more than one v2 directory");
-      join.into_dir = leases_[i].get();
-      join.into_procs = fd.get();
-    } else {
-      if (join.ntasks >= CgroupJoin::kMaxFiles) return MakeError("cgroup join: too many directories");
-      join.tasks[join.ntasks++] = fd.get();
+      out.v2_dir.reset(::open(n.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!out.v2_dir) return ErrnoError("cgroup: open " + n.path);
+      continue;
     }
-    join_files_.push_back(std::move(fd));
+    UniqueFd fd(::open((n.path + "/tasks").c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) return ErrnoError("cgroup: open " + n.path + "/tasks");
+    out.v1_tasks.push_back(std::move(fd));
   }
-  return join;
+  return out;
+}
+
+int JoinCgroupInChild(const int* v1_tasks, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    ssize_t w = ::write(v1_tasks[i], "0", 1);
+    if (w != 1) return w < 0 ? -errno : -EIO;
+  }
+  return 0;
 }
 
 std::vector<int> Cgroup::lease_fds() const {
@@ -530,7 +522,6 @@ CgroupStats Cgroup::Stats() const {
 
 Status Cgroup::Remove() {
   if (nodes_.empty()) return Ok();
-  join_files_.clear();
   if (!owner_) {
     // The pool that made it removes it once its init is gone; unless that pool is gone already.
     if (!CreatorIsDead(nodes_.front().path)) {

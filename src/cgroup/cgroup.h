@@ -6,13 +6,9 @@
 //  - CreateCgroupFromParent() makes one cgroup per run (named airlock-<pid>-s<start>-<n>[-hint]) under
 //    the caller's own cgroup in each needed hierarchy, writes the limits, takes the lease (below) and
 //    returns a Cgroup that removes it again on destruction (killing anything left inside first).
-//  - Joining without a migration by the parent (a v1 `cgroup.procs` write of another process takes
-//    the global cgroup_threadgroup_rwsem for writing and waits for an RCU grace period, 1-26 ms here):
-//    PrepareJoin() opens, before clone, what the child needs; the launcher clones init straight into
-//    the v2 directory (clone3 CLONE_INTO_CGROUP); JoinCgroupInChild() writes "0" to each v1 `tasks`
-//    file (moves only the calling, single-threaded init: no threadgroup lock), and to the v2
-//    `cgroup.procs` only when the clone could not place it. The payload, forked later, inherits all.
-//    Attach(pid) (a migration from outside) is still there for callers that cannot do this.
+//  - Joining without a migration by the parent: OpenForJoin() (below); the launcher clones init into
+//    the v2 directory and init writes "0" into each v1 `tasks` file (JoinCgroupInChild). Attach(pid),
+//    a migration from outside, remains for kernels without CLONE_INTO_CGROUP.
 //  - The lease: every directory is held open with flock(LOCK_SH) by whoever uses the cgroup (the
 //    creator; a pool passes the descriptors on to the client it serves, SCM_RIGHTS). Remove() needs
 //    an exclusive lock (nobody else uses it) and GarbageCollectStaleCgroups() never touches a held
@@ -25,6 +21,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -48,22 +45,6 @@ struct CgroupOptions {
   // unified hierarchy is writable (hybrid hosts). false: use v1 freezer + cpuacct instead.
   bool v2_tracking = true;
 };
-
-// What a sandbox's init needs to join its cgroup itself (see above). Raw descriptors owned by the
-// Cgroup (PrepareJoin/CloseJoinFiles); the launcher sets placed_by_clone before the clone that
-// succeeded, so the child's copy says whether it was born in the v2 directory.
-struct CgroupJoin {
-  static constexpr size_t kMaxFiles = 6;
-  int into_dir = -1;    // v2 directory for CLONE_INTO_CGROUP (the lease descriptor); -1: none
-  int into_procs = -1;  // its cgroup.procs, written by the child only when !placed_by_clone
-  int tasks[kMaxFiles] = {-1, -1, -1, -1, -1, -1};  // v1 `tasks` files
-  size_t ntasks = 0;
-  bool placed_by_clone = false;
-  bool empty() const { return into_dir < 0 && into_procs < 0 && ntasks == 0; }
-};
-
-// Child side, allocation-free: joins and closes the join files. Returns 0 or -errno.
-int JoinCgroupInChild(const CgroupJoin& join);
 
 // Shape of a cgroup as one process describes it to another (with the lease descriptors, in node
 // order): version, enforced limits, the controllers of each directory.
@@ -94,9 +75,20 @@ class Cgroup {
 
   // Writes pid into cgroup.procs of every directory; fails on the first one that refuses.
   Status Attach(pid_t pid);
-  // Before clone: opens the files JoinCgroupInChild writes; CloseJoinFiles() after clone.
-  Result<CgroupJoin> PrepareJoin();
-  void CloseJoinFiles() { join_files_.clear(); }
+
+  // What a cold launch needs to put its child in this cgroup without a migration by another process
+  // (writing another pid to cgroup.procs takes the kernel's global threadgroup lock for writing and
+  // waits for an RCU grace period: 1-26 ms per run, docs/PERFORMANCE.md):
+  //  - v1_tasks: each v1 directory's `tasks`, opened for writing (O_CLOEXEC) by the parent; the
+  //    single-threaded child writes "0" there itself (JoinCgroupInChild), which moves only the
+  //    caller and skips that lock. The parent's credentials, recorded at open, authorise the write.
+  //  - v2_dir: the v2 directory (O_DIRECTORY|O_CLOEXEC) for clone3's CLONE_INTO_CGROUP.
+  struct JoinFds {
+    std::vector<UniqueFd> v1_tasks;
+    UniqueFd v2_dir;
+  };
+  Result<JoinFds> OpenForJoin() const;
+
   // The lease descriptors, one per directory in paths() order (empty after DropLease()).
   std::vector<int> lease_fds() const;
   CgroupShape shape() const;
@@ -134,9 +126,8 @@ class Cgroup {
   std::string version_ = "none";
   std::vector<Node> nodes_;  // one per hierarchy used
   std::vector<std::string> enforced_;
-  std::vector<UniqueFd> leases_;      // flock(LOCK_SH) on each node's directory, same order
-  std::vector<UniqueFd> join_files_;  // PrepareJoin's, until CloseJoinFiles
-  bool owner_ = true;                 // false: Adopt()ed
+  std::vector<UniqueFd> leases_;  // flock(LOCK_SH) on each node's directory, same order
+  bool owner_ = true;             // false: Adopt()ed
 };
 
 // Creates the cgroup for the limits that are set. Limits that could not be placed in a cgroup are not
@@ -148,6 +139,10 @@ class Cgroup {
 // accounting and a freezer (v1) directory for KillAll when those hierarchies are writable.
 Result<Cgroup> CreateCgroupFromParent(const Limits& limits, const std::string& name_hint,
                                      const CgroupOptions& options = {});
+
+// Child side, allocation-free: writes "0" (this thread) into each `tasks` descriptor of
+// Cgroup::OpenForJoin. Must run while the process is single-threaded. Returns 0 or -errno.
+int JoinCgroupInChild(const int* v1_tasks, size_t n);
 
 // Human description of cgroup support on this host (for `airlock check`).
 struct CgroupSupport {

@@ -40,11 +40,8 @@ inline pid_t CloneForkLike(unsigned long flags, int* pidfd) {
   return static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, pidfd, nullptr, nullptr));
 }
 
-// clone3(2) as a fork-like clone (no stack: the child runs on a copy of the parent's, like fork) that
-// places the child in the cgroup v2 directory `cgroup_fd` at birth (CLONE_INTO_CGROUP, Linux 5.7): no
-// migration afterwards, so no cgroup_threadgroup_rwsem write lock and its RCU grace period. Stores a
-// pidfd in *pidfd when pidfd != nullptr. Kernels without it fail with ENOSYS (no clone3), E2BIG (no
-// `cgroup` field) or EINVAL (unknown flag). Same single-thread rule as CloneForkLike.
+// clone3's argument block (the kernel's struct clone_args up to `cgroup`, CLONE_ARGS_SIZE_VER2);
+// defined here because <linux/sched.h> and glibc's <sched.h> clash.
 struct CloneArgs {
   uint64_t flags = 0;
   uint64_t pidfd = 0;
@@ -58,14 +55,17 @@ struct CloneArgs {
   uint64_t set_tid_size = 0;
   uint64_t cgroup = 0;
 };
-inline constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;
+inline constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;  // CLONE_INTO_CGROUP (Linux 5.7)
 
-inline pid_t Clone3IntoCgroup(unsigned long flags, int* pidfd, int cgroup_fd) {
+// CloneForkLike through clone3, born in the cgroup v2 directory `cgroup_dir_fd` (CLONE_INTO_CGROUP:
+// no migration, so no global cgroup lock). Returns like CloneForkLike; ENOSYS/E2BIG/EINVAL when the
+// kernel lacks clone3 or CLONE_INTO_CGROUP (the caller then clones and attaches the usual way).
+inline pid_t Clone3IntoCgroup(unsigned long flags, int* pidfd, int cgroup_dir_fd) {
   CloneArgs args;
   args.flags = flags | kCloneIntoCgroup | (pidfd != nullptr ? CLONE_PIDFD : 0);
   args.pidfd = reinterpret_cast<uint64_t>(pidfd);
   args.exit_signal = SIGCHLD;
-  args.cgroup = static_cast<uint64_t>(cgroup_fd);
+  args.cgroup = static_cast<uint64_t>(cgroup_dir_fd);
   return static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
 }
 

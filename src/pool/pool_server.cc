@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <iterator>
 #include <map>
 
 #include <fmt/format.h>
@@ -159,15 +160,42 @@ Result<std::optional<Cgroup>> Spawner::MakeCgroup() {
   return std::optional<Cgroup>(std::move(*cg));
 }
 
+// The new sandbox's init (our child, single-threaded): none of the pool's descriptors (the listening
+// socket, other sandboxes' sockets, clients' connections, cgroup leases) stays open in it, only its
+// own channels and the v1 `tasks` files it joins its cgroup through (then closes).
+[[noreturn]] void StartWarmInitInChild(const PreparedRun& run, int sync_r, int err_w, int ctl, int pctl,
+                                       const std::vector<int>& v1_tasks) {
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::signal(SIGPIPE, SIG_DFL);  // the pool ignores it; the payload must not inherit that
+  int keep[4 + kMaxPassedFds] = {sync_r, err_w, ctl, pctl};
+  size_t nkeep = 4;
+  for (size_t i = 0; i < v1_tasks.size() && nkeep < std::size(keep); ++i) keep[nkeep++] = v1_tasks[i];
+  CloseFdsExcept(keep, nkeep);
+  ChildChannels ch;
+  ch.sync_read = sync_r;
+  ch.error_write = err_w;
+  ch.cgroup_tasks = v1_tasks.data();
+  ch.cgroup_tasks_count = v1_tasks.size();
+  WarmChannels warm;
+  warm.pool_ctl = ctl;
+  warm.pool_payload = pctl;
+  PayloadSpec unused;  // a warm sandbox's payload builds its own from the client's request
+  RunSandboxInitInChild(run, unused, ch, WarmStartFor(&warm));
+}
+
 Result<Warm> Spawner::Start() {
   auto cg = MakeCgroup();
   if (!cg) return std::unexpected(cg.error());
-  CgroupJoin join;
+  Cgroup::JoinFds join;
   if (*cg) {
-    auto j = (*cg)->PrepareJoin();
-    if (!j) return std::unexpected(j.error());
-    join = *j;
+    auto opened = (*cg)->OpenForJoin();
+    if (!opened) return std::unexpected(opened.error());
+    join = std::move(*opened);
   }
+  std::vector<int> v1_tasks;
+  for (const UniqueFd& fd : join.v1_tasks) v1_tasks.push_back(fd.get());
   int sync[2], err[2], ctl[2], pctl[2];
   if (::pipe2(sync, O_CLOEXEC) != 0) return ErrnoError("pipe2");
   UniqueFd sync_r(sync[0]), sync_w(sync[1]);
@@ -178,55 +206,30 @@ Result<Warm> Spawner::Start() {
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pctl) != 0) return ErrnoError("socketpair");
   UniqueFd pctl_ours(pctl[0]), pctl_child(pctl[1]);
 
-  PayloadSpec unused;  // a warm sandbox's payload builds its own from the client's request
   int pidfd = -1;
-  auto owner = TakeNamespaceOwnerIdsFromParent(run_.ids);  // userns.h: the sandbox's namespace owner
-  if (!owner) return std::unexpected(owner.error());
-  pid_t pid = CloneSandboxInit(run_.clone_flags, &join, &pidfd);
-  if (pid != 0) {
-    int e = errno;
-    if (Status st = RestoreIdsFromParent(*owner); !st) {
-      if (pid > 0) ::kill(pid, SIGKILL);
-      return std::unexpected(st.error());
-    }
-    errno = e;
-  }
+  bool into_cgroup = false;
+  auto cloned = CloneInit(run_.ids, run_.clone_flags, &pidfd, join.v2_dir.get(), &into_cgroup);  // userns.h: the namespace's owner
+  if (!cloned) return std::unexpected(cloned.error());
+  pid_t pid = *cloned;
   if (pid < 0) return ErrnoError("clone (creating namespaces)");
-  if (pid == 0) {
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGPIPE, SIG_DFL);  // the pool ignores it; the payload must not inherit that
-    // No sandbox holds the listening socket, another sandbox's sockets, a client's connection or a
-    // cgroup lease; only the files it joins its own cgroup through (it closes them then).
-    int keep[4 + CgroupJoin::kMaxFiles + 1] = {sync_r.get(), err_w.get(), ctl_child.get(), pctl_child.get()};
-    size_t nkeep = 4;
-    for (size_t i = 0; i < join.ntasks; ++i) keep[nkeep++] = join.tasks[i];
-    if (join.into_procs >= 0) keep[nkeep++] = join.into_procs;
-    CloseFdsExcept(keep, nkeep);
-    join.into_dir = -1;  // closed just now
-    ChildChannels ch;
-    ch.cgroup = join;
-    ch.sync_read = sync_r.release();
-    ch.error_write = err_w.release();
-    WarmChannels warm;
-    warm.pool_ctl = ctl_child.release();
-    warm.pool_payload = pctl_child.release();
-    RunSandboxInitInChild(run_, unused, ch, WarmStartFor(&warm));
-  }
+  if (pid == 0) StartWarmInitInChild(run_, sync_r.get(), err_w.get(), ctl_child.get(), pctl_child.get(), v1_tasks);
   Warm w;
   w.pid = pid;
   w.pidfd.reset(pidfd);
   w.born = Clock::now();
-  if (*cg) {
-    (*cg)->CloseJoinFiles();
-    LogDebug("pool: cgroup of sandbox {}: {}", pid, fmt::join((*cg)->paths(), " "));
-    cgroups_.emplace(pid, std::move(**cg));
-  }
   sync_r.reset();
   err_w.reset();
   ctl_child.reset();
   pctl_child.reset();
+  if (*cg) {
+    LogDebug("pool: cgroup of sandbox {}: {}", pid, fmt::join((*cg)->paths(), " "));
+    Cgroup& mine = cgroups_.emplace(pid, std::move(**cg)).first->second;
+    // A kernel without CLONE_INTO_CGROUP: a migration after all, still off the clients' path.
+    if (Status st = into_cgroup ? Ok() : mine.Attach(pid); !st) {
+      kernel::PidfdSendSignal(w.pidfd.get(), SIGKILL);
+      return std::unexpected(st.error());
+    }
+  }
   if (Status st = WriteIdMapsFromParent(pid, run_.ids); !st) {
     kernel::PidfdSendSignal(w.pidfd.get(), SIGKILL);
     return std::unexpected(st.error());
@@ -579,6 +582,19 @@ Result<int> Acceptor::Loop(int listen_fd) {
   }
 }
 
+// Limits, decided once as a cold run decides them (a cgroup, the rlimit fallback, or a refusal; the
+// layers and rlimits land in run); every sandbox then gets a cgroup of its own that enforces the
+// limits returned here (none: no cgroup per sandbox).
+Result<std::vector<std::string>> DecideLimits(const Policy& policy, PreparedRun& run) {
+  auto probe = SetUpLimits(policy.limits, run, "pool");
+  if (!probe) return std::unexpected(std::move(probe.error()).WithContext("limits"));
+  if (probe->active()) {
+    GarbageCollectStaleCgroups();  // e.g. of a pool killed before
+    LogInfo("pool: every sandbox gets its own cgroup ({}: {})", probe->version(), fmt::join(probe->enforced(), ", "));
+  }
+  return probe->enforced();
+}
+
 }  // namespace
 
 Result<int> Serve(const Policy& policy, const ServeOptions& options) {
@@ -589,17 +605,8 @@ Result<int> Serve(const Policy& policy, const ServeOptions& options) {
   // The command comes with each request; "/bin/true" only satisfies PrepareRun.
   auto run = PrepareRun(policy, {"/bin/true"}, *eff);
   if (!run) return std::unexpected(run.error());
-  // Limits, decided once as a cold run decides them (a cgroup, the rlimit fallback, or a refusal; the
-  // layers and rlimits land in *run); every sandbox then gets a cgroup of its own enforcing the same.
-  std::vector<std::string> enforced;
-  {
-    auto probe = SetUpLimits(policy.limits, *run, "pool");
-    if (!probe) return std::unexpected(std::move(probe.error()).WithContext("limits"));
-    enforced = probe->enforced();
-    if (probe->active()) {
-      LogInfo("pool: every sandbox gets its own cgroup ({}: {})", probe->version(), fmt::join(enforced, ", "));
-    }
-  }
+  auto enforced = DecideLimits(policy, *run);
+  if (!enforced) return std::unexpected(enforced.error());
   nlohmann::json info;
   info[runapi::report_field::kLayers] = LayersToJson(run->layers);  // read back by runapi::ParseLayers
   info[runapi::report_field::kNotEnforced] = run->not_enforced;
@@ -631,7 +638,7 @@ Result<int> Serve(const Policy& policy, const ServeOptions& options) {
   if (spawner == 0) {
     ::close(listen_fd->release());
     acceptor_end.reset();
-    Spawner(*run, o, spawner_end.get(), enforced).Main();
+    Spawner(*run, o, spawner_end.get(), *enforced).Main();
   }
   spawner_end.reset();
   // The fast path (pool.h): a built-in profile whose policy does not depend on the working directory.
@@ -661,7 +668,7 @@ Result<int> Serve(const Policy& policy, const ServeOptions& options) {
   ::waitpid(spawner, nullptr, 0);
   // The sandboxes' cgroups the spawner could not remove (their inits died with it): its pid is dead
   // now and nobody holds their lease, unless a client still runs in one (that client removes it).
-  if (!enforced.empty()) GarbageCollectStaleCgroups();
+  if (!enforced->empty()) GarbageCollectStaleCgroups();
   return rc;
 }
 

@@ -21,6 +21,7 @@
 #include <cstring>
 
 #include "caps/caps.h"
+#include "cgroup/cgroup.h"
 #include "core/fd_passing.h"
 #include "core/log.h"
 #include "kernel/syscalls.h"
@@ -284,9 +285,14 @@ void BlockInitSignalsInChild(sigset_t* waited, sigset_t* old) {
 void RunSandboxInitInChild(const PreparedRun& run, const PayloadSpec& cold_spec, const ChildChannels& channels,
                            WarmStart warm) {
   ChildChannels ch = channels;
-  // Into the run's cgroup before anything else runs here (the payload, forked later, inherits it),
-  // while the parent writes the uid maps; a failure is reported once the parent listens.
-  const int joined = JoinCgroupInChild(ch.cgroup);
+  if (ch.cgroup_tasks_count > 0) {
+    // Before anything else, and while single-threaded: every process of the sandbox descends from us.
+    if (int rc = JoinCgroupInChild(ch.cgroup_tasks, ch.cgroup_tasks_count); rc != 0) {
+      ChildFail(ch.error_write, "join cgroup", "", -rc);
+    }
+    for (size_t i = 0; i < ch.cgroup_tasks_count; ++i) ::close(ch.cgroup_tasks[i]);
+    ch.cgroup_tasks_count = 0;
+  }
   // /proc/1/cmdline is readable by everyone inside: airlock's argv (host paths, --setenv values) and
   // environment go before anything else runs here.
   SetProcTitleInChild(run.title, "airlock-init");
@@ -295,7 +301,6 @@ void RunSandboxInitInChild(const PreparedRun& run, const PayloadSpec& cold_spec,
     ChildFail(ch.error_write, "attach the sandbox's terminal", "", -rc);
   }
   AwaitReleaseInChild(run, ch);
-  if (joined != 0) ChildFail(ch.error_write, "join cgroup", "", -joined);
   SetUpSandboxInChild(run, ch.error_write);
   sigset_t waited, old;
   BlockInitSignalsInChild(&waited, &old);

@@ -26,19 +26,6 @@ Result<Pipe> MakePipe() {
 
 }  // namespace
 
-pid_t CloneSandboxInit(unsigned long flags, CgroupJoin* join, int* pidfd) {
-  if (join->into_dir >= 0) {
-    join->placed_by_clone = true;
-    pid_t pid = kernel::Clone3IntoCgroup(flags, pidfd, join->into_dir);
-    if (pid >= 0) return pid;
-    // No clone3 or no CLONE_INTO_CGROUP (ENOSYS, E2BIG, EINVAL), or the directory refused us: a plain
-    // clone, whose init joins by writing "0" and says why if that fails too; a namespace error
-    // comes back from that clone as well.
-  }
-  join->placed_by_clone = false;
-  return kernel::CloneForkLike(flags, pidfd);
-}
-
 bool ClonedInit::Release() {
   char go = 'G';
   return ::write(sync_w_.get(), &go, 1) == 1;
@@ -60,7 +47,42 @@ SandboxProcess::Event ClonedInit::OnReadable() {
   return Event::kEnded;
 }
 
-Result<ColdLaunched> LaunchCold(const PreparedRun& run, const PayloadSpec& spec, const sigset_t& child_mask, CgroupJoin join) {
+namespace {
+
+// clone3 into the v2 cgroup directory when there is one, else clone. When clone3 fails (no clone3 or
+// CLONE_INTO_CGROUP, or the cgroup refused us) plain clone is tried: *into_cgroup stays false, the
+// caller attaches init the usual way, and a real failure is reported by that clone or that attach.
+pid_t CloneInitAsIs(unsigned long flags, int* pidfd, int v2_dir, bool* into_cgroup) {
+  *into_cgroup = false;
+  if (v2_dir >= 0) {
+    pid_t child = kernel::Clone3IntoCgroup(flags, pidfd, v2_dir);
+    if (child >= 0) {
+      *into_cgroup = true;
+      return child;
+    }
+  }
+  return kernel::CloneForkLike(flags, pidfd);
+}
+
+}  // namespace
+
+Result<pid_t> CloneInit(const IdMapping& owner_ids, unsigned long flags, int* pidfd, int v2_dir, bool* into_cgroup) {
+  auto owner = TakeNamespaceOwnerIdsFromParent(owner_ids);
+  if (!owner) return std::unexpected(owner.error());
+  pid_t child = CloneInitAsIs(flags, pidfd, v2_dir, into_cgroup);
+  if (child != 0) {
+    int e = errno;
+    if (Status st = RestoreIdsFromParent(*owner); !st) {
+      if (child > 0) ::kill(child, SIGKILL);
+      return std::unexpected(st.error());
+    }
+    errno = e;
+  }
+  return child;
+}
+
+Result<ColdLaunched> LaunchCold(const PreparedRun& run, const PayloadSpec& spec, const sigset_t& child_mask,
+                                const CgroupJoin& join) {
   auto sync = MakePipe();
   auto errp = MakePipe();
   auto statusp = MakePipe();
@@ -73,17 +95,10 @@ Result<ColdLaunched> LaunchCold(const PreparedRun& run, const PayloadSpec& spec,
     notify_child.reset(sv[1]);
   }
   int pidfd_raw = -1;
-  auto owner = TakeNamespaceOwnerIdsFromParent(run.ids);
-  if (!owner) return std::unexpected(owner.error());
-  pid_t child = CloneSandboxInit(run.clone_flags, &join, &pidfd_raw);
-  if (child != 0) {
-    int e = errno;
-    if (Status st = RestoreIdsFromParent(*owner); !st) {
-      if (child > 0) ::kill(child, SIGKILL);
-      return std::unexpected(st.error());
-    }
-    errno = e;
-  }
+  bool into_cgroup = false;
+  auto cloned = CloneInit(run.ids, run.clone_flags, &pidfd_raw, join.v2_dir, &into_cgroup);
+  if (!cloned) return std::unexpected(cloned.error());
+  pid_t child = *cloned;
   if (child < 0) {
     int e = errno;
     std::string diag = DiagnoseUserNamespaces();
@@ -96,7 +111,8 @@ Result<ColdLaunched> LaunchCold(const PreparedRun& run, const PayloadSpec& spec,
     ch.error_write = errp->w.get();
     ch.status_write = statusp->w.get();
     ch.notify_write = notify_child ? notify_child.get() : -1;
-    ch.cgroup = join;
+    ch.cgroup_tasks = join.v1_tasks;
+    ch.cgroup_tasks_count = join.v1_count;
     // Drop the parent's ends (close without touching UniqueFd bookkeeping in ways that allocate).
     ::close(sync->w.release());
     ::close(errp->r.release());
@@ -104,7 +120,7 @@ Result<ColdLaunched> LaunchCold(const PreparedRun& run, const PayloadSpec& spec,
     if (notify_parent) ::close(notify_parent.release());
     RunSandboxInitInChild(run, spec, ch);
   }
-  ColdLaunched out{ClonedInit(child, UniqueFd(pidfd_raw), std::move(sync->w)), {}};
+  ColdLaunched out{ClonedInit(child, UniqueFd(pidfd_raw), std::move(sync->w)), {}, join.v2_dir < 0 || into_cgroup};
   out.channels.error_r = std::move(errp->r);
   out.channels.status_r = std::move(statusp->r);
   out.channels.notify_r = std::move(notify_parent);

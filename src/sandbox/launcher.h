@@ -50,21 +50,34 @@ class ClonedInit final : public SandboxProcess {
   SupervisorClock::time_point exited_at_;
 };
 
+// How init joins the run's cgroup without a migration by the parent (cgroup/cgroup.h OpenForJoin):
+// descriptors borrowed from the caller, valid until LaunchCold returns.
+struct CgroupJoin {
+  const int* v1_tasks = nullptr;  // init writes "0" into each, first thing after clone
+  size_t v1_count = 0;
+  int v2_dir = -1;                // clone3(CLONE_INTO_CGROUP) into this directory
+};
+
 struct ColdLaunched {
   ClonedInit init;
   SupervisedChannels channels;
+  // init is in every directory of the cgroup (or will be before it does anything else: the v1 join is
+  // its first step). False when the kernel refused CLONE_INTO_CGROUP: the caller attaches init.
+  bool joined_cgroup = false;
 };
+
+// The fork-like clone of a sandbox's init, cold (LaunchCold) or warm (the pool's spawner): clone3 into
+// the v2 cgroup directory `v2_dir` (CLONE_INTO_CGROUP) when >= 0, else, or when that fails, a plain
+// clone; *into_cgroup says which (false: the caller attaches init). A root caller clones with
+// `owner_ids`' outside ids as its effective ids, so they own the new user namespace (userns.h), and
+// takes its own back right after. Returns the pid as kernel::CloneForkLike (< 0: errno says why), or an
+// error when the ids could not be switched or restored (a child already cloned is then killed).
+Result<pid_t> CloneInit(const IdMapping& owner_ids, unsigned long flags, int* pidfd, int v2_dir, bool* into_cgroup);
 
 // Clones init for `run` (run.clone_flags) and starts RunSandboxInitInChild in it. Call with the
 // forwarded signals blocked (Supervisor's constructor); `child_mask` is the mask the child restores.
-// `spec` is what the payload executes; `join` how init joins the run's cgroup (Cgroup::PrepareJoin).
+// `spec` is what the payload executes; `join` (optional) puts init in the run's cgroup.
 Result<ColdLaunched> LaunchCold(const PreparedRun& run, const PayloadSpec& spec, const sigset_t& child_mask,
-                                CgroupJoin join = {});
-
-// The fork-like clone of a sandbox's init (cold and warm): with a v2 directory in `join`, clone3
-// CLONE_INTO_CGROUP puts init there at birth; if that fails (a kernel without it, a directory that
-// refuses), a plain clone, and init writes itself into that directory (JoinCgroupInChild). Sets join->placed_by_clone accordingly before the
-// clone that succeeds, so the child's copy of *join tells it. Returns as kernel::CloneForkLike.
-pid_t CloneSandboxInit(unsigned long flags, CgroupJoin* join, int* pidfd);
+                                const CgroupJoin& join = {});
 
 }  // namespace airlock

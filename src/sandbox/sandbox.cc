@@ -37,7 +37,6 @@ Result<Cgroup> SetUpLimits(const Limits& lim, PreparedRun& run, const std::strin
   Cgroup cgroup;
   std::vector<std::string> fallback;
   if (lim.memory_bytes || lim.pids || lim.cpus) {
-    GarbageCollectStaleCgroups();
     auto cg = CreateCgroupFromParent(lim, hint);
     if (!cg) return std::unexpected(std::move(cg.error()).WithContext("cgroup"));
     cgroup = std::move(*cg);
@@ -103,10 +102,15 @@ LayerStatus NetLayer(const NetPolicy& net, const nlohmann::json& summary) {
   return {"net-allow-list", true, fmt::format("nftables, {} destinations; DNS: airlock's resolver, allowed names only", summary["allow"].size())};
 }
 
-// uid maps, user-mode network; routes, nftables and the sinkhole's or the resolver's sockets
-// (src/net/netns_setup.h). Both network helpers run as the sandbox's user. (init joined its cgroup itself.)
-Status SetUpFromParent(const Policy& policy, pid_t child, PreparedRun& run, ParentSide* side, RunOutcome* outcome) {
+// uid maps, cgroup membership, user-mode network; routes, nftables and the sinkhole's or the
+// resolver's sockets (src/net/netns_setup.h). Both network helpers run as the sandbox's user.
+// (A cgroup that init joined at launch, LaunchCold's joined_cgroup, is not attached again.)
+Status SetUpFromParent(const Policy& policy, pid_t child, PreparedRun& run, Cgroup* attach, ParentSide* side,
+                       RunOutcome* outcome) {
   if (Status st = WriteIdMapsFromParent(child, run.ids); !st) return st;
+  if (attach != nullptr && attach->active()) {
+    if (Status st = attach->Attach(child); !st) return st;
+  }
   HelperIdentity who{run.ids.inside_uid, run.ids.inside_gid, run.ids.outside_uid};
   if (policy.net.mode == NetMode::kUser) {
     auto un = StartUserNetFromParent(child, policy.net, who);
@@ -209,6 +213,20 @@ struct ExecSpec {
   PayloadSpec spec;
 };
 
+// LaunchCold, with init joining the run's cgroup by itself (cgroup.h OpenForJoin) when there is one.
+Result<ColdLaunched> LaunchInCgroup(const PreparedRun& run, const PayloadSpec& spec, const sigset_t& mask,
+                                    const Cgroup& cgroup) {
+  Cgroup::JoinFds fds;
+  if (cgroup.active()) {
+    auto opened = cgroup.OpenForJoin();
+    if (!opened) return std::unexpected(opened.error());
+    fds = std::move(*opened);
+  }
+  std::vector<int> v1_tasks;
+  for (const UniqueFd& fd : fds.v1_tasks) v1_tasks.push_back(fd.get());
+  return LaunchCold(run, spec, mask, {v1_tasks.data(), v1_tasks.size(), fds.v2_dir.get()});
+}
+
 // Resource use, the cgroup's verdict, the layers and the classification of how the run ended.
 void RecordEnd(const Policy& policy, const PreparedRun& run, const ClonedInit& init, Cgroup& cgroup, const Supervised& sup,
                Clock::time_point t0, RunOutcome* outcome) {
@@ -285,24 +303,17 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
   Supervisor supervisor(std::move(so));
   ExecSpec exec(run);
   auto t_clone = Clock::now();
-  CgroupJoin join;
-  if (cgroup->active()) {
-    auto j = cgroup->PrepareJoin();
-    if (!j) return std::unexpected(j.error());
-    join = *j;
-  }
-  auto launched = LaunchCold(run, exec.spec, supervisor.saved_mask(), join);
-  cgroup->CloseJoinFiles();
+  auto launched = LaunchInCgroup(run, exec.spec, supervisor.saved_mask(), *cgroup);
   if (!launched) return std::unexpected(launched.error());
   ClonedInit& init = launched->init;
   if (tty != nullptr) tty->ReleaseSlave();
   supervisor.IgnoreSigpipe();  // a closed monitor or report pipe must not kill us
   outcome.setup_ms["clone"] = MsSince(t_clone);
 
-  // 4. From outside: uid maps, network; then release the child (it joined its cgroup itself).
+  // 4. From outside: uid maps, cgroup membership, network; then release the child.
   auto t_rel = Clock::now();
   ParentSide side;
-  Status st = SetUpFromParent(policy, init.pid(), run, &side, &outcome);
+  Status st = SetUpFromParent(policy, init.pid(), run, launched->joined_cgroup ? nullptr : &*cgroup, &side, &outcome);
   if (st && tty != nullptr) st = tty->Start();  // the relay (raw mode) only for a sandbox about to run
   if (!st) {
     init.KillAndReap();
@@ -310,6 +321,9 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
   }
   if (!init.Release()) init.Kill();
   outcome.setup_ms["release"] = MsSince(t_rel);
+  // Cgroups left by SIGKILLed airlocks: collected while the child builds its sandbox, off the launch
+  // path (the run's own cgroup is leased and ours, so never touched).
+  if (cgroup->active()) GarbageCollectStaleCgroups();
 
   // 5. Supervise: init's exit, setup errors, forwarded signals, seccomp notifications, timeout.
   watchers.Start(*opts, run, side.netsetup, init);

@@ -488,45 +488,47 @@ TEST(CgroupReal, GarbageCollectRemovesStaleAndKeepsLive) {
   EXPECT_EQ(rmdir(live.c_str()), 0);
 }
 
-// /proc/PID/cgroup names the cgroup in as many lines as it has directories (one per hierarchy).
-bool InAll(pid_t pid, const Cgroup& cg) {
+// How many lines of /proc/PID/cgroup name the cgroup (one per hierarchy it is in).
+size_t LinesNaming(pid_t pid, const Cgroup& cg) {
   std::string self = test::ReadFileOrEmpty("/proc/" + std::to_string(pid) + "/cgroup");
   const std::string first = cg.paths().front();
   std::string name = first.substr(first.rfind('/')) + "\n";
   size_t n = 0;
   for (size_t p = self.find(name); p != std::string::npos; p = self.find(name, p + 1)) ++n;
-  return n == cg.paths().size();
+  return n;
 }
 
-// The child joins by itself, before it does anything: clone3 CLONE_INTO_CGROUP for the v2 directory
-// (or "0" into its cgroup.procs), "0" into every v1 `tasks` file. No migration from outside.
+// The child joins by itself, before it does anything: clone3 CLONE_INTO_CGROUP for the v2 directory,
+// "0" into every v1 `tasks` file (OpenForJoin, JoinCgroupInChild). No migration from outside.
 TEST(CgroupReal, ChildJoinsItselfWithClone3AndTasks) {
   REQUIRE_WRITABLE("memory", "pids");
   Limits l;
   l.memory_bytes = 64ull << 20;
   l.pids = 16;
   for (bool use_clone3 : {true, false}) {
-    SCOPED_TRACE(use_clone3 ? "clone3 into the v2 directory" : "plain fork, \"0\" into every file");
+    SCOPED_TRACE(use_clone3 ? "clone3 into the v2 directory" : "plain fork: v1 only");
     auto cg = CreateCgroupFromParent(l, "join");
     ASSERT_TRUE(cg) << cg.error().What();
-    auto join = cg->PrepareJoin();
+    auto join = cg->OpenForJoin();
     ASSERT_TRUE(join) << join.error().What();
+    std::vector<int> tasks;
+    for (const auto& fd : join->v1_tasks) tasks.push_back(fd.get());
     int go[2];
     ASSERT_EQ(pipe2(go, O_CLOEXEC), 0);
-    join->placed_by_clone = use_clone3 && join->into_dir >= 0;
-    pid_t pid = join->placed_by_clone ? kernel::Clone3IntoCgroup(0, nullptr, join->into_dir) : fork();
+    bool clone3 = use_clone3 && join->v2_dir;
+    pid_t pid = clone3 ? kernel::Clone3IntoCgroup(0, nullptr, join->v2_dir.get()) : fork();
     ASSERT_GE(pid, 0) << strerror(errno);
     if (pid == 0) {
-      int rc = JoinCgroupInChild(*join);
+      int rc = JoinCgroupInChild(tasks.data(), tasks.size());
       char c;
       if (read(go[0], &c, 1) != 1) _exit(70);
       _exit(rc == 0 ? 0 : 1);
     }
     close(go[0]);
-    cg->CloseJoinFiles();
-    for (int i = 0; i < 200 && !InAll(pid, *cg); ++i) usleep(5000);
-    EXPECT_TRUE(InAll(pid, *cg)) << test::ReadFileOrEmpty("/proc/" + std::to_string(pid) + "/cgroup");
-    EXPECT_EQ(cgroupfs::ReadProcs(cg->paths().front()), std::vector<pid_t>{pid});
+    const size_t want = tasks.size() + (clone3 ? 1 : 0);
+    for (int i = 0; i < 200 && LinesNaming(pid, *cg) != want; ++i) usleep(5000);
+    EXPECT_EQ(LinesNaming(pid, *cg), want) << test::ReadFileOrEmpty("/proc/" + std::to_string(pid) + "/cgroup");
+    EXPECT_GT(want, 0u);
     (void)!write(go[1], "g", 1);
     close(go[1]);
     int status = 0;
