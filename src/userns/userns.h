@@ -6,9 +6,6 @@
 // process that escapes every other layer is still an unprivileged user on the host. The namespace is
 // also OWNED by that outside uid (TakeNamespaceOwnerIdsFromParent): the kernel charges the per-user
 // counters of everything inside (inotify, namespaces, mqueues...: ucount/ucount.h) to the owner, and a
-// sandbox owned by root would spend root's host-wide quotas. The namespace is
-// also OWNED by that outside uid (TakeNamespaceOwnerIdsFromParent): the kernel charges the per-user
-// counters of everything inside (inotify, namespaces, mqueues...: ucount/ucount.h) to the owner, and a
 // sandbox owned by root would spend root's host-wide quotas.
 #pragma once
 
