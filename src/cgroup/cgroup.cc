@@ -1,5 +1,6 @@
 #include "cgroup/cgroup.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -52,6 +53,40 @@ bool EnsureV2Controller(const std::string& dir, const std::string& controller) {
     return false;
   }
   return true;
+}
+
+// Our own v2 cgroup holds us, so it cannot hand controllers to its children (cgroup v2's "no internal
+// processes" rule). When we are its only process, as in a delegated scope (`systemd-run --user --scope
+// -p Delegate=yes airlock ...`), move ourselves into a leaf below it: it then holds no process. Never
+// when others share it (a login session), never in the root cgroup (exempt from the rule).
+bool MoveSelfIntoLeaf(const Hierarchy& h) {
+  if (h.own_dir == h.mount_point) return false;
+  auto procs = cgroupfs::ReadProcs(h.own_dir);
+  if (procs.size() != 1 || procs[0] != ::getpid()) return false;
+  std::string leaf = h.own_dir + "/" + cgroupfs::SelfLeafName();
+  if (::mkdir(leaf.c_str(), 0755) != 0 && errno != EEXIST) return false;
+  if (auto w = cgroupfs::WriteFile(leaf + "/cgroup.procs", "0"); !w) {
+    LogDebug("cgroup: cannot move into {}: {}", leaf, w.error().What());
+    ::rmdir(leaf.c_str());
+    return false;
+  }
+  LogDebug("cgroup: moved into {} so that {} can enable controllers for the sandboxes", leaf, h.own_dir);
+  return true;
+}
+
+// The wanted controllers that our v2 cgroup can give its children (enabling them, and making room
+// by MoveSelfIntoLeaf when that is what stops it).
+std::vector<std::string> EnableOnV2(const Hierarchy& v2, const std::vector<std::string>& wanted) {
+  std::vector<std::string> on, refused;
+  for (const auto& c : wanted) {
+    if (v2.Has(c)) (EnsureV2Controller(v2.own_dir, c) ? on : refused).push_back(c);
+  }
+  if (!refused.empty() && MoveSelfIntoLeaf(v2)) {
+    for (const auto& c : refused) {
+      if (EnsureV2Controller(v2.own_dir, c)) on.push_back(c);
+    }
+  }
+  return on;
 }
 
 // mkdir of a cgroup directory; failure (usually EACCES/EROFS unprivileged) is logged at debug level.
@@ -168,11 +203,7 @@ Result<Cgroup> CreateCgroupFromParent(const Limits& limits, const std::string& n
 
   // Decide v2 vs v1 per controller.
   std::vector<std::string> on_v2;
-  if (v2) {
-    for (const auto& c : wanted) {
-      if (v2->Has(c) && EnsureV2Controller(v2->own_dir, c)) on_v2.push_back(c);
-    }
-  }
+  if (v2) on_v2 = EnableOnV2(*v2, wanted);
   std::vector<Cgroup::Node> nodes;
   bool v2_made = false;
   if (!on_v2.empty()) {
@@ -246,12 +277,43 @@ Result<Cgroup> CreateCgroupFromParent(const Limits& limits, const std::string& n
   return cg;
 }
 
+std::string Cgroup::EnforcedOn(const std::string& controller) const {
+  if (std::find(enforced_.begin(), enforced_.end(), controller) == enforced_.end()) return "";
+  for (const auto& n : nodes_) {
+    if (std::find(n.controllers.begin(), n.controllers.end(), controller) != n.controllers.end()) return n.v2 ? "v2" : "v1";
+  }
+  return "";
+}
+
 Status Cgroup::Attach(pid_t pid) {
   std::string p = std::to_string(pid);
   for (const auto& n : nodes_) {
     AIRLOCK_TRY_STATUS(cgroupfs::WriteFile(n.path + "/cgroup.procs", p), "cgroup attach " + p);
   }
   return Ok();
+}
+
+Result<Cgroup::JoinFds> Cgroup::OpenForJoin() const {
+  JoinFds out;
+  for (const auto& n : nodes_) {
+    if (n.v2) {
+      out.v2_dir.reset(::open(n.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!out.v2_dir) return ErrnoError("cgroup: open " + n.path);
+      continue;
+    }
+    UniqueFd fd(::open((n.path + "/tasks").c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) return ErrnoError("cgroup: open " + n.path + "/tasks");
+    out.v1_tasks.push_back(std::move(fd));
+  }
+  return out;
+}
+
+int JoinCgroupInChild(const int* v1_tasks, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    ssize_t w = ::write(v1_tasks[i], "0", 1);
+    if (w != 1) return w < 0 ? -errno : -EIO;
+  }
+  return 0;
 }
 
 Status Cgroup::KillAll() {

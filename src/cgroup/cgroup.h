@@ -15,12 +15,14 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
+#include "core/unique_fd.h"
 #include "policy/policy.h"
 
 namespace airlock {
@@ -54,9 +56,24 @@ class Cgroup {
   std::vector<std::string> paths() const;
   // Which limits are enforced by the cgroup ("memory", "pids", "cpu").
   const std::vector<std::string>& enforced() const { return enforced_; }
+  // "v2" or "v1": the hierarchy whose control files hold `controller`'s limit; "" when not enforced.
+  std::string EnforcedOn(const std::string& controller) const;
 
   // Writes pid into cgroup.procs of every directory; fails on the first one that refuses.
   Status Attach(pid_t pid);
+
+  // What a cold launch needs to put its child in this cgroup without a migration by another process
+  // (writing another pid to cgroup.procs takes the kernel's global threadgroup lock for writing and
+  // waits for an RCU grace period: 1-26 ms per run, docs/PERFORMANCE.md):
+  //  - v1_tasks: each v1 directory's `tasks`, opened for writing (O_CLOEXEC) by the parent; the
+  //    single-threaded child writes "0" there itself (JoinCgroupInChild), which moves only the
+  //    caller and skips that lock. The parent's credentials, recorded at open, authorise the write.
+  //  - v2_dir: the v2 directory (O_DIRECTORY|O_CLOEXEC) for clone3's CLONE_INTO_CGROUP.
+  struct JoinFds {
+    std::vector<UniqueFd> v1_tasks;
+    UniqueFd v2_dir;
+  };
+  Result<JoinFds> OpenForJoin() const;
   // SIGKILL everything inside: cgroup.kill when a v2 directory exists (one is made for tracking even
   // when all limits live in v1 and the unified hierarchy is writable), else freeze (v1 freezer when
   // available) + SIGKILL each pid in cgroup.procs + thaw, repeated until empty (bounded, ~2 s).
@@ -90,6 +107,10 @@ class Cgroup {
 // accounting and a freezer (v1) directory for KillAll when those hierarchies are writable.
 Result<Cgroup> CreateCgroupFromParent(const Limits& limits, const std::string& name_hint,
                                      const CgroupOptions& options = {});
+
+// Child side, allocation-free: writes "0" (this thread) into each `tasks` descriptor of
+// Cgroup::OpenForJoin. Must run while the process is single-threaded. Returns 0 or -errno.
+int JoinCgroupInChild(const int* v1_tasks, size_t n);
 
 // Human description of cgroup support on this host (for `airlock check`).
 struct CgroupSupport {

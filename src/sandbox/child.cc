@@ -21,6 +21,7 @@
 #include <cstring>
 
 #include "caps/caps.h"
+#include "cgroup/cgroup.h"
 #include "core/fd_passing.h"
 #include "core/log.h"
 #include "kernel/syscalls.h"
@@ -271,6 +272,14 @@ void BlockInitSignalsInChild(sigset_t* waited, sigset_t* old) {
 void RunSandboxInitInChild(const PreparedRun& run, const PayloadSpec& cold_spec, const ChildChannels& channels,
                            WarmStart warm) {
   ChildChannels ch = channels;
+  if (ch.cgroup_tasks_count > 0) {
+    // Before anything else, and while single-threaded: every process of the sandbox descends from us.
+    if (int rc = JoinCgroupInChild(ch.cgroup_tasks, ch.cgroup_tasks_count); rc != 0) {
+      ChildFail(ch.error_write, "join cgroup", "", -rc);
+    }
+    for (size_t i = 0; i < ch.cgroup_tasks_count; ++i) ::close(ch.cgroup_tasks[i]);
+    ch.cgroup_tasks_count = 0;
+  }
   AwaitReleaseInChild(run, ch);
   SetUpSandboxInChild(run, ch.error_write);
   sigset_t waited, old;

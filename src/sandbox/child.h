@@ -1,7 +1,7 @@
 // The sandbox side of clone(): pid 1 of the new pid namespace ("init") and the payload it forks.
 //
 // Order in init (has all capabilities in the new user namespace, none on the host):
-//   die-with-parent -> wait for the parent's "go" (uid maps, cgroup and network are ready) ->
+//   join the run's v1 cgroups (write "0" to their `tasks`: no global cgroup lock) -> die-with-parent -> wait for the parent's "go" (uid maps, cgroup and network are ready) ->
 //   open bind sources -> (root caller) switch to the inside ids -> re-arm die-with-parent (the kernel
 //   clears it on that switch) and check that the parent still lives (sync pipe not hung up) ->
 //   cgroup namespace -> hostname -> loopback -> mount plan + pivot_root -> not dumpable ->
@@ -52,6 +52,8 @@ struct ChildChannels {
   int error_write = -1;  // ChildErrorRecord on setup failure (O_CLOEXEC: closed by a successful execve)
   int status_write = -1; // init writes the payload's StatusRecord here before exiting
   int notify_write = -1; // payload sends the seccomp listener fd here (SCM_RIGHTS)
+  const int* cgroup_tasks = nullptr;  // cold runs: v1 `tasks` files init joins first (then closes)
+  size_t cgroup_tasks_count = 0;
 };
 
 // What init runs instead of a cold payload, chosen by the caller before clone (a warm sandbox:

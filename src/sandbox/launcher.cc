@@ -46,7 +46,27 @@ SandboxProcess::Event ClonedInit::OnReadable() {
   return Event::kEnded;
 }
 
-Result<ColdLaunched> LaunchCold(const PreparedRun& run, const PayloadSpec& spec, const sigset_t& child_mask) {
+namespace {
+
+// clone3 into the v2 cgroup directory when there is one, else clone. When clone3 fails (no clone3 or
+// CLONE_INTO_CGROUP, or the cgroup refused us) plain clone is tried: *into_cgroup stays false, the
+// caller attaches init the usual way, and a real failure is reported by that clone or that attach.
+pid_t CloneInit(unsigned long flags, int* pidfd, int v2_dir, bool* into_cgroup) {
+  *into_cgroup = false;
+  if (v2_dir >= 0) {
+    pid_t child = kernel::Clone3IntoCgroup(flags, pidfd, v2_dir);
+    if (child >= 0) {
+      *into_cgroup = true;
+      return child;
+    }
+  }
+  return kernel::CloneForkLike(flags, pidfd);
+}
+
+}  // namespace
+
+Result<ColdLaunched> LaunchCold(const PreparedRun& run, const PayloadSpec& spec, const sigset_t& child_mask,
+                                const CgroupJoin& join) {
   auto sync = MakePipe();
   auto errp = MakePipe();
   auto statusp = MakePipe();
@@ -59,7 +79,8 @@ Result<ColdLaunched> LaunchCold(const PreparedRun& run, const PayloadSpec& spec,
     notify_child.reset(sv[1]);
   }
   int pidfd_raw = -1;
-  pid_t child = kernel::CloneForkLike(run.clone_flags, &pidfd_raw);
+  bool into_cgroup = false;
+  pid_t child = CloneInit(run.clone_flags, &pidfd_raw, join.v2_dir, &into_cgroup);
   if (child < 0) {
     int e = errno;
     std::string diag = DiagnoseUserNamespaces();
@@ -72,6 +93,8 @@ Result<ColdLaunched> LaunchCold(const PreparedRun& run, const PayloadSpec& spec,
     ch.error_write = errp->w.get();
     ch.status_write = statusp->w.get();
     ch.notify_write = notify_child ? notify_child.get() : -1;
+    ch.cgroup_tasks = join.v1_tasks;
+    ch.cgroup_tasks_count = join.v1_count;
     // Drop the parent's ends (close without touching UniqueFd bookkeeping in ways that allocate).
     ::close(sync->w.release());
     ::close(errp->r.release());
@@ -79,7 +102,7 @@ Result<ColdLaunched> LaunchCold(const PreparedRun& run, const PayloadSpec& spec,
     if (notify_parent) ::close(notify_parent.release());
     RunSandboxInitInChild(run, spec, ch);
   }
-  ColdLaunched out{ClonedInit(child, UniqueFd(pidfd_raw), std::move(sync->w)), {}};
+  ColdLaunched out{ClonedInit(child, UniqueFd(pidfd_raw), std::move(sync->w)), {}, join.v2_dir < 0 || into_cgroup};
   out.channels.error_r = std::move(errp->r);
   out.channels.status_r = std::move(statusp->r);
   out.channels.notify_r = std::move(notify_parent);

@@ -50,14 +50,26 @@ class ClonedInit final : public SandboxProcess {
   SupervisorClock::time_point exited_at_;
 };
 
+// How init joins the run's cgroup without a migration by the parent (cgroup/cgroup.h OpenForJoin):
+// descriptors borrowed from the caller, valid until LaunchCold returns.
+struct CgroupJoin {
+  const int* v1_tasks = nullptr;  // init writes "0" into each, first thing after clone
+  size_t v1_count = 0;
+  int v2_dir = -1;                // clone3(CLONE_INTO_CGROUP) into this directory
+};
+
 struct ColdLaunched {
   ClonedInit init;
   SupervisedChannels channels;
+  // init is in every directory of the cgroup (or will be before it does anything else: the v1 join is
+  // its first step). False when the kernel refused CLONE_INTO_CGROUP: the caller attaches init.
+  bool joined_cgroup = false;
 };
 
 // Clones init for `run` (run.clone_flags) and starts RunSandboxInitInChild in it. Call with the
 // forwarded signals blocked (Supervisor's constructor); `child_mask` is the mask the child restores.
-// `spec` is what the payload executes.
-Result<ColdLaunched> LaunchCold(const PreparedRun& run, const PayloadSpec& spec, const sigset_t& child_mask);
+// `spec` is what the payload executes; `join` (optional) puts init in the run's cgroup.
+Result<ColdLaunched> LaunchCold(const PreparedRun& run, const PayloadSpec& spec, const sigset_t& child_mask,
+                                const CgroupJoin& join = {});
 
 }  // namespace airlock

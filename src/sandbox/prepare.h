@@ -35,6 +35,7 @@ struct PreparedRun {
   LandlockPlan landlock;
   std::vector<PreparedRlimit> rlimits;
   std::vector<std::string> fallback_limits;  // limits enforced by rlimit instead of cgroup
+  std::optional<RunBounds> bounds;           // filled by SetUpLimitsFromParent (limits.h)
 
   std::string hostname;
   std::string chdir;

@@ -17,6 +17,7 @@
 #include "sandbox/child.h"
 #include "sandbox/classify.h"
 #include "sandbox/launcher.h"
+#include "sandbox/limits.h"
 #include "sandbox/supervisor.h"
 #include "userns/userns.h"
 
@@ -29,48 +30,6 @@ double MsSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
-// Limits: a cgroup where possible, an rlimit fallback where the policy allows it. Records layers,
-// fallbacks and what is not enforced in run; fills run.rlimits. The cgroup is inactive when no
-// limit needs one.
-Result<Cgroup> SetUpLimits(const Limits& lim, PreparedRun& run) {
-  Cgroup cgroup;
-  std::vector<std::string> fallback;
-  if (lim.memory_bytes || lim.pids || lim.cpus) {
-    GarbageCollectStaleCgroups();
-    auto cg = CreateCgroupFromParent(lim, "run");
-    if (!cg) return std::unexpected(std::move(cg.error()).WithContext("cgroup"));
-    cgroup = std::move(*cg);
-    auto check = [&](bool wanted, const char* what, const char* rlimit) -> Status {
-      if (!wanted) return Ok();
-      const auto& enforced = cgroup.enforced();
-      if (std::find(enforced.begin(), enforced.end(), what) != enforced.end()) {
-        run.layers.push_back({std::string("cgroup-") + what, true, cgroup.version()});
-        return Ok();
-      }
-      if (lim.cgroup == Requirement::kRequired || rlimit == nullptr) {
-        return MakeError(fmt::format("the {} limit needs a writable cgroup {} controller, which this user does not have "
-                                     "(run as root, delegate a cgroup subtree, or set limits.cgroup = \"best-effort\"{})",
-                                     what, what, rlimit ? " to fall back to " + std::string(rlimit) : ""));
-      }
-      fallback.push_back(what);
-      run.layers.push_back({std::string("cgroup-") + what, false, std::string(rlimit) + " fallback"});
-      std::string msg = fmt::format("{} limit enforced with {} instead of a cgroup (cgroup controller not writable)", what, rlimit);
-      run.not_enforced.push_back(msg);
-      LogWarning("{}", msg);
-      return Ok();
-    };
-    Status s = check(lim.memory_bytes.has_value(), "memory", "RLIMIT_AS");
-    if (s) s = check(lim.pids.has_value(), "pids", "RLIMIT_NPROC");
-    if (s) s = check(lim.cpus.has_value(), "cpu", nullptr);
-    if (!s) return std::unexpected(s.error());
-  }
-  auto rl = PrepareRlimits(lim, fallback);
-  if (!rl) return std::unexpected(std::move(rl.error()).WithContext("rlimits"));
-  run.rlimits = std::move(*rl);
-  run.fallback_limits = fallback;
-  return cgroup;
-}
-
 // What the parent sets up for the child from outside, once it has the child's pid.
 struct ParentSide {
   std::optional<UserNet> usernet;
@@ -79,11 +38,12 @@ struct ParentSide {
 
 // uid maps, cgroup membership, user-mode network; routes, nftables and the sinkhole's sockets
 // (src/net/netns_setup.h).
-Status SetUpFromParent(const Policy& policy, pid_t child, PreparedRun& run, Cgroup& cgroup, ParentSide* side,
+// (A cgroup that init joined at launch, LaunchCold's joined_cgroup, is not attached again.)
+Status SetUpFromParent(const Policy& policy, pid_t child, PreparedRun& run, Cgroup* attach, ParentSide* side,
                        RunOutcome* outcome) {
   if (Status st = WriteIdMapsFromParent(child, run.ids); !st) return st;
-  if (cgroup.active()) {
-    if (Status st = cgroup.Attach(child); !st) return st;
+  if (attach != nullptr && attach->active()) {
+    if (Status st = attach->Attach(child); !st) return st;
   }
   if (policy.net.mode == NetMode::kUser) {
     auto un = StartUserNetFromParent(child, policy.net);
@@ -161,6 +121,20 @@ struct ExecSpec {
   PayloadSpec spec;
 };
 
+// LaunchCold, with init joining the run's cgroup by itself (cgroup.h OpenForJoin) when there is one.
+Result<ColdLaunched> LaunchInCgroup(const PreparedRun& run, const PayloadSpec& spec, const sigset_t& mask,
+                                    const Cgroup& cgroup) {
+  Cgroup::JoinFds fds;
+  if (cgroup.active()) {
+    auto opened = cgroup.OpenForJoin();
+    if (!opened) return std::unexpected(opened.error());
+    fds = std::move(*opened);
+  }
+  std::vector<int> v1_tasks;
+  for (const UniqueFd& fd : fds.v1_tasks) v1_tasks.push_back(fd.get());
+  return LaunchCold(run, spec, mask, {v1_tasks.data(), v1_tasks.size(), fds.v2_dir.get()});
+}
+
 // Resource use, the cgroup's verdict, the layers and the classification of how the run ended.
 void RecordEnd(const Policy& policy, const PreparedRun& run, const ClonedInit& init, Cgroup& cgroup, const Supervised& sup,
                Clock::time_point t0, RunOutcome* outcome) {
@@ -181,6 +155,7 @@ void RecordEnd(const Policy& policy, const PreparedRun& run, const ClonedInit& i
     (void)cgroup.Remove();
   }
   outcome->layers = run.layers;
+  outcome->bounds = run.bounds;
   outcome->not_enforced.insert(outcome->not_enforced.begin(), run.not_enforced.begin(), run.not_enforced.end());
   outcome->weakenings = run.weakenings;
   end.child_error = sup.child_error;
@@ -225,7 +200,7 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
 
   // 2. Limits: cgroup where possible, rlimit fallback where allowed.
   auto t_cg = Clock::now();
-  auto cgroup = SetUpLimits(policy.limits, run);
+  auto cgroup = SetUpLimitsFromParent(policy.limits, run);
   if (!cgroup) return std::unexpected(cgroup.error());
   outcome.setup_ms["cgroup"] = MsSince(t_cg);
 
@@ -239,7 +214,7 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
   Supervisor supervisor(std::move(so));
   ExecSpec exec(run);
   auto t_clone = Clock::now();
-  auto launched = LaunchCold(run, exec.spec, supervisor.saved_mask());
+  auto launched = LaunchInCgroup(run, exec.spec, supervisor.saved_mask(), *cgroup);
   if (!launched) return std::unexpected(launched.error());
   ClonedInit& init = launched->init;
   supervisor.IgnoreSigpipe();  // a closed monitor or report pipe must not kill us
@@ -248,7 +223,7 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
   // 4. From outside: uid maps, cgroup membership, network; then release the child.
   auto t_rel = Clock::now();
   ParentSide side;
-  if (Status st = SetUpFromParent(policy, init.pid(), run, *cgroup, &side, &outcome); !st) {
+  if (Status st = SetUpFromParent(policy, init.pid(), run, launched->joined_cgroup ? nullptr : &*cgroup, &side, &outcome); !st) {
     init.KillAndReap();
     return std::unexpected(st.error());
   }
