@@ -120,6 +120,23 @@ TEST(EscapeResource, ForkBombEndsAtTheDefaultPidsLimit) {
   EXPECT_LT(n, 1024);
 }
 
+// The bound without any cgroup (limits.cgroup = "disabled", what an ordinary user gets here), also as
+// root: RLIMIT_NPROC, counted in the sandbox's own user namespace (other processes of the same
+// outside uid, such as concurrent tests, do not use it up).
+TEST(EscapeResource, ForkBombEndsAtRlimitNprocWithoutACgroup) {
+  std::string dir = airlock::test::MakeTempDir("escape-resource-nocg");
+  std::string profile = dir + "/nocgroup.toml";
+  airlock::test::WriteFile(profile, "include = [\"default\"]\n[limits]\ncgroup = \"disabled\"\n");
+  auto r = RunWithReport("forkbomb", {"n=1100"}, {"--profile", profile});
+  unlink(profile.c_str());
+  rmdir(dir.c_str());
+  EXPECT_EQ(r.report["bounds"]["pids"]["enforced_by"], "RLIMIT_NPROC") << r.report.dump() << r.run.err;
+  EXPECT_EQ(r.report["bounds"]["memory"]["enforced_by"], "RLIMIT_AS");
+  EXPECT_BLOCKED_WITH(r.run, "forkbomb", "EAGAIN");
+  EXPECT_GT(CountIn(Find(r.run, "forkbomb")), 900);
+  EXPECT_LT(CountIn(Find(r.run, "forkbomb")), 1024);
+}
+
 TEST(EscapeResource, ForkBombControlReachesItsTargetWithPidsRaised) {
   EXPECT_PROBE_ESCAPED(RunInSandbox(kHelper, "forkbomb", {"n=1100"}, {"--pids", "2048"}), "forkbomb");
 }
