@@ -106,6 +106,15 @@ TEST(CgroupParse, CreatorStartTime) {
   EXPECT_EQ(cgroupfs::ProcessStartTime(4194304), 0u);
 }
 
+// The leaf airlock moves itself into in a delegated v2 scope (cgroup.cc MoveSelfIntoLeaf) carries
+// the creator's pid and start time like a run's cgroup, so the GC removes it once we are gone.
+TEST(CgroupBasics, SelfLeafIsNamedForTheGarbageCollector) {
+  std::string leaf = cgroupfs::SelfLeafName();
+  EXPECT_EQ(cgroupfs::CreatorPidFromName(leaf), getpid()) << leaf;
+  EXPECT_EQ(cgroupfs::CreatorStartFromName(leaf), cgroupfs::ProcessStartTime(getpid())) << leaf;
+  EXPECT_TRUE(leaf.ends_with("-self")) << leaf;
+}
+
 TEST(CgroupBasics, NoLimitsMeansInactive) {
   Limits none;  // bounded by default (policy.h): lift both
   none.memory_bytes.reset();
