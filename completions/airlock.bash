@@ -17,7 +17,7 @@ _airlock() {
         --bind|--ro-bind|--dev-bind|--chdir|--report) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --allow|--deny) COMPREPLY=($(compgen -W "@ptrace @mount @namespaces @keyring @bpf @perf @io-uring @debug @handles @chroot @clock-set" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "--profile --bind --ro-bind --dev-bind --tmpfs --chdir --workdir --net --net-allow --memory --pids --cpu --timeout --rlimit --setenv --keep-env --pass-fd --hostname --uid --gid --allow --deny --landlock --pool --on-interrupt --explain --report --monitor --monitor-reads --verbose --help --" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--profile --bind --ro-bind --dev-bind --tmpfs --tmp-size --shm-size --home-size --tmpfs-inodes --chdir --workdir --net --net-allow --memory --pids --cpu --timeout --rlimit --setenv --keep-env --pass-fd --hostname --uid --gid --allow --deny --landlock --pool --on-interrupt --explain --report --monitor --monitor-reads --verbose --help --" -- "$cur")) ;;
     pool)
       case "$prev" in
         -p|--profile) COMPREPLY=($(compgen -W "$(airlock profile list 2>/dev/null | cut -d' ' -f1)" -- "$cur") $(compgen -f -X '!*.toml' -- "$cur")); return ;;

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -125,6 +127,12 @@ int main(int argc, char** argv) {
   std::string no_landlock = profile("no-landlock", "[landlock]\nmode = \"disabled\"\n");
   std::string no_count = profile("no-count", "[seccomp]\ncount_denials = false\n");
 
+  // The default profile's memory limit on this host, min(25% of RAM, 4 GiB), in bytes (for a baseline).
+  struct sysinfo si {};
+  sysinfo(&si);
+  const std::string default_memory =
+      std::to_string(std::min<uint64_t>(static_cast<uint64_t>(si.totalram) * si.mem_unit / 4, uint64_t{4} << 30));
+
   std::vector<Variant> vs;
   vs.push_back({"bare /bin/true", [] { return RunArgv({"/bin/true"}); }, {}});
   vs.push_back({"kernel floor (userns+mnt+pid+net, uid map)", [] { return KernelFloor(); }, {}});
@@ -203,7 +211,15 @@ int main(int argc, char** argv) {
                     a[0] = baseline;
                     return RunArgv(a);
                   }, {}});
+    // The default's bounds given to the baseline on its command line (a baseline older than bounded
+    // defaults attaches with a cgroup.procs write from the parent).
+    vs.push_back({"baseline binary + the default's limits (--pids 1024 --memory DEFAULT)", [&] {
+                    return RunArgv({baseline, "run", "--pool", "off", "--pids", "1024", "--memory", default_memory, "--", "/bin/true"});
+                  }, {}});
   }
+  vs.push_back({"airlock cold, limits lifted (--pids unlimited --memory unlimited)", [&] {
+                  return RunArgv({airlock, "run", "--pool", "off", "--pids", "unlimited", "--memory", "unlimited", "--", "/bin/true"});
+                }, {}});
   vs.push_back({"airlock without seccomp", [&] { return RunArgv({airlock, "run", "--pool", "off", "--profile", no_seccomp, "--", "/bin/true"}); }, {}});
   vs.push_back({"airlock without denial counting", [&] { return RunArgv({airlock, "run", "--pool", "off", "--profile", no_count, "--", "/bin/true"}); }, {}});
   vs.push_back({"airlock without landlock", [&] { return RunArgv({airlock, "run", "--pool", "off", "--profile", no_landlock, "--", "/bin/true"}); }, {}});

@@ -61,6 +61,40 @@ bool EnsureV2Controller(const std::string& dir, const std::string& controller) {
   return true;
 }
 
+// Our own v2 cgroup holds us, so it cannot hand controllers to its children (cgroup v2's "no internal
+// processes" rule). When we are its only process, as in a delegated scope (`systemd-run --user --scope
+// -p Delegate=yes airlock ...`), move ourselves into a leaf below it: it then holds no process. Never
+// when others share it (a login session), never in the root cgroup (exempt from the rule).
+bool MoveSelfIntoLeaf(const Hierarchy& h) {
+  if (h.own_dir == h.mount_point) return false;
+  auto procs = cgroupfs::ReadProcs(h.own_dir);
+  if (procs.size() != 1 || procs[0] != ::getpid()) return false;
+  std::string leaf = h.own_dir + "/" + cgroupfs::SelfLeafName();
+  if (::mkdir(leaf.c_str(), 0755) != 0 && errno != EEXIST) return false;
+  if (auto w = cgroupfs::WriteFile(leaf + "/cgroup.procs", "0"); !w) {
+    LogDebug("cgroup: cannot move into {}: {}", leaf, w.error().What());
+    ::rmdir(leaf.c_str());
+    return false;
+  }
+  LogDebug("cgroup: moved into {} so that {} can enable controllers for the sandboxes", leaf, h.own_dir);
+  return true;
+}
+
+// The wanted controllers that our v2 cgroup can give its children (enabling them, and making room
+// by MoveSelfIntoLeaf when that is what stops it).
+std::vector<std::string> EnableOnV2(const Hierarchy& v2, const std::vector<std::string>& wanted) {
+  std::vector<std::string> on, refused;
+  for (const auto& c : wanted) {
+    if (v2.Has(c)) (EnsureV2Controller(v2.own_dir, c) ? on : refused).push_back(c);
+  }
+  if (!refused.empty() && MoveSelfIntoLeaf(v2)) {
+    for (const auto& c : refused) {
+      if (EnsureV2Controller(v2.own_dir, c)) on.push_back(c);
+    }
+  }
+  return on;
+}
+
 // mkdir of a cgroup directory; failure (usually EACCES/EROFS unprivileged) is logged at debug level.
 bool MakeDir(const std::string& path) {
   if (::mkdir(path.c_str(), 0755) == 0) return true;
@@ -276,11 +310,7 @@ Result<Cgroup> CreateCgroupFromParent(const Limits& limits, const std::string& n
 
   // Decide v2 vs v1 per controller.
   std::vector<std::string> on_v2;
-  if (v2) {
-    for (const auto& c : wanted) {
-      if (v2->Has(c) && EnsureV2Controller(v2->own_dir, c)) on_v2.push_back(c);
-    }
-  }
+  if (v2) on_v2 = EnableOnV2(*v2, wanted);
   std::vector<Cgroup::Node> nodes;
   bool v2_made = false;
   if (!on_v2.empty()) {
@@ -359,6 +389,14 @@ Result<Cgroup> CreateCgroupFromParent(const Limits& limits, const std::string& n
   cg.version_ = any_v1 && any_v2 ? "v1+v2" : any_v2 ? "v2" : any_v1 ? "v1" : "none";
   LogDebug("cgroup: {} created ({}), enforcing {} of {} limits", name, cg.version_, cg.enforced_.size(), wanted.size());
   return cg;
+}
+
+std::string Cgroup::EnforcedOn(const std::string& controller) const {
+  if (std::find(enforced_.begin(), enforced_.end(), controller) == enforced_.end()) return "";
+  for (const auto& n : nodes_) {
+    if (std::find(n.controllers.begin(), n.controllers.end(), controller) != n.controllers.end()) return n.v2 ? "v2" : "v1";
+  }
+  return "";
 }
 
 Status Cgroup::Attach(pid_t pid) {

@@ -72,6 +72,8 @@ class Cgroup {
   std::vector<std::string> paths() const;
   // Which limits are enforced by the cgroup ("memory", "pids", "cpu").
   const std::vector<std::string>& enforced() const { return enforced_; }
+  // "v2" or "v1": the hierarchy whose control files hold `controller`'s limit; "" when not enforced.
+  std::string EnforcedOn(const std::string& controller) const;
 
   // Writes pid into cgroup.procs of every directory; fails on the first one that refuses.
   Status Attach(pid_t pid);

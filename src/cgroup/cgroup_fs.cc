@@ -145,8 +145,10 @@ std::vector<Hierarchy> DiscoverHierarchies() {
   auto self = ReadFile("/proc/self/cgroup");
   if (!mountinfo || !self) return {};
   auto hs = ParseHierarchies(*mountinfo, *self);
+  const std::string leaf = "/" + SelfLeafName();
   for (auto& h : hs) {
     if (!h.v2) continue;
+    if (h.own_dir.size() > leaf.size() && h.own_dir.ends_with(leaf)) h.own_dir.resize(h.own_dir.size() - leaf.size());
     auto c = ReadFile(h.own_dir + "/cgroup.controllers");
     if (!c) continue;
     std::istringstream in(*c);
@@ -264,6 +266,11 @@ uint64_t CreatorStartFromName(std::string_view name) {
   auto [p, ec] = std::from_chars(name.data(), name.data() + name.size(), start);
   if (ec != std::errc() || p == name.data() + name.size() || *p != '-') return 0;
   return start;
+}
+
+std::string SelfLeafName() {
+  static const uint64_t start = ProcessStartTime(::getpid());
+  return "airlock-" + std::to_string(::getpid()) + "-s" + std::to_string(start) + "-self";
 }
 
 uint64_t ProcessStartTime(pid_t pid) {

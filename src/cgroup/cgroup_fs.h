@@ -21,7 +21,9 @@ struct Hierarchy {
   // v2: the controllers available in our own cgroup (its cgroup.controllers), filled by Discover.
   std::vector<std::string> controllers;
   std::string mount_point;
-  std::string own_dir;  // the directory of this process's current cgroup in this hierarchy
+  // The directory of this process's current cgroup in this hierarchy; when we moved ourselves into
+  // our own leaf below it (SelfLeafName, v2 delegation: cgroup.cc), the leaf's parent.
+  std::string own_dir;
 
   bool Has(std::string_view controller) const;
 };
@@ -56,5 +58,8 @@ pid_t CreatorPidFromName(std::string_view name);
 uint64_t CreatorStartFromName(std::string_view name);
 // Start time of a process (same unit), 0 when it does not exist or cannot be read.
 uint64_t ProcessStartTime(pid_t pid);
+// "airlock-<pid>-s<start>-self": the leaf this process moves itself into when its own v2 cgroup is
+// delegated to it but holds it (cgroup.cc); removed by the GC once we are gone, like a run's cgroup.
+std::string SelfLeafName();
 
 }  // namespace airlock::cgroupfs

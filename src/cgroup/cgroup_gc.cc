@@ -94,7 +94,10 @@ CgroupSupport ProbeCgroupSupport() {
         // (then we may enable it); writing is left to CreateCgroupFromParent.
         bool enabled = sub && (" " + *sub + " ").find(std::string(" ") + c) != std::string::npos;
         bool root = h.own_dir == h.mount_point;  // the root cgroup is exempt from that rule
-        ok = (enabled || root || cgroupfs::ReadProcs(h.own_dir).empty()) && can_create(h.own_dir);
+        // (Being its only process is enough too: CreateCgroupFromParent then moves into a leaf.)
+        auto procs = cgroupfs::ReadProcs(h.own_dir);
+        bool alone = procs.empty() || (procs.size() == 1 && procs[0] == ::getpid());
+        ok = (enabled || root || alone) && can_create(h.own_dir);
       } else {
         ok = can_create(h.own_dir);
       }

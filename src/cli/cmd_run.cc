@@ -161,8 +161,12 @@ void AddRunOptions(CLI::App& app, RunArgs& a) {
   app.add_flag("--workdir", a.o.workdir, "bind the current directory read-write at the same path and chdir there");
   app.add_option("--net", a.o.net, "network: none (default), host (shares the host network: weakening), user, sinkhole (DNS and every connection answered and recorded locally)");
   app.add_option("--net-allow", a.o.net_allow, "allowed destination HOST:PORT for --net user (repeatable)")->allow_extra_args(false);
-  app.add_option("--memory", a.o.memory, "memory limit, e.g. 512m");
-  app.add_option("--pids", a.o.pids, "maximum number of processes");
+  app.add_option("--tmp-size", a.o.tmp_size, "size of the private /tmp, e.g. 256m");
+  app.add_option("--shm-size", a.o.shm_size, "size of the private /dev/shm");
+  app.add_option("--home-size", a.o.home_size, "size of the private home directory");
+  app.add_option("--tmpfs-inodes", a.o.tmpfs_inodes, "inodes (files) of each writable tmpfs: /tmp, /dev/shm, home, --tmpfs");
+  app.add_option("--memory", a.o.memory, "memory limit: 512m, 25% (of the host's RAM), min(25%, 4g) or unlimited");
+  app.add_option("--pids", a.o.pids, "maximum number of processes and threads, or unlimited");
   app.add_option("--cpu", a.o.cpu, "CPU limit in CPUs, e.g. 0.5");
   app.add_option("--timeout", a.o.timeout, "kill the whole sandbox after this long, e.g. 30s");
   app.add_option("--rlimit", a.o.rlimits, "NAME=VALUE resource limit (nofile=1024, core=0, ...)")->allow_extra_args(false);

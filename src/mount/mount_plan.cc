@@ -9,6 +9,8 @@
 #include <set>
 #include <vector>
 
+#include "policy/profile_loader.h"
+
 namespace airlock {
 namespace {
 
@@ -229,6 +231,18 @@ Result<ResolvedSource> ResolveBindSource(const std::string& src, const std::stri
   return r;
 }
 
+// Bytes of a validated size string (ValidatePolicy checked it; 1 byte if not, never unbounded).
+uint64_t SizeBytes(const std::string& size) {
+  auto bytes = ParseSize(size);
+  return bytes && *bytes ? *bytes : 1;
+}
+
+// "size=N,nr_inodes=M" and its TmpfsBound.
+std::string TmpfsLimits(MountPlan& plan, const std::string& dst, uint64_t bytes, uint64_t inodes, bool writable = true) {
+  plan.tmpfs.push_back({dst, bytes, inodes, writable});
+  return fmt::format("size={},nr_inodes={}", bytes, inodes);
+}
+
 }  // namespace
 
 const std::vector<std::string>& HostFactMasks() {
@@ -266,7 +280,9 @@ bool DirectoryExistsInside(const Policy& policy, const std::string& dir) { retur
 
 Result<MountPlan> BuildMountPlan(const Policy& policy, const IdMapping& ids) {
   MountPlan plan;
-  plan.root_options = "mode=0755,size=16m,nr_inodes=16384";
+  plan.root_options = "mode=0755," + TmpfsLimits(plan, "/", kRootTmpfsBytes, kRootTmpfsInodes, false);
+  const uint64_t inodes = policy.tmpfs_inodes;
+  const uint64_t tmp_bytes = SizeBytes(policy.tmp_size);
   std::set<std::string> generated_present;
   std::vector<MountOp> user_ops;
 
@@ -318,8 +334,9 @@ Result<MountPlan> BuildMountPlan(const Policy& policy, const IdMapping& ids) {
       }
       case MountEntry::Kind::kTmpfs:
         op.kind = MountOp::Kind::kTmpfs;
-        op.options = fmt::format("mode=0755,uid={},gid={}{}", ids.inside_uid, ids.inside_gid,
-                                 e.size_bytes ? fmt::format(",size={}", e.size_bytes) : std::string());
+        // Unsized: as big as /tmp (never the kernel's default of half the RAM).
+        op.options = fmt::format("mode=0755,uid={},gid={},{}", ids.inside_uid, ids.inside_gid,
+                                 TmpfsLimits(plan, dst, e.size_bytes ? e.size_bytes : tmp_bytes, inodes));
         break;
       case MountEntry::Kind::kDir:
         op.kind = MountOp::Kind::kDir;
@@ -362,7 +379,7 @@ Result<MountPlan> BuildMountPlan(const Policy& policy, const IdMapping& ids) {
     plan.effective.push_back({MountEntry::Kind::kRoBind, "proc", "/proc", 0, false, "skeleton"});
   }
   if (policy.mount_dev) {
-    add(tmpfs("/dev", "mode=0755,size=64k,nr_inodes=256", true));
+    add(tmpfs("/dev", "mode=0755," + TmpfsLimits(plan, "/dev", kDevTmpfsBytes, kDevTmpfsInodes), true));
     for (const char* node : kDevNodes) {
       MountOp op;
       op.kind = MountOp::Kind::kBind;
@@ -397,13 +414,16 @@ Result<MountPlan> BuildMountPlan(const Policy& policy, const IdMapping& ids) {
     link("/proc/self/fd/0", "/dev/stdin");
     link("/proc/self/fd/1", "/dev/stdout");
     link("/proc/self/fd/2", "/dev/stderr");
-    add(tmpfs("/dev/shm", fmt::format("mode=1777,size=64m,uid={},gid={}", ids.inside_uid, ids.inside_gid), false));
+    add(tmpfs("/dev/shm", fmt::format("mode=1777,uid={},gid={},{}", ids.inside_uid, ids.inside_gid,
+                                      TmpfsLimits(plan, "/dev/shm", SizeBytes(policy.shm_size), inodes))));
     plan.effective.push_back({MountEntry::Kind::kDevBind, "dev", "/dev", 0, false, "skeleton"});
   }
-  add(tmpfs("/tmp", fmt::format("mode=1777,size={},uid={},gid={}", policy.tmp_size, ids.inside_uid, ids.inside_gid)));
+  add(tmpfs("/tmp", fmt::format("mode=1777,uid={},gid={},{}", ids.inside_uid, ids.inside_gid,
+                                 TmpfsLimits(plan, "/tmp", tmp_bytes, inodes))));
   plan.effective.push_back({MountEntry::Kind::kTmpfs, "", "/tmp", 0, false, "skeleton"});
   if (!policy.home.empty() && policy.home != "/tmp") {
-    add(tmpfs(Normalize(policy.home), fmt::format("mode=0700,size=256m,uid={},gid={}", ids.inside_uid, ids.inside_gid)));
+    add(tmpfs(Normalize(policy.home), fmt::format("mode=0700,uid={},gid={},{}", ids.inside_uid, ids.inside_gid,
+                                                  TmpfsLimits(plan, Normalize(policy.home), SizeBytes(policy.home_size), inodes))));
     plan.effective.push_back({MountEntry::Kind::kTmpfs, "", Normalize(policy.home), 0, false, "skeleton"});
   }
 

@@ -31,6 +31,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -60,9 +61,28 @@ struct ProcSysWrite {
   std::string value;
 };
 
+// The bounds of one tmpfs of the sandbox (its size= and nr_inodes= options), for the run report.
+struct TmpfsBound {
+  std::string dst;       // "/", "/dev", "/dev/shm", "/tmp", the home directory, a [[mount]] tmpfs
+  uint64_t size_bytes = 0;
+  uint64_t inodes = 0;
+  bool writable = true;  // false: the root, remounted read-only after setup
+
+  bool operator==(const TmpfsBound&) const = default;
+};
+
+// Every tmpfs gets both a size and an inode limit: the root skeleton (16 MiB, 16384 inodes, read-only
+// once set up) and /dev (64 KiB, 256 inodes) fixed; /tmp, /dev/shm, home and [[mount]] tmpfs from the
+// policy (tmp_size, shm_size, home_size, a mount's own size or else tmp_size; tmpfs_inodes each).
+inline constexpr uint64_t kRootTmpfsBytes = 16u << 20;
+inline constexpr uint64_t kRootTmpfsInodes = 16384;
+inline constexpr uint64_t kDevTmpfsBytes = 64u << 10;
+inline constexpr uint64_t kDevTmpfsInodes = 256;
+
 struct MountPlan {
   std::vector<MountOp> ops;
   std::string root_options;            // tmpfs options of the new root
+  std::vector<TmpfsBound> tmpfs;       // every tmpfs with its size and inode limit (the root first)
   std::vector<std::string> skipped;    // optional sources that do not exist on this host
   std::vector<MountEntry> effective;   // the policy's view of the final filesystem (for Landlock/explain)
   std::vector<ProcSysWrite> proc_sys_writes;  // written by init, in order; a missing knob is skipped

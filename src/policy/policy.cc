@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "policy/profile_loader.h"
@@ -107,8 +108,9 @@ void CheckLimits(const Limits& limits, std::vector<std::string>& problems) {
     problems.push_back("limits.cpus must be a positive number (e.g. 0.5)");
   }
   if (limits.timeout && limits.timeout->count() <= 0) problems.push_back("limits.timeout must be > 0");
-  if (limits.cgroup == Requirement::kDisabled && (limits.memory_bytes || limits.pids || limits.cpus)) {
-    problems.push_back("limits.cgroup is disabled but memory/pids/cpus limits are set");
+  if (limits.cgroup == Requirement::kDisabled && limits.cpus) {
+    problems.push_back("limits.cgroup is disabled but limits.cpus is set (a CPU share needs a cgroup; memory and pids "
+                       "fall back to rlimits)");
   }
   std::set<std::string> names;
   for (const RlimitEntry& r : limits.rlimits) {
@@ -181,11 +183,15 @@ Status ValidatePolicy(const Policy& policy) {
   }
 
   CheckMounts(policy, problems);
-  if (auto size = ParseSize(policy.tmp_size); !size) {
-    problems.push_back("filesystem.tmp_size: " + size.error().message());
-  } else if (*size == 0) {
-    problems.push_back("filesystem.tmp_size must be > 0");
+  for (const auto& [key, value] : {std::pair{"tmp_size", &policy.tmp_size}, std::pair{"shm_size", &policy.shm_size},
+                                    std::pair{"home_size", &policy.home_size}}) {
+    if (auto size = ParseSize(*value); !size) {
+      problems.push_back(std::string("filesystem.") + key + ": " + size.error().message());
+    } else if (*size == 0) {
+      problems.push_back(std::string("filesystem.") + key + " must be > 0");
+    }
   }
+  if (policy.tmpfs_inodes == 0) problems.push_back("filesystem.tmpfs_inodes must be > 0");
   if (!policy.home.empty()) {  // empty = no private home directory
     if (std::string p = PathProblem(policy.home); !p.empty()) problems.push_back("filesystem.home " + p);
   }

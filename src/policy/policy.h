@@ -69,14 +69,26 @@ struct RlimitEntry {
   bool operator==(const RlimitEntry&) const = default;
 };
 
+// Bounded by default (docs/LIMITS.md): a policy that says nothing about limits gets these. A profile
+// or the command line sets "unlimited" to lift one (memory_bytes / pids = nullopt).
+inline constexpr uint64_t kDefaultPidsLimit = 1024;
+// Memory: a quarter of the host's RAM, at most 4 GiB (ParseMemoryLimit syntax, resolved when loaded).
+inline constexpr const char* kDefaultMemoryLimit = "min(25%, 4g)";
+// nr_inodes of every writable tmpfs of the sandbox (/tmp, /dev/shm, home, [[mount]] tmpfs).
+inline constexpr uint64_t kDefaultTmpfsInodes = 65536;
+
+// kDefaultMemoryLimit on this host, in bytes (MemTotal from sysinfo(2)).
+uint64_t DefaultMemoryLimitBytes();
+
 struct Limits {
-  std::optional<uint64_t> memory_bytes;
-  std::optional<uint64_t> pids;
+  std::optional<uint64_t> memory_bytes = DefaultMemoryLimitBytes();  // nullopt = unlimited
+  std::optional<uint64_t> pids = kDefaultPidsLimit;                  // nullopt = unlimited
   std::optional<double> cpus;  // fraction of CPUs, e.g. 0.5
   std::optional<std::chrono::milliseconds> timeout;
   std::vector<RlimitEntry> rlimits;
   // What to do when the cgroup controllers cannot be used (e.g. unprivileged on cgroup v1):
-  // kRequired refuses; kBestEffort falls back to rlimits (RLIMIT_AS / RLIMIT_NPROC) and says so.
+  // kRequired refuses; kBestEffort falls back to rlimits (RLIMIT_AS / RLIMIT_NPROC) and says so;
+  // kDisabled never makes a cgroup: memory and pids use those rlimits directly, cpus is refused.
   Requirement cgroup = Requirement::kBestEffort;
 
   bool operator==(const Limits&) const = default;
@@ -125,8 +137,11 @@ struct Policy {
   std::vector<MountEntry> mounts;  // applied in order after the built-in root skeleton
   bool mount_proc = true;
   bool mount_dev = true;
-  std::string tmp_size = "64m";    // private /tmp
+  std::string tmp_size = "64m";    // private /tmp; also the size of a [[mount]] tmpfs that names none
+  std::string shm_size = "64m";    // private /dev/shm (with mount_dev)
   std::string home = "/home/sandbox";
+  std::string home_size = "256m";  // the private home tmpfs
+  uint64_t tmpfs_inodes = kDefaultTmpfsInodes;  // nr_inodes of each writable tmpfs
   std::optional<std::string> chdir;
 
   std::string hostname = "airlock";

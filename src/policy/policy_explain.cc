@@ -77,9 +77,12 @@ void ExplainMounts(const Policy& p, Table& t) {
   t.Section("filesystem");
   t.Row("/proc", p.mount_proc ? "fresh procfs for the sandbox pid namespace" : "not mounted");
   t.Row("/dev", p.mount_dev ? "minimal private /dev (device nodes only)" : "not mounted");
-  t.Row("/tmp", p.tmp_size.empty() ? "private tmpfs" : "private tmpfs, size " + p.tmp_size);
+  t.Row("/tmp", "private tmpfs, size " + p.tmp_size);
+  if (p.mount_dev) t.Row("/dev/shm", "private tmpfs, size " + p.shm_size);
   t.Row("/etc ids", "passwd, group, hosts generated for the inside ids and hostname (unless a file entry replaces them)");
-  t.Row("home", p.home);
+  t.Row("home", p.home.empty() ? "(none)" : p.home);
+  if (!p.home.empty()) t.Row("home size", "private tmpfs, size " + p.home_size);
+  t.Row("tmpfs inodes", fmt::format("{} per writable tmpfs (/tmp, /dev/shm, home, tmpfs mounts)", p.tmpfs_inodes));
   t.Row("chdir", p.chdir ? *p.chdir : "(home)");
   int n = 0;
   for (const MountEntry& m : p.mounts) {
@@ -90,7 +93,7 @@ void ExplainMounts(const Policy& p, Table& t) {
       case MountEntry::Kind::kRoBind: line = fmt::format("ro  bind    {} <- {}", m.dst, m.src); break;
       case MountEntry::Kind::kDevBind: line = fmt::format("rw  dev     {} <- {}", m.dst, m.src); break;
       case MountEntry::Kind::kTmpfs:
-        line = fmt::format("rw  tmpfs   {}{}", m.dst, m.size_bytes ? " size " + Bytes(m.size_bytes) : "");
+        line = fmt::format("rw  tmpfs   {} size {}", m.dst, m.size_bytes ? Bytes(m.size_bytes) : p.tmp_size + " (tmp_size)");
         break;
       case MountEntry::Kind::kDir: line = fmt::format("rw  dir     {}", m.dst); break;
       case MountEntry::Kind::kSymlink: line = fmt::format("    symlink {} -> {}", m.dst, m.src); break;
@@ -188,9 +191,14 @@ std::string ExplainPolicy(const Policy& p) {
   t.Section("limits");
   t.Row("memory", p.limits.memory_bytes ? Bytes(*p.limits.memory_bytes) : "unlimited");
   t.Row("pids", p.limits.pids ? std::to_string(*p.limits.pids) : "unlimited");
+  if (!p.limits.memory_bytes) t.Weakened("no memory limit");
+  if (!p.limits.pids) t.Weakened("no process limit (fork bombs reach the host's limits)");
   t.Row("cpus", p.limits.cpus ? fmt::format("{}", *p.limits.cpus) : "unlimited");
   t.Row("timeout", p.limits.timeout ? fmt::format("{}ms", p.limits.timeout->count()) : "none");
-  t.Row("cgroup", RequirementName(p.limits.cgroup));
+  t.Row("cgroup", fmt::format("{} ({})", RequirementName(p.limits.cgroup),
+                               p.limits.cgroup == Requirement::kRequired     ? "refuse to run without cgroup controllers"
+                               : p.limits.cgroup == Requirement::kBestEffort ? "else RLIMIT_AS per process, RLIMIT_NPROC per sandbox"
+                                                                             : "never: RLIMIT_AS per process, RLIMIT_NPROC per sandbox"));
   for (const RlimitEntry& r : p.limits.rlimits) {
     t.Row("rlimit " + r.name, fmt::format("soft {} hard {}", RlimitText(r.soft), RlimitText(r.hard)));
   }

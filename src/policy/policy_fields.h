@@ -55,8 +55,11 @@ struct PolicyFieldInfo {
   X(mounts, "mount", "mount", "--bind --ro-bind --dev-bind --tmpfs --workdir", kSandbox)              \
   X(mount_proc, "filesystem.proc", "/proc", "", kSandbox)                                             \
   X(mount_dev, "filesystem.dev", "/dev", "", kSandbox)                                                \
-  X(tmp_size, "filesystem.tmp_size", "/tmp", "", kSandbox)                                            \
+  X(tmp_size, "filesystem.tmp_size", "/tmp", "--tmp-size", kSandbox)                                  \
+  X(shm_size, "filesystem.shm_size", "/dev/shm", "--shm-size", kSandbox)                              \
   X(home, "filesystem.home", "home", "", kSandbox)                                                    \
+  X(home_size, "filesystem.home_size", "home size", "--home-size", kSandbox)                          \
+  X(tmpfs_inodes, "filesystem.tmpfs_inodes", "tmpfs inodes", "--tmpfs-inodes", kSandbox)              \
   X(chdir, "filesystem.chdir", "chdir", "--chdir --workdir", kSandbox)                                \
   X(hostname, "process.hostname", "hostname", "--hostname", kSandbox)                                 \
   X(new_session, "process.new_session", "new_session", "", kSandbox)                                  \

@@ -3,6 +3,7 @@
 #include "policy/policy_overrides.h"
 
 #include <stdexcept>
+#include <tuple>
 
 #include "policy/profile_loader.h"
 
@@ -38,6 +39,20 @@ Status ApplyMounts(Policy& p, const PolicyOverrides& o, const std::string& cwd) 
     }
     p.mounts.push_back(e);
   }
+  for (const auto& [flag, value, field] : {std::tuple{"--tmp-size", &o.tmp_size, &p.tmp_size},
+                                           std::tuple{"--shm-size", &o.shm_size, &p.shm_size},
+                                           std::tuple{"--home-size", &o.home_size, &p.home_size}}) {
+    if (value->empty()) continue;
+    auto size = ParseSize(*value);
+    if (!size) return std::unexpected(std::move(size.error()).WithContext(flag));
+    if (*size == 0) return MakeError(std::string(flag) + " must be > 0");
+    *field = *value;
+  }
+  if (!o.tmpfs_inodes.empty()) {
+    auto n = ParseCountLimit(o.tmpfs_inodes);
+    if (!n || !*n || **n == 0) return MakeError("--tmpfs-inodes takes a positive number of inodes, not '" + o.tmpfs_inodes + "'");
+    p.tmpfs_inodes = **n;
+  }
   if (o.workdir) {
     MountEntry e;
     e.kind = MountEntry::Kind::kBind;
@@ -66,11 +81,15 @@ Status ApplyNetwork(Policy& p, const PolicyOverrides& o) {
 
 Status ApplyLimits(Policy& p, const PolicyOverrides& o, RlimitSpecParser parse_rlimit) {
   if (!o.memory.empty()) {
-    auto v = ParseSize(o.memory);
+    auto v = ParseMemoryLimit(o.memory);
     if (!v) return std::unexpected(std::move(v.error()).WithContext("--memory"));
     p.limits.memory_bytes = *v;
   }
-  if (o.pids >= 0) p.limits.pids = static_cast<uint64_t>(o.pids);
+  if (!o.pids.empty()) {
+    auto v = ParseCountLimit(o.pids);
+    if (!v) return std::unexpected(std::move(v.error()).WithContext("--pids"));
+    p.limits.pids = *v;
+  }
   if (!o.cpu.empty()) {
     try {
       size_t used = 0;
@@ -124,8 +143,9 @@ Status ApplyFilters(Policy& p, const PolicyOverrides& o) {
 }  // namespace
 
 bool PolicyOverrides::ChangesSandbox() const {
-  return !bind.empty() || !ro_bind.empty() || !dev_bind.empty() || !tmpfs.empty() || !chdir.empty() || workdir ||
-         !net.empty() || !net_allow.empty() || !memory.empty() || !cpu.empty() || pids >= 0 || !rlimits.empty() ||
+  return !bind.empty() || !ro_bind.empty() || !dev_bind.empty() || !tmpfs.empty() || !tmp_size.empty() ||
+         !shm_size.empty() || !home_size.empty() || !tmpfs_inodes.empty() || !chdir.empty() || workdir ||
+         !net.empty() || !net_allow.empty() || !memory.empty() || !cpu.empty() || !pids.empty() || !rlimits.empty() ||
          !pass_fds.empty() || !hostname.empty() || uid >= 0 || gid >= 0 || !allow.empty() || !deny.empty() ||
          !landlock.empty();
 }

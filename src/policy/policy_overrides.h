@@ -16,12 +16,14 @@ namespace airlock {
 struct PolicyOverrides {
   std::vector<std::pair<std::string, std::string>> bind, ro_bind, dev_bind;  // --bind SRC DST ...
   std::vector<std::string> tmpfs;                                            // --tmpfs DST[:SIZE]
+  std::string tmp_size, shm_size, home_size;  // --tmp-size, --shm-size, --home-size ("" = keep the profile's)
+  std::string tmpfs_inodes;                   // --tmpfs-inodes N
   std::string chdir;
   bool workdir = false;  // --workdir: bind the working directory read-write and chdir there
   std::string net;       // none, host, user, sinkhole ("" = keep the profile's)
   std::vector<std::string> net_allow;
-  std::string memory, cpu, timeout;  // as typed: "512m", "0.5", "30s"
-  int64_t pids = -1;                 // -1 = keep the profile's
+  std::string memory, cpu, timeout;  // as typed: "512m", "25%", "unlimited"; "0.5"; "30s"
+  std::string pids;                  // "1024" or "unlimited"; "" = keep the profile's
   std::vector<std::string> rlimits;  // NAME=VALUE
   std::vector<std::string> setenv, keep_env;
   std::vector<int> pass_fds;

@@ -37,7 +37,8 @@ toml::array Strings(const std::vector<std::string>& v) {
 }
 
 // One writer per member type; policy_fields.h says which key each field goes to. Optional values are
-// left out when unset (the loader then keeps its default), lists and tables are always written.
+// left out when unset (the loader then keeps its default; limits excepted, below), lists and tables
+// are always written.
 void Put(toml::table& t, const std::string& key, bool v) { t.insert_or_assign(key, v); }
 void Put(toml::table& t, const std::string& key, int v) { t.insert_or_assign(key, static_cast<int64_t>(v)); }
 void Put(toml::table& t, const std::string& key, unsigned v) { t.insert_or_assign(key, static_cast<int64_t>(v)); }
@@ -53,6 +54,14 @@ void Put(toml::table& t, const std::string& key, std::chrono::milliseconds v) {
 template <class T>
 void Put(toml::table& t, const std::string& key, const std::optional<T>& v) {
   if (v) Put(t, key, *v);
+}
+// limits.memory / limits.pids: bounded by default (policy.h), so an unset one is written "unlimited".
+void Put(toml::table& t, const std::string& key, const std::optional<uint64_t>& v) {
+  if (v) {
+    Put(t, key, *v);
+  } else {
+    t.insert_or_assign(key, "unlimited");
+  }
 }
 void Put(toml::table& t, const std::string& key, const std::vector<int>& v) {
   toml::array fds;

@@ -384,20 +384,28 @@ class Applier {
     }
   }
 
+  // A tmpfs size key: kept as written ("64m"), or the integer's decimal bytes; must be > 0.
+  void TmpfsSize(Section& s, const char* key, std::string& out) {
+    const toml::node* n = s.Get(key);
+    if (!n) return;
+    auto size = s.Size(key);
+    if (!size) return;
+    if (*size == 0) {
+      errors_.Add(n->source(), "'" + s.Qualified(key) + "' must be > 0");
+    } else {
+      out = n->is_string() ? *n->value<std::string>() : std::to_string(*size);
+    }
+  }
+
   void Filesystem(const toml::table& t) {
     Section s(t, "filesystem", errors_);
     s.Bool("proc", p_.mount_proc);
     s.Bool("dev", p_.mount_dev);
-    if (const toml::node* n = t.get("tmp_size")) {
-      if (auto size = s.Size("tmp_size")) {
-        if (*size == 0) {
-          errors_.Add(n->source(), "'filesystem.tmp_size' must be > 0");
-        } else {
-          p_.tmp_size = n->is_string() ? *n->value<std::string>() : std::to_string(*size);
-        }
-      }
-    }
+    TmpfsSize(s, "tmp_size", p_.tmp_size);
+    TmpfsSize(s, "shm_size", p_.shm_size);
     s.StringInto("home", p_.home);
+    TmpfsSize(s, "home_size", p_.home_size);
+    if (auto v = s.Int("tmpfs_inodes", 1, INT64_MAX)) p_.tmpfs_inodes = static_cast<uint64_t>(*v);
     if (const std::string* c = s.String("chdir")) p_.chdir = *c;
 
     std::vector<MountEntry> local;
@@ -630,10 +638,43 @@ class Applier {
     }
   }
 
+  // limits.memory: bytes, or a string for ParseMemoryLimit ("512m", "25%", "min(25%, 4g)", "unlimited").
+  void MemoryLimit(Section& s) {
+    const toml::node* n = s.Get("memory");
+    if (!n) return;
+    if (const auto* i = n->as_integer()) {
+      if (i->get() < 0) {
+        errors_.Add(n->source(), "'limits.memory' must not be negative");
+      } else {
+        p_.limits.memory_bytes = static_cast<uint64_t>(i->get());
+      }
+    } else if (const auto* str = n->as_string()) {
+      auto v = ParseMemoryLimit(str->get());
+      if (v) {
+        p_.limits.memory_bytes = *v;
+      } else {
+        errors_.Add(n->source(), "'limits.memory': " + v.error().message());
+      }
+    } else {
+      s.TypeError(*n, "memory", "a size like \"512m\", \"25%\", \"min(25%, 4g)\", \"unlimited\" or an integer");
+    }
+  }
+
+  // limits.pids: an integer or "unlimited".
+  void PidsLimit(Section& s) {
+    const toml::node* n = s.Get("pids");
+    if (!n) return;
+    if (const auto* str = n->as_string(); str && str->get() == "unlimited") {
+      p_.limits.pids = std::nullopt;
+    } else if (auto v = s.Int("pids", 0, INT64_MAX)) {
+      p_.limits.pids = static_cast<uint64_t>(*v);
+    }
+  }
+
   void LimitsSection(const toml::table& t) {
     Section s(t, "limits", errors_);
-    if (auto v = s.Size("memory")) p_.limits.memory_bytes = *v;
-    if (auto v = s.Int("pids", 0, INT64_MAX)) p_.limits.pids = static_cast<uint64_t>(*v);
+    MemoryLimit(s);
+    PidsLimit(s);
     if (const toml::node* n = s.Get("cpus")) {
       if (auto d = n->value<double>(); d && (n->is_floating_point() || n->is_integer())) {
         p_.limits.cpus = *d;

@@ -3,6 +3,8 @@
 // See docs/PROFILES.md for the format.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,6 +39,11 @@ std::string PolicyToToml(const Policy& policy);
 
 // Parses sizes like "64m", "1G", "512k", "1048576" into bytes.
 Result<uint64_t> ParseSize(const std::string& text);
+// Parses a memory limit: a size ("512m"), a share of the host's RAM ("25%"), the smallest of several
+// ("min(25%, 4g)") or "unlimited" (nullopt). Percentages are resolved now, against MemTotal.
+Result<std::optional<uint64_t>> ParseMemoryLimit(const std::string& text);
+// Parses a count limit (--pids): a whole number or "unlimited" (nullopt).
+Result<std::optional<uint64_t>> ParseCountLimit(const std::string& text);
 // Parses durations like "30s", "500ms", "2m", "10" (seconds).
 Result<std::chrono::milliseconds> ParseDuration(const std::string& text);
 

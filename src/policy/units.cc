@@ -1,5 +1,8 @@
-// ParseSize / ParseDuration (declared in policy/profile_loader.h): strict, overflow-checked parsers
-// for the human-readable sizes and durations used by profiles and the command line.
+// ParseSize / ParseDuration / ParseMemoryLimit / ParseCountLimit (declared in policy/profile_loader.h):
+// strict, overflow-checked parsers for the human-readable sizes, durations and limits used by profiles
+// and the command line; DefaultMemoryLimitBytes (policy.h).
+#include <sys/sysinfo.h>
+
 #include <cctype>
 #include <cstdint>
 #include <string>
@@ -28,7 +31,80 @@ std::string Lower(std::string s) {
   return s;
 }
 
+std::string Trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t");
+  size_t e = s.find_last_not_of(" \t");
+  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+}
+
+// The host's RAM (MemTotal), read once.
+uint64_t HostMemoryBytes() {
+  static const uint64_t bytes = [] {
+    struct sysinfo si {};
+    if (::sysinfo(&si) != 0) return uint64_t{0};
+    return static_cast<uint64_t>(si.totalram) * (si.mem_unit ? si.mem_unit : 1);
+  }();
+  return bytes;
+}
+
+// One term of a memory limit: a size, or "N%" of the host's RAM (1 <= N <= 100).
+Result<uint64_t> MemoryTerm(const std::string& term) {
+  if (term.empty() || term.back() != '%') return ParseSize(term);
+  uint64_t percent = 0;
+  std::string digits = term.substr(0, term.size() - 1);
+  if (ParseDigits(digits, percent) != static_cast<int>(digits.size()) || digits.empty() || percent == 0 || percent > 100) {
+    return MakeError("bad percentage '" + term + "' (expected 1% to 100% of the host's RAM)");
+  }
+  uint64_t ram = HostMemoryBytes();
+  if (ram == 0) return MakeError("'" + term + "': the host's RAM is unknown (sysinfo failed); give a size");
+  return ram / 100 * percent + ram % 100 * percent / 100;  // floor(ram * percent / 100) without overflow
+}
+
 }  // namespace
+
+Result<std::optional<uint64_t>> ParseMemoryLimit(const std::string& text) {
+  std::string t = Lower(Trim(text));
+  if (t == "unlimited") return std::optional<uint64_t>();
+  if (t.size() > 128) return MakeError("memory limit too long: '" + t.substr(0, 64) + "...'");
+  if (!t.starts_with("min(")) {
+    auto v = MemoryTerm(t);
+    if (!v) return std::unexpected(std::move(v.error()));
+    return std::optional<uint64_t>(*v);
+  }
+  if (t.back() != ')') return MakeError("bad memory limit '" + text + "' (expected e.g. 512m, 25%, min(25%, 4g) or unlimited)");
+  std::optional<uint64_t> smallest;
+  std::string inner = t.substr(4, t.size() - 5);
+  for (size_t pos = 0; pos <= inner.size();) {
+    size_t comma = inner.find(',', pos);
+    if (comma == std::string::npos) comma = inner.size();
+    auto v = MemoryTerm(Trim(inner.substr(pos, comma - pos)));
+    if (!v) return std::unexpected(std::move(v.error()).WithContext("memory limit '" + text + "'"));
+    if (!smallest || *v < *smallest) smallest = *v;
+    pos = comma + 1;
+  }
+  return smallest;
+}
+
+Result<std::optional<uint64_t>> ParseCountLimit(const std::string& text) {
+  std::string t = Lower(Trim(text));
+  if (t == "unlimited") return std::optional<uint64_t>();
+  uint64_t value = 0;
+  int digits = ParseDigits(t, value);
+  if (digits < 0 || (digits > 0 && value > static_cast<uint64_t>(INT64_MAX))) return MakeError("count out of range: '" + text + "'");
+  if (digits == 0 || static_cast<size_t>(digits) != t.size()) {
+    return MakeError("bad count '" + text + "' (expected a whole number or unlimited)");
+  }
+  return std::optional<uint64_t>(value);
+}
+
+uint64_t DefaultMemoryLimitBytes() {
+  static const uint64_t bytes = [] {
+    auto v = ParseMemoryLimit(kDefaultMemoryLimit);
+    // Only when the RAM is unknown: the cap alone (4 GiB).
+    return v && *v ? **v : uint64_t{4} << 30;
+  }();
+  return bytes;
+}
 
 Result<uint64_t> ParseSize(const std::string& text) {
   if (text.empty()) return MakeError("empty size");

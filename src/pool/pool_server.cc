@@ -38,6 +38,7 @@
 #include "sandbox/child.h"
 #include "sandbox/classify.h"
 #include "sandbox/launcher.h"
+#include "sandbox/limits.h"
 #include "sandbox/sandbox.h"
 #include "userns/userns.h"
 
@@ -586,7 +587,7 @@ Result<int> Acceptor::Loop(int listen_fd) {
 // layers and rlimits land in run); every sandbox then gets a cgroup of its own that enforces the
 // limits returned here (none: no cgroup per sandbox).
 Result<std::vector<std::string>> DecideLimits(const Policy& policy, PreparedRun& run) {
-  auto probe = SetUpLimits(policy.limits, run, "pool");
+  auto probe = SetUpLimitsFromParent(policy.limits, run, "pool");
   if (!probe) return std::unexpected(std::move(probe.error()).WithContext("limits"));
   if (probe->active()) {
     GarbageCollectStaleCgroups();  // e.g. of a pool killed before

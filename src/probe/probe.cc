@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "cgroup/cgroup.h"
@@ -44,6 +45,33 @@ std::string Join(const std::vector<std::string>& v) {
   std::string s;
   for (const auto& x : v) s += (s.empty() ? "" : " ") + x;
   return s.empty() ? "none" : s;
+}
+
+bool HasMemoryAndPids(const std::vector<std::string>& writable) {
+  auto has = [&writable](const char* c) { return std::find(writable.begin(), writable.end(), c) != writable.end(); };
+  return has("memory") && has("pids");
+}
+
+// What bounds a sandbox of this user, and how to get cgroup limits when they are missing.
+std::string CgroupLimitsDetail(const CgroupSupport& cg, bool root) {
+  if (HasMemoryAndPids(cg.writable)) {
+    return "writable: " + Join(cg.writable) + " (memory and pids limits are cgroup limits for the whole sandbox)";
+  }
+  std::string text = fmt::format(
+      "{}: the memory limit falls back to RLIMIT_AS (each process's address space) and the pids limit to "
+      "RLIMIT_NPROC (the sandbox's own user namespace); --cpu is refused; the report's \"bounds\" says which. "
+      "For cgroup limits ",
+      cg.writable.empty() ? "no writable cgroup controller for this user" : "writable: " + Join(cg.writable) + " only");
+  if (root) return text + "give airlock a writable cgroup (it runs in a read-only or foreign cgroup here)";
+  text += "run airlock as root, or in a cgroup v2 subtree delegated to you, e.g. "
+          "`systemd-run --user --scope -p Delegate=yes airlock run ...` (airlock must be the scope's only process; "
+          "docs/LIMITS.md)";
+  bool v2_controllers = std::find(cg.v2_controllers.begin(), cg.v2_controllers.end(), "memory") != cg.v2_controllers.end();
+  if (!v2_controllers && !cg.v1_controllers.empty()) {
+    text += "; here memory and pids are cgroup v1 controllers, which cannot be delegated to a user: boot with "
+            "systemd.unified_cgroup_hierarchy=1 (cgroup v2) first";
+  }
+  return text;
 }
 
 }  // namespace
@@ -101,10 +129,7 @@ std::vector<ProbeItem> ProbeHost() {
   CgroupSupport cg = ProbeCgroupSupport();
   items.push_back({"cgroup v2", cg.v2_mounted, cg.v2_mounted ? cg.v2_path + " controllers: " + Join(cg.v2_controllers) : "not mounted", false});
   items.push_back({"cgroup v1", !cg.v1_controllers.empty(), "controllers: " + Join(cg.v1_controllers), false});
-  items.push_back({"cgroup limits usable", !cg.writable.empty(),
-                   cg.writable.empty() ? "no writable controller: --memory/--pids fall back to rlimits (best-effort), --cpu refused"
-                                       : "writable: " + Join(cg.writable),
-                   false});
+  items.push_back({"cgroup limits usable", HasMemoryAndPids(cg.writable), CgroupLimitsDetail(cg, root), false});
 
   std::string un = FindUserNetHelper();
   std::string tun = un.empty() ? "" : DiagnoseTunDevice();

@@ -236,6 +236,77 @@ Status ReadLaunchAndMonitor(const json& j, RunReport& r) {
   return Ok();
 }
 
+bool KnownEnforcer(const std::string& by) {
+  for (const char* k : {kByCgroupV2Pids, kByCgroupV1Pids, kByRlimitNproc, kByCgroupV2Memory, kByCgroupV1Memory, kByRlimitAs,
+                        kByCgroupV2Cpu, kByCgroupV1Cpu, kByNone}) {
+    if (by == k) return true;
+  }
+  return false;
+}
+
+Result<RunReportLimit> ReadLimit(const json& b, const char* name) {
+  std::string field = fmt::format("{}.{}", f::kBounds, name);
+  if (!b[name].is_object()) return WrongType(field, "an object", b[name]);
+  const json& o = b[name];
+  RunReportLimit out;
+  auto limit = Required(o, f::kBoundLimit);
+  if (!limit) return std::unexpected(std::move(limit.error()).WithContext(field));
+  if (!(*limit)->is_null()) {
+    auto v = AsNumber(**limit, field + ".limit");
+    if (!v) return std::unexpected(std::move(v.error()));
+    out.limit = *v;
+  }
+  auto by = Get(o, f::kBoundEnforcedBy, [&field](const json* x) { return AsString(*x, field + ".enforced_by"); });
+  if (!by) return std::unexpected(std::move(by.error()).WithContext(field));
+  if (!KnownEnforcer(*by)) return FieldError(field + ".enforced_by", fmt::format("unknown value '{}'", *by));
+  out.enforced_by = *by;
+  return out;
+}
+
+Result<RunReportTmpfs> ReadTmpfs(const json& t) {
+  const std::string field = fmt::format("{}.{}[]", f::kBounds, f::kBoundTmpfs);
+  if (!t.is_object()) return WrongType(field, "an object", t);
+  RunReportTmpfs out;
+  auto path = Get(t, f::kTmpfsPath, [&field](const json* x) { return AsString(*x, field + ".path"); });
+  auto size = Get(t, f::kTmpfsSizeBytes, [&field](const json* x) { return AsCount(*x, field + ".size_bytes"); });
+  auto inodes = Get(t, f::kTmpfsInodes, [&field](const json* x) { return AsCount(*x, field + ".inodes"); });
+  auto writable = Required(t, f::kTmpfsWritable);
+  if (!path) return std::unexpected(std::move(path.error()).WithContext(field));
+  if (!size) return std::unexpected(std::move(size.error()).WithContext(field));
+  if (!inodes) return std::unexpected(std::move(inodes.error()).WithContext(field));
+  if (!writable) return std::unexpected(std::move(writable.error()).WithContext(field));
+  if (!(*writable)->is_boolean()) return WrongType(field + ".writable", "a boolean", **writable);
+  return RunReportTmpfs{*path, *size, *inodes, (*writable)->get<bool>()};
+}
+
+Status ReadBounds(const json& j, RunReport& r) {
+  if (!j.contains(f::kBounds)) return Ok();
+  const json& b = j[f::kBounds];
+  if (!b.is_object()) return WrongType(f::kBounds, "an object", b);
+  RunReportBounds bounds;
+  for (auto [name, dst] : {std::pair{f::kBoundPids, &bounds.pids}, std::pair{f::kBoundMemory, &bounds.memory}}) {
+    if (!b.contains(name)) return FieldError(fmt::format("{}.{}", f::kBounds, name), "missing");
+    auto l = ReadLimit(b, name);
+    if (!l) return std::unexpected(std::move(l.error()));
+    *dst = std::move(*l);
+  }
+  if (b.contains(f::kBoundCpu)) {
+    auto l = ReadLimit(b, f::kBoundCpu);
+    if (!l) return std::unexpected(std::move(l.error()));
+    bounds.cpu = std::move(*l);
+  }
+  auto tmpfs = Required(b, f::kBoundTmpfs);
+  if (!tmpfs) return std::unexpected(std::move(tmpfs.error()).WithContext(f::kBounds));
+  if (!(*tmpfs)->is_array()) return WrongType("bounds.tmpfs", "an array", **tmpfs);
+  for (const json& t : **tmpfs) {
+    auto one = ReadTmpfs(t);
+    if (!one) return std::unexpected(std::move(one.error()));
+    bounds.tmpfs.push_back(std::move(*one));
+  }
+  r.bounds = std::move(bounds);
+  return Ok();
+}
+
 }  // namespace
 
 Result<std::vector<RunReportLayer>> ParseLayers(const json& layers) {
@@ -259,7 +330,8 @@ Result<std::vector<RunReportLayer>> ParseLayers(const json& layers) {
 Result<RunReport> ParseRunReport(const json& j) {
   if (!j.is_object()) return MakeError(fmt::format("run report: expected an object, got {}", TypeName(j)));
   RunReport r;
-  for (auto step : {ReadVersionAndStatus, ReadOptionalScalars, ReadResources, ReadLists, ReadLaunchAndMonitor, ReadHelpers}) {
+  for (auto step : {ReadVersionAndStatus, ReadOptionalScalars, ReadResources, ReadLists, ReadLaunchAndMonitor, ReadHelpers,
+                    ReadBounds}) {
     if (auto s = step(j, r); !s) return std::unexpected(std::move(s.error()).WithContext("run report"));
   }
   return r;

@@ -64,7 +64,35 @@ inline constexpr const char* kMonitor = "monitor";                // optional {e
 inline constexpr const char* kMonitorEvents = "events";
 inline constexpr const char* kMonitorDropped = "dropped";
 inline constexpr const char* kMonitorLost = "lost";
+// optional {pids, memory, cpu?, tmpfs}: what bounds the sandbox's resources and what enforces each
+// (docs/LIMITS.md). pids/memory/cpu: {limit, enforced_by}; limit is a number (pids: processes and
+// threads, memory: bytes, cpu: CPUs) or null (unlimited, enforced_by "none"). tmpfs: one entry per
+// tmpfs of the sandbox, {path, size_bytes, inodes, writable}, enforced by its size= and nr_inodes=.
+inline constexpr const char* kBounds = "bounds";
+inline constexpr const char* kBoundPids = "pids";
+inline constexpr const char* kBoundMemory = "memory";
+inline constexpr const char* kBoundCpu = "cpu";
+inline constexpr const char* kBoundTmpfs = "tmpfs";
+inline constexpr const char* kBoundLimit = "limit";
+inline constexpr const char* kBoundEnforcedBy = "enforced_by";
+inline constexpr const char* kTmpfsPath = "path";
+inline constexpr const char* kTmpfsSizeBytes = "size_bytes";
+inline constexpr const char* kTmpfsInodes = "inodes";
+inline constexpr const char* kTmpfsWritable = "writable";
 }  // namespace report_field
+
+// Values of bounds.*.enforced_by. The cgroup ones name the control file that holds the limit; the
+// rlimit ones are the fallbacks without a writable cgroup: RLIMIT_NPROC counts the processes of the
+// sandbox's own user namespace (Linux 5.14+), RLIMIT_AS bounds each process's address space.
+inline constexpr const char* kByCgroupV2Pids = "cgroup v2 pids.max";
+inline constexpr const char* kByCgroupV1Pids = "cgroup v1 pids.max";
+inline constexpr const char* kByRlimitNproc = "RLIMIT_NPROC";
+inline constexpr const char* kByCgroupV2Memory = "cgroup v2 memory.max";
+inline constexpr const char* kByCgroupV1Memory = "cgroup v1 memory.limit_in_bytes";
+inline constexpr const char* kByRlimitAs = "RLIMIT_AS";
+inline constexpr const char* kByCgroupV2Cpu = "cgroup v2 cpu.max";
+inline constexpr const char* kByCgroupV1Cpu = "cgroup v1 cpu.cfs_quota_us";
+inline constexpr const char* kByNone = "none";
 
 // Values of "reason" (sandbox::OutcomeReasonName returns these).
 inline constexpr const char* kReasonOk = "ok";
@@ -99,6 +127,25 @@ struct RunReportMonitor {
   uint64_t lost = 0;
 };
 
+struct RunReportLimit {
+  std::optional<double> limit;  // nullopt = unlimited
+  std::string enforced_by;      // one of kBy* above
+};
+
+struct RunReportTmpfs {
+  std::string path;
+  uint64_t size_bytes = 0;
+  uint64_t inodes = 0;
+  bool writable = true;
+};
+
+struct RunReportBounds {
+  RunReportLimit pids;
+  RunReportLimit memory;
+  std::optional<RunReportLimit> cpu;
+  std::vector<RunReportTmpfs> tmpfs;
+};
+
 // One report, typed. Optional fields are std::optional (absent in the JSON) or empty containers.
 struct RunReport {
   int schema_version = kRunReportSchemaVersion;
@@ -127,6 +174,7 @@ struct RunReport {
   std::optional<RunReportMonitor> monitor;
   nlohmann::json network;  // null when absent; its inside belongs to src/net (docs/EVENTS.md)
   std::vector<RunReportHelper> helpers;
+  std::optional<RunReportBounds> bounds;
 };
 
 // Strings are valid UTF-8: bytes from the sandbox that were not are written as the text \xNN

@@ -22,6 +22,23 @@ nlohmann::json LayersToJson(const std::vector<LayerStatus>& layers) {
   return out;
 }
 
+nlohmann::json BoundsToJson(const RunBounds& b) {
+  namespace f = runapi::report_field;
+  auto limit = [](const LimitBound& l) {
+    return nlohmann::json{{f::kBoundLimit, l.limit ? nlohmann::json(*l.limit) : nlohmann::json(nullptr)},
+                          {f::kBoundEnforcedBy, l.enforced_by}};
+  };
+  nlohmann::json j = {{f::kBoundPids, limit(b.pids)}, {f::kBoundMemory, limit(b.memory)}};
+  if (b.cpu) j[f::kBoundCpu] = {{f::kBoundLimit, b.cpu->cpus}, {f::kBoundEnforcedBy, b.cpu->enforced_by}};
+  nlohmann::json tmpfs = nlohmann::json::array();
+  for (const auto& t : b.tmpfs) {
+    tmpfs.push_back({{f::kTmpfsPath, t.path}, {f::kTmpfsSizeBytes, t.size_bytes}, {f::kTmpfsInodes, t.inodes},
+                     {f::kTmpfsWritable, t.writable}});
+  }
+  j[f::kBoundTmpfs] = std::move(tmpfs);
+  return j;
+}
+
 // The report's fields and their names are described once, in runapi/run_report.h (and published as
 // docs/schema/run-report.schema.json); this writer and the typed reader share them.
 nlohmann::json OutcomeToJson(const RunOutcome& o) {
@@ -57,6 +74,7 @@ nlohmann::json OutcomeToJson(const RunOutcome& o) {
     }
     j[f::kHelpers] = hs;
   }
+  if (o.bounds) j[f::kBounds] = BoundsToJson(*o.bounds);
   if (o.monitored) {
     j[f::kMonitor] = {{f::kMonitorEvents, o.monitor_events}, {f::kMonitorDropped, o.monitor_dropped},
                       {f::kMonitorLost, o.monitor_lost}};

@@ -42,6 +42,29 @@ struct HelperStatus {
   std::string detail;
 };
 
+// What bounds the sandbox's resources in this run and what enforces each bound: the report's
+// "bounds" (names and values in runapi/run_report.h, docs/LIMITS.md).
+struct LimitBound {
+  std::optional<uint64_t> limit;  // pids: processes and threads; memory: bytes; nullopt = unlimited
+  std::string enforced_by;        // runapi::kBy* ("cgroup v1 pids.max", "RLIMIT_NPROC", "none", ...)
+};
+struct CpuBound {
+  double cpus = 0;
+  std::string enforced_by;
+};
+struct TmpfsBoundStatus {
+  std::string path;
+  uint64_t size_bytes = 0;
+  uint64_t inodes = 0;
+  bool writable = true;
+};
+struct RunBounds {
+  LimitBound pids;
+  LimitBound memory;
+  std::optional<CpuBound> cpu;          // only when a CPU share is set
+  std::vector<TmpfsBoundStatus> tmpfs;  // every tmpfs: size= and nr_inodes= (the root first)
+};
+
 struct RunOutcome {
   OutcomeReason reason = OutcomeReason::kOk;
   int exit_code = 0;        // what airlock exits with
@@ -67,9 +90,12 @@ struct RunOutcome {
   int interrupt_signal = 0;   // SIGINT/SIGTERM/SIGHUP airlock received during the run (0: not interrupted)
   nlohmann::json network;     // sinkhole counts and names / resolved allow-list (src/net); null = none
   std::vector<HelperStatus> helpers;
+  std::optional<RunBounds> bounds;  // cold runs (sandbox.cc); absent when the launcher did not describe them
 };
 
 nlohmann::json OutcomeToJson(const RunOutcome& outcome);
+// The report's "bounds" object.
+nlohmann::json BoundsToJson(const RunBounds& bounds);
 // [{name, engaged, detail}...], as in the report (also what `airlock pool` tells its clients).
 nlohmann::json LayersToJson(const std::vector<LayerStatus>& layers);
 

@@ -43,6 +43,7 @@ struct PreparedRun {
   std::vector<std::string> fallback_limits;  // limits enforced by rlimit instead of cgroup
   UcountPlan ucounts;  // the sandbox's share of its owner's per-user counters (its sysctls are in mounts)
   ProcTitleArea title;  // airlock's argv/environment in memory: init overwrites them (proc_title.h)
+  std::optional<RunBounds> bounds;           // filled by SetUpLimitsFromParent (limits.h)
 
   std::string hostname;
   std::string chdir;

@@ -19,6 +19,7 @@
 #include "sandbox/child.h"
 #include "sandbox/classify.h"
 #include "sandbox/launcher.h"
+#include "sandbox/limits.h"
 #include "sandbox/supervisor.h"
 #include "userns/userns.h"
 
@@ -32,44 +33,6 @@ double MsSince(Clock::time_point t) {
 }
 
 }  // namespace
-
-Result<Cgroup> SetUpLimits(const Limits& lim, PreparedRun& run, const std::string& hint) {
-  Cgroup cgroup;
-  std::vector<std::string> fallback;
-  if (lim.memory_bytes || lim.pids || lim.cpus) {
-    auto cg = CreateCgroupFromParent(lim, hint);
-    if (!cg) return std::unexpected(std::move(cg.error()).WithContext("cgroup"));
-    cgroup = std::move(*cg);
-    auto check = [&](bool wanted, const char* what, const char* rlimit) -> Status {
-      if (!wanted) return Ok();
-      const auto& enforced = cgroup.enforced();
-      if (std::find(enforced.begin(), enforced.end(), what) != enforced.end()) {
-        run.layers.push_back({std::string("cgroup-") + what, true, cgroup.version()});
-        return Ok();
-      }
-      if (lim.cgroup == Requirement::kRequired || rlimit == nullptr) {
-        return MakeError(fmt::format("the {} limit needs a writable cgroup {} controller, which this user does not have "
-                                     "(run as root, delegate a cgroup subtree, or set limits.cgroup = \"best-effort\"{})",
-                                     what, what, rlimit ? " to fall back to " + std::string(rlimit) : ""));
-      }
-      fallback.push_back(what);
-      run.layers.push_back({std::string("cgroup-") + what, false, std::string(rlimit) + " fallback"});
-      std::string msg = fmt::format("{} limit enforced with {} instead of a cgroup (cgroup controller not writable)", what, rlimit);
-      run.not_enforced.push_back(msg);
-      LogWarning("{}", msg);
-      return Ok();
-    };
-    Status s = check(lim.memory_bytes.has_value(), "memory", "RLIMIT_AS");
-    if (s) s = check(lim.pids.has_value(), "pids", "RLIMIT_NPROC");
-    if (s) s = check(lim.cpus.has_value(), "cpu", nullptr);
-    if (!s) return std::unexpected(s.error());
-  }
-  auto rl = PrepareRlimits(lim, fallback);
-  if (!rl) return std::unexpected(std::move(rl.error()).WithContext("rlimits"));
-  run.rlimits = std::move(*rl);
-  run.fallback_limits = fallback;
-  return cgroup;
-}
 
 void RecordCgroupEnd(Cgroup& cgroup, RunOutcome* outcome, EndState* end) {
   if (!cgroup.active()) return;
@@ -241,6 +204,7 @@ void RecordEnd(const Policy& policy, const PreparedRun& run, const ClonedInit& i
   EndState end;
   RecordCgroupEnd(cgroup, outcome, &end);  // cgroup figures cover every process, also ones init never reaped
   outcome->layers = run.layers;
+  outcome->bounds = run.bounds;
   outcome->not_enforced.insert(outcome->not_enforced.begin(), run.not_enforced.begin(), run.not_enforced.end());
   outcome->weakenings = run.weakenings;
   end.child_error = sup.child_error;
@@ -286,7 +250,7 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
 
   // 2. Limits: cgroup where possible, rlimit fallback where allowed.
   auto t_cg = Clock::now();
-  auto cgroup = SetUpLimits(policy.limits, run);
+  auto cgroup = SetUpLimitsFromParent(policy.limits, run);
   if (!cgroup) return std::unexpected(cgroup.error());
   outcome.setup_ms["cgroup"] = MsSince(t_cg);
 

@@ -55,9 +55,12 @@ TEST(AuditProfiles, NetworkAndAnalysis) {
   EXPECT_TRUE(HasFinding(net, "PRF-NET-USER"));
   auto limits = FindAll(net, "PRF-LIMITS");
   ASSERT_EQ(limits.size(), 1u);
-  EXPECT_EQ(limits[0].severity, Severity::kMedium);  // networked and unlimited
+  // Bounded by default (memory and pids from `default`): only the timeout is left open.
+  EXPECT_EQ(limits[0].severity, Severity::kLow);
+  EXPECT_EQ(limits[0].title, "incomplete resource limits");
+  EXPECT_EQ(limits[0].evidence, "limits.timeout not set");
   EXPECT_EQ(limits[0].technique, "T1499");
-  EXPECT_EQ(net.grade, "B");
+  EXPECT_EQ(net.grade, "A");
 
   TargetReport analysis = Builtin("analysis");
   EXPECT_FALSE(HasFinding(analysis, "PRF-LIMITS"));

@@ -32,3 +32,23 @@ TEST(Check, HumanTableSaysWhatWillBeEnforced) {
   EXPECT_NE(r.out.find("The default profile can be enforced on this host."), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("landlock"), std::string::npos);
 }
+
+// Bounded by default: `airlock check` says what bounds a sandbox of this user and, without cgroup
+// limits, how to get them (docs/LIMITS.md).
+TEST(Check, SaysWhatBoundsASandboxAndHowToGetCgroupLimits) {
+  auto r = airlock::test::Run({AirlockBin(), "check", "--json"});
+  auto j = nlohmann::json::parse(r.out);
+  nlohmann::json item;
+  for (const auto& c : j["checks"]) {
+    if (c["name"] == "cgroup limits usable") item = c;
+  }
+  ASSERT_TRUE(item.is_object()) << r.out;
+  const std::string detail = item["detail"];
+  if (item["ok"].get<bool>()) {
+    EXPECT_NE(detail.find("memory and pids limits are cgroup limits"), std::string::npos) << detail;
+    return;
+  }
+  for (const char* part : {"RLIMIT_AS", "RLIMIT_NPROC", "\"bounds\"", "systemd-run --user --scope -p Delegate=yes"}) {
+    EXPECT_NE(detail.find(part), std::string::npos) << part << " missing from: " << detail;
+  }
+}

@@ -83,6 +83,32 @@ TEST_F(RunReportSchema, RealReportsAreValidAndTyped) {
   EXPECT_EQ(m.reason, "ok");
   ASSERT_TRUE(m.monitor.has_value());
   EXPECT_GE(m.monitor->events, 1u);
+
+  // Bounded by default: the bounds and what enforced each (docs/LIMITS.md).
+  ASSERT_TRUE(a.bounds.has_value());
+  EXPECT_EQ(a.bounds->pids.limit, 1024);
+  EXPECT_NE(a.bounds->pids.enforced_by, airlock::runapi::kByNone);
+  EXPECT_NE(a.bounds->memory.enforced_by, airlock::runapi::kByNone);
+  EXPECT_FALSE(a.bounds->cpu.has_value());
+  EXPECT_GE(a.bounds->tmpfs.size(), 5u);
+}
+
+// Limits lifted and a CPU share (cgroup only: run as root here, refused without one) in the schema.
+TEST_F(RunReportSchema, UnlimitedAndCpuBoundsAreValid) {
+  std::string lifted = Report("lifted", {"--pids", "unlimited", "--memory", "unlimited"}, {"/bin/true"});
+  std::vector<std::string> paths = {lifted};
+  if (airlock::test::IsRoot()) paths.push_back(Report("cpu", {"--cpu", "0.5"}, {"/bin/true"}));
+  auto [status, err] = Validate(paths);
+  EXPECT_EQ(status, 0) << err;
+  RunReport l = Read(lifted);
+  ASSERT_TRUE(l.bounds.has_value());
+  EXPECT_FALSE(l.bounds->pids.limit.has_value());
+  EXPECT_EQ(l.bounds->memory.enforced_by, airlock::runapi::kByNone);
+  if (paths.size() > 1) {
+    RunReport c = Read(paths[1]);
+    ASSERT_TRUE(c.bounds && c.bounds->cpu) << airlock::test::ReadFileOrEmpty(paths[1]);
+    EXPECT_EQ(c.bounds->cpu->limit, 0.5);
+  }
 }
 
 // --net user adds "network" and "helpers" (the user-mode stack and the netns setup helper).
@@ -142,11 +168,16 @@ TEST_F(RunReportSchema, ValidatorRejectsABrokenReport) {
   j["surprise"] = 1;
   std::string unknown = dir_ + "/unknown.json";
   airlock::test::WriteFile(unknown, j.dump());
-  for (const auto& bad : {wrong_type, unknown}) {
+  j = nlohmann::json::parse(text);
+  j["bounds"]["pids"]["enforced_by"] = "good intentions";
+  std::string enforcer = dir_ + "/enforcer.json";
+  airlock::test::WriteFile(enforcer, j.dump());
+  for (const auto& bad : {wrong_type, unknown, enforcer}) {
     auto [status, err] = Validate({bad});
     EXPECT_EQ(status, 1) << bad << ": " << err;
   }
   EXPECT_FALSE(airlock::runapi::ReadRunReportFile(wrong_type).has_value());
+  EXPECT_FALSE(airlock::runapi::ReadRunReportFile(enforcer).has_value());
 }
 
 }  // namespace

@@ -16,7 +16,10 @@ json Good() {
     "not_enforced": [], "weakenings": ["--net host"], "denied_syscalls": {"ptrace": 2},
     "observed_syscalls": {}, "setup_ms": {"clone": 1.5}, "launch": "warm", "warm_age_ms": 12.5,
     "monitor": {"events": 3, "dropped": 0, "lost": 0}, "network": {"mode": "sinkhole", "names": ["a\\xffb"]},
-    "interrupted": true, "interrupt_signal": 2})");
+    "interrupted": true, "interrupt_signal": 2,
+    "bounds": {"pids": {"limit": 1024, "enforced_by": "RLIMIT_NPROC"},
+               "memory": {"limit": null, "enforced_by": "none"},
+               "tmpfs": [{"path": "/tmp", "size_bytes": 67108864, "inodes": 65536, "writable": true}]}})");
 }
 
 std::string ErrorOf(const json& j) {
@@ -47,11 +50,34 @@ TEST(RunReportReader, ReadsAGoodReport) {
   EXPECT_EQ(r->network["names"][0], "a\\xffb");  // a name that was not UTF-8, as the writer escapes it
   EXPECT_TRUE(r->interrupted);
   EXPECT_EQ(r->interrupt_signal, 2);
+  ASSERT_TRUE(r->bounds.has_value());
+  EXPECT_EQ(r->bounds->pids.limit, 1024);
+  EXPECT_EQ(r->bounds->pids.enforced_by, "RLIMIT_NPROC");
+  EXPECT_FALSE(r->bounds->memory.limit.has_value());
+  EXPECT_FALSE(r->bounds->cpu.has_value());
+  ASSERT_EQ(r->bounds->tmpfs.size(), 1u);
+  EXPECT_EQ(r->bounds->tmpfs[0].path, "/tmp");
+  EXPECT_EQ(r->bounds->tmpfs[0].inodes, 65536u);
+}
+
+TEST(RunReportReader, BoundsErrorsAreNamed) {
+  json j = Good();
+  j["bounds"]["pids"]["enforced_by"] = "hope";
+  EXPECT_EQ(ErrorOf(j), "run report: field 'bounds.pids.enforced_by': unknown value 'hope'");
+  j = Good();
+  j["bounds"].erase("memory");
+  EXPECT_EQ(ErrorOf(j), "run report: field 'bounds.memory': missing");
+  j = Good();
+  j["bounds"]["tmpfs"][0]["inodes"] = -1;
+  EXPECT_EQ(ErrorOf(j), "run report: bounds.tmpfs[]: field 'bounds.tmpfs[].inodes': expected a non-negative integer, got number");
+  j = Good();
+  j["bounds"]["pids"]["limit"] = "many";
+  EXPECT_EQ(ErrorOf(j), "run report: field 'bounds.pids.limit': expected a number, got string");
 }
 
 TEST(RunReportReader, OptionalFieldsMayBeAbsentAndPeakMemoryNull) {
   json j = Good();
-  for (const char* k : {"child_exit_status", "warm_age_ms", "monitor", "network", "interrupted", "interrupt_signal"}) j.erase(k);
+  for (const char* k : {"child_exit_status", "warm_age_ms", "monitor", "network", "interrupted", "interrupt_signal", "bounds"}) j.erase(k);
   j["peak_memory_bytes"] = nullptr;
   j["launch"] = "cold";
   auto r = ParseRunReport(j);
@@ -61,6 +87,7 @@ TEST(RunReportReader, OptionalFieldsMayBeAbsentAndPeakMemoryNull) {
   EXPECT_TRUE(r->network.is_null());
   EXPECT_FALSE(r->interrupted);  // a report of an older airlock
   EXPECT_FALSE(r->interrupt_signal.has_value());
+  EXPECT_FALSE(r->bounds.has_value());
 }
 
 TEST(RunReportReader, MissingFieldsAreNamed) {

@@ -123,8 +123,20 @@ TEST(CgroupShapeText, RoundTripsAndRejectsGarbage) {
   EXPECT_FALSE(CgroupShape::FromText(std::string(5000, 'a')));
 }
 
+// The leaf airlock moves itself into in a delegated v2 scope (cgroup.cc MoveSelfIntoLeaf) carries
+// the creator's pid and start time like a run's cgroup, so the GC removes it once we are gone.
+TEST(CgroupBasics, SelfLeafIsNamedForTheGarbageCollector) {
+  std::string leaf = cgroupfs::SelfLeafName();
+  EXPECT_EQ(cgroupfs::CreatorPidFromName(leaf), getpid()) << leaf;
+  EXPECT_EQ(cgroupfs::CreatorStartFromName(leaf), cgroupfs::ProcessStartTime(getpid())) << leaf;
+  EXPECT_TRUE(leaf.ends_with("-self")) << leaf;
+}
+
 TEST(CgroupBasics, NoLimitsMeansInactive) {
-  auto cg = CreateCgroupFromParent(Limits{}, "none");
+  Limits none;  // bounded by default (policy.h): lift both
+  none.memory_bytes.reset();
+  none.pids.reset();
+  auto cg = CreateCgroupFromParent(none, "none");
   ASSERT_TRUE(cg) << cg.error().What();
   EXPECT_FALSE(cg->active());
   EXPECT_EQ(cg->version(), "none");
@@ -316,6 +328,51 @@ TEST(CgroupReal, ForkBombStopsAtPidsAndKillAllEmptiesIt) {
   auto paths = cg->paths();
   ASSERT_TRUE(cg->Remove());
   for (const auto& p : paths) EXPECT_FALSE(cgroupfs::Exists(p)) << p;
+}
+
+// The cold launcher's way in (OpenForJoin): the child writes "0" into each v1 `tasks` file itself
+// (no cgroup.procs write by the parent), and the limit then holds for it and its children.
+TEST(CgroupReal, ChildJoinsTheV1DirectoriesByItself) {
+  REQUIRE_WRITABLE("pids");
+  Limits l;
+  l.pids = 8;
+  l.memory_bytes.reset();
+  CgroupOptions opts;
+  opts.v2_tracking = false;  // every directory is v1 here: the child joins them all
+  auto cg = CreateCgroupFromParent(l, "join", opts);
+  ASSERT_TRUE(cg) << cg.error().What();
+  auto fds = cg->OpenForJoin();
+  ASSERT_TRUE(fds) << fds.error().What();
+  if (fds->v2_dir || fds->v1_tasks.empty()) GTEST_SKIP() << "no v1 directory for pids here (cgroup v2 host)";
+  std::vector<int> raw;
+  for (const auto& fd : fds->v1_tasks) raw.push_back(fd.get());
+  HeldChild child([&raw](int out) {
+    int rc = JoinCgroupInChild(raw.data(), raw.size());
+    int forked = 0;
+    for (int i = 0; rc == 0 && i < 64; ++i) {
+      pid_t p = fork();
+      if (p == 0) {
+        pause();
+        _exit(0);
+      }
+      if (p < 0) break;
+      ++forked;
+    }
+    (void)!write(out, rc == 0 ? &forked : &rc, sizeof forked);
+    pause();
+    return 0;
+  });
+  child.Release();
+  int forked = child.ReadInt();
+  EXPECT_GE(forked, 1);
+  EXPECT_LE(forked, 7) << "the limit did not hold for a child that joined by itself";
+  for (const auto& p : cg->paths()) {
+    auto procs = cgroupfs::ReadProcs(p);
+    EXPECT_TRUE(std::find(procs.begin(), procs.end(), child.pid()) != procs.end()) << p;
+  }
+  ASSERT_TRUE(cg->KillAll());
+  child.Wait();
+  ASSERT_TRUE(cg->Remove());
 }
 
 // The v1 path of KillAll (freeze, SIGKILL each pid, thaw) and cpuacct accounting, forced by turning off

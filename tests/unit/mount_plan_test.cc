@@ -121,8 +121,8 @@ TEST_F(MountPlanTest, SkeletonOptionsCarryTheInsideIds) {
   auto plan = BuildMountPlan(p, UserIds());
   ASSERT_TRUE(plan) << plan.error().What();
   EXPECT_EQ(Dsts(*plan), (std::vector<std::string>{"/tmp", "/home/sandbox", "/etc/passwd", "/etc/group", "/etc/hosts"}));
-  EXPECT_EQ(Find(*plan, "/tmp")->options, "mode=1777,size=32m,uid=1000,gid=1001");
-  EXPECT_EQ(Find(*plan, "/home/sandbox")->options, "mode=0700,size=256m,uid=1000,gid=1001");
+  EXPECT_EQ(Find(*plan, "/tmp")->options, "mode=1777,uid=1000,gid=1001,size=33554432,nr_inodes=65536");
+  EXPECT_EQ(Find(*plan, "/home/sandbox")->options, "mode=0700,uid=1000,gid=1001,size=268435456,nr_inodes=65536");
   EXPECT_EQ(Find(*plan, "/etc/passwd")->src,
             "root:x:0:0:root:/root:/bin/sh\nsandbox:x:1000:1001:sandbox:/home/sandbox:/bin/sh\n"
             "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
@@ -132,6 +132,33 @@ TEST_F(MountPlanTest, SkeletonOptionsCarryTheInsideIds) {
   ASSERT_TRUE(root);
   EXPECT_EQ(Find(*root, "/etc/passwd")->src.find("sandbox:"), std::string::npos);
   EXPECT_EQ(Find(*root, "/etc/group")->src, "root:x:0:\nnogroup:x:65534:\n");
+}
+
+// Every tmpfs has a size and an inode limit (an inode flood ends with ENOSPC, not in the host's slab);
+// an unsized tmpfs entry is as big as /tmp, never the kernel's default of half the RAM.
+TEST_F(MountPlanTest, EveryTmpfsHasASizeAndAnInodeLimit) {
+  Policy p;  // with /dev (and /dev/shm)
+  p.tmp_size = "8m";
+  p.shm_size = "4m";
+  p.home_size = "2m";
+  p.tmpfs_inodes = 500;
+  p.mounts = {Entry(MountEntry::Kind::kTmpfs, "", "/scratch"), Entry(MountEntry::Kind::kTmpfs, "", "/sized")};
+  p.mounts[1].size_bytes = 1 << 20;
+  auto plan = BuildMountPlan(p, UserIds());
+  ASSERT_TRUE(plan) << plan.error().What();
+  EXPECT_EQ(plan->root_options, "mode=0755,size=16777216,nr_inodes=16384");
+  for (const MountOp& op : plan->ops) {
+    if (op.kind != MountOp::Kind::kTmpfs) continue;
+    EXPECT_NE(op.options.find("size="), std::string::npos) << op.dst << ": " << op.options;
+    EXPECT_NE(op.options.find("nr_inodes="), std::string::npos) << op.dst << ": " << op.options;
+  }
+  EXPECT_EQ(Find(*plan, "/dev/shm")->options, "mode=1777,uid=1000,gid=1001,size=4194304,nr_inodes=500");
+  EXPECT_EQ(Find(*plan, "/scratch")->options, "mode=0755,uid=1000,gid=1001,size=8388608,nr_inodes=500");
+  std::vector<TmpfsBound> want = {{"/", 16u << 20, 16384, false},  {"/scratch", 8u << 20, 500, true},
+                                  {"/sized", 1u << 20, 500, true}, {"/dev", 64u << 10, 256, true},
+                                  {"/dev/shm", 4u << 20, 500, true}, {"/tmp", 8u << 20, 500, true},
+                                  {"/home/sandbox", 2u << 20, 500, true}};
+  EXPECT_EQ(plan->tmpfs, want);
 }
 
 TEST_F(MountPlanTest, HostsNamesTheHostnameAndHomeInTmpHasNoSecondTmpfs) {
@@ -166,7 +193,7 @@ TEST_F(MountPlanTest, PolicyMountsFollowTheSkeletonInPolicyOrder) {
   EXPECT_EQ(ro.origin, "test line 1");
   const MountOp& tmp = plan->ops[d.size() - 4];
   EXPECT_EQ(tmp.kind, MountOp::Kind::kTmpfs);
-  EXPECT_EQ(tmp.options, "mode=0755,uid=1000,gid=1001,size=1048576");
+  EXPECT_EQ(tmp.options, "mode=0755,uid=1000,gid=1001,size=1048576,nr_inodes=65536");
   const MountOp& rw = plan->ops[d.size() - 3];
   EXPECT_FALSE(rw.readonly);
   EXPECT_FALSE(rw.src_is_dir);

@@ -33,6 +33,7 @@ namespace {
 bool NonDefault(bool v) { return !v; }
 int NonDefault(int v) { return v + 2; }
 unsigned NonDefault(unsigned v) { return v + 1000; }
+uint64_t NonDefault(uint64_t v) { return v + 1000; }
 // A size, because filesystem.tmp_size must parse as one; the other string fields take any text.
 std::string NonDefault(const std::string& v) { return v == "2g" ? "3g" : "2g"; }
 std::vector<std::string> NonDefault(std::vector<std::string> v) {
@@ -127,7 +128,7 @@ TEST(PolicyFields, EveryMemberIsDescribedOnce) {
   }
   // The same count policy_fields.cc asserts at compile time, here for the record.
   EXPECT_EQ(MemberCount<Namespaces>(), 8u);
-  EXPECT_EQ(MemberCount<Policy>(), 23u);
+  EXPECT_EQ(MemberCount<Policy>(), 27u);
 }
 
 TEST(PolicyFields, EachFieldRoundTripsThroughToml) {
@@ -232,6 +233,10 @@ const FlagCase kFlagCases[] = {
     {"--ro-bind", [](PolicyOverrides& o) { o.ro_bind = {{"/a", "/b"}}; }},
     {"--dev-bind", [](PolicyOverrides& o) { o.dev_bind = {{"/dev/fuse", "/dev/fuse"}}; }},
     {"--tmpfs", [](PolicyOverrides& o) { o.tmpfs = {"/t:1m"}; }},
+    {"--tmp-size", [](PolicyOverrides& o) { o.tmp_size = "128m"; }},
+    {"--shm-size", [](PolicyOverrides& o) { o.shm_size = "128m"; }},
+    {"--home-size", [](PolicyOverrides& o) { o.home_size = "1g"; }},
+    {"--tmpfs-inodes", [](PolicyOverrides& o) { o.tmpfs_inodes = "1000"; }},
     {"--chdir", [](PolicyOverrides& o) { o.chdir = "/somewhere"; }},
     {"--workdir", [](PolicyOverrides& o) { o.workdir = true; }},
     {"--net", [](PolicyOverrides& o) { o.net = "host"; }},
@@ -239,7 +244,7 @@ const FlagCase kFlagCases[] = {
     {"--memory", [](PolicyOverrides& o) { o.memory = "64m"; }},
     {"--cpu", [](PolicyOverrides& o) { o.cpu = "0.5"; }},
     {"--timeout", [](PolicyOverrides& o) { o.timeout = "3s"; }},
-    {"--pids", [](PolicyOverrides& o) { o.pids = 9; }},
+    {"--pids", [](PolicyOverrides& o) { o.pids = "9"; }},
     {"--rlimit", [](PolicyOverrides& o) { o.rlimits = {"nofile=64"}; }},
     {"--setenv", [](PolicyOverrides& o) { o.setenv = {"A=b"}; }},
     {"--keep-env", [](PolicyOverrides& o) { o.keep_env = {"HOME"}; }},
@@ -307,6 +312,11 @@ TEST(PolicyFields, OverrideErrorsNameTheFlag) {
   EXPECT_NE(error([](PolicyOverrides& o) { o.rlimits = {"bogus=1"}; }).find("--rlimit bogus=1"), std::string::npos);
   EXPECT_NE(error([](PolicyOverrides& o) { o.setenv = {"=x"}; }).find("--setenv takes KEY=VALUE"), std::string::npos);
   EXPECT_NE(error([](PolicyOverrides& o) { o.landlock = "maybe"; }).find("--landlock must be"), std::string::npos);
+  EXPECT_NE(error([](PolicyOverrides& o) { o.memory = "lots"; }).find("--memory"), std::string::npos);
+  EXPECT_NE(error([](PolicyOverrides& o) { o.pids = "many"; }).find("--pids: bad count 'many'"), std::string::npos);
+  EXPECT_NE(error([](PolicyOverrides& o) { o.tmp_size = "0"; }).find("--tmp-size must be > 0"), std::string::npos);
+  EXPECT_NE(error([](PolicyOverrides& o) { o.tmpfs_inodes = "0"; }).find("--tmpfs-inodes takes a positive number"),
+            std::string::npos);
   // Mounts come first: with two bad values the --tmpfs one is reported.
   EXPECT_NE(error([](PolicyOverrides& o) {
               o.tmpfs = {"/t:lots"};

@@ -88,6 +88,24 @@ TEST(ValidatePolicy, LimitsAndTmpSize) {
   EXPECT_HAS(Problems(q), "filesystem.home is relative");
 }
 
+TEST(ValidatePolicy, TmpfsBoundsAndCgroupDisabled) {
+  Policy p;
+  p.shm_size = "0";
+  p.home_size = "big";
+  p.tmpfs_inodes = 0;
+  std::string msg = Problems(p);
+  EXPECT_HAS(msg, "filesystem.shm_size must be > 0");
+  EXPECT_HAS(msg, "filesystem.home_size: bad size 'big'");
+  EXPECT_HAS(msg, "filesystem.tmpfs_inodes must be > 0");
+
+  // "disabled" never makes a cgroup: memory and pids fall back to rlimits, a CPU share cannot.
+  Policy q;
+  q.limits.cgroup = Requirement::kDisabled;
+  EXPECT_TRUE(ValidatePolicy(q));  // the default bounds (memory, pids) are set
+  q.limits.cpus = 0.5;
+  EXPECT_HAS(Problems(q), "limits.cgroup is disabled but limits.cpus is set");
+}
+
 TEST(ValidatePolicy, NetworkConsistency) {
   Policy p;
   p.net.allow = {"example.org:443"};

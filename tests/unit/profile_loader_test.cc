@@ -70,7 +70,14 @@ TEST(BuiltinProfiles, DefaultIsStrict) {
   EXPECT_TRUE(p->ns.net);
   EXPECT_EQ(p->seccomp.requirement, Requirement::kRequired);
   EXPECT_EQ(p->landlock.requirement, Requirement::kBestEffort);
-  EXPECT_FALSE(p->limits.memory_bytes);
+  // Bounded by default (docs/LIMITS.md): processes, memory, and every tmpfs's size and inodes.
+  EXPECT_EQ(p->limits.pids, 1024u);
+  EXPECT_EQ(p->limits.memory_bytes, DefaultMemoryLimitBytes());
+  EXPECT_EQ(p->limits.cgroup, Requirement::kBestEffort);
+  EXPECT_EQ(p->tmp_size, "64m");
+  EXPECT_EQ(p->shm_size, "64m");
+  EXPECT_EQ(p->home_size, "256m");
+  EXPECT_EQ(p->tmpfs_inodes, 65536u);
   EXPECT_FALSE(p->limits.timeout);
   ASSERT_EQ(p->limits.rlimits.size(), 1u);
   EXPECT_EQ(p->limits.rlimits[0].name, "core");

@@ -1,5 +1,6 @@
-// ParseSize / ParseDuration edge cases.
+// ParseSize / ParseDuration / ParseMemoryLimit / ParseCountLimit edge cases.
 #include <gtest/gtest.h>
+#include <sys/sysinfo.h>
 
 #include "policy/profile_loader.h"
 
@@ -54,6 +55,42 @@ TEST(ParseDuration, RejectsJunkAndOverflow) {
   }
   EXPECT_FALSE(ParseDuration("9223372036854775807h"));
   EXPECT_FALSE(ParseDuration("5000000000000000000s"));  // fits uint64 digits, not milliseconds
+}
+
+uint64_t Ram() {
+  struct sysinfo si {};
+  EXPECT_EQ(sysinfo(&si), 0);
+  return static_cast<uint64_t>(si.totalram) * si.mem_unit;
+}
+
+TEST(ParseMemoryLimit, SizesPercentagesMinAndUnlimited) {
+  EXPECT_EQ(ParseMemoryLimit("512m").value(), std::optional<uint64_t>(512u << 20));
+  EXPECT_EQ(ParseMemoryLimit("unlimited").value(), std::nullopt);
+  EXPECT_EQ(ParseMemoryLimit(" Unlimited ").value(), std::nullopt);
+  EXPECT_EQ(ParseMemoryLimit("100%").value(), std::optional<uint64_t>(Ram()));
+  EXPECT_EQ(ParseMemoryLimit("25%").value(), std::optional<uint64_t>(Ram() / 4));
+  EXPECT_EQ(ParseMemoryLimit("min(25%, 4g)").value(), std::optional<uint64_t>(std::min<uint64_t>(Ram() / 4, 4ull << 30)));
+  EXPECT_EQ(ParseMemoryLimit("MIN(1g,2g,512m)").value(), std::optional<uint64_t>(512u << 20));
+  EXPECT_EQ(ParseMemoryLimit("min(100%)").value(), std::optional<uint64_t>(Ram()));
+  EXPECT_EQ(DefaultMemoryLimitBytes(), std::min<uint64_t>(Ram() / 4, 4ull << 30));
+}
+
+TEST(ParseMemoryLimit, RejectsJunk) {
+  for (const char* bad : {"", "0%", "101%", "-5%", "25 %", "2.5%", "%", "min()", "min(25%", "min(25%,)", "min(x, 1g)",
+                          "max(1g, 2g)", "lots", "unlimited!"}) {
+    auto r = ParseMemoryLimit(bad);
+    EXPECT_FALSE(r) << "'" << bad << "' parsed";
+  }
+  EXPECT_FALSE(ParseMemoryLimit("min(" + std::string(200, '1') + ")"));
+}
+
+TEST(ParseCountLimit, NumbersAndUnlimited) {
+  EXPECT_EQ(ParseCountLimit("1024").value(), std::optional<uint64_t>(1024));
+  EXPECT_EQ(ParseCountLimit("0").value(), std::optional<uint64_t>(0));  // ValidatePolicy refuses it
+  EXPECT_EQ(ParseCountLimit("unlimited").value(), std::nullopt);
+  for (const char* bad : {"", "-1", "1k", "12x", "9223372036854775808", "many", "1 024"}) {
+    EXPECT_FALSE(ParseCountLimit(bad)) << "'" << bad << "'";
+  }
 }
 
 }  // namespace

@@ -112,7 +112,10 @@ TEST(RlimitPrepare, NoFallbackWithoutLimitOrListing) {
   auto p = PrepareRlimits(l, {});  // the cgroup enforced memory: no fallback
   ASSERT_TRUE(p);
   EXPECT_EQ(Find(*p, RLIMIT_AS), nullptr);
-  auto q = PrepareRlimits(Limits{}, {"memory", "pids"});  // listed but not set
+  Limits none;  // bounded by default (policy.h): lift both
+  none.memory_bytes.reset();
+  none.pids.reset();
+  auto q = PrepareRlimits(none, {"memory", "pids"});  // listed but not set
   ASSERT_TRUE(q);
   EXPECT_EQ(Find(*q, RLIMIT_AS), nullptr);
   EXPECT_EQ(Find(*q, RLIMIT_NPROC), nullptr);
