@@ -10,7 +10,8 @@
 # world-readable directory, a `sleep` to ptrace/kill (restarted per runtime), a TCP listener on
 # 0.0.0.0, an abstract unix socket, a SysV shm segment and a pty (tests/helpers/escape_listen),
 # AIRLOCK_ESCAPE_SECRET in the environment, and fd 7 open on the secret's directory without O_CLOEXEC.
-# Needs bubblewrap, firejail, util-linux (script, setpriv). Takes about 5 s.
+# Needs bubblewrap, firejail, util-linux (script, setpriv). Takes about a minute (the memory hog
+# touches just over a quarter of RAM, at most 4.1 GiB, in each runtime without a memory bound).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build
@@ -45,6 +46,11 @@ for _ in $(seq 50); do [ -s "$work/listen.txt" ] && break; sleep 0.1; done
 read -r port_arg unix_arg shm_arg pts_arg < "$work/listen.txt"
 hostip=$(hostname -I 2>/dev/null | awk '{print $1}')
 export AIRLOCK_ESCAPE_SECRET=hunter2-bench
+ram_mb=$(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo)
+hog_mb=$(( (ram_mb / 4 < 4096 ? ram_mb / 4 : 4096) + 100 ))  # just above the default memory limit
+share_instances=$(( $(cat /proc/sys/user/max_inotify_instances) / 4 )); [ "$share_instances" -gt 32 ] && share_instances=32
+share_watches=$(( $(cat /proc/sys/user/max_inotify_watches) / 4 )); [ "$share_watches" -gt 8192 ] && share_watches=8192
+quota_shares=("share_instances=$share_instances" "share_watches=$share_watches" share_userns=16)
 
 # Each runtime runs under a fresh pty (script(1)), so the terminal probes have a terminal to attack;
 # the tty_tamper row is read from that pty, outside the runtime, before and after (run_tty).
@@ -62,7 +68,7 @@ fi
 runtime_cmd() {  # $1 runtime, $2 helper: sets cmd to run tests/helpers/$2 in that runtime
   case $1 in
     airlock-*)
-      cmd=("$airlock" run --ro-bind "$helpers" /helpers --pids 64 --memory 128m -- "/helpers/$2") ;;
+      cmd=("$airlock" run --ro-bind "$helpers" /helpers -- "/helpers/$2") ;;  # the default profile's own bounds
     bwrap-*)
       cmd=(bwrap --unshare-all --die-with-parent --new-session --ro-bind /usr /usr --symlink usr/bin /bin
            --symlink usr/lib /lib --symlink usr/lib64 /lib64 --proc /proc --dev /dev --tmpfs /tmp
@@ -77,7 +83,7 @@ run_one() {  # $1 runtime; prints the probes' lines
   sleep 600 & local sleeper=$!
   pids+=("$sleeper")
   local params=("secret=$work/escape-secret.txt" "secretname=escape-secret.txt" "hostpid=$sleeper" "$port_arg"
-                "$unix_arg" "$shm_arg" "$pts_arg" ${hostip:+"hostip=$hostip"} forks=500 mb=256)
+                "$unix_arg" "$shm_arg" "$pts_arg" ${hostip:+"hostip=$hostip"} forks=1100 mb="$hog_mb")
   local cmd=()
   runtime_cmd "$1" escape_all
   local prefix=()
@@ -86,6 +92,21 @@ run_one() {  # $1 runtime; prints the probes' lines
     tr -d '\r' || true
   kill "$sleeper" 2>/dev/null || true
   run_tty "$1"
+  run_bounds "$1"
+}
+# Beyond the default bounds (docs/LIMITS.md): 1,100 processes and 4 GiB + 100 MiB of memory (above the
+# default's 1,024 and min(25%, 4g); escape_all), 70,000 files in /tmp (65,536 inodes), and one object
+# more than the sandbox's share of each per-user counter (escape_quota). Each attacker stops at its
+# target, so a runtime without the bound costs the host that much for a moment, no more.
+run_bounds() {  # $1 runtime
+  local cmd=() prefix=() probe
+  [[ $1 == *-user ]] && prefix=("${as_user[@]}")
+  runtime_cmd "$1" escape_resource
+  "${prefix[@]}" "${cmd[@]}" inodes n=70000 dir=/tmp </dev/null 2>>"$work/$1.err" || true
+  runtime_cmd "$1" escape_quota
+  for probe in inotify_instances:"$share_instances" inotify_watches:"$share_watches" userns:16; do
+    "${prefix[@]}" "${cmd[@]}" "${probe%%:*}" "${quota_shares[@]}" max=$((${probe##*:} + 1)) </dev/null 2>>"$work/$1.err" || true
+  done
 }
 # Terminal tampering (escape_tty quick: echo and canonical mode off, O_NONBLOCK, TIOCEXCL, window size)
 # under the runtime, with the pty's state read from outside before and after: one PROBE line.

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 jobs=$(nproc)
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAIRLOCK_BUILD_TESTS=ON -DAIRLOCK_WERROR=ON >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAIRLOCK_BUILD_TESTS=ON -DAIRLOCK_WERROR=ON -DAIRLOCK_DEBUG_INFO=OFF >/dev/null
 cmake --build build -j"$jobs"
 rc=0
 junit=$PWD/build/ctest-junit.xml

@@ -329,6 +329,11 @@ void RecordWarmEnd(const Policy& policy, const InitConnection& init, Cgroup& cgr
   outcome->layers = WarmLayers(info, outcome->warm_age_ms);
   for (const auto& n : info.value(f::kNotEnforced, std::vector<std::string>{})) outcome->not_enforced.push_back(n);
   outcome->weakenings = info.value(f::kWeakenings, std::vector<std::string>{});
+  if (auto it = info.find(f::kBounds); it != info.end()) {
+    auto bounds = runapi::ParseBounds(*it);
+    if (bounds) outcome->bounds = std::move(*bounds);
+    else outcome->not_enforced.push_back("the pool's description of the bounds was unreadable (they still apply): " + bounds.error().What());
+  }
   outcome->wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   if (sup.payload) {
     outcome->user_cpu_seconds = static_cast<double>(sup.payload->user_us) / 1e6;

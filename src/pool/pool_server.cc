@@ -612,6 +612,7 @@ Result<int> Serve(const Policy& policy, const ServeOptions& options) {
   info[runapi::report_field::kLayers] = LayersToJson(run->layers);  // read back by runapi::ParseLayers
   info[runapi::report_field::kNotEnforced] = run->not_enforced;
   info[runapi::report_field::kWeakenings] = run->weakenings;
+  if (run->bounds) info[runapi::report_field::kBounds] = BoundsToJson(*run->bounds);  // read back by runapi::ParseBounds
 
   ServeOptions o = options;
   if (o.socket.empty()) o.socket = DefaultSocketPath(/*create=*/true);

@@ -281,7 +281,15 @@ Result<RunReportTmpfs> ReadTmpfs(const json& t) {
 
 Status ReadBounds(const json& j, RunReport& r) {
   if (!j.contains(f::kBounds)) return Ok();
-  const json& b = j[f::kBounds];
+  auto bounds = ParseBounds(j[f::kBounds]);
+  if (!bounds) return std::unexpected(std::move(bounds.error()));
+  r.bounds = std::move(*bounds);
+  return Ok();
+}
+
+}  // namespace
+
+Result<RunReportBounds> ParseBounds(const json& b) {
   if (!b.is_object()) return WrongType(f::kBounds, "an object", b);
   RunReportBounds bounds;
   for (auto [name, dst] : {std::pair{f::kBoundPids, &bounds.pids}, std::pair{f::kBoundMemory, &bounds.memory}}) {
@@ -303,11 +311,8 @@ Status ReadBounds(const json& j, RunReport& r) {
     if (!one) return std::unexpected(std::move(one.error()));
     bounds.tmpfs.push_back(std::move(*one));
   }
-  r.bounds = std::move(bounds);
-  return Ok();
+  return bounds;
 }
-
-}  // namespace
 
 Result<std::vector<RunReportLayer>> ParseLayers(const json& layers) {
   if (!layers.is_array()) return WrongType(f::kLayers, "an array", layers);

@@ -189,5 +189,7 @@ Result<RunReport> ReadRunReportFile(const std::string& path);
 
 // [{name, engaged, detail}...] as in the report's "layers" (also the pool's hand-over info).
 Result<std::vector<RunReportLayer>> ParseLayers(const nlohmann::json& layers);
+// The report's "bounds" object (also the pool's hand-over info).
+Result<RunReportBounds> ParseBounds(const nlohmann::json& bounds);
 
 }  // namespace airlock::runapi

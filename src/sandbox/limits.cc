@@ -91,14 +91,14 @@ RunBounds DescribeBounds(const Limits& lim, const Cgroup& cgroup, const std::vec
                          const MountPlan& mounts) {
   namespace r = runapi;
   RunBounds b;
-  b.pids.limit = lim.pids;
+  if (lim.pids) b.pids.limit = static_cast<double>(*lim.pids);
   b.pids.enforced_by = lim.pids ? Enforcer(cgroup, fallback, "pids", r::kByCgroupV2Pids, r::kByCgroupV1Pids, r::kByRlimitNproc)
                                 : r::kByNone;
-  b.memory.limit = lim.memory_bytes;
+  if (lim.memory_bytes) b.memory.limit = static_cast<double>(*lim.memory_bytes);
   b.memory.enforced_by = lim.memory_bytes ? Enforcer(cgroup, fallback, "memory", r::kByCgroupV2Memory,
                                                      r::kByCgroupV1Memory, r::kByRlimitAs)
                                           : r::kByNone;
-  if (lim.cpus) b.cpu = CpuBound{*lim.cpus, Enforcer(cgroup, fallback, "cpu", r::kByCgroupV2Cpu, r::kByCgroupV1Cpu, nullptr)};
+  if (lim.cpus) b.cpu = runapi::RunReportLimit{*lim.cpus, Enforcer(cgroup, fallback, "cpu", r::kByCgroupV2Cpu, r::kByCgroupV1Cpu, nullptr)};
   for (const TmpfsBound& t : mounts.tmpfs) b.tmpfs.push_back({t.dst, t.size_bytes, t.inodes, t.writable});
   return b;
 }

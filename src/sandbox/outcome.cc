@@ -1,5 +1,7 @@
 #include "sandbox/outcome.h"
 
+#include <cmath>
+
 #include "runapi/run_report.h"
 
 namespace airlock {
@@ -24,12 +26,13 @@ nlohmann::json LayersToJson(const std::vector<LayerStatus>& layers) {
 
 nlohmann::json BoundsToJson(const RunBounds& b) {
   namespace f = runapi::report_field;
-  auto limit = [](const LimitBound& l) {
-    return nlohmann::json{{f::kBoundLimit, l.limit ? nlohmann::json(*l.limit) : nlohmann::json(nullptr)},
-                          {f::kBoundEnforcedBy, l.enforced_by}};
+  auto limit = [](const runapi::RunReportLimit& l) {
+    nlohmann::json v = nullptr;  // unlimited
+    if (l.limit) v = *l.limit == std::floor(*l.limit) ? nlohmann::json(static_cast<uint64_t>(*l.limit)) : nlohmann::json(*l.limit);
+    return nlohmann::json{{f::kBoundLimit, v}, {f::kBoundEnforcedBy, l.enforced_by}};
   };
   nlohmann::json j = {{f::kBoundPids, limit(b.pids)}, {f::kBoundMemory, limit(b.memory)}};
-  if (b.cpu) j[f::kBoundCpu] = {{f::kBoundLimit, b.cpu->cpus}, {f::kBoundEnforcedBy, b.cpu->enforced_by}};
+  if (b.cpu) j[f::kBoundCpu] = limit(*b.cpu);
   nlohmann::json tmpfs = nlohmann::json::array();
   for (const auto& t : b.tmpfs) {
     tmpfs.push_back({{f::kTmpfsPath, t.path}, {f::kTmpfsSizeBytes, t.size_bytes}, {f::kTmpfsInodes, t.inodes},

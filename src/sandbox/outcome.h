@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runapi/run_report.h"
+
 namespace airlock {
 
 // airlock's own exit codes (the child's status is passed through otherwise; signals as 128+N).
@@ -31,39 +33,11 @@ struct LayerStatus {
   std::string detail;   // "ABI 6", "v1", "RLIMIT_AS fallback", why not ...
 };
 
-// A process airlock ran beside the sandbox (report field "helpers", runapi/run_report.h).
-struct HelperStatus {
-  std::string name;
-  int64_t uid = -1;
-  bool sandboxed = false;
-  bool seccomp = false;
-  bool no_new_privs = false;
-  std::vector<std::string> capabilities;
-  std::string detail;
-};
-
-// What bounds the sandbox's resources in this run and what enforces each bound: the report's
-// "bounds" (names and values in runapi/run_report.h, docs/LIMITS.md).
-struct LimitBound {
-  std::optional<uint64_t> limit;  // pids: processes and threads; memory: bytes; nullopt = unlimited
-  std::string enforced_by;        // runapi::kBy* ("cgroup v1 pids.max", "RLIMIT_NPROC", "none", ...)
-};
-struct CpuBound {
-  double cpus = 0;
-  std::string enforced_by;
-};
-struct TmpfsBoundStatus {
-  std::string path;
-  uint64_t size_bytes = 0;
-  uint64_t inodes = 0;
-  bool writable = true;
-};
-struct RunBounds {
-  LimitBound pids;
-  LimitBound memory;
-  std::optional<CpuBound> cpu;          // only when a CPU share is set
-  std::vector<TmpfsBoundStatus> tmpfs;  // every tmpfs: size= and nr_inodes= (the root first)
-};
+// A process airlock ran beside the sandbox (report field "helpers") and what bounds the sandbox's
+// resources with what enforces each bound (report field "bounds", docs/LIMITS.md): the report's own
+// types, described once in runapi/run_report.h.
+using HelperStatus = runapi::RunReportHelper;
+using RunBounds = runapi::RunReportBounds;
 
 struct RunOutcome {
   OutcomeReason reason = OutcomeReason::kOk;
@@ -90,7 +64,7 @@ struct RunOutcome {
   int interrupt_signal = 0;   // SIGINT/SIGTERM/SIGHUP airlock received during the run (0: not interrupted)
   nlohmann::json network;     // sinkhole counts and names / resolved allow-list (src/net); null = none
   std::vector<HelperStatus> helpers;
-  std::optional<RunBounds> bounds;  // cold runs (sandbox.cc); absent when the launcher did not describe them
+  std::optional<RunBounds> bounds;  // cold (sandbox.cc) and warm (the pool's, pool_client.cc) runs
 };
 
 nlohmann::json OutcomeToJson(const RunOutcome& outcome);

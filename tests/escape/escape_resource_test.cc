@@ -209,8 +209,8 @@ TEST(EscapeResource, DiskFillControlReachesItsTargetWithTmpRaised) {
 
 // ---- warm: the same probes in sandboxes of `airlock pool` ----
 
-// A pool serving the default profile plus the helpers and `extra` TOML; skips (naming the reason)
-// when the pool refuses the policy.
+// A pool serving the default profile plus the helpers and `extra` TOML (the default's limits make a
+// cgroup per waiting sandbox as root, the rlimit fallback otherwise: the pool must serve both).
 class EscapeResourceWarm : public ::testing::Test {
  protected:
   void StartPool(const std::string& extra = "") {
@@ -231,12 +231,6 @@ class EscapeResourceWarm : public ::testing::Test {
     for (int i = 0; i < 500; ++i) {
       std::string log = airlock::test::ReadFileOrEmpty(log_);
       if (log.find("ready after") != std::string::npos) return;
-      if (log.find("cannot be pooled") != std::string::npos) {
-        GTEST_SKIP() << "warm: `airlock pool` refuses policies with limits on this branch (src/pool/pool.cc "
-                        "WarmIneligibility: \"cgroup limits need a cgroup per run\"); the default profile has limits now. "
-                        "Enable with the limits-stay-warm work (issue 12, deliverable 2). Pool said: "
-                     << log;
-      }
       int st = 0;
       if (waitpid(pool_, &st, WNOHANG) == pool_) {
         pool_ = -1;
@@ -255,8 +249,9 @@ class EscapeResourceWarm : public ::testing::Test {
     unlink(log_.c_str());
     rmdir(dir_.c_str());
   }
-  RunResult Warm(const std::string& probe, const std::vector<std::string>& params) {
+  RunResult Warm(const std::string& probe, const std::vector<std::string>& params, const std::vector<std::string>& opts = {}) {
     std::vector<std::string> argv = {airlock::test::AirlockBin(), "run", "--profile", profile_, "--pool", "required"};
+    argv.insert(argv.end(), opts.begin(), opts.end());
     argv.insert(argv.end(), {"--", "/helpers/escape_resource", probe});
     argv.insert(argv.end(), params.begin(), params.end());
     setenv("AIRLOCK_POOL_SOCKET", socket_.c_str(), 1);
@@ -268,6 +263,26 @@ class EscapeResourceWarm : public ::testing::Test {
   std::string dir_, socket_, profile_, log_;
   pid_t pool_ = -1;
 };
+
+// A warm run's report names the same bounds and enforcers as a cold run of the same policy.
+TEST_F(EscapeResourceWarm, WarmReportNamesTheSameBoundsAsCold) {
+  StartPool();
+  ASSERT_FALSE(HasFatalFailure());
+  std::string path = dir_ + "/warm-report.json";
+  auto r = Warm("forkbomb", {"n=1"}, {"--report", path});
+  auto warm = nlohmann::json::parse(airlock::test::ReadFileOrEmpty(path), nullptr, false);
+  unlink(path.c_str());
+  ASSERT_TRUE(warm.is_object()) << r.err;
+  EXPECT_EQ(warm.value("launch", ""), "warm") << warm.dump();
+  ASSERT_TRUE(warm.contains("bounds")) << warm.dump();
+  auto c = airlock::test::Run({airlock::test::AirlockBin(), "run", "--profile", profile_, "--pool", "off", "--report", path, "--",
+                               "/bin/true"}, "", 60);
+  auto cold = nlohmann::json::parse(airlock::test::ReadFileOrEmpty(path), nullptr, false);
+  unlink(path.c_str());
+  ASSERT_TRUE(cold.is_object()) << c.err;
+  EXPECT_EQ(warm["bounds"], cold["bounds"]);
+  EXPECT_EQ(warm["bounds"]["pids"]["limit"], 1024);
+}
 
 TEST_F(EscapeResourceWarm, ForkBombEndsAtTheDefaultPidsLimit) {
   StartPool();
