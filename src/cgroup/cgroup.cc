@@ -532,7 +532,10 @@ CgroupStats Cgroup::Stats() const {
     if (n.v2) {
       if (has("memory")) {
         if (auto v = cgroupfs::ReadNumber(n.path + "/memory.peak")) s.memory_peak_bytes = v;
-        if (auto v = cgroupfs::ReadKeyed(n.path + "/memory.events", "oom_kill"); v && *v > 0) s.oom_killed = true;
+        if (auto v = cgroupfs::ReadKeyed(n.path + "/memory.events", "oom_kill")) {
+          s.oom_counted = true;
+          if (*v > 0) s.oom_killed = true;
+        }
       }
       if (has("pids")) {
         if (auto v = cgroupfs::ReadKeyed(n.path + "/pids.events", "max"); v && *v > 0) s.pids_limit_hit = true;
@@ -543,6 +546,7 @@ CgroupStats Cgroup::Stats() const {
     if (has("memory")) {
       if (auto v = cgroupfs::ReadNumber(n.path + "/memory.max_usage_in_bytes")) s.memory_peak_bytes = v;
       if (auto v = cgroupfs::ReadKeyed(n.path + "/memory.oom_control", "oom_kill")) {
+        s.oom_counted = true;
         if (*v > 0) s.oom_killed = true;
       } else if (auto f = cgroupfs::ReadNumber(n.path + "/memory.failcnt"); f && *f > 0) {
         s.oom_killed = true;  // old kernels: the limit was hit (not necessarily an OOM kill)

@@ -37,6 +37,7 @@ struct CgroupStats {
   std::optional<uint64_t> memory_peak_bytes;
   std::optional<uint64_t> cpu_usage_ns;
   bool oom_killed = false;        // the memory limit killed something
+  bool oom_counted = false;       // the kernel counts OOM kills here (memory.events / oom_control oom_kill)
   bool pids_limit_hit = false;    // fork failed because of the pids limit
 };
 

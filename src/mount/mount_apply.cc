@@ -267,11 +267,21 @@ void WriteProcSysInChild(int err_fd, int sys_fd, const MountPlan& plan) {
   }
 }
 
-// A plan without /proc: the sysctls go through a private proc instance that is never attached.
+// A plan without /proc: the sysctls go through a private proc instance that is never attached. When
+// the kernel refuses one (EPERM: the host's pid namespace is shared, namespaces.pid = false), the
+// host's /proc, still reachable before pivot_root, serves: the per-user knobs are looked up in the
+// opener's user namespace whatever the proc instance (kernel/ucount.c set_lookup), so the writes
+// still land in the sandbox's own namespace.
 void WriteProcSysPrivatelyInChild(int err_fd, const MountPlan& plan) {
   UniqueFd fs(::fsopen("proc", FSOPEN_CLOEXEC));
   if (!fs) ChildFail(err_fd, "fsopen", "proc (sysctls)", errno);
-  if (::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) ChildFail(err_fd, "fsconfig create", "proc (sysctls)", errno);
+  if (::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
+    if (errno != EPERM) ChildFail(err_fd, "fsconfig create", "proc (sysctls)", errno);
+    UniqueFd host_sys(::open("/proc/sys", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!host_sys) ChildFail(err_fd, "open", "/proc/sys (sysctls, shared pid namespace)", errno);
+    WriteProcSysInChild(err_fd, host_sys.get(), plan);
+    return;
+  }
   UniqueFd mnt(::fsmount(fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
   if (!mnt) ChildFail(err_fd, "fsmount", "proc (sysctls)", errno);
   UniqueFd sys(::openat(mnt.get(), "sys", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));

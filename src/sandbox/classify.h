@@ -22,7 +22,9 @@ struct EndState {
   std::optional<int> payload_status;  // raw wait status reported by init
   std::optional<int> init_status;     // raw wait status of init itself, when we could wait for it
   bool limit_hit = false;             // cgroup says: OOM kill or pids limit reached
-  bool memory_limited = false;        // a cgroup memory limit was in force
+  // A cgroup memory limit was in force and the kernel does not count OOM kills (before 4.13): a
+  // SIGKILL is then taken for the limit's. With the counter, only a counted OOM kill is (limit_hit).
+  bool memory_limited = false;
   bool has_seccomp = false;
   int interrupt_signal = 0;           // SIGINT/SIGTERM/SIGHUP airlock received (0: none)
   bool killed_on_interrupt = false;   // ... and killed the sandbox for it (RunOptions::kill_on_interrupt)

@@ -40,7 +40,7 @@ void RecordCgroupEnd(Cgroup& cgroup, RunOutcome* outcome, EndState* end) {
   if (cs.memory_peak_bytes) outcome->peak_memory_bytes = cs.memory_peak_bytes;
   end->limit_hit = cs.oom_killed || cs.pids_limit_hit;
   const auto& enforced = cgroup.enforced();
-  end->memory_limited = std::find(enforced.begin(), enforced.end(), "memory") != enforced.end();
+  end->memory_limited = !cs.oom_counted && std::find(enforced.begin(), enforced.end(), "memory") != enforced.end();
   if (auto s = cgroup.Remove(); !s) LogWarning("{}", s.error().What());
 }
 

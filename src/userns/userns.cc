@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -54,6 +55,9 @@ Result<SavedIds> TakeNamespaceOwnerIdsFromParent(const IdMapping& m) {
     return ErrnoError("user namespace owner: getresuid");
   }
   saved.dumpable = ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+  // The kernel clears the parent-death signal on an effective-id change: re-armed on restore.
+  if (::prctl(PR_GET_PDEATHSIG, &saved.pdeath_signal, 0, 0, 0) != 0) saved.pdeath_signal = 0;
+  saved.parent = ::getppid();
   const std::string why = fmt::format(
       "user namespace owner: root cannot act as uid {} gid {} to create the sandbox's namespace (needs CAP_SETUID and "
       "CAP_SETGID, and the ids mapped in this namespace; or run airlock as an ordinary user)",
@@ -83,6 +87,12 @@ Status RestoreIdsFromParent(const SavedIds& saved) {
   if (ThreadSetresuid(saved.ruid, saved.euid, saved.suid) != 0) return ErrnoError("restore uids after the clone");
   if (ThreadSetresgid(saved.rgid, saved.egid, saved.sgid) != 0) return ErrnoError("restore gids after the clone");
   if (saved.dumpable >= 0) ::prctl(PR_SET_DUMPABLE, saved.dumpable, 0, 0, 0);
+  if (saved.pdeath_signal != 0) {
+    // E.g. `airlock analyze` (process/spawn.h kill_with_caller): airlock must still die with it. A
+    // parent that died while the signal was off has left us reparented: act on it now.
+    if (::prctl(PR_SET_PDEATHSIG, saved.pdeath_signal, 0, 0, 0) != 0) return ErrnoError("re-arm the parent-death signal");
+    if (::getppid() != saved.parent) ::raise(saved.pdeath_signal);
+  }
   return Ok();
 }
 

@@ -34,6 +34,8 @@ struct SavedIds {
   uid_t ruid = 0, euid = 0, suid = 0;
   gid_t rgid = 0, egid = 0, sgid = 0;
   int dumpable = 1;
+  int pdeath_signal = 0;  // our own PR_SET_PDEATHSIG (a caller that supervises airlock set it)
+  pid_t parent = 0;       // ... and the parent it watches
   bool changed = false;  // false: nothing was changed (not a root caller), nothing to restore
 };
 

@@ -46,6 +46,21 @@ constexpr const char* kHybridMountinfo =
 constexpr const char* kHybridSelf =
     "9:name=systemd:/\n8:pids:/\n4:memory:/process_api/abc\n2:cpuacct:/\n1:cpu:/\n0::/\n";
 
+// Forks up to n children that wait in pause(); returns how many the kernel allowed.
+int ForkPausedChildren(int n) {
+  int forked = 0;
+  for (int i = 0; i < n; ++i) {
+    pid_t p = fork();
+    if (p == 0) {
+      pause();
+      _exit(0);
+    }
+    if (p < 0) break;
+    ++forked;
+  }
+  return forked;
+}
+
 TEST(CgroupParse, HybridHost) {
   auto hs = cgroupfs::ParseHierarchies(kHybridMountinfo, kHybridSelf);
   ASSERT_EQ(hs.size(), 6u);
@@ -301,16 +316,7 @@ TEST(CgroupReal, ForkBombStopsAtPidsAndKillAllEmptiesIt) {
   ASSERT_TRUE(cg) << cg.error().What();
   ASSERT_TRUE(Contains(cg->enforced(), "pids"));
   HeldChild child([](int out) {
-    int forked = 0;
-    for (int i = 0; i < 64; ++i) {
-      pid_t p = fork();
-      if (p == 0) {
-        pause();
-        _exit(0);
-      }
-      if (p < 0) break;
-      ++forked;
-    }
+    int forked = ForkPausedChildren(64);
     (void)!write(out, &forked, sizeof forked);
     pause();
     return 0;
@@ -348,16 +354,7 @@ TEST(CgroupReal, ChildJoinsTheV1DirectoriesByItself) {
   for (const auto& fd : fds->v1_tasks) raw.push_back(fd.get());
   HeldChild child([&raw](int out) {
     int rc = JoinCgroupInChild(raw.data(), raw.size());
-    int forked = 0;
-    for (int i = 0; rc == 0 && i < 64; ++i) {
-      pid_t p = fork();
-      if (p == 0) {
-        pause();
-        _exit(0);
-      }
-      if (p < 0) break;
-      ++forked;
-    }
+    int forked = rc == 0 ? ForkPausedChildren(64) : 0;
     (void)!write(out, rc == 0 ? &forked : &rc, sizeof forked);
     pause();
     return 0;
