@@ -5,7 +5,10 @@
 # With clang 16 (CI installs it) the fuzz targets run under libFuzzer with ASan+UBSan, which replays
 # every seed first, so the g++ replay drivers are not built again here; without it they replay the
 # seeds under g++'s sanitizers instead.
+# Usage: scripts/test-sanitizers.sh [build|run|all]   (default all; scripts/test.sh runs `build`
+# beside the main suite, then `run`)
 set -euo pipefail
+step=${1:-all}
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
 fuzzer=0
@@ -16,8 +19,12 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RE
 pattern='unit_|sigma_tests|scan_office_tests|scan_content_tests|scan_engine_tests'
 tests='^(unit|sigma|scan)\.'
 if [ $fuzzer = 0 ]; then pattern="$pattern|fuzz_.*_replay"; tests='^(unit|sigma|scan|fuzz)\.'; fi
-targets=$(cmake --build build-asan --target help | awk -v p="^[.][.][.] ($pattern)" '$0 ~ p {print $2}')
-cmake --build build-asan -j"$jobs" --target $targets
+if [ "$step" != run ]; then
+  targets=$(cmake --build build-asan --target help | awk -v p="^[.][.][.] ($pattern)" '$0 ~ p {print $2}')
+  cmake --build build-asan -j"$jobs" --target $targets
+  if [ $fuzzer = 1 ]; then fuzz/run.sh 0 "$PWD/build-fuzz"; fi
+  [ "$step" = build ] && { echo "sanitizer pass: built"; exit 0; }
+fi
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build-asan --output-on-failure -j"$jobs" -R "$tests" --timeout 600
 if [ $fuzzer = 0 ]; then
