@@ -37,7 +37,8 @@ struct TnefContents {
 
 bool LooksLikeTnef(std::string_view data);
 // Never fails: malformed input yields what could be read plus `truncated`. At most `max_attachments`
-// attachments and `max_rtf_bytes` of decompressed body.
+// attachments and `max_rtf_bytes` of decompressed body. The attachments' data are views into `data`:
+// keep it alive while they are used.
 TnefContents ParseTnef(std::string_view data, size_t max_attachments = 1024, size_t max_rtf_bytes = 16u << 20);
 
 // MS-OXRTFCP compressed RTF ("LZFu", or "MELA" stored): at most min(declared raw size, max_out)

@@ -256,7 +256,8 @@ TEST(ScanTnef, ClamavTestfile) {
   if (!f) GTEST_SKIP() << "SKIPPED: " << path << " missing (apt-get install clamav-testfiles)";
   std::stringstream ss;
   ss << f.rdbuf();
-  auto c = ParseTnef(ss.str());
+  const std::string data = ss.str();  // the attachments' data are views into it
+  auto c = ParseTnef(data);
   EXPECT_FALSE(c.truncated);  // (three of its attributes carry checksums that do not add up: ignored)
   EXPECT_TRUE(c.rtf_body.starts_with("{\\rtf1\\ansi")) << c.rtf_body.substr(0, 40);
   ASSERT_EQ(c.attachments.size(), 1u);
@@ -266,7 +267,7 @@ TEST(ScanTnef, ClamavTestfile) {
   EngineOptions o;
   o.yara = &test::ProjectRules();
   Engine engine(o);
-  auto r = engine.ScanBytes("winmail.dat", ss.str());
+  auto r = engine.ScanBytes("winmail.dat", data);
   EXPECT_FALSE(test::HasFinding(r.root, "tnef.malformed"));
   const ObjectReport* exe = test::FindObject(r.root, [](const ObjectReport& x) { return x.name == "clam.exe"; });
   ASSERT_NE(exe, nullptr);
