@@ -52,25 +52,13 @@ AllowResolver::AllowResolver(UniqueFd udp, AllowedNames names) : udp_(std::move(
 
 AllowResolver::~AllowResolver() { Stop(); }
 
-Status AllowResolver::Start() {
-  stop_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!stop_) return ErrnoError("eventfd");
-  thread_ = std::thread([this] { Loop(); });
-  return Ok();
-}
+Status AllowResolver::Start() { return worker_.Start([this] { Loop(); }); }
 
-void AllowResolver::Stop() {
-  if (!thread_.joinable()) return;
-  uint64_t one = 1;
-  if (::write(stop_.get(), &one, sizeof one) != sizeof one) {
-    // The eventfd cannot be full; nothing else to do.
-  }
-  thread_.join();
-}
+void AllowResolver::Stop() { worker_.Stop(); }
 
 void AllowResolver::Loop() {
   for (;;) {
-    struct pollfd fds[2] = {{stop_.get(), POLLIN, 0}, {udp_.get(), POLLIN, 0}};
+    struct pollfd fds[2] = {{worker_.stop_fd(), POLLIN, 0}, {udp_.get(), POLLIN, 0}};
     int n = ::poll(fds, 2, -1);
     if (n < 0 && errno != EINTR) break;
     if (fds[0].revents) break;

@@ -27,6 +27,7 @@
 
 #include "core/error.h"
 #include "core/unique_fd.h"
+#include "net/service_thread.h"
 
 namespace airlock {
 
@@ -62,8 +63,7 @@ class AllowResolver {
 
   UniqueFd udp_;
   AllowedNames names_;
-  UniqueFd stop_;
-  std::thread thread_;
+  ServiceThread worker_;  // runs Loop(); the destructor stops it before any member goes
   uint64_t queries_ = 0, answered_ = 0, refused_ = 0, malformed_ = 0;
   std::set<std::string> refused_names_;
 };

@@ -57,21 +57,9 @@ uint32_t Sinkhole::AddressForIndex(size_t n) {
   return htonl(host);
 }
 
-Status Sinkhole::Start() {
-  stop_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!stop_) return ErrnoError("eventfd");
-  thread_ = std::thread([this] { Loop(); });
-  return Ok();
-}
+Status Sinkhole::Start() { return worker_.Start([this] { Loop(); }); }
 
-void Sinkhole::Stop() {
-  if (!thread_.joinable()) return;
-  uint64_t one = 1;
-  if (::write(stop_.get(), &one, sizeof one) != sizeof one) {
-    // The eventfd cannot be full; nothing else to do.
-  }
-  thread_.join();
-}
+void Sinkhole::Stop() { worker_.Stop(); }
 
 void Sinkhole::Count(nlohmann::json ev) {
   if (records_ >= kMaxRecords) {
@@ -93,7 +81,7 @@ void Sinkhole::Loop() {
   std::vector<struct pollfd> fds;
   for (;;) {
     fds.clear();
-    fds.push_back({stop_.get(), POLLIN, 0});
+    fds.push_back({worker_.stop_fd(), POLLIN, 0});
     fds.push_back({s_.tcp.get(), static_cast<short>(conns_.size() < kMaxConnections ? POLLIN : 0), 0});
     fds.push_back({s_.dns.get(), POLLIN, 0});
     fds.push_back({s_.udp.get(), POLLIN, 0});

@@ -30,6 +30,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/unique_fd.h"
+#include "net/service_thread.h"
 #include "net/netns_setup.h"
 
 namespace airlock {
@@ -72,8 +73,7 @@ class Sinkhole {
 
   NetnsSetup s_;
   Emit emit_;
-  UniqueFd stop_;
-  std::thread thread_;
+  ServiceThread worker_;  // runs Loop(); the destructor stops it before any member goes
   std::vector<std::unique_ptr<Conn>> conns_;
   std::map<std::string, std::string> name_to_ip_;
   std::map<std::string, std::string> ip_to_name_;
