@@ -54,25 +54,6 @@ bool AnyEvent(const std::vector<json>& events, const char* field, const std::str
   return false;
 }
 
-// A process on the host whose command line holds `needle` (NUL-separated arguments joined by spaces);
-// with `kill_it`, each one found gets SIGKILL (cleanup after a failed check: only our own sample's
-// unique command line ever matches).
-bool ProcessWithArgExists(const std::string& needle, bool kill_it = false) {
-  bool found = false;
-  DIR* d = opendir("/proc");
-  while (struct dirent* e = d ? readdir(d) : nullptr) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    std::string cmd = ReadFileOrEmpty(std::string("/proc/") + e->d_name + "/cmdline");
-    for (auto& c : cmd)
-      if (c == '\0') c = ' ';
-    if (cmd.find(needle) == std::string::npos) continue;
-    found = true;
-    if (kill_it) kill(std::atoi(e->d_name), SIGKILL);
-  }
-  if (d) closedir(d);
-  return found;
-}
-
 // argv in a process group of its own (as a shell starts a job), stdout and stderr to `log`.
 pid_t SpawnJob(const std::vector<std::string>& argv, const std::string& log) {
   pid_t pid = fork();
@@ -171,7 +152,7 @@ TEST(Interrupt, RunOnInterruptKillEndsTheSandboxAndReportsIt) {
     kill(-job, SIGINT);  // the whole group, as a terminal's Ctrl-C
     if (!kill_mode) {
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
-      EXPECT_TRUE(ProcessWithArgExists("sleep " + sleep)) << "forwarded SIGINT is ignored by the command";
+      EXPECT_TRUE(WaitForProcessWithArg("sleep " + sleep, 10000)) << "forwarded SIGINT is ignored by the command";
       kill(job, SIGTERM);  // forwarded too, ignored too: end it for good
       kill(job, SIGKILL);
       WaitWithin(job, 30);
@@ -233,7 +214,11 @@ TEST(Interrupt, AnalyzeKilledTakesItsSandboxAlong) {
   const std::string out = dir + "/out";
   pid_t job = SpawnJob({AirlockBin(), "analyze", "--no-static", "--timeout", "600s", "--out", out, sample}, dir + "/analyze.log");
   ASSERT_TRUE(WaitForMarker(out + "/work/tmp/marker", "started", 60000)) << ReadFileOrEmpty(dir + "/analyze.log");
-  ASSERT_TRUE(ProcessWithArgExists("sleep " + sleep));
+  // (The marker is written just before the exec of sleep.)
+  if (!WaitForProcessWithArg("sleep " + sleep, 10000)) {
+    kill(job, SIGKILL);
+    FAIL() << "the sample's sleep never started: " << ReadFileOrEmpty(dir + "/analyze.log");
+  }
   kill(job, SIGKILL);
   EXPECT_EQ(WaitWithin(job, 30), 128 + SIGKILL);
   bool gone = false;

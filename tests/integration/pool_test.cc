@@ -24,36 +24,22 @@ using namespace airlock::test;
 
 namespace {
 
-// True if some process's command line contains `needle` (the host's view of every pid).
-bool ProcessWithArgExists(const std::string& needle) {
-  DIR* d = opendir("/proc");
-  bool found = false;
+// The pids of this process's children, space-separated (orphans included: subreaper).
+std::string Children() {
+  std::string all;
+  DIR* d = opendir("/proc/self/task");
   while (struct dirent* e = d ? readdir(d) : nullptr) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    std::string cmd = ReadFileOrEmpty(std::string("/proc/") + e->d_name + "/cmdline");
-    for (auto& c : cmd)
-      if (c == '\0') c = ' ';
-    if (cmd.find(needle) != std::string::npos && (needle.find('/') != std::string::npos || cmd.find("airlock") == std::string::npos)) {
-      found = true;
-    }
+    if (e->d_name[0] != '.') all += ReadFileOrEmpty(std::string("/proc/self/task/") + e->d_name + "/children");
   }
   if (d) closedir(d);
-  return found;
+  return all;
 }
 
-// Reaps exited children; true when this process has no child left (orphans included: subreaper).
+// Reaps exited children; true when this process has no child left.
 bool NoChildrenLeft() {
   while (waitpid(-1, nullptr, WNOHANG) > 0) {
   }
-  DIR* d = opendir("/proc/self/task");
-  bool none = d != nullptr;
-  while (struct dirent* e = d ? readdir(d) : nullptr) {
-    if (e->d_name[0] == '.') continue;
-    std::string kids = ReadFileOrEmpty(std::string("/proc/self/task/") + e->d_name + "/children");
-    if (kids.find_first_not_of(" \n") != std::string::npos) none = false;
-  }
-  if (d) closedir(d);
-  return none;
+  return Children().find_first_not_of(" \n") == std::string::npos;
 }
 
 pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
@@ -110,7 +96,7 @@ class Pool : public ::testing::Test {
       for (int i = 0; i < 300 && !(gone = !ProcessWithArgExists(socket_) && NoChildrenLeft()); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
-      EXPECT_TRUE(gone) << "pool processes left behind";
+      EXPECT_TRUE(gone) << "pool processes left behind:\n" << DescribeProcessesWithArg(socket_) << "children: " << Children();
       EXPECT_NE(access(socket_.c_str(), F_OK), 0) << "socket left behind";
     }
   }
@@ -237,14 +223,12 @@ TEST_F(Pool, SignalsAreForwardedAndAKilledClientTakesTheSandboxDown) {
   std::string log = dir_ + "/client.log";
   const std::string first = Marker("3600"), second = Marker("3601");
   pid_t c = Spawn({AirlockBin(), "run", "--profile", profile_, "--pool", "required", "--", "/bin/sleep", first}, log);
-  for (int i = 0; i < 300 && !ProcessWithArgExists("sleep " + first); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  ASSERT_TRUE(ProcessWithArgExists("sleep " + first)) << ReadFileOrEmpty(log);
+  ASSERT_TRUE(WaitForProcessWithArg("sleep " + first, 3000)) << ReadFileOrEmpty(log);
   kill(c, SIGTERM);
   EXPECT_EQ(WaitExit(c), 128 + SIGTERM) << ReadFileOrEmpty(log);
 
   c = Spawn({AirlockBin(), "run", "--profile", profile_, "--pool", "required", "--", "/bin/sleep", second}, log);
-  for (int i = 0; i < 300 && !ProcessWithArgExists("sleep " + second); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  ASSERT_TRUE(ProcessWithArgExists("sleep " + second)) << ReadFileOrEmpty(log);
+  ASSERT_TRUE(WaitForProcessWithArg("sleep " + second, 3000)) << ReadFileOrEmpty(log);
   kill(c, SIGKILL);
   WaitExit(c);
   bool gone = false;
@@ -261,8 +245,11 @@ TEST_F(Pool, OnInterruptKillEndsTheWarmSandboxAndReportsIt) {
   const std::string secs = Marker("3602");
   pid_t c = Spawn({AirlockBin(), "run", "--profile", profile_, "--pool", "required", "--on-interrupt", "kill", "--report", report,
                    "--", "/bin/sh", "-c", "trap '' INT TERM HUP; exec sleep " + secs}, log);
-  for (int i = 0; i < 300 && !ProcessWithArgExists("sleep " + secs); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  ASSERT_TRUE(ProcessWithArgExists("sleep " + secs)) << ReadFileOrEmpty(log);
+  if (!WaitForProcessWithArg("sleep " + secs, 3000)) {
+    kill(c, SIGKILL);  // the pool then ends the sandbox (the connection closed)
+    WaitExit(c);
+    FAIL() << "the warm command did not start within 3 s; client: " << ReadFileOrEmpty(log) << "\npool: " << ReadFileOrEmpty(log_);
+  }
   kill(c, SIGTERM);
   int st = 0, code = -1;  // bounded: a client that forwarded the signal instead would wait forever
   for (int i = 0; i < 6000 && code < 0; ++i) {

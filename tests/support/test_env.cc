@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -175,6 +177,50 @@ void WriteFile(const std::string& path, const std::string& content, int mode) {
     f << content;
   }
   chmod(path.c_str(), static_cast<mode_t>(mode));
+}
+
+namespace {
+
+// Calls f(pid, command line) for every matching process (see ProcessWithArgExists).
+template <typename F>
+void ForEachProcessWithArg(const std::string& needle, F f) {
+  const bool count_airlock = needle.find('/') != std::string::npos;
+  DIR* d = opendir("/proc");
+  while (struct dirent* e = d ? readdir(d) : nullptr) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    std::string cmd = ReadFileOrEmpty(std::string("/proc/") + e->d_name + "/cmdline");
+    for (auto& ch : cmd)
+      if (ch == '\0') ch = ' ';
+    if (cmd.find(needle) == std::string::npos) continue;
+    if (!count_airlock && cmd.find("airlock") != std::string::npos) continue;
+    f(static_cast<pid_t>(std::atoi(e->d_name)), cmd);
+  }
+  if (d) closedir(d);
+}
+
+}  // namespace
+
+bool ProcessWithArgExists(const std::string& needle, bool kill_it) {
+  bool found = false;
+  ForEachProcessWithArg(needle, [&](pid_t pid, const std::string&) {
+    found = true;
+    if (kill_it) kill(pid, SIGKILL);
+  });
+  return found;
+}
+
+bool WaitForProcessWithArg(const std::string& needle, int timeout_ms) {
+  for (int waited = 0;; waited += 10) {
+    if (ProcessWithArgExists(needle)) return true;
+    if (waited >= timeout_ms) return false;
+    usleep(10 * 1000);
+  }
+}
+
+std::string DescribeProcessesWithArg(const std::string& needle) {
+  std::string out;
+  ForEachProcessWithArg(needle, [&](pid_t pid, const std::string& cmd) { out += std::to_string(pid) + ": " + cmd + "\n"; });
+  return out;
 }
 
 }  // namespace airlock::test

@@ -46,4 +46,16 @@ bool WaitForMarker(const std::string& path, const std::string& marker, int timeo
 // reaps with waitpid. Returns its pid.
 pid_t SpawnLogged(const std::vector<std::string>& argv, const std::string& log);
 
+// Processes on the host (every pid /proc shows) whose command line, arguments joined by spaces,
+// holds `needle`. Unless the needle holds a '/', command lines naming airlock are not counted: the
+// `airlock run ... -- sh -c '... sleep N'` that started a sandboxed command would always match.
+// A process in the middle of an execve can read as an empty command line for a moment, so a single
+// look is only a snapshot: tests wait with WaitForProcessWithArg. With `kill_it`, every match gets
+// SIGKILL (cleanup after a failed check).
+bool ProcessWithArgExists(const std::string& needle, bool kill_it = false);
+// Polls ProcessWithArgExists every 10 ms for at most timeout_ms; true once one is seen.
+bool WaitForProcessWithArg(const std::string& needle, int timeout_ms = 10000);
+// "pid: command line" of each match, one per line (for the message of a failed check).
+std::string DescribeProcessesWithArg(const std::string& needle);
+
 }  // namespace airlock::test
