@@ -37,7 +37,8 @@
 //  - Bounded work on a hostile upper: more than max_entries upper entries read (each is at most one
 //    change) or an entry deeper than max_depth components below its root is an error, as is any
 //    unreadable upper directory or entry and any failed host lookup other than "does not exist"; the
-//    error names the host path. Never a silent skip, never a partial listing.
+//    error names the real path (in the upper layer or the host tree). Never a silent skip, never a
+//    partial listing.
 //  - The result is sorted by inside path (bytewise; stable for overlapping trees). Paths are raw
 //    bytes; ChangesToJson keeps them raw and DumpJson (core/json_text.h) writes invalid UTF-8 as
 //    `\xNN`; ChangesToText also escapes control bytes (a newline in a name cannot split a line).
