@@ -2,7 +2,7 @@
 _airlock() {
   local cur prev words cword
   _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; cword=$COMP_CWORD; words=("${COMP_WORDS[@]}"); }
-  local cmds="run pool profile check scan analyze audit rules milter quarantine version help"
+  local cmds="run box pool profile check scan analyze audit rules milter quarantine version help"
   if [ "$cword" -eq 1 ]; then COMPREPLY=($(compgen -W "$cmds" -- "$cur")); return; fi
   local i
   for ((i = 2; i < cword; i++)); do [ "${words[i]}" = "--" ] && { COMPREPLY=($(compgen -c -- "$cur")); return; }; done
@@ -18,6 +18,11 @@ _airlock() {
         --allow|--deny) COMPREPLY=($(compgen -W "@ptrace @mount @namespaces @keyring @bpf @perf @io-uring @debug @handles @chroot @clock-set" -- "$cur")); return ;;
       esac
       COMPREPLY=($(compgen -W "--profile --bind --ro-bind --dev-bind --tmpfs --tmp-size --shm-size --home-size --tmpfs-inodes --chdir --workdir --net --net-allow --memory --pids --cpu --timeout --rlimit --setenv --keep-env --pass-fd --hostname --uid --gid --allow --deny --landlock --pool --on-interrupt --explain --report --monitor --monitor-reads --verbose --help --" -- "$cur")) ;;
+    box)
+      if [ "$cword" -eq 2 ]; then COMPREPLY=($(compgen -W "create run list diff discard rm --store --help" -- "$cur"));
+      elif [ "$cword" -eq 3 ] && [ "${words[2]}" != "create" ] && [ "${words[2]}" != "list" ]; then
+        COMPREPLY=($(compgen -W "$(airlock box list --json 2>/dev/null | sed -n 's/^ *"name": "\(.*\)",$/\1/p')" -- "$cur"));
+      else COMPREPLY=($(compgen -W "--profile --over --json --help --" -- "$cur") $(compgen -d -- "$cur")); fi ;;
     pool)
       case "$prev" in
         -p|--profile) COMPREPLY=($(compgen -W "$(airlock profile list 2>/dev/null | cut -d' ' -f1)" -- "$cur") $(compgen -f -X '!*.toml' -- "$cur")); return ;;

@@ -223,7 +223,7 @@ std::optional<int> OpenMonitor(const RunArgs& a, UniqueFd& monitor_file, RunOpti
 }
 
 // The profile with the flags applied and validated (--explain printed here), or an exit code.
-std::variant<Policy, int> EffectivePolicy(const RunArgs& a) {
+std::variant<Policy, int> EffectivePolicy(const RunArgs& a, const RunVariant* variant) {
   auto policy = LoadProfile(a.profile, Cwd());
   if (!policy) {
     LogError("{}", policy.error().What());
@@ -232,6 +232,12 @@ std::variant<Policy, int> EffectivePolicy(const RunArgs& a) {
   if (auto s = ApplyRunOverrides(*policy, a); !s) {
     LogError("{}", s.error().What());
     return kExitUsage;
+  }
+  if (variant && variant->adjust) {
+    if (auto s = variant->adjust(*policy); !s) {
+      LogError("{}", s.error().What());
+      return kExitProfile;
+    }
   }
   if (auto s = ValidatePolicy(*policy); !s) {
     LogError("{}", s.error().What());
@@ -260,10 +266,12 @@ int RunPolicy(const Policy& policy, const RunArgs& a, const RunOptions& run_opti
 
 }  // namespace
 
-int RunCommand(int argc, char** argv) {
+int RunCommand(int argc, char** argv) { return RunCommandAs(argc, argv, nullptr); }
+
+int RunCommandAs(int argc, char** argv, const RunVariant* variant) {
   // The common invocation first: with a pool of its built-in profile it is done here.
   const std::string pool_socket = pool::DefaultSocketPath();
-  const std::optional<RunArgs> quick = QuickParse(argc, argv);
+  const std::optional<RunArgs> quick = variant ? std::nullopt : QuickParse(argc, argv);
   if (quick) {
     if (auto fast = TryFastWarm(*quick, pool_socket)) {
       int code = FinishRun(*fast, "");
@@ -272,18 +280,20 @@ int RunCommand(int argc, char** argv) {
     }
   }
   RunArgs a;
-  CLI::App app{"Run a program in a fresh sandbox: user, mount, pid, ipc, uts, net and cgroup namespaces, a tmpfs root\n"
-               "with read-only system directories, seccomp, Landlock, no capabilities, resource limits.",
-               "airlock run"};
+  if (variant) a.profile = variant->default_profile;
+  CLI::App app{variant ? variant->description
+                       : "Run a program in a fresh sandbox: user, mount, pid, ipc, uts, net and cgroup namespaces, a tmpfs root\n"
+                         "with read-only system directories, seccomp, Landlock, no capabilities, resource limits.",
+               variant ? variant->usage : "airlock run"};
   AddRunOptions(app, a);
   if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
   if (a.verbose) SetLogLevel(LogLevel::kDebug);
 
   // Not tried above (the same arguments would not be served now either): the fast path.
-  if (!quick) {
+  if (!quick && !variant) {
     if (auto fast = TryFastWarm(a, pool_socket)) return FinishRun(*fast, a.report);
   }
-  auto policy = EffectivePolicy(a);
+  auto policy = EffectivePolicy(a, variant);
   if (const int* rc = std::get_if<int>(&policy)) return *rc;
   if (a.explain) {
     std::fputs(ExplainPolicy(std::get<Policy>(policy)).c_str(), stdout);

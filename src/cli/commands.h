@@ -1,6 +1,7 @@
 // Subcommands of the airlock front end. Each returns the process exit code.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +15,17 @@ class App;
 namespace airlock::cli {
 
 int RunCommand(int argc, char** argv);      // airlock run
+int BoxCommand(int argc, char** argv);      // airlock box
+// `airlock run` with a caller's change to the policy (`airlock box run`: the box's overlays): every
+// run option, --profile defaulting to default_profile, adjust applied after the flags and before
+// validation (its error exits 122), no warm fast path.
+struct RunVariant {
+  std::string usage;            // "airlock box run NAME"
+  std::string description;      // the --help text
+  std::string default_profile;
+  std::function<Status(Policy&)> adjust;
+};
+int RunCommandAs(int argc, char** argv, const RunVariant* variant);
 int ProfileCommand(int argc, char** argv);  // airlock profile list|show
 int CheckCommand(int argc, char** argv);    // airlock check
 int PoolCommand(int argc, char** argv);     // airlock pool

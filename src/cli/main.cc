@@ -22,6 +22,8 @@ Commands:
   profile list       list the built-in profiles
   profile show NAME  print a profile's effective policy (NAME or FILE)
   pool [--size N]    keep sandboxes prepared so `airlock run` starts warm (see `airlock pool --help`)
+  box create|run|list|diff|discard|rm NAME
+                     named copy-on-write boxes: changes stay in the box (see `airlock box --help`)
   check [--json]     what this kernel offers and what airlock will enforce here
   scan PATH...       static triage of files and mail (see `airlock scan --help`)
   analyze FILE       detonate a file in the analysis sandbox under the monitor, judge it with
@@ -58,6 +60,7 @@ int main(int argc, char** argv) {
   if (cmd == "run") return airlock::cli::RunCommand(argc - 1, argv + 1);
   if (cmd == "profile") return airlock::cli::ProfileCommand(argc - 1, argv + 1);
   if (cmd == "pool") return airlock::cli::PoolCommand(argc - 1, argv + 1);
+  if (cmd == "box") return airlock::cli::BoxCommand(argc - 1, argv + 1);
   if (cmd == "check") return airlock::cli::CheckCommand(argc - 1, argv + 1);
   if (cmd == "scan") return airlock::cli::ExecHelper("airlock-scan", argc - 1, argv + 1);
   if (cmd == "rules") return airlock::cli::ExecHelper("airlock-rules", argc - 1, argv + 1);

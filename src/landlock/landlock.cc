@@ -104,6 +104,7 @@ Result<LandlockPlan> PrepareLandlockForAbi(const Policy& policy, const std::vect
         break;
       case MountEntry::Kind::kBind:
       case MountEntry::Kind::kTmpfs:
+      case MountEntry::Kind::kOverlay:
         AddRule(plan, m.dst, plan.handled_fs);
         break;
       case MountEntry::Kind::kDevBind:

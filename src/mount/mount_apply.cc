@@ -204,6 +204,61 @@ void BindMount(int err_fd, int root_fd, const MountOp& op, int src_fd, DirCache&
   if (dst_st.st_dev != src_st.st_dev || dst_st.st_ino != src_st.st_ino) Fail(err_fd, "verify bind: wrong object", op, EXDEV);
 }
 
+// A detached tree the parent made (an idmapped lower or layer) attached at a staging point in the new
+// root, so the overlay can name it; *path receives that point's absolute path. Detached afterwards
+// by UnstageLayer: the overlay holds private clones of its layers.
+void StageLayer(int err_fd, int root_fd, const MountOp& op, int tree_fd, const char* name, char* path, size_t cap) {
+  if (::mkdirat(root_fd, name, 0700) != 0) Fail(err_fd, "overlay: stage layer", op, errno);
+  if (::move_mount(tree_fd, "", root_fd, name, MOVE_MOUNT_F_EMPTY_PATH) != 0) Fail(err_fd, "overlay: attach idmapped layer", op, errno);
+  snprintf(path, cap, "%s/%s", kNewRoot, name);
+}
+
+void UnstageLayer(int err_fd, int root_fd, const MountOp& op, const char* name) {
+  char path[64];
+  snprintf(path, sizeof path, "%s/%s", kNewRoot, name);
+  if (::umount2(path, MNT_DETACH) != 0) Fail(err_fd, "overlay: detach staged layer", op, errno);
+  if (::unlinkat(root_fd, name, AT_REMOVEDIR) != 0) Fail(err_fd, "overlay: remove staging point", op, errno);
+}
+
+// kOverlay: the kernel's overlayfs over the lower tree, upper and work in the layer directory, made
+// in the sandbox's user namespace (userxattr; the mounter is the sandbox's user, so everything the
+// overlay writes is owned by it, or through an idmapped layer by the host owner it stands for),
+// nosuid and nodev. Layers are named through what was opened before the root changed
+// (/proc/self/fd/N) or staged (detached idmapped trees), never by a host path looked up again.
+void MountOverlay(int err_fd, int root_fd, const MountOp& op, int lower_fd, int layer_fd, bool staged, DirCache& cache) {
+  char lower[64], layer[64], upper[80], work[80];
+  if (staged) {
+    StageLayer(err_fd, root_fd, op, lower_fd, ".airlock-lower", lower, sizeof lower);
+    StageLayer(err_fd, root_fd, op, layer_fd, ".airlock-layer", layer, sizeof layer);
+  } else {
+    snprintf(lower, sizeof lower, "/proc/self/fd/%d", lower_fd);
+    snprintf(layer, sizeof layer, "/proc/self/fd/%d", layer_fd);
+  }
+  snprintf(upper, sizeof upper, "%s/upper", layer);
+  snprintf(work, sizeof work, "%s/work", layer);
+  int dfd = CreateMountPoint(root_fd, op, true, cache);
+  if (dfd < 0) Fail(err_fd, "create overlay destination", op, -dfd);
+  UniqueFd dst(dfd);
+  UniqueFd fs(::fsopen("overlay", FSOPEN_CLOEXEC));
+  if (!fs) Fail(err_fd, "fsopen overlay", op, errno);
+  const char* const kv[][2] = {{"lowerdir", lower}, {"upperdir", upper}, {"workdir", work}};
+  for (const auto& [k, v] : kv) {
+    if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, k, v, 0) != 0) Fail(err_fd, "overlay: fsconfig layer", op, errno);
+  }
+  if (::fsconfig(fs.get(), FSCONFIG_SET_FLAG, "userxattr", nullptr, 0) != 0) Fail(err_fd, "overlay: userxattr", op, errno);
+  if (::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) Fail(err_fd, "overlay: create (kernel log says why)", op, errno);
+  UniqueFd mnt(::fsmount(fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV));
+  if (!mnt) Fail(err_fd, "overlay: fsmount", op, errno);
+  if (::move_mount(mnt.get(), "", dst.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
+    Fail(err_fd, "overlay: move_mount", op, errno);
+  }
+  cache.InvalidateAt(op.dst.c_str());
+  if (staged) {
+    UnstageLayer(err_fd, root_fd, op, ".airlock-lower");
+    UnstageLayer(err_fd, root_fd, op, ".airlock-layer");
+  }
+}
+
 void MakeSymlink(int err_fd, int root_fd, const MountOp& op, DirCache& cache) {
   char parent[4096];
   const char* leaf = SplitParent(op.dst.c_str(), parent, sizeof parent);
@@ -407,11 +462,24 @@ void MaskHostFactsInChild(int err_fd, int root_fd, const MountPlan& plan) {
 
 }  // namespace
 
+namespace {
+int OpenDirectoryNoSymlinksInChild(int err_fd, const char* path) {
+  int fd = kernel::Openat2(AT_FDCWD, path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0,
+                           RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+  if (fd < 0) ChildFail(err_fd, "open overlay layer", path, errno);
+  return fd;
+}
+}  // namespace
+
 void OpenMountSourcesInChild(const MountPlan& plan, int err_fd) {
   // Open every bind source once, with the caller's own host credentials and before anything is
   // mounted over the host tree: what is opened here is exactly what gets mounted.
   for (size_t i = 0; i < plan.ops.size(); ++i) {
     const MountOp& op = plan.ops[i];
+    if (op.kind == MountOp::Kind::kOverlay && !plan.staged_layers) {
+      plan.src_fds[i] = OpenDirectoryNoSymlinksInChild(err_fd, op.src.c_str());
+      plan.layer_fds[i] = OpenDirectoryNoSymlinksInChild(err_fd, op.layer.c_str());
+    }
     if (op.kind != MountOp::Kind::kBind) continue;
     // op.src has no symlink left but (possibly) its last component (mount_plan.cc ResolveBindSource):
     // one swapped in since is refused (ELOOP), never followed.
@@ -476,8 +544,15 @@ void ApplyMountPlanInChild(const MountPlan& plan, int err_fd) {
       case MountOp::Kind::kFile:
         MakeFile(err_fd, root_fd, op, cache);
         break;
-      case MountOp::Kind::kReadOnlyOverlay:
+      case MountOp::Kind::kOverlay: {
+        const bool staged = plan.src_fds[i] >= 0 && plan.staged_layers;
+        MountOverlay(err_fd, root_fd, op, plan.src_fds[i], plan.layer_fds[i], staged, cache);
+        VerifyFsType(err_fd, root_fd, op, OVERLAYFS_SUPER_MAGIC);
+        ::close(plan.src_fds[i]);
+        ::close(plan.layer_fds[i]);
+        plan.src_fds[i] = plan.layer_fds[i] = -1;
         break;
+      }
     }
   }
 

@@ -278,6 +278,29 @@ bool InsideTree::HasDirectory(const std::string& dir) const {
 
 bool DirectoryExistsInside(const Policy& policy, const std::string& dir) { return InsideTree(policy).HasDirectory(dir); }
 
+// A copy-on-write overlay: the lower tree and the layer directory (with upper/ and work/) resolved
+// like bind sources (no symlink followed but one the caller or root owns), each a directory.
+Status PlanOverlay(const MountEntry& e, MountOp& op) {
+  const std::string where = e.origin.empty() ? "overlay" : e.origin;
+  op.kind = MountOp::Kind::kOverlay;
+  auto lower = ResolveBindSource(e.src, where);
+  if (!lower) return std::unexpected(lower.error());
+  auto layer = ResolveBindSource(e.layer, where + " (layer)");
+  if (!layer) return std::unexpected(layer.error());
+  for (const auto* r : {&*lower, &*layer}) {
+    if (!S_ISDIR(r->st.st_mode)) return MakeError(fmt::format("{}: overlay needs a directory, and '{}' is not one", where, r->path));
+  }
+  for (const char* sub : {"upper", "work"}) {
+    struct stat st {};
+    if (::lstat((layer->path + "/" + sub).c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return MakeError(fmt::format("{}: layer '{}' has no directory {}/ (made by `airlock box create`)", where, layer->path, sub));
+    }
+  }
+  op.src = lower->path;
+  op.layer = layer->path;
+  return {};
+}
+
 Result<MountPlan> BuildMountPlan(const Policy& policy, const IdMapping& ids) {
   MountPlan plan;
   plan.root_options = "mode=0755," + TmpfsLimits(plan, "/", kRootTmpfsBytes, kRootTmpfsInodes, false);
@@ -330,6 +353,11 @@ Result<MountPlan> BuildMountPlan(const Policy& policy, const IdMapping& ids) {
         } else {
           return MakeError(fmt::format("bind source '{}' has an unsupported file type", e.src));
         }
+        break;
+      }
+      case MountEntry::Kind::kOverlay: {
+        auto planned = PlanOverlay(e, op);
+        if (!planned) return std::unexpected(planned.error());
         break;
       }
       case MountEntry::Kind::kTmpfs:
@@ -472,6 +500,7 @@ Result<MountPlan> BuildMountPlan(const Policy& policy, const IdMapping& ids) {
   for (auto& op : user_ops) add(std::move(op));
   plan.masked = ApplicableMasks(plan.ops);
   plan.src_fds.assign(plan.ops.size(), -1);
+  plan.layer_fds.assign(plan.ops.size(), -1);
   return plan;
 }
 

@@ -36,13 +36,14 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/unique_fd.h"
 #include "policy/policy.h"
 #include "userns/userns.h"
 
 namespace airlock {
 
 struct MountOp {
-  enum class Kind { kBind, kTmpfs, kProc, kDevpts, kDir, kSymlink, kFile, kReadOnlyOverlay };
+  enum class Kind { kBind, kTmpfs, kProc, kDevpts, kDir, kSymlink, kFile, kOverlay };
   Kind kind = Kind::kDir;
   std::string src;      // host path for binds, link target for symlinks, content for files
   std::string dst;      // absolute path inside the sandbox
@@ -53,6 +54,7 @@ struct MountOp {
   bool src_is_dir = true;    // binds: directory or file (the destination is created to match)
   mode_t mode = 0755;        // dirs/files created for this op
   std::string origin;        // where the entry came from, for messages
+  std::string layer;         // kOverlay: host directory with upper/ and work/ (src is the lower tree)
 };
 
 // A sysctl written in the child: path relative to /proc/sys ("user/max_inotify_instances").
@@ -87,11 +89,24 @@ struct MountPlan {
   std::vector<MountEntry> effective;   // the policy's view of the final filesystem (for Landlock/explain)
   std::vector<ProcSysWrite> proc_sys_writes;  // written by init, in order; a missing knob is skipped
   std::vector<std::string> masked;             // HostFactMasks() that apply to this plan (absolute, inside)
-  // Scratch space for the child (allocated here, written only by the child): source fds per op.
+  // Scratch space for the child (allocated here, written only by the child): source fds per op, and
+  // for kOverlay ops the layer directory's. An overlay op whose fds are already set (>= 0) before the
+  // clone was given detached idmapped trees by the parent (PrepareIdmappedLayersFromParent).
   mutable std::vector<int> src_fds;
+  mutable std::vector<int> layer_fds;
+  bool staged_layers = false;  // the overlay fds are detached idmapped trees to attach (root callers)
+  std::vector<UniqueFd> staged_trees;  // the parent's references to those trees (closed after the run)
 };
 
 Result<MountPlan> BuildMountPlan(const Policy& policy, const IdMapping& ids);
+
+// Parent side, root callers with overlay ops only (otherwise nothing to do): each overlay's lower tree
+// and layer directory become detached trees idmapped so that host root's files are the sandbox
+// user's (userns.h MakeIdmapNamespaceFromParent: 0 -> the outside ids), in src_fds/layer_fds, and
+// staged_layers is set; the child attaches them (an unprivileged sandbox user could not write a
+// root-owned tree, nor the overlay its root-owned layer, otherwise). Files the overlay writes stay
+// owned by root on the host. Fails with the fix when the filesystem cannot be idmapped.
+Status StageIdmappedLayersFromParent(MountPlan& plan, const IdMapping& ids);
 
 // The /proc and /sys entries that show host facts (kernel command line, symbols, interrupts, devices,
 // partitions, keys, boot id, firmware...), absolute. /sys entries apply only when a profile mounts /sys.

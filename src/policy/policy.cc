@@ -81,7 +81,10 @@ void CheckMounts(const Policy& policy, std::vector<std::string>& problems) {
       continue;
     }
     bool is_bind = m.kind == MountEntry::Kind::kBind || m.kind == MountEntry::Kind::kRoBind ||
-                   m.kind == MountEntry::Kind::kDevBind;
+                   m.kind == MountEntry::Kind::kDevBind || m.kind == MountEntry::Kind::kOverlay;
+    if (m.kind == MountEntry::Kind::kOverlay && (m.layer.empty() || m.layer.front() != '/' || m.layer.find('\0') != std::string::npos)) {
+      problems.push_back(where + ": layer '" + m.layer + "' must be an absolute host path");
+    }
     if (is_bind) {
       if (m.src.empty() || m.src.front() != '/') {
         problems.push_back(where + ": source '" + m.src + "' must be an absolute host path");
@@ -131,6 +134,7 @@ const char* MountKindName(MountEntry::Kind kind) {
     case MountEntry::Kind::kDir: return "dir";
     case MountEntry::Kind::kSymlink: return "symlink";
     case MountEntry::Kind::kFile: return "file";
+    case MountEntry::Kind::kOverlay: return "overlay";
   }
   return "?";
 }

@@ -49,6 +49,7 @@ struct MountEntry {
     kDir,       // empty directory in the root tmpfs
     kSymlink,   // symlink in the new root (src = target, dst = link path)
     kFile,      // generated read-only file in the new root (src = content), e.g. /etc/passwd
+    kOverlay,   // copy-on-write view of a host directory (src): writes land in `layer`, never on the host
   };
   Kind kind = Kind::kRoBind;
   std::string src;          // host path (binds) or link target (symlink)
@@ -57,6 +58,9 @@ struct MountEntry {
   bool optional = false;    // skip (and report) if src does not exist (system dirs like /lib64)
   // A bind whose host source is a symlink is recreated as the same symlink inside (never followed).
   std::string origin;       // "profile default line 12" / "--bind" for error messages
+  // kOverlay: host directory holding the overlay's `upper/` and `work/` (an `airlock box` layer). The
+  // overlay is mounted inside the sandbox's user namespace (userxattr), nosuid and nodev.
+  std::string layer;
 
   bool operator==(const MountEntry&) const = default;
 };

@@ -94,7 +94,8 @@ struct PolicyFieldInfo {
   X(dst, "dst", "DST")                       \
   X(size_bytes, "size", "size")              \
   X(optional, "optional", "(optional)")      \
-  X(origin, "", "[origin]")
+  X(origin, "", "[origin]")                  \
+  X(layer, "layer", "changes in LAYER")
 
 // X(member, TOML form, explain): one `NAME = "SOFT:HARD"` line in [limits.rlimits].
 #define AIRLOCK_RLIMIT_FIELDS(X)      \

@@ -469,6 +469,7 @@ class Applier {
       const std::string* src = e.String("src");
       const std::string* dst = e.String("dst");
       const std::string* content = e.String("content");
+      const std::string* layer = e.String("layer");
       std::optional<uint64_t> size = e.Size("size");
       MountEntry m;
       e.Bool("optional", m.optional);
@@ -478,7 +479,7 @@ class Applier {
           {"bind", MountEntry::Kind::kBind},   {"ro-bind", MountEntry::Kind::kRoBind},
           {"dev-bind", MountEntry::Kind::kDevBind}, {"tmpfs", MountEntry::Kind::kTmpfs},
           {"dir", MountEntry::Kind::kDir},     {"symlink", MountEntry::Kind::kSymlink},
-          {"file", MountEntry::Kind::kFile}};
+          {"file", MountEntry::Kind::kFile},   {"overlay", MountEntry::Kind::kOverlay}};
       bool found = false;
       for (const auto& [name, kind] : kTypes) {
         if (type && *type == name) {
@@ -487,7 +488,7 @@ class Applier {
         }
       }
       if (!found) {
-        errors_.Add(n.source(), "'mount' entry needs type = bind, ro-bind, dev-bind, tmpfs, dir, symlink or file");
+        errors_.Add(n.source(), "'mount' entry needs type = bind, ro-bind, dev-bind, tmpfs, dir, symlink, file or overlay");
         continue;
       }
       if (!dst) {
@@ -496,7 +497,17 @@ class Applier {
       }
       m.dst = *dst;
       bool is_bind = m.kind == MountEntry::Kind::kBind || m.kind == MountEntry::Kind::kRoBind ||
-                     m.kind == MountEntry::Kind::kDevBind;
+                     m.kind == MountEntry::Kind::kDevBind || m.kind == MountEntry::Kind::kOverlay;
+      if ((m.kind == MountEntry::Kind::kOverlay) != (layer != nullptr)) {
+        errors_.Add(n.source(), m.kind == MountEntry::Kind::kOverlay ? "'mount' entry of type overlay needs a 'layer' (a directory for its upper/ and work/)"
+                                                                     : "'mount.layer' is only for type overlay");
+        continue;
+      }
+      if (layer) {
+        auto resolved = ResolveSource(*layer, n);
+        if (!resolved) continue;
+        m.layer = *resolved;
+      }
       if (is_bind || m.kind == MountEntry::Kind::kSymlink) {
         if (!src) {
           errors_.Add(n.source(), "'mount' entry of type " + *type + " needs a 'src'");

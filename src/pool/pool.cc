@@ -89,6 +89,9 @@ std::string WarmIneligibility(const Policy& policy, const RunOptions& options) {
     return fmt::format("--net {} needs per-run network helpers", NetModeName(policy.net.mode));
   }
   if (!policy.pass_fds.empty()) return "--pass-fd runs cold";
+  for (const MountEntry& m : policy.mounts) {
+    if (m.kind == MountEntry::Kind::kOverlay) return "an overlay (a box's layer) is mounted per run";
+  }
   return "";
 }
 

@@ -225,6 +225,7 @@ Result<PreparedRun> PrepareRun(const Policy& policy, const std::vector<std::stri
   auto mounts = BuildMountPlan(policy, run.ids);
   if (!mounts) return std::unexpected(std::move(mounts.error()).WithContext("filesystem"));
   run.mounts = std::move(*mounts);
+  if (Status st = StageIdmappedLayersFromParent(run.mounts, run.ids); !st) return std::unexpected(st.error());
   AddLayer(run, "mount-namespace", true, fmt::format("tmpfs root, {} mount operations, pivot_root", run.mounts.ops.size()));
   mark("id mapping, mount plan");
 

@@ -4,11 +4,14 @@
 #include <linux/capability.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sched.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <fstream>
 
 #include "core/unique_fd.h"
@@ -123,6 +126,41 @@ Status WriteIdMapsFromParent(pid_t child, const IdMapping& m) {
   if (!m.caller_is_root) AIRLOCK_TRY_STATUS(WriteProcFile(child, "setgroups", "deny\n"), "user namespace");
   AIRLOCK_TRY_STATUS(WriteProcFile(child, "gid_map", fmt::format("{} {} 1\n", m.inside_gid, m.outside_gid)), "user namespace");
   return Ok();
+}
+
+Result<UniqueFd> MakeIdmapNamespaceFromParent(const IdMapping& mapping) {
+  int ready[2], hold[2];
+  if (::pipe2(ready, O_CLOEXEC) != 0) return ErrnoError("idmap namespace: pipe");
+  UniqueFd ready_r(ready[0]), ready_w(ready[1]);
+  if (::pipe2(hold, O_CLOEXEC) != 0) return ErrnoError("idmap namespace: pipe");
+  UniqueFd hold_r(hold[0]), hold_w(hold[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) return ErrnoError("idmap namespace: fork");
+  if (pid == 0) {  // async-signal-safe only: a new user namespace, then wait until the parent is done
+    ::close(hold[1]);  // only the parent's copy may hold the helper
+    ::close(ready[0]);
+    char c = ::unshare(CLONE_NEWUSER) == 0 ? 'u' : 'e';
+    if (::write(ready_w.get(), &c, 1) != 1) ::_exit(1);
+    ::_exit(::read(hold_r.get(), &c, 1) < 0 ? 1 : 0);
+  }
+  ready_w.reset();
+  hold_r.reset();
+  char c = 0;
+  Result<UniqueFd> out = MakeError("idmap namespace: the helper could not create a user namespace");
+  if (::read(ready_r.get(), &c, 1) == 1 && c == 'u') {
+    IdMapping m = mapping;
+    m.caller_is_root = false;  // setgroups denied: the namespace is only an id map
+    if (Status s = WriteIdMapsFromParent(pid, m); !s) {
+      out = std::unexpected(s.error());
+    } else {
+      UniqueFd ns(::open(fmt::format("/proc/{}/ns/user", pid).c_str(), O_RDONLY | O_CLOEXEC));
+      out = ns ? Result<UniqueFd>(std::move(ns)) : ErrnoError("idmap namespace: open ns/user");
+    }
+  }
+  hold_w.reset();  // the helper exits
+  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  return out;
 }
 
 std::string DiagnoseUserNamespaces() {

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/unique_fd.h"
 #include "policy/policy.h"
 
 namespace airlock {
@@ -52,6 +53,13 @@ Status RestoreIdsFromParent(const SavedIds& saved);
 
 // Parent side, after clone: writes /proc/PID/{uid_map,setgroups,gid_map}.
 Status WriteIdMapsFromParent(pid_t child, const IdMapping& mapping);
+
+// Parent side: a user namespace with exactly `mapping` (inside ids -> outside ids), held by the
+// returned descriptor (/proc/PID/ns/user of a short-lived helper process, reaped before returning).
+// Its use is MOUNT_ATTR_IDMAP: a tree idmapped with it shows a file owned on disk by the inside ids as
+// owned by the outside ids, and writes those back as the inside ids. With inside 0 and the sandbox's
+// outside ids, host root's files are the sandbox user's own (mount_plan.h, overlay layers of root callers).
+Result<UniqueFd> MakeIdmapNamespaceFromParent(const IdMapping& mapping);
 
 // Explains why user namespaces are unavailable (sysctls, AppArmor), or "" if they look available.
 std::string DiagnoseUserNamespaces();

@@ -448,3 +448,34 @@ TEST_F(MountPlanTest, NetUserGeneratesResolvConf) {
   Policy none = Bare();  // no network: nothing generated
   EXPECT_EQ(Find(*BuildMountPlan(none, RootIds()), "/etc/resolv.conf"), nullptr);
 }
+
+// An overlay (a box's layer): lower and layer resolved like bind sources, the layer must hold upper/
+// and work/, and the op comes after the skeleton (so one at $HOME covers the private home tmpfs).
+TEST_F(MountPlanTest, OverlayNeedsALayerWithUpperAndWork) {
+  Policy p = Bare();
+  MountEntry e = Entry(MountEntry::Kind::kOverlay, dir_ + "/data", "/home/sandbox");
+  e.layer = dir_ + "/layer";
+  p.home = "/home/sandbox";
+  p.mounts.push_back(e);
+  std::filesystem::create_directories(dir_ + "/layer/upper");
+  auto missing = BuildMountPlan(p, UserIds());
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().What().find("has no directory work/"), std::string::npos) << missing.error().What();
+  std::filesystem::create_directories(dir_ + "/layer/work");
+  auto plan = BuildMountPlan(p, UserIds());
+  ASSERT_TRUE(plan) << plan.error().What();
+  size_t tmpfs_at = 0, overlay_at = 0;
+  for (size_t i = 0; i < plan->ops.size(); ++i) {
+    if (plan->ops[i].dst != "/home/sandbox") continue;
+    (plan->ops[i].kind == MountOp::Kind::kOverlay ? overlay_at : tmpfs_at) = i;
+  }
+  ASSERT_GT(overlay_at, tmpfs_at);
+  EXPECT_EQ(plan->ops[overlay_at].src, dir_ + "/data");
+  EXPECT_EQ(plan->ops[overlay_at].layer, dir_ + "/layer");
+  // A layer that is a symlink someone else owns, or a file, is refused like a bind source.
+  std::filesystem::remove_all(dir_ + "/layer");
+  airlock::test::WriteFile(dir_ + "/layer", "x");
+  auto file = BuildMountPlan(p, UserIds());
+  ASSERT_FALSE(file);
+  EXPECT_NE(file.error().What().find("not one"), std::string::npos) << file.error().What();
+}

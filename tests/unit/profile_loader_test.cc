@@ -394,7 +394,7 @@ TEST(ProfileErrors, EachClassNamesFileAndLine) {
       {"[filesystem]\nsymlink = [{ target = \"/x\" }]\n", "t.toml:2:12: 'symlink' entry needs 'target' and 'path'"},
       {"[process]\npass_fds = [3, -1]\n", "t.toml:2:16: 'process.pass_fds' entries must be non-negative"},
       {"[process]\nenv = { A = 1 }\n", "t.toml:2:13: 'process.env.A' must be a string"},
-      {"[[mount]]\ntype = \"overlay\"\ndst = \"/x\"\n", "t.toml:1:1: 'mount' entry needs type ="},
+      {"[[mount]]\ntype = \"unionfs\"\ndst = \"/x\"\n", "t.toml:1:1: 'mount' entry needs type ="},
       {"include = 5\n", "t.toml:1:11: 'include' must be an array"},
       {"include = [\"nosuch\"]\n", "t.toml:1:12: unknown profile 'nosuch'"},
       // toml++ syntax errors carry the position too.
@@ -685,6 +685,24 @@ TEST(ProfileDocs, ExamplesLoadAndValidate) {
     EXPECT_TRUE(v) << v.error().What() << "\n" << text;
   }
   EXPECT_EQ(examples, 3);
+}
+
+
+// [[mount]] type = "overlay": src and layer are host paths (relative to the working directory), and
+// the layer belongs to overlays alone.
+TEST(ProfileFilesystem, OverlayMountsNeedALayer) {
+  auto p = FromString("[[mount]]\ntype = \"overlay\"\nsrc = \"app\"\ndst = \"/app\"\nlayer = \"/boxes/b/layers/0\"\n");
+  ASSERT_TRUE(p) << p.error().What();
+  ASSERT_EQ(p->mounts.size(), 1u);
+  EXPECT_EQ(p->mounts[0].kind, MountEntry::Kind::kOverlay);
+  EXPECT_EQ(p->mounts[0].src, "/work/app");
+  EXPECT_EQ(p->mounts[0].layer, "/boxes/b/layers/0");
+  auto no_layer = FromString("[[mount]]\ntype = \"overlay\"\nsrc = \"/app\"\ndst = \"/app\"\n");
+  ASSERT_FALSE(no_layer);
+  EXPECT_NE(no_layer.error().What().find("needs a 'layer'"), std::string::npos) << no_layer.error().What();
+  auto stray = FromString("[[mount]]\ntype = \"bind\"\nsrc = \"/app\"\ndst = \"/app\"\nlayer = \"/x\"\n");
+  ASSERT_FALSE(stray);
+  EXPECT_NE(stray.error().What().find("only for type overlay"), std::string::npos) << stray.error().What();
 }
 
 }  // namespace

@@ -1,0 +1,63 @@
+#!/bin/bash
+# Boxes side by side (docs/PERFORMANCE.md "Boxes"): the start of a program in a box against a plain
+# airlock run, bubblewrap and a bare overlay made with unshare; box creation; the change listing of a
+# box with 10,000 changed files. Wall-clock means over N runs on an otherwise idle machine.
+#   bench/box/box.sh [AIRLOCK] [N]      (default: build/src/cli/airlock, 200)
+set -euo pipefail
+A=${1:-build/src/cli/airlock}
+N=${2:-200}
+A=$(readlink -f "$A")
+work=$(mktemp -d /tmp/airlock-box-bench.XXXXXX)
+chmod 755 "$work"
+trap 'chmod -R u+rwX "$work"; rm -rf "$work"' EXIT
+export AIRLOCK_BOX_STORE=$work/store
+mkdir -p "$work/tree" "$work/u" "$work/w" "$work/m"
+echo x > "$work/tree/file"
+
+# mean milliseconds per run of "$@", N times
+mean_ms() {
+  local t0 t1 i
+  t0=$(date +%s%N)
+  for ((i = 0; i < N; i++)); do "$@" > /dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }; done
+  t1=$(date +%s%N)
+  echo "scale=2; ($t1 - $t0) / 1000000 / $N" | bc
+}
+
+"$A" box create bench --over "$work/tree:/data" > /dev/null
+bare=$(mean_ms /bin/true)
+cold=$(mean_ms "$A" run --pool off -- /bin/true)
+box=$(mean_ms "$A" box run bench -- /bin/true)
+bwrap_ms=n/a
+if command -v bwrap > /dev/null; then
+  bwrap_ms=$(mean_ms bwrap --unshare-all --die-with-parent --ro-bind /usr /usr --symlink usr/lib64 /lib64 --symlink usr/lib /lib \
+             --symlink usr/bin /bin --proc /proc --dev /dev --tmpfs /tmp --bind "$work/tree" /data -- /bin/true)
+fi
+ovl=$(mean_ms unshare -Urm sh -c "mount -t overlay overlay -o lowerdir=$work/tree,upperdir=$work/u,workdir=$work/w,userxattr $work/m && /bin/true")
+
+t0=$(date +%s%N)
+for ((i = 0; i < 50; i++)); do "$A" box create "c$i" --over "$work/tree" > /dev/null; done
+t1=$(date +%s%N)
+for ((i = 0; i < 50; i++)); do "$A" box rm "c$i" > /dev/null; done
+t2=$(date +%s%N)
+create=$(echo "scale=2; ($t1 - $t0) / 1000000 / 50" | bc)
+remove=$(echo "scale=2; ($t2 - $t1) / 1000000 / 50" | bc)
+
+"$A" box run bench -- /bin/sh -c 'mkdir -p /data/many && cd /data/many && i=0; while [ $i -lt 10000 ]; do : > f$i; i=$((i+1)); done'
+n=$("$A" box diff bench | wc -l)
+diff_ms=$(N=5; mean_ms "$A" box diff bench)
+json_ms=$(N=5; mean_ms "$A" box diff bench --json)
+
+ratio() { [ "$2" = n/a ] && echo n/a || echo "scale=2; $1 / $2" | bc; }
+cat <<TABLE
+| what (mean of $N runs; diff: 5) | ms | vs airlock run | vs bwrap |
+|---|---|---|---|
+| /bin/true, no sandbox | $bare | | |
+| \`airlock run --pool off -- /bin/true\` | $cold | 1.00 | $(ratio "$cold" "$bwrap_ms") |
+| \`airlock box run B -- /bin/true\` (one tree) | $box | $(ratio "$box" "$cold") | $(ratio "$box" "$bwrap_ms") |
+| bubblewrap 0.8, same tree bound (Debian 12's bwrap has no overlay) | $bwrap_ms | $(ratio "$bwrap_ms" "$cold") | 1.00 |
+| \`unshare -Urm\` + overlay mount (userxattr) + /bin/true | $ovl | $(ratio "$ovl" "$cold") | $(ratio "$ovl" "$bwrap_ms") |
+| \`airlock box create\` (one tree) | $create | | |
+| \`airlock box rm\` (empty box) | $remove | | |
+| \`airlock box diff\`, $n changes (text) | $diff_ms | | |
+| \`airlock box diff --json\`, $n changes | $json_ms | | |
+TABLE

@@ -1,0 +1,280 @@
+#include "box/box_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "core/clock.h"
+#include "core/file_read.h"
+#include "core/json_text.h"
+#include "core/private_dir.h"
+
+namespace airlock::box {
+namespace {
+
+constexpr int kMaxRemoveDepth = 4096;
+
+// A directory the caller owns, not a symlink, not accessible to group or others.
+Status CheckPrivateDir(const std::string& path, const char* what) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return ErrnoError(fmt::format("{} {}", what, path));
+  if (!S_ISDIR(st.st_mode)) return MakeError(fmt::format("{} {} is not a directory (a symlink is refused)", what, path));
+  if (st.st_uid != ::geteuid()) {
+    return MakeError(fmt::format("{} {} is owned by uid {}, not by you (uid {}): refusing to use it", what, path, st.st_uid, ::geteuid()));
+  }
+  if ((st.st_mode & 077) != 0) {
+    return MakeError(fmt::format("{} {} is accessible to other users (mode {:04o}); run: chmod 700 '{}'", what, path, st.st_mode & 07777, path));
+  }
+  return Ok();
+}
+
+Status WriteBoxJson(const BoxInfo& box) {
+  nlohmann::json j = {{"schema", 1}, {"name", box.name}, {"profile", box.profile}, {"created", box.created}};
+  j["trees"] = nlohmann::json::array();
+  for (const auto& t : box.trees) j["trees"].push_back({{"host", t.host}, {"inside", t.inside}});
+  const std::string tmp = box.dir + "/box.json.tmp", path = box.dir + "/box.json";
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) return ErrnoError("write " + tmp);
+  const std::string text = DumpJson(j, 2) + "\n";
+  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) || ::fsync(fd.get()) != 0) {
+    return ErrnoError("write " + tmp);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoError("rename " + tmp);
+  return Ok();
+}
+
+Result<BoxInfo> ReadBoxJson(const std::string& dir, const std::string& name) {
+  auto text = ReadRegularFileBounded(dir + "/box.json", 1 << 20, "box.json is larger than 1 MiB");
+  if (!text) return std::unexpected(text.error());
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (!j.is_object() || j.value("name", "") != name || !j.contains("trees") || !j["trees"].is_array()) {
+    return MakeError(fmt::format("box {}: {}/box.json is not a box description of this box", name, dir));
+  }
+  BoxInfo box{name, j.value("profile", "default"), {}, j.value("created", ""), dir};
+  for (const auto& t : j["trees"]) {
+    if (!t.is_object() || !t.contains("host") || !t.contains("inside") || !t["host"].is_string() || !t["inside"].is_string()) {
+      return MakeError(fmt::format("box {}: a tree in {}/box.json is malformed", name, dir));
+    }
+    box.trees.push_back({t["host"].get<std::string>(), t["inside"].get<std::string>()});
+  }
+  return box;
+}
+
+// Removes everything beneath dirfd (not dirfd itself), never following a symlink.
+Status RemoveContents(int dirfd, const std::string& path, int depth) {
+  if (depth > kMaxRemoveDepth) return MakeError(fmt::format("{}: deeper than {} levels; remove it by hand", path, kMaxRemoveDepth));
+  int dup = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+  if (dup < 0) return ErrnoError("dup");
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::fdopendir(dup), ::closedir);
+  if (!d) {
+    ::close(dup);
+    return ErrnoError("read " + path);
+  }
+  std::vector<std::string> names;
+  while (struct dirent* e = ::readdir(d.get())) {
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) names.emplace_back(e->d_name);
+  }
+  for (const auto& n : names) {
+    struct stat st {};
+    if (::fstatat(dirfd, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return ErrnoError("stat " + path + "/" + n);
+    if (S_ISDIR(st.st_mode)) {
+      // A box may leave d--------- (overlay's own work/work too): make it ours to walk first.
+      if ((st.st_mode & 0700) != 0700 && ::fchmodat(dirfd, n.c_str(), 0700, 0) != 0) return ErrnoError("chmod " + path + "/" + n);
+      UniqueFd sub(::openat(dirfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!sub) return ErrnoError("open " + path + "/" + n);
+      if (Status s = RemoveContents(sub.get(), path + "/" + n, depth + 1); !s) return s;
+      if (::unlinkat(dirfd, n.c_str(), AT_REMOVEDIR) != 0) return ErrnoError("remove " + path + "/" + n);
+    } else if (::unlinkat(dirfd, n.c_str(), 0) != 0) {
+      return ErrnoError("remove " + path + "/" + n);
+    }
+  }
+  return Ok();
+}
+
+Status RemoveContentsOf(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return ErrnoError("open " + path);
+  return RemoveContents(fd.get(), path, 0);
+}
+
+uint64_t TreeBytes(int dirfd, int depth) {
+  if (depth > kMaxRemoveDepth) return 0;
+  int dup = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+  std::unique_ptr<DIR, int (*)(DIR*)> d(dup >= 0 ? ::fdopendir(dup) : nullptr, ::closedir);
+  if (!d) {
+    if (dup >= 0) ::close(dup);
+    return 0;
+  }
+  uint64_t total = 0;
+  while (struct dirent* e = ::readdir(d.get())) {
+    if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+    struct stat st {};
+    if (::fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (S_ISREG(st.st_mode)) total += static_cast<uint64_t>(st.st_size);
+    if (!S_ISDIR(st.st_mode)) continue;
+    UniqueFd sub(::openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (sub) total += TreeBytes(sub.get(), depth + 1);
+  }
+  return total;
+}
+
+Status CheckTrees(const std::vector<BoxTree>& trees) {
+  if (trees.empty()) return MakeError("a box needs at least one tree to overlay (--over PATH)");
+  for (const auto& t : trees) {
+    for (const std::string* p : {&t.host, &t.inside}) {
+      if (p->empty() || p->front() != '/' || !IsUtf8(*p) || p->find('\0') != std::string::npos) {
+        return MakeError(fmt::format("box tree '{}': an absolute UTF-8 path is needed", Utf8Text(*p)));
+      }
+    }
+    struct stat st {};
+    if (::stat(t.host.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return MakeError(fmt::format("box tree {}: not an existing host directory", t.host));
+    }
+  }
+  return Ok();
+}
+
+}  // namespace
+
+std::string BoxInfo::LayerDir(size_t i) const { return fmt::format("{}/layers/{}", dir, i); }
+std::string BoxInfo::UpperDir(size_t i) const { return LayerDir(i) + "/upper"; }
+
+std::string DefaultStore() {
+  if (const char* s = std::getenv("AIRLOCK_BOX_STORE"); s && *s) return s;
+  if (::geteuid() == 0) return "/var/lib/airlock/boxes";
+  if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x == '/') return std::string(x) + "/airlock/boxes";
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home == '/' ? home : "/tmp") + "/.local/share/airlock/boxes";
+}
+
+Status CheckBoxName(const std::string& name) {
+  bool ok = !name.empty() && name.size() <= 64 && name[0] != '.' && name[0] != '-' &&
+            std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'; });
+  if (!ok) return MakeError(fmt::format("'{}' is not a box name: 1-64 of A-Z a-z 0-9 . _ -, not starting with . or -", Utf8Text(name)));
+  return Ok();
+}
+
+Result<BoxInfo> CreateBox(const std::string& store, const std::string& name, const std::string& profile,
+                          const std::vector<BoxTree>& trees) {
+  if (Status s = CheckBoxName(name); !s) return std::unexpected(s.error());
+  if (Status s = CheckTrees(trees); !s) return std::unexpected(s.error());
+  if (Status s = MakePrivateDirs(store); !s) return std::unexpected(s.error());
+  if (Status s = CheckPrivateDir(store, "box store"); !s) return std::unexpected(s.error());
+  BoxInfo box{name, profile, trees, UtcTimeNow(), store + "/" + name};
+  if (::mkdir(box.dir.c_str(), 0700) != 0) {
+    if (errno == EEXIST) return MakeError(fmt::format("box {} exists already ({}); `airlock box rm {}` removes it", name, box.dir, name));
+    return ErrnoError("create " + box.dir);
+  }
+  for (size_t i = 0; i < trees.size(); ++i) {
+    for (const char* sub : {"/upper", "/work"}) {
+      if (Status s = MakePrivateDirs(box.LayerDir(i) + sub); !s) return std::unexpected(s.error());
+    }
+  }
+  UniqueFd lock(::open((box.dir + "/lock").c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!lock) return ErrnoError("create " + box.dir + "/lock");
+  if (Status s = WriteBoxJson(box); !s) return std::unexpected(s.error());
+  return box;
+}
+
+Result<BoxInfo> OpenBox(const std::string& store, const std::string& name) {
+  if (Status s = CheckBoxName(name); !s) return std::unexpected(s.error());
+  if (Status s = CheckPrivateDir(store, "box store"); !s) {
+    if (s.error().err() == ENOENT) return MakeError(fmt::format("no box named {} (the store {} does not exist; `airlock box create {}` makes one)", name, store, name));
+    return std::unexpected(s.error());
+  }
+  const std::string dir = store + "/" + name;
+  if (Status s = CheckPrivateDir(dir, "box"); !s) {
+    if (s.error().err() == ENOENT) return MakeError(fmt::format("no box named {} in {} (`airlock box list` shows the boxes)", name, store));
+    return std::unexpected(s.error());
+  }
+  auto box = ReadBoxJson(dir, name);
+  if (!box) return box;
+  for (size_t i = 0; i < box->trees.size(); ++i) {
+    if (Status s = CheckPrivateDir(box->LayerDir(i), "box layer"); !s) return std::unexpected(s.error());
+    for (const char* sub : {"/upper", "/work"}) {
+      struct stat st {};
+      if (::lstat((box->LayerDir(i) + sub).c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) {
+        return MakeError(fmt::format("box {}: {}{} is missing or not a directory of yours (a tampered store?)", name, box->LayerDir(i), sub));
+      }
+    }
+  }
+  return box;
+}
+
+Result<std::vector<BoxInfo>> ListBoxes(const std::string& store) {
+  std::vector<BoxInfo> out;
+  struct stat st {};
+  if (::lstat(store.c_str(), &st) != 0 && errno == ENOENT) return out;
+  if (Status s = CheckPrivateDir(store, "box store"); !s) return std::unexpected(s.error());
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(store.c_str()), ::closedir);
+  if (!d) return ErrnoError("read " + store);
+  std::vector<std::string> names;
+  while (struct dirent* e = ::readdir(d.get())) {
+    if (e->d_name[0] != '.' && CheckBoxName(e->d_name)) names.emplace_back(e->d_name);
+  }
+  std::sort(names.begin(), names.end());
+  for (const auto& n : names) {
+    auto box = OpenBox(store, n);
+    if (!box) return std::unexpected(box.error());
+    out.push_back(std::move(*box));
+  }
+  return out;
+}
+
+Result<UniqueFd> LockBox(const BoxInfo& box) {
+  UniqueFd fd(::open((box.dir + "/lock").c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return ErrnoError(fmt::format("box {}: open {}/lock", box.name, box.dir));
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) return MakeError(fmt::format("box {} is in use (a run or another box command holds it); try again when it ends", box.name));
+    return ErrnoError(fmt::format("box {}: lock", box.name));
+  }
+  return fd;
+}
+
+Status DiscardAll(const BoxInfo& box) {
+  for (size_t i = 0; i < box.trees.size(); ++i) {
+    for (const char* sub : {"/upper", "/work"}) {
+      if (Status s = RemoveContentsOf(box.LayerDir(i) + sub); !s) return s;
+    }
+  }
+  return Ok();
+}
+
+Status RemoveBox(const BoxInfo& box) {
+  if (Status s = RemoveContentsOf(box.dir); !s) return s;
+  if (::rmdir(box.dir.c_str()) != 0) return ErrnoError("remove " + box.dir);
+  return Ok();
+}
+
+uint64_t BoxBytes(const BoxInfo& box) {
+  UniqueFd fd(::open((box.dir + "/layers").c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  return fd ? TreeBytes(fd.get(), 0) : 0;
+}
+
+void AddBoxOverlays(const BoxInfo& box, Policy& policy) {
+  for (size_t i = 0; i < box.trees.size(); ++i) {
+    const BoxTree& t = box.trees[i];
+    std::erase_if(policy.mounts, [&](const MountEntry& m) { return m.dst == t.inside; });
+    MountEntry m;
+    m.kind = MountEntry::Kind::kOverlay;
+    m.src = t.host;
+    m.dst = t.inside;
+    m.layer = box.LayerDir(i);
+    m.origin = fmt::format("box {} tree {}", box.name, i);
+    policy.mounts.push_back(std::move(m));
+  }
+}
+
+}  // namespace airlock::box

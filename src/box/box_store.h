@@ -1,0 +1,69 @@
+// The box store (`airlock box`, docs/BOXES.md): where named copy-on-write boxes live and how they are
+// created, found, locked, emptied and removed. Nothing here mounts anything: a run mounts a box's
+// layers through MountEntry::Kind::kOverlay (BoxOverlayMounts).
+//
+// Contract:
+//  - Layout: <store>/<name>/{box.json, lock, layers/<i>/{upper,work}}, one layer per overlaid tree (in
+//    the order of BoxInfo::trees). Every directory is created mode 0700 (core/private_dir.h) and owned
+//    by the caller; box.json is written to a temporary file and renamed.
+//  - Verified on every use (OpenBox): the store and the box directory are real directories (no symlink),
+//    owned by the caller and not group/other accessible; box.json parses and names this box; each layer
+//    has upper/ and work/ directories. A store that fails any check is refused, naming the fix.
+//  - Names: 1-64 bytes of [A-Za-z0-9._-], not starting with '.' or '-'.
+//  - Locking: LockBox takes an exclusive flock on <box>/lock without waiting: one run, diff-changing
+//    operation (discard) or removal at a time; the second is refused ("in use"). A run holds it for its
+//    whole life (the kernel also refuses a second overlay on an upper layer in use).
+//  - The default store: $AIRLOCK_BOX_STORE, else /var/lib/airlock/boxes for root, else
+//    $XDG_DATA_HOME/airlock/boxes, else $HOME/.local/share/airlock/boxes.
+//  - Removal of box content (DiscardAll, RemoveBox) never follows a symlink and makes unreadable
+//    directories the box created readable to its owner first (descriptor-relative walk).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/unique_fd.h"
+#include "policy/policy.h"
+
+namespace airlock::box {
+
+struct BoxTree {
+  std::string host;    // absolute host directory (the overlay's lower tree)
+  std::string inside;  // absolute path inside the sandbox
+};
+
+struct BoxInfo {
+  std::string name;
+  std::string profile;           // the box's policy by default (`box run` may override)
+  std::vector<BoxTree> trees;
+  std::string created;           // UTC, core/clock.h format
+  std::string dir;               // <store>/<name>
+
+  std::string LayerDir(size_t i) const;  // dir/layers/<i>
+  std::string UpperDir(size_t i) const;  // LayerDir(i)/upper
+};
+
+std::string DefaultStore();
+Status CheckBoxName(const std::string& name);
+
+// Creates the box (and the store) or fails if it exists; trees must be absolute existing directories.
+Result<BoxInfo> CreateBox(const std::string& store, const std::string& name, const std::string& profile,
+                          const std::vector<BoxTree>& trees);
+Result<BoxInfo> OpenBox(const std::string& store, const std::string& name);
+// Every box of the store, by name; a store that does not exist yet holds none.
+Result<std::vector<BoxInfo>> ListBoxes(const std::string& store);
+// The exclusive lock (see above): fails with "box NAME is in use" when held elsewhere.
+Result<UniqueFd> LockBox(const BoxInfo& box);
+// Empties every layer (upper and work); the caller holds the lock.
+Status DiscardAll(const BoxInfo& box);
+// Removes the box's directory; the caller holds the lock.
+Status RemoveBox(const BoxInfo& box);
+// Bytes held by the box's layers (regular files' sizes; no symlink followed).
+uint64_t BoxBytes(const BoxInfo& box);
+
+// The policy's mounts for a run in the box: each tree's overlay replaces whatever the policy mounts at
+// that inside path (a ro-bind of /usr, say) and is added after it.
+void AddBoxOverlays(const BoxInfo& box, Policy& policy);
+
+}  // namespace airlock::box

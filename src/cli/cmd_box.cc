@@ -1,0 +1,244 @@
+// airlock box: named copy-on-write boxes (docs/BOXES.md). The store and the change listing are in
+// src/box; a run in a box is `airlock run` with the box's overlays added to the policy.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "box/box_diff.h"
+#include "box/box_store.h"
+#include "cli/commands.h"
+#include "core/json_text.h"
+#include "core/log.h"
+#include "sandbox/outcome.h"
+
+namespace airlock::cli {
+namespace {
+
+constexpr int kExitBoxError = 1;
+
+int Fail(const Error& e) {
+  LogError("{}", e.What());
+  return kExitBoxError;
+}
+
+// "PATH" or "PATH:INSIDE"; PATH relative to the working directory.
+Result<box::BoxTree> ParseOver(const std::string& spec) {
+  std::string host = spec, inside;
+  if (auto colon = spec.find(':'); colon != std::string::npos) {
+    host = spec.substr(0, colon);
+    inside = spec.substr(colon + 1);
+  }
+  char buf[4096];
+  if (host.empty()) return MakeError("--over needs a path: --over PATH[:INSIDE]");
+  if (host.front() != '/') host = std::string(::getcwd(buf, sizeof buf) ? buf : "/") + "/" + host;
+  char* real = ::realpath(host.c_str(), nullptr);
+  if (real == nullptr) return ErrnoError("--over " + host);
+  host = real;
+  std::free(real);
+  return box::BoxTree{host, inside.empty() ? host : inside};
+}
+
+// Without --over: the caller's home at the profile's home, and /usr.
+Result<std::vector<box::BoxTree>> DefaultTrees(const std::string& profile) {
+  auto policy = LoadValidProfile(profile);
+  if (!policy) return MakeError(fmt::format("profile {} could not be loaded", profile));
+  std::vector<box::BoxTree> trees;
+  const char* home = std::getenv("HOME");
+  if (home && *home == '/' && !policy->home.empty()) trees.push_back({home, policy->home});
+  trees.push_back({"/usr", "/usr"});
+  return trees;
+}
+
+int Create(const std::string& store, int argc, char** argv) {
+  std::string name, profile = "default";
+  std::vector<std::string> over;
+  CLI::App app{"Create a named copy-on-write box: the host trees it overlays look writable inside, and every change\n"
+               "lands in the box (see `airlock box diff`), never on the host.", "airlock box create"};
+  app.add_option("name", name, "the box's name")->required();
+  app.add_option("-p,--profile", profile, "the policy of the box's runs (default: default)");
+  app.add_option("--over", over, "a host directory to overlay, PATH or PATH:INSIDE (repeatable; default: your home at the "
+                                 "profile's home, and /usr)");
+  if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
+  std::vector<box::BoxTree> trees;
+  if (over.empty()) {
+    auto d = DefaultTrees(profile);
+    if (!d) return Fail(d.error());
+    trees = std::move(*d);
+  }
+  for (const auto& spec : over) {
+    auto t = ParseOver(spec);
+    if (!t) return Fail(t.error());
+    trees.push_back(std::move(*t));
+  }
+  auto box = box::CreateBox(store, name, profile, trees);
+  if (!box) return Fail(box.error());
+  std::printf("box %s created in %s\n", name.c_str(), box->dir.c_str());
+  for (const auto& t : box->trees) std::printf("  %s  (host %s)\n", Utf8Text(t.inside).c_str(), Utf8Text(t.host).c_str());
+  if (::geteuid() != 0) {
+    std::printf("note: as an unprivileged user, files of other owners (root's, in /usr) stay read-only in the box\n");
+  }
+  return 0;
+}
+
+int Run(const std::string& store, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') {
+    LogError("usage: airlock box run NAME [run options] -- CMD [ARGS...]");
+    return kExitUsage;
+  }
+  auto box = box::OpenBox(store, argv[1]);
+  if (!box) return Fail(box.error());
+  auto lock = box::LockBox(*box);
+  if (!lock) return Fail(lock.error());
+  RunVariant v;
+  v.usage = "airlock box run " + box->name;
+  v.description = "Run a program in the box: every `airlock run` option applies; the box's trees are overlays whose\n"
+                  "changes stay in the box.";
+  v.default_profile = box->profile;
+  v.adjust = [&box](Policy& p) {
+    box::AddBoxOverlays(*box, p);
+    return Ok();
+  };
+  std::vector<char*> args = {argv[0]};
+  for (int i = 2; i < argc; ++i) args.push_back(argv[i]);
+  return RunCommandAs(static_cast<int>(args.size()), args.data(), &v);
+}
+
+int List(const std::string& store, int argc, char** argv) {
+  bool json = false;
+  CLI::App app{"List the boxes of the store.", "airlock box list"};
+  app.add_flag("--json", json, "one JSON document");
+  if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
+  auto boxes = box::ListBoxes(store);
+  if (!boxes) return Fail(boxes.error());
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& b : *boxes) {
+    auto lock = box::LockBox(b);
+    nlohmann::json trees = nlohmann::json::array();
+    for (const auto& t : b.trees) trees.push_back({{"host", t.host}, {"inside", t.inside}});
+    out.push_back({{"name", b.name}, {"profile", b.profile}, {"created", b.created}, {"bytes", box::BoxBytes(b)},
+                   {"in_use", !lock.has_value()}, {"trees", trees}, {"dir", b.dir}});
+  }
+  if (json) {
+    std::printf("%s\n", DumpJson(out, 2).c_str());
+    return 0;
+  }
+  if (out.empty()) std::printf("no boxes in %s (`airlock box create NAME` makes one)\n", store.c_str());
+  for (const auto& b : out) {
+    std::printf("%-20s %-10s %10llu B  %s%s\n", b["name"].get<std::string>().c_str(), b["profile"].get<std::string>().c_str(),
+                static_cast<unsigned long long>(b["bytes"].get<uint64_t>()), b["created"].get<std::string>().c_str(),
+                b["in_use"].get<bool>() ? "  (in use)" : "");
+  }
+  return 0;
+}
+
+std::vector<box::LayerTree> Layers(const box::BoxInfo& b) {
+  std::vector<box::LayerTree> layers;
+  for (size_t i = 0; i < b.trees.size(); ++i) layers.push_back({b.trees[i].inside, b.trees[i].host, b.UpperDir(i)});
+  return layers;
+}
+
+int Diff(const std::string& store, int argc, char** argv) {
+  std::string name;
+  bool json = false;
+  std::vector<std::string> only;
+  CLI::App app{"What the box changed relative to the host: A added, C changed, D deleted, R replaced directory.", "airlock box diff"};
+  app.add_option("name", name, "the box")->required();
+  app.add_option("paths", only, "only these inside paths (and what is beneath them)");
+  app.add_flag("--json", json, "a JSON array");
+  if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
+  auto b = box::OpenBox(store, name);
+  if (!b) return Fail(b.error());
+  box::DiffOptions o;
+  o.only = only;
+  auto changes = box::DiffLayers(Layers(*b), o);
+  if (!changes) return Fail(changes.error());
+  if (json) {
+    std::printf("%s\n", DumpJson(box::ChangesToJson(*changes), 2).c_str());
+  } else {
+    std::fputs(box::ChangesToText(*changes).c_str(), stdout);
+  }
+  return 0;
+}
+
+int Discard(const std::string& store, int argc, char** argv) {
+  std::string name;
+  CLI::App app{"Throw the box's changes away: the box shows the host's trees as they are now.", "airlock box discard"};
+  app.add_option("name", name, "the box")->required();
+  if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
+  auto b = box::OpenBox(store, name);
+  if (!b) return Fail(b.error());
+  auto lock = box::LockBox(*b);
+  if (!lock) return Fail(lock.error());
+  if (Status s = box::DiscardAll(*b); !s) return Fail(s.error());
+  std::printf("box %s: changes discarded\n", name.c_str());
+  return 0;
+}
+
+int Remove(const std::string& store, int argc, char** argv) {
+  std::string name;
+  CLI::App app{"Remove a box and everything it holds.", "airlock box rm"};
+  app.add_option("name", name, "the box")->required();
+  if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
+  auto b = box::OpenBox(store, name);
+  if (!b) return Fail(b.error());
+  auto lock = box::LockBox(*b);
+  if (!lock) return Fail(lock.error());
+  if (Status s = box::RemoveBox(*b); !s) return Fail(s.error());
+  std::printf("box %s removed\n", name.c_str());
+  return 0;
+}
+
+constexpr const char* kBoxUsage = R"(Usage: airlock box [--store DIR] <command> ...
+
+Named copy-on-write boxes: a program in a box sees host directories as writable, and what it
+changes stays in the box until you look at it, keep it or throw it away (docs/BOXES.md).
+
+Commands:
+  create NAME [--profile P] [--over PATH[:INSIDE]]...   make a box (default trees: your home, /usr)
+  run NAME [run options] -- CMD [ARGS...]               run in the box (every `airlock run` option)
+  list [--json]                                         the boxes, their size, in use or not
+  diff NAME [--json] [PATH...]                          added / changed / deleted, like `docker diff`
+  discard NAME                                          throw the box's changes away
+  rm NAME                                               remove the box
+
+The store: --store DIR, else $AIRLOCK_BOX_STORE, else /var/lib/airlock/boxes (root) or
+$XDG_DATA_HOME/airlock/boxes (~/.local/share/airlock/boxes).
+)";
+
+}  // namespace
+
+int BoxCommand(int argc, char** argv) {
+  std::string store = box::DefaultStore();
+  int i = 1;
+  if (i + 1 < argc && std::string(argv[i]) == "--store") {
+    store = argv[i + 1];
+    i += 2;
+    if (store.empty() || store.front() != '/') {
+      char buf[4096];
+      store = std::string(::getcwd(buf, sizeof buf) ? buf : "/") + "/" + store;
+    }
+  }
+  if (i >= argc || std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
+    std::fputs(kBoxUsage, i >= argc ? stderr : stdout);
+    return i >= argc ? kExitUsage : 0;
+  }
+  const std::string sub = argv[i];
+  int n = argc - i;
+  char** rest = argv + i;
+  if (sub == "create") return Create(store, n, rest);
+  if (sub == "run") return Run(store, n, rest);
+  if (sub == "list" || sub == "ls") return List(store, n, rest);
+  if (sub == "diff") return Diff(store, n, rest);
+  if (sub == "discard") return Discard(store, n, rest);
+  if (sub == "rm" || sub == "remove") return Remove(store, n, rest);
+  LogError("unknown box command '{}'\n{}", Utf8Text(sub), kBoxUsage);
+  return kExitUsage;
+}
+
+}  // namespace airlock::cli

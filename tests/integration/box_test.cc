@@ -1,0 +1,184 @@
+// `airlock box` (docs/BOXES.md): a real box over a host tree, real runs in it; the host never changes,
+// the listing names exactly what the box did, discard and rm undo it. Runs as root (integration.root:
+// the layers are idmapped, files keep host root as owner) and as uid 65534 (integration.user).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <thread>
+
+#include "test_env.h"
+
+using namespace airlock::test;
+
+namespace {
+
+class Box : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir("box");
+    tree_ = dir_ + "/tree";
+    store_ = dir_ + "/store";
+    std::filesystem::create_directories(tree_ + "/sub");
+    std::filesystem::create_directories(tree_ + "/gone");
+    WriteFile(tree_ + "/a", "orig\n");
+    WriteFile(tree_ + "/sub/b", "keep\n");
+    WriteFile(tree_ + "/gone/c", "c\n");
+  }
+  // (A box may hold directories of mode 000, as overlayfs's own work/work is.)
+  void TearDown() override {
+    airlock::test::Run({"/bin/chmod", "-R", "u+rwX", dir_});
+    std::filesystem::remove_all(dir_);
+  }
+
+  RunResult BoxCmd(std::vector<std::string> args, int timeout = 60) {
+    std::vector<std::string> argv = {AirlockBin(), "box", "--store", store_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return airlock::test::Run(argv, "", timeout);
+  }
+  // The host tree as text: every path with its content (files) or kind, sorted.
+  std::string Snapshot() {
+    std::vector<std::string> lines;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(tree_)) {
+      std::string rel = e.path().string().substr(tree_.size());
+      lines.push_back(rel + (e.is_regular_file() ? " = " + ReadFileOrEmpty(e.path().string()) : " /"));
+    }
+    std::sort(lines.begin(), lines.end());
+    std::string out;
+    for (const auto& l : lines) out += l + "\n";
+    return out;
+  }
+
+  const std::string kScript =
+      "echo changed >> /data/a && echo new > /data/new && rm /data/sub/b && mkdir /data/d && rm -r /data/gone && "
+      "mkdir /data/gone && echo fresh > /data/gone/x && cat /data/a";
+  std::string dir_, tree_, store_;
+};
+
+TEST_F(Box, ChangesStayInTheBoxAndTheListingNamesThem) {
+  ASSERT_EQ(BoxCmd({"create", "t1", "--over", tree_ + ":/data"}).exit_code, 0);
+  const std::string before = Snapshot();
+  auto r = BoxCmd({"run", "t1", "--", "/bin/sh", "-c", kScript});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "orig\nchanged\n");
+  EXPECT_EQ(Snapshot(), before) << "a box run changed the host";
+
+  auto d = BoxCmd({"diff", "t1"});
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_EQ(d.out,
+            "C /data/a (file, 13 B)\n"
+            "A /data/d (dir)\n"
+            "R /data/gone (dir)\n"
+            "A /data/gone/x (file, 6 B)\n"
+            "A /data/new (file, 4 B)\n"
+            "D /data/sub/b (file)\n");
+  auto j = nlohmann::json::parse(BoxCmd({"diff", "t1", "--json", "/data/sub"}).out, nullptr, false);
+  ASSERT_TRUE(j.is_array() && j.size() == 1) << j.dump();
+  EXPECT_EQ(j[0].value("kind", ""), "deleted");
+
+  // A second run sees the first one's changes.
+  r = BoxCmd({"run", "t1", "--", "/bin/sh", "-c", "cat /data/a /data/new; ls /data/sub | wc -l"});
+  EXPECT_EQ(r.out, "orig\nchanged\nnew\n0\n") << r.err;
+}
+
+// The control: the same program given the host tree through a plain bind changes the host, so the
+// unchanged snapshot above is the box's doing.
+TEST_F(Box, ControlTheSameRunOnABindChangesTheHost) {
+  const std::string before = Snapshot();
+  // (As root the sandbox is an unprivileged host user: open the tree to it, as the box's idmap does.)
+  airlock::test::Run({"/bin/chmod", "-R", "a+rwX", tree_});
+  auto r = RunAirlock({"--bind", tree_, "/data"}, {"/bin/sh", "-c", kScript});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(Snapshot(), before);
+}
+
+TEST_F(Box, DiscardAndRemoveUndoEverything) {
+  ASSERT_EQ(BoxCmd({"create", "t2", "--over", tree_ + ":/data"}).exit_code, 0);
+  ASSERT_EQ(BoxCmd({"run", "t2", "--", "/bin/sh", "-c", kScript}).exit_code, 0);
+  ASSERT_NE(BoxCmd({"diff", "t2"}).out, "");
+  // A directory the box made unreadable: root lists it; a user's diff says which one it cannot read.
+  ASSERT_EQ(BoxCmd({"run", "t2", "--", "/bin/sh", "-c", "mkdir -p /data/locked/in && chmod 000 /data/locked"}).exit_code, 0);
+  auto locked = BoxCmd({"diff", "t2"});
+  if (IsRoot()) {
+    EXPECT_NE(locked.out.find("A /data/locked (dir)"), std::string::npos) << locked.out << locked.err;
+  } else {
+    EXPECT_EQ(locked.exit_code, 1);
+    EXPECT_NE(locked.err.find("locked"), std::string::npos) << locked.err;
+  }
+  auto r = BoxCmd({"discard", "t2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(BoxCmd({"diff", "t2"}).out, "");
+  r = BoxCmd({"run", "t2", "--", "/bin/cat", "/data/a", "/data/sub/b"});
+  EXPECT_EQ(r.out, "orig\nkeep\n") << r.err;
+  ASSERT_EQ(BoxCmd({"run", "t2", "--", "/bin/sh", "-c", "mkdir -p /data/x/y && chmod 000 /data/x"}).exit_code, 0);
+  r = BoxCmd({"rm", "t2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(store_ + "/t2"));
+  auto l = BoxCmd({"list"});
+  EXPECT_NE(l.out.find("no boxes"), std::string::npos) << l.out;
+}
+
+TEST_F(Box, ASecondRunWhileOneRunsIsRefused) {
+  ASSERT_EQ(BoxCmd({"create", "t3", "--over", tree_ + ":/data"}).exit_code, 0);
+  const std::string marker = dir_ + "/ready";
+  pid_t first = SpawnLogged({AirlockBin(), "box", "--store", store_, "run", "t3", "--", "/bin/sh", "-c", "echo ready; sleep 5"}, marker);
+  ASSERT_TRUE(WaitForMarker(marker, "ready", 30000)) << ReadFileOrEmpty(marker);
+  auto second = BoxCmd({"run", "t3", "--", "/bin/true"});
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.err.find("box t3 is in use"), std::string::npos) << second.err;
+  auto l = nlohmann::json::parse(BoxCmd({"list", "--json"}).out, nullptr, false);
+  ASSERT_TRUE(l.is_array() && l.size() == 1) << l.dump();
+  EXPECT_TRUE(l[0].value("in_use", false));
+  kill(first, SIGKILL);
+  waitpid(first, nullptr, 0);
+}
+
+// Root: the layers are idmapped, so a root-owned host tree is writable in the box and what the box
+// writes is owned by root on the host; setuid bits the box sets are listed, and nosuid inside.
+TEST_F(Box, RootOwnedTreesAreWritableAndKeepTheirOwner) {
+  if (!IsRoot()) GTEST_SKIP() << "root callers only (an unprivileged user cannot write another owner's files)";
+  ASSERT_EQ(BoxCmd({"create", "t4", "--over", tree_ + ":/data"}).exit_code, 0);
+  auto r = BoxCmd({"run", "t4", "--", "/bin/sh", "-c",
+                   "echo x > /data/new && cp /bin/id /data/id && chmod 4755 /data/id && stat -c %U /data/a /data/new && "
+                   "grep ' /data ' /proc/self/mountinfo | grep -c nosuid"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "root\nroot\n1\n");
+  struct stat st {};
+  ASSERT_EQ(::stat((store_ + "/t4/layers/0/upper/new").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u) << "written through the idmapped layer as host root";
+  auto j = nlohmann::json::parse(BoxCmd({"diff", "t4", "--json", "/data/id"}).out, nullptr, false);
+  ASSERT_TRUE(j.is_array() && j.size() == 1) << j.dump();
+  EXPECT_TRUE(j[0].value("setid", false));
+}
+
+TEST_F(Box, BadNamesUnknownBoxesAndTamperedStoresAreRefused) {
+  auto r = BoxCmd({"create", "../x", "--over", tree_});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("is not a box name"), std::string::npos) << r.err;
+  r = BoxCmd({"diff", "nosuch"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no box named nosuch"), std::string::npos) << r.err;
+  ASSERT_EQ(BoxCmd({"create", "t5", "--over", tree_ + ":/data"}).exit_code, 0);
+  r = BoxCmd({"create", "t5", "--over", tree_ + ":/data"});
+  EXPECT_NE(r.err.find("exists already"), std::string::npos) << r.err;
+  // A store other users can enter, and an upper layer swapped for a symlink to the host tree.
+  ::chmod((store_ + "/t5").c_str(), 0755);
+  r = BoxCmd({"run", "t5", "--", "/bin/true"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("accessible to other users"), std::string::npos) << r.err;
+  ::chmod((store_ + "/t5").c_str(), 0700);
+  std::filesystem::remove_all(store_ + "/t5/layers/0/upper");
+  std::filesystem::create_directory_symlink(tree_, store_ + "/t5/layers/0/upper");
+  r = BoxCmd({"run", "t5", "--", "/bin/sh", "-c", "echo pwned > /data/a"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("tampered"), std::string::npos) << r.err;
+  EXPECT_EQ(ReadFileOrEmpty(tree_ + "/a"), "orig\n");
+}
+
+}  // namespace
