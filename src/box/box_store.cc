@@ -14,12 +14,15 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
 #include "core/file_read.h"
 #include "core/json_text.h"
 #include "core/private_dir.h"
+#include "kernel/syscalls.h"
 
 namespace airlock::box {
 namespace {
@@ -248,6 +251,71 @@ Status DiscardAll(const BoxInfo& box) {
     for (const char* sub : {"/upper", "/work"}) {
       if (Status s = RemoveContentsOf(box.LayerDir(i) + sub); !s) return s;
     }
+  }
+  return Ok();
+}
+
+namespace {
+
+// The tree holding `path` (the longest inside prefix) and the path relative to it ("" = the tree).
+std::optional<std::pair<size_t, std::string>> TreeOf(const BoxInfo& box, const std::string& path) {
+  std::optional<std::pair<size_t, std::string>> best;
+  size_t best_len = 0;
+  for (size_t i = 0; i < box.trees.size(); ++i) {
+    const std::string& in = box.trees[i].inside;
+    bool under = path == in || (path.size() > in.size() && path.compare(0, in.size(), in) == 0 && (in == "/" || path[in.size()] == '/'));
+    if (!under || (best && in.size() <= best_len)) continue;
+    best_len = in.size();
+    std::string rel = path.size() > in.size() ? path.substr(in == "/" ? 1 : in.size() + 1) : std::string();
+    best = std::make_pair(i, rel);
+  }
+  return best;
+}
+
+// Removes upper/<rel> (a file or a whole directory) without following a symlink; false if absent.
+Result<bool> RemoveFromUpper(const std::string& upper, const std::string& rel) {
+  UniqueFd root(::open(upper.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!root) return ErrnoError("open " + upper);
+  const size_t slash = rel.rfind('/');
+  const std::string parent = slash == std::string::npos ? "." : rel.substr(0, slash);
+  const std::string leaf = slash == std::string::npos ? rel : rel.substr(slash + 1);
+  UniqueFd dir(kernel::Openat2(root.get(), parent.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0,
+                               RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS));
+  if (!dir) return errno == ENOENT || errno == ENOTDIR ? Result<bool>(false) : ErrnoError("open " + upper + "/" + parent);
+  struct stat st {};
+  if (::fstatat(dir.get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return errno == ENOENT ? Result<bool>(false) : ErrnoError("stat " + upper + "/" + rel);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    if ((st.st_mode & 0700) != 0700 && ::fchmodat(dir.get(), leaf.c_str(), 0700, 0) != 0) return ErrnoError("chmod " + upper + "/" + rel);
+    UniqueFd sub(::openat(dir.get(), leaf.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!sub) return ErrnoError("open " + upper + "/" + rel);
+    if (Status s = RemoveContents(sub.get(), upper + "/" + rel, 0); !s) return std::unexpected(s.error());
+  }
+  if (::unlinkat(dir.get(), leaf.c_str(), S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) != 0) return ErrnoError("remove " + upper + "/" + rel);
+  return true;
+}
+
+}  // namespace
+
+Status DiscardPaths(const BoxInfo& box, const std::vector<std::string>& inside_paths, std::vector<std::string>* untouched) {
+  for (const auto& p : inside_paths) {
+    std::string path = p;
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    if (path.empty() || path.front() != '/' || path.find("/../") != std::string::npos || path.ends_with("/..") ||
+        path.find("/./") != std::string::npos || path.ends_with("/.") || path.find("//") != std::string::npos) {
+      return MakeError(fmt::format("discard {}: an absolute path inside the box, without . or .., is needed", Utf8Text(p)));
+    }
+    auto where = TreeOf(box, path);
+    if (!where) return MakeError(fmt::format("discard {}: not in any of box {}'s trees", Utf8Text(p), box.name));
+    const std::string upper = box.UpperDir(where->first);
+    if (where->second.empty()) {
+      if (Status s = RemoveContentsOf(upper); !s) return s;
+      continue;
+    }
+    auto removed = RemoveFromUpper(upper, where->second);
+    if (!removed) return std::unexpected(removed.error());
+    if (!*removed && untouched) untouched->push_back(path);
   }
   return Ok();
 }

@@ -57,6 +57,10 @@ Result<std::vector<BoxInfo>> ListBoxes(const std::string& store);
 Result<UniqueFd> LockBox(const BoxInfo& box);
 // Empties every layer (upper and work); the caller holds the lock.
 Status DiscardAll(const BoxInfo& box);
+// Throws away the box's changes at these inside paths (each with everything beneath it): the host's
+// version shows again, unless the path lies in a directory the box added or replaced (then it is
+// gone). A path the box did not change is reported in *untouched. The caller holds the lock.
+Status DiscardPaths(const BoxInfo& box, const std::vector<std::string>& inside_paths, std::vector<std::string>* untouched);
 // Removes the box's directory; the caller holds the lock.
 Status RemoveBox(const BoxInfo& box);
 // Bytes held by the box's layers (regular files' sizes; no symlink followed).

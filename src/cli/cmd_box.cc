@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -166,18 +167,36 @@ int Diff(const std::string& store, int argc, char** argv) {
   return 0;
 }
 
-int Discard(const std::string& store, int argc, char** argv) {
-  std::string name;
-  CLI::App app{"Throw the box's changes away: the box shows the host's trees as they are now.", "airlock box discard"};
-  app.add_option("name", name, "the box")->required();
-  if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
+// Opens and locks the box `name`, then runs `action` on it: the shape of every command that changes a box.
+int WithLockedBox(const std::string& store, const std::string& name, const std::function<Status(const box::BoxInfo&)>& action) {
   auto b = box::OpenBox(store, name);
   if (!b) return Fail(b.error());
   auto lock = box::LockBox(*b);
   if (!lock) return Fail(lock.error());
-  if (Status s = box::DiscardAll(*b); !s) return Fail(s.error());
-  std::printf("box %s: changes discarded\n", name.c_str());
+  if (Status s = action(*b); !s) return Fail(s.error());
   return 0;
+}
+
+int Discard(const std::string& store, int argc, char** argv) {
+  std::string name;
+  std::vector<std::string> paths;
+  CLI::App app{"Throw the box's changes away, all or at some inside paths: the box shows the host's version again.",
+               "airlock box discard"};
+  app.add_option("name", name, "the box")->required();
+  app.add_option("paths", paths, "only these inside paths (each with everything beneath it)");
+  if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
+  return WithLockedBox(store, name, [&](const box::BoxInfo& b) -> Status {
+    if (paths.empty()) {
+      if (Status s = box::DiscardAll(b); !s) return s;
+      std::printf("box %s: every change discarded\n", name.c_str());
+      return Ok();
+    }
+    std::vector<std::string> untouched;
+    if (Status s = box::DiscardPaths(b, paths, &untouched); !s) return s;
+    for (const auto& u : untouched) std::printf("%s: not changed in the box\n", Utf8Text(u).c_str());
+    std::printf("box %s: changes at %zu path(s) discarded\n", name.c_str(), paths.size() - untouched.size());
+    return Ok();
+  });
 }
 
 int Remove(const std::string& store, int argc, char** argv) {
@@ -185,13 +204,11 @@ int Remove(const std::string& store, int argc, char** argv) {
   CLI::App app{"Remove a box and everything it holds.", "airlock box rm"};
   app.add_option("name", name, "the box")->required();
   if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
-  auto b = box::OpenBox(store, name);
-  if (!b) return Fail(b.error());
-  auto lock = box::LockBox(*b);
-  if (!lock) return Fail(lock.error());
-  if (Status s = box::RemoveBox(*b); !s) return Fail(s.error());
-  std::printf("box %s removed\n", name.c_str());
-  return 0;
+  return WithLockedBox(store, name, [&](const box::BoxInfo& b) -> Status {
+    if (Status s = box::RemoveBox(b); !s) return s;
+    std::printf("box %s removed\n", name.c_str());
+    return Ok();
+  });
 }
 
 constexpr const char* kBoxUsage = R"(Usage: airlock box [--store DIR] <command> ...
@@ -204,7 +221,7 @@ Commands:
   run NAME [run options] -- CMD [ARGS...]               run in the box (every `airlock run` option)
   list [--json]                                         the boxes, their size, in use or not
   diff NAME [--json] [PATH...]                          added / changed / deleted, like `docker diff`
-  discard NAME                                          throw the box's changes away
+  discard NAME [PATH...]                                throw the box's changes away (all, or at PATHs)
   rm NAME                                               remove the box
 
 The store: --store DIR, else $AIRLOCK_BOX_STORE, else /var/lib/airlock/boxes (root) or

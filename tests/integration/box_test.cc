@@ -111,7 +111,20 @@ TEST_F(Box, DiscardAndRemoveUndoEverything) {
     EXPECT_EQ(locked.exit_code, 1);
     EXPECT_NE(locked.err.find("locked"), std::string::npos) << locked.err;
   }
-  auto r = BoxCmd({"discard", "t2"});
+  // Some paths first: the host's version shows again there, and only there.
+  auto r = BoxCmd({"discard", "t2", "/data/sub/b", "/data/new", "/data/gone", "/data/nothing"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("/data/nothing: not changed in the box"), std::string::npos) << r.out;
+  r = BoxCmd({"diff", "t2", "/data/sub", "/data/new", "/data/gone", "/data/a"});
+  EXPECT_EQ(r.out, "C /data/a (file, 13 B)\n") << r.err;
+  r = BoxCmd({"run", "t2", "--", "/bin/cat", "/data/sub/b", "/data/gone/c"});
+  EXPECT_EQ(r.out, "keep\nc\n") << r.err;
+  r = BoxCmd({"discard", "t2", "/elsewhere"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("not in any of box t2's trees"), std::string::npos) << r.err;
+  r = BoxCmd({"discard", "t2", "/data/../etc"});
+  EXPECT_EQ(r.exit_code, 1);
+  r = BoxCmd({"discard", "t2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(BoxCmd({"diff", "t2"}).out, "");
   r = BoxCmd({"run", "t2", "--", "/bin/cat", "/data/a", "/data/sub/b"});
