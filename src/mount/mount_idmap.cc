@@ -17,15 +17,16 @@
 namespace airlock {
 namespace {
 
-// `path` (a resolved directory, no symlink followed) as a detached tree idmapped with `userns`.
-Result<UniqueFd> IdmappedTree(const std::string& path, int userns, const std::string& origin) {
+// `path` (a resolved directory, no symlink followed) as a detached tree idmapped with `userns`
+// (read-only for a lower tree: the overlay never writes there).
+Result<UniqueFd> IdmappedTree(const std::string& path, int userns, const std::string& origin, bool readonly) {
   UniqueFd dir(kernel::Openat2(AT_FDCWD, path.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0,
                                RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS));
   if (!dir) return ErrnoError(fmt::format("{}: open {}", origin, path));
   UniqueFd tree(::open_tree(dir.get(), "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
   if (!tree) return ErrnoError(fmt::format("{}: open_tree {}", origin, path));
   struct mount_attr attr {};
-  attr.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+  attr.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (readonly ? MOUNT_ATTR_RDONLY : 0);
   attr.userns_fd = static_cast<uint64_t>(userns);
   if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) {
     int e = errno;
@@ -49,9 +50,9 @@ Status StageIdmappedLayersFromParent(MountPlan& plan, const IdMapping& ids) {
   for (size_t i = 0; i < plan.ops.size(); ++i) {
     const MountOp& op = plan.ops[i];
     if (op.kind != MountOp::Kind::kOverlay) continue;
-    auto lower = IdmappedTree(op.src, userns->get(), op.origin.empty() ? "overlay" : op.origin);
+    auto lower = IdmappedTree(op.src, userns->get(), op.origin.empty() ? "overlay" : op.origin, true);
     if (!lower) return std::unexpected(lower.error());
-    auto layer = IdmappedTree(op.layer, userns->get(), op.origin.empty() ? "overlay" : op.origin);
+    auto layer = IdmappedTree(op.layer, userns->get(), op.origin.empty() ? "overlay" : op.origin, false);
     if (!layer) return std::unexpected(layer.error());
     plan.src_fds[i] = lower->get();
     plan.layer_fds[i] = layer->get();
