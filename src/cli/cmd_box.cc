@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "box/box_diff.h"
+#include "box/box_review.h"
 #include "box/box_store.h"
 #include "cli/commands.h"
 #include "core/json_text.h"
@@ -23,9 +24,9 @@ namespace {
 
 constexpr int kExitBoxError = 1;
 
-int Fail(const Error& e) {
+int Fail(const Error& e, int code = kExitBoxError) {
   LogError("{}", e.What());
-  return kExitBoxError;
+  return code;
 }
 
 // "PATH" or "PATH:INSIDE"; PATH relative to the working directory.
@@ -167,6 +168,33 @@ int Diff(const std::string& store, int argc, char** argv) {
   return 0;
 }
 
+// Exit status: 0 clean, 1 malicious, 2 error, 3 suspicious (as `airlock scan`).
+int ReviewBox(const std::string& store, int argc, char** argv) {
+  std::string name;
+  bool json = false;
+  CLI::App app{"Judge what the box changed: persistence (shell start-up files, autostart, systemd, cron, SSH keys),\n"
+               "loader hijacks, system programs, setuid bits, device nodes; a verdict with ATT&CK IDs.\n"
+               "Exit status: 0 clean, 1 malicious, 2 error, 3 suspicious.", "airlock box review"};
+  app.add_option("name", name, "the box")->required();
+  app.add_flag("--json", json, "one JSON document");
+  if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
+  auto b = box::OpenBox(store, name);
+  constexpr int kReviewError = 2;
+  if (!b) return Fail(b.error(), kReviewError);
+  auto changes = box::DiffLayers(Layers(*b));
+  if (!changes) return Fail(changes.error(), kReviewError);
+  auto policy = LoadValidProfile(b->profile);
+  const box::Review review = box::ReviewChanges(*changes, policy ? policy->home : std::string());
+  if (json) {
+    nlohmann::json j = box::ReviewToJson(review, changes->size());
+    j["box"] = b->name;
+    std::printf("%s\n", DumpJson(j, 2).c_str());
+  } else {
+    std::fputs(box::ReviewToText(review, changes->size()).c_str(), stdout);
+  }
+  return review.verdict == "malicious" ? 1 : review.verdict == "suspicious" ? 3 : 0;
+}
+
 // Opens and locks the box `name`, then runs `action` on it: the shape of every command that changes a box.
 int WithLockedBox(const std::string& store, const std::string& name, const std::function<Status(const box::BoxInfo&)>& action) {
   auto b = box::OpenBox(store, name);
@@ -221,6 +249,8 @@ Commands:
   run NAME [run options] -- CMD [ARGS...]               run in the box (every `airlock run` option)
   list [--json]                                         the boxes, their size, in use or not
   diff NAME [--json] [PATH...]                          added / changed / deleted, like `docker diff`
+  review NAME [--json]                                  judge the changes: persistence, hijacks, setuid;
+                                                        exit 0 clean, 1 malicious, 2 error, 3 suspicious
   discard NAME [PATH...]                                throw the box's changes away (all, or at PATHs)
   rm NAME                                               remove the box
 
@@ -252,6 +282,7 @@ int BoxCommand(int argc, char** argv) {
   if (sub == "run") return Run(store, n, rest);
   if (sub == "list" || sub == "ls") return List(store, n, rest);
   if (sub == "diff") return Diff(store, n, rest);
+  if (sub == "review") return ReviewBox(store, n, rest);
   if (sub == "discard") return Discard(store, n, rest);
   if (sub == "rm" || sub == "remove") return Remove(store, n, rest);
   LogError("unknown box command '{}'\n{}", Utf8Text(sub), kBoxUsage);

