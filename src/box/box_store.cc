@@ -45,6 +45,7 @@ Status CheckPrivateDir(const std::string& path, const char* what) {
 
 Status WriteBoxJson(const BoxInfo& box) {
   nlohmann::json j = {{"schema", 1}, {"name", box.name}, {"profile", box.profile}, {"created", box.created}};
+  if (!box.last_used.empty()) j["last_used"] = box.last_used;
   j["trees"] = nlohmann::json::array();
   for (const auto& t : box.trees) j["trees"].push_back({{"host", t.host}, {"inside", t.inside}});
   const std::string tmp = box.dir + "/box.json.tmp", path = box.dir + "/box.json";
@@ -65,7 +66,7 @@ Result<BoxInfo> ReadBoxJson(const std::string& dir, const std::string& name) {
   if (!j.is_object() || j.value("name", "") != name || !j.contains("trees") || !j["trees"].is_array()) {
     return MakeError(fmt::format("box {}: {}/box.json is not a box description of this box", name, dir));
   }
-  BoxInfo box{name, j.value("profile", "default"), {}, j.value("created", ""), dir};
+  BoxInfo box{name, j.value("profile", "default"), {}, j.value("created", ""), dir, j.value("last_used", "")};
   for (const auto& t : j["trees"]) {
     if (!t.is_object() || !t.contains("host") || !t.contains("inside") || !t["host"].is_string() || !t["inside"].is_string()) {
       return MakeError(fmt::format("box {}: a tree in {}/box.json is malformed", name, dir));
@@ -244,6 +245,11 @@ Result<UniqueFd> LockBox(const BoxInfo& box) {
     return ErrnoError(fmt::format("box {}: lock", box.name));
   }
   return fd;
+}
+
+Status RecordUse(BoxInfo& box) {
+  box.last_used = UtcTimeNow();
+  return WriteBoxJson(box);
 }
 
 Status DiscardAll(const BoxInfo& box) {

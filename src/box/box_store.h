@@ -39,6 +39,7 @@ struct BoxInfo {
   std::vector<BoxTree> trees;
   std::string created;           // UTC, core/clock.h format
   std::string dir;               // <store>/<name>
+  std::string last_used;         // UTC start of the last run ("" = never run)
 
   std::string LayerDir(size_t i) const;  // dir/layers/<i>
   std::string UpperDir(size_t i) const;  // LayerDir(i)/upper
@@ -55,6 +56,8 @@ Result<BoxInfo> OpenBox(const std::string& store, const std::string& name);
 Result<std::vector<BoxInfo>> ListBoxes(const std::string& store);
 // The exclusive lock (see above): fails with "box NAME is in use" when held elsewhere.
 Result<UniqueFd> LockBox(const BoxInfo& box);
+// Records the start of a run (BoxInfo::last_used, in box.json); the caller holds the lock.
+Status RecordUse(BoxInfo& box);
 // Empties every layer (upper and work); the caller holds the lock.
 Status DiscardAll(const BoxInfo& box);
 // Throws away the box's changes at these inside paths (each with everything beneath it): the host's

@@ -97,6 +97,7 @@ int Run(const std::string& store, int argc, char** argv) {
   if (!box) return Fail(box.error());
   auto lock = box::LockBox(*box);
   if (!lock) return Fail(lock.error());
+  if (Status s = box::RecordUse(*box); !s) return Fail(s.error());
   RunVariant v;
   v.usage = "airlock box run " + box->name;
   v.description = "Run a program in the box: every `airlock run` option applies; the box's trees are overlays whose\n"
@@ -123,18 +124,23 @@ int List(const std::string& store, int argc, char** argv) {
     auto lock = box::LockBox(b);
     nlohmann::json trees = nlohmann::json::array();
     for (const auto& t : b.trees) trees.push_back({{"host", t.host}, {"inside", t.inside}});
-    out.push_back({{"name", b.name}, {"profile", b.profile}, {"created", b.created}, {"bytes", box::BoxBytes(b)},
+    out.push_back({{"name", b.name}, {"profile", b.profile}, {"created", b.created}, {"last_used", b.last_used}, {"bytes", box::BoxBytes(b)},
                    {"in_use", !lock.has_value()}, {"trees", trees}, {"dir", b.dir}});
   }
   if (json) {
     std::printf("%s\n", DumpJson(out, 2).c_str());
     return 0;
   }
-  if (out.empty()) std::printf("no boxes in %s (`airlock box create NAME` makes one)\n", store.c_str());
+  if (out.empty()) {
+    std::printf("no boxes in %s (`airlock box create NAME` makes one)\n", store.c_str());
+    return 0;
+  }
+  std::printf("%-20s %-10s %12s  %-23s  %s\n", "NAME", "PROFILE", "BYTES", "LAST USED", "STATE");
   for (const auto& b : out) {
-    std::printf("%-20s %-10s %10llu B  %s%s\n", b["name"].get<std::string>().c_str(), b["profile"].get<std::string>().c_str(),
-                static_cast<unsigned long long>(b["bytes"].get<uint64_t>()), b["created"].get<std::string>().c_str(),
-                b["in_use"].get<bool>() ? "  (in use)" : "");
+    const std::string last = b["last_used"].get<std::string>();
+    std::printf("%-20s %-10s %12llu  %-23s  %s\n", b["name"].get<std::string>().c_str(), b["profile"].get<std::string>().c_str(),
+                static_cast<unsigned long long>(b["bytes"].get<uint64_t>()), last.empty() ? "never" : last.c_str(),
+                b["in_use"].get<bool>() ? "in use" : "idle");
   }
   return 0;
 }

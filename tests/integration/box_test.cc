@@ -204,6 +204,30 @@ TEST_F(Box, ReviewFlagsPersistenceBeforeAnythingLeavesTheBox) {
   EXPECT_FALSE(std::filesystem::exists(tree_ + "/.bashrc")) << "the host got the box's start-up file";
 }
 
+// A real application in a box: git makes a repository and a commit in a project the host shares; the
+// box holds all of it, the review finds nothing to object to, the host project is untouched, and
+// `list` shows the box's use and size.
+TEST_F(Box, ARealApplicationWorksInABox) {
+  if (access("/usr/bin/git", X_OK) != 0) GTEST_SKIP() << "SKIPPED LOUDLY: /usr/bin/git is not installed";
+  ASSERT_EQ(BoxCmd({"create", "t7", "--over", tree_ + ":/home/sandbox/proj"}).exit_code, 0);
+  const std::string before = Snapshot();
+  auto r = BoxCmd({"run", "t7", "--", "/bin/sh", "-c",
+                   "cd /home/sandbox/proj && git init -q && git add . && "
+                   "git -c user.email=box@example.org -c user.name=box commit -qm first && git log --oneline | wc -l"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1\n");
+  EXPECT_EQ(Snapshot(), before);
+  auto d = BoxCmd({"diff", "t7"});
+  EXPECT_NE(d.out.find("A /home/sandbox/proj/.git (dir)"), std::string::npos) << d.out;
+  EXPECT_NE(d.out.find("A /home/sandbox/proj/.git/HEAD (file"), std::string::npos) << d.out;
+  r = BoxCmd({"review", "t7"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto l = nlohmann::json::parse(BoxCmd({"list", "--json"}).out, nullptr, false);
+  ASSERT_TRUE(l.is_array() && l.size() == 1) << l.dump();
+  EXPECT_NE(l[0].value("last_used", ""), "");
+  EXPECT_GT(l[0].value("bytes", 0), 1000);
+}
+
 TEST_F(Box, BadNamesUnknownBoxesAndTamperedStoresAreRefused) {
   auto r = BoxCmd({"create", "../x", "--over", tree_});
   EXPECT_EQ(r.exit_code, 1);
