@@ -12,12 +12,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 #include "cgroup/cgroup.h"
 #include "kernel/syscalls.h"
 #include "landlock/landlock.h"
 #include "net/net.h"
+#include "userns/userns.h"
 #include "userns/userns.h"
 
 namespace airlock {
@@ -76,6 +79,24 @@ std::string CgroupLimitsDetail(const CgroupSupport& cg, bool root) {
 
 }  // namespace
 
+// Root callers' boxes idmap their layers (mount/mount_plan.h StageIdmappedLayersFromParent): tried
+// on /var/lib, where root's box store lives by default.
+static ProbeItem ProbeIdmappedMounts() {
+  ProbeItem item{"idmapped mounts", false, "", false};
+  IdMapping m;
+  m.outside_uid = m.outside_gid = 65534;
+  auto ns = MakeIdmapNamespaceFromParent(m);
+  UniqueFd tree(::open_tree(AT_FDCWD, "/var/lib", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+  struct mount_attr attr {};
+  attr.attr_set = MOUNT_ATTR_IDMAP;
+  attr.userns_fd = ns ? static_cast<uint64_t>(ns->get()) : 0;
+  item.ok = ns && tree && ::mount_setattr(tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) == 0;
+  item.detail = item.ok ? "available on /var/lib (root's boxes: root-owned trees writable, files keep their owner)"
+                        : fmt::format("not on /var/lib ({}): root's boxes need their store and trees on ext4, xfs, btrfs or tmpfs (Linux >= 6.3)",
+                                      ns ? std::strerror(errno) : ns.error().What());
+  return item;
+}
+
 std::vector<ProbeItem> ProbeHost() {
   std::vector<ProbeItem> items;
   bool root = ::geteuid() == 0;
@@ -107,6 +128,7 @@ std::vector<ProbeItem> ProbeHost() {
     return fd >= 0 ? 0 : 1;
   });
   items.push_back({"overlayfs in user namespaces", overlay == 0, overlay == 0 ? "available (for copy-on-write boxes)" : "not available", false});
+  if (root) items.push_back(ProbeIdmappedMounts());
 
   std::string actions = ReadLine("/proc/sys/kernel/seccomp/actions_avail");
   bool notif = actions.find("user_notif") != std::string::npos;
