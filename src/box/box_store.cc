@@ -1,5 +1,7 @@
 #include "box/box_store.h"
 
+#include "box/box_fs.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -76,8 +78,7 @@ Result<BoxInfo> ReadBoxJson(const std::string& dir, const std::string& name) {
   return box;
 }
 
-// Removes everything beneath dirfd (not dirfd itself), never following a symlink.
-Status RemoveContents(int dirfd, const std::string& path, int depth) {
+Status RemoveContentsBelow(int dirfd, const std::string& path, int depth) {
   if (depth > kMaxRemoveDepth) return MakeError(fmt::format("{}: deeper than {} levels; remove it by hand", path, kMaxRemoveDepth));
   int dup = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
   if (dup < 0) return ErrnoError("dup");
@@ -98,7 +99,7 @@ Status RemoveContents(int dirfd, const std::string& path, int depth) {
       if ((st.st_mode & 0700) != 0700 && ::fchmodat(dirfd, n.c_str(), 0700, 0) != 0) return ErrnoError("chmod " + path + "/" + n);
       UniqueFd sub(::openat(dirfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!sub) return ErrnoError("open " + path + "/" + n);
-      if (Status s = RemoveContents(sub.get(), path + "/" + n, depth + 1); !s) return s;
+      if (Status s = RemoveContentsBelow(sub.get(), path + "/" + n, depth + 1); !s) return s;
       if (::unlinkat(dirfd, n.c_str(), AT_REMOVEDIR) != 0) return ErrnoError("remove " + path + "/" + n);
     } else if (::unlinkat(dirfd, n.c_str(), 0) != 0) {
       return ErrnoError("remove " + path + "/" + n);
@@ -110,7 +111,7 @@ Status RemoveContents(int dirfd, const std::string& path, int depth) {
 Status RemoveContentsOf(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) return ErrnoError("open " + path);
-  return RemoveContents(fd.get(), path, 0);
+  return RemoveContentsBelow(fd.get(), path, 0);
 }
 
 uint64_t TreeBytes(int dirfd, int depth) {
@@ -151,6 +152,8 @@ Status CheckTrees(const std::vector<BoxTree>& trees) {
 }
 
 }  // namespace
+
+Status RemoveContents(int dirfd, const std::string& path) { return RemoveContentsBelow(dirfd, path, 0); }
 
 std::string BoxInfo::LayerDir(size_t i) const { return fmt::format("{}/layers/{}", dir, i); }
 std::string BoxInfo::UpperDir(size_t i) const { return LayerDir(i) + "/upper"; }
@@ -296,7 +299,7 @@ Result<bool> RemoveFromUpper(const std::string& upper, const std::string& rel) {
     if ((st.st_mode & 0700) != 0700 && ::fchmodat(dir.get(), leaf.c_str(), 0700, 0) != 0) return ErrnoError("chmod " + upper + "/" + rel);
     UniqueFd sub(::openat(dir.get(), leaf.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!sub) return ErrnoError("open " + upper + "/" + rel);
-    if (Status s = RemoveContents(sub.get(), upper + "/" + rel, 0); !s) return std::unexpected(s.error());
+    if (Status s = RemoveContentsBelow(sub.get(), upper + "/" + rel, 0); !s) return std::unexpected(s.error());
   }
   if (::unlinkat(dir.get(), leaf.c_str(), S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) != 0) return ErrnoError("remove " + upper + "/" + rel);
   return true;

@@ -1,5 +1,6 @@
 // airlock box: named copy-on-write boxes (docs/BOXES.md). The store and the change listing are in
 // src/box; a run in a box is `airlock run` with the box's overlays added to the policy.
+#include <time.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "box/box_commit.h"
 #include "box/box_diff.h"
 #include "box/box_review.h"
 #include "box/box_store.h"
@@ -109,7 +111,14 @@ int Run(const std::string& store, int argc, char** argv) {
   };
   std::vector<char*> args = {argv[0]};
   for (int i = 2; i < argc; ++i) args.push_back(argv[i]);
-  return RunCommandAs(static_cast<int>(args.size()), args.data(), &v);
+  struct timespec start {};
+  ::clock_gettime(CLOCK_REALTIME, &start);
+  const int code = RunCommandAs(static_cast<int>(args.size()), args.data(), &v);
+  // What the box saw of the host where it changed something (box_commit.h: commit's conflict check).
+  if (Status s = box::RecordBaseline(*box, static_cast<int64_t>(start.tv_sec) * 1000000000 + start.tv_nsec); !s) {
+    LogWarning("box {}: the record of what it saw is incomplete ({}): `box commit` will call those paths conflicts", box->name, s.error().What());
+  }
+  return code;
 }
 
 int List(const std::string& store, int argc, char** argv) {
@@ -201,6 +210,15 @@ int ReviewBox(const std::string& store, int argc, char** argv) {
   return review.verdict == "malicious" ? 1 : review.verdict == "suspicious" ? 3 : 0;
 }
 
+// Prints the list under a heading (nothing when empty).
+void PrintList(const char* heading, const std::vector<std::string>& items) {
+  if (items.empty()) return;
+  std::printf("%s (%zu):\n", heading, items.size());
+  for (const auto& i : items) std::printf("  %s\n", Utf8Text(i).c_str());
+}
+
+int Commit(const std::string& store, int argc, char** argv);
+
 // Opens and locks the box `name`, then runs `action` on it: the shape of every command that changes a box.
 int WithLockedBox(const std::string& store, const std::string& name, const std::function<Status(const box::BoxInfo&)>& action) {
   auto b = box::OpenBox(store, name);
@@ -245,6 +263,39 @@ int Remove(const std::string& store, int argc, char** argv) {
   });
 }
 
+int Commit(const std::string& store, int argc, char** argv) {
+  std::string name;
+  std::vector<std::string> paths;
+  bool force = false;
+  CLI::App app{"Copy the box's changes to the host, each path atomically; refused when the review is not clean or the\n"
+               "host changed a path during the box's life, unless --force. Setuid bits are dropped; device nodes,\n"
+               "fifos and sockets never leave the box.", "airlock box commit"};
+  app.add_option("name", name, "the box")->required();
+  app.add_option("paths", paths, "only these inside paths (each with what is beneath it)");
+  app.add_flag("--force", force, "commit despite a review that is not clean or conflicts (both are still printed)");
+  if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
+  return WithLockedBox(store, name, [&](const box::BoxInfo& b) -> Status {
+    box::DiffOptions o;
+    o.only = paths;
+    auto changes = box::DiffLayers(Layers(b), o);
+    if (!changes) return std::unexpected(changes.error());
+    auto policy = LoadValidProfile(b.profile);
+    const box::Review review = box::ReviewChanges(*changes, policy ? policy->home : std::string());
+    if (review.verdict != "clean") {
+      std::fputs(box::ReviewToText(review, changes->size()).c_str(), stdout);
+      if (!force) return MakeError(fmt::format("box {}: the review says {}: nothing committed (--force commits anyway)", name, review.verdict));
+    }
+    auto r = box::CommitBox(b, {paths, force});
+    if (!r) return std::unexpected(r.error());
+    PrintList("conflicts: the host changed these during the box's life", r->conflicts);
+    if (!r->conflicts.empty() && !force) return MakeError(fmt::format("box {}: {} conflict(s): nothing committed (--force overwrites the host's version)", name, r->conflicts.size()));
+    PrintList("refused", r->refused);
+    PrintList("setuid/setgid bits dropped", r->stripped);
+    std::printf("box %s: %zu path(s) committed to the host, %zu already there\n", name.c_str(), r->applied.size(), r->skipped.size());
+    return Ok();
+  });
+}
+
 constexpr const char* kBoxUsage = R"(Usage: airlock box [--store DIR] <command> ...
 
 Named copy-on-write boxes: a program in a box sees host directories as writable, and what it
@@ -257,6 +308,8 @@ Commands:
   diff NAME [--json] [PATH...]                          added / changed / deleted, like `docker diff`
   review NAME [--json]                                  judge the changes: persistence, hijacks, setuid;
                                                         exit 0 clean, 1 malicious, 2 error, 3 suspicious
+  commit NAME [PATH...] [--force]                       copy the changes to the host, atomically per path;
+                                                        refused on a review that is not clean or a conflict
   discard NAME [PATH...]                                throw the box's changes away (all, or at PATHs)
   rm NAME                                               remove the box
 
@@ -289,6 +342,7 @@ int BoxCommand(int argc, char** argv) {
   if (sub == "list" || sub == "ls") return List(store, n, rest);
   if (sub == "diff") return Diff(store, n, rest);
   if (sub == "review") return ReviewBox(store, n, rest);
+  if (sub == "commit") return Commit(store, n, rest);
   if (sub == "discard") return Discard(store, n, rest);
   if (sub == "rm" || sub == "remove") return Remove(store, n, rest);
   LogError("unknown box command '{}'\n{}", Utf8Text(sub), kBoxUsage);

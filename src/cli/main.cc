@@ -22,7 +22,7 @@ Commands:
   profile list       list the built-in profiles
   profile show NAME  print a profile's effective policy (NAME or FILE)
   pool [--size N]    keep sandboxes prepared so `airlock run` starts warm (see `airlock pool --help`)
-  box create|run|list|diff|review|discard|rm NAME
+  box create|run|list|diff|review|commit|discard|rm NAME
                      named copy-on-write boxes: changes stay in the box (see `airlock box --help`)
   check [--json]     what this kernel offers and what airlock will enforce here
   scan PATH...       static triage of files and mail (see `airlock scan --help`)

@@ -60,7 +60,11 @@ class Box : public ::testing::Test {
     std::vector<std::string> lines;
     for (const auto& e : std::filesystem::recursive_directory_iterator(tree_)) {
       std::string rel = e.path().string().substr(tree_.size());
-      lines.push_back(rel + (e.is_regular_file() ? " = " + ReadFileOrEmpty(e.path().string()) : " /"));
+      if (e.is_symlink()) {
+        lines.push_back(rel + " -> " + std::filesystem::read_symlink(e.path()).string());
+      } else {
+        lines.push_back(rel + (e.is_regular_file() ? " = " + ReadFileOrEmpty(e.path().string()) : " /"));
+      }
     }
     std::sort(lines.begin(), lines.end());
     std::string out;
@@ -226,6 +230,99 @@ TEST_F(Box, ARealApplicationWorksInABox) {
   ASSERT_TRUE(l.is_array() && l.size() == 1) << l.dump();
   EXPECT_NE(l[0].value("last_used", ""), "");
   EXPECT_GT(l[0].value("bytes", 0), 1000);
+}
+
+TEST_F(Box, CommitAppliesTheChangesAndEmptiesTheBox) {
+  ASSERT_EQ(BoxCmd({"create", "c1", "--over", tree_ + ":/data"}).exit_code, 0);
+  ASSERT_EQ(BoxCmd({"run", "c1", "--", "/bin/sh", "-c", kScript + " && ln -s /etc/passwd /data/link"}).exit_code, 0);
+  auto r = BoxCmd({"commit", "c1"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("7 path(s) committed"), std::string::npos) << r.out;
+  EXPECT_EQ(Snapshot(), "/a = orig\nchanged\n\n/d /\n/gone /\n/gone/x = fresh\n\n/link -> /etc/passwd\n/new = new\n\n/sub /\n");
+  EXPECT_EQ(BoxCmd({"diff", "c1"}).out, "");
+  r = BoxCmd({"run", "c1", "--", "/bin/cat", "/data/a"});
+  EXPECT_EQ(r.out, "orig\nchanged\n");
+}
+
+// What the host changed during the box's life is never overwritten without --force; a path the box
+// added that the host made meanwhile is a conflict too.
+TEST_F(Box, CommitRefusesConflictsUnlessForced) {
+  ASSERT_EQ(BoxCmd({"create", "c2", "--over", tree_ + ":/data"}).exit_code, 0);
+  ASSERT_EQ(BoxCmd({"run", "c2", "--", "/bin/sh", "-c", "echo box >> /data/a; echo box > /data/new"}).exit_code, 0);
+  WriteFile(tree_ + "/a", "host\n");
+  WriteFile(tree_ + "/new", "host new\n");
+  auto r = BoxCmd({"commit", "c2"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("/data/a: the host changed it"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/data/new: "), std::string::npos) << r.out;
+  EXPECT_EQ(ReadFileOrEmpty(tree_ + "/a"), "host\n");
+  EXPECT_EQ(ReadFileOrEmpty(tree_ + "/new"), "host new\n");
+  r = BoxCmd({"commit", "c2", "--force"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(ReadFileOrEmpty(tree_ + "/a"), "orig\nbox\n");
+  EXPECT_EQ(ReadFileOrEmpty(tree_ + "/new"), "box\n");
+}
+
+// A review that is not clean stops the commit; forced, the setuid bit stays behind.
+TEST_F(Box, CommitStopsOnTheReviewAndNeverCarriesSetuid) {
+  ASSERT_EQ(BoxCmd({"create", "c3", "--over", tree_ + ":/data"}).exit_code, 0);
+  ASSERT_EQ(BoxCmd({"run", "c3", "--", "/bin/sh", "-c", "cp /bin/true /data/t && chmod 4755 /data/t"}).exit_code, 0);
+  auto r = BoxCmd({"commit", "c3"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("the review says malicious"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(tree_ + "/t"));
+  r = BoxCmd({"commit", "c3", "--force"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("setuid/setgid bits dropped"), std::string::npos) << r.out;
+  struct stat st {};
+  ASSERT_EQ(::stat((tree_ + "/t").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
+}
+
+// A host directory swapped for a symlink to elsewhere after the run: the commit of a path beneath it
+// fails, and nothing is written where the symlink points.
+TEST_F(Box, CommitNeverFollowsASymlinkOnTheHost) {
+  ASSERT_EQ(BoxCmd({"create", "c4", "--over", tree_ + ":/data"}).exit_code, 0);
+  ASSERT_EQ(BoxCmd({"run", "c4", "--", "/bin/sh", "-c", "echo planted > /data/sub/x"}).exit_code, 0);
+  const std::string outside = dir_ + "/outside";
+  std::filesystem::create_directories(outside);
+  std::filesystem::rename(tree_ + "/sub", tree_ + "/sub.real");
+  std::filesystem::create_directory_symlink(outside, tree_ + "/sub");
+  auto r = BoxCmd({"commit", "c4"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("never followed"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(outside + "/x"));
+  // Forced, the box's directory replaces the host's symlink (the link itself, never its target).
+  r = BoxCmd({"commit", "c4", "--force"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_FALSE(std::filesystem::exists(outside + "/x"));
+  EXPECT_TRUE(std::filesystem::is_directory(std::filesystem::symlink_status(tree_ + "/sub")));
+  EXPECT_EQ(ReadFileOrEmpty(tree_ + "/sub/x"), "planted\n");
+}
+
+// SIGKILL at any moment of a commit: each host file is as before or as after, never torn, and a
+// second commit finishes the work.
+TEST_F(Box, CommitKilledAtRandomNeverTearsAFile) {
+  const std::string old_text(65536, 'o'), new_text(65536 * 2, 'n');
+  for (int i = 0; i < 20; ++i) WriteFile(tree_ + "/f" + std::to_string(i), old_text);
+  ASSERT_EQ(BoxCmd({"create", "c5", "--over", tree_ + ":/data"}).exit_code, 0);
+  std::srand(static_cast<unsigned>(getpid()));
+  for (int round = 0; round < 30; ++round) {
+    for (int i = 0; i < 20; ++i) WriteFile(tree_ + "/f" + std::to_string(i), old_text);
+    ASSERT_EQ(BoxCmd({"discard", "c5"}).exit_code, 0);
+    ASSERT_EQ(BoxCmd({"run", "c5", "--", "/bin/sh", "-c", "for i in $(seq 0 19); do head -c 131072 /dev/zero | tr '\\0' n > /data/f$i; done"}).exit_code, 0);
+    pid_t pid = SpawnLogged({AirlockBin(), "box", "--store", store_, "commit", "c5"}, dir_ + "/commit.log");
+    usleep(static_cast<useconds_t>(std::rand() % 30000));
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    for (int i = 0; i < 20; ++i) {
+      const std::string got = ReadFileOrEmpty(tree_ + "/f" + std::to_string(i));
+      ASSERT_TRUE(got == old_text || got == new_text) << "round " << round << ": f" << i << " torn (" << got.size() << " bytes)";
+    }
+    auto r = BoxCmd({"commit", "c5"});
+    ASSERT_EQ(r.exit_code, 0) << "round " << round << ": " << r.out << r.err;
+    for (int i = 0; i < 20; ++i) ASSERT_EQ(ReadFileOrEmpty(tree_ + "/f" + std::to_string(i)), new_text) << "round " << round;
+  }
 }
 
 TEST_F(Box, BadNamesUnknownBoxesAndTamperedStoresAreRefused) {
