@@ -47,6 +47,17 @@ n=$("$A" box diff bench | wc -l)
 diff_ms=$(N=5; mean_ms "$A" box diff bench)
 json_ms=$(N=5; mean_ms "$A" box diff bench --json)
 
+# Commit of those 10,000 files against cp -a of the same files (both to the same filesystem).
+cp -a "$work/store/bench/layers/0/upper/many" "$work/copy-source"
+t0=$(date +%s%N)
+cp -a "$work/copy-source" "$work/copy-dest"
+t1=$(date +%s%N)
+"$A" box commit bench > /dev/null
+t2=$(date +%s%N)
+cpa_ms=$(echo "scale=1; ($t1 - $t0) / 1000000" | bc)
+commit_ms=$(echo "scale=1; ($t2 - $t1) / 1000000" | bc)
+[ "$(ls "$work/tree/many" | wc -l)" = 10000 ] || { echo "commit did not write the 10,000 files" >&2; exit 1; }
+
 ratio() { [ "$2" = n/a ] && echo n/a || echo "scale=2; $1 / $2" | bc; }
 cat <<TABLE
 | what (mean of $N runs; diff: 5) | ms | vs airlock run | vs bwrap |
@@ -60,4 +71,6 @@ cat <<TABLE
 | \`airlock box rm\` (empty box) | $remove | | |
 | \`airlock box diff\`, $n changes (text) | $diff_ms | | |
 | \`airlock box diff --json\`, $n changes | $json_ms | | |
+| \`airlock box commit\`, $n changes (review, conflict check, fsync per file) | $commit_ms | | |
+| \`cp -a\` of the same 10,000 files | $cpa_ms | | |
 TABLE
