@@ -12,6 +12,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 
 #include "box/box_fs.h"
 #include "core/file_read.h"
@@ -111,7 +112,18 @@ Status RecordBaseline(const BoxInfo& box, int64_t run_start_ns) {
   auto trees = OpenTrees(box);
   if (!trees) return std::unexpected(trees.error());
   nlohmann::json base = ReadBaseline(box);
+  // Notes of paths the box no longer changes (discarded, committed) go: a later change there is new.
+  std::set<std::string> current;
+  for (const Change& c : *changes) current.insert(Key(c));
   bool dirty = false;
+  for (auto it = base.begin(); it != base.end();) {
+    if (current.count(it.key())) {
+      ++it;
+    } else {
+      it = base.erase(it);
+      dirty = true;
+    }
+  }
   for (const Change& c : *changes) {
     if (c.kind == Change::Kind::kAdded || base.contains(Key(c))) continue;
     auto st = Lstat(trees->host[c.tree].get(), c.relative);
@@ -339,11 +351,13 @@ Result<CommitResult> CommitBox(const BoxInfo& box, const CommitOptions& options)
     done[c.tree].push_back(c);
     base.erase(Key(c));
   }
+  // The notes first: a SIGKILL before the box lets go of the committed paths leaves them in the box,
+  // already as the host has them (skipped by the next commit), never a stale note.
+  if (Status s = WriteBaseline(box, base); !s) return std::unexpected(s.error());
   for (size_t i = 0; i < done.size(); ++i) {
     std::sort(done[i].begin(), done[i].end(), [](const Change& a, const Change& b) { return a.relative < b.relative; });
     DropFromUpper(trees->upper[i].get(), done[i]);
   }
-  if (Status s = WriteBaseline(box, base); !s) return std::unexpected(s.error());
   return r;
 }
 
