@@ -34,12 +34,6 @@ std::string Hex(const std::string& s) {
 }
 std::string Key(const Change& c) { return fmt::format("{}:{}", c.tree, Hex(c.relative)); }
 
-std::vector<LayerTree> Layers(const BoxInfo& b) {
-  std::vector<LayerTree> layers;
-  for (size_t i = 0; i < b.trees.size(); ++i) layers.push_back({b.trees[i].inside, b.trees[i].host, b.UpperDir(i)});
-  return layers;
-}
-
 // A directory beneath `root` (never through a symlink) and the leaf name of `rel` in it.
 Result<UniqueFd> OpenParent(int root, const std::string& rel, std::string* leaf) {
   const size_t slash = rel.rfind('/');
@@ -107,7 +101,7 @@ nlohmann::json Note(const struct stat& st) {
 }  // namespace
 
 Status RecordBaseline(const BoxInfo& box, int64_t run_start_ns) {
-  auto changes = DiffLayers(Layers(box));
+  auto changes = DiffLayers(LayersOf(box));
   if (!changes) return std::unexpected(changes.error());
   auto trees = OpenTrees(box);
   if (!trees) return std::unexpected(trees.error());
@@ -315,7 +309,7 @@ void DropFromUpper(int upper_root, const std::vector<Change>& done) {
 Result<CommitResult> CommitBox(const BoxInfo& box, const CommitOptions& options) {
   DiffOptions d;
   d.only = options.only;
-  auto changes = DiffLayers(Layers(box), d);
+  auto changes = DiffLayers(LayersOf(box), d);
   if (!changes) return std::unexpected(changes.error());
   auto trees = OpenTrees(box);
   if (!trees) return std::unexpected(trees.error());

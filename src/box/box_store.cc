@@ -340,6 +340,12 @@ uint64_t BoxBytes(const BoxInfo& box) {
   return fd ? TreeBytes(fd.get(), 0) : 0;
 }
 
+std::vector<LayerTree> LayersOf(const BoxInfo& box) {
+  std::vector<LayerTree> layers;
+  for (size_t i = 0; i < box.trees.size(); ++i) layers.push_back({box.trees[i].inside, box.trees[i].host, box.UpperDir(i)});
+  return layers;
+}
+
 void AddBoxOverlays(const BoxInfo& box, Policy& policy) {
   for (size_t i = 0; i < box.trees.size(); ++i) {
     const BoxTree& t = box.trees[i];

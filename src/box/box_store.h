@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "box/box_diff.h"
 #include "core/error.h"
 #include "core/unique_fd.h"
 #include "policy/policy.h"
@@ -68,6 +69,9 @@ Status DiscardPaths(const BoxInfo& box, const std::vector<std::string>& inside_p
 Status RemoveBox(const BoxInfo& box);
 // Bytes held by the box's layers (regular files' sizes; no symlink followed).
 uint64_t BoxBytes(const BoxInfo& box);
+
+// The box's trees as the change listing reads them (box_diff.h): inside path, host tree, upper layer.
+std::vector<LayerTree> LayersOf(const BoxInfo& box);
 
 // The policy's mounts for a run in the box: each tree's overlay replaces whatever the policy mounts at
 // that inside path (a ro-bind of /usr, say) and is added after it.

@@ -154,10 +154,10 @@ int List(const std::string& store, int argc, char** argv) {
   return 0;
 }
 
-std::vector<box::LayerTree> Layers(const box::BoxInfo& b) {
-  std::vector<box::LayerTree> layers;
-  for (size_t i = 0; i < b.trees.size(); ++i) layers.push_back({b.trees[i].inside, b.trees[i].host, b.UpperDir(i)});
-  return layers;
+// The review of these changes of the box, home rules beneath its profile's home.
+box::Review ReviewOf(const box::BoxInfo& b, const std::vector<box::Change>& changes) {
+  auto policy = LoadValidProfile(b.profile);
+  return box::ReviewChanges(changes, policy ? policy->home : std::string());
 }
 
 int Diff(const std::string& store, int argc, char** argv) {
@@ -173,7 +173,7 @@ int Diff(const std::string& store, int argc, char** argv) {
   if (!b) return Fail(b.error());
   box::DiffOptions o;
   o.only = only;
-  auto changes = box::DiffLayers(Layers(*b), o);
+  auto changes = box::DiffLayers(box::LayersOf(*b), o);
   if (!changes) return Fail(changes.error());
   if (json) {
     std::printf("%s\n", DumpJson(box::ChangesToJson(*changes), 2).c_str());
@@ -196,10 +196,9 @@ int ReviewBox(const std::string& store, int argc, char** argv) {
   auto b = box::OpenBox(store, name);
   constexpr int kReviewError = 2;
   if (!b) return Fail(b.error(), kReviewError);
-  auto changes = box::DiffLayers(Layers(*b));
+  auto changes = box::DiffLayers(box::LayersOf(*b));
   if (!changes) return Fail(changes.error(), kReviewError);
-  auto policy = LoadValidProfile(b->profile);
-  const box::Review review = box::ReviewChanges(*changes, policy ? policy->home : std::string());
+  const box::Review review = ReviewOf(*b, *changes);
   if (json) {
     nlohmann::json j = box::ReviewToJson(review, changes->size());
     j["box"] = b->name;
@@ -277,10 +276,9 @@ int Commit(const std::string& store, int argc, char** argv) {
   return WithLockedBox(store, name, [&](const box::BoxInfo& b) -> Status {
     box::DiffOptions o;
     o.only = paths;
-    auto changes = box::DiffLayers(Layers(b), o);
+    auto changes = box::DiffLayers(box::LayersOf(b), o);
     if (!changes) return std::unexpected(changes.error());
-    auto policy = LoadValidProfile(b.profile);
-    const box::Review review = box::ReviewChanges(*changes, policy ? policy->home : std::string());
+    const box::Review review = ReviewOf(b, *changes);
     if (review.verdict != "clean") {
       std::fputs(box::ReviewToText(review, changes->size()).c_str(), stdout);
       if (!force) return MakeError(fmt::format("box {}: the review says {}: nothing committed (--force commits anyway)", name, review.verdict));
