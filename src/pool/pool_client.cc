@@ -140,7 +140,12 @@ class InitConnection final : public SandboxProcess {
     no_answer_ = true;
     return Event::kAbandoned;
   }
-  void Close() override { sock_.reset(); }
+  // The status can overtake the pool's answer (the sandbox ran while the pool was still writing it):
+  // the answer (the sandbox's layers, bounds and cgroup) is still read, within its deadline.
+  void Close() override {
+    if (!answered_ && sock_) CollectLateAnswer();
+    sock_.reset();
+  }
 
   bool no_answer() const { return no_answer_; }
   const std::string& why_not() const { return why_not_; }
@@ -149,6 +154,7 @@ class InitConnection final : public SandboxProcess {
 
  private:
   void AdoptCgroup(std::vector<UniqueFd> leases);
+  void CollectLateAnswer();
 
   UniqueFd sock_;
   std::string socket_;
@@ -172,6 +178,20 @@ void InitConnection::AdoptCgroup(std::vector<UniqueFd> leases) {
   }
   *cgroup_ = std::move(*cg);
   mark_("cgroup adopted");
+}
+
+void InitConnection::CollectLateAnswer() {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(answer_deadline_ - Clock::now()).count();
+  struct pollfd p = {sock_.get(), POLLIN, 0};
+  if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) != 1) return;
+  std::string buf(64 * 1024, '\0');
+  std::vector<UniqueFd> leases;
+  ssize_t k = RecvAnswer(sock_.get(), buf.data(), buf.size(), &leases);
+  if (k <= 0 || buf[0] != 'Y') return;
+  answered_ = true;
+  answer_.assign(buf.data(), static_cast<size_t>(k));
+  mark_("pool answered (after the status)");
+  if (!leases.empty()) AdoptCgroup(std::move(leases));
 }
 
 SandboxProcess::Event InitConnection::OnReadable() {
