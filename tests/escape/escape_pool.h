@@ -72,15 +72,8 @@ class WarmPool {
   }
   test::RunResult Run(const std::string& helper, const std::string& probe, const std::vector<std::string>& params = {},
                       const std::vector<std::string>& opts = {}) const {
-    // Runs in a row can outpace the pool's replacements (each sandbox serves one run): a run the pool
-    // declined for want of a ready sandbox (123) is tried again, for at most 10 s.
     ::setenv("AIRLOCK_POOL_SOCKET", socket_.c_str(), 1);
-    test::RunResult r;
-    for (int i = 0; i < 500; ++i) {
-      r = test::Run(RunArgv(helper, probe, params, opts), "", 120);
-      if (r.exit_code != 123 || r.err.find("no warm sandbox ready") == std::string::npos) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    test::RunResult r = test::RunWarmRetryingDecline(RunArgv(helper, probe, params, opts));
     ::unsetenv("AIRLOCK_POOL_SOCKET");
     return r;
   }

@@ -113,15 +113,7 @@ class Pool : public ::testing::Test {
     std::vector<std::string> argv = {AirlockBin(), "run", "--profile", profile_, "--pool", "required"};
     argv.insert(argv.end(), opts.begin(), opts.end());
     argv.insert(argv.end(), {"--", "/bin/sh", "-c", script});
-    // Runs in a row can outpace the pool's replacements: a decline for want of a ready sandbox (123)
-    // is tried again, for at most 10 s (tests of declines call airlock themselves).
-    RunResult r;
-    for (int i = 0; i < 500; ++i) {
-      r = airlock::test::Run(argv, input);
-      if (r.exit_code != 123 || r.err.find("no warm sandbox ready") == std::string::npos) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return r;
+    return RunWarmRetryingDecline(argv, input);
   }
   nlohmann::json Report(const std::string& path) {
     auto j = nlohmann::json::parse(ReadFileOrEmpty(path), nullptr, false);
@@ -365,13 +357,7 @@ class LimitedPool : public Pool {
     argv.insert(argv.end(), extra.begin(), extra.end());
     argv.push_back("--");
     argv.insert(argv.end(), cmd.begin(), cmd.end());
-    RunResult r;
-    for (int i = 0; i < 500; ++i) {  // as Warm(): a decline for want of a ready sandbox is tried again
-      r = airlock::test::Run(argv);
-      if (!warm || r.exit_code != 123 || r.err.find("no warm sandbox ready") == std::string::npos) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return r;
+    return warm ? RunWarmRetryingDecline(argv) : airlock::test::Run(argv);
   }
   // Every cgroup directory the pool made so far (one log line per sandbox, root only).
   std::vector<std::string> PoolCgroups() {

@@ -148,6 +148,16 @@ std::string ReadFileOrEmpty(const std::string& path) {
   return ss.str();
 }
 
+RunResult RunWarmRetryingDecline(const std::vector<std::string>& argv, const std::string& input) {
+  RunResult r;
+  for (int i = 0; i < 500; ++i) {
+    r = Run(argv, input);
+    if (r.exit_code != 123 || r.err.find("no warm sandbox ready") == std::string::npos) break;
+    usleep(20 * 1000);
+  }
+  return r;
+}
+
 bool WaitForMarker(const std::string& path, const std::string& marker, int timeout_ms) {
   for (int waited = 0;; waited += 10) {
     if (ReadFileOrEmpty(path).find(marker) != std::string::npos) return true;

@@ -25,6 +25,11 @@ struct RunResult {
 // Runs argv (no shell), capturing stdout and stderr, with an optional stdin text and a timeout.
 RunResult Run(const std::vector<std::string>& argv, const std::string& input = "", int timeout_seconds = 60);
 
+// Run() of an `airlock run --pool required ...` argv: runs in a row can outpace a pool's replacements
+// (each sandbox serves one run), so a decline for want of a ready sandbox (123, "no warm sandbox
+// ready") is tried again, every 20 ms for at most 10 s. Tests of declines call Run() themselves.
+RunResult RunWarmRetryingDecline(const std::vector<std::string>& argv, const std::string& input = "");
+
 // `airlock run <opts> -- <cmd...>`
 RunResult RunAirlock(const std::vector<std::string>& opts, const std::vector<std::string>& cmd, int timeout_seconds = 60);
 
