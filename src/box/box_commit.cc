@@ -85,13 +85,7 @@ nlohmann::json ReadBaseline(const BoxInfo& box) {
 }
 
 Status WriteBaseline(const BoxInfo& box, const nlohmann::json& j) {
-  const std::string tmp = box.dir + "/baseline.json.tmp", path = box.dir + "/baseline.json";
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd) return ErrnoError("write " + tmp);
-  const std::string text = DumpJson(j) + "\n";
-  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) || ::fsync(fd.get()) != 0) return ErrnoError("write " + tmp);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoError("rename " + tmp);
-  return Ok();
+  return ReplaceFileAtomically(box.dir + "/baseline.json", DumpJson(j) + "\n");
 }
 
 nlohmann::json Note(const struct stat& st) {

@@ -12,4 +12,8 @@ namespace airlock::box {
 // it in errors.
 Status RemoveContents(int dirfd, const std::string& path);
 
+// Replaces the file at `path` with `text`: written to `path`.tmp (mode 0600, no symlink followed),
+// fsynced, renamed over it. Readers see the old or the new text, never a mix.
+Status ReplaceFileAtomically(const std::string& path, const std::string& text);
+
 }  // namespace airlock::box

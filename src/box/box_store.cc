@@ -50,15 +50,7 @@ Status WriteBoxJson(const BoxInfo& box) {
   if (!box.last_used.empty()) j["last_used"] = box.last_used;
   j["trees"] = nlohmann::json::array();
   for (const auto& t : box.trees) j["trees"].push_back({{"host", t.host}, {"inside", t.inside}});
-  const std::string tmp = box.dir + "/box.json.tmp", path = box.dir + "/box.json";
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd) return ErrnoError("write " + tmp);
-  const std::string text = DumpJson(j, 2) + "\n";
-  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) || ::fsync(fd.get()) != 0) {
-    return ErrnoError("write " + tmp);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoError("rename " + tmp);
-  return Ok();
+  return ReplaceFileAtomically(box.dir + "/box.json", DumpJson(j, 2) + "\n");
 }
 
 Result<BoxInfo> ReadBoxJson(const std::string& dir, const std::string& name) {
@@ -154,6 +146,17 @@ Status CheckTrees(const std::vector<BoxTree>& trees) {
 }  // namespace
 
 Status RemoveContents(int dirfd, const std::string& path) { return RemoveContentsBelow(dirfd, path, 0); }
+
+Status ReplaceFileAtomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) return ErrnoError("write " + tmp);
+  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) || ::fsync(fd.get()) != 0) {
+    return ErrnoError("write " + tmp);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoError("rename " + tmp);
+  return Ok();
+}
 
 std::string BoxInfo::LayerDir(size_t i) const { return fmt::format("{}/layers/{}", dir, i); }
 std::string BoxInfo::UpperDir(size_t i) const { return LayerDir(i) + "/upper"; }
