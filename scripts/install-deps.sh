@@ -18,6 +18,7 @@ runtime+=(7zip)                       # airlock scan: encrypted 7z through the s
 runtime+=(unar)                       # airlock scan: encrypted RAR through the sandboxed lsar/unar
 tests+=(clang-16 libclang-rt-16-dev)  # fuzz/run.sh: libFuzzer builds of the C++23 parsers
 tests+=(python3-jsonschema)           # tests/schema: real `airlock run` reports against docs/schema/
+tests+=(python3-pip)                  # tests/integration/box_test.cc: a real package install in a box
 peer=(bubblewrap firejail strace hyperfine)
 pkgs=("${build[@]}" "${runtime[@]}" "${tests[@]}")
 [ $peers = 1 ] && pkgs+=("${peer[@]}")

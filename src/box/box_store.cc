@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -143,6 +144,19 @@ Status CheckTrees(const std::vector<BoxTree>& trees) {
   return Ok();
 }
 
+// The kernel's overlay records opaque directories (and, in userxattr mode, more) as user.* xattrs on
+// the upper layer: a filesystem that has none cannot hold one.
+Status CheckUpperLayerFilesystem(const std::string& upper, const std::string& store) {
+  const char* probe = "user.airlock.probe";
+  if (::setxattr(upper.c_str(), probe, "1", 1, 0) == 0) {
+    ::removexattr(upper.c_str(), probe);
+    return Ok();
+  }
+  if (errno != ENOTSUP && errno != EOPNOTSUPP) return ErrnoError("set a user xattr on " + upper);
+  return MakeError(fmt::format("the box store {} is on a filesystem without user extended attributes (ramfs? NFS?), which "
+                               "cannot hold an overlay's upper layer: choose one on ext4, xfs, btrfs or tmpfs (--store DIR)", store));
+}
+
 }  // namespace
 
 Status RemoveContents(int dirfd, const std::string& path) { return RemoveContentsBelow(dirfd, path, 0); }
@@ -192,6 +206,11 @@ Result<BoxInfo> CreateBox(const std::string& store, const std::string& name, con
       if (Status s = MakePrivateDirs(box.LayerDir(i) + sub); !s) return std::unexpected(s.error());
     }
   }
+  if (Status s = CheckUpperLayerFilesystem(box.UpperDir(0), store); !s) {
+    (void)RemoveContentsOf(box.dir);
+    ::rmdir(box.dir.c_str());
+    return std::unexpected(s.error());
+  }
   UniqueFd lock(::open((box.dir + "/lock").c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!lock) return ErrnoError("create " + box.dir + "/lock");
   if (Status s = WriteBoxJson(box); !s) return std::unexpected(s.error());
@@ -221,6 +240,17 @@ Result<BoxInfo> OpenBox(const std::string& store, const std::string& name) {
     }
   }
   return box;
+}
+
+Status CheckHostTrees(const BoxInfo& box) {
+  for (const auto& t : box.trees) {
+    struct stat st {};
+    if (::stat(t.host.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) continue;
+    return MakeError(fmt::format("box {}: its host tree {} (at {} inside) is gone or not a directory: recreate it, or take "
+                                 "what the box holds out of it first (`airlock box diff {}`) and `airlock box rm {}`",
+                                 box.name, Utf8Text(t.host), Utf8Text(t.inside), box.name, box.name));
+  }
+  return Ok();
 }
 
 Result<std::vector<BoxInfo>> ListBoxes(const std::string& store) {

@@ -9,6 +9,8 @@
 //  - Verified on every use (OpenBox): the store and the box directory are real directories (no symlink),
 //    owned by the caller and not group/other accessible; box.json parses and names this box; each layer
 //    has upper/ and work/ directories. A store that fails any check is refused, naming the fix.
+//  - The store must hold overlayfs upper layers: CreateBox refuses a filesystem without user xattrs
+//    (ramfs, some network filesystems), where overlayfs could record no opaque directory.
 //  - Names: 1-64 bytes of [A-Za-z0-9._-], not starting with '.' or '-'.
 //  - Locking: LockBox takes an exclusive flock on <box>/lock without waiting: one run, diff-changing
 //    operation (discard) or removal at a time; the second is refused ("in use"). A run holds it for its
@@ -53,6 +55,9 @@ Status CheckBoxName(const std::string& name);
 Result<BoxInfo> CreateBox(const std::string& store, const std::string& name, const std::string& profile,
                           const std::vector<BoxTree>& trees);
 Result<BoxInfo> OpenBox(const std::string& store, const std::string& name);
+// Each host tree is still an existing directory (a tree removed or renamed since `create` is named,
+// with the fix); checked before a run and a commit so neither starts on a vanished tree.
+Status CheckHostTrees(const BoxInfo& box);
 // Every box of the store, by name; a store that does not exist yet holds none.
 Result<std::vector<BoxInfo>> ListBoxes(const std::string& store);
 // The exclusive lock (see above): fails with "box NAME is in use" when held elsewhere.

@@ -97,6 +97,7 @@ int Run(const std::string& store, int argc, char** argv) {
   }
   auto box = box::OpenBox(store, argv[1]);
   if (!box) return Fail(box.error());
+  if (Status s = box::CheckHostTrees(*box); !s) return Fail(s.error());
   auto lock = box::LockBox(*box);
   if (!lock) return Fail(lock.error());
   if (Status s = box::RecordUse(*box); !s) return Fail(s.error());
@@ -274,6 +275,7 @@ int Commit(const std::string& store, int argc, char** argv) {
   app.add_flag("--force", force, "commit despite a review that is not clean or conflicts (both are still printed)");
   if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
   return WithLockedBox(store, name, [&](const box::BoxInfo& b) -> Status {
+    if (Status s = box::CheckHostTrees(b); !s) return s;
     box::DiffOptions o;
     o.only = paths;
     auto changes = box::DiffLayers(box::LayersOf(b), o);
