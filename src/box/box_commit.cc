@@ -190,7 +190,11 @@ bool AlreadyApplied(int host_root, int upper_root, const Change& c) {
 std::string ConflictOf(const Change& c, const nlohmann::json& base, int host_root) {
   auto st = Lstat(host_root, c.relative);
   if (!st) return st.error().What();
-  if (c.kind == Change::Kind::kAdded) return *st ? "the host has made this path meanwhile" : "";
+  if (c.kind == Change::Kind::kAdded) {
+    if (*st) return "the host has made this path meanwhile";
+    // Listed as added because the host removed what the box saw (and changed) here.
+    return base.contains(Key(c)) ? "the host has removed this path meanwhile" : "";
+  }
   if (!*st) return c.kind == Change::Kind::kDeleted ? "" : "the host has removed this path meanwhile";
   auto it = base.find(Key(c));
   if (it == base.end()) return "no record of what the box saw here: the host made it meanwhile, or the box last ran with an older airlock";

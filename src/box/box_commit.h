@@ -9,7 +9,8 @@
 //    Notes live in <box>/baseline.json, written to a temporary file and renamed.
 //  - Conflicts (refused without `force`, listed): a changed or deleted path whose host lstat differs
 //    from its note, or that has no note or a conflict note; an added path the host has meanwhile made
-//    (unless it already holds exactly the box's content: a commit that was interrupted).
+//    (unless it already holds exactly the box's content: a commit that was interrupted); a path listed
+//    as added that has a note (the host removed what the box saw and changed there).
 //  - Applying, in path order: a regular file or symlink is written to a temporary name in the host
 //    directory (".airlock-commit.XXXXXX") then renamed over the target (each host file is either as
 //    before or as after, never torn; a SIGKILL can leave a temporary file behind, never a half file);

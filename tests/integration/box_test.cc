@@ -477,5 +477,41 @@ TEST_F(Box, AStoreThatCannotHoldALayerAndAFullDiskAreClearErrors) {
   EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;
 }
 
+// Every kind of host change during a box's life is a conflict: a file the box changed, modified on
+// the host while the run was going on and after it; a file the box deleted, modified; a file the box
+// changed, deleted; a path the box added, made on the host; a file replaced by another with the same
+// size, content and mtime (a new inode). None is overwritten; --force applies them all.
+TEST_F(Box, ConflictDetectionCatchesEveryKindOfHostChange) {
+  for (const char* f : {"during", "after", "deleted-in-box", "deleted-on-host", "same-looking"}) WriteFile(tree_ + "/" + f, "host\n");
+  ASSERT_EQ(BoxCmd({"create", "cf", "--over", tree_ + ":/data"}).exit_code, 0);
+  const std::string flag = dir_ + "/changed";
+  pid_t run = SpawnLogged({AirlockBin(), "box", "--store", store_, "run", "cf", "--", "/bin/sh", "-c",
+                           "for f in during after deleted-on-host same-looking; do echo box >> /data/$f; done; rm /data/deleted-in-box; "
+                           "echo box > /data/added; sleep 1"},
+                          dir_ + "/run.log");
+  usleep(500000);  // the box has written (sh's writes take microseconds); the host changes one file now
+  WriteFile(tree_ + "/during", "host changed it during the run\n");
+  int st = 0;
+  ASSERT_EQ(waitpid(run, &st, 0), run);
+  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << ReadFileOrEmpty(dir_ + "/run.log");
+  WriteFile(tree_ + "/after", "host changed it after\n");
+  WriteFile(tree_ + "/deleted-in-box", "host changed it\n");
+  std::filesystem::remove(tree_ + "/deleted-on-host");
+  WriteFile(tree_ + "/added", "host made it\n");
+  ASSERT_EQ(airlock::test::Run({"/bin/sh", "-c", "cd " + tree_ + " && cp -p same-looking x && mv x same-looking"}).exit_code, 0);
+  const std::string before = Snapshot();
+  auto r = BoxCmd({"commit", "cf"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  for (const char* f : {"during", "after", "deleted-in-box", "deleted-on-host", "same-looking", "added"}) {
+    EXPECT_NE(r.out.find(std::string("/data/") + f + ": "), std::string::npos) << f << " not a conflict:\n" << r.out;
+  }
+  EXPECT_EQ(Snapshot(), before) << "a conflicting commit changed the host";
+  r = BoxCmd({"commit", "cf", "--force"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(ReadFileOrEmpty(tree_ + "/during"), "host\nbox\n");
+  EXPECT_EQ(ReadFileOrEmpty(tree_ + "/added"), "box\n");
+  EXPECT_FALSE(std::filesystem::exists(tree_ + "/deleted-in-box"));
+}
+
 }  // namespace
 
