@@ -1,5 +1,6 @@
 // airlock box: named copy-on-write boxes (docs/BOXES.md). The store and the change listing are in
 // src/box; a run in a box is `airlock run` with the box's overlays added to the policy.
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,14 +49,22 @@ Result<box::BoxTree> ParseOver(const std::string& spec) {
   return box::BoxTree{host, inside.empty() ? host : inside};
 }
 
-// Without --over: the caller's home at the profile's home, and /usr.
+// Without --over: the caller's home at the profile's home, and every top-level system directory the
+// profile binds read-only that is a real directory on this host (/usr; /bin, /lib... too where they
+// are not symlinks into /usr).
 Result<std::vector<box::BoxTree>> DefaultTrees(const std::string& profile) {
   auto policy = LoadValidProfile(profile);
   if (!policy) return MakeError(fmt::format("profile {} could not be loaded", profile));
   std::vector<box::BoxTree> trees;
   const char* home = std::getenv("HOME");
   if (home && *home == '/' && !policy->home.empty()) trees.push_back({home, policy->home});
-  trees.push_back({"/usr", "/usr"});
+  for (const MountEntry& m : policy->mounts) {
+    struct stat st {};
+    const bool top_level = m.dst.size() > 1 && m.dst.find('/', 1) == std::string::npos;
+    if (m.kind == MountEntry::Kind::kRoBind && top_level && m.src == m.dst && ::lstat(m.src.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      trees.push_back({m.src, m.dst});
+    }
+  }
   return trees;
 }
 
@@ -67,7 +76,7 @@ int Create(const std::string& store, int argc, char** argv) {
   app.add_option("name", name, "the box's name")->required();
   app.add_option("-p,--profile", profile, "the policy of the box's runs (default: default)");
   app.add_option("--over", over, "a host directory to overlay, PATH or PATH:INSIDE (repeatable; default: your home at the "
-                                 "profile's home, and /usr)");
+                                 "profile's home, and the system directories it binds read-only: /usr)");
   if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
   std::vector<box::BoxTree> trees;
   if (over.empty()) {
