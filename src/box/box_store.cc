@@ -32,20 +32,6 @@ namespace {
 
 constexpr int kMaxRemoveDepth = 4096;
 
-// A directory the caller owns, not a symlink, not accessible to group or others.
-Status CheckPrivateDir(const std::string& path, const char* what) {
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0) return ErrnoError(fmt::format("{} {}", what, path));
-  if (!S_ISDIR(st.st_mode)) return MakeError(fmt::format("{} {} is not a directory (a symlink is refused)", what, path));
-  if (st.st_uid != ::geteuid()) {
-    return MakeError(fmt::format("{} {} is owned by uid {}, not by you (uid {}): refusing to use it", what, path, st.st_uid, ::geteuid()));
-  }
-  if ((st.st_mode & 077) != 0) {
-    return MakeError(fmt::format("{} {} is accessible to other users (mode {:04o}); run: chmod 700 '{}'", what, path, st.st_mode & 07777, path));
-  }
-  return Ok();
-}
-
 Status WriteBoxJson(const BoxInfo& box) {
   nlohmann::json j = {{"schema", 1}, {"name", box.name}, {"profile", box.profile}, {"created", box.created}};
   if (!box.last_used.empty()) j["last_used"] = box.last_used;

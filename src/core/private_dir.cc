@@ -1,6 +1,9 @@
 #include "core/private_dir.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
 
 #include <cerrno>
 #include <filesystem>
@@ -23,6 +26,23 @@ Status MakePrivateDirs(const std::string& path) {
   struct stat st {};
   if (::stat(full.c_str(), &st) != 0) return ErrnoError(full.string());
   if (!S_ISDIR(st.st_mode)) return MakeError(full.string() + " is not a directory");
+  return Ok();
+}
+
+bool IsPrivateDirOf(const struct stat& st, uid_t uid) {
+  return S_ISDIR(st.st_mode) && st.st_uid == uid && (st.st_mode & 077) == 0;
+}
+
+Status CheckPrivateDir(const std::string& path, const char* what) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return ErrnoError(fmt::format("{} {}", what, path));
+  if (!S_ISDIR(st.st_mode)) return MakeError(fmt::format("{} {} is not a directory (a symlink is refused)", what, path));
+  if (st.st_uid != ::geteuid()) {
+    return MakeError(fmt::format("{} {} is owned by uid {}, not by you (uid {}): refusing to use it", what, path, st.st_uid, ::geteuid()));
+  }
+  if (!IsPrivateDirOf(st, ::geteuid())) {
+    return MakeError(fmt::format("{} {} is accessible to other users (mode {:04o}); run: chmod 700 '{}'", what, path, st.st_mode & 07777, path));
+  }
   return Ok();
 }
 

@@ -15,6 +15,7 @@
 
 #include "core/json_text.h"
 #include "core/log.h"
+#include "core/private_dir.h"
 #include "policy/policy_fields.h"
 #include "policy/profile_loader.h"
 
@@ -22,15 +23,9 @@ namespace airlock::pool {
 
 namespace {
 
-// A directory only we can enter: a real directory (not a symlink), owned by our uid, no group or other
-// permissions. What another local user created first (or a symlink planted there) never is.
-bool IsPrivateDirOfOurs(const struct stat& st, uid_t uid) {
-  return S_ISDIR(st.st_mode) && st.st_uid == uid && (st.st_mode & 077) == 0;
-}
-
 bool IsPrivateDirOfOurs(const std::string& path, uid_t uid) {
   struct stat st {};
-  return ::lstat(path.c_str(), &st) == 0 && IsPrivateDirOfOurs(st, uid);
+  return ::lstat(path.c_str(), &st) == 0 && IsPrivateDirOf(st, uid);
 }
 
 // The fallback when /tmp/airlock-UID is taken: the first (by name) /tmp/airlock-UID.XXXXXX that is a
@@ -44,7 +39,7 @@ std::string FallbackSocketDir(uid_t uid, bool create) {
       std::string_view name(e->d_name);
       if (name.size() != prefix.size() + 6 || name.substr(0, prefix.size()) != prefix) continue;
       struct stat st {};
-      if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !IsPrivateDirOfOurs(st, uid)) continue;
+      if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !IsPrivateDirOf(st, uid)) continue;
       if (best.empty() || name < best) best = name;
     }
     ::closedir(d);
@@ -73,7 +68,7 @@ std::string DefaultSocketPath(bool create) {
   }
   struct stat st {};
   // Absent (a client only looks: no pool serves there) or ours: the usual place.
-  if (::lstat(dir.c_str(), &st) != 0 || IsPrivateDirOfOurs(st, uid)) return dir + "/pool.sock";
+  if (::lstat(dir.c_str(), &st) != 0 || IsPrivateDirOf(st, uid)) return dir + "/pool.sock";
   std::string fallback = FallbackSocketDir(uid, create);
   if (create) {
     LogWarning("pool: {} is not a private directory of uid {} ({}; another user may have created it): using {} instead",

@@ -26,6 +26,7 @@
 #include "core/fd_passing.h"
 #include "core/json_text.h"
 #include "core/log.h"
+#include "core/private_dir.h"
 #include "core/unique_fd.h"
 #include "kernel/syscalls.h"
 #include "pool/pool.h"
@@ -66,7 +67,7 @@ Status PrepareSocketDir(const std::string& socket) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoError("create " + dir);
   struct stat st {};
   if (::lstat(dir.c_str(), &st) != 0) return ErrnoError("stat " + dir);
-  if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+  if (!IsPrivateDirOf(st, geteuid())) {
     return MakeError(fmt::format("{} must be a directory owned by uid {} with mode 0700 (another user could serve "
                                  "sandboxes there); remove it or choose --socket",
                                  dir, geteuid()));
