@@ -1,7 +1,9 @@
 // airlock run: profile + command-line overrides -> validated policy -> RunSandbox -> exit code/report.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
@@ -143,6 +145,40 @@ std::optional<RunArgs> QuickParse(int argc, char** argv) {
 }
 
 
+// `--bind SRC:DST` (the form profiles and bubblewrap users reach for) rewritten as `--bind SRC DST`,
+// for --bind, --ro-bind and --dev-bind, split at the last ":/" (the destination is absolute). A
+// two-word form whose destination is missing or looks like an option ("--") is a usage error that
+// names both forms. Words after "--" are the command's and are left alone.
+Result<std::vector<std::string>> ExpandBindForms(int argc, char** argv) {
+  std::vector<std::string> out(argv, argv + argc);
+  for (size_t i = 1; i < out.size() && out[i] != "--"; ++i) {
+    std::string opt = out[i], value;
+    const bool joined = opt.find('=') != std::string::npos;
+    if (joined) {
+      value = opt.substr(opt.find('=') + 1);
+      opt = opt.substr(0, opt.find('='));
+    }
+    if (opt != "--bind" && opt != "--ro-bind" && opt != "--dev-bind") continue;
+    if (!joined) {
+      if (i + 1 >= out.size()) break;  // CLI11 reports the missing value
+      value = out[i + 1];
+    }
+    const size_t next = joined ? i + 1 : i + 2;
+    const bool has_dst = !joined && next < out.size() && !out[next].empty() && out[next][0] != '-';
+    const size_t split = value.rfind(":/");
+    if (!has_dst && split != std::string::npos && split > 0) {
+      out.erase(out.begin() + static_cast<long>(i), out.begin() + static_cast<long>(next));
+      out.insert(out.begin() + static_cast<long>(i), {opt, value.substr(0, split), value.substr(split + 1)});
+      i += 2;
+    } else if (!has_dst) {
+      return MakeError(fmt::format("{} {}: a destination is needed: {} SRC DST, or {} SRC:DST", opt, value, opt, opt));
+    } else {
+      i += 2;
+    }
+  }
+  return out;
+}
+
 // Every flag of `airlock run`, bound to `a`.
 void AddRunOptions(CLI::App& app, RunArgs& a) {
   app.footer(
@@ -246,6 +282,28 @@ std::variant<Policy, int> EffectivePolicy(const RunArgs& a, const RunVariant* va
   return std::move(*policy);
 }
 
+// What to do about a command the sandbox did not find, from what the host has and the policy mounts
+// ("" when there is nothing useful to say): appended to "command not found inside the sandbox: CMD".
+std::string NotFoundHint(const Policy& policy, const std::string& cmd) {
+  auto mounted = [&policy](const std::string& dst) {
+    return std::any_of(policy.mounts.begin(), policy.mounts.end(), [&dst](const MountEntry& m) { return m.dst == dst; });
+  };
+  struct stat st {};
+  if (cmd.find('/') == std::string::npos) {
+    if (!mounted("/usr")) return " (the policy mounts nothing at /usr: a profile of your own needs include = [\"default\"], or add --ro-bind /usr /usr)";
+    return " (not on the sandbox's PATH, which sees /usr and what the profile binds: name it by its path, or bind its directory with --ro-bind DIR DIR)";
+  }
+  const std::string cwd = Cwd();
+  if (cmd[0] != '/') {
+    if (::stat(cmd.c_str(), &st) != 0 || mounted(cwd)) return "";
+    return fmt::format(" ({} is in the host's {}, which the sandbox does not see: --workdir binds the current directory read-write "
+                       "and runs there, --ro-bind {} {} shows it read-only)", cmd, cwd, cwd, cwd);
+  }
+  if (::stat(cmd.c_str(), &st) != 0) return "";
+  const std::string dir = cmd.substr(0, std::max<size_t>(cmd.rfind('/'), 1));
+  return fmt::format(" ({} exists on the host but the sandbox does not see it: --ro-bind {} {})", cmd, dir, dir);
+}
+
 // A warm sandbox of a pool serving this exact policy unless --pool off, else a cold one.
 int RunPolicy(const Policy& policy, const RunArgs& a, const RunOptions& run_options, const std::string& pool_socket) {
   std::optional<Result<RunOutcome>> outcome;
@@ -261,6 +319,7 @@ int RunPolicy(const Policy& policy, const RunArgs& a, const RunOptions& run_opti
     }
   }
   if (!outcome) outcome = RunSandbox(policy, a.command, run_options);
+  if (*outcome && (*outcome)->exit_code == kExitNotFound) (*outcome)->error += NotFoundHint(policy, a.command[0]);
   return FinishRun(*outcome, a.report);
 }
 
@@ -286,7 +345,14 @@ int RunCommandAs(int argc, char** argv, const RunVariant* variant) {
                          "with read-only system directories, seccomp, Landlock, no capabilities, resource limits.",
                variant ? variant->usage : "airlock run"};
   AddRunOptions(app, a);
-  if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
+  auto words = ExpandBindForms(argc, argv);
+  if (!words) {
+    LogError("{}", words.error().What());
+    return kExitUsage;
+  }
+  std::vector<char*> args;
+  for (auto& w : *words) args.push_back(w.data());
+  if (auto rc = ParseCommandLine(app, static_cast<int>(args.size()), args.data())) return *rc;
   if (a.verbose) SetLogLevel(LogLevel::kDebug);
 
   // Not tried above (the same arguments would not be served now either): the fast path.

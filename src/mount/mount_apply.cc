@@ -176,24 +176,23 @@ void VerifyFsType(int err_fd, int root_fd, const MountOp& op, long magic) {
   if (sfs.f_type != magic) Fail(err_fd, "verify mount: unexpected filesystem type", op, EXDEV);
 }
 
-void BindMount(int err_fd, int root_fd, const MountOp& op, int src_fd, DirCache& cache) {
+// `tree`: the detached clone of the bind source (OpenMountSourcesInChild).
+void BindMount(int err_fd, int root_fd, const MountOp& op, int tree, DirCache& cache) {
   struct stat src_st {};
-  if (::fstat(src_fd, &src_st) != 0) Fail(err_fd, "stat bind source", op, errno);
+  if (::fstat(tree, &src_st) != 0) Fail(err_fd, "stat bind source", op, errno);
   if (S_ISLNK(src_st.st_mode)) Fail(err_fd, "bind source became a symlink", op, ELOOP);
   if (S_ISDIR(src_st.st_mode) != op.src_is_dir) Fail(err_fd, "bind source changed type", op, EXDEV);
-  UniqueFd tree(::open_tree(src_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE));
-  if (!tree) Fail(err_fd, "open_tree", op, errno);
   struct mount_attr attr {};
   attr.attr_set = MOUNT_ATTR_NOSUID;
   if (!op.keep_dev) attr.attr_set |= MOUNT_ATTR_NODEV;
   if (op.readonly) attr.attr_set |= MOUNT_ATTR_RDONLY;
-  if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
+  if (::mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
     Fail(err_fd, "mount_setattr", op, errno);
   }
   int d = CreateMountPoint(root_fd, op, op.src_is_dir, cache);
   if (d < 0) Fail(err_fd, "create bind destination", op, -d);
   UniqueFd dst(d);
-  if (::move_mount(tree.get(), "", dst.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
+  if (::move_mount(tree, "", dst.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
     Fail(err_fd, "move_mount", op, errno);
   }
   cache.InvalidateAt(op.dst.c_str());
@@ -486,7 +485,12 @@ void OpenMountSourcesInChild(const MountPlan& plan, int err_fd) {
     int fd = kernel::Openat2(AT_FDCWD, op.src.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0,
                              RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
     if (fd < 0) ChildFail(err_fd, "open bind source", op.src.c_str(), errno);
-    plan.src_fds[i] = fd;
+    // Cloned now, before the new root's tmpfs is mounted at kNewRoot: a source at or above it (/tmp,
+    // /) must show the host's tree, not the new root mounted over part of it (AT_RECURSIVE).
+    int tree = ::open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+    if (tree < 0) ChildFail(err_fd, "open_tree", op.src.c_str(), errno);
+    ::close(fd);
+    plan.src_fds[i] = tree;
   }
 }
 

@@ -135,7 +135,9 @@ class InsideTree {
 bool DirectoryExistsInside(const Policy& policy, const std::string& dir);
 
 // Child side, first step: opens every bind source (O_PATH, no symlink followed) while the child still has
-// the caller's host uid (so a root caller can bind its own 0700 directories). Stores fds in src_fds.
+// the caller's host uid (so a root caller can bind its own 0700 directories) and clones it at once
+// (open_tree, recursive, detached: what is mounted later, the new root at /tmp included, never shows
+// through). Stores the clones in src_fds.
 void OpenMountSourcesInChild(const MountPlan& plan, int err_fd);
 // Child side. Returns only on success; on failure reports through err_fd and exits.
 void ApplyMountPlanInChild(const MountPlan& plan, int err_fd);
