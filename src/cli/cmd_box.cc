@@ -146,7 +146,7 @@ int List(const std::string& store, int argc, char** argv) {
     auto lock = box::LockBox(b);
     nlohmann::json trees = nlohmann::json::array();
     for (const auto& t : b.trees) trees.push_back({{"host", t.host}, {"inside", t.inside}});
-    out.push_back({{"name", b.name}, {"profile", b.profile}, {"created", b.created}, {"last_used", b.last_used}, {"bytes", box::BoxBytes(b)},
+    out.push_back({{"name", b.name}, {"profile", b.profile}, {"created", b.created}, {"last_used", b.last_used}, {"monitor", b.monitor}, {"bytes", box::BoxBytes(b)},
                    {"in_use", !lock.has_value()}, {"trees", trees}, {"dir", b.dir}});
   }
   if (json) {
