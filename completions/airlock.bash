@@ -22,7 +22,7 @@ _airlock() {
       if [ "$cword" -eq 2 ]; then COMPREPLY=($(compgen -W "create run list diff review commit discard rm --store --help" -- "$cur"));
       elif [ "$cword" -eq 3 ] && [ "${words[2]}" != "create" ] && [ "${words[2]}" != "list" ]; then
         COMPREPLY=($(compgen -W "$(airlock box list --json 2>/dev/null | sed -n 's/^ *"name": "\(.*\)",$/\1/p')" -- "$cur"));
-      else COMPREPLY=($(compgen -W "--profile --over --json --force --help --" -- "$cur") $(compgen -d -- "$cur")); fi ;;
+      else COMPREPLY=($(compgen -W "--profile --over --monitor --json --no-scan --force --help --" -- "$cur") $(compgen -d -- "$cur")); fi ;;
     pool)
       case "$prev" in
         -p|--profile) COMPREPLY=($(compgen -W "$(airlock profile list 2>/dev/null | cut -d' ' -f1)" -- "$cur") $(compgen -f -X '!*.toml' -- "$cur")); return ;;

@@ -34,6 +34,7 @@
 #include "process/interrupt.h"
 #include "runapi/run_report.h"
 #include "runapi/run_request.h"
+#include "runapi/scan_request.h"
 #include "sigma/rule_set.h"
 
 namespace fs = std::filesystem;
@@ -178,17 +179,9 @@ bool Analysis::Stage() {
 // also written there (airlock-scan --extract; the directory is the only writable bind).
 json Analysis::StaticTriage(const std::string& target, const std::string& extract_dir) {
   if (scan_.empty()) return json{{"error", "airlock-scan is not installed: no static triage"}};
-  std::string scan_dir = fs::path(scan_).parent_path().string();
-  std::string rules = RulesDir("yara");
-  airlock::runapi::RunRequest req(airlock_);
-  if (!extract_dir.empty()) req.Bind(extract_dir, "/out");
-  if (fs::is_directory(rules)) req.RoBind(rules, "/rules");
-  req.RoBind(scan_dir, "/opt/airlock-scan").RoBind(target, "/in");
-  req.SetEnv("AIRLOCK_RULES_DIR=/rules").SetEnv("XDG_CACHE_HOME=/tmp").Memory("2g").Timeout("300s").KillOnInterrupt();
-  std::vector<std::string> command = {"/opt/airlock-scan/" + fs::path(scan_).filename().string(), "--json"};
-  if (!extract_dir.empty()) command.insert(command.end(), {"--extract", "/out"});
-  command.push_back("/in");
-  auto argv = req.Command(std::move(command)).Argv();
+  const std::string rules = RulesDir("yara");
+  airlock::runapi::ScanJob job{airlock_, scan_, fs::is_directory(rules) ? rules : "", {{target, "/in"}}, {"/in"}, extract_dir};
+  auto argv = airlock::runapi::ScanRequest(job).Argv();
   if (!argv) return json{{"error", "static triage: " + argv.error().What()}};
   ProcResult r = RunCapture(*argv, 64 << 20, interrupt_.fd());
   return ParseScanOutput(r.out, r.exit_code, r.err);

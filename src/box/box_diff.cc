@@ -314,8 +314,9 @@ Status DiffTree(Walk& walk, size_t index) {
   return VisitDir(walk, Level{index, upper.get(), lower->get(), "", 0, *marked && lower->valid()});
 }
 
-// `bytes` for one line of text: invalid UTF-8 and control bytes as \xNN.
-std::string TextPath(std::string_view bytes) {
+}  // namespace
+
+std::string TextLine(std::string_view bytes) {
   std::string out;
   for (const char c : Utf8Text(bytes)) {
     const auto u = static_cast<unsigned char>(c);
@@ -329,6 +330,8 @@ std::string TextPath(std::string_view bytes) {
   }
   return out;
 }
+
+namespace {
 
 std::string OctalMode(mode_t mode) {
   char buf[16];
@@ -395,7 +398,7 @@ std::string ChangesToText(const std::vector<Change>& changes) {
   std::string out;
   for (const Change& c : changes) {
     out += ChangeKindLetter(c.kind);
-    out += ' ' + TextPath(c.path) + " (" + c.type;
+    out += ' ' + TextLine(c.path) + " (" + c.type;
     if (c.kind != Change::Kind::kDeleted && c.type == "file") out += ", " + std::to_string(c.size) + " B";
     if (c.setid) out += ", setid";
     if (c.special) out += ", special";

@@ -50,6 +50,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -96,7 +97,9 @@ char ChangeKindLetter(Change::Kind k);       // 'A','C','D','R' (docker diff sty
 // octal text) unless deleted, "size" for regular files of the box. Strings are raw bytes (DumpJson).
 nlohmann::json ChangesToJson(const std::vector<Change>& changes);
 // One line per change, "A /path (file, 12 B)", "D /path (dir)", "C /path (symlink)", with ", setid" and
-// ", special" appended where they hold; invalid UTF-8 and control bytes in paths as `\xNN`.
+// ", special" appended where they hold; paths as TextLine writes them.
 std::string ChangesToText(const std::vector<Change>& changes);
+// `bytes` for one line of text: invalid UTF-8 and control bytes (C0, DEL) as `\xNN`; the rest as is.
+std::string TextLine(std::string_view bytes);
 
 }  // namespace airlock::box

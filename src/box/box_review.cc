@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
 #include <string_view>
 
-#include "core/json_text.h"
 
 namespace airlock::box {
 namespace {
@@ -97,27 +97,54 @@ void ReviewOne(Review& out, const Change& c, const std::string& home) {
 
 }  // namespace
 
+std::string VerdictOf(const std::vector<const ReviewFinding*>& findings) {
+  auto has = [&](const char* s) { return std::any_of(findings.begin(), findings.end(), [&](const ReviewFinding* f) { return f->severity == s; }); };
+  return has("high") ? "malicious" : has("medium") ? "suspicious" : "clean";
+}
+
+void AddFindings(Review& review, std::vector<ReviewFinding> more) {
+  review.findings.insert(review.findings.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+  std::vector<const ReviewFinding*> all;
+  for (const auto& f : review.findings) all.push_back(&f);
+  review.verdict = VerdictOf(all);
+}
+
 Review ReviewChanges(const std::vector<Change>& changes, const std::string& home) {
   Review out;
-  for (const Change& c : changes) ReviewOne(out, c, home);
-  auto has = [&](const char* s) { return std::any_of(out.findings.begin(), out.findings.end(), [&](const ReviewFinding& f) { return f.severity == s; }); };
-  out.verdict = has("high") ? "malicious" : has("medium") ? "suspicious" : "clean";
+  for (const Change& c : changes) {
+    ReviewOne(out, c, home);
+    out.paths.push_back(c.path);
+  }
+  AddFindings(out, {});
   return out;
 }
 
-nlohmann::json ReviewToJson(const Review& review, size_t changes) {
+nlohmann::json ReviewToJson(const Review& review) {
+  auto finding = [](const ReviewFinding& f) {
+    return nlohmann::json{{"rule", f.rule}, {"severity", f.severity}, {"techniques", f.techniques}, {"evidence", f.evidence}, {"object", f.object}};
+  };
   nlohmann::json findings = nlohmann::json::array();
-  for (const auto& f : review.findings) {
-    findings.push_back({{"rule", f.rule}, {"severity", f.severity}, {"techniques", f.techniques}, {"evidence", f.evidence}, {"object", f.object}});
+  for (const auto& f : review.findings) findings.push_back(finding(f));
+  nlohmann::json files = nlohmann::json::array();
+  for (const auto& path : review.paths) {
+    std::vector<const ReviewFinding*> own;
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& f : review.findings) {
+      if (f.object != path) continue;
+      own.push_back(&f);
+      list.push_back(finding(f));
+    }
+    files.push_back({{"path", path}, {"verdict", VerdictOf(own)}, {"findings", list}});
   }
-  return {{"verdict", review.verdict}, {"changes", changes}, {"findings", findings}};
+  return {{"verdict", review.verdict}, {"changes", review.paths.size()}, {"findings", findings}, {"files", files}, {"notes", review.notes}};
 }
 
-std::string ReviewToText(const Review& review, size_t changes) {
-  std::string out = fmt::format("verdict: {} ({} changes, {} findings)\n", review.verdict, changes, review.findings.size());
+std::string ReviewToText(const Review& review) {
+  std::string out = fmt::format("verdict: {} ({} changes, {} findings)\n", review.verdict, review.paths.size(), review.findings.size());
+  for (const auto& n : review.notes) out += "  note: " + TextLine(n) + "\n";
   for (const auto& f : review.findings) {
-    out += fmt::format("  {:<6} {:<20} {:<10} {}: {}\n", f.severity, f.rule, f.techniques.empty() ? "" : f.techniques[0],
-                       Utf8Text(f.object), f.evidence);
+    out += fmt::format("  {:<6} {:<20} {:<10} {}: {}\n", f.severity, TextLine(f.rule), f.techniques.empty() ? "" : TextLine(f.techniques[0]),
+                       f.object.empty() ? "(the box)" : TextLine(f.object), TextLine(f.evidence));
   }
   return out;
 }

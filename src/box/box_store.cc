@@ -35,6 +35,7 @@ constexpr int kMaxRemoveDepth = 4096;
 Status WriteBoxJson(const BoxInfo& box) {
   nlohmann::json j = {{"schema", 1}, {"name", box.name}, {"profile", box.profile}, {"created", box.created}};
   if (!box.last_used.empty()) j["last_used"] = box.last_used;
+  if (box.monitor) j["monitor"] = true;
   j["trees"] = nlohmann::json::array();
   for (const auto& t : box.trees) j["trees"].push_back({{"host", t.host}, {"inside", t.inside}});
   return ReplaceFileAtomically(box.dir + "/box.json", DumpJson(j, 2) + "\n");
@@ -48,6 +49,7 @@ Result<BoxInfo> ReadBoxJson(const std::string& dir, const std::string& name) {
     return MakeError(fmt::format("box {}: {}/box.json is not a box description of this box", name, dir));
   }
   BoxInfo box{name, j.value("profile", "default"), {}, j.value("created", ""), dir, j.value("last_used", "")};
+  box.monitor = j.contains("monitor") && j["monitor"].is_boolean() && j["monitor"].get<bool>();
   for (const auto& t : j["trees"]) {
     if (!t.is_object() || !t.contains("host") || !t.contains("inside") || !t["host"].is_string() || !t["inside"].is_string()) {
       return MakeError(fmt::format("box {}: a tree in {}/box.json is malformed", name, dir));
@@ -160,6 +162,7 @@ Status ReplaceFileAtomically(const std::string& path, const std::string& text) {
 
 std::string BoxInfo::LayerDir(size_t i) const { return fmt::format("{}/layers/{}", dir, i); }
 std::string BoxInfo::UpperDir(size_t i) const { return LayerDir(i) + "/upper"; }
+std::string BoxInfo::EventsDir() const { return dir + "/events"; }
 
 std::string DefaultStore() {
   if (const char* s = std::getenv("AIRLOCK_BOX_STORE"); s && *s) return s;
@@ -177,12 +180,13 @@ Status CheckBoxName(const std::string& name) {
 }
 
 Result<BoxInfo> CreateBox(const std::string& store, const std::string& name, const std::string& profile,
-                          const std::vector<BoxTree>& trees) {
+                          const std::vector<BoxTree>& trees, bool monitor) {
   if (Status s = CheckBoxName(name); !s) return std::unexpected(s.error());
   if (Status s = CheckTrees(trees); !s) return std::unexpected(s.error());
   if (Status s = MakePrivateDirs(store); !s) return std::unexpected(s.error());
   if (Status s = CheckPrivateDir(store, "box store"); !s) return std::unexpected(s.error());
   BoxInfo box{name, profile, trees, UtcTimeNow(), store + "/" + name};
+  box.monitor = monitor;
   if (::mkdir(box.dir.c_str(), 0700) != 0) {
     if (errno == EEXIST) return MakeError(fmt::format("box {} exists already ({}); `airlock box rm {}` removes it", name, box.dir, name));
     return ErrnoError("create " + box.dir);
@@ -274,12 +278,45 @@ Status RecordUse(BoxInfo& box) {
   return WriteBoxJson(box);
 }
 
+Result<UniqueFd> OpenRunEvents(const BoxInfo& box, const std::string& utc_start) {
+  if (Status s = MakePrivateDirs(box.EventsDir()); !s) return std::unexpected(s.error());
+  if (Status s = CheckPrivateDir(box.EventsDir(), "box events directory"); !s) return std::unexpected(s.error());
+  std::string stamp;  // "2026-11-27 05:50:00.123" -> "20261127T055000.123Z"
+  for (char c : utc_start) {
+    if (c == ' ') stamp += 'T';
+    else if (std::isdigit(static_cast<unsigned char>(c)) || c == '.') stamp += c;
+  }
+  for (int n = 0; n < 100; ++n) {
+    const std::string path = fmt::format("{}/{}Z{}.jsonl", box.EventsDir(), stamp, n == 0 ? "" : fmt::format("-{}", n));
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (fd) return fd;
+    if (errno != EEXIST) return ErrnoError("create " + path);
+  }
+  return MakeError(fmt::format("box {}: too many runs started at {}", box.name, utc_start));
+}
+
+Result<std::vector<std::string>> RunEventFiles(const BoxInfo& box) {
+  std::vector<std::string> files;
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(box.EventsDir().c_str()), ::closedir);
+  if (!d) {
+    if (errno == ENOENT) return files;
+    return ErrnoError("read " + box.EventsDir());
+  }
+  while (struct dirent* e = ::readdir(d.get())) {
+    const std::string n = e->d_name;
+    if (e->d_type == DT_REG && n.size() > 6 && n.compare(n.size() - 6, 6, ".jsonl") == 0) files.push_back(box.EventsDir() + "/" + n);
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
 Status DiscardAll(const BoxInfo& box) {
   for (size_t i = 0; i < box.trees.size(); ++i) {
     for (const char* sub : {"/upper", "/work"}) {
       if (Status s = RemoveContentsOf(box.LayerDir(i) + sub); !s) return s;
     }
   }
+  if (struct stat st {}; ::lstat(box.EventsDir().c_str(), &st) == 0) return RemoveContentsOf(box.EventsDir());
   return Ok();
 }
 

@@ -3,8 +3,8 @@
 // layers through MountEntry::Kind::kOverlay (BoxOverlayMounts).
 //
 // Contract:
-//  - Layout: <store>/<name>/{box.json, lock, layers/<i>/{upper,work}}, one layer per overlaid tree (in
-//    the order of BoxInfo::trees). Every directory is created mode 0700 (core/private_dir.h) and owned
+//  - Layout: <store>/<name>/{box.json, lock, layers/<i>/{upper,work}, events/}, one layer per overlaid
+//    tree (in the order of BoxInfo::trees); events/ holds a monitored box's run records (below). Every directory is created mode 0700 (core/private_dir.h) and owned
 //    by the caller; box.json is written to a temporary file and renamed.
 //  - Verified on every use (OpenBox): the store and the box directory are real directories (no symlink),
 //    owned by the caller and not group/other accessible; box.json parses and names this box; each layer
@@ -17,6 +17,10 @@
 //    whole life (the kernel also refuses a second overlay on an upper layer in use).
 //  - The default store: $AIRLOCK_BOX_STORE, else /var/lib/airlock/boxes for root, else
 //    $XDG_DATA_HOME/airlock/boxes, else $HOME/.local/share/airlock/boxes.
+//  - Monitored boxes (BoxInfo::monitor, "monitor": true in box.json): every run's behaviour events go
+//    to events/<UTC start>.jsonl (docs/EVENTS.md), mode 0600, created exclusively; `box review` matches
+//    them against the Sigma rules. DiscardAll clears them with the changes (the behaviour belonged to
+//    what is thrown away); a commit keeps them; RemoveBox removes them with the box.
 //  - Removal of box content (DiscardAll, RemoveBox) never follows a symlink and makes unreadable
 //    directories the box created readable to its owner first (descriptor-relative walk).
 #pragma once
@@ -43,9 +47,11 @@ struct BoxInfo {
   std::string created;           // UTC, core/clock.h format
   std::string dir;               // <store>/<name>
   std::string last_used;         // UTC start of the last run ("" = never run)
+  bool monitor = false;          // every run records its behaviour events in EventsDir()
 
   std::string LayerDir(size_t i) const;  // dir/layers/<i>
   std::string UpperDir(size_t i) const;  // LayerDir(i)/upper
+  std::string EventsDir() const;         // dir/events
 };
 
 std::string DefaultStore();
@@ -53,7 +59,7 @@ Status CheckBoxName(const std::string& name);
 
 // Creates the box (and the store) or fails if it exists; trees must be absolute existing directories.
 Result<BoxInfo> CreateBox(const std::string& store, const std::string& name, const std::string& profile,
-                          const std::vector<BoxTree>& trees);
+                          const std::vector<BoxTree>& trees, bool monitor = false);
 Result<BoxInfo> OpenBox(const std::string& store, const std::string& name);
 // Each host tree is still an existing directory (a tree removed or renamed since `create` is named,
 // with the fix); checked before a run and a commit so neither starts on a vanished tree.
@@ -64,7 +70,12 @@ Result<std::vector<BoxInfo>> ListBoxes(const std::string& store);
 Result<UniqueFd> LockBox(const BoxInfo& box);
 // Records the start of a run (BoxInfo::last_used, in box.json); the caller holds the lock.
 Status RecordUse(BoxInfo& box);
-// Empties every layer (upper and work); the caller holds the lock.
+// A new events file for the run starting at `utc_start` (core/clock.h format), in EventsDir() (created
+// private): opened write-only, mode 0600, never an existing file. The caller holds the lock.
+Result<UniqueFd> OpenRunEvents(const BoxInfo& box, const std::string& utc_start);
+// The events files of the box's runs (absolute paths, oldest first); none when no run was recorded.
+Result<std::vector<std::string>> RunEventFiles(const BoxInfo& box);
+// Empties every layer (upper and work) and the run records; the caller holds the lock.
 Status DiscardAll(const BoxInfo& box);
 // Throws away the box's changes at these inside paths (each with everything beneath it): the host's
 // version shows again, unless the path lies in a directory the box added or replaced (then it is

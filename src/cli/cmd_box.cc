@@ -17,9 +17,11 @@
 #include "box/box_diff.h"
 #include "box/box_review.h"
 #include "box/box_store.h"
+#include "cli/box_review_run.h"
 #include "cli/commands.h"
 #include "core/json_text.h"
 #include "core/log.h"
+#include "core/unique_fd.h"
 #include "sandbox/outcome.h"
 
 namespace airlock::cli {
@@ -71,12 +73,14 @@ Result<std::vector<box::BoxTree>> DefaultTrees(const std::string& profile) {
 int Create(const std::string& store, int argc, char** argv) {
   std::string name, profile = "default";
   std::vector<std::string> over;
+  bool monitor = false;
   CLI::App app{"Create a named copy-on-write box: the host trees it overlays look writable inside, and every change\n"
                "lands in the box (see `airlock box diff`), never on the host.", "airlock box create"};
   app.add_option("name", name, "the box's name")->required();
   app.add_option("-p,--profile", profile, "the policy of the box's runs (default: default)");
   app.add_option("--over", over, "a host directory to overlay, PATH or PATH:INSIDE (repeatable; default: your home at the "
                                  "profile's home, and the system directories it binds read-only: /usr)");
+  app.add_flag("--monitor", monitor, "record every run's behaviour events in the box, for `airlock box review` (docs/EVENTS.md)");
   if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
   std::vector<box::BoxTree> trees;
   if (over.empty()) {
@@ -89,10 +93,11 @@ int Create(const std::string& store, int argc, char** argv) {
     if (!t) return Fail(t.error());
     trees.push_back(std::move(*t));
   }
-  auto box = box::CreateBox(store, name, profile, trees);
+  auto box = box::CreateBox(store, name, profile, trees, monitor);
   if (!box) return Fail(box.error());
   std::printf("box %s created in %s\n", name.c_str(), box->dir.c_str());
   for (const auto& t : box->trees) std::printf("  %s  (host %s)\n", Utf8Text(t.inside).c_str(), Utf8Text(t.host).c_str());
+  if (monitor) std::printf("every run's behaviour is recorded in %s\n", box->EventsDir().c_str());
   if (::geteuid() != 0) {
     std::printf("note: as an unprivileged user, files of other owners (root's, in /usr) stay read-only in the box\n");
   }
@@ -110,7 +115,15 @@ int Run(const std::string& store, int argc, char** argv) {
   auto lock = box::LockBox(*box);
   if (!lock) return Fail(lock.error());
   if (Status s = box::RecordUse(*box); !s) return Fail(s.error());
+  UniqueFd events;
+  if (box->monitor) {
+    auto opened = box::OpenRunEvents(*box, box->last_used);
+    if (!opened) return Fail(opened.error());
+    events = std::move(*opened);
+  }
   RunVariant v;
+  v.monitor_fd = events.get();
+  v.monitor_owner = fmt::format("box {} records every run's behaviour in {} (created with --monitor)", box->name, box->EventsDir());
   v.usage = "airlock box run " + box->name;
   v.description = "Run a program in the box: every `airlock run` option applies; the box's trees are overlays whose\n"
                   "changes stay in the box.";
@@ -143,7 +156,7 @@ int List(const std::string& store, int argc, char** argv) {
     auto lock = box::LockBox(b);
     nlohmann::json trees = nlohmann::json::array();
     for (const auto& t : b.trees) trees.push_back({{"host", t.host}, {"inside", t.inside}});
-    out.push_back({{"name", b.name}, {"profile", b.profile}, {"created", b.created}, {"last_used", b.last_used}, {"bytes", box::BoxBytes(b)},
+    out.push_back({{"name", b.name}, {"profile", b.profile}, {"created", b.created}, {"last_used", b.last_used}, {"monitor", b.monitor}, {"bytes", box::BoxBytes(b)},
                    {"in_use", !lock.has_value()}, {"trees", trees}, {"dir", b.dir}});
   }
   if (json) {
@@ -162,12 +175,6 @@ int List(const std::string& store, int argc, char** argv) {
                 b["in_use"].get<bool>() ? "in use" : "idle");
   }
   return 0;
-}
-
-// The review of these changes of the box, home rules beneath its profile's home.
-box::Review ReviewOf(const box::BoxInfo& b, const std::vector<box::Change>& changes) {
-  auto policy = LoadValidProfile(b.profile);
-  return box::ReviewChanges(changes, policy ? policy->home : std::string());
 }
 
 int Diff(const std::string& store, int argc, char** argv) {
@@ -196,27 +203,31 @@ int Diff(const std::string& store, int argc, char** argv) {
 // Exit status: 0 clean, 1 malicious, 2 error, 3 suspicious (as `airlock scan`).
 int ReviewBox(const std::string& store, int argc, char** argv) {
   std::string name;
-  bool json = false;
+  bool json = false, no_scan = false;
   CLI::App app{"Judge what the box changed: persistence (shell start-up files, autostart, systemd, cron, SSH keys),\n"
-               "loader hijacks, system programs, setuid bits, device nodes; a verdict with ATT&CK IDs.\n"
-               "Exit status: 0 clean, 1 malicious, 2 error, 3 suspicious.", "airlock box review"};
+               "loader hijacks, system programs, setuid bits, device nodes; the content of every added or changed\n"
+               "file (airlock-scan, in a sandbox); for a box created with --monitor, what its runs did (Sigma rules).\n"
+               "A verdict per path and for the box, with ATT&CK IDs.\n"
+               "Exit status: 0 clean, 1 malicious, 2 error (a part of the review not done), 3 suspicious.", "airlock box review"};
   app.add_option("name", name, "the box")->required();
   app.add_flag("--json", json, "one JSON document");
+  app.add_flag("--no-scan", no_scan, "judge paths and behaviour only: the content is not scanned (and the review says so)");
   if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
   auto b = box::OpenBox(store, name);
   constexpr int kReviewError = 2;
   if (!b) return Fail(b.error(), kReviewError);
   auto changes = box::DiffLayers(box::LayersOf(*b));
   if (!changes) return Fail(changes.error(), kReviewError);
-  const box::Review review = ReviewOf(*b, *changes);
+  auto review = FullReview(*b, *changes, {.scan = !no_scan});
+  if (!review) return Fail(std::move(review.error()).WithContext(fmt::format("box {}: review incomplete", name)), kReviewError);
   if (json) {
-    nlohmann::json j = box::ReviewToJson(review, changes->size());
+    nlohmann::json j = box::ReviewToJson(*review);
     j["box"] = b->name;
     std::printf("%s\n", DumpJson(j, 2).c_str());
   } else {
-    std::fputs(box::ReviewToText(review, changes->size()).c_str(), stdout);
+    std::fputs(box::ReviewToText(*review).c_str(), stdout);
   }
-  return review.verdict == "malicious" ? 1 : review.verdict == "suspicious" ? 3 : 0;
+  return review->verdict == "malicious" ? 1 : review->verdict == "suspicious" ? 3 : 0;
 }
 
 // Prints the list under a heading (nothing when empty).
@@ -289,10 +300,12 @@ int Commit(const std::string& store, int argc, char** argv) {
     o.only = paths;
     auto changes = box::DiffLayers(box::LayersOf(b), o);
     if (!changes) return std::unexpected(changes.error());
-    const box::Review review = ReviewOf(b, *changes);
-    if (review.verdict != "clean") {
-      std::fputs(box::ReviewToText(review, changes->size()).c_str(), stdout);
-      if (!force) return MakeError(fmt::format("box {}: the review says {}: nothing committed (--force commits anyway)", name, review.verdict));
+    auto review = FullReview(b, *changes, {});
+    if (!review && !force) return std::unexpected(std::move(review.error()).WithContext(fmt::format("box {}: nothing committed (--force commits anyway)", name)));
+    if (!review) LogWarning("{}", review.error().What());
+    if (review && review->verdict != "clean") {
+      std::fputs(box::ReviewToText(*review).c_str(), stdout);
+      if (!force) return MakeError(fmt::format("box {}: the review says {}: nothing committed (--force commits anyway)", name, review->verdict));
     }
     auto r = box::CommitBox(b, {paths, force});
     if (!r) return std::unexpected(r.error());
@@ -311,11 +324,14 @@ Named copy-on-write boxes: a program in a box sees host directories as writable,
 changes stays in the box until you look at it, keep it or throw it away (docs/BOXES.md).
 
 Commands:
-  create NAME [--profile P] [--over PATH[:INSIDE]]...   make a box (default trees: your home, /usr)
+  create NAME [--profile P] [--over PATH[:INSIDE]]... [--monitor]
+                                                        make a box (default trees: your home, /usr);
+                                                        --monitor records every run's behaviour
   run NAME [run options] -- CMD [ARGS...]               run in the box (every `airlock run` option)
   list [--json]                                         the boxes, their size, in use or not
   diff NAME [--json] [PATH...]                          added / changed / deleted, like `docker diff`
-  review NAME [--json]                                  judge the changes: persistence, hijacks, setuid;
+  review NAME [--json] [--no-scan]                      judge the changes: paths (persistence, hijacks,
+                                                        setuid), content (airlock-scan), behaviour (Sigma);
                                                         exit 0 clean, 1 malicious, 2 error, 3 suspicious
   commit NAME [PATH...] [--force]                       copy the changes to the host, atomically per path;
                                                         refused on a review that is not clean or a conflict

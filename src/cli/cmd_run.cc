@@ -236,8 +236,18 @@ void AddRunOptions(CLI::App& app, RunArgs& a) {
   app.positionals_at_end(true);
 }
 
-// --monitor FILE ('-' = stdout) into run_options; an exit code when the flags are unusable.
-std::optional<int> OpenMonitor(const RunArgs& a, UniqueFd& monitor_file, RunOptions& run_options) {
+// --monitor FILE ('-' = stdout), or the variant's own events descriptor, into run_options; an exit
+// code when the flags are unusable.
+std::optional<int> OpenMonitor(const RunArgs& a, const RunVariant* variant, UniqueFd& monitor_file, RunOptions& run_options) {
+  if (variant && variant->monitor_fd >= 0) {
+    if (!a.monitor.empty()) {
+      LogError("--monitor is not accepted here: {}", variant->monitor_owner);
+      return kExitUsage;
+    }
+    run_options.monitor_fd = variant->monitor_fd;
+    run_options.monitor_reads = a.monitor_reads;
+    return std::nullopt;
+  }
   if (a.monitor.empty()) {
     if (!a.monitor_reads) return std::nullopt;
     LogError("--monitor-reads needs --monitor");
@@ -374,7 +384,7 @@ int RunCommandAs(int argc, char** argv, const RunVariant* variant) {
   RunOptions run_options;
   run_options.kill_on_interrupt = a.on_interrupt == "kill";
   UniqueFd monitor_file;
-  if (auto rc = OpenMonitor(a, monitor_file, run_options)) return *rc;
+  if (auto rc = OpenMonitor(a, variant, monitor_file, run_options)) return *rc;
   return RunPolicy(std::get<Policy>(policy), a, run_options, pool_socket);
 }
 

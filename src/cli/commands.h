@@ -24,6 +24,11 @@ struct RunVariant {
   std::string description;      // the --help text
   std::string default_profile;
   std::function<Status(Policy&)> adjust;
+  // >= 0: the run's behaviour events go to this descriptor (the variant keeps it open), and --monitor
+  // is refused with monitor_owner's reason (`box run` of a monitored box records every run itself);
+  // --monitor-reads still applies.
+  int monitor_fd = -1;
+  std::string monitor_owner;    // "box NAME records its runs' behaviour in DIR"
 };
 int RunCommandAs(int argc, char** argv, const RunVariant* variant);
 int ProfileCommand(int argc, char** argv);  // airlock profile list|show

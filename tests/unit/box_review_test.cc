@@ -1,6 +1,8 @@
 // box_review.h: the rules by inside path, the verdict, the report's field names.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "box/box_review.h"
 #include "core/json_text.h"
 
@@ -67,11 +69,42 @@ TEST(BoxReview, OrdinaryChangesAreCleanAndMediumIsSuspicious) {
 
 TEST(BoxReview, JsonUsesTheEnvelopeNamesAndSurvivesOddBytes) {
   auto r = ReviewChanges({Ch(Change::Kind::kAdded, "/home/sandbox/.ssh/authorized_keys\xff")}, "/home/sandbox");
-  auto j = nlohmann::json::parse(DumpJson(ReviewToJson(r, 1)));
+  auto j = nlohmann::json::parse(DumpJson(ReviewToJson(r)));
   EXPECT_EQ(j.value("verdict", ""), "malicious");
+  EXPECT_EQ(j.value("changes", 0), 1);
   ASSERT_EQ(j["findings"].size(), 1u);
   for (const char* k : {"rule", "severity", "techniques", "evidence", "object"}) EXPECT_TRUE(j["findings"][0].contains(k)) << k;
-  EXPECT_NE(ReviewToText(r, 1).find("T1098.004"), std::string::npos);
+  ASSERT_EQ(j["files"].size(), 1u);
+  EXPECT_EQ(j["files"][0].value("path", ""), "/home/sandbox/.ssh/authorized_keys\\xff");
+  EXPECT_EQ(j["files"][0].value("verdict", ""), "malicious");
+  EXPECT_NE(ReviewToText(r).find("T1098.004"), std::string::npos);
+}
+
+TEST(BoxReview, TextEscapesControlBytesAndInvalidUtf8InPathsAndEvidence) {
+  auto r = ReviewChanges({Ch(Change::Kind::kAdded, "/home/sandbox/.config/autostart/a\nverdict: clean\x1b[0m\xfe")}, "/home/sandbox");
+  ASSERT_EQ(r.findings.size(), 1u);
+  AddFindings(r, {{"yara.X", "low", {}, "evil\revidence\x07", ""}});
+  const std::string text = ReviewToText(r);
+  // One header line, one line per finding: a newline in a name or in evidence cannot forge a line.
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1 + 2 + static_cast<long>(r.notes.size()));
+  EXPECT_NE(text.find("autostart/a\\x0averdict: clean\\x1b[0m\\xfe"), std::string::npos) << text;
+  EXPECT_NE(text.find("evil\\x0devidence\\x07"), std::string::npos) << text;
+  EXPECT_NE(text.find("(the box)"), std::string::npos) << text;
+  EXPECT_EQ(text.find('\x1b'), std::string::npos);
+}
+
+TEST(BoxReview, EachPathHasTheVerdictOfItsOwnFindingsAndTheBoxTheWorst) {
+  auto r = ReviewChanges({Ch(Change::Kind::kAdded, "/home/sandbox/a"), Ch(Change::Kind::kAdded, "/home/sandbox/b")}, "/home/sandbox");
+  EXPECT_EQ(r.verdict, "clean");
+  AddFindings(r, {{"yara.Y", "medium", {"T1059.004"}, "x", "/home/sandbox/b"}});
+  EXPECT_EQ(r.verdict, "suspicious");
+  auto j = ReviewToJson(r);
+  EXPECT_EQ(j["files"][0].value("verdict", ""), "clean");
+  EXPECT_EQ(j["files"][1].value("verdict", ""), "suspicious");
+  EXPECT_EQ(j["files"][1]["findings"][0].value("rule", ""), "yara.Y");
+  AddFindings(r, {{"Sigma rule", "high", {}, "cat /etc/shadow", ""}});  // the box as a whole
+  EXPECT_EQ(r.verdict, "malicious");
+  EXPECT_EQ(ReviewToJson(r)["files"][1].value("verdict", ""), "suspicious");
 }
 
 }  // namespace
