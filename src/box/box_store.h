@@ -52,6 +52,15 @@ Status CheckBoxName(const std::string& name);
 // Creates the box (and the store) or fails if it exists; trees must be absolute existing directories.
 Result<BoxInfo> CreateBox(const std::string& store, const std::string& name, const std::string& profile,
                           const std::vector<BoxTree>& trees);
+// A new directory <store>/.<prefix>-XXXXXX (mode 0700; the store is made and verified first) where a
+// box is assembled before it appears under its name: never listed, never opened as a box.
+Result<std::string> MakeStagingDir(const std::string& store, const std::string& prefix);
+// Makes the assembled directory `staged` (holding layers/<i>/{upper,work} for each tree, and perhaps
+// baseline.json) the box `name`: box.json and lock are written there, then it is renamed to
+// <store>/<name> in one step (renameat2 RENAME_NOREPLACE: an existing box is never replaced). On an
+// error `staged` is left for the caller to remove. CreateBox is this with empty layers.
+Result<BoxInfo> PlaceStagedBox(const std::string& store, const std::string& name, const std::string& profile,
+                               const std::vector<BoxTree>& trees, const std::string& staged);
 Result<BoxInfo> OpenBox(const std::string& store, const std::string& name);
 // Every box of the store, by name; a store that does not exist yet holds none.
 Result<std::vector<BoxInfo>> ListBoxes(const std::string& store);
