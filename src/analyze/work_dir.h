@@ -18,6 +18,8 @@
 namespace airlock::analyze {
 
 // HostIds and SandboxHostIds: policy/profile_loader.h.
+using airlock::HostIds;
+using airlock::SandboxHostIds;
 
 // mkdir(path, 0700); fails if it exists. Then owned by `owner` (chown when it is not the caller).
 Status MakePrivateDir(const std::string& path, HostIds owner);

@@ -200,7 +200,7 @@ Status ImportAll(Importer& x) {
   ArchivePtr a(archive_read_new(), archive_read_free);
   x.a = a.get();
   if (archive_read_support_format_tar(x.a) != ARCHIVE_OK || archive_read_open_fd(x.a, 0, 64 * 1024) != ARCHIVE_OK) {
-    return MakeError(fmt::format("not a tar archive: {}", archive_error_string(x.a)));
+    return MakeError(fmt::format("not an airlock box export (not a tar archive): {}", archive_error_string(x.a)));
   }
   struct archive_entry* e = nullptr;
   for (int r; (r = archive_read_next_header(x.a, &e)) != ARCHIVE_EOF;) {
