@@ -79,7 +79,7 @@ Result<ArchiveManifest> ParseManifest(std::string_view text) {
   if (!j.is_object() || j.value("kind", "") != kKind || !j.contains("schema") || !j["schema"].is_number_integer()) {
     return MakeError("airlock-box.json is not the manifest of an airlock box export");
   }
-  if (j["schema"].get<int>() != kSchema) return MakeError(fmt::format("the export has schema {}; this airlock reads schema {}", j["schema"].dump(), kSchema));
+  if (j["schema"].get<int>() != kSchema) return MakeError(fmt::format("the export has schema {}; this airlock reads schema {}", j["schema"].get<int>(), kSchema));
   if (!j.contains("trees") || !j["trees"].is_array() || j["trees"].empty() || j["trees"].size() > kMaxTrees) {
     return MakeError(fmt::format("airlock-box.json: 'trees' must list 1 to {} trees", kMaxTrees));
   }
