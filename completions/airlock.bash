@@ -19,10 +19,10 @@ _airlock() {
       esac
       COMPREPLY=($(compgen -W "--profile --bind --ro-bind --dev-bind --tmpfs --tmp-size --shm-size --home-size --tmpfs-inodes --chdir --workdir --net --net-allow --memory --pids --cpu --timeout --rlimit --setenv --keep-env --pass-fd --hostname --uid --gid --allow --deny --landlock --pool --on-interrupt --explain --report --monitor --monitor-reads --verbose --help --" -- "$cur")) ;;
     box)
-      if [ "$cword" -eq 2 ]; then COMPREPLY=($(compgen -W "create run list diff review commit discard rm --store --help" -- "$cur"));
-      elif [ "$cword" -eq 3 ] && [ "${words[2]}" != "create" ] && [ "${words[2]}" != "list" ]; then
+      if [ "$cword" -eq 2 ]; then COMPREPLY=($(compgen -W "create run list diff review commit discard rm export import snapshot restore snapshots snapshot-rm --store --help" -- "$cur"));
+      elif [ "$cword" -eq 3 ] && [ "${words[2]}" != "create" ] && [ "${words[2]}" != "list" ] && [ "${words[2]}" != "import" ]; then
         COMPREPLY=($(compgen -W "$(airlock box list --json 2>/dev/null | sed -n 's/^ *"name": "\(.*\)",$/\1/p')" -- "$cur"));
-      else COMPREPLY=($(compgen -W "--profile --over --monitor --json --no-scan --force --help --" -- "$cur") $(compgen -d -- "$cur")); fi ;;
+      else COMPREPLY=($(compgen -W "--profile --over --from --monitor --json --no-scan --force --help --" -- "$cur") $(compgen -f -- "$cur")); fi ;;
     pool)
       case "$prev" in
         -p|--profile) COMPREPLY=($(compgen -W "$(airlock profile list 2>/dev/null | cut -d' ' -f1)" -- "$cur") $(compgen -f -X '!*.toml' -- "$cur")); return ;;

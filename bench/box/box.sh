@@ -1,7 +1,7 @@
 #!/bin/bash
 # Boxes side by side (docs/PERFORMANCE.md "Boxes"): the start of a program in a box against a plain
 # airlock run, bubblewrap and a bare overlay made with unshare; box creation; the change listing of a
-# box with 10,000 changed files. Wall-clock means over N runs on an otherwise idle machine.
+# box with 10,000 changed files; snapshot and restore of that box. Wall-clock means over N runs on an otherwise idle machine.
 #   bench/box/box.sh [AIRLOCK] [N]      (default: build/src/cli/airlock, 200)
 set -euo pipefail
 A=${1:-build/src/cli/airlock}
@@ -47,6 +47,19 @@ n=$("$A" box diff bench | wc -l)
 diff_ms=$(N=5; mean_ms "$A" box diff bench)
 json_ms=$(N=5; mean_ms "$A" box diff bench --json)
 
+# A snapshot of those 10,000 files (an export to <box>/snapshots) and a restore of it after a change
+# (an import in a sandbox, verified, swapped in).
+t0=$(date +%s%N)
+"$A" box snapshot bench s1 > /dev/null
+t1=$(date +%s%N)
+"$A" box run bench -- /bin/sh -c 'echo later > /data/later' > /dev/null
+t2=$(date +%s%N)
+"$A" box restore bench s1 > /dev/null
+t3=$(date +%s%N)
+snap_ms=$(echo "scale=1; ($t1 - $t0) / 1000000" | bc)
+restore_ms=$(echo "scale=1; ($t3 - $t2) / 1000000" | bc)
+[ "$("$A" box diff bench | wc -l)" = "$n" ] || { echo "restore did not bring back the snapshot" >&2; exit 1; }
+
 # Commit of those 10,000 files against cp -a of the same files (both to the same filesystem).
 cp -a "$work/store/bench/layers/0/upper/many" "$work/copy-source"
 t0=$(date +%s%N)
@@ -71,6 +84,8 @@ cat <<TABLE
 | \`airlock box rm\` (empty box) | $remove | | |
 | \`airlock box diff\`, $n changes (text) | $diff_ms | | |
 | \`airlock box diff --json\`, $n changes | $json_ms | | |
+| \`airlock box snapshot\`, $n changes | $snap_ms | | |
+| \`airlock box restore\`, $n changes | $restore_ms | | |
 | \`airlock box commit\`, $n changes (review, conflict check, fsync per file) | $commit_ms | | |
 | \`cp -a\` of the same 10,000 files | $cpa_ms | | |
 TABLE

@@ -6,16 +6,7 @@
 #include <cerrno>
 #include <filesystem>
 
-#include "policy/profile_loader.h"
-
 namespace airlock::analyze {
-
-Result<HostIds> SandboxHostIds(const std::string& profile) {
-  if (::geteuid() != 0) return HostIds{::geteuid(), ::getegid()};
-  auto policy = LoadProfile(profile, "/");
-  if (!policy) return std::unexpected(std::move(policy.error()).WithContext("profile " + profile));
-  return HostIds{policy->identity.outside_uid_when_root, policy->identity.outside_gid_when_root};
-}
 
 Status MakePrivateDir(const std::string& path, HostIds owner) {
   if (::mkdir(path.c_str(), 0700) != 0) return ErrnoError("create " + path);

@@ -13,16 +13,13 @@
 #include <string>
 
 #include "core/error.h"
+#include "policy/profile_loader.h"
 
 namespace airlock::analyze {
 
-struct HostIds {
-  uid_t uid = 0;
-  gid_t gid = 0;
-};
-
-// The host ids of the sandboxes a run of `profile` starts for this caller.
-Result<HostIds> SandboxHostIds(const std::string& profile);
+// HostIds and SandboxHostIds: policy/profile_loader.h.
+using airlock::HostIds;
+using airlock::SandboxHostIds;
 
 // mkdir(path, 0700); fails if it exists. Then owned by `owner` (chown when it is not the caller).
 Status MakePrivateDir(const std::string& path, HostIds owner);

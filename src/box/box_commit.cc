@@ -23,7 +23,6 @@
 namespace airlock::box {
 namespace {
 
-constexpr uint64_t kBeneath = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
 
 int64_t Ns(const struct timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec; }
 
@@ -33,16 +32,6 @@ std::string Hex(const std::string& s) {
   return out;
 }
 std::string Key(const Change& c) { return fmt::format("{}:{}", c.tree, Hex(c.relative)); }
-
-// A directory beneath `root` (never through a symlink) and the leaf name of `rel` in it.
-Result<UniqueFd> OpenParent(int root, const std::string& rel, std::string* leaf) {
-  const size_t slash = rel.rfind('/');
-  const std::string parent = slash == std::string::npos ? "." : rel.substr(0, slash);
-  *leaf = slash == std::string::npos ? rel : rel.substr(slash + 1);
-  UniqueFd fd(kernel::Openat2(root, parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC, 0, kBeneath));
-  if (!fd) return ErrnoError(fmt::format("'{}' (a symlink or a missing directory on the way is never followed)", Utf8Text(parent)));
-  return fd;
-}
 
 struct Trees {
   std::vector<UniqueFd> host, upper;
@@ -64,7 +53,7 @@ Result<Trees> OpenTrees(const BoxInfo& box) {
 // lstat of rel beneath root; nullopt when it does not exist.
 Result<std::optional<struct stat>> Lstat(int root, const std::string& rel) {
   std::string leaf;
-  auto dir = OpenParent(root, rel, &leaf);
+  auto dir = OpenParentBeneath(root, rel, &leaf);
   if (!dir) {
     if (dir.error().err() == ENOENT) return std::optional<struct stat>();
     return std::unexpected(dir.error());
@@ -174,8 +163,8 @@ bool AlreadyApplied(int host_root, int upper_root, const Change& c) {
   if (!*st || TypeOf((*st)->st_mode) != c.type) return false;
   if (c.type == "dir") return c.kind != Change::Kind::kReplaced && ((*st)->st_mode & 0777) == (c.mode & 0777);
   std::string hl, ul;
-  auto hp = OpenParent(host_root, c.relative, &hl);
-  auto up = OpenParent(upper_root, c.relative, &ul);
+  auto hp = OpenParentBeneath(host_root, c.relative, &hl);
+  auto up = OpenParentBeneath(upper_root, c.relative, &ul);
   if (!hp || !up) return false;
   if (c.type == "symlink") {
     char a[4096], b[4096];
@@ -263,7 +252,7 @@ struct Applier {
 
   Status Apply() {
     std::string hleaf, uleaf;
-    auto hdir = OpenParent(host_root, c.relative, &hleaf);
+    auto hdir = OpenParentBeneath(host_root, c.relative, &hleaf);
     if (!hdir) return std::unexpected(std::move(hdir.error()).WithContext(Utf8Text(c.path)));
     struct stat hs {};
     std::optional<struct stat> old;
@@ -285,7 +274,7 @@ struct Applier {
       if (!old) Own(d.get(), hdir->get(), old);
       return ::fchmod(d.get(), c.mode & 0777) == 0 ? Ok() : ErrnoError("chmod " + Utf8Text(c.path));
     }
-    auto udir = OpenParent(upper_root, c.relative, &uleaf);
+    auto udir = OpenParentBeneath(upper_root, c.relative, &uleaf);
     if (!udir) return std::unexpected(udir.error());
     if (c.type == "symlink") {
       char target[4096];
@@ -309,7 +298,7 @@ struct Applier {
 void DropFromUpper(int upper_root, const std::vector<Change>& done) {
   for (auto it = done.rbegin(); it != done.rend(); ++it) {
     std::string leaf;
-    auto dir = OpenParent(upper_root, it->relative, &leaf);
+    auto dir = OpenParentBeneath(upper_root, it->relative, &leaf);
     if (!dir) continue;
     struct stat st {};
     if (::fstatat(dir->get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;

@@ -1,6 +1,8 @@
 // The change listing of a box's upper layers (box_diff.h has the contract).
 #include "box/box_diff.h"
 
+#include "box/box_fs.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -21,7 +23,6 @@
 namespace airlock::box {
 namespace {
 
-constexpr uint64_t kBeneath = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
 constexpr size_t kDentsBytes = 64 * 1024;
 
 using Xattr = std::optional<std::string>;
@@ -204,23 +205,12 @@ void AddChange(Walk& walk, Change::Kind kind, const Level& level, const std::str
 
 // The names in directory `fd` (not "." or ".."), sorted, counted against the entry budget.
 Result<std::vector<std::string>> ReadNames(Walk& walk, int fd, const std::string& where) {
-  std::vector<std::string> names;
-  for (;;) {
-    const ssize_t n = ::getdents64(fd, walk.dents.data(), walk.dents.size());
-    if (n < 0) return ErrnoError("read directory " + where);
-    if (n == 0) break;
-    for (ssize_t off = 0; off < n;) {
-      const auto* d = reinterpret_cast<const struct dirent64*>(walk.dents.data() + off);
-      off += d->d_reclen;
-      const std::string_view name(d->d_name);
-      if (name == "." || name == "..") continue;
-      if (++walk.entries > walk.options.max_entries)
-        return MakeError(where + ": more than " + std::to_string(walk.options.max_entries) +
-                         " entries in the box's layers");
-      names.emplace_back(name);
-    }
+  auto names = ReadDirNames(fd, where, walk.dents);
+  if (!names) return names;
+  walk.entries += names->size();
+  if (walk.entries > walk.options.max_entries) {
+    return MakeError(where + ": more than " + std::to_string(walk.options.max_entries) + " entries in the box's layers");
   }
-  std::sort(names.begin(), names.end());
   return names;
 }
 

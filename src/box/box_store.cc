@@ -179,31 +179,52 @@ Status CheckBoxName(const std::string& name) {
   return Ok();
 }
 
+Result<std::string> MakeStagingDir(const std::string& store, const std::string& prefix) {
+  if (Status s = MakePrivateDirs(store); !s) return std::unexpected(s.error());
+  if (Status s = CheckPrivateDir(store, "box store"); !s) return std::unexpected(s.error());
+  std::string dir = store + "/." + prefix + "-XXXXXX";
+  if (::mkdtemp(dir.data()) == nullptr) return ErrnoError("create a staging directory in " + store);
+  return dir;
+}
+
+Result<BoxInfo> PlaceStagedBox(const std::string& store, const std::string& name, const std::string& profile,
+                               const std::vector<BoxTree>& trees, const std::string& staged, bool monitor) {
+  if (Status s = CheckBoxName(name); !s) return std::unexpected(s.error());
+  if (Status s = CheckTrees(trees); !s) return std::unexpected(s.error());
+  BoxInfo box{name, profile, trees, UtcTimeNow(), staged};
+  box.monitor = monitor;
+  UniqueFd lock(::open((staged + "/lock").c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!lock) return ErrnoError("create " + staged + "/lock");
+  if (Status s = WriteBoxJson(box); !s) return std::unexpected(s.error());
+  box.dir = store + "/" + name;
+  if (::renameat2(AT_FDCWD, staged.c_str(), AT_FDCWD, box.dir.c_str(), RENAME_NOREPLACE) != 0) {
+    if (errno == EEXIST) return MakeError(fmt::format("box {} exists already ({}); `airlock box rm {}` removes it", name, box.dir, name));
+    return ErrnoError("rename " + staged + " to " + box.dir);
+  }
+  return box;
+}
+
+Status RemoveTree(const std::string& path) {
+  if (Status s = RemoveContentsOf(path); !s) return s;
+  if (::rmdir(path.c_str()) != 0) return ErrnoError("remove " + path);
+  return Ok();
+}
+
 Result<BoxInfo> CreateBox(const std::string& store, const std::string& name, const std::string& profile,
                           const std::vector<BoxTree>& trees, bool monitor) {
   if (Status s = CheckBoxName(name); !s) return std::unexpected(s.error());
   if (Status s = CheckTrees(trees); !s) return std::unexpected(s.error());
-  if (Status s = MakePrivateDirs(store); !s) return std::unexpected(s.error());
-  if (Status s = CheckPrivateDir(store, "box store"); !s) return std::unexpected(s.error());
-  BoxInfo box{name, profile, trees, UtcTimeNow(), store + "/" + name};
-  box.monitor = monitor;
-  if (::mkdir(box.dir.c_str(), 0700) != 0) {
-    if (errno == EEXIST) return MakeError(fmt::format("box {} exists already ({}); `airlock box rm {}` removes it", name, box.dir, name));
-    return ErrnoError("create " + box.dir);
-  }
-  for (size_t i = 0; i < trees.size(); ++i) {
+  auto staged = MakeStagingDir(store, "create-" + name);
+  if (!staged) return std::unexpected(staged.error());
+  Status made = Ok();
+  for (size_t i = 0; i < trees.size() && made; ++i) {
     for (const char* sub : {"/upper", "/work"}) {
-      if (Status s = MakePrivateDirs(box.LayerDir(i) + sub); !s) return std::unexpected(s.error());
+      if (made) made = MakePrivateDirs(fmt::format("{}/layers/{}{}", *staged, i, sub));
     }
   }
-  if (Status s = CheckUpperLayerFilesystem(box.UpperDir(0), store); !s) {
-    (void)RemoveContentsOf(box.dir);
-    ::rmdir(box.dir.c_str());
-    return std::unexpected(s.error());
-  }
-  UniqueFd lock(::open((box.dir + "/lock").c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!lock) return ErrnoError("create " + box.dir + "/lock");
-  if (Status s = WriteBoxJson(box); !s) return std::unexpected(s.error());
+  if (made) made = CheckUpperLayerFilesystem(fmt::format("{}/layers/0/upper", *staged), store);
+  auto box = made ? PlaceStagedBox(store, name, profile, trees, *staged, monitor) : Result<BoxInfo>(std::unexpected(made.error()));
+  if (!box) (void)RemoveTree(*staged);
   return box;
 }
 
@@ -385,11 +406,7 @@ Status DiscardPaths(const BoxInfo& box, const std::vector<std::string>& inside_p
   return Ok();
 }
 
-Status RemoveBox(const BoxInfo& box) {
-  if (Status s = RemoveContentsOf(box.dir); !s) return s;
-  if (::rmdir(box.dir.c_str()) != 0) return ErrnoError("remove " + box.dir);
-  return Ok();
-}
+Status RemoveBox(const BoxInfo& box) { return RemoveTree(box.dir); }
 
 uint64_t BoxBytes(const BoxInfo& box) {
   UniqueFd fd(::open((box.dir + "/layers").c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));

@@ -60,6 +60,15 @@ Status CheckBoxName(const std::string& name);
 // Creates the box (and the store) or fails if it exists; trees must be absolute existing directories.
 Result<BoxInfo> CreateBox(const std::string& store, const std::string& name, const std::string& profile,
                           const std::vector<BoxTree>& trees, bool monitor = false);
+// A new directory <store>/.<prefix>-XXXXXX (mode 0700; the store is made and verified first) where a
+// box is assembled before it appears under its name: never listed, never opened as a box.
+Result<std::string> MakeStagingDir(const std::string& store, const std::string& prefix);
+// Makes the assembled directory `staged` (holding layers/<i>/{upper,work} for each tree, and perhaps
+// baseline.json) the box `name`: box.json and lock are written there, then it is renamed to
+// <store>/<name> in one step (renameat2 RENAME_NOREPLACE: an existing box is never replaced). On an
+// error `staged` is left for the caller to remove. CreateBox is this with empty layers.
+Result<BoxInfo> PlaceStagedBox(const std::string& store, const std::string& name, const std::string& profile,
+                               const std::vector<BoxTree>& trees, const std::string& staged, bool monitor = false);
 Result<BoxInfo> OpenBox(const std::string& store, const std::string& name);
 // Each host tree is still an existing directory (a tree removed or renamed since `create` is named,
 // with the fix); checked before a run and a commit so neither starts on a vanished tree.

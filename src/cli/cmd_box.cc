@@ -1,5 +1,6 @@
 // airlock box: named copy-on-write boxes (docs/BOXES.md). The store and the change listing are in
 // src/box; a run in a box is `airlock run` with the box's overlays added to the policy.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
@@ -17,6 +19,7 @@
 #include "box/box_diff.h"
 #include "box/box_review.h"
 #include "box/box_store.h"
+#include "box/box_transfer.h"
 #include "cli/box_review_run.h"
 #include "cli/commands.h"
 #include "core/json_text.h"
@@ -70,6 +73,57 @@ Result<std::vector<box::BoxTree>> DefaultTrees(const std::string& profile) {
   return trees;
 }
 
+// The trees of a new box: the --over specs given, else DefaultTrees.
+Result<std::vector<box::BoxTree>> TreesOf(const std::string& profile, const std::vector<std::string>& over) {
+  if (over.empty()) return DefaultTrees(profile);
+  std::vector<box::BoxTree> trees;
+  for (const auto& spec : over) {
+    auto t = ParseOver(spec);
+    if (!t) return std::unexpected(t.error());
+    trees.push_back(std::move(*t));
+  }
+  return trees;
+}
+
+// What an import did, in one line (and the notes that go with it).
+void PrintImported(const std::string& what, const box::BoxInfo& b, const box::TransferSummary& t) {
+  std::printf("box %s %s: %llu entries, %llu bytes in %.1f s\n", b.name.c_str(), what.c_str(), static_cast<unsigned long long>(t.entries),
+              static_cast<unsigned long long>(t.bytes), t.seconds);
+  if (t.setid_dropped) std::printf("note: %llu setuid/setgid bit(s) dropped\n", static_cast<unsigned long long>(t.setid_dropped));
+  if (t.baseline_dropped) {
+    std::printf("note: the archive came from other host trees, so its record of what the box saw is dropped: `box commit` will "
+                "call every host path the box changed a conflict (--force commits anyway)\n");
+  }
+}
+
+// The lock of an existing box, with a crash's leftovers (box_transfer.h) removed under it.
+Result<UniqueFd> LockAndClean(const box::BoxInfo& b) {
+  auto lock = box::LockBox(b);
+  if (!lock) return lock;
+  if (Status s = box::CleanLeftovers(b); !s) return std::unexpected(s.error());
+  return lock;
+}
+
+int Import(const std::string& store, const std::string& name, int archive_fd, const box::ImportOptions& o, const char* what) {
+  auto t = box::ImportBox(store, name, archive_fd, o);
+  if (!t) return Fail(Error(fmt::format("box {} not created: {}", name, t.error().What())));
+  auto b = box::OpenBox(store, name);
+  if (!b) return Fail(b.error());
+  PrintImported(what, *b, *t);
+  return 0;
+}
+
+// `create NAME --from BOX/SNAP`: the snapshot imported as a new box over the source box's trees.
+int CreateFrom(const std::string& store, const std::string& name, const std::string& from, const std::string& profile, bool over) {
+  const size_t slash = from.find('/');
+  if (slash == std::string::npos || over) return Fail(Error("--from BOX/SNAP takes the source box's trees: give it without --over"), kExitUsage);
+  auto src = box::OpenBox(store, from.substr(0, slash));
+  if (!src) return Fail(src.error());
+  auto fd = box::OpenSnapshot(*src, from.substr(slash + 1));
+  if (!fd) return Fail(fd.error());
+  return Import(store, name, fd->get(), {profile.empty() ? src->profile : profile, src->trees}, ("created from " + from).c_str());
+}
+
 int Create(const std::string& store, int argc, char** argv) {
   std::string name, profile = "default";
   std::vector<std::string> over;
@@ -81,19 +135,13 @@ int Create(const std::string& store, int argc, char** argv) {
   app.add_option("--over", over, "a host directory to overlay, PATH or PATH:INSIDE (repeatable; default: your home at the "
                                  "profile's home, and the system directories it binds read-only: /usr)");
   app.add_flag("--monitor", monitor, "record every run's behaviour events in the box, for `airlock box review` (docs/EVENTS.md)");
+  std::string from;
+  app.add_option("--from", from, "start as another box's snapshot, BOX/SNAP (that box's trees and, without --profile, profile)");
   if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
-  std::vector<box::BoxTree> trees;
-  if (over.empty()) {
-    auto d = DefaultTrees(profile);
-    if (!d) return Fail(d.error());
-    trees = std::move(*d);
-  }
-  for (const auto& spec : over) {
-    auto t = ParseOver(spec);
-    if (!t) return Fail(t.error());
-    trees.push_back(std::move(*t));
-  }
-  auto box = box::CreateBox(store, name, profile, trees, monitor);
+  if (!from.empty()) return CreateFrom(store, name, from, app.count("--profile") ? profile : "", !over.empty());
+  auto trees = TreesOf(profile, over);
+  if (!trees) return Fail(trees.error());
+  auto box = box::CreateBox(store, name, profile, *trees, monitor);
   if (!box) return Fail(box.error());
   std::printf("box %s created in %s\n", name.c_str(), box->dir.c_str());
   for (const auto& t : box->trees) std::printf("  %s  (host %s)\n", Utf8Text(t.inside).c_str(), Utf8Text(t.host).c_str());
@@ -112,7 +160,7 @@ int Run(const std::string& store, int argc, char** argv) {
   auto box = box::OpenBox(store, argv[1]);
   if (!box) return Fail(box.error());
   if (Status s = box::CheckHostTrees(*box); !s) return Fail(s.error());
-  auto lock = box::LockBox(*box);
+  auto lock = LockAndClean(*box);
   if (!lock) return Fail(lock.error());
   if (Status s = box::RecordUse(*box); !s) return Fail(s.error());
   UniqueFd events;
@@ -243,7 +291,7 @@ int Commit(const std::string& store, int argc, char** argv);
 int WithLockedBox(const std::string& store, const std::string& name, const std::function<Status(const box::BoxInfo&)>& action) {
   auto b = box::OpenBox(store, name);
   if (!b) return Fail(b.error());
-  auto lock = box::LockBox(*b);
+  auto lock = LockAndClean(*b);
   if (!lock) return Fail(lock.error());
   if (Status s = action(*b); !s) return Fail(s.error());
   return 0;
@@ -318,6 +366,108 @@ int Commit(const std::string& store, int argc, char** argv) {
   });
 }
 
+void PrintExported(const std::string& what, const box::TransferSummary& t) {
+  for (const auto& p : t.sockets_skipped) std::printf("skipped (a socket, meaningless without its listener): %s\n", Utf8Text(p).c_str());
+  std::printf("%s: %llu entries, %llu bytes in %.1f s\n", what.c_str(), static_cast<unsigned long long>(t.entries),
+              static_cast<unsigned long long>(t.bytes), t.seconds);
+}
+
+int Export(const std::string& store, int argc, char** argv) {
+  std::string name, file;
+  CLI::App app{"Write the box (its trees, profile, conflict notes and every change) to a pax tar that `box import` reads.",
+               "airlock box export"};
+  app.add_option("name", name, "the box")->required();
+  app.add_option("file", file, "the archive to write (replaced when complete)")->required();
+  if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
+  return WithLockedBox(store, name, [&](const box::BoxInfo& b) -> Status {
+    auto t = box::ExportBox(b, file);
+    if (!t) return std::unexpected(t.error());
+    PrintExported(fmt::format("box {} exported to {}", name, Utf8Text(file)), *t);
+    return Ok();
+  });
+}
+
+int ImportCmd(const std::string& store, int argc, char** argv) {
+  std::string file, name, profile = "default";
+  std::vector<std::string> over;
+  CLI::App app{"Make a new box from an archive of `box export` (parsed inside a sandbox). The trees are yours to choose:\n"
+               "the archive's changes to an inside path go to the tree you overlay there.", "airlock box import"};
+  app.add_option("file", file, "the archive")->required();
+  app.add_option("name", name, "the new box's name")->required();
+  app.add_option("-p,--profile", profile, "the policy of the box's runs (default: default; never the archive's)");
+  app.add_option("--over", over, "a host directory to overlay, PATH or PATH:INSIDE (repeatable; default: your home at the "
+                                 "profile's home, and /usr)");
+  if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
+  auto trees = TreesOf(profile, over);
+  if (!trees) return Fail(trees.error());
+  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return Fail(Error(fmt::format("open {}: {}", Utf8Text(file), std::strerror(errno))));
+  return Import(store, name, fd.get(), {profile, *trees}, ("imported from " + Utf8Text(file)).c_str());
+}
+
+int Snapshot(const std::string& store, int argc, char** argv) {
+  std::string name, snap;
+  CLI::App app{"Keep the box's present state under a name (`box restore` returns to it; at most 64 per box).", "airlock box snapshot"};
+  app.add_option("name", name, "the box")->required();
+  app.add_option("snap", snap, "the snapshot's name (the rule of box names)")->required();
+  if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
+  return WithLockedBox(store, name, [&](const box::BoxInfo& b) -> Status {
+    auto t = box::SnapshotBox(b, snap);
+    if (!t) return std::unexpected(t.error());
+    PrintExported(fmt::format("box {}: snapshot {} taken", name, snap), *t);
+    return Ok();
+  });
+}
+
+int Restore(const std::string& store, int argc, char** argv) {
+  std::string name, snap;
+  CLI::App app{"Make the box exactly as it was at the snapshot: every change since is gone.", "airlock box restore"};
+  app.add_option("name", name, "the box")->required();
+  app.add_option("snap", snap, "the snapshot")->required();
+  if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
+  return WithLockedBox(store, name, [&](const box::BoxInfo& b) -> Status {
+    auto t = box::RestoreBox(b, snap);
+    if (!t) return std::unexpected(std::move(t.error()).WithContext(fmt::format("box {} unchanged: restore {}", name, snap)));
+    PrintImported("restored to snapshot " + snap, b, *t);
+    return Ok();
+  });
+}
+
+int SnapshotRm(const std::string& store, int argc, char** argv) {
+  std::string name, snap;
+  CLI::App app{"Remove a snapshot of the box.", "airlock box snapshot-rm"};
+  app.add_option("name", name, "the box")->required();
+  app.add_option("snap", snap, "the snapshot")->required();
+  if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
+  return WithLockedBox(store, name, [&](const box::BoxInfo& b) -> Status {
+    if (Status s = box::RemoveSnapshot(b, snap); !s) return s;
+    std::printf("box %s: snapshot %s removed\n", name.c_str(), snap.c_str());
+    return Ok();
+  });
+}
+
+int Snapshots(const std::string& store, int argc, char** argv) {
+  std::string name;
+  bool json = false;
+  CLI::App app{"List the box's snapshots: name, when taken, bytes.", "airlock box snapshots"};
+  app.add_option("name", name, "the box")->required();
+  app.add_flag("--json", json, "a JSON array");
+  if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
+  auto b = box::OpenBox(store, name);
+  if (!b) return Fail(b.error());
+  auto list = box::ListSnapshots(*b);
+  if (!list) return Fail(list.error());
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& s : *list) out.push_back({{"name", s.name}, {"created", s.created}, {"bytes", s.bytes}});
+  if (json) {
+    std::printf("%s\n", DumpJson(out, 2).c_str());
+    return 0;
+  }
+  if (list->empty()) std::printf("box %s has no snapshots (`airlock box snapshot %s SNAP` takes one)\n", name.c_str(), name.c_str());
+  for (const auto& s : *list) std::printf("%-24s %s UTC %12llu\n", s.name.c_str(), s.created.c_str(), static_cast<unsigned long long>(s.bytes));
+  return 0;
+}
+
 constexpr const char* kBoxUsage = R"(Usage: airlock box [--store DIR] <command> ...
 
 Named copy-on-write boxes: a program in a box sees host directories as writable, and what it
@@ -337,6 +487,14 @@ Commands:
                                                         refused on a review that is not clean or a conflict
   discard NAME [PATH...]                                throw the box's changes away (all, or at PATHs)
   rm NAME                                               remove the box
+  export NAME FILE.tar                                  the box as a pax tar (trees, profile, changes)
+  import FILE.tar NAME [--profile P] [--over PATH[:INSIDE]]...
+                                                        a new box from an export (parsed in a sandbox)
+  snapshot NAME SNAP                                    keep the box's present state (up to 64)
+  restore NAME SNAP                                     back to the snapshot: later changes are gone
+  snapshots NAME [--json]                               the snapshots: name, taken, bytes
+  snapshot-rm NAME SNAP                                 remove a snapshot
+  create NAME --from BOX/SNAP [--profile P]             a new box starting as another box's snapshot
 
 The store: --store DIR, else $AIRLOCK_BOX_STORE, else /var/lib/airlock/boxes (root) or
 $XDG_DATA_HOME/airlock/boxes (~/.local/share/airlock/boxes).
@@ -370,6 +528,12 @@ int BoxCommand(int argc, char** argv) {
   if (sub == "commit") return Commit(store, n, rest);
   if (sub == "discard") return Discard(store, n, rest);
   if (sub == "rm" || sub == "remove") return Remove(store, n, rest);
+  if (sub == "export") return Export(store, n, rest);
+  if (sub == "import") return ImportCmd(store, n, rest);
+  if (sub == "snapshot") return Snapshot(store, n, rest);
+  if (sub == "restore") return Restore(store, n, rest);
+  if (sub == "snapshots") return Snapshots(store, n, rest);
+  if (sub == "snapshot-rm") return SnapshotRm(store, n, rest);
   LogError("unknown box command '{}'\n{}", Utf8Text(sub), kBoxUsage);
   return kExitUsage;
 }

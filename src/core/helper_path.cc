@@ -45,6 +45,7 @@ std::string HelperBuildDir(const std::string& name) {
   if (name == "airlock-analyze" || name == "airlock-browse") return "analyze";
   if (name == "airlock-milter") return "milter";
   if (name == "airlock-audit") return "audit";
+  if (name == "airlock-boxtar") return "box";
   return "sigma";  // airlock-rules
 }
 

@@ -1040,4 +1040,11 @@ Result<Policy> LoadProfileFromString(const std::string& toml, const std::string&
   return policy;
 }
 
+Result<HostIds> SandboxHostIds(const std::string& profile) {
+  if (::geteuid() != 0) return HostIds{::geteuid(), ::getegid()};
+  auto policy = LoadProfile(profile, "/");
+  if (!policy) return std::unexpected(std::move(policy.error()).WithContext("profile " + profile));
+  return HostIds{policy->identity.outside_uid_when_root, policy->identity.outside_gid_when_root};
+}
+
 }  // namespace airlock

@@ -3,6 +3,8 @@
 // See docs/PROFILES.md for the format.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -22,6 +24,15 @@ struct BuiltinProfile {
 };
 
 const std::vector<BuiltinProfile>& BuiltinProfiles();
+
+// The host ids the sandboxes of `profile` run as for this caller: the caller itself, or, when root
+// runs airlock, the profile's unprivileged outside ids (identity.outside_uid/gid_when_root). A
+// directory such a sandbox must write (analyze's work area, a box import's staging) is chowned to them.
+struct HostIds {
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+Result<HostIds> SandboxHostIds(const std::string& profile);
 // Names and texts of the built-in profiles, without parsing them (cheap identity checks).
 std::vector<std::pair<std::string_view, std::string_view>> BuiltinProfileSources();
 

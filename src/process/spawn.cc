@@ -203,7 +203,7 @@ Result<SpawnResult> SpawnAndCapture(const std::vector<std::string>& argv, const 
   for (auto* p : {&in, &out, &err}) {
     if (!*p) return std::unexpected(std::move(p->error()).WithContext("spawn " + (argv.empty() ? "" : argv[0])));
   }
-  ChildStdio stdio{*in ? (*in)->read.get() : -1, *out ? (*out)->write.get() : -1, *err ? (*err)->write.get() : -1};
+  ChildStdio stdio{*in ? (*in)->read.get() : o.stdin_fd, *out ? (*out)->write.get() : -1, *err ? (*err)->write.get() : -1};
   auto pid = ForkExec(argv, stdio, o.kill_with_caller ? SIGKILL : 0);
   if (!pid) return std::unexpected(std::move(pid.error()));  // every pipe end closes with its UniqueFd
   SpawnResult r;

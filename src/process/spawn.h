@@ -66,6 +66,7 @@ int WaitExitCode(pid_t pid);
 
 struct SpawnOptions {
   std::optional<std::string> stdin_data;  // written to the child's stdin, then closed; none: /dev/null
+  int stdin_fd = -1;                      // without stdin_data: the child's stdin (e.g. a file; the caller closes its copy)
   bool capture_stdout = true;             // false: the child's stdout is /dev/null
   bool capture_stderr = true;             // false: the child's stderr is /dev/null
   size_t stdout_cap = 64u << 20;          // bytes kept; the rest is read and discarded
