@@ -48,6 +48,7 @@ Status CheckPrivateDir(const std::string& path, const char* what) {
 Status WriteBoxJson(const BoxInfo& box) {
   nlohmann::json j = {{"schema", 1}, {"name", box.name}, {"profile", box.profile}, {"created", box.created}};
   if (!box.last_used.empty()) j["last_used"] = box.last_used;
+  if (box.overlay != kOverlayKernel) j["overlay"] = box.overlay;
   j["trees"] = nlohmann::json::array();
   for (const auto& t : box.trees) j["trees"].push_back({{"host", t.host}, {"inside", t.inside}});
   return ReplaceFileAtomically(box.dir + "/box.json", DumpJson(j, 2) + "\n");
@@ -61,6 +62,10 @@ Result<BoxInfo> ReadBoxJson(const std::string& dir, const std::string& name) {
     return MakeError(fmt::format("box {}: {}/box.json is not a box description of this box", name, dir));
   }
   BoxInfo box{name, j.value("profile", "default"), {}, j.value("created", ""), dir, j.value("last_used", "")};
+  box.overlay = j.value("overlay", std::string(kOverlayKernel));
+  if (box.overlay != kOverlayKernel && box.overlay != kOverlayFuse) {
+    return MakeError(fmt::format("box {}: {}/box.json names an unknown overlay driver '{}' (kernel or fuse)", name, dir, Utf8Text(box.overlay)));
+  }
   for (const auto& t : j["trees"]) {
     if (!t.is_object() || !t.contains("host") || !t.contains("inside") || !t["host"].is_string() || !t["inside"].is_string()) {
       return MakeError(fmt::format("box {}: a tree in {}/box.json is malformed", name, dir));
@@ -177,12 +182,16 @@ Status CheckBoxName(const std::string& name) {
 }
 
 Result<BoxInfo> CreateBox(const std::string& store, const std::string& name, const std::string& profile,
-                          const std::vector<BoxTree>& trees) {
+                          const std::vector<BoxTree>& trees, const std::string& overlay) {
   if (Status s = CheckBoxName(name); !s) return std::unexpected(s.error());
+  if (overlay != kOverlayKernel && overlay != kOverlayFuse) {
+    return MakeError(fmt::format("'{}' is not an overlay driver: kernel or fuse", Utf8Text(overlay)));
+  }
   if (Status s = CheckTrees(trees); !s) return std::unexpected(s.error());
   if (Status s = MakePrivateDirs(store); !s) return std::unexpected(s.error());
   if (Status s = CheckPrivateDir(store, "box store"); !s) return std::unexpected(s.error());
   BoxInfo box{name, profile, trees, UtcTimeNow(), store + "/" + name};
+  box.overlay = overlay;
   if (::mkdir(box.dir.c_str(), 0700) != 0) {
     if (errno == EEXIST) return MakeError(fmt::format("box {} exists already ({}); `airlock box rm {}` removes it", name, box.dir, name));
     return ErrnoError("create " + box.dir);
@@ -284,8 +293,9 @@ std::optional<std::pair<size_t, std::string>> TreeOf(const BoxInfo& box, const s
   return best;
 }
 
-// Removes upper/<rel> (a file or a whole directory) without following a symlink; false if absent.
-Result<bool> RemoveFromUpper(const std::string& upper, const std::string& rel) {
+// Removes upper/<rel> (a file or a whole directory) without following a symlink, and in a fuse box
+// the whiteout `.wh.<leaf>` beside it; false if neither was there.
+Result<bool> RemoveFromUpper(const std::string& upper, const std::string& rel, bool fuse) {
   UniqueFd root(::open(upper.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!root) return ErrnoError("open " + upper);
   const size_t slash = rel.rfind('/');
@@ -294,9 +304,18 @@ Result<bool> RemoveFromUpper(const std::string& upper, const std::string& rel) {
   UniqueFd dir(kernel::Openat2(root.get(), parent.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0,
                                RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS));
   if (!dir) return errno == ENOENT || errno == ENOTDIR ? Result<bool>(false) : ErrnoError("open " + upper + "/" + parent);
+  bool removed = false;
+  if (fuse) {
+    const std::string whiteout = kFuseWhiteoutPrefix + leaf;
+    if (::unlinkat(dir.get(), whiteout.c_str(), 0) == 0) {
+      removed = true;
+    } else if (errno != ENOENT) {
+      return ErrnoError("remove " + upper + "/" + (slash == std::string::npos ? whiteout : parent + "/" + whiteout));
+    }
+  }
   struct stat st {};
   if (::fstatat(dir.get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    return errno == ENOENT ? Result<bool>(false) : ErrnoError("stat " + upper + "/" + rel);
+    return errno == ENOENT ? Result<bool>(removed) : ErrnoError("stat " + upper + "/" + rel);
   }
   if (S_ISDIR(st.st_mode)) {
     if ((st.st_mode & 0700) != 0700 && ::fchmodat(dir.get(), leaf.c_str(), 0700, 0) != 0) return ErrnoError("chmod " + upper + "/" + rel);
@@ -325,7 +344,7 @@ Status DiscardPaths(const BoxInfo& box, const std::vector<std::string>& inside_p
       if (Status s = RemoveContentsOf(upper); !s) return s;
       continue;
     }
-    auto removed = RemoveFromUpper(upper, where->second);
+    auto removed = RemoveFromUpper(upper, where->second, box.overlay == kOverlayFuse);
     if (!removed) return std::unexpected(removed.error());
     if (!*removed && untouched) untouched->push_back(path);
   }
@@ -345,7 +364,7 @@ uint64_t BoxBytes(const BoxInfo& box) {
 
 std::vector<LayerTree> LayersOf(const BoxInfo& box) {
   std::vector<LayerTree> layers;
-  for (size_t i = 0; i < box.trees.size(); ++i) layers.push_back({box.trees[i].inside, box.trees[i].host, box.UpperDir(i)});
+  for (size_t i = 0; i < box.trees.size(); ++i) layers.push_back({box.trees[i].inside, box.trees[i].host, box.UpperDir(i), box.overlay == kOverlayFuse});
   return layers;
 }
 
@@ -358,6 +377,7 @@ void AddBoxOverlays(const BoxInfo& box, Policy& policy) {
     m.src = t.host;
     m.dst = t.inside;
     m.layer = box.LayerDir(i);
+    m.fuse = box.overlay == kOverlayFuse;
     m.origin = fmt::format("box {} tree {}", box.name, i);
     policy.mounts.push_back(std::move(m));
   }

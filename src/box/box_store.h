@@ -34,6 +34,13 @@ struct BoxTree {
   std::string inside;  // absolute path inside the sandbox
 };
 
+// The overlay drivers (docs/BOXES.md): the kernel's overlayfs, mounted by the sandbox in its user
+// namespace, or fuse-overlayfs, run by the sandbox (mount/mount_plan.h MountOp::fuse) where the kernel
+// cannot mount overlayfs in a user namespace. Chosen at CreateBox, fixed for the box's life (the two
+// write their upper layers differently, box_diff.h). A box.json without "overlay" is a kernel box.
+inline constexpr char kOverlayKernel[] = "kernel";
+inline constexpr char kOverlayFuse[] = "fuse";
+
 struct BoxInfo {
   std::string name;
   std::string profile;           // the box's policy by default (`box run` may override)
@@ -41,6 +48,7 @@ struct BoxInfo {
   std::string created;           // UTC, core/clock.h format
   std::string dir;               // <store>/<name>
   std::string last_used;         // UTC start of the last run ("" = never run)
+  std::string overlay = kOverlayKernel;  // what mounts the trees: kOverlayKernel or kOverlayFuse (box.json "overlay")
 
   std::string LayerDir(size_t i) const;  // dir/layers/<i>
   std::string UpperDir(size_t i) const;  // LayerDir(i)/upper
@@ -50,8 +58,9 @@ std::string DefaultStore();
 Status CheckBoxName(const std::string& name);
 
 // Creates the box (and the store) or fails if it exists; trees must be absolute existing directories.
+// `overlay` is kOverlayKernel or kOverlayFuse.
 Result<BoxInfo> CreateBox(const std::string& store, const std::string& name, const std::string& profile,
-                          const std::vector<BoxTree>& trees);
+                          const std::vector<BoxTree>& trees, const std::string& overlay = kOverlayKernel);
 Result<BoxInfo> OpenBox(const std::string& store, const std::string& name);
 // Every box of the store, by name; a store that does not exist yet holds none.
 Result<std::vector<BoxInfo>> ListBoxes(const std::string& store);
@@ -63,7 +72,8 @@ Status RecordUse(BoxInfo& box);
 Status DiscardAll(const BoxInfo& box);
 // Throws away the box's changes at these inside paths (each with everything beneath it): the host's
 // version shows again, unless the path lies in a directory the box added or replaced (then it is
-// gone). A path the box did not change is reported in *untouched. The caller holds the lock.
+// gone). A path the box did not change is reported in *untouched. In a fuse box a `.wh.NAME` whiteout
+// of the path (box_diff.h) goes with it. The caller holds the lock.
 Status DiscardPaths(const BoxInfo& box, const std::vector<std::string>& inside_paths, std::vector<std::string>* untouched);
 // Removes the box's directory; the caller holds the lock.
 Status RemoveBox(const BoxInfo& box);
