@@ -19,6 +19,7 @@
 #include "cli/commands.h"
 #include "core/json_text.h"
 #include "core/log.h"
+#include "probe/probe.h"
 #include "sandbox/outcome.h"
 
 namespace airlock::cli {
@@ -59,8 +60,29 @@ Result<std::vector<box::BoxTree>> DefaultTrees(const std::string& profile) {
   return trees;
 }
 
+// The overlay driver of a new box (box_store.h): --overlay, else $AIRLOCK_BOX_OVERLAY, else "auto":
+// the kernel's where it mounts overlayfs in a user namespace, else fuse-overlayfs where usable. A
+// driver that cannot work here is refused with the fix (`airlock check` reports both).
+Result<std::string> ChooseOverlay(std::string wanted) {
+  if (wanted == "auto") {
+    if (const char* env = std::getenv("AIRLOCK_BOX_OVERLAY"); env != nullptr && *env != '\0') wanted = env;
+  }
+  if (wanted != "auto" && wanted != box::kOverlayKernel && wanted != box::kOverlayFuse) {
+    return MakeError(fmt::format("overlay driver '{}' (from --overlay or AIRLOCK_BOX_OVERLAY): kernel, fuse or auto", Utf8Text(wanted)));
+  }
+  if (wanted == box::kOverlayKernel) return wanted;
+  const std::string fuse = FuseOverlayProblem();
+  if (wanted == box::kOverlayFuse) {
+    if (!fuse.empty()) return MakeError("a box with --overlay fuse cannot run here: " + fuse);
+    return wanted;
+  }
+  if (KernelOverlayInUserNamespaces()) return std::string(box::kOverlayKernel);
+  if (fuse.empty()) return std::string(box::kOverlayFuse);
+  return MakeError("boxes cannot run here: the kernel mounts no overlayfs in a user namespace (Linux >= 5.11 does), and " + fuse);
+}
+
 int Create(const std::string& store, int argc, char** argv) {
-  std::string name, profile = "default";
+  std::string name, profile = "default", overlay = "auto";
   std::vector<std::string> over;
   CLI::App app{"Create a named copy-on-write box: the host trees it overlays look writable inside, and every change\n"
                "lands in the box (see `airlock box diff`), never on the host.", "airlock box create"};
@@ -68,7 +90,12 @@ int Create(const std::string& store, int argc, char** argv) {
   app.add_option("-p,--profile", profile, "the policy of the box's runs (default: default)");
   app.add_option("--over", over, "a host directory to overlay, PATH or PATH:INSIDE (repeatable; default: your home at the "
                                  "profile's home, and /usr)");
+  app.add_option("--overlay", overlay, "what mounts the box's trees: kernel (overlayfs in the sandbox's user namespace), fuse "
+                                       "(fuse-overlayfs run by the sandbox) or auto (default: $AIRLOCK_BOX_OVERLAY, else kernel "
+                                       "where it works, else fuse)");
   if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
+  auto driver = ChooseOverlay(overlay);
+  if (!driver) return Fail(driver.error());
   std::vector<box::BoxTree> trees;
   if (over.empty()) {
     auto d = DefaultTrees(profile);
@@ -80,9 +107,10 @@ int Create(const std::string& store, int argc, char** argv) {
     if (!t) return Fail(t.error());
     trees.push_back(std::move(*t));
   }
-  auto box = box::CreateBox(store, name, profile, trees);
+  auto box = box::CreateBox(store, name, profile, trees, *driver);
   if (!box) return Fail(box.error());
   std::printf("box %s created in %s\n", name.c_str(), box->dir.c_str());
+  if (box->overlay == box::kOverlayFuse) std::printf("  overlay: fuse-overlayfs (run by the sandbox, docs/BOXES.md)\n");
   for (const auto& t : box->trees) std::printf("  %s  (host %s)\n", Utf8Text(t.inside).c_str(), Utf8Text(t.host).c_str());
   if (::geteuid() != 0) {
     std::printf("note: as an unprivileged user, files of other owners (root's, in /usr) stay read-only in the box\n");
@@ -133,7 +161,7 @@ int List(const std::string& store, int argc, char** argv) {
     auto lock = box::LockBox(b);
     nlohmann::json trees = nlohmann::json::array();
     for (const auto& t : b.trees) trees.push_back({{"host", t.host}, {"inside", t.inside}});
-    out.push_back({{"name", b.name}, {"profile", b.profile}, {"created", b.created}, {"last_used", b.last_used}, {"bytes", box::BoxBytes(b)},
+    out.push_back({{"name", b.name}, {"profile", b.profile}, {"created", b.created}, {"last_used", b.last_used}, {"overlay", b.overlay}, {"bytes", box::BoxBytes(b)},
                    {"in_use", !lock.has_value()}, {"trees", trees}, {"dir", b.dir}});
   }
   if (json) {
@@ -300,7 +328,7 @@ Named copy-on-write boxes: a program in a box sees host directories as writable,
 changes stays in the box until you look at it, keep it or throw it away (docs/BOXES.md).
 
 Commands:
-  create NAME [--profile P] [--over PATH[:INSIDE]]...   make a box (default trees: your home, /usr)
+  create NAME [--profile P] [--over PATH[:INSIDE]]... [--overlay kernel|fuse|auto]   make a box (default trees: your home, /usr)
   run NAME [run options] -- CMD [ARGS...]               run in the box (every `airlock run` option)
   list [--json]                                         the boxes, their size, in use or not
   diff NAME [--json] [PATH...]                          added / changed / deleted, like `docker diff`
