@@ -16,6 +16,7 @@ tests=(yara clamav-testfiles zip unzip p7zip-full gcc keyutils clang libclang-rt
        postfix swaks clamav-daemon clamav-milter)  # mail tests: private Postfix instances, clamav-milter peer
 runtime+=(7zip)                       # airlock scan: encrypted 7z through the sandboxed 7zz
 runtime+=(unar)                       # airlock scan: encrypted RAR through the sandboxed lsar/unar
+runtime+=(fuse-overlayfs fuse3)       # boxes where the kernel has no overlayfs in user namespaces (tests: BoxFuse)
 tests+=(clang-16 libclang-rt-16-dev)  # fuzz/run.sh: libFuzzer builds of the C++23 parsers
 tests+=(python3-jsonschema)           # tests/schema: real `airlock run` reports against docs/schema/
 tests+=(python3-pip)                  # tests/integration/box_test.cc: a real package install in a box
@@ -40,4 +41,9 @@ echo "install-deps.sh: all dependencies present"
 # run (with the fix in the message). Restore what the distribution would set.
 if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
   chmod 0666 /dev/net/tun && echo "install-deps.sh: /dev/net/tun set to 0666 (Debian's udev default)"
+fi
+# /dev/fuse: the same for fuse-overlayfs, which a box's sandbox runs as its own unprivileged user
+# (docs/BOXES.md); Debian's udev rule makes it 0666, the kernel's default is 0600.
+if [ -c /dev/fuse ] && [ "$(stat -c %a /dev/fuse)" != 666 ]; then
+  chmod 0666 /dev/fuse && echo "install-deps.sh: /dev/fuse set to 0666 (Debian's udev default)"
 fi

@@ -76,7 +76,7 @@ nlohmann::json ManifestToJson(const ArchiveManifest& m) {
 
 Result<ArchiveManifest> ParseManifest(std::string_view text) {
   auto j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_object() || j.value("kind", "") != kKind || !j.contains("schema") || !j["schema"].is_number_integer()) {
+  if (!j.is_object() || !j.contains("kind") || j["kind"] != kKind || !j.contains("schema") || !j["schema"].is_number_integer()) {
     return MakeError("airlock-box.json is not the manifest of an airlock box export");
   }
   if (j["schema"].get<int>() != kSchema) return MakeError(fmt::format("the export has schema {}; this airlock reads schema {}", j["schema"].get<int>(), kSchema));

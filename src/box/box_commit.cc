@@ -1,5 +1,6 @@
 #include "box/box_commit.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -293,15 +295,39 @@ struct Applier {
   }
 };
 
-// The committed paths leave the box: files, symlinks and whiteouts are removed from the upper layer,
-// directories only once empty (what was not committed beneath them stays).
-void DropFromUpper(int upper_root, const std::vector<Change>& done) {
+// A fuse box's directory holding nothing but fuse-overlayfs's opaque markers (box_diff.h) loses
+// them, so that it can be removed like an empty one; one with anything else keeps them.
+void DropLoneFuseMarkers(int parent, const std::string& leaf) {
+  UniqueFd d(::openat(parent, leaf.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!d) return;
+  const int dup = ::fcntl(d.get(), F_DUPFD_CLOEXEC, 3);
+  std::unique_ptr<DIR, int (*)(DIR*)> listing(dup >= 0 ? ::fdopendir(dup) : nullptr, ::closedir);
+  if (!listing) {
+    if (dup >= 0) ::close(dup);
+    return;
+  }
+  std::vector<std::string> markers;
+  while (struct dirent* e = ::readdir(listing.get())) {
+    const std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    if (!IsFuseOpaqueMarker(name)) return;
+    markers.push_back(name);
+  }
+  for (const std::string& m : markers) (void)::unlinkat(d.get(), m.c_str(), 0);
+}
+
+// The committed paths leave the box: files, symlinks and whiteouts (in a fuse box also `.wh.NAME`)
+// are removed from the upper layer, directories only once empty (what was not committed beneath them
+// stays).
+void DropFromUpper(int upper_root, const std::vector<Change>& done, bool fuse) {
   for (auto it = done.rbegin(); it != done.rend(); ++it) {
     std::string leaf;
     auto dir = OpenParentBeneath(upper_root, it->relative, &leaf);
     if (!dir) continue;
+    if (fuse) (void)::unlinkat(dir->get(), (kFuseWhiteoutPrefix + leaf).c_str(), 0);
     struct stat st {};
     if (::fstatat(dir->get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (fuse && S_ISDIR(st.st_mode)) DropLoneFuseMarkers(dir->get(), leaf);
     (void)::unlinkat(dir->get(), leaf.c_str(), S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0);
   }
 }
@@ -352,7 +378,7 @@ Result<CommitResult> CommitBox(const BoxInfo& box, const CommitOptions& options)
   if (Status s = WriteBaseline(box, base); !s) return std::unexpected(s.error());
   for (size_t i = 0; i < done.size(); ++i) {
     std::sort(done[i].begin(), done[i].end(), [](const Change& a, const Change& b) { return a.relative < b.relative; });
-    DropFromUpper(trees->upper[i].get(), done[i]);
+    DropFromUpper(trees->upper[i].get(), done[i], box.overlay == kOverlayFuse);
   }
   return r;
 }

@@ -49,6 +49,7 @@ struct Level {
   std::string relative;     // "" at the root
   int depth = 0;            // components below the root
   bool xwhiteouts = false;  // zero-size files here may be xattr whiteouts
+  bool fuse = false;        // a fuse-overlayfs upper layer (box_diff.h)
 };
 
 std::string Join(const std::string& dir, std::string_view name) {
@@ -171,6 +172,22 @@ Result<bool> HoldsXattrWhiteouts(int fd, const Xattr& opaque, const std::string&
   return marker->has_value();
 }
 
+// Whether the upper directory `fd` hides the host's: the kernel's opaque = "y"; for fuse-overlayfs
+// also its own xattr or the `.wh..wh..opq` marker inside (box_diff.h).
+Result<bool> IsOpaque(int fd, const Xattr& opaque, bool fuse, const std::string& where) {
+  if (opaque == "y") return true;
+  if (!fuse) return false;
+  std::string value;
+  const int err = ReadXattr(fd, "user.fuseoverlayfs.opaque", value);
+  if (err == 0 && value == "y") return true;
+  if (err != 0 && err != ENODATA && err != ENOTSUP) return MakeError("read user.fuseoverlayfs.opaque of " + where, err);
+  if (ReadXattr(fd, "trusted.overlay.opaque", value) == 0 && value == "y") return true;
+  struct stat st {};
+  if (::fstatat(fd, kFuseOpaqueMarker, &st, AT_SYMLINK_NOFOLLOW) == 0) return true;
+  if (errno != ENOENT) return ErrnoError("stat " + where + "/" + kFuseOpaqueMarker);
+  return false;
+}
+
 Result<bool> IsWhiteout(const Level& level, const std::string& name, const struct stat& st, const std::string& where) {
   if (S_ISCHR(st.st_mode)) return st.st_rdev == makedev(0, 0);
   if (!S_ISREG(st.st_mode) || st.st_size != 0 || !level.xwhiteouts) return false;
@@ -238,7 +255,10 @@ Status VisitSubdir(Walk& walk, const Level& level, const std::string& name, cons
   if (!upper) return std::unexpected(std::move(upper.error()));
   auto opaque = OverlayXattr(upper->get(), "opaque", where);
   if (!opaque) return std::unexpected(std::move(opaque.error()));
-  const bool is_opaque = *opaque == "y";
+  auto opaque_dir = IsOpaque(upper->get(), *opaque, level.fuse, where);
+  if (!opaque_dir) return std::unexpected(std::move(opaque_dir.error()));
+  const bool is_opaque = *opaque_dir;
+  child.fuse = level.fuse;
   const std::optional<Change::Kind> kind = DirKind(is_opaque, host, st);
   if (kind && relevance == Relevance::kInside) AddChange(walk, *kind, level, child.relative, st);
   UniqueFd lower;
@@ -248,15 +268,39 @@ Status VisitSubdir(Walk& walk, const Level& level, const std::string& name, cons
     lower = std::move(*opened);
     auto marked = HoldsXattrWhiteouts(upper->get(), *opaque, where);
     if (!marked) return std::unexpected(std::move(marked.error()));
-    child.xwhiteouts = *marked;
+    child.xwhiteouts = *marked && !level.fuse;
   }
   child.upper = upper->get();
   child.lower = lower.get();
   return VisitDir(walk, child);
 }
 
+// fuse-overlayfs's `.wh.NAME` (box_diff.h): a deletion of the host's NAME unless the upper has NAME
+// itself; its opaque markers list nothing.
+Status VisitFuseWhiteout(Walk& walk, const Level& level, const std::string& name) {
+  if (IsFuseOpaqueMarker(name)) return Ok();
+  const LayerTree& tree = walk.trees[level.tree];
+  const std::string target = name.substr(std::string_view(kFuseWhiteoutPrefix).size());
+  const std::string relative = Join(level.relative, target);
+  if (target.empty() || target.find('/') != std::string::npos) return Ok();
+  const Relevance relevance = RelevanceOf(walk, InsidePath(walk, level.tree, relative));
+  if (relevance != Relevance::kInside) return Ok();
+  struct stat st {};
+  if (::fstatat(level.upper, target.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) return Ok();
+  if (errno != ENOENT) return ErrnoError("stat " + Join(tree.upper, relative));
+  auto host = LowerStat(level.lower, target, Join(tree.lower, relative));
+  if (!host) return std::unexpected(std::move(host.error()));
+  if (*host) AddChange(walk, Change::Kind::kDeleted, level, relative, **host);
+  return Ok();
+}
+
 Status VisitEntry(Walk& walk, const Level& level, const std::string& name) {
   const LayerTree& tree = walk.trees[level.tree];
+  if (level.fuse && name.starts_with(kFuseWhiteoutPrefix)) {
+    if (level.depth + 1 > walk.options.max_depth)
+      return MakeError(Join(tree.upper, Join(level.relative, name)) + ": deeper than " + std::to_string(walk.options.max_depth) + " levels");
+    return VisitFuseWhiteout(walk, level, name);
+  }
   const std::string relative = Join(level.relative, name);
   const std::string where = Join(tree.upper, relative);
   if (level.depth + 1 > walk.options.max_depth)
@@ -301,7 +345,7 @@ Status DiffTree(Walk& walk, size_t index) {
   if (!lower) return std::unexpected(std::move(lower.error()));
   auto marked = HoldsXattrWhiteouts(upper.get(), Xattr(), tree.upper);
   if (!marked) return std::unexpected(std::move(marked.error()));
-  return VisitDir(walk, Level{index, upper.get(), lower->get(), "", 0, *marked && lower->valid()});
+  return VisitDir(walk, Level{index, upper.get(), lower->get(), "", 0, *marked && lower->valid() && !tree.fuse, tree.fuse});
 }
 
 }  // namespace
@@ -330,6 +374,8 @@ std::string OctalMode(mode_t mode) {
 }
 
 }  // namespace
+
+bool IsFuseOpaqueMarker(const std::string& name) { return name == kFuseOpaqueMarker || name == kFuseOpaqueWhiteout; }
 
 Result<std::vector<Change>> DiffLayers(const std::vector<LayerTree>& trees, const DiffOptions& options) {
   Walk walk{trees, options, {}, {}, 0, std::vector<char>(kDentsBytes), {}};

@@ -19,6 +19,16 @@
 //        whose host path is not a directory are all kAdded.
 //    Whiteouts beneath a directory that hides the host's (opaque, added, type changed) hide nothing and
 //    are not listed. The tree roots themselves are never listed (the upper root is the store's).
+//  - A fuse-overlayfs upper layer (LayerTree::fuse: a box made with `"overlay": "fuse"`, box_store.h) is
+//    read as fuse-overlayfs 1.10 writes it, which differs in three ways: names starting with `.wh.` are
+//    its own (it refuses to create such a name for the payload, EINVAL), so `.wh..wh..opq` (a file) and
+//    `.wh..opq` (a whiteout beside it) mark their directory opaque and are never listed, and `.wh.NAME`
+//    is a whiteout of NAME (its form where whiteout device nodes cannot be made); a directory is opaque
+//    when it holds `.wh..wh..opq` or carries "y" in `user.fuseoverlayfs.opaque`, `user.overlay.opaque`
+//    or `trusted.overlay.opaque` (fuse-overlayfs honours all three, and lets the payload set
+//    `user.overlay.opaque`); the kernel's xattr whiteouts are not interpreted (fuse-overlayfs shows
+//    them as files). Char 0:0 whiteouts are read as in the kernel's format. A `.wh.NAME` beside an
+//    upper NAME hides nothing (the upper entry is what shows).
 //    `overlay.redirect` and `overlay.metacopy` are not interpreted (boxes mount with metacopy=off and
 //    create no redirects: redirect_dir=nofollow, since "off" means "follow" on kernels built with
 //    redirect_always_follow and then conflicts with userxattr): such an entry is listed as what it is
@@ -64,7 +74,14 @@ struct LayerTree {
   std::string inside;  // absolute path inside the sandbox ("/home/alice", "/usr")
   std::string lower;   // host directory (absolute): the real host tree
   std::string upper;   // host directory (absolute): the box's upper layer for this tree
+  bool fuse = false;   // the upper layer is fuse-overlayfs's (contract above), not the kernel's
 };
+
+// fuse-overlayfs's own names in an upper layer (contract above).
+inline constexpr char kFuseWhiteoutPrefix[] = ".wh.";
+inline constexpr char kFuseOpaqueMarker[] = ".wh..wh..opq";
+inline constexpr char kFuseOpaqueWhiteout[] = ".wh..opq";
+bool IsFuseOpaqueMarker(const std::string& name);  // one of the two names that mark a directory opaque
 
 struct Change {
   enum class Kind { kAdded, kChanged, kDeleted, kReplaced };  // kReplaced: opaque directory over the host's

@@ -36,20 +36,31 @@ Status WriteBoxJson(const BoxInfo& box) {
   nlohmann::json j = {{"schema", 1}, {"name", box.name}, {"profile", box.profile}, {"created", box.created}};
   if (!box.last_used.empty()) j["last_used"] = box.last_used;
   if (box.monitor) j["monitor"] = true;
+  if (box.overlay != kOverlayKernel) j["overlay"] = box.overlay;
   j["trees"] = nlohmann::json::array();
   for (const auto& t : box.trees) j["trees"].push_back({{"host", t.host}, {"inside", t.inside}});
   return ReplaceFileAtomically(box.dir + "/box.json", DumpJson(j, 2) + "\n");
+}
+
+// j[key] when it is a string, else `fallback` (a tampered box.json never throws).
+std::string StringOr(const nlohmann::json& j, const char* key, const std::string& fallback) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : fallback;
 }
 
 Result<BoxInfo> ReadBoxJson(const std::string& dir, const std::string& name) {
   auto text = ReadRegularFileBounded(dir + "/box.json", 1 << 20, "box.json is larger than 1 MiB");
   if (!text) return std::unexpected(text.error());
   auto j = nlohmann::json::parse(*text, nullptr, false);
-  if (!j.is_object() || j.value("name", "") != name || !j.contains("trees") || !j["trees"].is_array()) {
+  if (!j.is_object() || StringOr(j, "name", "") != name || !j.contains("trees") || !j["trees"].is_array()) {
     return MakeError(fmt::format("box {}: {}/box.json is not a box description of this box", name, dir));
   }
-  BoxInfo box{name, j.value("profile", "default"), {}, j.value("created", ""), dir, j.value("last_used", "")};
+  BoxInfo box{name, StringOr(j, "profile", "default"), {}, StringOr(j, "created", ""), dir, StringOr(j, "last_used", "")};
   box.monitor = j.contains("monitor") && j["monitor"].is_boolean() && j["monitor"].get<bool>();
+  box.overlay = StringOr(j, "overlay", kOverlayKernel);
+  if (box.overlay != kOverlayKernel && box.overlay != kOverlayFuse) {
+    return MakeError(fmt::format("box {}: {}/box.json names an unknown overlay driver '{}' (kernel or fuse)", name, dir, Utf8Text(box.overlay)));
+  }
   for (const auto& t : j["trees"]) {
     if (!t.is_object() || !t.contains("host") || !t.contains("inside") || !t["host"].is_string() || !t["inside"].is_string()) {
       return MakeError(fmt::format("box {}: a tree in {}/box.json is malformed", name, dir));
@@ -188,11 +199,15 @@ Result<std::string> MakeStagingDir(const std::string& store, const std::string& 
 }
 
 Result<BoxInfo> PlaceStagedBox(const std::string& store, const std::string& name, const std::string& profile,
-                               const std::vector<BoxTree>& trees, const std::string& staged, bool monitor) {
+                               const std::vector<BoxTree>& trees, const std::string& staged, const BoxSettings& settings) {
   if (Status s = CheckBoxName(name); !s) return std::unexpected(s.error());
   if (Status s = CheckTrees(trees); !s) return std::unexpected(s.error());
   BoxInfo box{name, profile, trees, UtcTimeNow(), staged};
-  box.monitor = monitor;
+  if (settings.overlay != kOverlayKernel && settings.overlay != kOverlayFuse) {
+    return MakeError(fmt::format("'{}' is not an overlay driver: kernel or fuse", Utf8Text(settings.overlay)));
+  }
+  box.monitor = settings.monitor;
+  box.overlay = settings.overlay;
   UniqueFd lock(::open((staged + "/lock").c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!lock) return ErrnoError("create " + staged + "/lock");
   if (Status s = WriteBoxJson(box); !s) return std::unexpected(s.error());
@@ -211,7 +226,7 @@ Status RemoveTree(const std::string& path) {
 }
 
 Result<BoxInfo> CreateBox(const std::string& store, const std::string& name, const std::string& profile,
-                          const std::vector<BoxTree>& trees, bool monitor) {
+                          const std::vector<BoxTree>& trees, const BoxSettings& settings) {
   if (Status s = CheckBoxName(name); !s) return std::unexpected(s.error());
   if (Status s = CheckTrees(trees); !s) return std::unexpected(s.error());
   auto staged = MakeStagingDir(store, "create-" + name);
@@ -223,7 +238,7 @@ Result<BoxInfo> CreateBox(const std::string& store, const std::string& name, con
     }
   }
   if (made) made = CheckUpperLayerFilesystem(fmt::format("{}/layers/0/upper", *staged), store);
-  auto box = made ? PlaceStagedBox(store, name, profile, trees, *staged, monitor) : Result<BoxInfo>(std::unexpected(made.error()));
+  auto box = made ? PlaceStagedBox(store, name, profile, trees, *staged, settings) : Result<BoxInfo>(std::unexpected(made.error()));
   if (!box) (void)RemoveTree(*staged);
   return box;
 }
@@ -358,8 +373,9 @@ std::optional<std::pair<size_t, std::string>> TreeOf(const BoxInfo& box, const s
   return best;
 }
 
-// Removes upper/<rel> (a file or a whole directory) without following a symlink; false if absent.
-Result<bool> RemoveFromUpper(const std::string& upper, const std::string& rel) {
+// Removes upper/<rel> (a file or a whole directory) without following a symlink, and in a fuse box
+// the whiteout `.wh.<leaf>` beside it; false if neither was there.
+Result<bool> RemoveFromUpper(const std::string& upper, const std::string& rel, bool fuse) {
   UniqueFd root(::open(upper.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!root) return ErrnoError("open " + upper);
   const size_t slash = rel.rfind('/');
@@ -368,9 +384,18 @@ Result<bool> RemoveFromUpper(const std::string& upper, const std::string& rel) {
   UniqueFd dir(kernel::Openat2(root.get(), parent.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0,
                                RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS));
   if (!dir) return errno == ENOENT || errno == ENOTDIR ? Result<bool>(false) : ErrnoError("open " + upper + "/" + parent);
+  bool removed = false;
+  if (fuse) {
+    const std::string whiteout = kFuseWhiteoutPrefix + leaf;
+    if (::unlinkat(dir.get(), whiteout.c_str(), 0) == 0) {
+      removed = true;
+    } else if (errno != ENOENT) {
+      return ErrnoError("remove " + upper + "/" + (slash == std::string::npos ? whiteout : parent + "/" + whiteout));
+    }
+  }
   struct stat st {};
   if (::fstatat(dir.get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    return errno == ENOENT ? Result<bool>(false) : ErrnoError("stat " + upper + "/" + rel);
+    return errno == ENOENT ? Result<bool>(removed) : ErrnoError("stat " + upper + "/" + rel);
   }
   if (S_ISDIR(st.st_mode)) {
     if ((st.st_mode & 0700) != 0700 && ::fchmodat(dir.get(), leaf.c_str(), 0700, 0) != 0) return ErrnoError("chmod " + upper + "/" + rel);
@@ -399,7 +424,7 @@ Status DiscardPaths(const BoxInfo& box, const std::vector<std::string>& inside_p
       if (Status s = RemoveContentsOf(upper); !s) return s;
       continue;
     }
-    auto removed = RemoveFromUpper(upper, where->second);
+    auto removed = RemoveFromUpper(upper, where->second, box.overlay == kOverlayFuse);
     if (!removed) return std::unexpected(removed.error());
     if (!*removed && untouched) untouched->push_back(path);
   }
@@ -415,7 +440,7 @@ uint64_t BoxBytes(const BoxInfo& box) {
 
 std::vector<LayerTree> LayersOf(const BoxInfo& box) {
   std::vector<LayerTree> layers;
-  for (size_t i = 0; i < box.trees.size(); ++i) layers.push_back({box.trees[i].inside, box.trees[i].host, box.UpperDir(i)});
+  for (size_t i = 0; i < box.trees.size(); ++i) layers.push_back({box.trees[i].inside, box.trees[i].host, box.UpperDir(i), box.overlay == kOverlayFuse});
   return layers;
 }
 
@@ -428,6 +453,7 @@ void AddBoxOverlays(const BoxInfo& box, Policy& policy) {
     m.src = t.host;
     m.dst = t.inside;
     m.layer = box.LayerDir(i);
+    m.fuse = box.overlay == kOverlayFuse;
     m.origin = fmt::format("box {} tree {}", box.name, i);
     policy.mounts.push_back(std::move(m));
   }

@@ -40,6 +40,19 @@ struct BoxTree {
   std::string inside;  // absolute path inside the sandbox
 };
 
+// The overlay drivers (docs/BOXES.md): the kernel's overlayfs, mounted by the sandbox in its user
+// namespace, or fuse-overlayfs, run by the sandbox (mount/mount_plan.h MountOp::fuse) where the kernel
+// cannot mount overlayfs in a user namespace. Chosen at CreateBox, fixed for the box's life (the two
+// write their upper layers differently, box_diff.h). A box.json without "overlay" is a kernel box.
+inline constexpr char kOverlayKernel[] = "kernel";
+inline constexpr char kOverlayFuse[] = "fuse";
+
+// What a box is made with besides its trees, fixed at creation (box.json).
+struct BoxSettings {
+  bool monitor = false;                  // every run records its behaviour events (BoxInfo::EventsDir)
+  std::string overlay = kOverlayKernel;  // kOverlayKernel or kOverlayFuse
+};
+
 struct BoxInfo {
   std::string name;
   std::string profile;           // the box's policy by default (`box run` may override)
@@ -48,6 +61,7 @@ struct BoxInfo {
   std::string dir;               // <store>/<name>
   std::string last_used;         // UTC start of the last run ("" = never run)
   bool monitor = false;          // every run records its behaviour events in EventsDir()
+  std::string overlay = kOverlayKernel;  // what mounts the trees: kOverlayKernel or kOverlayFuse (box.json "overlay")
 
   std::string LayerDir(size_t i) const;  // dir/layers/<i>
   std::string UpperDir(size_t i) const;  // LayerDir(i)/upper
@@ -59,7 +73,7 @@ Status CheckBoxName(const std::string& name);
 
 // Creates the box (and the store) or fails if it exists; trees must be absolute existing directories.
 Result<BoxInfo> CreateBox(const std::string& store, const std::string& name, const std::string& profile,
-                          const std::vector<BoxTree>& trees, bool monitor = false);
+                          const std::vector<BoxTree>& trees, const BoxSettings& settings = {});
 // A new directory <store>/.<prefix>-XXXXXX (mode 0700; the store is made and verified first) where a
 // box is assembled before it appears under its name: never listed, never opened as a box.
 Result<std::string> MakeStagingDir(const std::string& store, const std::string& prefix);
@@ -68,7 +82,7 @@ Result<std::string> MakeStagingDir(const std::string& store, const std::string& 
 // <store>/<name> in one step (renameat2 RENAME_NOREPLACE: an existing box is never replaced). On an
 // error `staged` is left for the caller to remove. CreateBox is this with empty layers.
 Result<BoxInfo> PlaceStagedBox(const std::string& store, const std::string& name, const std::string& profile,
-                               const std::vector<BoxTree>& trees, const std::string& staged, bool monitor = false);
+                               const std::vector<BoxTree>& trees, const std::string& staged, const BoxSettings& settings = {});
 Result<BoxInfo> OpenBox(const std::string& store, const std::string& name);
 // Each host tree is still an existing directory (a tree removed or renamed since `create` is named,
 // with the fix); checked before a run and a commit so neither starts on a vanished tree.
@@ -88,7 +102,8 @@ Result<std::vector<std::string>> RunEventFiles(const BoxInfo& box);
 Status DiscardAll(const BoxInfo& box);
 // Throws away the box's changes at these inside paths (each with everything beneath it): the host's
 // version shows again, unless the path lies in a directory the box added or replaced (then it is
-// gone). A path the box did not change is reported in *untouched. The caller holds the lock.
+// gone). A path the box did not change is reported in *untouched. In a fuse box a `.wh.NAME` whiteout
+// of the path (box_diff.h) goes with it. The caller holds the lock.
 Status DiscardPaths(const BoxInfo& box, const std::vector<std::string>& inside_paths, std::vector<std::string>* untouched);
 // Removes the box's directory; the caller holds the lock.
 Status RemoveBox(const BoxInfo& box);

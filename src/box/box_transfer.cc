@@ -47,14 +47,22 @@ Result<nlohmann::json> RunHelper(const std::vector<std::string>& argv, int stdin
   return j;
 }
 
+// The helper's summary line (it ran in a sandbox that parsed a hostile archive): anything not of the
+// expected type reads as zero or is skipped, never thrown.
 TransferSummary SummaryOf(const nlohmann::json& j) {
+  auto count = [&j](const char* key) -> uint64_t {
+    auto it = j.find(key);
+    return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
+  };
   TransferSummary s;
-  s.entries = j.value("entries", uint64_t{0});
-  s.bytes = j.value("bytes", uint64_t{0});
-  s.seconds = j.value("seconds", 0.0);
-  s.setid_dropped = j.value("setid_dropped", uint64_t{0});
-  if (j.contains("sockets_skipped") && j["sockets_skipped"].is_array()) {
-    for (const auto& p : j["sockets_skipped"]) s.sockets_skipped.push_back(p.get<std::string>());
+  s.entries = count("entries");
+  s.bytes = count("bytes");
+  s.setid_dropped = count("setid_dropped");
+  if (auto it = j.find("seconds"); it != j.end() && it->is_number()) s.seconds = it->get<double>();
+  if (auto it = j.find("sockets_skipped"); it != j.end() && it->is_array()) {
+    for (const auto& p : *it) {
+      if (p.is_string()) s.sockets_skipped.push_back(p.get<std::string>());
+    }
   }
   return s;
 }
@@ -113,7 +121,7 @@ Result<TransferSummary> ImportInto(const std::string& store, const std::string& 
   if (!unpacked) return std::unexpected(unpacked.error());
   auto dropped = ArrangeLayers(dir, unpacked->first.manifest, o.trees);
   if (!dropped) return std::unexpected(dropped.error());
-  auto box = PlaceStagedBox(store, name, o.profile, o.trees, dir);
+  auto box = PlaceStagedBox(store, name, o.profile, o.trees, dir, o.settings);
   if (!box) return std::unexpected(box.error());
   unpacked->second.baseline_dropped = *dropped;
   return unpacked->second;

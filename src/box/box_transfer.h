@@ -51,6 +51,7 @@ Result<TransferSummary> ExportBox(const BoxInfo& box, const std::string& out_pat
 struct ImportOptions {
   std::string profile = "default";
   std::vector<BoxTree> trees;
+  BoxSettings settings;  // the new box's (an archive never chooses them)
 };
 // A new box `name` in `store` from the archive read from `archive_fd`.
 Result<TransferSummary> ImportBox(const std::string& store, const std::string& name, int archive_fd, const ImportOptions& options);

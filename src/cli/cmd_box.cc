@@ -25,6 +25,7 @@
 #include "core/json_text.h"
 #include "core/log.h"
 #include "core/unique_fd.h"
+#include "probe/probe.h"
 #include "sandbox/outcome.h"
 
 namespace airlock::cli {
@@ -114,18 +115,39 @@ int Import(const std::string& store, const std::string& name, int archive_fd, co
 }
 
 // `create NAME --from BOX/SNAP`: the snapshot imported as a new box over the source box's trees.
-int CreateFrom(const std::string& store, const std::string& name, const std::string& from, const std::string& profile, bool over) {
+int CreateFrom(const std::string& store, const std::string& name, const std::string& from, const std::string& profile, bool over,
+               const box::BoxSettings& settings) {
   const size_t slash = from.find('/');
   if (slash == std::string::npos || over) return Fail(Error("--from BOX/SNAP takes the source box's trees: give it without --over"), kExitUsage);
   auto src = box::OpenBox(store, from.substr(0, slash));
   if (!src) return Fail(src.error());
   auto fd = box::OpenSnapshot(*src, from.substr(slash + 1));
   if (!fd) return Fail(fd.error());
-  return Import(store, name, fd->get(), {profile.empty() ? src->profile : profile, src->trees}, ("created from " + from).c_str());
+  return Import(store, name, fd->get(), {profile.empty() ? src->profile : profile, src->trees, settings}, ("created from " + from).c_str());
+
+// The overlay driver of a new box (box_store.h): --overlay, else $AIRLOCK_BOX_OVERLAY, else "auto":
+// the kernel's where it mounts overlayfs in a user namespace, else fuse-overlayfs where usable. A
+// driver that cannot work here is refused with the fix (`airlock check` reports both).
+Result<std::string> ChooseOverlay(std::string wanted) {
+  if (wanted == "auto") {
+    if (const char* env = std::getenv("AIRLOCK_BOX_OVERLAY"); env != nullptr && *env != '\0') wanted = env;
+  }
+  if (wanted != "auto" && wanted != box::kOverlayKernel && wanted != box::kOverlayFuse) {
+    return MakeError(fmt::format("overlay driver '{}' (from --overlay or AIRLOCK_BOX_OVERLAY): kernel, fuse or auto", Utf8Text(wanted)));
+  }
+  if (wanted == box::kOverlayKernel) return wanted;
+  const std::string fuse = FuseOverlayProblem();
+  if (wanted == box::kOverlayFuse) {
+    if (!fuse.empty()) return MakeError("a box with --overlay fuse cannot run here: " + fuse);
+    return wanted;
+  }
+  if (KernelOverlayInUserNamespaces()) return std::string(box::kOverlayKernel);
+  if (fuse.empty()) return std::string(box::kOverlayFuse);
+  return MakeError("boxes cannot run here: the kernel mounts no overlayfs in a user namespace (Linux >= 5.11 does), and " + fuse);
 }
 
 int Create(const std::string& store, int argc, char** argv) {
-  std::string name, profile = "default";
+  std::string name, profile = "default", overlay = "auto";
   std::vector<std::string> over;
   bool monitor = false;
   CLI::App app{"Create a named copy-on-write box: the host trees it overlays look writable inside, and every change\n"
@@ -135,15 +157,21 @@ int Create(const std::string& store, int argc, char** argv) {
   app.add_option("--over", over, "a host directory to overlay, PATH or PATH:INSIDE (repeatable; default: your home at the "
                                  "profile's home, and the system directories it binds read-only: /usr)");
   app.add_flag("--monitor", monitor, "record every run's behaviour events in the box, for `airlock box review` (docs/EVENTS.md)");
+  app.add_option("--overlay", overlay, "what mounts the box's trees: kernel (overlayfs in the sandbox's user namespace), fuse "
+                                       "(fuse-overlayfs run by the sandbox) or auto (default: $AIRLOCK_BOX_OVERLAY, else kernel "
+                                       "where it works, else fuse)");
   std::string from;
   app.add_option("--from", from, "start as another box's snapshot, BOX/SNAP (that box's trees and, without --profile, profile)");
   if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
-  if (!from.empty()) return CreateFrom(store, name, from, app.count("--profile") ? profile : "", !over.empty());
+  auto driver = ChooseOverlay(overlay);
+  if (!driver) return Fail(driver.error());
+  if (!from.empty()) return CreateFrom(store, name, from, app.count("--profile") ? profile : "", !over.empty(), {monitor, *driver});
   auto trees = TreesOf(profile, over);
   if (!trees) return Fail(trees.error());
-  auto box = box::CreateBox(store, name, profile, *trees, monitor);
+  auto box = box::CreateBox(store, name, profile, *trees, {monitor, *driver});
   if (!box) return Fail(box.error());
   std::printf("box %s created in %s\n", name.c_str(), box->dir.c_str());
+  if (box->overlay == box::kOverlayFuse) std::printf("  overlay: fuse-overlayfs (run by the sandbox, docs/BOXES.md)\n");
   for (const auto& t : box->trees) std::printf("  %s  (host %s)\n", Utf8Text(t.inside).c_str(), Utf8Text(t.host).c_str());
   if (monitor) std::printf("every run's behaviour is recorded in %s\n", box->EventsDir().c_str());
   if (::geteuid() != 0) {
@@ -204,7 +232,7 @@ int List(const std::string& store, int argc, char** argv) {
     auto lock = box::LockBox(b);
     nlohmann::json trees = nlohmann::json::array();
     for (const auto& t : b.trees) trees.push_back({{"host", t.host}, {"inside", t.inside}});
-    out.push_back({{"name", b.name}, {"profile", b.profile}, {"created", b.created}, {"last_used", b.last_used}, {"monitor", b.monitor}, {"bytes", box::BoxBytes(b)},
+    out.push_back({{"name", b.name}, {"profile", b.profile}, {"created", b.created}, {"last_used", b.last_used}, {"monitor", b.monitor}, {"overlay", b.overlay}, {"bytes", box::BoxBytes(b)},
                    {"in_use", !lock.has_value()}, {"trees", trees}, {"dir", b.dir}});
   }
   if (json) {
@@ -396,13 +424,15 @@ int ImportCmd(const std::string& store, int argc, char** argv) {
   app.add_option("name", name, "the new box's name")->required();
   app.add_option("-p,--profile", profile, "the policy of the box's runs (default: default; never the archive's)");
   app.add_option("--over", over, "a host directory to overlay, PATH or PATH:INSIDE (repeatable; default: your home at the "
-                                 "profile's home, and /usr)");
+                                 "profile's home, and the system directories it binds read-only: /usr)");
   if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
   auto trees = TreesOf(profile, over);
   if (!trees) return Fail(trees.error());
+  auto driver = ChooseOverlay("auto");
+  if (!driver) return Fail(driver.error());
   UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return Fail(Error(fmt::format("open {}: {}", Utf8Text(file), std::strerror(errno))));
-  return Import(store, name, fd.get(), {profile, *trees}, ("imported from " + Utf8Text(file)).c_str());
+  return Import(store, name, fd.get(), {profile, *trees, {false, *driver}}, ("imported from " + Utf8Text(file)).c_str());
 }
 
 int Snapshot(const std::string& store, int argc, char** argv) {
@@ -474,7 +504,7 @@ Named copy-on-write boxes: a program in a box sees host directories as writable,
 changes stays in the box until you look at it, keep it or throw it away (docs/BOXES.md).
 
 Commands:
-  create NAME [--profile P] [--over PATH[:INSIDE]]... [--monitor]
+  create NAME [--profile P] [--over PATH[:INSIDE]]... [--monitor] [--overlay kernel|fuse|auto]
                                                         make a box (default trees: your home, /usr);
                                                         --monitor records every run's behaviour
   run NAME [run options] -- CMD [ARGS...]               run in the box (every `airlock run` option)

@@ -1,7 +1,10 @@
 // Child side of the mount plan (see mount_plan.h). Allocation-free: only syscalls and stack buffers.
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <linux/close_range.h>
+#include <signal.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -10,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "caps/caps.h"
 #include "core/unique_fd.h"
 #include "kernel/syscalls.h"
 #include "mount/mount_plan.h"
@@ -256,6 +260,98 @@ void MountOverlay(int err_fd, int root_fd, const MountOp& op, int lower_fd, int 
     UnstageLayer(err_fd, root_fd, op, ".airlock-lower");
     UnstageLayer(err_fd, root_fd, op, ".airlock-layer");
   }
+}
+
+// fuse-overlayfs (mount_plan.h): it resolves its layers by path (realpath) when it starts, so they
+// are attached for that moment at fixed points in the new root (kNewRoot), then detached once the
+// daemon answers; its arguments are fixed, nothing is formatted for it here.
+constexpr int kFuseDeviceFd = 3;
+// writeback=0: every write reaches the upper layer when the payload makes it (a write-back cache
+// would hold dirty pages that die with the daemon at the end of the run).
+constexpr const char* kFuseOptions =
+    "lowerdir=/tmp/.airlock-fuse-lower,upperdir=/tmp/.airlock-fuse-layer/upper,workdir=/tmp/.airlock-fuse-layer/work,"
+    "writeback=0";
+#ifndef FUSE_SUPER_MAGIC
+#define FUSE_SUPER_MAGIC 0x65735546
+#endif
+
+// A detached clone of the tree at `fd`, nosuid, nodev, read-only when asked; -1 with errno on failure.
+int DetachedClone(int fd, bool readonly) {
+  UniqueFd tree(::open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE));
+  if (!tree) return -1;
+  struct mount_attr attr {};
+  attr.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (readonly ? MOUNT_ATTR_RDONLY : 0);
+  if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) return -1;
+  return tree.release();
+}
+
+// The daemon, between fork and execve: the FUSE connection at fd 3, /dev/null as stdio, nothing else;
+// no capability, no_new_privs. Exits 127 on any failure (init then fails on the dead mount).
+[[noreturn]] void ExecFuseOverlayInChild(const char* program, int device) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  const int dev = ::fcntl(device, F_DUPFD_CLOEXEC, 10);
+  const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (dev < 0 || null_fd < 0) _exit(127);
+  for (int i = 0; i < 3; ++i) {
+    if (::dup2(null_fd, i) != i) _exit(127);
+  }
+  if (::dup2(dev, kFuseDeviceFd) != kFuseDeviceFd) _exit(127);
+  ::close_range(kFuseDeviceFd + 1, ~0U, 0);
+  if (::chdir("/") != 0) _exit(127);
+  if (DropBoundingAndLockSecurebitsInChild() != 0 || ClearCapabilitiesInChild() != 0) _exit(127);
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(127);
+  char* const argv[] = {const_cast<char*>("fuse-overlayfs"), const_cast<char*>("-f"), const_cast<char*>("-o"),
+                        const_cast<char*>(kFuseOptions), const_cast<char*>("/dev/fd/3"), nullptr};
+  char* const envp[] = {nullptr};
+  ::execve(program, argv, envp);
+  _exit(127);
+}
+
+// kOverlay with fuse set (mount_plan.h): a FUSE mount at the destination served by fuse-overlayfs,
+// which init forks here; verified (the daemon answers statfs only once it holds its layers), then
+// the layers' staging points are detached. `staged`: lower_fd and layer_fd are detached idmapped
+// trees already.
+void MountFuseOverlay(int err_fd, int root_fd, const MountOp& op, int lower_fd, int layer_fd, bool staged,
+                      const char* program, DirCache& cache) {
+  UniqueFd lower(staged ? ::fcntl(lower_fd, F_DUPFD_CLOEXEC, 3) : DetachedClone(lower_fd, true));
+  if (!lower) Fail(err_fd, "fuse-overlayfs: clone the lower tree", op, errno);
+  UniqueFd layer(staged ? ::fcntl(layer_fd, F_DUPFD_CLOEXEC, 3) : DetachedClone(layer_fd, false));
+  if (!layer) Fail(err_fd, "fuse-overlayfs: clone the layer", op, errno);
+  UniqueFd device(::open("/dev/fuse", O_RDWR | O_CLOEXEC));
+  if (!device) Fail(err_fd, "fuse-overlayfs: open /dev/fuse (as root: chmod 0666 /dev/fuse, Debian's default)", op, errno);
+  char lower_path[64], layer_path[64];
+  StageLayer(err_fd, root_fd, op, lower.get(), ".airlock-fuse-lower", lower_path, sizeof lower_path);
+  StageLayer(err_fd, root_fd, op, layer.get(), ".airlock-fuse-layer", layer_path, sizeof layer_path);
+  int dfd = CreateMountPoint(root_fd, op, true, cache);
+  if (dfd < 0) Fail(err_fd, "create overlay destination", op, -dfd);
+  UniqueFd dst(dfd);
+  UniqueFd fs(::fsopen("fuse", FSOPEN_CLOEXEC));
+  if (!fs) Fail(err_fd, "fsopen fuse", op, errno);
+  char fd_text[16], uid_text[16], gid_text[16];
+  snprintf(fd_text, sizeof fd_text, "%d", device.get());
+  snprintf(uid_text, sizeof uid_text, "%u", static_cast<unsigned>(::getuid()));
+  snprintf(gid_text, sizeof gid_text, "%u", static_cast<unsigned>(::getgid()));
+  const char* const kv[][2] = {{"source", "airlock-box"}, {"subtype", "fuse-overlayfs"}, {"fd", fd_text},
+                               {"rootmode", "40000"},    {"user_id", uid_text},         {"group_id", gid_text}};
+  for (const auto& [k, v] : kv) {
+    if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, k, v, 0) != 0) Fail(err_fd, "fuse-overlayfs: fsconfig", op, errno);
+  }
+  if (::fsconfig(fs.get(), FSCONFIG_SET_FLAG, "default_permissions", nullptr, 0) != 0) Fail(err_fd, "fuse-overlayfs: fsconfig", op, errno);
+  if (::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) Fail(err_fd, "fuse-overlayfs: create", op, errno);
+  UniqueFd mnt(::fsmount(fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV));
+  if (!mnt) Fail(err_fd, "fuse-overlayfs: fsmount", op, errno);
+  if (::move_mount(mnt.get(), "", dst.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
+    Fail(err_fd, "fuse-overlayfs: move_mount", op, errno);
+  }
+  cache.InvalidateAt(op.dst.c_str());
+  const pid_t pid = ::fork();
+  if (pid < 0) Fail(err_fd, "fuse-overlayfs: fork", op, errno);
+  if (pid == 0) ExecFuseOverlayInChild(program, device.get());
+  // Init keeps no end of the connection: when the daemon dies, the mount fails (ENOTCONN), never hangs.
+  device.reset();
+  VerifyFsType(err_fd, root_fd, op, FUSE_SUPER_MAGIC);
+  UnstageLayer(err_fd, root_fd, op, ".airlock-fuse-lower");
+  UnstageLayer(err_fd, root_fd, op, ".airlock-fuse-layer");
 }
 
 void MakeSymlink(int err_fd, int root_fd, const MountOp& op, DirCache& cache) {
@@ -550,8 +646,12 @@ void ApplyMountPlanInChild(const MountPlan& plan, int err_fd) {
         break;
       case MountOp::Kind::kOverlay: {
         const bool staged = plan.src_fds[i] >= 0 && plan.staged_layers;
-        MountOverlay(err_fd, root_fd, op, plan.src_fds[i], plan.layer_fds[i], staged, cache);
-        VerifyFsType(err_fd, root_fd, op, OVERLAYFS_SUPER_MAGIC);
+        if (op.fuse) {
+          MountFuseOverlay(err_fd, root_fd, op, plan.src_fds[i], plan.layer_fds[i], staged, plan.fuse_overlayfs.c_str(), cache);
+        } else {
+          MountOverlay(err_fd, root_fd, op, plan.src_fds[i], plan.layer_fds[i], staged, cache);
+          VerifyFsType(err_fd, root_fd, op, OVERLAYFS_SUPER_MAGIC);
+        }
         ::close(plan.src_fds[i]);
         ::close(plan.layer_fds[i]);
         plan.src_fds[i] = plan.layer_fds[i] = -1;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "policy/profile_loader.h"
+#include "process/spawn.h"
 
 namespace airlock {
 namespace {
@@ -298,6 +299,7 @@ Status PlanOverlay(const MountEntry& e, MountOp& op) {
   }
   op.src = lower->path;
   op.layer = layer->path;
+  op.fuse = e.fuse;
   return {};
 }
 
@@ -498,6 +500,12 @@ Result<MountPlan> BuildMountPlan(const Policy& policy, const IdMapping& ids) {
   }
 
   for (auto& op : user_ops) add(std::move(op));
+  if (std::any_of(plan.ops.begin(), plan.ops.end(), [](const MountOp& op) { return op.fuse; })) {
+    plan.fuse_overlayfs = process::FindSystemProgram("fuse-overlayfs");
+    if (plan.fuse_overlayfs.empty()) {
+      return MakeError("this box's overlays are mounted by fuse-overlayfs, which is not installed: apt-get install fuse-overlayfs");
+    }
+  }
   plan.masked = ApplicableMasks(plan.ops);
   plan.src_fds.assign(plan.ops.size(), -1);
   plan.layer_fds.assign(plan.ops.size(), -1);

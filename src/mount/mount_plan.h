@@ -22,6 +22,24 @@
 // child). Entries only host root can read (no group or other read bit: the sandbox never runs as host
 // root) are left as they are. What a sandbox can still learn about its host: docs/SECURITY.md.
 //
+// fuse-overlayfs (MountOp::fuse, a box made with the fuse driver, docs/BOXES.md): where the kernel has
+// no overlayfs in user namespaces. The child (init, before pivot_root) opens /dev/fuse as the sandbox
+// user, mounts a FUSE filesystem on the destination (fd=, user_id/group_id = its own ids,
+// default_permissions: the kernel checks modes as for any filesystem; nosuid, nodev; no allow_other)
+// and forks the daemon, exec'd as `fuse-overlayfs -f -o lowerdir=...,writeback=0 /dev/fd/3`: the
+// FUSE connection is its fd 3, /dev/null its stdio, nothing else is inherited. It resolves its layers
+// by path when it starts, so the lower tree (a clone, read-only) and the layer directory (a clone) are
+// attached at fixed points of the new root until it answers the verification (statfs), then detached:
+// from then on it holds them only as descriptors of detached mounts (".." from their roots leads
+// nowhere, so no host path beyond them is reachable through them). It runs as the sandbox user with no
+// capability (bounding set dropped, securebits locked, no_new_privs), an empty environment, cwd and
+// root "/" (pivot_root moves both into the sandbox's root, so after setup it sees only the sandbox's
+// tree and its layers), and dies with init (parent-death signal and the pid namespace). It is a process of the sandbox's pid namespace, of the sandbox's uid: the payload can
+// see it, signal it (its own view then fails with ENOTCONN) and, being the same uid, open its
+// descriptors through /proc (the lower tree is read-only; the layer is the box's own). No seccomp
+// filter or Landlock ruleset applies to it. The mount is verified (FUSE_SUPER_MAGIC) through the
+// daemon, so a daemon that failed to start fails the run.
+//
 // Sysctls (proc_sys_writes, e.g. the per-user-namespace counters of ucount/ucount.h) are written last,
 // after the masks (every detached mount counts as a mount namespace against those counters), through
 // the sandbox's fresh /proc/sys opened before it was made read-only; a plan without /proc writes them
@@ -55,6 +73,7 @@ struct MountOp {
   mode_t mode = 0755;        // dirs/files created for this op
   std::string origin;        // where the entry came from, for messages
   std::string layer;         // kOverlay: host directory with upper/ and work/ (src is the lower tree)
+  bool fuse = false;         // kOverlay: fuse-overlayfs instead of the kernel's overlayfs (below)
 };
 
 // A sysctl written in the child: path relative to /proc/sys ("user/max_inotify_instances").
@@ -95,6 +114,7 @@ struct MountPlan {
   mutable std::vector<int> src_fds;
   mutable std::vector<int> layer_fds;
   bool staged_layers = false;  // the overlay fds are detached idmapped trees to attach (root callers)
+  std::string fuse_overlayfs;  // the fuse-overlayfs program (absolute) when an overlay op has fuse set
   std::vector<UniqueFd> staged_trees;  // the parent's references to those trees (closed after the run)
 };
 

@@ -85,6 +85,7 @@ void CheckMounts(const Policy& policy, std::vector<std::string>& problems) {
     if (m.kind == MountEntry::Kind::kOverlay && (m.layer.empty() || m.layer.front() != '/' || m.layer.find('\0') != std::string::npos)) {
       problems.push_back(where + ": layer '" + m.layer + "' must be an absolute host path");
     }
+    if (m.fuse && m.kind != MountEntry::Kind::kOverlay) problems.push_back(where + ": fuse is only for an overlay");
     if (is_bind) {
       if (m.src.empty() || m.src.front() != '/') {
         problems.push_back(where + ": source '" + m.src + "' must be an absolute host path");

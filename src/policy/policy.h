@@ -61,6 +61,8 @@ struct MountEntry {
   // kOverlay: host directory holding the overlay's `upper/` and `work/` (an `airlock box` layer). The
   // overlay is mounted inside the sandbox's user namespace (userxattr), nosuid and nodev.
   std::string layer;
+  // kOverlay: mounted by fuse-overlayfs, run by the sandbox (mount/mount_plan.h), instead of the kernel.
+  bool fuse = false;
 
   bool operator==(const MountEntry&) const = default;
 };

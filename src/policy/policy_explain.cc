@@ -98,7 +98,7 @@ void ExplainMounts(const Policy& p, Table& t) {
       case MountEntry::Kind::kDir: line = fmt::format("rw  dir     {}", m.dst); break;
       case MountEntry::Kind::kSymlink: line = fmt::format("    symlink {} -> {}", m.dst, m.src); break;
       case MountEntry::Kind::kFile: line = fmt::format("ro  file    {} \"{}\"", m.dst, Escape(m.src)); break;
-      case MountEntry::Kind::kOverlay: line = fmt::format("cow overlay {} <- {} (changes in {})", m.dst, m.src, m.layer); break;
+      case MountEntry::Kind::kOverlay: line = fmt::format("cow overlay {} <- {} (changes in {}{})", m.dst, m.src, m.layer, m.fuse ? ", fuse-overlayfs" : ""); break;
     }
     if (m.optional) line += "  (optional)";
     if (!m.origin.empty()) line += "  [" + m.origin + "]";

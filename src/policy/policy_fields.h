@@ -95,7 +95,8 @@ struct PolicyFieldInfo {
   X(size_bytes, "size", "size")              \
   X(optional, "optional", "(optional)")      \
   X(origin, "", "[origin]")                  \
-  X(layer, "layer", "changes in LAYER")
+  X(layer, "layer", "changes in LAYER")      \
+  X(fuse, "fuse", "(fuse-overlayfs)")
 
 // X(member, TOML form, explain): one `NAME = "SOFT:HARD"` line in [limits.rlimits].
 #define AIRLOCK_RLIMIT_FIELDS(X)      \

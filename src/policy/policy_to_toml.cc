@@ -93,6 +93,7 @@ void Put(toml::table& t, const std::string& key, const std::vector<MountEntry>& 
     if (m.size_bytes) InsertU64(e, "size", m.size_bytes);
     if (m.optional) e.insert_or_assign("optional", true);
     if (!m.layer.empty()) e.insert_or_assign("layer", m.layer);
+    if (m.fuse) e.insert_or_assign("fuse", true);
     mounts.push_back(std::move(e));
   }
   if (!mounts.empty()) t.insert_or_assign(key, std::move(mounts));

@@ -473,6 +473,7 @@ class Applier {
       std::optional<uint64_t> size = e.Size("size");
       MountEntry m;
       e.Bool("optional", m.optional);
+      e.Bool("fuse", m.fuse);
       e.Finish();
       m.origin = Origin(n);
       static const std::pair<const char*, MountEntry::Kind> kTypes[] = {
@@ -501,6 +502,10 @@ class Applier {
       if ((m.kind == MountEntry::Kind::kOverlay) != (layer != nullptr)) {
         errors_.Add(n.source(), m.kind == MountEntry::Kind::kOverlay ? "'mount' entry of type overlay needs a 'layer' (a directory for its upper/ and work/)"
                                                                      : "'mount.layer' is only for type overlay");
+        continue;
+      }
+      if (m.fuse && m.kind != MountEntry::Kind::kOverlay) {
+        errors_.Add(n.source(), "'mount.fuse' is only for type overlay");
         continue;
       }
       if (layer) {

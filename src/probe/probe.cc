@@ -17,10 +17,11 @@
 #include <fstream>
 
 #include "cgroup/cgroup.h"
+#include "core/unique_fd.h"
 #include "kernel/syscalls.h"
 #include "landlock/landlock.h"
 #include "net/net.h"
-#include "userns/userns.h"
+#include "process/spawn.h"
 #include "userns/userns.h"
 
 namespace airlock {
@@ -97,6 +98,60 @@ static ProbeItem ProbeIdmappedMounts() {
   return item;
 }
 
+// Writes `text` to the file `path` (a /proc file of the probe's own child); false on failure.
+static bool WriteSmallFile(const char* path, const char* text) {
+  UniqueFd fd(::open(path, O_WRONLY | O_CLOEXEC));
+  const ssize_t n = static_cast<ssize_t>(std::strlen(text));
+  return fd && ::write(fd.get(), text, static_cast<size_t>(n)) == n;
+}
+
+bool KernelOverlayInUserNamespaces() {
+  char base[] = "/tmp/airlock-overlay-probe-XXXXXX";
+  if (::mkdtemp(base) == nullptr) return false;
+  const std::string lower = std::string(base) + "/lower", upper = std::string(base) + "/upper",
+                    work = std::string(base) + "/work";
+  bool dirs = true;
+  for (const std::string* d : {&lower, &upper, &work}) dirs = dirs && ::mkdir(d->c_str(), 0700) == 0;
+  // Formatted before the fork: the child only makes syscalls.
+  const std::string uid_map = fmt::format("0 {} 1\n", ::geteuid()), gid_map = fmt::format("0 {} 1\n", ::getegid());
+  const int rc = !dirs ? 1 : InChild([&] {
+    if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return 2;
+    if (!WriteSmallFile("/proc/self/setgroups", "deny") || !WriteSmallFile("/proc/self/uid_map", uid_map.c_str()) ||
+        !WriteSmallFile("/proc/self/gid_map", gid_map.c_str())) {
+      return 3;
+    }
+    UniqueFd fs(::fsopen("overlay", FSOPEN_CLOEXEC));
+    if (!fs) return 1;
+    const char* const kv[][2] = {{"lowerdir", lower.c_str()}, {"upperdir", upper.c_str()}, {"workdir", work.c_str()}};
+    for (const auto& [k, v] : kv) {
+      if (::fsconfig(fs.get(), FSCONFIG_SET_STRING, k, v, 0) != 0) return 1;
+    }
+    if (::fsconfig(fs.get(), FSCONFIG_SET_FLAG, "userxattr", nullptr, 0) != 0) return 1;
+    return ::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) == 0 ? 0 : 1;
+  });
+  // The overlay leaves work/work (mode 000) behind.
+  const std::string workwork = work + "/work";
+  ::chmod(workwork.c_str(), 0700);
+  ::rmdir(workwork.c_str());
+  for (const std::string* d : {&lower, &upper, &work}) ::rmdir(d->c_str());
+  ::rmdir(base);
+  return rc == 0;
+}
+
+std::string FuseOverlayProblem() {
+  const std::string program = process::FindSystemProgram("fuse-overlayfs");
+  if (program.empty()) return "fuse-overlayfs is not installed (apt-get install fuse-overlayfs)";
+  struct stat st {};
+  if (::stat("/dev/fuse", &st) != 0 || !S_ISCHR(st.st_mode)) return "/dev/fuse is missing (as root: modprobe fuse)";
+  // A root caller's sandbox runs as an unprivileged host uid: the device must be open to others.
+  const bool usable = ::geteuid() == 0 ? (st.st_mode & 0006) == 0006 : ::access("/dev/fuse", R_OK | W_OK) == 0;
+  if (!usable) {
+    return fmt::format("/dev/fuse is mode {:04o}, so the sandbox user cannot open it; as root run 'chmod 0666 /dev/fuse' "
+                       "(the mode Debian's udev rules give it; scripts/install-deps.sh does this)", st.st_mode & 07777);
+  }
+  return "";
+}
+
 std::vector<ProbeItem> ProbeHost() {
   std::vector<ProbeItem> items;
   bool root = ::geteuid() == 0;
@@ -122,12 +177,18 @@ std::vector<ProbeItem> ProbeHost() {
   });
   items.push_back({"new mount API", mountapi == 0, mountapi == 0 ? "fsopen, open_tree, move_mount, mount_setattr" : "missing (kernel < 5.12?)", true});
 
-  int overlay = InChild([] {
-    if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return 2;
-    int fd = ::fsopen("overlay", FSOPEN_CLOEXEC);
-    return fd >= 0 ? 0 : 1;
-  });
-  items.push_back({"overlayfs in user namespaces", overlay == 0, overlay == 0 ? "available (for copy-on-write boxes)" : "not available", false});
+  const bool overlay = KernelOverlayInUserNamespaces();
+  const std::string fuse = FuseOverlayProblem();
+  items.push_back({"overlayfs in user namespaces", overlay,
+                   overlay ? "available (copy-on-write boxes use it)"
+                   : fuse.empty() ? "not available: boxes use fuse-overlayfs instead (`airlock box create` chooses it)"
+                                  : "not available, nor fuse-overlayfs (" + fuse + "): boxes cannot run here; install and enable "
+                                    "fuse-overlayfs, or use a kernel that mounts overlayfs in user namespaces (Linux >= 5.11)",
+                   false});
+  items.push_back({"fuse-overlayfs", fuse.empty(),
+                   fuse.empty() ? "usable (boxes made with --overlay fuse, or where the kernel lacks overlayfs in user namespaces)"
+                                : fuse + (overlay ? " (optional: the kernel's overlayfs serves boxes here)" : ""),
+                   false});
   if (root) items.push_back(ProbeIdmappedMounts());
 
   std::string actions = ReadLine("/proc/sys/kernel/seccomp/actions_avail");

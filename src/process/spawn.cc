@@ -234,4 +234,12 @@ Result<SpawnResult> SpawnAndCapture(const std::vector<std::string>& argv, const 
   return r;
 }
 
+std::string FindSystemProgram(const std::string& name) {
+  for (const char* dir : {"/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"}) {
+    std::string path = std::string(dir) + "/" + name;
+    if (::access(path.c_str(), X_OK) == 0) return path;
+  }
+  return "";
+}
+
 }  // namespace airlock::process

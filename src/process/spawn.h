@@ -47,6 +47,10 @@ struct Pipe {
 // pipe2(O_CLOEXEC).
 Result<Pipe> MakePipe();
 
+// The absolute path of the system program `name` (an executable in /usr/bin, /bin, /usr/sbin, /sbin or
+// /usr/local/bin, in that order; never $PATH), or "" when there is none.
+std::string FindSystemProgram(const std::string& name);
+
 // The child's standard descriptors: a descriptor to dup2 onto 0/1/2, -1 for /dev/null, or kInherit
 // to leave the caller's as they are.
 inline constexpr int kInherit = -2;

@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,6 +32,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "box/box_commit.h"
+#include "box/box_store.h"
 #include "core/json_text.h"
 #include "test_env.h"
 
@@ -599,3 +602,109 @@ TEST(BoxDiff, TenThousandFilesPerformanceSanity) {
 }
 
 }  // namespace
+
+// fuse-overlayfs's upper layer (box_diff.h, a box made with the fuse driver): `.wh.NAME` whiteouts,
+// `.wh..wh..opq` + `.wh..opq` opaque markers (as fuse-overlayfs 1.10 leaves them in every directory it
+// makes), its own opaque xattr and the kernel's, no xattr whiteouts.
+TEST(BoxDiff, FuseOverlayfsWhiteoutsAndOpaqueMarkers) {
+  Box b;
+  const std::string& l = b.lower;
+  const std::string& u = b.upper;
+  for (const char* f : {"/a.txt", "/b.txt", "/kept.txt"}) Write(l + f, "host");
+  for (const char* d : {"/d", "/e", "/g", "/m"}) MakeDir(l + d);
+  Write(l + "/d/x.txt", "x");
+  Write(l + "/e/y.txt", "y");
+  Write(l + "/g/z.txt", "z");
+  Write(l + "/m/k.txt", "k");
+  Write(l + "/m/z.txt", "z");
+
+  Whiteout(u + "/a.txt");             // a device whiteout, as in the kernel's format
+  Write(u + "/.wh.b.txt");            // fuse-overlayfs's file form of a whiteout
+  Write(u + "/.wh.ghost");            // hides nothing on the host: no change
+  MakeDir(u + "/d");                  // opaque by its markers
+  Write(u + "/d/.wh..wh..opq");
+  Whiteout(u + "/d/.wh..opq");
+  Write(u + "/d/new", "new");
+  MakeDir(u + "/e");                  // opaque by fuse-overlayfs's xattr
+  SetXattr(u + "/e", "user.fuseoverlayfs.opaque", "y");
+  MakeDir(u + "/g");                  // opaque by the kernel's xattr (fuse-overlayfs honours it)
+  SetXattr(u + "/g", "user.overlay.opaque", "y");
+  MakeDir(u + "/nd");                 // a new directory: fuse-overlayfs marks it opaque too
+  Write(u + "/nd/.wh..wh..opq");
+  Whiteout(u + "/nd/.wh..opq");
+  Write(u + "/nd/z", "z");
+  MakeDir(u + "/m");                  // merged; "x" means nothing to fuse-overlayfs
+  SetXattr(u + "/m", "user.overlay.opaque", "x");
+  Write(u + "/m/z.txt");              // not a whiteout here: an empty file over the host's
+  SetXattr(u + "/m/z.txt", "user.overlay.whiteout", "");
+  Write(u + "/m/.wh.k.txt");
+  Write(u + "/kept.txt", "box");      // the upper entry shows: its whiteout hides nothing
+  Write(u + "/.wh.kept.txt");
+
+  std::vector<LayerTree> fuse = b.Trees();
+  fuse[0].fuse = true;
+  auto changes = DiffLayers(fuse);
+  ASSERT_TRUE(changes) << changes.error().What();
+  EXPECT_EQ(Summary(*changes), Sorted({"D a.txt (file)", "D b.txt (file)", "R d (dir)", "A d/new (file)", "R e (dir)",
+                                       "R g (dir)", "C kept.txt (file)", "D m/k.txt (file)", "C m/z.txt (file)",
+                                       "A nd (dir)", "A nd/z (file)"}));
+  EXPECT_TRUE(IsSortedByPath(*changes));
+
+  DiffOptions only;
+  only.only = {std::string(kInside) + "/b.txt", std::string(kInside) + "/m/k.txt"};
+  auto some = DiffLayers(fuse, only);
+  ASSERT_TRUE(some) << some.error().What();
+  EXPECT_EQ(Summary(*some), Sorted({"D b.txt (file)", "D m/k.txt (file)"}));
+
+  // Read as the kernel's format, the same names are ordinary entries (the kernel lets a payload make them).
+  auto kernel = DiffLayers(b.Trees());
+  ASSERT_TRUE(kernel) << kernel.error().What();
+  EXPECT_NE(Find(*kernel, ".wh.b.txt"), nullptr);
+  EXPECT_EQ(Find(*kernel, "b.txt"), nullptr);
+}
+
+// Discard and commit of a fuse box go through the same names: a discarded deletion takes its `.wh.`
+// file, a committed directory leaves the box with its opaque markers.
+TEST(BoxDiff, FuseBoxDiscardAndCommitTakeTheMarkers) {
+  Box b;
+  Write(b.lower + "/b.txt", "host");
+  Write(b.lower + "/c.txt", "host");
+  const std::string store = b.root + "/store";
+  auto made = box::CreateBox(store, "fb", "default", {{b.lower, kInside}}, box::kOverlayFuse);
+  ASSERT_TRUE(made) << made.error().What();
+  auto opened = box::OpenBox(store, "fb");
+  ASSERT_TRUE(opened) << opened.error().What();
+  EXPECT_EQ(opened->overlay, box::kOverlayFuse);
+  const std::string u = opened->UpperDir(0);
+  Write(u + "/.wh.b.txt");
+  Write(u + "/.wh.c.txt");
+  MakeDir(u + "/nd");
+  Write(u + "/nd/.wh..wh..opq");
+  Whiteout(u + "/nd/.wh..opq");
+  Write(u + "/nd/z", "z");
+  auto before = DiffLayers(box::LayersOf(*opened));
+  ASSERT_TRUE(before) << before.error().What();
+  EXPECT_EQ(Summary(*before), Sorted({"D b.txt (file)", "D c.txt (file)", "A nd (dir)", "A nd/z (file)"}));
+
+  std::vector<std::string> untouched;
+  ASSERT_TRUE(box::DiscardPaths(*opened, {std::string(kInside) + "/b.txt"}, &untouched));
+  EXPECT_TRUE(untouched.empty());
+  struct stat st {};
+  EXPECT_NE(::lstat((u + "/.wh.b.txt").c_str(), &st), 0);
+
+  struct timespec now {};
+  ::clock_gettime(CLOCK_REALTIME, &now);  // the run's start, after the host's files were made
+  ASSERT_TRUE(box::RecordBaseline(*opened, static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec));
+  box::CommitOptions commit;
+  commit.only = {std::string(kInside) + "/nd", std::string(kInside) + "/c.txt"};
+  auto done = box::CommitBox(*opened, commit);
+  ASSERT_TRUE(done) << done.error().What();
+  EXPECT_TRUE(done->conflicts.empty());
+  EXPECT_EQ(test::ReadFileOrEmpty(b.lower + "/nd/z"), "z");
+  EXPECT_NE(::lstat((b.lower + "/c.txt").c_str(), &st), 0);
+  EXPECT_NE(::lstat((u + "/nd").c_str(), &st), 0) << "the committed directory stays in the box";
+  EXPECT_NE(::lstat((u + "/.wh.c.txt").c_str(), &st), 0);
+  auto after = DiffLayers(box::LayersOf(*opened));
+  ASSERT_TRUE(after) << after.error().What();
+  EXPECT_TRUE(after->empty()) << ChangesToText(*after);
+}

@@ -70,7 +70,7 @@ std::vector<MountEntry> NonDefault(const std::vector<MountEntry>&) {
           {K::kDir, "", "/d", 0, false, "sample"},
           {K::kSymlink, "../target", "/a/link", 0, false, "sample"},
           {K::kFile, "line1\nline2 \"quoted\"", "/etc/odd", 0, false, "sample"},
-          {K::kOverlay, "/srv/app", "/app", 0, false, "sample", "/srv/boxes/b/layers/0"}};
+          {K::kOverlay, "/srv/app", "/app", 0, false, "sample", "/srv/boxes/b/layers/0", true}};
 }
 
 // `policy` with the described field `member` set to a non-default value.
