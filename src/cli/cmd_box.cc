@@ -124,6 +124,7 @@ int CreateFrom(const std::string& store, const std::string& name, const std::str
   auto fd = box::OpenSnapshot(*src, from.substr(slash + 1));
   if (!fd) return Fail(fd.error());
   return Import(store, name, fd->get(), {profile.empty() ? src->profile : profile, src->trees, settings}, ("created from " + from).c_str());
+}
 
 // The overlay driver of a new box (box_store.h): --overlay, else $AIRLOCK_BOX_OVERLAY, else "auto":
 // the kernel's where it mounts overlayfs in a user namespace, else fuse-overlayfs where usable. A

@@ -670,7 +670,7 @@ TEST(BoxDiff, FuseBoxDiscardAndCommitTakeTheMarkers) {
   Write(b.lower + "/b.txt", "host");
   Write(b.lower + "/c.txt", "host");
   const std::string store = b.root + "/store";
-  auto made = box::CreateBox(store, "fb", "default", {{b.lower, kInside}}, box::kOverlayFuse);
+  auto made = box::CreateBox(store, "fb", "default", {{b.lower, kInside}}, {false, box::kOverlayFuse});
   ASSERT_TRUE(made) << made.error().What();
   auto opened = box::OpenBox(store, "fb");
   ASSERT_TRUE(opened) << opened.error().What();
