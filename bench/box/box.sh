@@ -27,6 +27,11 @@ mean_ms() {
 bare=$(mean_ms /bin/true)
 cold=$(mean_ms "$A" run --pool off -- /bin/true)
 box=$(mean_ms "$A" box run bench -- /bin/true)
+fuse_ms=n/a
+if "$A" box create fbench --overlay fuse --over "$work/tree:/data" > /dev/null 2>&1; then
+  fuse_ms=$(mean_ms "$A" box run fbench -- /bin/true)
+  "$A" box rm fbench > /dev/null
+fi
 bwrap_ms=n/a
 if command -v bwrap > /dev/null; then
   bwrap_ms=$(mean_ms bwrap --unshare-all --die-with-parent --ro-bind /usr /usr --symlink usr/lib64 /lib64 --symlink usr/lib /lib \
@@ -57,6 +62,10 @@ t2=$(date +%s%N)
 "$A" box restore bench s1 > /dev/null
 t3=$(date +%s%N)
 snap_ms=$(echo "scale=1; ($t1 - $t0) / 1000000" | bc)
+t0=$(date +%s%N)
+tar -C "$work/store/bench/layers/0" -cf "$work/peer.tar" upper && sync -f "$work/peer.tar"
+t1=$(date +%s%N)
+tar_ms=$(echo "scale=1; ($t1 - $t0) / 1000000" | bc)
 restore_ms=$(echo "scale=1; ($t3 - $t2) / 1000000" | bc)
 [ "$("$A" box diff bench | wc -l)" = "$n" ] || { echo "restore did not bring back the snapshot" >&2; exit 1; }
 
@@ -68,16 +77,21 @@ t1=$(date +%s%N)
 "$A" box commit bench > /dev/null
 t2=$(date +%s%N)
 cpa_ms=$(echo "scale=1; ($t1 - $t0) / 1000000" | bc)
+t0=$(date +%s%N)
+cp -a "$work/copy-source" "$work/copy-dest2" && sync -f "$work/copy-dest2"
+t1=$(date +%s%N)
+cpasync_ms=$(echo "scale=1; ($t1 - $t0) / 1000000" | bc)
 commit_ms=$(echo "scale=1; ($t2 - $t1) / 1000000" | bc)
 [ "$(ls "$work/tree/many" | wc -l)" = 10000 ] || { echo "commit did not write the 10,000 files" >&2; exit 1; }
 
-ratio() { [ "$2" = n/a ] && echo n/a || echo "scale=2; $1 / $2" | bc; }
+ratio() { if [ "$1" = n/a ] || [ "$2" = n/a ]; then echo n/a; else echo "scale=2; $1 / $2" | bc; fi; }
 cat <<TABLE
 | what (mean of $N runs; diff: 5) | ms | vs airlock run | vs bwrap |
 |---|---|---|---|
 | /bin/true, no sandbox | $bare | | |
 | \`airlock run --pool off -- /bin/true\` | $cold | 1.00 | $(ratio "$cold" "$bwrap_ms") |
 | \`airlock box run B -- /bin/true\` (one tree) | $box | $(ratio "$box" "$cold") | $(ratio "$box" "$bwrap_ms") |
+| \`airlock box run B -- /bin/true\`, fuse-overlayfs driver | $fuse_ms | $(ratio "$fuse_ms" "$cold") | $(ratio "$fuse_ms" "$bwrap_ms") |
 | bubblewrap 0.8, same tree bound (Debian 12's bwrap has no overlay) | $bwrap_ms | $(ratio "$bwrap_ms" "$cold") | 1.00 |
 | \`unshare -Urm\` + overlay mount (userxattr) + /bin/true | $ovl | $(ratio "$ovl" "$cold") | $(ratio "$ovl" "$bwrap_ms") |
 | \`airlock box create\` (one tree) | $create | | |
@@ -85,7 +99,9 @@ cat <<TABLE
 | \`airlock box diff\`, $n changes (text) | $diff_ms | | |
 | \`airlock box diff --json\`, $n changes | $json_ms | | |
 | \`airlock box snapshot\`, $n changes | $snap_ms | | |
+| \`tar -cf\` of the same upper layer + sync (the peer of a snapshot) | $tar_ms | | |
 | \`airlock box restore\`, $n changes | $restore_ms | | |
 | \`airlock box commit\`, $n changes (review, conflict check, fsync per file) | $commit_ms | | |
 | \`cp -a\` of the same 10,000 files | $cpa_ms | | |
+| \`cp -a\` + \`sync -f\` of the same files (durable, as commit is) | $cpasync_ms | | |
 TABLE

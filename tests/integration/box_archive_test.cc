@@ -11,6 +11,7 @@
 
 #include <filesystem>
 
+#include "box_fixture.h"
 #include "test_env.h"
 
 using namespace airlock::test;
@@ -43,33 +44,8 @@ t.fileobj.flush(); t.fileobj.close()
 if spec.get("cut"): os.truncate(out, spec["cut"])
 )";
 
-class BoxArchive : public ::testing::Test {
+class BoxArchive : public BoxFixture {
  protected:
-  void SetUp() override {
-    dir_ = MakeTempDir("boxarc");
-    tree_ = dir_ + "/tree";
-    store_ = dir_ + "/store";
-    std::filesystem::create_directories(tree_ + "/sub");
-    std::filesystem::create_directories(tree_ + "/gone");
-    WriteFile(tree_ + "/a", "orig\n");
-    WriteFile(tree_ + "/sub/b", "keep\n");
-    WriteFile(tree_ + "/gone/c", "c\n");
-    if (IsRoot()) {
-      BoxCmd({"create", "probe", "--over", tree_ + ":/data"});
-      auto r = BoxCmd({"run", "probe", "--", "/bin/true"});
-      BoxCmd({"rm", "probe"});
-      if (r.err.find("cannot be idmapped") != std::string::npos) GTEST_SKIP() << "SKIPPED LOUDLY: " << r.err;
-    }
-  }
-  void TearDown() override {
-    airlock::test::Run({"/bin/chmod", "-R", "u+rwX", dir_});
-    std::filesystem::remove_all(dir_);
-  }
-  RunResult BoxCmd(std::vector<std::string> args, int timeout = 120) {
-    std::vector<std::string> argv = {AirlockBin(), "box", "--store", store_};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return airlock::test::Run(argv, "", timeout);
-  }
   std::string Diff(const std::string& box) {
     auto r = BoxCmd({"diff", box, "--json"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -89,17 +65,16 @@ class BoxArchive : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 
-  const std::string kScript =
+  const std::string kEveryKind =
       "echo changed >> /data/a && echo new > /data/new && rm /data/sub/b && rm -r /data/gone && mkdir /data/gone && "
       "echo fresh > /data/gone/x && ln -s /etc/passwd /data/link && mkfifo /data/fifo && printf z > \"/data/odd$(printf '\\377')\" && "
       "python3 -c 'import os; os.setxattr(\"/data/new\", \"user.note\", b\"hi\")'";
-  std::string dir_, tree_, store_;
 };
 
 TEST_F(BoxArchive, ExportImportRoundTripKeepsEveryKindOfChange) {
   if (access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "SKIPPED LOUDLY: /usr/bin/python3 is not installed";
   ASSERT_EQ(BoxCmd({"create", "src", "--over", tree_ + ":/data"}).exit_code, 0);
-  auto r = BoxCmd({"run", "src", "--", "/bin/sh", "-c", kScript});
+  auto r = BoxCmd({"run", "src", "--", "/bin/sh", "-c", kEveryKind});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string before = Diff("src");
   for (const char* want : {"\"deleted\"", "\"replaced\"", "\"symlink\"", "\"fifo\"", "odd\\\\xff"}) {

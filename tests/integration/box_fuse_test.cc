@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "box_fixture.h"
 #include "test_env.h"
 
 using namespace airlock::test;
@@ -29,68 +30,16 @@ std::string FuseSkipReason() {
   return "";
 }
 
-class BoxFuse : public ::testing::Test {
+class BoxFuse : public BoxFixture {
  protected:
   void SetUp() override {
     if (std::string why = FuseSkipReason(); !why.empty()) GTEST_SKIP() << why;
-    dir_ = MakeTempDir("box_fuse");
-    tree_ = dir_ + "/tree";
-    store_ = dir_ + "/store";
-    std::filesystem::create_directories(tree_ + "/sub");
-    std::filesystem::create_directories(tree_ + "/gone");
-    WriteFile(tree_ + "/a", "orig\n");
-    WriteFile(tree_ + "/sub/b", "keep\n");
-    WriteFile(tree_ + "/gone/c", "c\n");
-    if (IsRoot()) {  // root's boxes need idmapped mounts where the temporary files live
-      Create("probe");
-      auto r = BoxCmd({"run", "probe", "--", "/bin/true"});
-      BoxCmd({"rm", "probe"});
-      if (r.err.find("cannot be idmapped") != std::string::npos) GTEST_SKIP() << "SKIPPED LOUDLY: " << r.err;
-    }
-  }
-  void TearDown() override {
-    if (dir_.empty()) return;
-    airlock::test::Run({"/bin/chmod", "-R", "u+rwX", dir_});
-    std::filesystem::remove_all(dir_);
-  }
-
-  RunResult BoxCmd(std::vector<std::string> args, int timeout = 60) {
-    std::vector<std::string> argv = {AirlockBin(), "box", "--store", store_};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return airlock::test::Run(argv, "", timeout);
+    BoxFixture::SetUp();
   }
   void Create(const std::string& name) {
     auto r = BoxCmd({"create", name, "--overlay", "fuse", "--over", tree_ + ":/data"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
-  // The host tree as text: every path with its content (files) or kind, sorted.
-  std::string Snapshot() {
-    std::vector<std::string> lines;
-    for (const auto& e : std::filesystem::recursive_directory_iterator(tree_)) {
-      std::string rel = e.path().string().substr(tree_.size());
-      if (e.is_symlink()) {
-        lines.push_back(rel + " -> " + std::filesystem::read_symlink(e.path()).string());
-      } else {
-        lines.push_back(rel + (e.is_regular_file() ? " = " + ReadFileOrEmpty(e.path().string()) : " /"));
-      }
-    }
-    std::sort(lines.begin(), lines.end());
-    std::string out;
-    for (const auto& l : lines) out += l + "\n";
-    return out;
-  }
-
-  const std::string kScript =
-      "echo changed >> /data/a && echo new > /data/new && rm /data/sub/b && mkdir /data/d && rm -r /data/gone && "
-      "mkdir /data/gone && echo fresh > /data/gone/x && cat /data/a";
-  const std::string kListing =
-      "C /data/a (file, 13 B)\n"
-      "A /data/d (dir)\n"
-      "R /data/gone (dir)\n"
-      "A /data/gone/x (file, 6 B)\n"
-      "A /data/new (file, 4 B)\n"
-      "D /data/sub/b (file)\n";
-  std::string dir_, tree_, store_;
 };
 
 TEST_F(BoxFuse, ChangesStayInTheBoxAndTheListingNamesThem) {

