@@ -2,6 +2,8 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/close_range.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -287,7 +289,7 @@ int DetachedClone(int fd, bool readonly) {
 
 // The daemon, between fork and execve: the FUSE connection at fd 3, /dev/null as stdio, nothing else;
 // no capability, no_new_privs. Exits 127 on any failure (init then fails on the dead mount).
-[[noreturn]] void ExecFuseOverlayInChild(const char* program, int device) {
+[[noreturn]] void ExecFuseOverlayInChild(const char* program, int device, const std::vector<sock_filter>& filter) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   const int dev = ::fcntl(device, F_DUPFD_CLOEXEC, 10);
   const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -300,6 +302,8 @@ int DetachedClone(int fd, bool readonly) {
   if (::chdir("/") != 0) _exit(127);
   if (DropBoundingAndLockSecurebitsInChild() != 0 || ClearCapabilitiesInChild() != 0) _exit(127);
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(127);
+  struct sock_fprog prog {static_cast<unsigned short>(filter.size()), const_cast<sock_filter*>(filter.data())};
+  if (filter.empty() || ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0) _exit(127);
   char* const argv[] = {const_cast<char*>("fuse-overlayfs"), const_cast<char*>("-f"), const_cast<char*>("-o"),
                         const_cast<char*>(kFuseOptions), const_cast<char*>("/dev/fd/3"), nullptr};
   char* const envp[] = {nullptr};
@@ -312,7 +316,7 @@ int DetachedClone(int fd, bool readonly) {
 // the layers' staging points are detached. `staged`: lower_fd and layer_fd are detached idmapped
 // trees already.
 void MountFuseOverlay(int err_fd, int root_fd, const MountOp& op, int lower_fd, int layer_fd, bool staged,
-                      const char* program, DirCache& cache) {
+                      const MountPlan& plan, DirCache& cache) {
   UniqueFd lower(staged ? ::fcntl(lower_fd, F_DUPFD_CLOEXEC, 3) : DetachedClone(lower_fd, true));
   if (!lower) Fail(err_fd, "fuse-overlayfs: clone the lower tree", op, errno);
   UniqueFd layer(staged ? ::fcntl(layer_fd, F_DUPFD_CLOEXEC, 3) : DetachedClone(layer_fd, false));
@@ -346,7 +350,7 @@ void MountFuseOverlay(int err_fd, int root_fd, const MountOp& op, int lower_fd, 
   cache.InvalidateAt(op.dst.c_str());
   const pid_t pid = ::fork();
   if (pid < 0) Fail(err_fd, "fuse-overlayfs: fork", op, errno);
-  if (pid == 0) ExecFuseOverlayInChild(program, device.get());
+  if (pid == 0) ExecFuseOverlayInChild(plan.fuse_overlayfs.c_str(), device.get(), plan.fuse_seccomp);
   // Init keeps no end of the connection: when the daemon dies, the mount fails (ENOTCONN), never hangs.
   device.reset();
   VerifyFsType(err_fd, root_fd, op, FUSE_SUPER_MAGIC);
@@ -647,7 +651,7 @@ void ApplyMountPlanInChild(const MountPlan& plan, int err_fd) {
       case MountOp::Kind::kOverlay: {
         const bool staged = plan.src_fds[i] >= 0 && plan.staged_layers;
         if (op.fuse) {
-          MountFuseOverlay(err_fd, root_fd, op, plan.src_fds[i], plan.layer_fds[i], staged, plan.fuse_overlayfs.c_str(), cache);
+          MountFuseOverlay(err_fd, root_fd, op, plan.src_fds[i], plan.layer_fds[i], staged, plan, cache);
         } else {
           MountOverlay(err_fd, root_fd, op, plan.src_fds[i], plan.layer_fds[i], staged, cache);
           VerifyFsType(err_fd, root_fd, op, OVERLAYFS_SUPER_MAGIC);

@@ -46,6 +46,8 @@
 // through a private proc instance that is never attached.
 #pragma once
 
+#include <linux/filter.h>
+
 #include <sys/types.h>
 
 #include <memory>
@@ -115,6 +117,11 @@ struct MountPlan {
   mutable std::vector<int> layer_fds;
   bool staged_layers = false;  // the overlay fds are detached idmapped trees to attach (root callers)
   std::string fuse_overlayfs;  // the fuse-overlayfs program (absolute) when an overlay op has fuse set
+  // With fuse_overlayfs: the seccomp program the daemon runs under (set by the sandbox's prepare step:
+  // the default allow-list, no notification). The payload shares the daemon's uid and, where Landlock
+  // does not separate them, could write its memory: code put there gains no syscall the payload lacks.
+  // Empty: the daemon is never started (the run fails).
+  std::vector<sock_filter> fuse_seccomp;
   std::vector<UniqueFd> staged_trees;  // the parent's references to those trees (closed after the run)
 };
 

@@ -71,6 +71,18 @@ Status PrepareSeccomp(const Policy& policy, const RunOptions& options, PreparedR
   return Ok();
 }
 
+// A box's fuse-overlayfs daemon (mount_plan.h MountPlan::fuse_seccomp): the default allow-list, with
+// no notification (nobody answers for the daemon), whatever the policy does for the payload.
+Status PrepareFuseDaemonSeccomp(PreparedRun& run) {
+  if (run.mounts.fuse_overlayfs.empty()) return Ok();
+  SeccompPolicy daemon;
+  daemon.count_denials = false;
+  auto prog = CompileSeccompCached(daemon, {});
+  if (!prog) return std::unexpected(std::move(prog.error()).WithContext("seccomp of the fuse-overlayfs daemon"));
+  run.mounts.fuse_seccomp = prog->insns;
+  return Ok();
+}
+
 // The Landlock plan for the effective mounts and its layer.
 Status PrepareLandlock(const Policy& policy, PreparedRun& run) {
   auto ll = PrepareLandlockFromParent(policy, run.mounts.effective);
@@ -231,6 +243,7 @@ Result<PreparedRun> PrepareRun(const Policy& policy, const std::vector<std::stri
 
   PlanNamespaces(policy, run);
   if (Status st = PrepareSeccomp(policy, options, run); !st) return std::unexpected(st.error());
+  if (Status st = PrepareFuseDaemonSeccomp(run); !st) return std::unexpected(st.error());
   mark("seccomp program");
   if (Status st = PrepareLandlock(policy, run); !st) return std::unexpected(st.error());
   mark("landlock plan");

@@ -91,15 +91,15 @@ TEST_F(BoxFuse, DiscardThenCommitLeaveAnEmptyBox) {
   ASSERT_EQ(BoxCmd({"rm", "f2"}).exit_code, 0);
 }
 
-// What the payload sees of the daemon: a process of its own uid with no capability and no_new_privs,
-// rooted in the sandbox's tree, whose lower tree is read-only and whose layer directory leads nowhere
-// above it (".." of a detached clone's root is the root).
+// What the payload sees of the daemon: a process of its own uid with no capability, no_new_privs and a
+// seccomp filter, rooted in the sandbox's tree, whose lower tree is read-only and whose layer directory
+// leads nowhere above it (".." of a detached clone's root is the root).
 TEST_F(BoxFuse, TheDaemonReachesNothingButItsLayers) {
   Create("f3");
   const std::string script =
       "for p in /proc/[0-9]*; do [ \"$(cat $p/comm 2>/dev/null)\" = fuse-overlayfs ] && d=$p; done; "
       "[ -n \"$d\" ] || { echo no-daemon; exit 3; }; "
-      "grep -E '^(CapEff|CapPrm|NoNewPrivs)' $d/status | tr -s '\\t' ' '; "
+      "grep -E '^(CapEff|CapPrm|NoNewPrivs|Seccomp)' $d/status | tr -s '\\t' ' '; "
       "echo root=$(readlink $d/root) cwd=$(readlink $d/cwd); "
       "for f in $d/fd/*; do [ -d $f ] || continue; touch $f/zz-probe 2>/dev/null; ls -A $f/.. 2>/dev/null; done; "
       "echo done";
@@ -107,6 +107,9 @@ TEST_F(BoxFuse, TheDaemonReachesNothingButItsLayers) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("CapPrm: 0000000000000000\nCapEff: 0000000000000000\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("NoNewPrivs: 1\n"), std::string::npos) << r.out;
+  // Its own seccomp filter (the default allow-list): the payload may write its memory where Landlock
+  // does not separate them (--landlock disabled, kernels without it), and gains no syscall by that.
+  EXPECT_NE(r.out.find("Seccomp: 2\n"), std::string::npos) << r.out;
   // Its root and cwd are the sandbox's (where /proc lets the payload read them at all).
   EXPECT_TRUE(r.out.find("root=/ cwd=/\n") != std::string::npos || r.out.find("root= cwd=\n") != std::string::npos) << r.out;
   EXPECT_NE(r.out.find("done\n"), std::string::npos) << r.out;
