@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -134,6 +135,15 @@ int QuarantineMain(int argc, char** argv) {
     for (const auto& m : *list) {
       std::cout << fmt::format("{}  {}  {:<10} {:4.1f}  {} -> {}  {}\n", m.id, m.time, m.verdict, m.score, m.sender,
                                Join(m.recipients, ","), Join(m.techniques, ","));
+    }
+    // An empty listing says where it looked (stdout stays empty for scripts): a wrong --state-dir
+    // must not read as "nothing held".
+    struct stat st {};
+    if (list->empty() && ::stat(store.dir().c_str(), &st) != 0) {
+      std::fprintf(stderr, "airlock quarantine: nothing held: %s does not exist (no message was quarantined with this state "
+                           "directory; --state-dir DIR or --config FILE name another)\n", store.dir().c_str());
+    } else if (list->empty()) {
+      std::fprintf(stderr, "airlock quarantine: nothing held in %s\n", store.dir().c_str());
     }
     return 0;
   }

@@ -110,10 +110,17 @@ TEST_F(QuarantineCli, BadConfigIsAnError) {
   EXPECT_NE(r.err.find("bad config"), std::string::npos) << r.err;
 }
 
+// Empty is not silent (issue 18: a wrong --state-dir read as "nothing held"): stderr names where it
+// looked; stdout stays empty for scripts, and JSON is an empty array.
 TEST_F(QuarantineCli, ListOfAnEmptyOrMissingStore) {
   CliResult text = Cli({"list"});
   EXPECT_EQ(text.code, 0) << text.err;
   EXPECT_EQ(text.out, "");
+  EXPECT_NE(text.err.find("nothing held: " + state_ + "/quarantine does not exist"), std::string::npos) << text.err;
+  fs::create_directories(state_ + "/quarantine");
+  text = Cli({"list"});
+  EXPECT_EQ(text.out, "");
+  EXPECT_NE(text.err.find("nothing held in " + state_ + "/quarantine"), std::string::npos) << text.err;
   CliResult j = Cli({"list", "--json"});
   EXPECT_EQ(j.code, 0);
   EXPECT_EQ(json::parse(j.out), json::array());
