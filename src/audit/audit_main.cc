@@ -1,5 +1,6 @@
 // airlock-audit: grades airlock profiles and Kubernetes manifests against a hardening baseline.
-// Exit status: 0 when every target scores >= --min-score, 1 otherwise, 2 on errors.
+// Exit status: 0 when every target scores >= --min-score (default 25: a grade F fails), 1 otherwise,
+// 2 on errors.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -16,10 +17,11 @@ int main(int argc, char** argv) {
   CLI::App app{"Grade airlock profiles and Kubernetes manifests against a hardening baseline (docs/AUDIT.md)",
                "airlock-audit"};
   bool json = false;
-  int min_score = 0;
+  int min_score = 25;  // Grade(): below 25 is F
   std::vector<std::string> targets;
   app.add_flag("--json", json, "print JSON: {targets: [{target, kind, score, grade, findings, passes}]}");
-  app.add_option("--min-score", min_score, "exit 1 when a target scores below N (0-100)")->check(CLI::Range(0, 100));
+  app.add_option("--min-score", min_score, "exit 1 when a target scores below N (0-100; default 25: a grade F fails; 0: never)")
+      ->check(CLI::Range(0, 100));
   app.add_option("targets", targets, "built-in profile name, profile TOML file, or Kubernetes YAML manifest")
       ->required();
   try {

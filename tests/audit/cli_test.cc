@@ -17,7 +17,7 @@ airlock::test::RunResult Audit(std::vector<std::string> argv) { return airlock::
 
 TEST(AuditCli, JsonForProfilesAndManifests) {
   auto r = Audit({AIRLOCK_AUDIT_BIN, "--json", "default", DataPath("host-weak.toml"), SamplePath("multi-document.yaml")});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 1) << r.err;  // host-weak grades F: fails by default (issue 18: F used to exit 0)
   auto j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j["targets"].size(), 4u);
   EXPECT_EQ(j["targets"][0]["target"], "default");
@@ -35,13 +35,17 @@ TEST(AuditCli, JsonForProfilesAndManifests) {
 
 TEST(AuditCli, MinScoreDecidesTheExitStatus) {
   EXPECT_EQ(Audit({AIRLOCK_AUDIT_BIN, "--min-score", "90", "default", "analysis"}).exit_code, 0);
+  // Without --min-score a grade F fails (default 25); --min-score 0 never fails.
+  EXPECT_EQ(Audit({AIRLOCK_AUDIT_BIN, DataPath("host-weak.toml")}).exit_code, 1);
+  EXPECT_EQ(Audit({AIRLOCK_AUDIT_BIN, "--min-score", "0", DataPath("host-weak.toml")}).exit_code, 0);
+  EXPECT_EQ(Audit({AIRLOCK_AUDIT_BIN, "default"}).exit_code, 0);
   EXPECT_EQ(Audit({AIRLOCK_AUDIT_BIN, "--min-score", "90", "default", SamplePath("privileged-pod.yaml")}).exit_code, 1);
   EXPECT_EQ(Audit({AIRLOCK_AUDIT_BIN, "--min-score", "100", SamplePath("restricted-deployment.yaml")}).exit_code, 0);
 }
 
 TEST(AuditCli, HumanTableSortedBySeverity) {
   auto r = Audit({AIRLOCK_AUDIT_BIN, SamplePath("privileged-pod.yaml")});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(r.exit_code, 1) << r.err;  // grade F fails by default
   EXPECT_NE(r.out.find("grade F"), std::string::npos) << r.out;
   size_t critical = r.out.find("critical");
   size_t low = r.out.find("low ");
@@ -73,12 +77,12 @@ TEST(AuditCli, HostileStringsAreNeutralised) {
   airlock::test::WriteFile(dir + "/evil.yaml",
                            "kind: Pod\nmetadata: {name: \"x\\e]0;owned\\a\"}\nspec:\n  containers:\n"
                            "    - name: \"\\e[31mred\xff\"\n      securityContext: {privileged: true}\n");
-  auto text = Audit({AIRLOCK_AUDIT_BIN, dir + "/evil.yaml"});
+  auto text = Audit({AIRLOCK_AUDIT_BIN, "--min-score", "0", dir + "/evil.yaml"});
   ASSERT_EQ(text.exit_code, 0) << text.err;
   EXPECT_EQ(text.out.find('\x1b'), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("\\x1b"), std::string::npos) << text.out;
   auto json = Audit({AIRLOCK_AUDIT_BIN, "--json", dir + "/evil.yaml"});
-  ASSERT_EQ(json.exit_code, 0) << json.err;
+  ASSERT_EQ(json.exit_code, 1) << json.err;  // grade F
   auto j = nlohmann::json::parse(json.out);  // valid JSON despite the invalid byte
   EXPECT_EQ(j["targets"][0]["grade"], "F");
 }
