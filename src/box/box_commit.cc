@@ -68,25 +68,6 @@ Result<std::optional<struct stat>> Lstat(int root, const std::string& rel) {
   return std::optional<struct stat>(st);
 }
 
-// Copies src to dst to the end (short writes resumed): 0, or the errno of the read or write that failed
-// (a full disk: ENOSPC).
-int CopyData(int src, int dst) {
-  char buf[65536];
-  for (ssize_t n; (n = ::read(src, buf, sizeof buf)) != 0;) {
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    for (ssize_t done = 0; done < n;) {
-      ssize_t w = ::write(dst, buf + done, static_cast<size_t>(n - done));
-      if (w < 0 && errno != EINTR) return errno;
-      if (w == 0) return ENOSPC;
-      if (w > 0) done += w;
-    }
-  }
-  return 0;
-}
-
 nlohmann::json ReadBaseline(const BoxInfo& box) {
   auto text = ReadRegularFileBounded(box.dir + "/baseline.json", 256u << 20, "baseline.json is too large");
   if (!text) return nlohmann::json::object();

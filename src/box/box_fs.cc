@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <string_view>
 
 #include "core/json_text.h"
@@ -39,6 +40,28 @@ Result<std::vector<std::string>> ReadDirNames(int fd, const std::string& where, 
   }
   std::sort(names.begin(), names.end());
   return names;
+}
+
+int CopyData(int src, int dst, uint64_t max, bool* read_failed) {
+  char buf[65536];
+  if (read_failed) *read_failed = false;
+  for (uint64_t copied = 0; copied < max;) {
+    const ssize_t n = ::read(src, buf, static_cast<size_t>(std::min<uint64_t>(sizeof buf, max - copied)));
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (read_failed) *read_failed = true;
+      return errno;
+    }
+    for (ssize_t done = 0; done < n;) {
+      const ssize_t w = ::write(dst, buf + done, static_cast<size_t>(n - done));
+      if (w < 0 && errno != EINTR) return errno;
+      if (w == 0) return ENOSPC;
+      if (w > 0) done += w;
+    }
+    copied += static_cast<uint64_t>(n);
+  }
+  return 0;
 }
 
 }  // namespace airlock::box

@@ -24,6 +24,11 @@ Status RemoveTree(const std::string& path);
 // fsynced, renamed over it. Readers see the old or the new text, never a mix.
 Status ReplaceFileAtomically(const std::string& path, const std::string& text);
 
+// Copies at most `max` bytes of `src` into `dst`, resuming short writes and retrying EINTR: 0, or the
+// errno of the call that failed (a full disk: ENOSPC), with *read_failed (when given) saying whether
+// it was the read side.
+int CopyData(int src, int dst, uint64_t max = UINT64_MAX, bool* read_failed = nullptr);
+
 // openat2 resolution for every path beneath a box's or a tree's root: never through a symlink.
 inline constexpr uint64_t kBeneath = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
 

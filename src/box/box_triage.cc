@@ -25,28 +25,11 @@ ReviewFinding NotScanned(const std::string& path, const char* severity, const st
   return {"BOX-NOT-SCANNED", severity, {}, "content not scanned: " + why, path};
 }
 
-enum class CopyFailure { kNone, kRead, kWrite };
-
-// Copies at most `max` bytes of `from` into `to`; which side failed (errno kept).
-CopyFailure Copy(int from, int to, uint64_t max) {
-  char buf[1 << 16];
-  for (uint64_t done = 0; done < max;) {
-    const ssize_t n = ::read(from, buf, static_cast<size_t>(std::min<uint64_t>(sizeof buf, max - done)));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return CopyFailure::kRead;
-    if (n == 0) break;
-    if (::write(to, buf, static_cast<size_t>(n)) != n) return CopyFailure::kWrite;
-    done += static_cast<uint64_t>(n);
-  }
-  return CopyFailure::kNone;
-}
-
 // Opens the box's version of `c` beneath its upper layer: a regular file, no symlink on the way.
 Result<UniqueFd> OpenUpperFile(const LayerTree& tree, const Change& c) {
   UniqueFd root(::open(tree.upper.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!root) return ErrnoError("open " + tree.upper);
-  UniqueFd fd(kernel::Openat2(root.get(), c.relative.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0,
-                              RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS));
+  UniqueFd fd(kernel::Openat2(root.get(), c.relative.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0, kBeneath));
   if (!fd) return ErrnoError("open");
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return ErrnoError("stat");
@@ -144,10 +127,11 @@ Result<StagedScan> StageForScan(const std::vector<LayerTree>& trees, const std::
     const std::string name = std::to_string(out.paths.size());
     UniqueFd copy(::openat(dirfd.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444));
     if (!copy) return ErrnoError(fmt::format("stage for the scan: create {}/{}", dir, name));
-    const CopyFailure failed = Copy(fd->get(), copy.get(), c.size);
-    if (failed == CopyFailure::kWrite) return ErrnoError(fmt::format("stage for the scan: write {}/{}", dir, name));
-    if (failed == CopyFailure::kRead) {
-      out.not_staged.push_back(NotScanned(c.path, "medium", fmt::format("unreadable: {}", std::strerror(errno))));
+    bool read_failed = false;
+    if (const int e = CopyData(fd->get(), copy.get(), c.size, &read_failed); e != 0 && !read_failed) {
+      return std::unexpected(Error(fmt::format("stage for the scan: write {}/{}", dir, name), e));
+    } else if (e != 0) {
+      out.not_staged.push_back(NotScanned(c.path, "medium", fmt::format("unreadable: {}", std::strerror(e))));
       ::unlinkat(dirfd.get(), name.c_str(), 0);
       continue;
     }

@@ -436,45 +436,47 @@ int ImportCmd(const std::string& store, int argc, char** argv) {
   return Import(store, name, fd.get(), {profile, *trees, {false, *driver}}, ("imported from " + Utf8Text(file)).c_str());
 }
 
-int Snapshot(const std::string& store, int argc, char** argv) {
+// `airlock box <command> NAME SNAP`: both parsed, then `action` on the locked box.
+int WithLockedBoxAndSnapshot(const std::string& store, int argc, char** argv, const std::string& description, const std::string& usage,
+                             const std::string& snap_help, const std::function<Status(const box::BoxInfo&, const std::string&)>& action) {
   std::string name, snap;
-  CLI::App app{"Keep the box's present state under a name (`box restore` returns to it; at most 64 per box).", "airlock box snapshot"};
+  CLI::App app{description, usage};
   app.add_option("name", name, "the box")->required();
-  app.add_option("snap", snap, "the snapshot's name (the rule of box names)")->required();
+  app.add_option("snap", snap, snap_help)->required();
   if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
-  return WithLockedBox(store, name, [&](const box::BoxInfo& b) -> Status {
-    auto t = box::SnapshotBox(b, snap);
-    if (!t) return std::unexpected(t.error());
-    PrintExported(fmt::format("box {}: snapshot {} taken", name, snap), *t);
-    return Ok();
-  });
+  return WithLockedBox(store, name, [&](const box::BoxInfo& b) { return action(b, snap); });
+}
+
+int Snapshot(const std::string& store, int argc, char** argv) {
+  return WithLockedBoxAndSnapshot(store, argc, argv, "Keep the box's present state under a name (`box restore` returns to it; at most 64 per box).",
+                                  "airlock box snapshot", "the snapshot's name (the rule of box names)",
+                                  [](const box::BoxInfo& b, const std::string& snap) -> Status {
+                                    auto t = box::SnapshotBox(b, snap);
+                                    if (!t) return std::unexpected(t.error());
+                                    PrintExported(fmt::format("box {}: snapshot {} taken", b.name, snap), *t);
+                                    return Ok();
+                                  });
 }
 
 int Restore(const std::string& store, int argc, char** argv) {
-  std::string name, snap;
-  CLI::App app{"Make the box exactly as it was at the snapshot: every change since is gone.", "airlock box restore"};
-  app.add_option("name", name, "the box")->required();
-  app.add_option("snap", snap, "the snapshot")->required();
-  if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
-  return WithLockedBox(store, name, [&](const box::BoxInfo& b) -> Status {
-    auto t = box::RestoreBox(b, snap);
-    if (!t) return std::unexpected(std::move(t.error()).WithContext(fmt::format("box {} unchanged: restore {}", name, snap)));
-    PrintImported("restored to snapshot " + snap, b, *t);
-    return Ok();
-  });
+  return WithLockedBoxAndSnapshot(store, argc, argv, "Make the box exactly as it was at the snapshot: every change since is gone.",
+                                  "airlock box restore", "the snapshot", [](const box::BoxInfo& b, const std::string& snap) -> Status {
+                                    auto t = box::RestoreBox(b, snap);
+                                    if (!t) {
+                                      return std::unexpected(std::move(t.error()).WithContext(fmt::format("box {} unchanged: restore {}", b.name, snap)));
+                                    }
+                                    PrintImported("restored to snapshot " + snap, b, *t);
+                                    return Ok();
+                                  });
 }
 
 int SnapshotRm(const std::string& store, int argc, char** argv) {
-  std::string name, snap;
-  CLI::App app{"Remove a snapshot of the box.", "airlock box snapshot-rm"};
-  app.add_option("name", name, "the box")->required();
-  app.add_option("snap", snap, "the snapshot")->required();
-  if (auto rc = ParseCommandLine(app, argc, argv)) return *rc;
-  return WithLockedBox(store, name, [&](const box::BoxInfo& b) -> Status {
-    if (Status s = box::RemoveSnapshot(b, snap); !s) return s;
-    std::printf("box %s: snapshot %s removed\n", name.c_str(), snap.c_str());
-    return Ok();
-  });
+  return WithLockedBoxAndSnapshot(store, argc, argv, "Remove a snapshot of the box.", "airlock box snapshot-rm", "the snapshot",
+                                  [](const box::BoxInfo& b, const std::string& snap) -> Status {
+                                    if (Status s = box::RemoveSnapshot(b, snap); !s) return s;
+                                    std::printf("box %s: snapshot %s removed\n", b.name.c_str(), snap.c_str());
+                                    return Ok();
+                                  });
 }
 
 int Snapshots(const std::string& store, int argc, char** argv) {
