@@ -2,7 +2,7 @@
 _airlock() {
   local cur prev words cword
   _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; cword=$COMP_CWORD; words=("${COMP_WORDS[@]}"); }
-  local cmds="run box pool profile check scan analyze audit rules milter quarantine version help"
+  local cmds="run ps stop box pool profile check scan analyze audit rules milter quarantine version help"
   if [ "$cword" -eq 1 ]; then COMPREPLY=($(compgen -W "$cmds" -- "$cur")); return; fi
   local i
   for ((i = 2; i < cword; i++)); do [ "${words[i]}" = "--" ] && { COMPREPLY=($(compgen -c -- "$cur")); return; }; done
@@ -17,7 +17,7 @@ _airlock() {
         --bind|--ro-bind|--dev-bind|--chdir|--report) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --allow|--deny) COMPREPLY=($(compgen -W "@ptrace @mount @namespaces @keyring @bpf @perf @io-uring @debug @handles @chroot @clock-set" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "--profile --bind --ro-bind --dev-bind --tmpfs --tmp-size --shm-size --home-size --tmpfs-inodes --chdir --workdir --net --net-allow --memory --pids --cpu --timeout --rlimit --setenv --keep-env --pass-fd --hostname --uid --gid --allow --deny --landlock --pool --on-interrupt --explain --report --monitor --monitor-reads --verbose --help --" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--profile --bind --ro-bind --dev-bind --tmpfs --tmp-size --shm-size --home-size --tmpfs-inodes --chdir --workdir --net --net-allow --memory --pids --cpu --timeout --rlimit --setenv --keep-env --pass-fd --hostname --uid --gid --allow --deny --landlock --pool --on-interrupt --name --explain --report --monitor --monitor-reads --verbose --help --" -- "$cur")) ;;
     box)
       if [ "$cword" -eq 2 ]; then COMPREPLY=($(compgen -W "create run list diff review commit discard rm export import snapshot restore snapshots snapshot-rm --store --help" -- "$cur"));
       elif [ "$cword" -eq 3 ] && [ "${words[2]}" != "create" ] && [ "${words[2]}" != "list" ] && [ "${words[2]}" != "import" ]; then
@@ -33,6 +33,8 @@ _airlock() {
       if [ "$cword" -eq 2 ]; then COMPREPLY=($(compgen -W "list show" -- "$cur"));
       else COMPREPLY=($(compgen -W "$(airlock profile list 2>/dev/null | cut -d' ' -f1)" -- "$cur") $(compgen -f -- "$cur")); fi ;;
     check) COMPREPLY=($(compgen -W "--json --help" -- "$cur")) ;;
+    ps) COMPREPLY=($(compgen -W "--json --all --help" -- "$cur")) ;;
+    stop) COMPREPLY=($(compgen -W "$(airlock ps --json 2>/dev/null | sed -n 's/^ *"id": "\(.*\)",$/\1/p') --grace --all --help" -- "$cur")) ;;
     scan) COMPREPLY=($(compgen -W "--json --extract --rules -j --help" -- "$cur") $(compgen -f -- "$cur")) ;;
     rules) COMPREPLY=($(compgen -W "check match" -- "$cur") $(compgen -d -- "$cur")) ;;
     milter)

@@ -202,6 +202,7 @@ int Run(const std::string& store, int argc, char** argv) {
   v.monitor_fd = events.get();
   v.monitor_owner = fmt::format("box {} records every run's behaviour in {} (created with --monitor)", box->name, box->EventsDir());
   v.usage = "airlock box run " + box->name;
+  v.box = box->name;
   v.description = "Run a program in the box: every `airlock run` option applies; the box's trees are overlays whose\n"
                   "changes stay in the box.";
   v.default_profile = box->profile;

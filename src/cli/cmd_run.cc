@@ -17,6 +17,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/running.h"
 #include "core/json_text.h"
 #include "core/log.h"
 #include "core/unique_fd.h"
@@ -32,6 +33,8 @@ namespace {
 
 struct RunArgs {
   std::string profile = "default";
+  std::string name;  // --name (`airlock ps`, `airlock stop NAME`)
+  std::string box;   // the box of `airlock box run`, or ""
   PolicyOverrides o;  // the flags that change the policy (policy/policy_overrides.h)
   bool explain = false;
   std::string report;
@@ -58,6 +61,30 @@ bool ChangesThePolicy(const RunArgs& a) {
   return a.o.ChangesSandbox() || !a.monitor.empty() || a.monitor_reads || a.explain;
 }
 
+// The run's entry in the registry of running sandboxes (cli/running.h), its control socket handed to
+// the supervisor. Fails only for --name (taken or invalid); without a name, a registry that cannot be
+// written is a warning: the run goes on, unlisted.
+std::optional<Registration> Register(const RunArgs& a, const Policy& policy, RunOptions& options, int* rc) {
+  RunningRecord rec;
+  rec.name = a.name;
+  rec.command = a.command;
+  rec.profile = a.profile;
+  rec.net = NetModeName(policy.net.mode);
+  rec.box = a.box;
+  auto reg = Registration::Create(std::move(rec));
+  if (!reg) {
+    if (!a.name.empty()) {
+      LogError("{}", reg.error().What());
+      *rc = kExitUsage;
+    } else {
+      LogWarning("{} (this run is not listed by `airlock ps`)", reg.error().What());
+    }
+    return std::nullopt;
+  }
+  options.control_fd = reg->control_fd();
+  return std::move(*reg);
+}
+
 // The pool's fast path (src/pool/pool.h): a built-in profile, nothing that changes it, a pool that
 // published it. Returns nullopt when the run must take the full path.
 std::optional<Result<RunOutcome>> TryFastWarm(const RunArgs& a, const std::string& socket) {
@@ -78,6 +105,9 @@ std::optional<Result<RunOutcome>> TryFastWarm(const RunArgs& a, const std::strin
   std::string why;
   RunOptions options;
   options.kill_on_interrupt = a.on_interrupt == "kill";
+  int rc = 0;
+  auto registration = Register(a, *policy, options, &rc);
+  if (rc != 0) return std::nullopt;  // --name taken: the full path says so and exits 121
   auto outcome = pool::RunWarm(*policy, a.command, options, socket, key, &why);
   if (!outcome) LogDebug("pool fast path: {}", why);
   return outcome;
@@ -189,6 +219,7 @@ void AddRunOptions(CLI::App& app, RunArgs& a) {
       "  airlock run --profile workdir --memory 512m --pids 128 --timeout 60s -- make test\n"
       "  airlock run --explain --profile network -- curl https://example.org");
   app.add_option("-p,--profile", a.profile, "built-in profile name or TOML file (default: default)");
+  app.add_option("--name", a.name, "a name for this sandbox, unique among yours while it runs (`airlock ps`, `airlock stop NAME`)");
   app.add_option("--bind", a.o.bind, "bind SRC read-write at DST")->type_size(2)->allow_extra_args(false);
   app.add_option("--ro-bind", a.o.ro_bind, "bind SRC read-only at DST")->type_size(2)->allow_extra_args(false);
   app.add_option("--dev-bind", a.o.dev_bind, "bind a device node SRC at DST (explicit)")->type_size(2)->allow_extra_args(false);
@@ -315,7 +346,10 @@ std::string NotFoundHint(const Policy& policy, const std::string& cmd) {
 }
 
 // A warm sandbox of a pool serving this exact policy unless --pool off, else a cold one.
-int RunPolicy(const Policy& policy, const RunArgs& a, const RunOptions& run_options, const std::string& pool_socket) {
+int RunPolicy(const Policy& policy, const RunArgs& a, RunOptions run_options, const std::string& pool_socket) {
+  int rc = 0;
+  auto registration = Register(a, policy, run_options, &rc);
+  if (rc != 0) return rc;
   std::optional<Result<RunOutcome>> outcome;
   if (a.pool != "off") {
     std::string why;
@@ -350,6 +384,7 @@ int RunCommandAs(int argc, char** argv, const RunVariant* variant) {
   }
   RunArgs a;
   if (variant) a.profile = variant->default_profile;
+  if (variant) a.box = variant->box;
   CLI::App app{variant ? variant->description
                        : "Run a program in a fresh sandbox: user, mount, pid, ipc, uts, net and cgroup namespaces, a tmpfs root\n"
                          "with read-only system directories, seccomp, Landlock, no capabilities, resource limits.",
@@ -364,6 +399,12 @@ int RunCommandAs(int argc, char** argv, const RunVariant* variant) {
   for (auto& w : *words) args.push_back(w.data());
   if (auto rc = ParseCommandLine(app, static_cast<int>(args.size()), args.data())) return *rc;
   if (a.verbose) SetLogLevel(LogLevel::kDebug);
+  if (!a.name.empty()) {
+    if (auto s = ValidateRunName(a.name); !s) {
+      LogError("{}", s.error().What());
+      return kExitUsage;
+    }
+  }
 
   // Not tried above (the same arguments would not be served now either): the fast path.
   if (!quick && !variant) {

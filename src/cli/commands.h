@@ -29,11 +29,14 @@ struct RunVariant {
   // --monitor-reads still applies.
   int monitor_fd = -1;
   std::string monitor_owner;    // "box NAME records its runs' behaviour in DIR"
+  std::string box;              // the box the run is in (`airlock ps`), or ""
 };
 int RunCommandAs(int argc, char** argv, const RunVariant* variant);
 int ProfileCommand(int argc, char** argv);  // airlock profile list|show
 int CheckCommand(int argc, char** argv);    // airlock check
 int PoolCommand(int argc, char** argv);     // airlock pool
+int PsCommand(int argc, char** argv);       // airlock ps
+int StopCommand(int argc, char** argv);     // airlock stop
 // Parses argv with app: the exit code to end with (help: 0, usage error: 121), or nullopt to go on.
 std::optional<int> ParseCommandLine(CLI::App& app, int argc, char** argv);
 // Loads and validates a profile (name or file); logs why not and returns nullopt (exit 122).

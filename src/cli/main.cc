@@ -22,6 +22,8 @@ Commands:
   profile list       list the built-in profiles
   profile show NAME  print a profile's effective policy (NAME or FILE)
   pool [--size N]    keep sandboxes prepared so `airlock run` starts warm (see `airlock pool --help`)
+  ps [--json]        the running sandboxes of this user: id, name, uptime, processes, memory
+  stop ID|NAME       SIGTERM to a running sandbox, SIGKILL to all of it after --grace seconds
   box create|run|list|diff|review|commit|discard|rm NAME
                      named copy-on-write boxes: changes stay in the box (see `airlock box --help`)
   check [--json]     what this kernel offers and what airlock will enforce here
@@ -60,6 +62,8 @@ int main(int argc, char** argv) {
   if (cmd == "run") return airlock::cli::RunCommand(argc - 1, argv + 1);
   if (cmd == "profile") return airlock::cli::ProfileCommand(argc - 1, argv + 1);
   if (cmd == "pool") return airlock::cli::PoolCommand(argc - 1, argv + 1);
+  if (cmd == "ps") return airlock::cli::PsCommand(argc - 1, argv + 1);
+  if (cmd == "stop") return airlock::cli::StopCommand(argc - 1, argv + 1);
   if (cmd == "box") return airlock::cli::BoxCommand(argc - 1, argv + 1);
   if (cmd == "check") return airlock::cli::CheckCommand(argc - 1, argv + 1);
   if (cmd == "scan") return airlock::cli::ExecHelper("airlock-scan", argc - 1, argv + 1);

@@ -16,66 +16,15 @@
 #include "core/json_text.h"
 #include "core/log.h"
 #include "core/private_dir.h"
+#include "core/runtime_dir.h"
 #include "policy/policy_fields.h"
 #include "policy/profile_loader.h"
 
 namespace airlock::pool {
 
-namespace {
-
-bool IsPrivateDirOfOurs(const std::string& path, uid_t uid) {
-  struct stat st {};
-  return ::lstat(path.c_str(), &st) == 0 && IsPrivateDirOf(st, uid);
-}
-
-// The fallback when /tmp/airlock-UID is taken: the first (by name) /tmp/airlock-UID.XXXXXX that is a
-// private directory of ours; another user can create such names but never one owned by us. With
-// `create` and none found, a fresh one (mkdtemp: mode 0700). "" if there is none.
-std::string FallbackSocketDir(uid_t uid, bool create) {
-  const std::string prefix = fmt::format("airlock-{}.", uid);
-  std::string best;
-  if (DIR* d = ::opendir("/tmp")) {
-    while (const struct dirent* e = ::readdir(d)) {
-      std::string_view name(e->d_name);
-      if (name.size() != prefix.size() + 6 || name.substr(0, prefix.size()) != prefix) continue;
-      struct stat st {};
-      if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !IsPrivateDirOf(st, uid)) continue;
-      if (best.empty() || name < best) best = name;
-    }
-    ::closedir(d);
-  }
-  if (!best.empty()) return "/tmp/" + best;
-  if (!create) return "";
-  std::string templ = "/tmp/" + prefix + "XXXXXX";
-  if (::mkdtemp(templ.data()) == nullptr) return "";
-  return templ;
-}
-
-}  // namespace
-
 std::string DefaultSocketPath(bool create) {
   if (const char* env = std::getenv("AIRLOCK_POOL_SOCKET"); env != nullptr && *env != '\0') return env;
-  const uid_t uid = geteuid();
-  if (uid == 0) return "/run/airlock/pool.sock";
-  if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg != nullptr && *xdg == '/') {
-    if (IsPrivateDirOfOurs(xdg, uid)) return std::string(xdg) + "/airlock/pool.sock";
-  }
-  // /tmp is shared: another local user may have taken /tmp/airlock-UID first (a directory of theirs,
-  // or a symlink) to keep this user's pool from starting or to serve it sandboxes. Never use it then.
-  const std::string dir = fmt::format("/tmp/airlock-{}", uid);
-  if (create && ::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    LogWarning("pool: cannot create {}: {}", dir, std::strerror(errno));
-  }
-  struct stat st {};
-  // Absent (a client only looks: no pool serves there) or ours: the usual place.
-  if (::lstat(dir.c_str(), &st) != 0 || IsPrivateDirOf(st, uid)) return dir + "/pool.sock";
-  std::string fallback = FallbackSocketDir(uid, create);
-  if (create) {
-    LogWarning("pool: {} is not a private directory of uid {} ({}; another user may have created it): using {} instead",
-               dir, uid, S_ISLNK(st.st_mode) ? "a symlink" : fmt::format("owner {}, mode {:04o}", st.st_uid, st.st_mode & 07777),
-               fallback.empty() ? "nothing (mkdtemp failed)" : fallback);
-  }
-  return (fallback.empty() ? dir : fallback) + "/pool.sock";
+  return UserRuntimeDir(create) + "/pool.sock";
 }
 
 std::string WarmIneligibility(const Policy& policy, const RunOptions& options) {

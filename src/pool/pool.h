@@ -31,12 +31,9 @@
 
 namespace airlock::pool {
 
-// $AIRLOCK_POOL_SOCKET, else /run/airlock/pool.sock for root, else $XDG_RUNTIME_DIR/airlock/pool.sock
-// when $XDG_RUNTIME_DIR is a private directory of ours (not a symlink, our uid, mode 0700), else
-// /tmp/airlock-UID/pool.sock when that directory is absent or private to us. When another local user
-// took /tmp/airlock-UID first (their directory, a symlink, group/other permissions), the first
-// /tmp/airlock-UID.XXXXXX that is a private directory of ours; `create` (the pool) makes
-// /tmp/airlock-UID or, if it is taken, such a directory with mkdtemp, and says so on stderr. The
+// $AIRLOCK_POOL_SOCKET, else pool.sock in the user's runtime directory (core/runtime_dir.h
+// UserRuntimeDir: /run/airlock for root, $XDG_RUNTIME_DIR/airlock, /tmp/airlock-UID or a private
+// fallback, never a directory another user made); `create` (the pool) makes the /tmp directory. The
 // client and the pool compute the same path; no other user can make either of them use theirs.
 std::string DefaultSocketPath(bool create = false);
 

@@ -132,6 +132,7 @@ class InitConnection final : public SandboxProcess {
   // init reports only after it killed and reaped everything else in the sandbox: done. (Its own exit,
   // the namespaces' teardown, need not hold us up.)
   bool EndsWithStatus() const override { return true; }
+  const char* LaunchKind() const override { return "warm"; }
   std::optional<Clock::time_point> Deadline() const override {
     return answered_ ? std::nullopt : std::optional<Clock::time_point>(answer_deadline_);
   }
@@ -413,6 +414,7 @@ std::optional<Result<RunOutcome>> RunWarm(const Policy& policy, const std::vecto
   so.lazy_notify_thread = true;
   so.observer = &observer;
   so.kill_on_interrupt = options.kill_on_interrupt;
+  so.control_fd = options.control_fd;
   so.terminal = tty;
   Supervisor supervisor(std::move(so));
   auto launched = LaunchWarm(std::move(sock), socket, key, *request, tty, mark, &cgroup, why_not);

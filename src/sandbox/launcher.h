@@ -36,6 +36,8 @@ class ClonedInit final : public SandboxProcess {
   Event OnReadable() override;
   void Signal(int signo) override;
   void Kill() override { Signal(SIGKILL); }
+  pid_t HostPid() const override { return pid_; }
+  const char* LaunchKind() const override { return "cold"; }
 
   std::optional<int> status() const { return status_; }  // raw wait status once it exited
   const struct rusage& usage() const { return usage_; }

@@ -31,6 +31,7 @@ struct RunOptions {
   size_t monitor_queue = 65536;              // events buffered before dropping (counted)
   bool kill_on_interrupt = false;            // SIGINT/SIGTERM/SIGHUP kill the sandbox (signals.h) instead of
                                              // being forwarded (`airlock run --on-interrupt kill`)
+  int control_fd = -1;                       // the run's control socket (control.h), served by the supervisor
 };
 
 struct PreparedRun {

@@ -7,9 +7,12 @@
 
 #include <cerrno>
 
+#include <fmt/format.h>
+
 #include "cgroup/cgroup.h"
 #include "core/fd_passing.h"
 #include "sandbox/classify.h"
+#include "sandbox/control.h"
 #include "sandbox/signals.h"
 
 namespace airlock {
@@ -54,14 +57,58 @@ void Supervisor::RestoreSignals() {
 }
 
 int Supervisor::TimeoutMs(const SandboxProcess& process, bool timed_out) const {
-  auto ms_until = [](SupervisorClock::time_point t) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(t - SupervisorClock::now()).count();
-    return left < 0 ? 0 : static_cast<int>(left);
-  };
   int wait_ms = -1;
-  if (opts_.timeout && !timed_out) wait_ms = ms_until(deadline_);
-  if (auto d = process.Deadline()) wait_ms = wait_ms < 0 ? ms_until(*d) : std::min(wait_ms, ms_until(*d));
+  auto until = [&wait_ms](SupervisorClock::time_point t) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(t - SupervisorClock::now()).count();
+    const int ms = left < 0 ? 0 : static_cast<int>(std::min<long long>(left, 1 << 30));
+    wait_ms = wait_ms < 0 ? ms : std::min(wait_ms, ms);
+  };
+  if (opts_.timeout && !timed_out) until(deadline_);
+  if (auto d = process.Deadline()) until(*d);
+  if (stop_deadline_) until(*stop_deadline_);
   return wait_ms;
+}
+
+// A poll that timed out: the handle's own deadline, the run's timeout, a stop's grace.
+void Supervisor::OnDeadlines(SandboxProcess& process, Supervised& s) {
+  const auto now = SupervisorClock::now();
+  auto d = process.Deadline();
+  if (d && now >= *d) {
+    s.abandoned = process.OnDeadline() == SandboxProcess::Event::kAbandoned;
+    return;
+  }
+  if (opts_.timeout && !s.timed_out && now >= deadline_) {
+    s.timed_out = true;
+    KillSandbox(process);
+  }
+  if (stop_deadline_ && now >= *stop_deadline_) {
+    stop_deadline_.reset();
+    if (!s.killed_on_interrupt) {
+      s.killed_on_interrupt = true;
+      KillSandbox(process);
+    }
+  }
+}
+
+// One request on the control socket (control.h): init's pid, or a stop (SIGTERM now, SIGKILL after
+// the grace unless the sandbox ended first).
+void Supervisor::OnControl(SandboxProcess& process, Supervised& s) {
+  auto req = AcceptControl(opts_.control_fd);
+  if (!req) return;
+  switch (req->kind) {
+    case ControlRequest::Kind::kInfo:
+      AnswerControl(*req, fmt::format(R"({{"init_pid":{},"launch":"{}"}})", process.HostPid(), process.LaunchKind()));
+      return;
+    case ControlRequest::Kind::kStop:
+      if (s.interrupt_signal == 0) s.interrupt_signal = SIGTERM;
+      if (!s.killed_on_interrupt) process.Signal(SIGTERM);
+      if (!stop_deadline_) stop_deadline_ = SupervisorClock::now() + std::chrono::milliseconds(req->grace_ms);
+      AnswerControl(*req, "ok");
+      return;
+    case ControlRequest::Kind::kInvalid:
+      AnswerControl(*req, "error: unknown request (info, stop MS)");
+      return;
+  }
 }
 
 // SIGKILL to pid 1 ends its pid namespace; the cgroup catches what left it.
@@ -156,7 +203,7 @@ Supervised Supervisor::Run(SandboxProcess& process, SupervisedChannels& ch) {
   UniqueFd sigfd(::signalfd(-1, &forwarded_, SFD_CLOEXEC | SFD_NONBLOCK));
   Supervised s;
   while (!s.ended && !s.abandoned) {
-    struct pollfd fds[6];
+    struct pollfd fds[7];
     nfds_t n = 0;
     auto add = [&](int fd) { return fd >= 0 ? (fds[n] = {fd, POLLIN, 0}, static_cast<int>(n++)) : -1; };
     const int i_proc = add(process.fd());
@@ -165,6 +212,7 @@ Supervised Supervisor::Run(SandboxProcess& process, SupervisedChannels& ch) {
     const int i_sig = add(sigfd.get());
     const int i_notify = add(ch.notify_r.get());
     const int i_listener = add(listener_ && !thread_.joinable() ? listener_.get() : -1);
+    const int i_control = add(opts_.control_fd);
     int r = ::poll(fds, n, TimeoutMs(process, s.timed_out));
     if (r < 0) {
       if (errno == EINTR) continue;
@@ -172,13 +220,7 @@ Supervised Supervisor::Run(SandboxProcess& process, SupervisedChannels& ch) {
       break;
     }
     if (r == 0) {
-      auto d = process.Deadline();
-      if (d && SupervisorClock::now() >= *d) {
-        s.abandoned = process.OnDeadline() == SandboxProcess::Event::kAbandoned;
-      } else if (opts_.timeout && !s.timed_out && SupervisorClock::now() >= deadline_) {
-        s.timed_out = true;
-        KillSandbox(process);
-      }
+      OnDeadlines(process, s);
       continue;
     }
     if (i_err >= 0 && fds[i_err].revents) ReadErrorRecord(ch.error_r, s);
@@ -188,6 +230,7 @@ Supervised Supervisor::Run(SandboxProcess& process, SupervisedChannels& ch) {
       if (process.EndsWithStatus()) s.ended = true;
     }
     if (i_sig >= 0 && fds[i_sig].revents) OnSignals(sigfd.get(), process, s);
+    if (i_control >= 0 && fds[i_control].revents) OnControl(process, s);
     if (i_notify >= 0 && fds[i_notify].revents) {
       int fd = ReceiveFd(ch.notify_r.get());
       ch.notify_r.reset();

@@ -10,6 +10,9 @@
 //   - the error pipe (ChildErrorRecord) and the status pipe (StatusRecord, written by init);
 //   - the seccomp listener, sent by the payload over the notify socket, served on a thread of its own
 //     (RunNotifySupervisor) that counts fileless execution and calls the observer;
+//   - the control socket (control.h), when the run has one: `airlock ps` asks for init's pid, `airlock
+//     stop` has SIGTERM forwarded and the sandbox killed after its grace, like an interrupt with
+//     kill_on_interrupt (the report says interrupted by SIGTERM);
 //   - the private terminal (tty/pty_relay.h), when the run has one: SIGWINCH resizes its pty instead of
 //     being forwarded (the kernel signals the payload's foreground group), and Run relays what the
 //     sandbox wrote last and restores the caller's terminal (PtyRelay::Finish) before it returns.
@@ -85,6 +88,8 @@ class SandboxProcess {
   virtual void Signal(int signo) = 0;                 // a forwarded signal
   virtual void Kill() = 0;                            // the whole sandbox (timeout, setup failure)
   virtual bool EndsWithStatus() const { return false; }  // true: a StatusRecord means all is over
+  virtual pid_t HostPid() const { return 0; }        // init's pid on the host (0: not known here)
+  virtual const char* LaunchKind() const = 0;        // "cold" or "warm" (`airlock ps`)
   // A deadline of the handle's own (warm: the pool's answer); OnDeadline when it passes.
   virtual std::optional<SupervisorClock::time_point> Deadline() const { return std::nullopt; }
   virtual Event OnDeadline() { return Event::kNone; }
@@ -120,6 +125,7 @@ struct SupervisorOptions {
   SupervisorObserver* observer = nullptr;
   bool kill_on_interrupt = false;  // RunOptions::kill_on_interrupt
   PtyRelay* terminal = nullptr;  // the run's private terminal, or none
+  int control_fd = -1;           // the run's control socket (control.h: listening), or -1
 };
 
 struct Supervised {
@@ -154,6 +160,8 @@ class Supervisor {
   int TimeoutMs(const SandboxProcess& process, bool timed_out) const;
   void KillSandbox(SandboxProcess& process);
   void OnSignals(int sigfd, SandboxProcess& process, Supervised& s);
+  void OnControl(SandboxProcess& process, Supervised& s);
+  void OnDeadlines(SandboxProcess& process, Supervised& s);
   void OnListener(UniqueFd listener);
   void StartNotifyThread();
   void RestoreSignals();
@@ -168,6 +176,7 @@ class Supervisor {
   Result<NotifyStats> stats_ = NotifyStats{};
   std::map<std::string, uint64_t> observed_;  // touched only by the seccomp thread until it is joined
   SupervisorClock::time_point deadline_;
+  std::optional<SupervisorClock::time_point> stop_deadline_;  // `airlock stop`: kill when it passes
 };
 
 }  // namespace airlock

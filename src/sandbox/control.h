@@ -1,0 +1,45 @@
+// The control socket of a running sandbox: how `airlock ps` and `airlock stop` reach the airlock
+// process supervising it (cold or warm), served by the Supervisor's own loop (supervisor.h), so the one
+// process that holds the sandbox's handles is the one that acts on it.
+//
+// A SOCK_SEQPACKET listener (mode 0600, in the caller's private registry directory: cli/running.h).
+// One request and one answer per connection, as text:
+//   "info"     -> {"init_pid":N,"launch":"cold"|"warm"} (N: init's host pid, 0 when unknown)
+//   "stop MS"  -> "ok": SIGTERM forwarded to the payload now (signals.h); the sandbox is killed MS ms
+//                 later if it still runs (SIGKILL to init and the cgroup, as the timeout does). The
+//                 run report says interrupted by SIGTERM.
+// Anything else -> "error: ...". Only a peer with the supervisor's effective uid, or root, is answered
+// (SO_PEERCRED); others are closed unanswered.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+#include "core/unique_fd.h"
+
+namespace airlock {
+
+// Binds and listens at path (which must not exist), non-blocking, close-on-exec, mode 0600.
+Result<UniqueFd> ListenControl(const std::string& path);
+
+struct ControlRequest {
+  enum class Kind { kInfo, kStop, kInvalid };
+  Kind kind = Kind::kInvalid;
+  int grace_ms = 0;   // kStop
+  std::string text;   // the request as received (kInvalid: for the error answer)
+  UniqueFd conn;
+};
+
+// Accepts one pending connection and reads its request (waits at most 200 ms for it). nullopt: none
+// pending, a peer that is neither our euid nor root, or no request in time (the connection is closed).
+std::optional<ControlRequest> AcceptControl(int listen_fd);
+
+// Sends the answer on the request's connection (best effort: the caller may be gone) and closes it.
+void AnswerControl(ControlRequest& request, std::string_view answer);
+
+// The client side: one request, its answer, within timeout_ms.
+Result<std::string> CallControl(const std::string& path, std::string_view request, int timeout_ms);
+
+}  // namespace airlock

@@ -1,0 +1,157 @@
+// Running sandboxes a user can see and control (issue 18): `airlock run --name`, `airlock ps`,
+// `airlock stop`. Real sandboxes through the real binary, as root (integration.root) and as uid
+// 65534 (integration.user): a run is listed with its processes while it runs and not after; stop
+// ends it with SIGTERM, or kills the whole tree after the grace when the program ignores SIGTERM; a
+// name is unique among a user's live sandboxes; a record left by a SIGKILLed airlock is not listed
+// and does not hold its name; other users' sandboxes are neither listed nor stoppable.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "test_env.h"
+
+using namespace airlock::test;
+
+namespace {
+
+class Ps : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir("ps");
+    name_ = "ps-" + std::to_string(::getpid());
+    marker_ = "airlock-ps-test-" + std::to_string(::getpid());
+  }
+  void TearDown() override {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    ProcessWithArgExists(marker_, /*kill_it=*/true);
+    std::filesystem::remove_all(dir_);
+  }
+  // `airlock run --name NAME --report FILE -- sh -c SCRIPT` in the background; waits for "ready".
+  void Start(const std::string& name, const std::string& script) {
+    log_ = dir_ + "/run.log";
+    pid_ = SpawnLogged({AirlockBin(), "run", "--name", name, "--report", dir_ + "/report.json", "--", "/bin/sh", "-c",
+                        script + " # " + marker_},
+                       log_);
+    ASSERT_TRUE(WaitForMarker(log_, "ready")) << ReadFileOrEmpty(log_);
+  }
+  int Wait() {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  nlohmann::json PsJson() {
+    auto r = airlock::test::Run({AirlockBin(), "ps", "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    return j.is_array() ? j : nlohmann::json::array();
+  }
+  nlohmann::json Entry(const std::string& name) {
+    for (const auto& e : PsJson()) {
+      if (e.value("name", "") == name) return e;
+    }
+    return nullptr;
+  }
+  std::string dir_, name_, marker_, log_;
+  pid_t pid_ = -1;
+};
+
+TEST_F(Ps, ARunIsListedWithItsProcessesAndStopEndsIt) {
+  Start(name_, "echo ready; exec sleep 60");
+  auto e = Entry(name_);
+  ASSERT_TRUE(e.is_object()) << PsJson().dump();
+  EXPECT_EQ(e.value("launch", ""), "cold");
+  EXPECT_EQ(e.value("net", ""), "none");
+  EXPECT_EQ(e.value("profile", ""), "default");
+  EXPECT_EQ(e.value("airlock_pid", 0), pid_);
+  EXPECT_GE(e.value("pids", 0), 2) << e.dump();  // init and the sleep
+  EXPECT_GT(e.value("rss_bytes", 0ULL), 0ULL);
+  EXPECT_EQ(e["command"].at(0), "/bin/sh");
+  auto table = airlock::test::Run({AirlockBin(), "ps"});
+  EXPECT_NE(table.out.find(name_), std::string::npos) << table.out;
+
+  auto r = airlock::test::Run({AirlockBin(), "stop", "--grace", "5", name_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("stopped " + name_), std::string::npos) << r.out;
+  EXPECT_EQ(Wait(), 128 + SIGTERM);  // the payload died of the SIGTERM
+  auto report = nlohmann::json::parse(ReadFileOrEmpty(dir_ + "/report.json"), nullptr, false);
+  ASSERT_TRUE(report.is_object());
+  EXPECT_EQ(report.value("interrupted", false), true) << report.dump();
+  EXPECT_EQ(report.value("interrupt_signal", 0), SIGTERM);
+  EXPECT_TRUE(Entry(name_).is_null()) << "listed after it ended";
+}
+
+TEST_F(Ps, StopKillsTheWholeTreeWhenTheProgramIgnoresSigterm) {
+  // SIG_IGN is inherited through exec: neither sh nor its children end on SIGTERM.
+  const std::string child = "sleep " + std::to_string(3000 + ::getpid() % 1000);
+  Start(name_, "trap '' TERM; (" + child + "; true) & echo ready; while :; do sleep 1; done");
+  ASSERT_TRUE(WaitForProcessWithArg(child)) << "the background child is not running";
+  auto r = airlock::test::Run({AirlockBin(), "stop", "--grace", "0.3", name_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Wait(), 128 + SIGTERM);
+  auto report = nlohmann::json::parse(ReadFileOrEmpty(dir_ + "/report.json"), nullptr, false);
+  EXPECT_NE(report.value("error", "").find("the sandbox was killed"), std::string::npos) << report.dump();
+  EXPECT_FALSE(ProcessWithArgExists(marker_)) << DescribeProcessesWithArg(marker_);
+  EXPECT_FALSE(ProcessWithArgExists(child)) << DescribeProcessesWithArg(child);
+  ProcessWithArgExists(child, /*kill_it=*/true);
+}
+
+TEST_F(Ps, ANameIsUniqueWhileItsSandboxRuns) {
+  Start(name_, "echo ready; exec sleep 60");
+  auto r = RunAirlock({"--name", name_}, {"/bin/true"});
+  EXPECT_EQ(r.exit_code, 121);
+  EXPECT_NE(r.err.find("is in use by the sandbox started"), std::string::npos) << r.err;
+  r = RunAirlock({"--name", "../x"}, {"/bin/true"});
+  EXPECT_EQ(r.exit_code, 121);
+  EXPECT_NE(r.err.find("--name '../x': use 1 to 40 letters"), std::string::npos) << r.err;
+  r = airlock::test::Run({AirlockBin(), "stop", "no-such-sandbox"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no running sandbox 'no-such-sandbox'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("`airlock ps` lists them"), std::string::npos) << r.err;
+  // An unnamed run beside it is listed under an id of its own.
+  ASSERT_EQ(airlock::test::Run({AirlockBin(), "stop", "--grace", "0", name_}).exit_code, 0);
+  Wait();
+  r = RunAirlock({"--name", name_}, {"/bin/true"});
+  EXPECT_EQ(r.exit_code, 0) << "the name is free again once its sandbox ended: " << r.err;
+}
+
+TEST_F(Ps, ARecordLeftByAKilledAirlockIsNotListedAndFreesItsName) {
+  Start(name_, "echo ready; exec sleep 60");
+  ::kill(pid_, SIGKILL);  // no chance to remove its record; init dies with it (parent-death signal)
+  Wait();
+  EXPECT_TRUE(Entry(name_).is_null()) << PsJson().dump();
+  auto r = RunAirlock({"--name", name_}, {"/bin/true"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST_F(Ps, AnotherUsersSandboxIsNeitherListedNorStoppable) {
+  if (!IsRoot()) GTEST_SKIP() << "needs root to start a sandbox as another user (uid 65534)";
+  Start(name_, "echo ready; exec sleep 60");
+  const std::vector<std::string> as_user = {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env",
+                                            "HOME=" + dir_, "TMPDIR=" + dir_};
+  auto cmd = as_user;
+  for (const auto& w : {AirlockBin(), std::string("ps"), std::string("--json")}) cmd.push_back(w);
+  auto r = airlock::test::Run(cmd);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find(name_), std::string::npos) << "uid 65534 sees root's sandbox: " << r.out;
+  cmd = as_user;
+  for (const auto& w : {AirlockBin(), std::string("stop"), name_}) cmd.push_back(w);
+  r = airlock::test::Run(cmd);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(Entry(name_).is_object()) << "root's sandbox is gone after another user's stop";
+  // Root's --all lists its own too; a user's --all is refused.
+  cmd = as_user;
+  for (const auto& w : {AirlockBin(), std::string("ps"), std::string("--all")}) cmd.push_back(w);
+  EXPECT_EQ(airlock::test::Run(cmd).exit_code, 121);
+}
+
+}  // namespace
