@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "core/helper_path.h"
 #include "sandbox/outcome.h"
 
 namespace {
@@ -36,12 +37,35 @@ Commands:
                      the mail filter daemon (libmilter): triage, detonate, act (docs/MAIL.md)
   quarantine list|show ID|release ID|delete ID
                      messages held by the mail filter
-  version            print the version
+  version            print the version, the commit and what this installation can do
 
 Exit codes of `airlock run`: the command's own status (128+N when killed by signal N), or
   121 usage error, 122 profile error, 123 required kernel feature missing, 124 timeout,
   125 sandbox setup failed, 126 command not executable, 127 command not found.
 )";
+
+// `airlock version`: the version, the commit it was configured from, and each command's helper binary
+// as found now (core/helper_path.h), so a user sees what this installation can do.
+int PrintVersion() {
+  std::printf("airlock %s (commit %s)\n", AIRLOCK_VERSION, AIRLOCK_GIT_COMMIT);
+  std::printf("built in: run, pool, box, ps, stop, profile, check\n");
+  struct Helper {
+    const char* commands;
+    const char* binary;
+  };
+  static constexpr Helper kHelpers[] = {
+      {"scan", "airlock-scan"},          {"analyze", "airlock-analyze"},
+      {"rules", "airlock-rules"},        {"audit", "airlock-audit"},
+      {"milter, quarantine", "airlock-milter"}, {"box export/import/snapshot", "airlock-boxtar"},
+      {"watch, verdicts", "airlock-watch"},    {"serve", "airlock-serve"},
+      {"worker", "airlock-worker"},
+  };
+  for (const Helper& h : kHelpers) {
+    const std::string path = airlock::FindHelper(h.binary);
+    std::printf("%-28s %s\n", h.commands, path.empty() ? "(not installed)" : path.c_str());
+  }
+  return 0;
+}
 
 }  // namespace
 
@@ -55,10 +79,7 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return 0;
   }
-  if (cmd == "version" || cmd == "--version") {
-    std::printf("airlock %s\n", AIRLOCK_VERSION);
-    return 0;
-  }
+  if (cmd == "version" || cmd == "--version") return PrintVersion();
   if (cmd == "run") return airlock::cli::RunCommand(argc - 1, argv + 1);
   if (cmd == "profile") return airlock::cli::ProfileCommand(argc - 1, argv + 1);
   if (cmd == "pool") return airlock::cli::PoolCommand(argc - 1, argv + 1);

@@ -81,3 +81,23 @@ TEST_F(RunUsability, BindingTmpOrTheRootShowsTheHostTree) {
 }
 
 }  // namespace
+
+namespace {
+
+// `airlock --version` says which commit and what this installation can do: each command's helper
+// binary as found now, or "(not installed)".
+TEST(Version, NamesTheCommitAndEachHelper) {
+  auto r = airlock::test::Run({AirlockBin(), "--version"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("airlock 0.", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("(commit "), std::string::npos) << r.out;
+  if (std::filesystem::exists(SourceDir() + "/.git")) {
+    EXPECT_EQ(r.out.find("(commit unknown)"), std::string::npos) << "built from a git checkout: " << r.out;
+  }
+  EXPECT_NE(r.out.find("built in: run, pool, box, ps, stop"), std::string::npos) << r.out;
+  // The test tier runs next to the built helpers (or their staged copies).
+  EXPECT_NE(r.out.find("/airlock-scan\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("/airlock-boxtar\n"), std::string::npos) << r.out;
+}
+
+}  // namespace

@@ -382,10 +382,13 @@ bool AppliesToUs(const nlohmann::json& entry) {
   return true;
 }
 
+// Docker's default profile is reference data beside the checkout (../shared/reference, not in a
+// clone): the comparison skips, naming it, when it is not there.
+const char* const kDockerProfile = AIRLOCK_SOURCE_DIR "/../shared/reference/seccomp/docker-default.json";
+
 DockerProfile LoadDocker() {
   DockerProfile d;
-  std::ifstream in(AIRLOCK_SOURCE_DIR "/../shared/reference/seccomp/docker-default.json");
-  EXPECT_TRUE(in.good()) << "reference profile missing";
+  std::ifstream in(kDockerProfile);
   if (!in.good()) return d;
   nlohmann::json j = nlohmann::json::parse(in);
   EXPECT_EQ(j["defaultAction"], "SCMP_ACT_ERRNO");
@@ -417,6 +420,7 @@ bool DockerArgsAllow(const nlohmann::json& args, const std::array<uint64_t, 6>& 
 }
 
 TEST(SeccompDocker, WeBlockEverythingDockerBlocks) {
+  if (!std::ifstream(kDockerProfile).good()) GTEST_SKIP() << "Docker's seccomp profile not present: " << kDockerProfile;
   DockerProfile docker = LoadDocker();
   ASSERT_GT(docker.unconditional.size(), 300u);
   ASSERT_TRUE(docker.conditional.contains("socket"));

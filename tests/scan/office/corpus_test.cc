@@ -35,6 +35,7 @@ struct DdeCase {
 class DdeSamples : public ::testing::TestWithParam<DdeCase> {};
 
 TEST_P(DdeSamples, YieldsDdeWithCommand) {
+  AIRLOCK_NEED_OFFICE_CORPUS();
   const DdeCase& c = GetParam();
   TreeResult r = ScanSample(c.file);
   auto found = r.With(c.id);
@@ -69,6 +70,7 @@ INSTANTIATE_TEST_SUITE_P(
         DdeCase{"msodde/dde-in-csv.csv", "office.dde.formula", R"(=cmd|'/k \..\..\..\Windows\System32\calc.exe'!A0)", 7}));
 
 TEST(Corpus, DocxFindsBothAutoAndManualDdeFields) {
+  AIRLOCK_NEED_OFFICE_CORPUS();
   TreeResult r = ScanSample("msodde/dde-test.docx");
   std::vector<std::string> commands;
   for (const auto& f : r.With("office.dde")) commands.push_back(f.evidence);
@@ -81,6 +83,7 @@ TEST(Corpus, DocxFindsBothAutoAndManualDdeFields) {
 }
 
 TEST(Corpus, LegacyDocFindsAutoAndManualDde) {
+  AIRLOCK_NEED_OFFICE_CORPUS();
   // Field codes read from the WordDocument stream: DDEAUTO, DDE and the "ddeauto" with Latin-1 text.
   TreeResult r = ScanSample("msodde/dde-test-from-office2003.doc.zip");
   auto found = r.With("office.dde");
@@ -95,6 +98,7 @@ TEST(Corpus, LegacyDocFindsAutoAndManualDde) {
 // The corpus' VBA samples carry no auto-exec trigger (their subs are Click handlers), so they must
 // yield presence only; generated projects in ole_test.cc cover the triggers.
 TEST(Corpus, DocmWithVbaYieldsModulesAsChildren) {
+  AIRLOCK_NEED_OFFICE_CORPUS();
   TreeResult r = ScanSample("oleform/oleform-PR314.docm");
   auto macro = r.With("office.vba.macro");
   ASSERT_EQ(macro.size(), 1u) << r.Describe();
@@ -108,6 +112,7 @@ TEST(Corpus, DocmWithVbaYieldsModulesAsChildren) {
 }
 
 TEST(Corpus, PptVbaIsFoundInsideCompressedExOleObjStg) {
+  AIRLOCK_NEED_OFFICE_CORPUS();
   TreeResult r = ScanSample("olevba/sample_with_vba.ppt");
   auto macro = r.With("office.vba.macro");
   ASSERT_EQ(macro.size(), 1u) << r.Describe();
@@ -117,6 +122,7 @@ TEST(Corpus, PptVbaIsFoundInsideCompressedExOleObjStg) {
 }
 
 TEST(Corpus, EncryptedDocxIsReported) {
+  AIRLOCK_NEED_OFFICE_CORPUS();
   TreeResult r = ScanSample("basic/encrypted.docx");
   auto found = r.With("office.encrypted");
   ASSERT_EQ(found.size(), 1u) << r.Describe();
@@ -126,6 +132,7 @@ TEST(Corpus, EncryptedDocxIsReported) {
 class CleanSamples : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(CleanSamples, NothingAboveSeverityTwo) {
+  AIRLOCK_NEED_OFFICE_CORPUS();
   TreeResult r = ScanSample(GetParam());
   EXPECT_LE(r.MaxSeverity(), 2) << GetParam() << ":\n" << r.Describe();
 }
@@ -138,6 +145,7 @@ INSTANTIATE_TEST_SUITE_P(Corpus, CleanSamples,
                                            "basic/empty", "basic/text"));
 
 TEST(Corpus, EveryFileScansWithoutCrashing) {
+  AIRLOCK_NEED_OFFICE_CORPUS();
   size_t files = 0;
   for (const auto& e : std::filesystem::recursive_directory_iterator(CorpusDir())) {
     if (!e.is_regular_file()) continue;

@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -118,6 +119,10 @@ std::vector<Child> ReadZip(std::string_view data, const char* passphrase) {
 }
 
 std::string CorpusDir() { return AIRLOCK_SOURCE_DIR "/../shared/reference/office-samples/tests/test-data"; }
+bool CorpusPresent() {
+  std::error_code ec;
+  return std::filesystem::is_directory(CorpusDir(), ec);
+}
 
 }  // namespace airlock::scan::office::testing
 

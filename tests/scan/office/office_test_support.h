@@ -66,6 +66,11 @@ std::vector<Child> ReadZip(std::string_view data, const char* passphrase = nullp
 
 // Directory of oletools' test corpus (read in place).
 std::string CorpusDir();
+// The oletools corpus is reference data outside the repository (../shared/reference): a clone
+// without it skips the tests that read it, saying so.
+bool CorpusPresent();
+#define AIRLOCK_NEED_OFFICE_CORPUS() \
+  if (!::airlock::scan::office::testing::CorpusPresent()) GTEST_SKIP() << "oletools corpus not present: " << CorpusDir()
 inline constexpr const char* kCorpusPassword = "infected-test";
 
 }  // namespace airlock::scan::office::testing

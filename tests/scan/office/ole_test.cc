@@ -31,6 +31,7 @@ std::string RealVbaProject() {
 }
 
 TEST(VbaDir, ParsesRealProjectFromCorpus) {
+  AIRLOCK_NEED_OFFICE_CORPUS();
   std::string bin = RealVbaProject();
   auto ole = OleFile::Open(bin);
   ASSERT_TRUE(ole) << ole.error().What();
@@ -53,6 +54,7 @@ TEST(VbaDir, ParsesRealProjectFromCorpus) {
 }
 
 TEST(VbaDir, ExtractsRealModuleSource) {
+  AIRLOCK_NEED_OFFICE_CORPUS();
   std::string bin = RealVbaProject();
   auto ole = OleFile::Open(bin);
   ASSERT_TRUE(ole);
