@@ -1,5 +1,6 @@
 // `airlock check`: the host probe, human and JSON, and its exit status.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -51,4 +52,33 @@ TEST(Check, SaysWhatBoundsASandboxAndHowToGetCgroupLimits) {
   for (const char* part : {"RLIMIT_AS", "RLIMIT_NPROC", "\"bounds\"", "systemd-run --user --scope -p Delegate=yes"}) {
     EXPECT_NE(detail.find(part), std::string::npos) << part << " missing from: " << detail;
   }
+}
+
+// --full: what each command needs beyond the kernel, each missing part with its fix. Chromium is
+// looked for on PATH: with PATH emptied it is reported missing with the package to install.
+TEST(Check, FullSaysWhatEachCommandNeedsAndHowToFixIt) {
+  auto entry = [](const nlohmann::json& j, const std::string& needs) {
+    for (const auto& c : j["commands"]) {
+      if (c["needs"] == needs) return c;
+    }
+    return nlohmann::json();
+  };
+  auto r = airlock::test::Run({AirlockBin(), "check", "--full", "--json"});
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(j.is_object() && j["commands"].is_array()) << r.out;
+  for (const auto& c : j["commands"]) {
+    EXPECT_EQ(c["ok"].get<bool>(), c["fix"].get<std::string>().empty()) << c.dump();
+  }
+  auto scan = entry(j, "airlock-scan");
+  EXPECT_EQ(scan.value("ok", false), true) << scan.dump();  // the suite runs beside the built helpers
+  auto chromium = entry(j, "Chromium");
+  EXPECT_EQ(chromium.value("ok", false), ::access("/usr/bin/chromium", X_OK) == 0) << chromium.dump();
+
+  r = airlock::test::Run({"/usr/bin/env", "PATH=/nonexistent", AirlockBin(), "check", "--full", "--json"});
+  j = nlohmann::json::parse(r.out, nullptr, false);
+  chromium = entry(j, "Chromium");
+  EXPECT_EQ(chromium.value("ok", true), false) << chromium.dump();
+  EXPECT_NE(chromium.value("fix", "").find("apt-get install chromium"), std::string::npos) << chromium.dump();
+  r = airlock::test::Run({"/usr/bin/env", "PATH=/nonexistent", AirlockBin(), "check", "--full"});
+  EXPECT_NE(r.out.find("fix: apt-get install chromium"), std::string::npos) << r.out;
 }
