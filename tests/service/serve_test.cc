@@ -1,0 +1,337 @@
+// `airlock serve --local` end to end: its own nats-server, local workers running the real
+// `airlock scan` / `airlock analyze` sandboxes, the REST API over HTTP (cpp-httplib's client), bad
+// input, a worker killed mid-analysis. Runs as root and as uid 65534 (tests/cmake/AirlockTiers.cmake).
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "service/nats_server.h"
+#include "support/test_env.h"
+
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+namespace test = airlock::test;
+
+class Serve {
+ public:
+  // Starts `airlock serve --local` with `extra` options; ok() says whether it listens.
+  explicit Serve(const std::vector<std::string>& extra, int workers = 2) {
+    dir_ = test::MakeTempDir("serve");
+    std::vector<std::string> keyargv = {test::AirlockBin(), "serve", "--state-dir", dir_ + "/state", "--new-key", "reader", "--role", "read"};
+    auto k = test::Run(keyargv);
+    reader_ = k.out.substr(0, k.out.find('\n'));
+    std::vector<std::string> argv = {test::AirlockBin(), "serve", "--local", "--state-dir", dir_ + "/state", "--listen",
+                                     "127.0.0.1:0", "--url-file", dir_ + "/url", "--workers", std::to_string(workers),
+                                     "--ack-wait", "3"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    pid_ = test::SpawnLogged(argv, dir_ + "/serve.log");
+    for (int i = 0; i < 3000 && url_.empty(); ++i) {
+      std::string u = test::ReadFileOrEmpty(dir_ + "/url");
+      if (!u.empty()) url_ = u.substr(0, u.find('\n'));
+      int st = 0;
+      if (url_.empty() && waitpid(pid_, &st, WNOHANG) == pid_) {
+        pid_ = -1;
+        break;
+      }
+      std::this_thread::sleep_for(10ms);  // polling the file serve writes once it listens
+    }
+    admin_ = test::ReadFileOrEmpty(dir_ + "/state/admin.key");
+    admin_ = admin_.substr(0, admin_.find('\n'));
+  }
+  ~Serve() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  bool ok() const { return !url_.empty(); }
+  std::string Log() const { return test::ReadFileOrEmpty(dir_ + "/serve.log"); }
+  httplib::Client Client(const std::string& key) const {
+    httplib::Client c(url_);
+    c.set_read_timeout(30s);
+    if (!key.empty()) c.set_default_headers({{"Authorization", "Bearer " + key}});
+    return c;
+  }
+  const std::string& admin() const { return admin_; }
+  // Sends `request` as is and returns what the server answers until it closes (or 10 s pass).
+  std::string Raw(const std::string& request) const {
+    std::string hostport = url_.substr(url_.find("://") + 3);
+    int port = std::stoi(hostport.substr(hostport.rfind(':') + 1));
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(uint16_t(port));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::string out;
+    timeval tv{10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0 &&
+        write(fd, request.data(), request.size()) == ssize_t(request.size())) {
+      char buf[4096];
+      ssize_t n;
+      while ((n = read(fd, buf, sizeof(buf))) > 0) {
+        out.append(buf, size_t(n));
+        if (out.find("\r\n\r\n") != std::string::npos && out.find('}') != std::string::npos) break;
+      }
+    }
+    close(fd);
+    return out;
+  }
+  const std::string& reader() const { return reader_; }
+
+  // Submits `content` as `name`; returns the response JSON (with "status").
+  json Submit(const std::string& name, const std::string& content, const std::string& kind, const std::string& timeout = "60") {
+    auto c = Client(admin_);
+    httplib::MultipartFormDataItems items = {{"file", content, name, "application/octet-stream"}, {"kind", kind, "", ""},
+                                             {"timeout", timeout, "", ""}};
+    auto r = c.Post("/api/v1/tasks", items);
+    if (!r) return json{{"status", -1}};
+    json j = json::parse(r->body, nullptr, false);
+    j["status"] = r->status;
+    return j;
+  }
+  json Get(const std::string& path, const std::string& key) {
+    auto c = Client(key);
+    auto r = c.Get(path);
+    if (!r) return json{{"status", -1}};
+    json j = json::parse(r->body, nullptr, false);
+    if (!j.is_object()) j = json{{"body", r->body}};
+    j["status"] = r->status;
+    return j;
+  }
+  // Polls the task until it is done or failed (the API is the synchronisation point), at most `limit`.
+  json WaitFinished(uint64_t id, std::chrono::seconds limit = 120s) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    json t;
+    while (std::chrono::steady_clock::now() < end) {
+      t = Get("/api/v1/tasks/" + std::to_string(id), admin_);
+      if (t.value("state", "") == "done" || t.value("state", "") == "failed") return t;
+      std::this_thread::sleep_for(100ms);
+    }
+    return t;
+  }
+
+ private:
+  std::string dir_, url_, admin_, reader_;
+  pid_t pid_ = -1;
+};
+
+bool HaveNats() { return !airlock::service::FindNatsServer().empty(); }
+#define REQUIRE_NATS() \
+  if (!HaveNats()) GTEST_SKIP() << "nats-server is not installed (scripts/install-deps.sh)"
+
+TEST(Serve, DuplicatesAreAnalysedOnceAndShareTheResult) {
+  REQUIRE_NATS();
+  Serve s({});
+  ASSERT_TRUE(s.ok()) << s.Log();
+  const std::string eicar = std::string("X5O!P%@AP[4\\PZX54(P^)7CC)7}$") + "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+  std::vector<std::pair<std::string, std::string>> files = {
+      {"eicar.com", eicar}, {"notes.txt", "just some notes\n"}, {"run.sh", "#!/bin/sh\necho hello\n"}};
+  std::map<std::string, std::vector<uint64_t>> ids;  // name -> task ids
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& [name, content] : files) {
+      json r = s.Submit(name, content, "static");
+      ASSERT_EQ(r["status"], 201) << r.dump() << s.Log();
+      EXPECT_EQ(r["duplicate"], round == 1) << name;
+      ids[name].push_back(r["task_id"].get<uint64_t>());
+    }
+  }
+  json d1 = s.Submit("run.sh", "#!/bin/sh\necho hello\n", "detonate", "10");
+  json d2 = s.Submit("run-copy.sh", "#!/bin/sh\necho hello\n", "detonate", "10");
+  ASSERT_EQ(d1["status"], 201) << d1.dump();
+  EXPECT_EQ(d1["duplicate"], false) << "detonation is another key than static triage of the same file";
+  EXPECT_EQ(d2["duplicate"], true);
+  ids["detonate"] = {d1["task_id"].get<uint64_t>(), d2["task_id"].get<uint64_t>()};
+  for (const auto& [name, list] : ids) {
+    json first = s.WaitFinished(list[0]);
+    ASSERT_EQ(first.value("state", ""), "done") << name << ": " << first.dump() << s.Log();
+    EXPECT_EQ(first["attempts"], 1) << name;
+    json second = s.Get("/api/v1/tasks/" + std::to_string(list[1]), s.admin());
+    EXPECT_EQ(second["state"], "done");
+    EXPECT_EQ(second["analysis_task"], list[0]) << "the duplicate shares the first submission's analysis";
+    EXPECT_EQ(second["verdict"], first["verdict"]);
+    ASSERT_TRUE(first.contains("fingerprint"));
+    EXPECT_EQ(first["fingerprint"]["policy_hash"].get<std::string>().size(), 64u);
+    EXPECT_EQ(first["fingerprint"]["rules_hash"].get<std::string>().size(), 64u);
+  }
+  EXPECT_EQ(s.WaitFinished(ids["eicar.com"][0])["verdict"], "malicious");
+  // Exactly one analysis per key: the workers' counters add up to the 4 keys.
+  json st = s.Get("/api/v1/status", s.admin());
+  uint64_t analyses = 0;
+  for (int i = 0; i < 100; ++i) {  // heartbeats carry the counters every 2 s
+    analyses = 0;
+    for (const auto& w : st["workers"]) analyses += w.value("analyses", 0u);
+    if (analyses >= 4) break;
+    std::this_thread::sleep_for(100ms);
+    st = s.Get("/api/v1/status", s.admin());
+  }
+  EXPECT_EQ(analyses, 4u) << st.dump();
+  EXPECT_EQ(st["keys"], 4);
+  // Reports: JSON with provenance, HTML under a sandboxing CSP, a Navigator layer, search.
+  auto c = s.Client(s.reader());
+  auto rep = c.Get("/api/v1/tasks/" + std::to_string(ids["eicar.com"][1]) + "/report");
+  ASSERT_TRUE(rep);
+  ASSERT_EQ(rep->status, 200) << rep->body;
+  json report = json::parse(rep->body);
+  EXPECT_EQ(report["provenance"]["fingerprint"], st["fingerprint"]);
+  auto html = c.Get("/api/v1/tasks/" + std::to_string(ids["detonate"][0]) + "/report.html");
+  ASSERT_TRUE(html);
+  EXPECT_EQ(html->status, 200);
+  EXPECT_NE(html->get_header_value("Content-Security-Policy").find("sandbox"), std::string::npos);
+  json nav = s.Get("/api/v1/tasks/" + std::to_string(ids["eicar.com"][0]) + "/navigator", s.reader());
+  EXPECT_EQ(nav["domain"], "enterprise-attack");
+  json found = s.Get("/api/v1/tasks?verdict=malicious", s.reader());
+  ASSERT_EQ(found["tasks"].size(), 2u) << found.dump();
+  json by_name = s.Get("/api/v1/tasks?name=NOTES", s.reader());
+  EXPECT_EQ(by_name["tasks"].size(), 2u);
+  auto metrics = c.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("airlock_tasks{state=\"done\"} 8"), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("airlock_queue_depth{kind=\"static\"} 0"), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("airlock_analysis_duration_seconds_count{kind=\"detonate\"} 1"), std::string::npos);
+}
+
+TEST(Serve, CapeClientsSubmitUnchanged) {
+  REQUIRE_NATS();
+  Serve s({});
+  ASSERT_TRUE(s.ok()) << s.Log();
+  httplib::Client c = s.Client("");
+  c.set_default_headers({{"Authorization", "Token " + s.admin()}});  // CAPE's header
+  httplib::MultipartFormDataItems items = {{"file", "plain text\n", "readme.txt", ""}, {"package", "txt", "", ""},
+                                           {"timeout", "10", "", ""}, {"kind", "static", "", ""}};
+  auto r = c.Post("/apiv2/tasks/create/file/", items);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  json j = json::parse(r->body);
+  EXPECT_EQ(j["error"], false);
+  uint64_t id = j["data"]["task_ids"][0].get<uint64_t>();
+  s.WaitFinished(id);
+  auto v = c.Get("/tasks/view/" + std::to_string(id));
+  ASSERT_TRUE(v);
+  EXPECT_EQ(json::parse(v->body)["data"]["status"], "reported") << v->body;
+  auto rep = c.Get("/apiv2/tasks/get/report/" + std::to_string(id) + "/");
+  ASSERT_TRUE(rep);
+  EXPECT_EQ(rep->status, 200);
+  auto missing = c.Get("/tasks/view/999999");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+}
+
+TEST(Serve, BadInputGetsClearErrors) {
+  REQUIRE_NATS();
+  Serve s({"--max-upload", "1", "--rate", "0.01", "--burst", "6"}, /*workers=*/0);
+  ASSERT_TRUE(s.ok()) << s.Log();
+  auto c = s.Client(s.admin());
+  auto expect = [](const httplib::Result& r, int status, const std::string& words) {
+    ASSERT_TRUE(r) << "no response (" << httplib::to_string(r.error()) << ")";
+    EXPECT_EQ(r->status, status) << r->body;
+    json j = json::parse(r->body, nullptr, false);
+    ASSERT_TRUE(j.is_object() && j.contains("error")) << "not a JSON error: " << r->body;
+    EXPECT_NE(j["error"].get<std::string>().find(words), std::string::npos) << r->body;
+  };
+  // Oversized upload (2 MiB against a 1 MiB limit): refused from its Content-Length, before the body
+  // is read (a raw request whose body never comes: the answer must not wait for it).
+  std::string head = "POST /api/v1/tasks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + s.admin() +
+                     "\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: " + std::to_string(2 << 20) + "\r\n\r\n";
+  std::string answer = s.Raw(head);
+  EXPECT_NE(answer.find(" 413 "), std::string::npos) << answer;
+  EXPECT_NE(answer.find("larger than the server's limit"), std::string::npos) << answer;
+  // Malformed multipart: a boundary that never appears.
+  expect(c.Post("/api/v1/tasks", "--nope\r\ngarbage", "multipart/form-data; boundary=xyz"), 400, "multipart");
+  expect(c.Post("/api/v1/tasks", "{\"url\": ", "application/json"), 400, "JSON");
+  expect(c.Post("/api/v1/tasks", "{\"url\": \"file:///etc/passwd\"}", "application/json"), 400, "http");
+  httplib::MultipartFormDataItems typo = {{"file", "x", "x.txt", ""}, {"timout", "5", "", ""}};
+  expect(c.Post("/api/v1/tasks", typo), 400, "timout");
+  expect(c.Get("/api/v1/tasks/424242"), 404, "no task");
+  expect(c.Get("/api/v1/tasks/abc"), 400, "positive whole number");
+  expect(c.Get("/api/v1/tasks?verdict=evil"), 400, "verdict");
+  expect(s.Client("").Get("/api/v1/tasks"), 401, "API key is required");
+  expect(s.Client("alk_" + std::string(64, '0')).Get("/api/v1/tasks"), 401, "unknown API key");
+  httplib::MultipartFormDataItems small = {{"file", "hello\n", "hello.txt", ""}};
+  expect(s.Client(s.reader()).Post("/api/v1/tasks", small), 403, "role is read");
+  expect(s.Client(s.reader()).Delete("/api/v1/tasks/1"), 403, "needs admin");
+  // Flood: every submission (valid or not) spends the key's budget (burst 6, refill 1 per 100 s);
+  // a flood is refused with 429 and Retry-After, and never more than the burst gets through.
+  int accepted = 0, limited = 0;
+  std::string retry_after;
+  for (int i = 0; i < 12; ++i) {
+    httplib::MultipartFormDataItems f = {{"file", "flood " + std::to_string(i), "f.txt", ""}};
+    auto r = c.Post("/api/v1/tasks", f);
+    ASSERT_TRUE(r);
+    if (r->status == 201) ++accepted;
+    if (r->status == 429) {
+      ++limited;
+      retry_after = r->get_header_value("Retry-After");
+      EXPECT_NE(r->body.find("too many submissions"), std::string::npos) << r->body;
+    }
+  }
+  EXPECT_GE(limited, 6) << "a flood beyond the burst must be refused";
+  EXPECT_GE(accepted, 1);
+  EXPECT_LE(accepted, 6);
+  EXPECT_FALSE(retry_after.empty());
+  // An accepted task is visible at once and can be deleted by an admin.
+  json list = s.Get("/api/v1/tasks", s.admin());
+  ASSERT_FALSE(list["tasks"].empty()) << list.dump();
+  uint64_t id = list["tasks"][0]["id"].get<uint64_t>();
+  auto del = c.Delete("/api/v1/tasks/" + std::to_string(id));
+  ASSERT_TRUE(del);
+  EXPECT_EQ(del->status, 200) << del->body;
+  expect(c.Get("/api/v1/tasks/" + std::to_string(id)), 404, "no task");
+}
+
+TEST(Serve, WorkerKilledMidAnalysisIsRedeliveredAndFinishesOnce) {
+  REQUIRE_NATS();
+  Serve s({}, /*workers=*/1);
+  ASSERT_TRUE(s.ok()) << s.Log();
+  // A sample that runs for a while: the worker is killed while it detonates.
+  json r = s.Submit("slow.sh", "#!/bin/sh\necho started\nsleep 6\necho finished\n", "detonate", "20");
+  ASSERT_EQ(r["status"], 201) << r.dump();
+  uint64_t id = r["task_id"].get<uint64_t>();
+  json t;
+  for (int i = 0; i < 600; ++i) {
+    t = s.Get("/api/v1/tasks/" + std::to_string(id), s.admin());
+    if (t.value("state", "") == "running") break;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(t.value("state", ""), "running") << t.dump() << s.Log();
+  std::string worker = t["worker"];
+  json st;
+  int64_t pid = 0;
+  for (int i = 0; i < 100 && pid == 0; ++i) {
+    st = s.Get("/api/v1/status", s.admin());
+    for (const auto& w : st["workers"]) {
+      if (w.value("id", "") == worker) pid = w.value("pid", 0);
+    }
+    if (pid == 0) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_GT(pid, 0) << st.dump();
+  ASSERT_EQ(kill(pid_t(pid), SIGKILL), 0);
+  // serve restarts its local worker; the message comes back after AckWait (3 s) and finishes.
+  json done = s.WaitFinished(id, 180s);
+  ASSERT_EQ(done.value("state", ""), "done") << done.dump() << s.Log();
+  EXPECT_EQ(done["attempts"], 2) << "the redelivery is the second attempt of the same analysis";
+  auto rep = s.Client(s.admin()).Get("/api/v1/tasks/" + std::to_string(id) + "/report");
+  ASSERT_TRUE(rep);
+  ASSERT_EQ(rep->status, 200);
+  EXPECT_EQ(json::parse(rep->body)["provenance"]["attempt"], 2);
+  json status = s.Get("/api/v1/status", s.admin());
+  EXPECT_EQ(status["queue"]["detonate"], 0) << status.dump();
+  EXPECT_EQ(status["dead_letters"], 0);
+}
+
+}  // namespace
