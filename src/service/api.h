@@ -7,7 +7,8 @@
 //  - Authentication: an API key (api_keys.h) on every /api/ and CAPE route; /, /healthz and /metrics
 //    are open (the UI asks for a key; metrics are counts only). 401 without a valid key, 403 when
 //    the key's role is too low.
-//  - Limits: a body larger than max_upload is 413 (before it is read in full); a submission beyond the
+//  - Limits: a body larger than max_upload is 413 (judged from its Content-Length; cpp-httplib reads and
+//    discards the rest, never stores it); a submission beyond the
 //    key's rate is 429 with Retry-After; malformed multipart or JSON is 400 naming the problem.
 //  - Submission: the sample goes to the object store (content-addressed), the task record to KV, and
 //    the key's result record is created by compare-and-set: only the submission that creates it (or

@@ -78,7 +78,21 @@ Result<std::unique_ptr<Engine>> Engine::Connect(const EngineConfig& cfg) {
   natsOptions* opts = nullptr;
   NATS_CHECK(natsOptions_Create(&opts), "nats options");
   std::unique_ptr<natsOptions, decltype(&natsOptions_Destroy)> guard(opts, natsOptions_Destroy);
-  NATS_CHECK(natsOptions_SetURL(opts, cfg.servers.c_str()), "NATS server list '" + cfg.servers + "'");
+  // natsOptions_SetURL takes one URL in nats.c 3.4.1: a list goes through SetServers.
+  std::vector<std::string> urls;
+  for (size_t p = 0; p <= cfg.servers.size();) {
+    size_t c = cfg.servers.find(',', p);
+    std::string u = cfg.servers.substr(p, c == std::string::npos ? std::string::npos : c - p);
+    u.erase(0, u.find_first_not_of(' '));
+    u.erase(u.find_last_not_of(' ') + 1);
+    if (!u.empty()) urls.push_back(u);
+    if (c == std::string::npos) break;
+    p = c + 1;
+  }
+  if (urls.empty()) return MakeError("no NATS server URL given");
+  std::vector<const char*> ptrs;
+  for (const auto& u : urls) ptrs.push_back(u.c_str());
+  NATS_CHECK(natsOptions_SetServers(opts, ptrs.data(), int(ptrs.size())), "NATS server list '" + cfg.servers + "'");
   NATS_CHECK(natsOptions_SetName(opts, cfg.name.c_str()), "nats options");
   NATS_CHECK(natsOptions_SetMaxReconnect(opts, -1), "nats options");  // a farm outlives node restarts
   NATS_CHECK(natsOptions_SetReconnectWait(opts, 250), "nats options");
