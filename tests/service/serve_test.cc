@@ -66,6 +66,7 @@ class Serve {
     return c;
   }
   const std::string& admin() const { return admin_; }
+  const std::string& url() const { return url_; }
   const std::string& reader() const { return reader_; }
 
   // Submits `content` as `name`; returns the response JSON (with "status").
@@ -303,6 +304,46 @@ TEST(Serve, WorkerKilledMidAnalysisIsRedeliveredAndFinishesOnce) {
   json status = s.Get("/api/v1/status", s.admin());
   EXPECT_EQ(status["queue"]["detonate"], 0) << status.dump();
   EXPECT_EQ(status["dead_letters"], 0);
+}
+
+}  // namespace
+
+namespace {
+
+// The web UI in real headless Chromium: the page takes the key from the URL fragment, lists the tasks
+// from the API and shows the verdict; a screenshot is a real PNG.
+TEST(ServeUi, TaskListRendersInHeadlessChromium) {
+  REQUIRE_NATS();
+  if (access("/usr/bin/chromium", X_OK) != 0) GTEST_SKIP() << "Debian's chromium is not installed";
+  Serve s({}, /*workers=*/1);
+  ASSERT_TRUE(s.ok()) << s.Log();
+  const std::string eicar = std::string("X5O!P%@AP[4\\PZX54(P^)7CC)7}$") + "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+  json r = s.Submit("eicar.com", eicar, "static");
+  ASSERT_EQ(r["status"], 201) << r.dump();
+  ASSERT_EQ(s.WaitFinished(r["task_id"].get<uint64_t>()).value("state", ""), "done");
+  std::string dir = test::MakeTempDir("ui");
+  std::vector<std::string> chromium = {"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                                       "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                                       "--user-data-dir=" + dir + "/chromium", "--window-size=1200,900",
+                                       "--virtual-time-budget=5000"};
+  std::string page = s.url() + "/#key=" + s.admin();
+  auto dom = chromium;
+  dom.insert(dom.end(), {"--dump-dom", page});
+  auto d = test::Run(dom, "", 120);
+  size_t table = d.out.find("<tbody id=\"tasks\">");
+  ASSERT_NE(table, std::string::npos) << d.err.substr(0, 2000);
+  std::string rows = d.out.substr(table, d.out.find("</tbody>", table) - table);
+  EXPECT_NE(rows.find("eicar.com"), std::string::npos) << rows;
+  EXPECT_NE(rows.find("class=\"malicious\">malicious"), std::string::npos) << rows;
+  EXPECT_NE(rows.find("state-done"), std::string::npos) << rows;
+  auto shot = chromium;
+  shot.insert(shot.end(), {"--screenshot=" + dir + "/ui.png", page});
+  auto sh = test::Run(shot, "", 120);
+  std::string png = test::ReadFileOrEmpty(dir + "/ui.png");
+  ASSERT_GT(png.size(), 10000u) << "no usable screenshot: " << sh.err.substr(0, 2000);
+  EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 }  // namespace
