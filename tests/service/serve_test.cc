@@ -347,3 +347,45 @@ TEST(ServeUi, TaskListRendersInHeadlessChromium) {
 }
 
 }  // namespace
+
+namespace {
+
+// A worker whose rule set differs from serve's cannot reproduce the verdict: it refuses the work
+// (never analyses it), and with MaxDeliver 1 the work becomes a dead letter and the task fails saying
+// so, instead of waiting forever or getting a verdict made under other rules.
+TEST(Serve, WorkerWithAnotherRuleSetRefusesWork) {
+  REQUIRE_NATS();
+  Serve s({"--max-deliver", "1"}, /*workers=*/0);
+  ASSERT_TRUE(s.ok()) << s.Log();
+  std::string log = s.Log();
+  size_t at = log.find("(NATS ");
+  ASSERT_NE(at, std::string::npos) << log;
+  std::string nats = log.substr(at + 6, log.find(',', at) - at - 6);
+  const char* env_rules = getenv("AIRLOCK_RULES_DIR");
+  std::string rules = env_rules != nullptr ? env_rules : test::SourceDir() + "/rules";
+  std::string dir = test::MakeTempDir("otherrules");
+  std::filesystem::copy(rules, dir + "/rules", std::filesystem::copy_options::recursive);
+  test::WriteFile(dir + "/rules/yara/extra.yar", "rule extra { condition: false }\n");
+  std::string old = env_rules != nullptr ? env_rules : "";
+  setenv("AIRLOCK_RULES_DIR", (dir + "/rules").c_str(), 1);
+  pid_t worker = test::SpawnLogged({test::AirlockBin(), "worker", "--nats", nats, "--id", "other-rules", "--max-deliver", "1",
+                                    "--ack-wait", "3", "--work-dir", dir + "/work"},
+                                   dir + "/worker.log");
+  if (env_rules != nullptr) setenv("AIRLOCK_RULES_DIR", old.c_str(), 1);
+  else unsetenv("AIRLOCK_RULES_DIR");
+  json r = s.Submit("notes.txt", "some notes\n", "static");
+  ASSERT_EQ(r["status"], 201) << r.dump();
+  json t = s.WaitFinished(r["task_id"].get<uint64_t>(), 60s);
+  kill(worker, SIGTERM);
+  waitpid(worker, nullptr, 0);
+  std::string wlog = test::ReadFileOrEmpty(dir + "/worker.log");
+  EXPECT_EQ(t.value("state", ""), "failed") << t.dump() << wlog;
+  EXPECT_EQ(t.value("attempts", 99), 0) << "the worker analysed work it cannot reproduce";
+  EXPECT_NE(t.value("error", "").find("dead-letter"), std::string::npos) << t.dump();
+  EXPECT_NE(wlog.find("refusing"), std::string::npos) << wlog;
+  EXPECT_EQ(s.Get("/api/v1/status", s.admin())["dead_letters"], 1);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+}  // namespace
