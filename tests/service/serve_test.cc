@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "process/spawn.h"
 #include "service/nats_server.h"
 #include "support/test_env.h"
 
@@ -202,6 +203,13 @@ TEST(Serve, CapeClientsSubmitUnchanged) {
   auto rep = c.Get("/apiv2/tasks/get/report/" + std::to_string(id) + "/");
   ASSERT_TRUE(rep);
   EXPECT_EQ(rep->status, 200);
+  // A URL submission becomes a sample of its own (static triage of an Internet shortcut).
+  auto u = c.Post("/api/v1/tasks", R"({"url": "https://example.invalid/invoice.exe", "kind": "static"})", "application/json");
+  ASSERT_TRUE(u);
+  ASSERT_EQ(u->status, 201) << u->body;
+  json ut = s.WaitFinished(json::parse(u->body)["task_id"].get<uint64_t>());
+  EXPECT_EQ(ut.value("state", ""), "done") << ut.dump();
+  EXPECT_EQ(ut.value("name", ""), "https://example.invalid/invoice.exe");
   auto missing = c.Get("/tasks/view/999999");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
@@ -384,6 +392,38 @@ TEST(Serve, WorkerWithAnotherRuleSetRefusesWork) {
   EXPECT_NE(t.value("error", "").find("dead-letter"), std::string::npos) << t.dump();
   EXPECT_NE(wlog.find("refusing"), std::string::npos) << wlog;
   EXPECT_EQ(s.Get("/api/v1/status", s.admin())["dead_letters"], 1);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+}  // namespace
+
+namespace {
+
+// TLS with a configured certificate (made by openssl at test time): HTTPS answers, plain HTTP on the
+// same port does not get the API.
+TEST(Serve, ServesHttpsWithAConfiguredCertificate) {
+  REQUIRE_NATS();
+  std::string openssl = airlock::process::FindSystemProgram("openssl");
+  if (openssl.empty()) GTEST_SKIP() << "openssl (the command) is not installed";
+  std::string dir = test::MakeTempDir("tls");
+  auto gen = test::Run({openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir + "/key.pem", "-out",
+                        dir + "/cert.pem", "-days", "1", "-subj", "/CN=127.0.0.1"});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  Serve s({"--tls-cert", dir + "/cert.pem", "--tls-key", dir + "/key.pem"}, /*workers=*/0);
+  ASSERT_TRUE(s.ok()) << s.Log();
+  ASSERT_TRUE(s.url().starts_with("https://")) << s.url();
+  std::string hostport = s.url().substr(8);
+  httplib::SSLClient c(hostport.substr(0, hostport.rfind(':')), std::stoi(hostport.substr(hostport.rfind(':') + 1)));
+  c.enable_server_certificate_verification(true);
+  c.set_ca_cert_path((dir + "/cert.pem").c_str());
+  c.set_default_headers({{"Authorization", "Bearer " + s.admin()}});
+  auto r = c.Get("/api/v1/status");
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200) << r->body;
+  httplib::Client plain("http://" + hostport);
+  auto p = plain.Get("/healthz");
+  EXPECT_TRUE(!p || p->status != 200) << "plain HTTP answered on the TLS port";
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
 }
