@@ -16,6 +16,8 @@ tests=(yara clamav-testfiles zip unzip p7zip-full gcc keyutils clang libclang-rt
        postfix swaks clamav-daemon clamav-milter)  # mail tests: private Postfix instances, clamav-milter peer
 runtime+=(7zip)                       # airlock scan: encrypted 7z through the sandboxed 7zz
 runtime+=(unar)                       # airlock scan: encrypted RAR through the sandboxed lsar/unar
+build+=(libnats-dev libcpp-httplib-dev)  # src/service: nats.c (JetStream, KV) and the HTTP server
+runtime+=(nats-server)                 # `airlock serve --local` starts its own; tests start private ones
 runtime+=(fuse-overlayfs fuse3)       # boxes where the kernel has no overlayfs in user namespaces (tests: BoxFuse)
 tests+=(clang-16 libclang-rt-16-dev)  # fuzz/run.sh: libFuzzer builds of the C++23 parsers
 tests+=(python3-jsonschema)           # tests/schema: real `airlock run` reports against docs/schema/

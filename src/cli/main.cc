@@ -37,6 +37,9 @@ Commands:
                      the mail filter daemon (libmilter): triage, detonate, act (docs/MAIL.md)
   quarantine list|show ID|release ID|delete ID
                      messages held by the mail filter
+  serve --local      the analysis service: REST API, web UI, metrics, with its own NATS and
+                     workers (docs/SERVICE.md; `--nats URL --keys FILE` for a farm)
+  worker --nats URL  take analysis work from a farm's NATS JetStream (docs/SERVICE.md)
   version            print the version, the commit and what this installation can do
 
 Exit codes of `airlock run`: the command's own status (128+N when killed by signal N), or
@@ -91,6 +94,8 @@ int main(int argc, char** argv) {
   if (cmd == "rules") return airlock::cli::ExecHelper("airlock-rules", argc - 1, argv + 1);
   if (cmd == "analyze") return airlock::cli::ExecHelper("airlock-analyze", argc - 1, argv + 1);
   if (cmd == "audit") return airlock::cli::ExecHelper("airlock-audit", argc - 1, argv + 1);
+  if (cmd == "serve") return airlock::cli::ExecHelper("airlock-serve", argc - 1, argv + 1);
+  if (cmd == "worker") return airlock::cli::ExecHelper("airlock-worker", argc - 1, argv + 1);
   // The helper gets the command name too: it serves both `milter` and `quarantine`.
   if (cmd == "milter" || cmd == "quarantine") return airlock::cli::ExecHelper("airlock-milter", argc, argv);
   std::fprintf(stderr, "airlock: unknown command '%s' (try `airlock --help`)\n", cmd.c_str());

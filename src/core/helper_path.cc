@@ -46,6 +46,7 @@ std::string HelperBuildDir(const std::string& name) {
   if (name == "airlock-milter") return "milter";
   if (name == "airlock-audit") return "audit";
   if (name == "airlock-boxtar") return "box";
+  if (name == "airlock-serve" || name == "airlock-worker") return "service";
   return "sigma";  // airlock-rules
 }
 

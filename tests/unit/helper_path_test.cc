@@ -45,6 +45,8 @@ TEST(HelperPath, BuildDirs) {
   EXPECT_EQ(airlock::HelperBuildDir("airlock-browse"), "analyze");
   EXPECT_EQ(airlock::HelperBuildDir("airlock-milter"), "milter");
   EXPECT_EQ(airlock::HelperBuildDir("airlock-audit"), "audit");
+  EXPECT_EQ(airlock::HelperBuildDir("airlock-serve"), "service");
+  EXPECT_EQ(airlock::HelperBuildDir("airlock-worker"), "service");
 }
 
 TEST(HelperPath, CandidatesFollowTheOneRule) {

@@ -1,0 +1,431 @@
+// `airlock serve --local` end to end: its own nats-server, local workers running the real
+// `airlock scan` / `airlock analyze` sandboxes, the REST API over HTTP (cpp-httplib's client), bad
+// input, a worker killed mid-analysis. Runs as root and as uid 65534 (tests/cmake/AirlockTiers.cmake).
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "process/spawn.h"
+#include "service/nats_server.h"
+#include "support/test_env.h"
+
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+namespace test = airlock::test;
+
+class Serve {
+ public:
+  // Starts `airlock serve --local` with `extra` options; ok() says whether it listens.
+  explicit Serve(const std::vector<std::string>& extra, int workers = 2) {
+    dir_ = test::MakeTempDir("serve");
+    std::vector<std::string> keyargv = {test::AirlockBin(), "serve", "--state-dir", dir_ + "/state", "--new-key", "reader", "--role", "read"};
+    auto k = test::Run(keyargv);
+    reader_ = k.out.substr(0, k.out.find('\n'));
+    std::vector<std::string> argv = {test::AirlockBin(), "serve", "--local", "--state-dir", dir_ + "/state", "--listen",
+                                     "127.0.0.1:0", "--url-file", dir_ + "/url", "--workers", std::to_string(workers),
+                                     "--ack-wait", "3"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    pid_ = test::SpawnLogged(argv, dir_ + "/serve.log");
+    for (int i = 0; i < 3000 && url_.empty(); ++i) {
+      std::string u = test::ReadFileOrEmpty(dir_ + "/url");
+      if (!u.empty()) url_ = u.substr(0, u.find('\n'));
+      int st = 0;
+      if (url_.empty() && waitpid(pid_, &st, WNOHANG) == pid_) {
+        pid_ = -1;
+        break;
+      }
+      std::this_thread::sleep_for(10ms);  // polling the file serve writes once it listens
+    }
+    admin_ = test::ReadFileOrEmpty(dir_ + "/state/admin.key");
+    admin_ = admin_.substr(0, admin_.find('\n'));
+  }
+  ~Serve() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  bool ok() const { return !url_.empty(); }
+  std::string Log() const { return test::ReadFileOrEmpty(dir_ + "/serve.log"); }
+  httplib::Client Client(const std::string& key) const {
+    httplib::Client c(url_);
+    c.set_read_timeout(30s);
+    if (!key.empty()) c.set_default_headers({{"Authorization", "Bearer " + key}});
+    return c;
+  }
+  const std::string& admin() const { return admin_; }
+  const std::string& url() const { return url_; }
+  const std::string& reader() const { return reader_; }
+
+  // Submits `content` as `name`; returns the response JSON (with "status").
+  json Submit(const std::string& name, const std::string& content, const std::string& kind, const std::string& timeout = "60") {
+    auto c = Client(admin_);
+    httplib::MultipartFormDataItems items = {{"file", content, name, "application/octet-stream"}, {"kind", kind, "", ""},
+                                             {"timeout", timeout, "", ""}};
+    auto r = c.Post("/api/v1/tasks", items);
+    if (!r) return json{{"status", -1}};
+    json j = json::parse(r->body, nullptr, false);
+    j["status"] = r->status;
+    return j;
+  }
+  json Get(const std::string& path, const std::string& key) {
+    auto c = Client(key);
+    auto r = c.Get(path);
+    if (!r) return json{{"status", -1}};
+    json j = json::parse(r->body, nullptr, false);
+    if (!j.is_object()) j = json{{"body", r->body}};
+    j["status"] = r->status;
+    return j;
+  }
+  // Polls the task until it is done or failed (the API is the synchronisation point), at most `limit`.
+  json WaitFinished(uint64_t id, std::chrono::seconds limit = 120s) {
+    auto end = std::chrono::steady_clock::now() + limit;
+    json t;
+    while (std::chrono::steady_clock::now() < end) {
+      t = Get("/api/v1/tasks/" + std::to_string(id), admin_);
+      if (t.value("state", "") == "done" || t.value("state", "") == "failed") return t;
+      std::this_thread::sleep_for(100ms);
+    }
+    return t;
+  }
+
+ private:
+  std::string dir_, url_, admin_, reader_;
+  pid_t pid_ = -1;
+};
+
+bool HaveNats() { return !airlock::service::FindNatsServer().empty(); }
+#define REQUIRE_NATS() \
+  if (!HaveNats()) GTEST_SKIP() << "nats-server is not installed (scripts/install-deps.sh)"
+
+TEST(Serve, DuplicatesAreAnalysedOnceAndShareTheResult) {
+  REQUIRE_NATS();
+  Serve s({});
+  ASSERT_TRUE(s.ok()) << s.Log();
+  const std::string eicar = std::string("X5O!P%@AP[4\\PZX54(P^)7CC)7}$") + "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+  std::vector<std::pair<std::string, std::string>> files = {
+      {"eicar.com", eicar}, {"notes.txt", "just some notes\n"}, {"run.sh", "#!/bin/sh\necho hello\n"}};
+  std::map<std::string, std::vector<uint64_t>> ids;  // name -> task ids
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& [name, content] : files) {
+      json r = s.Submit(name, content, "static");
+      ASSERT_EQ(r["status"], 201) << r.dump() << s.Log();
+      EXPECT_EQ(r["duplicate"], round == 1) << name;
+      ids[name].push_back(r["task_id"].get<uint64_t>());
+    }
+  }
+  json d1 = s.Submit("run.sh", "#!/bin/sh\necho hello\n", "detonate", "10");
+  json d2 = s.Submit("run-copy.sh", "#!/bin/sh\necho hello\n", "detonate", "10");
+  ASSERT_EQ(d1["status"], 201) << d1.dump();
+  EXPECT_EQ(d1["duplicate"], false) << "detonation is another key than static triage of the same file";
+  EXPECT_EQ(d2["duplicate"], true);
+  ids["detonate"] = {d1["task_id"].get<uint64_t>(), d2["task_id"].get<uint64_t>()};
+  for (const auto& [name, list] : ids) {
+    json first = s.WaitFinished(list[0]);
+    ASSERT_EQ(first.value("state", ""), "done") << name << ": " << first.dump() << s.Log();
+    EXPECT_EQ(first["attempts"], 1) << name;
+    json second = s.Get("/api/v1/tasks/" + std::to_string(list[1]), s.admin());
+    EXPECT_EQ(second["state"], "done");
+    EXPECT_EQ(second["analysis_task"], list[0]) << "the duplicate shares the first submission's analysis";
+    EXPECT_EQ(second["verdict"], first["verdict"]);
+    ASSERT_TRUE(first.contains("fingerprint"));
+    EXPECT_EQ(first["fingerprint"]["policy_hash"].get<std::string>().size(), 64u);
+    EXPECT_EQ(first["fingerprint"]["rules_hash"].get<std::string>().size(), 64u);
+  }
+  EXPECT_EQ(s.WaitFinished(ids["eicar.com"][0])["verdict"], "malicious");
+  // Exactly one analysis per key: the workers' counters add up to the 4 keys.
+  json st = s.Get("/api/v1/status", s.admin());
+  uint64_t analyses = 0;
+  for (int i = 0; i < 100; ++i) {  // heartbeats carry the counters every 2 s
+    analyses = 0;
+    for (const auto& w : st["workers"]) analyses += w.value("analyses", 0u);
+    if (analyses >= 4) break;
+    std::this_thread::sleep_for(100ms);
+    st = s.Get("/api/v1/status", s.admin());
+  }
+  EXPECT_EQ(analyses, 4u) << st.dump();
+  EXPECT_EQ(st["keys"], 4);
+  // Reports: JSON with provenance, HTML under a sandboxing CSP, a Navigator layer, search.
+  auto c = s.Client(s.reader());
+  auto rep = c.Get("/api/v1/tasks/" + std::to_string(ids["eicar.com"][1]) + "/report");
+  ASSERT_TRUE(rep);
+  ASSERT_EQ(rep->status, 200) << rep->body;
+  json report = json::parse(rep->body);
+  EXPECT_EQ(report["provenance"]["fingerprint"], st["fingerprint"]);
+  auto html = c.Get("/api/v1/tasks/" + std::to_string(ids["detonate"][0]) + "/report.html");
+  ASSERT_TRUE(html);
+  EXPECT_EQ(html->status, 200);
+  EXPECT_NE(html->get_header_value("Content-Security-Policy").find("sandbox"), std::string::npos);
+  json nav = s.Get("/api/v1/tasks/" + std::to_string(ids["eicar.com"][0]) + "/navigator", s.reader());
+  EXPECT_EQ(nav["domain"], "enterprise-attack");
+  json found = s.Get("/api/v1/tasks?verdict=malicious", s.reader());
+  ASSERT_EQ(found["tasks"].size(), 2u) << found.dump();
+  json by_name = s.Get("/api/v1/tasks?name=NOTES", s.reader());
+  EXPECT_EQ(by_name["tasks"].size(), 2u);
+  auto metrics = c.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("airlock_tasks{state=\"done\"} 8"), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("airlock_queue_depth{kind=\"static\"} 0"), std::string::npos) << metrics->body;
+  EXPECT_NE(metrics->body.find("airlock_analysis_duration_seconds_count{kind=\"detonate\"} 1"), std::string::npos);
+}
+
+TEST(Serve, CapeClientsSubmitUnchanged) {
+  REQUIRE_NATS();
+  Serve s({});
+  ASSERT_TRUE(s.ok()) << s.Log();
+  httplib::Client c = s.Client("");
+  c.set_default_headers({{"Authorization", "Token " + s.admin()}});  // CAPE's header
+  httplib::MultipartFormDataItems items = {{"file", "plain text\n", "readme.txt", ""}, {"package", "txt", "", ""},
+                                           {"timeout", "10", "", ""}, {"kind", "static", "", ""}};
+  auto r = c.Post("/apiv2/tasks/create/file/", items);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  json j = json::parse(r->body);
+  EXPECT_EQ(j["error"], false);
+  uint64_t id = j["data"]["task_ids"][0].get<uint64_t>();
+  s.WaitFinished(id);
+  auto v = c.Get("/tasks/view/" + std::to_string(id));
+  ASSERT_TRUE(v);
+  EXPECT_EQ(json::parse(v->body)["data"]["status"], "reported") << v->body;
+  auto rep = c.Get("/apiv2/tasks/get/report/" + std::to_string(id) + "/");
+  ASSERT_TRUE(rep);
+  EXPECT_EQ(rep->status, 200);
+  // A URL submission becomes a sample of its own (static triage of an Internet shortcut).
+  auto u = c.Post("/api/v1/tasks", R"({"url": "https://example.invalid/invoice.exe", "kind": "static"})", "application/json");
+  ASSERT_TRUE(u);
+  ASSERT_EQ(u->status, 201) << u->body;
+  json ut = s.WaitFinished(json::parse(u->body)["task_id"].get<uint64_t>());
+  EXPECT_EQ(ut.value("state", ""), "done") << ut.dump();
+  EXPECT_EQ(ut.value("name", ""), "https://example.invalid/invoice.exe");
+  auto missing = c.Get("/tasks/view/999999");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+}
+
+TEST(Serve, BadInputGetsClearErrors) {
+  REQUIRE_NATS();
+  Serve s({"--max-upload", "1", "--rate", "0.01", "--burst", "6"}, /*workers=*/0);
+  ASSERT_TRUE(s.ok()) << s.Log();
+  auto c = s.Client(s.admin());
+  auto expect = [](const httplib::Result& r, int status, const std::string& words) {
+    ASSERT_TRUE(r) << "no response (" << httplib::to_string(r.error()) << ")";
+    EXPECT_EQ(r->status, status) << r->body;
+    json j = json::parse(r->body, nullptr, false);
+    ASSERT_TRUE(j.is_object() && j.contains("error")) << "not a JSON error: " << r->body;
+    EXPECT_NE(j["error"].get<std::string>().find(words), std::string::npos) << r->body;
+  };
+  // Oversized upload (2 MiB against a 1 MiB limit): refused from its Content-Length (the server reads
+  // and discards the body, never keeps it).
+  httplib::MultipartFormDataItems big = {{"file", std::string(2 << 20, 'A'), "big.bin", ""}};
+  expect(c.Post("/api/v1/tasks", big), 413, "larger than the server's limit");
+  // Malformed multipart: a boundary that never appears.
+  expect(c.Post("/api/v1/tasks", "--nope\r\ngarbage", "multipart/form-data; boundary=xyz"), 400, "multipart");
+  expect(c.Post("/api/v1/tasks", "{\"url\": ", "application/json"), 400, "JSON");
+  expect(c.Post("/api/v1/tasks", "{\"url\": \"file:///etc/passwd\"}", "application/json"), 400, "http");
+  httplib::MultipartFormDataItems typo = {{"file", "x", "x.txt", ""}, {"timout", "5", "", ""}};
+  expect(c.Post("/api/v1/tasks", typo), 400, "timout");
+  expect(c.Get("/api/v1/tasks/424242"), 404, "no task");
+  expect(c.Get("/api/v1/tasks/abc"), 400, "positive whole number");
+  expect(c.Get("/api/v1/tasks?verdict=evil"), 400, "verdict");
+  expect(s.Client("").Get("/api/v1/tasks"), 401, "API key is required");
+  expect(s.Client("alk_" + std::string(64, '0')).Get("/api/v1/tasks"), 401, "unknown API key");
+  httplib::MultipartFormDataItems small = {{"file", "hello\n", "hello.txt", ""}};
+  expect(s.Client(s.reader()).Post("/api/v1/tasks", small), 403, "role is read");
+  expect(s.Client(s.reader()).Delete("/api/v1/tasks/1"), 403, "needs admin");
+  // Flood: every submission (valid or not) spends the key's budget (burst 6, refill 1 per 100 s);
+  // a flood is refused with 429 and Retry-After, and never more than the burst gets through.
+  int accepted = 0, limited = 0;
+  std::string retry_after;
+  for (int i = 0; i < 12; ++i) {
+    httplib::MultipartFormDataItems f = {{"file", "flood " + std::to_string(i), "f.txt", ""}};
+    auto r = c.Post("/api/v1/tasks", f);
+    ASSERT_TRUE(r);
+    if (r->status == 201) ++accepted;
+    if (r->status == 429) {
+      ++limited;
+      retry_after = r->get_header_value("Retry-After");
+      EXPECT_NE(r->body.find("too many submissions"), std::string::npos) << r->body;
+    }
+  }
+  EXPECT_GE(limited, 6) << "a flood beyond the burst must be refused";
+  EXPECT_GE(accepted, 1);
+  EXPECT_LE(accepted, 6);
+  EXPECT_FALSE(retry_after.empty());
+  // An accepted task is visible at once and can be deleted by an admin.
+  json list = s.Get("/api/v1/tasks", s.admin());
+  ASSERT_FALSE(list["tasks"].empty()) << list.dump();
+  uint64_t id = list["tasks"][0]["id"].get<uint64_t>();
+  auto del = c.Delete("/api/v1/tasks/" + std::to_string(id));
+  ASSERT_TRUE(del);
+  EXPECT_EQ(del->status, 200) << del->body;
+  expect(c.Get("/api/v1/tasks/" + std::to_string(id)), 404, "no task");
+}
+
+TEST(Serve, WorkerKilledMidAnalysisIsRedeliveredAndFinishesOnce) {
+  REQUIRE_NATS();
+  Serve s({}, /*workers=*/1);
+  ASSERT_TRUE(s.ok()) << s.Log();
+  // A sample that runs for a while: the worker is killed while it detonates.
+  json r = s.Submit("slow.sh", "#!/bin/sh\necho started\nsleep 6\necho finished\n", "detonate", "20");
+  ASSERT_EQ(r["status"], 201) << r.dump();
+  uint64_t id = r["task_id"].get<uint64_t>();
+  json t;
+  for (int i = 0; i < 600; ++i) {
+    t = s.Get("/api/v1/tasks/" + std::to_string(id), s.admin());
+    if (t.value("state", "") == "running") break;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(t.value("state", ""), "running") << t.dump() << s.Log();
+  std::string worker = t["worker"];
+  json st;
+  int64_t pid = 0;
+  for (int i = 0; i < 100 && pid == 0; ++i) {
+    st = s.Get("/api/v1/status", s.admin());
+    for (const auto& w : st["workers"]) {
+      if (w.value("id", "") == worker) pid = w.value("pid", 0);
+    }
+    if (pid == 0) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_GT(pid, 0) << st.dump();
+  ASSERT_EQ(kill(pid_t(pid), SIGKILL), 0);
+  // serve restarts its local worker; the message comes back after AckWait (3 s) and finishes.
+  json done = s.WaitFinished(id, 180s);
+  ASSERT_EQ(done.value("state", ""), "done") << done.dump() << s.Log();
+  EXPECT_EQ(done["attempts"], 2) << "the redelivery is the second attempt of the same analysis";
+  auto rep = s.Client(s.admin()).Get("/api/v1/tasks/" + std::to_string(id) + "/report");
+  ASSERT_TRUE(rep);
+  ASSERT_EQ(rep->status, 200);
+  EXPECT_EQ(json::parse(rep->body)["provenance"]["attempt"], 2);
+  json status = s.Get("/api/v1/status", s.admin());
+  EXPECT_EQ(status["queue"]["detonate"], 0) << status.dump();
+  EXPECT_EQ(status["dead_letters"], 0);
+}
+
+}  // namespace
+
+namespace {
+
+// The web UI in real headless Chromium: the page takes the key from the URL fragment, lists the tasks
+// from the API and shows the verdict; a screenshot is a real PNG.
+TEST(ServeUi, TaskListRendersInHeadlessChromium) {
+  REQUIRE_NATS();
+  if (access("/usr/bin/chromium", X_OK) != 0) GTEST_SKIP() << "Debian's chromium is not installed";
+  Serve s({}, /*workers=*/1);
+  ASSERT_TRUE(s.ok()) << s.Log();
+  const std::string eicar = std::string("X5O!P%@AP[4\\PZX54(P^)7CC)7}$") + "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+  json r = s.Submit("eicar.com", eicar, "static");
+  ASSERT_EQ(r["status"], 201) << r.dump();
+  ASSERT_EQ(s.WaitFinished(r["task_id"].get<uint64_t>()).value("state", ""), "done");
+  std::string dir = test::MakeTempDir("ui");
+  std::vector<std::string> chromium = {"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                                       "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                                       "--user-data-dir=" + dir + "/chromium", "--window-size=1200,900",
+                                       "--virtual-time-budget=5000"};
+  std::string page = s.url() + "/#key=" + s.admin();
+  auto dom = chromium;
+  dom.insert(dom.end(), {"--dump-dom", page});
+  auto d = test::Run(dom, "", 120);
+  size_t table = d.out.find("<tbody id=\"tasks\">");
+  ASSERT_NE(table, std::string::npos) << d.err.substr(0, 2000);
+  std::string rows = d.out.substr(table, d.out.find("</tbody>", table) - table);
+  EXPECT_NE(rows.find("eicar.com"), std::string::npos) << rows;
+  EXPECT_NE(rows.find("class=\"malicious\">malicious"), std::string::npos) << rows;
+  EXPECT_NE(rows.find("state-done"), std::string::npos) << rows;
+  auto shot = chromium;
+  shot.insert(shot.end(), {"--screenshot=" + dir + "/ui.png", page});
+  auto sh = test::Run(shot, "", 120);
+  std::string png = test::ReadFileOrEmpty(dir + "/ui.png");
+  ASSERT_GT(png.size(), 10000u) << "no usable screenshot: " << sh.err.substr(0, 2000);
+  EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+}  // namespace
+
+namespace {
+
+// A worker whose rule set differs from serve's cannot reproduce the verdict: it refuses the work
+// (never analyses it), and with MaxDeliver 1 the work becomes a dead letter and the task fails saying
+// so, instead of waiting forever or getting a verdict made under other rules.
+TEST(Serve, WorkerWithAnotherRuleSetRefusesWork) {
+  REQUIRE_NATS();
+  Serve s({"--max-deliver", "1"}, /*workers=*/0);
+  ASSERT_TRUE(s.ok()) << s.Log();
+  std::string log = s.Log();
+  size_t at = log.find("(NATS ");
+  ASSERT_NE(at, std::string::npos) << log;
+  std::string nats = log.substr(at + 6, log.find(',', at) - at - 6);
+  const char* env_rules = getenv("AIRLOCK_RULES_DIR");
+  std::string rules = env_rules != nullptr ? env_rules : test::SourceDir() + "/rules";
+  std::string dir = test::MakeTempDir("otherrules");
+  std::filesystem::copy(rules, dir + "/rules", std::filesystem::copy_options::recursive);
+  test::WriteFile(dir + "/rules/yara/extra.yar", "rule extra { condition: false }\n");
+  std::string old = env_rules != nullptr ? env_rules : "";
+  setenv("AIRLOCK_RULES_DIR", (dir + "/rules").c_str(), 1);
+  pid_t worker = test::SpawnLogged({test::AirlockBin(), "worker", "--nats", nats, "--id", "other-rules", "--max-deliver", "1",
+                                    "--ack-wait", "3", "--work-dir", dir + "/work"},
+                                   dir + "/worker.log");
+  if (env_rules != nullptr) setenv("AIRLOCK_RULES_DIR", old.c_str(), 1);
+  else unsetenv("AIRLOCK_RULES_DIR");
+  json r = s.Submit("notes.txt", "some notes\n", "static");
+  ASSERT_EQ(r["status"], 201) << r.dump();
+  json t = s.WaitFinished(r["task_id"].get<uint64_t>(), 60s);
+  kill(worker, SIGTERM);
+  waitpid(worker, nullptr, 0);
+  std::string wlog = test::ReadFileOrEmpty(dir + "/worker.log");
+  EXPECT_EQ(t.value("state", ""), "failed") << t.dump() << wlog;
+  EXPECT_EQ(t.value("attempts", 99), 0) << "the worker analysed work it cannot reproduce";
+  EXPECT_NE(t.value("error", "").find("dead-letter"), std::string::npos) << t.dump();
+  EXPECT_NE(wlog.find("refusing"), std::string::npos) << wlog;
+  EXPECT_EQ(s.Get("/api/v1/status", s.admin())["dead_letters"], 1);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+}  // namespace
+
+namespace {
+
+// TLS with a configured certificate (made by openssl at test time): HTTPS answers, plain HTTP on the
+// same port does not get the API.
+TEST(Serve, ServesHttpsWithAConfiguredCertificate) {
+  REQUIRE_NATS();
+  std::string openssl = airlock::process::FindSystemProgram("openssl");
+  if (openssl.empty()) GTEST_SKIP() << "openssl (the command) is not installed";
+  std::string dir = test::MakeTempDir("tls");
+  auto gen = test::Run({openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir + "/key.pem", "-out",
+                        dir + "/cert.pem", "-days", "1", "-subj", "/CN=127.0.0.1"});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  Serve s({"--tls-cert", dir + "/cert.pem", "--tls-key", dir + "/key.pem"}, /*workers=*/0);
+  ASSERT_TRUE(s.ok()) << s.Log();
+  ASSERT_TRUE(s.url().starts_with("https://")) << s.url();
+  std::string hostport = s.url().substr(8);
+  httplib::SSLClient c(hostport.substr(0, hostport.rfind(':')), std::stoi(hostport.substr(hostport.rfind(':') + 1)));
+  c.enable_server_certificate_verification(true);
+  c.set_ca_cert_path((dir + "/cert.pem").c_str());
+  c.set_default_headers({{"Authorization", "Bearer " + s.admin()}});
+  auto r = c.Get("/api/v1/status");
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200) << r->body;
+  httplib::Client plain("http://" + hostport);
+  auto p = plain.Get("/healthz");
+  EXPECT_TRUE(!p || p->status != 200) << "plain HTTP answered on the TLS port";
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+}  // namespace
