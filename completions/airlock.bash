@@ -2,7 +2,7 @@
 _airlock() {
   local cur prev words cword
   _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; cword=$COMP_CWORD; words=("${COMP_WORDS[@]}"); }
-  local cmds="run ps stop box pool profile check scan analyze audit rules milter quarantine version help"
+  local cmds="run ps stop box pool profile check scan analyze audit rules milter quarantine serve worker version help"
   if [ "$cword" -eq 1 ]; then COMPREPLY=($(compgen -W "$cmds" -- "$cur")); return; fi
   local i
   for ((i = 2; i < cword; i++)); do [ "${words[i]}" = "--" ] && { COMPREPLY=($(compgen -c -- "$cur")); return; }; done
