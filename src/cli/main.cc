@@ -34,6 +34,13 @@ Commands:
                      the mail filter daemon (libmilter): triage, detonate, act (docs/MAIL.md)
   quarantine list|show ID|release ID|delete ID
                      messages held by the mail filter
+  watch [--monitor|--enforce] [options]
+                     the endpoint daemon: judge downloaded files, gate execution (docs/ENDPOINT.md)
+  watch status       what the running daemon reports
+  verdicts list|release ID
+                     the daemon's verdicts; let a suspicious file run
+  open FILE [ARGS...]
+                     run FILE in the analysis sandbox under the monitor, whatever its verdict
   version            print the version
 
 Exit codes of `airlock run`: the command's own status (128+N when killed by signal N), or
@@ -68,6 +75,9 @@ int main(int argc, char** argv) {
   if (cmd == "audit") return airlock::cli::ExecHelper("airlock-audit", argc - 1, argv + 1);
   // The helper gets the command name too: it serves both `milter` and `quarantine`.
   if (cmd == "milter" || cmd == "quarantine") return airlock::cli::ExecHelper("airlock-milter", argc, argv);
+  // Likewise `watch` and `verdicts`, served by the endpoint daemon's binary.
+  if (cmd == "watch" || cmd == "verdicts") return airlock::cli::ExecHelper("airlock-watch", argc, argv);
+  if (cmd == "open") return airlock::cli::OpenCommand(argc - 1, argv + 1);
   std::fprintf(stderr, "airlock: unknown command '%s' (try `airlock --help`)\n", cmd.c_str());
   return airlock::kExitUsage;
 }
