@@ -39,6 +39,7 @@ struct Pending {
   FileKey key;
   Classification cls;
   std::string path;
+  bool root_owned = false;  // uid 0, not group/other-writable
 };
 
 FileKey KeyOf(const struct stat& st) {
@@ -92,8 +93,26 @@ struct Gate::Impl {
   }
 
   std::string PathOf(Pending& p) {
-    if (p.path.empty()) p.path = trust.Canonical(FdPath(p.fd.get()));
+    if (p.path.empty()) p.path = ReachablePath(p.fd.get());
     return p.path;
+  }
+
+  // The file's path as this daemon can open it. A file opened through a mount that is not in the
+  // daemon's mount namespace reads as a path relative to that mount's root; then the same name in a
+  // watched directory is tried (dev and inode must match). Else the kernel's text, as given.
+  std::string ReachablePath(int fd) {
+    const std::string given = FdPath(fd);
+    struct stat by_fd{}, by_path{};
+    if (::fstat(fd, &by_fd) != 0) return trust.Canonical(given);
+    auto same = [&](const std::string& p) {
+      return ::stat(p.c_str(), &by_path) == 0 && by_path.st_dev == by_fd.st_dev && by_path.st_ino == by_fd.st_ino;
+    };
+    if (same(given)) return trust.Canonical(given);
+    const std::string base = given.substr(given.rfind('/') + 1);
+    for (const auto& dir : trust.watched_dirs()) {
+      if (same(dir + base)) return dir + base;
+    }
+    return trust.Canonical(given);
   }
 
   void Finish(Pending& p, const CachedDecision& d) {
@@ -111,11 +130,11 @@ struct Gate::Impl {
       if (!VerdictAllowsRun(v)) {
         bool download_rule_only = !p.exec && o.interpreter_reads == InterpreterReads::kDownloads;
         allow = download_rule_only && !d.watched && v == Verdict::kUnknown;
+        if (!allow && IsSelfOrDescendant(p.pid, self)) return Answer(p, true);  // the daemon's own sandboxes
         if (!allow && v == Verdict::kUnknown && hooks.on_unjudged) hooks.on_unjudged(PathOf(p), d.sha256, true);
         if (v == Verdict::kUnknown) why = "not judged yet";
       }
     }
-    if (!allow && IsSelfOrDescendant(p.pid, self)) allow = true;  // the daemon's own sandboxes
     if (!allow) {
       const bool monitor = o.mode == GateMode::kMonitor;
       Log(fmt::format("{} {} pid={} exe={} path={} sha256={} reason={}", monitor ? "would-deny" : "deny",
@@ -145,6 +164,7 @@ struct Gate::Impl {
     FileFacts facts{PathOf(*p), ::fgetxattr(p->fd.get(), kOriginXattr, nullptr, 0) >= 0,
                     st.st_uid == 0 && (st.st_mode & 022) == 0};
     p->cls = trust.Classify(facts);
+    p->root_owned = facts.root_owned_not_writable;
     if (p->cls.kind == Classification::Kind::kTrusted) {
       CachedDecision d{Basis::kAllowList, "", p->cls.watched};
       trust.cache().Put(p->key, d);
@@ -207,6 +227,13 @@ struct Gate::Impl {
         if (!p || p->answered.load()) return true;
         if (now < p->deadline) return false;
         stats.watchdog.fetch_add(1, std::memory_order_relaxed);
+        if (p->cls.kind == Classification::Kind::kVerifyMd5 && p->root_owned) {
+          // dpkg's file, root's and not writable by others, still being hashed (a large binary on a
+          // cold cache): allowed on path and ownership, its hash finishes in the background.
+          Log(fmt::format("watchdog: {} (pid {}) allowed as dpkg's on path and ownership; its MD5 is still being checked", p->path, p->pid));
+          Answer(*p, true);
+          return true;
+        }
         Log(fmt::format("watchdog: no decision for {} (pid {}) within {} ms: answered with fail mode {}", p->path, p->pid,
                         o.decision_timeout.count(), FailModeName(o.fail_mode)));
         Answer(*p, o.fail_mode == FailMode::kOpen || o.mode == GateMode::kMonitor);
@@ -219,7 +246,7 @@ struct Gate::Impl {
     stats.written.fetch_add(1, std::memory_order_relaxed);
     struct stat st{};
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) return;
-    if (hooks.on_unjudged) hooks.on_unjudged(trust.Canonical(FdPath(fd.get())), "", false);
+    if (hooks.on_unjudged) hooks.on_unjudged(ReachablePath(fd.get()), "", false);
   }
 
   void ReaderLoop() {
