@@ -115,18 +115,31 @@ struct Gate::Impl {
     return trust.Canonical(given);
   }
 
+  // A file trusted by content (dpkg-verified, allow-listed hash, clean or released verdict): an ignore
+  // mark on its inode lets the kernel answer its next opens and execs without asking us. The kernel
+  // drops the ignore mask when the file is modified (no FAN_MARK_IGNORED_SURV_MODIFY), so a changed
+  // file is asked about again; the marks die with the group.
+  void IgnoreFromNowOn(const Pending& p) {
+    if (::fanotify_mark(group.get(), FAN_MARK_ADD | FAN_MARK_IGNORED_MASK, FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM, p.fd.get(), nullptr) == 0) {
+      stats.ignored.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
   void Finish(Pending& p, const CachedDecision& d) {
     bool allow = true;
     std::string why;
     if (d.basis == Basis::kDpkg) {
       why = "dpkg";
+      IgnoreFromNowOn(p);
     } else if (d.basis == Basis::kAllowList) {
       why = "allow-list";
     } else if (trust.ContentAllowListed(d.sha256)) {
       why = "allow-list hash";
+      IgnoreFromNowOn(p);
     } else {
       Verdict v = trust.VerdictOf(d.sha256);
       why = VerdictName(v);
+      if (VerdictAllowsRun(v)) IgnoreFromNowOn(p);
       if (!VerdictAllowsRun(v)) {
         bool download_rule_only = !p.exec && o.interpreter_reads == InterpreterReads::kDownloads;
         allow = download_rule_only && !d.watched && v == Verdict::kUnknown;

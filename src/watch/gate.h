@@ -14,6 +14,9 @@
 //  - Unknown content is refused at once in enforce mode (never held while it is analysed) and handed
 //    to `on_unjudged` (the judge queue: must not block). Monitor mode answers allow and logs
 //    "would deny".
+//  - A file trusted by content (dpkg-verified, allow-listed hash, clean or released) gets an ignore mark
+//    on its inode: the kernel answers its later opens and execs itself until the file is modified
+//    (the kernel then drops the ignore mask). Trust by path is never handed to the kernel.
 //  - Excluded: events of the daemon's own process are allowed at once; a refusal is turned into an
 //    allow when the process is one of the daemon's descendants (its scan and analysis sandboxes).
 //  - Destroying the Gate stops the threads and closes the group: the kernel allows every event still
@@ -61,6 +64,7 @@ struct GateHooks {
 
 struct GateStats {
   std::atomic<uint64_t> events{0}, allowed{0}, denied{0}, would_deny{0}, cache_hits{0}, hashed{0}, watchdog{0}, written{0};
+  std::atomic<uint64_t> ignored{0};  // inodes handed to the kernel's ignore mask (trusted by content)
 };
 
 class Gate {

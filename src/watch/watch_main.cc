@@ -96,7 +96,8 @@ json StatusJson(const WatchConfig& c, const Gate& gate, Judge& judge, const Trus
               {"interpreters", c.gate.gate_interpreters}, {"dpkg_files", trust.dpkg_files()}, {"verdicts", trust.VerdictCount()},
               {"gate", {{"events", g.events.load()}, {"allowed", g.allowed.load()}, {"denied", g.denied.load()},
                         {"would_deny", g.would_deny.load()}, {"cache_hits", g.cache_hits.load()}, {"hashed", g.hashed.load()},
-                        {"watchdog", g.watchdog.load()}, {"written", g.written.load()}}},
+                        {"watchdog", g.watchdog.load()}, {"written", g.written.load()},
+                        {"kernel_ignored", g.ignored.load()}}},
               {"judge", {{"queue", judge.QueueLength()}, {"submitted", j.submitted.load()}, {"judged", j.judged.load()},
                          {"known", j.known.load()}, {"failed", j.failed.load()}, {"dropped", j.dropped.load()}, {"skipped", j.skipped.load()}}},
               {"log_dropped", log.dropped()}};

@@ -200,6 +200,19 @@ TEST_F(Gate, EnforceRefusesUnjudgedUntilCleanRunsMaliciousNever) {
   EXPECT_EQ(Exec({script}).err, EPERM);
 }
 
+// The third answer: `airlock open` runs what the gate refuses, inside the analysis sandbox.
+TEST_F(Gate, AirlockOpenRunsARefusedFileInTheSandbox) {
+  const std::string dl = files_ + "/dl", script = dl + "/tool.sh";
+  WriteFile(script, "#!/bin/sh\necho ran-in-sandbox; exit 7\n");
+  Daemon d({"--enforce", "--mark-fs", g_root, "--watch", dl});
+  ASSERT_TRUE(d.WaitFor("ready pid=")) << d.log();
+  EXPECT_EQ(Exec({script}).err, EPERM);
+  ExecResult r = Exec({AIRLOCK_TEST_BIN, "open", "--events", files_ + "/events.jsonl", script});
+  EXPECT_EQ(r.err, 0);
+  EXPECT_EQ(r.status, 7) << "the script's own exit status, from inside the sandbox";
+  EXPECT_TRUE(fs::exists(files_ + "/events.jsonl")) << "run under the behaviour monitor";
+}
+
 TEST_F(Gate, MonitorModeLogsAndAllows) {
   const std::string elf = files_ + "/mytrue";
   fs::copy_file("/usr/bin/true", elf);
