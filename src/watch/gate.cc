@@ -280,7 +280,7 @@ struct Gate::Impl {
         if (md->fd < 0) continue;  // FAN_Q_OVERFLOW: none with an unlimited queue
         UniqueFd fd(md->fd);
         if ((md->mask & (FAN_OPEN_EXEC_PERM | FAN_OPEN_PERM)) != 0) OnPermission(std::move(fd), md->pid, md->mask);
-        else if ((md->mask & FAN_CLOSE_WRITE) != 0) OnWritten(std::move(fd));
+        else if ((md->mask & FAN_CLOSE_WRITE) != 0 && md->pid != self) OnWritten(std::move(fd));
       }
     }
   }

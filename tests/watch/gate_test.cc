@@ -223,6 +223,25 @@ TEST_F(Gate, MonitorModeLogsAndAllows) {
   EXPECT_EQ(r.err, 0);
   EXPECT_EQ(r.status, 0);
   EXPECT_TRUE(d.WaitFor("would-deny exec pid=[0-9]+ exe=\\S+ path=" + elf)) << d.log();
+  // `airlock watch status` reports it (the status file is rewritten every second).
+  std::string status;
+  for (auto until = Clock::now() + std::chrono::seconds(30); Clock::now() < until;) {
+    const std::string out = g_root + "/status.out";
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      ::dup2(fd, 1);
+      ::execl(WATCH_BIN, WATCH_BIN, "watch", "status", "--state-dir", (g_root + "-state").c_str(), "--json", nullptr);
+      ::_exit(127);
+    }
+    ::waitpid(pid, nullptr, 0);
+    std::ifstream in(out);
+    status.assign(std::istreambuf_iterator<char>(in), {});
+    if (std::regex_search(status, std::regex("\"would_deny\": [1-9]"))) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling a file rewritten once a second
+  }
+  EXPECT_TRUE(std::regex_search(status, std::regex("\"mode\": \"monitor\""))) << status;
+  EXPECT_TRUE(std::regex_search(status, std::regex("\"would_deny\": [1-9]"))) << status;
 }
 
 TEST_F(Gate, FileWrittenFromAnotherMountNamespaceIsJudged) {
