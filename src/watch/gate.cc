@@ -119,10 +119,17 @@ struct Gate::Impl {
   // mark on its inode lets the kernel answer its next opens and execs without asking us. The kernel
   // drops the ignore mask when the file is modified (no FAN_MARK_IGNORED_SURV_MODIFY), so a changed
   // file is asked about again; the marks die with the group.
+  // A write between the decision and the mark would not clear a mask added after it: the key is
+  // checked again once the mark is in place, and a moved key takes the mask back.
   void IgnoreFromNowOn(const Pending& p) {
-    if (::fanotify_mark(group.get(), FAN_MARK_ADD | FAN_MARK_IGNORED_MASK, FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM, p.fd.get(), nullptr) == 0) {
-      stats.ignored.fetch_add(1, std::memory_order_relaxed);
+    constexpr uint64_t kMask = FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM;
+    if (::fanotify_mark(group.get(), FAN_MARK_ADD | FAN_MARK_IGNORED_MASK, kMask, p.fd.get(), nullptr) != 0) return;
+    struct stat st{};
+    if (::fstat(p.fd.get(), &st) != 0 || !(KeyOf(st) == p.key)) {
+      (void)::fanotify_mark(group.get(), FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK, kMask, p.fd.get(), nullptr);  // best effort: the next event decides again
+      return;
     }
+    stats.ignored.fetch_add(1, std::memory_order_relaxed);
   }
 
   void Finish(Pending& p, const CachedDecision& d) {

@@ -217,7 +217,11 @@ struct Judge::Impl {
     stats.failed.fetch_add(1, std::memory_order_relaxed);
     if (!sha.empty()) {
       std::lock_guard lock(mu);
-      failed_at[sha] = Clock::now();
+      const auto now = Clock::now();
+      if (failed_at.size() >= 10000) {  // bounded: forget failures older than the retry pause
+        std::erase_if(failed_at, [&](const auto& e) { return now - e.second >= std::chrono::seconds(30); });
+      }
+      failed_at[sha] = now;
     }
     Log(fmt::format("judge: {} not judged: {} (stays unknown: refused in enforce mode)", path, why));
   }
