@@ -175,7 +175,9 @@ struct Gate::Impl {
     p->exec = (mask & FAN_OPEN_EXEC_PERM) != 0;
     struct stat st{};
     if (pid == self || ::fstat(p->fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return Answer(*p, true);
-    if (!p->exec && !IsInterpreterPath(ExeOf(pid))) return Answer(*p, true);
+    // An interpreter's open of an empty file reads no code: allowed (a shell creating a file with `>`
+    // opens it empty; fanotify does not say whether an open is for reading or writing).
+    if (!p->exec && (st.st_size == 0 || !IsInterpreterPath(ExeOf(pid)))) return Answer(*p, true);
     p->key = KeyOf(st);
     if (auto c = trust.cache().Find(p->key)) {
       stats.cache_hits.fetch_add(1, std::memory_order_relaxed);

@@ -184,6 +184,9 @@ TEST_F(Gate, EnforceRefusesUnjudgedUntilCleanRunsMaliciousNever) {
     EXPECT_NE(Exec({Python(), py}).status, 42) << "python3 reading an unjudged file";
   }
 
+  // A shell may still create files there (`>` opens an empty file: no code to refuse).
+  EXPECT_EQ(Exec({"/bin/sh", "-c", "echo notes > " + dl + "/notes.txt"}).status, 0);
+
   // Judged clean: they run; judged malicious (rules/yara Reverse_Shell_Unix): never.
   ASSERT_TRUE(d.WaitFor("verdict clean sha256:[0-9a-f]+ score=[0-9.]+ path=" + elf)) << d.log();
   ASSERT_TRUE(d.WaitFor("verdict clean sha256:[0-9a-f]+ score=[0-9.]+ path=" + script)) << d.log();
