@@ -2,7 +2,7 @@
 _airlock() {
   local cur prev words cword
   _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; cword=$COMP_CWORD; words=("${COMP_WORDS[@]}"); }
-  local cmds="run ps stop box pool profile check scan analyze audit rules milter quarantine serve worker version help"
+  local cmds="run ps stop box pool profile check scan analyze audit rules milter quarantine serve worker watch verdicts open version help"
   if [ "$cword" -eq 1 ]; then COMPREPLY=($(compgen -W "$cmds" -- "$cur")); return; fi
   local i
   for ((i = 2; i < cword; i++)); do [ "${words[i]}" = "--" ] && { COMPREPLY=($(compgen -c -- "$cur")); return; }; done
@@ -49,6 +49,24 @@ _airlock() {
         --state-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
       esac
       COMPREPLY=($(compgen -W "list show release delete --json --state-dir --config --help" -- "$cur")) ;;
+    watch)
+      case "$prev" in
+        --config|--log) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --state-dir|--watch|--mark-fs|--mark-mount) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        --fail-mode) COMPREPLY=($(compgen -W "closed open" -- "$cur")); return ;;
+        --interpreter-reads) COMPREPLY=($(compgen -W "downloads untrusted" -- "$cur")); return ;;
+      esac
+      COMPREPLY=($(compgen -W "status --monitor --enforce --config --fail-mode --decision-timeout --state-dir --watch --mark-fs --mark-mount --allow --no-dpkg --dpkg-info --no-interpreters --interpreter-reads --concurrency --no-detonate --detonate-timeout --log --json --help" -- "$cur")) ;;
+    verdicts)
+      case "$prev" in
+        --state-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+      esac
+      COMPREPLY=($(compgen -W "list release --json --state-dir --help" -- "$cur")) ;;
+    open)
+      case "$prev" in
+        --profile) COMPREPLY=($(compgen -W "default workdir network analysis" -- "$cur")); return ;;
+      esac
+      COMPREPLY=($(compgen -f -- "$cur")) ;;
   esac
 }
 complete -F _airlock airlock

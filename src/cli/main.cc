@@ -40,6 +40,13 @@ Commands:
   serve --local      the analysis service: REST API, web UI, metrics, with its own NATS and
                      workers (docs/SERVICE.md; `--nats URL --keys FILE` for a farm)
   worker --nats URL  take analysis work from a farm's NATS JetStream (docs/SERVICE.md)
+  watch [--monitor|--enforce] [options]
+                     the endpoint daemon: judge downloaded files, gate execution (docs/ENDPOINT.md)
+  watch status       what the running daemon reports
+  verdicts list|release ID
+                     the daemon's verdicts; let a suspicious file run
+  open FILE [ARGS...]
+                     run FILE in the analysis sandbox under the monitor, whatever its verdict
   version            print the version, the commit and what this installation can do
 
 Exit codes of `airlock run`: the command's own status (128+N when killed by signal N), or
@@ -98,6 +105,9 @@ int main(int argc, char** argv) {
   if (cmd == "worker") return airlock::cli::ExecHelper("airlock-worker", argc - 1, argv + 1);
   // The helper gets the command name too: it serves both `milter` and `quarantine`.
   if (cmd == "milter" || cmd == "quarantine") return airlock::cli::ExecHelper("airlock-milter", argc, argv);
+  // Likewise `watch` and `verdicts`, served by the endpoint daemon's binary.
+  if (cmd == "watch" || cmd == "verdicts") return airlock::cli::ExecHelper("airlock-watch", argc, argv);
+  if (cmd == "open") return airlock::cli::OpenCommand(argc - 1, argv + 1);
   std::fprintf(stderr, "airlock: unknown command '%s' (try `airlock --help`)\n", cmd.c_str());
   return airlock::kExitUsage;
 }

