@@ -18,6 +18,7 @@
 #include <map>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -29,6 +30,14 @@
 #include "seccomp/seccomp.h"
 
 namespace airlock {
+
+// What the sandbox's first process is attributed to: the process that calls the payload's first
+// execve is airlock's own pre-exec child (host path and argv of airlock), reported under this fixed
+// name as ParentImage and ParentCommandLine instead (docs/EVENTS.md), like /proc/1/cmdline inside.
+inline constexpr const char* kSandboxInitName = "airlock-init";
+// Where `airlock analyze` mounts its recording stand-ins (crontab, systemctl, sudo, ...): an execve of
+// a program in this directory also makes a `tool_invocation` event (docs/EVENTS.md).
+inline constexpr const char* kStandinDir = "/opt/airlock/bin";
 
 class Monitor {
  public:
@@ -53,8 +62,11 @@ class Monitor {
     std::string image;
     std::string inside_pid;
     std::string inside_ppid;
+    bool sandbox_init = false;  // airlock's own pre-exec child: reported as kSandboxInitName
   };
   ProcInfo& Info(pid_t pid);
+  // Remembers a script run by an interpreter (bounded), for SelfDelete of scripts.
+  void RememberScript(const std::string& path);
   // Formats the event for a notification into line_; false when the call makes no event.
   bool Format(const NotifyEvent& event);
   void Emit(const std::string& line);
@@ -63,6 +75,7 @@ class Monitor {
   std::string user_;
   uint64_t events_ = 0;
   std::string line_;  // reused output buffer
+  std::unordered_set<std::string> scripts_;  // scripts run by an interpreter in this sandbox (at most 4096)
 };
 
 // Helpers reading another process's state (exposed for tests).
