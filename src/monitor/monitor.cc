@@ -316,8 +316,11 @@ Monitor::ProcInfo& Monitor::Info(pid_t pid) {
   if (procs_.size() > 8192) procs_.clear();  // bounded: a fork storm cannot grow this without limit
   ProcInfo info;
   info.mem = OpenMem(pid);
-  info.sandbox_init = IsAirlockItself(pid);
-  info.image = info.sandbox_init ? kSandboxInitName : ProcLinkC(pid, "exe");
+  info.image = ProcLinkC(pid, "exe");
+  // The pre-exec child: our own executable, or (unprivileged supervisor, not dumpable) an unreadable
+  // one before the payload ever started.
+  info.sandbox_init = IsAirlockItself(pid) || (info.image.empty() && !payload_started_);
+  if (info.sandbox_init) info.image = kSandboxInitName;
   std::string status = ReadProcFile(pid, "status");
   info.inside_pid = InsidePid(status);
   std::string ppid_host = StatusField(status, "PPid");
@@ -373,19 +376,24 @@ bool Monitor::Format(const NotifyEvent& ev) {
       std::string path = str(a(at ? 1 : 0));
       std::string target;
       const bool by_fd = at && path.empty() && (a(4) & AT_EMPTY_PATH);
+      // The pre-exec child's memory may be unreadable (see SetPayloadCommand): its i-th execve tries
+      // the i-th candidate path with the payload's argv.
+      const bool from_spec = info->sandbox_init && path.empty() && !by_fd && payload_execs_ < payload_exec_.size();
+      if (info->sandbox_init) ++payload_execs_;
       if (by_fd) {
         target = FdPath(pid, static_cast<int>(a(0)));
       } else {
-        target = ResolveAt(pid, at ? static_cast<int64_t>(a(0)) : AT_FDCWD, path);
+        target = from_spec ? payload_exec_[payload_execs_ - 1] : ResolveAt(pid, at ? static_cast<int64_t>(a(0)) : AT_FDCWD, path);
         if (!ExecTargetRuns(pid, target)) return false;  // ENOENT along PATH: nothing was created
       }
-      const std::vector<std::string> argv = ReadArgv(info->mem.get(), a(at ? 2 : 1));
+      if (!path.empty() || by_fd) payload_started_ = true;
+      const std::vector<std::string> argv = from_spec ? payload_argv_ : ReadArgv(info->mem.get(), a(at ? 2 : 1));
       std::string cmdline;
       for (const auto& arg : argv) {
         if (!cmdline.empty()) cmdline += ' ';
         cmdline += arg;
       }
-      const std::string cwd = ProcLinkC(pid, "cwd");
+      const std::string cwd = from_spec ? payload_cwd_ : ProcLinkC(pid, "cwd");
       // The process calling execve becomes the new image. After fork+exec the image being replaced
       // is a copy of the parent: it stands as ParentImage, with the creator's parent as parent pid.
       JsonLine j = begin("process_creation", 1, target);

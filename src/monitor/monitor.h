@@ -51,6 +51,16 @@ class Monitor {
 
   uint64_t events() const { return events_; }
 
+  // The payload's command as the sandbox was asked to run it (argv, and the absolute paths execve
+  // tries in order), for its first execve: that call is made by airlock's pre-exec child, which is
+  // not dumpable, so an unprivileged supervisor cannot read its memory. Called by the run's
+  // supervisor (src/sandbox/sandbox.cc) before the payload starts; optional.
+  void SetPayloadCommand(std::vector<std::string> argv, std::vector<std::string> exec_candidates, std::string cwd) {
+    payload_argv_ = std::move(argv);
+    payload_exec_ = std::move(exec_candidates);
+    payload_cwd_ = std::move(cwd);
+  }
+
   // Builds (without emitting) the event line for a notification; "" when the call makes no event.
   // Exposed for tests.
   std::string Decode(const NotifyEvent& event);
@@ -76,6 +86,10 @@ class Monitor {
   uint64_t events_ = 0;
   std::string line_;  // reused output buffer
   std::unordered_set<std::string> scripts_;  // scripts run by an interpreter in this sandbox (at most 4096)
+  std::vector<std::string> payload_argv_, payload_exec_;  // SetPayloadCommand
+  std::string payload_cwd_;
+  size_t payload_execs_ = 0;   // execve calls of the pre-exec child so far (its i-th tries payload_exec_[i])
+  bool payload_started_ = false;  // an execve with readable arguments was seen: the payload runs
 };
 
 // Helpers reading another process's state (exposed for tests).
