@@ -538,7 +538,10 @@ bool Monitor::Format(const NotifyEvent& ev) {
           }
         }
       }
-      JsonLine j = begin("network_connection", 3, info->image);
+      // Unix sockets are local IPC (nscd, D-Bus, docker.sock), not network connections: Sysmon does not
+      // log them, and Sigma rules about network_connection would fire on every name lookup.
+      const bool unix_socket = addr.ip.empty();
+      JsonLine j = unix_socket ? begin("unix_connection", -1, info->image) : begin("network_connection", 3, info->image);
       j.Str("Initiated", "true").Str("Protocol", SocketProtocol(pid, static_cast<int>(a(0))));
       if (!addr.ip.empty()) {
         j.Str("DestinationIp", addr.ip).Int("DestinationPort", addr.port).Str("DestinationIsIpv6", addr.ipv6 ? "true" : "false");

@@ -263,7 +263,7 @@ TEST(Analyze, CommunityRuleAloneIsCappedUnlessDecisive) {
 TEST(Analyze, ObservedTechniquesAreListedApartFromTheVerdict) {
   std::string out = MakeTempDir("analyze-observed");
   std::string sample = out + "/who.sh";
-  WriteFile(sample, "#!/bin/sh\nwhoami\nmissing_tool_xyz 2>/dev/null\nexit 0\n", 0755);
+  WriteFile(sample, "#!/bin/sh\nwhoami\nenv missing_tool_xyz 2>/dev/null\nexit 0\n", 0755);
   auto r = airlock::test::Run({AirlockBin(), "analyze", "--quiet", "--timeout", "20s", "--out", out + "/report", sample}, "", 180);
   auto report = nlohmann::json::parse(ReadFileOrEmpty(out + "/report/report.json"));
   EXPECT_EQ(report["verdict"], "clean") << r.err;
@@ -277,7 +277,7 @@ TEST(Analyze, ObservedTechniquesAreListedApartFromTheVerdict) {
   const std::string bin = AirlockBin();
   EXPECT_EQ(events.find(bin.substr(0, bin.rfind('/'))), std::string::npos) << events;
   EXPECT_EQ(events.find(out), std::string::npos) << "host work path in the events";
-  EXPECT_EQ(events.find("missing_tool_xyz"), std::string::npos) << "a failed exec along PATH is no process";
+  EXPECT_EQ(events.find("/missing_tool_xyz"), std::string::npos) << "a failed exec along PATH is no process";
   EXPECT_NE(events.find("\"ParentImage\":\"airlock-init\""), std::string::npos) << events;
   fs::remove_all(out);
 }

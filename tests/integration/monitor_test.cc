@@ -121,7 +121,11 @@ TEST(Monitor, ReadOnlyOpensAndPlainModesAreReportedOnlyWithMonitorReads) {
 TEST(Monitor, FirstProcessIsAttributedToTheSandboxAndFailedExecsAreNoProcesses) {
   std::string dir = MakeTempDir("monitor-fidelity");
   std::string events_path = dir + "/e.jsonl";
-  auto r = RunAirlock({"--monitor", events_path}, {"/bin/sh", "-c", "airlock_no_such_tool_xyz 2>/dev/null; /bin/true"});
+  // env looks the name up with execvp: one execve per PATH entry, each failing with ENOENT.
+  auto r = RunAirlock({"--monitor", events_path},
+                      {"/bin/sh", "-c",
+                       "env airlock_no_such_tool_xyz 2>/dev/null; /bin/true; "
+                       "python3 -c \"import socket; socket.socket(socket.AF_UNIX).connect_ex('/tmp/no.sock')\""});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto events = ReadEvents(events_path);
   ASSERT_FALSE(events.empty());
@@ -144,6 +148,9 @@ TEST(Monitor, FirstProcessIsAttributedToTheSandboxAndFailedExecsAreNoProcesses) 
     return e["category"] == "process_creation" && e["Image"].template get<std::string>().find("airlock_no_such_tool_xyz") != std::string::npos;
   })) << text;
   EXPECT_TRUE(Has(events, [](const auto& e) { return e["category"] == "process_creation" && e["Image"] == "/bin/true"; })) << text;
+  // A unix socket is local IPC, not a network connection (network_connection rules must not see it).
+  EXPECT_TRUE(Has(events, [](const auto& e) { return e["category"] == "unix_connection" && e["DestinationUnixPath"] == "/tmp/no.sock"; })) << text;
+  EXPECT_FALSE(Has(events, [](const auto& e) { return e["category"] == "network_connection" && e.contains("DestinationUnixPath"); })) << text;
   unlink(events_path.c_str());
   rmdir(dir.c_str());
 }
