@@ -22,7 +22,7 @@ set(AIRLOCK_FUZZ_run_report_SOURCES src/sandbox/outcome.cc src/runapi/run_report
 set(AIRLOCK_FUZZ_run_report_NEEDS fmt json)
 set(AIRLOCK_FUZZ_event_line_SOURCES src/monitor/json_line.cc src/core/json_text.cc)
 set(AIRLOCK_FUZZ_event_line_NEEDS fmt json)
-set(AIRLOCK_FUZZ_analyze_report_SOURCES src/analyze/analysis_report.cc src/analyze/html_report.cc
+set(AIRLOCK_FUZZ_analyze_report_SOURCES src/analyze/analysis_report.cc src/analyze/html_report.cc src/analyze/verdict.cc
     src/analyze/network_report.cc src/monitor/json_line.cc src/core/json_text.cc)
 set(AIRLOCK_FUZZ_analyze_report_NEEDS fmt json version)
 

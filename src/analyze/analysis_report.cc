@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <map>
 #include <utility>
 
 #include "analyze/html_report.h"
@@ -96,6 +98,69 @@ StaticResult ReadScanReport(const json& scan) {
 
 json OutputSection(const std::string& out, const std::string& err, int exit_code) {
   return json{{"stdout", out.substr(0, 65536)}, {"stderr", err.substr(0, 65536)}, {"exit_code", exit_code}};
+}
+
+std::string EventEvidence(const json& e) {
+  if (!e.is_object()) return "";
+  const std::string cmd = StringAt(e, "CommandLine");
+  if (!cmd.empty()) return cmd.substr(0, 300);
+  const std::string target = StringAt(e, "TargetFilename");
+  if (!target.empty()) return (StringAt(e, "Operation") + " " + target).substr(0, 300);
+  for (const char* k : {"Url", "QueryName", "Args"}) {
+    if (std::string v = StringAt(e, k); !v.empty()) return v.substr(0, 300);
+  }
+  std::string dest = StringAt(e, "DestinationHostname");
+  if (dest.empty()) dest = StringAt(e, "DestinationIp");
+  if (auto p = e.find("DestinationPort"); !dest.empty() && p != e.end() && p->is_number_integer()) dest += ":" + std::to_string(p->get<int64_t>());
+  if (!dest.empty()) return dest;
+  return (StringAt(e, "Syscall") + " " + StringAt(e, "Image")).substr(0, 300);
+}
+
+namespace {
+
+const char* LevelName(int score) {
+  return score >= 10 ? "critical" : score >= 8 ? "high" : score >= 6 ? "medium" : score >= 3 ? "low" : "informational";
+}
+
+struct TechniqueEntry {
+  int score = 0;
+  json evidence = json::array();
+  size_t count = 0;
+};
+
+void AddEvidence(TechniqueEntry& t, int score, json item) {
+  t.score = std::max(t.score, score);
+  ++t.count;
+  if (t.evidence.size() < 5) t.evidence.push_back(std::move(item));
+}
+
+}  // namespace
+
+json TechniqueSection(const std::vector<BehaviorHit>& hits, const json& static_findings) {
+  std::map<std::string, TechniqueEntry> by_technique;
+  for (const auto& h : hits) {
+    const int s = HitScore(h);
+    json event = json::parse(h.event, nullptr, /*allow_exceptions=*/false);
+    json item = {{"source", h.community ? "community rule" : "behaviour rule"}, {"rule", h.title}, {"rule_id", h.rule_id},
+                 {"level", LevelName(s)}, {"evidence", EventEvidence(event)}};
+    for (const auto& t : h.techniques) AddEvidence(by_technique[t], s, item);
+  }
+  if (static_findings.is_array()) {
+    for (const auto& f : static_findings) {
+      if (!f.is_object() || !f.contains("techniques") || !f["techniques"].is_array()) continue;
+      const int sev = f.contains("severity") && f["severity"].is_number() ? f["severity"].get<int>() : 0;
+      const int s = sev >= 7 ? 8 : sev >= 4 ? 6 : sev >= 2 ? 3 : 1;
+      json item = {{"source", "static finding"}, {"rule", StringAt(f, "id")}, {"level", LevelName(s)},
+                   {"evidence", (StringAt(f, "path") + ": " + StringAt(f, "title")).substr(0, 300)}};
+      for (const auto& t : f["techniques"])
+        if (t.is_string()) AddEvidence(by_technique[t.get<std::string>()], s, item);
+    }
+  }
+  json out = json::array();
+  for (auto& [technique, entry] : by_technique) {
+    out.push_back({{"technique", technique}, {"level", LevelName(entry.score)}, {"observations", entry.count}, {"evidence", std::move(entry.evidence)}});
+  }
+  return out;
 }
 
 ReportTexts RenderReport(json& report, const std::vector<json>& events) {

@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "analyze/verdict.h"
+
 namespace airlock::analyze {
 
 // At most this many monitor events are read (a sample can produce millions; the rest is counted).
@@ -45,6 +47,14 @@ StaticResult ReadScanReport(const nlohmann::json& scan);
 
 // The sample's output as the report keeps it: the first 64 KiB of each stream and the exit code.
 nlohmann::json OutputSection(const std::string& out, const std::string& err, int exit_code);
+
+// The `observed_techniques` section: every technique named by a behaviour hit or a static finding,
+// whatever the verdict, with its strongest level ("high", "medium", "low", "informational"; a
+// capped community rule counts at its capped level) and up to 5 pieces of evidence
+// ({source, rule or finding, level, evidence}), sorted by technique. A short text for an event
+// (its command line, file and operation, query, destination or syscall) is EventEvidence.
+nlohmann::json TechniqueSection(const std::vector<BehaviorHit>& hits, const nlohmann::json& static_findings);
+std::string EventEvidence(const nlohmann::json& event);
 
 // The report as written: its strings made valid UTF-8 in place (core/json_text.h: bytes that were not
 // are kept as \xNN), then report.json's text (pretty, with a final newline) and report.html's.

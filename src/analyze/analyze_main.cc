@@ -25,6 +25,7 @@
 #include "analyze/browse_findings.h"
 #include "analyze/network_report.h"
 #include "analyze/runner.h"
+#include "analyze/standins.h"
 #include "analyze/subprocess.h"
 #include "analyze/verdict.h"
 #include "analyze/work_dir.h"
@@ -110,7 +111,7 @@ class Analysis {
 
   Args a_;
   airlock::process::InterruptWatch& interrupt_;
-  std::string name_, out_dir_, work_, staged_, head_, airlock_, scan_, members_dir_;
+  std::string name_, out_dir_, work_, staged_, head_, airlock_, scan_, members_dir_, standin_;
   Runner runner_;
   bool unpack_members_ = false;
   HostIds scan_ids_;
@@ -249,6 +250,10 @@ airlock::runapi::RunRequest Analysis::DetonationRequest() const {
   req.Profile("analysis").RoBind(work_ + "/sample", "/sample").Bind(work_ + "/tmp", "/tmp").Bind(work_ + "/home", "/home/sandbox");
   req.Chdir("/home/sandbox").Timeout(a_.timeout).Monitor(out_dir_ + "/events.jsonl", /*reads=*/true);
   req.Report(out_dir_ + "/run.json").KillOnInterrupt();
+  if (!standin_.empty()) {
+    // The recording stand-ins (standins.h) on PATH, unless the caller sets PATH itself.
+    req.RoBind(standin_, kStandinProgram).RoBind(work_ + "/standins", kStandinBinDir).SetEnv("PATH=" + StandinPath());
+  }
   for (const auto& kv : a_.setenv_kv) req.SetEnv(kv);
   for (const auto& [host, inside] : runner_.ro_binds_at) req.RoBind(host, inside);
   for (const auto& rl : runner_.rlimits) req.Rlimit(rl);
@@ -272,6 +277,15 @@ void Analysis::DetonationPhase() {
     run_ = json{{"error", "not run: interrupted before the detonation"}};
     return;
   }
+  standin_ = airlock::FindHelper("airlock-standin");
+  if (standin_.empty()) {
+    report_["runner"]["standins"] = "airlock-standin is not installed: no tool stand-ins";
+  } else if (auto made = MakeStandinDir(work_ + "/standins"); !made) {
+    errors_.push_back(made.error().What());
+    standin_.clear();
+  } else {
+    report_["runner"]["standins"] = StandinTools();
+  }
   Progress(fmt::format("[2/4] detonating with runner '{}' for up to {}", runner_.kind, a_.timeout));
   const std::string run_report_path = out_dir_ + "/run.json";
   auto args = DetonationRequest().Argv();
@@ -290,29 +304,59 @@ void Analysis::DetonationPhase() {
   if (lines.not_read > 0) report_["events_not_read"] = lines.not_read;
 }
 
+// The community rules that decide a verdict alone (rules/community/decisive.txt: one Sigma rule id a
+// line, '#' comments): every other rule from a --rules directory is capped at suspicious.
+std::set<std::string> DecisiveCommunityRules(const std::string& file) {
+  std::set<std::string> ids;
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line) && ids.size() < 10000;) {
+    line = line.substr(0, line.find('#'));
+    line.erase(0, line.find_first_not_of(" \t\r"));
+    line.erase(line.find_last_not_of(" \t\r") + 1);
+    if (!line.empty()) ids.insert(line);
+  }
+  return ids;
+}
+
+bool IsDiscovery(const airlock::sigma::Rule& rule) {
+  for (const auto& t : rule.tags)
+    if (t == "attack.discovery") return true;
+  return false;
+}
+
 void Analysis::RulesPhase() {
   Progress(fmt::format("[3/4] matching {} events against Sigma rules", events_.size()));
   airlock::sigma::RuleSet rules;
-  std::vector<std::string> dirs = {RulesDir("behavior") + "/behavior"};
+  const std::string builtin = RulesDir("behavior") + "/behavior";
+  std::vector<std::string> dirs = {builtin};
   for (const auto& d : a_.rule_dirs) dirs.push_back(d);
   json rule_errors = json::array();
   for (const auto& d : dirs) {
     if (auto s = rules.LoadDirectory(d); !s) rule_errors.push_back(s.error().What());
   }
+  const std::set<std::string> decisive = DecisiveCommunityRules(RulesDir("behavior") + "/community/decisive.txt");
   std::set<std::pair<std::string, std::string>> seen;  // (rule, event) dedup
+  size_t community_hits = 0;
   for (const auto& e : events_) {
     for (const auto& m : rules.Match(e)) {
       std::string ev = airlock::DumpJson(e);
       if (!seen.insert({m.rule->id, ev}).second) continue;
-      hits_.push_back({m.rule->id, m.rule->title, m.rule->level, m.rule->techniques, ev});
+      const bool community = m.rule->origin.rfind(builtin + "/", 0) != 0;
+      community_hits += community;
+      BehaviorHit hit{m.rule->id, m.rule->title, m.rule->level, m.rule->techniques, ev, community,
+                      community && decisive.contains(m.rule->id), IsDiscovery(*m.rule)};
       if (matches_.size() < 500) {
-        matches_.push_back({{"rule_id", m.rule->id}, {"title", m.rule->title}, {"level", m.rule->level},
-                            {"techniques", m.rule->techniques}, {"event", e}});
+        json match = {{"rule_id", m.rule->id}, {"title", m.rule->title}, {"level", m.rule->level},
+                      {"techniques", m.rule->techniques}, {"event", e}};
+        if (community) match["community"] = hit.decisive ? "decisive" : "capped at medium";
+        matches_.push_back(std::move(match));
       }
+      hits_.push_back(std::move(hit));
     }
   }
   report_["behavior"] = {{"rules_loaded", rules.report().loaded}, {"rules_supported", rules.report().supported},
-                         {"events", events_.size()}, {"matches", matches_}, {"rule_errors", rule_errors}};
+                         {"events", events_.size()}, {"matches", matches_}, {"rule_errors", rule_errors},
+                         {"community_matches", community_hits}, {"decisive_community_rules", decisive.size()}};
 }
 
 // One dropped file's static triage (in its own sandbox): verdict, score, hash and findings.
@@ -362,11 +406,12 @@ void Analysis::BrowserPhase() {
 void Analysis::PrintSummary(const Verdict& v) const {
   std::cout << fmt::format("{}: {} (score {:.1f}/10){}\n", airlock::Utf8Text(name_), v.verdict, v.score,
                            report_.value("interrupted", false) ? " [interrupted: incomplete]" : "");
-  if (!v.techniques.empty()) {
+  if (report_.contains("observed_techniques") && report_["observed_techniques"].is_array() && !report_["observed_techniques"].empty()) {
     std::string t;
-    for (const auto& x : v.techniques) t += (t.empty() ? "" : ", ") + x;
-    std::cout << "  techniques: " << t << "\n";
+    for (const auto& x : report_["observed_techniques"]) t += fmt::format("{}{} ({})", t.empty() ? "" : ", ", x.value("technique", ""), x.value("level", ""));
+    std::cout << "  techniques: " << airlock::Utf8Text(t) << "\n";
   }
+  for (const auto& r : v.reasons) std::cout << "  why: " << r << "\n";
   std::cout << fmt::format("  runner: {} ({})\n", runner_.kind, runner_.why);
   std::cout << fmt::format("  events: {}, rule matches: {}, dropped files: {}, static findings: {}\n", events_.size(), hits_.size(),
                            dropped_.size(), findings_.size());
@@ -391,6 +436,8 @@ int Analysis::Finish() {
   report_["verdict"] = v.verdict;
   report_["score"] = v.score;
   report_["techniques"] = std::vector<std::string>(v.techniques.begin(), v.techniques.end());
+  report_["verdict_reasons"] = v.reasons;
+  Guarded("techniques", [&] { report_["observed_techniques"] = TechniqueSection(hits_, findings_); });
   const int signo = interrupt_.Signal();
   report_["interrupted"] = signo != 0;
   if (signo != 0) report_["interrupt_signal"] = signo;

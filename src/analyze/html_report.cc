@@ -137,6 +137,38 @@ void NetworkSection(std::string& h, const nlohmann::json& r, const std::vector<n
   h += "</table>";
 }
 
+// Every technique observed, with its level and evidence (report.json's observed_techniques), and
+// how the verdict came about (verdict_reasons): both apart from the verdict.
+void ObservedTechniques(std::string& h, const nlohmann::json& r) {
+  auto reasons = r.find("verdict_reasons");
+  if (reasons != r.end() && reasons->is_array()) {
+    for (const auto& why : *reasons)
+      if (why.is_string()) h += "<p class=dim>" + HtmlEscape(why.get<std::string>()) + "</p>";
+  }
+  auto observed = r.find("observed_techniques");
+  if (observed == r.end() || !observed->is_array() || observed->empty()) return;
+  h += "<h2>Observed techniques</h2><table><tr><th>technique</th><th>level</th><th>seen</th><th>evidence</th></tr>";
+  for (const auto& t : *observed) {
+    if (!t.is_object() || !t.contains("technique") || !t["technique"].is_string()) continue;
+    const std::string id = t["technique"].get<std::string>();
+    std::string url = id;
+    for (char& c : url)
+      if (c == '.') c = '/';
+    std::string evidence;
+    if (t.contains("evidence") && t["evidence"].is_array()) {
+      for (const auto& e : t["evidence"]) {
+        if (!e.is_object()) continue;
+        evidence += fmt::format("{}{} ({}): <code>{}</code>", evidence.empty() ? "" : "<br>", HtmlEscape(e.value("rule", "")),
+                                HtmlEscape(e.value("source", "")), HtmlEscape(e.value("evidence", "")));
+      }
+    }
+    const uint64_t seen = t.contains("observations") && t["observations"].is_number_unsigned() ? t["observations"].get<uint64_t>() : 0;
+    h += fmt::format("<tr><td><a href=\"https://attack.mitre.org/techniques/{}/\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                     HtmlEscape(url), HtmlEscape(id), HtmlEscape(t.value("level", "")), seen, evidence);
+  }
+  h += "</table>";
+}
+
 }  // namespace
 
 std::string RenderHtmlReport(const nlohmann::json& r, const std::vector<nlohmann::json>& events) {
@@ -157,6 +189,8 @@ th{background:#f0f0f0}code{font-size:12px;word-break:break-all}.dim{color:#777}u
                    }()));
   h += fmt::format("<p>sha256 <code>{}</code>, {} bytes, runner: {} ({})</p>", HtmlEscape(r["sample"].value("sha256", "")),
                    r["sample"].value("size", 0), HtmlEscape(r["runner"].value("kind", "")), HtmlEscape(r["runner"].value("why", "")));
+
+  ObservedTechniques(h, r);
 
   h += "<h2>Findings</h2><table><tr><th>level</th><th>rule</th><th>techniques</th><th>evidence</th></tr>";
   for (const auto& m : r["behavior"]["matches"]) {

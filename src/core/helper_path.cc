@@ -42,7 +42,7 @@ std::string SelfExe() {
 std::string HelperBuildDir(const std::string& name) {
   if (name == "airlock") return "cli";
   if (name == "airlock-scan") return "scan";
-  if (name == "airlock-analyze" || name == "airlock-browse") return "analyze";
+  if (name == "airlock-analyze" || name == "airlock-browse" || name == "airlock-standin") return "analyze";
   if (name == "airlock-milter") return "milter";
   if (name == "airlock-watch") return "watch";
   if (name == "airlock-audit") return "audit";

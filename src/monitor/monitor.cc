@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
@@ -16,6 +17,8 @@
 
 #include <cstdio>
 #include <cstring>
+#include <string_view>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/unique_fd.h"
@@ -193,6 +196,111 @@ std::string DnsQueryName(const std::string& pkt) {
   return "";
 }
 
+// True when /proc/PID/exe is the same file as our own executable: the payload before its first
+// execve is a clone of airlock's sandbox init (src/sandbox/child.h).
+bool IsAirlockItself(pid_t pid) {
+  static const struct stat self = [] {
+    struct stat st {};
+    ::stat("/proc/self/exe", &st);
+    return st;
+  }();
+  char path[48];
+  std::snprintf(path, sizeof path, "/proc/%d/exe", static_cast<int>(pid));
+  struct stat st {};
+  return self.st_ino != 0 && ::stat(path, &st) == 0 && st.st_dev == self.st_dev && st.st_ino == self.st_ino;
+}
+
+// Whether an execve of `target` (absolute, as the sandbox sees it) can start a program: a regular
+// file with an execute bit, looked up inside the process's root (RESOLVE_IN_ROOT: the sandbox's own
+// symlinks never lead out of it; O_PATH opens nothing; /proc paths are taken as they are). A failed execve along PATH is no process
+// creation. When the lookup itself is impossible (no openat2), the call is reported as before.
+bool ExecTargetRuns(pid_t pid, const std::string& target) {
+  if (target.rfind("/proc/", 0) == 0) return true;  // /proc/self/fd/N (fileless): magic links, not looked up
+  char root[48];
+  std::snprintf(root, sizeof root, "/proc/%d/root", static_cast<int>(pid));
+  UniqueFd rootfd(::open(root, O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!rootfd) return true;
+  open_how how{};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT;
+  int fd = static_cast<int>(::syscall(SYS_openat2, rootfd.get(), target.c_str(), &how, sizeof how));
+  if (fd < 0) return errno != ENOENT && errno != ENOTDIR && errno != ELOOP && errno != EACCES && errno != ENAMETOOLONG;
+  UniqueFd file(fd);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return true;
+  return S_ISREG(st.st_mode) && (st.st_mode & 0111) != 0;
+}
+
+std::string_view BaseName(std::string_view p) {
+  auto slash = p.find_last_of('/');
+  return slash == std::string_view::npos ? p : p.substr(slash + 1);
+}
+
+// Interpreters whose first non-option argument is the script they run.
+bool IsInterpreter(std::string_view base) {
+  for (std::string_view i : {"sh", "bash", "dash", "zsh", "ksh", "ash", "busybox", "perl", "ruby", "node", "php", "lua"})
+    if (base == i) return true;
+  return base.rfind("python", 0) == 0;
+}
+
+// The argv of an execve (at most 64 arguments, 8 KiB in all).
+std::vector<std::string> ReadArgv(int memfd, uint64_t argv_addr) {
+  std::vector<std::string> argv;
+  size_t total = 0;
+  for (int i = 0; i < 64 && argv_addr && total <= 8192; ++i) {
+    uint64_t p = 0;
+    if (!ReadRemote(memfd, argv_addr + 8u * static_cast<uint64_t>(i), &p, sizeof p) || p == 0) break;
+    argv.push_back(ReadString(memfd, p, 4096));
+    total += argv.back().size() + 1;
+  }
+  return argv;
+}
+
+// The environment variables of an execve that rules look at (at most 512 entries looked at, each
+// read only when its first 4 bytes match): HIST* (HISTFILE, HISTSIZE, ...; "; "-joined, 256 bytes at
+// most: a script that disables its history exports them to its children) and LD_PRELOAD.
+struct NotableEnv {
+  std::string history, preload;
+};
+NotableEnv ReadNotableEnv(int memfd, uint64_t envp_addr) {
+  NotableEnv out;
+  for (uint64_t i = 0; envp_addr != 0 && i < 512; ++i) {
+    uint64_t p = 0;
+    if (!ReadRemote(memfd, envp_addr + 8 * i, &p, sizeof p) || p == 0) break;
+    char head[4] = {};
+    if (!ReadRemote(memfd, p, head, 4)) continue;
+    if (std::memcmp(head, "HIST", 4) == 0) {
+      std::string kv = ReadString(memfd, p, 128);
+      if (out.history.size() + kv.size() > 256) continue;
+      out.history += out.history.empty() ? "" : "; ";
+      out.history += kv;
+    } else if (std::memcmp(head, "LD_P", 4) == 0) {
+      std::string kv = ReadString(memfd, p, 512);
+      if (kv.rfind("LD_PRELOAD=", 0) == 0 && kv.size() > 11) out.preload = kv.substr(11);
+    }
+  }
+  return out;
+}
+
+// utimensat's times[1] (the modification time) as a "YYYY-mm-dd HH:MM:SS" UTC text, and whether it
+// (or the access time) lies more than an hour in the past: an explicit old time is timestomping.
+bool ReadUtimens(int memfd, uint64_t addr, std::string& mtime_text) {
+  timespec ts[2]{};
+  if (addr == 0 || !ReadRemote(memfd, addr, ts, sizeof ts)) return false;
+  const time_t limit = ::time(nullptr) - 3600;
+  bool past = false;
+  for (const timespec& t : ts) {
+    if (t.tv_nsec == UTIME_NOW || t.tv_nsec == UTIME_OMIT) continue;
+    past |= t.tv_sec < limit;
+  }
+  if (ts[1].tv_nsec != UTIME_NOW && ts[1].tv_nsec != UTIME_OMIT) {
+    struct tm tm {};
+    char buf[32];
+    if (::gmtime_r(&ts[1].tv_sec, &tm) && std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm) > 0) mtime_text = buf;
+  }
+  return past;
+}
+
 }  // namespace
 
 std::string ReadRemoteString(pid_t pid, uint64_t addr, size_t max) {
@@ -209,6 +317,10 @@ Monitor::ProcInfo& Monitor::Info(pid_t pid) {
   ProcInfo info;
   info.mem = OpenMem(pid);
   info.image = ProcLinkC(pid, "exe");
+  // The pre-exec child: our own executable, or (unprivileged supervisor, not dumpable) an unreadable
+  // one before the payload ever started.
+  info.sandbox_init = IsAirlockItself(pid) || (info.image.empty() && !payload_started_);
+  if (info.sandbox_init) info.image = kSandboxInitName;
   std::string status = ReadProcFile(pid, "status");
   info.inside_pid = InsidePid(status);
   std::string ppid_host = StatusField(status, "PPid");
@@ -262,29 +374,54 @@ bool Monitor::Format(const NotifyEvent& ev) {
     case SYS_execveat: {
       const bool at = ev.nr == SYS_execveat;
       std::string path = str(a(at ? 1 : 0));
-      const uint64_t argv_addr = a(at ? 2 : 1);
       std::string target;
-      if (at && path.empty() && (a(4) & AT_EMPTY_PATH)) {
+      const bool by_fd = at && path.empty() && (a(4) & AT_EMPTY_PATH);
+      // The pre-exec child's memory may be unreadable (see SetPayloadCommand): its i-th execve tries
+      // the i-th candidate path with the payload's argv.
+      const bool from_spec = info->sandbox_init && path.empty() && !by_fd && payload_execs_ < payload_exec_.size();
+      if (info->sandbox_init) ++payload_execs_;
+      if (by_fd) {
         target = FdPath(pid, static_cast<int>(a(0)));
       } else {
-        target = ResolveAt(pid, at ? static_cast<int64_t>(a(0)) : AT_FDCWD, path);
+        target = from_spec ? payload_exec_[payload_execs_ - 1] : ResolveAt(pid, at ? static_cast<int64_t>(a(0)) : AT_FDCWD, path);
+        if (!ExecTargetRuns(pid, target)) return false;  // ENOENT along PATH: nothing was created
       }
+      if (!path.empty() || by_fd) payload_started_ = true;
+      const std::vector<std::string> argv = from_spec ? payload_argv_ : ReadArgv(info->mem.get(), a(at ? 2 : 1));
       std::string cmdline;
-      for (int i = 0; i < 64 && argv_addr; ++i) {
-        uint64_t p = 0;
-        if (!ReadRemote(info->mem.get(), argv_addr + 8u * static_cast<uint64_t>(i), &p, sizeof p) || p == 0) break;
-        std::string arg = ReadString(info->mem.get(), p, 4096);
+      for (const auto& arg : argv) {
         if (!cmdline.empty()) cmdline += ' ';
         cmdline += arg;
-        if (cmdline.size() > 8192) break;
       }
+      const std::string cwd = from_spec ? payload_cwd_ : ProcLinkC(pid, "cwd");
       // The process calling execve becomes the new image. After fork+exec the image being replaced
       // is a copy of the parent: it stands as ParentImage, with the creator's parent as parent pid.
       JsonLine j = begin("process_creation", 1, target);
-      j.Str("CommandLine", cmdline).Str("CurrentDirectory", ProcLinkC(pid, "cwd")).Str("ParentImage", info->image);
-      j.Str("ParentCommandLine", CmdLine(pid)).Str("ParentProcessId", info->inside_ppid);
+      j.Str("CommandLine", cmdline).Str("CurrentDirectory", cwd).Str("ParentImage", info->image);
+      j.Str("ParentCommandLine", info->sandbox_init ? std::string(kSandboxInitName) : CmdLine(pid)).Str("ParentProcessId", info->inside_ppid);
       if (target.rfind("/memfd:", 0) == 0 || target.find("(deleted)") != std::string::npos) j.Str("Fileless", "true");
+      std::string_view argv0 = argv.empty() ? std::string_view() : std::string_view(argv[0]);
+      if (!argv0.empty() && argv0[0] == '-') argv0.remove_prefix(1);  // login shells
+      if (!argv.empty() && !by_fd && target.rfind("/proc/", 0) != 0 && BaseName(argv0) != BaseName(target)) {
+        j.Str("Argv0", argv[0]).Str("Argv0Differs", "true");
+      }
+      const NotableEnv env = ReadNotableEnv(info->mem.get(), a(at ? 3 : 2));
+      if (!env.history.empty()) j.Str("HistoryEnv", env.history);
+      if (!env.preload.empty()) j.Str("LdPreload", env.preload);
       j.Finish();
+      if (IsInterpreter(BaseName(target))) {
+        for (size_t i = 1; i < argv.size(); ++i) {
+          if (argv[i] == "-c" || argv[i] == "-e" || argv[i] == "-m" || argv[i] == "-") break;
+          if (argv[i].empty() || argv[i][0] == '-') continue;
+          RememberScript(argv[i][0] == '/' ? argv[i] : (cwd == "/" ? "" : cwd) + "/" + argv[i]);
+          break;
+        }
+      }
+      if (target.rfind(std::string(kStandinDir) + "/", 0) == 0) {
+        Emit(line_);
+        begin("tool_invocation", -1, target).Str("Tool", std::string(BaseName(target))).Str("CommandLine", cmdline)
+            .Str("ParentImage", info->image).Finish();
+      }
       // After this execve the process has a new image and a new address space: forget both.
       procs_.erase(pid);
       return true;
@@ -312,14 +449,17 @@ bool Monitor::Format(const NotifyEvent& ev) {
       }
       const char* op = OpenOperation(flags);
       const bool read = op[0] == 'r';
-      begin(read ? "file_access" : "file_event", read ? 0 : 11, info->image).Str("Operation", op).Str("TargetFilename", path).Finish();
+      JsonLine j = begin(read ? "file_access" : "file_event", read ? 0 : 11, info->image);
+      j.Str("Operation", op).Str("TargetFilename", path);
+      if (flags & O_TRUNC) j.Str("Truncate", "true");
+      j.Finish();
       return true;
     }
     case SYS_unlink:
     case SYS_unlinkat: {
       std::string target = ev.nr == SYS_unlink ? path_at(-1, 0) : path_at(0, 1);
       JsonLine j = file_event(23, "delete", target);
-      if (target == info->image) j.Str("SelfDelete", "true");
+      if (target == info->image || scripts_.contains(target)) j.Str("SelfDelete", "true");
       j.Finish();
       return true;
     }
@@ -369,10 +509,15 @@ bool Monitor::Format(const NotifyEvent& ev) {
       j.Finish();
       return true;
     }
-    case SYS_utimensat:
+    case SYS_utimensat: {
       // utimensat(fd, NULL, ...) is futimens: the target is the descriptor itself.
-      file_event(11, "timestamp", a(1) == 0 ? FdPath(pid, static_cast<int>(a(0))) : path_at(0, 1)).Finish();
+      JsonLine j = file_event(11, "timestamp", a(1) == 0 ? FdPath(pid, static_cast<int>(a(0))) : path_at(0, 1));
+      std::string mtime;
+      if (ReadUtimens(info->mem.get(), a(2), mtime)) j.Str("Backdated", "true");
+      if (!mtime.empty()) j.Str("CreationUtcTime", mtime);
+      j.Finish();
       return true;
+    }
     case SYS_truncate:
       file_event(11, "truncate", path_at(-1, 0)).Finish();
       return true;
@@ -393,7 +538,10 @@ bool Monitor::Format(const NotifyEvent& ev) {
           }
         }
       }
-      JsonLine j = begin("network_connection", 3, info->image);
+      // Unix sockets are local IPC (nscd, D-Bus, docker.sock), not network connections: Sysmon does not
+      // log them, and Sigma rules about network_connection would fire on every name lookup.
+      const bool unix_socket = addr.ip.empty();
+      JsonLine j = unix_socket ? begin("unix_connection", -1, info->image) : begin("network_connection", 3, info->image);
       j.Str("Initiated", "true").Str("Protocol", SocketProtocol(pid, static_cast<int>(a(0))));
       if (!addr.ip.empty()) {
         j.Str("DestinationIp", addr.ip).Int("DestinationPort", addr.port).Str("DestinationIsIpv6", addr.ipv6 ? "true" : "false");
@@ -412,6 +560,11 @@ bool Monitor::Format(const NotifyEvent& ev) {
       begin("syscall", -1, info->image).Str("Syscall", ev.name).Str("Decision", "allowed").Finish();
       return true;
   }
+}
+
+void Monitor::RememberScript(const std::string& path) {
+  if (scripts_.size() >= 4096 || path.size() > 4096) return;
+  scripts_.insert(path);
 }
 
 void Monitor::Emit(const std::string& line) {

@@ -18,6 +18,7 @@
 #include <map>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -29,6 +30,14 @@
 #include "seccomp/seccomp.h"
 
 namespace airlock {
+
+// What the sandbox's first process is attributed to: the process that calls the payload's first
+// execve is airlock's own pre-exec child (host path and argv of airlock), reported under this fixed
+// name as ParentImage and ParentCommandLine instead (docs/EVENTS.md), like /proc/1/cmdline inside.
+inline constexpr const char* kSandboxInitName = "airlock-init";
+// Where `airlock analyze` mounts its recording stand-ins (crontab, systemctl, sudo, ...): an execve of
+// a program in this directory also makes a `tool_invocation` event (docs/EVENTS.md).
+inline constexpr const char* kStandinDir = "/opt/airlock/bin";
 
 class Monitor {
  public:
@@ -42,6 +51,16 @@ class Monitor {
 
   uint64_t events() const { return events_; }
 
+  // The payload's command as the sandbox was asked to run it (argv, and the absolute paths execve
+  // tries in order), for its first execve: that call is made by airlock's pre-exec child, which is
+  // not dumpable, so an unprivileged supervisor cannot read its memory. Called by the run's
+  // supervisor (src/sandbox/sandbox.cc) before the payload starts; optional.
+  void SetPayloadCommand(std::vector<std::string> argv, std::vector<std::string> exec_candidates, std::string cwd) {
+    payload_argv_ = std::move(argv);
+    payload_exec_ = std::move(exec_candidates);
+    payload_cwd_ = std::move(cwd);
+  }
+
   // Builds (without emitting) the event line for a notification; "" when the call makes no event.
   // Exposed for tests.
   std::string Decode(const NotifyEvent& event);
@@ -53,8 +72,11 @@ class Monitor {
     std::string image;
     std::string inside_pid;
     std::string inside_ppid;
+    bool sandbox_init = false;  // airlock's own pre-exec child: reported as kSandboxInitName
   };
   ProcInfo& Info(pid_t pid);
+  // Remembers a script run by an interpreter (bounded), for SelfDelete of scripts.
+  void RememberScript(const std::string& path);
   // Formats the event for a notification into line_; false when the call makes no event.
   bool Format(const NotifyEvent& event);
   void Emit(const std::string& line);
@@ -63,6 +85,11 @@ class Monitor {
   std::string user_;
   uint64_t events_ = 0;
   std::string line_;  // reused output buffer
+  std::unordered_set<std::string> scripts_;  // scripts run by an interpreter in this sandbox (at most 4096)
+  std::vector<std::string> payload_argv_, payload_exec_;  // SetPayloadCommand
+  std::string payload_cwd_;
+  size_t payload_execs_ = 0;   // execve calls of the pre-exec child so far (its i-th tries payload_exec_[i])
+  bool payload_started_ = false;  // an execve with readable arguments was seen: the payload runs
 };
 
 // Helpers reading another process's state (exposed for tests).

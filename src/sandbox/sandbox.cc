@@ -103,6 +103,7 @@ class RunWatchers final : public SupervisorObserver {
     if (opts.monitor_fd >= 0) {
       sink_.emplace(opts.monitor_fd, opts.monitor_queue);
       monitor_.emplace(*sink_, run.ids.inside_uid == 0 ? "root" : "sandbox");
+      monitor_->SetPayloadCommand(run.argv_storage, run.exec_candidates, run.chdir);
     }
     if (netsetup && netsetup->resolver) {
       resolver_.emplace(std::move(netsetup->resolver), std::move(netsetup->resolver_names));

@@ -287,7 +287,7 @@ Result<Rule> ParseOne(const YAML::Node& doc, const std::string& origin) {
 
 const std::vector<std::string>& SupportedCategories() {
   static const std::vector<std::string> kCats = {"process_creation", "file_event", "network_connection", "dns_query",
-                                                 "syscall"};
+                                                 "syscall", "file_access", "tool_invocation"};
   return kCats;
 }
 

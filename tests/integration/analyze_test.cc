@@ -197,3 +197,87 @@ TEST(Analyze, ArchiveWithoutRunnableMembersIsStaticOnly) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   fs::remove_all(out);
 }
+
+namespace {
+
+// A SigmaHQ-style "community" rule made at test time: level critical, fires on uname.
+const char* kCommunityRule = R"(title: Community Test - uname Run
+id: 5b0c7e8e-5d7a-4f55-9d62-3f1d2c9a0b17
+status: test
+logsource:
+    product: linux
+    category: process_creation
+detection:
+    selection:
+        Image|endswith: '/uname'
+    condition: selection
+tags:
+    - attack.discovery
+    - attack.t1082
+level: critical
+)";
+
+nlohmann::json AnalyzeWithCommunityRule(const std::string& out, const std::vector<std::string>& env) {
+  fs::create_directories(out + "/community");
+  WriteFile(out + "/community/uname.yml", kCommunityRule, 0644);
+  WriteFile(out + "/uname.sh", "#!/bin/sh\nuname -a\n", 0755);
+  std::vector<std::string> argv = {"/usr/bin/env"};
+  argv.insert(argv.end(), env.begin(), env.end());
+  for (const std::string& a : {AirlockBin(), std::string("analyze"), std::string("--quiet"), std::string("--timeout"), std::string("20s"),
+                               std::string("--rules"), out + "/community", std::string("--out"), out + "/report", out + "/uname.sh"})
+    argv.push_back(a);
+  auto r = airlock::test::Run(argv, "", 180);
+  return nlohmann::json::parse(ReadFileOrEmpty(out + "/report/report.json"), nullptr, false);
+}
+
+}  // namespace
+
+// Issue 17, verdict policy: one community rule (from --rules) of any level names its technique and
+// raises the score, but alone makes a sample at most suspicious, unless it is in the decisive set
+// (rules/community/decisive.txt, replaced here through AIRLOCK_RULES_DIR).
+TEST(Analyze, CommunityRuleAloneIsCappedUnlessDecisive) {
+  std::string out = MakeTempDir("analyze-community");
+  nlohmann::json report = AnalyzeWithCommunityRule(out + "/capped", {});
+  ASSERT_TRUE(report.is_object());
+  EXPECT_EQ(report["verdict"], "suspicious") << report["behavior"]["matches"].dump();
+  bool capped = false;
+  for (const auto& m : report["behavior"]["matches"]) capped |= m.value("community", "") == "capped at medium";
+  EXPECT_TRUE(capped) << report["behavior"]["matches"].dump();
+  bool listed = false;
+  for (const auto& t : report["observed_techniques"]) listed |= t["technique"] == "T1082" && t["level"] == "medium";
+  EXPECT_TRUE(listed) << report["observed_techniques"].dump();
+
+  // The same rule, listed as decisive, decides alone.
+  std::string rules = out + "/rules";
+  fs::create_directories(rules + "/community");
+  fs::copy(SourceDir() + "/rules/behavior", rules + "/behavior", fs::copy_options::recursive);
+  WriteFile(rules + "/community/decisive.txt", "5b0c7e8e-5d7a-4f55-9d62-3f1d2c9a0b17  # the test rule\n", 0644);
+  report = AnalyzeWithCommunityRule(out + "/decisive", {"AIRLOCK_RULES_DIR=" + rules});
+  ASSERT_TRUE(report.is_object());
+  EXPECT_EQ(report["verdict"], "malicious") << report["behavior"]["matches"].dump();
+  fs::remove_all(out);
+}
+
+// Issue 17: every observed technique is in the report with its level and evidence, whatever the
+// verdict; the first process's parent is the sandbox, no host path of airlock or of the work area.
+TEST(Analyze, ObservedTechniquesAreListedApartFromTheVerdict) {
+  std::string out = MakeTempDir("analyze-observed");
+  std::string sample = out + "/who.sh";
+  WriteFile(sample, "#!/bin/sh\nwhoami\nenv missing_tool_xyz 2>/dev/null\nexit 0\n", 0755);
+  auto r = airlock::test::Run({AirlockBin(), "analyze", "--quiet", "--timeout", "20s", "--out", out + "/report", sample}, "", 180);
+  auto report = nlohmann::json::parse(ReadFileOrEmpty(out + "/report/report.json"));
+  EXPECT_EQ(report["verdict"], "clean") << r.err;
+  nlohmann::json who;
+  for (const auto& t : report["observed_techniques"])
+    if (t["technique"] == "T1033") who = t;
+  ASSERT_TRUE(who.is_object()) << report["observed_techniques"].dump();
+  EXPECT_EQ(who["level"], "low");
+  EXPECT_EQ(who["evidence"][0]["evidence"], "whoami") << who.dump();
+  const std::string events = ReadFileOrEmpty(out + "/report/events.jsonl");
+  const std::string bin = AirlockBin();
+  EXPECT_EQ(events.find(bin.substr(0, bin.rfind('/'))), std::string::npos) << events;
+  EXPECT_EQ(events.find(out), std::string::npos) << "host work path in the events";
+  EXPECT_EQ(events.find("/missing_tool_xyz"), std::string::npos) << "a failed exec along PATH is no process";
+  EXPECT_NE(events.find("\"ParentImage\":\"airlock-init\""), std::string::npos) << events;
+  fs::remove_all(out);
+}

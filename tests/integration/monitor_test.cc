@@ -114,3 +114,87 @@ TEST(Monitor, ReadOnlyOpensAndPlainModesAreReportedOnlyWithMonitorReads) {
   auto usage = RunAirlock({"--monitor-reads"}, {"/bin/true"});
   EXPECT_EQ(usage.exit_code, 121) << usage.err;
 }
+
+// Issue 17, event fidelity: the payload's first process is attributed to the sandbox's init under a
+// fixed name, never to airlock on the host (its path, its argv with host paths); and a failed execve
+// along PATH is no process creation (path-based rules would fire on programs that never ran).
+TEST(Monitor, FirstProcessIsAttributedToTheSandboxAndFailedExecsAreNoProcesses) {
+  std::string dir = MakeTempDir("monitor-fidelity");
+  std::string events_path = dir + "/e.jsonl";
+  // env looks the name up with execvp: one execve per PATH entry, each failing with ENOENT.
+  auto r = RunAirlock({"--monitor", events_path},
+                      {"/bin/sh", "-c",
+                       "env airlock_no_such_tool_xyz 2>/dev/null; /bin/true; "
+                       "python3 -c \"import socket; socket.socket(socket.AF_UNIX).connect_ex('/tmp/no.sock')\""});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto events = ReadEvents(events_path);
+  ASSERT_FALSE(events.empty());
+  const nlohmann::json* first = nullptr;
+  for (const auto& e : events) {
+    if (e["category"] == "process_creation") {
+      first = &e;
+      break;
+    }
+  }
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ((*first)["Image"], "/bin/sh") << first->dump();
+  EXPECT_EQ((*first)["ParentImage"], "airlock-init") << first->dump();
+  EXPECT_EQ((*first)["ParentCommandLine"], "airlock-init") << first->dump();
+  const std::string text = ReadFileOrEmpty(events_path);
+  const std::string bin = AirlockBin();
+  EXPECT_EQ(text.find(bin.substr(0, bin.rfind('/'))), std::string::npos) << "host path of airlock in the events:\n" << text;
+  EXPECT_EQ(text.find(dir), std::string::npos) << "host work path in the events:\n" << text;
+  EXPECT_FALSE(Has(events, [](const auto& e) {
+    return e["category"] == "process_creation" && e["Image"].template get<std::string>().find("airlock_no_such_tool_xyz") != std::string::npos;
+  })) << text;
+  EXPECT_TRUE(Has(events, [](const auto& e) { return e["category"] == "process_creation" && e["Image"] == "/bin/true"; })) << text;
+  // A unix socket is local IPC, not a network connection (network_connection rules must not see it).
+  EXPECT_TRUE(Has(events, [](const auto& e) { return e["category"] == "unix_connection" && e["DestinationUnixPath"] == "/tmp/no.sock"; })) << text;
+  EXPECT_FALSE(Has(events, [](const auto& e) { return e["category"] == "network_connection" && e.contains("DestinationUnixPath"); })) << text;
+  unlink(events_path.c_str());
+  rmdir(dir.c_str());
+}
+
+// Issue 17, behaviour events: a script deleting itself, a backdated file time, history switched off
+// or truncated, a program started under another name or renamed by prctl, LD_PRELOAD.
+TEST(Monitor, MarksSelfDeleteBackdatingHistoryMasqueradeAndPreload) {
+  std::string dir = MakeTempDir("monitor-evasion");
+  std::string events_path = dir + "/e.jsonl";
+  const char* script =
+      "printf 'rm -f \"$0\"\\n' > /tmp/s.sh; sh /tmp/s.sh; rm -f /tmp/other; "
+      "echo x > /tmp/t; touch -d '2010-01-01 00:00' /tmp/t; touch /tmp/t; "
+      "HISTFILE=/dev/null /bin/true; : > $HOME/.bash_history; "
+      "bash -c 'exec -a \"[kworker/0:1]\" /bin/true'; LD_PRELOAD=/nonexistent.so /bin/true 2>/dev/null; "
+      "python3 -c \"import ctypes; ctypes.CDLL(None).prctl(15, b'kworker/1:0', 0, 0, 0)\"";
+  auto r = RunAirlock({"--monitor", events_path}, {"/bin/sh", "-c", script});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto events = ReadEvents(events_path);
+  const std::string text = ReadFileOrEmpty(events_path);
+  auto del = [&](const char* path) {
+    for (const auto& e : events)
+      if (e.value("Operation", "") == "delete" && e["TargetFilename"] == path) return e.value("SelfDelete", "");
+    return std::string("no delete event");
+  };
+  EXPECT_EQ(del("/tmp/s.sh"), "true") << text;
+  EXPECT_EQ(del("/tmp/other"), "") << text;
+  EXPECT_TRUE(Has(events, [](const auto& e) {
+    return e.value("Operation", "") == "timestamp" && e["TargetFilename"] == "/tmp/t" && e.value("Backdated", "") == "true" &&
+           e.value("CreationUtcTime", "") == "2010-01-01 00:00:00";
+  })) << text;
+  EXPECT_TRUE(Has(events, [](const auto& e) {
+    return e["category"] == "process_creation" && e["Image"] == "/bin/true" && e.value("HistoryEnv", "").find("HISTFILE=/dev/null") != std::string::npos;
+  })) << text;
+  EXPECT_TRUE(Has(events, [](const auto& e) {
+    return e.value("TargetFilename", "") == "/home/sandbox/.bash_history" && e.value("Truncate", "") == "true";
+  })) << text;
+  EXPECT_TRUE(Has(events, [](const auto& e) {
+    return e["category"] == "process_creation" && e["Image"] == "/bin/true" && e.value("Argv0", "") == "[kworker/0:1]" &&
+           e.value("Argv0Differs", "") == "true";
+  })) << text;
+  EXPECT_FALSE(Has(events, [](const auto& e) { return e.value("Argv0Differs", "") == "true" && e.value("Argv0", "") != "[kworker/0:1]"; }))
+      << "argv[0] equal to the file name (through PATH, login shells) is not a difference:\n" << text;
+  EXPECT_TRUE(Has(events, [](const auto& e) { return e.value("LdPreload", "") == "/nonexistent.so"; })) << text;
+  EXPECT_TRUE(Has(events, [](const auto& e) { return e.value("Args", "") == "PR_SET_NAME kworker/1:0"; })) << text;
+  unlink(events_path.c_str());
+  rmdir(dir.c_str());
+}

