@@ -89,6 +89,10 @@ std::vector<CommandCheck> CheckCommands() {
   c.push_back(Program("milter", "Postfix", "postconf", "apt-get install postfix; then smtpd_milters (docs/MAIL.md)"));
   c.push_back(Helper("box export/import/snapshot", "airlock-boxtar", "install airlock's helpers (cmake --install)"));
   c.push_back(Fuse());
+  c.push_back(Helper("watch, verdicts", "airlock-watch", "install airlock's helpers (cmake --install)"));
+  c.push_back(Helper("serve", "airlock-serve", "install airlock's helpers (cmake --install)"));
+  c.push_back(Helper("worker", "airlock-worker", "install airlock's helpers (cmake --install)"));
+  c.push_back(Program("serve --local", "nats-server", "nats-server", "apt-get install nats-server"));
   return c;
 }
 

@@ -58,7 +58,7 @@ Exit codes of `airlock run`: the command's own status (128+N when killed by sign
 // as found now (core/helper_path.h), so a user sees what this installation can do.
 int PrintVersion() {
   std::printf("airlock %s (commit %s)\n", AIRLOCK_VERSION, AIRLOCK_GIT_COMMIT);
-  std::printf("built in: run, pool, box, ps, stop, profile, check\n");
+  std::printf("built in: run, pool, box, ps, stop, open, profile, check\n");
   struct Helper {
     const char* commands;
     const char* binary;
