@@ -20,6 +20,7 @@ runtime+=(fuse-overlayfs fuse3)       # boxes where the kernel has no overlayfs 
 tests+=(clang-16 libclang-rt-16-dev)  # fuzz/run.sh: libFuzzer builds of the C++23 parsers
 tests+=(python3-jsonschema)           # tests/schema: real `airlock run` reports against docs/schema/
 tests+=(python3-pip)                  # tests/integration/box_test.cc: a real package install in a box
+tests+=(python3-msoffcrypto-tool)   # tests/scan/engine/office_crypto_test.cc: cross-checks the encrypted samples it makes
 peer=(bubblewrap firejail strace hyperfine)
 pkgs=("${build[@]}" "${runtime[@]}" "${tests[@]}")
 [ $peers = 1 ] && pkgs+=("${peer[@]}")
