@@ -272,6 +272,50 @@ std::string EncryptedXls(const std::string& password, bool exec) {
   return office::WriteOle({{"Workbook", wb}});
 }
 
+// A Word binary encrypted with RC4 "Office 97" (MS-OFFCRYPTO 2.3.6; MS-DOC 2.2.6.2): FIB base with
+// fEncrypted|fWhichTblStm and lKey = the header size, the header at the start of 1Table, the
+// WordDocument stream from byte 68 and the table stream after the header encrypted with 512-byte
+// re-keying. The text holds a DDEAUTO field when `dde`.
+std::string EncryptedDoc(const std::string& password, bool dde) {
+  const EVP_MD* md5 = EVP_md5();
+  const std::string salt(16, '\x3c'), verifier(16, '\x5d');
+  const std::string h0 = Sha(md5, Utf16(password));
+  std::string buf;
+  for (int i = 0; i < 16; ++i) buf += h0.substr(0, 5) + salt;
+  const std::string h1 = Sha(md5, buf);
+  auto key = [&](uint32_t block) { return Sha(md5, h1.substr(0, 5), U32(block)); };
+  Rc4 v(key(0));
+  std::string enc_verifier = verifier, enc_hash = Sha(md5, verifier);
+  for (auto& c : enc_verifier) c = static_cast<char>(c ^ v.Next());
+  for (auto& c : enc_hash) c = static_cast<char>(c ^ v.Next());
+  std::string header;
+  Le16(header, 1);
+  Le16(header, 1);
+  header += salt + enc_verifier + enc_hash;
+  std::string doc(0x200, '\0');
+  doc[0] = '\xEC';
+  doc[1] = '\xA5';
+  doc[2] = '\xC1';  // nFib 0x00C1
+  doc[0x0A] = '\x00';
+  doc[0x0B] = '\x03';  // fEncrypted | fWhichTblStm
+  doc[0x0E] = static_cast<char>(header.size());
+  doc += dde ? "Dear customer,\r\x13 DDEAUTO c:\\windows\\system32\\cmd.exe \"/k calc.exe\" \x14\x15\r"
+             : "Dear customer,\rplease find the order below.\r";
+  doc += std::string(1200, 'x');
+  std::string table = header + std::string(700, '\x01');
+  auto encrypt = [&](std::string& s, size_t from) {
+    std::string ks;
+    for (uint32_t block = 0; ks.size() < s.size(); ++block) {
+      Rc4 r(key(block));
+      for (int i = 0; i < 512; ++i) ks.push_back(static_cast<char>(r.Next()));
+    }
+    for (size_t i = from; i < s.size(); ++i) s[i] = static_cast<char>(s[i] ^ ks[i]);
+  };
+  encrypt(doc, 68);
+  encrypt(table, header.size());
+  return office::WriteOle({{"WordDocument", doc}, {"1Table", table}});
+}
+
 std::string Docx(bool dde) {
   const std::string body =
       dde ? "<w:p><w:fldSimple w:instr=' DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe \"/k calc.exe\" '/></w:p>"
@@ -382,6 +426,24 @@ TEST(OfficeDecrypt, Rc4CryptoApiXlsCleanControl) {
   InputReport wrong = Scan("report.xls", EncryptedXls("another-secret-77", true));
   EXPECT_TRUE(HasFinding(wrong.root, "office.encrypted"));
   EXPECT_EQ(FindWithFinding(wrong.root, "office.xlm.exec"), nullptr);
+}
+
+TEST(OfficeDecrypt, Rc4DocWithDdeIsOpened) {
+  const std::string file = EncryptedDoc("VelvetSweatshop", true);
+  CrossCheck(file, "VelvetSweatshop", "");
+  InputReport r = Scan("letter.doc", file);
+  EXPECT_NE(test::FindingEvidence(r.root, "office.decrypted").find("RC4 (.doc)"), std::string::npos);
+  const ObjectReport* d = FindWithFinding(r.root, "office.dde");
+  ASSERT_NE(d, nullptr);
+  EXPECT_NE(d->name.find(".decrypted.doc"), std::string::npos);
+  EXPECT_EQ(r.root.assessment.verdict, Verdict::kMalicious);
+}
+
+TEST(OfficeDecrypt, Rc4DocCleanControl) {
+  InputReport r = Scan("letter.doc", EncryptedDoc("VelvetSweatshop", false));
+  EXPECT_TRUE(HasFinding(r.root, "office.decrypted"));
+  EXPECT_EQ(FindWithFinding(r.root, "office.dde"), nullptr);
+  EXPECT_EQ(r.root.assessment.verdict, Verdict::kClean) << r.root.assessment.score;
 }
 
 }  // namespace
