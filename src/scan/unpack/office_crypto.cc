@@ -104,6 +104,7 @@ std::string Fit(std::string s, size_t n, char pad) {
 class Rc4 {
  public:
   explicit Rc4(std::string_view key) {
+    if (key.empty()) key = std::string_view("\0", 1);  // a failed digest must not divide by zero
     for (int i = 0; i < 256; ++i) s_[i] = static_cast<uint8_t>(i);
     uint8_t j = 0;
     for (int i = 0; i < 256; ++i) {

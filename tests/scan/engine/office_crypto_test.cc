@@ -398,6 +398,21 @@ TEST(OfficeDecrypt, PasswordFromFileName) {
   EXPECT_EQ(NameAsText("dir/Invoice_pw-4711.xlsx"), "Invoice pw 4711");
 }
 
+TEST(OfficeDecrypt, PasswordFromZipComment) {
+  const std::string file = EncryptAgile(Docx(true), "k7-Wq2", 1000);
+  std::string zip = test::MakeArchive("zip", {{"order.docx", file}});
+  const size_t eocd = zip.rfind(std::string("PK\x05\x06", 4));
+  ASSERT_NE(eocd, std::string::npos);
+  const std::string comment = "Kennwort: k7-Wq2";
+  zip.resize(eocd + 20);
+  zip.push_back(static_cast<char>(comment.size()));
+  zip.push_back('\0');
+  zip += comment;
+  InputReport r = Scan("order.zip", zip);
+  EXPECT_NE(FindWithFinding(r.root, "office.dde"), nullptr);
+  EXPECT_EQ(r.root.assessment.verdict, Verdict::kMalicious);
+}
+
 TEST(OfficeDecrypt, UnknownPasswordKeepsCouldNotLookInside) {
   InputReport r = Scan("invoice.docx", EncryptAgile(Docx(true), "not-in-any-list-9", 1000));
   const ObjectReport* o = FindWithFinding(r.root, "office.encrypted");
