@@ -13,6 +13,7 @@
 
 #include "scan/detectors/office/ole_file.h"
 #include "scan/engine.h"
+#include "scan/unpack/office_crypto.h"
 #include "scan/unpack/office_decrypt_unpacker.h"
 #include "scan_test_util.h"
 
@@ -459,6 +460,43 @@ TEST(OfficeDecrypt, Rc4DocCleanControl) {
   EXPECT_TRUE(HasFinding(r.root, "office.decrypted"));
   EXPECT_EQ(FindWithFinding(r.root, "office.dde"), nullptr);
   EXPECT_EQ(r.root.assessment.verdict, Verdict::kClean) << r.root.assessment.score;
+}
+
+// Hostile headers: every truncation and single-byte corruption of real EncryptionInfo and Workbook
+// streams parses to an error or a value and never crashes or decrypts out of bounds; absurd spin
+// counts are refused before any hashing.
+TEST(OfficeDecrypt, TruncatedAndCorruptHeadersAreErrors) {
+  namespace oc = office_crypto;
+  for (const std::string& file : {EncryptAgile(Docx(false), "x", 10), EncryptStandard(Docx(false), "x")}) {
+    auto ole = office::OleFile::Open(file);
+    ASSERT_TRUE(ole.has_value());
+    auto info = ole->ReadStream("EncryptionInfo");
+    auto pkg = ole->ReadStream("EncryptedPackage");
+    ASSERT_TRUE(info && pkg);
+    ASSERT_TRUE(oc::ParseEncryptionInfo(*info).has_value());
+    for (size_t n = 0; n < info->size(); n += 7) (void)oc::ParseEncryptionInfo(info->substr(0, n));
+    for (size_t i = 0; i < info->size(); i += 3) {
+      std::string bad = *info;
+      bad[i] = static_cast<char>(bad[i] ^ 0xA5);
+      auto e = oc::ParseEncryptionInfo(bad);
+      const bool cheap = e && (e->kind == oc::PackageEncryption::Kind::kAgile ? e->spin_count <= 10 : i % 60 == 0);
+      if (cheap) {  // standard keys cost 50,000 SHA-1 each: a sample of the corruptions
+        auto key = oc::PackageKey(*e, "x");
+        if (key) (void)oc::DecryptPackage(*e, *key, pkg->substr(0, i % pkg->size()), 1u << 20);
+      }
+    }
+  }
+  std::string spin = *office::OleFile::Open(EncryptAgile(Docx(false), "x", 10))->ReadStream("EncryptionInfo");
+  spin.replace(spin.find("spinCount=\"10\""), 15, "spinCount=\"4000000000\"");
+  EXPECT_FALSE(oc::ParseEncryptionInfo(spin).has_value());
+
+  std::string wb = *office::OleFile::Open(EncryptedXls("x", true))->ReadStream("Workbook");
+  for (size_t n = 0; n < wb.size(); ++n) {
+    auto found = oc::WorkbookEncryption(wb.substr(0, n));
+    if (found && *found) {
+      if (auto base = oc::Rc4BaseKey(**found, "x")) (void)oc::DecryptWorkbook(**found, *base, wb.substr(0, n));
+    }
+  }
 }
 
 }  // namespace
