@@ -82,8 +82,10 @@ TEST_F(PdfTest, JavaScriptStreamInNamesTree) {
                               Stream("", "app.alert('hello');")});
   Collector c = Scan(pdf);
   ASSERT_TRUE(c.Has("pdf.javascript")) << c.Ids();
-  EXPECT_EQ(c.Find("pdf.javascript")->severity, 4);  // not automatic
-  EXPECT_FALSE(c.Has("pdf.auto_action"));
+  // Document-level JavaScript runs on open (automatic), but an alert is display-only.
+  EXPECT_EQ(c.Find("pdf.javascript")->severity, 3);
+  ASSERT_TRUE(c.Has("pdf.auto_action"));
+  EXPECT_NE(c.Find("pdf.auto_action")->evidence.find("Names /JavaScript"), std::string::npos);
   ASSERT_NE(c.Child("script.js"), nullptr);
   EXPECT_EQ(*c.Child("script.js"), "app.alert('hello');");
   EXPECT_TRUE(RunDetector(*scripts_, MakeObject("script.js", *c.Child("script.js"))).findings.empty());
@@ -123,6 +125,15 @@ TEST_F(PdfTest, AutoRunScriptsThatReachOutAreMalicious) {
                                  "<< /Type /Annot /Subtype /Link /A << /S /JavaScript /JS (app.launchURL\\(\"http://x.example/\"\\);) >> >>"});
   Collector m = Scan(manual);
   EXPECT_EQ(m.Find("pdf.javascript")->severity, 6) << m.Ids();
+}
+
+TEST_F(PdfTest, DocumentLevelScriptThatLaunchesAnAttachmentIsMalicious) {
+  std::string pdf = BuildPdf({"<< /Type /Catalog /Pages 2 0 R /Names << /JavaScript 4 0 R >> >>", kPages, kPage,
+                              "<< /Names [(init) 5 0 R] >>", "<< /S /JavaScript /JS 6 0 R >>",
+                              Stream("", "this.exportDataObject({ cName: 'scan.pdf.exe', nLaunch: 2 });")});
+  Collector c = Scan(pdf);
+  ASSERT_TRUE(c.Has("pdf.javascript")) << c.Ids();
+  EXPECT_EQ(c.Find("pdf.javascript")->severity, 8);
 }
 
 TEST_F(PdfTest, DisplayOnlyAutoRunScriptsStayLow) {

@@ -236,6 +236,11 @@ class PdfDetector final : public Analyzer {
     if (type == "/SubmitForm") seen.submits.push_back(Str(dict.getKey("/F")));
     if (type == "/GoToR" || type == "/GoToE") seen.gotors.push_back(Str(dict.getKey("/F")));
     if (dict.hasKey("/OpenAction")) NoteAutoAction("OpenAction", dict.getKey("/OpenAction"), seen);
+    // Document-level scripts (the catalog's /Names /JavaScript tree) run when the document opens.
+    if (dict.hasKey("/Names") && dict.getKey("/Names").isDictionary() &&
+        dict.getKey("/Names").hasKey("/JavaScript") && seen.auto_actions.size() < 16) {
+      seen.auto_actions.push_back("Names /JavaScript (document-level)");
+    }
     if (dict.hasKey("/AA") && dict.getKey("/AA").isDictionary()) {
       QPDFObjectHandle aa = dict.getKey("/AA");
       for (const std::string& key : aa.getKeys()) NoteAutoAction("AA " + key, aa.getKey(key), seen);
