@@ -1,6 +1,6 @@
 // Hard negatives of issue 17 through the whole engine, each next to its positive: a source tarball
-// with a build script mailed between developers; a TNEF (winmail.dat) with an embedded OLE package
-// of a PDF.
+// with a build script mailed between developers; a .docx whose embedded OLE package is a PDF (the
+// TNEF-wrapped package is in tnef_test.cc).
 #include <gtest/gtest.h>
 
 #include "scan/detectors/office/ole_file.h"
@@ -44,6 +44,45 @@ TEST(HardNegatives, MailedSourceTarballWhoseBuildScriptDownloadsAndRunsIsMalicio
 TEST(HardNegatives, LoneShellScriptInMailStaysSuspicious) {
   InputReport r = Scan("mail.eml", test::MakeMail("Run this.\n", "fix.sh", "#!/bin/sh\necho hi\n"));
   EXPECT_EQ(r.root.assessment.verdict, Verdict::kSuspicious) << r.root.assessment.score;
+}
+
+// An OLE Package inside a .docx (word/embeddings/oleObject1.bin), as Word writes an inserted file:
+// a shortcut that starts calc is malicious through the whole chain; a PDF in the same place is clean.
+std::string DocxWithPackage(const std::string& label, const std::string& content) {
+  std::string body;
+  auto le16 = [&](uint16_t v) { body += static_cast<char>(v & 0xFF), body += static_cast<char>(v >> 8); };
+  auto le32 = [](std::string& s, uint32_t v) {
+    for (int i = 0; i < 4; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+  };
+  le16(2);
+  body += label + '\0' + "C:\\Users\\a\\" + label + '\0';
+  le16(0);
+  le16(3);
+  const std::string tmp = "C:\\Temp\\" + label + '\0';
+  le32(body, static_cast<uint32_t>(tmp.size()));
+  body += tmp;
+  le32(body, static_cast<uint32_t>(content.size()));
+  body += content;
+  std::string native;
+  le32(native, static_cast<uint32_t>(body.size()));
+  const std::string ole = office::WriteOle({{"\x01Ole10Native", native + body}});
+  const std::string doc =
+      "<?xml version=\"1.0\"?><w:document xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\">"
+      "<w:body><w:p><w:r><w:t>See the embedded file.</w:t></w:r></w:p></w:body></w:document>";
+  return test::MakeArchive("zip", {{"[Content_Types].xml", "<Types/>"}, {"word/document.xml", doc},
+                                   {"word/embeddings/oleObject1.bin", ole}});
+}
+
+TEST(HardNegatives, DocxEmbeddingAShortcutIsMaliciousAndAPdfIsClean) {
+  std::string lnk("L\0\0\0\x01\x14\x02\0\0\0\0\0\xc0\0\0\0\0\0\0\x46", 20);
+  lnk += std::string(60, '\0') + "C:\\Windows\\System32\\calc.exe";
+  InputReport bad = Scan("mail.eml", test::MakeMail("Invoice inside.", "invoice.docx", DocxWithPackage("invoice.lnk", lnk)));
+  EXPECT_NE(test::FindWithFinding(bad.root, "office.ole.package"), nullptr);
+  EXPECT_EQ(bad.root.assessment.verdict, Verdict::kMalicious) << bad.root.assessment.score;
+  const std::string pdf = "%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages "
+                          "/Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+  InputReport ok = Scan("mail.eml", test::MakeMail("Invoice inside.", "invoice.docx", DocxWithPackage("invoice.pdf", pdf)));
+  EXPECT_EQ(ok.root.assessment.verdict, Verdict::kClean) << ok.root.assessment.score;
 }
 
 }  // namespace
