@@ -293,7 +293,7 @@ class ArchiveWalk {
   // libarchive cannot decrypt 7z or RAR: 7-Zip's 7zz (sevenzip_sandbox.h) or unar (rar_sandbox.h)
   // does, in a sandbox.
   void OpenInSandbox(const std::string& what) {
-    auto candidates = PasswordCandidates(object_.context_text);
+    auto candidates = PasswordCandidates(NearbyText(object_));
     if (candidates.size() > kMaxPasswordTries) candidates.resize(kMaxPasswordTries);
     const ScanLimits& lim = LimitsOf(out_);
     ExtractBudget budget;
@@ -345,7 +345,7 @@ class ArchiveWalk {
       OpenInSandbox(std::to_string(encrypted_.size()) + " encrypted member(s)");
       return;
     }
-    auto candidates = PasswordCandidates(object_.context_text);
+    auto candidates = PasswordCandidates(NearbyText(object_));
     std::string found;
     size_t tries = 0;
     for (const auto& pw : candidates) {

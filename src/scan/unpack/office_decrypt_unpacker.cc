@@ -20,22 +20,8 @@ constexpr size_t kMaxPackageTries = 16;
 constexpr size_t kMaxRc4Tries = kDefaultMaxPasswordCandidates + 1;
 constexpr uint64_t kMaxStream = 64u << 20;
 
-// The comment of a zip (end of central directory record), where senders also put passwords.
-std::string ZipComment(std::string_view d) {
-  if (!d.starts_with("PK") || d.size() < 22) return {};
-  const size_t from = d.size() > 65557 ? d.size() - 65557 : 0;
-  size_t eocd = d.rfind(std::string_view("PK\x05\x06", 4));
-  if (eocd == std::string_view::npos || eocd < from || eocd + 22 > d.size()) return {};
-  const size_t len = *office::ReadLe16(d, eocd + 20);
-  return std::string(d.substr(eocd + 22, std::min(len, d.size() - eocd - 22)));
-}
-
 std::vector<std::string> Candidates(const Object& object) {
-  std::vector<std::string> context = object.context_text;
-  for (const Object* o = &object; o != nullptr; o = o->parent) {
-    context.push_back(NameAsText(o->name));
-    if (o != &object) context.push_back(ZipComment(o->data));
-  }
+  const std::vector<std::string> context = NearbyText(object);
   std::vector<std::string> out = {std::string(kVelvetSweatshop)};
   for (auto& c : PasswordCandidates(context)) {
     if (c != kVelvetSweatshop) out.push_back(std::move(c));
@@ -208,16 +194,6 @@ class Decryptor {
 };
 
 }  // namespace
-
-std::string NameAsText(std::string_view name) {
-  std::string leaf(office::BaseName(name));
-  size_t dot = leaf.rfind('.');
-  if (dot != std::string::npos && dot > 0 && leaf.size() - dot <= 6) leaf.resize(dot);
-  for (auto& c : leaf) {
-    if (c == '_' || c == '-' || c == '.' || c == '(' || c == ')' || c == '[' || c == ']' || c == '+') c = ' ';
-  }
-  return leaf;
-}
 
 bool OfficeDecryptUnpacker::Accepts(const Object& object) const { return office::LooksLikeOle(object.data); }
 

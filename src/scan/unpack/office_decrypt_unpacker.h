@@ -2,8 +2,8 @@
 // (EncryptionInfo + EncryptedPackage; ECMA-376 agile and standard), .xls with a FILEPASS record and
 // .doc with fEncrypted (RC4 and RC4 CryptoAPI). The candidates are Excel's built-in default
 // "VelvetSweatshop" (Excel opens such files without asking, so the encryption only blinds scanners),
-// then the archive path's candidates (passwords.h) from the surrounding text, the comments of the zips
-// it came in and the names of the file and its containers ("invoice password 1234.xlsx"). A password that works gives `office.decrypted` and the
+// then the archive path's candidates (passwords.h PasswordCandidates over NearbyText: mail bodies and
+// subjects, comments of the zips it came in, names of the file and its containers). A password that works gives `office.decrypted` and the
 // decrypted document as a child (OOXML package as "<stem>.decrypted.<ext>", binary documents as a
 // rebuilt OLE file with the decrypted streams), which the engine triages like any other; none gives
 // `office.encrypted` ("could not look inside"). PowerPoint encryption is detected, not decrypted.
@@ -21,9 +21,5 @@ class OfficeDecryptUnpacker final : public Analyzer {
   bool Accepts(const Object& object) const override;
   void Analyze(const Object& object, AnalyzerOutput& out) override;
 };
-
-// Text made from a file name for the password harvester: separators become spaces, the extension
-// is dropped ("Invoice_pw-4711.xlsx" -> "Invoice pw 4711"). Exposed for tests.
-std::string NameAsText(std::string_view name);
 
 }  // namespace airlock::scan

@@ -14,7 +14,7 @@
 #include "scan/detectors/office/ole_file.h"
 #include "scan/engine.h"
 #include "scan/unpack/office_crypto.h"
-#include "scan/unpack/office_decrypt_unpacker.h"
+#include "scan/unpack/passwords.h"
 #include "scan_test_util.h"
 
 namespace airlock::scan {
@@ -412,6 +412,21 @@ TEST(OfficeDecrypt, PasswordFromZipComment) {
   InputReport r = Scan("order.zip", zip);
   EXPECT_NE(FindWithFinding(r.root, "office.dde"), nullptr);
   EXPECT_EQ(r.root.assessment.verdict, Verdict::kMalicious);
+}
+
+// The password only in the mail's Subject, for a document and (the same mechanism) for a zip.
+TEST(OfficeDecrypt, PasswordFromMailSubject) {
+  auto subject = [](std::string mail) {
+    return mail.replace(mail.find("Subject: documents"), 18, "Subject: Order 7781 (pw: Lm3-71x)");
+  };
+  InputReport r = Scan("mail.eml", subject(test::MakeMail("See attached.\n", "order.docx",
+                                                          EncryptAgile(Docx(true), "Lm3-71x", 1000))));
+  EXPECT_NE(FindWithFinding(r.root, "office.dde"), nullptr);
+  EXPECT_EQ(r.root.assessment.verdict, Verdict::kMalicious);
+  InputReport z = Scan("mail.eml", subject(test::MakeMail("See attached.\n", "order.zip",
+                                                          test::MakeArchive("zip", {{"a.txt", test::Eicar()}}, "Lm3-71x"))));
+  EXPECT_NE(FindWithFinding(z.root, "archive.password"), nullptr);
+  EXPECT_NE(FindWithFinding(z.root, "yara.EICAR_Test_File"), nullptr);
 }
 
 TEST(OfficeDecrypt, UnknownPasswordKeepsCouldNotLookInside) {
