@@ -7,8 +7,8 @@
 //     the .xls FILEPASS record (MS-XLS 2.4.117, 1024-byte re-keying blocks) and the .doc table-stream
 //     header (MS-DOC 2.2.6.2, 512-byte blocks).
 // Every function is pure and bounded; bad input is an error, never a crash. Called by the
-// office-decrypt unpacker (office_decrypt_unpacker.h) and by its tests, which encrypt with them
-// only where an independent tool (msoffcrypto-tool) checks the result.
+// office-decrypt unpacker (office_decrypt_unpacker.h). Its tests encrypt with their own encryptors
+// (checked by msoffcrypto-tool) and feed hostile headers to these parsers.
 #pragma once
 
 #include <cstdint>

@@ -68,8 +68,7 @@ class Decryptor {
       if (ole_.HasStream(s)) return Workbook(s);
     }
     if (ole_.HasStream("WordDocument")) return Word();
-    if (ole_.HasStream("PowerPoint Document") &&
-        (ole_.HasStream("EncryptedSummary") || ole_.HasStream("\x05" "DocumentSummaryInformation_encrypted"))) {
+    if (ole_.HasStream("PowerPoint Document") && PowerPointEncrypted()) {
       Encrypted("PowerPoint encryption (CryptSession10Container)", "PowerPoint decryption is not implemented");
     }
   }
@@ -159,6 +158,13 @@ class Decryptor {
       streams.emplace_back("Data", std::move(*data));
     }
     out_.AddChild(Stem(object_.name) + ".decrypted.doc", office::WriteOle(streams));
+  }
+
+  // MS-PPT 2.3.2: the CurrentUserAtom's headerToken is 0xF3D1C4DF when the document is encrypted.
+  bool PowerPointEncrypted() const {
+    if (ole_.HasStream("EncryptedSummary")) return true;
+    auto user = ole_.ReadStream("Current User", 1u << 16);
+    return user && office::ReadLe32(*user, 12) == 0xF3D1C4DFu;
   }
 
   std::string NoPassword(size_t tried) const {

@@ -477,6 +477,25 @@ TEST(OfficeDecrypt, Rc4DocCleanControl) {
   EXPECT_EQ(r.root.assessment.verdict, Verdict::kClean) << r.root.assessment.score;
 }
 
+// PowerPoint encryption is recognised (CurrentUserAtom headerToken 0xF3D1C4DF) and reported as not
+// opened; a plain presentation's token (0xE391C05F) is not.
+TEST(OfficeDecrypt, EncryptedPowerPointIsReportedNotOpened) {
+  auto ppt = [](uint32_t token) {
+    std::string user;
+    Le16(user, 0);
+    Le16(user, 0x0FF6);
+    Le32(user, 20);
+    Le32(user, 20);
+    Le32(user, token);
+    user += std::string(16, '\0');
+    return office::WriteOle({{"Current User", user}, {"PowerPoint Document", std::string(64, '\0')}});
+  };
+  InputReport r = Scan("deck.ppt", ppt(0xF3D1C4DF));
+  EXPECT_NE(test::FindingEvidence(r.root, "office.encrypted").find("PowerPoint decryption is not implemented"),
+            std::string::npos);
+  EXPECT_FALSE(HasFinding(Scan("deck.ppt", ppt(0xE391C05F)).root, "office.encrypted"));
+}
+
 // Hostile headers: every truncation and single-byte corruption of real EncryptionInfo and Workbook
 // streams parses to an error or a value and never crashes or decrypts out of bounds; absurd spin
 // counts are refused before any hashing.
