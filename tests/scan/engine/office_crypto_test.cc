@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "scan/detectors/office/ole_file.h"
 #include "scan/engine.h"
@@ -332,13 +333,14 @@ std::string Docx(bool dde) {
   return test::MakeArchive("zip", {{"[Content_Types].xml", types}, {"word/document.xml", doc}});
 }
 
-// When msoffcrypto-tool is installed, it must decrypt `file` with `password` to `expect` (OOXML) or at
-// all (xls); a generator bug would otherwise test the decryptor against itself.
-void CrossCheck(const std::string& file, const std::string& password, const std::string& expect) {
+// msoffcrypto-tool's decryption of `file` (an independent implementation), or nullopt when it is not
+// installed; a failure to decrypt fails the test, since a generator bug would otherwise test the
+// decryptor against itself.
+std::optional<std::string> Msoffcrypto(const std::string& file, const std::string& password) {
   if (access("/usr/bin/msoffcrypto-tool", X_OK) != 0) {
     std::fprintf(stderr, "note: msoffcrypto-tool not installed (Debian python3-msoffcrypto-tool): "
                          "generated samples not cross-checked\n");
-    return;
+    return std::nullopt;
   }
   auto dir = std::filesystem::temp_directory_path() / ("airlock-offcrypto-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
@@ -349,10 +351,29 @@ void CrossCheck(const std::string& file, const std::string& password, const std:
   std::ifstream in(dir / "out", std::ios::binary);
   std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::filesystem::remove_all(dir);
-  ASSERT_EQ(rc, 0) << "msoffcrypto-tool could not decrypt the generated sample";
-  if (!expect.empty()) {
-    EXPECT_EQ(out, expect);
+  EXPECT_EQ(rc, 0) << "msoffcrypto-tool could not decrypt the generated sample";
+  return out;
+}
+
+// OOXML: msoffcrypto-tool's package must be the plaintext package.
+void CrossCheck(const std::string& file, const std::string& password, const std::string& expect) {
+  if (auto out = Msoffcrypto(file, password)) {
+    EXPECT_EQ(*out, expect);
   }
+}
+
+// Binary documents: msoffcrypto-tool's decrypted `stream` (from byte `from`) must equal ours, so
+// the keystream positions are checked against an independent implementation, not only the password.
+void CrossCheckStream(const std::string& file, const std::string& password, const std::string& stream, size_t from,
+                      const std::string& ours) {
+  auto out = Msoffcrypto(file, password);
+  if (!out) return;
+  auto ole = office::OleFile::Open(*out);
+  ASSERT_TRUE(ole.has_value());
+  auto theirs = ole->ReadStream(stream);
+  ASSERT_TRUE(theirs.has_value());
+  ASSERT_EQ(theirs->size(), ours.size());
+  EXPECT_TRUE(theirs->substr(from) == ours.substr(from)) << stream << " differs from msoffcrypto-tool's";
 }
 
 const ObjectReport* Decrypted(const InputReport& r) {
@@ -440,7 +461,15 @@ TEST(OfficeDecrypt, UnknownPasswordKeepsCouldNotLookInside) {
 
 TEST(OfficeDecrypt, Rc4CryptoApiXlsWithExcel4MacroIsOpened) {
   const std::string file = EncryptedXls("VelvetSweatshop", true);
-  CrossCheck(file, "VelvetSweatshop", "");
+  {
+    namespace oc = office_crypto;
+    const std::string wb = *office::OleFile::Open(file)->ReadStream("Workbook");
+    auto enc = oc::WorkbookEncryption(wb);
+    ASSERT_TRUE(enc && *enc);
+    auto base = oc::Rc4BaseKey(**enc, "VelvetSweatshop");
+    ASSERT_TRUE(base.has_value());
+    CrossCheckStream(file, "VelvetSweatshop", "Workbook", 0, oc::DecryptWorkbook(**enc, *base, wb));
+  }
   InputReport r = Scan("report.xls", file);
   EXPECT_NE(test::FindingEvidence(r.root, "office.decrypted").find("RC4 CryptoAPI (.xls)"), std::string::npos);
   const ObjectReport* x = FindWithFinding(r.root, "office.xlm.exec");
@@ -461,7 +490,17 @@ TEST(OfficeDecrypt, Rc4CryptoApiXlsCleanControl) {
 
 TEST(OfficeDecrypt, Rc4DocWithDdeIsOpened) {
   const std::string file = EncryptedDoc("VelvetSweatshop", true);
-  CrossCheck(file, "VelvetSweatshop", "");
+  {
+    namespace oc = office_crypto;
+    auto ole = office::OleFile::Open(file);
+    std::string doc = *ole->ReadStream("WordDocument");
+    auto enc = oc::ParseRc4Header(*ole->ReadStream("1Table"));
+    ASSERT_TRUE(enc.has_value());
+    auto base = oc::Rc4BaseKey(*enc, "VelvetSweatshop");
+    ASSERT_TRUE(base.has_value());
+    oc::Rc4Apply(*enc, *base, 512, doc, 68, doc.size());
+    CrossCheckStream(file, "VelvetSweatshop", "WordDocument", 68, doc);
+  }
   InputReport r = Scan("letter.doc", file);
   EXPECT_NE(test::FindingEvidence(r.root, "office.decrypted").find("RC4 (.doc)"), std::string::npos);
   const ObjectReport* d = FindWithFinding(r.root, "office.dde");
