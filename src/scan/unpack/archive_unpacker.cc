@@ -16,6 +16,7 @@
 #include "scan/unpack/rar5_headers.h"
 #include "scan/unpack/rar_sandbox.h"
 #include "scan/unpack/sevenzip_sandbox.h"
+#include "scan/unpack/zip_directory.h"
 
 namespace airlock::scan {
 namespace {
@@ -225,6 +226,7 @@ class ArchiveWalk {
         Corrupt(path + ": " + error);
         if (data.empty()) continue;  // keep what was readable
       }
+      if (!data.empty()) read_.insert(path);
       if (!out_.AddChild(path, std::move(data))) stop_ = true;
     }
     if (rc == ARCHIVE_FATAL && !stop_) {
@@ -291,7 +293,7 @@ class ArchiveWalk {
   // libarchive cannot decrypt 7z or RAR: 7-Zip's 7zz (sevenzip_sandbox.h) or unar (rar_sandbox.h)
   // does, in a sandbox.
   void OpenInSandbox(const std::string& what) {
-    auto candidates = PasswordCandidates(object_.context_text);
+    auto candidates = PasswordCandidates(NearbyText(object_));
     if (candidates.size() > kMaxPasswordTries) candidates.resize(kMaxPasswordTries);
     const ScanLimits& lim = LimitsOf(out_);
     ExtractBudget budget;
@@ -343,7 +345,7 @@ class ArchiveWalk {
       OpenInSandbox(std::to_string(encrypted_.size()) + " encrypted member(s)");
       return;
     }
-    auto candidates = PasswordCandidates(object_.context_text);
+    auto candidates = PasswordCandidates(NearbyText(object_));
     std::string found;
     size_t tries = 0;
     for (const auto& pw : candidates) {
@@ -424,6 +426,45 @@ class ArchiveWalk {
 
   void Add(Finding f) { out_.AddFinding(std::move(f)); }
 
+ public:
+  // A damaged zip's directory still names its members, and archivers more lenient than libarchive
+  // (or the user's retry) may extract them: names of executables that could not be read are judged
+  // by the name (archive.damaged_names), more severely when the archive came by mail.
+  void JudgeDamagedNames() {
+    if (!corrupt_reported_ || !object_.data.starts_with("PK")) return;
+    std::vector<std::string> risky;
+    int worst = 0;
+    for (const auto& name : ZipDirectoryNames(object_.data, 256)) {
+      const int risk = MemberNameRisk(name);
+      if (risk == 0 || read_.contains(name)) continue;
+      worst = std::max(worst, risk);
+      if (risky.size() < 8) risky.push_back(name);
+    }
+    if (risky.empty()) return;
+    const bool mail = FromMail();
+    const int severity = mail ? (worst == 2 ? 8 : 7) : (worst == 2 ? 6 : 4);
+    std::string names;
+    for (const auto& n : risky) names += (names.empty() ? "" : ", ") + n;
+    std::vector<std::string> techniques = {"T1204.002"};
+    if (worst == 2) techniques.push_back("T1036.007");
+    if (mail) techniques.push_back("T1566.001");
+    Add({"archive.damaged_names", severity,
+         std::string("damaged archive names executable members that could not be read") + (mail ? " (mail)" : ""),
+         "The zip is damaged so its members could not be analyzed, but its directory names programs or scripts"
+         + std::string(worst == 2 ? " disguised behind a document extension" : "") +
+             ". Archivers more lenient than libarchive still extract them; a damaged archive that carries an "
+             "executable is a known way to slip past mail scanners.",
+         "directory names: " + names, techniques});
+  }
+
+ private:
+  bool FromMail() const {
+    for (const Object* o = &object_; o != nullptr; o = o->parent) {
+      if (o->mime == "message/rfc822" || o->name.ends_with(".eml")) return true;
+    }
+    return false;
+  }
+
   const Object& object_;
   AnalyzerOutput& out_;
   std::vector<std::string> encrypted_;
@@ -432,6 +473,7 @@ class ArchiveWalk {
   bool stop_ = false;
   bool encrypted_reported_ = false;
   bool corrupt_reported_ = false;
+  std::set<std::string> read_;  // members read with data
 };
 
 }  // namespace
@@ -476,7 +518,9 @@ bool ArchiveUnpacker::Accepts(const Object& object) const {
 }
 
 void ArchiveUnpacker::Analyze(const Object& object, AnalyzerOutput& out) {
-  ArchiveWalk(object, out).Run();
+  ArchiveWalk walk(object, out);
+  walk.Run();
+  walk.JudgeDamagedNames();
 }
 
 }  // namespace airlock::scan

@@ -51,7 +51,67 @@ std::vector<std::string_view> Tokens(std::string_view text) {
   return out;
 }
 
+// The comment of a zip (end of central directory record).
+std::string ZipComment(std::string_view d) {
+  if (!d.starts_with("PK") || d.size() < 22) return {};
+  const size_t from = d.size() > 65557 ? d.size() - 65557 : 0;
+  const size_t eocd = d.rfind(std::string_view("PK\x05\x06", 4));
+  if (eocd == std::string_view::npos || eocd < from || eocd + 22 > d.size()) return {};
+  const size_t len = static_cast<uint8_t>(d[eocd + 20]) | static_cast<size_t>(static_cast<uint8_t>(d[eocd + 21])) << 8;
+  return std::string(d.substr(eocd + 22, std::min(len, d.size() - eocd - 22)));
+}
+
+// The Subject header of a mail (unfolded, undecoded), from its header block.
+std::string MailSubject(std::string_view d) {
+  d = d.substr(0, 64 * 1024);
+  const size_t end = d.find("\n\n") != std::string_view::npos ? d.find("\n\n") : d.find("\r\n\r\n");
+  if (end != std::string_view::npos) d = d.substr(0, end);
+  size_t pos = 0;
+  while (pos < d.size()) {
+    size_t eol = d.find('\n', pos);
+    if (eol == std::string_view::npos) eol = d.size();
+    std::string_view line = d.substr(pos, eol - pos);
+    if (line.size() >= 8 && Lower(line.substr(0, 8)) == "subject:") {
+      std::string subject(line.substr(8));
+      // Folded continuation lines start with white space.
+      while (eol + 1 < d.size() && (d[eol + 1] == ' ' || d[eol + 1] == '\t')) {
+        size_t next = d.find('\n', eol + 1);
+        if (next == std::string_view::npos) next = d.size();
+        subject += d.substr(eol + 1, next - eol - 1);
+        eol = next;
+      }
+      return subject;
+    }
+    pos = eol + 1;
+  }
+  return {};
+}
+
 }  // namespace
+
+std::string NameAsText(std::string_view name) {
+  const size_t slash = name.find_last_of("/\\");
+  std::string leaf(slash == std::string_view::npos ? name : name.substr(slash + 1));
+  const size_t dot = leaf.rfind('.');
+  if (dot != std::string::npos && dot > 0 && leaf.size() - dot <= 6) leaf.resize(dot);
+  for (auto& c : leaf) {
+    if (c == '_' || c == '-' || c == '.' || c == '(' || c == ')' || c == '[' || c == ']' || c == '+') c = ' ';
+  }
+  return leaf;
+}
+
+std::vector<std::string> NearbyText(const Object& object) {
+  std::vector<std::string> out = object.context_text;
+  for (const Object* o = &object; o != nullptr; o = o->parent) {
+    out.push_back(NameAsText(o->name));
+    if (o == &object) continue;
+    if (std::string c = ZipComment(o->data); !c.empty()) out.push_back(std::move(c));
+    if (o->mime == "message/rfc822") {
+      if (std::string s = MailSubject(o->data); !s.empty()) out.push_back(std::move(s));
+    }
+  }
+  return out;
+}
 
 const std::vector<std::string>& DefaultPasswords() {
   static const std::vector<std::string> kDefaults = {"infected", "infected-test", "virus", "malware",

@@ -3,6 +3,7 @@
 #include "scan/unpack/archive_unpacker.h"
 #include "scan/unpack/mbox_unpacker.h"
 #include "scan/unpack/mime_unpacker.h"
+#include "scan/unpack/office_decrypt_unpacker.h"
 #include "scan/unpack/tnef_unpacker.h"
 #include "scan/unpack/uuencode_unpacker.h"
 
@@ -15,6 +16,7 @@ std::vector<std::unique_ptr<Analyzer>> MakeUnpackers() {
   all.push_back(std::make_unique<UuencodeUnpacker>());
   all.push_back(std::make_unique<TnefUnpacker>());
   all.push_back(std::make_unique<ArchiveUnpacker>());
+  all.push_back(std::make_unique<OfficeDecryptUnpacker>());
   return all;
 }
 

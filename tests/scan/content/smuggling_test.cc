@@ -155,6 +155,36 @@ TEST_F(SmugglingTest, SvgActiveContent) {
   EXPECT_FALSE(c.Has("svg.script"));
 }
 
+// Hard negative: a hover effect in script and handlers only restyles the drawing (severity 2, the
+// reason given); the same image whose handler sends the user elsewhere stays suspicious (5).
+std::string HoverSvg(const std::string& handler) {
+  return R"x(<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 40">
+<script type="text/javascript"><![CDATA[
+  // highlight the button under the pointer
+  function hover(evt, on) { evt.target.setAttribute("fill", on ? "#f90" : "#369"); }
+]]></script>
+<rect x="5" y="5" width="90" height="30" fill="#369" onmouseover="hover(evt, true)" onmouseout=")x" + handler +
+         R"x("/>
+</svg>)x";
+}
+
+TEST_F(SmugglingTest, SvgHoverScriptIsReportedLow) {
+  Collector c = Scan("button.svg", HoverSvg("hover(evt, false)"), "image/svg+xml");
+  ASSERT_TRUE(c.Has("svg.script")) << c.Ids();
+  EXPECT_EQ(c.Find("svg.script")->severity, 2);
+  EXPECT_NE(c.Find("svg.script")->explanation.find("only changes the drawing"), std::string::npos);
+  ASSERT_TRUE(c.Has("svg.event_handler"));
+  EXPECT_EQ(c.Find("svg.event_handler")->severity, 2);
+}
+
+TEST_F(SmugglingTest, SvgHandlerThatNavigatesStaysSuspicious) {
+  Collector c = Scan("button.svg", HoverSvg("window.location='https://login.example.net/'"), "image/svg+xml");
+  ASSERT_TRUE(c.Has("svg.script")) << c.Ids();
+  EXPECT_EQ(c.Find("svg.script")->severity, 5);
+  EXPECT_NE(c.Find("svg.script")->title.find("location"), std::string::npos) << c.Find("svg.script")->title;
+  EXPECT_EQ(c.Find("svg.event_handler")->severity, 5);
+}
+
 TEST_F(SmugglingTest, PlainSvgIconIsClean) {
   std::string svg = R"x(<?xml version="1.0" encoding="UTF-8"?>
 <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" width="24" height="24">

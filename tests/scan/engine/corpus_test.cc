@@ -36,6 +36,19 @@ TEST(ScanCorpus, EveryMimeCorpusMailYieldsAVerdict) {
   EXPECT_GE(with_children * 10, mails * 8) << with_children << " of " << mails;
 }
 
+// oletools' basic/encrypted.docx: ECMA-376 agile with a password in no list (not VelvetSweatshop).
+TEST(ScanCorpus, OletoolsEncryptedDocxStaysCouldNotLookInside) {
+  std::string file = AIRLOCK_SOURCE_DIR "/../shared/reference/office-samples/tests/test-data/basic/encrypted.docx";
+  if (!fs::is_regular_file(file)) GTEST_SKIP() << "reference corpus missing: " << file;
+  EngineOptions o;
+  o.yara = &test::ProjectRules();
+  Engine engine(o);
+  InputReport r = engine.ScanFile(file);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_NE(test::FindingEvidence(r.root, "office.encrypted").find("ECMA-376 agile: none of"), std::string::npos);
+  EXPECT_EQ(r.root.assessment.verdict, Verdict::kClean);
+}
+
 struct ClamCase {
   const char* file;
   const char* inner_path;  // path of the object carrying the ClamAV test signature

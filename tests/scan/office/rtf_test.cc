@@ -152,3 +152,51 @@ TEST(RtfAnalyzer, PlainRtfIsClean) {
 
 }  // namespace
 }  // namespace airlock::scan::office::testing
+
+namespace airlock::scan::office::testing {
+namespace {
+
+std::string PackageNative(const std::string& label, const std::string& content) {
+  std::string native("\x02\x00", 2);
+  native += label + '\0' + "C:\\x\\" + label + '\0';
+  native += std::string("\x00\x00\x03\x00", 4);
+  std::string tmp = "C:\\t\\" + label + '\0';
+  Le32(native, static_cast<uint32_t>(tmp.size()));
+  native += tmp;
+  Le32(native, static_cast<uint32_t>(content.size()));
+  return native + content;
+}
+
+std::string Lnk() {
+  std::string lnk("L\0\0\0\x01\x14\x02\0\0\0\0\0\xc0\0\0\0\0\0\0\x46", 20);
+  return lnk + std::string(60, '\0') + "C:\\Windows\\System32\\calc.exe";
+}
+
+// Issue 17: RTF objects of every kind rtfobj extracts, judged by the payload: an OLE1 Package whose
+// content is a shortcut under a text label (with \objupdate); an \objdata outside any \object group
+// holding a raw OLE2 storage whose Ole10Native carries a shortcut; next to them a Package of a PDF.
+TEST(RtfAnalyzer, ObjectsAreJudgedByTheirPayload) {
+  TreeResult pkg = ScanTree("a.rtf", RtfWithObject("Package", ToHex(Ole1("Package", PackageNative("notes.txt", Lnk()))),
+                                                   "\\objupdate"));
+  ASSERT_EQ(pkg.With("office.ole.package").size(), 1u) << pkg.Describe();
+  EXPECT_EQ(pkg.With("office.ole.package")[0].severity, 7);
+  EXPECT_TRUE(pkg.Has("office.rtf.objupdate"));
+
+  std::string ole2 = MakeOle({{"\x01Ole10Native", [] {
+                                 std::string n = PackageNative("Q3.lnk", Lnk());
+                                 std::string out;
+                                 Le32(out, static_cast<uint32_t>(n.size()));
+                                 return out + n;
+                               }()}});
+  TreeResult bare = ScanTree("b.rtf", "{\\rtf1\\ansi Hello{\\*\\objdata " + ToHex(ole2) + "}}");
+  ASSERT_TRUE(bare.Has("office.rtf.object")) << bare.Describe();
+  auto inner = bare.With("office.ole.package");
+  ASSERT_EQ(inner.size(), 1u) << bare.Describe();
+  EXPECT_EQ(inner[0].severity, 7);
+
+  TreeResult pdf = ScanTree("c.rtf", RtfWithObject("Package", ToHex(Ole1("Package", PackageNative("Q3.pdf", "%PDF-1.4\n%%EOF\n")))));
+  EXPECT_LE(pdf.MaxSeverity(), 3) << pdf.Describe();
+}
+
+}  // namespace
+}  // namespace airlock::scan::office::testing

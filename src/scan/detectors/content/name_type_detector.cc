@@ -158,6 +158,19 @@ class NameTypeDetector final : public Analyzer {
     if (!native && !script_ext && !shebang) return;
     std::string what = native ? std::string(content::MagicName(magic))
                               : (script_ext ? "." + ext + " file" : "script with #! line");
+    // A Unix shell script in a directory of a mailed archive is how source trees travel between
+    // developers (build.sh, configure): mail clients do not run it on a click, so the name alone
+    // weighs little and the script detector judges what it does.
+    const bool unix_script = !native && (ext == "sh" || ext == "bash" || (shebang && !script_ext));
+    if (mail && unix_script && object.depth > 0 && object.name.find('/') != std::string::npos) {
+      out.AddFinding(MakeFinding(
+          "name.executable_in_mail", 3, "Shell script inside a mailed source tree",
+          "A " + what + " sits in a directory of a mailed archive, as build scripts of source trees do; a "
+          "shell script does not run from the mail client, so it is judged by its content (download-and-run, "
+          "reverse shells, persistence), not by being a script.",
+          Escape(object.path.empty() ? object.name : object.path), {"T1566.001"}));
+      return;
+    }
     if (mail) {
       out.AddFinding(MakeFinding(
           "name.executable_in_mail", native ? 7 : 6, "Executable or script delivered by email",

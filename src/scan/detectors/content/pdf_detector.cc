@@ -57,6 +57,48 @@ struct Embedded {
   QPDFObjGen stream;
 };
 
+// What the document's scripts can do, from the Reader APIs they name (lowercased text search over
+// all scripts, first 1 MiB each): reaching out (URL, attachment launch, form submission to a URL,
+// other documents), running obfuscated code, or calling APIs of known Reader exploits.
+struct JsWeight {
+  std::vector<std::string> capabilities;  // "opens a URL (app.launchURL)", ...
+  bool harmless = false;  // short, uses display-side APIs (print, alert, field formatting), no eval,
+                          // decoding, function definitions or object construction
+};
+
+JsWeight WeighScripts(const std::vector<std::string>& scripts) {
+  std::string all;
+  for (const auto& sc : scripts) all += content::AsciiLower(std::string_view(sc).substr(0, 1u << 20)) + "\n";
+  auto has = [&](std::string_view needle) { return all.find(needle) != std::string::npos; };
+  JsWeight w;
+  auto cap = [&](bool when, const char* what) {
+    if (when) w.capabilities.emplace_back(what);
+  };
+  cap(has("launchurl("), "opens a URL (launchURL)");
+  cap(has("exportdataobject("), "extracts and opens an attachment (exportDataObject)");
+  cap(has("submitform(") && (has("http:") || has("https:") || has("curl")), "submits form data to a URL (submitForm)");
+  cap(has("geturl(") || has("net.http") || has("soap.request") || has("soap.connect"), "fetches a URL (getURL/Net.HTTP/SOAP)");
+  cap(has("app.opendoc(") || has("app.launch("), "opens another document or program (app.openDoc)");
+  const bool decodes = has("unescape(") || has("fromcharcode") || has("atob(") || has("\\x") || has("\\u00");
+  cap(has("eval(") && decodes, "evaluates decoded/obfuscated code (eval of unescape/fromCharCode)");
+  cap(has("%u0c0c") || has("%u9090") || has("unescape(\"%u") || has("unescape('%u"), "builds shellcode (unescape %u)");
+  for (std::string_view api : {"util.printf(", "util.printd(", "collab.geticon(", "collab.collectemailinfo(", "getannots(",
+                               "media.newplayer(", "spell.customdictionaryopen("}) {
+    if (has(api)) {
+      w.capabilities.push_back("calls an API of known Reader exploits (" + std::string(api.substr(0, api.size() - 1)) + ")");
+      break;
+    }
+  }
+  bool display = false;
+  for (std::string_view api : {"print(", "alert(", "afdate_", "afnumber_", "afspecial_", "afpercent_", "aftime_",
+                               "printx(", "event.value", "getfield(", "setfocus(", "pagenum", "zoom"}) {
+    display = display || has(api);
+  }
+  w.harmless = display && w.capabilities.empty() && !decodes && !has("eval(") && !has("function") &&
+               !has("new ") && all.size() < 4096;
+  return w;
+}
+
 struct Seen {
   std::vector<std::string> scripts;
   std::vector<std::string> auto_actions;  // "OpenAction /JavaScript", "AA /Launch" ...
@@ -194,6 +236,11 @@ class PdfDetector final : public Analyzer {
     if (type == "/SubmitForm") seen.submits.push_back(Str(dict.getKey("/F")));
     if (type == "/GoToR" || type == "/GoToE") seen.gotors.push_back(Str(dict.getKey("/F")));
     if (dict.hasKey("/OpenAction")) NoteAutoAction("OpenAction", dict.getKey("/OpenAction"), seen);
+    // Document-level scripts (the catalog's /Names /JavaScript tree) run when the document opens.
+    if (dict.hasKey("/Names") && dict.getKey("/Names").isDictionary() &&
+        dict.getKey("/Names").hasKey("/JavaScript") && seen.auto_actions.size() < 16) {
+      seen.auto_actions.push_back("Names /JavaScript (document-level)");
+    }
     if (dict.hasKey("/AA") && dict.getKey("/AA").isDictionary()) {
       QPDFObjectHandle aa = dict.getKey("/AA");
       for (const std::string& key : aa.getKeys()) NoteAutoAction("AA " + key, aa.getKey(key), seen);
@@ -255,12 +302,26 @@ class PdfDetector final : public Analyzer {
     std::string autos;
     for (const auto& a : seen.auto_actions) AppendJoined(autos, ", ", a);
     if (!seen.scripts.empty()) {
-      out.AddFinding(MakeFinding(
-          "pdf.javascript", auto_run ? 6 : 4,
-          auto_run ? "PDF runs JavaScript automatically" : "PDF contains JavaScript",
-          "Reader JavaScript is the usual vehicle of PDF exploits and redirects; it is extracted as "
-          "script.js and judged on its own.",
-          Escape(seen.scripts.front(), 160), {"T1059.007"}));
+      const JsWeight w = WeighScripts(seen.scripts);
+      std::string caps;
+      for (const auto& c : w.capabilities) AppendJoined(caps, "; ", c);
+      int severity = auto_run ? 6 : 4;
+      std::string title = auto_run ? "PDF runs JavaScript automatically" : "PDF contains JavaScript";
+      std::string why = "Reader JavaScript is the usual vehicle of PDF exploits and redirects; it is extracted as "
+                        "script.js and judged on its own.";
+      if (!w.capabilities.empty()) {
+        severity = auto_run ? 8 : 6;
+        title = (auto_run ? "PDF runs JavaScript on open that " : "PDF JavaScript that ") + w.capabilities.front();
+        why = "The script uses Reader APIs that reach outside the document (" + caps + ")" +
+              (auto_run ? ", and an OpenAction/AA entry runs it without a click." : ".");
+      } else if (w.harmless && auto_run) {
+        severity = 3;
+        title = "PDF runs a display-only script on open";
+        why = "The automatic script only uses printing, alerts, field formatting or navigation (no URL, attachment, "
+              "eval or exploit API); it is reported, not judged malicious.";
+      }
+      out.AddFinding(MakeFinding("pdf.javascript", severity, title, why, Escape(seen.scripts.front(), 160),
+                                 {"T1059.007"}));
       for (size_t i = 0; i < seen.scripts.size(); ++i) {
         std::string name = i == 0 ? "script.js" : "script_" + std::to_string(i + 1) + ".js";
         if (!out.AddChild(std::move(name), std::move(seen.scripts[i]))) break;

@@ -120,7 +120,8 @@ class SmugglingDetector final : public Analyzer {
         click_(R"((?i)\.click\s*\(\s*\)|dispatchevent\s*\(\s*new\s+mouseevent|location(\.href)?\s*=|location\.assign\s*\(|window\.open\s*\()"),
         ms_save_(R"((?i)mssaveoropenblob|mssaveblob)"),
         event_handler_(R"((?i)(<[a-z][^>]{0,200}\son[a-z]+\s*=[^>]{0,60}))"),
-        js_href_(R"((?i)(href\s*=\s*["']?\s*javascript:[^"'>]{0,80}))") {}
+        js_href_(R"((?i)(href\s*=\s*["']?\s*javascript:[^"'>]{0,80}))"),
+        handler_value_(R"((?i)\son[a-z]+\s*=\s*["']([^"']{0,1000})["'])") {}
 
   std::string_view Name() const override { return "content.html_svg"; }
 
@@ -291,20 +292,51 @@ class SmugglingDetector final : public Analyzer {
     }
   }
 
+  // What the SVG's code (script bodies and event-handler values) reaches beyond the drawing: the
+  // network, eval/decoding, navigation, downloads, the DOM as HTML, cookies/storage. Empty: the code
+  // only restyles or animates the image (hover effects), and is reported low.
+  std::vector<std::string> SvgCodeReach(const Page& page) const {
+    std::string code = page.scripts_lower;
+    re2::StringPiece input(page.text), value;
+    for (int n = 0; n < 512 && RE2::FindAndConsume(&input, handler_value_, &value); ++n) {
+      code += AsciiLower(std::string_view(value.data(), value.size()));
+      code += '\n';
+    }
+    std::vector<std::string> reach;
+    for (std::string_view marker :
+         {"fetch(", "xmlhttprequest", "websocket", "sendbeacon", "http:", "https:", "eval(", "new function", "atob(",
+          "fromcharcode", "unescape(", "location", "window.open", ".click(", "download", "createobjecturl", "import(",
+          "document.write", "innerhtml", "outerhtml", "insertadjacenthtml", "document.cookie", "localstorage",
+          "postmessage", "settimeout(\"", "settimeout('", ".src", "submit"}) {
+      if (code.find(marker) != std::string::npos && reach.size() < 8) reach.emplace_back(marker);
+    }
+    return reach;
+  }
+
   void CheckSvgActiveContent(const Page& page, AnalyzerOutput& out) {
     const std::string& l = page.lower;
     const std::vector<std::string> svg_t = {"T1027.017"};
+    const std::vector<std::string> reach = SvgCodeReach(page);
+    std::string reach_text;
+    for (const auto& r : reach) reach_text += (reach_text.empty() ? "" : ", ") + r;
+    const bool inert = reach.empty();
+    const std::string inert_why =
+        " Here the code only changes the drawing (no network, eval, decoding, navigation or download), so it "
+        "is reported, not judged suspicious.";
     if (l.find("<script") != std::string::npos) {
       size_t at = l.find("<script");
-      out.AddFinding(MakeFinding("svg.script", 5, "SVG image contains script",
+      out.AddFinding(MakeFinding("svg.script", inert ? 2 : 5,
+                                 inert ? "SVG image contains a script that only changes the drawing"
+                                       : "SVG image contains script that reaches out (" + reach_text + ")",
                                  "Images do not need scripts; an SVG opened in a browser runs them with "
-                                 "the origin of wherever it is opened.",
+                                 "the origin of wherever it is opened." + (inert ? inert_why : std::string()),
                                  Escape(page.text.substr(at, 80)), svg_t));
     }
     re2::StringPiece handler;
     if (RE2::PartialMatch(page.text, event_handler_, &handler)) {
-      out.AddFinding(MakeFinding("svg.event_handler", 5, "SVG image has event-handler attributes",
-                                 "onload=/onclick= attributes run script when the image is shown.",
+      out.AddFinding(MakeFinding("svg.event_handler", inert ? 2 : 5, "SVG image has event-handler attributes",
+                                 "onload=/onclick= attributes run script when the image is shown." +
+                                     (inert ? inert_why : std::string()),
                                  Escape(std::string_view(handler.data(), handler.size())), svg_t));
     }
     size_t end = 0;
@@ -342,6 +374,7 @@ class SmugglingDetector final : public Analyzer {
   RE2 ms_save_;
   RE2 event_handler_;
   RE2 js_href_;
+  RE2 handler_value_;  // event-handler attribute values (the code)
   size_t children_ = 0;
 };
 

@@ -50,23 +50,56 @@ std::optional<std::string> FindEmbeddedUrl(std::string_view data) {
 bool IsExecutableName(std::string_view name) {
   for (std::string_view ext : {".exe", ".dll", ".scr", ".bat", ".cmd", ".com", ".pif", ".ps1", ".vbs", ".vbe",
                                ".js", ".jse", ".wsf", ".wsh", ".hta", ".jar", ".lnk", ".cpl", ".msi", ".reg",
-                               ".sct", ".inf", ".chm", ".url", ".iso", ".img"}) {
+                               ".sct", ".inf", ".chm", ".url", ".iso", ".img", ".scf", ".ps1xml", ".psm1",
+                               ".msc", ".settingcontent-ms", ".library-ms", ".appref-ms", ".py", ".sh"}) {
     if (EndsWithIcase(name, ext)) return true;
   }
   return false;
 }
 
+namespace {
+
+// What the packaged bytes are, whatever the label says: something that runs when double-clicked
+// (PE, shortcut, Internet shortcut, Explorer command file, script with #!), or a plain document.
+std::string_view RunnableContent(std::string_view c) {
+  if (c.starts_with("MZ")) return "Windows executable";
+  if (c.starts_with(std::string_view("L\0\0\0\x01\x14\x02\0", 8))) return "Windows shortcut (LNK)";
+  if (c.starts_with("\x7f" "ELF")) return "ELF executable";
+  if (c.starts_with("#!")) return "script with #! line";
+  std::string_view head = c.substr(0, 256);
+  if (ContainsIcase(head, "[InternetShortcut]")) return "Internet shortcut (URL=...)";
+  if (ContainsIcase(head, "[Shell]") && ContainsIcase(c.substr(0, 4096), "Command=")) return "Explorer command file (SCF)";
+  if (ContainsIcase(head, "<job") || ContainsIcase(head, "<package")) return "Windows Script File";
+  return {};
+}
+
+bool DocumentContent(std::string_view c) {
+  return c.starts_with("%PDF-") || c.starts_with("\x89PNG") || c.starts_with("\xFF\xD8\xFF") || c.starts_with("GIF8") ||
+         c.starts_with("{\\rtf") || LooksLikeOle(c) || c.starts_with("PK\x03\x04");
+}
+
+}  // namespace
+
+// Judged by the payload: a runnable name or runnable content is 7; a document (PDF, image, Office
+// file) under a document name is 2, since the child carries the judgement; anything else is 4.
 void ReportPackage(const PackagedFile& file, std::string_view where, AnalyzerOutput& out) {
   std::string name(BaseName(file.label));
   if (name.empty()) name = std::string(BaseName(file.source_path));
   if (name.empty()) name = "package.bin";
-  const bool exec = IsExecutableName(name) || IsExecutableName(file.source_path);
+  const std::string_view runnable = RunnableContent(file.content);
+  const bool exec_name = IsExecutableName(name) || IsExecutableName(file.source_path);
+  const bool exec = exec_name || !runnable.empty();
+  const bool document = !exec && DocumentContent(file.content);
   Finding f;
   f.id = "office.ole.package";
-  f.severity = exec ? 7 : 4;
+  f.severity = exec ? 7 : document ? 2 : 4;
   f.title = "Embedded packaged file '" + name + "' in " + std::string(where);
-  f.explanation = exec ? "The document carries an executable or script as an OLE Package; one double-click runs it."
-                       : "The document carries a file as an OLE Package object.";
+  f.explanation = exec ? "The document carries an executable, shortcut or script as an OLE Package" +
+                             (runnable.empty() ? std::string() : " (content: " + std::string(runnable) + ")") +
+                             "; one double-click runs it."
+                  : document ? "The document carries a document (PDF, image or Office file) as an OLE Package; it is "
+                               "extracted and judged on its own, the wrapper adds nothing."
+                             : "The document carries a file as an OLE Package object.";
   f.evidence = "label=" + file.label + " source=" + file.source_path + " size=" + std::to_string(file.content.size());
   f.techniques = {"T1204.002"};
   if (exec) f.techniques.push_back("T1027.006");

@@ -1,5 +1,6 @@
 // OLE2/CFB files: VBA projects, Excel 4.0 macro sheets, DDE fields in Word binaries, packaged files,
-// Equation Editor objects and monikers, PowerPoint's compressed embedded storages, encryption.
+// Equation Editor objects and monikers, PowerPoint's compressed embedded storages. (Encryption is the
+// office-decrypt unpacker's: src/scan/unpack/office_decrypt_unpacker.h.)
 #include <algorithm>
 
 #include "scan/detectors/office/biff.h"
@@ -169,15 +170,6 @@ void AnalyzeEmbedded(const OleFile& ole, const std::string& where, AnalyzerOutpu
   ReportEquationAndMonikers(payload, cls, "office.ole", where, out);
 }
 
-void AnalyzeEncryption(const OleFile& ole, const std::string& where, AnalyzerOutput& out) {
-  if (ole.HasStream("EncryptedPackage") || ole.HasStream("EncryptionInfo")) {
-    out.AddFinding(Finding{"office.encrypted", 3, "Password-protected Office document: " + where,
-                           "The content is encrypted, so it cannot be inspected; attackers encrypt documents "
-                           "(and send the password in the mail) to get past scanners.",
-                           "EncryptedPackage/EncryptionInfo streams", {"T1027"}});
-  }
-}
-
 // PowerPoint keeps embedded storages (including the VBA project) zlib-compressed in ExOleObjStg
 // records (type 0x1011) of the "PowerPoint Document" stream; they become children.
 void AnalyzePowerPoint(const OleFile& ole, AnalyzerOutput& out) {
@@ -220,7 +212,6 @@ class OleAnalyzer : public Analyzer {
     auto ole = OleFile::Open(object.data);
     if (!ole) return;
     const std::string where = Where(object);
-    AnalyzeEncryption(*ole, where, out);
     AnalyzeVba(*ole, where, out);
     AnalyzeXlm(*ole, where, out);
     AnalyzeWordDde(*ole, where, out);

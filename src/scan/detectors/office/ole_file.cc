@@ -4,6 +4,9 @@
 #include <gsf/gsf-infile.h>
 #include <gsf/gsf-input-memory.h>
 #include <gsf/gsf-input.h>
+#include <gsf/gsf-outfile-msole.h>
+#include <gsf/gsf-outfile.h>
+#include <gsf/gsf-output-memory.h>
 #include <gsf/gsf-utils.h>
 
 #include <mutex>
@@ -133,6 +136,21 @@ std::optional<std::string> OleFile::RootClassId() const {
   guint8 id[16] = {};
   if (!gsf_infile_msole_get_class_id(GSF_INFILE_MSOLE(impl_->root.get()), id)) return std::nullopt;
   return std::string(reinterpret_cast<const char*>(id), 16);
+}
+
+std::string WriteOle(const std::vector<std::pair<std::string, std::string>>& streams) {
+  QuietGsf();
+  GPtr<GsfOutput> mem(gsf_output_memory_new());
+  GPtr<GsfOutfile> root(gsf_outfile_msole_new(mem.get()));
+  for (const auto& [name, data] : streams) {
+    GPtr<GsfOutput> child(gsf_outfile_new_child(root.get(), name.c_str(), FALSE));
+    if (!child) continue;
+    gsf_output_write(child.get(), data.size(), reinterpret_cast<const guint8*>(data.data()));
+    gsf_output_close(child.get());
+  }
+  gsf_output_close(GSF_OUTPUT(root.get()));
+  const guint8* bytes = gsf_output_memory_get_bytes(GSF_OUTPUT_MEMORY(mem.get()));
+  return std::string(reinterpret_cast<const char*>(bytes), static_cast<size_t>(gsf_output_size(mem.get())));
 }
 
 }  // namespace airlock::scan::office

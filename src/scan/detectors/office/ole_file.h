@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -54,5 +55,10 @@ class OleFile {
   std::vector<OleEntry> entries_;
   mutable uint64_t bytes_read_ = 0;
 };
+
+// Writes a Compound File holding `streams` (name, bytes) at the root, with libgsf's writer, in
+// memory. Used to hand decrypted binary documents (a .xls Workbook, a .doc's streams) to the OLE
+// analyzer as a child object.
+std::string WriteOle(const std::vector<std::pair<std::string, std::string>>& streams);
 
 }  // namespace airlock::scan::office
