@@ -15,7 +15,7 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"Grade airlock profiles and Kubernetes manifests against a hardening baseline (docs/AUDIT.md)",
-               "airlock-audit"};
+               "airlock audit"};
   bool json = false;
   int min_score = 25;  // Grade(): below 25 is F
   std::vector<std::string> targets;
@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     if (airlock::audit::LooksLikeManifest(t)) {
       auto r = airlock::audit::AuditManifestFile(t);
       if (!r) {
-        std::fprintf(stderr, "airlock-audit: %s\n", r.error().What().c_str());
+        std::fprintf(stderr, "airlock audit: %s\n", r.error().What().c_str());
         failed = true;
         continue;
       }
@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
     } else {
       auto r = airlock::audit::AuditProfile(t, cwd);
       if (!r) {
-        std::fprintf(stderr, "airlock-audit: %s\n", r.error().What().c_str());
+        std::fprintf(stderr, "airlock audit: %s\n", r.error().What().c_str());
         failed = true;
         continue;
       }

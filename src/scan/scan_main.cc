@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
       "encrypted archives with passwords from the mail text) and analyzed by the detector families;\n"
       "children are triaged recursively under limits.\n\n"
       "Exit status: 0 clean, 1 malicious, 2 error, 3 suspicious.",
-      "airlock-scan"};
+      "airlock scan"};
   app.add_option("inputs", opt.inputs, "Files, directories (recursive, symlinks skipped) or - for stdin")
       ->required();
   app.add_flag("--json", json, "Write the JSON report (docs/REPORT.md) to stdout");
@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
 
   auto report = RunScan(opt);
   if (!report) {
-    std::cerr << "airlock-scan: " << report.error().What() << "\n";
+    std::cerr << "airlock scan: " << report.error().What() << "\n";
     return 2;
   }
   if (json) {

@@ -34,7 +34,7 @@ bool LoadAll(RuleSet& rs, const std::vector<std::string>& dirs) {
   for (const auto& d : dirs) {
     auto s = rs.LoadDirectory(d);
     if (!s) {
-      std::cerr << "airlock-rules: " << s.error().What() << "\n";
+      std::cerr << "airlock rules: " << s.error().What() << "\n";
       return false;
     }
   }
@@ -98,13 +98,13 @@ bool ForEachLine(int fd, auto&& fn) {
 int MatchEvents(const std::vector<std::string>& dirs, const std::string& input) {
   RuleSet rs;
   if (!LoadAll(rs, dirs)) return 2;
-  for (const auto& e : rs.report().errors) std::cerr << "airlock-rules: skipped rule file: " << e.reason << "\n";
+  for (const auto& e : rs.report().errors) std::cerr << "airlock rules: skipped rule file: " << e.reason << "\n";
   UniqueFd owned;
   int fd = STDIN_FILENO;
   if (input != "-") {
     owned.reset(::open(input.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
     if (!owned) {
-      std::cerr << "airlock-rules: open " << input << ": " << std::strerror(errno) << "\n";
+      std::cerr << "airlock rules: open " << input << ": " << std::strerror(errno) << "\n";
       return 2;
     }
     fd = owned.get();
@@ -113,14 +113,14 @@ int MatchEvents(const std::vector<std::string>& dirs, const std::string& input) 
   bool ok = ForEachLine(fd, [&](size_t lineno, const std::string& line, bool too_long) {
     if (too_long) {
       ++bad;
-      std::cerr << "airlock-rules: " << input << ":" << lineno << ": line longer than 1 MiB, skipped\n";
+      std::cerr << "airlock rules: " << input << ":" << lineno << ": line longer than 1 MiB, skipped\n";
       return;
     }
     if (line.find_first_not_of(" \t\r") == std::string::npos) return;
     auto ev = nlohmann::json::parse(line, nullptr, false);
     if (ev.is_discarded() || !ev.is_object()) {
       ++bad;
-      std::cerr << "airlock-rules: " << input << ":" << lineno << ": not a JSON object, skipped\n";
+      std::cerr << "airlock rules: " << input << ":" << lineno << ": not a JSON object, skipped\n";
       return;
     }
     ++events;
@@ -131,17 +131,17 @@ int MatchEvents(const std::vector<std::string>& dirs, const std::string& input) 
   });
   std::cout.flush();
   if (!ok) {
-    std::cerr << "airlock-rules: read " << input << ": " << std::strerror(errno) << "\n";
+    std::cerr << "airlock rules: read " << input << ": " << std::strerror(errno) << "\n";
     return 2;
   }
-  std::cerr << "airlock-rules: " << events << " events, " << matches << " matches, " << bad << " bad lines\n";
+  std::cerr << "airlock rules: " << events << " events, " << matches << " matches, " << bad << " bad lines\n";
   return matches > 0 ? 0 : 1;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"airlock-rules: Sigma rules for airlock's behaviour events"};
+  CLI::App app{"airlock rules: Sigma rules for airlock's behaviour events", "airlock rules"};
   app.require_subcommand(1);
   app.footer(
       "Exit status: check: 0 all rule files parsed, 1 some failed, 2 usage/I/O error;\n"

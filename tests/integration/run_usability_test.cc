@@ -101,3 +101,22 @@ TEST(Version, NamesTheCommitAndEachHelper) {
 }
 
 }  // namespace
+
+namespace {
+
+// Help and errors of the analysis commands name the command a user typed (`airlock scan`), not the
+// helper binary behind it (`airlock-scan`).
+TEST(HelperNames, HelpAndErrorsSayTheCommand) {
+  for (const char* cmd : {"scan", "audit", "rules"}) {
+    auto r = airlock::test::Run({AirlockBin(), cmd, "--help"});
+    EXPECT_NE((r.out + r.err).find(std::string("airlock ") + cmd), std::string::npos) << cmd << ": " << r.out;
+    EXPECT_EQ((r.out + r.err).find(std::string("Usage: airlock-") + cmd), std::string::npos) << cmd << ": " << r.out;
+  }
+  auto r = airlock::test::Run({AirlockBin(), "audit", "/nonexistent/profile.toml"});
+  EXPECT_NE(r.err.find("airlock audit: "), std::string::npos) << r.err;
+  r = airlock::test::Run({AirlockBin(), "rules", "check", "/nonexistent"});
+  EXPECT_NE(r.err.find("airlock rules: "), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("airlock-rules"), std::string::npos) << r.err;
+}
+
+}  // namespace
