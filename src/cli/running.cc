@@ -98,6 +98,12 @@ void CollectDir(const std::string& dir, std::vector<RunningRecord>* out) {
   if (d == nullptr) return;
   while (const struct dirent* e = ::readdir(d)) {
     std::string file = e->d_name;
+    // A socket without its record is garbage: a run makes its record first and removes it last.
+    if (file.size() > 5 && file.substr(file.size() - 5) == ".sock") {
+      const std::string json = dir + "/" + file.substr(0, file.size() - 5) + ".json";
+      if (::access(json.c_str(), F_OK) != 0 && errno == ENOENT) ::unlink((dir + "/" + file).c_str());
+      continue;
+    }
     if (file.size() <= 5 || file.substr(file.size() - 5) != ".json") continue;
     auto r = ReadRecord(dir, file);
     if (!r) continue;
