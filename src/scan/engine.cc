@@ -133,8 +133,7 @@ InputReport Engine::ScanFile(const std::string& path) {
   if (truncated) {
     r.limits_hit.push_back({r.root.path, std::string(kLimitObject), "input larger than the per-object limit; "
                                                                    "only the first part was scanned"});
-    r.root.findings.push_back(LimitFinding(kLimitObject, "input truncated at " +
-                                                             std::to_string(options_.limits.max_object_bytes) + " bytes"));
+    r.root.findings.push_back(OversizeInputFinding(r.root.mime, options_.limits.max_object_bytes));
     AssessTree(r.root);
   }
   return r;

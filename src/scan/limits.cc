@@ -35,4 +35,24 @@ Finding LimitFinding(std::string_view limit_id, std::string detail) {
   return f;
 }
 
+Finding OversizeInputFinding(std::string_view mime, uint64_t limit_bytes) {
+  const bool data = mime == "application/octet-stream" || mime.starts_with("image/") || mime.starts_with("audio/") ||
+                    mime.starts_with("video/");
+  Finding f;
+  f.id = std::string(kLimitObject);
+  f.evidence = "input truncated at " + std::to_string(limit_bytes) + " bytes (" + std::string(mime) + ")";
+  if (data) {
+    f.severity = 3;
+    f.title = "input larger than the scan limit; only the first part was scanned";
+    f.explanation = "The rest of this file was not analyzed (--max-object-mib raises the limit).";
+    return f;
+  }
+  f.severity = 5;
+  f.title = "input larger than the scan limit; only the first part was scanned (padding evades scanners)";
+  f.explanation = "Programs, scripts, documents and archives padded past a scanner's size limit hide what "
+                  "follows (binary padding); the rest of this file was not analyzed (--max-object-mib raises the limit).";
+  f.techniques = {"T1027.001"};
+  return f;
+}
+
 }  // namespace airlock::scan

@@ -45,4 +45,11 @@ void ReportLimit(AnalyzerOutput& out, std::string_view limit_id, std::string det
 // The finding the engine records for a limit hit.
 Finding LimitFinding(std::string_view limit_id, std::string detail);
 
+// An input file larger than limits.max_object_bytes (only its first part was scanned): no bomb, but
+// an incomplete look. Padding a program, script, document or archive past scanners' limits is an
+// evasion (T1027.001): those keep severity 5 (suspicious); plain data and media (mime
+// application/octet-stream, image/, audio/, video/) get 3 and no technique. Same id as the limit
+// (kLimitObject).
+Finding OversizeInputFinding(std::string_view mime, uint64_t limit_bytes);
+
 }  // namespace airlock::scan

@@ -18,6 +18,7 @@ using airlock::test::MakeTempDir;
 
 using airlock::test::RunResult;
 using airlock::test::WriteFile;
+using airlock::test::ReadFileOrEmpty;
 
 RunResult Scan(std::vector<std::string> args, const std::string& input = "") {
   args.insert(args.begin(), AIRLOCK_SCAN_BIN);
@@ -103,6 +104,30 @@ TEST(ScanCli, LimitsHitInJson) {
   ASSERT_EQ(j["limits_hit"].size(), 1u);
   EXPECT_EQ(j["limits_hit"][0]["limit"], "scan.limit.depth");
   EXPECT_EQ(rc, 3);  // limit findings are severity 5: suspicious
+  fs::remove_all(dir);
+}
+
+// A file past --max-object-mib is not an archive bomb: random data is clean with the limit noted; an
+// executable padded past the limit stays suspicious (T1027.001, binary padding).
+TEST(ScanCli, AnOversizedInputIsNoBomb) {
+  std::string dir = MakeTempDir("scan-oversize");
+  std::string noise(2u << 20, '\0');
+  for (size_t i = 0; i < noise.size(); ++i) noise[i] = static_cast<char>((i * 2654435761u) >> 13);
+  WriteFile(dir + "/noise.bin", noise);
+  int rc = -1;
+  auto j = ScanJson({"--max-object-mib", "1", dir + "/noise.bin"}, &rc);
+  ASSERT_EQ(j["limits_hit"].size(), 1u) << j.dump();
+  EXPECT_EQ(j["limits_hit"][0]["limit"], "scan.limit.object_size");
+  EXPECT_EQ(j["verdict"], "clean") << j.dump();
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(j.dump().find("bomb"), std::string::npos) << j.dump();
+  std::string elf = ReadFileOrEmpty("/bin/true");
+  ASSERT_FALSE(elf.empty());
+  WriteFile(dir + "/padded", elf + noise);
+  j = ScanJson({"--max-object-mib", "1", dir + "/padded"}, &rc);
+  EXPECT_EQ(j["verdict"], "suspicious") << j.dump();
+  EXPECT_NE(j.dump().find("T1027.001"), std::string::npos) << j.dump();
+  EXPECT_EQ(rc, 3);
   fs::remove_all(dir);
 }
 
