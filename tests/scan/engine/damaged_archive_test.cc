@@ -10,12 +10,7 @@
 namespace airlock::scan {
 namespace {
 
-InputReport Scan(const std::string& name, std::string data) {
-  EngineOptions o;
-  o.yara = &test::ProjectRules();
-  Engine engine(o);
-  return engine.ScanBytes(name, std::move(data));
-}
+using test::Scan;
 
 // A deflated one-member zip whose compressed data is overwritten with 0xFF (an invalid block type).
 std::string DamagedZip(const std::string& member) {

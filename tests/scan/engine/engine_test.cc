@@ -19,13 +19,7 @@ using test::MakeArchive;
 using test::MakeMail;
 using test::ProjectRules;
 
-InputReport Scan(const std::string& name, std::string data, ScanLimits limits = {}) {
-  EngineOptions o;
-  o.limits = limits;
-  o.yara = &ProjectRules();
-  Engine engine(o);
-  return engine.ScanBytes(name, std::move(data));
-}
+using test::Scan;
 
 std::string EicarPath(const InputReport& r) {
   const ObjectReport* o = FindWithFinding(r.root, "yara.EICAR_Test_File");

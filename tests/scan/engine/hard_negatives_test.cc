@@ -10,12 +10,7 @@
 namespace airlock::scan {
 namespace {
 
-InputReport Scan(const std::string& name, std::string data) {
-  EngineOptions o;
-  o.yara = &test::ProjectRules();
-  Engine engine(o);
-  return engine.ScanBytes(name, std::move(data));
-}
+using test::Scan;
 
 std::string SourceTarball(const std::string& build_sh) {
   return test::MakeArchive("tar.gz", {{"libfoo-1.2/README", "libfoo: a small parser.\n"},

@@ -24,12 +24,7 @@ namespace {
 using test::FindWithFinding;
 using test::HasFinding;
 
-InputReport Scan(const std::string& name, std::string data) {
-  EngineOptions o;
-  o.yara = &test::ProjectRules();
-  Engine engine(o);
-  return engine.ScanBytes(name, std::move(data));
-}
+using test::Scan;
 
 void Le16(std::string& s, uint16_t v) {
   s.push_back(static_cast<char>(v & 0xFF));

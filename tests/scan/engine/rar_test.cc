@@ -79,12 +79,7 @@ class RarTest : public ::testing::Test {
     return ss.str();
   }
 
-  static InputReport Scan(const std::string& name, std::string data) {
-    EngineOptions o;
-    o.yara = &test::ProjectRules();
-    Engine engine(o);
-    return engine.ScanBytes(name, std::move(data));
-  }
+  static InputReport Scan(const std::string& name, std::string data) { return test::Scan(name, std::move(data)); }
   static const ObjectReport* Named(const InputReport& r, const std::string& name) {
     return test::FindObject(r.root, [&](const ObjectReport& x) { return x.name == name; });
   }

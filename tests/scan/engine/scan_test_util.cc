@@ -1,5 +1,7 @@
 #include "scan_test_util.h"
 
+#include "scan/engine.h"
+
 #include <archive.h>
 #include <archive_entry.h>
 
@@ -181,6 +183,14 @@ const YaraRules& ProjectRules() {
     return std::move(*r);
   }();
   return *rules;
+}
+
+InputReport Scan(const std::string& name, std::string data, ScanLimits limits) {
+  EngineOptions o;
+  o.limits = limits;
+  o.yara = &ProjectRules();
+  Engine engine(o);
+  return engine.ScanBytes(name, std::move(data));
 }
 
 }  // namespace airlock::scan::test

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "scan/limits.h"
 #include "scan/report.h"
 #include "scan/yara_rules.h"
 
@@ -47,5 +48,8 @@ std::string FindingEvidence(const ObjectReport& o, const std::string& finding_id
 
 // The project's rules/yara, compiled once per test binary (throws if they do not compile).
 const YaraRules& ProjectRules();
+
+// `data` named `name` through a whole engine with the project's rules and these limits.
+InputReport Scan(const std::string& name, std::string data, ScanLimits limits = {});
 
 }  // namespace airlock::scan::test
