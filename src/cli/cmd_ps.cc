@@ -2,7 +2,6 @@
 // from the registry (cli/running.h), each asked over its control socket (sandbox/control.h).
 #include <dirent.h>
 #include <poll.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -17,6 +16,7 @@
 #include "cli/running.h"
 #include "core/json_text.h"
 #include "core/log.h"
+#include "kernel/syscalls.h"
 #include "sandbox/control.h"
 #include "sandbox/outcome.h"
 
@@ -126,7 +126,7 @@ void PrintTable(const nlohmann::json& list) {
 
 // Waits until the airlock process of r has ended (its pidfd readable), up to timeout_ms. True: ended.
 bool WaitEnded(const RunningRecord& r, int timeout_ms) {
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, r.pid, 0)));
+  UniqueFd pidfd(kernel::PidfdOpen(r.pid));
   if (!pidfd) return errno == ESRCH;
   // The pid may have been reused between the listing and pidfd_open: the record is checked again.
   if (!IsLive(r)) return true;

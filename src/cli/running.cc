@@ -10,11 +10,11 @@
 #include <chrono>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cgroup/cgroup_fs.h"
 #include "core/clock.h"
 #include "core/file_read.h"
 #include "core/json_text.h"
@@ -29,22 +29,6 @@ namespace {
 constexpr size_t kMaxRecord = 64 * 1024;
 
 std::string RegistryDir(const std::string& runtime_dir) { return runtime_dir + "/running"; }
-
-// Field 22 of /proc/PID/stat (start time in clock ticks), or nullopt when the process is gone.
-std::optional<unsigned long long> StartTicks(pid_t pid) {
-  std::ifstream f(fmt::format("/proc/{}/stat", pid));
-  if (!f) return std::nullopt;
-  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  size_t close = stat.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
-  std::string_view rest(stat.c_str() + close + 1);
-  for (int field = 2; field < 22; ++field) {  // rest starts before field 3
-    size_t sp = rest.find(' ');
-    if (sp == std::string_view::npos) return std::nullopt;
-    rest.remove_prefix(sp + 1);
-  }
-  return std::strtoull(std::string(rest.substr(0, rest.find(' '))).c_str(), nullptr, 10);
-}
 
 std::string RandomId() {
   unsigned char b[6] = {};
@@ -148,8 +132,8 @@ Status ClaimRecord(const std::string& dir, const RunningRecord& rec, const std::
 }  // namespace
 
 bool IsLive(const RunningRecord& r) {
-  auto ticks = r.pid > 0 ? StartTicks(r.pid) : std::nullopt;
-  return ticks && *ticks == r.start_ticks;
+  const uint64_t ticks = r.pid > 0 ? cgroupfs::ProcessStartTime(r.pid) : 0;
+  return ticks != 0 && ticks == r.start_ticks;
 }
 
 Status ValidateRunName(const std::string& name) {
@@ -169,7 +153,7 @@ Result<Registration> Registration::Create(RunningRecord record) {
   if (auto s = CheckPrivateDir(dir, "the sandbox registry"); !s) return std::unexpected(s.error());
   record.pid = ::getpid();
   record.uid = ::geteuid();
-  record.start_ticks = StartTicks(record.pid).value_or(0);
+  record.start_ticks = cgroupfs::ProcessStartTime(record.pid);
   record.started = UtcTimeNow();
   record.dir = dir;
   if (record.id.empty()) record.id = record.name.empty() ? RandomId() : record.name;
