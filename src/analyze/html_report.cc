@@ -37,7 +37,7 @@ std::string Footer(const nlohmann::json& run, size_t events) {
                      HtmlEscape(run.value(rf::kReason, "")), events, dropped);
 }
 
-std::string Str(const nlohmann::json& j, const char* key) {
+std::string Text(const nlohmann::json& j, const char* key) {
   if (!j.contains(key)) return "";
   const auto& v = j[key];
   return v.is_string() ? v.get<std::string>() : DumpJson(v);
@@ -50,7 +50,7 @@ void ProcessTree(std::string& h, const std::vector<nlohmann::json>& events) {
   for (const auto& e : events) {
     if (e.value("category", "") != "process_creation") continue;
     procs.push_back(&e);
-    children[Str(e, "ParentProcessId")].push_back(&e);
+    children[Text(e, "ParentProcessId")].push_back(&e);
   }
   h += "<h2>Process tree</h2>";
   if (procs.empty()) {
@@ -59,24 +59,24 @@ void ProcessTree(std::string& h, const std::vector<nlohmann::json>& events) {
   }
   h += "<ul class=tree>";
   for (const auto* p : procs) {
-    std::string ppid = Str(*p, "ParentProcessId");
+    std::string ppid = Text(*p, "ParentProcessId");
     int depth = 0;
     // depth: follow parents seen earlier (bounded)
     std::string cur = ppid;
     for (int i = 0; i < 32; ++i) {
       bool found = false;
       for (const auto* q : procs) {
-        if (Str(*q, "ProcessId") == cur && q != p) {
-          cur = Str(*q, "ParentProcessId");
+        if (Text(*q, "ProcessId") == cur && q != p) {
+          cur = Text(*q, "ParentProcessId");
           ++depth;
           found = true;
           break;
         }
       }
-      if (!found || cur == Str(*p, "ProcessId")) break;
+      if (!found || cur == Text(*p, "ProcessId")) break;
     }
     h += fmt::format("<li style='margin-left:{}em'><b>{}</b> <code>{}</code> <span class=dim>pid {} &larr; {}</span></li>",
-                     depth * 1.5, HtmlEscape(Str(*p, "Image")), HtmlEscape(Str(*p, "CommandLine")), HtmlEscape(Str(*p, "ProcessId")),
+                     depth * 1.5, HtmlEscape(Text(*p, "Image")), HtmlEscape(Text(*p, "CommandLine")), HtmlEscape(Text(*p, "ProcessId")),
                      HtmlEscape(ppid));
   }
   h += "</ul>";
@@ -102,16 +102,16 @@ void NetworkSection(std::string& h, const nlohmann::json& r, const std::vector<n
   if (!list("destinations").empty()) {
     h += "<table><tr><th>protocol</th><th>destination</th><th>port</th><th>hostname</th><th>image</th></tr>";
     for (const auto& d : list("destinations")) {
-      h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", HtmlEscape(Str(d, "protocol")), HtmlEscape(Str(d, "ip")),
-                       HtmlEscape(Str(d, "port")), HtmlEscape(Str(d, "hostname")), HtmlEscape(Str(d, "image")));
+      h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", HtmlEscape(Text(d, "protocol")), HtmlEscape(Text(d, "ip")),
+                       HtmlEscape(Text(d, "port")), HtmlEscape(Text(d, "hostname")), HtmlEscape(Text(d, "image")));
     }
     h += "</table>";
   }
   if (!list("urls").empty()) {
     h += "<table><tr><th>method</th><th>URL</th><th>user agent</th></tr>";
     for (const auto& u : list("urls")) {
-      h += fmt::format("<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>", HtmlEscape(Str(u, "method")), HtmlEscape(Str(u, "url")),
-                       HtmlEscape(Str(u, "user_agent")));
+      h += fmt::format("<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>", HtmlEscape(Text(u, "method")), HtmlEscape(Text(u, "url")),
+                       HtmlEscape(Text(u, "user_agent")));
     }
     h += "</table>";
   }
@@ -119,19 +119,19 @@ void NetworkSection(std::string& h, const nlohmann::json& r, const std::vector<n
   for (const auto& e : events) {
     std::string cat = e.value("category", "");
     bool sinkhole = e.value("Sinkhole", "") == "true";
-    std::string image = sinkhole ? "sinkhole" : Str(e, "Image");
+    std::string image = sinkhole ? "sinkhole" : Text(e, "Image");
     if (cat == "network_connection") {
-      std::string where = e.contains("DestinationIp") ? Str(e, "Protocol") + " " + Str(e, "DestinationIp") + ":" + Str(e, "DestinationPort")
-                        : e.contains("DestinationUnixPath") ? "unix " + Str(e, "DestinationUnixPath")
-                                                            : Str(e, "Protocol") + " from port " + Str(e, "SourcePort");
-      if (e.contains("DestinationHostname")) where += " (" + Str(e, "DestinationHostname") + ")";
-      if (e.contains("Url")) where += " " + Str(e, "Method") + " " + Str(e, "Url");
-      std::string bytes = e.contains("FirstBytes") ? "<br><code>" + HtmlEscape(Str(e, "FirstBytes").substr(0, 512)) + "</code>" : "";
-      h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}{}</td></tr>", HtmlEscape(Str(e, "UtcTime")), HtmlEscape(image), HtmlEscape(where), bytes);
+      std::string where = e.contains("DestinationIp") ? Text(e, "Protocol") + " " + Text(e, "DestinationIp") + ":" + Text(e, "DestinationPort")
+                        : e.contains("DestinationUnixPath") ? "unix " + Text(e, "DestinationUnixPath")
+                                                            : Text(e, "Protocol") + " from port " + Text(e, "SourcePort");
+      if (e.contains("DestinationHostname")) where += " (" + Text(e, "DestinationHostname") + ")";
+      if (e.contains("Url")) where += " " + Text(e, "Method") + " " + Text(e, "Url");
+      std::string bytes = e.contains("FirstBytes") ? "<br><code>" + HtmlEscape(Text(e, "FirstBytes").substr(0, 512)) + "</code>" : "";
+      h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}{}</td></tr>", HtmlEscape(Text(e, "UtcTime")), HtmlEscape(image), HtmlEscape(where), bytes);
     } else if (cat == "dns_query") {
-      std::string answer = e.contains("QueryResults") && !Str(e, "QueryResults").empty() ? " &rarr; " + HtmlEscape(Str(e, "QueryResults")) : "";
-      h += fmt::format("<tr><td>{}</td><td>{}</td><td>DNS {} {}{}</td></tr>", HtmlEscape(Str(e, "UtcTime")), HtmlEscape(image),
-                       HtmlEscape(Str(e, "QueryType")), HtmlEscape(Str(e, "QueryName")), answer);
+      std::string answer = e.contains("QueryResults") && !Text(e, "QueryResults").empty() ? " &rarr; " + HtmlEscape(Text(e, "QueryResults")) : "";
+      h += fmt::format("<tr><td>{}</td><td>{}</td><td>DNS {} {}{}</td></tr>", HtmlEscape(Text(e, "UtcTime")), HtmlEscape(image),
+                       HtmlEscape(Text(e, "QueryType")), HtmlEscape(Text(e, "QueryName")), answer);
     }
   }
   h += "</table>";
@@ -226,11 +226,11 @@ th{background:#f0f0f0}code{font-size:12px;word-break:break-all}.dim{color:#777}u
       h += "<tr><td colspan=5>... truncated: see events.jsonl</td></tr>";
       break;
     }
-    std::string dest = e.contains("DestinationIp") ? Str(e, "DestinationIp") + ":" + Str(e, "DestinationPort") : Str(e, "DestinationUnixPath");
-    std::string detail = Str(e, "CommandLine") + Str(e, "TargetFilename") + Str(e, "QueryName") + dest + Str(e, "Syscall") +
-                         (e.contains("Operation") ? " [" + Str(e, "Operation") + "]" : "");
-    h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>", HtmlEscape(Str(e, "UtcTime")),
-                     HtmlEscape(Str(e, "ProcessId")), HtmlEscape(Str(e, "category")), HtmlEscape(Str(e, "Image")), HtmlEscape(detail));
+    std::string dest = e.contains("DestinationIp") ? Text(e, "DestinationIp") + ":" + Text(e, "DestinationPort") : Text(e, "DestinationUnixPath");
+    std::string detail = Text(e, "CommandLine") + Text(e, "TargetFilename") + Text(e, "QueryName") + dest + Text(e, "Syscall") +
+                         (e.contains("Operation") ? " [" + Text(e, "Operation") + "]" : "");
+    h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>", HtmlEscape(Text(e, "UtcTime")),
+                     HtmlEscape(Text(e, "ProcessId")), HtmlEscape(Text(e, "category")), HtmlEscape(Text(e, "Image")), HtmlEscape(detail));
   }
   h += "</table>";
   h += Footer(r["run"], events.size());

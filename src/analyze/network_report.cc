@@ -14,7 +14,7 @@ namespace rf = runapi::report_field;  // `run` is the `airlock run` report
 
 constexpr size_t kCap = 500;
 
-std::string Str(const nlohmann::json& e, const char* key) {
+std::string FieldText(const nlohmann::json& e, const char* key) {
   auto it = e.find(key);
   if (it == e.end()) return "";
   return it->is_string() ? it->get<std::string>() : DumpJson(*it);
@@ -35,18 +35,18 @@ nlohmann::json BuildNetworkSection(const std::vector<nlohmann::json>& events, co
   std::map<std::string, std::string> image_of;  // "ip:port" -> first image that dialled it
   for (const auto& e : events) {
     if (e.value("category", "") != "network_connection" || !e.contains("DestinationIp")) continue;
-    if (e.contains("DestinationHostname")) host_of[Str(e, "DestinationIp")] = Str(e, "DestinationHostname");
-    if (e.contains("Image")) image_of.emplace(Str(e, "DestinationIp") + ":" + Str(e, "DestinationPort"), Str(e, "Image"));
+    if (e.contains("DestinationHostname")) host_of[FieldText(e, "DestinationIp")] = FieldText(e, "DestinationHostname");
+    if (e.contains("Image")) image_of.emplace(FieldText(e, "DestinationIp") + ":" + FieldText(e, "DestinationPort"), FieldText(e, "Image"));
   }
   for (const auto& e : events) {
     std::string cat = e.value("category", "");
     if (cat == "dns_query") {
-      std::string q = Str(e, "QueryName");
+      std::string q = FieldText(e, "QueryName");
       if (!q.empty() && seen_domain.size() < kCap && seen_domain.insert(q).second) domains.push_back(q);
     } else if (cat == "network_connection") {
-      std::string ip = Str(e, "DestinationIp");
-      std::string port = Str(e, "DestinationPort");
-      std::string proto = Str(e, "Protocol");
+      std::string ip = FieldText(e, "DestinationIp");
+      std::string port = FieldText(e, "DestinationPort");
+      std::string proto = FieldText(e, "Protocol");
       // DNS to the resolver and loopback traffic are plumbing, not destinations.
       if (!ip.empty() && !IsLoopback(ip) && port != "53" && seen_dest.size() < kCap &&
           seen_dest.insert(proto + " " + ip + ":" + port).second) {
@@ -57,15 +57,15 @@ nlohmann::json BuildNetworkSection(const std::vector<nlohmann::json>& events, co
         if (im != image_of.end()) d["image"] = im->second;
         dests.push_back(d);
       }
-      std::string url = Str(e, "Url");
-      std::string sni = Str(e, "TlsServerName");
+      std::string url = FieldText(e, "Url");
+      std::string sni = FieldText(e, "TlsServerName");
       if (url.empty() && !sni.empty() && seen_url.size() < kCap && seen_url.insert("TLS https://" + sni + "/").second) {
         urls.push_back({{"method", "TLS"}, {"url", "https://" + sni + "/"}, {"host", sni}});
       }
-      if (!url.empty() && seen_url.size() < kCap && seen_url.insert(Str(e, "Method") + " " + url).second) {
-        nlohmann::json u = {{"method", Str(e, "Method")}, {"url", url}};
-        if (e.contains("Host")) u["host"] = Str(e, "Host");
-        if (e.contains("UserAgent")) u["user_agent"] = Str(e, "UserAgent");
+      if (!url.empty() && seen_url.size() < kCap && seen_url.insert(FieldText(e, "Method") + " " + url).second) {
+        nlohmann::json u = {{"method", FieldText(e, "Method")}, {"url", url}};
+        if (e.contains("Host")) u["host"] = FieldText(e, "Host");
+        if (e.contains("UserAgent")) u["user_agent"] = FieldText(e, "UserAgent");
         auto im = image_of.find(ip + ":" + port);
         if (im != image_of.end()) u["image"] = im->second;
         urls.push_back(u);

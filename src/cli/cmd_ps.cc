@@ -17,6 +17,7 @@
 #include "core/json_text.h"
 #include "core/log.h"
 #include "kernel/syscalls.h"
+#include "process/proc_stat.h"
 #include "sandbox/control.h"
 #include "sandbox/outcome.h"
 
@@ -38,12 +39,8 @@ std::multimap<pid_t, pid_t> ChildrenByParent() {
   while (const struct dirent* e = ::readdir(d)) {
     const pid_t pid = static_cast<pid_t>(std::strtol(e->d_name, nullptr, 10));
     if (pid <= 0) continue;
-    std::ifstream f(fmt::format("/proc/{}/stat", pid));
-    std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    size_t close = stat.rfind(')');
-    if (close == std::string::npos || close + 4 >= stat.size()) continue;
-    // ") S PPID ..."
-    children.emplace(static_cast<pid_t>(std::strtol(stat.c_str() + close + 4, nullptr, 10)), pid);
+    const pid_t parent = ParentPid(pid);
+    if (parent >= 0) children.emplace(parent, pid);
   }
   ::closedir(d);
   return children;

@@ -2,6 +2,8 @@
 // all at once; each problem names the mount's origin where there is one.
 #include "policy/policy.h"
 
+#include <sys/resource.h>
+
 #include <cmath>
 #include <set>
 #include <string>
@@ -158,6 +160,8 @@ const char* NetModeName(NetMode m) {
   }
   return "?";
 }
+
+std::string RlimitText(uint64_t value) { return value == RLIM_INFINITY ? "unlimited" : std::to_string(value); }
 
 Status ValidatePolicy(const Policy& policy) {
   std::vector<std::string> problems;

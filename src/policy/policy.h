@@ -75,6 +75,9 @@ struct RlimitEntry {
   bool operator==(const RlimitEntry&) const = default;
 };
 
+// A limit's value as profiles and --explain write it: "unlimited" for RLIM_INFINITY, else the number.
+std::string RlimitText(uint64_t value);
+
 // Bounded by default (docs/LIMITS.md): a policy that says nothing about limits gets these. A profile
 // or the command line sets "unlimited" to lift one (memory_bytes / pids = nullopt).
 inline constexpr uint64_t kDefaultPidsLimit = 1024;

@@ -11,8 +11,6 @@
 namespace airlock {
 namespace {
 
-std::string RlimitText(uint64_t v) { return v == RLIM_INFINITY ? "unlimited" : std::to_string(v); }
-
 const char* YesNo(bool b) { return b ? "yes" : "no"; }
 
 std::string Join(const std::vector<std::string>& items, const char* empty) {

@@ -27,9 +27,6 @@ void InsertU64(toml::table& t, const char* key, uint64_t v) {
   }
 }
 
-std::string RlimitText(uint64_t v) { return v == RLIM_INFINITY ? "unlimited" : std::to_string(v); }
-
-
 toml::array Strings(const std::vector<std::string>& v) {
   toml::array a;
   for (const std::string& s : v) a.push_back(s);

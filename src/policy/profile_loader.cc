@@ -24,18 +24,9 @@
 
 #include "core/unique_fd.h"
 #include "kernel/syscalls.h"
+#include "policy/builtin_profile_sources.h"
 
 namespace airlock {
-
-namespace builtin_profiles {
-// Defined in the generated builtin_profiles.cc (see src/policy/CMakeLists.txt).
-struct Source {
-  const char* name;
-  const char* toml;
-};
-extern const Source kSources[];
-extern const size_t kCount;
-}  // namespace builtin_profiles
 
 namespace {
 

@@ -15,7 +15,7 @@ std::map<std::string, std::string>& Registry() {
   return r;
 }
 
-std::string Join(const std::vector<std::string>& v) {
+std::string JoinForKey(const std::vector<std::string>& v) {
   std::string s;
   for (const auto& x : v) s += x + ",";
   return s;
@@ -102,8 +102,8 @@ void WriteWords(std::ostringstream& o, const char* tag, const C& words) {
 std::string SeccompCacheKey(const SeccompPolicy& p, const SeccompCompileOptions& o) {
   std::string filters;
   for (const auto& f : o.notify_filters) filters += fmt::format("{}:{}:{:#x},", f.syscall, f.arg, f.mask);
-  return fmt::format("v1|base={}|allow={}|deny={}|count={}|notify={}|nfilter={}|tree={}", p.base, Join(p.allow),
-                     Join(p.deny), p.count_denials ? 1 : 0, Join(o.notify_syscalls), filters, o.binary_tree ? 1 : 0);
+  return fmt::format("v1|base={}|allow={}|deny={}|count={}|notify={}|nfilter={}|tree={}", p.base, JoinForKey(p.allow),
+                     JoinForKey(p.deny), p.count_denials ? 1 : 0, JoinForKey(o.notify_syscalls), filters, o.binary_tree ? 1 : 0);
 }
 
 std::string SerializeSeccompProgram(const SeccompProgram& p) {

@@ -7,7 +7,7 @@
 namespace airlock {
 namespace {
 
-std::string Join(const std::vector<std::string>& v) {
+std::string JoinComma(const std::vector<std::string>& v) {
   std::string out;
   for (const std::string& s : v) out += (out.empty() ? "" : ", ") + s;
   return out;
@@ -18,8 +18,8 @@ std::string Join(const std::vector<std::string>& v) {
 std::string ExplainSeccomp(const SeccompProgram& program, const SeccompPolicy& policy) {
   std::string out = "seccomp: base '" + policy.base + "', " + std::to_string(program.allowed.size()) +
                     " syscalls allowed, " + std::to_string(program.insns.size()) + " BPF instructions\n";
-  if (!program.allowed_back.empty()) out += "seccomp: allowed back (weakens the default): " + Join(program.allowed_back) + "\n";
-  if (!program.denied_extra.empty()) out += "seccomp: denied on top of the default: " + Join(program.denied_extra) + "\n";
+  if (!program.allowed_back.empty()) out += "seccomp: allowed back (weakens the default): " + JoinComma(program.allowed_back) + "\n";
+  if (!program.denied_extra.empty()) out += "seccomp: denied on top of the default: " + JoinComma(program.denied_extra) + "\n";
   auto named = [&program](const std::string& n) {
     return !n.empty() && std::find(program.allowed_back.begin(), program.allowed_back.end(), n) != program.allowed_back.end();
   };
@@ -33,7 +33,7 @@ std::string ExplainSeccomp(const SeccompProgram& program, const SeccompPolicy& p
   if (!program.notify_nrs.empty()) {
     std::vector<std::string> names;
     for (int nr : program.notify_nrs) names.push_back(SyscallName(nr));
-    out += "seccomp: monitored: " + Join(names) + "\n";
+    out += "seccomp: monitored: " + JoinComma(names) + "\n";
   }
   return out;
 }

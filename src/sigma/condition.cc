@@ -1,16 +1,11 @@
 #include "sigma/condition.h"
+#include "core/ascii.h"
 
 #include <algorithm>
 #include <cctype>
 
 namespace airlock::sigma {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::vector<std::string> Tokenize(std::string_view text) {
   std::vector<std::string> out;
@@ -52,7 +47,7 @@ class Parser {
   static R Syntax(std::string m) { return std::unexpected(ConditionError{false, std::move(m)}); }
   static R Unsupported(std::string m) { return std::unexpected(ConditionError{true, std::move(m)}); }
 
-  bool AtKeyword(std::string_view kw) const { return pos_ < toks_.size() && Lower(toks_[pos_]) == kw; }
+  bool AtKeyword(std::string_view kw) const { return pos_ < toks_.size() && AsciiLower(toks_[pos_]) == kw; }
 
   R Binary(int depth, bool is_or) {
     auto first = is_or ? Binary(depth, false) : Not(depth);
@@ -103,15 +98,15 @@ class Parser {
     }
     if (t == ")") return Syntax("unexpected ')'");
     if (t == "|") return Unsupported("aggregation expressions ('|') are not supported");
-    std::string lt = Lower(t);
+    std::string lt = AsciiLower(t);
     if (lt == "and" || lt == "or" || lt == "of" || lt == "them") return Syntax("unexpected '" + t + "'");
     if (lt == "near") return Unsupported("'near' aggregation is not supported");
-    if (pos_ + 1 < toks_.size() && Lower(toks_[pos_ + 1]) == "of") {
+    if (pos_ + 1 < toks_.size() && AsciiLower(toks_[pos_ + 1]) == "of") {
       if (lt != "1" && lt != "all" && lt != "any") return Syntax("only '1 of' and 'all of' are allowed, got '" + t + " of'");
       pos_ += 2;
       if (pos_ >= toks_.size()) return Syntax("missing pattern after 'of'");
       std::string pattern = toks_[pos_++];
-      bool them = Lower(pattern) == "them";
+      bool them = AsciiLower(pattern) == "them";
       std::vector<std::string> names;
       for (const auto& id : ids_)
         if (them ? id.empty() || id[0] != '_' : IdentifierGlob(pattern, id)) names.push_back(id);

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "core/unique_fd.h"
+#include "process/proc_stat.h"
 #include "watch/file_hash.h"
 #include "watch/process_info.h"
 #include "watch/xattr_names.h"

@@ -22,6 +22,7 @@
 
 #include "milter_client.h"
 #include "milter_test_util.h"
+#include "process/proc_stat.h"
 #include "test_env.h"
 
 namespace airlock::milter {
@@ -57,26 +58,6 @@ int FreePort() {
   return port;
 }
 
-pid_t ParentOf(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  size_t rp = s.rfind(')');
-  if (rp == std::string::npos) return 0;
-  std::istringstream in(s.substr(rp + 2));
-  char state;
-  pid_t ppid = 0;
-  in >> state >> ppid;
-  return ppid;
-}
-
-bool Descends(pid_t pid, pid_t ancestor) {
-  for (int i = 0; i < 64 && pid > 1; ++i) {
-    pid = ParentOf(pid);
-    if (pid == ancestor) return true;
-  }
-  return false;
-}
-
 // Host pids of the scan worker payloads (airlock-milter --scan-worker inside the sandboxes) of `daemon`.
 std::vector<pid_t> ScanWorkers(pid_t daemon) {
   std::vector<pid_t> out;
@@ -86,7 +67,7 @@ std::vector<pid_t> ScanWorkers(pid_t daemon) {
     pid_t pid = std::stoi(name);
     std::string cmd = airlock::test::ReadFileOrEmpty("/proc/" + name + "/cmdline");
     if (cmd.find("--scan-worker") == std::string::npos || cmd.rfind(std::string("/opt/airlock/airlock-milter"), 0) != 0) continue;
-    if (Descends(pid, daemon)) out.push_back(pid);
+    if (airlock::IsSelfOrDescendant(pid, daemon)) out.push_back(pid);
   }
   return out;
 }
@@ -98,7 +79,7 @@ int PendingInWorkerPipe(pid_t daemon) {
     std::string name = e.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     pid_t pid = std::stoi(name);
-    if (ParentOf(pid) != daemon) continue;
+    if (airlock::ParentPid(pid) != daemon) continue;
     int fd = open(("/proc/" + name + "/fd/0").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) continue;
     int n = 0;
@@ -546,7 +527,7 @@ TEST(MilterComponent, DetonationPastTheBudgetIsKilledAndTempfailed) {
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     std::string cmd = airlock::test::ReadFileOrEmpty("/proc/" + name + "/cmdline");
     if (cmd == std::string("sleep\0" "600\0", 10)) {
-      EXPECT_FALSE(Descends(std::stoi(name), d.pid())) << "pid " << name;
+      EXPECT_FALSE(airlock::IsSelfOrDescendant(std::stoi(name), d.pid())) << "pid " << name;
     }
   }
 }

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <string>
 
+#include "process/proc_stat.h"
 #include "watch/decision_cache.h"
 #include "watch/file_hash.h"
 #include "watch/judge.h"

@@ -41,7 +41,7 @@ std::string Hash(const EVP_MD* md, std::initializer_list<std::string_view> parts
   return out;
 }
 
-std::string Le32(uint32_t v) {
+std::string Le32Bytes(uint32_t v) {
   std::string s(4, '\0');
   for (int i = 0; i < 4; ++i) s[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
   return s;
@@ -54,7 +54,7 @@ std::string SpinHash(const EVP_MD* md, std::string_view salt, std::string_view p
   if (!ctx || h.empty()) return {};
   unsigned len = 0;
   for (uint32_t i = 0; i < spin; ++i) {
-    const std::string it = Le32(i);
+    const std::string it = Le32Bytes(i);
     EVP_DigestInit_ex(ctx.get(), md, nullptr);
     EVP_DigestUpdate(ctx.get(), it.data(), 4);
     EVP_DigestUpdate(ctx.get(), h.data(), h.size());
@@ -132,13 +132,13 @@ class Rc4 {
 // The RC4 key of stream block `block` (2.3.5.2 CryptoAPI, 2.3.6.2 plain RC4).
 std::string Rc4BlockKey(const Rc4Encryption& enc, std::string_view base, uint32_t block) {
   if (enc.cryptoapi) {
-    std::string h = Hash(EVP_sha1(), {base, Le32(block)});
+    std::string h = Hash(EVP_sha1(), {base, Le32Bytes(block)});
     const size_t n = enc.key_bits / 8;
     h.resize(n);
     if (enc.key_bits == 40) h.resize(16, '\0');  // 40-bit keys are used as 128 bits, zero-padded
     return h;
   }
-  return Hash(EVP_md5(), {base.substr(0, 5), Le32(block)});
+  return Hash(EVP_md5(), {base.substr(0, 5), Le32Bytes(block)});
 }
 
 std::optional<uint32_t> AttrU32(std::string_view attrs, std::string_view name) {
@@ -297,7 +297,7 @@ std::optional<std::string> PackageKey(const PackageEncryption& e, std::string_vi
   const std::string pw = Utf16Le(password_utf8);
   if (e.kind == PackageEncryption::Kind::kStandard) {
     std::string h = SpinHash(EVP_sha1(), e.salt, pw, 50000);
-    std::string hfinal = Hash(EVP_sha1(), {h, Le32(0)});
+    std::string hfinal = Hash(EVP_sha1(), {h, Le32Bytes(0)});
     std::string b1(64, '\x36'), b2(64, '\x5c');
     for (size_t i = 0; i < hfinal.size(); ++i) {
       b1[i] = static_cast<char>(b1[i] ^ hfinal[i]);
@@ -342,7 +342,7 @@ Result<std::string> DecryptPackage(const PackageEncryption& e, std::string_view 
     const EVP_MD* md = Digest(e.hash_name);
     constexpr size_t kSegment = 4096;
     for (uint32_t i = 0; static_cast<uint64_t>(i) * kSegment < size; ++i) {
-      const std::string iv = Fit(Hash(md, {e.key_data_salt, Le32(i)}), e.block_size, '\x36');
+      const std::string iv = Fit(Hash(md, {e.key_data_salt, Le32Bytes(i)}), e.block_size, '\x36');
       auto plain = AesDecrypt(key, iv, body.substr(static_cast<size_t>(i) * kSegment, kSegment), true);
       if (!plain) return std::unexpected(Error("AES-CBC decryption failed at segment " + std::to_string(i)));
       out += *plain;

@@ -1,4 +1,5 @@
 #include "scan/unpack/passwords.h"
+#include "core/ascii.h"
 
 #include <algorithm>
 #include <array>
@@ -13,12 +14,6 @@ constexpr size_t kMaxShortToken = 16;
 constexpr size_t kMaxTextScanned = 256 * 1024;
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // Strips quotes and trailing punctuation that surround a password in prose: "pw: 'abc123'." -> abc123
 std::string_view Trim(std::string_view t) {
@@ -71,7 +66,7 @@ std::string MailSubject(std::string_view d) {
     size_t eol = d.find('\n', pos);
     if (eol == std::string_view::npos) eol = d.size();
     std::string_view line = d.substr(pos, eol - pos);
-    if (line.size() >= 8 && Lower(line.substr(0, 8)) == "subject:") {
+    if (line.size() >= 8 && AsciiLower(line.substr(0, 8)) == "subject:") {
       std::string subject(line.substr(8));
       // Folded continuation lines start with white space.
       while (eol + 1 < d.size() && (d[eol + 1] == ' ' || d[eol + 1] == '\t')) {
@@ -129,7 +124,7 @@ std::vector<std::string> PasswordCandidates(const std::vector<std::string>& cont
   for (const auto& text : context_text) {
     auto tokens = Tokens(std::string_view(text).substr(0, kMaxTextScanned));
     for (size_t i = 0; i < tokens.size(); ++i) {
-      std::string lower = Lower(tokens[i]);
+      std::string lower = AsciiLower(tokens[i]);
       // "password:abc" / "code=1234" written without a space.
       size_t colon = lower.find_first_of(":=");
       if (colon != std::string::npos && colon + 1 < lower.size() && IsCue(lower.substr(0, colon))) {
@@ -139,7 +134,7 @@ std::vector<std::string> PasswordCandidates(const std::vector<std::string>& cont
       if (IsCue(lower)) {
         // The next one or two tokens: "password: x", "password is x", "code = x".
         for (size_t k = i + 1; k < tokens.size() && k <= i + 2; ++k) {
-          std::string lk = Lower(tokens[k]);
+          std::string lk = AsciiLower(tokens[k]);
           if (lk == "is" || lk == "ist" || lk == ":" || lk == "=" || lk == "-" || lk == "est") continue;
           auto v = Trim(tokens[k]);
           if (!v.empty() && v.size() <= kMaxTokenLen) cued.emplace_back(v);

@@ -8,7 +8,7 @@ namespace {
 // strings, so a name cannot start a line) names no member, more members or declares more bytes than
 // the budget (RLIMIT_FSIZE still caps each file unar writes). Exit 3: no password worked; 4: over the
 // budget or no listing. unar exits 1 when a member fails; what it did extract is still read back.
-constexpr const char* kScript = R"(l=$1 u=$2 max_bytes=$3 max_files=$4
+constexpr const char* kRarScript = R"(l=$1 u=$2 max_bytes=$3 max_files=$4
 n=0
 while IFS= read -r pw; do
   n=$((n + 1))
@@ -37,7 +37,7 @@ ExtractOutcome OpenEncryptedRar(std::string_view archive, const std::vector<std:
   x.tool_label = "unar";
   x.missing_detail = "unar/lsar (Debian package unar) is not installed";
   x.tools = {FindLsar(), FindUnar()};
-  x.script = kScript;
+  x.script = kRarScript;
   x.archive_name = "archive.rar";
   return RunSandboxedExtractor(x, archive, passwords, budget);
 }

@@ -6,7 +6,7 @@ namespace {
 // Tests each password (7zz t checks every member's CRC), prints the index of the first that works
 // and extracts with it, unless the listing declares more bytes or members than the budget (7z checks
 // each member's declared size while extracting). Exit 3: no password worked; 4: over the budget.
-constexpr const char* kScript = R"(z=$1 max_bytes=$2 max_files=$3
+constexpr const char* kSevenZipScript = R"(z=$1 max_bytes=$2 max_files=$3
 n=0
 while IFS= read -r pw; do
   n=$((n + 1))
@@ -31,7 +31,7 @@ SevenZipOutcome OpenEncrypted7z(std::string_view archive, const std::vector<std:
   x.tool_label = "7zz";
   x.missing_detail = "7zz (Debian package 7zip) is not installed";
   x.tools = {Find7zz()};
-  x.script = kScript;
+  x.script = kSevenZipScript;
   x.archive_name = "archive.7z";
   return RunSandboxedExtractor(x, archive, passwords, budget);
 }

@@ -28,7 +28,7 @@ constexpr uint16_t kPtUnicode = 0x001F;
 constexpr uint16_t kPtBinary = 0x0102;
 constexpr uint16_t kPtObject = 0x000D;
 constexpr uint16_t kMvFlag = 0x1000;
-constexpr size_t kMaxName = 255;
+constexpr size_t kMaxTnefName = 255;
 constexpr uint32_t kMaxProps = 4096;
 
 class Reader {
@@ -66,7 +66,7 @@ class Reader {
 std::string CString(std::string_view v) {
   size_t nul = v.find('\0');
   if (nul != std::string_view::npos) v = v.substr(0, nul);
-  return std::string(v.substr(0, kMaxName));
+  return std::string(v.substr(0, kMaxTnefName));
 }
 
 // UTF-16LE up to the first NUL; unpaired surrogates become U+FFFD.
@@ -75,7 +75,7 @@ std::string Utf16Name(std::string_view v) {
   auto unit = [&](size_t i) {
     return static_cast<uint32_t>(static_cast<unsigned char>(v[i]) | (static_cast<unsigned char>(v[i + 1]) << 8));
   };
-  for (size_t i = 0; i + 1 < v.size() && out.size() < kMaxName; i += 2) {
+  for (size_t i = 0; i + 1 < v.size() && out.size() < kMaxTnefName; i += 2) {
     uint32_t u = unit(i);
     if (u == 0) break;
     if (u >= 0xD800 && u <= 0xDBFF && i + 3 < v.size() && unit(i + 2) >= 0xDC00 && unit(i + 2) <= 0xDFFF) {

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "scan/detectors/office/bytes.h"
+#include "core/ascii.h"
 
 namespace airlock::scan {
 namespace {
@@ -13,12 +14,6 @@ using office::ReadLe16;
 using office::ReadLe32;
 
 constexpr size_t kMaxName = 1024;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string_view Ext(std::string_view name) {
   size_t slash = name.find_last_of("/\\");
@@ -32,14 +27,14 @@ bool IsExecutableExt(std::string_view ext) {
       "exe", "scr", "com", "pif", "cpl", "msi", "dll", "bat", "cmd", "ps1", "vbs", "vbe", "js", "jse", "wsf", "wsh",
       "hta", "jar", "lnk", "url", "scf", "iso", "img", "vhd", "vhdx", "msc", "reg", "sh", "elf", "appimage", "gadget",
       "chm"};
-  const std::string e = Lower(ext);
+  const std::string e = AsciiLower(ext);
   return std::find(kExts.begin(), kExts.end(), e) != kExts.end();
 }
 
 bool IsDocumentExt(std::string_view ext) {
   static constexpr std::array<std::string_view, 16> kExts = {"pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "txt",
                                                              "rtf", "jpg", "jpeg", "png", "gif", "zip", "rar", "csv"};
-  const std::string e = Lower(ext);
+  const std::string e = AsciiLower(ext);
   return std::find(kExts.begin(), kExts.end(), e) != kExts.end();
 }
 

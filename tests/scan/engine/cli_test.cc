@@ -20,7 +20,7 @@ using airlock::test::RunResult;
 using airlock::test::WriteFile;
 using airlock::test::ReadFileOrEmpty;
 
-RunResult Scan(std::vector<std::string> args, const std::string& input = "") {
+RunResult RunScan(std::vector<std::string> args, const std::string& input = "") {
   args.insert(args.begin(), AIRLOCK_SCAN_BIN);
   args.push_back("--no-cache");
   return airlock::test::Run(args, input, 120);
@@ -28,7 +28,7 @@ RunResult Scan(std::vector<std::string> args, const std::string& input = "") {
 
 nlohmann::json ScanJson(std::vector<std::string> args, int* exit_code = nullptr) {
   args.insert(args.begin(), "--json");
-  auto r = Scan(args);
+  auto r = RunScan(args);
   if (exit_code != nullptr) *exit_code = r.exit_code;
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   EXPECT_FALSE(j.is_discarded()) << r.out << r.err;
@@ -44,19 +44,19 @@ TEST(ScanCli, ExitCodes) {
             "rule Local_Suspicious { meta: severity = 5 technique = \"T1204\" strings: $a = \"quarterly-bonus-macro\" "
             "condition: $a }\n");
   WriteFile(dir + "/sus.txt", "see quarterly-bonus-macro here\n");
-  EXPECT_EQ(Scan({dir + "/clean.txt"}).exit_code, 0);
-  auto mal = Scan({dir + "/eicar.com"});
+  EXPECT_EQ(RunScan({dir + "/clean.txt"}).exit_code, 0);
+  auto mal = RunScan({dir + "/eicar.com"});
   EXPECT_EQ(mal.exit_code, 1);
   EXPECT_NE(mal.out.find("yara.EICAR_Test_File"), std::string::npos) << mal.out;
-  EXPECT_EQ(Scan({dir + "/does-not-exist"}).exit_code, 2);
-  EXPECT_EQ(Scan({"--bogus-option", dir + "/clean.txt"}).exit_code, 2);
-  EXPECT_EQ(Scan({"--rules", dir + "/rules", dir + "/sus.txt"}).exit_code, 3);
-  EXPECT_EQ(Scan({dir + "/sus.txt"}).exit_code, 0);  // the local rule is not a project rule
+  EXPECT_EQ(RunScan({dir + "/does-not-exist"}).exit_code, 2);
+  EXPECT_EQ(RunScan({"--bogus-option", dir + "/clean.txt"}).exit_code, 2);
+  EXPECT_EQ(RunScan({"--rules", dir + "/rules", dir + "/sus.txt"}).exit_code, 3);
+  EXPECT_EQ(RunScan({dir + "/sus.txt"}).exit_code, 0);  // the local rule is not a project rule
   // Malicious wins over an unreadable input.
-  EXPECT_EQ(Scan({dir + "/eicar.com", dir + "/does-not-exist"}).exit_code, 1);
+  EXPECT_EQ(RunScan({dir + "/eicar.com", dir + "/does-not-exist"}).exit_code, 1);
   // A broken rule file is a setup error.
   WriteFile(dir + "/rules/broken.yar", "rule { nope");
-  auto broken = Scan({"--rules", dir + "/rules", dir + "/clean.txt"});
+  auto broken = RunScan({"--rules", dir + "/rules", dir + "/clean.txt"});
   EXPECT_EQ(broken.exit_code, 2);
   EXPECT_NE(broken.err.find("broken.yar"), std::string::npos) << broken.err;
   fs::remove_all(dir);
@@ -138,7 +138,7 @@ TEST(ScanCli, ExtractNeverWritesOutsideDir) {
                                        {"dir/../../y", marker}, {".hidden", marker}});
   WriteFile(base + "/in.zip", zip);
   std::string out = base + "/out";
-  auto r = Scan({"--extract", out, base + "/in.zip"});
+  auto r = RunScan({"--extract", out, base + "/in.zip"});
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;  // path traversal finding: suspicious
   EXPECT_NE(r.out.find("archive.path_traversal"), std::string::npos);
   // Everything is directly inside out/, as plain files with safe names.
@@ -171,7 +171,7 @@ TEST(ScanCli, ExtractDirMayNotBeASymlink) {
   WriteFile(base + "/a.txt", "hello\n");
   fs::create_directory(base + "/real");
   fs::create_directory_symlink(base + "/real", base + "/link");
-  EXPECT_EQ(Scan({"--extract", base + "/link", base + "/a.txt"}).exit_code, 2);
+  EXPECT_EQ(RunScan({"--extract", base + "/link", base + "/a.txt"}).exit_code, 2);
   EXPECT_TRUE(fs::is_empty(base + "/real"));
   fs::remove_all(base);
 }
@@ -204,14 +204,14 @@ TEST(ScanCli, DirectoryRecursionSkipsSymlinks) {
 TEST(ScanCli, FifoInputIsAnErrorNotAHang) {
   std::string dir = MakeTempDir("scan-fifo");
   ASSERT_EQ(::mkfifo((dir + "/pipe").c_str(), 0600), 0);
-  auto r = Scan({dir + "/pipe"});
+  auto r = RunScan({dir + "/pipe"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("not a regular file"), std::string::npos) << r.out;
   fs::remove_all(dir);
 }
 
 TEST(ScanCli, StdinInput) {
-  auto r = Scan({"--json", "-"}, test::MakeArchive("tar.gz", {{"e.com", test::Eicar()}}));
+  auto r = RunScan({"--json", "-"}, test::MakeArchive("tar.gz", {{"e.com", test::Eicar()}}));
   EXPECT_EQ(r.exit_code, 1);
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["objects"][0]["children"][0]["path"], "stdin > e.com");
@@ -236,7 +236,7 @@ TEST(ScanCli, YaraRulesAreCachedByContent) {
 }
 
 TEST(ScanCli, HelpDescribesExitCodes) {
-  auto r = Scan({"--help"});
+  auto r = RunScan({"--help"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("Exit status"), std::string::npos);
   EXPECT_NE(r.out.find("--extract"), std::string::npos);

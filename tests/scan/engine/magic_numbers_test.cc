@@ -19,27 +19,9 @@
 namespace airlock::scan {
 namespace {
 
-class Libmagic {
- public:
-  Libmagic() {
-    mime_ = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS);
-    desc_ = magic_open(MAGIC_NONE | MAGIC_NO_CHECK_COMPRESS);
-    ok_ = mime_ != nullptr && desc_ != nullptr && magic_load(mime_, nullptr) == 0 && magic_load(desc_, nullptr) == 0;
-  }
-  ~Libmagic() {
-    if (mime_ != nullptr) magic_close(mime_);
-    if (desc_ != nullptr) magic_close(desc_);
-  }
-  bool ok() const { return ok_; }
-  std::string Mime(std::string_view d) { return Str(magic_buffer(mime_, d.data(), d.size())); }
-  std::string Desc(std::string_view d) { return Str(magic_buffer(desc_, d.data(), d.size())); }
-
- private:
-  static std::string Str(const char* s) { return s != nullptr ? s : "?"; }
-  magic_t mime_ = nullptr;
-  magic_t desc_ = nullptr;
-  bool ok_ = false;
-};
+using test::Le16;
+using test::Le32;
+using test::Libmagic;
 
 // True when the built-in typer answered; its answer must then be libmagic's.
 bool AnsweredAndAgrees(Libmagic& lm, const std::string& data, const std::string& label) {
@@ -50,14 +32,6 @@ bool AnsweredAndAgrees(Libmagic& lm, const std::string& data, const std::string&
   return true;
 }
 
-void Le16(std::string& s, uint16_t v) {
-  s.push_back(static_cast<char>(v & 0xff));
-  s.push_back(static_cast<char>(v >> 8));
-}
-void Le32(std::string& s, uint32_t v) {
-  Le16(s, static_cast<uint16_t>(v & 0xffff));
-  Le16(s, static_cast<uint16_t>(v >> 16));
-}
 
 // A one-member zip with a hand-written local header (version needed, method), payload stored as is.
 std::string HandZip(const std::string& name, uint16_t version, uint16_t method, const std::string& payload) {

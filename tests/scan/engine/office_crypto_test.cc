@@ -26,13 +26,8 @@ using test::HasFinding;
 
 using test::Scan;
 
-void Le16(std::string& s, uint16_t v) {
-  s.push_back(static_cast<char>(v & 0xFF));
-  s.push_back(static_cast<char>(v >> 8));
-}
-void Le32(std::string& s, uint32_t v) {
-  for (int i = 0; i < 4; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-}
+using test::Le16;
+using test::Le32;
 std::string U32(uint32_t v) {
   std::string s;
   Le32(s, v);

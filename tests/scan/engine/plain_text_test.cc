@@ -11,31 +11,12 @@
 
 #include "scan/file_type.h"
 #include "scan/plain_text.h"
+#include "scan_test_util.h"
 
 namespace airlock::scan {
 namespace {
 
-class Libmagic {
- public:
-  Libmagic() {
-    mime_ = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS);
-    desc_ = magic_open(MAGIC_NONE | MAGIC_NO_CHECK_COMPRESS);
-    ok_ = mime_ != nullptr && desc_ != nullptr && magic_load(mime_, nullptr) == 0 && magic_load(desc_, nullptr) == 0;
-  }
-  ~Libmagic() {
-    if (mime_ != nullptr) magic_close(mime_);
-    if (desc_ != nullptr) magic_close(desc_);
-  }
-  bool ok() const { return ok_; }
-  std::string Mime(std::string_view d) { return Str(magic_buffer(mime_, d.data(), d.size())); }
-  std::string Desc(std::string_view d) { return Str(magic_buffer(desc_, d.data(), d.size())); }
-
- private:
-  static std::string Str(const char* s) { return s != nullptr ? s : "?"; }
-  magic_t mime_ = nullptr;
-  magic_t desc_ = nullptr;
-  bool ok_ = false;
-};
+using test::Libmagic;
 
 // Whenever a shortcut answers, it is libmagic's answer. Returns which shortcut answered.
 enum class Answer { kNone, kProse, kMail };

@@ -69,6 +69,15 @@ struct Writer {
 
 }  // namespace
 
+void Le16(std::string& s, uint16_t v) {
+  s.push_back(static_cast<char>(v & 0xFF));
+  s.push_back(static_cast<char>(v >> 8));
+}
+
+void Le32(std::string& s, uint32_t v) {
+  for (int i = 0; i < 4; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+
 std::string Eicar() {
   // Split so that this source file itself is not an EICAR match.
   std::string s = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$";

@@ -2,9 +2,12 @@
 // written with libarchive, mails built as text). Never a live malware binary.
 #pragma once
 
+#include <magic.h>
+
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "scan/limits.h"
@@ -12,6 +15,33 @@
 #include "scan/yara_rules.h"
 
 namespace airlock::scan::test {
+
+// Little-endian integers appended to a byte string (headers of generated samples).
+void Le16(std::string& s, uint16_t v);
+void Le32(std::string& s, uint32_t v);
+
+// libmagic's own answers (MIME type and description) for a buffer: what the engine's shortcuts must agree with.
+class Libmagic {
+ public:
+  Libmagic() {
+    mime_ = magic_open(MAGIC_MIME_TYPE | MAGIC_NO_CHECK_COMPRESS);
+    desc_ = magic_open(MAGIC_NONE | MAGIC_NO_CHECK_COMPRESS);
+    ok_ = mime_ != nullptr && desc_ != nullptr && magic_load(mime_, nullptr) == 0 && magic_load(desc_, nullptr) == 0;
+  }
+  ~Libmagic() {
+    if (mime_ != nullptr) magic_close(mime_);
+    if (desc_ != nullptr) magic_close(desc_);
+  }
+  bool ok() const { return ok_; }
+  std::string Mime(std::string_view d) { return Str(magic_buffer(mime_, d.data(), d.size())); }
+  std::string Desc(std::string_view d) { return Str(magic_buffer(desc_, d.data(), d.size())); }
+
+ private:
+  static std::string Str(const char* s) { return s != nullptr ? s : "?"; }
+  magic_t mime_ = nullptr;
+  magic_t desc_ = nullptr;
+  bool ok_ = false;
+};
 
 // The EICAR test string, assembled at run time.
 std::string Eicar();

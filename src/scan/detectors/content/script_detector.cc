@@ -1,5 +1,5 @@
 // Script detector: runs the RE2 rule table (script_rules.cc) over shell, Python, Perl, PowerShell,
-// JavaScript, VBScript and batch files. Bounded: only the first kMaxScan bytes are scanned; RE2
+// JavaScript, VBScript and batch files. Bounded: only the first kMaxScriptScan bytes are scanned; RE2
 // matches in linear time; counting rules stop at their threshold.
 #include <re2/re2.h>
 
@@ -19,7 +19,7 @@ namespace {
 
 using content::ScriptRule;
 
-constexpr size_t kMaxScan = 8u << 20;
+constexpr size_t kMaxScriptScan = 8u << 20;
 
 constexpr std::array<std::string_view, 24> kScriptExt = {
     "sh", "bash", "zsh", "ksh", "command", "py", "pyw", "pl", "pm", "ps1", "psm1", "psd1",
@@ -91,7 +91,7 @@ class ScriptDetector final : public Analyzer {
   }
 
   void Analyze(const Object& object, AnalyzerOutput& out) override {
-    const std::string code = BlankComments(object.data.substr(0, kMaxScan));
+    const std::string code = BlankComments(object.data.substr(0, kMaxScriptScan));
     const std::string_view text = code;
     std::set<std::string_view> reported;
     for (const CompiledRule& c : rules_) {

@@ -6,7 +6,7 @@
 // returned as children so the engine triages what would land on disk. SVG gets extra checks for
 // active content (scripts, event handlers, foreignObject HTML, javascript: links).
 //
-// Bounds: the first kMaxScan bytes are examined; at most kMaxChildren children, each at most
+// Bounds: the first kMaxPageScan bytes are examined; at most kMaxChildren children, each at most
 // kMaxDecoded bytes (and the engine's remaining budget); all scanning is linear.
 #include <re2/re2.h>
 
@@ -28,7 +28,7 @@ using content::Escape;
 using content::MakeFinding;
 using content::Magic;
 
-constexpr size_t kMaxScan = 16u << 20;
+constexpr size_t kMaxPageScan = 16u << 20;
 constexpr size_t kMaxDecoded = 16u << 20;
 constexpr size_t kMaxChildren = 64;
 constexpr size_t kMinBlob = 64;         // decoded bytes before a blob becomes a child
@@ -140,7 +140,7 @@ class SmugglingDetector final : public Analyzer {
 
   void Analyze(const Object& object, AnalyzerOutput& out) override {
     Page page;
-    page.text = object.data.substr(0, kMaxScan);
+    page.text = object.data.substr(0, kMaxPageScan);
     page.lower = AsciiLower(page.text);
     const size_t svg_at = page.lower.find("<svg");
     const size_t html_at = page.lower.find("<html");
