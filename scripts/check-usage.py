@@ -13,7 +13,9 @@ Markdown contract (the words after ```sh on the fence line):
   expect="TEXT"          TEXT must appear in the block's output (stdout and stderr) and, when the
                          next fenced block is ```text (the output the doc shows), in that block too
   root-only="WHY"        skipped, loudly with WHY, when not run as root (user-only: the reverse)
-  needs="CMD"            skipped, loudly with CMD, when the shell command CMD fails (a missing tool)
+  needs="CMD"            skipped, loudly with CMD, when the shell command CMD fails (no network
+                         address here); in CI (CI=true) such a skip fails the run, like a skipped
+                         required-in-ci test
   timeout=S              seconds (default 60)
 
 Environment of the session: PATH starts with the directory of AIRLOCK (--airlock, else $AIRLOCK_BIN);
@@ -197,6 +199,45 @@ def check(block, status, output):
     return ""
 
 
+def run_all(blocks, doc, env, work, state):
+    """Runs the blocks in order until one fails: (skipped [(where, why)], failure or None)."""
+    session = Session(env, work, state)
+    skipped = []
+    try:
+        for i, block in enumerate(blocks, 1):
+            where = f"block {i} ({doc}:{block.line})"
+            why = skip_reason(block, env, work)
+            if why:
+                skipped.append((where, why))
+                print(f"SKIPPED {where}: {why}", flush=True)
+                continue
+            t0 = time.monotonic()
+            status, output = session.run(i, block, float(block.attrs.get("timeout", 60)))
+            problem = check(block, status, output)
+            first = commands(block.text)[0][:70] if commands(block.text) else ""
+            print(f"{'FAIL' if problem else 'ok'} {where} {time.monotonic() - t0:.1f}s exit {status}: {first}", flush=True)
+            if problem:
+                return skipped, (where, problem, block, output)
+    finally:
+        session.close()
+    return skipped, None
+
+
+def verdict(skipped, failure):
+    """Prints the failure and the skipped blocks (stderr); True when the run passed."""
+    if failure:
+        where, problem, block, output = failure
+        print(f"\ncheck-usage: {where} {problem}\n--- the block:\n{block.text}--- its output:\n{output}",
+              file=sys.stderr)
+    for where, why in skipped:
+        print(f"check-usage: SKIPPED {where}: {why}", file=sys.stderr)
+    if not failure and os.environ.get("CI") == "true" and any(why.startswith("needs ") for _, why in skipped):
+        print("check-usage: in CI (CI=true) a block skipped because its `needs` failed is an error: the CI "
+              "machine must run the whole walkthrough", file=sys.stderr)
+        return False
+    return failure is None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--airlock", default=os.environ.get("AIRLOCK_BIN"), help="the airlock binary to put first on PATH")
@@ -224,39 +265,16 @@ def main():
     env.pop("AIRLOCK_BIN", None)
     tier = "root" if os.geteuid() == 0 else f"uid {os.geteuid()}"
     print(f"check-usage: {len(blocks)} blocks of {args.doc} as {tier} in {work}")
-    session = Session(env, work, state)
-    skipped, failed, started = [], None, time.monotonic()
-    try:
-        for i, block in enumerate(blocks, 1):
-            where = f"block {i} ({args.doc}:{block.line})"
-            why = skip_reason(block, env, work)
-            if why:
-                skipped.append((where, why))
-                print(f"SKIPPED {where}: {why}", flush=True)
-                continue
-            t0 = time.monotonic()
-            status, output = session.run(i, block, float(block.attrs.get("timeout", 60)))
-            problem = check(block, status, output)
-            print(f"{'ok' if not problem else 'FAIL'} {where} {time.monotonic() - t0:.1f}s "
-                  f"exit {status}: {commands(block.text)[0][:70] if commands(block.text) else ''}", flush=True)
-            if problem:
-                failed = (where, problem, block, output)
-                break
-    finally:
-        session.close()
-    if failed:
-        where, problem, block, output = failed
-        print(f"\ncheck-usage: {where} {problem}\n--- the block:\n{block.text}--- its output:\n{output}",
-              file=sys.stderr)
-    for where, why in skipped:
-        print(f"check-usage: SKIPPED {where}: {why}", file=sys.stderr)
-    print(f"check-usage: {'FAILED' if failed else 'ok'}, {len(blocks)} blocks, {len(skipped)} skipped, "
+    started = time.monotonic()
+    skipped, failure = run_all(blocks, args.doc, env, work, state)
+    passed = verdict(skipped, failure)
+    print(f"check-usage: {'ok' if passed else 'FAILED'}, {len(blocks)} blocks, {len(skipped)} skipped, "
           f"{time.monotonic() - started:.1f}s")
     if args.keep:
         print(f"check-usage: kept {top}")
     else:
         shutil.rmtree(top, ignore_errors=True)
-    return 1 if failed else 0
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":
