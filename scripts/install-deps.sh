@@ -23,6 +23,7 @@ tests+=(clang-16 libclang-rt-16-dev)  # fuzz/run.sh: libFuzzer builds of the C++
 tests+=(python3-jsonschema)           # tests/schema: real `airlock run` reports against docs/schema/
 tests+=(python3-pip)                  # tests/integration/box_test.cc: a real package install in a box
 tests+=(zsh)                          # completions.zsh: the zsh completion is loaded and completes profile names
+tests+=(curl)                         # docs/USAGE.md walkthrough (usage.root/user): curl in a --net-allow sandbox
 tests+=(python3-msoffcrypto-tool)   # tests/scan/engine/office_crypto_test.cc: cross-checks the encrypted samples it makes
 peer=(bubblewrap firejail strace hyperfine)
 pkgs=("${build[@]}" "${runtime[@]}" "${tests[@]}")

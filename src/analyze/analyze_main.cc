@@ -485,6 +485,10 @@ int main(int argc, char** argv) {
   app.add_flag("--json", a.json_out, "print the JSON report on stdout");
   app.add_flag("-q,--quiet", a.quiet, "no progress on stderr");
   app.add_flag("--no-static", a.no_static, "skip static triage");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help is 0; a usage error is an error (2), not CLI11's own code
+  }
   return Analysis(std::move(a), interrupt).Run();
 }

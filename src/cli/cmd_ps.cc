@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -106,14 +107,21 @@ nlohmann::json Describe(const RunningRecord& r, const std::multimap<pid_t, pid_t
 }
 
 void PrintTable(const nlohmann::json& list) {
-  std::printf("%-14s %-8s %8s %-7s %5s %8s %-5s %-5s %-10s %s\n", "ID", "NAME", "PID", "UPTIME", "PIDS", "MEM", "NET",
-              "LAUNCH", "PROFILE", "COMMAND");
+  // ID and NAME as wide as their longest entry (a --name takes up to 40 characters), so the columns
+  // stay aligned.
+  int id_width = 14, name_width = 8;
+  for (const auto& j : list) {
+    id_width = std::max(id_width, static_cast<int>(j.value("id", "").size()));
+    name_width = std::max(name_width, static_cast<int>(j.value("name", "").size()));
+  }
+  std::printf("%-*s %-*s %8s %-7s %5s %8s %-5s %-6s %-10s %s\n", id_width, "ID", name_width, "NAME", "PID", "UPTIME",
+              "PIDS", "MEM", "NET", "LAUNCH", "PROFILE", "COMMAND");
   for (const auto& j : list) {
     const std::string pids = j.contains("pids") ? std::to_string(j["pids"].get<int>()) : "-";
     const std::string mem = j.contains("rss_bytes") ? fmt::format("{}M", j["rss_bytes"].get<unsigned long long>() >> 20) : "-";
     std::string profile = j.value("profile", "");
     if (!j.value("box", "").empty()) profile = "box:" + j.value("box", "");
-    std::printf("%-14s %-8s %8d %-7s %5s %8s %-5s %-5s %-10s %s\n", j.value("id", "").c_str(),
+    std::printf("%-*s %-*s %8d %-7s %5s %8s %-5s %-6s %-10s %s\n", id_width, j.value("id", "").c_str(), name_width,
                 j.value("name", "").empty() ? "-" : j.value("name", "").c_str(), j.value("airlock_pid", 0),
                 Human(j.value("uptime_s", 0L)).c_str(), pids.c_str(), mem.c_str(), j.value("net", "").c_str(),
                 j.value("launch", "").empty() ? "?" : j.value("launch", "").c_str(), profile.c_str(),

@@ -75,6 +75,11 @@ Status ApplyNetwork(Policy& p, const PolicyOverrides& o) {
     else return MakeError("--net must be none, host, user or sinkhole, not '" + o.net + "'");
     p.ns.net = p.net.mode != NetMode::kHost;
   }
+  // Said here, naming the flags (ValidatePolicy would blame the profile, with exit 122).
+  if (!o.net_allow.empty() && p.net.mode != NetMode::kUser) {
+    return MakeError(std::string("--net-allow needs --net user (the network mode is '") + NetModeName(p.net.mode) +
+                     "'): add --net user, or use a profile whose network mode is user (--profile network)");
+  }
   for (const auto& n : o.net_allow) p.net.allow.push_back(n);
   return Ok();
 }

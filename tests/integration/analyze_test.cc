@@ -94,6 +94,13 @@ TEST(Analyze, DroppedFilesAreCollectedAndTriaged) {
   fs::remove_all(out);
 }
 
+TEST(Analyze, UsageErrorIsExitTwo) {
+  // Was CLI11's own code (106 for a missing file), outside the documented 0..3.
+  auto r = airlock::test::Run({AirlockBin(), "analyze"}, "", 60);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("file is required"), std::string::npos) << r.err;
+}
+
 TEST(Analyze, NoRunnerMeansStaticOnlyAndSaysSo) {
   std::string out = MakeTempDir("analyze-static");
   std::string sample = out + "/notes.txt";

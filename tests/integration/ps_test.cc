@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <sstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -103,6 +104,25 @@ TEST_F(Ps, StopKillsTheWholeTreeWhenTheProgramIgnoresSigterm) {
   EXPECT_FALSE(ProcessWithArgExists(marker_)) << DescribeProcessesWithArg(marker_);
   EXPECT_FALSE(ProcessWithArgExists(child)) << DescribeProcessesWithArg(child);
   ProcessWithArgExists(child, /*kill_it=*/true);
+}
+
+TEST_F(Ps, TheTableStaysAlignedWithALongName) {
+  // Was fixed widths (ID 14, NAME 8): a longer --name pushed every later column of its row to the
+  // right; and LAUNCH, six letters, had a column of five.
+  const std::string name = "a-rather-long-sandbox-name-" + std::to_string(::getpid());
+  Start(name, "echo ready; exec sleep 60");
+  auto table = airlock::test::Run({AirlockBin(), "ps"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  std::istringstream lines(table.out);
+  std::string header, line, row;
+  std::getline(lines, header);
+  while (std::getline(lines, line)) {
+    if (line.rfind(name, 0) == 0) row = line;
+  }
+  ASSERT_FALSE(row.empty()) << table.out;
+  EXPECT_EQ(header.find("COMMAND"), row.find("/bin/sh")) << table.out;
+  EXPECT_EQ(airlock::test::Run({AirlockBin(), "stop", "--grace", "0", name}).exit_code, 0);
+  Wait();
 }
 
 TEST_F(Ps, ANameIsUniqueWhileItsSandboxRuns) {

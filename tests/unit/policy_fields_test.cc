@@ -241,7 +241,7 @@ const FlagCase kFlagCases[] = {
     {"--chdir", [](PolicyOverrides& o) { o.chdir = "/somewhere"; }},
     {"--workdir", [](PolicyOverrides& o) { o.workdir = true; }},
     {"--net", [](PolicyOverrides& o) { o.net = "host"; }},
-    {"--net-allow", [](PolicyOverrides& o) { o.net_allow = {"example.org:443"}; }},
+    {"--net-allow", [](PolicyOverrides& o) { o.net = "user", o.net_allow = {"example.org:443"}; }},
     {"--memory", [](PolicyOverrides& o) { o.memory = "64m"; }},
     {"--cpu", [](PolicyOverrides& o) { o.cpu = "0.5"; }},
     {"--timeout", [](PolicyOverrides& o) { o.timeout = "3s"; }},
@@ -310,6 +310,9 @@ TEST(PolicyFields, OverrideErrorsNameTheFlag) {
   EXPECT_NE(error([](PolicyOverrides& o) { o.net = "wifi"; }).find("--net must be none, host, user or sinkhole, not 'wifi'"),
             std::string::npos);
   EXPECT_NE(error([](PolicyOverrides& o) { o.cpu = "0"; }).find("--cpu takes a positive number"), std::string::npos);
+  // Was the profile's error (122) blaming "policy 'default'": the flags are named, with the fix.
+  EXPECT_NE(error([](PolicyOverrides& o) { o.net_allow = {"example.org:443"}; }).find("--net-allow needs --net user"),
+            std::string::npos);
   EXPECT_NE(error([](PolicyOverrides& o) { o.rlimits = {"bogus=1"}; }).find("--rlimit bogus=1"), std::string::npos);
   EXPECT_NE(error([](PolicyOverrides& o) { o.setenv = {"=x"}; }).find("--setenv takes KEY=VALUE"), std::string::npos);
   EXPECT_NE(error([](PolicyOverrides& o) { o.landlock = "maybe"; }).find("--landlock must be"), std::string::npos);
