@@ -36,7 +36,7 @@ class IdmappedBind : public ::testing::Test {
     argv.insert(argv.end(), args.begin(), args.end());
     argv.push_back("--");
     argv.insert(argv.end(), cmd.begin(), cmd.end());
-    return Run(argv);
+    return airlock::test::Run(argv);
   }
   std::string dir_;
 };
@@ -87,19 +87,22 @@ TEST_F(IdmappedBind, RootsWorkdirIsWritableAndFilesStayRoots) {
 
 // Every way to leave a setuid/setgid file, a file capability or a device node in the idmapped bind
 // is refused, with and without the monitor (its notify filters share chmod and open with the guard),
-// and a hard link cannot bring in a file of another mount.
+// and with the capabilities kept (weaken.keep_capabilities: CAP_SETFCAP, so only the guard stops a
+// file capability); a hard link cannot bring in a file of another mount.
 TEST_F(IdmappedBind, NothingCreatedThereGrantsPrivilegeOnTheHost) {
   if (!IsRoot()) GTEST_SKIP() << "needs root: only a root caller's binds are idmapped";
   const std::string other = MakeTempDir("idmap-other");
   ::chmod(other.c_str(), 0755);
   WriteFile(other + "/secret", "root's\n", 0644);
-  for (bool monitor : {false, true}) {
-    SCOPED_TRACE(monitor ? "with --monitor" : "without the monitor");
+  WriteFile(other + "/keep.toml", "include = [\"default\"]\n[weaken]\nkeep_capabilities = true\n");
+  for (const char* variant : {"plain", "monitor", "keep_capabilities"}) {
+    SCOPED_TRACE(variant);
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     ::chmod(dir_.c_str(), 0755);
     std::vector<std::string> args = {"--bind", dir_, "/work", "--ro-bind", HelperDir(), "/h", "--ro-bind", other, "/other"};
-    if (monitor) args.insert(args.end(), {"--monitor", other + "/events.jsonl"});
+    if (std::string(variant) == "monitor") args.insert(args.end(), {"--monitor", other + "/events.jsonl"});
+    if (std::string(variant) == "keep_capabilities") args.insert(args.end(), {"--profile", other + "/keep.toml"});
     auto r = RunAirlock(args, {"/h/setid_probe", "/work", "/other/secret"});
     if (r.exit_code != 0 && r.err.find("idmapped mount") != std::string::npos) GTEST_SKIP() << "no idmapped mounts here: " << r.err;
     ASSERT_EQ(r.exit_code, 0) << r.err;
