@@ -58,7 +58,7 @@ std::string IdmappedBinds(const MountPlan& plan) {
 // Idmapped binds (mount_plan.h) are safe only with the seccomp setid guard: nothing the sandbox
 // creates there may carry a setuid/setgid bit or a file capability of the host owner.
 Status CheckSetidGuard(const Policy& policy, const PreparedRun& run, const std::string& binds) {
-  const std::string fix = fmt::format("bind it read-only (--ro-bind), make it the sandbox's (chown {}:{}), or run airlock as "
+  const std::string fix = fmt::format("bind it read-only (--ro-bind), make it the sandbox user's (chown {}:{} DIR), or run airlock as "
                                       "an ordinary user who owns it",
                                       run.ids.outside_uid, run.ids.outside_gid);
   if (policy.seccomp.requirement == Requirement::kDisabled) {

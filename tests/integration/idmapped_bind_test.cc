@@ -178,3 +178,12 @@ TEST_F(IdmappedBind, UserWorkdirNeedsNoIdmap) {
   auto explain = RunIn(dir_, {"--profile", "workdir", "--explain"}, {});
   EXPECT_EQ(explain.out.find("idmapped"), std::string::npos) << explain.out;
 }
+
+// io_uring would perform opens and xattr writes seccomp never sees: with an idmapped bind, a policy
+// allowing it is refused before the sandbox starts.
+TEST_F(IdmappedBind, APolicyThatBypassesTheGuardIsRefused) {
+  if (!IsRoot()) GTEST_SKIP() << "needs root: only a root caller's binds are idmapped";
+  auto r = RunAirlock({"--bind", dir_, "/work", "--allow", "@io-uring"}, {"/bin/true"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("needs seccomp's setid guard, which io_uring would bypass"), std::string::npos) << r.err;
+}
