@@ -21,6 +21,7 @@
 #include "core/json_text.h"
 #include "core/log.h"
 #include "core/unique_fd.h"
+#include "mount/mount_plan.h"
 #include "policy/policy_overrides.h"
 #include "policy/profile_loader.h"
 #include "pool/pool.h"
@@ -299,6 +300,17 @@ std::optional<int> OpenMonitor(const RunArgs& a, const RunVariant* variant, Uniq
   return std::nullopt;
 }
 
+// What this caller makes of each mount, for --explain: which read-write binds a root caller's sandbox
+// gets idmapped (mount/mount_plan.h).
+std::vector<std::string> MountNotes(const Policy& policy) {
+  std::vector<std::string> notes;
+  auto ids = PlanIdMapping(policy.identity);
+  if (!ids) return notes;
+  const std::vector<BindIdmap> decisions = PlanBindIdmaps(policy, *ids);
+  for (size_t i = 0; i < decisions.size(); ++i) notes.push_back(DescribeBindIdmap(decisions[i], policy.mounts[i].src));
+  return notes;
+}
+
 // The profile with the flags applied and validated (--explain printed here), or an exit code.
 std::variant<Policy, int> EffectivePolicy(const RunArgs& a, const RunVariant* variant) {
   auto policy = LoadProfile(a.profile, Cwd());
@@ -413,7 +425,7 @@ int RunCommandAs(int argc, char** argv, const RunVariant* variant) {
   auto policy = EffectivePolicy(a, variant);
   if (const int* rc = std::get_if<int>(&policy)) return *rc;
   if (a.explain) {
-    std::fputs(ExplainPolicy(std::get<Policy>(policy)).c_str(), stdout);
+    std::fputs(ExplainPolicy(std::get<Policy>(policy), MountNotes(std::get<Policy>(policy))).c_str(), stdout);
     return 0;
   }
   if (a.command.empty()) {

@@ -188,11 +188,12 @@ void BindMount(int err_fd, int root_fd, const MountOp& op, int tree, DirCache& c
   if (::fstat(tree, &src_st) != 0) Fail(err_fd, "stat bind source", op, errno);
   if (S_ISLNK(src_st.st_mode)) Fail(err_fd, "bind source became a symlink", op, ELOOP);
   if (S_ISDIR(src_st.st_mode) != op.src_is_dir) Fail(err_fd, "bind source changed type", op, EXDEV);
+  // An idmapped tree came from the parent with its flags (nosuid, nodev) set there.
   struct mount_attr attr {};
   attr.attr_set = MOUNT_ATTR_NOSUID;
   if (!op.keep_dev) attr.attr_set |= MOUNT_ATTR_NODEV;
   if (op.readonly) attr.attr_set |= MOUNT_ATTR_RDONLY;
-  if (::mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
+  if (!op.idmapped && ::mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0) {
     Fail(err_fd, "mount_setattr", op, errno);
   }
   int d = CreateMountPoint(root_fd, op, op.src_is_dir, cache);
@@ -579,7 +580,7 @@ void OpenMountSourcesInChild(const MountPlan& plan, int err_fd) {
       plan.src_fds[i] = OpenDirectoryNoSymlinksInChild(err_fd, op.src.c_str());
       plan.layer_fds[i] = OpenDirectoryNoSymlinksInChild(err_fd, op.layer.c_str());
     }
-    if (op.kind != MountOp::Kind::kBind) continue;
+    if (op.kind != MountOp::Kind::kBind || op.idmapped) continue;  // idmapped: the parent's tree is in src_fds
     // op.src has no symlink left but (possibly) its last component (mount_plan.cc ResolveBindSource):
     // one swapped in since is refused (ELOOP), never followed.
     int fd = kernel::Openat2(AT_FDCWD, op.src.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0,

@@ -48,6 +48,7 @@
 
 #include <linux/filter.h>
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <memory>
@@ -76,6 +77,10 @@ struct MountOp {
   std::string origin;        // where the entry came from, for messages
   std::string layer;         // kOverlay: host directory with upper/ and work/ (src is the lower tree)
   bool fuse = false;         // kOverlay: fuse-overlayfs instead of the kernel's overlayfs (below)
+  // kBind, read-write: a detached idmapped tree made by the parent (StageIdmappedBindsFromParent) is in
+  // src_fds; the child attaches it as it is. idmap_owner names the host owner the sandbox stands for.
+  bool idmapped = false;
+  std::string idmap_owner;   // "uid 0 gid 0", for messages and the report
 };
 
 // A sysctl written in the child: path relative to /proc/sys ("user/max_inotify_instances").
@@ -134,6 +139,32 @@ Result<MountPlan> BuildMountPlan(const Policy& policy, const IdMapping& ids);
 // root-owned tree, nor the overlay its root-owned layer, otherwise). Files the overlay writes stay
 // owned by root on the host. Fails with the fix when the filesystem cannot be idmapped.
 Status StageIdmappedLayersFromParent(MountPlan& plan, const IdMapping& ids);
+
+// Read-write binds of a root caller (docs/SECURITY.md "Idmapped binds"). The sandbox's user is an
+// unprivileged host uid (65534), so a directory root owns is not writable by it. Such a bind is
+// attached as an idmapped mount whose mapping makes the source's owner (uid and gid) the sandbox's
+// user: the sandbox writes it as its owner and what it creates is owned by that owner on the host.
+// Only for read-write binds (not --ro-bind, not --dev-bind) and only when the owner is not the
+// sandbox's outside uid already; not for a shared sticky world-writable directory (/tmp): there the
+// sandbox stays one user among others (a root-owned file or symlink it made there would be trusted by
+// everyone). An unprivileged caller never needs it (its sandbox is itself on the host: what it owns
+// is writable, what it creates is its own) and could not make one (idmapping a host filesystem needs
+// CAP_SYS_ADMIN in the initial user namespace).
+enum class BindIdmap { kNone, kIdmapped, kSharedSticky };
+// Pure: what happens to a read-write bind whose source has `st`.
+BindIdmap DecideBindIdmap(const struct stat& st, const IdMapping& ids);
+// For --explain and the pool: the decision for each policy mount (kNone for all but read-write
+// binds; sources looked at with lstat, an unreadable one is kNone).
+std::vector<BindIdmap> PlanBindIdmaps(const Policy& policy, const IdMapping& ids);
+// One line for --explain's mount row ("" for kNone).
+std::string DescribeBindIdmap(BindIdmap decision, const std::string& src);
+
+// Parent side, before the clone: every read-write bind DecideBindIdmap idmaps becomes a detached
+// tree (the source opened without following a symlink, cloned recursively, idmapped, nosuid, nodev)
+// in src_fds, with op.idmapped set; the parent keeps its references in staged_trees. Fails with the
+// fix when the filesystem (or a mount beneath the source) cannot be idmapped. Returns how many.
+// A plan with idmapped binds needs the seccomp guard of seccomp.h (SeccompCompileOptions::setid_guard).
+Result<size_t> StageIdmappedBindsFromParent(MountPlan& plan, const IdMapping& ids);
 
 // The /proc and /sys entries that show host facts (kernel command line, symbols, interrupts, devices,
 // partitions, keys, boot id, firmware...), absolute. /sys entries apply only when a profile mounts /sys.

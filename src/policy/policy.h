@@ -182,8 +182,10 @@ struct Policy {
 // Checks the policy for contradictions and unsafe combinations; collects all problems into one Error.
 Status ValidatePolicy(const Policy& policy);
 
-// Human-readable effective policy for `airlock run --explain` / `airlock profile show`.
-std::string ExplainPolicy(const Policy& policy);
+// Human-readable effective policy for `airlock run --explain` / `airlock profile show`. mount_notes[i],
+// when given and not empty, is printed under policy.mounts[i] (what this host and caller make of it,
+// e.g. an idmapped bind: mount/mount_plan.h).
+std::string ExplainPolicy(const Policy& policy, const std::vector<std::string>& mount_notes = {});
 
 const char* RequirementName(Requirement r);
 const char* NetModeName(NetMode m);

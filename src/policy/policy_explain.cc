@@ -71,7 +71,7 @@ class Table {
   std::vector<std::string> weakenings_;
 };
 
-void ExplainMounts(const Policy& p, Table& t) {
+void ExplainMounts(const Policy& p, const std::vector<std::string>& notes, Table& t) {
   t.Section("filesystem");
   t.Row("/proc", p.mount_proc ? "fresh procfs for the sandbox pid namespace" : "not mounted");
   t.Row("/dev", p.mount_dev ? "minimal private /dev (device nodes only)" : "not mounted");
@@ -101,6 +101,9 @@ void ExplainMounts(const Policy& p, Table& t) {
     if (m.optional) line += "  (optional)";
     if (!m.origin.empty()) line += "  [" + m.origin + "]";
     t.Row(fmt::format("mount {:>2}", n), line);
+    if (static_cast<size_t>(n) <= notes.size() && !notes[static_cast<size_t>(n) - 1].empty()) {
+      t.Row("", "    " + notes[static_cast<size_t>(n) - 1]);
+    }
     if (m.kind == MountEntry::Kind::kBind) t.Weakened(fmt::format("host path {} is writable inside at {}", m.src, m.dst));
     if (m.kind == MountEntry::Kind::kDevBind) t.Weakened(fmt::format("host device path {} exposed at {}", m.src, m.dst));
   }
@@ -109,7 +112,7 @@ void ExplainMounts(const Policy& p, Table& t) {
 
 }  // namespace
 
-std::string ExplainPolicy(const Policy& p) {
+std::string ExplainPolicy(const Policy& p, const std::vector<std::string>& mount_notes) {
   Table t;
   t.out() = fmt::format("policy {} (from {})\n", p.name, Join(p.sources, "built-in defaults"));
 
@@ -132,7 +135,7 @@ std::string ExplainPolicy(const Policy& p) {
   if (p.allow_nested_userns) t.Weakened("nested user namespaces allowed (weaken.nested_userns)");
   if (p.keep_capabilities) t.Weakened("capabilities kept inside the user namespace (weaken.keep_capabilities)");
 
-  ExplainMounts(p, t);
+  ExplainMounts(p, mount_notes, t);
 
   t.Section("process");
   t.Row("hostname", p.hostname.empty() ? "(unchanged)" : p.hostname);

@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/private_dir.h"
 #include "core/runtime_dir.h"
+#include "mount/mount_plan.h"
 #include "policy/policy_fields.h"
 #include "policy/profile_loader.h"
 
@@ -35,6 +36,10 @@ std::string WarmIneligibility(const Policy& policy, const RunOptions& options) {
   if (!policy.pass_fds.empty()) return "--pass-fd runs cold";
   for (const MountEntry& m : policy.mounts) {
     if (m.kind == MountEntry::Kind::kOverlay) return "an overlay (a box's layer) is mounted per run";
+  }
+  if (auto ids = PlanIdMapping(policy.identity); ids && ids->caller_is_root) {
+    for (BindIdmap d : PlanBindIdmaps(policy, *ids))
+      if (d == BindIdmap::kIdmapped) return "an idmapped bind (root, a read-write bind the sandbox's user does not own) is made per run";
   }
   return "";
 }

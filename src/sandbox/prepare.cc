@@ -47,8 +47,34 @@ void PlanNamespaces(const Policy& policy, PreparedRun& run) {
   if (!policy.ns.cgroup) run.weakenings.push_back("namespaces.cgroup = false: host cgroup namespace shared (host cgroup paths visible)");
 }
 
+// The idmapped binds of the plan ("/work (uid 0 gid 0)"), "" if none.
+std::string IdmappedBinds(const MountPlan& plan) {
+  std::string out;
+  for (const MountOp& op : plan.ops)
+    if (op.idmapped) out += fmt::format("{}{} ({})", out.empty() ? "" : ", ", op.dst, op.idmap_owner);
+  return out;
+}
+
+// Idmapped binds (mount_plan.h) are safe only with the seccomp setid guard: nothing the sandbox
+// creates there may carry a setuid/setgid bit or a file capability of the host owner.
+Status CheckSetidGuard(const Policy& policy, const PreparedRun& run, const std::string& binds) {
+  const std::string fix = fmt::format("bind it read-only (--ro-bind), make it the sandbox user's (chown {}:{} DIR), or run airlock as "
+                                      "an ordinary user who owns it",
+                                      run.ids.outside_uid, run.ids.outside_gid);
+  if (policy.seccomp.requirement == Requirement::kDisabled) {
+    return MakeError(fmt::format("filesystem: {} is idmapped (as root, a read-write bind the sandbox's user does not own) "
+                                 "and needs seccomp's setid guard, but seccomp is disabled: enable it, or {}", binds, fix));
+  }
+  if (run.seccomp && run.seccomp->allowed.contains("io_uring_setup")) {
+    return MakeError(fmt::format("filesystem: {} is idmapped and needs seccomp's setid guard, which io_uring would bypass "
+                                 "(the policy allows @io-uring): deny it, or {}", binds, fix));
+  }
+  return Ok();
+}
+
 // The seccomp program (compiled or taken from the cache) and its layer.
 Status PrepareSeccomp(const Policy& policy, const RunOptions& options, PreparedRun& run) {
+  const std::string idmapped = IdmappedBinds(run.mounts);
   if (policy.seccomp.requirement == Requirement::kDisabled) {
     AddLayer(run, "seccomp", false, "disabled by profile");
     run.weakenings.push_back("seccomp disabled");
@@ -56,6 +82,7 @@ Status PrepareSeccomp(const Policy& policy, const RunOptions& options, PreparedR
     SeccompCompileOptions sopts;
     sopts.notify_syscalls = options.notify_syscalls;
     sopts.notify_filters = options.notify_filters;
+    sopts.setid_guard = !idmapped.empty();
     auto prog = CompileSeccompCached(policy.seccomp, sopts);
     if (!prog) return std::unexpected(std::move(prog.error()).WithContext("seccomp"));
     std::string detail = fmt::format("{} allow-list, {} instructions", policy.seccomp.base, prog->insns.size());
@@ -68,6 +95,10 @@ Status PrepareSeccomp(const Policy& policy, const RunOptions& options, PreparedR
     run.seccomp = std::move(*prog);
     AddLayer(run, "seccomp", true, detail);
   }
+  if (idmapped.empty()) return Ok();
+  if (Status st = CheckSetidGuard(policy, run, idmapped); !st) return st;
+  AddLayer(run, "idmapped-binds", true,
+           idmapped + ": the host owner is the sandbox's user; setid guard: no setuid/setgid modes, no xattrs, no openat2");
   return Ok();
 }
 
@@ -238,6 +269,9 @@ Result<PreparedRun> PrepareRun(const Policy& policy, const std::vector<std::stri
   if (!mounts) return std::unexpected(std::move(mounts.error()).WithContext("filesystem"));
   run.mounts = std::move(*mounts);
   if (Status st = StageIdmappedLayersFromParent(run.mounts, run.ids); !st) return std::unexpected(st.error());
+  if (auto binds = StageIdmappedBindsFromParent(run.mounts, run.ids); !binds) {
+    return std::unexpected(std::move(binds.error()).WithContext("filesystem"));
+  }
   AddLayer(run, "mount-namespace", true, fmt::format("tmpfs root, {} mount operations, pivot_root", run.mounts.ops.size()));
   mark("id mapping, mount plan");
 

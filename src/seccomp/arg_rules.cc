@@ -1,5 +1,6 @@
 #include "seccomp/arg_rules.h"
 
+#include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/prctl.h>
 #include <netinet/in.h>
@@ -197,6 +198,66 @@ std::vector<ArgRule> Build() {
 const std::vector<ArgRule>& DefaultArgRules() {
   static const std::vector<ArgRule> rules = Build();
   return rules;
+}
+
+const std::vector<SetidGuard>& SetidGuards() {
+  static const std::vector<SetidGuard> guards = {
+      {"chmod", 1},   {"fchmod", 1},    {"fchmodat", 2}, {"fchmodat2", 2}, {"creat", 1},
+      {"mknod", 1},   {"mknodat", 2},   {"open", 2, 1},  {"openat", 3, 2},
+  };
+  return guards;
+}
+
+const SetidGuard* FindSetidGuard(const std::string& syscall) {
+  for (const SetidGuard& g : SetidGuards())
+    if (g.syscall == syscall) return &g;
+  return nullptr;
+}
+
+bool SetidGuardDenies(const SetidGuard& g, const SyscallArgs& a) {
+  if (g.flags_arg >= 0 && (a[static_cast<size_t>(g.flags_arg)] & (O_CREAT | kKernelTmpfileBit)) == 0) return false;
+  return (a[g.mode_arg] & (S_ISUID | S_ISGID)) != 0;
+}
+
+std::vector<SyscallArgs> SetidGuardProbes(const SetidGuard& g) {
+  const std::initializer_list<uint64_t> modes = {0,        0644,     0755,           01777,         04755,   02755,
+                                                 06755,    04000,    02000,          S_IFREG | 04755, S_IFCHR | 0644,
+                                                 S_IFCHR | 02644, S_IFBLK | 0600, S_IFIFO | 0644, kHigh | 04755,
+                                                 kHigh | 0755, ~0ULL, 0xffff0000ULL | 0755};
+  const std::initializer_list<uint64_t> flags = {0,
+                                                 O_WRONLY,
+                                                 O_RDWR | O_TRUNC,
+                                                 O_CREAT,
+                                                 O_CREAT | O_WRONLY | O_TRUNC,
+                                                 O_CREAT | O_EXCL | O_CLOEXEC,
+                                                 O_TMPFILE | O_RDWR,
+                                                 kKernelTmpfileBit,
+                                                 O_DIRECTORY | O_RDWR,
+                                                 O_PATH,
+                                                 O_DIRECTORY,
+                                                 kHigh | O_CREAT,
+                                                 kHigh};
+  std::vector<SyscallArgs> out;
+  for (uint64_t mode : modes) {
+    if (g.flags_arg < 0) {
+      SyscallArgs a{};
+      a[g.mode_arg] = mode;
+      out.push_back(a);
+      continue;
+    }
+    for (uint64_t f : flags) {
+      SyscallArgs a{};
+      a[g.mode_arg] = mode;
+      a[static_cast<size_t>(g.flags_arg)] = f;
+      out.push_back(a);
+    }
+  }
+  return out;
+}
+
+const std::vector<std::string>& SetidGuardRefused() {
+  static const std::vector<std::string> refused = {"setxattr", "lsetxattr", "fsetxattr", kSetidGuardEnosys};
+  return refused;
 }
 
 const ArgRule* FindArgRule(const std::string& syscall) {

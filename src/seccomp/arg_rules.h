@@ -41,6 +41,32 @@ struct ArgRule {
 
 // The rules, stable order.
 const std::vector<ArgRule>& DefaultArgRules();
+
+// The setid guard (SeccompCompileOptions::setid_guard, for a sandbox with idmapped binds: what it
+// creates there is owned by a host user it stands for, mount/mount_plan.h). No setuid or setgid bit
+// can be set or created: the mode argument of each syscall below with S_ISUID or S_ISGID -> EPERM
+// (for open/openat only when the flags create a file: O_CREAT or O_TMPFILE). mkdir/mkdirat are not
+// here: the kernel keeps only the permission and sticky bits of a new directory's mode. Device nodes
+// are the mknod rule's (and the kernel's: CAP_MKNOD of the initial namespace, nodev mounts).
+struct SetidGuard {
+  std::string syscall;
+  unsigned mode_arg = 0;
+  int flags_arg = -1;  // >= 0: open/openat, the mode counts only when these flags create a file
+};
+const std::vector<SetidGuard>& SetidGuards();
+const SetidGuard* FindSetidGuard(const std::string& syscall);
+// Reference semantics of a guard (the compiled filter is checked against it on its probes).
+bool SetidGuardDenies(const SetidGuard& guard, const SyscallArgs& args);
+// Probe argument vectors for a guard: every branch, with high bits and file-type bits.
+std::vector<SyscallArgs> SetidGuardProbes(const SetidGuard& guard);
+// With the guard, these syscalls are refused whatever their arguments: the extended-attribute
+// setters (a security.capability set through an idmapped mount becomes a file capability of the host
+// owner: EPERM) and openat2 (its mode is in a structure seccomp cannot read: ENOSYS, so libc and
+// programs fall back to openat, where the guard sees it).
+const std::vector<std::string>& SetidGuardRefused();
+inline constexpr const char* kSetidGuardEnosys = "openat2";
+// The kernel's __O_TMPFILE bit (glibc's __O_TMPFILE also carries O_DIRECTORY): a flag with it creates.
+inline constexpr uint64_t kKernelTmpfileBit = 020000000;
 // The rule for `syscall`, or nullptr.
 const ArgRule* FindArgRule(const std::string& syscall);
 

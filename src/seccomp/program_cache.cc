@@ -102,8 +102,9 @@ void WriteWords(std::ostringstream& o, const char* tag, const C& words) {
 std::string SeccompCacheKey(const SeccompPolicy& p, const SeccompCompileOptions& o) {
   std::string filters;
   for (const auto& f : o.notify_filters) filters += fmt::format("{}:{}:{:#x},", f.syscall, f.arg, f.mask);
-  return fmt::format("v1|base={}|allow={}|deny={}|count={}|notify={}|nfilter={}|tree={}", p.base, JoinForKey(p.allow),
-                     JoinForKey(p.deny), p.count_denials ? 1 : 0, JoinForKey(o.notify_syscalls), filters, o.binary_tree ? 1 : 0);
+  return fmt::format("v1|base={}|allow={}|deny={}|count={}|notify={}|nfilter={}|tree={}{}", p.base, JoinForKey(p.allow),
+                     JoinForKey(p.deny), p.count_denials ? 1 : 0, JoinForKey(o.notify_syscalls), filters, o.binary_tree ? 1 : 0,
+                     o.setid_guard ? "|setid" : "");
 }
 
 std::string SerializeSeccompProgram(const SeccompProgram& p) {

@@ -45,6 +45,7 @@ struct SeccompProgram {
   // denials (clone with CLONE_NEWUSER, socket(AF_PACKET)...) are classified exactly this way.
   std::vector<sock_filter> verdict_insns;
   std::set<int> notify_nrs;                // syscall numbers from SeccompCompileOptions::notify_syscalls
+  bool setid_guard = false;                // compiled with SeccompCompileOptions::setid_guard (not serialized)
 };
 
 // A routed (notify_syscalls) syscall that reaches the supervisor only when (args[arg] & mask) != 0;
@@ -63,6 +64,11 @@ struct SeccompCompileOptions {
   std::vector<std::string> notify_syscalls;
   std::vector<NotifyArgFilter> notify_filters;  // narrow some notify_syscalls by an argument
   bool binary_tree = true;  // SCMP_FLTATR_CTL_OPTIMIZE=2; false (libseccomp's linear default) for benchmarks
+  // The setid guard of arg_rules.h (a sandbox with idmapped binds): setuid/setgid modes -> EPERM on
+  // chmod, fchmod, fchmodat, fchmodat2, creat, mknod, mknodat and creating open/openat; the xattr
+  // setters -> EPERM; openat2 -> ENOSYS. Not liftable by the policy. Combines with the monitor's
+  // notify filters (the guard's denials first); never precompiled.
+  bool setid_guard = false;
 };
 
 Result<SeccompProgram> CompileSeccomp(const SeccompPolicy& policy, const SeccompCompileOptions& options = {});

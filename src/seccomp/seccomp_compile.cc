@@ -1,10 +1,13 @@
 // CompileSeccomp: resolves the policy into allowed/denied syscall sets, emits rules with libseccomp
 // (binary tree), exports the BPF, prepends the x32 kill check, derives the installed and the verdict
 // programs, and checks the argument rules against their reference on the verdict program.
+#include <fcntl.h>
 #include <seccomp.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <map>
@@ -136,6 +139,79 @@ Status CheckNotifyFilter(const NotifyArgFilter& f, int nr, const std::vector<soc
   return Ok();
 }
 
+// What a guarded syscall must do (arg_rules.h SetidGuard) on both programs, given what it would do
+// without the guard: its argument rule (mknod's devices), the monitor's notify filter or plain
+// allow/route. With a notify filter, a creating open (O_CREAT is one of its bits, and O_TMPFILE
+// here) is routed.
+struct GuardContext {
+  const SetidGuard* guard = nullptr;
+  const ArgRule* rule = nullptr;             // active argument rule, or nullptr
+  const NotifyArgFilter* filter = nullptr;   // the monitor's narrowing, or nullptr
+  bool monitored = false;                    // in notify_nrs
+  bool count = false;                        // denials routed for counting
+};
+
+Status CheckGuard(const GuardContext& c, int nr, const std::vector<sock_filter>& verdict, const std::vector<sock_filter>& insns) {
+  std::vector<SyscallArgs> probes = SetidGuardProbes(*c.guard);
+  if (c.rule) probes.insert(probes.end(), c.rule->probes.begin(), c.rule->probes.end());
+  for (const SyscallArgs& args : probes) {
+    const bool denied = SetidGuardDenies(*c.guard, args) || (c.rule && c.rule->denied(args));
+    bool routed = c.monitored;
+    if (c.filter) {
+      routed = (args[c.filter->arg] & c.filter->mask) != 0 ||
+               (c.guard->flags_arg >= 0 && (args[static_cast<size_t>(c.guard->flags_arg)] & (O_CREAT | kKernelTmpfileBit)) != 0);
+    }
+    const uint32_t want_verdict = denied ? (SECCOMP_RET_ERRNO | EPERM) : SECCOMP_RET_ALLOW;
+    const uint32_t want_insns = denied ? (c.count ? SECCOMP_RET_USER_NOTIF : (SECCOMP_RET_ERRNO | EPERM))
+                                       : (routed ? SECCOMP_RET_USER_NOTIF : SECCOMP_RET_ALLOW);
+    for (const auto& [prog, want] : {std::pair{&verdict, want_verdict}, std::pair{&insns, want_insns}}) {
+      seccomp_data d{};
+      d.nr = nr;
+      d.arch = seccomp_abi::kAuditArchX86_64;
+      for (int i = 0; i < 6; ++i) d.args[i] = args[i];
+      auto v = EvaluateBpf(*prog, d);
+      if (!v) return std::unexpected(v.error());
+      if (v->action != want)
+        return MakeError("compiled filter disagrees with the setid guard for " + c.guard->syscall + " (args " +
+                         std::to_string(args[0]) + ", " + std::to_string(args[1]) + ", " + std::to_string(args[2]) + ", " +
+                         std::to_string(args[3]) + "): " + SeccompActionName(v->action) + " instead of " + SeccompActionName(want));
+    }
+  }
+  return Ok();
+}
+
+scmp_arg_cmp GuardMasked(unsigned arg, uint64_t bit) { return scmp_arg_cmp{arg, SCMP_CMP_MASKED_EQ, bit, bit}; }
+scmp_arg_cmp GuardAny(unsigned arg) { return scmp_arg_cmp{arg, SCMP_CMP_GE, 0, 0}; }
+
+// The rules of a guarded syscall, in libseccomp's order (arg_rules.h): the guard's denials on its
+// first argument (the flags of open/openat, else the mode), then what the syscall does otherwise,
+// all starting with a comparison on that same argument so the catch-alls act as "else".
+Status AddGuardedRules(scmp_filter_ctx ctx, const GuardContext& c, uint32_t allow, int nr, const std::string& name) {
+  const SetidGuard& g = *c.guard;
+  const unsigned first = g.flags_arg >= 0 ? static_cast<unsigned>(g.flags_arg) : g.mode_arg;
+  if ((c.filter && c.filter->arg != first) || (c.rule && g.flags_arg >= 0))
+    return MakeError("seccomp setid guard for '" + name + "': cannot combine with its other rules");
+  const uint32_t deny = SCMP_ACT_ERRNO(EPERM);
+  if (g.flags_arg < 0) {
+    for (uint64_t bit : {uint64_t{S_ISUID}, uint64_t{S_ISGID}}) AIRLOCK_TRY_STATUS(AddRule(ctx, deny, nr, {GuardMasked(first, bit)}, name), "seccomp");
+  } else {
+    for (uint64_t creates : {uint64_t{O_CREAT}, kKernelTmpfileBit}) {
+      for (uint64_t bit : {uint64_t{S_ISUID}, uint64_t{S_ISGID}})
+        AIRLOCK_TRY_STATUS(AddRule(ctx, deny, nr, {GuardMasked(first, creates), GuardMasked(g.mode_arg, bit)}, name), "seccomp");
+      AIRLOCK_TRY_STATUS(AddRule(ctx, allow, nr, {GuardMasked(first, creates), GuardAny(g.mode_arg)}, name), "seccomp");
+    }
+  }
+  if (c.filter) {
+    AIRLOCK_TRY_STATUS(AddRule(ctx, SCMP_ACT_ALLOW, nr, {scmp_arg_cmp{first, SCMP_CMP_MASKED_EQ, c.filter->mask, 0}}, name), "seccomp");
+    return AddRule(ctx, allow, nr, {GuardAny(first)}, name);
+  }
+  if (c.rule) {
+    for (const ArgRuleStep& step : c.rule->steps) AIRLOCK_TRY_STATUS(AddRule(ctx, step.allow ? allow : deny, nr, step.conditions, name), "seccomp");
+    return Ok();
+  }
+  return AddRule(ctx, allow, nr, {GuardAny(first)}, name);
+}
+
 }  // namespace
 
 Result<std::vector<std::string>> ResolveSyscallNames(const std::string& name) {
@@ -212,8 +288,25 @@ Result<SeccompProgram> CompileSeccomp(const SeccompPolicy& policy, const Seccomp
   }
 
   std::vector<std::pair<const ArgRule*, int>> active_rules;
+  std::vector<std::pair<GuardContext, int>> guarded;
+  const auto& refused = SetidGuardRefused();
   for (const auto& [nr, name] : GroupedSyscalls()) {
     const uint32_t allow = program.notify_nrs.contains(nr) ? kNotifyMarker : SCMP_ACT_ALLOW;
+    if (options.setid_guard && program.allowed.contains(name)) {
+      if (std::find(refused.begin(), refused.end(), name) != refused.end()) {
+        const uint32_t action = name == kSetidGuardEnosys ? kUncountedEnosysMarker : SCMP_ACT_ERRNO(EPERM);
+        AIRLOCK_TRY_STATUS(AddRule(ctx.get(), action, nr, {}, name), "seccomp");
+        continue;
+      }
+      if (const SetidGuard* g = FindSetidGuard(name)) {
+        GuardContext c{g, nullptr, nullptr, program.notify_nrs.contains(nr), policy.count_denials};
+        if (auto f = filters.find(nr); f != filters.end()) c.filter = f->second;
+        if (const ArgRule* rule = FindArgRule(name); rule && !lifted.contains(name)) c.rule = rule;
+        AIRLOCK_TRY_STATUS(AddGuardedRules(ctx.get(), c, allow, nr, name), "seccomp");
+        guarded.emplace_back(c, nr);
+        continue;
+      }
+    }
     if (auto f = filters.find(nr); f != filters.end() && program.allowed.contains(name)) {
       // Masked bits clear: allowed in the kernel; any of them set: routed (the catch-all acts as "else",
       // see arg_rules.h for libseccomp's ordering).
@@ -265,9 +358,13 @@ Result<SeccompProgram> CompileSeccomp(const SeccompPolicy& policy, const Seccomp
 
   for (const auto& [rule, nr] : active_rules)
     AIRLOCK_TRY_STATUS(CheckArgRule(*rule, nr, program.verdict_insns, SECCOMP_RET_ALLOW), "seccomp self-check");
-  for (const auto& [nr, f] : filters)
-    if (program.allowed.contains(SyscallName(nr)))
+  for (const auto& [nr, f] : filters) {
+    const bool guarded_nr = std::any_of(guarded.begin(), guarded.end(), [nr](const auto& g) { return g.second == nr; });
+    if (program.allowed.contains(SyscallName(nr)) && !guarded_nr)
       AIRLOCK_TRY_STATUS(CheckNotifyFilter(*f, nr, program.insns), "seccomp self-check");
+  }
+  for (const auto& [c, nr] : guarded) AIRLOCK_TRY_STATUS(CheckGuard(c, nr, program.verdict_insns, program.insns), "seccomp self-check");
+  program.setid_guard = options.setid_guard;
   return program;
 }
 

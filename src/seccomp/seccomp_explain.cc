@@ -28,6 +28,10 @@ std::string ExplainSeccomp(const SeccompProgram& program, const SeccompPolicy& p
     if (named(r.syscall) || named(r.lifted_by_group)) out += "seccomp: rule lifted: " + r.syscall + " (any arguments)\n";
     else out += "seccomp: rule: " + r.summary + "\n";
   }
+  if (program.setid_guard) {
+    out += "seccomp: setid guard (idmapped binds): setuid/setgid modes -> EPERM on chmod, fchmod, fchmodat, fchmodat2, "
+           "creat, mknod, mknodat and creating open/openat; setxattr, lsetxattr, fsetxattr -> EPERM; openat2 -> ENOSYS\n";
+  }
   out += "seccomp: unknown syscalls and clone3 -> ENOSYS; other denied syscalls -> EPERM; x32/i386 -> kill\n";
   if (policy.count_denials) out += "seccomp: denials counted by the supervisor (user notification)\n";
   if (!program.notify_nrs.empty()) {

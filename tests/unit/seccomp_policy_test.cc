@@ -1,4 +1,5 @@
 // seccomp: groups, policy deltas, and the compiled BPF evaluated in user space (no installation).
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/netlink.h>
 #include <linux/personality.h>
@@ -19,6 +20,7 @@
 
 #include "seccomp/arg_rules.h"
 #include "seccomp/bpf_eval.h"
+#include "seccomp/monitor_syscalls.h"
 #include "seccomp/seccomp.h"
 #include "seccomp/seccomp_abi.h"
 
@@ -456,6 +458,47 @@ TEST(SeccompDocker, WeBlockEverythingDockerBlocks) {
       bool docker_allows = false;
       for (const auto& args : arg_lists) docker_allows |= DockerArgsAllow(args, probe);
       EXPECT_TRUE(docker_allows) << name << "(" << probe[0] << ", " << probe[1] << ") allowed by airlock only";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace airlock
+
+namespace airlock {
+namespace {
+
+// The setid guard (idmapped binds, arg_rules.h): compiled (its self-check passes) with and without
+// denial counting and the monitor's notify filters; setid modes refused, plain ones not, xattr
+// setters EPERM, openat2 ENOSYS. Without the guard (the control) the same calls are allowed.
+TEST(SeccompSetidGuard, RefusesSetidModesXattrsAndOpenat2) {
+  for (bool count : {false, true}) {
+    for (bool monitor : {false, true}) {
+      SCOPED_TRACE(std::string(count ? "count" : "no count") + (monitor ? ", monitor" : ""));
+      SeccompPolicy p = Plain();
+      p.count_denials = count;
+      SeccompCompileOptions o;
+      if (monitor) {
+        o.notify_syscalls = MonitoredSyscalls();
+        o.notify_filters = MonitorNotifyFilters();
+      }
+      const SeccompProgram plain = MustCompile(p, o);
+      o.setid_guard = true;
+      const SeccompProgram guarded = MustCompile(p, o);
+      const auto& v = guarded.verdict_insns;
+      EXPECT_EQ(Act(v, SYS_chmod, {0, 04755}), kEperm);
+      EXPECT_EQ(Act(plain.verdict_insns, SYS_chmod, {0, 04755}), kAllow) << "the control";
+      EXPECT_EQ(Act(v, SYS_chmod, {0, 0755}), kAllow);
+      EXPECT_EQ(Act(v, SYS_fchmodat, {0, 0, 02750}), kEperm);
+      EXPECT_EQ(Act(v, SYS_openat, {0, 0, O_CREAT | O_WRONLY, 04755}), kEperm);
+      EXPECT_EQ(Act(v, SYS_openat, {0, 0, O_RDONLY, 04755}), kAllow) << "no file created: the mode is ignored";
+      EXPECT_EQ(Act(v, SYS_open, {0, O_TMPFILE | O_RDWR, 02755}), kEperm);
+      EXPECT_EQ(Act(v, SYS_mknodat, {0, 0, S_IFREG | 04755}), kEperm);
+      EXPECT_EQ(Act(v, SYS_mknodat, {0, 0, S_IFCHR | 0600}), kEperm);
+      EXPECT_EQ(Act(v, SYS_mknodat, {0, 0, S_IFIFO | 0600}), kAllow);
+      EXPECT_EQ(Act(v, SYS_fsetxattr, {}), kEperm);
+      EXPECT_EQ(Act(v, SYS_openat2, {}), kEnosys);
+      EXPECT_EQ(Act(guarded.insns, SYS_openat2, {}), kEnosys) << "answered in the kernel, never counted";
     }
   }
 }
