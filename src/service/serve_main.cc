@@ -143,7 +143,11 @@ int main(int argc, char** argv) {
   app.add_option("--url-file", a.url_file, "write the service's URL here once it listens");
   app.add_option("--new-key", a.new_key, "add a key named NAME to the key file, print it, and exit");
   app.add_option("--role", a.role, "--new-key's role: read, submit or admin (default submit)");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help is 0; a usage error is 2, as for every airlock command (not CLI11's own code)
+  }
 
   if (a.state_dir.empty()) a.state_dir = DefaultStateDir();
   if (a.keys_file.empty() && (a.local || !a.new_key.empty())) a.keys_file = a.state_dir + "/keys";

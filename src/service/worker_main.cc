@@ -42,7 +42,11 @@ int main(int argc, char** argv) {
   app.add_option("--ack-wait", ack_wait_s, "seconds without progress before work is redelivered (default 120)")->check(CLI::Range(1, 86400));
   app.add_option("--max-deliver", ec.max_deliver, "deliveries before work becomes a dead letter (default 3)")->check(CLI::Range(1, 100));
   app.add_option("--replicas", ec.replicas, "JetStream replicas of the streams and buckets (default 1; 3 in a cluster)")->check(CLI::Range(1, 5));
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help is 0; a usage error is 2, as for every airlock command (not CLI11's own code)
+  }
   ec.ack_wait = std::chrono::seconds(ack_wait_s);
   if (wc.id.empty()) wc.id = DefaultId();
   ec.name = "airlock-worker " + wc.id;

@@ -428,4 +428,13 @@ TEST(Serve, ServesHttpsWithAConfiguredCertificate) {
   std::filesystem::remove_all(dir, ec);
 }
 
+// A usage error is exit 2 with CLI11's message, as for every airlock command (was CLI11's own 109).
+TEST(Serve, UsageErrorIsExitTwo) {
+  for (const char* command : {"serve", "worker"}) {
+    auto r = test::Run({test::AirlockBin(), command, "--frobnicate"});
+    EXPECT_EQ(r.exit_code, 2) << command << ": " << r.err;
+    EXPECT_NE(r.err.find("frobnicate"), std::string::npos) << r.err;
+  }
+}
+
 }  // namespace
