@@ -256,6 +256,10 @@ ssize_t ReceiveExecChannelInInit(int sock, char** msg, int* fds, size_t* nfds) {
 void StartExecInInit(const PreparedRun& run, char* msg, size_t len, int* fds, size_t nfds, const sigset_t& old_mask,
                      ExecChildren* children) {
   const int err = nfds > kExecError ? fds[kExecError] : -1;
+  // init never blocks on a caller's descriptor (a full pipe, a socket whose peer does not read).
+  for (size_t i = kExecError; i <= kExecStatus && i < nfds; ++i) {
+    if (fds[i] >= 0) ::fcntl(fds[i], F_SETFL, ::fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+  }
   DecodedExec d;
   bool ok = nfds == kExecInitFds && DecodeExecInPlace(kExecInitMagic, msg, len, g_exec_ptrs, kMaxExecStrings + 2, &d);
   for (size_t i = 0; ok && i < nfds; ++i) ok = fds[i] >= 0;

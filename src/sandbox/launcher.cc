@@ -98,6 +98,8 @@ Result<ColdLaunched> LaunchCold(const PreparedRun& run, const PayloadSpec& spec,
   int exec_sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, exec_sv) != 0) return ErrnoError("socketpair");
   UniqueFd exec_parent(exec_sv[0]), exec_child(exec_sv[1]);
+  // The supervisor never blocks on init: a request that does not fit now is refused ("busy").
+  if (::fcntl(exec_parent.get(), F_SETFL, O_NONBLOCK) != 0) return ErrnoError("fcntl");
   UniqueFd notify_parent, notify_child;
   if (run.seccomp && run.seccomp->uses_user_notif) {
     int sv[2];

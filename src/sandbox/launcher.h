@@ -26,7 +26,7 @@ namespace airlock {
 // and memory of the whole sandbox.
 class ClonedInit final : public SandboxProcess {
  public:
-  ClonedInit(pid_t pid, UniqueFd pidfd, UniqueFd sync_w, UniqueFd exec_w)
+  ClonedInit(pid_t pid, UniqueFd pidfd, UniqueFd sync_w, UniqueFd exec_w = {})
       : pid_(pid), pidfd_(std::move(pidfd)), sync_w_(std::move(sync_w)), exec_w_(std::move(exec_w)) {}
   pid_t pid() const { return pid_; }
   // Lets init go on (uid maps, cgroup and network are in place). False if init is already gone.
