@@ -67,11 +67,11 @@ void TraceStepInChild(const PreparedRun& run, const char* step) {
 
 // The payload's lock-down, shared by cold and warm payloads (child.h).
 int LockDownPayloadInChild(const PreparedRun& run, int err, int* keep, size_t nkeep, const sigset_t& old_mask) {
-  return LockDownPayloadInChild(run, run.terminal, err, keep, nkeep, old_mask);
+  return LockDownPayloadInChild(run, run.terminal, -1, err, keep, nkeep, old_mask);
 }
 
-int LockDownPayloadInChild(const PreparedRun& run, const StdioTerminal& terminal, int err, int* keep, size_t nkeep,
-                           const sigset_t& old_mask) {
+int LockDownPayloadInChild(const PreparedRun& run, const StdioTerminal& terminal, int landlock_ruleset, int err, int* keep,
+                           size_t nkeep, const sigset_t& old_mask) {
   if (run.policy.new_session && ::setsid() < 0) ChildFail(err, "setsid", "", errno);
   // The private terminal (tty/pty_relay.h) over stdio, the controlling terminal of the new session.
   if (int rc = AttachTerminalInChild(terminal, run.policy.new_session); rc != 0) {
@@ -108,7 +108,9 @@ int LockDownPayloadInChild(const PreparedRun& run, const StdioTerminal& terminal
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ChildFail(err, "no_new_privs", "", errno);
   TraceStepInChild(run, "rlimits, fds, caps, uid");
   if (run.landlock.enabled) {
-    if (int rc = ApplyLandlockInChild(run.landlock); rc != 0) ChildFail(err, "landlock", "", -rc);
+    int rc = landlock_ruleset >= 0 ? RestrictLandlockInChild(landlock_ruleset) : ApplyLandlockInChild(run.landlock);
+    if (rc != 0) ChildFail(err, "landlock", "", -rc);
+    if (landlock_ruleset >= 0) ::close(landlock_ruleset);
   }
   TraceStepInChild(run, "landlock");
   if (::sigprocmask(SIG_SETMASK, &old_mask, nullptr) != 0) ChildFail(err, "sigprocmask", "", errno);
@@ -193,6 +195,10 @@ void WriteStatusRecordInChild(int fd, int status) {
 
 namespace {
 
+// The run's Landlock ruleset, built by init before the payload started (exec'd processes restrict
+// themselves with it); -1: none (they build their own from the plan, as the payload did).
+int g_exec_ruleset = -1;
+
 // init's buffer for one exec message and the decoder's pointers (init is single-threaded).
 alignas(16) char g_exec_msg[kMaxExecMessage];
 char* g_exec_ptrs[kMaxExecStrings + 2];
@@ -218,7 +224,8 @@ void CloseAll(const int* fds, size_t n) {
   }
   keep[nkeep++] = err;
   keep[nkeep++] = fds[kExecNotify];
-  int listener = LockDownPayloadInChild(run, StdioTerminal{}, err, keep, nkeep, old_mask);
+  if (g_exec_ruleset >= 0) keep[nkeep++] = g_exec_ruleset;
+  int listener = LockDownPayloadInChild(run, StdioTerminal{}, g_exec_ruleset, err, keep, nkeep, old_mask);
   if (listener >= 0) {
     if (int s = SendFd(fds[kExecNotify], listener); s != 0) ChildFail(err, "send seccomp listener", "", -s);
     ::close(listener);
@@ -460,6 +467,8 @@ void RunSandboxInitInChild(const PreparedRun& run, const PayloadSpec& cold_spec,
   SetUpSandboxInChild(run, ch.error_write);
   sigset_t waited, old;
   BlockInitSignalsInChild(&waited, &old);
+  // `airlock exec`: the Landlock ruleset of the tree as it is now, before any payload code runs.
+  if (run.landlock.enabled) g_exec_ruleset = BuildLandlockRulesetInChild(run.landlock);
   if (warm.start != nullptr) {
     warm.start(run, ch, old, waited, warm.arg);
     _exit(kChildSetupExit);  // backstop: a WarmStart does not return

@@ -23,7 +23,7 @@
 // `airlock exec` (exec_wire.h): init serves exec requests on its exec channel for its whole life (cold:
 // ChildChannels::exec_read; warm: the client's connection). For each it forks a child that runs the very
 // same LockDownPayloadInChild over the same PreparedRun (namespaces, cgroup, rlimits, ids, capabilities,
-// no_new_privs, Landlock, seccomp: nothing else), with the caller's stdio instead of the run's terminal,
+// no_new_privs, Landlock (the ruleset init built from the plan before the payload started), seccomp), with the caller's stdio instead of the run's terminal,
 // sends its seccomp listener to the supervisor, then chdir (after Landlock) and execve. init reports its
 // end to the caller like the payload's (StatusRecord), and ends it with the sandbox.
 // Nothing here allocates: all inputs were prepared in PreparedRun before clone().
@@ -90,9 +90,11 @@ struct WarmStart {
 // closed), cwd, capabilities, ids, no_new_privs, Landlock, the signal mask old_mask, seccomp (last).
 // Returns the seccomp listener (user notification) or -1; fails through ChildFail(err, ...).
 int LockDownPayloadInChild(const PreparedRun& run, int err, int* keep, size_t nkeep, const sigset_t& old_mask);
-// The same with `terminal` in place of run.terminal (an exec'd process keeps the stdio it was given).
-int LockDownPayloadInChild(const PreparedRun& run, const StdioTerminal& terminal, int err, int* keep, size_t nkeep,
-                           const sigset_t& old_mask);
+// The same with `terminal` in place of run.terminal (an exec'd process keeps the stdio it was given) and,
+// when landlock_ruleset >= 0, that ruleset (built by init from run.landlock before the payload started;
+// kept open through the fd step, closed after use) instead of one built now.
+int LockDownPayloadInChild(const PreparedRun& run, const StdioTerminal& terminal, int landlock_ruleset, int err, int* keep,
+                           size_t nkeep, const sigset_t& old_mask);
 
 // The processes init started for `airlock exec`, and their callers' status sockets.
 struct ExecChildren {
