@@ -2,7 +2,7 @@
 _airlock() {
   local cur prev words cword
   _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; cword=$COMP_CWORD; words=("${COMP_WORDS[@]}"); }
-  local cmds="run ps stop box pool profile check scan analyze audit rules milter quarantine serve worker watch verdicts open version help"
+  local cmds="run ps stop exec box pool profile check scan analyze audit rules milter quarantine serve worker watch verdicts open version help"
   if [ "$cword" -eq 1 ]; then COMPREPLY=($(compgen -W "$cmds" -- "$cur")); return; fi
   local i
   for ((i = 2; i < cword; i++)); do [ "${words[i]}" = "--" ] && { COMPREPLY=($(compgen -c -- "$cur")); return; }; done
@@ -35,6 +35,7 @@ _airlock() {
     check) COMPREPLY=($(compgen -W "--json --help" -- "$cur")) ;;
     ps) COMPREPLY=($(compgen -W "--json --all --help" -- "$cur")) ;;
     stop) COMPREPLY=($(compgen -W "$(airlock ps --json 2>/dev/null | sed -n 's/^ *"id": "\(.*\)",$/\1/p') --grace --all --help" -- "$cur")) ;;
+    exec) COMPREPLY=($(compgen -W "$(airlock ps --json 2>/dev/null | sed -n 's/^ *"id": "\(.*\)",$/\1/p') --cwd --all --help" -- "$cur")) ;;
     scan) COMPREPLY=($(compgen -W "--json --extract --rules -j --help" -- "$cur") $(compgen -f -- "$cur")) ;;
     rules) COMPREPLY=($(compgen -W "check match" -- "$cur") $(compgen -d -- "$cur")) ;;
     milter)

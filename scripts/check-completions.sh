@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The shell completions complete what they promise, with the airlock in BIN_DIR first on PATH:
-# commands (ps, stop), built-in profile names after --profile, run's options (--name).
+# commands (ps, stop, exec), built-in profile names after --profile, run's options (--name).
 #   check-completions.sh bash|zsh BIN_DIR COMPLETIONS_DIR      (exit 77: that shell is not installed)
 set -euo pipefail
 shell=$1 bin_dir=$2 dir=$3
@@ -15,6 +15,10 @@ case "$shell" in
     [[ " ${COMPREPLY[*]} " == *" default "* && " ${COMPREPLY[*]} " == *" analysis "* ]] || fail "--profile offers: ${COMPREPLY[*]}"
     COMP_WORDS=(airlock s); COMP_CWORD=1; COMPREPLY=(); _airlock
     [[ " ${COMPREPLY[*]} " == *" stop "* && " ${COMPREPLY[*]} " == *" scan "* ]] || fail "commands after 's': ${COMPREPLY[*]}"
+    COMP_WORDS=(airlock e); COMP_CWORD=1; COMPREPLY=(); _airlock
+    [[ " ${COMPREPLY[*]} " == *" exec "* ]] || fail "commands after 'e': ${COMPREPLY[*]}"
+    COMP_WORDS=(airlock exec --c); COMP_CWORD=2; COMPREPLY=(); _airlock
+    [[ " ${COMPREPLY[*]} " == *" --cwd "* ]] || fail "exec options after '--c': ${COMPREPLY[*]}"
     COMP_WORDS=(airlock run --na); COMP_CWORD=2; COMPREPLY=(); _airlock
     [[ " ${COMPREPLY[*]} " == *" --name "* ]] || fail "run options after '--na': ${COMPREPLY[*]}"
     ;;
@@ -30,6 +34,7 @@ case "$shell" in
     ' zsh "$dir/_airlock" 2>&1)
     [[ "$out" == *"(default workdir network analysis)"* ]] || fail "profiles: $out"
     grep -q "'stop:stop a running sandbox'" "$dir/_airlock" || fail "stop is not among the commands"
+    grep -q "'exec:run a command inside a running sandbox'" "$dir/_airlock" || fail "exec is not among the commands"
     ;;
   *) echo "usage: $0 bash|zsh BIN_DIR COMPLETIONS_DIR" >&2; exit 2 ;;
 esac

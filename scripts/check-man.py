@@ -11,7 +11,7 @@ import sys
 
 # Every command and subcommand with a --help of its own.
 COMMANDS = [
-    ["run"], ["ps"], ["stop"], ["pool"], ["profile", "list"], ["profile", "show"], ["check"],
+    ["run"], ["ps"], ["stop"], ["exec"], ["pool"], ["profile", "list"], ["profile", "show"], ["check"],
     # `box run NAME` opens the box before parsing: its options are `run`'s.
     ["box", "create"], ["box", "list"], ["box", "diff"], ["box", "review"], ["box", "commit"],
     ["box", "discard"], ["box", "rm"], ["box", "export"], ["box", "import"], ["box", "snapshot"],

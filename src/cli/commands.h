@@ -37,6 +37,7 @@ int CheckCommand(int argc, char** argv);    // airlock check
 int PoolCommand(int argc, char** argv);     // airlock pool
 int PsCommand(int argc, char** argv);       // airlock ps
 int StopCommand(int argc, char** argv);     // airlock stop
+int ExecCommand(int argc, char** argv);     // airlock exec
 int OpenCommand(int argc, char** argv);     // airlock open FILE: run it in the analysis sandbox (cmd_open.cc)
 // Parses argv with app: the exit code to end with (help: 0, usage error: 121), or nullopt to go on.
 std::optional<int> ParseCommandLine(CLI::App& app, int argc, char** argv);

@@ -25,6 +25,8 @@ Commands:
   pool [--size N]    keep sandboxes prepared so `airlock run` starts warm (see `airlock pool --help`)
   ps [--json]        the running sandboxes of this user: id, name, uptime, processes, memory
   stop ID|NAME       SIGTERM to a running sandbox, SIGKILL to all of it after --grace seconds
+  exec ID|NAME -- CMD [ARGS...]
+                     run a command inside a running sandbox with its first program's policy
   box create|run|list|diff|review|commit|discard|rm NAME
                      named copy-on-write boxes: changes stay in the box (see `airlock box --help`)
   check [--json]     what this kernel offers and what airlock will enforce here
@@ -58,7 +60,7 @@ Exit codes of `airlock run`: the command's own status (128+N when killed by sign
 // as found now (core/helper_path.h), so a user sees what this installation can do.
 int PrintVersion() {
   std::printf("airlock %s (commit %s)\n", AIRLOCK_VERSION, AIRLOCK_GIT_COMMIT);
-  std::printf("built in: run, pool, box, ps, stop, open, profile, check\n");
+  std::printf("built in: run, pool, box, ps, stop, exec, open, profile, check\n");
   struct Helper {
     const char* commands;
     const char* binary;
@@ -95,6 +97,7 @@ int main(int argc, char** argv) {
   if (cmd == "pool") return airlock::cli::PoolCommand(argc - 1, argv + 1);
   if (cmd == "ps") return airlock::cli::PsCommand(argc - 1, argv + 1);
   if (cmd == "stop") return airlock::cli::StopCommand(argc - 1, argv + 1);
+  if (cmd == "exec") return airlock::cli::ExecCommand(argc - 1, argv + 1);
   if (cmd == "box") return airlock::cli::BoxCommand(argc - 1, argv + 1);
   if (cmd == "check") return airlock::cli::CheckCommand(argc - 1, argv + 1);
   if (cmd == "scan") return airlock::cli::ExecHelper("airlock-scan", argc - 1, argv + 1);

@@ -150,6 +150,16 @@ Result<LandlockPlan> PrepareLandlockForAbi(const Policy& policy, const std::vect
 
 int ApplyLandlockInChild(const LandlockPlan& plan) {
   if (!plan.enabled) return 0;
+  int ruleset = BuildLandlockRulesetInChild(plan);
+  if (ruleset < 0) return ruleset;
+  int rc = RestrictLandlockInChild(ruleset);
+  ::close(ruleset);
+  return rc;
+}
+
+int RestrictLandlockInChild(int ruleset) { return kernel::LandlockRestrictSelf(ruleset, 0) != 0 ? -errno : 0; }
+
+int BuildLandlockRulesetInChild(const LandlockPlan& plan) {
   kernel::LandlockRulesetAttr attr;
   attr.handled_access_fs = plan.handled_fs;
   attr.handled_access_net = plan.abi >= 4 ? plan.handled_net : 0;
@@ -192,9 +202,11 @@ int ApplyLandlockInChild(const LandlockPlan& plan) {
       }
     }
   }
-  if (rc == 0 && kernel::LandlockRestrictSelf(ruleset, 0) != 0) rc = -errno;
-  ::close(ruleset);
-  return rc;
+  if (rc != 0) {
+    ::close(ruleset);
+    return rc;
+  }
+  return ruleset;
 }
 
 }  // namespace airlock

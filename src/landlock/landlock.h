@@ -56,6 +56,12 @@ Result<LandlockPlan> PrepareLandlockForAbi(const Policy& policy, const std::vect
 // PR_SET_NO_NEW_PRIVS (the caller does; without it and without CAP_SYS_ADMIN restrict fails EPERM).
 // A plan with enabled == false is a no-op returning 0.
 int ApplyLandlockInChild(const LandlockPlan& plan);
+// ApplyLandlockInChild in two steps: the ruleset (its fd, close-on-exec; -errno), built with the same
+// rules, then landlock_restrict_self with it (0 or -errno). `airlock exec` (sandbox/child.h): init builds
+// the ruleset once before the payload starts, so every exec'd process is restricted by the ruleset of
+// the pristine tree, whatever the sandbox changed since. Allocation-free. Needs plan.enabled.
+int BuildLandlockRulesetInChild(const LandlockPlan& plan);
+int RestrictLandlockInChild(int ruleset);
 
 // Rights sets used above (already limited to an ABI by PrepareLandlockFromParent).
 uint64_t LandlockHandledFsForAbi(int abi);

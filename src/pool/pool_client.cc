@@ -133,6 +133,15 @@ class InitConnection final : public SandboxProcess {
   // the namespaces' teardown, need not hold us up.)
   bool EndsWithStatus() const override { return true; }
   const char* LaunchKind() const override { return "warm"; }
+  // An exec request travels on the connection to init, like the signals (warm_payload.h).
+  Status SendExec(std::string_view msg, const int* fds, size_t nfds) override {
+    if (!answered_ || answer_.empty() || answer_[0] != 'Y' || !sock_) return MakeError("the warm sandbox is not running yet");
+    ssize_t n = SendWithFds(sock_.get(), msg.data(), msg.size(), fds, nfds);
+    if (n != static_cast<ssize_t>(msg.size())) {
+      return std::unexpected(Error("send the exec request to the sandbox's init", n < 0 ? static_cast<int>(-n) : EIO));
+    }
+    return Ok();
+  }
   std::optional<Clock::time_point> Deadline() const override {
     return answered_ ? std::nullopt : std::optional<Clock::time_point>(answer_deadline_);
   }
@@ -416,6 +425,9 @@ std::optional<Result<RunOutcome>> RunWarm(const Policy& policy, const std::vecto
   so.kill_on_interrupt = options.kill_on_interrupt;
   so.control_fd = options.control_fd;
   so.terminal = tty;
+  if (auto ids = PlanIdMapping(policy.identity)) {
+    so.exec = [&policy, ids = *ids](ExecMessage m) { return PrepareExecForInit(policy, ids, std::move(m)); };
+  }
   Supervisor supervisor(std::move(so));
   auto launched = LaunchWarm(std::move(sock), socket, key, *request, tty, mark, &cgroup, why_not);
   if (!launched) return Result<RunOutcome>(std::unexpected(launched.error()));

@@ -15,7 +15,8 @@
 //                       JSON is followed by a NUL and the sandbox's CgroupShape text, and its
 //                       directories' lease descriptors come along (SCM_RIGHTS, in shape order)
 //   payload -> client   its seccomp listener; payload -> init: the status pipe
-//   client -> init      SignalMessage for each forwarded signal; closing the connection = the client died
+//   client -> init      SignalMessage for each forwarded signal, an `airlock exec` request (sandbox/exec_wire.h);
+//                       closing the connection = the client died
 //   init -> client      over the passed pipes, exactly as in a cold run (ChildErrorRecord, StatusRecord)
 // The payload decodes the request without allocating (DecodeRequestInPlace) and trusts nothing in it:
 // counts and lengths are checked against the message's real size.

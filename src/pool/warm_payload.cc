@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "core/fd_passing.h"
 #include "kernel/syscalls.h"
@@ -154,10 +156,12 @@ pid_t StartWarmPayloadInChild(const PreparedRun& run, ChildChannels& ch, WarmCha
 }
 
 // init of a warm sandbox after the payload started: like the cold loop, plus the client's connection
-// (forwarded signals; a hang-up means the client died). Before reporting, init kills and reaps every
+// (forwarded signals, `airlock exec` requests its supervisor forwards: child.h; a hang-up means the
+// client died). Before reporting, init kills and reaps every
 // other process of the sandbox, so the client's answer means "nothing of this sandbox runs any more".
 [[noreturn]] void SuperviseWarmInChild(const PreparedRun& run, pid_t payload, int client, const sigset_t& waited,
-                                       const ChildChannels& ch) {
+                                       const sigset_t& old_mask, const ChildChannels& ch) {
+  ExecChildren execs;
   const bool own_pidns = (run.clone_flags & CLONE_NEWPID) != 0;
   auto kill_all = [&]() {
     // kill(-1) in our own pid namespace reaches exactly the sandbox; without one, only the payload.
@@ -174,11 +178,19 @@ pid_t StartWarmPayloadInChild(const PreparedRun& run, ChildChannels& ch, WarmCha
     struct pollfd fds[2] = {{sfd, POLLIN, 0}, {client_open ? client : -1, POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) continue;
     if (fds[1].revents) {
+      // A SignalMessage, or an `airlock exec` request forwarded by the client's supervisor (child.h).
+      char* msg = nullptr;
+      int rfds[kMaxPassedFds];
+      size_t nfds = 0;
+      ssize_t n = ReceiveExecChannelInInit(client, &msg, rfds, &nfds);
       SignalMessage m;
-      ssize_t n = ::recv(client, &m, sizeof m, MSG_DONTWAIT);
+      if (n == static_cast<ssize_t>(sizeof m)) std::memcpy(&m, msg, sizeof m);
       if (n == static_cast<ssize_t>(sizeof m) && m.magic == kSignalMagic && m.signo > 0 && m.signo < 65) {
         ::kill(payload, m.signo);
-      } else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) || (fds[1].revents & (POLLHUP | POLLERR))) {
+        for (size_t i = 0; i < nfds; ++i) ::close(rfds[i]);
+      } else if (n > 0) {
+        StartExecInInit(run, msg, static_cast<size_t>(n), rfds, nfds, old_mask, &execs);
+      } else if (n == 0 || (n < 0 && n != -EAGAIN && n != -EINTR && n != -EMSGSIZE) || (fds[1].revents & (POLLHUP | POLLERR))) {
         client_open = false;
         ::close(client);
         if (run.policy.die_with_parent) kill_all();
@@ -191,9 +203,13 @@ pid_t StartWarmPayloadInChild(const PreparedRun& run, ChildChannels& ch, WarmCha
       }
       for (;;) {
         int status = 0;
-        pid_t r = ::waitpid(-1, &status, WNOHANG);
+        struct rusage ru {};
+        pid_t r = ::wait4(-1, &status, WNOHANG, &ru);
         if (r <= 0) break;
-        if (r != payload) continue;
+        if (r != payload) {
+          ReportExecEndInInit(&execs, r, status, ru);
+          continue;
+        }
         TraceStepInChild(run, "warm: payload ended");
         if (own_pidns) {
           ::kill(-1, SIGKILL);
@@ -215,7 +231,7 @@ void StartWarmSandboxInInit(const PreparedRun& run, ChildChannels& ch, const sig
   WarmChannels& wc = *static_cast<WarmChannels*>(arg);
   int client = -1;
   pid_t payload = StartWarmPayloadInChild(run, ch, wc, old_mask, &client);
-  SuperviseWarmInChild(run, payload, client, waited, ch);
+  SuperviseWarmInChild(run, payload, client, waited, old_mask, ch);
 }
 
 }  // namespace airlock::pool

@@ -28,6 +28,7 @@
 #include "net/net.h"
 #include "process/child_error.h"
 #include "process/close_fds.h"
+#include "sandbox/exec_wire.h"
 #include "sandbox/signals.h"
 #include "tty/pty_relay.h"
 
@@ -66,9 +67,14 @@ void TraceStepInChild(const PreparedRun& run, const char* step) {
 
 // The payload's lock-down, shared by cold and warm payloads (child.h).
 int LockDownPayloadInChild(const PreparedRun& run, int err, int* keep, size_t nkeep, const sigset_t& old_mask) {
+  return LockDownPayloadInChild(run, run.terminal, -1, err, keep, nkeep, old_mask);
+}
+
+int LockDownPayloadInChild(const PreparedRun& run, const StdioTerminal& terminal, int landlock_ruleset, int err, int* keep,
+                           size_t nkeep, const sigset_t& old_mask) {
   if (run.policy.new_session && ::setsid() < 0) ChildFail(err, "setsid", "", errno);
   // The private terminal (tty/pty_relay.h) over stdio, the controlling terminal of the new session.
-  if (int rc = AttachTerminalInChild(run.terminal, run.policy.new_session); rc != 0) {
+  if (int rc = AttachTerminalInChild(terminal, run.policy.new_session); rc != 0) {
     ChildFail(err, "attach the sandbox's terminal", "", -rc);
   }
   if (run.policy.new_keyring) {
@@ -102,7 +108,9 @@ int LockDownPayloadInChild(const PreparedRun& run, int err, int* keep, size_t nk
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ChildFail(err, "no_new_privs", "", errno);
   TraceStepInChild(run, "rlimits, fds, caps, uid");
   if (run.landlock.enabled) {
-    if (int rc = ApplyLandlockInChild(run.landlock); rc != 0) ChildFail(err, "landlock", "", -rc);
+    int rc = landlock_ruleset >= 0 ? RestrictLandlockInChild(landlock_ruleset) : ApplyLandlockInChild(run.landlock);
+    if (rc != 0) ChildFail(err, "landlock", "", -rc);
+    if (landlock_ruleset >= 0) ::close(landlock_ruleset);
   }
   TraceStepInChild(run, "landlock");
   if (::sigprocmask(SIG_SETMASK, &old_mask, nullptr) != 0) ChildFail(err, "sigprocmask", "", errno);
@@ -185,6 +193,132 @@ void WriteStatusRecordInChild(int fd, int status) {
   _exit(128 + WTERMSIG(status));
 }
 
+namespace {
+
+// The run's Landlock ruleset, built by init before the payload started (exec'd processes restrict
+// themselves with it); -1: none (they build their own from the plan, as the payload did).
+int g_exec_ruleset = -1;
+
+// init's buffer for one exec message and the decoder's pointers (init is single-threaded).
+alignas(16) char g_exec_msg[kMaxExecMessage];
+char* g_exec_ptrs[kMaxExecStrings + 2];
+
+void CloseAll(const int* fds, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (fds[i] >= 0) ::close(fds[i]);
+  }
+}
+
+// The exec'd process, forked by init: the caller's stdio, then the payload's lock-down (the same
+// function over the same PreparedRun), its seccomp listener to the supervisor, then what the caller
+// asked for: controlling terminal, cwd and umask (after Landlock and seccomp), execve.
+[[noreturn]] void RunExecInChild(const PreparedRun& run, const DecodedExec& d, const int* fds, const sigset_t& old_mask) {
+  const int err = fds[kExecError];
+  for (int i = 0; i < 3; ++i) {
+    if (::dup2(fds[i], i) != i) ChildFail(err, "exec stdio", "", errno);
+  }
+  int keep[64];
+  size_t nkeep = 0;
+  for (int fd : run.pass_fds) {
+    if (nkeep < 60) keep[nkeep++] = fd;  // as the payload: the run's --pass-fd descriptors
+  }
+  keep[nkeep++] = err;
+  keep[nkeep++] = fds[kExecNotify];
+  if (g_exec_ruleset >= 0) keep[nkeep++] = g_exec_ruleset;
+  int listener = LockDownPayloadInChild(run, StdioTerminal{}, g_exec_ruleset, err, keep, nkeep, old_mask);
+  if (listener >= 0) {
+    if (int s = SendFd(fds[kExecNotify], listener); s != 0) ChildFail(err, "send seccomp listener", "", -s);
+    ::close(listener);
+  }
+  ::close(fds[kExecNotify]);
+  if (run.policy.new_session && d.terminal != 0) {
+    if (int rc = TakeControllingTerminalInChild(d.terminal); rc != 0) ChildFail(err, "attach the caller's terminal", "", -rc);
+  }
+  if (d.cwd[0] != '\0' && ::chdir(d.cwd) != 0) ChildFail(err, "chdir", d.cwd, errno);
+  ::umask(static_cast<mode_t>(d.umask));
+  ExecPayloadInChild(err, d.argv, d.envp, d.exec, d.execc);
+}
+
+}  // namespace
+
+ssize_t ReceiveExecChannelInInit(int sock, char** msg, int* fds, size_t* nfds) {
+  int raw[kMaxPassedFds];
+  size_t n = 0;
+  bool truncated = false;
+  ssize_t len = ReceiveWithFds(sock, g_exec_msg, sizeof g_exec_msg, raw, kMaxPassedFds, &n, &truncated, MSG_DONTWAIT);
+  *nfds = 0;
+  for (size_t i = 0; i < n; ++i) {
+    fds[(*nfds)++] = ::fcntl(raw[i], F_DUPFD_CLOEXEC, 10);  // never 0-2: the exec'd process dup2s onto those
+    ::close(raw[i]);
+  }
+  if (len > 0 && truncated) {
+    CloseAll(fds, *nfds);
+    *nfds = 0;
+    return -EMSGSIZE;
+  }
+  *msg = g_exec_msg;
+  return len;
+}
+
+void StartExecInInit(const PreparedRun& run, char* msg, size_t len, int* fds, size_t nfds, const sigset_t& old_mask,
+                     ExecChildren* children) {
+  const int err = nfds > kExecError ? fds[kExecError] : -1;
+  // init never blocks on a caller's descriptor (a full pipe, a socket whose peer does not read).
+  for (size_t i = kExecError; i <= kExecStatus && i < nfds; ++i) {
+    if (fds[i] >= 0) ::fcntl(fds[i], F_SETFL, ::fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+  }
+  DecodedExec d;
+  bool ok = nfds == kExecInitFds && DecodeExecInPlace(kExecInitMagic, msg, len, g_exec_ptrs, kMaxExecStrings + 2, &d);
+  for (size_t i = 0; ok && i < nfds; ++i) ok = fds[i] >= 0;
+  if (!ok) {
+    if (err >= 0) ChildReportError(err, "exec request", "malformed", EPROTO);
+    CloseAll(fds, nfds);
+    return;
+  }
+  if (children->count == ExecChildren::kMax) {
+    ChildReportError(err, "start exec", "64 processes started by airlock exec still run", EAGAIN);
+    CloseAll(fds, nfds);
+    return;
+  }
+  pid_t pid = kernel::CloneForkLike(0, nullptr);
+  if (pid == 0) RunExecInChild(run, d, fds, old_mask);
+  if (pid < 0) {
+    ChildReportError(err, "start exec", "", errno);
+    CloseAll(fds, nfds);
+    return;
+  }
+  // The caller signals it through a pidfd (pidfd_send_signal works from an ancestor pid namespace).
+  int pidfd = kernel::PidfdOpen(pid);
+  if (pidfd >= 0) {
+    (void)SendFd(fds[kExecStatus], pidfd);
+    ::close(pidfd);
+  }
+  children->pid[children->count] = pid;
+  children->status_fd[children->count] = fds[kExecStatus];
+  ++children->count;
+  fds[kExecStatus] = -1;
+  CloseAll(fds, nfds);
+}
+
+bool ReportExecEndInInit(ExecChildren* children, pid_t pid, int status, const struct rusage& ru) {
+  for (size_t i = 0; i < children->count; ++i) {
+    if (children->pid[i] != pid) continue;
+    StatusRecord rec;
+    rec.raw_status = status;
+    rec.user_us = ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec;
+    rec.system_us = ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec;
+    rec.maxrss_kb = ru.ru_maxrss;
+    ssize_t w = ::send(children->status_fd[i], &rec, sizeof rec, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)w;
+    ::close(children->status_fd[i]);
+    --children->count;
+    children->pid[i] = children->pid[children->count];
+    children->status_fd[i] = children->status_fd[children->count];
+    return true;
+  }
+  return false;
+}
+
 
 namespace {
 
@@ -257,25 +391,54 @@ void BlockInitSignalsInChild(sigset_t* waited, sigset_t* old) {
   ::sigprocmask(SIG_BLOCK, waited, old);
 }
 
-// init of a cold run once the payload started: only reaping and forwarding.
-[[noreturn]] void ReapAndForwardInChild(pid_t payload, const sigset_t& waited, const ChildChannels& ch) {
+// Reaps what ended; the payload's end is reported and ends init (exiting kills every other process
+// of the pid namespace, exec'd ones too).
+void ReapInChild(pid_t payload, const ChildChannels& ch, ExecChildren* execs) {
   for (;;) {
-    siginfo_t info{};
-    int sig = ::sigwaitinfo(&waited, &info);
-    if (sig < 0) continue;
-    if (sig != SIGCHLD) {
-      ::kill(payload, sig);
-      continue;
+    int status = 0;
+    struct rusage ru {};
+    pid_t r = ::wait4(-1, &status, WNOHANG, &ru);
+    if (r <= 0) return;
+    if (r == payload) {
+      WriteStatusRecordInChild(ch.status_write, status);
+      ExitLikePayloadInChild(status);
     }
-    for (;;) {
-      int status = 0;
-      pid_t r = ::waitpid(-1, &status, WNOHANG);
-      if (r <= 0) break;
-      if (r == payload) {
-        WriteStatusRecordInChild(ch.status_write, status);
-        // Exiting kills every other process of the pid namespace.
-        ExitLikePayloadInChild(status);
+    ReportExecEndInInit(execs, r, status, ru);
+  }
+}
+
+// init of a cold run once the payload started: reaping, forwarding, and `airlock exec` requests from
+// the supervisor (ch.exec_read; its hang-up means the supervisor is gone: die-with-parent acts).
+[[noreturn]] void ReapAndForwardInChild(const PreparedRun& run, pid_t payload, const sigset_t& waited,
+                                        const sigset_t& old_mask, const ChildChannels& ch) {
+  const int sfd = ::signalfd(-1, &waited, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) {
+    ::kill(payload, SIGKILL);
+    _exit(kChildSetupExit);
+  }
+  ExecChildren execs;
+  int exec_fd = ch.exec_read;
+  for (;;) {
+    struct pollfd fds[2] = {{sfd, POLLIN, 0}, {exec_fd, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) continue;
+    if (fds[1].revents) {
+      char* msg = nullptr;
+      int rfds[kMaxPassedFds];
+      size_t nfds = 0;
+      ssize_t n = ReceiveExecChannelInInit(exec_fd, &msg, rfds, &nfds);
+      if (n > 0) StartExecInInit(run, msg, static_cast<size_t>(n), rfds, nfds, old_mask, &execs);
+      else CloseAll(rfds, nfds);
+      if (n == 0 || (n < 0 && n != -EAGAIN && n != -EINTR && n != -EMSGSIZE)) {
+        ::close(exec_fd);
+        exec_fd = -1;
       }
+    }
+    if (fds[0].revents) {
+      struct signalfd_siginfo si;
+      while (::read(sfd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+        if (si.ssi_signo != SIGCHLD) ::kill(payload, static_cast<int>(si.ssi_signo));
+      }
+      ReapInChild(payload, ch, &execs);
     }
   }
 }
@@ -304,6 +467,8 @@ void RunSandboxInitInChild(const PreparedRun& run, const PayloadSpec& cold_spec,
   SetUpSandboxInChild(run, ch.error_write);
   sigset_t waited, old;
   BlockInitSignalsInChild(&waited, &old);
+  // `airlock exec`: the Landlock ruleset of the tree as it is now, before any payload code runs.
+  if (run.landlock.enabled) g_exec_ruleset = BuildLandlockRulesetInChild(run.landlock);
   if (warm.start != nullptr) {
     warm.start(run, ch, old, waited, warm.arg);
     _exit(kChildSetupExit);  // backstop: a WarmStart does not return
@@ -318,7 +483,7 @@ void RunSandboxInitInChild(const PreparedRun& run, const PayloadSpec& cold_spec,
   if (payload < 0) ChildFail(ch.error_write, "start payload", "", errno);
   ::close(ch.error_write);
   if (ch.notify_write >= 0) ::close(ch.notify_write);
-  ReapAndForwardInChild(payload, waited, ch);
+  ReapAndForwardInChild(run, payload, waited, old, ch);
 }
 
 }  // namespace airlock

@@ -20,6 +20,12 @@
 //   shares) -> fds (close all but stdio, pass-fds) -> chdir ->
 //   drop bounding set + lock securebits (needs CAP_SETPCAP) -> setgroups/setresgid/setresuid ->
 //   clear all capability sets -> no_new_privs -> Landlock -> seccomp (last) -> execve.
+// `airlock exec` (exec_wire.h): init serves exec requests on its exec channel for its whole life (cold:
+// ChildChannels::exec_read; warm: the client's connection). For each it forks a child that runs the very
+// same LockDownPayloadInChild over the same PreparedRun (namespaces, cgroup, rlimits, ids, capabilities,
+// no_new_privs, Landlock (the ruleset init built from the plan before the payload started), seccomp), with the caller's stdio instead of the run's terminal,
+// sends its seccomp listener to the supervisor, then chdir (after Landlock) and execve. init reports its
+// end to the caller like the payload's (StatusRecord), and ends it with the sandbox.
 // Nothing here allocates: all inputs were prepared in PreparedRun before clone().
 #pragma once
 
@@ -27,6 +33,9 @@
 
 #include <cstddef>
 #include <cstdint>
+
+#include <sys/resource.h>
+#include <sys/types.h>
 
 #include "sandbox/prepare.h"
 
@@ -57,6 +66,7 @@ struct ChildChannels {
   int error_write = -1;  // ChildErrorRecord on setup failure (O_CLOEXEC: closed by a successful execve)
   int status_write = -1; // init writes the payload's StatusRecord here before exiting
   int notify_write = -1; // payload sends the seccomp listener fd here (SCM_RIGHTS)
+  int exec_read = -1;    // cold runs: exec requests from the supervisor (exec_wire.h); -1: none
   const int* cgroup_tasks = nullptr;  // cold runs: v1 `tasks` files init joins first (then closes)
   size_t cgroup_tasks_count = 0;
 };
@@ -80,6 +90,31 @@ struct WarmStart {
 // closed), cwd, capabilities, ids, no_new_privs, Landlock, the signal mask old_mask, seccomp (last).
 // Returns the seccomp listener (user notification) or -1; fails through ChildFail(err, ...).
 int LockDownPayloadInChild(const PreparedRun& run, int err, int* keep, size_t nkeep, const sigset_t& old_mask);
+// The same with `terminal` in place of run.terminal (an exec'd process keeps the stdio it was given) and,
+// when landlock_ruleset >= 0, that ruleset (built by init from run.landlock before the payload started;
+// kept open through the fd step, closed after use) instead of one built now.
+int LockDownPayloadInChild(const PreparedRun& run, const StdioTerminal& terminal, int landlock_ruleset, int err, int* keep,
+                           size_t nkeep, const sigset_t& old_mask);
+
+// The processes init started for `airlock exec`, and their callers' status sockets.
+struct ExecChildren {
+  static constexpr size_t kMax = 64;
+  pid_t pid[kMax] = {};
+  int status_fd[kMax] = {};
+  size_t count = 0;
+};
+// Receives one message from init's exec channel `sock` into init's own buffer (*msg; at most
+// kMaxExecMessage bytes) and its descriptors (moved above fd 10) into fds[0, *nfds) (room for
+// kMaxPassedFds). Returns its length, 0 at EOF, < 0 when nothing was read (EAGAIN) or on error;
+// a truncated message returns -EMSGSIZE (its descriptors are closed).
+ssize_t ReceiveExecChannelInInit(int sock, char** msg, int* fds, size_t* nfds);
+// One exec request (kExecInitMagic) from the channel: forks the exec'd process (see the top) and
+// records it in *children. Anything malformed is refused (to the request's error pipe when it has
+// one); the request's descriptors are closed here in every case.
+void StartExecInInit(const PreparedRun& run, char* msg, size_t len, int* fds, size_t nfds, const sigset_t& old_mask,
+                     ExecChildren* children);
+// init reaped `pid`: if it was an exec'd process, its StatusRecord goes to its caller. True if it was.
+bool ReportExecEndInInit(ExecChildren* children, pid_t pid, int status, const struct rusage& usage);
 // Tries exec[0..execc) in order; reports the failure to err.
 [[noreturn]] void ExecPayloadInChild(int err, char* const* argv, char* const* envp, const char* const* exec, size_t execc);
 // AIRLOCK_TRACE_SETUP=1 (run.trace_steps): "airlock: child +<us> <step>" on stderr.

@@ -12,6 +12,9 @@
 
 #include <fmt/format.h>
 
+#include "core/fd_passing.h"
+#include "sandbox/exec_wire.h"
+
 namespace airlock {
 
 namespace {
@@ -36,9 +39,16 @@ bool WaitReadable(int fd, int timeout_ms) {
   return r == 1;
 }
 
-ControlRequest Parse(std::string text) {
+ControlRequest Parse(std::string text, std::vector<UniqueFd> fds) {
   ControlRequest req;
-  if (text == "info") {
+  uint32_t magic = 0;
+  if (text.size() >= sizeof magic) std::memcpy(&magic, text.data(), sizeof magic);
+  if (magic == kExecClientMagic) {
+    if (fds.size() == kExecClientFds) req.kind = ControlRequest::Kind::kExec;
+    req.fds = std::move(fds);
+  } else if (!fds.empty()) {
+    // descriptors with a text request: refused (they are closed with the request)
+  } else if (text == "info") {
     req.kind = ControlRequest::Kind::kInfo;
   } else if (text.rfind("stop ", 0) == 0) {
     int ms = -1;
@@ -78,10 +88,21 @@ std::optional<ControlRequest> AcceptControl(int listen_fd) {
   if (::getsockopt(conn.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return std::nullopt;
   if (cred.uid != ::geteuid() && cred.uid != 0) return std::nullopt;
   if (!WaitReadable(conn.get(), 200)) return std::nullopt;
-  char buf[256];
-  ssize_t n = ::recv(conn.get(), buf, sizeof buf, MSG_DONTWAIT);
+  std::string buf(kMaxExecMessage + 1, '\0');
+  int raw[kMaxPassedFds];
+  size_t nfds = 0;
+  bool truncated = false;
+  ssize_t n = ReceiveWithFds(conn.get(), buf.data(), buf.size(), raw, kMaxPassedFds, &nfds, &truncated, MSG_DONTWAIT);
+  std::vector<UniqueFd> fds;
+  for (size_t i = 0; i < nfds; ++i) fds.emplace_back(raw[i]);
   if (n <= 0) return std::nullopt;
-  ControlRequest req = Parse(std::string(buf, static_cast<size_t>(n)));
+  buf.resize(static_cast<size_t>(n));
+  ControlRequest req;
+  if (truncated || buf.size() > kMaxExecMessage) {
+    req.text = "(a request larger than the limit)";
+  } else {
+    req = Parse(std::move(buf), std::move(fds));
+  }
   req.conn = std::move(conn);
   return req;
 }
@@ -91,7 +112,8 @@ void AnswerControl(ControlRequest& request, std::string_view answer) {
   request.conn.reset();
 }
 
-Result<std::string> CallControl(const std::string& path, std::string_view request, int timeout_ms) {
+Result<std::string> CallControl(const std::string& path, std::string_view request, int timeout_ms, const int* fds,
+                                size_t nfds) {
   auto addr = UnixAddress(path);
   if (!addr) return std::unexpected(addr.error());
   UniqueFd fd(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
@@ -99,8 +121,12 @@ Result<std::string> CallControl(const std::string& path, std::string_view reques
   if (::connect(fd.get(), reinterpret_cast<const struct sockaddr*>(&*addr), sizeof *addr) != 0) {
     return ErrnoError(fmt::format("connect {}", path));
   }
-  if (::send(fd.get(), request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
-    return ErrnoError(fmt::format("send to {}", path));
+  // A request up to kMaxExecMessage must fit one message: room in the send buffer (best effort).
+  const int sndbuf = static_cast<int>(kMaxExecMessage + 4096);
+  (void)::setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  const ssize_t sent = SendWithFds(fd.get(), request.data(), request.size(), fds, nfds);
+  if (sent != static_cast<ssize_t>(request.size())) {
+    return std::unexpected(Error(fmt::format("send to {}", path), sent < 0 ? static_cast<int>(-sent) : EIO));
   }
   if (!WaitReadable(fd.get(), timeout_ms)) return MakeError(fmt::format("no answer from {} within {} ms", path, timeout_ms));
   std::string answer(kMaxMessage, '\0');

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <string>
 
+#include "core/fd_passing.h"
 #include "kernel/syscalls.h"
 #include "userns/userns.h"
 
@@ -35,6 +36,13 @@ void ClonedInit::KillAndReap() {
   Kill();
   int status;
   ::waitpid(pid_, &status, 0);
+}
+
+Status ClonedInit::SendExec(std::string_view msg, const int* fds, size_t nfds) {
+  if (!exec_w_) return MakeError("the sandbox takes no exec requests");
+  ssize_t n = SendWithFds(exec_w_.get(), msg.data(), msg.size(), fds, nfds);
+  if (n != static_cast<ssize_t>(msg.size())) return std::unexpected(Error("send the exec request to the sandbox's init", n < 0 ? static_cast<int>(-n) : EIO));
+  return Ok();
 }
 
 void ClonedInit::Signal(int signo) { kernel::PidfdSendSignal(pidfd_.get(), signo); }
@@ -87,6 +95,11 @@ Result<ColdLaunched> LaunchCold(const PreparedRun& run, const PayloadSpec& spec,
   auto errp = MakePipe();
   auto statusp = MakePipe();
   if (!sync || !errp || !statusp) return std::unexpected(Error("pipe2", errno));
+  int exec_sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, exec_sv) != 0) return ErrnoError("socketpair");
+  UniqueFd exec_parent(exec_sv[0]), exec_child(exec_sv[1]);
+  // The supervisor never blocks on init: a request that does not fit now is refused ("busy").
+  if (::fcntl(exec_parent.get(), F_SETFL, O_NONBLOCK) != 0) return ErrnoError("fcntl");
   UniqueFd notify_parent, notify_child;
   if (run.seccomp && run.seccomp->uses_user_notif) {
     int sv[2];
@@ -111,6 +124,7 @@ Result<ColdLaunched> LaunchCold(const PreparedRun& run, const PayloadSpec& spec,
     ch.error_write = errp->w.get();
     ch.status_write = statusp->w.get();
     ch.notify_write = notify_child ? notify_child.get() : -1;
+    ch.exec_read = exec_child.get();
     ch.cgroup_tasks = join.v1_tasks;
     ch.cgroup_tasks_count = join.v1_count;
     // Drop the parent's ends (close without touching UniqueFd bookkeeping in ways that allocate).
@@ -118,9 +132,11 @@ Result<ColdLaunched> LaunchCold(const PreparedRun& run, const PayloadSpec& spec,
     ::close(errp->r.release());
     ::close(statusp->r.release());
     if (notify_parent) ::close(notify_parent.release());
+    ::close(exec_parent.release());
     RunSandboxInitInChild(run, spec, ch);
   }
-  ColdLaunched out{ClonedInit(child, UniqueFd(pidfd_raw), std::move(sync->w)), {}, join.v2_dir < 0 || into_cgroup};
+  ColdLaunched out{ClonedInit(child, UniqueFd(pidfd_raw), std::move(sync->w), std::move(exec_parent)), {},
+                   join.v2_dir < 0 || into_cgroup};
   out.channels.error_r = std::move(errp->r);
   out.channels.status_r = std::move(statusp->r);
   out.channels.notify_r = std::move(notify_parent);

@@ -3,8 +3,9 @@
 // child's pid (uid maps, cgroup membership, network). The warm launcher (src/pool/pool_client.cc)
 // hands back the same SupervisedChannels and its own SandboxProcess; both go to one Supervisor.
 //
-// Ownership: ClonedInit owns init's pidfd and the write end of the sync pipe, which stays open for
-// the ClonedInit's whole life (init takes its hang-up as "airlock is gone", child.cc).
+// Ownership: ClonedInit owns init's pidfd, our end of init's exec channel (`airlock exec`, child.h) and
+// the write end of the sync pipe, which stays open for the ClonedInit's whole life (init takes its
+// hang-up as "airlock is gone", child.cc).
 #pragma once
 
 #include <signal.h>
@@ -25,7 +26,8 @@ namespace airlock {
 // and memory of the whole sandbox.
 class ClonedInit final : public SandboxProcess {
  public:
-  ClonedInit(pid_t pid, UniqueFd pidfd, UniqueFd sync_w) : pid_(pid), pidfd_(std::move(pidfd)), sync_w_(std::move(sync_w)) {}
+  ClonedInit(pid_t pid, UniqueFd pidfd, UniqueFd sync_w, UniqueFd exec_w = {})
+      : pid_(pid), pidfd_(std::move(pidfd)), sync_w_(std::move(sync_w)), exec_w_(std::move(exec_w)) {}
   pid_t pid() const { return pid_; }
   // Lets init go on (uid maps, cgroup and network are in place). False if init is already gone.
   bool Release();
@@ -38,6 +40,7 @@ class ClonedInit final : public SandboxProcess {
   void Kill() override { Signal(SIGKILL); }
   pid_t HostPid() const override { return pid_; }
   const char* LaunchKind() const override { return "cold"; }
+  Status SendExec(std::string_view msg, const int* fds, size_t nfds) override;
 
   std::optional<int> status() const { return status_; }  // raw wait status once it exited
   const struct rusage& usage() const { return usage_; }
@@ -47,6 +50,7 @@ class ClonedInit final : public SandboxProcess {
   pid_t pid_;
   UniqueFd pidfd_;
   UniqueFd sync_w_;
+  UniqueFd exec_w_;  // exec requests to init (child.h ChildChannels::exec_read)
   std::optional<int> status_;
   struct rusage usage_ {};
   SupervisorClock::time_point exited_at_;

@@ -185,12 +185,18 @@ void PlanProcessLayers(const Policy& policy, PreparedRun& run) {
 }  // namespace
 
 std::vector<std::string> BuildEnvironment(const Policy& policy, const IdMapping& ids) {
+  std::vector<std::string> host;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) host.emplace_back(*e);
+  return BuildEnvironment(policy, ids, host);
+}
+
+std::vector<std::string> BuildEnvironment(const Policy& policy, const IdMapping& ids, const std::vector<std::string>& host) {
   std::map<std::string, std::string> env;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    const char* eq = std::strchr(*e, '=');
-    if (eq == nullptr) continue;
-    std::string name(*e, static_cast<size_t>(eq - *e));
-    if (std::find(policy.env_keep.begin(), policy.env_keep.end(), name) != policy.env_keep.end()) env[name] = eq + 1;
+  for (const std::string& e : host) {
+    const size_t eq = e.find('=');
+    if (eq == std::string::npos) continue;
+    std::string name = e.substr(0, eq);
+    if (std::find(policy.env_keep.begin(), policy.env_keep.end(), name) != policy.env_keep.end()) env[name] = e.substr(eq + 1);
   }
   if (auto path = env.find("PATH"); path != env.end()) {
     path->second = FilterHostPath(policy, path->second);
@@ -226,6 +232,21 @@ std::vector<std::string> ExecCandidates(const std::string& c, const std::vector<
     i = j + 1;
   }
   return out;
+}
+
+Result<std::string> PrepareExecForInit(const Policy& policy, const IdMapping& ids, ExecMessage request) {
+  if (request.argv.empty() || request.argv[0].empty()) return MakeError("no command given");
+  request.env = BuildEnvironment(policy, ids, request.env);
+  request.exec = ExecCandidates(request.argv[0], request.env);
+  std::string msg = EncodeExec(kExecInitMagic, request);
+  if (request.argv.size() + request.env.size() + request.exec.size() > kMaxExecStrings) {
+    return MakeError(fmt::format("more than {} arguments, variables and search paths", kMaxExecStrings));
+  }
+  if (msg.size() > kMaxExecMessage) {
+    return MakeError(fmt::format("the command, its environment and search path take {} bytes; airlock exec takes at most {}",
+                                 msg.size(), kMaxExecMessage));
+  }
+  return msg;
 }
 
 Result<std::unique_ptr<PtyRelay>> PrepareTerminal(const Policy& policy, std::vector<LayerStatus>* layers,

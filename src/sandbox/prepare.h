@@ -15,6 +15,7 @@
 #include "policy/policy.h"
 #include "process/proc_title.h"
 #include "rlimit/rlimit.h"
+#include "sandbox/exec_wire.h"
 #include "sandbox/outcome.h"
 #include "seccomp/seccomp.h"
 #include "tty/pty_relay.h"
@@ -70,6 +71,13 @@ struct PreparedRun {
 // entries that are directories inside the sandbox: mount_plan.h DirectoryExistsInside), then
 // policy.env_set (taken as given), then HOME, USER, LOGNAME, and a default PATH when none survived.
 std::vector<std::string> BuildEnvironment(const Policy& policy, const IdMapping& ids);
+// The same rules over `host` ("NAME=value" strings) instead of our own environment.
+std::vector<std::string> BuildEnvironment(const Policy& policy, const IdMapping& ids, const std::vector<std::string>& host);
+
+// `airlock exec` (exec_wire.h): the caller's request as init takes it (kExecInitMagic): its
+// environment through the run's rules (BuildEnvironment), its exec candidates, its cwd (absolute, or
+// "" for the run's). The error says why not (too large). Used by the supervisor of a cold or warm run.
+Result<std::string> PrepareExecForInit(const Policy& policy, const IdMapping& ids, ExecMessage request);
 
 // Where execve looks for cmd0 inside the sandbox: cmd0 itself if it has a '/', else each PATH entry.
 std::vector<std::string> ExecCandidates(const std::string& cmd0, const std::vector<std::string>& env);

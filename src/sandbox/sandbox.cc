@@ -266,6 +266,7 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
   SupervisorOptions so = ColdSupervision(policy, run, *cgroup, watchers, tty);
   so.kill_on_interrupt = opts->kill_on_interrupt;
   so.control_fd = opts->control_fd;
+  so.exec = [&policy, &run](ExecMessage m) { return PrepareExecForInit(policy, run.ids, std::move(m)); };
   Supervisor supervisor(std::move(so));
   ExecSpec exec(run);
   auto t_clone = Clock::now();

@@ -2,10 +2,13 @@
 
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -36,15 +39,24 @@ Supervisor::Supervisor(SupervisorOptions options) : opts_(std::move(options)) {
   sigemptyset(&forwarded_);
   AddForwardedSignals(&forwarded_, /*by_init=*/false);
   mask_.emplace(forwarded_);
+  stop_.reset(::eventfd(0, EFD_CLOEXEC));  // read by no one: once written, every seccomp thread sees it
 }
 
 Supervisor::~Supervisor() {
-  if (thread_.joinable()) {
-    uint64_t one = 1;
-    if (::write(stop_.get(), &one, sizeof one) == sizeof one) thread_.join();
-    else thread_.detach();  // cannot happen with a live eventfd; never std::terminate
+  uint64_t one = 1;
+  const bool stopped = ::write(stop_.get(), &one, sizeof one) == sizeof one;
+  for (std::thread* t : AllThreads()) {
+    if (!t->joinable()) continue;
+    if (stopped) t->join();
+    else t->detach();  // cannot happen with a live eventfd; never std::terminate
   }
   RestoreSignals();
+}
+
+std::vector<std::thread*> Supervisor::AllThreads() {
+  std::vector<std::thread*> all = {&thread_};
+  for (auto& t : exec_threads_) all.push_back(&t);
+  return all;
 }
 
 void Supervisor::IgnoreSigpipe() {
@@ -105,10 +117,47 @@ void Supervisor::OnControl(SandboxProcess& process, Supervised& s) {
       if (!stop_deadline_) stop_deadline_ = SupervisorClock::now() + std::chrono::milliseconds(req->grace_ms);
       AnswerControl(*req, "ok");
       return;
+    case ControlRequest::Kind::kExec:
+      OnExec(*req, process);
+      return;
     case ControlRequest::Kind::kInvalid:
-      AnswerControl(*req, "error: unknown request (info, stop MS)");
+      AnswerControl(*req, "error: unknown or malformed request (info, stop MS, exec)");
       return;
   }
+}
+
+// `airlock exec`: the caller's request completed by the run's rules, a notify socket for the exec'd
+// process's seccomp listener, both handed to init with the caller's descriptors.
+void Supervisor::OnExec(ControlRequest& req, SandboxProcess& process) {
+  ExecMessage m;
+  if (!DecodeExec(kExecClientMagic, req.text, &m)) {
+    AnswerControl(req, "error: malformed exec request");
+    return;
+  }
+  if (!opts_.exec) {
+    AnswerControl(req, "error: this sandbox takes no exec requests");
+    return;
+  }
+  auto msg = opts_.exec(std::move(m));
+  if (!msg) {
+    AnswerControl(req, "error: " + msg.error().What());
+    return;
+  }
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    AnswerControl(req, fmt::format("error: socketpair: {}", std::strerror(errno)));
+    return;
+  }
+  UniqueFd ours(sv[0]), theirs(sv[1]);
+  int fds[kExecInitFds];
+  for (size_t i = 0; i < kExecClientFds; ++i) fds[i] = req.fds[i].get();
+  fds[kExecNotify] = theirs.get();
+  if (Status st = process.SendExec(*msg, fds, kExecInitFds); !st) {
+    AnswerControl(req, "error: " + st.error().What());
+    return;
+  }
+  exec_notify_.push_back(std::move(ours));
+  AnswerControl(req, "ok");
 }
 
 // SIGKILL to pid 1 ends its pid namespace; the cgroup catches what left it.
@@ -142,29 +191,67 @@ void Supervisor::OnListener(UniqueFd listener) {
   if (!opts_.lazy_notify_thread) StartNotifyThread();
 }
 
+// The program a seccomp thread serves: opts_.program, or compiled on the calling thread.
+const SeccompProgram* Supervisor::ProgramOnThread(std::optional<SeccompProgram>& compiled, Result<NotifyStats>& stats) {
+  if (opts_.program != nullptr) return opts_.program;
+  auto prog = opts_.compile ? opts_.compile() : Result<SeccompProgram>(std::unexpected(Error("no seccomp program")));
+  if (!prog) {
+    stats = std::unexpected(prog.error());
+    return nullptr;
+  }
+  compiled.emplace(std::move(*prog));
+  return &*compiled;
+}
+
+namespace {
+
+// The hooks every seccomp thread of a run calls, serialized by `mu`.
+struct SerializedHooks {
+  NotifyHook hook;
+  NotifyDeniedHook denied;
+};
+SerializedHooks MakeHooks(std::mutex& mu, SupervisorObserver* obs, std::map<std::string, uint64_t>& observed) {
+  SerializedHooks h;
+  h.hook = [&mu, &observed, obs](const NotifyEvent& ev) {
+    std::lock_guard lock(mu);
+    CountFilelessExecution(ev, observed);
+    return obs ? obs->OnNotify(ev) : NotifyAnswer{};
+  };
+  if (obs) {
+    h.denied = [&mu, obs](const NotifyEvent& ev) {
+      std::lock_guard lock(mu);
+      obs->OnDeniedNotify(ev);
+    };
+  }
+  return h;
+}
+
+}  // namespace
+
 void Supervisor::StartNotifyThread() {
-  stop_.reset(::eventfd(0, EFD_CLOEXEC));
   // Started after clone, so the sandbox never saw this thread.
   thread_ = std::thread([this]() {
     std::optional<SeccompProgram> compiled;
-    const SeccompProgram* program = opts_.program;
-    if (program == nullptr) {
-      auto prog = opts_.compile ? opts_.compile() : Result<SeccompProgram>(std::unexpected(Error("no seccomp program")));
-      if (!prog) {
-        stats_ = std::unexpected(prog.error());
-        return;
-      }
-      compiled.emplace(std::move(*prog));
-      program = &*compiled;
+    const SeccompProgram* program = ProgramOnThread(compiled, stats_);
+    if (program == nullptr) return;
+    SerializedHooks h = MakeHooks(notify_mu_, opts_.observer, observed_);
+    stats_ = RunNotifySupervisor(listener_.get(), *program, stop_.get(), h.hook, h.denied);
+  });
+}
+
+// An exec'd process's listener: served until it and its descendants are gone (or the run is over).
+void Supervisor::StartExecNotifyThread(UniqueFd listener) {
+  exec_threads_.emplace_back([this, fd = std::make_shared<UniqueFd>(std::move(listener))]() {
+    std::optional<SeccompProgram> compiled;
+    Result<NotifyStats> stats = NotifyStats{};
+    const SeccompProgram* program = ProgramOnThread(compiled, stats);
+    if (program == nullptr) return;
+    SerializedHooks h = MakeHooks(notify_mu_, opts_.observer, observed_);
+    stats = RunNotifySupervisor(fd->get(), *program, stop_.get(), h.hook, h.denied);
+    std::lock_guard lock(notify_mu_);
+    if (stats) {
+      for (const auto& [name, n] : stats->denials) exec_denials_[name] += n;
     }
-    SupervisorObserver* obs = opts_.observer;
-    auto hook = [this, obs](const NotifyEvent& ev) {
-      CountFilelessExecution(ev, observed_);
-      return obs ? obs->OnNotify(ev) : NotifyAnswer{};
-    };
-    NotifyDeniedHook denied;
-    if (obs) denied = [obs](const NotifyEvent& ev) { obs->OnDeniedNotify(ev); };
-    stats_ = RunNotifySupervisor(listener_.get(), *program, stop_.get(), hook, denied);
   });
 }
 
@@ -202,8 +289,9 @@ Supervised Supervisor::Run(SandboxProcess& process, SupervisedChannels& ch) {
   deadline_ = SupervisorClock::now() + opts_.timeout.value_or(std::chrono::milliseconds(0));
   UniqueFd sigfd(::signalfd(-1, &forwarded_, SFD_CLOEXEC | SFD_NONBLOCK));
   Supervised s;
+  std::vector<struct pollfd> fds;
   while (!s.ended && !s.abandoned) {
-    struct pollfd fds[7];
+    fds.assign(7 + exec_notify_.size(), {});
     nfds_t n = 0;
     auto add = [&](int fd) { return fd >= 0 ? (fds[n] = {fd, POLLIN, 0}, static_cast<int>(n++)) : -1; };
     const int i_proc = add(process.fd());
@@ -213,7 +301,9 @@ Supervised Supervisor::Run(SandboxProcess& process, SupervisedChannels& ch) {
     const int i_notify = add(ch.notify_r.get());
     const int i_listener = add(listener_ && !thread_.joinable() ? listener_.get() : -1);
     const int i_control = add(opts_.control_fd);
-    int r = ::poll(fds, n, TimeoutMs(process, s.timed_out));
+    const int i_exec = static_cast<int>(n);
+    for (const UniqueFd& e : exec_notify_) add(e.get());
+    int r = ::poll(fds.data(), n, TimeoutMs(process, s.timed_out));
     if (r < 0) {
       if (errno == EINTR) continue;
       process.Kill();
@@ -230,6 +320,12 @@ Supervised Supervisor::Run(SandboxProcess& process, SupervisedChannels& ch) {
       if (process.EndsWithStatus()) s.ended = true;
     }
     if (i_sig >= 0 && fds[i_sig].revents) OnSignals(sigfd.get(), process, s);
+    for (size_t k = exec_notify_.size(); k-- > 0;) {
+      if (fds[static_cast<size_t>(i_exec) + k].revents == 0) continue;
+      int fd = ReceiveFd(exec_notify_[k].get());  // -1: the exec'd process failed or uses no listener
+      exec_notify_.erase(exec_notify_.begin() + static_cast<long>(k));
+      if (fd >= 0) StartExecNotifyThread(UniqueFd(fd));
+    }
     if (i_control >= 0 && fds[i_control].revents) OnControl(process, s);
     if (i_notify >= 0 && fds[i_notify].revents) {
       int fd = ReceiveFd(ch.notify_r.get());
@@ -259,7 +355,14 @@ Supervised Supervisor::Run(SandboxProcess& process, SupervisedChannels& ch) {
 }
 
 void Supervisor::Finish(RunOutcome* outcome) {
+  uint64_t one = 1;
+  if (!exec_threads_.empty() && ::write(stop_.get(), &one, sizeof one) == sizeof one) {
+    for (auto& t : exec_threads_) t.join();
+    exec_threads_.clear();
+  }
   FinishNotifySupervisor(thread_, stop_.get(), observed_, stats_, outcome);
+  for (const auto& [name, n] : exec_denials_) outcome->denied_syscalls[name] += n;
+  if (!thread_.joinable() && !observed_.empty()) outcome->observed_syscalls = observed_;
 }
 
 }  // namespace airlock

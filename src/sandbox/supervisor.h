@@ -12,7 +12,11 @@
 //     (RunNotifySupervisor) that counts fileless execution and calls the observer;
 //   - the control socket (control.h), when the run has one: `airlock ps` asks for init's pid, `airlock
 //     stop` has SIGTERM forwarded and the sandbox killed after its grace, like an interrupt with
-//     kill_on_interrupt (the report says interrupted by SIGTERM);
+//     kill_on_interrupt (the report says interrupted by SIGTERM); `airlock exec` has its request
+//     completed by `exec` (the run's environment rules) and handed to init (SandboxProcess::SendExec);
+//   - the exec'd processes' seccomp listeners (one notify socket per exec): each served on a thread of
+//     its own with the same program and the same observer (the observer's On*Notify calls are
+//     serialized across these threads), their denials added to the run's;
 //   - the private terminal (tty/pty_relay.h), when the run has one: SIGWINCH resizes its pty instead of
 //     being forwarded (the kernel signals the payload's foreground group), and Run relays what the
 //     sandbox wrote last and restores the caller's terminal (PtyRelay::Finish) before it returns.
@@ -31,14 +35,18 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/error.h"
 #include "core/unique_fd.h"
 #include "process/child_error.h"
 #include "sandbox/child.h"
+#include "sandbox/control.h"
+#include "sandbox/exec_wire.h"
 #include "sandbox/outcome.h"
 #include "seccomp/notify.h"
 #include "seccomp/seccomp.h"
@@ -90,6 +98,8 @@ class SandboxProcess {
   virtual bool EndsWithStatus() const { return false; }  // true: a StatusRecord means all is over
   virtual pid_t HostPid() const { return 0; }        // init's pid on the host (0: not known here)
   virtual const char* LaunchKind() const = 0;        // "cold" or "warm" (`airlock ps`)
+  // Hands an exec request (exec_wire.h, kExecInitMagic) and its descriptors to init's exec channel.
+  virtual Status SendExec(std::string_view, const int*, size_t) { return MakeError("this sandbox takes no exec requests"); }
   // A deadline of the handle's own (warm: the pool's answer); OnDeadline when it passes.
   virtual std::optional<SupervisorClock::time_point> Deadline() const { return std::nullopt; }
   virtual Event OnDeadline() { return Event::kNone; }
@@ -126,6 +136,9 @@ struct SupervisorOptions {
   bool kill_on_interrupt = false;  // RunOptions::kill_on_interrupt
   PtyRelay* terminal = nullptr;  // the run's private terminal, or none
   int control_fd = -1;           // the run's control socket (control.h: listening), or -1
+  // `airlock exec`: the caller's request (exec_wire.h) -> the message for init (kExecInitMagic), or why
+  // not. Unset: the run takes no exec requests.
+  std::function<Result<std::string>(ExecMessage)> exec;
 };
 
 struct Supervised {
@@ -164,7 +177,11 @@ class Supervisor {
   void OnDeadlines(SandboxProcess& process, Supervised& s);
   void OnListener(UniqueFd listener);
   void StartNotifyThread();
+  void OnExec(ControlRequest& req, SandboxProcess& process);
+  void StartExecNotifyThread(UniqueFd listener);
+  const SeccompProgram* ProgramOnThread(std::optional<SeccompProgram>& compiled, Result<NotifyStats>& stats);
   void RestoreSignals();
+  std::vector<std::thread*> AllThreads();
 
   SupervisorOptions opts_;
   sigset_t forwarded_;
@@ -174,7 +191,11 @@ class Supervisor {
   UniqueFd stop_;
   std::thread thread_;
   Result<NotifyStats> stats_ = NotifyStats{};
-  std::map<std::string, uint64_t> observed_;  // touched only by the seccomp thread until it is joined
+  std::map<std::string, uint64_t> observed_;  // touched only by the seccomp threads (under notify_mu_) until joined
+  std::mutex notify_mu_;                      // the observer's On*Notify and observed_ across seccomp threads
+  std::vector<UniqueFd> exec_notify_;         // per exec: its seccomp listener arrives here
+  std::vector<std::thread> exec_threads_;     // per exec'd listener
+  std::map<std::string, uint64_t> exec_denials_;  // their denials (under notify_mu_)
   SupervisorClock::time_point deadline_;
   std::optional<SupervisorClock::time_point> stop_deadline_;  // `airlock stop`: kill when it passes
 };

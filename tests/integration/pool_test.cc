@@ -196,6 +196,26 @@ TEST_F(Pool, AnotherPolicyRunsColdOrFailsWhenRequired) {
   EXPECT_NE(r.err.find("differs from the pool's"), std::string::npos) << r.err;
 }
 
+// `airlock exec` into a warm run (issue 18): the request travels on the run's connection to init; the
+// exec'd process has the warm payload's files and lock-down.
+TEST_F(Pool, ExecEntersAWarmRunWithItsLockDown) {
+  const std::string name = "warm-exec-" + std::to_string(::getpid());
+  const std::string log = dir_ + "/named.log";
+  pid_t run = Spawn({AirlockBin(), "run", "--profile", profile_, "--pool", "required", "--name", name, "--", "/bin/sh", "-c",
+                     "echo first > /tmp/first; echo ready; exec sleep 60"},
+                    log);
+  ASSERT_TRUE(WaitForMarker(log, "ready")) << ReadFileOrEmpty(log);
+  auto r = airlock::test::Run({AirlockBin(), "exec", name, "--", "/bin/sh", "-c",
+                               "cat /tmp/first; grep -E '^(Seccomp|NoNewPrivs|CapEff):' /proc/self/status; "
+                               "/helpers/escape_layers sc_keyring; exit 3"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  for (const char* line : {"first\n", "Seccomp:\t2", "NoNewPrivs:\t1", "CapEff:\t0000000000000000", "EPERM"}) {
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
+  }
+  EXPECT_EQ(airlock::test::Run({AirlockBin(), "stop", "--grace", "0", name}).exit_code, 0);
+  EXPECT_EQ(WaitExit(run), 128 + SIGTERM) << ReadFileOrEmpty(log);
+}
+
 TEST_F(Pool, CommandNotFoundAndDeniedSyscalls) {
   auto r = airlock::test::Run({AirlockBin(), "run", "--profile", profile_, "--pool", "required", "--", "no-such-command"});
   EXPECT_EQ(r.exit_code, 127) << r.err;
