@@ -384,7 +384,8 @@ void Session::Handle(const cdp::Message& m) {
       page_target_ = id;
       pending_[Send("Target.attachToTarget", {{"targetId", id}, {"flatten", true}})] = "attach";
     }
-  } else if (m.method == "Page.loadEventFired" && m.session_id == session_) {
+  } else if ((m.method == "Page.loadEventFired" ||
+              (m.method == "Page.frameStoppedLoading" && p.value("frameId", "") == page_target_)) && m.session_id == session_) {
     if (!loaded_) load_ms_ = NowMs() - start_ms_;
     loaded_ = true;
   } else if (m.method == "Browser.downloadWillBegin") {
