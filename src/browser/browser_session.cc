@@ -426,7 +426,7 @@ void Session::OnReply(const cdp::Message& m) {
     }
   } else if (purpose == "navigate") {
     navigate_error_ = !m.error.empty() ? m.error : m.result.value("errorText", "");
-    if (!navigate_error_.empty()) {
+    if (!navigate_error_.empty() || m.result.value("isDownload", false)) {  // a download loads no page
       loaded_ = true;  // an error page loads (and is what the user sees)
       if (load_ms_ < 0) load_ms_ = NowMs() - start_ms_;
     }
