@@ -274,6 +274,7 @@ Result<std::vector<std::string>> BrowserArgv(const SessionOptions& o, const Disp
   for (const auto& [host, inside] : display.ro_binds) r.RoBind(host, inside);
   for (const auto& e : display.env) r.SetEnv(e);
   r.SetEnv(std::string("HOME=") + kInsideHome);
+  r.SetEnv("DBUS_SESSION_BUS_ADDRESS=disabled:");  // D-Bus is off: no bus socket, no connection attempts
   std::vector<std::string> cmd = {o.chromium, "--remote-debugging-pipe", std::string("--user-data-dir=") + kInsideHome + "/.config/chromium",
                                   "--no-first-run", "--no-default-browser-check", "--password-store=basic", "--disable-breakpad",
                                   "--disable-gpu", "--mute-audio"};
