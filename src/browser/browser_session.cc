@@ -306,11 +306,9 @@ Status EnsureBox(const std::string& box, const std::string& quarantine_root) {
     if (has(j) || (j.is_object() && has(j.value("boxes", json::array())))) return Ok();
   }
   const std::string lower = std::filesystem::path(quarantine_root).parent_path().string() + "/browser-homes/" + box;
+  // Owned by the caller: a box shows the caller's files (root's, through its idmapped layers) as the
+  // sandbox user's own, so the browser can write its profile into the box's upper layer.
   if (auto made = MakePrivateDirs(lower); !made) return made;
-  if (::geteuid() == 0) {
-    auto ids = SandboxHostIds("browser");
-    if (ids && ::chown(lower.c_str(), ids->uid, ids->gid) != 0) return ErrnoError("chown " + lower);
-  }
   auto made = process::SpawnAndCapture({airlock, "box", "create", box, "--profile", "browser", "--over", lower + ":" + kInsideHome});
   if (!made) return std::unexpected(made.error());
   if (made->exit_code != 0) return MakeError("airlock box create " + box + ": " + Utf8Text(made->err.substr(0, 400)));
