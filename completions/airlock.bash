@@ -2,7 +2,7 @@
 _airlock() {
   local cur prev words cword
   _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; cword=$COMP_CWORD; words=("${COMP_WORDS[@]}"); }
-  local cmds="run ps stop exec box pool profile check scan analyze audit rules milter quarantine serve worker watch verdicts open version help"
+  local cmds="run ps stop exec box pool profile check scan analyze audit rules milter quarantine serve worker watch verdicts open browser downloads version help"
   if [ "$cword" -eq 1 ]; then COMPREPLY=($(compgen -W "$cmds" -- "$cur")); return; fi
   local i
   for ((i = 2; i < cword; i++)); do [ "${words[i]}" = "--" ] && { COMPREPLY=($(compgen -c -- "$cur")); return; }; done
@@ -65,9 +65,22 @@ _airlock() {
       COMPREPLY=($(compgen -W "list release --json --state-dir --help" -- "$cur")) ;;
     open)
       case "$prev" in
-        --profile) COMPREPLY=($(compgen -W "default workdir network analysis" -- "$cur")); return ;;
+        --profile) COMPREPLY=($(compgen -W "default workdir network analysis browser" -- "$cur")); return ;;
       esac
       COMPREPLY=($(compgen -f -- "$cur")) ;;
+    browser)
+      case "$prev" in
+        --net) COMPREPLY=($(compgen -W "user none sinkhole host" -- "$cur")); return ;;
+        --screenshot|--report|--chromium) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --quarantine|--downloads) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        --box|--timeout|--browser-flag) return ;;
+      esac
+      COMPREPLY=($(compgen -W "--box --disposable --net --check --json --headless --until-settled --screenshot --report --timeout --browser-flag --chromium --quarantine --downloads --help" -- "$cur")) ;;
+    downloads)
+      case "$prev" in
+        --quarantine|--downloads) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+      esac
+      COMPREPLY=($(compgen -W "list release delete --json --quarantine --downloads --help" -- "$cur")) ;;
   esac
 }
 complete -F _airlock airlock

@@ -49,6 +49,11 @@ Commands:
                      the daemon's verdicts; let a suspicious file run
   open FILE [ARGS...]
                      run FILE in the analysis sandbox under the monitor, whatever its verdict
+  browser [--box NAME|--disposable] [URL]
+                     Chromium in a sandbox, its own sandbox kept on; downloads held and judged
+                     (`airlock browser --check`: is the browser's sandbox on? docs/BROWSER.md)
+  downloads list|release ID|delete ID
+                     the browser's download quarantine
   version            print the version, the commit and what this installation can do
 
 Exit codes of `airlock run`: the command's own status (128+N when killed by signal N), or
@@ -70,7 +75,7 @@ int PrintVersion() {
       {"rules", "airlock-rules"},        {"audit", "airlock-audit"},
       {"milter, quarantine", "airlock-milter"}, {"box export/import/snapshot", "airlock-boxtar"},
       {"watch, verdicts", "airlock-watch"},    {"serve", "airlock-serve"},
-      {"worker", "airlock-worker"},
+      {"worker", "airlock-worker"},        {"browser, downloads", "airlock-browser"},
   };
   for (const Helper& h : kHelpers) {
     const std::string path = airlock::FindHelper(h.binary);
@@ -110,6 +115,8 @@ int main(int argc, char** argv) {
   if (cmd == "milter" || cmd == "quarantine") return airlock::cli::ExecHelper("airlock-milter", argc, argv);
   // Likewise `watch` and `verdicts`, served by the endpoint daemon's binary.
   if (cmd == "watch" || cmd == "verdicts") return airlock::cli::ExecHelper("airlock-watch", argc, argv);
+  // And `browser` and `downloads`, served by airlock-browser (docs/BROWSER.md).
+  if (cmd == "browser" || cmd == "downloads") return airlock::cli::ExecHelper("airlock-browser", argc, argv);
   if (cmd == "open") return airlock::cli::OpenCommand(argc - 1, argv + 1);
   std::fprintf(stderr, "airlock: unknown command '%s' (try `airlock --help`)\n", cmd.c_str());
   return airlock::kExitUsage;

@@ -45,6 +45,7 @@ std::string HelperBuildDir(const std::string& name) {
   if (name == "airlock-analyze" || name == "airlock-browse" || name == "airlock-standin") return "analyze";
   if (name == "airlock-milter") return "milter";
   if (name == "airlock-watch") return "watch";
+  if (name == "airlock-browser") return "browser";
   if (name == "airlock-audit") return "audit";
   if (name == "airlock-boxtar") return "box";
   if (name == "airlock-serve" || name == "airlock-worker") return "service";

@@ -93,7 +93,11 @@ Result<LandlockPlan> PrepareLandlockForAbi(const Policy& policy, const std::vect
     AddRule(plan, "/dev", kDev);
     AddRule(plan, "/dev/shm", plan.handled_fs);  // the mount layer's 1777 tmpfs for POSIX shm
   }
-  if (policy.mount_proc) AddRule(plan, "/proc", kReadNoExec);
+  // A payload allowed to nest user namespaces (a browser's own sandbox) writes its new namespace's
+  // /proc/self/{uid_map,gid_map,setgroups}: write_file on /proc then, nothing else (/proc/sys stays
+  // read-only by mount, and the kernel's own checks on each /proc file still apply).
+  if (policy.mount_proc)
+    AddRule(plan, "/proc", policy.allow_nested_userns ? kReadNoExec | LANDLOCK_ACCESS_FS_WRITE_FILE : kReadNoExec);
 
   for (const auto& m : mounts) {
     switch (m.kind) {

@@ -90,6 +90,11 @@ RunRequest& RunRequest::Rlimit(const std::string& name_value) {
   return Add({"--rlimit", name_value});
 }
 
+RunRequest& RunRequest::PassFd(int fd) {
+  if (fd < 3) Reject("--pass-fd: " + std::to_string(fd) + " (stdio is always passed; fds must be >= 3)");
+  return Add({"--pass-fd", std::to_string(fd)});
+}
+
 RunRequest& RunRequest::Net(const std::string& mode) {
   if (mode != "none" && mode != "host" && mode != "user" && mode != "sinkhole") Reject("--net: unknown mode '" + mode + "'");
   return AddOnce("--net", {mode});

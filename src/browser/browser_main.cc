@@ -1,0 +1,175 @@
+// airlock-browser: `airlock browser` (a person's browser inside airlock) and `airlock downloads` (its
+// download quarantine). docs/BROWSER.md, "Browsing in airlock". The front end execs this binary with
+// the command name first, as it does for `milter`/`quarantine`.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "browser/browser_session.h"
+#include "browser/quarantine.h"
+#include "core/json_text.h"
+#include "process/interrupt.h"
+
+using namespace airlock;
+using namespace airlock::browser;
+
+namespace {
+
+constexpr const char* kBrowserUsage =
+    "Usage: airlock browser [--box NAME | --disposable] [--net MODE] [--check [--json]] [URL]\n"
+    "  Chromium inside an airlock sandbox, its own sandbox still on; every download held and judged.\n"
+    "  --disposable        a fresh profile, thrown away at exit (the default)\n"
+    "  --box NAME          keep the profile and cookies in the box NAME (created on first use, empty home)\n"
+    "  --net MODE          user (default: user-mode networking), none, sinkhole or host (a weakening)\n"
+    "  --check             open a page, report from /proc that renderers run in the browser's own sandbox\n"
+    "                      (Seccomp 2, own user and pid namespaces), close; exit 0 on, 1 off, 2 error\n"
+    "  --json              --check: the facts as JSON\n"
+    "  --headless          no display (for --check and scripts)\n"
+    "  --until-settled     close once the page has loaded and its downloads are judged (scripts, tests)\n"
+    "  --screenshot FILE   a PNG of the page before closing (with --until-settled or --check)\n"
+    "  --report FILE       a JSON summary at the end (page, downloads and verdicts, sandbox facts)\n"
+    "  --timeout SECONDS   close the browser after this long (default: none; 90 with --until-settled/--check)\n"
+    "  --browser-flag FLAG an extra Chromium flag (repeatable; --no-sandbox is reported as a weakening)\n"
+    "  --chromium PATH     the browser binary (default /usr/bin/chromium)\n"
+    "  --quarantine DIR    the download quarantine (default $XDG_DATA_HOME/airlock/downloads)\n"
+    "  --downloads DIR     where judged files are released (default XDG_DOWNLOAD_DIR or ~/Downloads)\n";
+
+constexpr const char* kDownloadsUsage =
+    "Usage: airlock downloads list [--json] | release ID | delete ID  [--quarantine DIR] [--downloads DIR]\n"
+    "  The browser's download quarantine: clean files were released at once, suspicious ones wait for\n"
+    "  `release ID`, malicious ones stay (delete them). Released files carry user.airlock.origin and\n"
+    "  user.airlock.verdict (docs/ENDPOINT.md).\n"
+    "  --json              list as JSON, one record per line\n"
+    "  --quarantine DIR    the quarantine (default $XDG_DATA_HOME/airlock/downloads)\n"
+    "  --downloads DIR     where released files go (default XDG_DOWNLOAD_DIR or ~/Downloads)\n";
+
+int Usage(const char* usage, const std::string& problem) {
+  std::fprintf(stderr, "airlock: %s\n%s", problem.c_str(), usage);
+  return 121;
+}
+
+int BrowserMain(int argc, char** argv) {
+  SessionOptions o;
+  o.quarantine = DefaultQuarantineDir();
+  o.downloads_dir = UserDownloadsDir();
+  bool disposable = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&](std::string& out) {
+      if (i + 1 >= argc) return false;
+      out = argv[++i];
+      return true;
+    };
+    std::string v;
+    if (a == "-h" || a == "--help") return std::fputs(kBrowserUsage, stdout), 0;
+    if (a == "--disposable") disposable = true;
+    else if (a == "--check") o.check = true;
+    else if (a == "--json") o.json = true;
+    else if (a == "--headless") o.headless = true;
+    else if (a == "--until-settled") o.until_settled = true;
+    else if (a == "--box" || a == "--net" || a == "--screenshot" || a == "--report" || a == "--chromium" || a == "--quarantine" ||
+             a == "--downloads" || a == "--timeout" || a == "--browser-flag") {
+      if (!value(v) || v.empty()) return Usage(kBrowserUsage, a + " needs a value");
+      if (a == "--box") o.box = v;
+      if (a == "--net") o.net = v;
+      if (a == "--screenshot") o.screenshot = v;
+      if (a == "--report") o.report = v;
+      if (a == "--chromium") o.chromium = v;
+      if (a == "--quarantine") o.quarantine = v;
+      if (a == "--downloads") o.downloads_dir = v;
+      if (a == "--browser-flag") o.browser_flags.push_back(v);
+      if (a == "--timeout") {
+        char* end = nullptr;
+        long s = std::strtol(v.c_str(), &end, 10);
+        if (*end != '\0' || s <= 0 || s > 86400 * 7) return Usage(kBrowserUsage, "--timeout: '" + v + "' is not a number of seconds");
+        o.timeout_s = static_cast<int>(s);
+      }
+    } else if (!a.starts_with("-") && o.url.empty()) {
+      o.url = a;
+    } else {
+      return Usage(kBrowserUsage, "browser: unknown option or extra argument '" + Utf8Text(a) + "'");
+    }
+  }
+  if (disposable && !o.box.empty()) return Usage(kBrowserUsage, "--box and --disposable exclude each other");
+  if (!o.net.empty() && o.net != "user" && o.net != "none" && o.net != "sinkhole" && o.net != "host") {
+    return Usage(kBrowserUsage, "--net: unknown mode '" + Utf8Text(o.net) + "'");
+  }
+  if (!o.box.empty() && o.box.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos) {
+    return Usage(kBrowserUsage, "--box: a box name is letters, digits, '.', '_' and '-'");
+  }
+  process::InterruptWatch interrupt;  // before the judge's thread starts
+  o.interrupt_fd = interrupt.fd();
+  return RunBrowserSession(o);
+}
+
+std::string When(int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  ::localtime_r(&tt, &tm);
+  char out[32];
+  std::strftime(out, sizeof out, "%Y-%m-%d %H:%M", &tm);
+  return out;
+}
+
+int DownloadsMain(int argc, char** argv) {
+  std::string root = DefaultQuarantineDir(), downloads = UserDownloadsDir(), action, id;
+  bool json = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "-h" || a == "--help") return std::fputs(kDownloadsUsage, stdout), 0;
+    if (a == "--json") json = true;
+    else if ((a == "--quarantine" || a == "--downloads") && i + 1 < argc) (a == "--quarantine" ? root : downloads) = argv[++i];
+    else if (action.empty() && !a.starts_with("-")) action = a;
+    else if (id.empty() && !a.starts_with("-") && action != "list") id = a;
+    else return Usage(kDownloadsUsage, "downloads: unknown option or extra argument '" + Utf8Text(a) + "'");
+  }
+  if (action != "list" && action != "release" && action != "delete") return Usage(kDownloadsUsage, "downloads: expected list, release ID or delete ID");
+  if (action != "list" && id.empty()) return Usage(kDownloadsUsage, "downloads " + action + ": which download? (an ID from `airlock downloads list`)");
+  auto q = Quarantine::Open(root);
+  if (!q) return std::fprintf(stderr, "airlock downloads: %s\n", q.error().What().c_str()), 2;
+  if (action == "list") {
+    auto all = q->List();
+    if (!all) return std::fprintf(stderr, "airlock downloads: %s\n", all.error().What().c_str()), 2;
+    if (all->empty() && !json) std::fprintf(stderr, "no downloads in %s\n", root.c_str());
+    for (const HeldDownload& d : *all) {
+      if (json) {
+        std::printf("%s\n", RecordJson(d).c_str());
+        continue;
+      }
+      std::string techniques;
+      for (const auto& t : d.techniques) techniques += (techniques.empty() ? " " : ",") + t;
+      std::printf("%s  %-9s %-10s %s  %s%s\n      from %s\n", d.id.c_str(), d.state.c_str(), d.verdict.empty() ? "-" : d.verdict.c_str(),
+                  When(d.finished_at).c_str(), Utf8Text(d.name).c_str(), techniques.c_str(), Utf8Text(d.url.substr(0, 200)).c_str());
+      if (!d.why.empty()) std::printf("      %s\n", Utf8Text(d.why).c_str());
+    }
+    return 0;
+  }
+  if (action == "delete") {
+    if (auto del = q->Delete(id); !del) return std::fprintf(stderr, "airlock downloads: %s\n", del.error().What().c_str()), 2;
+    std::printf("deleted %s\n", id.c_str());
+    return 0;
+  }
+  auto d = q->Load(id);
+  if (!d) return std::fprintf(stderr, "airlock downloads: %s\n", d.error().What().c_str()), 2;
+  auto to = q->Release(*d, downloads, true);
+  if (!to) return std::fprintf(stderr, "airlock downloads: %s\n", to.error().What().c_str()), 1;
+  std::printf("released %s to %s\n", id.c_str(), to->c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string cmd = argc > 1 ? argv[1] : "";
+  if (cmd == "browser") return BrowserMain(argc - 1, argv + 1);
+  if (cmd == "downloads") return DownloadsMain(argc - 1, argv + 1);
+  std::fputs("airlock-browser: expected `browser` or `downloads` (run it as `airlock browser` / `airlock downloads`)\n", stderr);
+  return 121;
+}

@@ -1,0 +1,634 @@
+#include "browser/browser_session.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "analyze/browse_cdp.h"
+#include "browser/download_judge.h"
+#include "browser/quarantine.h"
+#include "browser/sandbox_check.h"
+#include "core/file_read.h"
+#include "core/helper_path.h"
+#include "core/json_text.h"
+#include "core/private_dir.h"
+#include "core/unique_fd.h"
+#include "policy/profile_loader.h"
+#include "process/spawn.h"
+#include "runapi/run_request.h"
+
+namespace airlock::browser {
+namespace cdp = analyze::cdp;
+using nlohmann::json;
+namespace {
+
+constexpr const char* kInsideDownloads = "/downloads";
+constexpr const char* kInsideHome = "/home/sandbox";
+constexpr const char* kInsideRuntime = "/run/user/1000";
+
+int64_t NowMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+std::string EnvOf(const std::vector<std::string>& env, const std::string& key) {
+  for (const auto& e : env) {
+    if (e.size() > key.size() && e.compare(0, key.size(), key) == 0 && e[key.size()] == '=') return e.substr(key.size() + 1);
+  }
+  return "";
+}
+
+bool IsSocket(const std::string& path) {
+  struct stat st{};
+  return ::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+// "x.pdf" from the GUID-named file Chromium wrote: only [0-9a-f-] GUIDs are accepted.
+bool ValidGuid(const std::string& guid) {
+  return !guid.empty() && guid.size() <= 64 && guid.find_first_not_of("0123456789abcdefABCDEF-") == std::string::npos;
+}
+
+// Base64 (Page.captureScreenshot) to bytes; stops at the first byte outside the alphabet.
+std::string Base64Decode(const std::string& in) {
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26 : c >= '0' && c <= '9' ? c - '0' + 52
+            : c == '+' ? 62 : c == '/' ? 63 : -1;
+    if (v < 0) break;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+Status WriteFile(const std::string& path, const std::string& bytes) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd) return ErrnoError("write " + path);
+  if (::write(fd.get(), bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size())) return ErrnoError("write " + path);
+  return Ok();
+}
+
+void Say(const std::string& line) { std::fprintf(stderr, "airlock browser: %s\n", line.c_str()); }
+
+// The judge: admitted downloads scanned one at a time, off the DevTools loop.
+class Judge {
+ public:
+  Judge(const Quarantine& q, std::string downloads_dir, int interrupt_fd)
+      : q_(q), downloads_(std::move(downloads_dir)), interrupt_fd_(interrupt_fd), thread_([this] { Loop(); }) {}
+  ~Judge() { Finish(); }
+  void Submit(HeldDownload d) {
+    std::lock_guard lock(mu_);
+    queue_.push_back(std::move(d));
+    cv_.notify_one();
+  }
+  bool Idle() {
+    std::lock_guard lock(mu_);
+    return queue_.empty() && !busy_;
+  }
+  void Finish() {  // judges what is queued, then stops
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+      cv_.notify_one();
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+  std::vector<HeldDownload> Done() {
+    std::lock_guard lock(mu_);
+    return done_;
+  }
+
+ private:
+  void Loop() {
+    for (;;) {
+      HeldDownload d;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        d = std::move(queue_.front());
+        queue_.pop_front();
+        busy_ = true;
+      }
+      JudgeOne(d);
+      std::lock_guard lock(mu_);
+      done_.push_back(d);
+      busy_ = false;
+    }
+  }
+
+  void JudgeOne(HeldDownload& d) {
+    auto scan = ScanHeldFile(q_.FilePath(d), q_.root() + "/.stage", interrupt_fd_);
+    if (!scan) {
+      d.state = "unjudged";
+      d.why = "not judged: " + scan.error().What() + " (held; `airlock downloads delete " + d.id + "`)";
+      (void)q_.Save(d);
+      return Say(fmt::format("download {} '{}' {}", d.id, Utf8Text(d.name), d.why));
+    }
+    ApplyVerdict(*scan, d);
+    if (auto saved = q_.Save(d); !saved) Say(saved.error().What());
+    if (d.verdict == "clean") {
+      auto to = q_.Release(d, downloads_, false);
+      if (to) return Say(fmt::format("download '{}' is clean: released to {}", Utf8Text(d.name), *to));
+      d.why = "clean, but not released: " + to.error().What();
+      (void)q_.Save(d);
+      return Say(fmt::format("download {} '{}' {}", d.id, Utf8Text(d.name), d.why));
+    }
+    std::string techniques;
+    for (const auto& t : d.techniques) techniques += (techniques.empty() ? "" : ",") + t;
+    if (d.verdict == "malicious") {
+      return Say(fmt::format("download {} '{}' is MALICIOUS ({}): it stays in quarantine", d.id, Utf8Text(d.name), techniques));
+    }
+    Say(fmt::format("download {} '{}' is suspicious ({}): held; `airlock downloads release {}` to take it", d.id, Utf8Text(d.name),
+                    d.why, d.id));
+  }
+
+  const Quarantine& q_;
+  std::string downloads_;
+  int interrupt_fd_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<HeldDownload> queue_;
+  std::vector<HeldDownload> done_;
+  bool busy_ = false, stop_ = false;
+  std::thread thread_;
+};
+
+struct Launched {
+  pid_t pid = -1;  // the `airlock run` (or `airlock box run`)
+  UniqueFd to_browser, from_browser;
+};
+
+// Forks the sandbox's front end with the DevTools pipe at fds 3 and 4 and its stderr into `log`.
+Result<Launched> Launch(const std::vector<std::string>& args, int log_fd) {
+  int cmd[2], evt[2];
+  if (::pipe2(cmd, O_CLOEXEC) != 0) return ErrnoError("pipe");
+  UniqueFd cmd_r(cmd[0]), cmd_w(cmd[1]);
+  if (::pipe2(evt, O_CLOEXEC) != 0) return ErrnoError("pipe");
+  UniqueFd evt_r(evt[0]), evt_w(evt[1]);
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) return ErrnoError("fork");
+  if (pid == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    int in = ::fcntl(cmd_r.get(), F_DUPFD_CLOEXEC, 10);
+    int out = ::fcntl(evt_w.get(), F_DUPFD_CLOEXEC, 10);
+    int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (in < 0 || out < 0 || null < 0 || ::dup2(null, 0) < 0 || (log_fd >= 0 && ::dup2(log_fd, 2) < 0) || ::dup2(2, 1) < 0 ||
+        ::dup2(in, 3) < 0 || ::dup2(out, 4) < 0) {
+      ::_exit(126);
+    }
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return Launched{pid, std::move(cmd_w), std::move(evt_r)};
+}
+
+struct Download {
+  std::string guid, url, suggested, referrer, state;
+};
+
+}  // namespace
+
+Result<DisplayChoice> ChooseDisplay(const std::vector<std::string>& env, bool headless) {
+  DisplayChoice d;
+  if (headless) {
+    d.platform = "headless";
+    return d;
+  }
+  std::string wayland = EnvOf(env, "WAYLAND_DISPLAY"), runtime = EnvOf(env, "XDG_RUNTIME_DIR");
+  if (!wayland.empty()) {
+    std::string socket = wayland[0] == '/' ? wayland : runtime.empty() ? "" : runtime + "/" + wayland;
+    if (!socket.empty() && IsSocket(socket)) {
+      d.platform = "wayland";
+      d.ro_binds.push_back({socket, std::string(kInsideRuntime) + "/wayland-0"});
+      d.env = {"WAYLAND_DISPLAY=wayland-0", std::string("XDG_RUNTIME_DIR=") + kInsideRuntime};
+      return d;
+    }
+  }
+  std::string display = EnvOf(env, "DISPLAY");
+  if (display.empty()) {
+    return MakeError("no display: neither a Wayland socket ($WAYLAND_DISPLAY in $XDG_RUNTIME_DIR) nor an X11 display ($DISPLAY); "
+                     "start it from a desktop session (or --headless with --check)");
+  }
+  std::string number = display.starts_with("unix:") ? display.substr(5) : display;
+  if (number.empty() || number[0] != ':') {
+    return MakeError("the X11 display '" + Utf8Text(display) + "' is not local (host:N goes over TCP): airlock browser needs a local display socket");
+  }
+  number = number.substr(1, number.find('.') == std::string::npos ? std::string::npos : number.find('.') - 1);
+  if (number.empty() || number.find_first_not_of("0123456789") != std::string::npos) return MakeError("cannot read the X11 display '" + Utf8Text(display) + "'");
+  const std::string socket = "/tmp/.X11-unix/X" + number;
+  if (!IsSocket(socket)) return MakeError("the X11 display " + display + " has no socket " + socket + " (is the X server running?)");
+  d.platform = "x11";
+  d.ro_binds.push_back({socket, socket});
+  d.env = {"DISPLAY=:" + number};
+  std::string xauth = EnvOf(env, "XAUTHORITY");
+  if (!xauth.empty() && xauth[0] == '/' && std::filesystem::is_regular_file(xauth)) {
+    d.ro_binds.push_back({xauth, "/tmp/.Xauthority"});
+    d.env.push_back("XAUTHORITY=/tmp/.Xauthority");
+  }
+  d.weakening = "the display is the host's X11 server " + display +
+                ": X11 lets every client of that server read the others' input and windows (use a Wayland session, or a nested X server)";
+  return d;
+}
+
+namespace {
+
+// The `airlock run` (or `airlock box run NAME`) invocation of the browser.
+Result<std::vector<std::string>> BrowserArgv(const SessionOptions& o, const DisplayChoice& display, const std::string& incoming) {
+  const std::string airlock = FindHelper("airlock");
+  if (airlock.empty()) return MakeError("the airlock front end was not found (AIRLOCK_BIN?)");
+  runapi::RunRequest r(airlock);
+  r.Profile("browser").KillOnInterrupt().PassFd(3).PassFd(4).Rlimit("as=unlimited");  // V8 reserves far more than any RLIMIT_AS
+  if (!o.net.empty()) r.Net(o.net);
+  r.Bind(incoming, kInsideDownloads);
+  for (const auto& [host, inside] : display.ro_binds) r.RoBind(host, inside);
+  for (const auto& e : display.env) r.SetEnv(e);
+  r.SetEnv(std::string("HOME=") + kInsideHome);
+  r.SetEnv("DBUS_SESSION_BUS_ADDRESS=disabled:");  // D-Bus is off: no bus socket, no connection attempts
+  std::vector<std::string> cmd = {o.chromium, "--remote-debugging-pipe", std::string("--user-data-dir=") + kInsideHome + "/.config/chromium",
+                                  "--no-first-run", "--no-default-browser-check", "--password-store=basic", "--disable-breakpad",
+                                  "--disable-gpu", "--mute-audio"};
+  if (display.platform == "headless") cmd.push_back("--headless");
+  if (display.platform == "wayland") cmd.push_back("--ozone-platform=wayland");
+  if (display.platform == "x11") cmd.push_back("--ozone-platform=x11");
+  for (const auto& f : o.browser_flags) cmd.push_back(f);
+  cmd.push_back("about:blank");
+  r.Command(cmd);
+  auto argv = r.Argv();
+  if (!argv || o.box.empty()) return argv;
+  // `airlock box run NAME` takes every `airlock run` option: the same argv with the box named.
+  argv->erase(argv->begin() + 1);
+  argv->insert(argv->begin() + 1, {"box", "run", o.box});
+  return argv;
+}
+
+// A box for the browser: created on first use over an empty home of its own (never the user's home).
+Status EnsureBox(const std::string& box, const std::string& quarantine_root) {
+  const std::string airlock = FindHelper("airlock");
+  auto listed = process::SpawnAndCapture({airlock, "box", "list", "--json"});
+  if (listed && listed->exit_code == 0) {
+    auto j = json::parse(listed->out, nullptr, false);
+    auto has = [&](const json& arr) {
+      if (!arr.is_array()) return false;
+      for (const auto& b : arr) if (b.is_object() && b.value("name", "") == box) return true;
+      return false;
+    };
+    if (has(j) || (j.is_object() && has(j.value("boxes", json::array())))) return Ok();
+  }
+  const std::string lower = std::filesystem::path(quarantine_root).parent_path().string() + "/browser-homes/" + box;
+  // Owned by the caller: a box shows the caller's files (root's, through its idmapped layers) as the
+  // sandbox user's own, so the browser can write its profile into the box's upper layer.
+  if (auto made = MakePrivateDirs(lower); !made) return made;
+  auto made = process::SpawnAndCapture({airlock, "box", "create", box, "--profile", "browser", "--over", lower + ":" + kInsideHome});
+  if (!made) return std::unexpected(made.error());
+  if (made->exit_code != 0) return MakeError("airlock box create " + box + ": " + Utf8Text(made->err.substr(0, 400)));
+  Say("created box '" + box + "' for the browser's profile (its home starts empty; `airlock box rm " + box + "` forgets it)");
+  return Ok();
+}
+
+}  // namespace
+
+namespace {
+
+// The DevTools side of a session: commands out, replies and events in, one poll loop.
+class Session {
+ public:
+  Session(const SessionOptions& o, Launched l, Quarantine& q, UniqueFd incoming)
+      : o_(o), l_(std::move(l)), q_(q), incoming_(std::move(incoming)), judge_(q, o.downloads_dir, o.interrupt_fd) {}
+
+  int Run();
+  json Report();
+  const SandboxFacts& facts() const { return facts_; }
+  bool checked() const { return checked_; }
+
+ private:
+  int64_t Send(const std::string& method, const json& params = json::object(), const std::string& session = {}) {
+    const int64_t id = next_id_++;
+    std::string frame = cdp::EncodeCommand(id, method, params, session);
+    for (size_t done = 0; done < frame.size();) {
+      ssize_t n = ::write(l_.to_browser.get(), frame.data() + done, frame.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return -1;  // the browser is gone: its EOF ends the loop
+      done += static_cast<size_t>(n);
+    }
+    return id;
+  }
+  void Handle(const cdp::Message& m);
+  void OnReply(const cdp::Message& m);
+  void OnDownloadDone(const Download& d);
+  bool Settled(int64_t now);
+  void BeginClosing();
+  void CloseBrowser();
+
+  const SessionOptions& o_;
+  Launched l_;
+  Quarantine& q_;
+  UniqueFd incoming_;
+  Judge judge_;
+  cdp::Framer framer_;
+  int64_t next_id_ = 1;
+  std::map<int64_t, std::string> pending_;  // id -> purpose
+  std::map<std::string, std::string> pages_;  // targetId -> url
+  std::map<std::string, Download> downloads_;
+  std::string session_, page_target_;
+  int64_t start_ms_ = NowMs(), last_event_ms_ = NowMs(), load_ms_ = -1, closing_since_ = -1;
+  bool loaded_ = false, closing_ = false, close_sent_ = false, checked_ = false;
+  bool debug_ = std::getenv("AIRLOCK_BROWSER_DEBUG") != nullptr;  // every DevTools message on stderr
+  int awaiting_ = 0;  // replies wanted before closing (screenshot, text)
+  std::string text_, navigate_error_;
+  SandboxFacts facts_;
+  std::vector<std::string> dropped_;  // downloads not admitted, one line each
+};
+
+void Session::Handle(const cdp::Message& m) {
+  if (m.is_reply()) return OnReply(m);
+  last_event_ms_ = NowMs();
+  const json& p = m.params;
+  if (m.method == "Target.targetCreated" || m.method == "Target.targetInfoChanged") {
+    const json& info = p.value("targetInfo", json::object());
+    if (info.value("type", "") != "page") return;
+    const std::string id = info.value("targetId", "");
+    pages_[id] = info.value("url", "");
+    if (session_.empty() && page_target_.empty()) {
+      page_target_ = id;
+      pending_[Send("Target.attachToTarget", {{"targetId", id}, {"flatten", true}})] = "attach";
+    }
+  } else if ((m.method == "Page.loadEventFired" ||
+              (m.method == "Page.frameStoppedLoading" && p.value("frameId", "") == page_target_)) && m.session_id == session_) {
+    if (!loaded_) load_ms_ = NowMs() - start_ms_;
+    loaded_ = true;
+  } else if (m.method == "Browser.downloadWillBegin") {
+    Download d;
+    d.guid = p.value("guid", "");
+    d.url = p.value("url", "");
+    d.suggested = p.value("suggestedFilename", "");
+    auto page = pages_.find(p.value("frameId", ""));
+    d.referrer = page != pages_.end() ? page->second : pages_.count(page_target_) ? pages_[page_target_] : "";
+    d.state = "inProgress";
+    if (downloads_.size() < 1000) downloads_[d.guid] = d;
+    else dropped_.push_back("more than 1000 downloads in one session: " + Utf8Text(d.url.substr(0, 200)) + " not taken");
+  } else if (m.method == "Browser.downloadProgress") {
+    auto it = downloads_.find(p.value("guid", ""));
+    if (it == downloads_.end()) return;
+    const std::string state = p.value("state", "");
+    if (state == it->second.state) return;
+    it->second.state = state;
+    if (state == "completed") OnDownloadDone(it->second);
+  }
+}
+
+void Session::OnReply(const cdp::Message& m) {
+  auto it = pending_.find(*m.id);
+  if (it == pending_.end()) return;
+  const std::string purpose = it->second;
+  pending_.erase(it);
+  if (purpose == "attach") {
+    session_ = m.result.value("sessionId", "");
+    if (session_.empty()) return Say("cannot attach to the page: " + m.error);
+    Send("Page.enable", json::object(), session_);
+    const std::string url = o_.url.empty() ? (o_.check ? "data:text/html,<title>airlock check</title><p>check</p>" : "") : o_.url;
+    if (url.empty()) {
+      loaded_ = true;
+      load_ms_ = NowMs() - start_ms_;
+    } else {
+      pending_[Send("Page.navigate", {{"url", url}}, session_)] = "navigate";
+    }
+  } else if (purpose == "navigate") {
+    navigate_error_ = !m.error.empty() ? m.error : m.result.value("errorText", "");
+    if (!navigate_error_.empty() || m.result.value("isDownload", false)) {  // a download loads no page
+      loaded_ = true;  // an error page loads (and is what the user sees)
+      if (load_ms_ < 0) load_ms_ = NowMs() - start_ms_;
+    }
+  } else if (purpose == "screenshot") {
+    --awaiting_;
+    std::string data = m.result.value("data", "");
+    if (data.empty()) Say("screenshot failed: " + m.error);
+    else if (auto w = WriteFile(o_.screenshot, Base64Decode(data)); !w) Say(w.error().What());
+  } else if (purpose == "text") {
+    --awaiting_;
+    text_ = m.result.value("result", json::object()).value("value", "");
+    if (text_.size() > 4096) text_.resize(4096);
+  }
+}
+
+void Session::OnDownloadDone(const Download& d) {
+  if (!ValidGuid(d.guid)) return dropped_.push_back("a download with an odd GUID was not taken");
+  // By the GUID Chromium named it (allowAndName), opened without following links: a name from the
+  // page never names a path here.
+  UniqueFd fd(::openat(incoming_.get(), d.guid.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  struct stat st{};
+  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return dropped_.push_back("download '" + Utf8Text(d.suggested) + "': its file is missing or not a regular file");
+  }
+  HeldDownload meta;
+  meta.suggested_name = d.suggested;
+  meta.url = d.url;
+  meta.referrer = d.referrer;
+  meta.scripted = d.url.starts_with("blob:") || d.url.starts_with("data:");
+  auto held = q_.Admit(fd.get(), meta);
+  (void)::unlinkat(incoming_.get(), d.guid.c_str(), 0);
+  if (!held) return dropped_.push_back("download '" + Utf8Text(d.suggested) + "' not admitted: " + held.error().What());
+  Say(fmt::format("download {} '{}' finished ({} bytes): judging", held->id, Utf8Text(held->name), held->size));
+  judge_.Submit(*held);
+}
+
+bool Session::Settled(int64_t now) {
+  if (!loaded_ || !judge_.Idle()) return false;
+  for (const auto& [guid, d] : downloads_) if (d.state == "inProgress") return false;
+  return now - last_event_ms_ >= o_.settle_ms;
+}
+
+void Session::BeginClosing() {
+  closing_ = true;
+  closing_since_ = NowMs();
+  if (!session_.empty()) {
+    if (!o_.screenshot.empty()) {
+      pending_[Send("Page.captureScreenshot", {{"format", "png"}}, session_)] = "screenshot";
+      ++awaiting_;
+    }
+    pending_[Send("Runtime.evaluate", {{"expression", "document.title + '\\n' + (document.body ? document.body.innerText : '')"},
+                                        {"returnByValue", true}}, session_)] = "text";
+    ++awaiting_;
+  }
+}
+
+void Session::CloseBrowser() {
+  if (o_.check) {
+    facts_ = CheckBrowserSandbox(l_.pid);
+    checked_ = true;
+  }
+  close_sent_ = true;
+  Send("Browser.close");
+}
+
+int Session::Run() {
+  Send("Browser.setDownloadBehavior", {{"behavior", "allowAndName"}, {"downloadPath", kInsideDownloads}, {"eventsEnabled", true}});
+  Send("Target.setDiscoverTargets", {{"discover", true}});
+  const bool automatic = o_.until_settled || o_.check;
+  const int64_t timeout_ms = o_.timeout_s > 0 ? int64_t{o_.timeout_s} * 1000 : automatic ? 90000 : 0;
+  bool eof = false, interrupted = false;
+  int64_t kill_at = -1;
+  char buf[65536];
+  while (!eof) {
+    const int64_t now = NowMs();
+    if (!closing_ && automatic && Settled(now)) BeginClosing();
+    if (!closing_ && timeout_ms > 0 && now - start_ms_ > timeout_ms) {
+      Say(fmt::format("the session reached its time limit ({} s): closing the browser", timeout_ms / 1000));
+      BeginClosing();
+    }
+    if (closing_ && !close_sent_ && (awaiting_ <= 0 || now - closing_since_ > 10000)) {
+      CloseBrowser();
+      kill_at = now + 10000;
+    }
+    if (kill_at > 0 && now > kill_at) {
+      ::kill(l_.pid, SIGTERM);  // KillOnInterrupt: the sandbox is killed whole
+      kill_at = now + 5000;
+    }
+    pollfd fds[2] = {{l_.from_browser.get(), POLLIN, 0}, {o_.interrupt_fd, POLLIN, 0}};
+    int n = ::poll(fds, o_.interrupt_fd >= 0 ? 2 : 1, 200);
+    if (n < 0 && errno == EINTR) continue;
+    if (n > 0 && o_.interrupt_fd >= 0 && (fds[1].revents & POLLIN) && !interrupted) {
+      interrupted = true;
+      Say("interrupted: closing the browser; downloads not yet judged stay in quarantine, unjudged");
+      if (!close_sent_) CloseBrowser();
+      kill_at = NowMs() + 2000;
+    }
+    if (n > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t r = ::read(l_.from_browser.get(), buf, sizeof buf);
+      if (r <= 0) {
+        eof = r == 0 || errno != EINTR;
+        continue;
+      }
+      if (auto fed = framer_.Feed(std::string_view(buf, static_cast<size_t>(r))); !fed) {
+        Say("DevTools stream unusable: " + fed.error().What());
+        break;
+      }
+      while (auto text = framer_.Next()) {
+        if (debug_) std::fprintf(stderr, "cdp< %.300s\n", text->c_str());
+        if (auto m = cdp::ParseMessage(*text)) Handle(*m);
+      }
+    }
+  }
+  int status = 0;
+  for (int waited = 0; ::waitpid(l_.pid, &status, WNOHANG) == 0; ++waited) {
+    if (waited == 50) ::kill(l_.pid, SIGTERM);
+    if (waited == 100) ::kill(l_.pid, SIGKILL);
+    ::usleep(100000);
+  }
+  judge_.Finish();  // downloads already taken are judged (an interrupt interrupts their scans)
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+json Session::Report() {
+  json r = {{"url", o_.url}, {"loaded", loaded_}, {"first_load_ms", load_ms_}, {"navigate_error", navigate_error_},
+            {"text", text_}, {"downloads", json::array()}, {"dropped", dropped_}};
+  for (const auto& d : judge_.Done()) r["downloads"].push_back(json::parse(RecordJson(d)));
+  if (checked_) r["sandbox"] = json::parse(SandboxFactsJson(facts_));
+  return r;
+}
+
+// The fresh incoming directory the sandbox writes its downloads into (owned by the sandbox's ids).
+Result<std::pair<std::string, UniqueFd>> MakeIncoming(const std::string& root) {
+  const std::string dir = fmt::format("{}/.incoming-{}", root, ::getpid());
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (::mkdir(dir.c_str(), 0700) != 0) return ErrnoError("mkdir " + dir);
+  if (::geteuid() == 0) {
+    auto ids = SandboxHostIds("browser");
+    if (!ids) return std::unexpected(ids.error());
+    if (::chown(dir.c_str(), ids->uid, ids->gid) != 0) return ErrnoError("chown " + dir);
+  }
+  UniqueFd fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return ErrnoError("open " + dir);
+  return std::pair<std::string, UniqueFd>{dir, std::move(fd)};
+}
+
+}  // namespace
+
+int RunBrowserSession(const SessionOptions& o) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  auto display = ChooseDisplay(env, o.headless);
+  if (!display) return Say(display.error().What()), 2;
+  if (::access(o.chromium.c_str(), X_OK) != 0) {
+    return Say("no browser at " + o.chromium + ": install Debian's chromium (apt-get install chromium)"), 2;
+  }
+  std::vector<std::string> weakenings;
+  if (!display->weakening.empty()) weakenings.push_back(display->weakening);
+  for (const auto& f : o.browser_flags) {
+    if (f == "--no-sandbox" || f.starts_with("--disable-seccomp")) weakenings.push_back("the browser's own sandbox is switched off (" + f + ")");
+  }
+  for (const auto& w : weakenings) Say("WEAKENED: " + w);
+  auto q = Quarantine::Open(o.quarantine);
+  if (!q) return Say(q.error().What()), 2;
+  if (!o.box.empty()) {
+    if (auto box = EnsureBox(o.box, o.quarantine); !box) return Say(box.error().What()), 2;
+  }
+  auto incoming = MakeIncoming(q->root());
+  if (!incoming) return Say(incoming.error().What()), 2;
+  auto argv = BrowserArgv(o, *display, incoming->first);
+  if (!argv) return Say(argv.error().What()), 2;
+  const std::string log = q->root() + "/browser.log";
+  UniqueFd log_fd(::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  auto launched = Launch(*argv, log_fd.get());
+  if (!launched) return Say(launched.error().What()), 2;
+  Say(fmt::format("{} ({}, {}); downloads are held in {} and judged; the browser's messages go to {}",
+                  o.box.empty() ? "disposable browser" : "browser in box '" + o.box + "'", display->platform,
+                  o.net.empty() ? "network: user-mode" : "network: " + o.net, q->root(), log));
+  Session session(o, std::move(*launched), *q, std::move(incoming->second));
+  const int run_exit = session.Run();
+  std::error_code ec;
+  std::filesystem::remove_all(incoming->first, ec);  // unfinished downloads are dropped, never released
+  int exit = 0;
+  if (run_exit != 0 && run_exit != 143 && run_exit != 130) {
+    auto tail = ReadRegularFileBounded(log, 8 << 20, "log too large");
+    std::string last = tail ? tail->substr(tail->size() > 1500 ? tail->size() - 1500 : 0) : "";
+    Say(fmt::format("the browser's sandbox ended with exit code {}; the end of {}:\n{}", run_exit, log, Utf8Text(last)));
+    if (!session.checked()) exit = 2;
+  }
+  if (session.checked()) {
+    std::fputs((o.json ? SandboxFactsJson(session.facts()) + "\n" : SandboxFactsText(session.facts())).c_str(), stdout);
+    exit = session.facts().ok ? 0 : 1;
+  }
+  if (!o.report.empty()) {
+    json r = session.Report();
+    r["display"] = display->platform;
+    r["box"] = o.box;
+    r["weakenings"] = weakenings;
+    r["sandbox_exit"] = run_exit;
+    if (auto w = WriteFile(o.report, DumpJson(r, 2) + "\n"); !w) Say(w.error().What());
+  }
+  return exit;
+}
+
+}  // namespace airlock::browser

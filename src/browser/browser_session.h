@@ -1,0 +1,59 @@
+// One `airlock browser` session (docs/BROWSER.md, "Browsing in airlock"): Chromium, interactive,
+// inside `airlock run --profile browser` (disposable: a fresh profile on the sandbox's tmpfs home,
+// gone at exit) or `airlock box run NAME` (the profile and cookies kept in the box), driven over its
+// DevTools pipe (fds 3 and 4, passed into the sandbox) for the downloads and the checks.
+//
+// Contract:
+//  - The display is chosen once (ChooseDisplay): the Wayland socket when there is one, else the X11
+//    socket of $DISPLAY (reported as a weakening: X11 clients can read each other's input), else an
+//    error, unless headless. Only that socket (and $XAUTHORITY, read-only) is bound in; nothing else
+//    of the user's home is.
+//  - Downloads land in a fresh incoming directory bound read-write at /downloads; each one Chromium
+//    reports completed (Browser.downloadProgress) is copied into the quarantine (quarantine.h) by its
+//    GUID (never by a name from the page), judged on a worker thread (download_judge.h) and, when clean,
+//    released to the user's Downloads at once. The incoming directory is removed at exit: a download
+//    that never finished is dropped, never released.
+//  - SIGINT/SIGTERM/SIGHUP (process/interrupt.h, watched by the caller) close the browser, kill the
+//    sandbox, interrupt running scans (their downloads stay "unjudged") and still write the report.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace airlock::browser {
+
+struct DisplayChoice {
+  std::string platform;   // wayland | x11 | headless
+  std::vector<std::pair<std::string, std::string>> ro_binds;  // host -> inside
+  std::vector<std::string> env;                               // KEY=VALUE inside
+  std::string weakening;  // "" or one line for stderr and the report
+};
+
+// From the environment given (names as in environ). `headless` never fails.
+[[nodiscard]] Result<DisplayChoice> ChooseDisplay(const std::vector<std::string>& environ, bool headless);
+
+struct SessionOptions {
+  std::string box;                 // "" = disposable
+  std::string url;                 // "" = about:blank
+  std::string net;                 // "" = the profile's (user-mode networking); none|user|host|sinkhole
+  std::string chromium = "/usr/bin/chromium";
+  std::vector<std::string> browser_flags;  // extra Chromium flags (expert; --no-sandbox is reported)
+  bool headless = false;
+  bool check = false;              // after the first load: the sandbox facts, then close
+  bool until_settled = false;      // close once the page and its downloads have settled
+  bool json = false;               // --check: JSON on stdout
+  std::string screenshot;          // PNG of the page before closing (with until_settled or check)
+  std::string report;              // JSON summary written at the end
+  std::string quarantine;          // the store (quarantine.h DefaultQuarantineDir)
+  std::string downloads_dir;       // where clean files go (UserDownloadsDir)
+  int settle_ms = 2000;
+  int timeout_s = 0;               // 0: none (interactive); until_settled/check default to 90
+  int interrupt_fd = -1;
+};
+
+// Runs the session to its end. Exit code: 0 ok, 1 --check found the browser's sandbox off, 2 error.
+int RunBrowserSession(const SessionOptions& options);
+
+}  // namespace airlock::browser

@@ -1,0 +1,108 @@
+#include "browser/download_judge.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "core/helper_path.h"
+#include "core/json_text.h"
+#include "core/unique_fd.h"
+#include "policy/profile_loader.h"
+#include "process/spawn.h"
+#include "runapi/scan_request.h"
+
+namespace airlock::browser {
+namespace {
+
+int Rank(const std::string& verdict) { return verdict == "malicious" ? 2 : verdict == "suspicious" ? 1 : 0; }
+
+bool EndsWithSvg(std::string url) {
+  url = url.substr(0, url.find_first_of("?#"));
+  return url.size() >= 4 && (url.ends_with(".svg") || url.ends_with(".SVG"));
+}
+
+}  // namespace
+
+Result<ScanAnswer> ParseScanAnswer(const std::string& json_text) {
+  auto j = nlohmann::json::parse(json_text, nullptr, false);
+  if (!j.is_object() || !j.contains("verdict") || !j["verdict"].is_string()) return MakeError("airlock-scan gave no verdict");
+  ScanAnswer a;
+  a.verdict = j["verdict"].get<std::string>();
+  if (a.verdict != "clean" && a.verdict != "suspicious" && a.verdict != "malicious") return MakeError("airlock-scan gave an unknown verdict");
+  if (j.contains("score") && j["score"].is_number()) a.score = j["score"].get<double>();
+  if (j.contains("techniques") && j["techniques"].is_array()) {
+    for (const auto& t : j["techniques"]) {
+      if (t.is_string() && a.techniques.size() < 64) a.techniques.push_back(t.get<std::string>());
+    }
+  }
+  return a;
+}
+
+void ApplyVerdict(const ScanAnswer& scan, HeldDownload& d) {
+  d.verdict = scan.verdict;
+  d.score = scan.score;
+  d.techniques = scan.techniques;
+  d.why = fmt::format("airlock scan: {} (score {})", scan.verdict, scan.score);
+  if (d.scripted) {
+    const std::string technique = EndsWithSvg(d.referrer) ? "T1027.017" : "T1027.006";
+    if (std::find(d.techniques.begin(), d.techniques.end(), technique) == d.techniques.end()) d.techniques.push_back(technique);
+    if (Rank(d.verdict) < 1) {
+      d.verdict = "suspicious";
+      d.score = std::max(d.score, 6.0);
+    }
+    d.why = fmt::format("built by a page script ({} smuggling, {}); {}", technique == "T1027.017" ? "SVG" : "HTML", technique, d.why);
+  }
+  d.state = d.verdict == "clean" ? "clean" : d.verdict == "malicious" ? "malicious" : "held";
+}
+
+Result<ScanAnswer> ScanHeldFile(const std::string& held_file, const std::string& stage_dir, int interrupt_fd) {
+  const std::string airlock = FindHelper("airlock"), scanner = FindHelper("airlock-scan");
+  if (airlock.empty() || scanner.empty()) return MakeError("airlock or airlock-scan not found (AIRLOCK_LIBEXEC_DIR?)");
+  std::error_code ec;
+  std::filesystem::remove_all(stage_dir, ec);
+  if (::mkdir(stage_dir.c_str(), 0700) != 0) return ErrnoError("mkdir " + stage_dir);
+  HostIds ids{::geteuid(), ::getegid()};
+  if (::geteuid() == 0) {
+    auto sandbox_ids = SandboxHostIds("default");
+    if (!sandbox_ids) return std::unexpected(sandbox_ids.error());
+    ids = *sandbox_ids;
+  }
+  // A copy the scanner's sandbox ids may read (a root caller's store is root's alone).
+  {
+    UniqueFd in(::open(held_file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!in) return ErrnoError("open " + held_file);
+    std::filesystem::copy_file(held_file, stage_dir + "/sample", ec);
+    if (ec) return MakeError("stage " + held_file + ": " + ec.message(), ec.value());
+    if (::geteuid() == 0 && (::chown(stage_dir.c_str(), ids.uid, ids.gid) != 0 ||
+                             ::chown((stage_dir + "/sample").c_str(), ids.uid, ids.gid) != 0)) {
+      return ErrnoError("chown " + stage_dir);
+    }
+  }
+  std::string rules = FindRulesDir("yara", AIRLOCK_BROWSER_SOURCE_RULES_DIR);
+  if (!std::filesystem::is_directory(rules + "/yara")) rules.clear();
+  runapi::ScanJob job{airlock, scanner, rules, {{stage_dir, "/in"}}, {"/in/sample"}, "", "120s"};
+  auto argv = runapi::ScanRequest(job).Argv();
+  if (!argv) return std::unexpected(argv.error());
+  process::SpawnOptions so;
+  so.kill_with_caller = true;
+  so.interrupt_fd = interrupt_fd;
+  so.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(130);
+  auto r = process::SpawnAndCapture(*argv, so);
+  std::filesystem::remove_all(stage_dir, ec);
+  if (!r) return std::unexpected(r.error());
+  if (r->interrupted) return MakeError("interrupted");
+  if (r->timed_out || r->exit_code == 2 || r->exit_code > 3) {
+    return MakeError(fmt::format("airlock-scan in its sandbox exited {}: {}", r->exit_code, Utf8Text(r->err.substr(0, 300))));
+  }
+  return ParseScanAnswer(r->out);
+}
+
+}  // namespace airlock::browser

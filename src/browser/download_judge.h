@@ -1,0 +1,35 @@
+// Judging one held download: static triage with `airlock scan` in its own sandbox
+// (runapi/scan_request.h), then the browser's own facts on top (docs/BROWSER.md):
+//  - a file built by a page script (a blob: or data: URL: HTML smuggling T1027.006, SVG smuggling
+//    T1027.017 when the page was an SVG) is at least suspicious, whatever the scan says: held until
+//    the user releases it;
+//  - the verdict decides: clean -> released at once, suspicious -> held, malicious -> stays.
+// A failed triage leaves the download "unjudged" (held; never released).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "browser/quarantine.h"
+#include "core/error.h"
+
+namespace airlock::browser {
+
+// The scanner's answer in the parts the quarantine keeps.
+struct ScanAnswer {
+  std::string verdict;  // clean | suspicious | malicious
+  double score = 0;
+  std::vector<std::string> techniques;
+};
+
+// Parses airlock-scan's --json report (top-level verdict, score, techniques).
+[[nodiscard]] Result<ScanAnswer> ParseScanAnswer(const std::string& json_text);
+
+// Pure: the scan's answer and the download's facts -> verdict, score, techniques, why, state.
+void ApplyVerdict(const ScanAnswer& scan, HeldDownload& d);
+
+// Runs the sandboxed scan of the held file (staged into `stage_dir`, a private directory the scanner's
+// sandbox ids can read; removed afterwards) and applies the verdict. interrupt_fd: see process/spawn.h.
+[[nodiscard]] Result<ScanAnswer> ScanHeldFile(const std::string& held_file, const std::string& stage_dir, int interrupt_fd);
+
+}  // namespace airlock::browser

@@ -1,0 +1,276 @@
+// `airlock browser` and `airlock downloads` end to end (docs/BROWSER.md, "Browsing in airlock"): real
+// Chromium under a real Xvfb the test starts, driven over DevTools by airlock-browser, pages from a
+// loopback HTTP server the test runs. Few sessions on purpose (each starts a browser).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include "test_env.h"
+
+using namespace airlock::test;
+using nlohmann::json;
+
+namespace {
+
+// A tiny HTTP/1.0 server on 127.0.0.1: path -> (content type, body); attachments by ".pdf".
+class HttpServer {
+ public:
+  explicit HttpServer(std::map<std::string, std::pair<std::string, std::string>> pages) : pages_(std::move(pages)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 16) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) return;
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~HttpServer() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    if (thread_.joinable()) thread_.join();
+  }
+  std::string Url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) return;
+      char buf[4096];
+      ssize_t n = ::recv(c, buf, sizeof buf - 1, 0);
+      std::string req(buf, n > 0 ? static_cast<size_t>(n) : 0);
+      if (!req.starts_with("GET ") || req.find(' ', 4) == std::string::npos) {  // a preconnect closed unused, or junk
+        ::close(c);
+        continue;
+      }
+      std::string path = req.substr(4, req.find(' ', 4) - 4);
+      auto it = pages_.find(path);
+      std::string resp;
+      if (it == pages_.end()) {
+        resp = "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+      } else {
+        resp = "HTTP/1.0 200 OK\r\nContent-Type: " + it->second.first + "\r\nContent-Length: " + std::to_string(it->second.second.size()) +
+               "\r\n" + (path.ends_with(".pdf") ? "Content-Disposition: attachment; filename=\"report.pdf\"\r\n" : "") + "\r\n" +
+               it->second.second;
+      }
+      (void)::send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
+      ::close(c);
+    }
+  }
+  std::map<std::string, std::pair<std::string, std::string>> pages_;
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// Xvfb on a display it picks (-displayfd); only its socket file, no abstract socket (the sandbox's
+// Landlock scope refuses abstract sockets outside it, and the X client library does not fall back).
+class Xvfb {
+ public:
+  Xvfb() {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlives the test (nor holds ctest's output pipe)
+      int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+      if (null >= 0) {
+        ::dup2(null, 1);
+        ::dup2(null, 2);
+      }
+      int w = ::fcntl(p[1], F_DUPFD, 10);  // without O_CLOEXEC: Xvfb writes its display number here
+      std::string fd = std::to_string(w);
+      ::execl("/usr/bin/Xvfb", "Xvfb", "-displayfd", fd.c_str(), "-nolisten", "tcp", "-nolisten", "local", "-noreset", "-screen", "0",
+              "1024x768x24", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(p[1]);
+    char buf[16] = {};
+    ssize_t n = ::read(p[0], buf, sizeof buf - 1);
+    read_end_ = p[0];  // kept open: a server that writes its number again must not die of EPIPE
+    if (n > 0) display_ = ":" + std::string(buf, static_cast<size_t>(n)).substr(0, std::string(buf).find('\n'));
+  }
+  ~Xvfb() {
+    if (read_end_ >= 0) ::close(read_end_);
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  const std::string& display() const { return display_; }
+
+ private:
+  pid_t pid_ = -1;
+  int read_end_ = -1;
+  std::string display_;
+};
+
+const char* kPdf =
+    "%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    "3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+
+// A page with much colour on it (a screenshot of it is far from blank) and a marker text.
+std::string RichPage() {
+  std::string body = "<html><head><title>airlock-page-ok</title></head><body style='background:#136'>";
+  for (int i = 0; i < 120; ++i) {
+    body += "<span style='color:hsl(" + std::to_string(i * 37 % 360) + ",90%,60%);font-size:" + std::to_string(10 + i % 17) +
+            "px'>airlock " + std::to_string(i * 7919) + " </span>";
+  }
+  return body + "<p>airlock-page-ok</p></body></html>";
+}
+
+// HTML smuggling: the zip is built by the page's script from base64 and "clicked" as a blob: URL.
+const char* kSmuggling =
+    "<html><body><p>Your document</p><script>"
+    "var b=atob('UEsDBBQAAAAAAOIIhl0vOtrpEgAAABIAAAAGAAAAcnVuLnNoIyEvYmluL3NoCmVjaG8gaGkKUEsBAhQDFAAAAAAA4giGXS862ukSAAAAEgAAAAYAAAAAAAAAAAAAAIABAAAAAHJ1bi5zaFBLBQYAAAAAAQABADQAAAA2AAAAAAA=');"
+    "var u=new Uint8Array(b.length);for(var i=0;i<b.length;i++)u[i]=b.charCodeAt(i);"
+    "var a=document.createElement('a');a.href=URL.createObjectURL(new Blob([u],{type:'application/zip'}));"
+    "a.download='invoice.zip';document.body.appendChild(a);a.click();</script></body></html>";
+
+class BrowserSession : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (access("/usr/bin/chromium", X_OK) != 0) GTEST_SKIP() << "SKIPPED: Debian package chromium is not installed";
+    if (access("/usr/bin/Xvfb", X_OK) != 0) GTEST_SKIP() << "SKIPPED: Debian package xvfb is not installed";
+    home_ = MakeTempDir("browser-home");
+  }
+
+  // airlock browser with the test's display, home, quarantine and Downloads; --net host reaches the
+  // test's loopback server (user-mode networking would not).
+  RunResult Browser(const std::string& display, std::vector<std::string> args) {
+    std::vector<std::string> argv = {"/usr/bin/env", "-u", "WAYLAND_DISPLAY", "DISPLAY=" + display, "HOME=" + home_, AirlockBin(),
+                                     "browser", "--net", "host", "--quarantine", home_ + "/q", "--downloads", home_ + "/Downloads",
+                                     "--timeout", "150"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return airlock::test::Run(argv, "", 240);
+  }
+  RunResult Downloads(std::vector<std::string> args) {
+    std::vector<std::string> argv = {"/usr/bin/env", "HOME=" + home_, AirlockBin(), "downloads", "--quarantine", home_ + "/q",
+                                     "--downloads", home_ + "/Downloads"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return airlock::test::Run(argv, "", 60);
+  }
+  std::string home_;
+};
+
+}  // namespace
+
+// A page loads, a screenshot is far from blank, and from /proc the renderers run in Chromium's own
+// sandbox inside airlock's: Seccomp 2 with a filter of their own, own user and pid namespaces.
+TEST_F(BrowserSession, PageLoadsAndRenderersKeepTheirOwnSandbox) {
+  Xvfb x;
+  ASSERT_FALSE(x.display().empty()) << "Xvfb did not start";
+  HttpServer http({{"/page.html", {"text/html", RichPage()}}});
+  const std::string shot = home_ + "/shot.png", report = home_ + "/report.json";
+  RunResult r = Browser(x.display(), {"--check", "--json", "--screenshot", shot, "--report", report, http.Url("/page.html")});
+  json facts = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(facts.is_object()) << r.out << r.err;
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(facts["ok"].get<bool>()) << r.out;
+  int renderers = 0;
+  for (const auto& p : facts["processes"]) {
+    if (p["type"] != "renderer") continue;
+    ++renderers;
+    EXPECT_EQ(p["seccomp"], 2) << p.dump();
+    EXPECT_TRUE(p["own_user_namespace"].get<bool>()) << p.dump();
+    EXPECT_TRUE(p["own_pid_namespace"].get<bool>()) << p.dump();
+  }
+  EXPECT_GE(renderers, 1) << r.out;
+  json rep = json::parse(ReadFileOrEmpty(report), nullptr, false);
+  ASSERT_TRUE(rep.is_object()) << r.err;
+  EXPECT_NE(rep["text"].get<std::string>().find("airlock-page-ok"), std::string::npos) << rep.dump();
+  const std::string png = ReadFileOrEmpty(shot);
+  ASSERT_GT(png.size(), 8u) << r.err;
+  EXPECT_EQ(png.substr(1, 3), "PNG");
+  EXPECT_GT(png.size(), 20000u) << "the screenshot looks blank";  // a blank 1024x768 page is a few KB
+  EXPECT_NE(r.err.find("WEAKENED: the display is the host's X11 server"), std::string::npos) << r.err;
+}
+
+// The page cannot read the user's home: file:// of a canary there shows Chromium's "not found".
+TEST_F(BrowserSession, TheUsersHomeIsNotVisible) {
+  Xvfb x;
+  ASSERT_FALSE(x.display().empty());
+  const std::string canary = home_ + "/canary.txt";
+  WriteFile(canary, "airlock-canary-4f1e9b", 0644);
+  const std::string report = home_ + "/report.json";
+  RunResult r = Browser(x.display(), {"--until-settled", "--report", report, "file://" + canary});
+  json rep = json::parse(ReadFileOrEmpty(report), nullptr, false);
+  ASSERT_TRUE(rep.is_object()) << r.err;
+  EXPECT_TRUE(rep["loaded"].get<bool>()) << rep.dump();
+  EXPECT_EQ(rep["text"].get<std::string>().find("airlock-canary-4f1e9b"), std::string::npos) << rep.dump();
+}
+
+// A clean PDF is released at once with its origin and verdict; an HTML-smuggled zip stays held with
+// T1027.006 until `airlock downloads release`; delete removes an entry.
+TEST_F(BrowserSession, DownloadsAreHeldJudgedAndReleased) {
+  Xvfb x;
+  ASSERT_FALSE(x.display().empty());
+  HttpServer http({{"/doc.pdf", {"application/pdf", kPdf}}, {"/smuggle.html", {"text/html", kSmuggling}}});
+  RunResult pdf = Browser(x.display(), {"--until-settled", http.Url("/doc.pdf")});
+  const std::string released = home_ + "/Downloads/report.pdf";
+  ASSERT_EQ(ReadFileOrEmpty(released), kPdf) << pdf.err;
+  EXPECT_NE(pdf.err.find("is clean: released to"), std::string::npos) << pdf.err;
+  RunResult attrs = airlock::test::Run({"/usr/bin/python3", "-c",
+                         "import os,sys;p=sys.argv[1];print(os.getxattr(p,'user.airlock.origin').decode());"
+                         "print(os.getxattr(p,'user.airlock.verdict').decode())",
+                         released});
+  EXPECT_NE(attrs.out.find(http.Url("/doc.pdf")), std::string::npos) << attrs.out << attrs.err;
+  EXPECT_NE(attrs.out.find("clean sha256:"), std::string::npos) << attrs.out;
+
+  RunResult smuggled = Browser(x.display(), {"--until-settled", http.Url("/smuggle.html")});
+  EXPECT_FALSE(std::filesystem::exists(home_ + "/Downloads/invoice.zip")) << smuggled.err;
+  RunResult list = Downloads({"list", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  std::string held_id, pdf_id;
+  for (size_t at = 0, end; (end = list.out.find('\n', at)) != std::string::npos; at = end + 1) {
+    json d = json::parse(list.out.substr(at, end - at), nullptr, false);
+    ASSERT_TRUE(d.is_object()) << list.out;
+    if (d["name"] == "invoice.zip") {
+      held_id = d["id"];
+      EXPECT_EQ(d["state"], "held") << d.dump();
+      EXPECT_TRUE(d["scripted"].get<bool>()) << d.dump();
+      EXPECT_TRUE(d["url"].get<std::string>().starts_with("blob:")) << d.dump();
+      EXPECT_NE(d["techniques"].dump().find("T1027.006"), std::string::npos) << d.dump();
+    }
+    if (d["name"] == "report.pdf") pdf_id = d["id"];
+  }
+  ASSERT_FALSE(held_id.empty()) << list.out << smuggled.err;
+  ASSERT_FALSE(pdf_id.empty()) << list.out;
+  RunResult release = Downloads({"release", held_id});
+  EXPECT_EQ(release.exit_code, 0) << release.err;
+  EXPECT_TRUE(std::filesystem::exists(home_ + "/Downloads/invoice.zip"));
+  EXPECT_NE(Downloads({"release", held_id}).exit_code, 0);  // once
+  EXPECT_EQ(Downloads({"delete", pdf_id}).exit_code, 0);
+  EXPECT_NE(Downloads({"delete", "../" + pdf_id}).exit_code, 0);
+  EXPECT_EQ(Downloads({"list", "--json"}).out.find(pdf_id), std::string::npos);
+}
+
+// Bad input: no display, no browser: a clear message, nothing started.
+TEST_F(BrowserSession, MissingDisplayOrBrowserIsAClearError) {
+  RunResult none = airlock::test::Run({"/usr/bin/env", "-u", "DISPLAY", "-u", "WAYLAND_DISPLAY", "HOME=" + home_, AirlockBin(), "browser",
+                        "--quarantine", home_ + "/q", "about:blank"});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_NE(none.err.find("no display"), std::string::npos) << none.err;
+  RunResult remote = airlock::test::Run({"/usr/bin/env", "DISPLAY=example.org:0", "HOME=" + home_, AirlockBin(), "browser", "--quarantine", home_ + "/q"});
+  EXPECT_NE(remote.err.find("is not local"), std::string::npos) << remote.err;
+  RunResult missing = airlock::test::Run({"/usr/bin/env", "HOME=" + home_, AirlockBin(), "browser", "--headless", "--chromium", "/nonexistent/chromium",
+                           "--quarantine", home_ + "/q"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("no browser at /nonexistent/chromium"), std::string::npos) << missing.err;
+}
