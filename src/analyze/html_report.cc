@@ -203,7 +203,7 @@ th{background:#f0f0f0}code{font-size:12px;word-break:break-all}.dim{color:#777}u
     std::string techs;
     for (const auto& t : f["techniques"]) techs += t.get<std::string>() + " ";
     h += fmt::format("<tr><td>static {}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>", f.value("severity", 0),
-                     HtmlEscape(f.value("title", "")), HtmlEscape(techs), HtmlEscape(f.value("evidence", "") + " @ " + f.value("path", "")));
+                     HtmlEscape(f.value("title", "")), HtmlEscape(techs), HtmlEscape(f.value("evidence", "") + " @ " + f.value("object", "")));
   }
   h += "</table>";
 
