@@ -11,7 +11,8 @@ set(AIRLOCK_FUZZ_archive_password_SOURCES
     src/scan/unpack/zip_directory.cc src/scan/detectors/office/bytes.cc
     src/scan/limits.cc src/runapi/run_request.cc src/process/spawn.cc src/core/helper_path.cc)
 set(AIRLOCK_FUZZ_archive_password_NEEDS libarchive fmt version)
-set(AIRLOCK_FUZZ_report_writer_SOURCES src/scan/report_json.cc src/scan/report_text.cc src/scan/verdict.cc src/core/json_text.cc)
+set(AIRLOCK_FUZZ_report_writer_SOURCES src/scan/report_json.cc src/scan/report_text.cc src/scan/verdict.cc src/core/json_text.cc
+    src/core/report_envelope.cc)
 set(AIRLOCK_FUZZ_report_writer_NEEDS fmt json version)
 set(AIRLOCK_FUZZ_tnef_SOURCES src/scan/unpack/tnef.cc src/scan/detectors/office/bytes.cc)
 set(AIRLOCK_FUZZ_plain_text_SOURCES src/scan/plain_text.cc)
@@ -19,12 +20,13 @@ set(AIRLOCK_FUZZ_magic_numbers_SOURCES src/scan/magic_numbers.cc src/scan/plain_
 set(AIRLOCK_FUZZ_pool_wire_SOURCES src/pool/pool_wire.cc)
 # The JSON writers (core/json_text.h): run report, monitor event lines, analyze report (the scan
 # report is report_writer above). Each feeds arbitrary bytes to a writer and parses what it wrote.
-set(AIRLOCK_FUZZ_run_report_SOURCES src/sandbox/outcome.cc src/runapi/run_report.cc src/core/json_text.cc src/core/file_read.cc)
-set(AIRLOCK_FUZZ_run_report_NEEDS fmt json)
+set(AIRLOCK_FUZZ_run_report_SOURCES src/sandbox/outcome.cc src/runapi/run_report.cc src/core/json_text.cc src/core/file_read.cc
+    src/core/report_envelope.cc)
+set(AIRLOCK_FUZZ_run_report_NEEDS fmt json version)
 set(AIRLOCK_FUZZ_event_line_SOURCES src/monitor/json_line.cc src/core/json_text.cc)
 set(AIRLOCK_FUZZ_event_line_NEEDS fmt json)
 set(AIRLOCK_FUZZ_analyze_report_SOURCES src/analyze/analysis_report.cc src/analyze/html_report.cc src/analyze/verdict.cc
-    src/analyze/network_report.cc src/monitor/json_line.cc src/core/json_text.cc)
+    src/analyze/network_report.cc src/monitor/json_line.cc src/core/json_text.cc src/core/report_envelope.cc)
 set(AIRLOCK_FUZZ_analyze_report_NEEDS fmt json version)
 
 # airlock_fuzz_target_deps(<target> <name> <root>): the links and defines AIRLOCK_FUZZ_<name>_NEEDS asks for.

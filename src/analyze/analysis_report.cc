@@ -8,6 +8,7 @@
 
 #include "analyze/html_report.h"
 #include "core/json_text.h"
+#include "core/report_envelope.h"
 
 namespace airlock::analyze {
 
@@ -23,7 +24,9 @@ void CollectFindings(const json& obj, json& out, int depth) {
     for (const auto& x : *f) {
       if (!x.is_object()) continue;
       json finding = x;
-      finding["path"] = path;
+      finding["object"] = path;
+      finding["path"] = path;  // deprecated: "object"
+      if (!finding.contains("rule") && finding.contains("id")) finding["rule"] = finding["id"];
       if (!finding.contains("techniques") || !finding["techniques"].is_array()) finding["techniques"] = json::array();
       out.push_back(std::move(finding));
     }
@@ -79,19 +82,23 @@ json ParseScanOutput(const std::string& out, int exit_code, const std::string& e
 StaticResult ReadScanReport(const json& scan) {
   StaticResult r;
   if (!scan.is_object()) return r;
-  if (auto v = scan.find("verdict"); v != scan.end() && v->is_string()) r.verdict = v->get<std::string>();
+  r.verdict = ReportVerdict(scan);
   if (auto s = scan.find("score"); s != scan.end() && s->is_number()) r.score = s->get<double>();
   if (auto t = scan.find("techniques"); t != scan.end() && t->is_array()) {
     for (const auto& x : *t)
       if (x.is_string()) r.techniques.insert(x.get<std::string>());
   }
   r.error = StringAt(scan, "error");
+  if (!r.error.empty()) r.verdict = "error";
   auto objects = scan.find("objects");
   if (objects == scan.end() || !objects->is_array()) return r;
   for (const auto& o : *objects) CollectFindings(o, r.findings, 0);
   if (objects->empty() || !(*objects)[0].is_object()) return r;
   const json& root = (*objects)[0];
-  if (auto h = root.find("hashes"); h != root.end() && h->is_object()) r.sha256 = StringAt(*h, "sha256");
+  if (auto h = root.find("hashes"); h != root.end() && h->is_object()) {
+    r.sha256 = StringAt(*h, "sha256");
+    r.hashes = ReportHashes(r.sha256, StringAt(*h, "sha1"), StringAt(*h, "md5"));
+  }
   if (auto t = root.find("type"); t != root.end()) r.type = *t;
   return r;
 }
@@ -150,8 +157,10 @@ json TechniqueSection(const std::vector<BehaviorHit>& hits, const json& static_f
       if (!f.is_object() || !f.contains("techniques") || !f["techniques"].is_array()) continue;
       const int sev = f.contains("severity") && f["severity"].is_number() ? f["severity"].get<int>() : 0;
       const int s = sev >= 7 ? 8 : sev >= 4 ? 6 : sev >= 2 ? 3 : 1;
-      json item = {{"source", "static finding"}, {"rule", StringAt(f, "id")}, {"level", LevelName(s)},
-                   {"evidence", (StringAt(f, "path") + ": " + StringAt(f, "title")).substr(0, 300)}};
+      const std::string rule = f.contains("rule") ? StringAt(f, "rule") : StringAt(f, "id");
+      const std::string object = f.contains("object") ? StringAt(f, "object") : StringAt(f, "path");
+      json item = {{"source", "static finding"}, {"rule", rule}, {"level", LevelName(s)},
+                   {"evidence", (object + ": " + StringAt(f, "title")).substr(0, 300)}};
       for (const auto& t : f["techniques"])
         if (t.is_string()) AddEvidence(by_technique[t.get<std::string>()], s, item);
     }

@@ -34,12 +34,15 @@ nlohmann::json ParseScanOutput(const std::string& out, int exit_code, const std:
 
 // What a scan report says (docs/REPORT.md "airlock scan"), read field by field: values of the wrong
 // type are skipped, never trusted.
+// A report that could not be read, or says "error" or has no known verdict, is verdict "error"
+// (core/report_envelope.h: fail closed).
 struct StaticResult {
-  std::string verdict = "clean";
+  std::string verdict = "error";
   double score = 0;
   std::set<std::string> techniques;
-  nlohmann::json findings = nlohmann::json::array();  // every object's findings, each with its "path"
+  nlohmann::json findings = nlohmann::json::array();  // every object's findings, each with its "object"
   std::string sha256;                                  // of the first object, when given
+  nlohmann::json hashes = nlohmann::json::object();    // the first object's {sha256, sha1, md5}
   nlohmann::json type;                                 // the first object's {mime, description}, or null
   std::string error;                                   // the report's own "error"
 };

@@ -32,6 +32,7 @@
 #include "core/helper_path.h"
 #include "core/json_text.h"
 #include "core/private_dir.h"
+#include "core/report_envelope.h"
 #include "process/interrupt.h"
 #include "runapi/run_report.h"
 #include "runapi/run_request.h"
@@ -83,6 +84,11 @@ class Analysis {
  private:
   airlock::Status MakeDirectories();
   bool Stage();
+  bool StageFailed(const std::string& why) {
+    std::cerr << "airlock analyze: " << why << "\n";
+    errors_.push_back(why);
+    return false;
+  }
   void StaticPhase();
   void PrepareArchiveMembers();
   void DetonationPhase();
@@ -92,6 +98,8 @@ class Analysis {
   void BrowserPhase();
   int Finish();
   void PrintSummary(const Verdict& v) const;
+  void JudgedOrError(Verdict& v);
+  int NotRun();
 
   bool Interrupted() const { return interrupt_.Pending(); }
   void Progress(const std::string& msg) const {
@@ -115,7 +123,9 @@ class Analysis {
   Runner runner_;
   bool unpack_members_ = false;
   HostIds scan_ids_;
+  airlock::ReportClock clock_;
   json report_;
+  std::string static_error_;  // static triage ran and gave no verdict
   json findings_ = json::array();
   double static_score_ = 0;
   std::set<std::string> techniques_;
@@ -147,30 +157,25 @@ airlock::Status Analysis::MakeDirectories() {
 bool Analysis::Stage() {
   std::error_code ec;
   if (!fs::is_regular_file(a_.sample_path, ec)) {
-    std::cerr << "airlock analyze: " << airlock::Utf8Text(a_.sample_path) << ": not a regular file\n";
-    return false;
+    return StageFailed(airlock::Utf8Text(a_.sample_path) + ": not a regular file");
   }
   name_ = fs::path(a_.sample_path).filename().string();
   const std::string safe = SafeSampleName(name_);
   out_dir_ = a_.out_dir.empty() ? "airlock-analysis-" + safe : a_.out_dir;
   if (airlock::Status made = MakeDirectories(); !made) {
-    std::cerr << "airlock analyze: " << made.error().What() << "\n";
-    return false;
+    return StageFailed(made.error().What());
   }
   staged_ = work_ + "/sample/" + safe;
   fs::copy_file(a_.sample_path, staged_, fs::copy_options::overwrite_existing, ec);
   if (ec) {
-    std::cerr << "airlock analyze: cannot stage sample: " << ec.message() << "\n";
-    return false;
+    return StageFailed("cannot stage sample: " + ec.message());
   }
   ::chmod(staged_.c_str(), 0555);
   airlock_ = airlock::FindHelper("airlock");
   scan_ = airlock::FindHelper("airlock-scan");
   if (airlock_.empty()) {
-    std::cerr << "airlock analyze: the airlock binary was not found\n";
-    return false;
+    return StageFailed("the airlock binary was not found");
   }
-  report_["version"] = AIRLOCK_VERSION;
   report_["sample"] = {{"name", name_}, {"size", fs::file_size(staged_, ec)}};
   return true;
 }
@@ -204,17 +209,24 @@ void Analysis::StaticPhase() {
       unpack_members_ = false;
     }
   }
-  report_["static"] = {{"verdict", "clean"}, {"score", 0.0}, {"findings", findings_}};
-  if (a_.no_static) return;
+  if (a_.no_static) {
+    report_["static"] = {{"skipped", "--no-static"}, {"score", 0.0}, {"findings", findings_}};
+    return;
+  }
+  report_["static"] = {{"verdict", "error"}, {"score", 0.0}, {"findings", findings_}};
   Progress(unpack_members_ ? "[1/4] static triage, unpacking the archive" : "[1/4] static triage");
   StaticResult s = ReadScanReport(StaticTriage(staged_, unpack_members_ ? members_dir_ : ""));
   static_score_ = s.score;
   techniques_.insert(s.techniques.begin(), s.techniques.end());
-  if (!s.sha256.empty()) report_["sample"]["sha256"] = s.sha256;
+  if (!s.sha256.empty()) {
+    report_["sample"]["hashes"] = s.hashes;
+    report_["sample"]["sha256"] = s.sha256;  // deprecated: "hashes"
+  }
   if (!s.type.is_null()) report_["sample"]["type"] = s.type;
   findings_ = s.findings;
   report_["static"] = {{"verdict", s.verdict}, {"score", s.score}, {"findings", findings_}};
   if (!s.error.empty()) report_["static"]["error"] = s.error;
+  if (s.verdict == "error") static_error_ = s.error.empty() ? "static triage gave no verdict" : s.error;
 }
 
 // Static triage unpacked the archive (airlock-scan --extract) into /sample/members: its runnable
@@ -346,8 +358,8 @@ void Analysis::RulesPhase() {
       BehaviorHit hit{m.rule->id, m.rule->title, m.rule->level, m.rule->techniques, ev, community,
                       community && decisive.contains(m.rule->id), IsDiscovery(*m.rule)};
       if (matches_.size() < 500) {
-        json match = {{"rule_id", m.rule->id}, {"title", m.rule->title}, {"level", m.rule->level},
-                      {"techniques", m.rule->techniques}, {"event", e}};
+        json match = airlock::ReportFinding(m.rule->id, LevelScore(m.rule->level), m.rule->techniques, EventEvidence(e), name_);
+        match.update({{"rule_id", m.rule->id}, {"title", m.rule->title}, {"level", m.rule->level}, {"event", e}});
         if (community) match["community"] = hit.decisive ? "decisive" : "capped at medium";
         matches_.push_back(std::move(match));
       }
@@ -364,8 +376,11 @@ json Analysis::TriageDropped(const std::string& host_path) {
   StaticResult s = ReadScanReport(StaticTriage(host_path));
   techniques_.insert(s.techniques.begin(), s.techniques.end());
   static_score_ = std::max(static_score_, s.score);
-  json d = {{"verdict", s.error.empty() ? s.verdict : "unknown"}, {"score", s.score}, {"findings", s.findings}};
-  if (!s.sha256.empty()) d["sha256"] = s.sha256;
+  json d = {{"verdict", s.verdict}, {"score", s.score}, {"findings", s.findings}};
+  if (!s.sha256.empty()) {
+    d["hashes"] = s.hashes;
+    d["sha256"] = s.sha256;  // deprecated: "hashes"
+  }
   return d;
 }
 
@@ -395,8 +410,9 @@ void Analysis::BrowserPhase() {
   for (auto& h : BrowseHits(browse_summary_, IsSvgSample(head_, name_), work_ + "/tmp")) {
     if (matches_.size() < 500) {
       json event = json::parse(h.event, nullptr, /*allow_exceptions=*/false);
-      matches_.push_back({{"rule_id", h.rule_id}, {"title", h.title}, {"level", h.level}, {"techniques", h.techniques},
-                          {"event", event.is_discarded() ? json(h.event) : event}});
+      json match = airlock::ReportFinding(h.rule_id, LevelScore(h.level), h.techniques, EventEvidence(event), name_);
+      match.update({{"rule_id", h.rule_id}, {"title", h.title}, {"level", h.level}, {"event", event.is_discarded() ? json(h.event) : event}});
+      matches_.push_back(std::move(match));
     }
     hits_.push_back(std::move(h));
   }
@@ -428,11 +444,33 @@ void Analysis::PrintSummary(const Verdict& v) const {
   std::cout << "  reports: " << out_dir_ << "/report.json, " << out_dir_ << "/report.html\n";
 }
 
+// An analysis whose static triage or detonation could not run did not judge the sample: unless
+// what did run found it malicious, the verdict is "error" (never "clean"; exit status 2).
+void Analysis::JudgedOrError(Verdict& v) {
+  std::string why = static_error_;
+  if (why.empty() && !runner_.argv.empty() && run_.contains("error")) why = "detonation: " + run_.value("error", std::string());
+  if (why.empty() || v.verdict == "malicious") return;
+  v.verdict = "error";
+  v.reasons.push_back("not judged: " + why);
+}
+
+// The sample could not even be staged: with --json, a report that says so (verdict "error").
+int Analysis::NotRun() {
+  if (a_.json_out) {
+    json r = {{"verdict", "error"}, {"score", 0.0}, {"techniques", json::array()},
+              {"sample", {{"name", fs::path(a_.sample_path).filename().string()}}}, {"errors", errors_}};
+    airlock::StampReportEnvelope(r, "analyze", clock_);
+    std::cout << airlock::DumpJson(r, 2) << "\n";
+  }
+  return 2;
+}
+
 // The verdict, the interruption, the reports written (both or an error), the summary printed.
 int Analysis::Finish() {
   report_["dropped"] = dropped_;
   Guarded("network", [&] { report_["network"] = BuildNetworkSection(events_, run_); });
   Verdict v = Combine(static_score_, techniques_, hits_);
+  JudgedOrError(v);
   report_["verdict"] = v.verdict;
   report_["score"] = v.score;
   report_["techniques"] = std::vector<std::string>(v.techniques.begin(), v.techniques.end());
@@ -442,6 +480,7 @@ int Analysis::Finish() {
   report_["interrupted"] = signo != 0;
   if (signo != 0) report_["interrupt_signal"] = signo;
   if (!errors_.empty()) report_["errors"] = errors_;
+  airlock::StampReportEnvelope(report_, "analyze", clock_);
   ReportTexts texts = RenderReport(report_, events_);
   bool written = WriteFileAtomically(out_dir_ + "/report.json", texts.json);
   written = WriteFileAtomically(out_dir_ + "/report.html", texts.html) && written;
@@ -456,7 +495,7 @@ int Analysis::Finish() {
 }
 
 int Analysis::Run() {
-  if (!Stage()) return 2;
+  if (!Stage()) return NotRun();
   Guarded("static triage", [&] { StaticPhase(); });
   Guarded("detonation", [&] { DetonationPhase(); });
   report_["run"] = run_;

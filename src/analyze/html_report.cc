@@ -172,8 +172,8 @@ void ObservedTechniques(std::string& h, const nlohmann::json& r) {
 }  // namespace
 
 std::string RenderHtmlReport(const nlohmann::json& r, const std::vector<nlohmann::json>& events) {
-  std::string verdict = r.value("verdict", "clean");
-  std::string color = verdict == "malicious" ? "#b00020" : verdict == "suspicious" ? "#b36b00" : "#1b7a2b";
+  std::string verdict = r.contains("verdict") && r["verdict"].is_string() ? r["verdict"].get<std::string>() : "error";
+  std::string color = verdict == "malicious" ? "#b00020" : verdict == "clean" ? "#1b7a2b" : "#b36b00";  // error: as suspicious
   std::string h = R"(<!doctype html><html><head><meta charset="utf-8"><title>airlock analysis</title><style>
 body{font-family:sans-serif;margin:2em;max-width:1100px;color:#222}h1{margin-bottom:0}
 .badge{display:inline-block;padding:.3em .8em;border-radius:4px;color:#fff;font-weight:bold}
@@ -203,7 +203,7 @@ th{background:#f0f0f0}code{font-size:12px;word-break:break-all}.dim{color:#777}u
     std::string techs;
     for (const auto& t : f["techniques"]) techs += t.get<std::string>() + " ";
     h += fmt::format("<tr><td>static {}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>", f.value("severity", 0),
-                     HtmlEscape(f.value("title", "")), HtmlEscape(techs), HtmlEscape(f.value("evidence", "") + " @ " + f.value("path", "")));
+                     HtmlEscape(f.value("title", "")), HtmlEscape(techs), HtmlEscape(f.value("evidence", "") + " @ " + f.value("object", "")));
   }
   h += "</table>";
 

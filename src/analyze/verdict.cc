@@ -64,7 +64,8 @@ Verdict Combine(double static_score, const std::set<std::string>& static_techniq
 int VerdictExitCode(const std::string& verdict) {
   if (verdict == "malicious") return 1;
   if (verdict == "suspicious") return 3;
-  return 0;
+  if (verdict == "clean") return 0;
+  return 2;  // "error": the sample could not be judged
 }
 
 }  // namespace airlock::analyze

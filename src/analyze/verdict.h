@@ -40,7 +40,7 @@ struct Verdict {
 // >= 4). >= 7 malicious, >= 4 suspicious.
 Verdict Combine(double static_score, const std::set<std::string>& static_techniques, const std::vector<BehaviorHit>& hits);
 
-// Exit status as for `airlock scan`: 0 clean, 1 malicious, 3 suspicious.
+// Exit status as for `airlock scan`: 0 clean, 1 malicious, 3 suspicious, 2 error (or anything else).
 int VerdictExitCode(const std::string& verdict);
 
 }  // namespace airlock::analyze

@@ -14,12 +14,13 @@
 #include "audit/report.h"
 
 int main(int argc, char** argv) {
+  const airlock::ReportClock clock;
   CLI::App app{"Grade airlock profiles and Kubernetes manifests against a hardening baseline (docs/AUDIT.md)",
                "airlock audit"};
   bool json = false;
   int min_score = 25;  // Grade(): below 25 is F
   std::vector<std::string> targets;
-  app.add_flag("--json", json, "print JSON: {targets: [{target, kind, score, grade, findings, passes}]}");
+  app.add_flag("--json", json, "print JSON: the report envelope and {targets: [{target, kind, score, grade, findings, passes}]} (docs/REPORT.md)");
   app.add_option("--min-score", min_score, "exit 1 when a target scores below N (0-100; default 25: a grade F fails; 0: never)")
       ->check(CLI::Range(0, 100));
   app.add_option("targets", targets, "built-in profile name, profile TOML file, or Kubernetes YAML manifest")
@@ -54,7 +55,7 @@ int main(int argc, char** argv) {
     }
   }
   if (json) {
-    std::fputs(airlock::audit::ReportToJsonText(reports).c_str(), stdout);
+    std::fputs(airlock::audit::ReportToJsonText(reports, clock).c_str(), stdout);
   } else {
     std::fputs(airlock::audit::ReportToText(reports).c_str(), stdout);
   }

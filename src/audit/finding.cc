@@ -5,6 +5,17 @@
 
 namespace airlock::audit {
 
+int SeverityScore(Severity s) {
+  switch (s) {
+    case Severity::kCritical: return 10;
+    case Severity::kHigh: return 8;
+    case Severity::kMedium: return 6;
+    case Severity::kLow: return 3;
+    case Severity::kInfo: return 0;
+  }
+  return 0;
+}
+
 const char* SeverityName(Severity s) {
   switch (s) {
     case Severity::kCritical: return "critical";

@@ -12,6 +12,9 @@ namespace airlock::audit {
 enum class Severity { kCritical = 0, kHigh = 1, kMedium = 2, kLow = 3, kInfo = 4 };
 
 const char* SeverityName(Severity s);
+// The report's numeric severity (0..10, as every finding of airlock): critical 10, high 8, medium 6,
+// low 3, info 0.
+int SeverityScore(Severity s);
 // Points subtracted from 100 per finding: critical 40, high 20, medium 8, low 3, info 0.
 int SeverityPenalty(Severity s);
 

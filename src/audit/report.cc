@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/json_text.h"
+#include "core/report_envelope.h"
 
 namespace airlock::audit {
 namespace {
@@ -25,32 +26,37 @@ std::string Clean(const std::string& text) {
 
 }  // namespace
 
-nlohmann::ordered_json ReportToJson(const std::vector<TargetReport>& reports) {
+nlohmann::ordered_json ReportToJson(const std::vector<TargetReport>& reports, const ReportClock& clock) {
   nlohmann::ordered_json targets = nlohmann::ordered_json::array();
   for (const TargetReport& r : reports) {
     nlohmann::ordered_json findings = nlohmann::ordered_json::array();
     for (const Finding& f : r.findings) {
-      findings.push_back({{"id", f.id},
-                          {"severity", SeverityName(f.severity)},
-                          {"title", f.title},
-                          {"evidence", f.evidence},
-                          {"remediation", f.remediation},
-                          {"technique", f.technique}});
+      // The common finding fields (core/report_envelope.h), then the audit's own; "id" and
+      // "technique" are the deprecated names of "rule" and "techniques" (docs/REPORT.md).
+      std::vector<std::string> techniques;
+      if (!f.technique.empty()) techniques.push_back(f.technique);
+      nlohmann::ordered_json j = {{"rule", f.id},        {"severity", SeverityScore(f.severity)}, {"techniques", techniques},
+                                  {"evidence", f.evidence}, {"object", r.target},                 {"level", SeverityName(f.severity)},
+                                  {"title", f.title},       {"remediation", f.remediation},      {"id", f.id},
+                                  {"technique", f.technique}};
+      findings.push_back(std::move(j));
     }
     nlohmann::ordered_json passes = nlohmann::ordered_json::array();
     for (const Pass& p : r.passes) passes.push_back({{"id", p.id}, {"title", p.title}});
     targets.push_back({{"target", r.target},
                        {"kind", r.kind == TargetKind::kProfile ? "profile" : "kubernetes"},
-                       {"score", r.score},
+                       {"score", static_cast<double>(r.score)},
                        {"grade", r.grade},
                        {"findings", std::move(findings)},
                        {"passes", std::move(passes)}});
   }
-  return nlohmann::ordered_json{{"targets", std::move(targets)}};
+  nlohmann::ordered_json report{{"targets", std::move(targets)}};
+  StampReportEnvelope(report, "audit", clock);
+  return report;
 }
 
-std::string ReportToJsonText(const std::vector<TargetReport>& reports) {
-  return DumpJson(ReportToJson(reports), 2) + "\n";
+std::string ReportToJsonText(const std::vector<TargetReport>& reports, const ReportClock& clock) {
+  return DumpJson(ReportToJson(reports, clock), 2) + "\n";
 }
 
 std::string ReportToText(const std::vector<TargetReport>& reports) {

@@ -1,5 +1,7 @@
 #include "box/box_review.h"
 
+#include "core/report_envelope.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -119,9 +121,14 @@ Review ReviewChanges(const std::vector<Change>& changes, const std::string& home
   return out;
 }
 
+int SeverityScore(const std::string& severity) { return severity == "high" ? 8 : severity == "medium" ? 6 : severity == "low" ? 3 : 0; }
+
 nlohmann::json ReviewToJson(const Review& review) {
+  // The common finding fields (core/report_envelope.h): severity as a number; its name is "level".
   auto finding = [](const ReviewFinding& f) {
-    return nlohmann::json{{"rule", f.rule}, {"severity", f.severity}, {"techniques", f.techniques}, {"evidence", f.evidence}, {"object", f.object}};
+    nlohmann::json j = ReportFinding(f.rule, SeverityScore(f.severity), f.techniques, f.evidence, f.object);
+    j["level"] = f.severity;
+    return j;
   };
   nlohmann::json findings = nlohmann::json::array();
   for (const auto& f : review.findings) findings.push_back(finding(f));

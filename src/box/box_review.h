@@ -47,10 +47,14 @@ struct Review {
 Review ReviewChanges(const std::vector<Change>& changes, const std::string& home);
 // Adds findings (content, behaviour) and sets the verdict again.
 void AddFindings(Review& review, std::vector<ReviewFinding> more);
+// The report's number for a severity name: high 8, medium 6, low 3.
+int SeverityScore(const std::string& severity);
 // The verdict of these findings (the rule above).
 std::string VerdictOf(const std::vector<const ReviewFinding*>& findings);
+// The body of `box review --json` (docs/REPORT.md; the caller adds the envelope and "box"):
 // {"verdict", "changes", "findings", "files": [{"path", "verdict", "findings"}], "notes"}: "files" has
-// every changed path, its verdict and its findings (rule, severity, techniques, evidence).
+// every changed path, its verdict and its findings (rule, severity 0..10 with its name as "level",
+// techniques, evidence, object).
 nlohmann::json ReviewToJson(const Review& review);
 // "verdict: V (N changes, M findings)", the notes, then one line per finding.
 std::string ReviewToText(const Review& review);

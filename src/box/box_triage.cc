@@ -15,6 +15,7 @@
 #include <tuple>
 
 #include "box/box_fs.h"
+#include "core/report_envelope.h"
 #include "core/unique_fd.h"
 #include "kernel/syscalls.h"
 
@@ -73,7 +74,7 @@ int AddObjectFindings(const nlohmann::json& object, const std::string& path, con
       std::string evidence = Str(f, "title");
       if (std::string e = Str(f, "evidence"); !e.empty()) evidence += ": " + e.substr(0, 200);
       if (!member.empty()) evidence = "in " + member + ": " + evidence;
-      out.push_back({Str(f, "id"), Severity(sev), Strings(f, "techniques"), evidence, path});
+      out.push_back({f.contains("rule") ? Str(f, "rule") : Str(f, "id"), Severity(sev), Strings(f, "techniques"), evidence, path});
       worst = std::max(worst, Rank(out.back().severity));
     }
   }
@@ -159,8 +160,10 @@ Result<std::vector<ReviewFinding>> ContentFindings(const nlohmann::json& report,
     if (i >= paths.size() || seen[i]) continue;
     seen[i] = true;
     const int worst = AddObjectFindings(o, paths[i], "", 0, out);
-    const std::string verdict = Str(o, "verdict");
-    if (Rank(verdict) > worst) {
+    const std::string verdict = ReportVerdict(o);  // fail closed: no known verdict is "error"
+    if (verdict == kVerdictError) {
+      out.push_back(NotScanned(paths[i], "medium", "airlock-scan gave no verdict for it"));
+    } else if (Rank(verdict) > worst) {
       const int score = o.contains("score") && o["score"].is_number() ? o["score"].get<int>() : 0;
       out.push_back({"BOX-SCAN-SCORE", Rank(verdict) == 2 ? "high" : "medium", Strings(o, "techniques"),
                      fmt::format("airlock-scan: {} (score {}/10: its findings add up)", verdict, score), paths[i]});

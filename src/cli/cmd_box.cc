@@ -23,6 +23,7 @@
 #include "cli/box_review_run.h"
 #include "cli/commands.h"
 #include "core/json_text.h"
+#include "core/report_envelope.h"
 #include "core/log.h"
 #include "core/unique_fd.h"
 #include "probe/probe.h"
@@ -280,6 +281,7 @@ int Diff(const std::string& store, int argc, char** argv) {
 
 // Exit status: 0 clean, 1 malicious, 2 error, 3 suspicious (as `airlock scan`).
 int ReviewBox(const std::string& store, int argc, char** argv) {
+  const ReportClock clock;
   std::string name;
   bool json = false, no_scan = false;
   CLI::App app{"Judge what the box changed: persistence (shell start-up files, autostart, systemd, cron, SSH keys),\n"
@@ -301,6 +303,7 @@ int ReviewBox(const std::string& store, int argc, char** argv) {
   if (json) {
     nlohmann::json j = box::ReviewToJson(*review);
     j["box"] = b->name;
+    StampReportEnvelope(j, "box review", clock);
     std::printf("%s\n", DumpJson(j, 2).c_str());
   } else {
     std::fputs(box::ReviewToText(*review).c_str(), stdout);

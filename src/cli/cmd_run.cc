@@ -33,6 +33,7 @@ namespace airlock::cli {
 namespace {
 
 struct RunArgs {
+  ReportClock clock;  // when this airlock run started (the report's envelope)
   std::string profile = "default";
   std::string name;  // --name (`airlock ps`, `airlock stop NAME`)
   std::string box;   // the box of `airlock box run`, or ""
@@ -115,7 +116,8 @@ std::optional<Result<RunOutcome>> TryFastWarm(const RunArgs& a, const std::strin
 }
 
 // What a run returned -> airlock's exit code: the one line for airlock's own failures, --report.
-int FinishRun(const Result<RunOutcome>& outcome, const std::string& report) {
+int FinishRun(const Result<RunOutcome>& outcome, const RunArgs& a) {
+  const std::string& report = a.report;
   RunOutcome o;
   if (!outcome) {
     o.reason = OutcomeReason::kSetupError;
@@ -134,7 +136,7 @@ int FinishRun(const Result<RunOutcome>& outcome, const std::string& report) {
     }
   }
   if (!report.empty()) {
-    std::string text = DumpJson(OutcomeToJson(o), 2) + "\n";
+    std::string text = DumpJson(OutcomeToJson(o, a.box.empty() ? "run" : "box run", a.clock), 2) + "\n";
     if (report == "-") {
       std::fputs(text.c_str(), stderr);
     } else {
@@ -376,7 +378,7 @@ int RunPolicy(const Policy& policy, const RunArgs& a, RunOptions run_options, co
   }
   if (!outcome) outcome = RunSandbox(policy, a.command, run_options);
   if (*outcome && (*outcome)->exit_code == kExitNotFound) (*outcome)->error += NotFoundHint(policy, a.command[0]);
-  return FinishRun(*outcome, a.report);
+  return FinishRun(*outcome, a);
 }
 
 }  // namespace
@@ -389,7 +391,7 @@ int RunCommandAs(int argc, char** argv, const RunVariant* variant) {
   const std::optional<RunArgs> quick = variant ? std::nullopt : QuickParse(argc, argv);
   if (quick) {
     if (auto fast = TryFastWarm(*quick, pool_socket)) {
-      int code = FinishRun(*fast, "");
+      int code = FinishRun(*fast, *quick);
       std::fflush(nullptr);
       _exit(code);  // nothing else to tear down
     }
@@ -420,7 +422,7 @@ int RunCommandAs(int argc, char** argv, const RunVariant* variant) {
 
   // Not tried above (the same arguments would not be served now either): the fast path.
   if (!quick && !variant) {
-    if (auto fast = TryFastWarm(a, pool_socket)) return FinishRun(*fast, a.report);
+    if (auto fast = TryFastWarm(a, pool_socket)) return FinishRun(*fast, a);
   }
   auto policy = EffectivePolicy(a, variant);
   if (const int* rc = std::get_if<int>(&policy)) return *rc;

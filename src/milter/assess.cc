@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <set>
 
+#include "core/report_envelope.h"
+
 namespace airlock::milter {
 namespace {
 
-int Rank(const std::string& v) { return v == "malicious" ? 2 : v == "suspicious" ? 1 : 0; }
+// clean < suspicious < error < malicious (core/report_envelope.h): an unjudged part is never clean.
+int Rank(const std::string& v) { return VerdictRank(v); }
 
 void AddTechniques(std::vector<std::string>& into, const std::vector<std::string>& more) {
   std::set<std::string> s(into.begin(), into.end());
@@ -28,21 +31,27 @@ std::string VerdictForScore(double score) { return score >= 7 ? "malicious" : sc
 
 MessageAssessment AssessReport(const nlohmann::json& report) {
   MessageAssessment a;
-  a.verdict = report.value("verdict", "clean");
-  a.score = report.value("score", 0.0);
+  a.verdict = ReportVerdict(report);  // fail closed: no known verdict is "error"
+  a.score = report.contains("score") && report["score"].is_number() ? report["score"].get<double>() : 0.0;
   a.techniques = Strings(report, "techniques");
   std::sort(a.techniques.begin(), a.techniques.end());
   if (!report.contains("objects") || !report["objects"].is_array() || report["objects"].empty()) return a;
   const auto& root = report["objects"][0];
   if (!root.contains("children") || !root["children"].is_array()) return a;
   for (const auto& c : root["children"]) {
+    if (!c.is_object()) {  // not an object: nothing to judge it by
+      if (Rank(std::string(kVerdictError)) > Rank(a.verdict)) a.verdict = kVerdictError;
+      continue;
+    }
     AttachmentInfo at;
     at.name = c.value("name", "");
     if (c.contains("type") && c["type"].is_object()) at.type = c["type"].value("mime", "");
     if (c.contains("hashes") && c["hashes"].is_object()) at.sha256 = c["hashes"].value("sha256", "");
-    at.verdict = c.value("verdict", "clean");
-    at.score = c.value("score", 0.0);
+    at.verdict = ReportVerdict(c);
+    at.score = c.contains("score") && c["score"].is_number() ? c["score"].get<double>() : 0.0;
     at.techniques = Strings(c, "techniques");
+    // An attachment that could not be judged makes the message unjudged (unless it is malicious).
+    if (Rank(at.verdict) > Rank(a.verdict)) a.verdict = at.verdict;
     a.attachments.push_back(std::move(at));
   }
   return a;
@@ -64,7 +73,8 @@ void MergeVerdict(MessageAssessment& a, const std::string& sha256, const std::st
 Action ActionFor(const MilterConfig& config, const std::string& verdict) {
   if (verdict == "malicious") return config.on_malicious;
   if (verdict == "suspicious") return config.on_suspicious;
-  return config.on_clean;
+  if (verdict == "clean") return config.on_clean;
+  return config.on_malicious;  // "error" or unknown: never the clean action (Process fails such a message first)
 }
 
 std::map<std::string, Removal> StripSet(const MilterConfig& config, const MessageAssessment& a) {
@@ -87,7 +97,7 @@ nlohmann::json AssessmentToJson(const MessageAssessment& a) {
 
 MessageAssessment AssessmentFromJson(const nlohmann::json& j) {
   MessageAssessment a;
-  a.verdict = j.value("verdict", "clean");
+  a.verdict = ReportVerdict(j);
   a.score = j.value("score", 0.0);
   a.techniques = Strings(j, "techniques");
   if (j.contains("attachments") && j["attachments"].is_array()) {
@@ -96,7 +106,7 @@ MessageAssessment AssessmentFromJson(const nlohmann::json& j) {
       at.name = c.value("name", "");
       at.type = c.value("type", "");
       at.sha256 = c.value("sha256", "");
-      at.verdict = c.value("verdict", "clean");
+      at.verdict = ReportVerdict(c);
       at.score = c.value("score", 0.0);
       at.techniques = Strings(c, "techniques");
       a.attachments.push_back(std::move(at));

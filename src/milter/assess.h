@@ -1,6 +1,9 @@
 // From a scan report (docs/REPORT.md JSON) to what the milter needs: the message's verdict, score,
 // techniques and its attachments (the message's direct MIME parts, each judged over its subtree),
-// merged with detonation verdicts; and from a verdict to the configured action.
+// merged with detonation verdicts; and from a verdict to the configured action. Verdicts are those of
+// core/report_envelope.h and fail closed: a report or attachment without a known verdict is "error"
+// (ranked above suspicious, below malicious), and Filter::Process fails such a message (tempfail, or
+// delivered with a FAIL-OPEN log line under fail_open) instead of accepting it as clean.
 #pragma once
 
 #include <map>

@@ -18,6 +18,7 @@
 #include "analyze/runner.h"
 #include "core/helper_path.h"
 #include "core/json_text.h"
+#include "core/report_envelope.h"
 #include "core/private_dir.h"
 #include "process/spawn.h"
 #include "scan/hashes.h"
@@ -158,6 +159,14 @@ void Filter::Log(const json& line) {
   std::fflush(log_);
 }
 
+// A message's log line: the report envelope (core/report_envelope.h, command "milter"; started when
+// the message's processing began, duration up to now), then the line's own fields.
+void Filter::LogMessage(Clock::time_point start, json line) {
+  const auto since = std::chrono::duration_cast<std::chrono::system_clock::duration>(Clock::now() - start);
+  StampReportEnvelope(line, "milter", ReportClock{std::chrono::system_clock::now() - since, start});
+  Log(line);
+}
+
 void Filter::FlushStats(const char* why) {
   json s = stats_.ToJson();
   s["time"] = Now();
@@ -188,7 +197,7 @@ void Filter::Drain(std::chrono::milliseconds max_wait) {
 Outcome Filter::Fail(const Envelope& env, uint64_t size, const std::string& error, Clock::time_point start, MtaActions& mta) {
   bool open = config_.fail_open;
   double ms = Ms(start);
-  Log({{"time", Now()}, {"queue_id", env.queue_id}, {"from", env.from}, {"rcpt", env.rcpts}, {"size", size},
+  LogMessage(start, {{"time", Now()}, {"queue_id", env.queue_id}, {"from", env.from}, {"rcpt", env.rcpts}, {"size", size},
        {"attachments", json::array()}, {"verdict", "unscanned"}, {"score", 0}, {"techniques", json::array()},
        {"action", open ? "accept" : "tempfail"}, {"cached", false}, {"latency_ms", Round1(ms)}, {"fail_open", open},
        {"error", open ? "FAIL-OPEN: delivered unscanned: " + error : error}});
@@ -225,9 +234,9 @@ Filter::DetonationResult Filter::Detonate(const json& extracted, const std::stri
       f.write(payload.data() + off, static_cast<std::streamsize>(len));
     }
     auto store = [this, sha](const json& r) {
-      if (!cache_ || r.contains("error")) return;
+      if (!cache_ || r.contains("error") || ReportVerdict(r) == kVerdictError) return;  // unjudged: asked again
       json d = {{"techniques", r.value("techniques", std::vector<std::string>{})}, {"runner", r.value("runner", json::object())}};
-      (void)cache_->Put("detonation", sha, CacheEntry{r.value("verdict", "clean"), r.value("score", 0.0), DumpJson(d), 0});
+      (void)cache_->Put("detonation", sha, CacheEntry{ReportVerdict(r), r.value("score", 0.0), DumpJson(d), 0});
     };
     if (config_.detonation_mode == "tempfail") {
       // A pending marker older than an analysis can take is stale (the daemon stopped under it).
@@ -287,7 +296,7 @@ Filter::DetonationResult Filter::Detonate(const json& extracted, const std::stri
       return res;
     }
     store(r);
-    MergeVerdict(a, sha, r.value("verdict", "clean"), r.value("score", 0.0), r.value("techniques", std::vector<std::string>{}));
+    MergeVerdict(a, sha, ReportVerdict(r), r.value("score", 0.0), r.value("techniques", std::vector<std::string>{}));
   }
   return res;
 }
@@ -349,7 +358,7 @@ Outcome Filter::Process(const Envelope& env, const std::string& message, size_t 
         } else {
           // Not an error: the tempfail-and-retry mode. fail_open does not apply.
           double ms = Ms(start);
-          Log({{"time", Now()}, {"queue_id", env.queue_id}, {"from", env.from}, {"rcpt", env.rcpts}, {"size", size},
+          LogMessage(start, {{"time", Now()}, {"queue_id", env.queue_id}, {"from", env.from}, {"rcpt", env.rcpts}, {"size", size},
                {"attachments", json::array()}, {"verdict", "pending"}, {"score", Round1(a.score)}, {"techniques", a.techniques},
                {"action", "tempfail"}, {"cached", false}, {"latency_ms", Round1(ms)}, {"fail_open", false},
                {"error", "attachment analysis in progress"}});
@@ -359,6 +368,9 @@ Outcome Filter::Process(const Envelope& env, const std::string& message, size_t 
         }
       }
     }
+    // A message (or attachment) that static triage or its analysis could not judge is never
+    // accepted as clean: it fails like an unscanned one (tempfail, or FAIL-OPEN when configured).
+    if (a.verdict == kVerdictError) return Fail(env, size, "the message could not be judged (scan verdict \"error\")", start, mta);
     if (cache_) {
       json d = {{"assessment", AssessmentToJson(a)}};
       std::string rep = DumpJson(report);
@@ -447,7 +459,7 @@ Outcome Filter::Process(const Envelope& env, const std::string& message, size_t 
                {"attachments", atts}, {"verdict", a.verdict}, {"score", Round1(a.score)}, {"techniques", a.techniques},
                {"action", ActionName(action)}, {"cached", cached || detonation_cached}, {"latency_ms", Round1(ms)}, {"fail_open", false}};
   if (!timing.empty()) line["timing_ms"] = timing;
-  Log(line);
+  LogMessage(start, std::move(line));
   stats_.Record(a.verdict, ActionName(action), false, false, cached || detonation_cached, ms);
   return outcome;
 }

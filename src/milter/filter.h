@@ -67,6 +67,7 @@ class Filter {
 
  private:
   void Log(const nlohmann::json& line);
+  void LogMessage(std::chrono::steady_clock::time_point start, nlohmann::json line);
   struct DetonationResult {
     bool pending = false;   // the message must wait for a background analysis (tempfail mode)
     std::string error;      // inline: an attachment could not be judged within the budget (fail closed)

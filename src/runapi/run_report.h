@@ -20,10 +20,13 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/report_envelope.h"
 
 namespace airlock::runapi {
 
-inline constexpr int kRunReportSchemaVersion = 1;
+// The run report is one body of the common envelope (core/report_envelope.h, command "run"): its
+// schema_version is the envelope's. The reader accepts 1 (reports before the envelope) up to it.
+inline constexpr int kRunReportSchemaVersion = kReportSchemaVersion;
 
 // Field names of the report's top-level object and its nested objects.
 namespace report_field {

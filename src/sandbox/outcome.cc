@@ -44,7 +44,7 @@ nlohmann::json BoundsToJson(const RunBounds& b) {
 
 // The report's fields and their names are described once, in runapi/run_report.h (and published as
 // docs/schema/run-report.schema.json); this writer and the typed reader share them.
-nlohmann::json OutcomeToJson(const RunOutcome& o) {
+nlohmann::json OutcomeToJson(const RunOutcome& o, std::string_view command, const ReportClock& clock) {
   namespace f = runapi::report_field;
   nlohmann::json j;
   j[f::kSchemaVersion] = runapi::kRunReportSchemaVersion;
@@ -82,6 +82,7 @@ nlohmann::json OutcomeToJson(const RunOutcome& o) {
     j[f::kMonitor] = {{f::kMonitorEvents, o.monitor_events}, {f::kMonitorDropped, o.monitor_dropped},
                       {f::kMonitorLost, o.monitor_lost}};
   }
+  StampReportEnvelope(j, command, clock);
   return j;
 }
 

@@ -67,7 +67,9 @@ struct RunOutcome {
   std::optional<RunBounds> bounds;  // cold (sandbox.cc) and warm (the pool's, pool_client.cc) runs
 };
 
-nlohmann::json OutcomeToJson(const RunOutcome& outcome);
+// The run report: the envelope (core/report_envelope.h; `command` "run" or "box run", `clock` when
+// airlock started the run) and the body of runapi/run_report.h.
+nlohmann::json OutcomeToJson(const RunOutcome& outcome, std::string_view command = "run", const ReportClock& clock = {});
 // The report's "bounds" object.
 nlohmann::json BoundsToJson(const RunBounds& bounds);
 // [{name, engaged, detail}...], as in the report (also what `airlock pool` tells its clients).

@@ -275,6 +275,9 @@ void AssessScan(ScanReport& report) {
     for (const auto& c : n->children) walk.push_back(&c);
   }
   report.assessment = Assess(all);
+  // An input that could not be read was not judged: the scan's verdict says so unless something
+  // was malicious (the same order as the exit status).
+  if (report.any_error && report.assessment.verdict != Verdict::kMalicious) report.assessment.verdict = Verdict::kError;
 }
 
 int ExitCodeFor(const ScanReport& report) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/report_envelope.h"
 #include "scan/analyzer.h"
 #include "scan/verdict.h"
 
@@ -44,6 +45,7 @@ struct ScanReport {
   Assessment assessment;      // over all inputs
   uint64_t duration_ms = 0;
   bool any_error = false;
+  ReportClock clock;          // when the scan started (the report's envelope)
 };
 
 // Exit status for a finished scan: 1 malicious, else 2 if an input could not be read, else 3 suspicious,

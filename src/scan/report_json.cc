@@ -5,9 +5,14 @@
 namespace airlock::scan {
 namespace {
 
-nlohmann::json FindingJson(const Finding& f) {
-  return nlohmann::json{{"id", f.id},           {"severity", f.severity}, {"title", f.title},
-                        {"explanation", f.explanation}, {"evidence", f.evidence}, {"techniques", f.techniques}};
+// The common finding fields (core/report_envelope.h), then the scan's own; "id" is the deprecated
+// name of "rule" (docs/REPORT.md, kept for one release).
+nlohmann::json FindingJson(const Finding& f, const std::string& object) {
+  nlohmann::json j = ReportFinding(f.id, f.severity, f.techniques, f.evidence, object);
+  j["title"] = f.title;
+  j["explanation"] = f.explanation;
+  j["id"] = f.id;
+  return j;
 }
 
 nlohmann::json ObjectJson(const ObjectReport& o) {
@@ -16,12 +21,12 @@ nlohmann::json ObjectJson(const ObjectReport& o) {
   j["name"] = o.name;
   j["type"] = {{"mime", o.mime}, {"description", o.magic}};
   j["size"] = o.size;
-  j["hashes"] = {{"md5", o.md5}, {"sha1", o.sha1}, {"sha256", o.sha256}};
+  j["hashes"] = ReportHashes(o.sha256, o.sha1, o.md5);
   j["verdict"] = VerdictName(o.assessment.verdict);
-  j["score"] = o.assessment.score;
+  j["score"] = static_cast<double>(o.assessment.score);
   j["techniques"] = o.assessment.techniques;
   j["findings"] = nlohmann::json::array();
-  for (const auto& f : o.findings) j["findings"].push_back(FindingJson(f));
+  for (const auto& f : o.findings) j["findings"].push_back(FindingJson(f, o.path));
   if (!o.extracted_as.empty()) j["extracted_as"] = o.extracted_as;
   j["children"] = nlohmann::json::array();
   for (const auto& c : o.children) j["children"].push_back(ObjectJson(c));
@@ -31,28 +36,29 @@ nlohmann::json ObjectJson(const ObjectReport& o) {
 }  // namespace
 
 nlohmann::json ReportToJson(const ScanReport& report) {
-  nlohmann::json j;
-  j["version"] = AIRLOCK_VERSION;
+  nlohmann::json j = nlohmann::json::object();
   j["verdict"] = VerdictName(report.assessment.verdict);
-  j["score"] = report.assessment.score;
+  j["score"] = static_cast<double>(report.assessment.score);
   j["techniques"] = report.assessment.techniques;
-  j["duration_ms"] = report.duration_ms;
+  j["duration_ms"] = report.duration_ms;  // deprecated: "duration" (seconds) of the envelope
   j["objects"] = nlohmann::json::array();
   j["limits_hit"] = nlohmann::json::array();
   j["errors"] = nlohmann::json::array();
   for (const auto& in : report.inputs) {
     if (!in.ok) {
-      j["errors"].push_back({{"input", in.input}, {"error", in.error}});
+      j["errors"].push_back({{"input", in.input}, {"error", in.error}, {"verdict", "error"}});
       continue;
     }
     nlohmann::json o = ObjectJson(in.root);
     o["input"] = in.input;
-    o["duration_ms"] = in.duration_ms;
+    o["duration"] = static_cast<double>(in.duration_ms) / 1000.0;
+    o["duration_ms"] = in.duration_ms;  // deprecated: "duration"
     j["objects"].push_back(std::move(o));
     for (const auto& l : in.limits_hit) {
       j["limits_hit"].push_back({{"path", l.path}, {"limit", l.limit}, {"detail", l.detail}});
     }
   }
+  StampReportEnvelope(j, "scan", report.clock);
   return j;
 }
 

@@ -15,7 +15,9 @@ std::string HumanSize(uint64_t n) {
 std::string Colored(Verdict v, bool color) {
   std::string name(VerdictName(v));
   if (!color) return name;
-  const char* code = v == Verdict::kMalicious ? "\033[1;31m" : v == Verdict::kSuspicious ? "\033[1;33m" : "\033[32m";
+  const char* code = v == Verdict::kMalicious ? "\033[1;31m"
+                     : v == Verdict::kSuspicious || v == Verdict::kError ? "\033[1;33m"
+                                                                         : "\033[32m";
   return code + name + "\033[0m";
 }
 

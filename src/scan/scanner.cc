@@ -60,7 +60,8 @@ std::vector<std::string> ExpandInputs(const std::vector<std::string>& inputs) {
 std::string ProjectRulesDir() { return FindRulesDir("yara", AIRLOCK_SCAN_SOURCE_RULES_DIR); }
 
 Result<ScanReport> RunScan(const ScanOptions& options) {
-  auto start = std::chrono::steady_clock::now();
+  const ReportClock clock;  // the report's envelope: started, duration
+  auto start = clock.steady;
   std::vector<std::string> dirs;
   std::string rules_dir = ProjectRulesDir();
   if (options.default_rules) dirs.push_back(rules_dir + "/yara");
@@ -97,6 +98,7 @@ Result<ScanReport> RunScan(const ScanOptions& options) {
   eo.extractor = extractor.get();
 
   ScanReport report;
+  report.clock = clock;
   auto inputs = ExpandInputs(options.inputs);
   report.inputs.resize(inputs.size());
   std::atomic<size_t> next{0};

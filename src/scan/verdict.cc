@@ -10,8 +10,9 @@ std::string_view VerdictName(Verdict v) {
     case Verdict::kMalicious: return "malicious";
     case Verdict::kSuspicious: return "suspicious";
     case Verdict::kClean: return "clean";
+    case Verdict::kError: return "error";
   }
-  return "clean";
+  return "error";
 }
 
 Verdict VerdictForScore(int score) {

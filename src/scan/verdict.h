@@ -11,7 +11,8 @@
 
 namespace airlock::scan {
 
-enum class Verdict { kClean, kSuspicious, kMalicious };
+// kError: an input could not be read, so the scan could not judge it (never reported as clean).
+enum class Verdict { kClean, kSuspicious, kMalicious, kError };
 
 struct Assessment {
   int score = 0;

@@ -82,7 +82,7 @@ struct ResultRecord {
   std::string worker;        // the worker that holds or held it
   std::string queued_at, started_at, finished_at;
   uint64_t duration_ms = 0;  // of the finished analysis
-  std::string verdict;       // clean | suspicious | malicious (done)
+  std::string verdict;       // clean | suspicious | malicious | error (done: "error" = the sample could not be judged)
   double score = 0;
   std::vector<std::string> techniques;
   std::string error;         // failed

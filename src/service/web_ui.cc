@@ -35,7 +35,7 @@ iframe{width:100%;height:75vh;border:1px solid #cfd4de;background:#fff}.card{bac
  <table><thead><tr><th>#</th><th>name</th><th>kind</th><th>state</th><th>verdict</th><th>techniques</th><th>submitted</th></tr></thead><tbody id="tasks"></tbody></table>
 </section>
 <section id="view-search" hidden>
- <form id="search" class="card">sha256 <input name="sha256" size="20"> verdict <select name="verdict"><option></option><option>clean</option><option>suspicious</option><option>malicious</option></select>
+ <form id="search" class="card">sha256 <input name="sha256" size="20"> verdict <select name="verdict"><option></option><option>clean</option><option>suspicious</option><option>malicious</option><option>error</option></select>
  technique <input name="technique" size="9"> name <input name="name" size="12"> <button>Search</button></form>
  <table><tbody id="results"></tbody></table>
 </section>

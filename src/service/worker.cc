@@ -14,6 +14,7 @@
 #include "core/file_read.h"
 #include "core/helper_path.h"
 #include "core/json_text.h"
+#include "core/report_envelope.h"
 #include "core/private_dir.h"
 #include "policy/profile_loader.h"
 #include "process/spawn.h"
@@ -61,9 +62,10 @@ Status StageFile(const std::string& path, const std::string& bytes, HostIds owne
   return Ok();
 }
 
-// The verdict fields of a scan or analyze report (values of the wrong type are ignored).
+// The verdict fields of a scan or analyze report (values of the wrong type are ignored). The verdict
+// fails closed (core/report_envelope.h): a report without a known verdict is "error", never clean.
 void ReadVerdict(const json& r, std::string& verdict, double& score, std::vector<std::string>& techniques) {
-  if (r.contains("verdict") && r["verdict"].is_string()) verdict = r["verdict"].get<std::string>();
+  verdict = ReportVerdict(r);
   if (r.contains("score") && r["score"].is_number()) score = r["score"].get<double>();
   if (r.contains("techniques") && r["techniques"].is_array()) {
     for (const auto& t : r["techniques"]) {

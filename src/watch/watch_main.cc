@@ -24,6 +24,7 @@
 #include "core/file_read.h"
 #include "core/json_text.h"
 #include "core/private_dir.h"
+#include "core/report_envelope.h"
 #include "watch/event_log.h"
 #include "watch/gate.h"
 #include "watch/judge.h"
@@ -257,6 +258,7 @@ std::string When(int64_t t) {
 }
 
 int Verdicts(std::vector<std::string> args) {
+  const ReportClock clock;
   bool as_json = false;
   const std::string state = TakeStateDir(args, &as_json);
   if (args.empty() || (args[0] != "list" && args[0] != "release") || (args[0] == "list" && args.size() != 1) ||
@@ -284,12 +286,18 @@ int Verdicts(std::vector<std::string> args) {
     return 1;
   }
   if (as_json) {
+    // The report envelope (core/report_envelope.h) and the list: hashes under "hashes" ("sha256" is
+    // its deprecated name, docs/REPORT.md).
     json arr = json::array();
     for (const auto& r : *all) {
-      arr.push_back({{"id", r.id}, {"sha256", r.sha256}, {"verdict", VerdictName(r.verdict)}, {"score", r.score}, {"path", r.path},
-                     {"judged_at", r.judged_at}, {"released_at", r.released_at}, {"detail", json::parse(r.detail, nullptr, false)}});
+      json detail = json::parse(r.detail, nullptr, false);
+      arr.push_back({{"id", r.id}, {"hashes", ReportHashes(r.sha256)}, {"sha256", r.sha256}, {"verdict", VerdictName(r.verdict)},
+                     {"score", r.score}, {"path", r.path}, {"judged_at", r.judged_at}, {"released_at", r.released_at},
+                     {"detail", detail.is_discarded() ? json::object() : detail}});
     }
-    std::cout << DumpJson(arr, 2) << "\n";
+    json out = {{"verdicts", std::move(arr)}};
+    StampReportEnvelope(out, "verdicts list", clock);
+    std::cout << DumpJson(out, 2) << "\n";
     return 0;
   }
   if (all->empty()) std::cerr << "no verdicts yet in " << DbPath(state) << "\n";

@@ -27,10 +27,14 @@ TEST(AuditCli, JsonForProfilesAndManifests) {
   EXPECT_EQ(j["targets"][1]["score"], 0);
   EXPECT_EQ(j["targets"][2]["kind"], "kubernetes");
   const auto& f = j["targets"][1]["findings"][0];
-  for (const char* key : {"id", "severity", "title", "evidence", "remediation", "technique"}) {
+  // The common finding fields (docs/REPORT.md "The report envelope"), the audit's own, and the
+  // deprecated aliases id and technique.
+  for (const char* key : {"rule", "severity", "techniques", "evidence", "object", "level", "title", "remediation", "id", "technique"}) {
     EXPECT_TRUE(f.contains(key)) << key;
   }
-  EXPECT_EQ(f["severity"], "critical");
+  EXPECT_EQ(f["severity"], 10);
+  EXPECT_EQ(f["level"], "critical");
+  EXPECT_EQ(j["command"], "audit");
 }
 
 TEST(AuditCli, MinScoreDecidesTheExitStatus) {

@@ -66,7 +66,8 @@ TEST_F(BoxReview, ContentScanFindsAReverseShellThatNoPathRuleKnows) {
   for (const auto& finding : f["findings"]) {
     if (finding.value("rule", "") != "yara.Reverse_Shell_Unix") continue;
     yara = true;
-    EXPECT_EQ(finding.value("severity", ""), "high");
+    EXPECT_EQ(finding.value("level", ""), "high");
+    EXPECT_EQ(finding.value("severity", 0), 8);
     EXPECT_EQ(finding["techniques"], nlohmann::json::array({"T1059.004"}));
   }
   EXPECT_TRUE(yara) << r.out;
@@ -129,7 +130,7 @@ TEST_F(BoxReview, AMonitoredBoxsRunBehaviourIsReported) {
   for (const auto& f : j["findings"]) {
     if (f.value("rule", "").find("Credential File On A Command Line") == std::string::npos) continue;
     sigma = true;
-    EXPECT_EQ(f.value("severity", ""), "high");
+    EXPECT_EQ(f.value("level", ""), "high");
     EXPECT_NE(std::find(f["techniques"].begin(), f["techniques"].end(), "T1003.008"), f["techniques"].end()) << f.dump();
     EXPECT_NE(f.value("evidence", "").find("/etc/shadow"), std::string::npos);
   }

@@ -34,12 +34,37 @@ TEST(Assess, AttachmentsAreTheDirectPartsJudgedOverTheirSubtree) {
   EXPECT_EQ(b.attachments[2].techniques, (std::vector<std::string>{"T1059.007"}));
 }
 
-TEST(Assess, MalformedReportsAreCleanAndEmptyNotACrash) {
-  for (const char* text : {"{}", "{\"objects\": 3}", "{\"objects\": []}", "{\"objects\": [{\"children\": {}}]}"}) {
+TEST(Assess, MalformedReportsAreErrorsNotCleanNotACrash) {
+  // Fail closed (issue 18): a report without a verdict judged nothing.
+  for (const char* text : {"{}", "{\"objects\": 3}", "{\"objects\": []}", "{\"objects\": [{\"children\": {}}]}",
+                           "{\"objects\": [{\"children\": [3]}]}", "{\"verdict\": \"cleanish\"}"}) {
     MessageAssessment a = AssessReport(json::parse(text));
-    EXPECT_EQ(a.verdict, "clean") << text;
+    EXPECT_EQ(a.verdict, "error") << text;
     EXPECT_TRUE(a.attachments.empty()) << text;
+    EXPECT_NE(ActionFor(MilterConfig{}, a.verdict), Action::kAccept) << text;
   }
+}
+
+TEST(Assess, AnUnjudgeableAttachmentIsNotAcceptedAsClean) {
+  // The scan says clean overall, but one attachment could not be judged (verdict "error" or none).
+  for (const char* att : {R"({"name": "x.bin", "hashes": {"sha256": "dd"}, "verdict": "error", "score": 0.0})",
+                          R"({"name": "y.bin", "hashes": {"sha256": "ee"}, "score": 0.0})"}) {
+    json r = json::parse(R"({"verdict": "clean", "score": 0.0, "objects": [{"name": "message.eml", "children": []}]})");
+    r["objects"][0]["children"].push_back(json::parse(att));
+    MessageAssessment a = AssessReport(r);
+    EXPECT_EQ(a.verdict, "error") << att;
+    ASSERT_EQ(a.attachments.size(), 1u);
+    EXPECT_EQ(a.attachments[0].verdict, "error") << att;
+    EXPECT_NE(ActionFor(MilterConfig{}, a.verdict), Action::kAccept) << att;
+  }
+  // A detonation that could not judge it (analyze's verdict "error") raises a clean message to error;
+  // a malicious one still wins.
+  MessageAssessment a = AssessReport(Report());
+  a.verdict = "clean";
+  MergeVerdict(a, "aa", "error", 0, {});
+  EXPECT_EQ(a.verdict, "error");
+  MergeVerdict(a, "aa", "malicious", 9, {});
+  EXPECT_EQ(a.verdict, "malicious");
 }
 
 TEST(Assess, DetonationVerdictsOnlyRaise) {

@@ -14,7 +14,8 @@
 //   otherwise {"ok": true, "echo": <request header>} + the payload, for op "echo" (or no op);
 //   for op "scan": the verdict is read from markers in the message (VERDICT:malicious|suspicious|clean,
 //   TECH:<technique>), "WORKER:crash", "WORKER:notok", "WORKER:badjson", "WORKER:slow" (3 s) steer
-//   failures; the report has one attachment "evil.bin" with sha256 "aa..aa" carrying the verdict.
+//   failures; the report has one attachment "evil.bin" with sha256 "aa..aa" carrying the verdict
+//   ("ATTACHMENT:unjudged": the attachment's verdict is "error", the message's stays as marked).
 //   for op "strip": {"ok": true} + a rewritten message: "Content-Type: text/plain" and a body that
 //   lists the removed sha256s ("removed: <json>").
 #pragma once
@@ -59,7 +60,8 @@ inline nlohmann::json FakeScanReply(const std::string& message) {
     techniques.push_back(message.substr(pos + 5, end == std::string::npos ? std::string::npos : end - pos - 5));
   }
   json child = {{"name", "evil.bin"}, {"type", {{"mime", "application/octet-stream"}}}, {"hashes", {{"sha256", kFakeSha}}},
-                {"verdict", verdict}, {"score", score}, {"techniques", techniques}};
+                {"verdict", message.find("ATTACHMENT:unjudged") != std::string::npos ? "error" : verdict}, {"score", score},
+                {"techniques", techniques}};
   json report = {{"verdict", verdict}, {"score", score}, {"techniques", techniques},
                  {"objects", json::array({{{"name", "message.eml"}, {"children", json::array({child})}}})}};
   return {{"ok", true}, {"report", report}};

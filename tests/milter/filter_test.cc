@@ -122,6 +122,24 @@ TEST_F(FilterTest, SuspiciousIsTaggedWithTechniques) {
   EXPECT_EQ(LastLog()["action"], "tag");
 }
 
+// Issue 18: an attachment the scan could not judge (verdict "error") is never accepted as clean: the
+// message fails like an unscanned one (tempfail; delivered with a FAIL-OPEN line only under fail_open).
+TEST_F(FilterTest, AnUnjudgeableAttachmentIsNotAcceptedAsClean) {
+  Make();
+  EXPECT_EQ(Run("VERDICT:clean ATTACHMENT:unjudged"), Outcome::kTempfail);
+  json line = LastLog();
+  EXPECT_EQ(line["verdict"], "unscanned") << line.dump();
+  EXPECT_EQ(line["action"], "tempfail");
+  EXPECT_NE(line.value("error", "").find("could not be judged"), std::string::npos) << line.dump();
+  EXPECT_EQ(line["command"], "milter") << "the report envelope";
+  EXPECT_EQ(line["schema_version"], 2);
+  filter_.reset();
+  config_.fail_open = true;
+  Make();
+  EXPECT_EQ(Run("VERDICT:clean ATTACHMENT:unjudged"), Outcome::kAccept);
+  EXPECT_EQ(LastLog().value("error", "").rfind("FAIL-OPEN", 0), 0u) << LastLog().dump();
+}
+
 TEST_F(FilterTest, MaliciousIsRejectedWithTheConfiguredCodeAndNoTags) {
   config_.reject_reply = "5.7.0";
   Make();

@@ -1,11 +1,35 @@
 #!/usr/bin/python3
 """Validates JSON documents against a JSON Schema (draft 2020-12 or draft-07, from its $schema).
 
-Usage: validate_json_schema.py SCHEMA DOC...   Exit 0 when every DOC is valid, 1 when one is not
+Usage: validate_json_schema.py SCHEMA DOC...   References to the other *.schema.json files of SCHEMA's
+directory (e.g. "envelope.schema.json", by their $id) are resolved locally. Exit 0 when every DOC is valid, 1 when one is not
 (each error printed), 2 on a usage error or when python3-jsonschema is missing (never a silent pass).
 """
 import json
+import os
 import sys
+
+
+def make_validator(jsonschema, schema_path, schema):
+    """A validator for `schema` that resolves the sibling schemas by $id (jsonschema 4.18+ through
+    `referencing`, older releases such as Debian 12's 4.10 through RefResolver)."""
+    siblings = {}
+    folder = os.path.dirname(os.path.abspath(schema_path))
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".schema.json"):
+            with open(os.path.join(folder, name), encoding="utf-8") as f:
+                doc = json.load(f)
+            if "$id" in doc:
+                siblings[doc["$id"]] = doc
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    try:
+        from referencing import Registry, Resource
+        registry = Registry().with_resources((uri, Resource.from_contents(doc)) for uri, doc in siblings.items())
+        return cls(schema, registry=registry)
+    except (ImportError, TypeError):
+        resolver = jsonschema.RefResolver.from_schema(schema, store=siblings)
+        return cls(schema, resolver=resolver)
 
 
 def main(argv):
@@ -19,9 +43,7 @@ def main(argv):
         return 2
     with open(argv[1], encoding="utf-8") as f:
         schema = json.load(f)
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    validator = cls(schema)
+    validator = make_validator(jsonschema, argv[1], schema)
     bad = 0
     for path in argv[2:]:
         with open(path, encoding="utf-8") as f:

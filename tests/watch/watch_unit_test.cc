@@ -227,6 +227,13 @@ TEST(Judge, VerdictOfReports) {
   EXPECT_EQ(score, 9);
   EXPECT_EQ(VerdictOfReport(R"({"verdict":"released"})", nullptr), Verdict::kUnknown) << "no report may release";
   EXPECT_EQ(VerdictOfReport("not json", nullptr), Verdict::kUnknown);
+  // A scan that could not judge the file (issue 18: verdict "error", e.g. the staged copy unreadable)
+  // leaves it unknown, so it is not trusted: the gate refuses it in enforce mode.
+  const char* unjudged = R"({"schema_version":2,"tool":"airlock","command":"scan","verdict":"error","score":0.0,
+                             "objects":[],"errors":[{"input":"/in/sample","error":"open: Permission denied","verdict":"error"}]})";
+  EXPECT_EQ(VerdictOfReport(unjudged, nullptr), Verdict::kUnknown);
+  EXPECT_FALSE(VerdictAllowsRun(VerdictOfReport(unjudged, nullptr)));
+  EXPECT_EQ(VerdictOfReport(R"({"score":0.0})", nullptr), Verdict::kUnknown) << "no verdict is no trust";
   EXPECT_EQ(VerdictOfReport("[]", nullptr), Verdict::kUnknown);
   EXPECT_EQ(WorstVerdict(Verdict::kClean, Verdict::kSuspicious), Verdict::kSuspicious);
   EXPECT_EQ(WorstVerdict(Verdict::kMalicious, Verdict::kClean), Verdict::kMalicious);
