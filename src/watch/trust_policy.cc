@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <vector>
 
 #include "core/file_read.h"
 
@@ -75,19 +76,47 @@ void ForEachLine(std::string_view text, F f) {
 
 }  // namespace
 
-void ParseMd5sums(std::string_view text, const PathAliases& aliases, DpkgIndex& into) {
+void ParseDiversions(std::string_view text, const PathAliases& aliases, DpkgIndex& into) {
+  std::vector<std::string_view> group;
+  ForEachLine(text, [&](std::string_view line) {
+    group.push_back(line);
+    if (group.size() < 3) return;
+    if (group[0].front() == '/' && group[1].front() == '/') {
+      into.diversions[CanonicalPath(group[0], aliases)] = {CanonicalPath(group[1], aliases), std::string(group[2])};
+    }
+    group.clear();
+  });
+}
+
+namespace {
+
+// Where `package`'s file `path` really is: the diversion's target unless `package` made the diversion.
+std::string InstalledPath(const DpkgIndex& index, std::string path, std::string_view package) {
+  auto d = index.diversions.find(path);
+  if (d == index.diversions.end() || d->second.by == package) return path;
+  return d->second.to;
+}
+
+// "name:arch.md5sums" -> "name".
+std::string_view PackageOf(std::string_view file_name) {
+  return file_name.substr(0, std::min(file_name.find(':'), file_name.rfind('.')));
+}
+
+}  // namespace
+
+void ParseMd5sums(std::string_view text, const PathAliases& aliases, DpkgIndex& into, std::string_view package) {
   ForEachLine(text, [&](std::string_view line) {
     if (line.size() < 35 || line[32] != ' ' || line[33] != ' ' || !IsHex(line.substr(0, 32), 32)) return;
     std::string_view rel = line.substr(34);
     if (rel.empty()) return;
     std::string path = rel.front() == '/' ? std::string(rel) : "/" + std::string(rel);
-    into.md5[CanonicalPath(path, aliases)] = Lower(line.substr(0, 32));
+    into.md5[InstalledPath(into, CanonicalPath(path, aliases), package)] = Lower(line.substr(0, 32));
   });
 }
 
-void ParseList(std::string_view text, const PathAliases& aliases, DpkgIndex& into) {
+void ParseList(std::string_view text, const PathAliases& aliases, DpkgIndex& into, std::string_view package) {
   ForEachLine(text, [&](std::string_view line) {
-    if (line.front() == '/') into.listed.insert(CanonicalPath(line, aliases));
+    if (line.front() == '/') into.listed.insert(InstalledPath(into, CanonicalPath(line, aliases), package));
   });
 }
 
@@ -95,6 +124,9 @@ Result<DpkgIndex> LoadDpkgIndex(const std::string& info_dir, const PathAliases& 
   DIR* d = ::opendir(info_dir.c_str());
   if (d == nullptr) return ErrnoError("dpkg database: open " + info_dir);
   DpkgIndex index;
+  if (auto div = ReadRegularFileBounded(info_dir + "/../diversions", 16u << 20, "larger than 16 MiB")) {
+    ParseDiversions(*div, aliases, index);
+  }
   while (dirent* e = ::readdir(d)) {
     std::string_view name = e->d_name;
     bool md5 = name.ends_with(".md5sums");
@@ -102,9 +134,9 @@ Result<DpkgIndex> LoadDpkgIndex(const std::string& info_dir, const PathAliases& 
     if (!md5 && !list) continue;
     auto text = ReadRegularFileBounded(info_dir + "/" + std::string(name), 64u << 20, "larger than 64 MiB");
     if (!text) continue;  // a package being removed right now: its files are simply not trusted
-    if (md5) ParseMd5sums(*text, aliases, index);
+    if (md5) ParseMd5sums(*text, aliases, index, PackageOf(name));
     if (list) {
-      ParseList(*text, aliases, index);
+      ParseList(*text, aliases, index, PackageOf(name));
       ++index.packages;
     }
   }

@@ -41,16 +41,28 @@ using PathAliases = std::vector<std::pair<std::string, std::string>>;
 PathAliases MergedUsrAliases(const std::string& root = "/");
 std::string CanonicalPath(std::string_view path, const PathAliases& aliases);
 
+// A dpkg diversion (dpkg-divert): every package but `by` installs `from` at `to` instead. `by` is
+// ":" for a local diversion (no package exempt).
+struct DpkgDiversion {
+  std::string to;
+  std::string by;
+};
 struct DpkgIndex {
   std::unordered_map<std::string, std::string> md5;  // canonical path -> lower-case hex MD5
   std::unordered_set<std::string> listed;            // canonical paths listed by any package
+  std::unordered_map<std::string, DpkgDiversion> diversions;  // canonical `from` -> where it went
   size_t packages = 0;                               // *.list files read
 };
-// One *.md5sums file ("HEX  relative/path" per line); malformed lines are skipped.
-void ParseMd5sums(std::string_view text, const PathAliases& aliases, DpkgIndex& into);
-// One *.list file (one absolute path per line).
-void ParseList(std::string_view text, const PathAliases& aliases, DpkgIndex& into);
-// Every *.md5sums and *.list in `info_dir` (/var/lib/dpkg/info). An unreadable directory is an error
+// dpkg's diversions file (three lines per diversion: from, to, the diverting package); a trailing
+// incomplete group is ignored.
+void ParseDiversions(std::string_view text, const PathAliases& aliases, DpkgIndex& into);
+// One *.md5sums file ("HEX  relative/path" per line) of `package`; malformed lines are skipped. A path
+// another package diverted is recorded where the file really is (the diversion's `to`).
+void ParseMd5sums(std::string_view text, const PathAliases& aliases, DpkgIndex& into, std::string_view package = "");
+// One *.list file (one absolute path per line) of `package`, diversions applied as for md5sums.
+void ParseList(std::string_view text, const PathAliases& aliases, DpkgIndex& into, std::string_view package = "");
+// Every *.md5sums and *.list in `info_dir` (/var/lib/dpkg/info), with the diversions of
+// `info_dir`/../diversions (a missing file: none). An unreadable directory is an error
 // (the caller decides: the daemon then trusts nothing from dpkg and says so).
 Result<DpkgIndex> LoadDpkgIndex(const std::string& info_dir, const PathAliases& aliases);
 

@@ -430,9 +430,11 @@ TEST(Serve, ServesHttpsWithAConfiguredCertificate) {
 
 // A usage error is exit 2 with CLI11's message, as for every airlock command (was CLI11's own 109).
 TEST(Serve, UsageErrorIsExitTwo) {
-  for (const char* command : {"serve", "worker"}) {
-    auto r = test::Run({test::AirlockBin(), command, "--frobnicate"});
-    EXPECT_EQ(r.exit_code, 2) << command << ": " << r.err;
+  for (std::vector<std::string> argv : {std::vector<std::string>{"serve", "--frobnicate"},
+                                        std::vector<std::string>{"worker", "--nats", "nats://127.0.0.1:1", "--frobnicate"}}) {
+    argv.insert(argv.begin(), test::AirlockBin());
+    auto r = test::Run(argv);
+    EXPECT_EQ(r.exit_code, 2) << argv[1] << ": " << r.err;
     EXPECT_NE(r.err.find("frobnicate"), std::string::npos) << r.err;
   }
 }

@@ -77,6 +77,22 @@ TEST(TrustPolicy, Md5sumsAndListsWithMergedUsr) {
   EXPECT_EQ(CanonicalPath("/binary", aliases), "/binary");
 }
 
+// dpkg-divert moves another package's file aside: libpq-dev's /usr/bin/pg_config is installed as
+// /usr/bin/pg_config.libpq-dev when postgresql-common diverts it. The moved file is still dpkg's
+// (verified by libpq-dev's MD5), the diverting package's own file keeps the original path.
+TEST(TrustPolicy, DivertedFilesAreWhereDpkgPutThem) {
+  DpkgIndex idx;
+  ParseDiversions("/usr/bin/pg_config\n/usr/bin/pg_config.libpq-dev\npostgresql-common\n/usr/bin/x\n", {}, idx);
+  ASSERT_EQ(idx.diversions.size(), 1u) << "the incomplete second group is ignored";
+  const std::string libpq(32, 'a'), common(32, 'b');
+  ParseMd5sums(libpq + "  usr/bin/pg_config\n", {}, idx, "libpq-dev");
+  ParseMd5sums(common + "  usr/bin/pg_config\n", {}, idx, "postgresql-common");
+  ParseList("/usr/bin/pg_config\n", {}, idx, "libpq-dev");
+  EXPECT_EQ(idx.md5["/usr/bin/pg_config.libpq-dev"], libpq);
+  EXPECT_EQ(idx.md5["/usr/bin/pg_config"], common);
+  EXPECT_TRUE(idx.listed.contains("/usr/bin/pg_config.libpq-dev"));
+}
+
 TEST(TrustPolicy, LoadsTheRealDpkgDatabaseWhenPresent) {
   if (!fs::is_directory("/var/lib/dpkg/info")) GTEST_SKIP() << "no dpkg database here (/var/lib/dpkg/info)";
   auto idx = LoadDpkgIndex("/var/lib/dpkg/info", MergedUsrAliases("/"));
