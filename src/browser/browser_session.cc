@@ -29,6 +29,7 @@
 #include "core/file_read.h"
 #include "core/helper_path.h"
 #include "core/json_text.h"
+#include "core/report_envelope.h"
 #include "core/private_dir.h"
 #include "core/unique_fd.h"
 #include "policy/profile_loader.h"
@@ -576,6 +577,7 @@ Result<std::pair<std::string, UniqueFd>> MakeIncoming(const std::string& root) {
 }  // namespace
 
 int RunBrowserSession(const SessionOptions& o) {
+  const ReportClock clock;  // the report envelope: started, duration
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
   auto display = ChooseDisplay(env, o.headless);
@@ -626,6 +628,7 @@ int RunBrowserSession(const SessionOptions& o) {
     r["box"] = o.box;
     r["weakenings"] = weakenings;
     r["sandbox_exit"] = run_exit;
+    StampReportEnvelope(r, "browser", clock);
     if (auto w = WriteFile(o.report, DumpJson(r, 2) + "\n"); !w) Say(w.error().What());
   }
   return exit;

@@ -195,6 +195,10 @@ TEST_F(BrowserSession, PageLoadsAndRenderersKeepTheirOwnSandbox) {
   json rep = json::parse(ReadFileOrEmpty(report), nullptr, false);
   ASSERT_TRUE(rep.is_object()) << r.err;
   EXPECT_NE(rep["text"].get<std::string>().find("airlock-page-ok"), std::string::npos) << rep.dump();
+  // The one report envelope (docs/REPORT.md).
+  EXPECT_EQ(rep.value("tool", ""), "airlock") << rep.dump();
+  EXPECT_EQ(rep.value("command", ""), "browser") << rep.dump();
+  EXPECT_TRUE(rep["duration"].is_number() && rep["started"].is_string()) << rep.dump();
   const std::string png = ReadFileOrEmpty(shot);
   ASSERT_GT(png.size(), 8u) << r.err;
   EXPECT_EQ(png.substr(1, 3), "PNG");
