@@ -299,12 +299,16 @@ Result<std::vector<BoxInfo>> ListBoxes(const std::string& store) {
   return out;
 }
 
-Result<UniqueFd> LockBox(const BoxInfo& box) {
+Result<UniqueFd> LockBox(const BoxInfo& box, std::chrono::milliseconds grace) {
   UniqueFd fd(::open((box.dir + "/lock").c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!fd) return ErrnoError(fmt::format("box {}: open {}/lock", box.name, box.dir));
-  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) return MakeError(fmt::format("box {} is in use (a run or another box command holds it); try again when it ends", box.name));
-    return ErrnoError(fmt::format("box {}: lock", box.name));
+  const auto give_up = std::chrono::steady_clock::now() + grace;
+  while (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) return ErrnoError(fmt::format("box {}: lock", box.name));
+    if (std::chrono::steady_clock::now() >= give_up) {
+      return MakeError(fmt::format("box {} is in use (a run or another box command holds it); try again when it ends", box.name));
+    }
+    ::usleep(20 * 1000);
   }
   return fd;
 }

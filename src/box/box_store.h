@@ -12,9 +12,11 @@
 //  - The store must hold overlayfs upper layers: CreateBox refuses a filesystem without user xattrs
 //    (ramfs, some network filesystems), where overlayfs could record no opaque directory.
 //  - Names: 1-64 bytes of [A-Za-z0-9._-], not starting with '.' or '-'.
-//  - Locking: LockBox takes an exclusive flock on <box>/lock without waiting: one run, diff-changing
-//    operation (discard) or removal at a time; the second is refused ("in use"). A run holds it for its
-//    whole life (the kernel also refuses a second overlay on an upper layer in use).
+//  - Locking: LockBox takes an exclusive flock on <box>/lock: one run, diff-changing operation
+//    (discard) or removal at a time; the second is refused ("in use") after at most `grace`. A run
+//    holds it for its whole life (the kernel also refuses a second overlay on an upper layer in use).
+//    The grace covers a command killed a moment ago: a child it forked holds the lock (fork shares the
+//    open file) until that child's exec or exit, a few milliseconds later.
 //  - The default store: $AIRLOCK_BOX_STORE, else /var/lib/airlock/boxes for root, else
 //    $XDG_DATA_HOME/airlock/boxes, else $HOME/.local/share/airlock/boxes.
 //  - Monitored boxes (BoxInfo::monitor, "monitor": true in box.json): every run's behaviour events go
@@ -25,6 +27,7 @@
 //    directories the box created readable to its owner first (descriptor-relative walk).
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -89,8 +92,10 @@ Result<BoxInfo> OpenBox(const std::string& store, const std::string& name);
 Status CheckHostTrees(const BoxInfo& box);
 // Every box of the store, by name; a store that does not exist yet holds none.
 Result<std::vector<BoxInfo>> ListBoxes(const std::string& store);
-// The exclusive lock (see above): fails with "box NAME is in use" when held elsewhere.
-Result<UniqueFd> LockBox(const BoxInfo& box);
+// The exclusive lock (see above): fails with "box NAME is in use" when still held elsewhere after
+// `grace` (0: at once, for a listing that only asks whether the box is in use).
+inline constexpr std::chrono::milliseconds kLockGrace{2000};
+Result<UniqueFd> LockBox(const BoxInfo& box, std::chrono::milliseconds grace = kLockGrace);
 // Records the start of a run (BoxInfo::last_used, in box.json); the caller holds the lock.
 Status RecordUse(BoxInfo& box);
 // A new events file for the run starting at `utc_start` (core/clock.h format), in EventsDir() (created

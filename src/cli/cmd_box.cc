@@ -232,7 +232,7 @@ int List(const std::string& store, int argc, char** argv) {
   if (!boxes) return Fail(boxes.error());
   nlohmann::json out = nlohmann::json::array();
   for (const auto& b : *boxes) {
-    auto lock = box::LockBox(b);
+    auto lock = box::LockBox(b, std::chrono::milliseconds(0));
     nlohmann::json trees = nlohmann::json::array();
     for (const auto& t : b.trees) trees.push_back({{"host", t.host}, {"inside", t.inside}});
     out.push_back({{"name", b.name}, {"profile", b.profile}, {"created", b.created}, {"last_used", b.last_used}, {"monitor", b.monitor}, {"overlay", b.overlay}, {"bytes", box::BoxBytes(b)},

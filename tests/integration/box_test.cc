@@ -101,7 +101,7 @@ TEST_F(Box, DiscardAndRemoveUndoEverything) {
 TEST_F(Box, ASecondRunWhileOneRunsIsRefused) {
   ASSERT_EQ(BoxCmd({"create", "t3", "--over", tree_ + ":/data"}).exit_code, 0);
   const std::string marker = dir_ + "/ready";
-  pid_t first = SpawnLogged({AirlockBin(), "box", "--store", store_, "run", "t3", "--", "/bin/sh", "-c", "echo ready; sleep 5"}, marker);
+  pid_t first = SpawnLogged({AirlockBin(), "box", "--store", store_, "run", "t3", "--", "/bin/sh", "-c", "echo ready; sleep 60"}, marker);
   ASSERT_TRUE(WaitForMarker(marker, "ready", 30000)) << ReadFileOrEmpty(marker);
   auto second = BoxCmd({"run", "t3", "--", "/bin/true"});
   EXPECT_EQ(second.exit_code, 1);
