@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/nul_tables.h"
+
 namespace airlock::pool {
 
 std::string EncodeRequest(const std::vector<std::string>& argv, const std::vector<std::string>& env,
@@ -14,12 +16,7 @@ std::string EncodeRequest(const std::vector<std::string>& argv, const std::vecto
   h.nfds = with_notify ? kFdNotify + 1 : kFdNotify;
   h.terminal = terminal;
   std::string strings;
-  for (const auto* list : {&argv, &env, &exec}) {
-    for (const auto& s : *list) {
-      strings.append(s.c_str());  // an embedded NUL would shift every later string: cut there
-      strings.push_back('\0');
-    }
-  }
+  for (const auto* list : {&argv, &env, &exec}) AppendNulStrings(strings, *list);
   h.strings_bytes = static_cast<uint32_t>(strings.size());
   std::string out(reinterpret_cast<const char*>(&h), sizeof h);
   out += strings;
@@ -35,27 +32,12 @@ bool DecodeRequestInPlace(char* msg, size_t len, char** ptrs, size_t nptrs, Deco
   if (h.strings_bytes != len - sizeof h || (h.terminal & ~7u) != 0) return false;
   const size_t total = static_cast<size_t>(h.argc) + h.envc + h.execc;
   if (h.execc == 0 || total > kMaxStrings || total + 2 > nptrs) return false;
-  char* p = msg + sizeof h;
   char* end = msg + len;
-  // argv[argc] NULL, envp[envc] NULL, exec[execc]
-  char** argv = ptrs;
-  char** envp = ptrs + h.argc + 1;
-  char** exec = envp + h.envc + 1;
-  size_t k = 0;
-  for (size_t i = 0; i < total; ++i) {
-    char* nul = static_cast<char*>(std::memchr(p, '\0', static_cast<size_t>(end - p)));
-    if (nul == nullptr) return false;
-    if (i < h.argc) argv[k++] = p;
-    else if (i < static_cast<size_t>(h.argc) + h.envc) envp[i - h.argc] = p;
-    else exec[i - h.argc - h.envc] = p;
-    p = nul + 1;
-  }
-  if (p != end) return false;
-  argv[h.argc] = nullptr;
-  envp[h.envc] = nullptr;
-  out->argv = argv;
-  out->envp = envp;
-  out->exec = exec;
+  NulTables t;
+  if (SplitNulTables(msg + sizeof h, end, h.argc, h.envc, h.execc, ptrs, &t) != end) return false;
+  out->argv = t.argv;
+  out->envp = t.envp;
+  out->exec = t.exec;
   out->execc = h.execc;
   out->umask = h.umask & 0777;
   out->nfds = h.nfds;

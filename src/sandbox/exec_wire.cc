@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/nul_tables.h"
+
 namespace airlock {
 
 std::string EncodeExec(uint32_t magic, const ExecMessage& m) {
@@ -13,14 +15,8 @@ std::string EncodeExec(uint32_t magic, const ExecMessage& m) {
   h.umask = m.umask;
   h.terminal = m.terminal;
   std::string strings;
-  for (const auto* list : {&m.argv, &m.env, &m.exec}) {
-    for (const auto& s : *list) {
-      strings.append(s.c_str());  // an embedded NUL would shift every later string: cut there
-      strings.push_back('\0');
-    }
-  }
-  strings.append(m.cwd.c_str());
-  strings.push_back('\0');
+  for (const auto* list : {&m.argv, &m.env, &m.exec}) AppendNulStrings(strings, *list);
+  AppendNulStrings(strings, {m.cwd});
   h.strings_bytes = static_cast<uint32_t>(strings.size());
   std::string out(reinterpret_cast<const char*>(&h), sizeof h);
   out += strings;
@@ -37,27 +33,16 @@ bool DecodeExecInPlace(uint32_t magic, char* msg, size_t len, char** ptrs, size_
   const size_t total = static_cast<size_t>(h.argc) + h.envc + h.execc;
   if (total > kMaxExecStrings || total + 2 > nptrs) return false;
   if (magic == kExecInitMagic && h.execc == 0) return false;
-  char* p = msg + sizeof h;
   char* end = msg + len;
-  char** argv = ptrs;                  // argv[argc] NULL
-  char** envp = ptrs + h.argc + 1;     // envp[envc] NULL
-  char** exec = envp + h.envc + 1;     // exec[execc]
-  for (size_t i = 0; i <= total; ++i) {  // the last string is cwd
-    char* nul = static_cast<char*>(std::memchr(p, '\0', static_cast<size_t>(end - p)));
-    if (nul == nullptr) return false;
-    if (i < h.argc) argv[i] = p;
-    else if (i < static_cast<size_t>(h.argc) + h.envc) envp[i - h.argc] = p;
-    else if (i < total) exec[i - h.argc - h.envc] = p;
-    else out->cwd = p;
-    p = nul + 1;
-  }
-  if (p != end || argv[0][0] == '\0') return false;
+  NulTables t;
+  char* p = SplitNulTables(msg + sizeof h, end, h.argc, h.envc, h.execc, ptrs, &t);
+  char* cwd_end = p == nullptr ? nullptr : static_cast<char*>(std::memchr(p, '\0', static_cast<size_t>(end - p)));
+  if (cwd_end == nullptr || cwd_end + 1 != end || t.argv[0][0] == '\0') return false;
+  out->cwd = p;  // the last string
   if (out->cwd[0] != '\0' && out->cwd[0] != '/') return false;
-  argv[h.argc] = nullptr;
-  envp[h.envc] = nullptr;
-  out->argv = argv;
-  out->envp = envp;
-  out->exec = exec;
+  out->argv = t.argv;
+  out->envp = t.envp;
+  out->exec = t.exec;
   out->execc = h.execc;
   out->umask = h.umask;
   out->terminal = h.terminal;

@@ -16,36 +16,20 @@
 
 #include <nlohmann/json.hpp>
 
+#include "named_run_test.h"
 #include "test_env.h"
 
 using namespace airlock::test;
 
 namespace {
 
-class Exec : public ::testing::Test {
+class Exec : public NamedRunTest {
  protected:
-  void SetUp() override {
-    dir_ = MakeTempDir("exec");
-    name_ = "exec-" + std::to_string(::getpid());
-    marker_ = "airlock-exec-test-" + std::to_string(::getpid());
-  }
-  void TearDown() override {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    ProcessWithArgExists(marker_, /*kill_it=*/true);
-    std::filesystem::remove_all(dir_);
-  }
-  // `airlock run --name NAME [opts] -- sh -c 'echo first > /tmp/first; echo ready; exec sleep 60'`.
+  Exec() : NamedRunTest("exec") {}
+  // `airlock run --name NAME --ro-bind HELPERS:/helpers [opts] -- sh -c 'echo first > /tmp/first; echo ready; exec sleep 60'`.
   void Start(std::vector<std::string> opts = {}) {
-    log_ = dir_ + "/run.log";
-    std::vector<std::string> argv = {AirlockBin(), "run", "--name", name_, "--ro-bind", HelperDir(), "/helpers",
-                                     "--report", dir_ + "/report.json"};
-    argv.insert(argv.end(), opts.begin(), opts.end());
-    argv.insert(argv.end(), {"--", "/bin/sh", "-c", "echo first > /tmp/first; echo ready; exec sleep 60 # " + marker_});
-    pid_ = SpawnLogged(argv, log_);
-    ASSERT_TRUE(WaitForMarker(log_, "ready")) << ReadFileOrEmpty(log_);
+    opts.insert(opts.begin(), {"--ro-bind", HelperDir(), "/helpers"});
+    StartNamed(name_, opts, "echo first > /tmp/first; echo ready; exec sleep 60");
   }
   RunResult ExecIn(const std::string& which, std::vector<std::string> cmd) {
     std::vector<std::string> argv = {AirlockBin(), "exec", which, "--"};
@@ -56,14 +40,10 @@ class Exec : public ::testing::Test {
   // Stops the run (SIGTERM at once, then SIGKILL) and returns its report.
   nlohmann::json StopAndReport() {
     airlock::test::Run({AirlockBin(), "stop", "--grace", "0", name_});
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
+    WaitRun();
     auto j = nlohmann::json::parse(ReadFileOrEmpty(dir_ + "/report.json"), nullptr, false);
     return j.is_object() ? j : nlohmann::json::object();
   }
-  std::string dir_, name_, marker_, log_;
-  pid_t pid_ = -1;
 };
 
 TEST_F(Exec, SeesThePayloadsFilesAndPidsWithItsLockDown) {

@@ -15,41 +15,18 @@
 
 #include <nlohmann/json.hpp>
 
+#include "named_run_test.h"
 #include "test_env.h"
 
 using namespace airlock::test;
 
 namespace {
 
-class Ps : public ::testing::Test {
+class Ps : public NamedRunTest {
  protected:
-  void SetUp() override {
-    dir_ = MakeTempDir("ps");
-    name_ = "ps-" + std::to_string(::getpid());
-    marker_ = "airlock-ps-test-" + std::to_string(::getpid());
-  }
-  void TearDown() override {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    ProcessWithArgExists(marker_, /*kill_it=*/true);
-    std::filesystem::remove_all(dir_);
-  }
-  // `airlock run --name NAME --report FILE -- sh -c SCRIPT` in the background; waits for "ready".
-  void Start(const std::string& name, const std::string& script) {
-    log_ = dir_ + "/run.log";
-    pid_ = SpawnLogged({AirlockBin(), "run", "--name", name, "--report", dir_ + "/report.json", "--", "/bin/sh", "-c",
-                        script + " # " + marker_},
-                       log_);
-    ASSERT_TRUE(WaitForMarker(log_, "ready")) << ReadFileOrEmpty(log_);
-  }
-  int Wait() {
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
+  Ps() : NamedRunTest("ps") {}
+  void Start(const std::string& name, const std::string& script) { StartNamed(name, {}, script); }
+  int Wait() { return WaitRun(); }
   nlohmann::json PsJson() {
     auto r = airlock::test::Run({AirlockBin(), "ps", "--json"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -62,8 +39,6 @@ class Ps : public ::testing::Test {
     }
     return nullptr;
   }
-  std::string dir_, name_, marker_, log_;
-  pid_t pid_ = -1;
 };
 
 TEST_F(Ps, ARunIsListedWithItsProcessesAndStopEndsIt) {
