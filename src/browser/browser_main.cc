@@ -15,6 +15,7 @@
 #include "browser/browser_session.h"
 #include "browser/quarantine.h"
 #include "core/json_text.h"
+#include "core/report_envelope.h"
 #include "process/interrupt.h"
 
 using namespace airlock;
@@ -46,7 +47,7 @@ constexpr const char* kDownloadsUsage =
     "  The browser's download quarantine: clean files were released at once, suspicious ones wait for\n"
     "  `release ID`, malicious ones stay (delete them). Released files carry user.airlock.origin and\n"
     "  user.airlock.verdict (docs/ENDPOINT.md).\n"
-    "  --json              list as JSON, one record per line\n"
+    "  --json              list as one JSON document (docs/schema/downloads.schema.json)\n"
     "  --quarantine DIR    the quarantine (default $XDG_DATA_HOME/airlock/downloads)\n"
     "  --downloads DIR     where released files go (default XDG_DOWNLOAD_DIR or ~/Downloads)\n";
 
@@ -118,6 +119,15 @@ std::string When(int64_t t) {
   return out;
 }
 
+// `downloads list --json`: the envelope and every record (DownloadJson), oldest first.
+void PrintDownloadsJson(const std::vector<HeldDownload>& all, const ReportClock& clock) {
+  nlohmann::json out = nlohmann::json::object();
+  out["downloads"] = nlohmann::json::array();
+  for (const HeldDownload& d : all) out["downloads"].push_back(DownloadJson(d));
+  StampReportEnvelope(out, "downloads list", clock);
+  std::printf("%s\n", DumpJson(out, 2).c_str());
+}
+
 int DownloadsMain(int argc, char** argv) {
   std::string root = DefaultQuarantineDir(), downloads = UserDownloadsDir(), action, id;
   bool json = false;
@@ -135,14 +145,12 @@ int DownloadsMain(int argc, char** argv) {
   auto q = Quarantine::Open(root);
   if (!q) return std::fprintf(stderr, "airlock downloads: %s\n", q.error().What().c_str()), 2;
   if (action == "list") {
+    const ReportClock clock;
     auto all = q->List();
     if (!all) return std::fprintf(stderr, "airlock downloads: %s\n", all.error().What().c_str()), 2;
-    if (all->empty() && !json) std::fprintf(stderr, "no downloads in %s\n", root.c_str());
+    if (json) return PrintDownloadsJson(*all, clock), 0;
+    if (all->empty()) std::fprintf(stderr, "no downloads in %s\n", root.c_str());
     for (const HeldDownload& d : *all) {
-      if (json) {
-        std::printf("%s\n", RecordJson(d).c_str());
-        continue;
-      }
       std::string techniques;
       for (const auto& t : d.techniques) techniques += (techniques.empty() ? " " : ",") + t;
       std::printf("%s  %-9s %-10s %s  %s%s\n      from %s\n", d.id.c_str(), d.state.c_str(), d.verdict.empty() ? "-" : d.verdict.c_str(),

@@ -553,7 +553,7 @@ int Session::Run() {
 json Session::Report() {
   json r = {{"url", o_.url}, {"loaded", loaded_}, {"first_load_ms", load_ms_}, {"navigate_error", navigate_error_},
             {"text", text_}, {"downloads", json::array()}, {"dropped", dropped_}};
-  for (const auto& d : judge_.Done()) r["downloads"].push_back(json::parse(RecordJson(d)));
+  for (const auto& d : judge_.Done()) r["downloads"].push_back(DownloadJson(d));
   if (checked_) r["sandbox"] = json::parse(SandboxFactsJson(facts_));
   return r;
 }

@@ -20,6 +20,7 @@
 #include "core/file_read.h"
 #include "core/json_text.h"
 #include "core/private_dir.h"
+#include "core/report_envelope.h"
 #include "core/unique_fd.h"
 #include "watch/file_hash.h"
 #include "watch/xattr_names.h"
@@ -158,6 +159,14 @@ std::string RecordJson(const HeldDownload& d) {
                               {"finished_at", d.finished_at},
                               {"released_to", d.released_to}};
   return DumpJson(j);
+}
+
+nlohmann::json DownloadJson(const HeldDownload& d) {
+  nlohmann::json j = nlohmann::json::parse(RecordJson(d));
+  j["hashes"] = ReportHashes(d.sha256);
+  const bool judged = d.verdict == kVerdictClean || d.verdict == kVerdictSuspicious || d.verdict == kVerdictMalicious;
+  j["verdict"] = judged ? d.verdict : d.state == "judging" ? "pending" : std::string(kVerdictError);
+  return j;
 }
 
 Result<HeldDownload> ParseRecord(const std::string& text) {

@@ -24,6 +24,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/error.h"
 
 namespace airlock::browser {
@@ -79,8 +81,13 @@ class Quarantine {
   std::string root_;
 };
 
-// The record as JSON text and back (meta.json; `airlock downloads list --json` prints the same).
+// The record as JSON text and back (meta.json, the store's own format).
 std::string RecordJson(const HeldDownload& d);
 [[nodiscard]] Result<HeldDownload> ParseRecord(const std::string& text);
+// The record as reports show it (`airlock downloads list --json`, the browser's --report;
+// docs/schema/downloads.schema.json "download"): the stored fields, with `hashes: {sha256}` (and the
+// old `sha256` for one release), and `verdict` one of the envelope's: "pending" while judging,
+// "error" when it could not be judged, never "" and never clean unless judged clean.
+nlohmann::json DownloadJson(const HeldDownload& d);
 
 }  // namespace airlock::browser

@@ -1,7 +1,8 @@
 // The one envelope of every JSON report airlock writes (docs/REPORT.md "The report envelope",
 // docs/schema/envelope.schema.json): `airlock run --report`, `scan --json`, analyze's report.json,
-// `audit --json`, `box review --json`, `verdicts list --json`, `browser --report`, the milter's
-// per-message log lines and the service's task reports.
+// `audit --json`, `box review --json`, `verdicts list --json`, `browser --report`, `downloads list
+// --json`, the milter's per-message log lines and the service's task reports (which add the
+// envelope's optional `provenance`).
 //
 // Contract:
 //  - StampReportEnvelope writes schema_version (kReportSchemaVersion), tool ("airlock"), version

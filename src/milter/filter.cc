@@ -198,7 +198,7 @@ Outcome Filter::Fail(const Envelope& env, uint64_t size, const std::string& erro
   bool open = config_.fail_open;
   double ms = Ms(start);
   LogMessage(start, {{"time", Now()}, {"queue_id", env.queue_id}, {"from", env.from}, {"rcpt", env.rcpts}, {"size", size},
-       {"attachments", json::array()}, {"verdict", "unscanned"}, {"score", 0}, {"techniques", json::array()},
+       {"attachments", json::array()}, {"verdict", "error"}, {"state", "unscanned"}, {"score", 0.0}, {"techniques", json::array()},
        {"action", open ? "accept" : "tempfail"}, {"cached", false}, {"latency_ms", Round1(ms)}, {"fail_open", open},
        {"error", open ? "FAIL-OPEN: delivered unscanned: " + error : error}});
   stats_.Record("unscanned", open ? "accept" : "tempfail", !open, open, false, ms);
@@ -359,7 +359,7 @@ Outcome Filter::Process(const Envelope& env, const std::string& message, size_t 
           // Not an error: the tempfail-and-retry mode. fail_open does not apply.
           double ms = Ms(start);
           LogMessage(start, {{"time", Now()}, {"queue_id", env.queue_id}, {"from", env.from}, {"rcpt", env.rcpts}, {"size", size},
-               {"attachments", json::array()}, {"verdict", "pending"}, {"score", Round1(a.score)}, {"techniques", a.techniques},
+               {"attachments", json::array()}, {"verdict", "error"}, {"state", "pending"}, {"score", Round1(a.score)}, {"techniques", a.techniques},
                {"action", "tempfail"}, {"cached", false}, {"latency_ms", Round1(ms)}, {"fail_open", false},
                {"error", "attachment analysis in progress"}});
           stats_.Record("pending", "tempfail", true, false, false, ms);
@@ -453,10 +453,11 @@ Outcome Filter::Process(const Envelope& env, const std::string& message, size_t 
   double ms = Ms(start);
   json atts = json::array();
   for (const auto& at : a.attachments) {
-    atts.push_back({{"name", at.name}, {"type", at.type}, {"sha256", at.sha256}, {"verdict", at.verdict}});
+    // "sha256": the deprecated name of hashes.sha256 (docs/REPORT.md), kept for one release.
+    atts.push_back({{"name", at.name}, {"type", at.type}, {"hashes", ReportHashes(at.sha256)}, {"sha256", at.sha256}, {"verdict", at.verdict}});
   }
   json line = {{"time", Now()}, {"queue_id", env.queue_id}, {"from", env.from}, {"rcpt", env.rcpts}, {"size", size},
-               {"attachments", atts}, {"verdict", a.verdict}, {"score", Round1(a.score)}, {"techniques", a.techniques},
+               {"attachments", atts}, {"verdict", a.verdict}, {"state", "judged"}, {"score", Round1(a.score)}, {"techniques", a.techniques},
                {"action", ActionName(action)}, {"cached", cached || detonation_cached}, {"latency_ms", Round1(ms)}, {"fail_open", false}};
   if (!timing.empty()) line["timing_ms"] = timing;
   LogMessage(start, std::move(line));

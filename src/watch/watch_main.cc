@@ -293,7 +293,7 @@ int Verdicts(std::vector<std::string> args) {
       json detail = json::parse(r.detail, nullptr, false);
       arr.push_back({{"id", r.id}, {"hashes", ReportHashes(r.sha256)}, {"sha256", r.sha256}, {"verdict", VerdictName(r.verdict)},
                      {"score", r.score}, {"path", r.path}, {"judged_at", r.judged_at}, {"released_at", r.released_at},
-                     {"detail", detail.is_discarded() ? json::object() : detail}});
+                     {"detail", detail.is_object() ? detail : json::object()}});
     }
     json out = {{"verdicts", std::move(arr)}};
     StampReportEnvelope(out, "verdicts list", clock);

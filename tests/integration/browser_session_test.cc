@@ -199,6 +199,8 @@ TEST_F(BrowserSession, PageLoadsAndRenderersKeepTheirOwnSandbox) {
   EXPECT_EQ(rep.value("tool", ""), "airlock") << rep.dump();
   EXPECT_EQ(rep.value("command", ""), "browser") << rep.dump();
   EXPECT_TRUE(rep["duration"].is_number() && rep["started"].is_string()) << rep.dump();
+  RunResult valid = airlock::test::ValidateJsonSchema("browser.schema.json", {report});
+  EXPECT_EQ(valid.exit_code, 0) << valid.err;
   const std::string png = ReadFileOrEmpty(shot);
   ASSERT_GT(png.size(), 8u) << r.err;
   EXPECT_EQ(png.substr(1, 3), "PNG");
@@ -241,13 +243,19 @@ TEST_F(BrowserSession, DownloadsAreHeldJudgedAndReleased) {
   EXPECT_FALSE(std::filesystem::exists(home_ + "/Downloads/invoice.zip")) << smuggled.err;
   RunResult list = Downloads({"list", "--json"});
   ASSERT_EQ(list.exit_code, 0) << list.err;
+  WriteFile(home_ + "/list.json", list.out, 0644);
+  RunResult valid = airlock::test::ValidateJsonSchema("downloads.schema.json", {home_ + "/list.json"});
+  EXPECT_EQ(valid.exit_code, 0) << valid.err << list.out;
+  json listed = json::parse(list.out, nullptr, false);
+  ASSERT_TRUE(listed.is_object() && listed["downloads"].is_array()) << list.out;
+  EXPECT_EQ(listed["command"], "downloads list");
   std::string held_id, pdf_id;
-  for (size_t at = 0, end; (end = list.out.find('\n', at)) != std::string::npos; at = end + 1) {
-    json d = json::parse(list.out.substr(at, end - at), nullptr, false);
-    ASSERT_TRUE(d.is_object()) << list.out;
+  for (const json& d : listed["downloads"]) {
     if (d["name"] == "invoice.zip") {
       held_id = d["id"];
       EXPECT_EQ(d["state"], "held") << d.dump();
+      EXPECT_EQ(d["verdict"], "suspicious") << d.dump();
+      EXPECT_EQ(d["hashes"]["sha256"].get<std::string>().size(), 64u) << d.dump();
       EXPECT_TRUE(d["scripted"].get<bool>()) << d.dump();
       EXPECT_TRUE(d["url"].get<std::string>().starts_with("blob:")) << d.dump();
       EXPECT_NE(d["techniques"].dump().find("T1027.006"), std::string::npos) << d.dump();

@@ -155,6 +155,18 @@ class Daemon {
     }
     return out;
   }
+  // Every message's log line so far, each valid under docs/schema/milter-log.schema.json (a real
+  // line, not a sample in the docs); `expected` lines at least.
+  void ExpectLogValid(size_t expected) const {
+    std::vector<std::string> docs;
+    for (const auto& j : LogLines()) {
+      docs.push_back(dir_ + "/line" + std::to_string(docs.size()) + ".json");
+      airlock::test::WriteFile(docs.back(), j.dump());
+    }
+    ASSERT_GE(docs.size(), expected);
+    auto valid = airlock::test::ValidateJsonSchema("milter-log.schema.json", docs);
+    EXPECT_EQ(valid.exit_code, 0) << valid.err;
+  }
   // The last log line for `qid`.
   json LogFor(const std::string& qid) const {
     json found;
@@ -244,6 +256,7 @@ TEST(MilterComponent, CleanAcceptedMaliciousRejectedLoggedCachedAndCleanExit) {
   }
   EXPECT_TRUE(found) << b.dump();
   EXPECT_EQ(d.LogFor("QBAD2")["cached"], true);
+  d.ExpectLogValid(3);
 
   EXPECT_EQ(d.Stop(), 0);
   auto stats = json::parse(airlock::test::ReadFileOrEmpty(d.dir() + "/state/stats.json"), nullptr, false);
@@ -332,6 +345,7 @@ TEST(MilterComponent, KilledWorkerTempfailsThenRecovers) {
   auto idle = d.Send("QIDLE", MailHeaders("idle death", true), CleanBody());
   EXPECT_TRUE(idle.Accepted()) << idle.final_code << " " << idle.reply;
   EXPECT_EQ(idle.Header("X-Airlock-Verdict"), "clean");
+  d.ExpectLogValid(3);  // with the tempfailed message's "unscanned" line
 }
 
 TEST(MilterComponent, OverloadedQueueTempfails) {
@@ -517,7 +531,8 @@ TEST(MilterComponent, DetonationPastTheBudgetIsKilledAndTempfailed) {
   EXPECT_NE(r.reply.find("451 4.7.1"), std::string::npos) << r.reply;
   EXPECT_EQ(wrap.Log(), "start\n");   // the analysis was started (and hung)
   json j = d.LogFor("QBUDGET");
-  EXPECT_EQ(j["verdict"], "unscanned") << j.dump();
+  EXPECT_EQ(j["verdict"], "error") << j.dump();
+  EXPECT_EQ(j["state"], "unscanned") << j.dump();
   EXPECT_EQ(j["action"], "tempfail");
   EXPECT_NE(j.value("error", "").find("killed at message_budget"), std::string::npos) << j.dump();
   EXPECT_LE(j["latency_ms"].get<double>(), 4000.0) << j.dump();   // the budget is a hard bound
@@ -597,10 +612,11 @@ TEST(MilterComponent, BadInputGetsADecisionEach) {
     ASSERT_TRUE(r.error.empty()) << c.qid << ": " << r.error;
     EXPECT_TRUE(r.Accepted() || r.Rejected()) << c.qid << ": " << r.final_code << " " << r.reply;
     json j = d.LogFor(c.qid);
-    EXPECT_TRUE(j.is_object() && j["verdict"] != "unscanned") << c.qid << ": " << j.dump().substr(0, 500);
+    EXPECT_TRUE(j.is_object() && j["state"] == "judged") << c.qid << ": " << j.dump().substr(0, 500);
   }
   auto after = d.Send("QSTILL", MailHeaders("still there", true), CleanBody());
   EXPECT_TRUE(after.Accepted());
+  d.ExpectLogValid(cases.size() + 1);
   EXPECT_EQ(d.Stop(), 0);
 }
 

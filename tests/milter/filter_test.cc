@@ -128,7 +128,8 @@ TEST_F(FilterTest, AnUnjudgeableAttachmentIsNotAcceptedAsClean) {
   Make();
   EXPECT_EQ(Run("VERDICT:clean ATTACHMENT:unjudged"), Outcome::kTempfail);
   json line = LastLog();
-  EXPECT_EQ(line["verdict"], "unscanned") << line.dump();
+  EXPECT_EQ(line["verdict"], "error") << line.dump();
+  EXPECT_EQ(line["state"], "unscanned") << line.dump();
   EXPECT_EQ(line["action"], "tempfail");
   EXPECT_NE(line.value("error", "").find("could not be judged"), std::string::npos) << line.dump();
   EXPECT_EQ(line["command"], "milter") << "the report envelope";
@@ -234,7 +235,8 @@ TEST_F(FilterTest, WorkerCrashFailsClosed) {
   ASSERT_EQ(mta_.calls.size(), 1u);
   EXPECT_EQ(mta_.calls[0].rfind("reply 451 4.7.1 airlock: static triage: worker died: ", 0), 0u) << mta_.calls[0];
   json line = LastLog();
-  EXPECT_EQ(line["verdict"], "unscanned");
+  EXPECT_EQ(line["verdict"], "error");
+  EXPECT_EQ(line["state"], "unscanned");
   EXPECT_EQ(line["action"], "tempfail");
   EXPECT_EQ(filter_->pool().respawns(), 1u);
   // The next message is served by the respawned worker.

@@ -18,8 +18,6 @@ namespace {
 
 using airlock::runapi::RunReport;
 
-const std::string kSchema = std::string(AIRLOCK_SOURCE_DIR) + "/docs/schema/run-report.schema.json";
-const std::string kValidator = std::string(AIRLOCK_SOURCE_DIR) + "/tests/schema/validate_json_schema.py";
 
 class RunReportSchema : public ::testing::Test {
  protected:
@@ -37,13 +35,10 @@ class RunReportSchema : public ::testing::Test {
     return report;
   }
 
-  // Schema validation of `paths` with the python validator: its exit status and stderr.
+  // Schema validation of `paths` (test_env.h): its exit status and stderr.
   std::pair<int, std::string> Validate(const std::vector<std::string>& paths) {
-    std::vector<std::string> argv = {"/usr/bin/python3", kValidator, kSchema};
-    argv.insert(argv.end(), paths.begin(), paths.end());
-    auto r = airlock::process::SpawnAndCapture(argv);
-    if (!r) return {-1, r.error().What()};
-    return {r->exit_code, r->err};
+    auto r = airlock::test::ValidateJsonSchema("run-report.schema.json", paths);
+    return {r.exit_code, r.err};
   }
 
   RunReport Read(const std::string& path) {

@@ -165,6 +165,18 @@ TEST(Serve, DuplicatesAreAnalysedOnceAndShareTheResult) {
   ASSERT_EQ(rep->status, 200) << rep->body;
   json report = json::parse(rep->body);
   EXPECT_EQ(report["provenance"]["fingerprint"], st["fingerprint"]);
+  // A stored report is the scan's or analyze's own with the envelope's `provenance`: valid under the
+  // published schemas (docs/schema/).
+  const std::string docs = airlock::test::MakeTempDir("serve-reports");
+  auto detonated = c.Get("/api/v1/tasks/" + std::to_string(ids["detonate"][0]) + "/report");
+  ASSERT_TRUE(detonated);
+  ASSERT_EQ(detonated->status, 200) << detonated->body;
+  airlock::test::WriteFile(docs + "/static.json", rep->body);
+  airlock::test::WriteFile(docs + "/detonated.json", detonated->body);
+  auto valid = airlock::test::ValidateJsonSchema("scan.schema.json", {docs + "/static.json"});
+  EXPECT_EQ(valid.exit_code, 0) << valid.err << rep->body.substr(0, 2000);
+  valid = airlock::test::ValidateJsonSchema("analyze.schema.json", {docs + "/detonated.json"});
+  EXPECT_EQ(valid.exit_code, 0) << valid.err << detonated->body.substr(0, 2000);
   auto html = c.Get("/api/v1/tasks/" + std::to_string(ids["detonate"][0]) + "/report.html");
   ASSERT_TRUE(html);
   EXPECT_EQ(html->status, 200);

@@ -42,6 +42,13 @@ std::string Helper(const std::string& name) { return HelperDir() + "/" + name; }
 std::string SourceDir() { return EnvOr("AIRLOCK_SOURCE_DIR", AIRLOCK_SOURCE_DIR); }
 bool IsRoot() { return geteuid() == 0; }
 
+RunResult ValidateJsonSchema(const std::string& schema, const std::vector<std::string>& paths) {
+  std::vector<std::string> argv = {"/usr/bin/python3", SourceDir() + "/tests/schema/validate_json_schema.py",
+                                   SourceDir() + "/docs/schema/" + schema};
+  argv.insert(argv.end(), paths.begin(), paths.end());
+  return Run(argv, "", 120);
+}
+
 std::string UserNetSkipReason() {
   if (Run({"/bin/sh", "-c", "command -v slirp4netns || command -v pasta"}).exit_code != 0) {
     return "neither slirp4netns nor pasta is installed";

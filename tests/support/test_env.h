@@ -33,6 +33,11 @@ RunResult RunWarmRetryingDecline(const std::vector<std::string>& argv, const std
 // `airlock run <opts> -- <cmd...>`
 RunResult RunAirlock(const std::vector<std::string>& opts, const std::vector<std::string>& cmd, int timeout_seconds = 60);
 
+// Validates each JSON document file of `paths` against docs/schema/<schema> with
+// tests/schema/validate_json_schema.py (python3-jsonschema; sibling schemas resolved locally): exit 0
+// when every one is valid, else the errors in `err`. A missing validator is exit 2: never a pass.
+RunResult ValidateJsonSchema(const std::string& schema, const std::vector<std::string>& paths);
+
 bool IsRoot();
 // Why `--net user` cannot run here ("" when it can): no slirp4netns/pasta, or a /dev/net/tun that
 // the unprivileged network helper (uid 65534 for root too) cannot open. In the latter case it first

@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "test_env.h"
 #include "watch/file_hash.h"
 #include "watch/trust_db.h"
 
@@ -206,6 +207,15 @@ TEST_F(Gate, EnforceRefusesUnjudgedUntilCleanRunsMaliciousNever) {
   // A change is a new version: unjudged again.
   WriteFile(script, "#!/bin/sh\nexit 43\n");
   EXPECT_EQ(Exec({script}).err, EPERM);
+  // The database as `verdicts list --json` shows it, valid under its published schema (written
+  // outside the gated tmpfs: the validator is a python3 reading it).
+  auto list = airlock::test::Run({WATCH_BIN, "verdicts", "--state-dir", g_root + "-state", "list", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("\"malicious\""), std::string::npos) << list.out;
+  const std::string doc = airlock::test::MakeTempDir("gate-verdicts") + "/verdicts.json";
+  airlock::test::WriteFile(doc, list.out);
+  auto valid = airlock::test::ValidateJsonSchema("verdicts.schema.json", {doc});
+  EXPECT_EQ(valid.exit_code, 0) << valid.err << list.out;
 }
 
 // The third answer: `airlock open` runs what the gate refuses, inside the analysis sandbox.
