@@ -31,7 +31,10 @@ if [ "$step" != run ]; then
   [ "$step" = build ] && { echo "sanitizer pass: built"; exit 0; }
 fi
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-ctest --test-dir build-asan --output-on-failure -j"$jobs" -R "$tests" --timeout 600
+# scan.Cli.user is left out: there the sanitized scanner runs in a sandbox whose memory bound, for a user
+# without a delegated cgroup, is RLIMIT_AS, where ASan cannot map its shadow (the root tier runs the same
+# tests under a memory cgroup).
+ctest --test-dir build-asan --output-on-failure -j"$jobs" -R "$tests" -E '^scan\.Cli\.user$' --timeout 600
 if [ $fuzzer = 0 ]; then
   # Fuzz replay drivers (libFuzzer targets built as plain programs with g++): every seed once.
   for bin in build-asan/fuzz/*/fuzz_*_replay build-asan/fuzz/fuzz_*_replay; do

@@ -50,6 +50,7 @@ json Scan(scan::Engine& plain, scan::EngineOptions eo, const json& req, const st
   scan::Engine& engine = extractor ? *with_extractor : plain;
   auto start = std::chrono::steady_clock::now();
   scan::ScanReport report;
+  report.sandboxed = true;  // a worker always runs inside airlock run (milter_main.cc ScanWorkerRequest)
   report.inputs.push_back(engine.ScanBytes(req.value("name", "message.eml"), message));
   scan::AssessScan(report);
   report.duration_ms = static_cast<uint64_t>(

@@ -21,7 +21,7 @@ RunRequest ScanRequest(const ScanJob& job) {
   req.RoBind(scan_dir, "/opt/airlock-scan");
   for (const auto& [host, inside] : job.inputs) req.RoBind(host, inside);
   req.SetEnv("XDG_CACHE_HOME=/tmp").Memory("2g").Timeout(job.timeout).KillOnInterrupt();
-  std::vector<std::string> command = {"/opt/airlock-scan/" + scan_name, "--json"};
+  std::vector<std::string> command = {"/opt/airlock-scan/" + scan_name, "--in-sandbox", "--json"};
   if (!job.extract_dir.empty()) command.insert(command.end(), {"--extract", "/out"});
   command.insert(command.end(), job.targets.begin(), job.targets.end());
   return req.Command(std::move(command));

@@ -3,7 +3,8 @@
 // (the sample, dropped files) and `airlock box review` (a box's added and changed files).
 //
 // Contract:
-//  - The request: the default profile; the scanner's directory read-only at /opt/airlock-scan; the rule
+//  - The request: the default profile; airlock-scan --in-sandbox (it is confined already: its encrypted
+//    archive tools run in this sandbox, not in one of their own); the scanner's directory read-only at /opt/airlock-scan; the rule
 //    directory (the one holding yara/) read-only at /rules with AIRLOCK_RULES_DIR=/rules; every input
 //    directory or file read-only at its sandbox path; XDG_CACHE_HOME=/tmp (the compiled-rule cache
 //    stays in the sandbox); memory 2g; the timeout given; an interrupt kills the sandbox

@@ -116,18 +116,26 @@ Engine::Engine(EngineOptions options) : Engine(options, {}) {
 Engine::Engine(EngineOptions options, std::vector<std::unique_ptr<Analyzer>> analyzers)
     : options_(options), analyzers_(std::move(analyzers)) {}
 
+InputReport FailedInput(const std::string& path, const std::string& error) {
+  InputReport r;
+  r.input = path;
+  r.ok = false;
+  r.error = error;
+  r.root.name = path;
+  r.root.path = path;
+  return r;
+}
+
 InputReport Engine::ScanFile(const std::string& path) {
+  auto fd = OpenInputFile(path);
+  if (!fd) return FailedInput(path, fd.error().What());
+  return ScanOpened(path, fd->get());
+}
+
+InputReport Engine::ScanOpened(const std::string& path, int fd) {
   bool truncated = false;
-  auto data = ReadWholeFile(path, options_.limits.max_object_bytes, &truncated);
-  if (!data) {
-    InputReport r;
-    r.input = path;
-    r.ok = false;
-    r.error = data.error().What();
-    r.root.name = path;
-    r.root.path = path;
-    return r;
-  }
+  auto data = ReadBounded(fd, path, options_.limits.max_object_bytes, &truncated);
+  if (!data) return FailedInput(path, data.error().What());
   InputReport r = ScanBytes(path == "-" ? "stdin" : path, std::move(*data));
   r.input = path;
   if (truncated) {

@@ -41,6 +41,8 @@ class Engine {
   InputReport ScanBytes(const std::string& name, std::string data);
   // Reads a regular file or "-" (stdin), truncated at limits.max_object_bytes (a limit finding).
   InputReport ScanFile(const std::string& path);
+  // The same for an input already open (`path` is its display name; the descriptor stays the caller's).
+  InputReport ScanOpened(const std::string& path, int fd);
 
  private:
   struct InputState;
@@ -51,6 +53,9 @@ class Engine {
   EngineOptions options_;
   std::vector<std::unique_ptr<Analyzer>> analyzers_;
 };
+
+// The report of an input that could not be read: not ok, `error` says why (its verdict is "error").
+InputReport FailedInput(const std::string& path, const std::string& error);
 
 // Recomputes every node's assessment bottom-up and the scan's overall assessment.
 void AssessTree(ObjectReport& node);

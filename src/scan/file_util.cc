@@ -6,23 +6,23 @@
 
 #include <cerrno>
 
-#include "core/unique_fd.h"
-
 namespace airlock::scan {
 
-Result<std::string> ReadWholeFile(const std::string& path, uint64_t max_bytes, bool* truncated,
-                                  bool no_follow) {
-  UniqueFd owned;
-  int fd = STDIN_FILENO;
-  if (path != "-") {
-    // O_NONBLOCK: a FIFO or device named as input must not block open(); regular files ignore it.
-    owned.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (no_follow ? O_NOFOLLOW : 0)));
-    if (!owned) return ErrnoError("open " + path);
-    struct stat st {};
-    if (::fstat(owned.get(), &st) != 0) return ErrnoError("fstat " + path);
-    if (!S_ISREG(st.st_mode)) return MakeError(path + ": not a regular file");
-    fd = owned.get();
+Result<UniqueFd> OpenInputFile(const std::string& path, bool no_follow) {
+  if (path == "-") {
+    UniqueFd in(::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3));
+    if (!in) return ErrnoError("read stdin");
+    return in;
   }
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (no_follow ? O_NOFOLLOW : 0)));
+  if (!fd) return ErrnoError("open " + path);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return ErrnoError("fstat " + path);
+  if (!S_ISREG(st.st_mode)) return MakeError(path + ": not a regular file");
+  return fd;
+}
+
+Result<std::string> ReadBounded(int fd, const std::string& name, uint64_t max_bytes, bool* truncated) {
   std::string data;
   if (truncated != nullptr) *truncated = false;
   char buf[1 << 16];
@@ -30,7 +30,7 @@ Result<std::string> ReadWholeFile(const std::string& path, uint64_t max_bytes, b
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return ErrnoError("read " + path);
+      return ErrnoError("read " + name);
     }
     if (n == 0) break;
     uint64_t room = max_bytes - data.size();
@@ -42,6 +42,19 @@ Result<std::string> ReadWholeFile(const std::string& path, uint64_t max_bytes, b
     data.append(buf, static_cast<size_t>(n));
   }
   return data;
+}
+
+uid_t SandboxHostUid() { return ::geteuid() == 0 ? 65534 : ::geteuid(); }
+
+bool HandToSandbox(const std::string& path) {
+  if (::geteuid() != 0) return true;
+  return ::lchown(path.c_str(), SandboxHostUid(), SandboxHostUid()) == 0;
+}
+
+Result<std::string> ReadWholeFile(const std::string& path, uint64_t max_bytes, bool* truncated, bool no_follow) {
+  auto fd = OpenInputFile(path, no_follow);
+  if (!fd) return std::unexpected(fd.error());
+  return ReadBounded(fd->get(), path, max_bytes, truncated);
 }
 
 }  // namespace airlock::scan

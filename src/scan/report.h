@@ -46,6 +46,7 @@ struct ScanReport {
   uint64_t duration_ms = 0;
   bool any_error = false;
   ReportClock clock;          // when the scan started (the report's envelope)
+  bool sandboxed = false;     // parsed inside airlock run's sandbox (scan/confined_scan.h)
 };
 
 // Exit status for a finished scan: 1 malicious, else 2 if an input could not be read, else 3 suspicious,

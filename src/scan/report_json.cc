@@ -41,6 +41,7 @@ nlohmann::json ReportToJson(const ScanReport& report) {
   j["score"] = static_cast<double>(report.assessment.score);
   j["techniques"] = report.assessment.techniques;
   j["duration_ms"] = report.duration_ms;  // deprecated: "duration" (seconds) of the envelope
+  j["sandboxed"] = report.sandboxed;
   j["objects"] = nlohmann::json::array();
   j["limits_hit"] = nlohmann::json::array();
   j["errors"] = nlohmann::json::array();

@@ -6,9 +6,11 @@
 #include <cstdio>
 #include <iostream>
 
+#include "scan/confined_scan.h"
 #include "scan/report_json.h"
 #include "scan/report_text.h"
 #include "scan/scanner.h"
+#include "scan/unpack/sandboxed_extractor.h"
 
 int main(int argc, char** argv) {
   using namespace airlock::scan;
@@ -17,6 +19,8 @@ int main(int argc, char** argv) {
   bool no_default_rules = false;
   bool no_cache = false;
   bool quiet = false;
+  bool no_sandbox = false;
+  bool in_sandbox = false;
   uint64_t max_total_mib = opt.limits.max_total_bytes >> 20;
   uint64_t max_object_mib = opt.limits.max_object_bytes >> 20;
 
@@ -28,8 +32,7 @@ int main(int argc, char** argv) {
       "children are triaged recursively under limits.\n\n"
       "Exit status: 0 clean, 1 malicious, 2 error, 3 suspicious.",
       "airlock scan"};
-  app.add_option("inputs", opt.inputs, "Files, directories (recursive, symlinks skipped) or - for stdin")
-      ->required();
+  app.add_option("inputs", opt.inputs, "Files, directories (recursive, symlinks skipped) or - for stdin");
   app.add_flag("--json", json, "Write the JSON report (docs/REPORT.md) to stdout");
   app.add_option("--extract", opt.extract_dir,
                  "Write every object into DIR under generated safe names (NNNNNN-leaf)")
@@ -56,11 +59,26 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", opt.limits.max_seconds, "Wall time per input, seconds")
       ->capture_default_str()->check(CLI::Range(1, 86400));
   app.add_flag("-q,--quiet", quiet, "No progress on stderr");
+  app.add_flag("--no-sandbox", no_sandbox,
+               "Parse in this process with your own rights instead of in airlock run's default sandbox (a weakening the "
+               "report states: \"sandboxed\": false)");
+  // The sandboxed side (scan/confined_scan.h, runapi/scan_request.h): not for users.
+  app.add_flag("--in-sandbox", in_sandbox, "this process already runs in airlock's sandbox")->group("");
+  app.add_option("--broker-fd", opt.broker_fd, "inputs from the host's broker on this descriptor")->group("");
+  app.add_option("--compiled-rules", opt.compiled_rules, "YARA rules the host compiled")->group("");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
+  }
+  if (opt.inputs.empty() && opt.broker_fd < 0) {
+    std::cerr << "airlock scan: which files? Give files, directories or - for stdin (airlock scan --help)\n";
+    return 2;
+  }
+  if ((opt.broker_fd >= 0 || !opt.compiled_rules.empty()) && !in_sandbox) {
+    std::cerr << "airlock scan: --broker-fd and --compiled-rules are airlock's own (with --in-sandbox)\n";
+    return 2;
   }
   opt.default_rules = !no_default_rules;
   if (no_cache) opt.cache_dir.clear();
@@ -68,11 +86,15 @@ int main(int argc, char** argv) {
   opt.limits.max_object_bytes = max_object_mib << 20;
   opt.progress = !quiet && ::isatty(STDERR_FILENO) == 1;
 
+  if (!in_sandbox && !no_sandbox) return RunConfinedScan(opt, {json, quiet});
+  if (in_sandbox) ExtractInThisSandbox();
+  if (no_sandbox) std::cerr << "airlock scan: WEAKENED: parsing in this process, with your own rights (--no-sandbox)\n";
   auto report = RunScan(opt);
   if (!report) {
     std::cerr << "airlock scan: " << report.error().What() << "\n";
     return 2;
   }
+  report->sandboxed = in_sandbox;
   if (json) {
     std::cout << ReportToJsonText(*report);
   } else {

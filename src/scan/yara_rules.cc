@@ -197,6 +197,24 @@ Result<std::unique_ptr<YaraRules>> YaraRules::Load(const std::vector<std::string
   return out;
 }
 
+Result<std::unique_ptr<YaraRules>> YaraRules::LoadCompiled(const std::string& path) {
+  if (!EnsureYara()) return MakeError("yr_initialize failed");
+  auto out = std::unique_ptr<YaraRules>(new YaraRules());
+  if (int rc = yr_rules_load(path.c_str(), &out->rules_); rc != ERROR_SUCCESS) {
+    out->rules_ = nullptr;
+    return MakeError("compiled YARA rules " + path + " could not be loaded (" + std::to_string(rc) + ")");
+  }
+  out->from_cache_ = true;
+  return out;
+}
+
+Status YaraRules::Save(const std::string& path) const {
+  if (int rc = yr_rules_save(rules_, path.c_str()); rc != ERROR_SUCCESS) {
+    return MakeError("compiled YARA rules could not be written to " + path + " (" + std::to_string(rc) + ")");
+  }
+  return Ok();
+}
+
 YaraRules::~YaraRules() {
   for (YR_SCANNER* scanner : pool_) yr_scanner_destroy(scanner);
   if (rules_ != nullptr) yr_rules_destroy(rules_);

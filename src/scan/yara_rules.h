@@ -26,6 +26,11 @@ class YaraRules {
   // disables the cache. Fails on a rule syntax error (message names the file and line).
   static Result<std::unique_ptr<YaraRules>> Load(const std::vector<std::string>& dirs,
                                                  const std::string& cache_dir);
+  // Rules compiled by Save (airlock scan's host side hands them to its sandbox, which never compiles
+  // and never writes a cache): the file must be one this program wrote, never one from an input.
+  static Result<std::unique_ptr<YaraRules>> LoadCompiled(const std::string& path);
+  // Writes the compiled rules to `path` (yr_rules_save).
+  Status Save(const std::string& path) const;
   ~YaraRules();
   YaraRules(const YaraRules&) = delete;
   YaraRules& operator=(const YaraRules&) = delete;

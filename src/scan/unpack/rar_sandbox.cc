@@ -8,21 +8,21 @@ namespace {
 // strings, so a name cannot start a line) names no member, more members or declares more bytes than
 // the budget (RLIMIT_FSIZE still caps each file unar writes). Exit 3: no password worked; 4: over the
 // budget or no listing. unar exits 1 when a member fails; what it did extract is still read back.
-constexpr const char* kRarScript = R"(l=$1 u=$2 max_bytes=$3 max_files=$4
+constexpr const char* kRarScript = R"(in=$1 out=$2 l=$3 u=$4 max_bytes=$5 max_files=$6
 n=0
 while IFS= read -r pw; do
   n=$((n + 1))
-  if "$l" -nr -t -p "$pw" /in/archive.rar </dev/null >/dev/null 2>&1; then
+  if "$l" -nr -t -p "$pw" "$in"/archive.rar </dev/null >/dev/null 2>&1; then
     echo "$n"
-    "$l" -nr -j -p "$pw" /in/archive.rar </dev/null 2>/dev/null |
+    "$l" -nr -j -p "$pw" "$in"/archive.rar </dev/null 2>/dev/null |
       awk -v mb="$max_bytes" -v mf="$max_files" '
         /^ *"XADFileName": / { f++ }
         /^ *"XADFileSize": / { v = $2; sub(/,$/, "", v); s += v }
         END { exit !(f > 0 && s <= mb && f <= mf) }' ||
       exit 4
-    exec "$u" -q -nr -f -D -o /out -p "$pw" /in/archive.rar </dev/null >/dev/null 2>&1
+    exec "$u" -q -nr -f -D -o "$out" -p "$pw" "$in"/archive.rar </dev/null >/dev/null 2>&1
   fi
-done < /in/passwords
+done < "$in"/passwords
 exit 3
 )";
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include "core/helper_path.h"
 #include "core/unique_fd.h"
 #include "process/spawn.h"
+#include "scan/file_util.h"
 #include "runapi/run_request.h"
 
 namespace airlock::scan {
@@ -20,11 +22,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The sandbox's user outside the namespaces: the caller, or nobody when the caller is root
-// (`airlock run --explain`, [identity]). Its files must be readable, /out writable, by that user.
-constexpr uid_t kNobody = 65534;
-
 bool Executable(const std::string& p) { return !p.empty() && access(p.c_str(), X_OK) == 0; }
+
+// Set once at start-up, before any thread (ExtractInThisSandbox).
+bool g_in_place = false;
 
 class TempDir {
  public:
@@ -56,11 +57,6 @@ bool WriteFile(const std::string& path, std::string_view data) {
     data.remove_prefix(static_cast<size_t>(n));
   }
   return true;
-}
-
-bool HandTo(const std::string& path, uid_t uid) {
-  if (geteuid() != 0) return true;
-  return lchown(path.c_str(), uid, uid) == 0;
 }
 
 // Reads regular files under `root` (never following links) into `out`, within the budget.
@@ -107,10 +103,38 @@ std::string FindTool(const char* env_var, const std::vector<std::string>& candid
   return "";
 }
 
+void ExtractInThisSandbox() { g_in_place = true; }
+
+namespace {
+
+// The tool's run: in a sandbox of its own (/in, /out bound), or, when this scan already runs in one,
+// in place on the directories themselves (`ulimit -f`: 512-byte blocks in dash, /bin/sh here).
+Result<std::vector<std::string>> ExtractorArgv(const SandboxedExtractor& x, const std::string& airlock, const std::string& in,
+                                               const std::string& dst, const ExtractBudget& budget) {
+  const std::string fsize_blocks = std::to_string((budget.max_bytes + 1 + 511) / 512);
+  std::vector<std::string> command = {"/bin/sh", "-c", g_in_place ? "ulimit -f " + fsize_blocks + "\n" + x.script : x.script, "sh"};
+  command.push_back(g_in_place ? in : "/in");
+  command.push_back(g_in_place ? dst : "/out");
+  command.insert(command.end(), x.tools.begin(), x.tools.end());
+  command.push_back(std::to_string(budget.max_bytes));
+  command.push_back(std::to_string(budget.max_files));
+  if (g_in_place) return command;
+  return runapi::RunRequest(airlock)
+      .RoBind(in, "/in")
+      .Bind(dst, "/out")
+      .Timeout(std::to_string(budget.timeout_seconds) + "s")
+      .Rlimit("fsize=" + std::to_string(budget.max_bytes + 1))
+      .KillOnInterrupt()
+      .Command(std::move(command))
+      .Argv();
+}
+
+}  // namespace
+
 ExtractOutcome RunSandboxedExtractor(const SandboxedExtractor& x, std::string_view archive,
                                      const std::vector<std::string>& passwords, const ExtractBudget& budget) {
   ExtractOutcome out;
-  const std::string airlock = FindAirlockForScan();
+  const std::string airlock = g_in_place ? std::string("(in place)") : FindAirlockForScan();
   const bool tools_ok = !x.tools.empty() && std::none_of(x.tools.begin(), x.tools.end(),
                                                          [](const std::string& t) { return t.empty(); });
   if (airlock.empty() || !tools_ok) {
@@ -129,25 +153,14 @@ ExtractOutcome RunSandboxedExtractor(const SandboxedExtractor& x, std::string_vi
   for (const auto& pw : passwords) {
     if (pw.find('\n') == std::string::npos && pw.find('\0') == std::string::npos) list += pw + "\n";
   }
-  const uid_t owner = geteuid() == 0 ? kNobody : geteuid();
+  // The tool's sandbox reads and writes these as its host uid (in place, it is us).
+  auto hand = [](const std::string& p) { return g_in_place || HandToSandbox(p); };
   if (mkdir(in.c_str(), 0700) != 0 || mkdir(dst.c_str(), 0700) != 0 || !WriteFile(file, archive) ||
-      !WriteFile(in + "/passwords", list) || !HandTo(in, owner) || !HandTo(file, owner) ||
-      !HandTo(in + "/passwords", owner) || !HandTo(dst, owner)) {
+      !WriteFile(in + "/passwords", list) || !hand(in) || !hand(file) || !hand(in + "/passwords") || !hand(dst)) {
     out.detail = "cannot prepare the sandbox's directories";
     return out;
   }
-  std::vector<std::string> command = {"/bin/sh", "-c", x.script, "sh"};
-  command.insert(command.end(), x.tools.begin(), x.tools.end());
-  command.push_back(std::to_string(budget.max_bytes));
-  command.push_back(std::to_string(budget.max_files));
-  auto argv = runapi::RunRequest(airlock)
-                  .RoBind(in, "/in")
-                  .Bind(dst, "/out")
-                  .Timeout(std::to_string(budget.timeout_seconds) + "s")
-                  .Rlimit("fsize=" + std::to_string(budget.max_bytes + 1))
-                  .KillOnInterrupt()
-                  .Command(std::move(command))
-                  .Argv();
+  auto argv = ExtractorArgv(x, airlock, in, dst, budget);
   if (!argv) {
     out.detail = argv.error().What();
     return out;
@@ -159,6 +172,7 @@ ExtractOutcome RunSandboxedExtractor(const SandboxedExtractor& x, std::string_vi
   options.capture_stderr = false;
   options.kill_with_caller = true;
   options.stdout_cap = 64;
+  if (g_in_place) options.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(budget.timeout_seconds);
   auto spawned = process::SpawnAndCapture(*argv, options);
   struct {
     int status;

@@ -4,7 +4,9 @@
 //
 // One sandboxed run per archive: the archive (/in/<archive_name>) and the candidate passwords
 // (/in/passwords, one a line) are bound read-only, an empty host directory read-write at /out. The
-// script gets its extra arguments as $1.., then the byte and member budgets; it must test the
+// script gets the input and output directories as $1 and $2 (/in and /out there; the directories
+// themselves in place, see ExtractInThisSandbox), its tools as $3.., then the byte and member
+// budgets; it must test the
 // passwords in order, print the 1-based index of the first that works, exit 4 when the listing
 // declares more than the budget (before extracting) and 3 when no password worked, otherwise
 // extract into /out. No network, no capabilities, seccomp, a wall-time limit and RLIMIT_FSIZE at the
@@ -42,6 +44,11 @@ struct SandboxedExtractor {
   std::string script;              // /bin/sh script, see above
   std::string archive_name;        // file name under /in
 };
+
+// This scan already runs in a sandbox (airlock-scan --in-sandbox): the tools run in place, confined by
+// that sandbox, with the same budgets (RLIMIT_FSIZE through `ulimit -f`, the wall-time limit), instead of
+// a sandbox inside the sandbox. Called once at start-up, before any thread.
+void ExtractInThisSandbox();
 
 // $AIRLOCK_BIN or the airlock binary beside this one (build and install layouts). Empty when missing.
 std::string FindAirlockForScan();

@@ -6,18 +6,18 @@ namespace {
 // Tests each password (7zz t checks every member's CRC), prints the index of the first that works
 // and extracts with it, unless the listing declares more bytes or members than the budget (7z checks
 // each member's declared size while extracting). Exit 3: no password worked; 4: over the budget.
-constexpr const char* kSevenZipScript = R"(z=$1 max_bytes=$2 max_files=$3
+constexpr const char* kSevenZipScript = R"(in=$1 out=$2 z=$3 max_bytes=$4 max_files=$5
 n=0
 while IFS= read -r pw; do
   n=$((n + 1))
-  if "$z" t -bso0 -bse0 -bsp0 -p"$pw" -- /in/archive.7z </dev/null >/dev/null 2>&1; then
+  if "$z" t -bso0 -bse0 -bsp0 -p"$pw" -- "$in"/archive.7z </dev/null >/dev/null 2>&1; then
     echo "$n"
-    "$z" l -slt -p"$pw" -- /in/archive.7z </dev/null 2>/dev/null |
+    "$z" l -slt -p"$pw" -- "$in"/archive.7z </dev/null 2>/dev/null |
       awk -v mb="$max_bytes" -v mf="$max_files" '/^Size = / { s += $3; f++ } END { exit !(s <= mb && f <= mf) }' ||
       exit 4
-    exec "$z" x -bso0 -bse0 -bsp0 -y -p"$pw" -o/out -- /in/archive.7z </dev/null >/dev/null 2>&1
+    exec "$z" x -bso0 -bse0 -bsp0 -y -p"$pw" -o"$out" -- "$in"/archive.7z </dev/null >/dev/null 2>&1
   fi
-done < /in/passwords
+done < "$in"/passwords
 exit 3
 )";
 

@@ -1,9 +1,18 @@
 // airlock-scan as a user runs it: exit codes, JSON schema, --extract safety, --rules, --blocklist,
 // directories and stdin.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <sstream>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "scan/hashes.h"
@@ -20,8 +29,14 @@ using airlock::test::RunResult;
 using airlock::test::WriteFile;
 using airlock::test::ReadFileOrEmpty;
 
+// The binary under test: $AIRLOCK_SCAN_BIN (run_as_user.sh stages a copy), else the build's.
+std::string ScanBin() {
+  const char* env = std::getenv("AIRLOCK_SCAN_BIN");
+  return env != nullptr && *env != '\0' ? env : AIRLOCK_SCAN_BIN;
+}
+
 RunResult RunScan(std::vector<std::string> args, const std::string& input = "") {
-  args.insert(args.begin(), AIRLOCK_SCAN_BIN);
+  args.insert(args.begin(), ScanBin());
   args.push_back("--no-cache");
   return airlock::test::Run(args, input, 120);
 }
@@ -220,7 +235,7 @@ TEST(ScanCli, StdinInput) {
 TEST(ScanCli, YaraRulesAreCachedByContent) {
   std::string dir = MakeTempDir("scan-cache");
   WriteFile(dir + "/t.txt", "text\n");
-  std::vector<std::string> argv = {"env", "XDG_CACHE_HOME=" + dir + "/cache", AIRLOCK_SCAN_BIN, dir + "/t.txt"};
+  std::vector<std::string> argv = {"env", "XDG_CACHE_HOME=" + dir + "/cache", ScanBin(), dir + "/t.txt"};
   EXPECT_EQ(airlock::test::Run(argv).exit_code, 0);
   size_t n = 0;
   for (const auto& e : fs::directory_iterator(dir + "/cache/airlock")) {
@@ -232,6 +247,124 @@ TEST(ScanCli, YaraRulesAreCachedByContent) {
   n = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir + "/cache/airlock")) ++n;
   EXPECT_EQ(n, 1u);
+  fs::remove_all(dir);
+}
+
+// What /proc says of the process that parses the input of `airlock-scan [extra] -` while it waits on
+// a pipe we hold open, then the report once we close it.
+struct ParserFacts {
+  std::string why;  // "" when found
+  std::map<std::string, std::string> status;  // /proc/PID/status lines by key
+  std::string user_ns, net_ns;
+  nlohmann::json report;
+  std::string err;
+};
+
+std::string Ns(const std::string& pid, const char* kind) {
+  std::error_code ec;
+  return fs::read_symlink("/proc/" + pid + "/ns/" + kind, ec).string();
+}
+
+// The pid whose command line (NUL-separated words) starts with `argv0` and holds every one of
+// `needles`, or "" (the `airlock run` that started it holds the same words, after "--").
+std::string PidWithArgs(const std::string& argv0, const std::vector<std::string>& needles) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    const std::string pid = e.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string cmdline = ReadFileOrEmpty("/proc/" + pid + "/cmdline");
+    if (!cmdline.starts_with(argv0)) continue;
+    if (std::all_of(needles.begin(), needles.end(), [&](const std::string& n) { return cmdline.find(n) != std::string::npos; })) return pid;
+  }
+  return "";
+}
+
+ParserFacts ParserWhileItReadsStdin(const std::vector<std::string>& extra, const std::string& dir) {
+  ParserFacts f;
+  const std::string marker = std::to_string(700000 + ::getpid() % 100000);  // finds our scan's parser
+  std::vector<std::string> argv = {ScanBin(), "--json", "--no-cache", "--max-entries", marker};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.push_back("-");
+  int in[2];
+  if (::pipe2(in, O_CLOEXEC) != 0) {
+    f.why = "pipe2 failed";
+    return f;
+  }
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in[0], 0);
+    ::dup2(::open((dir + "/out.json").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), 1);
+    ::dup2(::open((dir + "/err.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), 2);
+    std::vector<char*> a;
+    for (auto& s : argv) a.push_back(s.data());
+    a.push_back(nullptr);
+    ::execv(a[0], a.data());
+    ::_exit(127);
+  }
+  ::close(in[0]);
+  const std::string mail = "From: a@example.org\n\nhello\n";
+  EXPECT_EQ(::write(in[1], mail.data(), mail.size()), static_cast<ssize_t>(mail.size()));
+  // The parser: the sandboxed airlock-scan (its argv holds --in-sandbox), or with --no-sandbox ours.
+  const bool unconfined = extra.size() == 1 && extra[0] == "--no-sandbox";
+  std::string parser = unconfined ? std::to_string(pid) : "";
+  for (int i = 0; i < 3000 && parser.empty(); ++i) {
+    parser = PidWithArgs("/opt/airlock-scan/", {std::string("--in-sandbox") + '\0' + "--broker-fd", std::string("--max-entries") + '\0' + marker + '\0'});
+    if (parser.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (parser.empty()) f.why = "no sandboxed parser appeared within 30 s";
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // past its start-up: reading the pipe now
+  std::istringstream status(ReadFileOrEmpty("/proc/" + parser + "/status"));
+  for (std::string line; std::getline(status, line);) {
+    const size_t colon = line.find(':');
+    const size_t value = colon == std::string::npos ? colon : line.find_first_not_of(" \t", colon + 1);
+    if (value != std::string::npos) f.status[line.substr(0, colon)] = line.substr(value);
+  }
+  f.user_ns = Ns(parser, "user");
+  f.net_ns = Ns(parser, "net");
+  ::close(in[1]);
+  ::waitpid(pid, nullptr, 0);
+  f.report = nlohmann::json::parse(ReadFileOrEmpty(dir + "/out.json"), nullptr, false);
+  f.err = ReadFileOrEmpty(dir + "/err.txt");
+  return f;
+}
+
+// Untrusted parsers run with least privilege: what parses the input of `airlock scan` is airlock run's
+// sandbox (seccomp, no_new_privs, no capabilities, its own user and network namespaces, and for root
+// an unprivileged host uid), handed the input as a descriptor: a file only root can read is scanned,
+// and reported under its host path. The control, --no-sandbox, parses in our own process without any
+// of that (and says so): each check below can fail.
+TEST(ScanCli, TheParserRunsInTheSandbox) {
+  const std::string dir = MakeTempDir("scan-confined");
+  ::chmod(dir.c_str(), 0700);
+  WriteFile(dir + "/private.eml", "From: a@example.org\n\nhello\n");
+  ::chmod((dir + "/private.eml").c_str(), 0600);
+  int rc = -1;
+  auto j = ScanJson({dir + "/private.eml"}, &rc);
+  EXPECT_EQ(rc, 0) << j.dump();
+  EXPECT_EQ(j["sandboxed"], true);
+  ASSERT_EQ(j["objects"].size(), 1u) << j.dump();
+  EXPECT_EQ(j["objects"][0]["path"], dir + "/private.eml");
+
+  const std::string own_user = Ns("self", "user"), own_net = Ns("self", "net");
+  ParserFacts in = ParserWhileItReadsStdin({}, dir);
+  ASSERT_EQ(in.why, "") << in.err;
+  EXPECT_EQ(in.status["Seccomp"], "2");
+  EXPECT_EQ(in.status["NoNewPrivs"], "1");
+  EXPECT_EQ(in.status["CapEff"], "0000000000000000");
+  EXPECT_NE(in.user_ns, own_user);
+  EXPECT_NE(in.net_ns, own_net);
+  if (::geteuid() == 0) {
+    EXPECT_EQ(in.status["Uid"].substr(0, 5), "65534") << in.status["Uid"];
+  }
+  EXPECT_EQ(in.report["sandboxed"], true) << in.report.dump() << in.err;
+  EXPECT_EQ(in.report["verdict"], "clean") << in.report.dump();
+
+  ParserFacts out = ParserWhileItReadsStdin({"--no-sandbox"}, dir);
+  ASSERT_EQ(out.why, "") << out.err;
+  EXPECT_NE(out.status["Seccomp"], "2") << "control: the seccomp check cannot fail";
+  EXPECT_EQ(out.user_ns, own_user) << "control: the namespace check cannot fail";
+  EXPECT_EQ(out.report["sandboxed"], false) << out.report.dump();
+  EXPECT_NE(out.err.find("WEAKENED"), std::string::npos) << out.err;
   fs::remove_all(dir);
 }
 

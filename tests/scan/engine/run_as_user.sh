@@ -9,8 +9,11 @@ if [ "$(id -u)" != 0 ]; then AIRLOCK_BIN=$airlock exec "$test_bin" "$@"; fi
 stage=$(mktemp -d /tmp/airlock-scan-user.XXXXXX)
 trap 'rm -rf "$stage"' EXIT
 cp "$test_bin" "$airlock" "$stage/"
+# airlock-scan too (the CLI tests run it: $AIRLOCK_SCAN_BIN), from beside the airlock binary's module.
+scan_bin=$(dirname "$airlock")/../scan/airlock-scan
+[ -x "$scan_bin" ] && cp "$scan_bin" "$stage/"
 mkdir -m 1777 "$stage/tmp"
 chmod -R a+rX "$stage"
-AIRLOCK_BIN="$stage/$(basename "$airlock")" TMPDIR="$stage/tmp" HOME="$stage/tmp" \
+AIRLOCK_BIN="$stage/$(basename "$airlock")" AIRLOCK_SCAN_BIN="$stage/airlock-scan" TMPDIR="$stage/tmp" HOME="$stage/tmp" \
   setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all \
   "$stage/$(basename "$test_bin")" "$@"
