@@ -1,4 +1,5 @@
-// airlock-audit: grades airlock profiles and Kubernetes manifests against a hardening baseline.
+// airlock-audit: grades airlock profiles, Kubernetes manifests and the host's endpoint setup (airlock
+// watch) against a hardening baseline.
 // Exit status: 0 when every target scores >= --min-score (default 25: a grade F fails), 1 otherwise,
 // 2 on errors.
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "audit/endpoint_audit.h"
 #include "audit/k8s_audit.h"
 #include "audit/profile_audit.h"
 #include "audit/report.h"
@@ -23,7 +25,7 @@ int main(int argc, char** argv) {
   app.add_flag("--json", json, "print JSON: the report envelope and {targets: [{target, kind, score, grade, findings, passes}]} (docs/REPORT.md)");
   app.add_option("--min-score", min_score, "exit 1 when a target scores below N (0-100; default 25: a grade F fails; 0: never)")
       ->check(CLI::Range(0, 100));
-  app.add_option("targets", targets, "built-in profile name, profile TOML file, or Kubernetes YAML manifest")
+  app.add_option("targets", targets, "built-in profile name, profile TOML file, Kubernetes YAML manifest, or endpoint[:STATE_DIR] (the airlock watch daemon)")
       ->required();
   try {
     app.parse(argc, argv);
@@ -36,7 +38,15 @@ int main(int argc, char** argv) {
   std::vector<airlock::audit::TargetReport> reports;
   bool failed = false;
   for (const std::string& t : targets) {
-    if (airlock::audit::LooksLikeManifest(t)) {
+    if (airlock::audit::IsEndpointTarget(t)) {
+      auto r = airlock::audit::AuditEndpoint(t);
+      if (!r) {
+        std::fprintf(stderr, "airlock audit: %s\n", r.error().What().c_str());
+        failed = true;
+        continue;
+      }
+      reports.push_back(std::move(*r));
+    } else if (airlock::audit::LooksLikeManifest(t)) {
       auto r = airlock::audit::AuditManifestFile(t);
       if (!r) {
         std::fprintf(stderr, "airlock audit: %s\n", r.error().What().c_str());

@@ -5,6 +5,15 @@
 
 namespace airlock::audit {
 
+const char* TargetKindName(TargetKind k) {
+  switch (k) {
+    case TargetKind::kProfile: return "profile";
+    case TargetKind::kKubernetes: return "kubernetes";
+    case TargetKind::kEndpoint: return "endpoint";
+  }
+  return "profile";
+}
+
 int SeverityScore(Severity s) {
   switch (s) {
     case Severity::kCritical: return 10;

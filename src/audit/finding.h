@@ -32,7 +32,9 @@ struct Pass {
   std::string title;
 };
 
-enum class TargetKind { kProfile, kKubernetes };
+enum class TargetKind { kProfile, kKubernetes, kEndpoint };
+// "profile", "kubernetes", "endpoint" (the report's `kind`).
+const char* TargetKindName(TargetKind k);
 
 struct TargetReport {
   std::string target;  // what the user named (plus "#N Kind/name" for manifest documents)

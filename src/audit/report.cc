@@ -44,7 +44,7 @@ nlohmann::ordered_json ReportToJson(const std::vector<TargetReport>& reports, co
     nlohmann::ordered_json passes = nlohmann::ordered_json::array();
     for (const Pass& p : r.passes) passes.push_back({{"id", p.id}, {"title", p.title}});
     targets.push_back({{"target", r.target},
-                       {"kind", r.kind == TargetKind::kProfile ? "profile" : "kubernetes"},
+                       {"kind", TargetKindName(r.kind)},
                        {"score", static_cast<double>(r.score)},
                        {"grade", r.grade},
                        {"findings", std::move(findings)},
@@ -63,7 +63,7 @@ std::string ReportToText(const std::vector<TargetReport>& reports) {
   std::string out;
   for (const TargetReport& r : reports) {
     out += fmt::format("{} ({}): score {}/100, grade {}, {} finding{}\n", Clean(r.target),
-                       r.kind == TargetKind::kProfile ? "profile" : "kubernetes", r.score, r.grade, r.findings.size(),
+                       TargetKindName(r.kind), r.score, r.grade, r.findings.size(),
                        r.findings.size() == 1 ? "" : "s");
     if (!r.findings.empty()) {
       size_t id_w = 2, tech_w = 9;

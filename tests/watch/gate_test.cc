@@ -28,6 +28,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "test_env.h"
 #include "watch/file_hash.h"
 #include "watch/trust_db.h"
@@ -264,6 +266,52 @@ TEST_F(Gate, SuspiciousRunsOnlyAfterRelease) {
   }
   EXPECT_EQ(r.err, 0) << d.log();
   EXPECT_EQ(r.status, 0);
+}
+
+// `airlock audit endpoint:STATE` grades the daemon as it runs: enforcing, it passes the gate's checks;
+// in monitor mode the same check is a finding (the control: the check can fail); stopped, the whole
+// endpoint protection is missing: score 0, exit 1.
+TEST_F(Gate, AuditGradesTheRunningDaemon) {
+  const std::string state = g_root + "-state", target = "endpoint:" + g_root + "-state";
+  auto audit = [&] { return airlock::test::Run({AIRLOCK_TEST_BIN, "audit", "--json", target}); };
+  auto ids = [](const nlohmann::json& list) {
+    std::string out;
+    for (const auto& f : list) out += f.value("rule", f.value("id", "")) + " ";
+    return out;
+  };
+  auto wait_status = [&] {
+    for (int i = 0; i < 100 && !fs::exists(state + "/status.json"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  };
+  {
+    Daemon d({"--enforce", "--mark-fs", g_root, "--watch", files_ + "/dl"});
+    ASSERT_TRUE(d.WaitFor("ready pid=")) << d.log();
+    wait_status();
+    auto r = audit();
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << r.out << r.err;
+    const auto& t = j["targets"][0];
+    EXPECT_EQ(t["kind"], "endpoint");
+    EXPECT_EQ(ids(t["findings"]).find("END-WATCH-DOWN"), std::string::npos) << t.dump();
+    EXPECT_EQ(ids(t["findings"]).find("END-GATE-MONITOR"), std::string::npos) << t.dump();
+    EXPECT_NE(ids(t["passes"]).find("END-GATE-ENFORCE"), std::string::npos) << t.dump();
+    EXPECT_NE(ids(t["passes"]).find("END-INTERPRETERS"), std::string::npos) << t.dump();
+    EXPECT_GE(t["score"].get<double>(), 90.0) << t.dump();
+  }
+  {
+    Daemon d({"--mark-fs", g_root, "--watch", files_ + "/dl"});  // monitor mode
+    ASSERT_TRUE(d.WaitFor("ready pid=")) << d.log();
+    wait_status();
+    auto j = nlohmann::json::parse(audit().out, nullptr, false);
+    ASSERT_TRUE(j.is_object());
+    EXPECT_NE(ids(j["targets"][0]["findings"]).find("END-GATE-MONITOR"), std::string::npos) << j.dump();
+  }
+  auto stopped = audit();
+  EXPECT_EQ(stopped.exit_code, 1) << stopped.out << stopped.err;
+  auto j = nlohmann::json::parse(stopped.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << stopped.out;
+  EXPECT_NE(ids(j["targets"][0]["findings"]).find("END-WATCH-DOWN"), std::string::npos) << j.dump();
+  EXPECT_EQ(j["targets"][0]["score"].get<double>(), 0.0);
 }
 
 TEST_F(Gate, MonitorModeLogsAndAllows) {
