@@ -9,7 +9,7 @@ set(AIRLOCK_FUZZ_archive_password_SOURCES
     src/scan/unpack/archive_unpacker.cc src/scan/unpack/passwords.cc src/scan/unpack/sevenzip_sandbox.cc
     src/scan/unpack/rar_sandbox.cc src/scan/unpack/sandboxed_extractor.cc src/scan/unpack/rar5_headers.cc
     src/scan/unpack/zip_directory.cc src/scan/detectors/office/bytes.cc
-    src/scan/limits.cc src/runapi/run_request.cc src/process/spawn.cc src/core/helper_path.cc)
+    src/scan/limits.cc src/scan/file_util.cc src/runapi/run_request.cc src/process/spawn.cc src/core/helper_path.cc)
 set(AIRLOCK_FUZZ_archive_password_NEEDS libarchive fmt version)
 set(AIRLOCK_FUZZ_report_writer_SOURCES src/scan/report_json.cc src/scan/report_text.cc src/scan/verdict.cc src/core/json_text.cc
     src/core/report_envelope.cc)

@@ -9,6 +9,8 @@
 # are stopped at the end (fapolicyd's configuration is restored, it is left neither running nor
 # enabled).
 #
+# Then the same three variants for a small `make -j2` build (MAKE_FILES=40 C files, from clean).
+#
 # usage: bench/watch/gate_bench.sh [BUILD_DIR]   (N=2000 by default; N=... to change)
 set -euo pipefail
 if [ "$(id -u)" != 0 ]; then echo "gate_bench: needs root (fanotify permission events)" >&2; exit 77; fi
@@ -37,7 +39,7 @@ cc -O2 -o "$work/spawn_true" "$here/spawn_true.c"
 run() {
   local label=$1 start=$2 log=$3 pattern=$4
   rm -f "$work/go"; mkfifo "$work/go" "$work/never"
-  "$work/spawn_true" "$N" 200 /bin/true < "$work/go" > "$work/run.out" &
+  "${runner_cmd[@]}" < "$work/go" > "$work/run.out" &
   local runner=$!
   exec 3> "$work/go" 5<> "$work/never"
   daemon=""
@@ -58,6 +60,28 @@ run() {
   printf '%-28s %s\n' "$label" "$(cat "$work/run.out")"
 }
 
+runner_cmd=("$work/spawn_true" "$N" 200 /bin/true)
+# The second workload: a small C project (MAKE_FILES files) built with `make -j2` from clean, timed by
+# a runner started before the gate like the spawner (it reads "go", then runs make; make, gcc, cc1, as,
+# ld and sh are dpkg's, so airlock trusts them by content, and fapolicyd's trust file lists them below).
+MAKE_FILES=${MAKE_FILES:-40}
+mkdir -p "$work/proj"
+for i in $(seq "$MAKE_FILES"); do
+  printf 'static int t[64];\nint f%d(int x) { for (int i = 0; i < 64; ++i) t[i] = x * i + %d; int s = 0; for (int i = 0; i < 64; ++i) s += t[i] ^ (s >> 3); return s; }\n' "$i" "$i" > "$work/proj/f$i.c"
+done
+{ echo 'int main(void) { return 0; }'; } > "$work/proj/main.c"
+printf 'OBJS := $(patsubst %%.c,%%.o,$(wildcard *.c))\nprog: $(OBJS)\n\t$(CC) -o $@ $^\n%%.o: %%.c\n\t$(CC) -O2 -c -o $@ $<\nclean:\n\trm -f *.o prog\n' > "$work/proj/Makefile"
+cat > "$work/make_runner.sh" <<'RUNNER'
+#!/bin/bash
+make -s -C "$1" clean > /dev/null
+read -r _
+t0=$EPOCHREALTIME
+make -s -j2 -C "$1" > /dev/null 2>&1; rc=$?
+t1=$EPOCHREALTIME
+echo "make -j2 of $2 files: rc=$rc wall_ms=$(( (${t1/./} - ${t0/./}) / 1000 ))"
+RUNNER
+chmod +x "$work/make_runner.sh"
+
 ROUNDS=${ROUNDS:-3}
 echo "kernel $(uname -r), $(nproc) CPUs, $ROUNDS rounds of N=$N spawns of /bin/true per variant (interleaved); latency in microseconds"
 mkdir -p "$work/dl"
@@ -74,7 +98,11 @@ if command -v fapolicyd > /dev/null; then
   done
   # Debian has no rpm database: trust comes from the file backend; /bin/true and what it loads.
   : > /etc/fapolicyd/fapolicyd.trust
-  for f in /usr/bin/true /usr/lib/x86_64-linux-gnu/libc.so.6 /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$work/spawn_true"; do
+  # For the make workload: the toolchain and everything it loads (make, gcc, cc1, collect2, as, ld and
+  # its LTO plugin, the shell), found with ldd.
+  tools="/usr/bin/make $(readlink -f /usr/bin/gcc) $(readlink -f /usr/bin/cc) $(ls /usr/lib/gcc/x86_64-linux-gnu/*/{cc1,collect2,lto-wrapper,liblto_plugin.so} 2>/dev/null) $(readlink -f /usr/bin/as) $(readlink -f /usr/bin/ld) /usr/bin/dash /usr/bin/bash /usr/bin/rm"
+  libs=$(for t in $tools; do ldd "$t" 2>/dev/null | awk '/=> \// { print $3 }'; done | sort -u)
+  for f in /usr/bin/true /usr/lib/x86_64-linux-gnu/libc.so.6 /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$work/spawn_true" "$work/make_runner.sh" $tools $libs; do
     real=$(readlink -f "$f")
     echo "$real $(stat -c %s "$real") $(sha256sum "$real" | cut -d' ' -f1)" >> /etc/fapolicyd/fapolicyd.trust
   done
@@ -93,6 +121,19 @@ for round in $(seq "$ROUNDS"); do
   { grep -c " deny " "$work/watch.log" || true; } | sed 's/^/  airlock watch denials during the run: /'
   rm -f "$work/watch.log"
   run "airlock watch (exec only)" "$watch_start --no-interpreters" "$work/watch.log" " ready pid="
+  if [ "$have_fapolicyd" = 1 ]; then
+    rm -f "$work/fapolicyd.log"
+    run "fapolicyd 1.1.7" "fapolicyd --debug-deny > '$work/fapolicyd.log' 2>&1" "$work/fapolicyd.log" "Starting to listen for events"
+    { grep -c "dec=deny" "$work/fapolicyd.log" || true; } | sed 's/^/  fapolicyd denials during the run: /'
+  fi
+done
+runner_cmd=("$work/make_runner.sh" "$work/proj" "$((MAKE_FILES + 1))")
+for round in $(seq "$ROUNDS"); do
+  echo "make round $round"
+  run "bare" "" "" ""
+  rm -f "$work/watch.log"
+  run "airlock watch --enforce" "$watch_start" "$work/watch.log" " ready pid="
+  { grep -c " deny " "$work/watch.log" || true; } | sed 's/^/  airlock watch denials during the run: /'
   if [ "$have_fapolicyd" = 1 ]; then
     rm -f "$work/fapolicyd.log"
     run "fapolicyd 1.1.7" "fapolicyd --debug-deny > '$work/fapolicyd.log' 2>&1" "$work/fapolicyd.log" "Starting to listen for events"
