@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Compares two `airlock-scan --json` outputs of the same inputs: prints "identical" when every object
-tree (types, hashes, findings, verdicts; durations ignored) is the same, else how many inputs differ
+tree (types, hashes, findings, verdicts; durations, duration and duration_ms, ignored) is the same, else how many inputs differ
 and whether the overall verdict/score/techniques changed. Usage: same_verdicts.py A.json B.json"""
 import json
 import sys
@@ -9,6 +9,7 @@ import sys
 def norm(o):
     o = dict(o)
     o.pop("duration_ms", None)
+    o.pop("duration", None)
     o["children"] = [norm(c) for c in o.get("children", [])]
     return o
 
