@@ -153,9 +153,10 @@ class BrowserSession : public ::testing::Test {
 
   // airlock browser with the test's display, home, quarantine and Downloads; --net host reaches the
   // test's loopback server (user-mode networking would not).
+  // Boxes go to a store of the test's own (AIRLOCK_BOX_STORE), never the user's.
   RunResult Browser(const std::string& display, std::vector<std::string> args) {
-    std::vector<std::string> argv = {"/usr/bin/env", "-u", "WAYLAND_DISPLAY", "DISPLAY=" + display, "HOME=" + home_, AirlockBin(),
-                                     "browser", "--net", "host", "--quarantine", home_ + "/q", "--downloads", home_ + "/Downloads",
+    std::vector<std::string> argv = {"/usr/bin/env", "-u", "WAYLAND_DISPLAY", "DISPLAY=" + display, "HOME=" + home_,
+                                     "AIRLOCK_BOX_STORE=" + home_ + "/boxes", AirlockBin(), "browser", "--net", "host", "--quarantine", home_ + "/q", "--downloads", home_ + "/Downloads",
                                      "--timeout", "150"};
     argv.insert(argv.end(), args.begin(), args.end());
     return airlock::test::Run(argv, "", 240);
@@ -271,6 +272,33 @@ TEST_F(BrowserSession, DownloadsAreHeldJudgedAndReleased) {
   EXPECT_EQ(Downloads({"delete", pdf_id}).exit_code, 0);
   EXPECT_NE(Downloads({"delete", "../" + pdf_id}).exit_code, 0);
   EXPECT_EQ(Downloads({"list", "--json"}).out.find(pdf_id), std::string::npos);
+}
+
+// A browser in a box keeps its profile there: what a page stored in the first session (localStorage)
+// is read back in the second; the box's changes hold Chromium's profile, and none of it is on the host
+// (the box's home starts empty; the user's home gets no Chromium profile). The control is a
+// disposable browser: the same page reads nothing back.
+TEST_F(BrowserSession, ABoxKeepsTheProfileAndTheHostNothing) {
+  Xvfb x;
+  ASSERT_FALSE(x.display().empty());
+  HttpServer http({{"/set.html", {"text/html", "<p>set</p><script>localStorage.setItem('airlock', 'kept-4411')</script>"}},
+                   {"/get.html", {"text/html", "<p id=v>?</p><script>document.getElementById('v').textContent = "
+                                               "'value:' + localStorage.getItem('airlock')</script>"}}});
+  const std::string report = home_ + "/report.json";
+  auto text_of = [&](std::vector<std::string> args) {
+    args.insert(args.end(), {"--until-settled", "--report", report});
+    RunResult r = Browser(x.display(), args);
+    json rep = json::parse(ReadFileOrEmpty(report), nullptr, false);
+    return rep.is_object() ? rep.value("text", "") + " [exit " + std::to_string(r.exit_code) + "]" : "(no report) " + r.err;
+  };
+  EXPECT_NE(text_of({"--box", "web", http.Url("/set.html")}).find("set"), std::string::npos);
+  EXPECT_NE(text_of({"--box", "web", http.Url("/get.html")}).find("value:kept-4411"), std::string::npos) << "the box kept the page's storage";
+  EXPECT_NE(text_of({http.Url("/get.html")}).find("value:null"), std::string::npos) << "control: a disposable browser starts empty";
+  RunResult diff = airlock::test::Run({"/usr/bin/env", "AIRLOCK_BOX_STORE=" + home_ + "/boxes", AirlockBin(), "box", "diff", "web"});
+  EXPECT_EQ(diff.exit_code, 0) << diff.err;
+  EXPECT_NE(diff.out.find("chromium"), std::string::npos) << "the profile is in the box: " << diff.out.substr(0, 2000);
+  EXPECT_FALSE(std::filesystem::exists(home_ + "/.config/chromium")) << "a Chromium profile reached the user's home";
+  EXPECT_FALSE(std::filesystem::exists(home_ + "/browser-homes/web/.config")) << "the box's lower layer changed on the host";
 }
 
 // Bad input: no display, no browser: a clear message, nothing started.
