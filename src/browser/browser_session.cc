@@ -143,15 +143,27 @@ class Judge {
     }
   }
 
+  // Held, never released: the judgement could not finish.
+  void Unjudged(HeldDownload& d, const std::string& why) {
+    d.state = "unjudged";
+    d.why = "not judged: " + why + " (held; `airlock downloads delete " + d.id + "`)";
+    (void)q_.Save(d);
+    Say(fmt::format("download {} '{}' {}", d.id, Utf8Text(d.name), d.why));
+  }
+
   void JudgeOne(HeldDownload& d) {
     auto scan = ScanHeldFile(q_.FilePath(d), q_.root() + "/.stage", interrupt_fd_);
-    if (!scan) {
-      d.state = "unjudged";
-      d.why = "not judged: " + scan.error().What() + " (held; `airlock downloads delete " + d.id + "`)";
-      (void)q_.Save(d);
-      return Say(fmt::format("download {} '{}' {}", d.id, Utf8Text(d.name), d.why));
+    if (!scan) return Unjudged(d, scan.error().What());
+    std::string detonated;
+    if (scan->verdict != "malicious" && IsRunnable(q_.FilePath(d))) {
+      Say(fmt::format("download {} '{}' is runnable: detonating it in the analysis sandbox (up to {} s)", d.id, Utf8Text(d.name), kDetonateSeconds));
+      auto run = DetonateHeldFile(q_.FilePath(d), q_.root() + "/.analysis", interrupt_fd_);
+      if (!run) return Unjudged(d, "detonation: " + run.error().What());
+      detonated = run->verdict;
+      *scan = Worse(*scan, *run);
     }
     ApplyVerdict(*scan, d);
+    if (!detonated.empty()) d.why += "; airlock analyze: " + detonated;
     if (auto saved = q_.Save(d); !saved) Say(saved.error().What());
     if (d.verdict == "clean") {
       auto to = q_.Release(d, downloads_, false);

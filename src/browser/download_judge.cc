@@ -46,6 +46,43 @@ Result<ScanAnswer> ParseScanAnswer(const std::string& json_text) {
   return a;
 }
 
+bool IsRunnable(const std::string& held_file) {
+  UniqueFd fd(::open(held_file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  char head[4] = {};
+  if (!fd || ::read(fd.get(), head, sizeof head) < 2) return false;
+  return std::string_view(head, 4) == std::string_view("\x7f" "ELF", 4) || (head[0] == '#' && head[1] == '!');
+}
+
+ScanAnswer Worse(const ScanAnswer& a, const ScanAnswer& b) {
+  ScanAnswer w = Rank(b.verdict) > Rank(a.verdict) ? b : a;
+  w.score = std::max(a.score, b.score);
+  w.techniques = a.techniques;
+  for (const auto& t : b.techniques) {
+    if (std::find(w.techniques.begin(), w.techniques.end(), t) == w.techniques.end()) w.techniques.push_back(t);
+  }
+  return w;
+}
+
+Result<ScanAnswer> DetonateHeldFile(const std::string& held_file, const std::string& out_dir, int interrupt_fd) {
+  const std::string airlock = FindHelper("airlock");
+  if (airlock.empty()) return MakeError("airlock not found (AIRLOCK_LIBEXEC_DIR?)");
+  std::error_code ec;
+  std::filesystem::remove_all(out_dir, ec);
+  process::SpawnOptions so;
+  so.capture_stderr = false;
+  so.kill_with_caller = true;
+  so.interrupt_fd = interrupt_fd;
+  so.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2 * kDetonateSeconds + 60);
+  auto r = process::SpawnAndCapture({airlock, "analyze", "--json", "-q", "--timeout", fmt::format("{}s", kDetonateSeconds), "--out", out_dir,
+                                     held_file},
+                                    so);
+  std::filesystem::remove_all(out_dir, ec);
+  if (!r) return std::unexpected(r.error());
+  if (r->interrupted) return MakeError("interrupted");
+  if (r->timed_out || r->exit_code == 2 || r->exit_code > 3) return MakeError(fmt::format("airlock analyze exited {}", r->exit_code));
+  return ParseScanAnswer(r->out);
+}
+
 void ApplyVerdict(const ScanAnswer& scan, HeldDownload& d) {
   d.verdict = scan.verdict;
   d.score = scan.score;

@@ -65,12 +65,17 @@ class HttpServer {
         resp = "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n";
       } else {
         resp = "HTTP/1.0 200 OK\r\nContent-Type: " + it->second.first + "\r\nContent-Length: " + std::to_string(it->second.second.size()) +
-               "\r\n" + (path.ends_with(".pdf") ? "Content-Disposition: attachment; filename=\"report.pdf\"\r\n" : "") + "\r\n" +
-               it->second.second;
+               "\r\n" + Disposition(path) + "\r\n" + it->second.second;
       }
       (void)::send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
       ::close(c);
     }
+  }
+  // Attachments: a .pdf as report.pdf, a .sh under its own name.
+  static std::string Disposition(const std::string& path) {
+    if (path.ends_with(".pdf")) return "Content-Disposition: attachment; filename=\"report.pdf\"\r\n";
+    if (path.ends_with(".sh")) return "Content-Disposition: attachment; filename=\"" + path.substr(1) + "\"\r\n";
+    return "";
   }
   std::map<std::string, std::pair<std::string, std::string>> pages_;
   int fd_ = -1;
@@ -272,6 +277,35 @@ TEST_F(BrowserSession, DownloadsAreHeldJudgedAndReleased) {
   EXPECT_EQ(Downloads({"delete", pdf_id}).exit_code, 0);
   EXPECT_NE(Downloads({"delete", "../" + pdf_id}).exit_code, 0);
   EXPECT_EQ(Downloads({"list", "--json"}).out.find(pdf_id), std::string::npos);
+}
+
+// A runnable download is detonated before it is released: a script that static triage calls clean but
+// that makes a setuid copy of a shell when run (tests/samples/analyze/setuid_copy.sh, T1548.001) stays
+// in quarantine as malicious; a benign script (the control: detonation does not hold everything) is
+// released.
+TEST_F(BrowserSession, ARunnableDownloadIsDetonatedBeforeRelease) {
+  Xvfb x;
+  ASSERT_FALSE(x.display().empty());
+  const std::string samples = airlock::test::SourceDir() + "/tests/samples/analyze/";
+  HttpServer http({{"/setup.sh", {"application/x-sh", ReadFileOrEmpty(samples + "setuid_copy.sh")}},
+                   {"/info.sh", {"application/x-sh", ReadFileOrEmpty(samples + "benign_sysinfo.sh")}}});
+  RunResult bad = Browser(x.display(), {"--until-settled", http.Url("/setup.sh")});
+  EXPECT_NE(bad.err.find("detonating it"), std::string::npos) << bad.err;
+  EXPECT_FALSE(std::filesystem::exists(home_ + "/Downloads/setup.sh")) << bad.err;
+  RunResult good = Browser(x.display(), {"--until-settled", http.Url("/info.sh")});
+  EXPECT_EQ(ReadFileOrEmpty(home_ + "/Downloads/info.sh"), ReadFileOrEmpty(samples + "benign_sysinfo.sh")) << good.err;
+  json listed = json::parse(Downloads({"list", "--json"}).out, nullptr, false);
+  ASSERT_TRUE(listed.is_object()) << bad.err;
+  bool seen = false;
+  for (const json& d : listed["downloads"]) {
+    if (d["name"] != "setup.sh") continue;
+    seen = true;
+    EXPECT_EQ(d["verdict"], "malicious") << d.dump();
+    EXPECT_EQ(d["state"], "malicious") << d.dump();
+    EXPECT_NE(d["techniques"].dump().find("T1548.001"), std::string::npos) << d.dump();
+    EXPECT_NE(d["why"].get<std::string>().find("airlock analyze: malicious"), std::string::npos) << d.dump();
+  }
+  EXPECT_TRUE(seen) << listed.dump();
 }
 
 // A browser in a box keeps its profile there: what a page stored in the first session (localStorage)
