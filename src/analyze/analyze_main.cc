@@ -31,6 +31,7 @@
 #include "analyze/work_dir.h"
 #include "core/helper_path.h"
 #include "core/json_text.h"
+#include "core/navigator_layer.h"
 #include "core/private_dir.h"
 #include "core/report_envelope.h"
 #include "process/interrupt.h"
@@ -70,7 +71,7 @@ bool WriteFileAtomically(const std::string& path, const std::string& text) {
 }
 
 struct Args {
-  std::string sample_path, out_dir, timeout = "60s";
+  std::string sample_path, out_dir, timeout = "60s", navigator;
   std::vector<std::string> setenv_kv, rule_dirs;
   bool json_out = false, quiet = false, no_static = false;
 };
@@ -484,6 +485,9 @@ int Analysis::Finish() {
   ReportTexts texts = RenderReport(report_, events_);
   bool written = WriteFileAtomically(out_dir_ + "/report.json", texts.json);
   written = WriteFileAtomically(out_dir_ + "/report.html", texts.html) && written;
+  const std::string layer = airlock::DumpJson(airlock::NavigatorLayer(report_, "airlock analyze " + name_, "Techniques airlock saw in " + name_), 2) + "\n";
+  written = WriteFileAtomically(out_dir_ + "/navigator.json", layer) && written;
+  if (!a_.navigator.empty()) written = WriteFileAtomically(a_.navigator, layer) && written;
   if (!written) std::cerr << "airlock analyze: cannot write the reports in " << out_dir_ << "\n";
   if (a_.json_out) {
     std::cout << texts.json;
@@ -519,6 +523,7 @@ int main(int argc, char** argv) {
   app.add_option("file", a.sample_path, "the sample")->required();
   app.add_option("--timeout", a.timeout, "how long the sample may run (default 60s)");
   app.add_option("--out", a.out_dir, "report directory (default: ./airlock-analysis-<name>)");
+  app.add_option("--navigator", a.navigator, "also write the ATT&CK Navigator layer (OUT/navigator.json) to FILE")->type_name("FILE");
   app.add_option("--setenv", a.setenv_kv, "KEY=VALUE in the sample's environment")->allow_extra_args(false);
   app.add_option("--rules", a.rule_dirs, "additional Sigma rule directory (repeatable)")->allow_extra_args(false);
   app.add_flag("--json", a.json_out, "print the JSON report on stdout");

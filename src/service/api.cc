@@ -6,6 +6,7 @@
 
 #include "core/clock.h"
 #include "core/json_text.h"
+#include "core/navigator_layer.h"
 #include "service/digest.h"
 
 namespace airlock::service {
@@ -273,14 +274,10 @@ void Api::GetNavigator(const httplib::Request& req, httplib::Response& res) {
   if (!id) return;
   auto v = index_.Get(*id);
   if (!v) return Fail(res, 404, "no task " + std::to_string(*id));
-  json techniques = json::array();
-  if (v->result) {
-    for (const auto& t : v->result->techniques) techniques.push_back({{"techniqueID", t}, {"score", 1}, {"comment", "airlock"}});
-  }
-  Reply(res, 200, json{{"name", "airlock task " + std::to_string(*id)}, {"domain", "enterprise-attack"},
-                       {"versions", {{"layer", "4.5"}, {"navigator", "4.9.1"}}},
-                       {"description", "Techniques airlock observed in " + Utf8Text(v->task.name)},
-                       {"techniques", techniques}});
+  // The layer of the task's result (core/navigator_layer.h): its techniques at its score.
+  json result = json::object();
+  if (v->result) result = {{"techniques", v->result->techniques}, {"score", v->result->score}};
+  Reply(res, 200, NavigatorLayer(result, "airlock task " + std::to_string(*id), "Techniques airlock observed in " + Utf8Text(v->task.name)));
 }
 
 void Api::DeleteTask(const httplib::Request& req, httplib::Response& res) {

@@ -104,6 +104,23 @@ TEST_F(ReportSchemas, AnalyzeOfASmallScript) {
   }
 }
 
+// The ATT&CK Navigator layer analyze writes (OUT/navigator.json, and --navigator FILE): every
+// technique of the report, scored by its strongest finding.
+TEST_F(ReportSchemas, AnalyzeWritesANavigatorLayer) {
+  const std::string sample = std::string(AIRLOCK_SOURCE_DIR) + "/tests/samples/analyze/setuid_copy.sh";
+  RunResult r = Airlock({"analyze", "-q", "--timeout", "10s", "--out", dir_ + "/nav", "--navigator", dir_ + "/layer.json", sample}, 120);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  json layer = json::parse(airlock::test::ReadFileOrEmpty(dir_ + "/layer.json"), nullptr, false);
+  ASSERT_TRUE(layer.is_object()) << r.err;
+  EXPECT_EQ(layer, json::parse(airlock::test::ReadFileOrEmpty(dir_ + "/nav/navigator.json"), nullptr, false));
+  EXPECT_EQ(layer["domain"], "enterprise-attack");
+  double setuid = -1;
+  for (const auto& t : layer["techniques"]) {
+    if (t["techniqueID"] == "T1548.001") setuid = t["score"].get<double>();
+  }
+  EXPECT_GE(setuid, 8.0) << layer.dump();
+}
+
 TEST_F(ReportSchemas, BoxReview) {
   const std::string store = dir_ + "/boxes", tree = dir_ + "/tree";
   std::filesystem::create_directories(tree);
