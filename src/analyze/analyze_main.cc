@@ -23,6 +23,7 @@
 #include "analyze/analysis_report.h"
 #include "analyze/archive_runner.h"
 #include "analyze/browse_findings.h"
+#include "analyze/misp_export.h"
 #include "analyze/network_report.h"
 #include "analyze/runner.h"
 #include "analyze/standins.h"
@@ -71,7 +72,7 @@ bool WriteFileAtomically(const std::string& path, const std::string& text) {
 }
 
 struct Args {
-  std::string sample_path, out_dir, timeout = "60s", navigator;
+  std::string sample_path, out_dir, timeout = "60s", navigator, misp;
   std::vector<std::string> setenv_kv, rule_dirs;
   bool json_out = false, quiet = false, no_static = false;
 };
@@ -488,6 +489,9 @@ int Analysis::Finish() {
   const std::string layer = airlock::DumpJson(airlock::NavigatorLayer(report_, "airlock analyze " + name_, "Techniques airlock saw in " + name_), 2) + "\n";
   written = WriteFileAtomically(out_dir_ + "/navigator.json", layer) && written;
   if (!a_.navigator.empty()) written = WriteFileAtomically(a_.navigator, layer) && written;
+  const std::string misp = airlock::DumpJson(airlock::analyze::MispEvent(report_), 2) + "\n";
+  written = WriteFileAtomically(out_dir_ + "/misp.json", misp) && written;
+  if (!a_.misp.empty()) written = WriteFileAtomically(a_.misp, misp) && written;
   if (!written) std::cerr << "airlock analyze: cannot write the reports in " << out_dir_ << "\n";
   if (a_.json_out) {
     std::cout << texts.json;
@@ -524,6 +528,7 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", a.timeout, "how long the sample may run (default 60s)");
   app.add_option("--out", a.out_dir, "report directory (default: ./airlock-analysis-<name>)");
   app.add_option("--navigator", a.navigator, "also write the ATT&CK Navigator layer (OUT/navigator.json) to FILE")->type_name("FILE");
+  app.add_option("--misp", a.misp, "also write the indicators as a MISP event (OUT/misp.json) to FILE")->type_name("FILE");
   app.add_option("--setenv", a.setenv_kv, "KEY=VALUE in the sample's environment")->allow_extra_args(false);
   app.add_option("--rules", a.rule_dirs, "additional Sigma rule directory (repeatable)")->allow_extra_args(false);
   app.add_flag("--json", a.json_out, "print the JSON report on stdout");

@@ -105,10 +105,12 @@ TEST_F(ReportSchemas, AnalyzeOfASmallScript) {
 }
 
 // The ATT&CK Navigator layer analyze writes (OUT/navigator.json, and --navigator FILE): every
-// technique of the report, scored by its strongest finding.
-TEST_F(ReportSchemas, AnalyzeWritesANavigatorLayer) {
+// technique of the report, scored by its strongest finding; and the MISP event of its indicators
+// (OUT/misp.json, --misp FILE).
+TEST_F(ReportSchemas, AnalyzeWritesANavigatorLayerAndAMispEvent) {
   const std::string sample = std::string(AIRLOCK_SOURCE_DIR) + "/tests/samples/analyze/setuid_copy.sh";
-  RunResult r = Airlock({"analyze", "-q", "--timeout", "10s", "--out", dir_ + "/nav", "--navigator", dir_ + "/layer.json", sample}, 120);
+  RunResult r = Airlock({"analyze", "-q", "--timeout", "10s", "--out", dir_ + "/nav", "--navigator", dir_ + "/layer.json",
+                         "--misp", dir_ + "/misp.json", sample}, 120);
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   json layer = json::parse(airlock::test::ReadFileOrEmpty(dir_ + "/layer.json"), nullptr, false);
   ASSERT_TRUE(layer.is_object()) << r.err;
@@ -119,6 +121,12 @@ TEST_F(ReportSchemas, AnalyzeWritesANavigatorLayer) {
     if (t["techniqueID"] == "T1548.001") setuid = t["score"].get<double>();
   }
   EXPECT_GE(setuid, 8.0) << layer.dump();
+  json misp = json::parse(airlock::test::ReadFileOrEmpty(dir_ + "/misp.json"), nullptr, false);
+  ASSERT_TRUE(misp.is_object()) << r.err;
+  EXPECT_EQ(misp, json::parse(airlock::test::ReadFileOrEmpty(dir_ + "/nav/misp.json"), nullptr, false));
+  EXPECT_EQ(misp["Event"]["threat_level_id"], "1");
+  EXPECT_EQ(misp["Event"]["Attribute"][0]["type"], "sha256") << misp.dump();
+  EXPECT_NE(misp.dump().find("T1548.001"), std::string::npos) << misp.dump();
 }
 
 TEST_F(ReportSchemas, BoxReview) {
