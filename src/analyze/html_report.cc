@@ -137,6 +137,34 @@ void NetworkSection(std::string& h, const nlohmann::json& r, const std::vector<n
   h += "</table>";
 }
 
+// "T1548.001" -> a link to https://attack.mitre.org/techniques/T1548/001/ (escaped).
+std::string TechniqueLink(const std::string& id) {
+  std::string url = id;
+  for (char& c : url)
+    if (c == '.') c = '/';
+  return fmt::format("<a href=\"https://attack.mitre.org/techniques/{}/\">{}</a>", HtmlEscape(url), HtmlEscape(id));
+}
+
+// Each technique of a finding, linked.
+std::string TechniqueLinks(const nlohmann::json& list) {
+  std::string out;
+  if (!list.is_array()) return out;
+  for (const auto& t : list)
+    if (t.is_string()) out += (out.empty() ? "" : " ") + TechniqueLink(t.get<std::string>());
+  return out;
+}
+
+// A matched event as a readable key/value table (scalars as text, anything nested as compact JSON).
+std::string KeyValues(const nlohmann::json& event) {
+  if (!event.is_object()) return "<code>" + HtmlEscape(DumpJson(event)) + "</code>";
+  std::string out = "<table class=kv>";
+  for (const auto& [key, value] : event.items()) {
+    const std::string text = value.is_string() ? value.get<std::string>() : DumpJson(value);
+    out += fmt::format("<tr><th>{}</th><td><code>{}</code></td></tr>", HtmlEscape(key), HtmlEscape(text));
+  }
+  return out + "</table>";
+}
+
 // Every technique observed, with its level and evidence (report.json's observed_techniques), and
 // how the verdict came about (verdict_reasons): both apart from the verdict.
 void ObservedTechniques(std::string& h, const nlohmann::json& r) {
@@ -151,9 +179,6 @@ void ObservedTechniques(std::string& h, const nlohmann::json& r) {
   for (const auto& t : *observed) {
     if (!t.is_object() || !t.contains("technique") || !t["technique"].is_string()) continue;
     const std::string id = t["technique"].get<std::string>();
-    std::string url = id;
-    for (char& c : url)
-      if (c == '.') c = '/';
     std::string evidence;
     if (t.contains("evidence") && t["evidence"].is_array()) {
       for (const auto& e : t["evidence"]) {
@@ -163,8 +188,8 @@ void ObservedTechniques(std::string& h, const nlohmann::json& r) {
       }
     }
     const uint64_t seen = t.contains("observations") && t["observations"].is_number_unsigned() ? t["observations"].get<uint64_t>() : 0;
-    h += fmt::format("<tr><td><a href=\"https://attack.mitre.org/techniques/{}/\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                     HtmlEscape(url), HtmlEscape(id), HtmlEscape(t.value("level", "")), seen, evidence);
+    h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", TechniqueLink(id), HtmlEscape(t.value("level", "")), seen,
+                     evidence);
   }
   h += "</table>";
 }
@@ -178,32 +203,25 @@ std::string RenderHtmlReport(const nlohmann::json& r, const std::vector<nlohmann
 body{font-family:sans-serif;margin:2em;max-width:1100px;color:#222}h1{margin-bottom:0}
 .badge{display:inline-block;padding:.3em .8em;border-radius:4px;color:#fff;font-weight:bold}
 table{border-collapse:collapse;width:100%;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:4px 6px;text-align:left;vertical-align:top;font-size:13px}
-th{background:#f0f0f0}code{font-size:12px;word-break:break-all}.dim{color:#777}ul.tree{list-style:none;padding-left:0}
+th{background:#f0f0f0}code{font-size:12px;word-break:break-all}table.kv{margin:0}table.kv th{width:1%;white-space:nowrap;font-weight:normal}.dim{color:#777}ul.tree{list-style:none;padding-left:0}
 </style></head><body>)";
   h += fmt::format("<h1>airlock analysis: {}</h1>", HtmlEscape(r["sample"].value("name", "")));
+  const std::string techniques = TechniqueLinks(r.value("techniques", nlohmann::json::array()));
   h += fmt::format("<p><span class=badge style='background:{}'>{}</span> score {:.1f}/10 &nbsp; techniques: {}</p>", color,
-                   HtmlEscape(verdict), r.value("score", 0.0), HtmlEscape([&] {
-                     std::string t;
-                     for (const auto& x : r["techniques"]) t += (t.empty() ? "" : ", ") + x.get<std::string>();
-                     return t.empty() ? std::string("none") : t;
-                   }()));
-  h += fmt::format("<p>sha256 <code>{}</code>, {} bytes, runner: {} ({})</p>", HtmlEscape(r["sample"].value("sha256", "")),
+                   HtmlEscape(verdict), r.value("score", 0.0), techniques.empty() ? std::string("none") : techniques);
+  h += fmt::format("<p>sha256 <code>{}</code>, {} bytes, runner: {} ({})</p>", HtmlEscape(r["sample"].value("hashes", nlohmann::json::object()).value("sha256", "")),
                    r["sample"].value("size", 0), HtmlEscape(r["runner"].value("kind", "")), HtmlEscape(r["runner"].value("why", "")));
 
   ObservedTechniques(h, r);
 
   h += "<h2>Findings</h2><table><tr><th>level</th><th>rule</th><th>techniques</th><th>evidence</th></tr>";
   for (const auto& m : r["behavior"]["matches"]) {
-    std::string techs;
-    for (const auto& t : m["techniques"]) techs += t.get<std::string>() + " ";
-    h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>", HtmlEscape(m.value("level", "")),
-                     HtmlEscape(m.value("title", "")), HtmlEscape(techs), HtmlEscape(DumpJson(m["event"])));
+    h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", HtmlEscape(m.value("level", "")),
+                     HtmlEscape(m.value("title", "")), TechniqueLinks(m["techniques"]), KeyValues(m["event"]));
   }
   for (const auto& f : r["static"]["findings"]) {
-    std::string techs;
-    for (const auto& t : f["techniques"]) techs += t.get<std::string>() + " ";
     h += fmt::format("<tr><td>static {}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>", f.value("severity", 0),
-                     HtmlEscape(f.value("title", "")), HtmlEscape(techs), HtmlEscape(f.value("evidence", "") + " @ " + f.value("object", "")));
+                     HtmlEscape(f.value("title", "")), TechniqueLinks(f["techniques"]), HtmlEscape(f.value("evidence", "") + " @ " + f.value("object", "")));
   }
   h += "</table>";
 

@@ -64,6 +64,17 @@ TEST_P(AnalyzeCorpus, VerdictAndTechniques) {
   EXPECT_NE(html.find("<h2>Process tree</h2>"), std::string::npos);
   EXPECT_NE(html.find(verdict), std::string::npos);
   EXPECT_EQ(html.find("<script"), std::string::npos) << "the HTML report must be static";
+  // Analyst-readable: matched events as key/value tables (never raw JSON), techniques linked to ATT&CK.
+  if (!report["behavior"]["matches"].empty()) {
+    EXPECT_NE(html.find("<table class=kv>"), std::string::npos) << name;
+    EXPECT_EQ(html.find("{&quot;EventID&quot;"), std::string::npos) << name << ": an event shown as raw JSON";
+  }
+  for (const auto& t : report["techniques"]) {
+    std::string url = t.get<std::string>();
+    for (char& c : url)
+      if (c == '.') c = '/';
+    EXPECT_NE(html.find("https://attack.mitre.org/techniques/" + url + "/"), std::string::npos) << name << ": " << url;
+  }
   fs::remove_all(out);
 }
 
