@@ -16,23 +16,33 @@ using nlohmann::json;
 
 namespace {
 
+// `path` with the sandbox's input path `inside` replaced by `shown_as` (a whole path component only).
+std::string Shown(const std::string& path, const std::string& inside, const std::string& shown_as) {
+  if (inside.empty() || !path.starts_with(inside)) return path;
+  const std::string rest = path.substr(inside.size());
+  return rest.empty() || rest.starts_with(" > ") || rest.starts_with("/") ? shown_as + rest : path;
+}
+
 // Flattens the findings of a scan report's object tree (depth-bounded: the tree is untrusted).
-void CollectFindings(const json& obj, json& out, int depth) {
+void CollectFindings(const json& obj, json& out, int depth, const std::string& inside, const std::string& shown_as) {
   if (!obj.is_object() || depth > 64) return;
-  const std::string path = obj.contains("path") && obj["path"].is_string() ? obj["path"].get<std::string>() : "";
+  const std::string path = Shown(obj.contains("path") && obj["path"].is_string() ? obj["path"].get<std::string>() : "", inside, shown_as);
   if (auto f = obj.find("findings"); f != obj.end() && f->is_array()) {
     for (const auto& x : *f) {
       if (!x.is_object()) continue;
       json finding = x;
       finding["object"] = path;
       finding["path"] = path;  // deprecated: "object"
+      if (finding.contains("evidence") && finding["evidence"].is_string()) {
+        finding["evidence"] = Shown(finding["evidence"].get<std::string>(), inside, shown_as);  // a name finding names the object
+      }
       if (!finding.contains("rule") && finding.contains("id")) finding["rule"] = finding["id"];
       if (!finding.contains("techniques") || !finding["techniques"].is_array()) finding["techniques"] = json::array();
       out.push_back(std::move(finding));
     }
   }
   if (auto c = obj.find("children"); c != obj.end() && c->is_array()) {
-    for (const auto& child : *c) CollectFindings(child, out, depth + 1);
+    for (const auto& child : *c) CollectFindings(child, out, depth + 1, inside, shown_as);
   }
 }
 
@@ -79,7 +89,7 @@ json ParseScanOutput(const std::string& out, int exit_code, const std::string& e
   return json{{"error", fmt::format("static triage failed (exit {}): {}", exit_code, err.substr(0, 500))}};
 }
 
-StaticResult ReadScanReport(const json& scan) {
+StaticResult ReadScanReport(const json& scan, const std::string& inside, const std::string& shown_as) {
   StaticResult r;
   if (!scan.is_object()) return r;
   r.verdict = ReportVerdict(scan);
@@ -92,7 +102,7 @@ StaticResult ReadScanReport(const json& scan) {
   if (!r.error.empty()) r.verdict = "error";
   auto objects = scan.find("objects");
   if (objects == scan.end() || !objects->is_array()) return r;
-  for (const auto& o : *objects) CollectFindings(o, r.findings, 0);
+  for (const auto& o : *objects) CollectFindings(o, r.findings, 0, inside, shown_as);
   if (objects->empty() || !(*objects)[0].is_object()) return r;
   const json& root = (*objects)[0];
   if (auto h = root.find("hashes"); h != root.end() && h->is_object()) {

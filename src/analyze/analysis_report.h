@@ -46,7 +46,9 @@ struct StaticResult {
   nlohmann::json type;                                 // the first object's {mime, description}, or null
   std::string error;                                   // the report's own "error"
 };
-StaticResult ReadScanReport(const nlohmann::json& scan);
+// `inside` is where the scanner saw its input in its sandbox ("/in"): each finding's object is shown
+// as `shown_as` instead ("sample.sh", "sample.sh > member"), never as the sandbox's own path.
+StaticResult ReadScanReport(const nlohmann::json& scan, const std::string& inside = "", const std::string& shown_as = "");
 
 // The sample's output as the report keeps it: the first 64 KiB of each stream and the exit code.
 nlohmann::json OutputSection(const std::string& out, const std::string& err, int exit_code);

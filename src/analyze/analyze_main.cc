@@ -96,7 +96,7 @@ class Analysis {
   void DetonationPhase();
   void RulesPhase();
   void DroppedPhase();
-  json TriageDropped(const std::string& host_path);
+  json TriageDropped(const std::string& host_path, const std::string& inside);
   void BrowserPhase();
   int Finish();
   void PrintSummary(const Verdict& v) const;
@@ -217,7 +217,7 @@ void Analysis::StaticPhase() {
   }
   report_["static"] = {{"verdict", "error"}, {"score", 0.0}, {"findings", findings_}};
   Progress(unpack_members_ ? "[1/4] static triage, unpacking the archive" : "[1/4] static triage");
-  StaticResult s = ReadScanReport(StaticTriage(staged_, unpack_members_ ? members_dir_ : ""));
+  StaticResult s = ReadScanReport(StaticTriage(staged_, unpack_members_ ? members_dir_ : ""), "/in", name_);
   static_score_ = s.score;
   techniques_.insert(s.techniques.begin(), s.techniques.end());
   if (!s.sha256.empty()) {
@@ -374,8 +374,8 @@ void Analysis::RulesPhase() {
 }
 
 // One dropped file's static triage (in its own sandbox): verdict, score, hash and findings.
-json Analysis::TriageDropped(const std::string& host_path) {
-  StaticResult s = ReadScanReport(StaticTriage(host_path));
+json Analysis::TriageDropped(const std::string& host_path, const std::string& inside) {
+  StaticResult s = ReadScanReport(StaticTriage(host_path), "/in", inside);
   techniques_.insert(s.techniques.begin(), s.techniques.end());
   static_score_ = std::max(static_score_, s.score);
   json d = {{"verdict", s.verdict}, {"score", s.score}, {"findings", s.findings}};
@@ -400,7 +400,7 @@ void Analysis::DroppedPhase() {
                            it->path().string().substr(root.size());
       if (inside.rfind(std::string(kBrowseProfileDir) + "/", 0) == 0) continue;  // the browser runner's own profile
       json d = {{"path", inside}, {"size", it->file_size(ec)}};
-      if (dropped_.size() < 50 && !a_.no_static && !Interrupted()) d.update(TriageDropped(it->path().string()));
+      if (dropped_.size() < 50 && !a_.no_static && !Interrupted()) d.update(TriageDropped(it->path().string(), inside));
       dropped_.push_back(d);
     }
   }

@@ -64,6 +64,10 @@ TEST_P(AnalyzeCorpus, VerdictAndTechniques) {
   EXPECT_NE(html.find("<h2>Process tree</h2>"), std::string::npos);
   EXPECT_NE(html.find(verdict), std::string::npos);
   EXPECT_EQ(html.find("<script"), std::string::npos) << "the HTML report must be static";
+  // No sandbox-internal path of the scanner's input: objects are named by the sample's name.
+  const std::string dumped = report.dump();
+  EXPECT_EQ(dumped.find("\"/in\""), std::string::npos) << name;
+  EXPECT_EQ(dumped.find("\"/in > "), std::string::npos) << name;
   // Analyst-readable: matched events as key/value tables (never raw JSON), techniques linked to ATT&CK.
   if (!report["behavior"]["matches"].empty()) {
     EXPECT_NE(html.find("<table class=kv>"), std::string::npos) << name;
