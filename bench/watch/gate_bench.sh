@@ -117,8 +117,9 @@ if command -v fapolicyd > /dev/null; then
 else
   echo "fapolicyd: not installed (apt-get install fapolicyd), not measured"
 fi
-for round in $(seq "$ROUNDS"); do
-  echo "round $round"
+# One round of every variant on the current workload (runner_cmd), headed by LABEL.
+round_of_variants() {
+  echo "$1"
   run "bare" "" "" ""
   rm -f "$work/watch.log"
   run "airlock watch --enforce" "$watch_start" "$work/watch.log" " ready pid="
@@ -130,19 +131,7 @@ for round in $(seq "$ROUNDS"); do
     run "fapolicyd 1.1.7" "fapolicyd --debug-deny > '$work/fapolicyd.log' 2>&1" "$work/fapolicyd.log" "Starting to listen for events"
     { grep -c "dec=deny" "$work/fapolicyd.log" || true; } | sed 's/^/  fapolicyd denials during the run: /'
   fi
-done
+}
+for round in $(seq "$ROUNDS"); do round_of_variants "round $round"; done
 runner_cmd=("$work/make_runner.sh" "$work/proj" "$((MAKE_FILES + 1))")
-for round in $(seq "$ROUNDS"); do
-  echo "make round $round"
-  run "bare" "" "" ""
-  rm -f "$work/watch.log"
-  run "airlock watch --enforce" "$watch_start" "$work/watch.log" " ready pid="
-  { grep -c " deny " "$work/watch.log" || true; } | sed 's/^/  airlock watch denials during the run: /'
-  rm -f "$work/watch.log"
-  run "airlock watch (exec only)" "$watch_start --no-interpreters" "$work/watch.log" " ready pid="
-  if [ "$have_fapolicyd" = 1 ]; then
-    rm -f "$work/fapolicyd.log"
-    run "fapolicyd 1.1.7" "fapolicyd --debug-deny > '$work/fapolicyd.log' 2>&1" "$work/fapolicyd.log" "Starting to listen for events"
-    { grep -c "dec=deny" "$work/fapolicyd.log" || true; } | sed 's/^/  fapolicyd denials during the run: /'
-  fi
-done
+for round in $(seq "$ROUNDS"); do round_of_variants "make round $round"; done
