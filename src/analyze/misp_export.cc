@@ -9,7 +9,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string Text(const json& j, const char* key) { return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : ""; }
+std::string Field(const json& j, const char* key) { return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : ""; }
 
 class Attributes {
  public:
@@ -18,7 +18,7 @@ class Attributes {
     list_.push_back({{"type", type}, {"category", category}, {"value", value}, {"to_ids", to_ids}, {"comment", comment}});
   }
   void AddHashes(const json& hashes, const std::string& category, bool to_ids, const std::string& comment) {
-    for (const char* kind : {"sha256", "sha1", "md5"}) Add(kind, category, Text(hashes, kind), to_ids, comment);
+    for (const char* kind : {"sha256", "sha1", "md5"}) Add(kind, category, Field(hashes, kind), to_ids, comment);
   }
   json Take() { return std::move(list_); }
 
@@ -31,14 +31,14 @@ class Attributes {
 
 json MispEvent(const json& report) {
   const json r = report.is_object() ? report : json::object();
-  const std::string verdict = Text(r, "verdict"), name = Text(r.value("sample", json::object()), "name");
+  const std::string verdict = Field(r, "verdict"), name = Field(r.value("sample", json::object()), "name");
   Attributes attrs;
   if (r.contains("sample") && r["sample"].is_object()) attrs.AddHashes(r["sample"].value("hashes", json::object()), "Payload delivery", true, "the sample " + name);
   if (r.contains("dropped") && r["dropped"].is_array()) {
     for (const auto& d : r["dropped"]) {
       if (!d.is_object()) continue;
-      const std::string v = Text(d, "verdict");
-      attrs.AddHashes(d.value("hashes", json::object()), "Artifacts dropped", v == "malicious" || v == "suspicious", "dropped " + Text(d, "path") + " (" + v + ")");
+      const std::string v = Field(d, "verdict");
+      attrs.AddHashes(d.value("hashes", json::object()), "Artifacts dropped", v == "malicious" || v == "suspicious", "dropped " + Field(d, "path") + " (" + v + ")");
     }
   }
   const json net = r.value("network", json::object());
@@ -46,13 +46,13 @@ json MispEvent(const json& report) {
     for (const auto& d : net["domains"]) if (d.is_string()) attrs.Add("domain", "Network activity", d.get<std::string>(), true, "queried by the sample");
   }
   if (net.is_object() && net.contains("urls") && net["urls"].is_array()) {
-    for (const auto& u : net["urls"]) attrs.Add("url", "Network activity", Text(u, "url"), true, "requested by the sample (" + Text(u, "method") + ")");
+    for (const auto& u : net["urls"]) attrs.Add("url", "Network activity", Field(u, "url"), true, "requested by the sample (" + Field(u, "method") + ")");
   }
   json tags = json::array({{{"name", "airlock:verdict=\"" + (verdict.empty() ? "error" : verdict) + "\""}}});
   if (r.contains("techniques") && r["techniques"].is_array()) {
     for (const auto& t : r["techniques"]) if (t.is_string()) tags.push_back({{"name", "misp-galaxy:mitre-attack-pattern=\"" + t.get<std::string>() + "\""}});
   }
-  const std::string started = Text(r, "started");
+  const std::string started = Field(r, "started");
   return {{"Event",
            {{"info", "airlock analyze: " + name + " (" + (verdict.empty() ? "error" : verdict) + ")"},
             {"date", started.size() >= 10 ? started.substr(0, 10) : std::string()},
