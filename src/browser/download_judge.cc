@@ -14,15 +14,16 @@
 
 #include "core/helper_path.h"
 #include "core/json_text.h"
+#include "core/report_envelope.h"
 #include "core/unique_fd.h"
 #include "policy/profile_loader.h"
 #include "process/spawn.h"
 #include "runapi/scan_request.h"
+#include "watch/trust_policy.h"
 
 namespace airlock::browser {
 namespace {
 
-int Rank(const std::string& verdict) { return verdict == "malicious" ? 2 : verdict == "suspicious" ? 1 : 0; }
 
 bool EndsWithSvg(std::string url) {
   url = url.substr(0, url.find_first_of("?#"));
@@ -49,12 +50,12 @@ Result<ScanAnswer> ParseScanAnswer(const std::string& json_text) {
 bool IsRunnable(const std::string& held_file) {
   UniqueFd fd(::open(held_file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   char head[4] = {};
-  if (!fd || ::read(fd.get(), head, sizeof head) < 2) return false;
-  return std::string_view(head, 4) == std::string_view("\x7f" "ELF", 4) || (head[0] == '#' && head[1] == '!');
+  const ssize_t n = fd ? ::read(fd.get(), head, sizeof head) : -1;
+  return n > 0 && watch::LooksRunnable(std::string_view(head, static_cast<size_t>(n)));
 }
 
 ScanAnswer Worse(const ScanAnswer& a, const ScanAnswer& b) {
-  ScanAnswer w = Rank(b.verdict) > Rank(a.verdict) ? b : a;
+  ScanAnswer w = VerdictRank(b.verdict) > VerdictRank(a.verdict) ? b : a;
   w.score = std::max(a.score, b.score);
   w.techniques = a.techniques;
   for (const auto& t : b.techniques) {
@@ -91,7 +92,7 @@ void ApplyVerdict(const ScanAnswer& scan, HeldDownload& d) {
   if (d.scripted) {
     const std::string technique = EndsWithSvg(d.referrer) ? "T1027.017" : "T1027.006";
     if (std::find(d.techniques.begin(), d.techniques.end(), technique) == d.techniques.end()) d.techniques.push_back(technique);
-    if (Rank(d.verdict) < 1) {
+    if (VerdictRank(d.verdict) < VerdictRank(kVerdictSuspicious)) {
       d.verdict = "suspicious";
       d.score = std::max(d.score, 6.0);
     }

@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -37,27 +36,6 @@ int Fail(const std::string& what) {
   return 2;
 }
 
-// A private directory for what the sandbox is handed (mode 0700, the sandbox's host uid's), removed
-// with everything in it when this goes.
-class HandedDir {
- public:
-  HandedDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base != nullptr && *base == '/' ? base : "/tmp") + "/airlock-scan.XXXXXX";
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~HandedDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  HandedDir(const HandedDir&) = delete;
-  HandedDir& operator=(const HandedDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 // The compiled rules (rules.yarc) and a copy of the block-list (blocklist.sha256) in `dir`; the
 // inner scanner's arguments that name them.
 Result<std::vector<std::string>> HandRules(const ScanOptions& options, const std::string& dir) {
@@ -72,10 +50,7 @@ Result<std::vector<std::string>> HandRules(const ScanOptions& options, const std
   if (const std::string list = ScanBlocklistPath(options); !list.empty()) {
     auto text = ReadWholeFile(list, 256u << 20);
     if (!text) return std::unexpected(std::move(text.error()).WithContext("block-list"));
-    UniqueFd out(::open((dir + "/blocklist.sha256").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (!out || ::write(out.get(), text->data(), text->size()) != static_cast<ssize_t>(text->size())) {
-      return ErrnoError("copy the block-list for the sandbox");
-    }
+    if (!WriteNewFile(dir + "/blocklist.sha256", *text)) return ErrnoError("copy the block-list for the sandbox");
     if (!HandToSandbox(dir + "/blocklist.sha256")) return ErrnoError("hand the block-list to the sandbox");
     args.insert(args.end(), {"--blocklist", std::string(kRulesInside) + "/blocklist.sha256"});
   }
@@ -150,7 +125,7 @@ int RunConfinedScan(const ScanOptions& options, const ConfinedScanFlags& flags) 
     UniqueFd dir(::open(options.extract_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!dir) return Fail(fmt::format("open extract directory {}: {}", options.extract_dir, strerror(errno)));
   }
-  HandedDir handed;
+  ScanTempDir handed("airlock-scan");  // what the sandbox is handed: its rules
   if (handed.path().empty()) return Fail("cannot create a private directory for the sandbox's rules");
   auto rule_args = HandRules(options, handed.path());
   if (!rule_args) return Fail(rule_args.error().What());

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <filesystem>
 
 namespace airlock::scan {
 
@@ -49,6 +51,30 @@ uid_t SandboxHostUid() { return ::geteuid() == 0 ? 65534 : ::geteuid(); }
 bool HandToSandbox(const std::string& path) {
   if (::geteuid() != 0) return true;
   return ::lchown(path.c_str(), SandboxHostUid(), SandboxHostUid()) == 0;
+}
+
+bool WriteNewFile(const std::string& path, std::string_view data) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd) return false;
+  while (!data.empty()) {
+    ssize_t n = ::write(fd.get(), data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+ScanTempDir::ScanTempDir(const char* prefix) {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base != nullptr && *base == '/' ? base : "/tmp") + "/" + prefix + ".XXXXXX";
+  if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
+}
+
+ScanTempDir::~ScanTempDir() {
+  if (path_.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);  // never follows symlinks
 }
 
 Result<std::string> ReadWholeFile(const std::string& path, uint64_t max_bytes, bool* truncated, bool no_follow) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "core/error.h"
 #include "core/unique_fd.h"
@@ -23,6 +24,24 @@ Result<std::string> ReadBounded(int fd, const std::string& name, uint64_t max_by
 uid_t SandboxHostUid();
 // Hands `path` (never following a link) to SandboxHostUid() when we are root; a no-op otherwise.
 bool HandToSandbox(const std::string& path);
+
+// Writes `data` to a new file at `path` (O_EXCL | O_NOFOLLOW, mode 0600: never over an existing file
+// or through a link); false on any error (errno says which).
+bool WriteNewFile(const std::string& path, std::string_view data);
+
+// A fresh private directory $TMPDIR/<prefix>.XXXXXX (else under /tmp; mkdtemp: mode 0700), removed
+// with everything in it (never following links) when this goes. path() is "" when it could not be made.
+class ScanTempDir {
+ public:
+  explicit ScanTempDir(const char* prefix);
+  ~ScanTempDir();
+  ScanTempDir(const ScanTempDir&) = delete;
+  ScanTempDir& operator=(const ScanTempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 // OpenInputFile, then ReadBounded.
 Result<std::string> ReadWholeFile(const std::string& path, uint64_t max_bytes, bool* truncated = nullptr,

@@ -189,7 +189,7 @@ Result<std::unique_ptr<YaraRules>> YaraRules::Load(const std::vector<std::string
     (void)MakePrivateDirs(cache_dir);  // best effort, like the cache itself: yr_rules_save fails below
     std::string tmp = out->cache_path_ + ".tmp." + std::to_string(::getpid()) + "." +
                       std::to_string(reinterpret_cast<uintptr_t>(out.get()));
-    if (yr_rules_save(out->rules_, tmp.c_str()) == ERROR_SUCCESS) {
+    if (out->Save(tmp)) {
       std::filesystem::rename(tmp, out->cache_path_, ec);
     }
     if (ec) std::filesystem::remove(tmp, ec);

@@ -25,6 +25,7 @@
 #include "policy/profile_loader.h"
 #include "process/spawn.h"
 #include "runapi/scan_request.h"
+#include "watch/trust_policy.h"
 #include "watch/xattr_names.h"
 
 namespace airlock::watch {
@@ -98,8 +99,6 @@ Result<Staged> CopyAndHash(int in, const std::string& out_path, HostIds owner) {
   if (::fchmod(out.get(), 0500) != 0) return ErrnoError("chmod " + out_path);
   return s;
 }
-
-bool Runnable(const std::string& head) { return head.starts_with("\x7f" "ELF") || head.starts_with("#!"); }
 
 }  // namespace
 
@@ -248,7 +247,7 @@ struct Judge::Impl {
     Verdict v = VerdictOfReport(*scan, &score);
     if (v == Verdict::kUnknown) return Fail(staged->sha256, job.path, "static triage gave no verdict");
     nlohmann::json detail = {{"static", {{"verdict", VerdictName(v)}, {"score", score}}}};
-    if (o.detonate && Runnable(staged->head) && v != Verdict::kMalicious) {
+    if (o.detonate && LooksRunnable(staged->head) && v != Verdict::kMalicious) {
       auto report = Detonate(*dir);
       double dscore = 0;
       Verdict dv = report ? VerdictOfReport(*report, &dscore) : Verdict::kUnknown;

@@ -27,38 +27,6 @@ bool Executable(const std::string& p) { return !p.empty() && access(p.c_str(), X
 // Set once at start-up, before any thread (ExtractInThisSandbox).
 bool g_in_place = false;
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base != nullptr && *base == '/' ? base : "/tmp") + "/airlock-extract.XXXXXX";
-    if (mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    if (path_.empty()) return;
-    std::error_code ec;
-    fs::remove_all(path_, ec);  // never follows symlinks
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-bool WriteFile(const std::string& path, std::string_view data) {
-  UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd) return false;
-  while (!data.empty()) {
-    ssize_t n = write(fd.get(), data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
 // Reads regular files under `root` (never following links) into `out`, within the budget.
 void ReadBack(const std::string& root, const ExtractBudget& budget, ExtractOutcome& out) {
   std::error_code ec;
@@ -143,7 +111,7 @@ ExtractOutcome RunSandboxedExtractor(const SandboxedExtractor& x, std::string_vi
     return out;
   }
   out.status = ExtractOutcome::Status::kFailed;
-  TempDir tmp;
+  ScanTempDir tmp("airlock-extract");
   if (tmp.path().empty()) {
     out.detail = "cannot create a temporary directory";
     return out;
@@ -155,8 +123,8 @@ ExtractOutcome RunSandboxedExtractor(const SandboxedExtractor& x, std::string_vi
   }
   // The tool's sandbox reads and writes these as its host uid (in place, it is us).
   auto hand = [](const std::string& p) { return g_in_place || HandToSandbox(p); };
-  if (mkdir(in.c_str(), 0700) != 0 || mkdir(dst.c_str(), 0700) != 0 || !WriteFile(file, archive) ||
-      !WriteFile(in + "/passwords", list) || !hand(in) || !hand(file) || !hand(in + "/passwords") || !hand(dst)) {
+  if (mkdir(in.c_str(), 0700) != 0 || mkdir(dst.c_str(), 0700) != 0 || !WriteNewFile(file, archive) ||
+      !WriteNewFile(in + "/passwords", list) || !hand(in) || !hand(file) || !hand(in + "/passwords") || !hand(dst)) {
     out.detail = "cannot prepare the sandbox's directories";
     return out;
   }
