@@ -58,7 +58,7 @@ _airlock() {
         --fail-mode) COMPREPLY=($(compgen -W "closed open" -- "$cur")); return ;;
         --interpreter-reads) COMPREPLY=($(compgen -W "downloads untrusted" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "status --monitor --enforce --config --fail-mode --decision-timeout --state-dir --watch --mark-fs --mark-mount --allow --no-dpkg --dpkg-info --no-interpreters --interpreter-reads --concurrency --no-detonate --detonate-timeout --log --json --help" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "status --monitor --enforce --config --fail-mode --decision-timeout --state-dir --watch --mark-fs --mark-mount --allow --no-dpkg --dpkg-info --no-interpreters --interpreter-reads --concurrency --queue-limit --max-file-size-mb --watch-flat --watch-max-dirs --no-start-sweep --build-dir --builder --no-detonate --detonate-timeout --log --json --help" -- "$cur")) ;;
     verdicts)
       case "$prev" in
         --state-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;

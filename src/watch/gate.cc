@@ -133,6 +133,17 @@ struct Gate::Impl {
     stats.ignored.fetch_add(1, std::memory_order_relaxed);
   }
 
+  // Content without a verdict in a build directory, written last by a verified builder: trusted.
+  bool TrustAsBuilt(Pending& p, const std::string& sha, std::string& why) {
+    if (o.builds == nullptr || !o.builds->InBuildDir(PathOf(p))) return false;
+    auto by = o.builds->BuiltBy(p.fd.get());
+    if (!by) return false;
+    trust.SetVerdict(sha, Verdict::kClean);  // memory first, as the judge does
+    if (hooks.on_built) hooks.on_built(PathOf(p), sha, *by);
+    why = "built by " + *by;
+    return true;
+  }
+
   void Finish(Pending& p, const CachedDecision& d) {
     bool allow = true;
     std::string why;
@@ -147,12 +158,13 @@ struct Gate::Impl {
     } else {
       Verdict v = trust.VerdictOf(d.sha256);
       why = VerdictName(v);
+      if (v == Verdict::kUnknown && p.exec && TrustAsBuilt(p, d.sha256, why)) v = Verdict::kClean;
       if (VerdictAllowsRun(v)) IgnoreFromNowOn(p);
       if (!VerdictAllowsRun(v)) {
         bool download_rule_only = !p.exec && o.interpreter_reads == InterpreterReads::kDownloads;
         allow = download_rule_only && !d.watched && v == Verdict::kUnknown;
         if (!allow && IsSelfOrDescendant(p.pid, self)) return Answer(p, true);  // the daemon's own sandboxes
-        if (!allow && v == Verdict::kUnknown && hooks.on_unjudged) hooks.on_unjudged(PathOf(p), d.sha256, true);
+        if (!allow && v == Verdict::kUnknown && hooks.on_unjudged) hooks.on_unjudged(PathOf(p), d.sha256);
         if (v == Verdict::kUnknown) why = "not judged yet";
       }
     }
@@ -178,7 +190,11 @@ struct Gate::Impl {
     if (pid == self || ::fstat(p->fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return Answer(*p, true);
     // An interpreter's open of an empty file reads no code: allowed (a shell creating a file with `>`
     // opens it empty; fanotify does not say whether an open is for reading or writing).
-    if (!p->exec && (st.st_size == 0 || !IsInterpreterPath(ExeOf(pid)))) return Answer(*p, true);
+    if (!p->exec) {
+      const std::string exe = o.builds != nullptr || st.st_size != 0 ? ExeOf(pid) : std::string();
+      if (o.builds != nullptr) o.builds->NoteProcess(pid, exe);
+      if (st.st_size == 0 || !IsInterpreterPath(exe)) return Answer(*p, true);
+    }
     p->key = KeyOf(st);
     if (auto c = trust.cache().Find(p->key)) {
       stats.cache_hits.fetch_add(1, std::memory_order_relaxed);
@@ -265,13 +281,6 @@ struct Gate::Impl {
     }
   }
 
-  void OnWritten(UniqueFd fd) {
-    stats.written.fetch_add(1, std::memory_order_relaxed);
-    struct stat st{};
-    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) return;
-    if (hooks.on_unjudged) hooks.on_unjudged(ReachablePath(fd.get()), "", false);
-  }
-
   void ReaderLoop() {
     alignas(struct fanotify_event_metadata) std::array<char, 64 * 1024> buf;
     while (!stopping.load()) {
@@ -290,7 +299,6 @@ struct Gate::Impl {
         if (md->fd < 0) continue;  // FAN_Q_OVERFLOW: none with an unlimited queue
         UniqueFd fd(md->fd);
         if ((md->mask & (FAN_OPEN_EXEC_PERM | FAN_OPEN_PERM)) != 0) OnPermission(std::move(fd), md->pid, md->mask);
-        else if ((md->mask & FAN_CLOSE_WRITE) != 0 && md->pid != self) OnWritten(std::move(fd));
       }
     }
   }
@@ -313,9 +321,6 @@ struct Gate::Impl {
     const uint64_t perm = FAN_OPEN_EXEC_PERM | (o.gate_interpreters ? FAN_OPEN_PERM : 0);
     for (const auto& p : o.filesystem_marks) AIRLOCK_TRY_STATUS(Mark(FAN_MARK_FILESYSTEM, perm, p, "filesystem"), "gate");
     for (const auto& p : o.mount_marks) AIRLOCK_TRY_STATUS(Mark(FAN_MARK_MOUNT, perm, p, "mount"), "gate");
-    for (const auto& p : o.watch_dirs) {
-      if (auto m = Mark(0, FAN_CLOSE_WRITE | FAN_EVENT_ON_CHILD, p, "directory"); !m) Log(m.error().What() + " (not watched)");
-    }
     return Ok();
   }
 

@@ -4,8 +4,8 @@
 //  - One fanotify group (FAN_CLASS_CONTENT). Filesystem marks (FAN_MARK_FILESYSTEM: every access to
 //    that filesystem, through any mount, from any mount namespace) and mount marks (FAN_MARK_MOUNT:
 //    one mount object only; tests use them on copies in a private mount namespace) ask for
-//    FAN_OPEN_EXEC_PERM, and FAN_OPEN_PERM when interpreters are gated. Inode marks on the watched
-//    directories ask for FAN_CLOSE_WRITE of their children (non-recursive; writes through any mount).
+//    FAN_OPEN_EXEC_PERM, and FAN_OPEN_PERM when interpreters are gated. (Files written into the
+//    watched directories are the directory watcher's: dir_watcher.h.)
 //  - The reader thread never blocks on anything but /proc and fstat: a decision it can make from the
 //    decision cache, the path and the trust state is answered at once; one that needs a hash (first
 //    sight of a dpkg file, or a content not yet cached) goes to a verifier thread, which answers when
@@ -17,6 +17,9 @@
 //  - A file trusted by content (dpkg-verified, allow-listed hash, clean or released) gets an ignore mark
 //    on its inode: the kernel answers its later opens and execs itself until the file is modified
 //    (the kernel then drops the ignore mask). Trust by path is never handed to the kernel.
+//  - Builds (when `builds` is set): every open asked about notes its process with BuildTrust; an exec
+//    of content without a verdict in a build directory, that a verified builder wrote last, is
+//    allowed and the content trusted (clean, "built by <builder>").
 //  - Excluded: events of the daemon's own process are allowed at once; a refusal is turned into an
 //    allow when the process is one of the daemon's descendants (its scan and analysis sandboxes).
 //  - Destroying the Gate stops the threads and closes the group: the kernel allows every event still
@@ -34,6 +37,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "watch/build_trust.h"
 #include "watch/trust_state.h"
 
 namespace airlock::watch {
@@ -50,20 +54,23 @@ struct GateOptions {
   std::chrono::milliseconds decision_timeout{1000};
   std::vector<std::string> filesystem_marks;
   std::vector<std::string> mount_marks;
-  std::vector<std::string> watch_dirs;  // inode marks for FAN_CLOSE_WRITE
   bool gate_interpreters = true;
   InterpreterReads interpreter_reads = InterpreterReads::kDownloads;
   int verifiers = 2;
+  BuildTrust* builds = nullptr;  // transitive trust for builds (build_trust.h); off when null
 };
 
 struct GateHooks {
   std::function<void(std::string)> log;  // one event line; must not block
-  // Unknown content met (exec attempt: urgent) or a watched file written: must not block.
-  std::function<void(const std::string& path, const std::string& sha256, bool urgent)> on_unjudged;
+  // Unknown content met at an exec attempt (urgent for the judge): must not block.
+  std::function<void(const std::string& path, const std::string& sha256)> on_unjudged;
+  // Content without a verdict that a verified builder wrote (BuildTrust): trusted in memory already;
+  // the hook records it. Must not block.
+  std::function<void(const std::string& path, const std::string& sha256, const std::string& builder)> on_built;
 };
 
 struct GateStats {
-  std::atomic<uint64_t> events{0}, allowed{0}, denied{0}, would_deny{0}, cache_hits{0}, hashed{0}, watchdog{0}, written{0};
+  std::atomic<uint64_t> events{0}, allowed{0}, denied{0}, would_deny{0}, cache_hits{0}, hashed{0}, watchdog{0};
   std::atomic<uint64_t> ignored{0};  // inodes handed to the kernel's ignore mask (trusted by content)
 };
 

@@ -25,6 +25,7 @@
 #include "policy/profile_loader.h"
 #include "process/spawn.h"
 #include "runapi/scan_request.h"
+#include "watch/file_hash.h"
 #include "watch/trust_policy.h"
 #include "watch/xattr_names.h"
 
@@ -60,6 +61,7 @@ namespace fs = std::filesystem;
 struct Job {
   std::string path;
   std::string sha256;
+  std::string builder;  // set: trusted as built by it (RecordBuilt), not judged
 };
 
 struct Staged {
@@ -113,6 +115,7 @@ struct Judge::Impl {
   std::deque<Job> urgent, normal;
   std::set<std::string> queued;
   std::unordered_map<std::string, Clock::time_point> failed_at;  // by sha256
+  Clock::time_point last_full_log{};
   bool stopping = false;
   std::vector<std::thread> workers;
   HostIds scan_ids{::geteuid(), ::getegid()};
@@ -128,31 +131,41 @@ struct Judge::Impl {
     if (log) log(std::move(s));
   }
 
-  void Submit(const std::string& path, const std::string& sha, bool is_urgent) {
+  bool Submit(const std::string& path, const std::string& sha, bool is_urgent) {
     std::lock_guard lock(mu);
-    if (stopping || path.empty()) return;
+    if (stopping || path.empty()) return true;
     if (!sha.empty()) {
       auto f = failed_at.find(sha);
-      if (f != failed_at.end() && Clock::now() - f->second < std::chrono::seconds(30)) return;
+      if (f != failed_at.end() && Clock::now() - f->second < std::chrono::seconds(30)) return true;
     }
     if (queued.contains(path)) {
-      if (!is_urgent) return;
+      if (!is_urgent) return true;
       auto it = std::find_if(normal.begin(), normal.end(), [&](const Job& j) { return j.path == path; });
-      if (it == normal.end()) return;  // already urgent
+      if (it == normal.end()) return true;  // already urgent
       urgent.push_back(*it);
       normal.erase(it);
       cv.notify_one();
-      return;
+      return true;
     }
-    if (queued.size() >= o.queue_limit) {
-      stats.dropped.fetch_add(1, std::memory_order_relaxed);
-      Log(fmt::format("judge: queue full ({} files): {} not queued (stays unjudged; queued again at its next exec attempt)", o.queue_limit, path));
-      return;
-    }
+    if ((is_urgent ? urgent.size() : normal.size()) >= o.queue_limit) return Refuse(path, is_urgent);  // each priority its own bound
     queued.insert(path);
     (is_urgent ? urgent : normal).push_back(Job{path, sha});
     stats.submitted.fetch_add(1, std::memory_order_relaxed);
     cv.notify_one();
+    return true;
+  }
+
+  // A full queue (mu held): a normal job is left to the watcher's sweep; an urgent one is dropped
+  // (counted, logged once per second at most) and comes back at its next exec attempt.
+  bool Refuse(const std::string& path, bool is_urgent) {
+    stats.dropped.fetch_add(1, std::memory_order_relaxed);
+    const auto now = Clock::now();
+    if (now - last_full_log >= std::chrono::seconds(1)) {
+      last_full_log = now;
+      Log(fmt::format("judge: queue full ({} files): {} not queued ({}; {} refused so far)", o.queue_limit, Utf8Text(path),
+                      is_urgent ? "queued again at its next exec attempt" : "the watcher's sweep offers it again", stats.dropped.load()));
+    }
+    return false;
   }
 
   // A fresh private staging directory for worker `i`, owned by the scanner's sandbox ids.
@@ -201,7 +214,19 @@ struct Judge::Impl {
     TrustRecord rec{0, sha, v, score, std::move(detail), path, static_cast<int64_t>(std::time(nullptr)), 0};
     trust.SetVerdict(sha, v);  // memory first: the gate answers from it
     if (auto put = db.Put(rec); !put) Log("judge: " + put.error().What() + " (verdict kept in memory only)");
-    std::string value = fmt::format("{} sha256:{} {}", VerdictName(v), sha, rec.judged_at);
+    Label(fd, path, sha, v, rec.judged_at);
+    Log(fmt::format("verdict {} sha256:{} score={} path={}", VerdictName(v), sha, score, path));
+  }
+
+  // Content judged before: the file gets its labels; the database keeps the first judgement.
+  void RecordKnown(int fd, const std::string& path, const std::string& sha, Verdict v) {
+    stats.known.fetch_add(1, std::memory_order_relaxed);
+    Label(fd, path, sha, v, static_cast<int64_t>(std::time(nullptr)));
+    Log(fmt::format("verdict {} sha256:{} known path={}", VerdictName(v), sha, path));
+  }
+
+  void Label(int fd, const std::string& path, const std::string& sha, Verdict v, int64_t judged_at) {
+    std::string value = fmt::format("{} sha256:{} {}", VerdictName(v), sha, judged_at);
     if (::fsetxattr(fd, kVerdictXattr, value.data(), value.size(), 0) != 0) {
       Log(fmt::format("judge: cannot set {} on {}: {}", kVerdictXattr, path, std::strerror(errno)));
     }
@@ -209,7 +234,6 @@ struct Judge::Impl {
       std::string origin = "watch:" + fs::path(path).parent_path().string();
       (void)::fsetxattr(fd, kOriginXattr, origin.data(), origin.size(), XATTR_CREATE);  // informational; the log has the verdict
     }
-    Log(fmt::format("verdict {} sha256:{} score={} path={}", VerdictName(v), sha, score, path));
   }
 
   void Fail(const std::string& sha, const std::string& path, const std::string& why) {
@@ -225,6 +249,13 @@ struct Judge::Impl {
     Log(fmt::format("judge: {} not judged: {} (stays unknown: refused in enforce mode)", path, why));
   }
 
+  void RecordBuilt(int fd, const Job& job) {
+    auto sha = Sha256OfFd(fd);
+    if (!sha || *sha != job.sha256) return Log(fmt::format("judge: {} changed since it was built: judged as any file", job.path));
+    nlohmann::json detail = {{"basis", "build"}, {"builder", job.builder}};
+    Record(fd, job.path, job.sha256, Verdict::kClean, 0, DumpJson(detail));
+  }
+
   void JudgeOne(int worker, const Job& job) {
     UniqueFd fd(::open(job.path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     struct stat st{};
@@ -232,15 +263,16 @@ struct Judge::Impl {
       stats.skipped.fetch_add(1, std::memory_order_relaxed);
       return Log(fmt::format("judge: {} skipped: {}", job.path, fd ? "not a regular file" : std::strerror(errno)));
     }
+    if (!job.builder.empty()) return RecordBuilt(fd.get(), job);
     if (static_cast<uint64_t>(st.st_size) > o.max_file_size) return Fail(job.sha256, job.path, fmt::format("larger than {} bytes", o.max_file_size));
+    if (auto sha = Sha256OfFd(fd.get())) {
+      if (Verdict known = trust.VerdictOf(*sha); known != Verdict::kUnknown) return RecordKnown(fd.get(), job.path, *sha, known);
+    }
     auto dir = StageDir(worker);
     if (!dir) return Fail(job.sha256, job.path, dir.error().What());
     auto staged = CopyAndHash(fd.get(), *dir + "/sample", scan_ids);
     if (!staged) return Fail(job.sha256, job.path, staged.error().What());
-    if (Verdict known = trust.VerdictOf(staged->sha256); known != Verdict::kUnknown) {
-      stats.known.fetch_add(1, std::memory_order_relaxed);
-      return Record(fd.get(), job.path, staged->sha256, known, 0, "{}");
-    }
+    if (Verdict known = trust.VerdictOf(staged->sha256); known != Verdict::kUnknown) return RecordKnown(fd.get(), job.path, staged->sha256, known);
     auto scan = Scan(*dir);
     if (!scan) return Fail(staged->sha256, job.path, "static triage: " + scan.error().What());
     double score = 0;
@@ -270,10 +302,10 @@ struct Judge::Impl {
         auto& q = urgent.empty() ? normal : urgent;
         job = std::move(q.front());
         q.pop_front();
+        // No longer waiting: a write while it is judged queues the path again, for its new content.
+        if (job.builder.empty()) queued.erase(job.path);
       }
       JudgeOne(worker, job);
-      std::lock_guard lock(mu);
-      queued.erase(job.path);
     }
   }
 };
@@ -296,7 +328,14 @@ void Judge::Stop() {
   }
 }
 
-void Judge::Submit(const std::string& path, const std::string& sha256, bool urgent) { impl_->Submit(path, sha256, urgent); }
+void Judge::RecordBuilt(const std::string& path, const std::string& sha256, const std::string& builder) {
+  std::lock_guard lock(impl_->mu);
+  if (impl_->stopping) return;
+  impl_->urgent.push_front(Job{path, sha256, builder});  // not in `queued`: a later judging job stays
+  impl_->cv.notify_one();
+}
+
+bool Judge::Submit(const std::string& path, const std::string& sha256, bool urgent) { return impl_->Submit(path, sha256, urgent); }
 
 size_t Judge::QueueLength() {
   std::lock_guard lock(impl_->mu);

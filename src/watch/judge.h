@@ -2,20 +2,25 @@
 // gate's path (docs/ENDPOINT.md "Watching").
 //
 // Contract:
-//  - Submit never blocks: a bounded queue (queue_limit) with two priorities; an urgent job (someone
-//    tried to run or interpret the file) goes before every normal one (a file landing in a watched
-//    directory). A path already queued is not queued twice (an urgent submit promotes it). A full
-//    queue drops the job, counts and logs it: the file stays unjudged (refused in enforce mode) and
-//    is queued again at its next exec attempt.
+//  - Submit never blocks: two queues of at most queue_limit jobs each; an urgent job (someone tried
+//    to run or interpret the file) goes before every normal one (a file landing in a watched
+//    directory), and a flood of normal ones never keeps it out. A path already queued is not queued
+//    twice while it waits (an urgent submit promotes it); once a worker has taken it, a new submit
+//    queues it again (a file rewritten while judged is judged again). A full queue refuses a normal
+//    job (Submit returns false: the directory watcher retries it in its sweep) and drops an urgent
+//    one, counted and logged: the file stays unjudged (refused in enforce mode) and is queued again
+//    at its next exec attempt.
 //  - `concurrency` workers. Each opens the path (O_NOFOLLOW, regular files only; a file deleted or
-//    unreadable before its turn is logged and skipped), copies it into its private staging directory
+//    unreadable before its turn is logged and skipped), hashes it in place (content with a verdict
+//    already: recorded, nothing staged), else copies it into its private staging directory
 //    while hashing (SHA-256 of the staged copy is the content judged: a file changing meanwhile is
 //    judged as copied, and its new content is unknown until judged in turn), and, unless the content
 //    already has a verdict, runs `airlock scan --json` in a sandbox (runapi/scan_request.h) and, for
 //    runnable content (ELF, #!) not already malicious and with detonation on, `airlock analyze`.
 //    Larger than max_file_size: not judged (logged; stays unknown).
 //  - A verdict goes to the trust database, the in-memory trust state, and the file's xattrs
-//    (xattr_names.h), then one log line "verdict <v> sha256:<hex> path=<path>". A failed analysis
+//    (xattr_names.h), then one log line "verdict <v> sha256:<hex> score=<s> path=<path>" (content
+//    judged before: "... known path=<path>", labels only, the database keeps the first). A failed analysis
 //    stores nothing (the content stays unknown) and is not retried for the same content for 30 s.
 #pragma once
 
@@ -52,7 +57,11 @@ class Judge {
   Judge(const Judge&) = delete;
   Judge& operator=(const Judge&) = delete;
 
-  void Submit(const std::string& path, const std::string& sha256, bool urgent);
+  // False when the queue is full and the job was not taken (see above); true when queued or already queued.
+  bool Submit(const std::string& path, const std::string& sha256, bool urgent);
+  // Content the gate trusted as built (build_trust.h): recorded clean ("basis": "build") if the file
+  // still has that content, else logged. Goes before every other job; never blocks.
+  void RecordBuilt(const std::string& path, const std::string& sha256, const std::string& builder);
   void Stop();  // running analyses are killed with the daemon's children (kill_with_caller)
   size_t QueueLength();
   const JudgeStats& stats() const;

@@ -65,6 +65,10 @@ Status Apply(WatchConfig& c, const std::string& key, const std::string& v) {
     auto n = ParseInt(v, 1, 1000000);
     if (!n) return fail(n.error());
     c.queue_limit = static_cast<size_t>(*n);
+  } else if (key == "watch_max_dirs") {
+    auto n = ParseInt(v, 1, 1000000);
+    if (!n) return fail(n.error());
+    c.watch_max_dirs = static_cast<size_t>(*n);
   } else if (key == "max_file_size_mb") {
     auto n = ParseInt(v, 1, 1 << 20);
     if (!n) return fail(n.error());
@@ -79,26 +83,34 @@ Status Apply(WatchConfig& c, const std::string& key, const std::string& v) {
     c.log = v;
   } else if (key == "dpkg_info_dir") {
     c.dpkg_info_dir = v;
-  } else if (key == "dpkg" || key == "detonate" || key == "interpreters") {
+  } else if (key == "dpkg" || key == "detonate" || key == "interpreters" || key == "sweep_at_start") {
     if (v != "true" && v != "false") return MakeError(key + ": expected true or false");
     bool b = v == "true";
-    (key == "dpkg" ? c.dpkg : key == "detonate" ? c.detonate : c.gate.gate_interpreters) = b;
-  } else if (key == "watch") {
-    if (c.default_watch) c.gate.watch_dirs.clear();
+    (key == "dpkg" ? c.dpkg : key == "detonate" ? c.detonate : key == "sweep_at_start" ? c.sweep_at_start : c.gate.gate_interpreters) = b;
+  } else if (key == "watch" || key == "watch_flat") {
+    if (c.default_watch) {
+      c.watch_dirs.clear();
+      c.watch_flat.clear();
+    }
     c.default_watch = false;
-    c.gate.watch_dirs.push_back(Dir(v));
+    (key == "watch" ? c.watch_dirs : c.watch_flat).push_back(Dir(v));
   } else if (key == "filesystem_marks" || key == "mount_marks") {
     c.default_marks = false;
     (key == "filesystem_marks" ? c.gate.filesystem_marks : c.gate.mount_marks).push_back(v);
   } else if (key == "allow") {
     c.allow.push_back(v);
+  } else if (key == "build_dirs") {
+    c.build_dirs.push_back(Dir(v));
+  } else if (key == "builders") {
+    if (v.empty() || v.find('/') != std::string::npos) return MakeError("builders: expected executable file names (no '/')");
+    c.builders.push_back(v);
   } else {
     return MakeError("unknown key '" + key + "'");
   }
   return Ok();
 }
 
-bool IsListKey(const std::string& k) { return k == "watch" || k == "filesystem_marks" || k == "mount_marks" || k == "allow"; }
+bool IsListKey(const std::string& k) { return k == "watch" || k == "watch_flat" || k == "build_dirs" || k == "builders" || k == "filesystem_marks" || k == "mount_marks" || k == "allow"; }
 
 }  // namespace
 
@@ -123,9 +135,10 @@ Status ParseWatchConfig(const std::string& text, const std::string& origin, Watc
         if (!e.is_string()) return bad("expected a list of strings");
         if (auto s = Apply(c, key, e.as_string()->get()); !s) return MakeError(origin + ": [watch]." + s.error().What());
       }
-      if (node.as_array()->empty() && key == "watch") {
+      if (node.as_array()->empty() && (key == "watch" || key == "watch_flat") && c.default_watch) {
         c.default_watch = false;
-        c.gate.watch_dirs.clear();
+        c.watch_dirs.clear();
+        c.watch_flat.clear();
       }
       continue;
     }
@@ -148,7 +161,9 @@ Status ApplyWatchFlags(const std::vector<std::string>& args, WatchConfig& c) {
   }
   static const std::set<std::string> kValued = {"--config", "--fail-mode", "--decision-timeout", "--state-dir", "--watch", "--mark-fs",
                                                 "--mark-mount", "--allow", "--dpkg-info", "--interpreter-reads", "--concurrency",
-                                                "--detonate-timeout", "--log", "--mode"};
+                                                "--detonate-timeout", "--log", "--mode", "--queue-limit",
+                                                "--max-file-size-mb", "--watch-max-dirs", "--watch-flat",
+                                                "--build-dir", "--builder"};
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     Status s = Ok();
@@ -160,7 +175,9 @@ Status ApplyWatchFlags(const std::vector<std::string>& args, WatchConfig& c) {
           {"--fail-mode", "fail_mode"}, {"--decision-timeout", "decision_timeout_ms"}, {"--state-dir", "state_dir"},
           {"--watch", "watch"}, {"--mark-fs", "filesystem_marks"}, {"--mark-mount", "mount_marks"}, {"--allow", "allow"},
           {"--dpkg-info", "dpkg_info_dir"}, {"--interpreter-reads", "interpreter_reads"}, {"--concurrency", "concurrency"},
-          {"--detonate-timeout", "detonate_timeout_s"}, {"--log", "log"}, {"--mode", "mode"}};
+          {"--detonate-timeout", "detonate_timeout_s"}, {"--log", "log"}, {"--mode", "mode"},
+          {"--queue-limit", "queue_limit"}, {"--max-file-size-mb", "max_file_size_mb"}, {"--watch-max-dirs", "watch_max_dirs"},
+          {"--watch-flat", "watch_flat"}, {"--build-dir", "build_dirs"}, {"--builder", "builders"}};
       for (const auto& [flag, key] : kMap) {
         if (a == flag) s = Apply(c, key, v);
       }
@@ -172,6 +189,8 @@ Status ApplyWatchFlags(const std::vector<std::string>& args, WatchConfig& c) {
       c.dpkg = false;
     } else if (a == "--no-detonate") {
       c.detonate = false;
+    } else if (a == "--no-start-sweep") {
+      c.sweep_at_start = false;
     } else if (a == "--no-interpreters") {
       c.gate.gate_interpreters = false;
     } else {
@@ -182,26 +201,43 @@ Status ApplyWatchFlags(const std::vector<std::string>& args, WatchConfig& c) {
   return Ok();
 }
 
+Status CheckWatchConfig(const WatchConfig& c) {
+  if (c.build_dirs.empty()) return Ok();
+  if (!c.gate.gate_interpreters) return MakeError("build_dirs: trust for builds needs the gate to see opens (interpreters = true; drop --no-interpreters)");
+  for (const auto& b : c.build_dirs) {
+    for (const auto* list : {&c.watch_dirs, &c.watch_flat}) {
+      for (const auto& w : *list) {
+        if (b.starts_with(w) || w.starts_with(b)) {
+          return MakeError("build_dirs: " + b + " and the watched " + w + " overlap (downloads are never trusted as builds: keep them apart)");
+        }
+      }
+    }
+  }
+  return Ok();
+}
+
 void FillDefaults(WatchConfig& c) {
   auto exists_dir = [](const std::string& p) {
     struct stat st{};
     return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
   };
-  if (c.default_watch && c.gate.watch_dirs.empty()) {
-    std::vector<std::string> dirs = {"/root/Downloads", "/tmp"};
+  if (c.default_watch && c.watch_dirs.empty() && c.watch_flat.empty()) {
+    if (exists_dir("/tmp")) c.watch_flat.push_back(Dir("/tmp"));  // its own entries: not every build tree below it
+    std::vector<std::string> dirs = {"/root/Downloads"};
     glob_t g{};
     if (::glob("/home/*/Downloads", GLOB_ONLYDIR | GLOB_NOSORT, nullptr, &g) == 0) {
       for (size_t i = 0; i < g.gl_pathc; ++i) dirs.emplace_back(g.gl_pathv[i]);
     }
     ::globfree(&g);
     for (const auto& d : dirs) {
-      if (exists_dir(d)) c.gate.watch_dirs.push_back(Dir(d));
+      if (exists_dir(d)) c.watch_dirs.push_back(Dir(d));
     }
   }
   if (c.default_marks && c.gate.filesystem_marks.empty() && c.gate.mount_marks.empty()) {
     std::set<dev_t> seen;
     std::vector<std::string> cands = {"/", "/home", "/tmp", "/var/tmp", "/dev/shm"};
-    for (const auto& d : c.gate.watch_dirs) cands.push_back(d);
+    for (const auto& d : c.watch_dirs) cands.push_back(d);
+    for (const auto& d : c.watch_flat) cands.push_back(d);
     for (const auto& p : cands) {
       struct stat st{};
       if (::stat(p.c_str(), &st) == 0 && seen.insert(st.st_dev).second) c.gate.filesystem_marks.push_back(p);

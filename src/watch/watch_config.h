@@ -14,7 +14,13 @@
 namespace airlock::watch {
 
 struct WatchConfig {
-  GateOptions gate;                  // mode, fail mode, timeout, marks, watch dirs, interpreters
+  GateOptions gate;                  // mode, fail mode, timeout, marks, interpreters
+  std::vector<std::string> watch_dirs;  // watched with their subdirectories (dir_watcher.h)
+  std::vector<std::string> watch_flat;  // watched, their own entries only
+  size_t watch_max_dirs = 8192;      // directory marks at most
+  bool sweep_at_start = true;        // judge what arrived while the daemon was not running
+  std::vector<std::string> build_dirs;  // transitive trust for builds there (build_trust.h); none: off
+  std::vector<std::string> builders;    // executable names; empty: DefaultBuilders()
   bool default_marks = true;         // no mark configured: the defaults below
   bool default_watch = true;         // no watch directory configured: the defaults below
   std::string state_dir = "/var/lib/airlock/watch";
@@ -33,8 +39,11 @@ struct WatchConfig {
 Status ParseWatchConfig(const std::string& toml_text, const std::string& origin, WatchConfig& config);
 // Applies the daemon's flags (argv after "watch"); --config FILE is read first wherever it appears.
 Status ApplyWatchFlags(const std::vector<std::string>& args, WatchConfig& config);
+// What the daemon cannot run with, named (after FillDefaults): build directories need the gate to see
+// opens (interpreters = true) and may neither lie in nor hold a watched directory.
+Status CheckWatchConfig(const WatchConfig& config);
 // Fills in the default watch directories and marks where none were configured:
-//   watch: /root/Downloads, /home/*/Downloads, /tmp (those that exist);
+//   watch: /root/Downloads, /home/*/Downloads (those that exist); watch_flat: /tmp;
 //   filesystem marks: the filesystems holding /, /home, /tmp, /var/tmp, /dev/shm and every watch dir.
 void FillDefaults(WatchConfig& config);
 

@@ -25,6 +25,7 @@
 #include "core/json_text.h"
 #include "core/private_dir.h"
 #include "core/report_envelope.h"
+#include "watch/dir_watcher.h"
 #include "watch/event_log.h"
 #include "watch/gate.h"
 #include "watch/judge.h"
@@ -47,8 +48,14 @@ Options (each overrides its key of the config file's [watch] table; docs/ENDPOIN
   --fail-mode closed|open   the watchdog's answer when a decision overruns (default closed)
   --decision-timeout MS     the watchdog's deadline per decision (default 1000)
   --state-dir DIR           trust database, status, staging (default /var/lib/airlock/watch)
-  --watch DIR               a directory whose new files are judged (repeatable; replaces the defaults:
-                            /root/Downloads, /home/*/Downloads, /tmp)
+  --watch DIR               a directory whose new files are judged, with its subdirectories (repeatable;
+                            replaces the defaults: /root/Downloads, /home/*/Downloads, and /tmp flat)
+  --watch-flat DIR          the same for DIR's own entries only (repeatable)
+  --watch-max-dirs N        directories watched at most (default 8192)
+  --no-start-sweep          do not judge at start what is already in the watched directories
+  --build-dir DIR           trust what a dpkg-installed builder (ld, as, strip, rustc...) writes in DIR
+                            (repeatable; off by default; docs/ENDPOINT.md "Builds")
+  --builder NAME            an executable name trusted as a builder (repeatable; replaces the defaults)
   --mark-fs PATH            gate every file on PATH's filesystem (repeatable; replaces the defaults)
   --mark-mount PATH         gate the mount at PATH only (repeatable)
   --allow ENTRY             trust /path, /dir/ or sha256:HEX (repeatable)
@@ -58,6 +65,8 @@ Options (each overrides its key of the config file's [watch] table; docs/ENDPOIN
   --interpreter-reads downloads|untrusted
                             what interpreters may not read unjudged (default downloads)
   --concurrency N           files judged at once (default 2)
+  --queue-limit N           files waiting to be judged at most (default 4096; the rest is swept up later)
+  --max-file-size-mb N      larger files are not judged (default 256: they stay unjudged)
   --no-detonate             static triage only (no `airlock analyze` of runnable files)
   --detonate-timeout S      how long a detonation runs (default 30)
   --log FILE                log file (default stderr)
@@ -88,17 +97,25 @@ std::string TakeStateDir(std::vector<std::string>& args, bool* as_json) {
   return state;
 }
 
-json StatusJson(const WatchConfig& c, const Gate& gate, Judge& judge, const TrustState& trust, const EventLog& log, const std::string& started) {
+json StatusJson(const WatchConfig& c, const Gate& gate, const DirWatcher& watcher, const BuildTrust* builds, Judge& judge,
+                const TrustState& trust, const EventLog& log, const std::string& started) {
   const auto& g = gate.stats();
+  const auto& w = watcher.stats();
   const auto& j = judge.stats();
   return json{{"pid", ::getpid()}, {"mode", GateModeName(c.gate.mode)}, {"fail_mode", FailModeName(c.gate.fail_mode)},
               {"decision_timeout_ms", c.gate.decision_timeout.count()}, {"started", started}, {"updated", UtcTimeNow()},
-              {"filesystem_marks", c.gate.filesystem_marks}, {"mount_marks", c.gate.mount_marks}, {"watch", c.gate.watch_dirs},
+              {"filesystem_marks", c.gate.filesystem_marks}, {"mount_marks", c.gate.mount_marks}, {"watch", c.watch_dirs}, {"watch_flat", c.watch_flat},
               {"interpreters", c.gate.gate_interpreters}, {"dpkg_files", trust.dpkg_files()}, {"verdicts", trust.VerdictCount()},
               {"gate", {{"events", g.events.load()}, {"allowed", g.allowed.load()}, {"denied", g.denied.load()},
                         {"would_deny", g.would_deny.load()}, {"cache_hits", g.cache_hits.load()}, {"hashed", g.hashed.load()},
-                        {"watchdog", g.watchdog.load()}, {"written", g.written.load()},
-                        {"kernel_ignored", g.ignored.load()}}},
+                        {"watchdog", g.watchdog.load()}, {"kernel_ignored", g.ignored.load()}}},
+              {"watcher", {{"events", w.events.load()}, {"files", w.files.load()}, {"dirs_marked", w.dirs_marked.load()},
+                           {"overflows", w.overflows.load()}, {"refused", w.refused.load()}, {"sweeps", w.sweeps.load()},
+                           {"swept", w.swept.load()}}},
+              {"build_dirs", c.build_dirs},
+              {"builds", builds == nullptr ? json(nullptr)
+                                           : json{{"built", builds->stats().built.load()}, {"tainted", builds->stats().tainted.load()},
+                                                  {"trusted", builds->stats().trusted.load()}, {"unverified", builds->stats().unverified.load()}}},
               {"judge", {{"queue", judge.QueueLength()}, {"submitted", j.submitted.load()}, {"judged", j.judged.load()},
                          {"known", j.known.load()}, {"failed", j.failed.load()}, {"dropped", j.dropped.load()}, {"skipped", j.skipped.load()}}},
               {"log_dropped", log.dropped()}};
@@ -125,11 +142,14 @@ void MergeVerdicts(TrustDb& db, TrustState& trust) {
 Status Prepare(WatchConfig& c) {
   if (::geteuid() != 0) return MakeError("airlock watch needs root: fanotify permission events need CAP_SYS_ADMIN");
   FillDefaults(c);
-  for (auto& d : c.gate.watch_dirs) {
-    std::error_code ec;
-    auto real = fs::canonical(d, ec);
-    if (!ec) d = real.string() + "/";
+  for (auto* list : {&c.watch_dirs, &c.watch_flat, &c.build_dirs}) {
+    for (auto& d : *list) {
+      std::error_code ec;
+      auto real = fs::canonical(d, ec);
+      if (!ec) d = real.string() == "/" ? "/" : real.string() + "/";
+    }
   }
+  AIRLOCK_TRY_STATUS(CheckWatchConfig(c), "configuration");
   AIRLOCK_TRY_STATUS(MakePrivateDirs(c.state_dir), "state directory");
   std::error_code ec;
   fs::remove_all(c.state_dir + "/work", ec);
@@ -146,7 +166,19 @@ Result<std::unique_ptr<TrustState>> LoadTrust(const WatchConfig& c, EventLog& lo
   }
   AllowList allow;
   for (const auto& e : c.allow) AIRLOCK_TRY_STATUS(AddAllowEntry(allow, e, aliases), "--allow");
-  return std::make_unique<TrustState>(std::move(dpkg), std::move(allow), c.gate.watch_dirs, aliases);
+  std::vector<std::string> watched = c.watch_dirs;
+  watched.insert(watched.end(), c.watch_flat.begin(), c.watch_flat.end());
+  return std::make_unique<TrustState>(std::move(dpkg), std::move(allow), std::move(watched), aliases);
+}
+
+// Transitive trust for builds, when build directories are configured (else null: off).
+std::unique_ptr<BuildTrust> MakeBuildTrust(const WatchConfig& c, const TrustState& trust) {
+  if (c.build_dirs.empty()) return nullptr;
+  BuildTrustOptions o{c.build_dirs, c.builders.empty() ? DefaultBuilders() : std::set<std::string>(c.builders.begin(), c.builders.end())};
+  return std::make_unique<BuildTrust>(std::move(o), [&trust](const std::string& exe) {
+    Classification k = trust.Classify(FileFacts{trust.Canonical(exe), false, false});
+    return k.kind == Classification::Kind::kVerifyMd5 ? k.md5 : std::string();
+  });
 }
 
 int RunDaemon(std::vector<std::string> args) {
@@ -183,17 +215,30 @@ int RunDaemon(std::vector<std::string> args) {
   JudgeOptions jo{c.concurrency, c.queue_limit, c.max_file_size, c.state_dir + "/work", c.detonate, c.detonate_timeout, std::chrono::seconds(120)};
   EventLog* lp = log->get();
   Judge judge(jo, **trust, *opened->db, [lp](std::string l) { lp->Write(std::move(l)); });
+  std::unique_ptr<BuildTrust> builds = MakeBuildTrust(c, **trust);
+  DirWatcherHooks wh{[lp](std::string l) { lp->Write(std::move(l)); },
+                     [&judge](const std::string& p) { return judge.Submit(p, "", false); }, nullptr};
+  if (builds) wh.built = [b = builds.get()](pid_t pid, const std::string& p) { b->Written(pid, p); };
+  auto watcher = DirWatcher::Start({c.watch_dirs, c.watch_flat, c.build_dirs, c.watch_max_dirs, c.sweep_at_start}, wh);
+  if (!watcher) {
+    std::cerr << "airlock watch: " << watcher.error().What() << "\n";
+    return 1;
+  }
+  if (builds) builds->SetDrain([w = watcher->get()] { w->Drain(); });
+  c.gate.builds = builds.get();
   GateHooks hooks{[lp](std::string l) { lp->Write(std::move(l)); },
-                  [&judge](const std::string& p, const std::string& sha, bool urgent) { judge.Submit(p, sha, urgent); }};
+                  [&judge](const std::string& p, const std::string& sha) { judge.Submit(p, sha, true); },
+                  [&judge](const std::string& p, const std::string& sha, const std::string& by) { judge.RecordBuilt(p, sha, by); }};
   auto gate = Gate::Start(c.gate, **trust, hooks);
   if (!gate) {
     std::cerr << "airlock watch: " << gate.error().What() << "\n";
     return 1;
   }
   const std::string started = UtcTimeNow();
-  (*log)->Write(fmt::format("ready pid={} mode={} fail_mode={} decision_timeout_ms={} filesystem_marks=[{}] mount_marks=[{}] watch=[{}] dpkg_files={} verdicts={}",
+  (*log)->Write(fmt::format("ready pid={} mode={} fail_mode={} decision_timeout_ms={} filesystem_marks=[{}] mount_marks=[{}] watch=[{}] watched_dirs={} watch_flat=[{}] build_dirs=[{}] dpkg_files={} verdicts={}",
                             ::getpid(), GateModeName(c.gate.mode), FailModeName(c.gate.fail_mode), c.gate.decision_timeout.count(),
-                            fmt::join(c.gate.filesystem_marks, ","), fmt::join(c.gate.mount_marks, ","), fmt::join(c.gate.watch_dirs, ","),
+                            fmt::join(c.gate.filesystem_marks, ","), fmt::join(c.gate.mount_marks, ","), fmt::join(c.watch_dirs, ","),
+                            (*watcher)->stats().dirs_marked.load(), fmt::join(c.watch_flat, ","), fmt::join(c.build_dirs, ","),
                             (*trust)->dpkg_files(), (*trust)->VerdictCount()));
   int64_t version = opened->db->DataVersion();
   for (;;) {
@@ -207,9 +252,10 @@ int RunDaemon(std::vector<std::string> args) {
       version = v;
       MergeVerdicts(*opened->db, **trust);
     }
-    WriteStatus(c.state_dir, StatusJson(c, **gate, judge, **trust, **log, started));
+    WriteStatus(c.state_dir, StatusJson(c, **gate, **watcher, builds.get(), judge, **trust, **log, started));
   }
   gate->reset();
+  watcher->reset();
   std::error_code ec;
   fs::remove(StatusPath(c.state_dir), ec);
   log->reset();  // flushed

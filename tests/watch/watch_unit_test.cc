@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 
 #include "process/proc_stat.h"
 #include "watch/decision_cache.h"
+#include "watch/dir_watcher.h"
 #include "watch/file_hash.h"
 #include "watch/judge.h"
 #include "watch/process_info.h"
@@ -212,7 +214,7 @@ TEST(WatchConfig, TomlAndFlags) {
   EXPECT_EQ(c.gate.mode, GateMode::kEnforce);
   EXPECT_EQ(c.gate.fail_mode, FailMode::kOpen);
   EXPECT_EQ(c.gate.decision_timeout.count(), 250);
-  EXPECT_EQ(c.gate.watch_dirs, std::vector<std::string>{"/srv/in/"});
+  EXPECT_EQ(c.watch_dirs, std::vector<std::string>{"/srv/in/"});
   EXPECT_EQ(c.concurrency, 3);
   EXPECT_FALSE(c.detonate);
   ASSERT_TRUE(ApplyWatchFlags({"--monitor", "--mark-fs", "/mnt/t", "--fail-mode", "closed"}, c));
@@ -226,6 +228,17 @@ TEST(WatchConfig, TomlAndFlags) {
   EXPECT_FALSE(ApplyWatchFlags({"--decision-timeout", "0"}, d));
   EXPECT_FALSE(ApplyWatchFlags({"--bogus"}, d));
   EXPECT_FALSE(ApplyWatchFlags({"--watch"}, d));
+  WatchConfig e;
+  ASSERT_TRUE(ApplyWatchFlags({"--watch-flat", "/var/tmp", "--watch", "/srv/dl", "--queue-limit", "9", "--max-file-size-mb", "2",
+                               "--watch-max-dirs", "10", "--no-start-sweep"}, e));
+  EXPECT_EQ(e.watch_flat, std::vector<std::string>{"/var/tmp/"});
+  EXPECT_EQ(e.watch_dirs, std::vector<std::string>{"/srv/dl/"});
+  EXPECT_EQ(e.queue_limit, 9u);
+  EXPECT_EQ(e.max_file_size, 2ull << 20);
+  EXPECT_EQ(e.watch_max_dirs, 10u);
+  EXPECT_FALSE(e.sweep_at_start);
+  EXPECT_FALSE(ApplyWatchFlags({"--queue-limit", "0"}, e));
+  EXPECT_FALSE(ParseWatchConfig("[watch]\nsweep_at_start = \"yes\"\n", "t.toml", e)) << "true or false only";
 }
 
 TEST(WatchConfig, DefaultsStated) {
@@ -235,6 +248,22 @@ TEST(WatchConfig, DefaultsStated) {
   FillDefaults(c);
   EXPECT_FALSE(c.gate.filesystem_marks.empty());
   EXPECT_EQ(c.gate.filesystem_marks.front(), "/");
+  EXPECT_TRUE(c.sweep_at_start);
+  if (fs::is_directory("/tmp")) {
+    EXPECT_EQ(c.watch_flat, std::vector<std::string>{"/tmp/"}) << "/tmp: its own entries, not every tree below it";
+    EXPECT_EQ(std::count(c.watch_dirs.begin(), c.watch_dirs.end(), "/tmp/"), 0);
+  }
+}
+
+TEST(DirWatcher, AVerdictXattrIsCurrentOnlyWhenWrittenAfterTheContent) {
+  using airlock::watch::VerdictXattrIsCurrent;
+  EXPECT_TRUE(VerdictXattrIsCurrent("clean sha256:ab12 1700000010", 1700000000));
+  EXPECT_FALSE(VerdictXattrIsCurrent("clean sha256:ab12 1700000000", 1700000000)) << "same second: the write may be newer";
+  EXPECT_FALSE(VerdictXattrIsCurrent("clean sha256:ab12 1699999999", 1700000000));
+  EXPECT_FALSE(VerdictXattrIsCurrent("clean ab12 1700000010", 1700000000));
+  EXPECT_FALSE(VerdictXattrIsCurrent("clean sha256:ab12 17x", 0));
+  EXPECT_FALSE(VerdictXattrIsCurrent("", 0));
+  EXPECT_FALSE(VerdictXattrIsCurrent("clean", 0));
 }
 
 TEST(Judge, VerdictOfReports) {
