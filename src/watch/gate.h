@@ -60,6 +60,9 @@ struct GateHooks {
   std::function<void(std::string)> log;  // one event line; must not block
   // Unknown content met (exec attempt: urgent) or a watched file written: must not block.
   std::function<void(const std::string& path, const std::string& sha256, bool urgent)> on_unjudged;
+  // Enforce mode refused a file (logged "deny ..."; reason: "not judged yet" or the verdict's name):
+  // the notifier. Must not block.
+  std::function<void(const std::string& path, const std::string& sha256, const std::string& reason)> on_denied;
 };
 
 struct GateStats {

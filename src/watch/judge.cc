@@ -210,6 +210,7 @@ struct Judge::Impl {
       (void)::fsetxattr(fd, kOriginXattr, origin.data(), origin.size(), XATTR_CREATE);  // informational; the log has the verdict
     }
     Log(fmt::format("verdict {} sha256:{} score={} path={}", VerdictName(v), sha, score, path));
+    if (o.on_verdict) o.on_verdict(path, sha, v);
   }
 
   void Fail(const std::string& sha, const std::string& path, const std::string& why) {

@@ -73,6 +73,12 @@ Status Apply(WatchConfig& c, const std::string& key, const std::string& v) {
     auto n = ParseInt(v, 1, 3600);
     if (!n) return fail(n.error());
     c.detonate_timeout = std::chrono::seconds(*n);
+  } else if (key == "notify") {
+    auto l = ParseNotifyLevel(v);
+    if (!l) return fail(l.error());
+    c.notify = *l;
+  } else if (key == "notify_bus_dir") {
+    c.notify_bus_dir = v;
   } else if (key == "state_dir") {
     c.state_dir = v;
   } else if (key == "log") {
@@ -148,7 +154,7 @@ Status ApplyWatchFlags(const std::vector<std::string>& args, WatchConfig& c) {
   }
   static const std::set<std::string> kValued = {"--config", "--fail-mode", "--decision-timeout", "--state-dir", "--watch", "--mark-fs",
                                                 "--mark-mount", "--allow", "--dpkg-info", "--interpreter-reads", "--concurrency",
-                                                "--detonate-timeout", "--log", "--mode"};
+                                                "--detonate-timeout", "--log", "--mode", "--notify", "--notify-bus-dir"};
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     Status s = Ok();
@@ -160,7 +166,8 @@ Status ApplyWatchFlags(const std::vector<std::string>& args, WatchConfig& c) {
           {"--fail-mode", "fail_mode"}, {"--decision-timeout", "decision_timeout_ms"}, {"--state-dir", "state_dir"},
           {"--watch", "watch"}, {"--mark-fs", "filesystem_marks"}, {"--mark-mount", "mount_marks"}, {"--allow", "allow"},
           {"--dpkg-info", "dpkg_info_dir"}, {"--interpreter-reads", "interpreter_reads"}, {"--concurrency", "concurrency"},
-          {"--detonate-timeout", "detonate_timeout_s"}, {"--log", "log"}, {"--mode", "mode"}};
+          {"--detonate-timeout", "detonate_timeout_s"}, {"--log", "log"}, {"--mode", "mode"},
+          {"--notify", "notify"}, {"--notify-bus-dir", "notify_bus_dir"}};
       for (const auto& [flag, key] : kMap) {
         if (a == flag) s = Apply(c, key, v);
       }
