@@ -26,6 +26,8 @@ tests+=(python3-pip)                  # tests/integration/box_test.cc: a real pa
 tests+=(zsh)                          # completions.zsh: the zsh completion is loaded and completes profile names
 tests+=(curl)                         # docs/USAGE.md walkthrough (usage.root/user): curl in a --net-allow sandbox
 tests+=(python3-msoffcrypto-tool)   # tests/scan/engine/office_crypto_test.cc: cross-checks the encrypted samples it makes
+build+=(libglib2.0-dev)               # src/watch/notify_send.cc: GDBus (also pulled in by libgmime-3.0-dev)
+tests+=(dbus-daemon)                  # tests/watch/notify_test.cc: a private session bus (the binary only, no system bus)
 peer=(bubblewrap firejail strace hyperfine)
 pkgs=("${build[@]}" "${runtime[@]}" "${tests[@]}")
 [ $peers = 1 ] && pkgs+=("${peer[@]}")

@@ -175,6 +175,8 @@ struct Gate::Impl {
       if (monitor) {
         stats.would_deny.fetch_add(1, std::memory_order_relaxed);
         allow = true;
+      } else if (hooks.on_denied) {
+        hooks.on_denied(PathOf(p), d.sha256, why);
       }
     }
     Answer(p, allow);

@@ -67,6 +67,9 @@ struct GateHooks {
   // Content without a verdict that a verified builder wrote (BuildTrust): trusted in memory already;
   // the hook records it. Must not block.
   std::function<void(const std::string& path, const std::string& sha256, const std::string& builder)> on_built;
+  // Enforce mode refused a file (logged "deny ..."; reason: "not judged yet" or the verdict's name):
+  // the notifier. Must not block.
+  std::function<void(const std::string& path, const std::string& sha256, const std::string& reason)> on_denied;
 };
 
 struct GateStats {

@@ -216,6 +216,7 @@ struct Judge::Impl {
     if (auto put = db.Put(rec); !put) Log("judge: " + put.error().What() + " (verdict kept in memory only)");
     Label(fd, path, sha, v, rec.judged_at);
     Log(fmt::format("verdict {} sha256:{} score={} path={}", VerdictName(v), sha, score, path));
+    if (o.on_verdict) o.on_verdict(path, sha, v);
   }
 
   // Content judged before: the file gets its labels; the database keeps the first judgement.
@@ -223,6 +224,7 @@ struct Judge::Impl {
     stats.known.fetch_add(1, std::memory_order_relaxed);
     Label(fd, path, sha, v, static_cast<int64_t>(std::time(nullptr)));
     Log(fmt::format("verdict {} sha256:{} known path={}", VerdictName(v), sha, path));
+    if (o.on_verdict) o.on_verdict(path, sha, v);  // a new file, told as such
   }
 
   void Label(int fd, const std::string& path, const std::string& sha, Verdict v, int64_t judged_at) {

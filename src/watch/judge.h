@@ -44,6 +44,8 @@ struct JudgeOptions {
   bool detonate = true;
   std::chrono::seconds detonate_timeout{30};
   std::chrono::seconds scan_timeout{120};
+  // Called after each verdict's log line (the notifier); must not block.
+  std::function<void(const std::string& path, const std::string& sha256, Verdict verdict)> on_verdict;
 };
 
 struct JudgeStats {

@@ -77,6 +77,12 @@ Status Apply(WatchConfig& c, const std::string& key, const std::string& v) {
     auto n = ParseInt(v, 1, 3600);
     if (!n) return fail(n.error());
     c.detonate_timeout = std::chrono::seconds(*n);
+  } else if (key == "notify") {
+    auto l = ParseNotifyLevel(v);
+    if (!l) return fail(l.error());
+    c.notify = *l;
+  } else if (key == "notify_bus_dir") {
+    c.notify_bus_dir = v;
   } else if (key == "state_dir") {
     c.state_dir = v;
   } else if (key == "log") {
@@ -163,7 +169,7 @@ Status ApplyWatchFlags(const std::vector<std::string>& args, WatchConfig& c) {
                                                 "--mark-mount", "--allow", "--dpkg-info", "--interpreter-reads", "--concurrency",
                                                 "--detonate-timeout", "--log", "--mode", "--queue-limit",
                                                 "--max-file-size-mb", "--watch-max-dirs", "--watch-flat",
-                                                "--build-dir", "--builder"};
+                                                "--build-dir", "--builder", "--notify", "--notify-bus-dir"};
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     Status s = Ok();
@@ -177,7 +183,8 @@ Status ApplyWatchFlags(const std::vector<std::string>& args, WatchConfig& c) {
           {"--dpkg-info", "dpkg_info_dir"}, {"--interpreter-reads", "interpreter_reads"}, {"--concurrency", "concurrency"},
           {"--detonate-timeout", "detonate_timeout_s"}, {"--log", "log"}, {"--mode", "mode"},
           {"--queue-limit", "queue_limit"}, {"--max-file-size-mb", "max_file_size_mb"}, {"--watch-max-dirs", "watch_max_dirs"},
-          {"--watch-flat", "watch_flat"}, {"--build-dir", "build_dirs"}, {"--builder", "builders"}};
+          {"--watch-flat", "watch_flat"}, {"--build-dir", "build_dirs"}, {"--builder", "builders"},
+          {"--notify", "notify"}, {"--notify-bus-dir", "notify_bus_dir"}};
       for (const auto& [flag, key] : kMap) {
         if (a == flag) s = Apply(c, key, v);
       }

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "watch/gate.h"
+#include "watch/notifier.h"
 
 namespace airlock::watch {
 
@@ -33,6 +34,8 @@ struct WatchConfig {
   uint64_t max_file_size = 256ull << 20;
   bool detonate = true;
   std::chrono::seconds detonate_timeout{30};
+  NotifyLevel notify = NotifyLevel::kBlocked;  // desktop notifications (notifier.h)
+  std::string notify_bus_dir = "/run/user";    // a user's session bus: <dir>/<uid>/bus
 };
 
 // Parses the TOML text of a config file (`origin` names it in errors) into `config`.

@@ -29,6 +29,8 @@
 #include "watch/event_log.h"
 #include "watch/gate.h"
 #include "watch/judge.h"
+#include "watch/notifier.h"
+#include "watch/notify_send.h"
 #include "watch/trust_db.h"
 #include "watch/trust_state.h"
 #include "watch/watch_config.h"
@@ -70,6 +72,9 @@ Options (each overrides its key of the config file's [watch] table; docs/ENDPOIN
   --no-detonate             static triage only (no `airlock analyze` of runnable files)
   --detonate-timeout S      how long a detonation runs (default 30)
   --log FILE                log file (default stderr)
+  --notify off|blocked|all  desktop notifications to the file's owner (default blocked: malicious and
+                            suspicious verdicts, refused runs; all: clean verdicts too)
+  --notify-bus-dir DIR      where the users' session buses are: DIR/UID/bus (default /run/user)
 )";
 
 constexpr const char* kVerdictsUsage =
@@ -98,9 +103,10 @@ std::string TakeStateDir(std::vector<std::string>& args, bool* as_json) {
 }
 
 json StatusJson(const WatchConfig& c, const Gate& gate, const DirWatcher& watcher, const BuildTrust* builds, Judge& judge,
-                const TrustState& trust, const EventLog& log, const std::string& started) {
+                const TrustState& trust, const EventLog& log, const std::string& started, const Notifier& notifier) {
   const auto& g = gate.stats();
   const auto& w = watcher.stats();
+  const auto& n = notifier.stats();
   const auto& j = judge.stats();
   return json{{"pid", ::getpid()}, {"mode", GateModeName(c.gate.mode)}, {"fail_mode", FailModeName(c.gate.fail_mode)},
               {"decision_timeout_ms", c.gate.decision_timeout.count()}, {"started", started}, {"updated", UtcTimeNow()},
@@ -118,6 +124,8 @@ json StatusJson(const WatchConfig& c, const Gate& gate, const DirWatcher& watche
                                                   {"trusted", builds->stats().trusted.load()}, {"unverified", builds->stats().unverified.load()}}},
               {"judge", {{"queue", judge.QueueLength()}, {"submitted", j.submitted.load()}, {"judged", j.judged.load()},
                          {"known", j.known.load()}, {"failed", j.failed.load()}, {"dropped", j.dropped.load()}, {"skipped", j.skipped.load()}}},
+              {"notify", {{"level", NotifyLevelName(c.notify)}, {"sent", n.sent.load()}, {"failed", n.failed.load()}, {"dropped", n.dropped.load()},
+                          {"no_session", n.no_session.load()}, {"rate_limited", n.rate_limited.load()}}},
               {"log_dropped", log.dropped()}};
 }
 
@@ -181,6 +189,20 @@ std::unique_ptr<BuildTrust> MakeBuildTrust(const WatchConfig& c, const TrustStat
   });
 }
 
+// The notifier's options: the daemon's log, the trust database's ids for "airlock verdicts release ID".
+NotifierOptions NotifyOptions(const WatchConfig& c, EventLog* log, TrustDb* db) {
+  NotifierOptions o;
+  o.level = c.notify;
+  o.bus_dir = c.notify_bus_dir;
+  o.enforce = c.gate.mode == GateMode::kEnforce;
+  o.log = [log](std::string l) { log->Write(std::move(l)); };
+  o.id_of = [db](const std::string& sha) -> std::optional<int64_t> {
+    auto r = db->Get(sha);
+    return r ? std::optional<int64_t>(r->id) : std::nullopt;
+  };
+  return o;
+}
+
 int RunDaemon(std::vector<std::string> args) {
   WatchConfig c;
   if (auto s = ApplyWatchFlags(args, c); !s) {
@@ -214,6 +236,8 @@ int RunDaemon(std::vector<std::string> args) {
   MergeVerdicts(*opened->db, **trust);
   JudgeOptions jo{c.concurrency, c.queue_limit, c.max_file_size, c.state_dir + "/work", c.detonate, c.detonate_timeout, std::chrono::seconds(120)};
   EventLog* lp = log->get();
+  Notifier notifier(NotifyOptions(c, lp, opened->db.get()));
+  jo.on_verdict = [&notifier](const std::string& p, const std::string& sha, Verdict v) { notifier.Notify({Notice::Kind::kVerdict, p, sha, v}); };
   Judge judge(jo, **trust, *opened->db, [lp](std::string l) { lp->Write(std::move(l)); });
   std::unique_ptr<BuildTrust> builds = MakeBuildTrust(c, **trust);
   DirWatcherHooks wh{[lp](std::string l) { lp->Write(std::move(l)); },
@@ -229,6 +253,9 @@ int RunDaemon(std::vector<std::string> args) {
   GateHooks hooks{[lp](std::string l) { lp->Write(std::move(l)); },
                   [&judge](const std::string& p, const std::string& sha) { judge.Submit(p, sha, true); },
                   [&judge](const std::string& p, const std::string& sha, const std::string& by) { judge.RecordBuilt(p, sha, by); }};
+  hooks.on_denied = [&notifier](const std::string& p, const std::string& sha, const std::string& reason) {
+    notifier.Notify({Notice::Kind::kBlocked, p, sha, ParseVerdict(reason)});
+  };
   auto gate = Gate::Start(c.gate, **trust, hooks);
   if (!gate) {
     std::cerr << "airlock watch: " << gate.error().What() << "\n";
@@ -252,7 +279,7 @@ int RunDaemon(std::vector<std::string> args) {
       version = v;
       MergeVerdicts(*opened->db, **trust);
     }
-    WriteStatus(c.state_dir, StatusJson(c, **gate, **watcher, builds.get(), judge, **trust, **log, started));
+    WriteStatus(c.state_dir, StatusJson(c, **gate, **watcher, builds.get(), judge, **trust, **log, started, notifier));
   }
   gate->reset();
   watcher->reset();
@@ -361,6 +388,7 @@ int main(int argc, char** argv) {
   const std::string cmd = args.empty() ? "" : args[0];
   if (!args.empty()) args.erase(args.begin());
   const bool help = !args.empty() && (args[0] == "--help" || args[0] == "-h");
+  if (cmd == "notify-send") return airlock::watch::NotifySendMain(args);  // hidden: the notifier's child
   if (cmd == "watch") {
     if (help) {
       std::cout << airlock::watch::kWatchUsage;
