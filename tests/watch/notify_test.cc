@@ -34,11 +34,14 @@
 #include <nlohmann/json.hpp>
 
 #include "test_env.h"
+#include "watch_fixture.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using watch_test::g_root;         // the gated tmpfs, mounted only in this process's mount namespace
+using watch_test::g_skip_reason;  // non-empty: every test skips with it
 using json = nlohmann::json;
 
 constexpr uid_t kUser = 65534;        // owns the bus, the receiver and the files
@@ -46,9 +49,7 @@ constexpr uid_t kNoSessionUser = 4242;  // owns a file, has no bus
 const char* kDbusDaemon = "/usr/bin/dbus-daemon";
 const char* kSetpriv = "/usr/bin/setpriv";
 
-std::string g_root;         // the gated tmpfs, mounted only in this process's mount namespace
-std::string g_self;         // this binary (re-exec'd as the receiver)
-std::string g_skip_reason;  // non-empty: every test skips with it
+std::string g_self;  // this binary (re-exec'd as the receiver)
 
 // ---- The receiver: `notify_test --receiver ADDRESS`, run as kUser. One JSON line per Notify on stdout.
 
@@ -404,35 +405,9 @@ TEST_F(Notify, NotifySendRefusesWhatItCannotDoSafely) {
 
 int main(int argc, char** argv) {
   if (argc == 3 && std::string(argv[1]) == "--receiver") return Receiver(argv[2]);
-  ::testing::InitGoogleTest(&argc, argv);
-  if (::testing::GTEST_FLAG(list_tests)) return RUN_ALL_TESTS();  // test discovery: no mounts
   g_self = fs::read_symlink("/proc/self/exe").string();
-  if (::geteuid() != 0) {
-    g_skip_reason = "needs root: fanotify permission events need CAP_SYS_ADMIN, the bus runs as uid 65534";
-  } else if (::access(kDbusDaemon, X_OK) != 0 || ::access(kSetpriv, X_OK) != 0) {
-    g_skip_reason = std::string("needs ") + kDbusDaemon + " (Debian package dbus) and " + kSetpriv + " (util-linux): scripts/install-deps.sh";
-  } else if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-    g_skip_reason = std::string("cannot make a private mount namespace: ") + std::strerror(errno);
-  } else {
-    std::string t = (fs::temp_directory_path() / "airlock-watch-notify-XXXXXX").string();
-    g_root = ::mkdtemp(t.data());
-    if (::mount("tmpfs", g_root.c_str(), "tmpfs", 0, "size=100m,mode=0755") != 0) {
-      g_skip_reason = std::string("cannot mount a tmpfs: ") + std::strerror(errno);
-    } else {
-      int probe = ::fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC, O_RDONLY);
-      if (probe < 0 || ::fanotify_mark(probe, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_OPEN_EXEC_PERM, AT_FDCWD, g_root.c_str()) != 0) {
-        g_skip_reason = std::string("fanotify permission events unavailable (CONFIG_FANOTIFY_ACCESS_PERMISSIONS?): ") + std::strerror(errno);
-      }
-      if (probe >= 0) ::close(probe);
-    }
-  }
-  if (!g_skip_reason.empty()) std::fprintf(stderr, "[  SKIPPED ] watch.notify: %s\n", g_skip_reason.c_str());
-  int rc = RUN_ALL_TESTS();
-  if (!g_root.empty()) {
-    ::umount2(g_root.c_str(), MNT_DETACH);
-    std::error_code ec;
-    fs::remove_all(g_root + "-state", ec);
-    ::rmdir(g_root.c_str());
-  }
-  return rc;
+  return watch_test::RunWatchTests(argc, argv, [] {
+    if (::access(kDbusDaemon, X_OK) == 0 && ::access(kSetpriv, X_OK) == 0) return std::string();
+    return std::string("needs ") + kDbusDaemon + " (Debian package dbus-daemon) and " + kSetpriv + " (util-linux): scripts/install-deps.sh";
+  });
 }

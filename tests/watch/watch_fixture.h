@@ -19,10 +19,12 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <regex>
 #include <string>
@@ -171,12 +173,15 @@ class WatchDaemonTest : public ::testing::Test {
   std::string files_;
 };
 
-// The test binary's main: the private mount namespace and tmpfs, then every test.
-inline int RunWatchTests(int argc, char** argv) {
+// The test binary's main: the private mount namespace and tmpfs, then every test. `more_needs`
+// names what else the binary's tests need and lack ("" when all is there): they skip, saying so.
+inline int RunWatchTests(int argc, char** argv, const std::function<std::string()>& more_needs = {}) {
   ::testing::InitGoogleTest(&argc, argv);
   if (::testing::GTEST_FLAG(list_tests)) return RUN_ALL_TESTS();  // test discovery: no mounts
   if (::geteuid() != 0) {
     g_skip_reason = "needs root: fanotify permission events need CAP_SYS_ADMIN";
+  } else if (more_needs && !(g_skip_reason = more_needs()).empty()) {
+    // skipped: g_skip_reason says why
   } else if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
     g_skip_reason = std::string("cannot make a private mount namespace: ") + std::strerror(errno);
   } else {
@@ -193,6 +198,7 @@ inline int RunWatchTests(int argc, char** argv) {
       if (probe >= 0) ::close(probe);
     }
   }
+  if (!g_skip_reason.empty()) std::fprintf(stderr, "[  SKIPPED ] %s\n", g_skip_reason.c_str());
   int rc = RUN_ALL_TESTS();
   if (!g_root.empty()) {
     ::umount2(g_root.c_str(), MNT_DETACH);
