@@ -59,7 +59,7 @@ _airlock() {
         --interpreter-reads) COMPREPLY=($(compgen -W "downloads untrusted" -- "$cur")); return ;;
         --notify) COMPREPLY=($(compgen -W "off blocked all" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "status --monitor --enforce --config --fail-mode --decision-timeout --state-dir --watch --mark-fs --mark-mount --allow --no-dpkg --dpkg-info --no-interpreters --interpreter-reads --concurrency --queue-limit --max-file-size-mb --watch-flat --watch-max-dirs --no-start-sweep --build-dir --builder --no-detonate --detonate-timeout --log --notify --notify-bus-dir --json --help" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "status --monitor --enforce --config --fail-mode --decision-timeout --state-dir --watch --mark-fs --mark-mount --allow --no-dpkg --dpkg-info --no-interpreters --interpreter-reads --concurrency --queue-limit --max-file-size-mb --watch-flat --watch-flat-subdir --watch-max-dirs --no-start-sweep --build-dir --builder --no-detonate --detonate-timeout --log --notify --notify-bus-dir --json --help" -- "$cur")) ;;
     verdicts)
       case "$prev" in
         --state-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;

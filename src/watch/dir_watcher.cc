@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/fanotify.h>
@@ -12,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <condition_variable>
@@ -152,23 +154,35 @@ struct DirWatcher::Impl {
     return false;
   }
 
-  // Marks `root` and every directory below it (flat: `root` only); calls `on_file` for each regular file.
+  // A subdirectory of a flat directory that is watched all the same (a mail client's attachment cache
+  // in /tmp): its name matches one of `flat_subdirs`.
+  bool WatchedBelowFlat(const char* name) const {
+    return std::any_of(o.flat_subdirs.begin(), o.flat_subdirs.end(), [&](const std::string& p) { return ::fnmatch(p.c_str(), name, 0) == 0; });
+  }
+
+  // Marks `root` and every directory below it (flat: `root` and its subdirectories matching
+  // `flat_subdirs`); calls `on_file` for each regular file.
   template <typename OnFile>
   void Walk(const std::string& root, Kind kind, OnFile on_file) {
-    const int max_depth = kind == Kind::kFlat ? 0 : kMaxDepth;
-    std::vector<std::pair<std::string, int>> todo{{root, 0}};
+    struct Todo {
+      std::string dir;
+      int depth;
+      Kind kind;
+    };
+    std::vector<Todo> todo{{root, 0, kind}};
     while (!todo.empty() && !Stopping()) {
-      auto [dir, depth] = todo.back();
+      Todo t = std::move(todo.back());
       todo.pop_back();
-      if (!MarkDir(dir, kind)) continue;
-      std::unique_ptr<DIR, DirCloser> d(::opendir(dir.c_str()));
+      if (!MarkDir(t.dir, t.kind)) continue;
+      std::unique_ptr<DIR, DirCloser> d(::opendir(t.dir.c_str()));
       if (!d) continue;
       while (struct dirent* e = ::readdir(d.get())) {
         if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
-        if (IsDir(dir, *e)) {
-          if (depth < max_depth) todo.emplace_back(dir + e->d_name + "/", depth + 1);
-        } else if (IsRegular(dir, *e)) {
-          on_file(dir + e->d_name);
+        if (IsDir(t.dir, *e)) {
+          if (t.kind != Kind::kFlat && t.depth < kMaxDepth) todo.push_back({t.dir + e->d_name + "/", t.depth + 1, t.kind});
+          else if (t.kind == Kind::kFlat && WatchedBelowFlat(e->d_name)) todo.push_back({t.dir + e->d_name + "/", t.depth + 1, Kind::kWatched});
+        } else if (IsRegular(t.dir, *e)) {
+          on_file(t.dir + e->d_name);
         }
       }
     }
@@ -183,7 +197,7 @@ struct DirWatcher::Impl {
     if (std::strcmp(name, ".") == 0) return;
     const std::string path = parent.path + name;
     if ((mask & FAN_ONDIR) != 0) {
-      if (parent.kind == Kind::kFlat) return;
+      if (parent.kind == Kind::kFlat && !WatchedBelowFlat(name)) return;
       if ((mask & FAN_MOVED_FROM) != 0) Forget(path + "/");
       if ((mask & (FAN_CREATE | FAN_MOVED_TO)) != 0) {
         if (parent.kind == Kind::kBuild) Walk(path + "/", Kind::kBuild, [](const std::string&) {});

@@ -5,7 +5,8 @@
 //  - One fanotify notification group reporting directory entries (FAN_REPORT_DFID_NAME: the parent
 //    directory's file handle and the entry's name; kernel 5.9 or later). Inode marks on each watched
 //    directory and on every directory below it (not following symlinks, at most `max_dirs` marks:
-//    past that, the rest is logged as not watched; a flat directory: itself only) ask for FAN_CLOSE_WRITE and FAN_MOVED_TO of files,
+//    past that, the rest is logged as not watched; a flat directory: itself, and its subdirectories
+//    whose names match `flat_subdirs`, such as a mail client's attachment cache in /tmp) ask for FAN_CLOSE_WRITE and FAN_MOVED_TO of files,
 //    and FAN_CREATE, FAN_MOVED_TO and FAN_MOVED_FROM of directories. Inode marks see writes through
 //    every mount and from every mount namespace.
 //  - A directory created or moved in is marked, then its files are offered (a file written before the
@@ -36,7 +37,8 @@ namespace airlock::watch {
 
 struct DirWatcherOptions {
   std::vector<std::string> dirs;       // canonical, each ending in '/'; with their subdirectories
-  std::vector<std::string> flat_dirs;  // the same, their own entries only (the default /tmp)
+  std::vector<std::string> flat_dirs;  // the same, their own entries only (the default /tmp)...
+  std::vector<std::string> flat_subdirs;  // ...and subdirectories with these names (fnmatch), recursively
   std::vector<std::string> build_dirs; // with their subdirectories; writes go to `built`, not the judge
   size_t max_dirs = 8192;
   bool sweep_at_start = true;

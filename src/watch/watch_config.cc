@@ -105,6 +105,11 @@ Status Apply(WatchConfig& c, const std::string& key, const std::string& v) {
     (key == "filesystem_marks" ? c.gate.filesystem_marks : c.gate.mount_marks).push_back(v);
   } else if (key == "allow") {
     c.allow.push_back(v);
+  } else if (key == "watch_flat_subdirs") {
+    if (!c.flat_subdirs_set) c.watch_flat_subdirs.clear();
+    c.flat_subdirs_set = true;
+    if (v.empty() || v.find('/') != std::string::npos) return MakeError("watch_flat_subdirs: expected directory name patterns (no '/')");
+    c.watch_flat_subdirs.push_back(v);
   } else if (key == "build_dirs") {
     c.build_dirs.push_back(Dir(v));
   } else if (key == "builders") {
@@ -116,7 +121,7 @@ Status Apply(WatchConfig& c, const std::string& key, const std::string& v) {
   return Ok();
 }
 
-bool IsListKey(const std::string& k) { return k == "watch" || k == "watch_flat" || k == "build_dirs" || k == "builders" || k == "filesystem_marks" || k == "mount_marks" || k == "allow"; }
+bool IsListKey(const std::string& k) { return k == "watch" || k == "watch_flat" || k == "watch_flat_subdirs" || k == "build_dirs" || k == "builders" || k == "filesystem_marks" || k == "mount_marks" || k == "allow"; }
 
 }  // namespace
 
@@ -169,7 +174,7 @@ Status ApplyWatchFlags(const std::vector<std::string>& args, WatchConfig& c) {
                                                 "--mark-mount", "--allow", "--dpkg-info", "--interpreter-reads", "--concurrency",
                                                 "--detonate-timeout", "--log", "--mode", "--queue-limit",
                                                 "--max-file-size-mb", "--watch-max-dirs", "--watch-flat",
-                                                "--build-dir", "--builder", "--notify", "--notify-bus-dir"};
+                                                "--build-dir", "--builder", "--watch-flat-subdir", "--notify", "--notify-bus-dir"};
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     Status s = Ok();
@@ -183,7 +188,7 @@ Status ApplyWatchFlags(const std::vector<std::string>& args, WatchConfig& c) {
           {"--dpkg-info", "dpkg_info_dir"}, {"--interpreter-reads", "interpreter_reads"}, {"--concurrency", "concurrency"},
           {"--detonate-timeout", "detonate_timeout_s"}, {"--log", "log"}, {"--mode", "mode"},
           {"--queue-limit", "queue_limit"}, {"--max-file-size-mb", "max_file_size_mb"}, {"--watch-max-dirs", "watch_max_dirs"},
-          {"--watch-flat", "watch_flat"}, {"--build-dir", "build_dirs"}, {"--builder", "builders"},
+          {"--watch-flat", "watch_flat"}, {"--build-dir", "build_dirs"}, {"--builder", "builders"}, {"--watch-flat-subdir", "watch_flat_subdirs"},
           {"--notify", "notify"}, {"--notify-bus-dir", "notify_bus_dir"}};
       for (const auto& [flag, key] : kMap) {
         if (a == flag) s = Apply(c, key, v);
@@ -230,12 +235,14 @@ void FillDefaults(WatchConfig& c) {
   };
   if (c.default_watch && c.watch_dirs.empty() && c.watch_flat.empty()) {
     if (exists_dir("/tmp")) c.watch_flat.push_back(Dir("/tmp"));  // its own entries: not every build tree below it
-    std::vector<std::string> dirs = {"/root/Downloads"};
-    glob_t g{};
-    if (::glob("/home/*/Downloads", GLOB_ONLYDIR | GLOB_NOSORT, nullptr, &g) == 0) {
-      for (size_t i = 0; i < g.gl_pathc; ++i) dirs.emplace_back(g.gl_pathv[i]);
+    std::vector<std::string> dirs = {"/root/Downloads", "/root/.local/share/airlock/downloads"};
+    for (const char* pattern : {"/home/*/Downloads", "/home/*/.local/share/airlock/downloads"}) {
+      glob_t g{};
+      if (::glob(pattern, GLOB_ONLYDIR | GLOB_NOSORT, nullptr, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; ++i) dirs.emplace_back(g.gl_pathv[i]);
+      }
+      ::globfree(&g);
     }
-    ::globfree(&g);
     for (const auto& d : dirs) {
       if (exists_dir(d)) c.watch_dirs.push_back(Dir(d));
     }

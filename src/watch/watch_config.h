@@ -17,8 +17,10 @@ namespace airlock::watch {
 struct WatchConfig {
   GateOptions gate;                  // mode, fail mode, timeout, marks, interpreters
   std::vector<std::string> watch_dirs;  // watched with their subdirectories (dir_watcher.h)
-  std::vector<std::string> watch_flat;  // watched, their own entries only
+  std::vector<std::string> watch_flat;  // watched, their own entries only, and subdirectories named:
+  std::vector<std::string> watch_flat_subdirs = {"mozilla_*", "evolution-*"};  // attachments opened by Thunderbird, Evolution
   size_t watch_max_dirs = 8192;      // directory marks at most
+  bool flat_subdirs_set = false;     // watch_flat_subdirs configured: the defaults replaced
   bool sweep_at_start = true;        // judge what arrived while the daemon was not running
   std::vector<std::string> build_dirs;  // transitive trust for builds there (build_trust.h); none: off
   std::vector<std::string> builders;    // executable names; empty: DefaultBuilders()
@@ -46,7 +48,8 @@ Status ApplyWatchFlags(const std::vector<std::string>& args, WatchConfig& config
 // opens (interpreters = true) and may neither lie in nor hold a watched directory.
 Status CheckWatchConfig(const WatchConfig& config);
 // Fills in the default watch directories and marks where none were configured:
-//   watch: /root/Downloads, /home/*/Downloads (those that exist); watch_flat: /tmp;
+//   watch: /root/Downloads, /home/*/Downloads and the browser quarantines (/root and
+//   /home/*/.local/share/airlock/downloads), those that exist; watch_flat: /tmp;
 //   filesystem marks: the filesystems holding /, /home, /tmp, /var/tmp, /dev/shm and every watch dir.
 void FillDefaults(WatchConfig& config);
 

@@ -51,8 +51,11 @@ Options (each overrides its key of the config file's [watch] table; docs/ENDPOIN
   --decision-timeout MS     the watchdog's deadline per decision (default 1000)
   --state-dir DIR           trust database, status, staging (default /var/lib/airlock/watch)
   --watch DIR               a directory whose new files are judged, with its subdirectories (repeatable;
-                            replaces the defaults: /root/Downloads, /home/*/Downloads, and /tmp flat)
-  --watch-flat DIR          the same for DIR's own entries only (repeatable)
+                            replaces the defaults: /root/Downloads, /home/*/Downloads, the browser
+                            quarantines ~/.local/share/airlock/downloads, and /tmp flat)
+  --watch-flat DIR          the same for DIR's own entries only (repeatable)...
+  --watch-flat-subdir PAT   ...and its subdirectories named PAT, recursively (repeatable; replaces the
+                            defaults mozilla_* and evolution-*: mail attachments opened from /tmp)
   --watch-max-dirs N        directories watched at most (default 8192)
   --no-start-sweep          do not judge at start what is already in the watched directories
   --build-dir DIR           trust what a dpkg-installed builder (ld, as, strip, rustc...) writes in DIR
@@ -243,7 +246,7 @@ int RunDaemon(std::vector<std::string> args) {
   DirWatcherHooks wh{[lp](std::string l) { lp->Write(std::move(l)); },
                      [&judge](const std::string& p) { return judge.Submit(p, "", false); }, nullptr};
   if (builds) wh.built = [b = builds.get()](pid_t pid, const std::string& p) { b->Written(pid, p); };
-  auto watcher = DirWatcher::Start({c.watch_dirs, c.watch_flat, c.build_dirs, c.watch_max_dirs, c.sweep_at_start}, wh);
+  auto watcher = DirWatcher::Start({c.watch_dirs, c.watch_flat, c.watch_flat_subdirs, c.build_dirs, c.watch_max_dirs, c.sweep_at_start}, wh);
   if (!watcher) {
     std::cerr << "airlock watch: " << watcher.error().What() << "\n";
     return 1;

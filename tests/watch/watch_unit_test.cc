@@ -237,6 +237,10 @@ TEST(WatchConfig, TomlAndFlags) {
   EXPECT_EQ(e.max_file_size, 2ull << 20);
   EXPECT_EQ(e.watch_max_dirs, 10u);
   EXPECT_FALSE(e.sweep_at_start);
+  EXPECT_EQ(e.watch_flat_subdirs, (std::vector<std::string>{"mozilla_*", "evolution-*"})) << "the defaults";
+  ASSERT_TRUE(ApplyWatchFlags({"--watch-flat-subdir", "kmail-*"}, e));
+  EXPECT_EQ(e.watch_flat_subdirs, std::vector<std::string>{"kmail-*"}) << "configured: the defaults replaced";
+  EXPECT_FALSE(ApplyWatchFlags({"--watch-flat-subdir", "a/b"}, e));
   EXPECT_FALSE(ApplyWatchFlags({"--queue-limit", "0"}, e));
   EXPECT_FALSE(ParseWatchConfig("[watch]\nsweep_at_start = \"yes\"\n", "t.toml", e)) << "true or false only";
 }

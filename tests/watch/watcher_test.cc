@@ -80,6 +80,11 @@ TEST_F(Watcher, SubdirectoriesRenamesAndMovedDirectoriesAreJudged) {
   WriteFile(flat + "/top.sh", "#!/bin/sh\nexit 8\n");
   EXPECT_TRUE(d.WaitFor("verdict clean sha256:[0-9a-f]+ score=[0-9.]+ path=" + flat + "/top.sh")) << d.log();
   EXPECT_EQ(d.log().find("path=" + flat + "/sub/inner.sh"), std::string::npos) << d.log();
+  // ...but a mail client's attachment cache made there later is watched with its subdirectories
+  // (default watch_flat_subdirs: Thunderbird's mozilla_<user>0, Evolution's evolution-*).
+  fs::create_directories(flat + "/mozilla_root0/part");
+  WriteFile(flat + "/mozilla_root0/part/invoice.sh", "#!/bin/sh\nexit 10\n");
+  EXPECT_TRUE(d.WaitFor("verdict clean sha256:[0-9a-f]+ score=[0-9.]+ path=" + flat + "/mozilla_root0/part/invoice.sh")) << d.log();
   // What was judged runs; nothing was refused that the judge had not seen first.
   EXPECT_EQ(Exec({dl + "/c/b/deep.sh"}).status, 3);
   EXPECT_EQ(Exec({dl + "/pkg/run.sh"}).status, 5);
