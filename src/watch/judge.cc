@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "analyze/runner.h"
 #include "core/helper_path.h"
 #include "core/json_text.h"
 #include "core/unique_fd.h"
@@ -64,10 +65,19 @@ struct Job {
   std::string builder;  // set: trusted as built by it (RecordBuilt), not judged
 };
 
+constexpr size_t kHeadBytes = 4096;
+
 struct Staged {
   std::string sha256;
-  std::string head;  // first bytes, for "runnable"
+  std::string head;  // first kHeadBytes bytes: what analyze's runner choice reads
 };
+
+// `airlock analyze` has a way to run it (an ELF, a script, a page or an SVG, an archive): detonation
+// can add to static triage. Documents it cannot open are judged by static triage alone.
+bool Detonatable(const std::string& head, const std::string& path) {
+  static const std::string browser = ::access("/usr/bin/chromium", X_OK) == 0 ? "/usr/bin/chromium" : "";
+  return analyze::ChooseRunner(head, fs::path(path).filename().string(), browser).kind != "none";
+}
 
 // Copies `in` to `out_path` (created 0500 for `owner`) while hashing it.
 Result<Staged> CopyAndHash(int in, const std::string& out_path, HostIds owner) {
@@ -83,7 +93,7 @@ Result<Staged> CopyAndHash(int in, const std::string& out_path, HostIds owner) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return ErrnoError("read");
     if (n == 0) break;
-    if (s.head.size() < 64) s.head.append(buf.data(), std::min<size_t>(64 - s.head.size(), static_cast<size_t>(n)));
+    if (s.head.size() < kHeadBytes) s.head.append(buf.data(), std::min<size_t>(kHeadBytes - s.head.size(), static_cast<size_t>(n)));
     EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n));
     for (ssize_t w = 0; w < n;) {
       ssize_t k = ::write(out.get(), buf.data() + w, static_cast<size_t>(n - w));
@@ -197,14 +207,18 @@ struct Judge::Impl {
     return r->out;
   }
 
-  Result<std::string> Detonate(const std::string& dir) {
+  // analyze chooses its runner by content and by name: the staged copy gets the file's (safe) name.
+  Result<std::string> Detonate(const std::string& dir, const std::string& path) {
+    std::string sample = dir + "/sample";
+    const std::string named = dir + "/" + analyze::SafeSampleName(fs::path(path).filename().string());
+    if (named != sample && ::link(sample.c_str(), named.c_str()) == 0) sample = named;
     const std::string airlock = FindHelper("airlock");
     std::string secs = fmt::format("{}s", o.detonate_timeout.count());
     process::SpawnOptions so;
     so.capture_stderr = false;
     so.kill_with_caller = true;
     so.deadline = Clock::now() + o.detonate_timeout * 3 + std::chrono::seconds(30);
-    auto r = process::SpawnAndCapture({airlock, "analyze", "--json", "-q", "--timeout", secs, "--out", dir + "/analysis", dir + "/sample"}, so);
+    auto r = process::SpawnAndCapture({airlock, "analyze", "--json", "-q", "--timeout", secs, "--out", dir + "/analysis", sample}, so);
     if (!r) return std::unexpected(r.error());
     if (r->timed_out) return MakeError("airlock analyze overran its time and was killed");
     return r->out;
@@ -281,8 +295,8 @@ struct Judge::Impl {
     Verdict v = VerdictOfReport(*scan, &score);
     if (v == Verdict::kUnknown) return Fail(staged->sha256, job.path, "static triage gave no verdict");
     nlohmann::json detail = {{"static", {{"verdict", VerdictName(v)}, {"score", score}}}};
-    if (o.detonate && LooksRunnable(staged->head) && v != Verdict::kMalicious) {
-      auto report = Detonate(*dir);
+    if (o.detonate && Detonatable(staged->head, job.path) && v != Verdict::kMalicious) {
+      auto report = Detonate(*dir, job.path);
       double dscore = 0;
       Verdict dv = report ? VerdictOfReport(*report, &dscore) : Verdict::kUnknown;
       if (dv == Verdict::kUnknown) return Fail(staged->sha256, job.path, "detonation: " + (report ? std::string("no verdict") : report.error().What()));

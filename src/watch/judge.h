@@ -16,7 +16,9 @@
 //    while hashing (SHA-256 of the staged copy is the content judged: a file changing meanwhile is
 //    judged as copied, and its new content is unknown until judged in turn), and, unless the content
 //    already has a verdict, runs `airlock scan --json` in a sandbox (runapi/scan_request.h) and, for
-//    runnable content (ELF, #!) not already malicious and with detonation on, `airlock analyze`.
+//    content `airlock analyze` can run (analyze/runner.h: an ELF, a script, a page or an SVG, an
+//    archive) not already malicious and with detonation on, `airlock analyze` of the staged copy
+//    under the file's own (sanitized) name.
 //    Larger than max_file_size: not judged (logged; stays unknown).
 //  - A verdict goes to the trust database, the in-memory trust state, and the file's xattrs
 //    (xattr_names.h), then one log line "verdict <v> sha256:<hex> score=<s> path=<path>" (content

@@ -47,12 +47,14 @@ inline void WriteFile(const std::string& path, const std::string& text, mode_t m
 // The daemon, started in the foreground with its log on a pipe read by a thread.
 class Daemon {
  public:
-  // `env`: extra "NAME=value" entries for the daemon (fault injection).
-  explicit Daemon(std::vector<std::string> args, std::vector<std::string> env = {}) {
+  // `env`: extra "NAME=value" entries for the daemon (fault injection). Detonation is off unless
+  // `detonate` (static triage is enough for most tests, and faster).
+  explicit Daemon(std::vector<std::string> args, std::vector<std::string> env = {}, bool detonate = false) {
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) return;
     // --watch: never the default /tmp (an inode mark there would see every other process's files).
-    std::vector<std::string> argv = {WATCH_BIN, "watch", "--state-dir", g_root + "-state", "--no-detonate", "--watch", g_root + "/dl"};
+    std::vector<std::string> argv = {WATCH_BIN, "watch", "--state-dir", g_root + "-state", "--watch", g_root + "/dl"};
+    if (!detonate) argv.push_back("--no-detonate");
     argv.insert(argv.end(), args.begin(), args.end());
     pid_ = ::fork();
     if (pid_ == 0) {
