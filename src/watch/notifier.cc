@@ -95,11 +95,13 @@ NotifyMessage MessageFor(const Notice& n, std::optional<int64_t> id, bool enforc
     m.category = "x-airlock.blocked";
     m.summary = "airlock blocked " + name;
     if (n.verdict == Verdict::kUnknown) {
-      m.body = path + " has not been judged yet. It is being checked now and will be judged in a few seconds: try again then.";
+      m.body = path + " has not been judged yet. It is being checked now and will be judged in a few seconds: try again then, "
+               "or use it now inside a sandbox: airlock open " + path;
     } else if (n.verdict == Verdict::kSuspicious) {
-      m.body = path + " was judged suspicious. " + EscapeMarkup(ReleaseHint(id)) + ", or run it in a sandbox: airlock open FILE.";
+      m.body = path + " was judged suspicious. " + EscapeMarkup(ReleaseHint(id)) + ", or run it in a sandbox: airlock open " + path;
     } else {
-      m.body = fmt::format("{} was judged {}: it will not run.", path, VerdictName(n.verdict));
+      m.body = fmt::format("{} was judged {}: it will not run (airlock open runs it inside a sandbox, to see what it does).", path,
+                           VerdictName(n.verdict));
     }
     return m;
   }

@@ -105,10 +105,15 @@ std::string TakeStateDir(std::vector<std::string>& args, bool* as_json) {
   return state;
 }
 
-json StatusJson(const WatchConfig& c, const Gate& gate, const DirWatcher& watcher, const BuildTrust* builds, Judge& judge,
+json StatusJson(const WatchConfig& c, const Gate& gate, const DirWatcher* watcher, const BuildTrust* builds, Judge& judge,
                 const TrustState& trust, const EventLog& log, const std::string& started, const Notifier& notifier) {
   const auto& g = gate.stats();
-  const auto& w = watcher.stats();
+  json watched = nullptr;  // no watcher (the log says why)
+  if (watcher != nullptr) {
+    const auto& w = watcher->stats();
+    watched = {{"events", w.events.load()}, {"files", w.files.load()}, {"dirs_marked", w.dirs_marked.load()}, {"overflows", w.overflows.load()},
+               {"refused", w.refused.load()}, {"sweeps", w.sweeps.load()}, {"swept", w.swept.load()}};
+  }
   const auto& n = notifier.stats();
   const auto& j = judge.stats();
   return json{{"pid", ::getpid()}, {"mode", GateModeName(c.gate.mode)}, {"fail_mode", FailModeName(c.gate.fail_mode)},
@@ -118,9 +123,7 @@ json StatusJson(const WatchConfig& c, const Gate& gate, const DirWatcher& watche
               {"gate", {{"events", g.events.load()}, {"allowed", g.allowed.load()}, {"denied", g.denied.load()},
                         {"would_deny", g.would_deny.load()}, {"cache_hits", g.cache_hits.load()}, {"hashed", g.hashed.load()},
                         {"watchdog", g.watchdog.load()}, {"kernel_ignored", g.ignored.load()}}},
-              {"watcher", {{"events", w.events.load()}, {"files", w.files.load()}, {"dirs_marked", w.dirs_marked.load()},
-                           {"overflows", w.overflows.load()}, {"refused", w.refused.load()}, {"sweeps", w.sweeps.load()},
-                           {"swept", w.swept.load()}}},
+              {"watcher", std::move(watched)},
               {"build_dirs", c.build_dirs},
               {"builds", builds == nullptr ? json(nullptr)
                                            : json{{"built", builds->stats().built.load()}, {"tainted", builds->stats().tainted.load()},
@@ -206,6 +209,24 @@ NotifierOptions NotifyOptions(const WatchConfig& c, EventLog* log, TrustDb* db) 
   return o;
 }
 
+// The directory watcher, or none when the kernel cannot report directory entries (before 5.9): then
+// new files are judged at their first exec attempt (the gate is unchanged) and builds are not trusted;
+// the log says so.
+std::unique_ptr<DirWatcher> StartWatcher(const WatchConfig& c, Judge& judge, std::unique_ptr<BuildTrust>& builds, EventLog& log) {
+  DirWatcherHooks wh{[&log](std::string l) { log.Write(std::move(l)); },
+                     [&judge](const std::string& p) { return judge.Submit(p, "", false); }, nullptr};
+  if (builds) wh.built = [b = builds.get()](pid_t pid, const std::string& p) { b->Written(pid, p); };
+  auto watcher = DirWatcher::Start({c.watch_dirs, c.watch_flat, c.watch_flat_subdirs, c.build_dirs, c.watch_max_dirs, c.sweep_at_start}, wh);
+  if (!watcher) {
+    log.Write("watch: " + watcher.error().What() + ": directories are not watched (new files are judged at their first exec attempt)" +
+              (builds ? "; build_dirs ignored (builds need the watcher)" : ""));
+    builds.reset();
+    return nullptr;
+  }
+  if (builds) builds->SetDrain([w = watcher->get()] { w->Drain(); });
+  return std::move(*watcher);
+}
+
 int RunDaemon(std::vector<std::string> args) {
   WatchConfig c;
   if (auto s = ApplyWatchFlags(args, c); !s) {
@@ -243,15 +264,7 @@ int RunDaemon(std::vector<std::string> args) {
   jo.on_verdict = [&notifier](const std::string& p, const std::string& sha, Verdict v) { notifier.Notify({Notice::Kind::kVerdict, p, sha, v}); };
   Judge judge(jo, **trust, *opened->db, [lp](std::string l) { lp->Write(std::move(l)); });
   std::unique_ptr<BuildTrust> builds = MakeBuildTrust(c, **trust);
-  DirWatcherHooks wh{[lp](std::string l) { lp->Write(std::move(l)); },
-                     [&judge](const std::string& p) { return judge.Submit(p, "", false); }, nullptr};
-  if (builds) wh.built = [b = builds.get()](pid_t pid, const std::string& p) { b->Written(pid, p); };
-  auto watcher = DirWatcher::Start({c.watch_dirs, c.watch_flat, c.watch_flat_subdirs, c.build_dirs, c.watch_max_dirs, c.sweep_at_start}, wh);
-  if (!watcher) {
-    std::cerr << "airlock watch: " << watcher.error().What() << "\n";
-    return 1;
-  }
-  if (builds) builds->SetDrain([w = watcher->get()] { w->Drain(); });
+  std::unique_ptr<DirWatcher> watcher = StartWatcher(c, judge, builds, *lp);
   c.gate.builds = builds.get();
   GateHooks hooks{[lp](std::string l) { lp->Write(std::move(l)); },
                   [&judge](const std::string& p, const std::string& sha) { judge.Submit(p, sha, true); },
@@ -268,7 +281,7 @@ int RunDaemon(std::vector<std::string> args) {
   (*log)->Write(fmt::format("ready pid={} mode={} fail_mode={} decision_timeout_ms={} filesystem_marks=[{}] mount_marks=[{}] watch=[{}] watched_dirs={} watch_flat=[{}] build_dirs=[{}] dpkg_files={} verdicts={}",
                             ::getpid(), GateModeName(c.gate.mode), FailModeName(c.gate.fail_mode), c.gate.decision_timeout.count(),
                             fmt::join(c.gate.filesystem_marks, ","), fmt::join(c.gate.mount_marks, ","), fmt::join(c.watch_dirs, ","),
-                            (*watcher)->stats().dirs_marked.load(), fmt::join(c.watch_flat, ","), fmt::join(c.build_dirs, ","),
+                            watcher ? watcher->stats().dirs_marked.load() : 0, fmt::join(c.watch_flat, ","), fmt::join(c.build_dirs, ","),
                             (*trust)->dpkg_files(), (*trust)->VerdictCount()));
   int64_t version = opened->db->DataVersion();
   for (;;) {
@@ -282,10 +295,10 @@ int RunDaemon(std::vector<std::string> args) {
       version = v;
       MergeVerdicts(*opened->db, **trust);
     }
-    WriteStatus(c.state_dir, StatusJson(c, **gate, **watcher, builds.get(), judge, **trust, **log, started, notifier));
+    WriteStatus(c.state_dir, StatusJson(c, **gate, watcher.get(), builds.get(), judge, **trust, **log, started, notifier));
   }
   gate->reset();
-  watcher->reset();
+  watcher.reset();
   std::error_code ec;
   fs::remove(StatusPath(c.state_dir), ec);
   log->reset();  // flushed

@@ -266,11 +266,15 @@ TEST_F(Watcher, WhatATrustedBuilderWritesRunsAndNothingElseDoes) {
   const std::string src = files_ + "/src", build = files_ + "/build";
   fs::create_directories(src);
   fs::create_directories(build);
+  // Each program its own content: a verdict for one (the first daemon judges `off` once refused)
+  // must never be what lets another run.
+  WriteFile(src + "/off.c", "int main(void) { return 20; }\n", 0644);
   WriteFile(src + "/hello.c", "int main(void) { return 21; }\n", 0644);
+  WriteFile(src + "/again.c", "int main(void) { return 22; }\n", 0644);
   {
     Daemon off({"--enforce", "--mark-fs", g_root, "--watch", files_ + "/dl"});
     ASSERT_TRUE(off.WaitFor("ready pid=")) << off.log();
-    ASSERT_EQ(Exec({gcc, "-o", build + "/off", src + "/hello.c"}).status, 0);
+    ASSERT_EQ(Exec({gcc, "-o", build + "/off", src + "/off.c"}).status, 0);
     EXPECT_EQ(Exec({build + "/off"}).err, EPERM) << "off by default: a new program waits for its verdict";
   }
   Daemon d({"--enforce", "--mark-fs", g_root, "--watch", files_ + "/dl", "--build-dir", build});
@@ -282,7 +286,7 @@ TEST_F(Watcher, WhatATrustedBuilderWritesRunsAndNothingElseDoes) {
   ASSERT_EQ(Exec({"/bin/sh", "-c", "cat /usr/bin/true > " + build + "/copied && chmod 755 " + build + "/copied"}).status, 0);
   EXPECT_EQ(Exec({build + "/copied"}).err, EPERM);
   // Built, then overwritten in place by a program that is no builder: the new content is refused.
-  ASSERT_EQ(Exec({gcc, "-o", build + "/again", src + "/hello.c"}).status, 0);
+  ASSERT_EQ(Exec({gcc, "-o", build + "/again", src + "/again.c"}).status, 0);
   ASSERT_EQ(Exec({"/bin/sh", "-c", "cat /usr/bin/false > " + build + "/again"}).status, 0);
   EXPECT_EQ(Exec({build + "/again"}).err, EPERM) << d.log();
   EXPECT_TRUE(d.WaitFor("deny exec .* path=" + build + "/again .* reason=not judged yet")) << d.log();
