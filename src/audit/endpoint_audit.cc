@@ -62,14 +62,20 @@ void GradeSettings(TargetReport& r, const json& s, const std::vector<std::string
   Check(r, !fs_marks.empty() || !mount_marks.empty(), {"END-MARKS", "the gate marks filesystems or mounts"},
         {"END-NO-MARKS", Severity::kCritical, "the gate marks nothing: it sees no exec", "filesystem_marks and mount_marks are empty (status.json)",
          "mark the filesystems programs run from (the defaults: /, /home, /tmp, /var/tmp, /dev/shm)", "T1204.002"});
+  // `watch` directories are watched with their subdirectories; a status whose "watcher" is null had
+  // none running (a kernel without directory-entry events): nothing is watched then.
   const auto watched = Strings(s, "watch");
+  const bool watcher_down = s.contains("watcher") && s["watcher"].is_null();
   std::vector<std::string> missing;
   for (const auto& d : downloads) {
-    if (std::find(watched.begin(), watched.end(), d) == watched.end()) missing.push_back(d);
+    const bool covered = std::any_of(watched.begin(), watched.end(), [&](const std::string& w) { return (d + "/").starts_with(w.ends_with('/') ? w : w + "/"); });
+    if (watcher_down || !covered) missing.push_back(d);
   }
   Check(r, missing.empty(), {"END-DOWNLOADS", "every Downloads directory is watched (files judged when they land)"},
         {"END-DOWNLOADS-UNWATCHED", Severity::kLow, "downloads there are judged only when someone runs them",
-         fmt::format("not watched: {}", Utf8Text(fmt::format("{}", fmt::join(missing, ", ")))), "add each with --watch DIR (watch = [...] in [watch])", "T1105"});
+         fmt::format("not watched: {}{}", Utf8Text(fmt::format("{}", fmt::join(missing, ", "))),
+                     watcher_down ? " (the directory watcher is not running: kernel 5.9 or later is needed, see the daemon's log)" : ""),
+         "add each with --watch DIR (watch = [...] in [watch])", "T1105"});
 }
 
 // What the daemon's counters say since it started.

@@ -64,6 +64,21 @@ TEST(EndpointAudit, EachWeakSettingIsAFinding) {
   EXPECT_EQ(r.grade, "F");
 }
 
+// Watched directories cover their subdirectories (a watched /home/b/ covers /home/b/Downloads, not
+// /home/bc/Downloads); a daemon whose directory watcher is not running watches nothing.
+TEST(EndpointAudit, DownloadsAreCoveredByWatchedAncestorsOnlyWhileTheWatcherRuns) {
+  json s = Strong();
+  s["watch"] = {"/home/a/Downloads/", "/home/b/"};
+  s["watcher"] = json::object();
+  TargetReport r = GradeEndpoint("endpoint", s, true, "", {"/home/a/Downloads", "/home/b/Downloads", "/home/bc/Downloads"});
+  ASSERT_EQ(Ids(r), std::vector<std::string>{"END-DOWNLOADS-UNWATCHED"});
+  EXPECT_EQ(r.findings[0].evidence, "not watched: /home/bc/Downloads");
+  s["watcher"] = nullptr;
+  r = GradeEndpoint("endpoint", s, true, "", {"/home/a/Downloads"});
+  ASSERT_EQ(Ids(r), std::vector<std::string>{"END-DOWNLOADS-UNWATCHED"});
+  EXPECT_NE(r.findings[0].evidence.find("the directory watcher is not running"), std::string::npos) << r.findings[0].evidence;
+}
+
 // A missing or mistyped field reads as the weaker setting.
 TEST(EndpointAudit, MistypedFieldsReadAsWeaker) {
   json s = Strong();
