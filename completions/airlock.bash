@@ -36,7 +36,7 @@ _airlock() {
     ps) COMPREPLY=($(compgen -W "--json --all --help" -- "$cur")) ;;
     stop) COMPREPLY=($(compgen -W "$(airlock ps --json 2>/dev/null | sed -n 's/^ *"id": "\(.*\)",$/\1/p') --grace --all --help" -- "$cur")) ;;
     exec) COMPREPLY=($(compgen -W "$(airlock ps --json 2>/dev/null | sed -n 's/^ *"id": "\(.*\)",$/\1/p') --cwd --all --help" -- "$cur")) ;;
-    scan) COMPREPLY=($(compgen -W "--json --extract --rules -j --no-sandbox --help" -- "$cur") $(compgen -f -- "$cur")) ;;
+    scan) COMPREPLY=($(compgen -W "--json --extract --rules --navigator -j --no-sandbox --help" -- "$cur") $(compgen -f -- "$cur")) ;;
     audit) COMPREPLY=($(compgen -W "endpoint $(airlock profile list 2>/dev/null | cut -d' ' -f1) --json --min-score --help" -- "$cur") $(compgen -f -- "$cur")) ;;
     rules) COMPREPLY=($(compgen -W "check match" -- "$cur") $(compgen -d -- "$cur")) ;;
     milter)

@@ -15,13 +15,16 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
+#include "core/file_read.h"
 #include "core/helper_path.h"
 #include "core/unique_fd.h"
 #include "process/spawn.h"
 #include "runapi/run_request.h"
 #include "scan/file_util.h"
 #include "scan/input_broker.h"
+#include "scan/report_json.h"
 #include "scan/yara_rules.h"
 
 namespace airlock::scan {
@@ -29,6 +32,7 @@ namespace {
 
 constexpr const char* kScannerInside = "/opt/airlock-scan";
 constexpr const char* kRulesInside = "/opt/airlock-rules";
+constexpr const char* kNavInside = "/nav";
 constexpr const char* kNoSandboxHint = "--no-sandbox parses in this process instead (a weakening the report states)";
 
 int Fail(const std::string& what) {
@@ -80,7 +84,7 @@ std::string MemoryFor(const ScanOptions& o) {
 
 // `airlock run ... -- airlock-scan --in-sandbox --broker-fd N ...`
 Result<std::vector<std::string>> SandboxArgv(const ScanOptions& o, const ConfinedScanFlags& flags, const std::string& handed,
-                                             int broker_fd, std::vector<std::string> rule_args, size_t inputs) {
+                                             const std::string& nav_dir, int broker_fd, std::vector<std::string> rule_args, size_t inputs) {
   const std::string airlock = FindHelper("airlock");
   if (airlock.empty()) return MakeError("the airlock binary (the scan's sandbox) was not found beside airlock-scan or in its libexec directory");
   const std::string self = SelfExe();
@@ -93,6 +97,7 @@ Result<std::vector<std::string>> SandboxArgv(const ScanOptions& o, const Confine
   req.Profile("default").RoBind(dir, kScannerInside).RoBind(handed, kRulesInside).Memory(MemoryFor(o)).Timeout(timeout);
   req.PassFd(broker_fd).KillOnInterrupt();
   if (!o.extract_dir.empty()) req.Bind(o.extract_dir, "/out");
+  if (!nav_dir.empty()) req.Bind(nav_dir, kNavInside);
   // A sanitizer build's settings reach the sanitized scanner (the profile's env_keep drops them):
   // without them LeakSanitizer, which cannot ptrace in there, would fail every scan at exit.
   for (const char* var : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
@@ -101,6 +106,7 @@ Result<std::vector<std::string>> SandboxArgv(const ScanOptions& o, const Confine
   std::vector<std::string> command = {std::string(kScannerInside) + "/" + name, "--in-sandbox", "--broker-fd", std::to_string(broker_fd)};
   command.insert(command.end(), rule_args.begin(), rule_args.end());
   for (auto& a : LimitArgs(o, flags)) command.push_back(std::move(a));
+  if (!nav_dir.empty()) command.insert(command.end(), {"--navigator", std::string(kNavInside) + "/navigator.json"});
   return req.Command(std::move(command)).Argv();
 }
 
@@ -136,7 +142,10 @@ int RunConfinedScan(const ScanOptions& options, const ConfinedScanFlags& flags) 
   inner_end.reset();
   if (!passed) return Fail("dup: " + std::string(strerror(errno)));
   const std::vector<std::string> inputs = ExpandInputs(options.inputs);
-  auto argv = SandboxArgv(options, flags, handed.path(), passed.get(), std::move(*rule_args), inputs.size());
+  ScanTempDir nav("airlock-scan-nav");  // --navigator: the sandbox writes the layer here
+  if (!flags.navigator.empty() && nav.path().empty()) return Fail("cannot create a private directory for the Navigator layer");
+  auto argv = SandboxArgv(options, flags, handed.path(), flags.navigator.empty() ? "" : nav.path(), passed.get(), std::move(*rule_args),
+                          inputs.size());
   if (!argv) return Fail(argv.error().What() + "; " + kNoSandboxHint);
   auto pid = process::ForkExec(*argv, {-1, process::kInherit, process::kInherit}, SIGKILL);
   passed.reset();
@@ -146,8 +155,14 @@ int RunConfinedScan(const ScanOptions& options, const ConfinedScanFlags& flags) 
   host_end.reset();
   const int status = process::WaitExitCode(*pid);
   if (!served) return Fail(served.error().What() + ": the scan was stopped, nothing was judged");
-  if (status >= 0 && status <= 3) return status;
-  return Fail(SandboxFailure(status));
+  if (status < 0 || status > 3) return Fail(SandboxFailure(status));
+  if (!flags.navigator.empty()) {
+    // The sandbox's file: bounded, and it must be JSON (a layer) before it goes to the user's path.
+    auto text = ReadRegularFileBounded(nav.path() + "/navigator.json", 64 << 20, "Navigator layer larger than 64 MiB");
+    if (!text || nlohmann::json::parse(*text, nullptr, false).is_discarded()) return Fail("the sandboxed scan wrote no Navigator layer");
+    if (auto w = WriteFileReplacing(flags.navigator, *text); !w) return Fail(w.error().What());
+  }
+  return status;
 }
 
 }  // namespace airlock::scan

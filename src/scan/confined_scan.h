@@ -9,7 +9,8 @@
 //  - The sandbox sees airlock-scan's directory read-only at /opt/airlock-scan; a private directory
 //    (0700, its files 0600, owned by the sandbox's host uid) with the compiled rules and the
 //    block-list read-only at /opt/airlock-rules; with --extract that directory read-write at /out;
-//    of the inputs only the descriptors it is handed. The default profile's walls: no network,
+//    with --navigator a private directory read-write at /nav (the layer is copied out of it once the
+//    scanner is done, if it is JSON); of the inputs only the descriptors it is handed. The default profile's walls: no network,
 //    seccomp, Landlock, no capabilities, pids bounded; memory 2 GiB, more when -j and the size limits
 //    ask for it.
 //  - Report and exit status are the sandboxed scanner's (0 clean, 1 malicious, 2 error, 3
@@ -20,6 +21,8 @@
 //    (PR_SET_PDEATHSIG). The private directory is removed on every return.
 #pragma once
 
+#include <string>
+
 #include "scan/scanner.h"
 
 namespace airlock::scan {
@@ -27,6 +30,8 @@ namespace airlock::scan {
 struct ConfinedScanFlags {
   bool json = false;   // --json
   bool quiet = false;  // -q
+  std::string navigator;  // --navigator FILE: the sandbox writes the layer into a private directory
+                          // bound at /nav; the host copies it to FILE
 };
 
 // The scan of `options` as above; returns the exit status.

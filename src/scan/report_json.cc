@@ -1,6 +1,13 @@
 #include "scan/report_json.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
 #include "core/json_text.h"
+#include "core/navigator_layer.h"
+#include "core/unique_fd.h"
 
 namespace airlock::scan {
 namespace {
@@ -65,6 +72,33 @@ nlohmann::json ReportToJson(const ScanReport& report) {
 
 std::string ReportToJsonText(const ScanReport& report) {
   return DumpJson(ReportToJson(report), 2) + "\n";
+}
+
+std::string NavigatorLayerText(const nlohmann::json& report) {
+  size_t inputs = report.contains("objects") && report["objects"].is_array() ? report["objects"].size() : 0;
+  return DumpJson(NavigatorLayer(report, "airlock scan", fmt::format("Techniques airlock scan found in {} input(s)", inputs)), 2) + "\n";
+}
+
+Status WriteFileReplacing(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".airlock-new";
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+  if (!fd) return ErrnoError("write " + tmp);
+  for (size_t done = 0; done < text.size();) {
+    ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      Status failed = ErrnoError("write " + tmp);
+      ::unlink(tmp.c_str());
+      return failed;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    Status failed = ErrnoError("rename to " + path);
+    ::unlink(tmp.c_str());
+    return failed;
+  }
+  return Ok();
 }
 
 }  // namespace airlock::scan

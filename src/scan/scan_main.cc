@@ -15,6 +15,7 @@
 int main(int argc, char** argv) {
   using namespace airlock::scan;
   ScanOptions opt;
+  ConfinedScanFlags flags;  // --json, -q, --navigator
   bool json = false;
   bool no_default_rules = false;
   bool no_cache = false;
@@ -58,6 +59,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::Range(1.0, 1e9));
   app.add_option("--timeout", opt.limits.max_seconds, "Wall time per input, seconds")
       ->capture_default_str()->check(CLI::Range(1, 86400));
+  app.add_option("--navigator", flags.navigator, "Also write the ATT&CK Navigator layer of the report's techniques to FILE")
+      ->type_name("FILE");
   app.add_flag("-q,--quiet", quiet, "No progress on stderr");
   app.add_flag("--no-sandbox", no_sandbox,
                "Parse in this process with your own rights instead of in airlock run's default sandbox (a weakening the "
@@ -86,7 +89,9 @@ int main(int argc, char** argv) {
   opt.limits.max_object_bytes = max_object_mib << 20;
   opt.progress = !quiet && ::isatty(STDERR_FILENO) == 1;
 
-  if (!in_sandbox && !no_sandbox) return RunConfinedScan(opt, {json, quiet});
+  flags.json = json;
+  flags.quiet = quiet;
+  if (!in_sandbox && !no_sandbox) return RunConfinedScan(opt, flags);
   if (in_sandbox) ExtractInThisSandbox();
   if (no_sandbox) std::cerr << "airlock scan: WEAKENED: parsing in this process, with your own rights (--no-sandbox)\n";
   auto report = RunScan(opt);
@@ -95,6 +100,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   report->sandboxed = in_sandbox;
+  if (!flags.navigator.empty()) {
+    if (auto w = WriteFileReplacing(flags.navigator, NavigatorLayerText(ReportToJson(*report))); !w) {
+      std::cerr << "airlock scan: " << w.error().What() << "\n";
+      return 2;
+    }
+  }
   if (json) {
     std::cout << ReportToJsonText(*report);
   } else {

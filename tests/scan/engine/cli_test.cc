@@ -77,6 +77,46 @@ TEST(ScanCli, ExitCodes) {
   fs::remove_all(dir);
 }
 
+// --navigator FILE: the techniques of the report as an ATT&CK Navigator layer, from the sandboxed
+// scan (copied out of its private directory) and from --no-sandbox alike; a clean scan gives an
+// empty layer, and an existing file at FILE is replaced, never written through when it is a link.
+TEST(ScanCli, WritesANavigatorLayer) {
+  std::string dir = MakeTempDir("scan-navigator");
+  fs::create_directory(dir + "/rules");
+  WriteFile(dir + "/rules/local.yar",
+            "rule Local_Suspicious { meta: severity = 5 technique = \"T1204.002\" strings: $a = \"quarterly-bonus-macro\" "
+            "condition: $a }\n");
+  WriteFile(dir + "/sus.txt", "see quarterly-bonus-macro here\n");
+  WriteFile(dir + "/clean.txt", "nothing to see\n");
+  for (std::vector<std::string> mode : {std::vector<std::string>{}, std::vector<std::string>{"--no-sandbox"}}) {
+    const std::string layer = dir + "/layer.json";
+    fs::remove(layer);
+    std::vector<std::string> args = {"--rules", dir + "/rules", "--navigator", layer, dir + "/sus.txt"};
+    args.insert(args.end(), mode.begin(), mode.end());
+    auto r = RunScan(args);
+    EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+    auto j = nlohmann::json::parse(ReadFileOrEmpty(layer), nullptr, false);
+    ASSERT_TRUE(j.is_object()) << (mode.empty() ? "sandboxed" : "no sandbox") << ": " << r.err;
+    EXPECT_EQ(j["domain"], "enterprise-attack");
+    ASSERT_EQ(j["techniques"].size(), 1u) << j.dump();
+    EXPECT_EQ(j["techniques"][0]["techniqueID"], "T1204.002");
+    EXPECT_EQ(j["techniques"][0]["score"], 5) << j.dump();
+    // A clean scan: an empty layer replaces the old one; a planted link is replaced, not followed.
+    const std::string target = dir + "/not-this";
+    WriteFile(target, "keep");
+    fs::remove(layer);
+    fs::create_symlink(target, layer);
+    args = {"--navigator", layer, dir + "/clean.txt"};
+    args.insert(args.end(), mode.begin(), mode.end());
+    EXPECT_EQ(RunScan(args).exit_code, 0);
+    EXPECT_EQ(ReadFileOrEmpty(target), "keep");
+    auto empty = nlohmann::json::parse(ReadFileOrEmpty(layer), nullptr, false);
+    ASSERT_TRUE(empty.is_object());
+    EXPECT_TRUE(empty["techniques"].empty()) << empty.dump();
+  }
+  fs::remove_all(dir);
+}
+
 TEST(ScanCli, JsonSchema) {
   std::string dir = MakeTempDir("scan-json");
   WriteFile(dir + "/a.zip", test::MakeArchive("zip", {{"eicar.com", test::Eicar()}}));
