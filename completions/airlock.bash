@@ -17,7 +17,7 @@ _airlock() {
         --bind|--ro-bind|--dev-bind|--chdir|--report) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --allow|--deny) COMPREPLY=($(compgen -W "@ptrace @mount @namespaces @keyring @bpf @perf @io-uring @debug @handles @chroot @clock-set" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "--profile --bind --ro-bind --dev-bind --tmpfs --tmp-size --shm-size --home-size --tmpfs-inodes --chdir --workdir --net --net-allow --memory --pids --cpu --timeout --rlimit --setenv --keep-env --pass-fd --hostname --uid --gid --allow --deny --landlock --pool --on-interrupt --name --explain --report --monitor --monitor-reads --verbose --help --" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--profile --bind --ro-bind --dev-bind --tmpfs --tmp-size --shm-size --home-size --tmpfs-inodes --chdir --workdir --net --net-allow --net-pcap --memory --pids --cpu --timeout --rlimit --setenv --keep-env --pass-fd --hostname --uid --gid --allow --deny --landlock --pool --on-interrupt --name --explain --report --monitor --monitor-reads --verbose --help --" -- "$cur")) ;;
     box)
       if [ "$cword" -eq 2 ]; then COMPREPLY=($(compgen -W "create run list diff review commit discard rm export import snapshot restore snapshots snapshot-rm --store --help" -- "$cur"));
       elif [ "$cword" -eq 3 ] && [ "${words[2]}" != "create" ] && [ "${words[2]}" != "list" ] && [ "${words[2]}" != "import" ]; then

@@ -47,6 +47,8 @@ using namespace airlock::analyze;
 
 namespace {
 
+constexpr const char* kPcapFile = "traffic.pcap";  // the sinkhole's traffic as packets (net/pcap_writer.h)
+
 std::string ReadHead(const std::string& path, size_t max) {
   std::ifstream f(path, std::ios::binary);
   std::string s(max, '\0');
@@ -150,6 +152,8 @@ airlock::Status Analysis::MakeDirectories() {
   scan_ids_ = *scan_ids;
   AIRLOCK_TRY_STATUS(airlock::MakePrivateDirs(out_dir_), "report directory");
   out_dir_ = fs::absolute(out_dir_).string();
+  std::error_code ec;
+  fs::remove(out_dir_ + "/" + kPcapFile, ec);  // a run in the same directory writes a new one (never over a file)
   work_ = out_dir_ + "/work";
   return PrepareWorkDir(work_, /*with_members=*/false, *detonation_ids);
 }
@@ -263,7 +267,7 @@ airlock::runapi::RunRequest Analysis::DetonationRequest() const {
   airlock::runapi::RunRequest req(airlock_);
   req.Profile("analysis").RoBind(work_ + "/sample", "/sample").Bind(work_ + "/tmp", "/tmp").Bind(work_ + "/home", "/home/sandbox");
   req.Chdir("/home/sandbox").Timeout(a_.timeout).Monitor(out_dir_ + "/events.jsonl", /*reads=*/true);
-  req.Report(out_dir_ + "/run.json").KillOnInterrupt();
+  req.Report(out_dir_ + "/run.json").KillOnInterrupt().NetPcap(out_dir_ + "/" + kPcapFile);
   if (!standin_.empty()) {
     // The recording stand-ins (standins.h) on PATH, unless the caller sets PATH itself.
     req.RoBind(standin_, kStandinProgram).RoBind(work_ + "/standins", kStandinBinDir).SetEnv("PATH=" + StandinPath());
@@ -443,7 +447,9 @@ void Analysis::PrintSummary(const Verdict& v) const {
                              net["destinations"].size(), net["urls"].size());
     for (const auto& u : net["urls"]) std::cout << fmt::format("    {} {}\n", u.value("method", ""), u.value("url", ""));
   }
-  std::cout << "  reports: " << out_dir_ << "/report.json, " << out_dir_ << "/report.html\n";
+  std::cout << "  reports: " << out_dir_ << "/report.json, " << out_dir_ << "/report.html";
+  if (net.contains("pcap")) std::cout << "; traffic: " << out_dir_ << "/" << kPcapFile;
+  std::cout << "\n";
 }
 
 // An analysis whose static triage or detonation could not run did not judge the sample: unless

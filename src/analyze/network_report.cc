@@ -78,6 +78,12 @@ nlohmann::json BuildNetworkSection(const std::vector<nlohmann::json>& events, co
   for (const char* k : {"dns_queries", "connections", "udp_datagrams", "records_dropped"}) {
     if (rn.contains(k)) net[k] = rn[k];
   }
+  // The sinkhole's traffic as packets (net/pcap_writer.h): named by file, relative to the report.
+  if (rn.contains("pcap") && rn["pcap"].is_object() && rn["pcap"].contains("path") && rn["pcap"]["path"].is_string()) {
+    const std::string path = rn["pcap"]["path"].get<std::string>();
+    net["pcap"] = {{"file", path.substr(path.rfind('/') + 1)}, {"bytes", rn["pcap"].value("bytes", 0)},
+                   {"truncated", rn["pcap"].value("truncated", 0)}};
+  }
   return net;
 }
 

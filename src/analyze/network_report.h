@@ -11,7 +11,8 @@
 namespace airlock::analyze {
 
 // {"mode", "domains": [..], "destinations": [{"protocol","ip","port","hostname","image"}..],
-//  "urls": [{"method","url","host","user_agent"}..] (method "TLS" for a ClientHello's server name), "dns_queries", "connections", "records_dropped"}
+//  "urls": [{"method","url","host","user_agent"}..] (method "TLS" for a ClientHello's server name), "dns_queries", "connections", "records_dropped",
+//  "pcap": {"file": "traffic.pcap", "bytes", "truncated"} when the run wrote one}
 // Lists are de-duplicated, in order of first appearance, capped at 500 entries.
 nlohmann::json BuildNetworkSection(const std::vector<nlohmann::json>& events, const nlohmann::json& run);
 

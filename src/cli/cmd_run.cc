@@ -45,6 +45,7 @@ struct RunArgs {
   std::string on_interrupt = "forward";
   bool verbose = false;
   std::string pool = "auto";
+  std::string net_pcap;  // --net-pcap FILE (with --net sinkhole)
   std::vector<std::string> command;
 };
 
@@ -60,7 +61,7 @@ Status ApplyRunOverrides(Policy& p, const RunArgs& a) {
 // Options that change the sandbox itself (everything else is applied by the client: environment,
 // timeout, report, verbosity).
 bool ChangesThePolicy(const RunArgs& a) {
-  return a.o.ChangesSandbox() || !a.monitor.empty() || a.monitor_reads || a.explain;
+  return a.o.ChangesSandbox() || !a.monitor.empty() || a.monitor_reads || a.explain || !a.net_pcap.empty();
 }
 
 // The run's entry in the registry of running sandboxes (cli/running.h), its control socket handed to
@@ -230,6 +231,8 @@ void AddRunOptions(CLI::App& app, RunArgs& a) {
   app.add_option("--chdir", a.o.chdir, "working directory inside the sandbox");
   app.add_flag("--workdir", a.o.workdir, "bind the current directory read-write at the same path and chdir there");
   app.add_option("--net", a.o.net, "network: none (default), host (shares the host network: weakening), user, sinkhole (DNS and every connection answered and recorded locally)");
+  app.add_option("--net-pcap", a.net_pcap, "with --net sinkhole: write its traffic (DNS, every connection and datagram) as PCAP to FILE, a new file")
+      ->type_name("FILE");
   app.add_option("--net-allow", a.o.net_allow, "allowed destination HOST:PORT for --net user (repeatable)")->allow_extra_args(false);
   app.add_option("--tmp-size", a.o.tmp_size, "size of the private /tmp, e.g. 256m");
   app.add_option("--shm-size", a.o.shm_size, "size of the private /dev/shm");
@@ -365,7 +368,7 @@ int RunPolicy(const Policy& policy, const RunArgs& a, RunOptions run_options, co
   auto registration = Register(a, policy, run_options, &rc);
   if (rc != 0) return rc;
   std::optional<Result<RunOutcome>> outcome;
-  if (a.pool != "off") {
+  if (a.pool != "off" && run_options.net_pcap.empty()) {  // a PCAP file is written by a cold run's own supervisor
     std::string why;
     outcome = pool::RunWarm(policy, a.command, run_options, pool_socket, pool::PoolKey(policy), &why);
     if (!outcome) {
@@ -438,6 +441,19 @@ int RunCommandAs(int argc, char** argv, const RunVariant* variant) {
   RegisterBuiltinSeccompPrograms();
   RunOptions run_options;
   run_options.kill_on_interrupt = a.on_interrupt == "kill";
+  if (!a.net_pcap.empty() && std::get<Policy>(policy).net.mode != NetMode::kSinkhole) {
+    LogError("--net-pcap records the sinkhole's traffic: add --net sinkhole (or use the analysis profile)");
+    return kExitUsage;
+  }
+  if (!a.net_pcap.empty() && a.pool == "required") {
+    LogError("--net-pcap runs cold (its supervisor writes the file): drop --pool required");
+    return kExitUsage;
+  }
+  if (struct stat st{}; !a.net_pcap.empty() && ::lstat(a.net_pcap.c_str(), &st) == 0) {
+    LogError("--net-pcap {}: the file exists (it is written as a new file): remove it or name another", a.net_pcap);
+    return kExitUsage;
+  }
+  run_options.net_pcap = a.net_pcap;
   UniqueFd monitor_file;
   if (auto rc = OpenMonitor(a, variant, monitor_file, run_options)) return *rc;
   return RunPolicy(std::get<Policy>(policy), a, run_options, pool_socket);

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -34,10 +35,27 @@ void CappedInsert(std::set<std::string>& s, const std::string& v) {
   if (s.size() < 256) s.insert(v);
 }
 
+struct timeval Now() {
+  struct timeval t {};
+  ::gettimeofday(&t, nullptr);
+  return t;
+}
+
+Endpoint Of(const struct sockaddr_in& a) { return {a.sin_addr.s_addr, ntohs(a.sin_port)}; }
+
+// The local address a socket serves (where the sample's redirected datagrams went).
+Endpoint LocalOf(int fd) {
+  struct sockaddr_in self {};
+  socklen_t len = sizeof self;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&self), &len);
+  return Of(self);
+}
+
 }  // namespace
 
 struct Sinkhole::Conn {
   UniqueFd fd;
+  Endpoint client, server;  // for the PCAP file
   std::string dst_ip;
   uint16_t dst_port = 0;
   uint16_t src_port = 0;
@@ -46,7 +64,8 @@ struct Sinkhole::Conn {
   bool recorded = false;  // event emitted; now draining until EOF or the deadline
 };
 
-Sinkhole::Sinkhole(NetnsSetup sockets, Emit emit) : s_(std::move(sockets)), emit_(std::move(emit)) {}
+Sinkhole::Sinkhole(NetnsSetup sockets, Emit emit, std::string pcap_path)
+    : s_(std::move(sockets)), emit_(std::move(emit)), pcap_path_(std::move(pcap_path)) {}
 
 Sinkhole::~Sinkhole() { Stop(); }
 
@@ -57,7 +76,14 @@ uint32_t Sinkhole::AddressForIndex(size_t n) {
   return htonl(host);
 }
 
-Status Sinkhole::Start() { return worker_.Start([this] { Loop(); }); }
+Status Sinkhole::Start() {
+  if (!pcap_path_.empty()) {
+    auto w = PcapWriter::Create(pcap_path_);
+    if (!w) return std::unexpected(w.error());
+    pcap_.emplace(std::move(*w));
+  }
+  return worker_.Start([this] { Loop(); });
+}
 
 void Sinkhole::Stop() { worker_.Stop(); }
 
@@ -134,19 +160,13 @@ void Sinkhole::AcceptAll() {
     auto c = std::make_unique<Conn>();
     c->fd.reset(fd);
     c->src_port = ntohs(peer.sin_port);
+    c->client = Of(peer);
     struct sockaddr_in orig {};
     socklen_t olen = sizeof orig;
-    if (::getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &orig, &olen) == 0) {
-      c->dst_ip = Ip4(orig.sin_addr.s_addr);
-      c->dst_port = ntohs(orig.sin_port);
-    } else {
-      // A direct connection to the listener's own address (not redirected).
-      struct sockaddr_in self {};
-      socklen_t slen = sizeof self;
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&self), &slen);
-      c->dst_ip = Ip4(self.sin_addr.s_addr);
-      c->dst_port = ntohs(self.sin_port);
-    }
+    // The original destination of a redirected connection; else the listener's own address.
+    c->server = ::getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &orig, &olen) == 0 ? Of(orig) : LocalOf(fd);
+    c->dst_ip = Ip4(c->server.ip);
+    c->dst_port = c->server.port;
     c->opened = c->last = Clock::now();
     ++connections_;
     conns_.push_back(std::move(c));
@@ -179,7 +199,10 @@ bool Sinkhole::ReadConn(Conn& c) {
 }
 
 void Sinkhole::Record(Conn& c) {
+  static constexpr char kHttpResponse[] =
+      "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
   c.recorded = true;
+  std::string_view answer;  // what the sinkhole sent back
   nlohmann::json ev = {{"category", "network_connection"}, {"EventID", 3},        {"Protocol", "tcp"},
                        {"Initiated", "true"},                {"DestinationIp", c.dst_ip}, {"DestinationPort", c.dst_port},
                        {"SourcePort", c.src_port},           {"BytesReceived", c.data.size()}};
@@ -200,13 +223,13 @@ void Sinkhole::Record(Conn& c) {
     if (!http->host.empty()) ev["Host"] = http->host;
     if (!http->user_agent.empty()) ev["UserAgent"] = http->user_agent;
     CappedInsert(urls_, url);
-    static constexpr char kResponse[] =
-        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-    if (::send(c.fd.get(), kResponse, sizeof kResponse - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+    if (::send(c.fd.get(), kHttpResponse, sizeof kHttpResponse - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
       // The client went away; the record stands.
     }
     ::shutdown(c.fd.get(), SHUT_WR);
+    answer = std::string_view(kHttpResponse, sizeof kHttpResponse - 1);
   }
+  if (pcap_) pcap_->TcpExchange(c.client, c.server, c.data, answer, Now());
   Count(std::move(ev));
 }
 
@@ -220,6 +243,7 @@ void Sinkhole::ServeDns() {
     std::string_view pkt(buf, static_cast<size_t>(r));
     auto q = ParseDnsQuery(pkt);
     if (!q) {
+      if (pcap_) pcap_->Udp(Of(peer), {LocalOf(s_.dns.get()).ip, 53}, pkt, Now());
       Count({{"category", "dns_query"}, {"EventID", 22}, {"QueryName", ""}, {"QueryStatus", "malformed"},
              {"FirstBytes", EscapeBytes(pkt, 512)}});
       continue;
@@ -248,6 +272,12 @@ void Sinkhole::ServeDns() {
     }
     std::string resp = BuildDnsResponse(pkt, *q, addr);
     ::sendto(s_.dns.get(), resp.data(), resp.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&peer), plen);
+    if (pcap_) {
+      Endpoint server = LocalOf(s_.dns.get());
+      server.port = 53;  // what the sample asked (nftables redirected it to the sinkhole's port)
+      pcap_->Udp(Of(peer), server, pkt, Now());
+      pcap_->Udp(server, Of(peer), resp, Now());
+    }
     CappedInsert(domains_, q->name);
     Count({{"category", "dns_query"}, {"EventID", 22}, {"QueryName", q->name}, {"QueryType", DnsTypeName(q->qtype)},
            {"QueryStatus", "0"}, {"QueryResults", results}});
@@ -262,6 +292,7 @@ void Sinkhole::ServeUdp() {
     ssize_t r = ::recvfrom(s_.udp.get(), buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&peer), &plen);
     if (r < 0) return;
     ++udp_datagrams_;
+    if (pcap_) pcap_->Udp(Of(peer), LocalOf(s_.udp.get()), std::string_view(buf, static_cast<size_t>(r)), Now());
     // Redirected datagrams keep no original destination for an unconnected socket; the monitor's
     // network_connection event of the sendto/connect carries it (docs/EVENTS.md).
     Count({{"category", "network_connection"}, {"EventID", 3}, {"Protocol", "udp"}, {"Initiated", "true"},
@@ -271,7 +302,7 @@ void Sinkhole::ServeUdp() {
 }
 
 nlohmann::json Sinkhole::Summary() const {
-  return {{"mode", "sinkhole"},
+  nlohmann::json out = {{"mode", "sinkhole"},
           {"dns_queries", dns_queries_},
           {"connections", connections_},
           {"udp_datagrams", udp_datagrams_},
@@ -279,6 +310,8 @@ nlohmann::json Sinkhole::Summary() const {
           {"domains", domains_},
           {"destinations", destinations_},
           {"urls", urls_}};
+  if (pcap_) out["pcap"] = {{"path", pcap_path_}, {"bytes", pcap_->written()}, {"truncated", pcap_->truncated()}};
+  return out;
 }
 
 }  // namespace airlock

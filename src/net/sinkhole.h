@@ -10,7 +10,9 @@
 //  - UDP (not DNS): the first bytes of each datagram are recorded.
 // Each record is one JSON event (docs/EVENTS.md) handed to `emit`; bounded: at most
 // kMaxConnections open connections, kMaxRecords events (the rest counted), kConnectionMs per
-// connection.
+// connection. With a `pcap_path`, the same traffic is written as packets (net/pcap_writer.h): every
+// DNS question and answer, every UDP datagram, every TCP connection with what the sample sent and
+// what the sinkhole answered.
 //
 // Threading: Start() spawns the thread; emit runs on it. Stop() (idempotent, also the destructor)
 // joins it; Summary() is valid after Stop().
@@ -22,6 +24,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -32,6 +35,7 @@
 #include "core/unique_fd.h"
 #include "net/service_thread.h"
 #include "net/netns_setup.h"
+#include "net/pcap_writer.h"
 
 namespace airlock {
 
@@ -45,15 +49,16 @@ class Sinkhole {
   static constexpr size_t kMaxNames = 65536;  // distinct names given addresses of their own
 
   using Emit = std::function<void(const nlohmann::json& event)>;
-  Sinkhole(NetnsSetup sockets, Emit emit);
+  Sinkhole(NetnsSetup sockets, Emit emit, std::string pcap_path = "");
   ~Sinkhole();
   Sinkhole(const Sinkhole&) = delete;
   Sinkhole& operator=(const Sinkhole&) = delete;
 
-  Status Start();
+  Status Start();  // an error when the PCAP file cannot be created
   void Stop();
   // {"mode":"sinkhole","dns_queries":..,"connections":..,"udp_datagrams":..,"records_dropped":..,
-  //  "domains":[..],"destinations":["ip:port",..],"urls":[..]} (lists capped at 256 entries).
+  //  "domains":[..],"destinations":["ip:port",..],"urls":[..]} (lists capped at 256 entries), and with
+  //  a PCAP file "pcap":{"path":..,"bytes":..,"truncated":..}.
   nlohmann::json Summary() const;
 
   // The answer for the n-th distinct name (0-based): 198.18.0.1, 198.18.0.2, ... (network order).
@@ -73,6 +78,8 @@ class Sinkhole {
 
   NetnsSetup s_;
   Emit emit_;
+  std::string pcap_path_;
+  std::optional<PcapWriter> pcap_;
   ServiceThread worker_;  // runs Loop(); the destructor stops it before any member goes
   std::vector<std::unique_ptr<Conn>> conns_;
   std::map<std::string, std::string> name_to_ip_;

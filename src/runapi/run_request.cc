@@ -95,6 +95,8 @@ RunRequest& RunRequest::PassFd(int fd) {
   return Add({"--pass-fd", std::to_string(fd)});
 }
 
+RunRequest& RunRequest::NetPcap(const std::string& pcap_file) { return AddOnce("--net-pcap", {pcap_file}); }
+
 RunRequest& RunRequest::Net(const std::string& mode) {
   if (mode != "none" && mode != "host" && mode != "user" && mode != "sinkhole") Reject("--net: unknown mode '" + mode + "'");
   return AddOnce("--net", {mode});

@@ -38,6 +38,7 @@ class RunRequest {
   RunRequest& Memory(const std::string& size);                                // --memory 512m|2g
   RunRequest& Rlimit(const std::string& name_value);                          // --rlimit fsize=N
   RunRequest& Net(const std::string& mode);                                   // --net none|host|user|sinkhole
+  RunRequest& NetPcap(const std::string& pcap_file);                         // --net-pcap (with --net sinkhole)
   RunRequest& PassFd(int fd);                                                 // --pass-fd N (N >= 3, kept at N)
   RunRequest& Monitor(const std::string& events_file, bool reads = false);    // --monitor [--monitor-reads]
   RunRequest& Report(const std::string& report_file);                         // --report

@@ -33,6 +33,7 @@ struct RunOptions {
   bool kill_on_interrupt = false;            // SIGINT/SIGTERM/SIGHUP kill the sandbox (signals.h) instead of
                                              // being forwarded (`airlock run --on-interrupt kill`)
   int control_fd = -1;                       // the run's control socket (control.h), served by the supervisor
+  std::string net_pcap;                      // --net sinkhole: its traffic as PCAP to this new file (net/pcap_writer.h)
 };
 
 struct PreparedRun {

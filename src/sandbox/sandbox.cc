@@ -113,9 +113,11 @@ class RunWatchers final : public SupervisorObserver {
       }
     }
     if (netsetup && netsetup->tcp) {
-      sinkhole_.emplace(std::move(*netsetup), [this](const nlohmann::json& e) {
-        if (sink_) sink_->Push(DumpJson(e));
-      });
+      sinkhole_.emplace(
+          std::move(*netsetup), [this](const nlohmann::json& e) {
+            if (sink_) sink_->Push(DumpJson(e));
+          },
+          opts.net_pcap);
       if (auto s = sinkhole_->Start(); !s) {
         init.Kill();
         run.not_enforced.push_back("network sinkhole did not start: " + s.error().What());

@@ -109,6 +109,37 @@ TEST(Analyze, DroppedFilesAreCollectedAndTriaged) {
   fs::remove_all(out);
 }
 
+// The sinkhole's traffic as packets: OUT/traffic.pcap holds the beacon's DNS question and its HTTP
+// POST (tcpdump reads it back where installed); the report names the file. A second run into the same
+// directory writes a new one.
+TEST(Analyze, TheSinkholeTrafficIsWrittenAsPcap) {
+  std::string out = MakeTempDir("analyze-pcap");
+  const std::string sample = SamplesDir() + "/c2_beacon.sh";
+  for (int run = 0; run < 2; ++run) {
+    auto r = airlock::test::Run({AirlockBin(), "analyze", "--quiet", "--timeout", "15s", "--out", out + "/report", sample}, "", 180);
+    auto report = nlohmann::json::parse(ReadFileOrEmpty(out + "/report/report.json"), nullptr, false);
+    ASSERT_TRUE(report.is_object()) << r.err;
+    ASSERT_TRUE(report["network"].contains("pcap")) << report["network"].dump() << r.err;
+    EXPECT_EQ(report["network"]["pcap"]["file"], "traffic.pcap");
+    EXPECT_GT(report["network"]["pcap"]["bytes"].get<uint64_t>(), 24u);
+    const std::string pcap = out + "/report/traffic.pcap";
+    EXPECT_EQ(static_cast<uint64_t>(fs::file_size(pcap)), report["network"]["pcap"]["bytes"].get<uint64_t>());
+    const std::string bytes = ReadFileOrEmpty(pcap);
+    EXPECT_NE(bytes.find("POST /api/beacon HTTP/1.1"), std::string::npos) << "the request, as the sample sent it";
+    EXPECT_NE(bytes.find(std::string("\x02" "c2\x04" "evil\x07" "example", 16)), std::string::npos) << "the DNS question";
+    if (::access("/usr/bin/tcpdump", X_OK) == 0) {
+      auto read = airlock::test::Run({"/usr/bin/tcpdump", "-nn", "-vv", "-r", pcap});
+      EXPECT_EQ(read.exit_code, 0) << read.err;
+      EXPECT_NE(read.out.find("A? c2.evil.example."), std::string::npos) << read.out;
+      EXPECT_NE(read.out.find("POST /api/beacon"), std::string::npos) << read.out;
+      EXPECT_EQ(read.out.find("bad cksum"), std::string::npos) << read.out;
+    } else {
+      std::cerr << "[          ] no /usr/bin/tcpdump (apt-get install tcpdump): the read-back by a real reader is not tried\n";
+    }
+  }
+  fs::remove_all(out);
+}
+
 TEST(Analyze, UsageErrorIsExitTwo) {
   // Was CLI11's own code (106 for a missing file), outside the documented 0..3.
   auto r = airlock::test::Run({AirlockBin(), "analyze"}, "", 60);
