@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
+#include <string>
+#include <vector>
 
 #include "core/json_text.h"
 #include "runapi/run_report.h"
@@ -27,6 +30,32 @@ std::string HtmlEscape(const std::string& s) {
 namespace {
 
 namespace rf = runapi::report_field;
+
+// Why a dropped file got its verdict: its static triage's findings, strongest first (rule, severity,
+// techniques, evidence), or what a clean or failed triage means. HTML-escaped.
+std::string DroppedWhy(const nlohmann::json& d) {
+  std::vector<nlohmann::json> findings;
+  if (d.contains("findings") && d["findings"].is_array()) findings.assign(d["findings"].begin(), d["findings"].end());
+  if (findings.empty()) {
+    const std::string v = d.value("verdict", "");
+    return v == "clean" ? "static triage found nothing in its content" : HtmlEscape("no finding (" + (v.empty() ? "not triaged" : v) + ")");
+  }
+  std::stable_sort(findings.begin(), findings.end(),
+                   [](const nlohmann::json& a, const nlohmann::json& b) { return a.value("severity", 0) > b.value("severity", 0); });
+  std::string out;
+  for (size_t i = 0; i < findings.size() && i < 5; ++i) {
+    const auto& f = findings[i];
+    std::string techniques;
+    if (f.contains("techniques") && f["techniques"].is_array()) {
+      for (const auto& t : f["techniques"]) techniques += (techniques.empty() ? "" : ", ") + (t.is_string() ? t.get<std::string>() : std::string());
+    }
+    out += fmt::format("{}<b>{}</b> (severity {}{}){}", out.empty() ? "" : "<br>", HtmlEscape(f.value("rule", "")), f.value("severity", 0),
+                       techniques.empty() ? "" : ", " + HtmlEscape(techniques),
+                       f.value("evidence", "").empty() ? "" : ": <code>" + HtmlEscape(f.value("evidence", "").substr(0, 160)) + "</code>");
+  }
+  if (findings.size() > 5) out += fmt::format("<br>and {} more (report.json)", findings.size() - 5);
+  return out;
+}
 
 // The last line: how the run ended and how many events the monitor kept and dropped. `run` is the
 // `airlock run` report as airlock wrote it (its field names are runapi's), or {"error": ...} when
@@ -229,10 +258,10 @@ th{background:#f0f0f0}code{font-size:12px;word-break:break-all}table.kv{margin:0
 
   NetworkSection(h, r, events);
 
-  h += "<h2>Dropped files</h2><table><tr><th>path</th><th>size</th><th>sha256</th><th>verdict</th></tr>";
+  h += "<h2>Dropped files</h2><table><tr><th>path</th><th>size</th><th>sha256</th><th>verdict</th><th>why</th></tr>";
   for (const auto& d : r["dropped"]) {
-    h += fmt::format("<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>", HtmlEscape(d.value("path", "")), d.value("size", 0),
-                     HtmlEscape(d.value("sha256", "")), HtmlEscape(d.value("verdict", "")));
+    h += fmt::format("<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>", HtmlEscape(d.value("path", "")),
+                     d.value("size", 0), HtmlEscape(d.value("sha256", "")), HtmlEscape(d.value("verdict", "")), DroppedWhy(d));
   }
   h += "</table>";
 

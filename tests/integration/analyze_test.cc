@@ -106,6 +106,13 @@ TEST(Analyze, DroppedFilesAreCollectedAndTriaged) {
   }
   EXPECT_TRUE(found) << report["dropped"].dump() << r.err;
   EXPECT_EQ(report["verdict"], "malicious");
+  // The HTML report says why the dropped file got its verdict: its findings, strongest first.
+  const std::string html = ReadFileOrEmpty(out + "/report/report.html");
+  const size_t row = html.find("<td>/tmp/stage2.sh</td>");
+  ASSERT_NE(row, std::string::npos);
+  const std::string why = html.substr(row, html.find("</tr>", row) - row);
+  EXPECT_NE(why.find("T1059.004"), std::string::npos) << why;
+  EXPECT_NE(why.find("/dev/tcp/"), std::string::npos) << "the evidence" << why;
   fs::remove_all(out);
 }
 
