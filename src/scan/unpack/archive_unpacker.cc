@@ -224,7 +224,10 @@ class ArchiveWalk {
           continue;
         }
         Corrupt(path + ": " + error);
-        if (data.empty()) continue;  // keep what was readable
+        if (data.empty()) {
+          if (unread_.size() < 256) unread_.push_back(path);  // named by its header, content unreadable
+          continue;
+        }
       }
       if (!data.empty()) read_.insert(path);
       if (!out_.AddChild(path, std::move(data))) stop_ = true;
@@ -427,14 +430,20 @@ class ArchiveWalk {
   void Add(Finding f) { out_.AddFinding(std::move(f)); }
 
  public:
-  // A damaged zip's directory still names its members, and archivers more lenient than libarchive
-  // (or the user's retry) may extract them: names of executables that could not be read are judged
-  // by the name (archive.damaged_names), more severely when the archive came by mail.
+  // A damaged archive still names its members (a zip's central directory; any format's headers read
+  // before its data failed: 7z, RAR, tar...), and archivers more lenient than libarchive (or the
+  // user's retry) may extract them: names of executables that could not be read are judged by the
+  // name (archive.damaged_names), more severely when the archive came by mail.
   void JudgeDamagedNames() {
-    if (!corrupt_reported_ || !object_.data.starts_with("PK")) return;
+    if (!corrupt_reported_) return;
+    const bool zip = object_.data.starts_with("PK");
+    std::vector<std::string> names = zip ? ZipDirectoryNames(object_.data, 256) : std::vector<std::string>{};
+    for (const auto& n : unread_) {
+      if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+    }
     std::vector<std::string> risky;
     int worst = 0;
-    for (const auto& name : ZipDirectoryNames(object_.data, 256)) {
+    for (const auto& name : names) {
       const int risk = MemberNameRisk(name);
       if (risk == 0 || read_.contains(name)) continue;
       worst = std::max(worst, risk);
@@ -443,18 +452,18 @@ class ArchiveWalk {
     if (risky.empty()) return;
     const bool mail = FromMail();
     const int severity = mail ? (worst == 2 ? 8 : 7) : (worst == 2 ? 6 : 4);
-    std::string names;
-    for (const auto& n : risky) names += (names.empty() ? "" : ", ") + n;
+    std::string listed;
+    for (const auto& n : risky) listed += (listed.empty() ? "" : ", ") + n;
     std::vector<std::string> techniques = {"T1204.002"};
     if (worst == 2) techniques.push_back("T1036.007");
     if (mail) techniques.push_back("T1566.001");
     Add({"archive.damaged_names", severity,
          std::string("damaged archive names executable members that could not be read") + (mail ? " (mail)" : ""),
-         "The zip is damaged so its members could not be analyzed, but its directory names programs or scripts"
+         "The archive is damaged so its members could not be analyzed, but it names programs or scripts"
          + std::string(worst == 2 ? " disguised behind a document extension" : "") +
              ". Archivers more lenient than libarchive still extract them; a damaged archive that carries an "
              "executable is a known way to slip past mail scanners.",
-         "directory names: " + names, techniques});
+         (zip ? "directory names: " : "names in its headers: ") + listed, techniques});
   }
 
  private:
@@ -474,6 +483,7 @@ class ArchiveWalk {
   bool encrypted_reported_ = false;
   bool corrupt_reported_ = false;
   std::set<std::string> read_;  // members read with data
+  std::vector<std::string> unread_;  // members whose header was read and whose data was not
 };
 
 }  // namespace
