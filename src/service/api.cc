@@ -1,5 +1,6 @@
 #include "service/api.h"
 
+#include <fmt/format.h>
 #include <httplib.h>
 
 #include <iostream>
@@ -253,19 +254,34 @@ void Api::GetTask(const httplib::Request& req, httplib::Response& res) {
   Reply(res, 200, TaskViewJson(*v));
 }
 
-void Api::GetReport(const httplib::Request& req, httplib::Response& res, bool html) {
+void Api::GetReport(const httplib::Request& req, httplib::Response& res, Artifact what) {
+  struct Kind {
+    const char* suffix;
+    const char* type;
+    const char* name;
+  };
+  static const Kind kKinds[] = {{".json", "application/json", "report"},
+                                {".html", "text/html; charset=utf-8", "HTML report"},
+                                {".pcap", "application/vnd.tcpdump.pcap", "PCAP (the sinkhole's traffic)"},
+                                {".events.jsonl", "application/x-ndjson", "behaviour events"}};
+  const Kind& k = kKinds[static_cast<int>(what)];
   if (!Authorize(req, res, Role::kRead)) return;
   auto id = PathId(req, res);
   if (!id) return;
   auto v = index_.Get(*id);
   if (!v) return Fail(res, 404, "no task " + std::to_string(*id));
   if (v->State() != TaskState::kDone) return Fail(res, 409, std::string("task ") + std::to_string(*id) + " is " + StateName(v->State()) + ": no report yet");
-  auto r = engine_.GetObject(kReportsBucket, v->task.key + (html ? ".html" : ".json"), kMaxReportServed);
+  const bool detonation_only = what == Artifact::kPcap || what == Artifact::kEvents;
+  if (detonation_only && v->task.options.kind != TaskKind::kDetonate) {
+    return Fail(res, 404, fmt::format("task {} is a static analysis: no {} (only detonations have them)", *id, k.name));
+  }
+  auto r = engine_.GetObject(kReportsBucket, v->task.key + k.suffix, kMaxReportServed);
   if (!r) return Fail(res, 503, "report store: " + r.error().What());
-  if (!*r) return Fail(res, 404, "the report of task " + std::to_string(*id) + " is not in the store");
+  if (!*r) return Fail(res, 404, fmt::format("the {} of task {} is not in the store", k.name, *id));
   res.status = 200;
-  if (html) res.set_header("Content-Security-Policy", kReportCsp);
-  res.set_content(**r, html ? "text/html; charset=utf-8" : "application/json");
+  if (what == Artifact::kHtml) res.set_header("Content-Security-Policy", kReportCsp);
+  if (what == Artifact::kPcap) res.set_header("Content-Disposition", fmt::format("attachment; filename=\"task-{}.pcap\"", *id));
+  res.set_content(**r, k.type);
 }
 
 void Api::GetNavigator(const httplib::Request& req, httplib::Response& res) {
@@ -401,7 +417,7 @@ void Api::CapeView(const httplib::Request& req, httplib::Response& res) {
                                                    {"sample", {{"sha256", v->task.sha256}}}, {"category", "file"}}}});
 }
 
-void Api::CapeReport(const httplib::Request& req, httplib::Response& res) { GetReport(req, res, false); }
+void Api::CapeReport(const httplib::Request& req, httplib::Response& res) { GetReport(req, res, Artifact::kJson); }
 
 void Api::Mount(httplib::Server& s) {
   s.Get("/", [](const httplib::Request&, httplib::Response& res) {
@@ -419,8 +435,10 @@ void Api::Mount(httplib::Server& s) {
   s.Get("/api/v1/tasks", [this](const httplib::Request& q, httplib::Response& r) { GetTasks(q, r); });
   s.Get(R"(/api/v1/tasks/([^/]+))", [this](const httplib::Request& q, httplib::Response& r) { GetTask(q, r); });
   s.Delete(R"(/api/v1/tasks/([^/]+))", [this](const httplib::Request& q, httplib::Response& r) { DeleteTask(q, r); });
-  s.Get(R"(/api/v1/tasks/([^/]+)/report)", [this](const httplib::Request& q, httplib::Response& r) { GetReport(q, r, false); });
-  s.Get(R"(/api/v1/tasks/([^/]+)/report\.html)", [this](const httplib::Request& q, httplib::Response& r) { GetReport(q, r, true); });
+  s.Get(R"(/api/v1/tasks/([^/]+)/report)", [this](const httplib::Request& q, httplib::Response& r) { GetReport(q, r, Artifact::kJson); });
+  s.Get(R"(/api/v1/tasks/([^/]+)/report\.html)", [this](const httplib::Request& q, httplib::Response& r) { GetReport(q, r, Artifact::kHtml); });
+  s.Get(R"(/api/v1/tasks/([^/]+)/pcap)", [this](const httplib::Request& q, httplib::Response& r) { GetReport(q, r, Artifact::kPcap); });
+  s.Get(R"(/api/v1/tasks/([^/]+)/events)", [this](const httplib::Request& q, httplib::Response& r) { GetReport(q, r, Artifact::kEvents); });
   s.Get(R"(/api/v1/tasks/([^/]+)/navigator)", [this](const httplib::Request& q, httplib::Response& r) { GetNavigator(q, r); });
   s.Get("/api/v1/status", [this](const httplib::Request& q, httplib::Response& r) { GetStatus(q, r); });
   for (const char* p : {"/tasks/create/file", "/tasks/create/file/", "/apiv2/tasks/create/file/"}) {

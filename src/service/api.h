@@ -75,7 +75,9 @@ class Api {
   void PostTask(const httplib::Request& req, httplib::Response& res);
   void GetTasks(const httplib::Request& req, httplib::Response& res);
   void GetTask(const httplib::Request& req, httplib::Response& res);
-  void GetReport(const httplib::Request& req, httplib::Response& res, bool html);
+  // A stored result of a done task: the JSON or HTML report, or a detonation's PCAP or events.
+  enum class Artifact { kJson, kHtml, kPcap, kEvents };
+  void GetReport(const httplib::Request& req, httplib::Response& res, Artifact what);
   void GetNavigator(const httplib::Request& req, httplib::Response& res);
   void DeleteTask(const httplib::Request& req, httplib::Response& res);
   void GetStatus(const httplib::Request& req, httplib::Response& res);

@@ -28,6 +28,7 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 constexpr size_t kMaxSample = size_t(1) << 30;
 constexpr size_t kMaxReport = size_t(256) << 20;
+constexpr size_t kMaxArtifact = size_t(64) << 20;  // a detonation's PCAP or events (past it: not kept)
 
 void Log(const std::string& id, const std::string& line) { std::cerr << "airlock worker " << id << ": " << line << "\n"; }
 
@@ -157,6 +158,9 @@ Worker::Outcome Worker::RunDetonation(const std::string& dir, const std::string&
   ReadVerdict(report, o.verdict, o.score, o.techniques);
   o.report_json = *text;
   if (html) o.report_html = *html;
+  // The traffic and the behaviour events, kept beside the report (bounded; absent ones stay "").
+  if (auto pcap = ReadRegularFileBounded(out + "/traffic.pcap", kMaxArtifact, "PCAP larger than 64 MiB")) o.pcap = std::move(*pcap);
+  if (auto ev = ReadRegularFileBounded(out + "/events.jsonl", kMaxArtifact, "events larger than 64 MiB")) o.events = std::move(*ev);
   o.ok = true;
   return o;
 }
@@ -251,6 +255,8 @@ void Worker::Handle(WorkMessage& msg, int slot) {
     }
     Status put = engine_.PutObject(kReportsBucket, w.key + ".json", DumpJson(report, 2) + "\n");
     if (put) put = engine_.PutObject(kReportsBucket, w.key + ".html", o.report_html);
+    if (put && !o.pcap.empty()) put = engine_.PutObject(kReportsBucket, w.key + ".pcap", o.pcap);
+    if (put && !o.events.empty()) put = engine_.PutObject(kReportsBucket, w.key + ".events.jsonl", o.events);
     if (!put) {
       o.ok = false;
       o.error = "store reports: " + put.error().What();

@@ -50,6 +50,7 @@ class Worker {
     bool ok = false;
     std::string error;
     std::string report_json, report_html;
+    std::string pcap, events;  // a detonation's OUT/traffic.pcap and events.jsonl ("" for static triage)
     std::string verdict;
     double score = 0;
     std::vector<std::string> techniques;

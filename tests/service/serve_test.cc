@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <cstring>
 #include <map>
 #include <set>
 #include <thread>
@@ -181,6 +182,23 @@ TEST(Serve, DuplicatesAreAnalysedOnceAndShareTheResult) {
   ASSERT_TRUE(html);
   EXPECT_EQ(html->status, 200);
   EXPECT_NE(html->get_header_value("Content-Security-Policy").find("sandbox"), std::string::npos);
+  // A detonation keeps its behaviour events and the sinkhole's traffic (PCAP); a static task has neither.
+  auto events = c.Get("/api/v1/tasks/" + std::to_string(ids["detonate"][1]) + "/events");
+  ASSERT_TRUE(events);
+  EXPECT_EQ(events->status, 200) << events->body.substr(0, 500);
+  EXPECT_EQ(events->get_header_value("Content-Type"), "application/x-ndjson");
+  EXPECT_NE(events->body.find("\"process_creation\""), std::string::npos) << events->body.substr(0, 500);
+  auto pcap = c.Get("/api/v1/tasks/" + std::to_string(ids["detonate"][0]) + "/pcap");
+  ASSERT_TRUE(pcap);
+  ASSERT_EQ(pcap->status, 200) << pcap->body.substr(0, 500);
+  ASSERT_GE(pcap->body.size(), 24u);
+  uint32_t magic = 0;
+  std::memcpy(&magic, pcap->body.data(), 4);
+  EXPECT_EQ(magic, 0xa1b2c3d4u) << "a pcap file";
+  auto no_pcap = c.Get("/api/v1/tasks/" + std::to_string(ids["notes.txt"][0]) + "/pcap");
+  ASSERT_TRUE(no_pcap);
+  EXPECT_EQ(no_pcap->status, 404);
+  EXPECT_NE(no_pcap->body.find("static analysis"), std::string::npos) << no_pcap->body;
   json nav = s.Get("/api/v1/tasks/" + std::to_string(ids["eicar.com"][0]) + "/navigator", s.reader());
   EXPECT_EQ(nav["domain"], "enterprise-attack");
   json found = s.Get("/api/v1/tasks?verdict=malicious", s.reader());
