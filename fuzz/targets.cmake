@@ -12,7 +12,7 @@ set(AIRLOCK_FUZZ_archive_password_SOURCES
     src/scan/limits.cc src/scan/file_util.cc src/runapi/run_request.cc src/process/spawn.cc src/core/helper_path.cc)
 set(AIRLOCK_FUZZ_archive_password_NEEDS libarchive fmt version)
 set(AIRLOCK_FUZZ_report_writer_SOURCES src/scan/report_json.cc src/scan/report_text.cc src/scan/verdict.cc src/core/json_text.cc
-    src/core/report_envelope.cc)
+    src/core/report_envelope.cc src/core/navigator_layer.cc)
 set(AIRLOCK_FUZZ_report_writer_NEEDS fmt json version)
 set(AIRLOCK_FUZZ_tnef_SOURCES src/scan/unpack/tnef.cc src/scan/detectors/office/bytes.cc)
 set(AIRLOCK_FUZZ_plain_text_SOURCES src/scan/plain_text.cc)
