@@ -27,6 +27,7 @@ tests+=(zsh)                          # completions.zsh: the zsh completion is l
 tests+=(curl)                         # docs/USAGE.md walkthrough (usage.root/user): curl in a --net-allow sandbox
 tests+=(python3-msoffcrypto-tool)   # tests/scan/engine/office_crypto_test.cc: cross-checks the encrypted samples it makes
 build+=(libglib2.0-dev)               # src/watch/notify_send.cc: GDBus (also pulled in by libgmime-3.0-dev)
+tests+=(systemd)                      # units.check: systemd-analyze verify of the shipped units
 tests+=(tcpdump)                      # tests/unit/net_pcap_test.cc, analyze_test.cc: a real reader of the sinkhole's PCAP
 tests+=(dbus-daemon)                  # tests/watch/notify_test.cc: a private session bus (the binary only, no system bus)
 peer=(bubblewrap firejail strace hyperfine)
