@@ -38,6 +38,7 @@ Result<std::string> RulesHash(const std::string& rules_dir) {
 Result<Fingerprint> ComputeFingerprint() {
   Fingerprint f;
   f.version = AIRLOCK_VERSION;
+  f.engines = AIRLOCK_ENGINE_VERSIONS;
   Sha256 h;
   for (const char* profile : {"analysis", "default"}) {
     auto p = LoadProfile(profile, "/");

@@ -67,7 +67,7 @@ std::optional<TaskState> ParseState(std::string_view s) {
 }
 
 json FingerprintJson(const Fingerprint& f) {
-  return {{"policy_hash", f.policy_hash}, {"rules_hash", f.rules_hash}, {"airlock_version", f.version}};
+  return {{"policy_hash", f.policy_hash}, {"rules_hash", f.rules_hash}, {"airlock_version", f.version}, {"engines", f.engines}};
 }
 Result<Fingerprint> ParseFingerprint(const json& j) {
   if (!j.is_object()) return MakeError("fingerprint must be an object");
@@ -81,6 +81,11 @@ Result<Fingerprint> ParseFingerprint(const json& j) {
   f.policy_hash = *p;
   f.rules_hash = *r;
   f.version = *v;
+  // "engines" is newer: a record without it reads as "" (unequal to every current fingerprint).
+  if (auto e = j.find("engines"); e != j.end()) {
+    if (!e->is_string()) return MakeError("fingerprint: 'engines' must be a string");
+    f.engines = e->get<std::string>();
+  }
   return f;
 }
 
@@ -125,9 +130,9 @@ Result<SubmitOptions> ParseSubmitOptionsJson(const json& j) {
 }
 
 std::string DedupeKey(const std::string& sha256, const SubmitOptions& o, const Fingerprint& f) {
-  std::string in = "airlock-task-v1";
+  std::string in = "airlock-task-v2";
   for (const std::string& part : {sha256, std::string(KindName(o.kind)), std::to_string(o.timeout_s), f.policy_hash,
-                                  f.rules_hash, f.version}) {
+                                  f.rules_hash, f.version, f.engines}) {
     in.push_back('\0');
     in += part;
   }

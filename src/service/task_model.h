@@ -40,6 +40,7 @@ struct Fingerprint {
   std::string policy_hash;  // SHA-256 over the analysis and default profiles as loaded (TOML)
   std::string rules_hash;   // SHA-256 over the rule directory's files (paths and contents)
   std::string version;      // airlock's version
+  std::string engines;      // the scanner libraries airlock was built against ("yara 4.2.3, libmagic 5.44, ...")
   bool operator==(const Fingerprint&) const = default;
 };
 nlohmann::json FingerprintJson(const Fingerprint& f);

@@ -12,7 +12,7 @@ namespace airlock::service {
 namespace {
 
 using nlohmann::json;
-const Fingerprint kFp{"p" + std::string(63, '0'), "r" + std::string(63, '0'), "1.2.3"};
+const Fingerprint kFp{"p" + std::string(63, '0'), "r" + std::string(63, '0'), "1.2.3", "yara 4.2.3, libmagic 5.44, libarchive 3.6.2"};
 const std::string kSha = Sha256Hex("sample");
 
 TEST(ServiceDigest, KnownVectorsAndBase64Url) {
@@ -63,6 +63,20 @@ TEST(ServiceDedupeKey, EachInputCounts) {
   f = kFp;
   f.version = "1.2.4";
   EXPECT_NE(k, DedupeKey(kSha, o, f));
+  f = kFp;
+  f.engines = "yara 4.3.0, libmagic 5.44, libarchive 3.6.2";
+  EXPECT_NE(k, DedupeKey(kSha, o, f)) << "another YARA may match differently";
+  EXPECT_NE(f, kFp) << "a worker built against another YARA refuses the work";
+  auto back = ParseFingerprint(FingerprintJson(kFp));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, kFp);
+  json old = FingerprintJson(kFp);
+  old.erase("engines");
+  auto older = ParseFingerprint(old);
+  ASSERT_TRUE(older) << "a record from before engines were counted";
+  EXPECT_NE(*older, kFp);
+  old["engines"] = 7;
+  EXPECT_FALSE(ParseFingerprint(old));
   SubmitOptions d{TaskKind::kDetonate, 60};
   EXPECT_NE(k, DedupeKey(kSha, d, kFp));
   SubmitOptions t{TaskKind::kStatic, 61};
