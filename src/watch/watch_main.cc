@@ -227,6 +227,28 @@ std::unique_ptr<DirWatcher> StartWatcher(const WatchConfig& c, Judge& judge, std
   return std::move(*watcher);
 }
 
+// The gate's hooks: its log, the judge (an exec attempt's unknown content, a build's output) and the
+// notifier (a refused run).
+GateHooks MakeGateHooks(Judge& judge, Notifier& notifier, EventLog& log) {
+  GateHooks hooks{[&log](std::string l) { log.Write(std::move(l)); },
+                  [&judge](const std::string& p, const std::string& sha) { judge.Submit(p, sha, true); },
+                  [&judge](const std::string& p, const std::string& sha, const std::string& by) { judge.RecordBuilt(p, sha, by); }};
+  hooks.on_denied = [&notifier](const std::string& p, const std::string& sha, const std::string& reason) {
+    notifier.Notify({Notice::Kind::kBlocked, p, sha, ParseVerdict(reason)});
+  };
+  return hooks;
+}
+
+// The "ready" log line: what the daemon gates, watches and trusts.
+std::string ReadyLine(const WatchConfig& c, const DirWatcher* watcher, const TrustState& trust) {
+  return fmt::format("ready pid={} mode={} fail_mode={} decision_timeout_ms={} filesystem_marks=[{}] mount_marks=[{}] watch=[{}] "
+                     "watched_dirs={} watch_flat=[{}] build_dirs=[{}] dpkg_files={} verdicts={}",
+                     ::getpid(), GateModeName(c.gate.mode), FailModeName(c.gate.fail_mode), c.gate.decision_timeout.count(),
+                     fmt::join(c.gate.filesystem_marks, ","), fmt::join(c.gate.mount_marks, ","), fmt::join(c.watch_dirs, ","),
+                     watcher != nullptr ? watcher->stats().dirs_marked.load() : 0, fmt::join(c.watch_flat, ","),
+                     fmt::join(c.build_dirs, ","), trust.dpkg_files(), trust.VerdictCount());
+}
+
 int RunDaemon(std::vector<std::string> args) {
   WatchConfig c;
   if (auto s = ApplyWatchFlags(args, c); !s) {
@@ -266,23 +288,13 @@ int RunDaemon(std::vector<std::string> args) {
   std::unique_ptr<BuildTrust> builds = MakeBuildTrust(c, **trust);
   std::unique_ptr<DirWatcher> watcher = StartWatcher(c, judge, builds, *lp);
   c.gate.builds = builds.get();
-  GateHooks hooks{[lp](std::string l) { lp->Write(std::move(l)); },
-                  [&judge](const std::string& p, const std::string& sha) { judge.Submit(p, sha, true); },
-                  [&judge](const std::string& p, const std::string& sha, const std::string& by) { judge.RecordBuilt(p, sha, by); }};
-  hooks.on_denied = [&notifier](const std::string& p, const std::string& sha, const std::string& reason) {
-    notifier.Notify({Notice::Kind::kBlocked, p, sha, ParseVerdict(reason)});
-  };
-  auto gate = Gate::Start(c.gate, **trust, hooks);
+  auto gate = Gate::Start(c.gate, **trust, MakeGateHooks(judge, notifier, *lp));
   if (!gate) {
     std::cerr << "airlock watch: " << gate.error().What() << "\n";
     return 1;
   }
   const std::string started = UtcTimeNow();
-  (*log)->Write(fmt::format("ready pid={} mode={} fail_mode={} decision_timeout_ms={} filesystem_marks=[{}] mount_marks=[{}] watch=[{}] watched_dirs={} watch_flat=[{}] build_dirs=[{}] dpkg_files={} verdicts={}",
-                            ::getpid(), GateModeName(c.gate.mode), FailModeName(c.gate.fail_mode), c.gate.decision_timeout.count(),
-                            fmt::join(c.gate.filesystem_marks, ","), fmt::join(c.gate.mount_marks, ","), fmt::join(c.watch_dirs, ","),
-                            watcher ? watcher->stats().dirs_marked.load() : 0, fmt::join(c.watch_flat, ","), fmt::join(c.build_dirs, ","),
-                            (*trust)->dpkg_files(), (*trust)->VerdictCount()));
+  (*log)->Write(ReadyLine(c, watcher.get(), **trust));
   int64_t version = opened->db->DataVersion();
   for (;;) {
     struct timespec one_second{1, 0};
