@@ -318,6 +318,41 @@ int RunDaemon(std::vector<std::string> args) {
   _exit(0);  // running analyses die with us (their spawns have PR_SET_PDEATHSIG)
 }
 
+// A counter of the status document (0 when absent or mistyped: the file is the daemon's, but a
+// status never crashes the reader).
+uint64_t Count(const json& j, const char* section, const char* key) {
+  const json& o = section == nullptr ? j : (j.contains(section) && j[section].is_object() ? j[section] : json::object());
+  return o.contains(key) && o[key].is_number_unsigned() ? o[key].get<uint64_t>() : 0;
+}
+
+std::string Word(const json& j, const char* key) { return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "?"; }
+
+// `airlock watch status` for people: one line per part of the daemon.
+void PrintStatus(const json& j) {
+  std::cout << fmt::format("airlock watch: running, pid {}, since {}\n  mode {}, fail mode {}, decision timeout {} ms\n",
+                           Count(j, nullptr, "pid"), Word(j, "started"), Word(j, "mode"), Word(j, "fail_mode"),
+                           Count(j, nullptr, "decision_timeout_ms"));
+  std::cout << fmt::format("  gate: {} events, {} allowed, {} denied, {} would be denied, {} cache hits, {} watchdog answers\n",
+                           Count(j, "gate", "events"), Count(j, "gate", "allowed"), Count(j, "gate", "denied"),
+                           Count(j, "gate", "would_deny"), Count(j, "gate", "cache_hits"), Count(j, "gate", "watchdog"));
+  if (j.contains("watcher") && j["watcher"].is_object()) {
+    std::cout << fmt::format("  watcher: {} directories, {} files offered, {} sweeps ({} files), {} queue overflows\n",
+                             Count(j, "watcher", "dirs_marked"), Count(j, "watcher", "files"), Count(j, "watcher", "sweeps"),
+                             Count(j, "watcher", "swept"), Count(j, "watcher", "overflows"));
+  } else {
+    std::cout << "  watcher: not running (this kernel reports no directory entries: new files are judged at their first exec)\n";
+  }
+  std::cout << fmt::format("  judge: {} queued, {} judged, {} known, {} failed, {} refused; {} verdicts known; {} dpkg files trusted\n",
+                           Count(j, "judge", "queue"), Count(j, "judge", "judged"), Count(j, "judge", "known"),
+                           Count(j, "judge", "failed"), Count(j, "judge", "dropped"), Count(j, nullptr, "verdicts"),
+                           Count(j, nullptr, "dpkg_files"));
+  if (j.contains("notify") && j["notify"].is_object()) {
+    std::cout << fmt::format("  notify ({}): {} sent, {} failed, {} without a session, {} rate-limited\n", Word(j["notify"], "level"),
+                             Count(j, "notify", "sent"), Count(j, "notify", "failed"), Count(j, "notify", "no_session"),
+                             Count(j, "notify", "rate_limited"));
+  }
+}
+
 int Status(std::vector<std::string> args) {
   bool as_json = false;
   const std::string state = TakeStateDir(args, &as_json);
@@ -336,17 +371,7 @@ int Status(std::vector<std::string> args) {
     std::cout << DumpJson(j, 2) << "\n";
     return 0;
   }
-  const json& g = j["gate"];
-  const json& q = j["judge"];
-  std::cout << fmt::format("airlock watch: running, pid {}, since {}\n  mode {}, fail mode {}, decision timeout {} ms\n",
-                           j["pid"].get<int>(), j["started"].get<std::string>(), j["mode"].get<std::string>(),
-                           j["fail_mode"].get<std::string>(), j["decision_timeout_ms"].get<int>());
-  std::cout << fmt::format("  gate: {} events, {} allowed, {} denied, {} would be denied, {} cache hits, {} watchdog answers\n",
-                           g["events"].get<uint64_t>(), g["allowed"].get<uint64_t>(), g["denied"].get<uint64_t>(),
-                           g["would_deny"].get<uint64_t>(), g["cache_hits"].get<uint64_t>(), g["watchdog"].get<uint64_t>());
-  std::cout << fmt::format("  judge: {} queued, {} judged, {} failed, {} dropped; {} verdicts known; {} dpkg files trusted\n",
-                           q["queue"].get<uint64_t>(), q["judged"].get<uint64_t>(), q["failed"].get<uint64_t>(), q["dropped"].get<uint64_t>(),
-                           j["verdicts"].get<uint64_t>(), j["dpkg_files"].get<uint64_t>());
+  PrintStatus(j);
   return 0;
 }
 

@@ -195,6 +195,12 @@ TEST_F(Gate, MonitorModeLogsAndAllows) {
   }
   EXPECT_TRUE(std::regex_search(status, std::regex("\"mode\": \"monitor\""))) << status;
   EXPECT_TRUE(std::regex_search(status, std::regex("\"would_deny\": [1-9]"))) << status;
+  // The same for people: a line per part of the daemon.
+  auto text = airlock::test::Run({WATCH_BIN, "watch", "status", "--state-dir", g_root + "-state"});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_TRUE(std::regex_search(text.out, std::regex("gate: [0-9]+ events, [0-9]+ allowed, 0 denied, [1-9][0-9]* would be denied"))) << text.out;
+  EXPECT_TRUE(std::regex_search(text.out, std::regex("watcher: [1-9][0-9]* directories"))) << text.out;
+  EXPECT_NE(text.out.find("notify (blocked):"), std::string::npos) << text.out;
 }
 
 TEST_F(Gate, FileWrittenFromAnotherMountNamespaceIsJudged) {
