@@ -284,6 +284,24 @@ void Api::GetReport(const httplib::Request& req, httplib::Response& res, Artifac
   res.set_content(**r, k.type);
 }
 
+void Api::GetDropped(const httplib::Request& req, httplib::Response& res) {
+  if (!Authorize(req, res, Role::kRead)) return;
+  auto id = PathId(req, res);
+  if (!id) return;
+  const std::string sha = req.matches.size() > 2 ? std::string(req.matches[2]) : "";
+  if (!IsSha256Hex(sha)) return Fail(res, 400, "a dropped file is named by its SHA-256 (64 lower-case hex digits)");
+  auto v = index_.Get(*id);
+  if (!v) return Fail(res, 404, "no task " + std::to_string(*id));
+  if (v->State() != TaskState::kDone) return Fail(res, 409, std::string("task ") + std::to_string(*id) + " is " + StateName(v->State()) + ": no report yet");
+  if (v->task.options.kind != TaskKind::kDetonate) return Fail(res, 404, fmt::format("task {} is a static analysis: nothing was dropped", *id));
+  auto r = engine_.GetObject(kReportsBucket, v->task.key + ".dropped." + sha, kMaxReportServed);
+  if (!r) return Fail(res, 503, "report store: " + r.error().What());
+  if (!*r) return Fail(res, 404, fmt::format("task {} kept no dropped file {} (see the report's dropped list)", *id, sha));
+  res.status = 200;
+  res.set_header("Content-Disposition", fmt::format("attachment; filename=\"{}.bin\"", sha));
+  res.set_content(**r, "application/octet-stream");
+}
+
 void Api::GetNavigator(const httplib::Request& req, httplib::Response& res) {
   if (!Authorize(req, res, Role::kRead)) return;
   auto id = PathId(req, res);
@@ -439,6 +457,7 @@ void Api::Mount(httplib::Server& s) {
   s.Get(R"(/api/v1/tasks/([^/]+)/report\.html)", [this](const httplib::Request& q, httplib::Response& r) { GetReport(q, r, Artifact::kHtml); });
   s.Get(R"(/api/v1/tasks/([^/]+)/pcap)", [this](const httplib::Request& q, httplib::Response& r) { GetReport(q, r, Artifact::kPcap); });
   s.Get(R"(/api/v1/tasks/([^/]+)/events)", [this](const httplib::Request& q, httplib::Response& r) { GetReport(q, r, Artifact::kEvents); });
+  s.Get(R"(/api/v1/tasks/([^/]+)/dropped/([^/]+))", [this](const httplib::Request& q, httplib::Response& r) { GetDropped(q, r); });
   s.Get(R"(/api/v1/tasks/([^/]+)/navigator)", [this](const httplib::Request& q, httplib::Response& r) { GetNavigator(q, r); });
   s.Get("/api/v1/status", [this](const httplib::Request& q, httplib::Response& r) { GetStatus(q, r); });
   for (const char* p : {"/tasks/create/file", "/tasks/create/file/", "/apiv2/tasks/create/file/"}) {

@@ -78,6 +78,8 @@ class Api {
   // A stored result of a done task: the JSON or HTML report, or a detonation's PCAP or events.
   enum class Artifact { kJson, kHtml, kPcap, kEvents };
   void GetReport(const httplib::Request& req, httplib::Response& res, Artifact what);
+  // One file a detonated sample left (GET .../dropped/SHA256): one the task's report lists.
+  void GetDropped(const httplib::Request& req, httplib::Response& res);
   void GetNavigator(const httplib::Request& req, httplib::Response& res);
   void DeleteTask(const httplib::Request& req, httplib::Response& res);
   void GetStatus(const httplib::Request& req, httplib::Response& res);

@@ -15,10 +15,13 @@
 #include "core/helper_path.h"
 #include "core/json_text.h"
 #include "core/report_envelope.h"
+#include "core/unique_fd.h"
 #include "core/private_dir.h"
+#include "kernel/syscalls.h"
 #include "policy/profile_loader.h"
 #include "process/spawn.h"
 #include "runapi/scan_request.h"
+#include "service/digest.h"
 #include "service/fingerprint.h"
 
 namespace airlock::service {
@@ -29,6 +32,47 @@ namespace fs = std::filesystem;
 constexpr size_t kMaxSample = size_t(1) << 30;
 constexpr size_t kMaxReport = size_t(256) << 20;
 constexpr size_t kMaxArtifact = size_t(64) << 20;  // a detonation's PCAP or events (past it: not kept)
+constexpr size_t kMaxDroppedFiles = 32, kMaxDroppedBytes = size_t(16) << 20;
+
+// One dropped file as the report names it (`path` inside the sandbox: /tmp/... or /home/sandbox/...),
+// read from analyze's work directory beneath it: never through a symlink, never above it (openat2
+// RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS; the names are the sample's). Empty when unreadable.
+std::string ReadDropped(const std::string& work, const std::string& inside) {
+  std::string rel;
+  if (inside.starts_with("/tmp/")) rel = "tmp/" + inside.substr(5);
+  else if (inside.starts_with("/home/sandbox/")) rel = "home/" + inside.substr(14);
+  else return "";
+  UniqueFd dir(::open(work.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) return "";
+  UniqueFd fd(kernel::Openat2(dir.get(), rel.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0,
+                              RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS));
+  struct stat st{};
+  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || static_cast<size_t>(st.st_size) > kMaxDroppedBytes) return "";
+  std::string data(static_cast<size_t>(st.st_size), '\0');
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::read(fd.get(), data.data() + done, data.size() - done);
+    if (n <= 0) return "";
+    done += static_cast<size_t>(n);
+  }
+  return data;
+}
+
+// The files the report lists as dropped, each kept when its content still has the report's SHA-256
+// (at most kMaxDroppedFiles, each at most kMaxDroppedBytes).
+std::vector<std::pair<std::string, std::string>> CollectDropped(const json& report, const std::string& work) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!report.contains("dropped") || !report["dropped"].is_array()) return out;
+  for (const auto& d : report["dropped"]) {
+    if (out.size() >= kMaxDroppedFiles) break;
+    if (!d.is_object() || !d.contains("path") || !d["path"].is_string() || !d.contains("hashes") || !d["hashes"].is_object()) continue;
+    const std::string sha = d["hashes"].value("sha256", "");
+    if (!IsSha256Hex(sha)) continue;
+    std::string data = ReadDropped(work, d["path"].get<std::string>());
+    if (!data.empty() && Sha256Hex(data) == sha) out.emplace_back(sha, std::move(data));
+  }
+  return out;
+}
 
 void Log(const std::string& id, const std::string& line) { std::cerr << "airlock worker " << id << ": " << line << "\n"; }
 
@@ -161,6 +205,7 @@ Worker::Outcome Worker::RunDetonation(const std::string& dir, const std::string&
   // The traffic and the behaviour events, kept beside the report (bounded; absent ones stay "").
   if (auto pcap = ReadRegularFileBounded(out + "/traffic.pcap", kMaxArtifact, "PCAP larger than 64 MiB")) o.pcap = std::move(*pcap);
   if (auto ev = ReadRegularFileBounded(out + "/events.jsonl", kMaxArtifact, "events larger than 64 MiB")) o.events = std::move(*ev);
+  o.dropped = CollectDropped(report, out + "/work");
   o.ok = true;
   return o;
 }
@@ -257,6 +302,9 @@ void Worker::Handle(WorkMessage& msg, int slot) {
     if (put) put = engine_.PutObject(kReportsBucket, w.key + ".html", o.report_html);
     if (put && !o.pcap.empty()) put = engine_.PutObject(kReportsBucket, w.key + ".pcap", o.pcap);
     if (put && !o.events.empty()) put = engine_.PutObject(kReportsBucket, w.key + ".events.jsonl", o.events);
+    for (const auto& [sha, data] : o.dropped) {
+      if (put) put = engine_.PutObject(kReportsBucket, w.key + ".dropped." + sha, data);
+    }
     if (!put) {
       o.ok = false;
       o.error = "store reports: " + put.error().What();

@@ -21,6 +21,7 @@
 #include <atomic>
 #include <chrono>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "service/jetstream.h"
@@ -51,6 +52,7 @@ class Worker {
     std::string error;
     std::string report_json, report_html;
     std::string pcap, events;  // a detonation's OUT/traffic.pcap and events.jsonl ("" for static triage)
+    std::vector<std::pair<std::string, std::string>> dropped;  // (sha256, content) of files the sample left
     std::string verdict;
     double score = 0;
     std::vector<std::string> techniques;

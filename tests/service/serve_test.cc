@@ -212,6 +212,49 @@ TEST(Serve, DuplicatesAreAnalysedOnceAndShareTheResult) {
   EXPECT_NE(metrics->body.find("airlock_analysis_duration_seconds_count{kind=\"detonate\"} 1"), std::string::npos);
 }
 
+// A detonation keeps what the sample left: each file its report lists as dropped, by SHA-256 (the
+// content checked against the report's hash). Only those: another hash, a malformed one, or a static
+// task get clear errors.
+TEST(Serve, ADetonationKeepsTheFilesTheSampleDropped) {
+  REQUIRE_NATS();
+  Serve s({});
+  ASSERT_TRUE(s.ok()) << s.Log();
+  const std::string stage2 = "#!/bin/sh\necho stage two\n";
+  json d = s.Submit("drop.sh", "#!/bin/sh\nprintf '#!/bin/sh\\necho stage two\\n' > /tmp/stage2.sh\nln -s /etc/hostname /tmp/link\n",
+                    "detonate", "10");
+  ASSERT_EQ(d["status"], 201) << d.dump();
+  const uint64_t id = d["task_id"].get<uint64_t>();
+  ASSERT_EQ(s.WaitFinished(id).value("state", ""), "done") << s.Log();
+  json report = s.Get("/api/v1/tasks/" + std::to_string(id) + "/report", s.reader());
+  std::string sha;
+  for (const auto& f : report["dropped"]) {
+    if (f.value("path", "") == "/tmp/stage2.sh") sha = f["hashes"].value("sha256", "");
+  }
+  ASSERT_EQ(sha.size(), 64u) << report["dropped"].dump();
+  auto c = s.Client(s.reader());
+  auto got = c.Get("/api/v1/tasks/" + std::to_string(id) + "/dropped/" + sha);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->status, 200) << got->body;
+  EXPECT_EQ(got->body, stage2);
+  EXPECT_EQ(got->get_header_value("Content-Type"), "application/octet-stream");
+  auto other = c.Get("/api/v1/tasks/" + std::to_string(id) + "/dropped/" + std::string(64, 'a'));
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 404) << other->body;
+  auto bad = c.Get("/api/v1/tasks/" + std::to_string(id) + "/dropped/not-a-hash");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400) << bad->body;
+  auto climb = c.Get("/api/v1/tasks/" + std::to_string(id) + "/dropped/..%2F..%2Fetc%2Fpasswd");
+  ASSERT_TRUE(climb);
+  EXPECT_EQ(climb->status, 404) << "no route: the decoded slashes leave the pattern" << climb->body;
+  EXPECT_EQ(climb->body.find("root:"), std::string::npos);
+  json st = s.Submit("notes.txt", "just notes\n", "static");
+  ASSERT_EQ(s.WaitFinished(st["task_id"].get<uint64_t>()).value("state", ""), "done");
+  auto none = c.Get("/api/v1/tasks/" + std::to_string(st["task_id"].get<uint64_t>()) + "/dropped/" + sha);
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status, 404);
+  EXPECT_NE(none->body.find("static analysis"), std::string::npos) << none->body;
+}
+
 TEST(Serve, CapeClientsSubmitUnchanged) {
   REQUIRE_NATS();
   Serve s({});
