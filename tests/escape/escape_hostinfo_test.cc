@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,13 @@ class MarkedSleeper {
       // The shell stays (its command does not end in the sleep), with the marker as its $0.
       execl("/bin/sh", "sh", "-c", "sleep 300; exit 0", marker.c_str(), static_cast<char*>(nullptr));
       _exit(127);
+    }
+    // Until the shell runs: a command line read while the child is still in execve is empty.
+    for (int i = 0; i < 500; ++i) {
+      std::ifstream in("/proc/" + std::to_string(pid_) + "/cmdline", std::ios::binary);
+      std::string cmdline((std::istreambuf_iterator<char>(in)), {});
+      if (cmdline.find(marker) != std::string::npos) break;
+      usleep(10000);
     }
   }
   ~MarkedSleeper() {
