@@ -58,8 +58,7 @@ bool BuildTrust::ExeVerified(const std::string& exe) {
   UniqueFd fd(::open(exe.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   struct stat st{};
   if (!fd || ::fstat(fd.get(), &st) != 0) return false;
-  const FileKey key{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
-                    static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
+  const FileKey key = FileKeyOf(st);
   {
     std::lock_guard lock(mu_);
     if (auto it = exe_ok_.find(key); it != exe_ok_.end()) return it->second;

@@ -11,6 +11,7 @@
 //    rehash, never a wrong answer). Thread-safe: readers share a lock, writers take it exclusively.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstddef>
@@ -28,6 +29,12 @@ struct FileKey {
   int64_t ctime_ns = 0;
   bool operator==(const FileKey&) const = default;
 };
+
+// The key of a file's current version (device, inode, change time).
+inline FileKey FileKeyOf(const struct stat& st) {
+  return FileKey{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+                 static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
+}
 
 struct FileKeyHash {
   size_t operator()(const FileKey& k) const {

@@ -43,11 +43,6 @@ struct Pending {
   bool root_owned = false;  // uid 0, not group/other-writable
 };
 
-FileKey KeyOf(const struct stat& st) {
-  return FileKey{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
-                 static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
-}
-
 std::string FdPath(int fd) {
   std::array<char, 4096> buf{};
   std::string link = "/proc/self/fd/" + std::to_string(fd);
@@ -126,7 +121,7 @@ struct Gate::Impl {
     constexpr uint64_t kMask = FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM;
     if (::fanotify_mark(group.get(), FAN_MARK_ADD | FAN_MARK_IGNORED_MASK, kMask, p.fd.get(), nullptr) != 0) return;
     struct stat st{};
-    if (::fstat(p.fd.get(), &st) != 0 || !(KeyOf(st) == p.key)) {
+    if (::fstat(p.fd.get(), &st) != 0 || !(FileKeyOf(st) == p.key)) {
       (void)::fanotify_mark(group.get(), FAN_MARK_REMOVE | FAN_MARK_IGNORED_MASK, kMask, p.fd.get(), nullptr);  // best effort: the next event decides again
       return;
     }
@@ -197,7 +192,7 @@ struct Gate::Impl {
       if (o.builds != nullptr) o.builds->NoteProcess(pid, exe);
       if (st.st_size == 0 || !IsInterpreterPath(exe)) return Answer(*p, true);
     }
-    p->key = KeyOf(st);
+    p->key = FileKeyOf(st);
     if (auto c = trust.cache().Find(p->key)) {
       stats.cache_hits.fetch_add(1, std::memory_order_relaxed);
       return Finish(*p, *c);
@@ -239,7 +234,7 @@ struct Gate::Impl {
     }
     stats.hashed.fetch_add(1, std::memory_order_relaxed);
     struct stat st{};
-    if (::fstat(p.fd.get(), &st) == 0 && KeyOf(st) == p.key) trust.cache().Put(p.key, d);  // else: changed while hashed
+    if (::fstat(p.fd.get(), &st) == 0 && FileKeyOf(st) == p.key) trust.cache().Put(p.key, d);  // else: changed while hashed
     Finish(p, d);
   }
 
