@@ -17,6 +17,7 @@
 #include <deque>
 #include <iterator>
 #include <map>
+#include <vector>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -47,6 +48,25 @@ namespace airlock::pool {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Waits, at most `budget`, until every process behind `pidfds` has exited: a pidfd polls readable
+// once its process (a sandbox's init: after every process of its namespace) is gone from its cgroups.
+// Shutdown waits so that the sandboxes' creator removes their cgroups itself, not a later collection
+// (which another airlock process may be running at that moment). False when the budget ran out.
+bool AwaitExit(const std::vector<int>& pidfds, std::chrono::milliseconds budget) {
+  std::vector<pollfd> fds;
+  for (int fd : pidfds) fds.push_back({fd, POLLIN, 0});
+  const auto deadline = Clock::now() + budget;
+  while (!fds.empty()) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) return false;
+    if (::poll(fds.data(), fds.size(), static_cast<int>(left)) < 0 && errno != EINTR) return false;
+    std::erase_if(fds, [](const pollfd& p) { return p.revents != 0; });
+  }
+  return true;
+}
+
+constexpr std::chrono::seconds kExitBudget{5};
 
 struct Warm {
   pid_t pid = -1;
@@ -104,7 +124,12 @@ Result<UniqueFd> Listen(const std::string& path) {
 //   spawner -> acceptor  ReadyMessage + the cgroup's shape (CgroupShape::ToText, empty without limits)
 //                        + fds [init's control socket, the payload's socket, pidfd, cgroup leases...]
 //                        or 'E' + why (the spawner gave up; the pool ends)
+//                        or 'q' (stopped: every ready sandbox it passed came before this)
 //   acceptor -> spawner  one byte per sandbox taken or retired: make another
+//                        or 'Q' at shutdown: stop (kill the sandboxes still starting), answer 'q'
+// Shutdown: 'Q', then the acceptor takes what the spawner passed until 'q', kills every waiting
+// sandbox, waits until they are gone and closes the link; the spawner reaps them, removes their
+// cgroups (it made them: no collection needed) and exits.
 // A sandbox still waiting dies with the spawner (parent-death signal); one already serving a client
 // has dropped that signal and lives on.
 // Limits: each sandbox gets a cgroup of its own, made by the spawner before the clone; init is born
@@ -112,6 +137,8 @@ Result<UniqueFd> Listen(const std::string& path) {
 // the pool nor the client ever migrates a process. The lease (cgroup/cgroup.h) goes with the sandbox:
 // spawner -> acceptor -> client; the spawner, init's parent, removes the cgroup once init is reaped
 // and nobody holds the lease any more (the client has read the counters).
+constexpr char kQuit = 'Q', kQuitDone = 'q';
+
 struct ReadyMessage {
   char tag = 'W';
   pid_t pid = 0;
@@ -133,6 +160,8 @@ class Spawner {
   void PassReady();
   void Reap();
   void RemoveFinished();
+  void KillStarting();
+  void Quit();
   [[noreturn]] void Exit(int code);
   [[noreturn]] void GiveUp(const std::string& why);
 
@@ -145,6 +174,7 @@ class Spawner {
   std::deque<Warm> starting_;
   size_t in_stock_ = 0;  // ready sandboxes the acceptor holds
   int failures_ = 0;     // consecutive sandboxes that failed before becoming ready
+  bool quitting_ = false;  // the acceptor stops: no new sandboxes
   std::string last_error_;
   Clock::time_point retry_at_ = Clock::now();
 };
@@ -281,9 +311,30 @@ void Spawner::RemoveFinished() {
 // whose client has finished, are removed here or by the acceptor's collection after we are gone
 // (Serve); a sandbox still serving a client keeps its cgroup until that client removes it.
 void Spawner::Exit(int code) {
-  for (auto& w : starting_) kernel::PidfdSendSignal(w.pidfd.get(), SIGKILL);
-  Reap();
+  KillStarting();
   _exit(code);
+}
+
+// Kills the sandboxes being prepared (ready or not: not passed on), waits until they are gone, reaps
+// them and removes their cgroups.
+void Spawner::KillStarting() {
+  std::vector<int> dying;
+  for (auto& w : starting_) {
+    kernel::PidfdSendSignal(w.pidfd.get(), SIGKILL);
+    if (w.pidfd) dying.push_back(w.pidfd.get());
+  }
+  if (!AwaitExit(dying, kExitBudget)) LogWarning("pool: a sandbox being prepared has not ended {} s after SIGKILL", kExitBudget.count());
+  starting_.clear();
+  Reap();
+}
+
+// The acceptor stops (kQuit): no sandbox is started or passed any more; kQuitDone follows the last
+// one passed.
+void Spawner::Quit() {
+  quitting_ = true;
+  KillStarting();
+  char done = kQuitDone;
+  if (::send(link_, &done, 1, MSG_NOSIGNAL) != 1) Exit(0);
 }
 
 bool SendReady(int link, const Warm& w, const Cgroup* cg) {
@@ -373,7 +424,7 @@ void Spawner::Main() {
     if (failures_ >= 3) {
       GiveUp("three sandboxes in a row failed before becoming ready" + (last_error_.empty() ? std::string() : ": " + last_error_));
     }
-    StartMissing();
+    if (!quitting_) StartMissing();
     std::vector<pollfd> fds;
     fds.push_back({link_, POLLIN, 0});
     fds.push_back({sigfd.get(), POLLIN, 0});
@@ -387,7 +438,8 @@ void Spawner::Main() {
       char taken[64];
       ssize_t n = ::recv(link_, taken, sizeof taken, MSG_DONTWAIT);
       if (n == 0 || (n < 0 && errno != EAGAIN)) Exit(0);  // the acceptor closed us down
-      if (n > 0) in_stock_ -= std::min(in_stock_, static_cast<size_t>(1));
+      if (n > 0 && taken[0] == kQuit) Quit();
+      else if (n > 0) in_stock_ -= std::min(in_stock_, static_cast<size_t>(1));
     }
     OnStarting(fds);
     PassReady();
@@ -413,13 +465,36 @@ class Acceptor {
   Acceptor(const ServeOptions& o, std::string key, std::string fast_key, std::string layers, int link)
       : opts_(o), key_(std::move(key)), fast_key_(std::move(fast_key)), layers_(std::move(layers)), link_(link) {}
   Result<int> Loop(int listen_fd);
-  // Kills the sandboxes still waiting and lets go of them (and of their cgroup leases).
-  void RetireAll() {
-    for (auto& r : ready_) kernel::PidfdSendSignal(r.pidfd.get(), SIGKILL);
-    ready_.clear();
+  // Shutdown (the wire above): stops the spawner, takes what it passed meanwhile and retires it all.
+  void Stop() {
+    char q = kQuit;
+    if (::send(link_, &q, 1, MSG_NOSIGNAL) != 1) return RetireAll();
+    const auto deadline = Clock::now() + 2 * kExitBudget;
+    while (!spawner_stopped_) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0) {
+        LogWarning("pool: the spawner did not stop within {} s", 2 * kExitBudget.count());
+        break;
+      }
+      pollfd p{link_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left)) < 0 && errno != EINTR) break;
+      if (p.revents && !OnSpawner()) break;
+    }
+    RetireAll();
   }
 
  private:
+  // Kills the sandboxes still waiting, waits until they are gone (so the spawner, their parent, reaps
+  // them and removes their cgroups before it exits) and lets go of them (and of their cgroup leases).
+  void RetireAll() {
+    std::vector<int> dying;
+    for (auto& r : ready_) {
+      kernel::PidfdSendSignal(r.pidfd.get(), SIGKILL);
+      if (r.pidfd) dying.push_back(r.pidfd.get());
+    }
+    if (!AwaitExit(dying, kExitBudget)) LogWarning("pool: a waiting sandbox has not ended {} s after SIGKILL", kExitBudget.count());
+    ready_.clear();
+  }
   void Accept(int listen_fd);
   Status OnSpawner();
   void Refill() {
@@ -452,6 +527,7 @@ class Acceptor {
   int link_;
   std::deque<Ready> ready_;
   uint64_t served_ = 0, declined_ = 0;
+  bool spawner_stopped_ = false;  // the spawner answered kQuit
 };
 
 Status Acceptor::OnSpawner() {
@@ -461,6 +537,10 @@ Status Acceptor::OnSpawner() {
   bool truncated = false;
   ssize_t n = ReceiveWithFds(link_, text, sizeof text, fds, kMaxPassedFds, &nfds, &truncated);
   if (n <= 0) return MakeError("the spawner process ended");
+  if (n == 1 && nfds == 0 && text[0] == kQuitDone) {
+    spawner_stopped_ = true;
+    return Ok();
+  }
   bool have_fds = nfds >= 3;
   Ready r;
   for (size_t i = 0; i < nfds; ++i) {
@@ -666,7 +746,7 @@ Result<int> Serve(const Policy& policy, const ServeOptions& options) {
   auto rc = acceptor.Loop(listen_fd->get());
   ::unlink(params.c_str());
   ::unlink(o.socket.c_str());
-  acceptor.RetireAll();
+  acceptor.Stop();
   acceptor_end.reset();  // the spawner exits; sandboxes still waiting die with it
   ::waitpid(spawner, nullptr, 0);
   // The sandboxes' cgroups the spawner could not remove (their inits died with it): its pid is dead

@@ -368,7 +368,13 @@ class LimitedPool : public Pool {
   void TearDown() override {
     auto dirs = PoolCgroups();
     Pool::TearDown();
-    for (const auto& d : dirs) EXPECT_NE(access(d.c_str(), F_OK), 0) << "cgroup left behind after the pool stopped: " << d;
+    std::string log = ReadFileOrEmpty(log_);
+    for (const auto& d : dirs) {
+      EXPECT_NE(access(d.c_str(), F_OK), 0) << "cgroup left behind after the pool stopped: " << d;
+      // Removed by the pool's spawner, their creator: a collection (the pool's own at exit, or any
+      // other airlock process's) is for what a killed pool left, and races with other collectors.
+      EXPECT_EQ(log.find("cgroup gc: removed stale " + d), std::string::npos) << "the pool left its cgroup to a collection: " << d << "\n" << log;
+    }
   }
   // `airlock run` with the pool's limits: warm (--pool required) or cold (--pool off).
   RunResult Limited(bool warm, const std::vector<std::string>& cmd, const std::string& report, std::vector<std::string> extra = {}) {
