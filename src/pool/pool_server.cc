@@ -68,6 +68,17 @@ bool AwaitExit(const std::vector<int>& pidfds, std::chrono::milliseconds budget)
 
 constexpr std::chrono::seconds kExitBudget{5};
 
+// SIGKILLs every sandbox of `list` (each has a pidfd) and waits until they are all gone (AwaitExit).
+template <typename Sandboxes>
+void KillAndAwait(const Sandboxes& list, const char* what) {
+  std::vector<int> dying;
+  for (const auto& s : list) {
+    kernel::PidfdSendSignal(s.pidfd.get(), SIGKILL);
+    if (s.pidfd) dying.push_back(s.pidfd.get());
+  }
+  if (!AwaitExit(dying, kExitBudget)) LogWarning("pool: {} has not ended {} s after SIGKILL", what, kExitBudget.count());
+}
+
 struct Warm {
   pid_t pid = -1;
   UniqueFd pidfd;
@@ -318,12 +329,7 @@ void Spawner::Exit(int code) {
 // Kills the sandboxes being prepared (ready or not: not passed on), waits until they are gone, reaps
 // them and removes their cgroups.
 void Spawner::KillStarting() {
-  std::vector<int> dying;
-  for (auto& w : starting_) {
-    kernel::PidfdSendSignal(w.pidfd.get(), SIGKILL);
-    if (w.pidfd) dying.push_back(w.pidfd.get());
-  }
-  if (!AwaitExit(dying, kExitBudget)) LogWarning("pool: a sandbox being prepared has not ended {} s after SIGKILL", kExitBudget.count());
+  KillAndAwait(starting_, "a sandbox being prepared");
   starting_.clear();
   Reap();
 }
@@ -487,12 +493,7 @@ class Acceptor {
   // Kills the sandboxes still waiting, waits until they are gone (so the spawner, their parent, reaps
   // them and removes their cgroups before it exits) and lets go of them (and of their cgroup leases).
   void RetireAll() {
-    std::vector<int> dying;
-    for (auto& r : ready_) {
-      kernel::PidfdSendSignal(r.pidfd.get(), SIGKILL);
-      if (r.pidfd) dying.push_back(r.pidfd.get());
-    }
-    if (!AwaitExit(dying, kExitBudget)) LogWarning("pool: a waiting sandbox has not ended {} s after SIGKILL", kExitBudget.count());
+    KillAndAwait(ready_, "a waiting sandbox");
     ready_.clear();
   }
   void Accept(int listen_fd);

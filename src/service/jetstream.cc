@@ -64,7 +64,7 @@ Engine::~Engine() {
   stopping_ = true;
   if (advisory_ != nullptr) natsSubscription_Destroy(advisory_);
   watchers_.clear();  // joins: each watcher thread sees stopping_ within its poll interval
-  for (auto& [k, s] : pulls_) natsSubscription_Destroy(s);
+  for (auto& p : pulls_) natsSubscription_Destroy(p.sub);
   for (auto& [b, kv] : kvs_) kvStore_Destroy(kv);
   if (js_ != nullptr) jsCtx_Destroy(js_);
   if (nc_ != nullptr) {
@@ -194,6 +194,24 @@ Status Engine::EnsureWork() {
     jsConsumerInfo_Destroy(ci);
   }
   return Ok();
+}
+
+Status Engine::AwaitSchema(std::chrono::milliseconds budget, const std::function<void(const std::string&)>& say) {
+  const auto start = std::chrono::steady_clock::now();
+  auto next_word = start;
+  for (;;) {
+    Status st = EnsureSchema();
+    if (st) return st;
+    auto now = std::chrono::steady_clock::now();
+    if (now - start >= budget) return st;
+    if (now >= next_word) {
+      auto waited = std::chrono::duration_cast<std::chrono::seconds>(now - start).count();
+      say(st.error().What() + "; JetStream not ready after " + std::to_string(waited) + " s, waiting up to " +
+          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(budget).count()) + " s (a cluster elects its leader first)");
+      next_word = now + std::chrono::seconds(5);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 Status Engine::EnsureSchema() {
@@ -434,10 +452,14 @@ Status Engine::PublishWork(const std::string& kind, const std::string& data, con
 
 Result<std::unique_ptr<WorkMessage>> Engine::FetchWork(const std::string& kind, std::chrono::milliseconds wait) {
   natsSubscription* sub = nullptr;
+  std::timed_mutex* fetching = nullptr;
   {
     std::lock_guard lock(pulls_mu_);
-    for (auto& [k, s] : pulls_) {
-      if (k == kind) sub = s;
+    for (auto& p : pulls_) {
+      if (p.kind == kind) {
+        sub = p.sub;
+        fetching = p.fetching.get();
+      }
     }
     if (sub == nullptr) {
       jsSubOptions so;
@@ -448,11 +470,14 @@ Result<std::unique_ptr<WorkMessage>> Engine::FetchWork(const std::string& kind, 
       std::string subject = "airlock.work." + kind;
       natsStatus s = js_PullSubscribe(&sub, js_, subject.c_str(), kind.c_str(), nullptr, &so, &jerr);
       if (s != NATS_OK) return std::unexpected(NatsError("bind to consumer " + kind, s, jerr));
-      pulls_.emplace_back(kind, sub);
+      pulls_.push_back(Pull{kind, sub});
+      fetching = pulls_.back().fetching.get();
     }
   }
   natsMsgList list{};
   jsErrCode jerr = jsErrCode(0);
+  std::unique_lock turn(*fetching, std::defer_lock);
+  if (!turn.try_lock_for(wait)) return std::unique_ptr<WorkMessage>();  // another thread fetched all along
   natsStatus s = natsSubscription_Fetch(&list, sub, 1, int64_t(wait.count()), &jerr);
   if (s == NATS_TIMEOUT) return std::unique_ptr<WorkMessage>();
   if (s != NATS_OK) return std::unexpected(NatsError("fetch " + kind + " work", s, jerr));

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -86,6 +87,10 @@ class Engine {
   ~Engine();
   static Result<std::unique_ptr<Engine>> Connect(const EngineConfig& cfg);
   Status EnsureSchema();
+  // EnsureSchema, tried again every 200 ms for at most `budget` while it fails (a cluster starting or
+  // electing its JetStream leader answers with timeouts for a while). `say` hears the first failure
+  // and then one line every 5 s; the last failure is returned when the budget is spent.
+  Status AwaitSchema(std::chrono::milliseconds budget, const std::function<void(const std::string&)>& say);
   const EngineConfig& config() const { return cfg_; }
   bool Connected() const;
 
@@ -115,7 +120,9 @@ class Engine {
 
   // Work.
   Status PublishWork(const std::string& kind, const std::string& data, const std::string& msg_id);
-  // Up to one message of `kind`, waiting at most `wait`; nullptr when none came.
+  // Up to one message of `kind`, waiting at most `wait`; nullptr when none came. Thread-safe: the
+  // threads fetching one kind take turns on its pull subscription (nats.c refuses a concurrent fetch
+  // on one subscription: "concurrent fetch request not allowed").
   Result<std::unique_ptr<WorkMessage>> FetchWork(const std::string& kind, std::chrono::milliseconds wait);
   // Messages waiting or in flight per kind (the consumer's pending + ack-pending).
   Result<uint64_t> QueueDepth(const std::string& kind);
@@ -136,8 +143,13 @@ class Engine {
   __natsConnection* nc_ = nullptr;
   __jsCtx* js_ = nullptr;
   std::vector<std::pair<std::string, __kvStore*>> kvs_;
-  std::vector<std::pair<std::string, __natsSubscription*>> pulls_;
-  std::mutex pulls_mu_;
+  struct Pull {
+    std::string kind;
+    __natsSubscription* sub = nullptr;
+    std::unique_ptr<std::timed_mutex> fetching = std::make_unique<std::timed_mutex>();  // one fetch at a time
+  };
+  std::vector<Pull> pulls_;
+  std::mutex pulls_mu_;  // guards pulls_ itself
   __natsSubscription* advisory_ = nullptr;
   std::function<void(const std::string&, uint64_t, const std::string&)> on_dead_;
   std::vector<std::jthread> watchers_;

@@ -46,7 +46,7 @@ Result<std::unique_ptr<NatsServer>> NatsServer::Start(const NatsServerOptions& o
   std::string bin = FindNatsServer();
   if (bin.empty()) return MakeError("nats-server is not installed (apt-get install nats-server), or give --nats URL");
   AIRLOCK_TRY_STATUS(MakePrivateDirs(o.dir + "/store"), "nats-server directory");
-  std::vector<std::string> argv = {bin, "-js", "-sd", o.dir + "/store", "-a", "127.0.0.1", "-p", std::to_string(o.port),
+  std::vector<std::string> argv = {bin, "-js", "-sd", o.dir + "/store", "-a", o.address, "-p", std::to_string(o.port),
                                    "--ports_file_dir", o.dir, "-l", o.dir + "/server.log"};
   if (!o.name.empty()) argv.insert(argv.end(), {"--server_name", o.name});
   if (o.cluster_port > 0) {

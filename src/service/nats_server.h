@@ -1,5 +1,5 @@
 // A private nats-server child (docs/SERVICE.md "serve --local"): JetStream on, its store in a private
-// directory, listening on loopback on a port the server picks (-p -1) and reports through its ports
+// directory, listening on loopback (or a given address) on a port the server picks (-p -1) and reports through its ports
 // file, so there is no race for a free port. Used by `airlock serve --local` and by the tests.
 //
 // Contract: Start returns once the server accepts clients (its ports file names the URL), or an error
@@ -21,11 +21,12 @@ namespace airlock::service {
 struct NatsServerOptions {
   std::string dir;   // private directory (created 0700): store/, the ports file, server.log
   std::string name;  // server_name ("" = nats-server's default)
-  int port = -1;     // -1: the server picks a free loopback port
+  int port = -1;     // -1: the server picks a free port
   // Cluster (3-node tests): the route listen port and the routes to solicit; empty = no cluster.
   int cluster_port = 0;
   std::vector<std::string> routes;
   std::string cluster_name = "airlock";
+  std::string address = "127.0.0.1";  // where clients connect (the farm test: a bridge's address)
 };
 
 class NatsServer {

@@ -203,7 +203,8 @@ int main(int argc, char** argv) {
   EngineConfig ec{a.nats, "airlock-serve", a.replicas, std::chrono::seconds(a.ack_wait_s), a.max_deliver};
   auto engine = Engine::Connect(ec);
   if (!engine) return Fail(engine.error().What());
-  if (auto st = (*engine)->EnsureSchema(); !st) return Fail(st.error().What());
+  auto say = [](const std::string& m) { std::cerr << "airlock serve: " << m << "\n"; };
+  if (auto st = (*engine)->AwaitSchema(std::chrono::seconds(60), say); !st) return Fail(st.error().What());
   Api api(**engine, std::move(*keys), *fp, ApiConfig{size_t(max_upload_mib) << 20, a.rate, a.burst});
   if (auto st = api.Start(); !st) return Fail(st.error().What());
 

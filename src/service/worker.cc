@@ -33,6 +33,22 @@ constexpr size_t kMaxSample = size_t(1) << 30;
 constexpr size_t kMaxReport = size_t(256) << 20;
 constexpr size_t kMaxArtifact = size_t(64) << 20;  // a detonation's PCAP or events (past it: not kept)
 constexpr size_t kMaxDroppedFiles = 32, kMaxDroppedBytes = size_t(16) << 20;
+constexpr std::chrono::seconds kEngineRetry{30};
+
+// An engine operation the cluster may refuse for a while (a node lost, a stream's leader being
+// elected: timeouts, "no responders"): tried again every 500 ms for at most kEngineRetry, the work
+// message held meanwhile by in-progress acks. A failover then costs time, not one of the task's
+// attempts (MaxDeliver), which are for analyses that fail.
+template <typename Op>
+auto Persist(WorkMessage& msg, Op op) -> decltype(op()) {
+  const auto end = std::chrono::steady_clock::now() + kEngineRetry;
+  for (;;) {
+    auto r = op();
+    if (r || std::chrono::steady_clock::now() >= end) return r;
+    msg.InProgress();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
 
 // One dropped file as the report names it (`path` inside the sandbox: /tmp/... or /home/sandbox/...),
 // read from analyze's work directory beneath it: never through a symlink, never above it (openat2
@@ -252,7 +268,7 @@ void Worker::Handle(WorkMessage& msg, int slot) {
   uint64_t rev = 0;
   ResultRecord rec;
   for (int attempt = 0;; ++attempt) {
-    auto cur = engine_.KvGet(kResultsBucket, w.key);
+    auto cur = Persist(msg, [&] { return engine_.KvGet(kResultsBucket, w.key); });
     if (!cur) {
       Log(cfg_.id, "read result " + w.key.substr(0, 12) + ": " + cur.error().What());
       msg.Nak(std::chrono::seconds(2));
@@ -282,7 +298,7 @@ void Worker::Handle(WorkMessage& msg, int slot) {
   busy_++;
   auto t0 = std::chrono::steady_clock::now();
   Outcome o;
-  auto sample = engine_.GetObject(kSamplesBucket, w.sha256, kMaxSample);
+  auto sample = Persist(msg, [&] { return engine_.GetObject(kSamplesBucket, w.sha256, kMaxSample); });
   if (!sample || !*sample) {
     o.error = sample ? "sample " + w.sha256 + " is not in the store" : "read sample: " + sample.error().What();
   } else {
@@ -298,12 +314,15 @@ void Worker::Handle(WorkMessage& msg, int slot) {
       o.report_html = "<!doctype html><meta charset=utf-8><title>airlock static report</title><h1>" + HtmlEscape(o.verdict) +
                       "</h1><pre>" + HtmlEscape(DumpJson(report, 2)) + "</pre>";
     }
-    Status put = engine_.PutObject(kReportsBucket, w.key + ".json", DumpJson(report, 2) + "\n");
-    if (put) put = engine_.PutObject(kReportsBucket, w.key + ".html", o.report_html);
-    if (put && !o.pcap.empty()) put = engine_.PutObject(kReportsBucket, w.key + ".pcap", o.pcap);
-    if (put && !o.events.empty()) put = engine_.PutObject(kReportsBucket, w.key + ".events.jsonl", o.events);
+    auto store = [&](const std::string& name, const std::string& data) {
+      return Persist(msg, [&] { return engine_.PutObject(kReportsBucket, w.key + name, data); });
+    };
+    Status put = store(".json", DumpJson(report, 2) + "\n");
+    if (put) put = store(".html", o.report_html);
+    if (put && !o.pcap.empty()) put = store(".pcap", o.pcap);
+    if (put && !o.events.empty()) put = store(".events.jsonl", o.events);
     for (const auto& [sha, data] : o.dropped) {
-      if (put) put = engine_.PutObject(kReportsBucket, w.key + ".dropped." + sha, data);
+      if (put) put = store(".dropped." + sha, data);
     }
     if (!put) {
       o.ok = false;
@@ -324,7 +343,9 @@ void Worker::Handle(WorkMessage& msg, int slot) {
     rec.error = o.error;
     rec.finished_at = final_try ? UtcTimeNow() : "";
   }
-  auto upd = engine_.KvUpdate(kResultsBucket, w.key, DumpJson(ResultJson(rec)), rev);
+  // Retried after a failover too: an update that did land answers "another revision" the second time,
+  // and then the result stands.
+  auto upd = Persist(msg, [&] { return engine_.KvUpdate(kResultsBucket, w.key, DumpJson(ResultJson(rec)), rev); });
   if (!upd) {
     Log(cfg_.id, "publish result " + w.key.substr(0, 12) + ": " + upd.error().What());
     msg.Nak(std::chrono::seconds(2));

@@ -80,7 +80,8 @@ int main(int argc, char** argv) {
     std::cerr << "airlock worker: " << engine.error().What() << "\n";
     return 2;
   }
-  if (auto st = (*engine)->EnsureSchema(); !st) {
+  auto say = [&wc](const std::string& m) { std::cerr << "airlock worker " << wc.id << ": " << m << "\n"; };
+  if (auto st = (*engine)->AwaitSchema(std::chrono::seconds(60), say); !st) {
     std::cerr << "airlock worker: " << st.error().What() << "\n";
     return 2;
   }

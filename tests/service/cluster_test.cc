@@ -1,8 +1,6 @@
 // The engine on a real 3-node JetStream cluster on loopback (streams, consumers and buckets R3): a node
 // killed with SIGKILL mid-run loses no work and delivers none twice; state and objects stay readable.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -18,26 +16,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A loopback port free at this moment (the cluster's route ports must be known to every node before
-// it starts; nats-server's own random port cannot be used for routes).
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(sa);
-  int port = -1;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0 && getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0) {
-    port = ntohs(sa.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
 TEST(EngineCluster, NodeKilledMidRunLosesAndDoublesNothing) {
   if (FindNatsServer().empty()) GTEST_SKIP() << "nats-server is not installed (scripts/install-deps.sh)";
   std::string dir = test::MakeTempDir("cluster");
-  std::vector<int> cports = {FreePort(), FreePort(), FreePort()};
+  std::vector<int> cports = {test::FreeLoopbackPort(), test::FreeLoopbackPort(), test::FreeLoopbackPort()};
   std::vector<std::string> routes;
   for (int p : cports) routes.push_back("nats://127.0.0.1:" + std::to_string(p));
   std::vector<std::unique_ptr<NatsServer>> nodes;
@@ -56,11 +38,7 @@ TEST(EngineCluster, NodeKilledMidRunLosesAndDoublesNothing) {
   auto e = Engine::Connect(cfg);
   ASSERT_TRUE(e) << e.error().What();
   Engine& engine = **e;
-  Status schema = MakeError("not tried");
-  for (int i = 0; i < 150 && !schema; ++i) {  // the cluster elects its JetStream meta leader first
-    schema = engine.EnsureSchema();
-    if (!schema) std::this_thread::sleep_for(200ms);
-  }
+  Status schema = engine.AwaitSchema(30s, [](const std::string&) {});  // the cluster elects its meta leader first
   ASSERT_TRUE(schema) << schema.error().What();
   const int n = 30;
   for (int i = 0; i < n; ++i) ASSERT_TRUE(engine.PublishWork("static", "w" + std::to_string(i), "id" + std::to_string(i)));

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "process/spawn.h"
+#include "service/api_client.h"
 #include "service/nats_server.h"
 #include "support/test_env.h"
 
@@ -50,6 +51,7 @@ class Serve {
     }
     admin_ = test::ReadFileOrEmpty(dir_ + "/state/admin.key");
     admin_ = admin_.substr(0, admin_.find('\n'));
+    api_ = test::ApiClient(url_, admin_);
   }
   ~Serve() {
     if (pid_ > 0) {
@@ -61,50 +63,19 @@ class Serve {
   }
   bool ok() const { return !url_.empty(); }
   std::string Log() const { return test::ReadFileOrEmpty(dir_ + "/serve.log"); }
-  httplib::Client Client(const std::string& key) const {
-    httplib::Client c(url_);
-    c.set_read_timeout(30s);
-    if (!key.empty()) c.set_default_headers({{"Authorization", "Bearer " + key}});
-    return c;
-  }
+  httplib::Client Client(const std::string& key) const { return api_.Client(key); }
   const std::string& admin() const { return admin_; }
   const std::string& url() const { return url_; }
   const std::string& reader() const { return reader_; }
-
-  // Submits `content` as `name`; returns the response JSON (with "status").
   json Submit(const std::string& name, const std::string& content, const std::string& kind, const std::string& timeout = "60") {
-    auto c = Client(admin_);
-    httplib::MultipartFormDataItems items = {{"file", content, name, "application/octet-stream"}, {"kind", kind, "", ""},
-                                             {"timeout", timeout, "", ""}};
-    auto r = c.Post("/api/v1/tasks", items);
-    if (!r) return json{{"status", -1}};
-    json j = json::parse(r->body, nullptr, false);
-    j["status"] = r->status;
-    return j;
+    return api_.Submit(name, content, kind, timeout);
   }
-  json Get(const std::string& path, const std::string& key) {
-    auto c = Client(key);
-    auto r = c.Get(path);
-    if (!r) return json{{"status", -1}};
-    json j = json::parse(r->body, nullptr, false);
-    if (!j.is_object()) j = json{{"body", r->body}};
-    j["status"] = r->status;
-    return j;
-  }
-  // Polls the task until it is done or failed (the API is the synchronisation point), at most `limit`.
-  json WaitFinished(uint64_t id, std::chrono::seconds limit = 120s) {
-    auto end = std::chrono::steady_clock::now() + limit;
-    json t;
-    while (std::chrono::steady_clock::now() < end) {
-      t = Get("/api/v1/tasks/" + std::to_string(id), admin_);
-      if (t.value("state", "") == "done" || t.value("state", "") == "failed") return t;
-      std::this_thread::sleep_for(100ms);
-    }
-    return t;
-  }
+  json Get(const std::string& path, const std::string& key) { return api_.Get(path, key); }
+  json WaitFinished(uint64_t id, std::chrono::seconds limit = 120s) { return api_.WaitFinished(id, limit); }
 
  private:
   std::string dir_, url_, admin_, reader_;
+  test::ApiClient api_;
   pid_t pid_ = -1;
 };
 

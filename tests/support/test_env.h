@@ -55,6 +55,9 @@ bool WaitForMarker(const std::string& path, const std::string& marker, int timeo
 // file `log` (created 0644): a long-lived program (`airlock pool`) the test stops with a signal and
 // reaps with waitpid. Returns its pid.
 pid_t SpawnLogged(const std::vector<std::string>& argv, const std::string& log);
+// A loopback TCP port free at this moment (e.g. the route ports of a NATS cluster, which every node
+// must know before it starts), -1 if none could be had.
+int FreeLoopbackPort();
 
 // Processes on the host (every pid /proc shows) whose command line, arguments joined by spaces,
 // holds `needle`. Unless the needle holds a '/', command lines naming airlock are not counted: the
