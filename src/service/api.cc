@@ -132,7 +132,7 @@ bool Api::RateLimited(const Caller& c, httplib::Response& res) {
   return true;
 }
 
-Result<bool> Api::QueueKey(const std::string& key, const WorkItem& w) {
+Result<bool> Api::QueueKey(const std::string& key, const WorkItem& w, bool again) {
   ResultRecord r;
   r.state = TaskState::kQueued;
   r.task = w.task;
@@ -150,7 +150,7 @@ Result<bool> Api::QueueKey(const std::string& key, const WorkItem& w) {
       rev = *c;
     } else {
       auto old = ParseResult(json::parse((*cur)->value, nullptr, false));
-      if (old && old->state != TaskState::kFailed) {
+      if (old && old->state != TaskState::kFailed && !(again && old->state == TaskState::kDone)) {
         index_.PutResult(key, *old);
         return false;  // queued, running or done: this submission shares it
       }
@@ -314,6 +314,41 @@ void Api::GetNavigator(const httplib::Request& req, httplib::Response& res) {
   Reply(res, 200, NavigatorLayer(result, "airlock task " + std::to_string(*id), "Techniques airlock observed in " + Utf8Text(v->task.name)));
 }
 
+// Reproducible verdicts: the task's analysis run again by another worker (POST), and the two compared
+// (GET). The verification's record is the key's plus ".verify" (task_model.h).
+void Api::PostVerify(const httplib::Request& req, httplib::Response& res) {
+  auto caller = Authorize(req, res, Role::kSubmit);
+  if (!caller) return;
+  auto id = PathId(req, res);
+  if (!id) return;
+  auto v = index_.Get(*id);
+  if (!v) return Fail(res, 404, "no task " + std::to_string(*id));
+  if (v->State() != TaskState::kDone) return Fail(res, 409, fmt::format("task {} is {}: only a finished analysis can be verified", *id, StateName(v->State())));
+  if (!(v->result->fingerprint == fp_)) {
+    return Fail(res, 409, fmt::format("task {} was analysed by airlock {} with other rules or policy than this service's: submit it again instead", *id, v->result->fingerprint.version));
+  }
+  WorkItem w{VerifyKey(v->task.key), v->result->task, v->task.sha256, v->task.name, v->task.options, fp_, v->result->worker, 0};
+  auto queued = QueueKey(w.key, w, /*again=*/true);
+  if (!queued) return Fail(res, 503, "queue the verification: " + queued.error().What());
+  if (!*queued) return Fail(res, 409, fmt::format("task {} is being verified already: GET /api/v1/tasks/{}/verify", *id, *id));
+  res.set_header("Location", fmt::format("/api/v1/tasks/{}/verify", *id));
+  Reply(res, 202, json{{"task_id", *id}, {"state", "queued"}, {"avoid_worker", w.avoid_worker}});
+}
+
+void Api::GetVerify(const httplib::Request& req, httplib::Response& res) {
+  if (!Authorize(req, res, Role::kRead)) return;
+  auto id = PathId(req, res);
+  if (!id) return;
+  auto v = index_.Get(*id);
+  if (!v) return Fail(res, 404, "no task " + std::to_string(*id));
+  auto cur = engine_.KvGet(kResultsBucket, VerifyKey(v->task.key));
+  if (!cur) return Fail(res, 503, "result store: " + cur.error().What());
+  if (!*cur) return Fail(res, 404, fmt::format("task {} was never verified: POST /api/v1/tasks/{}/verify", *id, *id));
+  auto again = ParseResult(json::parse((*cur)->value, nullptr, false));
+  if (!again || !v->result) return Fail(res, 500, "unreadable verification record");
+  Reply(res, 200, VerificationJson(*v->result, *again));
+}
+
 void Api::DeleteTask(const httplib::Request& req, httplib::Response& res) {
   if (!Authorize(req, res, Role::kAdmin)) return;
   auto id = PathId(req, res);
@@ -459,6 +494,8 @@ void Api::Mount(httplib::Server& s) {
   s.Get(R"(/api/v1/tasks/([^/]+)/events)", [this](const httplib::Request& q, httplib::Response& r) { GetReport(q, r, Artifact::kEvents); });
   s.Get(R"(/api/v1/tasks/([^/]+)/dropped/([^/]+))", [this](const httplib::Request& q, httplib::Response& r) { GetDropped(q, r); });
   s.Get(R"(/api/v1/tasks/([^/]+)/navigator)", [this](const httplib::Request& q, httplib::Response& r) { GetNavigator(q, r); });
+  s.Post(R"(/api/v1/tasks/([^/]+)/verify)", [this](const httplib::Request& q, httplib::Response& r) { PostVerify(q, r); });
+  s.Get(R"(/api/v1/tasks/([^/]+)/verify)", [this](const httplib::Request& q, httplib::Response& r) { GetVerify(q, r); });
   s.Get("/api/v1/status", [this](const httplib::Request& q, httplib::Response& r) { GetStatus(q, r); });
   for (const char* p : {"/tasks/create/file", "/tasks/create/file/", "/apiv2/tasks/create/file/"}) {
     s.Post(p, [this](const httplib::Request& q, httplib::Response& r) { CapeCreate(q, r); });

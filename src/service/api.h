@@ -70,7 +70,9 @@ class Api {
   };
   Result<Submitted> Submit(const std::string& bytes, const std::string& name, const std::string& work_name,
                            const SubmitOptions& o, const std::string& submitter);
-  Result<bool> QueueKey(const std::string& key, const WorkItem& w);
+  // Queues `w` under `key` unless the key is queued, running or done (then false: shared); `again`:
+  // a done key is queued again too (a verification asked for once more).
+  Result<bool> QueueKey(const std::string& key, const WorkItem& w, bool again = false);
 
   void PostTask(const httplib::Request& req, httplib::Response& res);
   void GetTasks(const httplib::Request& req, httplib::Response& res);
@@ -81,6 +83,8 @@ class Api {
   // One file a detonated sample left (GET .../dropped/SHA256): one the task's report lists.
   void GetDropped(const httplib::Request& req, httplib::Response& res);
   void GetNavigator(const httplib::Request& req, httplib::Response& res);
+  void PostVerify(const httplib::Request& req, httplib::Response& res);
+  void GetVerify(const httplib::Request& req, httplib::Response& res);
   void DeleteTask(const httplib::Request& req, httplib::Response& res);
   void GetStatus(const httplib::Request& req, httplib::Response& res);
   void CapeCreate(const httplib::Request& req, httplib::Response& res);

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
+
+#include <fmt/format.h>
 
 #include "service/digest.h"
 
@@ -54,6 +57,37 @@ nlohmann::json TaskViewJson(const TaskView& v) {
   return j;
 }
 
+nlohmann::json VerificationJson(const ResultRecord& original, const ResultRecord& again) {
+  auto run = [](const ResultRecord& r) {
+    nlohmann::json j = {{"worker", r.worker}, {"attempts", r.attempts}, {"started_at", r.started_at}, {"finished_at", r.finished_at}};
+    if (r.state == TaskState::kDone) {
+      j["verdict"] = r.verdict;
+      j["score"] = r.score;
+      j["techniques"] = r.techniques;
+      j["fingerprint"] = FingerprintJson(r.fingerprint);
+    }
+    if (!r.error.empty()) j["error"] = r.error;
+    return j;
+  };
+  nlohmann::json out = {{"state", StateName(again.state)}, {"original", run(original)}, {"rerun", run(again)}};
+  if (again.state != TaskState::kDone) return out;
+  std::vector<std::string> diff;
+  out["other_worker"] = original.worker != again.worker;
+  if (!(original.fingerprint == again.fingerprint)) diff.push_back("fingerprints differ (version, policy, rules or engines)");
+  if (original.verdict != again.verdict) diff.push_back("verdict: " + original.verdict + " then " + again.verdict);
+  if (original.score != again.score) diff.push_back(fmt::format("score: {} then {}", original.score, again.score));
+  std::set<std::string> a(original.techniques.begin(), original.techniques.end()), b(again.techniques.begin(), again.techniques.end());
+  for (const auto& t : a) {
+    if (!b.count(t)) diff.push_back("technique " + t + " only in the original");
+  }
+  for (const auto& t : b) {
+    if (!a.count(t)) diff.push_back("technique " + t + " only in the re-run");
+  }
+  out["agree"] = diff.empty();
+  out["differences"] = diff;
+  return out;
+}
+
 Result<SearchQuery> ParseSearchQuery(const std::multimap<std::string, std::string>& params) {
   SearchQuery q;
   for (const auto& [k, v] : params) {
@@ -92,6 +126,7 @@ void TaskIndex::DeleteTask(uint64_t id) {
   tasks_.erase(id);
 }
 void TaskIndex::PutResult(const std::string& key, const ResultRecord& r) {
+  if (IsVerifyKey(key)) return;  // a verification, read from the store when asked for
   std::lock_guard lock(mu_);
   auto it = results_.find(key);
   bool newly_done = r.state == TaskState::kDone && (it == results_.end() || it->second.state != TaskState::kDone);

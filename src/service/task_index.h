@@ -24,6 +24,9 @@ struct TaskView {
 };
 // The API's JSON of a task: the record, its state, and the result's fields when there is one.
 nlohmann::json TaskViewJson(const TaskView& v);
+// A verification next to the result it checks: each run's worker, verdict, score, techniques and
+// fingerprint; once the re-run is done, whether they agree and each difference in words.
+nlohmann::json VerificationJson(const ResultRecord& original, const ResultRecord& again);
 
 struct SearchQuery {
   std::string sha256, verdict, technique, name;

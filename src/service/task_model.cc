@@ -210,8 +210,20 @@ Result<ResultRecord> ParseResult(const json& j) {
 }
 
 json WorkJson(const WorkItem& w) {
-  return {{"key", w.key}, {"task", w.task}, {"sha256", w.sha256}, {"name", w.name}, {"options", OptionsJson(w.options)},
-          {"fingerprint", FingerprintJson(w.fingerprint)}};
+  json j = {{"key", w.key}, {"task", w.task}, {"sha256", w.sha256}, {"name", w.name}, {"options", OptionsJson(w.options)},
+            {"fingerprint", FingerprintJson(w.fingerprint)}};
+  if (!w.avoid_worker.empty()) {
+    j["avoid_worker"] = w.avoid_worker;
+    j["hops"] = static_cast<uint64_t>(w.hops);
+  }
+  return j;
+}
+
+std::string VerifyKey(const std::string& key) { return key + ".verify"; }
+
+bool IsVerifyKey(std::string_view key) {
+  constexpr std::string_view kSuffix = ".verify";
+  return key.size() > kSuffix.size() && key.ends_with(kSuffix) && IsSha256Hex(key.substr(0, key.size() - kSuffix.size()));
 }
 
 Result<WorkItem> ParseWork(const json& j) {
@@ -222,14 +234,18 @@ Result<WorkItem> ParseWork(const json& j) {
   auto sha = Str(j, "sha256");
   auto opts = ParseStoredOptions(j);
   if (!key || !task || !sha || !opts) return MakeError("work item: key, task, sha256 or options malformed");
-  if (!IsSha256Hex(*key) || !IsSha256Hex(*sha)) return MakeError("work item: key and sha256 must be SHA-256 hex");
+  if (!(IsSha256Hex(*key) || IsVerifyKey(*key)) || !IsSha256Hex(*sha)) return MakeError("work item: key and sha256 must be SHA-256 hex");
   auto fp = j.find("fingerprint");
   if (fp == j.end()) return MakeError("work item: no fingerprint");
   auto f = ParseFingerprint(*fp);
   if (!f) return MakeError("work item: " + f.error().message());
   auto name = Str(j, "name", true);
   if (!name) return MakeError("work item: " + name.error().message());
+  auto avoid = Str(j, "avoid_worker", true);
+  auto hops = Uint(j, "hops", true);
+  if (!avoid || !hops || *hops > uint64_t(kMaxVerifyHops)) return MakeError("work item: avoid_worker or hops malformed");
   w.key = *key, w.task = *task, w.sha256 = *sha, w.name = *name, w.options = *opts, w.fingerprint = *f;
+  w.avoid_worker = *avoid, w.hops = int(*hops);
   return w;
 }
 

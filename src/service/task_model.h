@@ -60,6 +60,11 @@ Result<SubmitOptions> ParseSubmitOptions(const std::map<std::string, std::string
 Result<SubmitOptions> ParseSubmitOptionsJson(const nlohmann::json& j);
 
 std::string DedupeKey(const std::string& sha256, const SubmitOptions& o, const Fingerprint& f);
+// A verification (docs/SERVICE.md "Reproducible verdicts") re-runs a done key's analysis on another
+// worker; its state and result live in the results bucket under the key plus ".verify", which the
+// task index does not count as a key.
+std::string VerifyKey(const std::string& key);
+bool IsVerifyKey(std::string_view key);
 
 struct TaskRecord {
   uint64_t id = 0;
@@ -95,13 +100,16 @@ Result<ResultRecord> ParseResult(const nlohmann::json& j);
 // The work message a worker receives: the key, the sample, the options and the fingerprint the
 // verdict must be reproduced under.
 struct WorkItem {
-  std::string key;
+  std::string key;  // a dedupe key, or a verification's key (VerifyKey)
   uint64_t task = 0;
   std::string sha256;
   std::string name;  // the first submission's name (runner choice reads its extension)
   SubmitOptions options;
   Fingerprint fingerprint;
+  std::string avoid_worker;  // a verification: the worker whose result it checks never takes it
+  int hops = 0;              // times a worker to avoid passed it on (republished it)
 };
+inline constexpr int kMaxVerifyHops = 25;
 nlohmann::json WorkJson(const WorkItem& w);
 Result<WorkItem> ParseWork(const nlohmann::json& j);
 

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <thread>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
@@ -264,6 +265,7 @@ void Worker::Handle(WorkMessage& msg, int slot) {
     msg.Nak(std::chrono::seconds(5));
     return;
   }
+  if (!w.avoid_worker.empty() && w.avoid_worker == cfg_.id) return PassOn(w, msg);
   // Claim the key: running, attempts + 1, by compare-and-set.
   uint64_t rev = 0;
   ResultRecord rec;
@@ -357,6 +359,39 @@ void Worker::Handle(WorkMessage& msg, int slot) {
   } else {
     msg.Nak(std::chrono::seconds(1));
   }
+}
+
+// A verification of this worker's own result: handed back to the queue for another worker (after a
+// pause, so that one fetches it first), at most kMaxVerifyHops times; then it fails, saying why.
+void Worker::PassOn(const WorkItem& w, WorkMessage& msg) {
+  if (w.hops < kMaxVerifyHops) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    WorkItem next = w;
+    next.hops += 1;
+    // One id for every try (a retried publish is not a second copy), unique across verifications.
+    const std::string msg_id = fmt::format("{}.hop{}.{}.{}", w.key, next.hops, cfg_.id,
+                                           std::chrono::steady_clock::now().time_since_epoch().count());
+    Status pub = Persist(msg, [&] { return engine_.PublishWork(KindName(w.options.kind), DumpJson(WorkJson(next)), msg_id); });
+    if (!pub) {
+      Log(cfg_.id, "pass on verification " + w.key.substr(0, 12) + ": " + pub.error().What());
+      msg.Nak(std::chrono::seconds(2));
+      return;
+    }
+    (void)msg.Ack();
+    return;
+  }
+  for (int i = 0; i < 5; ++i) {
+    auto cur = Persist(msg, [&] { return engine_.KvGet(kResultsBucket, w.key); });
+    if (!cur || !*cur) break;
+    auto r = ParseResult(json::parse((*cur)->value, nullptr, false));
+    if (!r) break;
+    r->state = TaskState::kFailed;
+    r->error = "no worker other than " + cfg_.id + " took the verification (it cannot verify its own result)";
+    r->finished_at = UtcTimeNow();
+    auto upd = engine_.KvUpdate(kResultsBucket, w.key, DumpJson(ResultJson(*r)), (*cur)->revision);
+    if (upd && *upd) break;
+  }
+  (void)msg.Ack();
 }
 
 void Worker::Heartbeat() {

@@ -46,6 +46,7 @@ class Worker {
   void Handle(WorkMessage& msg, int slot);
 
  private:
+  void PassOn(const WorkItem& w, WorkMessage& msg);
   void Heartbeat();
   struct Outcome {
     bool ok = false;

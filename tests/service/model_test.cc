@@ -118,6 +118,49 @@ TEST(ServiceRecords, RoundTripAndRefuseWrongTypes) {
   EXPECT_FALSE(ParseWork(json::parse("[1]")));
 }
 
+// A verification's work item and record: its key is the dedupe key plus ".verify"; the worker to
+// avoid and the hop count survive the round trip and are checked; the comparison names differences.
+TEST(ServiceVerify, KeysWorkItemsAndComparison) {
+  const std::string key = DedupeKey(kSha, {}, kFp);
+  EXPECT_TRUE(IsVerifyKey(VerifyKey(key)));
+  for (const std::string& bad : std::vector<std::string>{key, ".verify", "x.verify", key + ".verify.verify", key + ".Verify"}) {
+    EXPECT_FALSE(IsVerifyKey(bad)) << bad;
+  }
+  WorkItem w{VerifyKey(key), 7, kSha, "a.exe", {}, kFp, "node-a", 3};
+  auto back = ParseWork(WorkJson(w));
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(back->key, VerifyKey(key));
+  EXPECT_EQ(back->avoid_worker, "node-a");
+  EXPECT_EQ(back->hops, 3);
+  for (json bad : {json("x"), json(-1), json(kMaxVerifyHops + 1)}) {
+    json j = WorkJson(w);
+    j["hops"] = bad;
+    EXPECT_FALSE(ParseWork(j)) << bad.dump();
+  }
+  json other = WorkJson(w);
+  other["key"] = "../" + key + ".verify";
+  EXPECT_FALSE(ParseWork(other));
+  EXPECT_FALSE(WorkJson(WorkItem{key, 7, kSha, "a.exe", {}, kFp}).contains("avoid_worker")) << "plain work carries no verification fields";
+
+  ResultRecord a;
+  a.state = TaskState::kDone, a.worker = "node-a", a.verdict = "malicious", a.score = 8, a.techniques = {"T1059", "T1105"};
+  a.fingerprint = kFp;
+  ResultRecord b = a;
+  b.worker = "node-b";
+  json same = VerificationJson(a, b);
+  EXPECT_EQ(same["agree"], true) << same.dump();
+  EXPECT_EQ(same["other_worker"], true);
+  b.verdict = "suspicious", b.score = 5, b.techniques = {"T1059", "T1070.004"};
+  json diff = VerificationJson(a, b);
+  EXPECT_EQ(diff["agree"], false);
+  std::string text = diff["differences"].dump();
+  for (const char* want : {"verdict: malicious then suspicious", "score: 8 then 5", "T1105 only in the original", "T1070.004 only in the re-run"}) {
+    EXPECT_NE(text.find(want), std::string::npos) << want << " in " << text;
+  }
+  b.state = TaskState::kRunning;
+  EXPECT_FALSE(VerificationJson(a, b).contains("agree")) << "no comparison before the re-run is done";
+}
+
 TEST(ServiceTaskId, OnlyPlainPositiveNumbers) {
   EXPECT_EQ(ParseTaskId("42"), 42u);
   for (const char* bad : {"", "0", "042", "-1", "+1", "1e3", "abc", "99999999999999999", "9007199254740993"}) {

@@ -79,6 +79,8 @@ class Serve {
   pid_t pid_ = -1;
 };
 
+const std::string kEicar = std::string("X5O!P%@AP[4\\PZX54(P^)7CC)7}$") + "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+
 bool HaveNats() { return !airlock::service::FindNatsServer().empty(); }
 #define REQUIRE_NATS() \
   if (!HaveNats()) GTEST_SKIP() << "nats-server is not installed (scripts/install-deps.sh)"
@@ -87,9 +89,8 @@ TEST(Serve, DuplicatesAreAnalysedOnceAndShareTheResult) {
   REQUIRE_NATS();
   Serve s({});
   ASSERT_TRUE(s.ok()) << s.Log();
-  const std::string eicar = std::string("X5O!P%@AP[4\\PZX54(P^)7CC)7}$") + "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
   std::vector<std::pair<std::string, std::string>> files = {
-      {"eicar.com", eicar}, {"notes.txt", "just some notes\n"}, {"run.sh", "#!/bin/sh\necho hello\n"}};
+      {"eicar.com", kEicar}, {"notes.txt", "just some notes\n"}, {"run.sh", "#!/bin/sh\necho hello\n"}};
   std::map<std::string, std::vector<uint64_t>> ids;  // name -> task ids
   for (int round = 0; round < 2; ++round) {
     for (const auto& [name, content] : files) {
@@ -318,6 +319,63 @@ TEST(Serve, BadInputGetsClearErrors) {
   expect(c.Get("/api/v1/tasks/" + std::to_string(id)), 404, "no task");
 }
 
+// Reproducible verdicts: POST /verify re-runs a finished analysis on another worker; GET compares the
+// two runs. With one worker there is no other: the verification fails, saying why.
+TEST(Serve, VerifyRerunsOnAnotherWorkerAndCompares) {
+  REQUIRE_NATS();
+  Serve s({});
+  ASSERT_TRUE(s.ok()) << s.Log();
+  json r = s.Submit("eicar.com", kEicar, "static");
+  ASSERT_EQ(r["status"], 201) << r.dump();
+  const std::string id = std::to_string(r["task_id"].get<uint64_t>());
+  auto c = s.Client(s.admin());
+  json first = s.WaitFinished(r["task_id"].get<uint64_t>());
+  ASSERT_EQ(first.value("state", ""), "done") << first.dump() << s.Log();
+  EXPECT_EQ(c.Get("/api/v1/tasks/" + id + "/verify")->status, 404) << "never verified yet";
+  auto reader = s.Client(s.reader());
+  EXPECT_EQ(reader.Post("/api/v1/tasks/" + id + "/verify")->status, 403) << "verifying needs the submit role";
+  auto posted = c.Post("/api/v1/tasks/" + id + "/verify");
+  ASSERT_TRUE(posted);
+  ASSERT_EQ(posted->status, 202) << posted->body;
+  EXPECT_EQ(json::parse(posted->body)["avoid_worker"], first["worker"]);
+  json v = json::object();
+  for (int i = 0; i < 600 && v.value("state", "") != "done" && v.value("state", "") != "failed"; ++i) {
+    if (i > 0) std::this_thread::sleep_for(100ms);
+    v = s.Get("/api/v1/tasks/" + id + "/verify", s.reader());
+  }
+  ASSERT_EQ(v.value("state", ""), "done") << v.dump() << s.Log();
+  EXPECT_EQ(v["agree"], true) << v.dump();
+  EXPECT_EQ(v["other_worker"], true) << v.dump();
+  EXPECT_NE(v["rerun"]["worker"], v["original"]["worker"]);
+  EXPECT_EQ(v["rerun"]["verdict"], "malicious");
+  EXPECT_EQ(v["rerun"]["fingerprint"], v["original"]["fingerprint"]);
+  // The verification is not a key of its own, and the task keeps its result.
+  json st = s.Get("/api/v1/status", s.admin());
+  EXPECT_EQ(st["keys"], 1) << st.dump();
+  EXPECT_EQ(s.Get("/api/v1/tasks/" + id, s.admin())["worker"], first["worker"]);
+  EXPECT_EQ(c.Post("/api/v1/tasks/999999/verify")->status, 404);
+}
+
+TEST(Serve, VerifyWithOneWorkerFailsSayingWhy) {
+  REQUIRE_NATS();
+  Serve s({}, /*workers=*/1);
+  ASSERT_TRUE(s.ok()) << s.Log();
+  json r = s.Submit("notes.txt", "nothing to see\n", "static");
+  ASSERT_EQ(r["status"], 201) << r.dump();
+  const std::string id = std::to_string(r["task_id"].get<uint64_t>());
+  ASSERT_EQ(s.WaitFinished(r["task_id"].get<uint64_t>()).value("state", ""), "done");
+  auto posted = s.Client(s.admin()).Post("/api/v1/tasks/" + id + "/verify");
+  ASSERT_TRUE(posted);
+  ASSERT_EQ(posted->status, 202) << posted->body;
+  json v = json::object();
+  for (int i = 0; i < 600 && v.value("state", "") != "done" && v.value("state", "") != "failed"; ++i) {
+    if (i > 0) std::this_thread::sleep_for(100ms);
+    v = s.Get("/api/v1/tasks/" + id + "/verify", s.admin());
+  }
+  EXPECT_EQ(v.value("state", ""), "failed") << v.dump();
+  EXPECT_NE(v["rerun"].value("error", "").find("cannot verify its own result"), std::string::npos) << v.dump();
+}
+
 TEST(Serve, WorkerKilledMidAnalysisIsRedeliveredAndFinishesOnce) {
   REQUIRE_NATS();
   Serve s({}, /*workers=*/1);
@@ -369,8 +427,7 @@ TEST(ServeUi, TaskListRendersInHeadlessChromium) {
   if (access("/usr/bin/chromium", X_OK) != 0) GTEST_SKIP() << "Debian's chromium is not installed";
   Serve s({}, /*workers=*/1);
   ASSERT_TRUE(s.ok()) << s.Log();
-  const std::string eicar = std::string("X5O!P%@AP[4\\PZX54(P^)7CC)7}$") + "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
-  json r = s.Submit("eicar.com", eicar, "static");
+  json r = s.Submit("eicar.com", kEicar, "static");
   ASSERT_EQ(r["status"], 201) << r.dump();
   ASSERT_EQ(s.WaitFinished(r["task_id"].get<uint64_t>()).value("state", ""), "done");
   std::string dir = test::MakeTempDir("ui");
