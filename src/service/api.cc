@@ -245,12 +245,18 @@ void Api::GetTasks(const httplib::Request& req, httplib::Response& res) {
   Reply(res, 200, json{{"tasks", out}});
 }
 
-void Api::GetTask(const httplib::Request& req, httplib::Response& res) {
-  if (!Authorize(req, res, Role::kRead)) return;
+std::optional<TaskView> Api::RequestedTask(const httplib::Request& req, httplib::Response& res, Role need) {
+  if (!Authorize(req, res, need)) return std::nullopt;
   auto id = PathId(req, res);
-  if (!id) return;
+  if (!id) return std::nullopt;
   auto v = index_.Get(*id);
-  if (!v) return Fail(res, 404, "no task " + std::to_string(*id));
+  if (!v) Fail(res, 404, "no task " + std::to_string(*id));
+  return v;
+}
+
+void Api::GetTask(const httplib::Request& req, httplib::Response& res) {
+  auto v = RequestedTask(req, res, Role::kRead);
+  if (!v) return;
   Reply(res, 200, TaskViewJson(*v));
 }
 
@@ -265,85 +271,74 @@ void Api::GetReport(const httplib::Request& req, httplib::Response& res, Artifac
                                 {".pcap", "application/vnd.tcpdump.pcap", "PCAP (the sinkhole's traffic)"},
                                 {".events.jsonl", "application/x-ndjson", "behaviour events"}};
   const Kind& k = kKinds[static_cast<int>(what)];
-  if (!Authorize(req, res, Role::kRead)) return;
-  auto id = PathId(req, res);
-  if (!id) return;
-  auto v = index_.Get(*id);
-  if (!v) return Fail(res, 404, "no task " + std::to_string(*id));
-  if (v->State() != TaskState::kDone) return Fail(res, 409, std::string("task ") + std::to_string(*id) + " is " + StateName(v->State()) + ": no report yet");
+  auto v = RequestedTask(req, res, Role::kRead);
+  if (!v) return;
+  const uint64_t id = v->task.id;
+  if (v->State() != TaskState::kDone) return Fail(res, 409, std::string("task ") + std::to_string(id) + " is " + StateName(v->State()) + ": no report yet");
   const bool detonation_only = what == Artifact::kPcap || what == Artifact::kEvents;
   if (detonation_only && v->task.options.kind != TaskKind::kDetonate) {
-    return Fail(res, 404, fmt::format("task {} is a static analysis: no {} (only detonations have them)", *id, k.name));
+    return Fail(res, 404, fmt::format("task {} is a static analysis: no {} (only detonations have them)", id, k.name));
   }
   auto r = engine_.GetObject(kReportsBucket, v->task.key + k.suffix, kMaxReportServed);
   if (!r) return Fail(res, 503, "report store: " + r.error().What());
-  if (!*r) return Fail(res, 404, fmt::format("the {} of task {} is not in the store", k.name, *id));
+  if (!*r) return Fail(res, 404, fmt::format("the {} of task {} is not in the store", k.name, id));
   res.status = 200;
   if (what == Artifact::kHtml) res.set_header("Content-Security-Policy", kReportCsp);
-  if (what == Artifact::kPcap) res.set_header("Content-Disposition", fmt::format("attachment; filename=\"task-{}.pcap\"", *id));
+  if (what == Artifact::kPcap) res.set_header("Content-Disposition", fmt::format("attachment; filename=\"task-{}.pcap\"", id));
   res.set_content(**r, k.type);
 }
 
 void Api::GetDropped(const httplib::Request& req, httplib::Response& res) {
-  if (!Authorize(req, res, Role::kRead)) return;
-  auto id = PathId(req, res);
-  if (!id) return;
+  auto v = RequestedTask(req, res, Role::kRead);
+  if (!v) return;
+  const uint64_t id = v->task.id;
   const std::string sha = req.matches.size() > 2 ? std::string(req.matches[2]) : "";
   if (!IsSha256Hex(sha)) return Fail(res, 400, "a dropped file is named by its SHA-256 (64 lower-case hex digits)");
-  auto v = index_.Get(*id);
-  if (!v) return Fail(res, 404, "no task " + std::to_string(*id));
-  if (v->State() != TaskState::kDone) return Fail(res, 409, std::string("task ") + std::to_string(*id) + " is " + StateName(v->State()) + ": no report yet");
-  if (v->task.options.kind != TaskKind::kDetonate) return Fail(res, 404, fmt::format("task {} is a static analysis: nothing was dropped", *id));
+  if (v->State() != TaskState::kDone) return Fail(res, 409, std::string("task ") + std::to_string(id) + " is " + StateName(v->State()) + ": no report yet");
+  if (v->task.options.kind != TaskKind::kDetonate) return Fail(res, 404, fmt::format("task {} is a static analysis: nothing was dropped", id));
   auto r = engine_.GetObject(kReportsBucket, v->task.key + ".dropped." + sha, kMaxReportServed);
   if (!r) return Fail(res, 503, "report store: " + r.error().What());
-  if (!*r) return Fail(res, 404, fmt::format("task {} kept no dropped file {} (see the report's dropped list)", *id, sha));
+  if (!*r) return Fail(res, 404, fmt::format("task {} kept no dropped file {} (see the report's dropped list)", id, sha));
   res.status = 200;
   res.set_header("Content-Disposition", fmt::format("attachment; filename=\"{}.bin\"", sha));
   res.set_content(**r, "application/octet-stream");
 }
 
 void Api::GetNavigator(const httplib::Request& req, httplib::Response& res) {
-  if (!Authorize(req, res, Role::kRead)) return;
-  auto id = PathId(req, res);
-  if (!id) return;
-  auto v = index_.Get(*id);
-  if (!v) return Fail(res, 404, "no task " + std::to_string(*id));
+  auto v = RequestedTask(req, res, Role::kRead);
+  if (!v) return;
+  const uint64_t id = v->task.id;
   // The layer of the task's result (core/navigator_layer.h): its techniques at its score.
   json result = json::object();
   if (v->result) result = {{"techniques", v->result->techniques}, {"score", v->result->score}};
-  Reply(res, 200, NavigatorLayer(result, "airlock task " + std::to_string(*id), "Techniques airlock observed in " + Utf8Text(v->task.name)));
+  Reply(res, 200, NavigatorLayer(result, "airlock task " + std::to_string(id), "Techniques airlock observed in " + Utf8Text(v->task.name)));
 }
 
 // Reproducible verdicts: the task's analysis run again by another worker (POST), and the two compared
 // (GET). The verification's record is the key's plus ".verify" (task_model.h).
 void Api::PostVerify(const httplib::Request& req, httplib::Response& res) {
-  auto caller = Authorize(req, res, Role::kSubmit);
-  if (!caller) return;
-  auto id = PathId(req, res);
-  if (!id) return;
-  auto v = index_.Get(*id);
-  if (!v) return Fail(res, 404, "no task " + std::to_string(*id));
-  if (v->State() != TaskState::kDone) return Fail(res, 409, fmt::format("task {} is {}: only a finished analysis can be verified", *id, StateName(v->State())));
+  auto v = RequestedTask(req, res, Role::kSubmit);
+  if (!v) return;
+  const uint64_t id = v->task.id;
+  if (v->State() != TaskState::kDone) return Fail(res, 409, fmt::format("task {} is {}: only a finished analysis can be verified", id, StateName(v->State())));
   if (!(v->result->fingerprint == fp_)) {
-    return Fail(res, 409, fmt::format("task {} was analysed by airlock {} with other rules or policy than this service's: submit it again instead", *id, v->result->fingerprint.version));
+    return Fail(res, 409, fmt::format("task {} was analysed by airlock {} with other rules or policy than this service's: submit it again instead", id, v->result->fingerprint.version));
   }
   WorkItem w{VerifyKey(v->task.key), v->result->task, v->task.sha256, v->task.name, v->task.options, fp_, v->result->worker, 0};
   auto queued = QueueKey(w.key, w, /*again=*/true);
   if (!queued) return Fail(res, 503, "queue the verification: " + queued.error().What());
-  if (!*queued) return Fail(res, 409, fmt::format("task {} is being verified already: GET /api/v1/tasks/{}/verify", *id, *id));
-  res.set_header("Location", fmt::format("/api/v1/tasks/{}/verify", *id));
-  Reply(res, 202, json{{"task_id", *id}, {"state", "queued"}, {"avoid_worker", w.avoid_worker}});
+  if (!*queued) return Fail(res, 409, fmt::format("task {} is being verified already: GET /api/v1/tasks/{}/verify", id, id));
+  res.set_header("Location", fmt::format("/api/v1/tasks/{}/verify", id));
+  Reply(res, 202, json{{"task_id", id}, {"state", "queued"}, {"avoid_worker", w.avoid_worker}});
 }
 
 void Api::GetVerify(const httplib::Request& req, httplib::Response& res) {
-  if (!Authorize(req, res, Role::kRead)) return;
-  auto id = PathId(req, res);
-  if (!id) return;
-  auto v = index_.Get(*id);
-  if (!v) return Fail(res, 404, "no task " + std::to_string(*id));
+  auto v = RequestedTask(req, res, Role::kRead);
+  if (!v) return;
+  const uint64_t id = v->task.id;
   auto cur = engine_.KvGet(kResultsBucket, VerifyKey(v->task.key));
   if (!cur) return Fail(res, 503, "result store: " + cur.error().What());
-  if (!*cur) return Fail(res, 404, fmt::format("task {} was never verified: POST /api/v1/tasks/{}/verify", *id, *id));
+  if (!*cur) return Fail(res, 404, fmt::format("task {} was never verified: POST /api/v1/tasks/{}/verify", id, id));
   auto again = ParseResult(json::parse((*cur)->value, nullptr, false));
   if (!again || !v->result) return Fail(res, 500, "unreadable verification record");
   Reply(res, 200, VerificationJson(*v->result, *again));

@@ -82,6 +82,9 @@ class Api {
   void GetReport(const httplib::Request& req, httplib::Response& res, Artifact what);
   // One file a detonated sample left (GET .../dropped/SHA256): one the task's report lists.
   void GetDropped(const httplib::Request& req, httplib::Response& res);
+  // The task a /api/v1/tasks/ID/... request names, once the caller's role allows it (nullopt: `res`
+  // already says why: 401/403, 400 or 404).
+  std::optional<TaskView> RequestedTask(const httplib::Request& req, httplib::Response& res, Role need);
   void GetNavigator(const httplib::Request& req, httplib::Response& res);
   void PostVerify(const httplib::Request& req, httplib::Response& res);
   void GetVerify(const httplib::Request& req, httplib::Response& res);
