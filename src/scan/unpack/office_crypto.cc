@@ -417,6 +417,12 @@ void Rc4Apply(const Rc4Encryption& e, std::string_view base, uint32_t block_size
   }
 }
 
+void Rc4ApplyBlock(const Rc4Encryption& e, std::string_view base, uint32_t block, std::string& data, size_t from, size_t to) {
+  to = std::min(to, data.size());
+  Rc4 rc4(Rc4BlockKey(e, base, block));
+  for (size_t pos = from; pos < to; ++pos) data[pos] = static_cast<char>(static_cast<uint8_t>(data[pos]) ^ rc4.Next());
+}
+
 std::string DecryptWorkbook(const Rc4Encryption& e, std::string_view base, std::string_view workbook) {
   std::string out(workbook);
   size_t pos = 0;

@@ -74,6 +74,11 @@ std::optional<std::string> Rc4BaseKey(const Rc4Encryption& enc, std::string_view
 void Rc4Apply(const Rc4Encryption& enc, std::string_view base_key, uint32_t block_size, std::string& data,
               size_t from, size_t to);
 
+// XORs `data[from, to)` with the keystream of one block from its first byte, never renewed: the key
+// of block `block` (PowerPoint encrypts each persist object as one block numbered by its persist id).
+void Rc4ApplyBlock(const Rc4Encryption& enc, std::string_view base_key, uint32_t block, std::string& data, size_t from,
+                   size_t to);
+
 // .xls: decrypts the Workbook stream in place of a copy: record headers stay clear, BOF, FILEPASS,
 // INTERFACEHDR, USREXCL, FILELOCK, RRDINFO, RRDHEAD and BOUNDSHEET's lbPlyPos are not encrypted; the
 // FILEPASS record is blanked (type 0) so readers see a plain workbook.

@@ -8,6 +8,7 @@
 #include "scan/detectors/office/ole_file.h"
 #include "scan/unpack/office_crypto.h"
 #include "scan/unpack/passwords.h"
+#include "scan/unpack/ppt_crypto.h"
 
 namespace airlock::scan {
 namespace {
@@ -68,9 +69,7 @@ class Decryptor {
       if (ole_.HasStream(s)) return Workbook(s);
     }
     if (ole_.HasStream("WordDocument")) return Word();
-    if (ole_.HasStream("PowerPoint Document") && PowerPointEncrypted()) {
-      Encrypted("PowerPoint encryption (CryptSession10Container)", "PowerPoint decryption is not implemented");
-    }
+    if (ole_.HasStream("PowerPoint Document") && PowerPointEncrypted()) PowerPoint();
   }
 
  private:
@@ -158,6 +157,29 @@ class Decryptor {
       streams.emplace_back("Data", std::move(*data));
     }
     out_.AddChild(Stem(object_.name) + ".decrypted.doc", office::WriteOle(streams));
+  }
+
+  // MS-PPT 2.3.7: the persist objects of "PowerPoint Document" are encrypted, one block each; the
+  // decrypted presentation (its embedded storages, VBA included) is triaged as a child.
+  void PowerPoint() {
+    const char* scheme = "RC4 CryptoAPI (.ppt)";
+    auto user = ole_.ReadStream("Current User", 1u << 16);
+    auto doc = ole_.ReadStream("PowerPoint Document", kMaxStream);
+    if (!user || !doc) return Encrypted(scheme, "Current User or PowerPoint Document unreadable");
+    auto enc = oc::PowerPointEncryptionOf(*user, *doc);
+    if (!enc) return Encrypted(scheme, enc.error().message());
+    std::string base;
+    size_t tried = 0;
+    auto pw = TryAll(candidates_, kMaxRc4Tries, out_, [&](const std::string& p) {
+      auto k = oc::Rc4BaseKey(enc->rc4, p);
+      if (k) base = std::move(*k);
+      return k.has_value();
+    }, tried);
+    if (!pw) return Encrypted(scheme, NoPassword(tried));
+    Decrypted(scheme, *pw);
+    std::vector<std::pair<std::string, std::string>> streams = {{"Current User", oc::PlainCurrentUser(*user)},
+                                                                {"PowerPoint Document", oc::DecryptPowerPoint(*enc, base, *doc)}};
+    out_.AddChild(Stem(object_.name) + ".decrypted.ppt", office::WriteOle(streams));
   }
 
   // MS-PPT 2.3.2: the CurrentUserAtom's headerToken is 0xF3D1C4DF when the document is encrypted.

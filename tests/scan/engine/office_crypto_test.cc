@@ -9,13 +9,17 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <fstream>
+#include <map>
 #include <optional>
 
+#include "scan/detectors/office/bytes.h"
 #include "scan/detectors/office/ole_file.h"
 #include "scan/engine.h"
 #include "scan/unpack/office_crypto.h"
 #include "scan/unpack/passwords.h"
+#include "scan/unpack/ppt_crypto.h"
 #include "scan_test_util.h"
 
 namespace airlock::scan {
@@ -111,6 +115,23 @@ std::string EncryptAgile(const std::string& package, const std::string& password
   return office::WriteOle({{"EncryptionInfo", info}, {"EncryptedPackage", pkg}});
 }
 
+// EncryptionVersionInfo 4.2, the flags, the EncryptionHeader and the EncryptionVerifier (salt,
+// encrypted verifier and its hash), as standard (MS-OFFCRYPTO 2.3.4.5) and RC4 CryptoAPI (2.3.5.1)
+// encryption write them.
+std::string VersionHeaderVerifier(uint32_t flags, const std::string& header, const std::string& salt,
+                                  const std::string& verifier, const std::string& verifier_hash) {
+  std::string out;
+  Le16(out, 4);
+  Le16(out, 2);
+  Le32(out, flags);
+  Le32(out, static_cast<uint32_t>(header.size()));
+  out += header;
+  Le32(out, 16);
+  out += salt + verifier;
+  Le32(out, 20);  // VerifierHashSize: SHA-1's, whatever the encrypted hash's padded length
+  return out + verifier_hash;
+}
+
 // ECMA-376 standard (2.3.4.5-2.3.4.9): SHA-1 x 50000, AES-128-ECB.
 std::string EncryptStandard(const std::string& package, const std::string& password) {
   const EVP_MD* md = EVP_sha1();
@@ -134,16 +155,8 @@ std::string EncryptStandard(const std::string& package, const std::string& passw
   Le32(header, 0);
   Le32(header, 0);
   header += Utf16("Microsoft Enhanced RSA and AES Cryptographic Provider") + std::string(2, '\0');
-  std::string info;
-  Le16(info, 4);
-  Le16(info, 2);
-  Le32(info, 0x24);
-  Le32(info, static_cast<uint32_t>(header.size()));
-  info += header;
-  Le32(info, 16);
-  info += salt + AesEnc(key, "", verifier, false);
-  Le32(info, 20);
-  info += AesEnc(key, "", Sha(md, verifier), false);
+  std::string info = VersionHeaderVerifier(0x24, header, salt, AesEnc(key, "", verifier, false),
+                                           AesEnc(key, "", Sha(md, verifier), false));
   std::string pkg = U32(static_cast<uint32_t>(package.size())) + U32(0) + AesEnc(key, "", package, false);
   return office::WriteOle({{"EncryptionInfo", info}, {"EncryptedPackage", pkg}});
 }
@@ -212,12 +225,18 @@ std::string Workbook(const std::string& filepass, bool exec) {
   return g;
 }
 
-// RC4 CryptoAPI (2.3.5), 128-bit, FILEPASS per MS-XLS 2.4.117, records encrypted per 2.2.10.
-std::string EncryptedXls(const std::string& password, bool exec) {
+// RC4 CryptoAPI (MS-OFFCRYPTO 2.3.5.1), 128-bit SHA-1 keys, a fixed salt: the header from its
+// EncryptionVersionInfo (4.2) on, as FILEPASS and PowerPoint's CryptSession10Container carry it, and
+// the RC4 key of each block.
+struct CryptoApi {
+  std::string header;
+  std::function<std::string(uint32_t)> key;
+};
+CryptoApi MakeCryptoApi(const std::string& password) {
   const EVP_MD* sha1 = EVP_sha1();
   const std::string salt(16, '\x77'), verifier(16, '\x12');
   const std::string base = Sha(sha1, salt, Utf16(password));
-  auto key = [&](uint32_t block) { return Sha(sha1, base, U32(block)).substr(0, 16); };
+  auto key = [sha1, base](uint32_t block) { return Sha(sha1, base, U32(block)).substr(0, 16); };
   Rc4 v(key(0));
   std::string enc_verifier = verifier, enc_hash = Sha(sha1, verifier);
   for (auto& c : enc_verifier) c = static_cast<char>(c ^ v.Next());
@@ -232,17 +251,16 @@ std::string EncryptedXls(const std::string& password, bool exec) {
   Le32(header, 0);
   Le32(header, 0);
   header += Utf16("Microsoft Enhanced Cryptographic Provider v1.0") + std::string(2, '\0');
+  return {VersionHeaderVerifier(0x04, header, salt, enc_verifier, enc_hash), key};
+}
+
+// RC4 CryptoAPI, FILEPASS per MS-XLS 2.4.117, records encrypted per 2.2.10.
+std::string EncryptedXls(const std::string& password, bool exec) {
+  const CryptoApi api = MakeCryptoApi(password);
+  const auto& key = api.key;
   std::string fp;
   Le16(fp, 1);  // RC4
-  Le16(fp, 4);
-  Le16(fp, 2);
-  Le32(fp, 0x04);
-  Le32(fp, static_cast<uint32_t>(header.size()));
-  fp += header;
-  Le32(fp, 16);
-  fp += salt + enc_verifier;
-  Le32(fp, 20);
-  fp += enc_hash;
+  fp += api.header;
   std::string wb = Workbook(fp, exec);
   // Keystream by stream position, re-keyed every 1024 bytes; headers, BOF, FILEPASS and
   // BOUNDSHEET's lbPlyPos stay clear.
@@ -506,9 +524,137 @@ TEST(OfficeDecrypt, Rc4DocCleanControl) {
   EXPECT_EQ(r.root.assessment.verdict, Verdict::kClean) << r.root.assessment.score;
 }
 
-// PowerPoint encryption is recognised (CurrentUserAtom headerToken 0xF3D1C4DF) and reported as not
-// opened; a plain presentation's token (0xE391C05F) is not.
-TEST(OfficeDecrypt, EncryptedPowerPointIsReportedNotOpened) {
+// A real presentation encrypted with RC4 CryptoAPI as PowerPoint saves one (MS-PPT 2.3.7: an
+// encrypted document has exactly one UserEditAtom): every persist object of the edit chain encrypted
+// as one block numbered by its persist id; then appended a CryptSession10Container (a persist object
+// of a new id), one PersistDirectoryAtom of every object and the container, and the one UserEditAtom
+// (0x20 bytes: encryptSessionPersistIdRef, no earlier edit); the CurrentUserAtom's headerToken
+// 0xF3D1C4DF pointing at it. The old edit records stay in the stream, unreferenced.
+std::string EncryptPpt(const std::string& ppt, const std::string& password) {
+  auto ole = office::OleFile::Open(ppt);
+  EXPECT_TRUE(ole.has_value());
+  std::string user = *ole->ReadStream("Current User"), doc = *ole->ReadStream("PowerPoint Document");
+  auto le32 = [](const std::string& d, size_t at) { return *office::ReadLe32(d, at); };
+  const uint32_t old_edit = le32(user, 16);
+  std::map<uint32_t, uint32_t> persist;  // the whole chain, newest first
+  for (uint32_t at = old_edit; at != 0; at = le32(doc, at + 16)) {
+    const uint32_t dir = le32(doc, at + 20), end = dir + 8 + le32(doc, dir + 4);
+    for (uint32_t p = dir + 8; p < end;) {
+      const uint32_t e = le32(doc, p), n = e >> 20;
+      for (uint32_t i = 0; i < n; ++i) persist.emplace((e & 0xFFFFF) + i, le32(doc, p + 4 + 4 * i));
+      p += 4 + 4 * n;
+    }
+  }
+  const CryptoApi api = MakeCryptoApi(password);
+  for (const auto& [id, at] : persist) {
+    Rc4 rc4(api.key(id));
+    const size_t end = at + 8 + le32(doc, at + 4);
+    for (size_t i = at; i < end; ++i) doc[i] = static_cast<char>(doc[i] ^ rc4.Next());
+  }
+  const uint32_t session = le32(doc, old_edit + 28) + 1;  // persistIdSeed + 1
+  const uint32_t container_at = static_cast<uint32_t>(doc.size());
+  Le16(doc, 0x000F);
+  Le16(doc, 0x2F14);
+  Le32(doc, static_cast<uint32_t>(api.header.size()));
+  doc += api.header;
+  persist[session] = container_at;
+  std::string entries;  // runs of consecutive ids
+  for (auto it = persist.begin(); it != persist.end();) {
+    auto run = it;
+    uint32_t n = 0;
+    std::string offsets;
+    for (; it != persist.end() && it->first == run->first + n; ++it, ++n) offsets += U32(it->second);
+    entries += U32(run->first | (n << 20)) + offsets;
+  }
+  const uint32_t dir_at = static_cast<uint32_t>(doc.size());
+  Le16(doc, 0);
+  Le16(doc, 0x1772);
+  Le32(doc, static_cast<uint32_t>(entries.size()));
+  doc += entries;
+  const uint32_t edit_at = static_cast<uint32_t>(doc.size());
+  std::string edit = doc.substr(old_edit, 8 + 0x1C);
+  edit[4] = 0x20;  // recLen: with encryptSessionPersistIdRef
+  for (auto [off, v] : {std::pair<size_t, uint32_t>{16, 0}, {20, dir_at}, {28, session}}) {
+    for (int i = 0; i < 4; ++i) edit[off + size_t(i)] = static_cast<char>((v >> (8 * i)) & 0xFF);
+  }
+  doc += edit + U32(session);
+  for (auto [off, v] : {std::pair<size_t, uint32_t>{12, 0xF3D1C4DFu}, {16, edit_at}}) {
+    for (int i = 0; i < 4; ++i) user[off + size_t(i)] = static_cast<char>((v >> (8 * i)) & 0xFF);
+  }
+  return office::WriteOle({{"Current User", user}, {"PowerPoint Document", doc}});
+}
+
+constexpr const char* kClamPpt = "/usr/share/clamav-testfiles/clam.ppt";
+
+// clamav-testfiles' clam.ppt (an ExOleObjStg packaging ClamAV's harmless test program) encrypted with
+// Excel's default password: decrypted, and the packaged program found in the decrypted child; the
+// same with a password nobody gives stays "could not look inside".
+TEST(OfficeDecrypt, PowerPointWithTheDefaultPasswordIsDecryptedAndItsObjectsJudged) {
+  if (access(kClamPpt, R_OK) != 0) GTEST_SKIP() << "clamav-testfiles is not installed (scripts/install-deps.sh)";
+  std::ifstream in(kClamPpt, std::ios::binary);
+  const std::string plain((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const ObjectReport* packaged = nullptr;
+  InputReport control = Scan("deck.ppt", plain);
+  ASSERT_NE(packaged = FindWithFinding(control.root, "office.ole.package"), nullptr) << "the plain presentation's package";
+  InputReport r = Scan("deck.ppt", EncryptPpt(plain, "VelvetSweatshop"));
+  EXPECT_TRUE(HasFinding(r.root, "office.decrypted"));
+  EXPECT_NE(test::FindingEvidence(r.root, "office.decrypted").find("RC4 CryptoAPI (.ppt)"), std::string::npos);
+  EXPECT_NE(FindWithFinding(r.root, "office.ole.package"), nullptr) << "the packaged program, found after decryption";
+  EXPECT_EQ(r.root.assessment.verdict, control.root.assessment.verdict);
+
+  InputReport locked = Scan("deck.ppt", EncryptPpt(plain, "k8#Qz!unguessable"));
+  EXPECT_NE(test::FindingEvidence(locked.root, "office.encrypted").find("candidate passwords worked"), std::string::npos);
+  EXPECT_EQ(FindWithFinding(locked.root, "office.ole.package"), nullptr);
+}
+
+// The generated presentation against an independent implementation: msoffcrypto-tool's decryption and
+// ours both give back every persist object of the original byte for byte (msoffcrypto-tool also
+// rewrites the edit records and blanks the session container, so objects are compared, not streams).
+TEST(OfficeDecrypt, PowerPointEncryptionCrossChecksWithMsoffcrypto) {
+  if (access(kClamPpt, R_OK) != 0) GTEST_SKIP() << "clamav-testfiles is not installed (scripts/install-deps.sh)";
+  namespace oc = office_crypto;
+  std::ifstream in(kClamPpt, std::ios::binary);
+  const std::string plain((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string file = EncryptPpt(plain, "VelvetSweatshop");
+  auto enc_ole = office::OleFile::Open(file);
+  ASSERT_TRUE(enc_ole.has_value());
+  const std::string user = *enc_ole->ReadStream("Current User"), doc = *enc_ole->ReadStream("PowerPoint Document");
+  auto enc = oc::PowerPointEncryptionOf(user, doc);
+  ASSERT_TRUE(enc) << enc.error().message();
+  const std::string ours = oc::DecryptPowerPoint(*enc, *oc::Rc4BaseKey(enc->rc4, "VelvetSweatshop"), doc);
+  const std::string original = *office::OleFile::Open(plain)->ReadStream("PowerPoint Document");
+  std::optional<std::string> theirs;
+  if (auto out = Msoffcrypto(file, "VelvetSweatshop")) {
+    auto decrypted = office::OleFile::Open(*out);
+    ASSERT_TRUE(decrypted.has_value()) << "msoffcrypto-tool's output is not an OLE file";
+    auto stream = decrypted->ReadStream("PowerPoint Document");
+    ASSERT_TRUE(stream.has_value());
+    theirs = *stream;
+  }
+  size_t compared = 0, cross_checked = 0;
+  for (const auto& [id, at] : enc->persist) {
+    if (id == enc->session_id) continue;
+    const size_t len = 8 + *office::ReadLe32(original, at + 4);
+    EXPECT_TRUE(ours.substr(at, len) == original.substr(at, len)) << "persist object " << id << " (ours)";
+    // msoffcrypto-tool 5.0 takes an object's length from the next id's offset (its own "TODO: Fix
+    // here"): objects laid out out of id order it decrypts short, and those are not compared.
+    auto next = enc->persist.upper_bound(id);
+    const bool in_order = next != enc->persist.end() && next->second >= at + len;
+    if (theirs && in_order) {
+      EXPECT_TRUE(theirs->substr(at, len) == original.substr(at, len)) << "persist object " << id << " (msoffcrypto-tool)";
+      ++cross_checked;
+    }
+    ++compared;
+  }
+  EXPECT_GE(compared, 3u);
+  if (theirs) {
+    EXPECT_GE(cross_checked, 3u);
+  }
+}
+
+// Only the CurrentUserAtom says "encrypted" (no edit behind it, so no CryptSession10Container):
+// reported as not opened, naming what is missing; a plain presentation's token (0xE391C05F) is not reported at all.
+TEST(OfficeDecrypt, EncryptedPowerPointWithoutItsStructuresIsReportedNotOpened) {
   auto ppt = [](uint32_t token) {
     std::string user;
     Le16(user, 0);
@@ -520,9 +666,42 @@ TEST(OfficeDecrypt, EncryptedPowerPointIsReportedNotOpened) {
     return office::WriteOle({{"Current User", user}, {"PowerPoint Document", std::string(64, '\0')}});
   };
   InputReport r = Scan("deck.ppt", ppt(0xF3D1C4DF));
-  EXPECT_NE(test::FindingEvidence(r.root, "office.encrypted").find("PowerPoint decryption is not implemented"),
-            std::string::npos);
+  EXPECT_NE(test::FindingEvidence(r.root, "office.encrypted").find("no CryptSession10Container"), std::string::npos)
+      << test::FindingEvidence(r.root, "office.encrypted");
   EXPECT_FALSE(HasFinding(Scan("deck.ppt", ppt(0xE391C05F)).root, "office.encrypted"));
+}
+
+// Hostile presentations: every truncation and many corruptions of an encrypted document parse to an
+// error or decrypt within the stream, never crash; a chain that loops is refused.
+TEST(OfficeDecrypt, HostilePowerPointStructuresAreErrors) {
+  if (access(kClamPpt, R_OK) != 0) GTEST_SKIP() << "clamav-testfiles is not installed (scripts/install-deps.sh)";
+  namespace oc = office_crypto;
+  std::ifstream in(kClamPpt, std::ios::binary);
+  const std::string plain((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto ole = office::OleFile::Open(EncryptPpt(plain, "x"));
+  ASSERT_TRUE(ole.has_value());
+  const std::string user = *ole->ReadStream("Current User"), doc = *ole->ReadStream("PowerPoint Document");
+  auto enc = oc::PowerPointEncryptionOf(user, doc);
+  ASSERT_TRUE(enc) << enc.error().message();
+  auto base = oc::Rc4BaseKey(enc->rc4, "x");
+  ASSERT_TRUE(base);
+  for (size_t n = 0; n < doc.size(); n += 97) {
+    auto e = oc::PowerPointEncryptionOf(user, doc.substr(0, n));
+    if (e) {
+      EXPECT_LE(oc::DecryptPowerPoint(*e, *base, doc.substr(0, n)).size(), n);
+    }
+  }
+  for (size_t i = doc.size() - 200; i < doc.size(); ++i) {  // the appended edit, directory and container
+    std::string bad = doc;
+    bad[i] = static_cast<char>(bad[i] ^ 0x5A);
+    if (auto e = oc::PowerPointEncryptionOf(user, bad)) (void)oc::DecryptPowerPoint(*e, *base, bad);
+  }
+  std::string loop = doc;
+  const uint32_t edit = *office::ReadLe32(user, 16);
+  for (int i = 0; i < 4; ++i) loop[edit + 16 + size_t(i)] = static_cast<char>((edit >> (8 * i)) & 0xFF);  // offsetLastEdit = itself
+  auto looped = oc::PowerPointEncryptionOf(user, loop);
+  ASSERT_FALSE(looped);
+  EXPECT_NE(looped.error().message().find("loops"), std::string::npos);
 }
 
 // Hostile headers: every truncation and single-byte corruption of real EncryptionInfo and Workbook
