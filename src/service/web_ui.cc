@@ -40,7 +40,8 @@ iframe{width:100%;height:75vh;border:1px solid #cfd4de;background:#fff}.card{bac
  <table><tbody id="results"></tbody></table>
 </section>
 <section id="view-farm" hidden><div id="farm" class="card"></div><table><thead><tr><th>worker</th><th>host</th><th>kinds</th><th>busy</th><th>analyses</th><th>alive</th></tr></thead><tbody id="workers"></tbody></table></section>
-<section id="view-report" hidden><p><a id="back" href="#">&larr; tasks</a> <span id="rtitle"></span> <a id="rjson" href="#">JSON</a></p><iframe id="report" sandbox=""></iframe></section>
+<section id="view-report" hidden><p><a id="back" href="#">&larr; tasks</a> <span id="rtitle"></span> <a id="rjson" href="#">JSON</a>
+ <button id="bverify" hidden>verify on another worker</button> <span id="rverify" class="muted"></span></p><iframe id="report" sandbox=""></iframe></section>
 </main>
 <script>
 "use strict";
@@ -71,8 +72,19 @@ $("file").addEventListener("change",e=>submit(e.target.files));
 function show(view){for(const s of document.querySelectorAll("main>section"))s.hidden=s.id!=="view-"+view;
  for(const a of document.querySelectorAll("header nav a"))a.classList.toggle("on",a.dataset.view===view);if(view==="farm")farm();}
 for(const a of document.querySelectorAll("header nav a"))a.onclick=()=>show(a.dataset.view);
-$("back").onclick=e=>{e.preventDefault();show("tasks");};
+$("back").onclick=e=>{e.preventDefault();history.replaceState(null,"",location.pathname);show("tasks");};
+function verifyText(v){if(v.state==="failed")return "verification failed: "+((v.rerun&&v.rerun.error)||"");
+ if(v.state!=="done")return "verification "+v.state+"…";
+ return v.agree?"verified on "+v.rerun.worker+": same verdict ("+v.rerun.verdict+"), score and techniques"
+  :"verification on "+v.rerun.worker+" differs: "+v.differences.join("; ");}
+// The task's verification, if any (404: none yet); polled while it runs.
+function showVerify(id,polls){api("/api/v1/tasks/"+id+"/verify").then(v=>{$("rverify").textContent=verifyText(v);
+ if((v.state==="queued"||v.state==="running")&&polls>0)setTimeout(()=>showVerify(id,polls-1),1000);})
+ .catch(()=>$("rverify").textContent="");}
 function openReport(t){show("report");$("rtitle").textContent="task "+t.id+": "+t.name+" — "+t.state;
+ history.replaceState(null,"","#task="+t.id);$("rverify").textContent="";$("bverify").hidden=t.state!=="done";
+ $("bverify").onclick=()=>api("/api/v1/tasks/"+t.id+"/verify",{method:"POST"}).then(()=>showVerify(t.id,120)).catch(e=>$("rverify").textContent=e.message);
+ if(t.state==="done")showVerify(t.id,0);
  $("rjson").onclick=e=>{e.preventDefault();api("/api/v1/tasks/"+t.id+"/report").then(j=>{$("report").srcdoc="<pre>"+JSON.stringify(j,null,2).replace(/&/g,"&amp;").replace(/</g,"&lt;")+"</pre>";});};
  if(t.state!=="done"){$("report").srcdoc="<p>"+(t.error?"failed: ":"not finished yet")+"</p>";return;}
  api("/api/v1/tasks/"+t.id+"/report.html").then(h=>$("report").srcdoc=h).catch(e=>$("report").srcdoc="<p>report unavailable</p>");}
@@ -81,7 +93,10 @@ $("search").onsubmit=e=>{e.preventDefault();const q=new URLSearchParams();for(co
 function farm(){api("/api/v1/status").then(s=>{const f=$("farm");f.replaceChildren();
  const p=document.createElement("p");p.textContent="queue: "+Object.entries(s.queue).map(([k,v])=>k+" "+v).join(", ")+" · tasks: "+Object.entries(s.tasks).map(([k,v])=>k+" "+v).join(", ")+" · dead letters: "+s.dead_letters+" · airlock "+s.fingerprint.airlock_version;f.appendChild(p);
  $("workers").replaceChildren(...s.workers.map(w=>{const tr=document.createElement("tr");cell(tr,w.id);cell(tr,w.host);cell(tr,(w.kinds||[]).join(","));cell(tr,w.busy+"/"+w.capacity);cell(tr,w.analyses);cell(tr,w.alive?"yes":"no ("+w.seen_s_ago+" s)");return tr;}));}).catch(e=>$("farm").textContent=e.message);}
-refresh();setInterval(()=>{if(!$("view-tasks").hidden)refresh();if(!$("view-farm").hidden)farm();},2000);
+refresh();
+// A link to a task (#task=ID, as the report view sets it) opens its report.
+if(/^[0-9]{1,16}$/.test(frag.get("task")||""))api("/api/v1/tasks/"+frag.get("task")).then(openReport).catch(e=>$("msg").textContent=e.message);
+setInterval(()=>{if(!$("view-tasks").hidden)refresh();if(!$("view-farm").hidden)farm();},2000);
 </script></body></html>
 )HTML";
   return kPage;

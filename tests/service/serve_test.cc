@@ -455,6 +455,43 @@ TEST(ServeUi, TaskListRendersInHeadlessChromium) {
   std::filesystem::remove_all(dir, ec);
 }
 
+// A link to a task (#task=ID, what the report view puts in the address bar) opens its report, and the
+// report view shows the task's verification in words.
+TEST(ServeUi, ATaskLinkOpensItsReportWithItsVerification) {
+  REQUIRE_NATS();
+  if (access("/usr/bin/chromium", X_OK) != 0) GTEST_SKIP() << "Debian's chromium is not installed";
+  Serve s({});
+  ASSERT_TRUE(s.ok()) << s.Log();
+  json r = s.Submit("eicar.com", kEicar, "static");
+  ASSERT_EQ(r["status"], 201) << r.dump();
+  const std::string id = std::to_string(r["task_id"].get<uint64_t>());
+  ASSERT_EQ(s.WaitFinished(r["task_id"].get<uint64_t>()).value("state", ""), "done");
+  auto posted = s.Client(s.admin()).Post("/api/v1/tasks/" + id + "/verify");
+  ASSERT_TRUE(posted);
+  ASSERT_EQ(posted->status, 202) << posted->body;
+  json v = json::object();
+  for (int i = 0; i < 600 && v.value("state", "") != "done" && v.value("state", "") != "failed"; ++i) {
+    if (i > 0) std::this_thread::sleep_for(100ms);
+    v = s.Get("/api/v1/tasks/" + id + "/verify", s.admin());
+  }
+  ASSERT_EQ(v.value("state", ""), "done") << v.dump();
+  std::string dir = test::MakeTempDir("ui");
+  auto d = test::Run({"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                      "--user-data-dir=" + dir + "/chromium", "--virtual-time-budget=5000", "--dump-dom",
+                      s.url() + "/#key=" + s.admin() + "&task=" + id},
+                     "", 120);
+  EXPECT_NE(d.out.find("<section id=\"view-report\">"), std::string::npos) << "the report view is shown: " << d.out.substr(0, 3000);
+  EXPECT_NE(d.out.find("task " + id + ": eicar.com"), std::string::npos) << d.out.substr(0, 3000);
+  size_t at = d.out.find("id=\"rverify\"");
+  ASSERT_NE(at, std::string::npos) << d.out.substr(0, 3000);
+  std::string verify = d.out.substr(at, d.out.find("</span>", at) - at);
+  EXPECT_NE(verify.find("verified on"), std::string::npos) << verify;
+  EXPECT_NE(verify.find("same verdict (malicious)"), std::string::npos) << verify;
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
 }  // namespace
 
 namespace {
