@@ -72,6 +72,19 @@ class Serve {
   }
   json Get(const std::string& path, const std::string& key) { return api_.Get(path, key); }
   json WaitFinished(uint64_t id, std::chrono::seconds limit = 120s) { return api_.WaitFinished(id, limit); }
+  // POST /api/v1/tasks/ID/verify (its answer in "posted": status and body), then the verification once
+  // it is done or failed (polled, at most 60 s).
+  json Verify(const std::string& id) {
+    auto posted = Client(admin_).Post("/api/v1/tasks/" + id + "/verify");
+    json answer = {{"status", posted ? posted->status : -1}, {"body", posted ? json::parse(posted->body, nullptr, false) : json()}};
+    json v = json::object();
+    for (int i = 0; posted && posted->status == 202 && i < 600 && v.value("state", "") != "done" && v.value("state", "") != "failed"; ++i) {
+      if (i > 0) std::this_thread::sleep_for(100ms);
+      v = Get("/api/v1/tasks/" + id + "/verify", admin_);
+    }
+    v["posted"] = answer;
+    return v;
+  }
 
  private:
   std::string dir_, url_, admin_, reader_;
@@ -334,16 +347,11 @@ TEST(Serve, VerifyRerunsOnAnotherWorkerAndCompares) {
   EXPECT_EQ(c.Get("/api/v1/tasks/" + id + "/verify")->status, 404) << "never verified yet";
   auto reader = s.Client(s.reader());
   EXPECT_EQ(reader.Post("/api/v1/tasks/" + id + "/verify")->status, 403) << "verifying needs the submit role";
-  auto posted = c.Post("/api/v1/tasks/" + id + "/verify");
-  ASSERT_TRUE(posted);
-  ASSERT_EQ(posted->status, 202) << posted->body;
-  EXPECT_EQ(json::parse(posted->body)["avoid_worker"], first["worker"]);
-  json v = json::object();
-  for (int i = 0; i < 600 && v.value("state", "") != "done" && v.value("state", "") != "failed"; ++i) {
-    if (i > 0) std::this_thread::sleep_for(100ms);
-    v = s.Get("/api/v1/tasks/" + id + "/verify", s.reader());
-  }
+  json v = s.Verify(id);
+  ASSERT_EQ(v["posted"]["status"], 202) << v.dump();
+  EXPECT_EQ(v["posted"]["body"]["avoid_worker"], first["worker"]);
   ASSERT_EQ(v.value("state", ""), "done") << v.dump() << s.Log();
+  EXPECT_EQ(s.Get("/api/v1/tasks/" + id + "/verify", s.reader())["state"], "done") << "a reader sees it";
   EXPECT_EQ(v["agree"], true) << v.dump();
   EXPECT_EQ(v["other_worker"], true) << v.dump();
   EXPECT_NE(v["rerun"]["worker"], v["original"]["worker"]);
@@ -364,14 +372,8 @@ TEST(Serve, VerifyWithOneWorkerFailsSayingWhy) {
   ASSERT_EQ(r["status"], 201) << r.dump();
   const std::string id = std::to_string(r["task_id"].get<uint64_t>());
   ASSERT_EQ(s.WaitFinished(r["task_id"].get<uint64_t>()).value("state", ""), "done");
-  auto posted = s.Client(s.admin()).Post("/api/v1/tasks/" + id + "/verify");
-  ASSERT_TRUE(posted);
-  ASSERT_EQ(posted->status, 202) << posted->body;
-  json v = json::object();
-  for (int i = 0; i < 600 && v.value("state", "") != "done" && v.value("state", "") != "failed"; ++i) {
-    if (i > 0) std::this_thread::sleep_for(100ms);
-    v = s.Get("/api/v1/tasks/" + id + "/verify", s.admin());
-  }
+  json v = s.Verify(id);
+  ASSERT_EQ(v["posted"]["status"], 202) << v.dump();
   EXPECT_EQ(v.value("state", ""), "failed") << v.dump();
   EXPECT_NE(v["rerun"].value("error", "").find("cannot verify its own result"), std::string::npos) << v.dump();
 }
@@ -466,14 +468,7 @@ TEST(ServeUi, ATaskLinkOpensItsReportWithItsVerification) {
   ASSERT_EQ(r["status"], 201) << r.dump();
   const std::string id = std::to_string(r["task_id"].get<uint64_t>());
   ASSERT_EQ(s.WaitFinished(r["task_id"].get<uint64_t>()).value("state", ""), "done");
-  auto posted = s.Client(s.admin()).Post("/api/v1/tasks/" + id + "/verify");
-  ASSERT_TRUE(posted);
-  ASSERT_EQ(posted->status, 202) << posted->body;
-  json v = json::object();
-  for (int i = 0; i < 600 && v.value("state", "") != "done" && v.value("state", "") != "failed"; ++i) {
-    if (i > 0) std::this_thread::sleep_for(100ms);
-    v = s.Get("/api/v1/tasks/" + id + "/verify", s.admin());
-  }
+  json v = s.Verify(id);
   ASSERT_EQ(v.value("state", ""), "done") << v.dump();
   std::string dir = test::MakeTempDir("ui");
   auto d = test::Run({"/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
