@@ -678,7 +678,8 @@ TEST(OfficeDecrypt, HostilePowerPointStructuresAreErrors) {
   namespace oc = office_crypto;
   std::ifstream in(kClamPpt, std::ios::binary);
   const std::string plain((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto ole = office::OleFile::Open(EncryptPpt(plain, "x"));
+  const std::string file = EncryptPpt(plain, "x");  // the OLE reader reads from it: it must outlive `ole`
+  auto ole = office::OleFile::Open(file);
   ASSERT_TRUE(ole.has_value());
   const std::string user = *ole->ReadStream("Current User"), doc = *ole->ReadStream("PowerPoint Document");
   auto enc = oc::PowerPointEncryptionOf(user, doc);
