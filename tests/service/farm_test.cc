@@ -230,7 +230,9 @@ TEST(Farm, WorkersOnTheirOwnNodesLoseAndDoubleNothingWhenAWorkerAndANatsNodeAreK
     uint64_t a = t.contains("analysis_task") ? t["analysis_task"].get<uint64_t>() : id;
     auto [it, fresh] = analysis_of.emplace(key_of[id], a);
     EXPECT_EQ(it->second, a) << "one analysis per key: task " << id << " has another than its duplicates";
-    EXPECT_LE(t.value("attempts", 0), 2) << t.dump();
+    // A failover can cost a task more than one extra claim (a worker retrying the store through the
+    // election loses the message to AckWait, another claims it); the result is still published once.
+    EXPECT_LE(t.value("attempts", 0), std::stoi(max_deliver)) << t.dump();
     redelivered += t.value("attempts", 0) == 2 ? 1 : 0;
   }
   EXPECT_GE(redelivered, 1) << "the work node a had in flight was redelivered and finished";
