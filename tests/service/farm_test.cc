@@ -156,14 +156,16 @@ TEST(Farm, WorkersOnTheirOwnNodesLoseAndDoubleNothingWhenAWorkerAndANatsNodeAreK
                                    "--url-file", dir + "/url", "--replicas", "3", "--ack-wait", common_ack, "--max-deliver", max_deliver, "--rate", "1000",
                                    "--burst", "2000"},
                                   dir + "/serve.log"));
-  auto worker = [&](int node, const std::string& id) {
-    started.pids.push_back(test::SpawnLogged(net.On(node, {test::AirlockBin(), "worker", "--nats", urls, "--id", id, "--replicas", "3", "--ack-wait",
+  // Node a takes detonations only and node b static work only, so that a detonation is surely in
+  // flight on node a when it is killed; node a's rebooted worker takes both.
+  auto worker = [&](int node, const std::string& id, const std::string& kinds) {
+    started.pids.push_back(test::SpawnLogged(net.On(node, {test::AirlockBin(), "worker", "--nats", urls, "--id", id, "--kinds", kinds, "--replicas", "3", "--ack-wait",
                                            common_ack, "--max-deliver", max_deliver, "--capacity", "2", "--work-dir", dir + "/" + id}),
                              dir + "/" + id + ".log"));
     return started.pids.back();
   };
-  const pid_t node_a = worker(0, "node-a");
-  worker(1, "node-b");
+  const pid_t node_a = worker(0, "node-a", "detonate");
+  worker(1, "node-b", "static");
   std::string url;
   for (int i = 0; i < 3000 && url.empty(); ++i) {
     url = test::ReadFileOrEmpty(dir + "/url");
@@ -214,7 +216,7 @@ TEST(Farm, WorkersOnTheirOwnNodesLoseAndDoubleNothingWhenAWorkerAndANatsNodeAreK
   ASSERT_EQ(kill(node_a, SIGKILL), 0);
   waitpid(node_a, nullptr, 0);
   nats[1]->Kill();
-  worker(0, "node-a2");
+  worker(0, "node-a2", "static,detonate");
 
   // Every task finishes, once.
   std::map<uint64_t, json> finished;
@@ -233,7 +235,7 @@ TEST(Farm, WorkersOnTheirOwnNodesLoseAndDoubleNothingWhenAWorkerAndANatsNodeAreK
     // A failover can cost a task more than one extra claim (a worker retrying the store through the
     // election loses the message to AckWait, another claims it); the result is still published once.
     EXPECT_LE(t.value("attempts", 0), std::stoi(max_deliver)) << t.dump();
-    redelivered += t.value("attempts", 0) == 2 ? 1 : 0;
+    redelivered += t.value("attempts", 0) >= 2 ? 1 : 0;
   }
   EXPECT_GE(redelivered, 1) << "the work node a had in flight was redelivered and finished";
   EXPECT_EQ(analysis_of.size(), keys.size());
