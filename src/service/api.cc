@@ -9,6 +9,7 @@
 #include "core/json_text.h"
 #include "core/navigator_layer.h"
 #include "service/digest.h"
+#include "service/results.h"
 
 namespace airlock::service {
 namespace {
@@ -89,18 +90,9 @@ void Api::OnDead(const std::string& kind, uint64_t seq, const std::string& data)
   auto w = ParseWork(json::parse(data, nullptr, false));
   std::cerr << "airlock serve: " << kind << " work #" << seq << " exhausted its deliveries: dead letter\n";
   if (!w) return;
-  for (int i = 0; i < 5; ++i) {
-    auto cur = engine_.KvGet(kResultsBucket, w->key);
-    if (!cur || !*cur) return;
-    auto r = ParseResult(json::parse((*cur)->value, nullptr, false));
-    if (!r || r->state == TaskState::kDone || r->state == TaskState::kFailed) return;
-    r->state = TaskState::kFailed;
-    r->error = "no worker finished it in " + std::to_string(engine_.config().max_deliver) +
-               " deliveries (workers crashed or timed out); moved to the dead-letter stream";
-    r->finished_at = UtcTimeNow();
-    auto upd = engine_.KvUpdate(kResultsBucket, w->key, DumpJson(ResultJson(*r)), (*cur)->revision);
-    if (upd && *upd) return;
-  }
+  FailResultUnlessFinished(engine_, w->key,
+                           "no worker finished it in " + std::to_string(engine_.config().max_deliver) +
+                               " deliveries (workers crashed or timed out); moved to the dead-letter stream");
 }
 
 std::optional<Api::Caller> Api::Authorize(const httplib::Request& req, httplib::Response& res, Role need) {

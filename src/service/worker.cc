@@ -23,6 +23,7 @@
 #include "process/spawn.h"
 #include "runapi/scan_request.h"
 #include "service/digest.h"
+#include "service/results.h"
 #include "service/fingerprint.h"
 
 namespace airlock::service {
@@ -380,17 +381,8 @@ void Worker::PassOn(const WorkItem& w, WorkMessage& msg) {
     (void)msg.Ack();
     return;
   }
-  for (int i = 0; i < 5; ++i) {
-    auto cur = Persist(msg, [&] { return engine_.KvGet(kResultsBucket, w.key); });
-    if (!cur || !*cur) break;
-    auto r = ParseResult(json::parse((*cur)->value, nullptr, false));
-    if (!r) break;
-    r->state = TaskState::kFailed;
-    r->error = "no worker other than " + cfg_.id + " took the verification (it cannot verify its own result)";
-    r->finished_at = UtcTimeNow();
-    auto upd = engine_.KvUpdate(kResultsBucket, w.key, DumpJson(ResultJson(*r)), (*cur)->revision);
-    if (upd && *upd) break;
-  }
+  FailResultUnlessFinished(engine_, w.key,
+                           "no worker other than " + cfg_.id + " took the verification (it cannot verify its own result)");
   (void)msg.Ack();
 }
 
