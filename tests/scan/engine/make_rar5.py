@@ -12,11 +12,14 @@ check value is PBKDF2 run 32 iterations further, folded to 8 bytes by XOR, follo
 first 4 bytes of its SHA-256. The data is zero-padded to the AES block size; the file's CRC32
 is the plain CRC32 of the unpacked data (the "tweaked checksums" flag is not set).
 
+With --claim-compressed, the stored data is labelled as compressed (method 3, "normal"): the archive
+is well formed up to that member, whose data no reader can decompress (a damaged archive, for tests).
+
 With --encrypt-headers (RAR's -hp), an archive encryption header (version 0, salt, KDF count,
 check value) follows the signature and every later header is AES-256-CBC encrypted with that
 key: a random 16-byte IV, then the header zero-padded to the block size.
 
-usage: make_rar5.py [--encrypt-headers] OUT NAME CONTENT_FILE [PASSWORD]
+usage: make_rar5.py [--encrypt-headers | --claim-compressed] OUT NAME CONTENT_FILE [PASSWORD]
 """
 import hashlib
 import os
@@ -89,7 +92,7 @@ def encrypt(data, password, kdf_log2=15):
     return packed, vint(len(record)) + record
 
 
-def make_rar5(name, data, password=None, encrypt_headers=False, kdf_log2=15):
+def make_rar5(name, data, password=None, encrypt_headers=False, kdf_log2=15, claim_compressed=False):
     out = bytearray(b"Rar!\x1a\x07\x01\x00")
     seal = lambda h: h  # noqa: E731
     if encrypt_headers:
@@ -108,7 +111,7 @@ def make_rar5(name, data, password=None, encrypt_headers=False, kdf_log2=15):
         + vint(len(data))                             # unpacked size
         + vint(0o100644)                              # attributes (Unix mode)
         + struct.pack("<I", zlib.crc32(data) & 0xFFFFFFFF)
-        + vint(0)                                     # compression: version 0, method 0 (store)
+        + vint(3 << 7 if claim_compressed else 0)     # compression: version 0, method 0 (store) or 3
         + vint(1)                                     # host OS: Unix
         + vint(len(name.encode("utf-8")))
         + name.encode("utf-8")
@@ -121,14 +124,16 @@ def make_rar5(name, data, password=None, encrypt_headers=False, kdf_log2=15):
 
 def main(argv):
     encrypt_headers = len(argv) > 1 and argv[1] == "--encrypt-headers"
-    if encrypt_headers:
+    claim_compressed = len(argv) > 1 and argv[1] == "--claim-compressed"
+    if encrypt_headers or claim_compressed:
         argv = argv[:1] + argv[2:]
     if len(argv) not in (4, 5) or (encrypt_headers and len(argv) != 5):
         sys.stderr.write(__doc__)
         return 2
     with open(argv[3], "rb") as f:
         data = f.read()
-    blob = make_rar5(argv[2], data, argv[4] if len(argv) == 5 else None, encrypt_headers)
+    blob = make_rar5(argv[2], data, argv[4] if len(argv) == 5 else None, encrypt_headers,
+                     claim_compressed=claim_compressed)
     with open(argv[1], "wb") as f:
         f.write(blob)
     return 0

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -62,14 +63,16 @@ class RarTest : public ::testing::Test {
     if (!dir_.empty()) fs::remove_all(dir_, ec);
   }
 
-  // make_rar5.py [--encrypt-headers] OUT NAME CONTENT [PW]: one stored member NAME holding DATA.
+  // make_rar5.py [--encrypt-headers | --claim-compressed] OUT NAME CONTENT [PW]: one stored member
+  // NAME holding DATA (with --claim-compressed, labelled compressed: no reader can decompress it).
   std::string MakeRar(const std::string& name, const std::string& data, const std::string& pw,
-                      bool encrypt_headers = false) {
+                      bool encrypt_headers = false, bool claim_compressed = false) {
     std::ofstream(dir_ / "content", std::ios::binary) << data;
     fs::path out = dir_ / "out.rar";
     fs::remove(out);
     std::vector<std::string> argv = {"python3", std::string(AIRLOCK_SOURCE_DIR) + "/tests/scan/engine/make_rar5.py"};
     if (encrypt_headers) argv.push_back("--encrypt-headers");
+    if (claim_compressed) argv.push_back("--claim-compressed");
     for (const std::string& a : {out.string(), name, (dir_ / "content").string()}) argv.push_back(a);
     if (!pw.empty()) argv.push_back(pw);
     EXPECT_EQ(RunQuiet(argv), 0) << "make_rar5.py failed";
@@ -191,6 +194,38 @@ TEST_F(RarTest, UnencryptedRarIsReadByLibarchive) {
   ASSERT_NE(eicar, nullptr);
   EXPECT_EQ(eicar->path, "sample.rar > eicar.com");
   EXPECT_TRUE(test::HasFinding(*eicar, "yara.EICAR_Test_File"));
+}
+
+// A damaged RAR's headers still name its members (archive.damaged_names). Two kinds of damage: a
+// member whose data cannot be decompressed (unar fails it too: "Error on decrunching"), and an
+// archive cut inside the member's data (a truncated download or attachment). Stored data that is
+// merely overwritten is read as it is: libarchive checks no stored member's CRC, so such a member is
+// scanned, not named. Each hard negative is the same damage to a document: only "damaged" (clean).
+TEST_F(RarTest, ADamagedRarNamesItsMembersInItsHeaders) {
+  std::string text;
+  for (int i = 0; i < 400; ++i) text += "line " + std::to_string(i * 7919 % 1000) + " of the quotation\n";
+  auto undecompressable = [&](const std::string& member) { return MakeRar(member, text, "", false, true); };
+  auto truncated = [&](const std::string& member) {
+    std::string rar = MakeRar(member, text, "");
+    const size_t at = rar.find("line 0 of");
+    EXPECT_NE(at, std::string::npos) << "the member is stored";
+    return rar.substr(0, at + 100);
+  };
+  for (const auto& damage : {std::function<std::string(const std::string&)>(undecompressable),
+                             std::function<std::string(const std::string&)>(truncated)}) {
+    auto r = Scan("mail.eml", test::MakeMail("Please see the attached RFQ.\r\n", "RFQ.rar", damage("REQUEST FOR QUOTE.exe")));
+    const ObjectReport* archive = Named(r, "RFQ.rar");
+    ASSERT_NE(archive, nullptr);
+    EXPECT_TRUE(test::HasFinding(*archive, "archive.corrupt"));
+    EXPECT_EQ(test::FindingEvidence(*archive, "archive.damaged_names"), "names in its headers: REQUEST FOR QUOTE.exe");
+    EXPECT_EQ(r.root.assessment.verdict, Verdict::kMalicious) << r.root.assessment.score;
+    auto doc = Scan("mail.eml", test::MakeMail("Please see the attached RFQ.\r\n", "RFQ.rar", damage("REQUEST FOR QUOTE.pdf")));
+    const ObjectReport* doc_archive = Named(doc, "RFQ.rar");
+    ASSERT_NE(doc_archive, nullptr);
+    EXPECT_TRUE(test::HasFinding(*doc_archive, "archive.corrupt"));
+    EXPECT_EQ(test::FindWithFinding(doc.root, "archive.damaged_names"), nullptr);
+    EXPECT_EQ(doc.root.assessment.verdict, Verdict::kClean) << doc.root.assessment.score;
+  }
 }
 
 TEST_F(RarTest, WithoutUnarTheArchiveStaysClosed) {
