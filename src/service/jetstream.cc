@@ -14,6 +14,9 @@ namespace {
 using nlohmann::json;
 constexpr int kWrongLastSequence = 10071;  // JSStreamWrongLastSequenceErr (nats-server)
 constexpr int64_t kApiWaitMs = 10000;
+// A no-wait fetch's expiry. nats.c asks once with no_wait (a queued message comes back at once) and,
+// when the server answers "none", asks again for the rest of the expiry: so keep it short.
+constexpr std::chrono::milliseconds kNoWaitExpiry{5};
 
 Error NatsError(const std::string& what, natsStatus s, jsErrCode jerr = jsErrCode(0)) {
   const char* last = nats_GetLastError(nullptr);
@@ -478,8 +481,18 @@ Result<std::unique_ptr<WorkMessage>> Engine::FetchWork(const std::string& kind, 
   jsErrCode jerr = jsErrCode(0);
   std::unique_lock turn(*fetching, std::defer_lock);
   if (!turn.try_lock_for(wait)) return std::unique_ptr<WorkMessage>();  // another thread fetched all along
-  natsStatus s = natsSubscription_Fetch(&list, sub, 1, int64_t(wait.count()), &jerr);
-  if (s == NATS_TIMEOUT) return std::unique_ptr<WorkMessage>();
+  natsStatus s = NATS_OK;
+  if (wait.count() > 0) {
+    s = natsSubscription_Fetch(&list, sub, 1, int64_t(wait.count()), &jerr);
+  } else {  // only what is already there: the server answers at once, with a message or "none"
+    jsFetchRequest req;
+    jsFetchRequest_Init(&req);
+    req.Batch = 1;
+    req.NoWait = true;
+    req.Expires = int64_t(kNoWaitExpiry.count()) * 1000000;
+    s = natsSubscription_FetchRequest(&list, sub, &req);
+  }
+  if (s == NATS_TIMEOUT || s == NATS_NOT_FOUND) return std::unique_ptr<WorkMessage>();
   if (s != NATS_OK) return std::unexpected(NatsError("fetch " + kind + " work", s, jerr));
   std::unique_ptr<WorkMessage> out;
   for (int i = 0; i < list.Count; ++i) {

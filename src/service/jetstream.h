@@ -120,9 +120,11 @@ class Engine {
 
   // Work.
   Status PublishWork(const std::string& kind, const std::string& data, const std::string& msg_id);
-  // Up to one message of `kind`, waiting at most `wait`; nullptr when none came. Thread-safe: the
-  // threads fetching one kind take turns on its pull subscription (nats.c refuses a concurrent fetch
-  // on one subscription: "concurrent fetch request not allowed").
+  // Up to one message of `kind`, waiting at most `wait`; nullptr when none came. A zero `wait` takes
+  // only a message already queued (the server answers at once), and skips the kind while another
+  // thread is fetching it. Thread-safe: the threads fetching one kind take turns on its pull
+  // subscription (nats.c refuses a concurrent fetch on one subscription: "concurrent fetch request
+  // not allowed").
   Result<std::unique_ptr<WorkMessage>> FetchWork(const std::string& kind, std::chrono::milliseconds wait);
   // Messages waiting or in flight per kind (the consumer's pending + ack-pending).
   Result<uint64_t> QueueDepth(const std::string& kind);

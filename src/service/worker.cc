@@ -396,14 +396,29 @@ void Worker::Heartbeat() {
   if (!r) Log(cfg_.id, "heartbeat: " + r.error().What());
 }
 
+// Work already queued of any kind first (no waiting, starting at a kind that turns with each call, so
+// no kind starves); only when every kind's queue is empty does the slot wait, on one kind at a time.
+// Waiting first on an empty kind would idle the slot while another kind's tasks queue up (it cost
+// each static task half a second beside an empty detonation queue).
+Result<std::unique_ptr<WorkMessage>> Worker::NextWork(size_t& next) {
+  const size_t n = cfg_.kinds.size();
+  for (size_t i = 0; i < n; ++i) {
+    auto m = engine_.FetchWork(cfg_.kinds[(next + i) % n], std::chrono::milliseconds(0));
+    if (!m || *m) {
+      next += i + 1;
+      return m;
+    }
+  }
+  return engine_.FetchWork(cfg_.kinds[next++ % n], std::chrono::milliseconds(n > 1 ? 500 : 1000));
+}
+
 void Worker::Run(const std::atomic<bool>& stop) {
   std::vector<std::jthread> slots;
   for (int slot = 0; slot < cfg_.capacity; ++slot) {
     slots.emplace_back([this, slot, &stop] {
       size_t next = size_t(slot);
       while (!stop) {
-        const std::string& kind = cfg_.kinds[next++ % cfg_.kinds.size()];
-        auto m = engine_.FetchWork(kind, std::chrono::milliseconds(cfg_.kinds.size() > 1 ? 500 : 1000));
+        auto m = NextWork(next);
         if (!m) {
           Log(cfg_.id, m.error().What());
           std::this_thread::sleep_for(std::chrono::seconds(1));  // the connection reconnects meanwhile

@@ -44,6 +44,10 @@ class Worker {
   void Run(const std::atomic<bool>& stop);
   // One message (exposed for tests).
   void Handle(WorkMessage& msg, int slot);
+  // A slot's next message (exposed for tests): work already queued of any kind first, starting at the
+  // slot's turn `next` (advanced past the kind served); only when every queue is empty, a wait on one
+  // kind (nullptr when nothing came).
+  Result<std::unique_ptr<WorkMessage>> NextWork(size_t& next);
 
  private:
   void PassOn(const WorkItem& w, WorkMessage& msg);
