@@ -2,7 +2,7 @@
 _airlock() {
   local cur prev words cword
   _init_completion 2>/dev/null || { cur=${COMP_WORDS[COMP_CWORD]}; prev=${COMP_WORDS[COMP_CWORD-1]}; cword=$COMP_CWORD; words=("${COMP_WORDS[@]}"); }
-  local cmds="run ps stop exec box pool profile check scan analyze audit rules milter quarantine serve worker watch verdicts open browser downloads version help"
+  local cmds="run ps stop exec box pool profile check scan analyze audit rules milter quarantine serve worker watch verdicts open browser downloads app desktop version help"
   if [ "$cword" -eq 1 ]; then COMPREPLY=($(compgen -W "$cmds" -- "$cur")); return; fi
   local i
   for ((i = 2; i < cword; i++)); do [ "${words[i]}" = "--" ] && { COMPREPLY=($(compgen -c -- "$cur")); return; }; done
@@ -67,7 +67,7 @@ _airlock() {
       COMPREPLY=($(compgen -W "list release --json --state-dir --help" -- "$cur")) ;;
     open)
       case "$prev" in
-        --profile) COMPREPLY=($(compgen -W "default workdir network analysis browser" -- "$cur")); return ;;
+        --profile) COMPREPLY=($(compgen -W "default workdir network analysis browser gui" -- "$cur")); return ;;
       esac
       COMPREPLY=($(compgen -f -- "$cur")) ;;
     browser)
@@ -83,6 +83,18 @@ _airlock() {
         --quarantine|--downloads) COMPREPLY=($(compgen -d -- "$cur")); return ;;
       esac
       COMPREPLY=($(compgen -W "list release delete --json --quarantine --downloads --help" -- "$cur")) ;;
+    app)
+      case "$prev" in
+        --net) COMPREPLY=($(compgen -W "none user sinkhole host" -- "$cur")); return ;;
+        --file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --box) return ;;
+      esac
+      COMPREPLY=($(compgen -W "--box --disposable --net --file --headless --help" -- "$cur")) ;;
+    desktop)
+      case "$prev" in
+        --dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+      esac
+      COMPREPLY=($(compgen -W "install uninstall --dir --help" -- "$cur")) ;;
   esac
 }
 complete -F _airlock airlock

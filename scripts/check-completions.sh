@@ -32,7 +32,7 @@ case "$shell" in
       source <(sed "\$d" "$1")
       _airlock_profiles
     ' zsh "$dir/_airlock" 2>&1)
-    [[ "$out" == *"(default workdir network analysis browser)"* ]] || fail "profiles: $out"
+    [[ "$out" == *"(default workdir network analysis browser gui)"* ]] || fail "profiles: $out"
     grep -q "'stop:stop a running sandbox'" "$dir/_airlock" || fail "stop is not among the commands"
     grep -q "'exec:run a command inside a running sandbox'" "$dir/_airlock" || fail "exec is not among the commands"
     ;;

@@ -17,7 +17,7 @@ COMMANDS = [
     ["box", "discard"], ["box", "rm"], ["box", "export"], ["box", "import"], ["box", "snapshot"],
     ["box", "restore"], ["box", "snapshots"], ["box", "snapshot-rm"],
     ["scan"], ["analyze"], ["audit"], ["rules", "check"], ["rules", "match"], ["milter"],
-    ["serve"], ["worker"], ["watch"], ["verdicts"], ["open"], ["browser"], ["downloads"],
+    ["serve"], ["worker"], ["watch"], ["verdicts"], ["open"], ["browser"], ["downloads"], ["app"], ["desktop"],
     ["quarantine", "list"], ["quarantine", "show"], ["quarantine", "release"], ["quarantine", "delete"],
 ]
 # Options every CLI11 parser has.

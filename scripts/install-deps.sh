@@ -19,6 +19,7 @@ runtime+=(unar)                       # airlock scan: encrypted RAR through the 
 build+=(libnats-dev libcpp-httplib-dev)  # src/service: nats.c (JetStream, KV) and the HTTP server
 runtime+=(nats-server)                 # `airlock serve --local` starts its own; tests start private ones
 tests+=(xvfb)                           # `airlock browser` tests: Chromium on a private Xvfb
+tests+=(x11-utils desktop-file-utils)  # tests/integration/app_test.cc: real X clients, desktop-file-validate
 runtime+=(fuse-overlayfs fuse3)       # boxes where the kernel has no overlayfs in user namespaces (tests: BoxFuse)
 tests+=(clang-16 libclang-rt-16-dev)  # fuzz/run.sh: libFuzzer builds of the C++23 parsers
 tests+=(python3-jsonschema)           # tests/schema: real `airlock run` reports against docs/schema/

@@ -7,13 +7,17 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "browser/app_session.h"
 #include "browser/browser_session.h"
+#include "browser/desktop_entries.h"
 #include "browser/quarantine.h"
+#include "core/helper_path.h"
 #include "core/json_text.h"
 #include "core/report_envelope.h"
 #include "process/interrupt.h"
@@ -50,6 +54,21 @@ constexpr const char* kDownloadsUsage =
     "  --json              list as one JSON document (docs/schema/downloads.schema.json)\n"
     "  --quarantine DIR    the quarantine (default $XDG_DATA_HOME/airlock/downloads)\n"
     "  --downloads DIR     where released files go (default XDG_DOWNLOAD_DIR or ~/Downloads)\n";
+
+constexpr const char* kAppUsage =
+    "Usage: airlock app [--box NAME | --disposable] [--net MODE] [--file PATH] [--headless] -- PROGRAM [ARGS...]\n"
+    "  A desktop program inside an airlock sandbox (the gui profile): your display, a private home,\n"
+    "  no network, no audio, no D-Bus, nothing else of your home.\n"
+    "  --disposable        a fresh home, thrown away at exit (the default)\n"
+    "  --box NAME          keep the program's home (its settings) in the box NAME (created on first use, empty)\n"
+    "  --net MODE          none (default), user, sinkhole or host (a weakening)\n"
+    "  --file PATH         bind PATH read-only at /opened/NAME; a %f argument becomes that path\n"
+    "  --headless          bind no display (scripts)\n";
+
+constexpr const char* kDesktopUsage =
+    "Usage: airlock desktop install|uninstall [--dir DIR]\n"
+    "  Launcher entries for your desktop: \"Chromium (airlock)\" and \"Open in airlock\" (in \"Open with\").\n"
+    "  --dir DIR           where (default $XDG_DATA_HOME/applications or ~/.local/share/applications)\n";
 
 int Usage(const char* usage, const std::string& problem) {
   std::fprintf(stderr, "airlock: %s\n%s", problem.c_str(), usage);
@@ -172,12 +191,85 @@ int DownloadsMain(int argc, char** argv) {
   return 0;
 }
 
+std::string AppHomesDir() {
+  return std::filesystem::path(DefaultQuarantineDir()).parent_path().string() + "/app-homes";
+}
+
+int AppMain(int argc, char** argv) {
+  AppOptions o;
+  o.homes = AppHomesDir();
+  bool disposable = false;
+  int i = 1;
+  for (; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "-h" || a == "--help") return std::fputs(kAppUsage, stdout), 0;
+    if (a == "--") {
+      ++i;
+      break;
+    }
+    if (a == "--disposable") disposable = true;
+    else if (a == "--headless") o.headless = true;
+    else if ((a == "--box" || a == "--net" || a == "--file") && i + 1 < argc && argv[i + 1][0] != '\0') {
+      (a == "--box" ? o.box : a == "--net" ? o.net : o.file) = argv[++i];
+    } else if (!a.starts_with("-")) {
+      break;
+    } else {
+      return Usage(kAppUsage, "app: unknown option or missing value '" + Utf8Text(a) + "'");
+    }
+  }
+  for (; i < argc; ++i) o.command.emplace_back(argv[i]);
+  if (o.command.empty()) return Usage(kAppUsage, "app: which program? (airlock app [options] -- PROGRAM [ARGS...])");
+  if (disposable && !o.box.empty()) return Usage(kAppUsage, "--box and --disposable exclude each other");
+  if (o.net != "none" && o.net != "user" && o.net != "sinkhole" && o.net != "host") return Usage(kAppUsage, "--net: unknown mode '" + Utf8Text(o.net) + "'");
+  if (!o.box.empty() && o.box.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos) {
+    return Usage(kAppUsage, "--box: a box name is letters, digits, '.', '_' and '-'");
+  }
+  if (!o.file.empty()) {
+    std::error_code ec;
+    o.file = std::filesystem::absolute(o.file, ec).string();
+    if (ec || !std::filesystem::is_regular_file(o.file, ec)) return Usage(kAppUsage, "--file: " + Utf8Text(o.file) + " is not a regular file");
+  }
+  return RunApp(o);
+}
+
+// `airlock open DOC` for a document (the front end passes documents here, runs programs itself).
+int OpenDocumentMain(int argc, char** argv) {
+  if (argc != 2) return Usage("Usage: airlock open FILE\n", "open: one document");
+  AppOptions o;
+  o.file = argv[1];
+  std::string app;
+  auto command = UsualApplication(o.file, &app);
+  if (!command) return std::fprintf(stderr, "airlock open: %s\n", command.error().What().c_str()), 2;
+  o.command = std::move(*command);
+  std::fprintf(stderr, "airlock open: %s opens in %s inside a disposable sandbox (no network; nothing of your home but this file, read-only)\n",
+               Utf8Text(o.file).c_str(), Utf8Text(app).c_str());
+  return RunApp(o);
+}
+
+int DesktopMain(int argc, char** argv) {
+  std::string action, dir = DefaultApplicationsDir();
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "-h" || a == "--help") return std::fputs(kDesktopUsage, stdout), 0;
+    if (a == "--dir" && i + 1 < argc) dir = argv[++i];
+    else if (action.empty() && (a == "install" || a == "uninstall")) action = a;
+    else return Usage(kDesktopUsage, "desktop: unknown option or extra argument '" + Utf8Text(a) + "'");
+  }
+  if (action.empty()) return Usage(kDesktopUsage, "desktop: expected install or uninstall");
+  Status done = action == "install" ? InstallDesktopEntries(dir, FindHelper("airlock")) : UninstallDesktopEntries(dir);
+  if (!done) return std::fprintf(stderr, "airlock desktop: %s\n", done.error().What().c_str()), 2;
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::string cmd = argc > 1 ? argv[1] : "";
   if (cmd == "browser") return BrowserMain(argc - 1, argv + 1);
   if (cmd == "downloads") return DownloadsMain(argc - 1, argv + 1);
-  std::fputs("airlock-browser: expected `browser` or `downloads` (run it as `airlock browser` / `airlock downloads`)\n", stderr);
+  if (cmd == "app") return AppMain(argc - 1, argv + 1);
+  if (cmd == "open") return OpenDocumentMain(argc - 1, argv + 1);
+  if (cmd == "desktop") return DesktopMain(argc - 1, argv + 1);
+  std::fputs("airlock-browser: expected `browser`, `downloads`, `app`, `open` or `desktop` (run it as `airlock browser` ...)\n", stderr);
   return 121;
 }

@@ -24,6 +24,7 @@
 
 #include "analyze/browse_cdp.h"
 #include "browser/download_judge.h"
+#include "browser/home_box.h"
 #include "browser/quarantine.h"
 #include "browser/sandbox_check.h"
 #include "core/file_read.h"
@@ -299,34 +300,7 @@ Result<std::vector<std::string>> BrowserArgv(const SessionOptions& o, const Disp
   r.Command(cmd);
   auto argv = r.Argv();
   if (!argv || o.box.empty()) return argv;
-  // `airlock box run NAME` takes every `airlock run` option: the same argv with the box named.
-  argv->erase(argv->begin() + 1);
-  argv->insert(argv->begin() + 1, {"box", "run", o.box});
-  return argv;
-}
-
-// A box for the browser: created on first use over an empty home of its own (never the user's home).
-Status EnsureBox(const std::string& box, const std::string& quarantine_root) {
-  const std::string airlock = FindHelper("airlock");
-  auto listed = process::SpawnAndCapture({airlock, "box", "list", "--json"});
-  if (listed && listed->exit_code == 0) {
-    auto j = json::parse(listed->out, nullptr, false);
-    auto has = [&](const json& arr) {
-      if (!arr.is_array()) return false;
-      for (const auto& b : arr) if (b.is_object() && b.value("name", "") == box) return true;
-      return false;
-    };
-    if (has(j) || (j.is_object() && has(j.value("boxes", json::array())))) return Ok();
-  }
-  const std::string lower = std::filesystem::path(quarantine_root).parent_path().string() + "/browser-homes/" + box;
-  // Owned by the caller: a box shows the caller's files (root's, through its idmapped layers) as the
-  // sandbox user's own, so the browser can write its profile into the box's upper layer.
-  if (auto made = MakePrivateDirs(lower); !made) return made;
-  auto made = process::SpawnAndCapture({airlock, "box", "create", box, "--profile", "browser", "--over", lower + ":" + kInsideHome});
-  if (!made) return std::unexpected(made.error());
-  if (made->exit_code != 0) return MakeError("airlock box create " + box + ": " + Utf8Text(made->err.substr(0, 400)));
-  Say("created box '" + box + "' for the browser's profile (its home starts empty; `airlock box rm " + box + "` forgets it)");
-  return Ok();
+  return WithBox(std::move(*argv), o.box);
 }
 
 }  // namespace
@@ -606,7 +580,8 @@ int RunBrowserSession(const SessionOptions& o) {
   auto q = Quarantine::Open(o.quarantine);
   if (!q) return Say(q.error().What()), 2;
   if (!o.box.empty()) {
-    if (auto box = EnsureBox(o.box, o.quarantine); !box) return Say(box.error().What()), 2;
+    const std::string homes = std::filesystem::path(o.quarantine).parent_path().string() + "/browser-homes";
+    if (auto box = EnsureHomeBox(o.box, "browser", homes, kInsideHome, "the browser's profile"); !box) return Say(box.error().What()), 2;
   }
   auto incoming = MakeIncoming(q->root());
   if (!incoming) return Say(incoming.error().What()), 2;

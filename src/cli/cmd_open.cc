@@ -6,11 +6,13 @@
 // gate marking the host's filesystems (airlock watch) does not refuse it, and the sample never writes
 // to its host copy. Its behaviour events go to a private directory (~/.cache/airlock/open/, or
 // --events FILE); the exit code is `airlock run`'s.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <string>
@@ -29,8 +31,11 @@ namespace {
 
 constexpr const char* kOpenUsage =
     "Usage: airlock open [--events FILE] [--profile NAME] FILE [ARGS...]\n"
-    "  Runs FILE inside `airlock run` (the analysis profile: no network but a sinkhole, 120 s, monitored)\n"
-    "  whatever its verdict: the third answer besides allow and deny (docs/ENDPOINT.md).\n"
+    "  A program (an ELF binary or a #! script): runs FILE inside `airlock run` (the analysis profile: no\n"
+    "  network but a sinkhole, 120 s, monitored) whatever its verdict: the third answer besides allow and\n"
+    "  deny (docs/ENDPOINT.md).\n"
+    "  A document: opens it with its usual application inside a disposable sandbox with your display and\n"
+    "  no network (`airlock app`, docs/BROWSER.md).\n"
     "  --events FILE   where the behaviour events go (default ~/.cache/airlock/open/NAME-TIME.events.jsonl)\n"
     "  --profile NAME  another profile (default analysis)\n";
 
@@ -42,6 +47,16 @@ std::string SafeName(const std::string& path) {
   }
   if (name.empty() || name[0] == '.') name = "sample" + name;
   return name.substr(0, 100);
+}
+
+// A program: an ELF binary or a script with #!. Anything else is a document.
+bool IsProgram(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;  // the program path says why it cannot be read
+  char head[4] = {};
+  ssize_t n = ::read(fd, head, sizeof head);
+  ::close(fd);
+  return (n >= 4 && std::memcmp(head, "\x7f" "ELF", 4) == 0) || (n >= 2 && head[0] == '#' && head[1] == '!');
 }
 
 std::string DefaultEventsFile(const std::string& name) {
@@ -82,6 +97,15 @@ int OpenCommand(int argc, char** argv) {
   if (ec || !std::filesystem::is_regular_file(file, ec)) {
     std::fprintf(stderr, "airlock open: %s: not a regular file\n", argv[i]);
     return kExitUsage;
+  }
+  if (!IsProgram(file)) {
+    if (!events.empty() || profile != "analysis" || i + 1 < argc) {
+      std::fprintf(stderr, "airlock open: %s is a document: --events, --profile and arguments are for programs\n", argv[i]);
+      return kExitUsage;
+    }
+    std::string self = "airlock", cmd = "open", doc = file;
+    char* helper_argv[] = {self.data(), cmd.data(), doc.data(), nullptr};
+    return ExecHelper("airlock-browser", 3, helper_argv);  // airlock-browser open DOC
   }
   const std::string name = SafeName(file);
   if (events.empty()) events = DefaultEventsFile(name);

@@ -48,7 +48,12 @@ Commands:
   verdicts list|release ID
                      the daemon's verdicts; let a suspicious file run
   open FILE [ARGS...]
-                     run FILE in the analysis sandbox under the monitor, whatever its verdict
+                     a program: run it in the analysis sandbox under the monitor, whatever its
+                     verdict; a document: open it in its usual application in a disposable sandbox
+  app [--box NAME|--disposable] -- PROGRAM [ARGS...]
+                     a desktop program in a sandbox: your display, a private home, no network
+  desktop install|uninstall
+                     desktop launchers: Chromium (airlock) and Open in airlock
   browser [--box NAME|--disposable] [URL]
                      Chromium in a sandbox, its own sandbox kept on; downloads held and judged
                      (`airlock browser --check`: is the browser's sandbox on? docs/BROWSER.md)
@@ -75,7 +80,7 @@ int PrintVersion() {
       {"rules", "airlock-rules"},        {"audit", "airlock-audit"},
       {"milter, quarantine", "airlock-milter"}, {"box export/import/snapshot", "airlock-boxtar"},
       {"watch, verdicts", "airlock-watch"},    {"serve", "airlock-serve"},
-      {"worker", "airlock-worker"},        {"browser, downloads", "airlock-browser"},
+      {"worker", "airlock-worker"},        {"browser, downloads, app, desktop", "airlock-browser"},
   };
   for (const Helper& h : kHelpers) {
     const std::string path = airlock::FindHelper(h.binary);
@@ -116,7 +121,7 @@ int main(int argc, char** argv) {
   // Likewise `watch` and `verdicts`, served by the endpoint daemon's binary.
   if (cmd == "watch" || cmd == "verdicts") return airlock::cli::ExecHelper("airlock-watch", argc, argv);
   // And `browser` and `downloads`, served by airlock-browser (docs/BROWSER.md).
-  if (cmd == "browser" || cmd == "downloads") return airlock::cli::ExecHelper("airlock-browser", argc, argv);
+  if (cmd == "browser" || cmd == "downloads" || cmd == "app" || cmd == "desktop") return airlock::cli::ExecHelper("airlock-browser", argc, argv);
   if (cmd == "open") return airlock::cli::OpenCommand(argc - 1, argv + 1);
   std::fprintf(stderr, "airlock: unknown command '%s' (try `airlock --help`)\n", cmd.c_str());
   return airlock::kExitUsage;

@@ -60,7 +60,7 @@ TEST(BuiltinProfiles, AllLoadAndValidate) {
     EXPECT_TRUE(v) << b.name << ": " << v.error().What();
     EXPECT_EQ(p->name, b.name);
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"default", "workdir", "network", "analysis", "browser"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"default", "workdir", "network", "analysis", "browser", "gui"}));
 }
 
 TEST(BuiltinProfiles, DefaultIsStrict) {

@@ -1,0 +1,71 @@
+// `airlock app`'s pure parts: a desktop entry's Exec line expanded for one file, the inside path of
+// an opened file, and the run request (docs/BROWSER.md, "Desktop programs in boxes").
+#include <gtest/gtest.h>
+
+#include "browser/app_session.h"
+
+namespace airlock::browser {
+namespace {
+
+std::vector<std::string> Expand(const std::string& exec) {
+  auto r = ExpandExec(exec, "/opened/Q3 notes.txt", "Viewer");
+  EXPECT_TRUE(r) << exec << ": " << r.error().What();
+  return r ? *r : std::vector<std::string>{};
+}
+
+TEST(AppExec, FieldCodesBecomeTheFileOrNothing) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(Expand("evince %U"), (V{"evince", "/opened/Q3 notes.txt"}));
+  EXPECT_EQ(Expand("libreoffice --writer %F"), (V{"libreoffice", "--writer", "/opened/Q3 notes.txt"}));
+  EXPECT_EQ(Expand("viewer --file=%f --title=%c"), (V{"viewer", "--file=/opened/Q3 notes.txt", "--title=Viewer"}));
+  EXPECT_EQ(Expand("viewer %i %k %f"), (V{"viewer", "/opened/Q3 notes.txt"})) << "icon and location are dropped";
+  EXPECT_EQ(Expand("\"/opt/My App/bin/view\" --progress=100%% %u"), (V{"/opt/My App/bin/view", "--progress=100%", "/opened/Q3 notes.txt"}));
+  EXPECT_EQ(Expand("viewer"), (V{"viewer", "/opened/Q3 notes.txt"})) << "a line without a file code still gets the file";
+}
+
+TEST(AppExec, UnreadableLinesAreErrors) {
+  EXPECT_FALSE(ExpandExec("viewer \"unterminated", "/opened/x", "V"));
+  EXPECT_FALSE(ExpandExec("", "/opened/x", "V"));
+  EXPECT_FALSE(ExpandExec("%i", "/opened/x", "V")) << "no program";
+}
+
+TEST(AppExec, OpenedNamesAreSafe) {
+  EXPECT_EQ(OpenedPath("/home/u/Q3 notes.txt"), "/opened/Q3 notes.txt");
+  EXPECT_EQ(OpenedPath("/tmp/.hidden"), "/opened/file.hidden");
+  EXPECT_EQ(OpenedPath("/tmp/-rf"), "/opened/file-rf");
+  EXPECT_EQ(OpenedPath("/tmp/a$b`c'd\"e\\f\nx"), "/opened/a_b_c_d_e_f_x");
+  EXPECT_EQ(OpenedPath(""), "");
+}
+
+TEST(AppArgv, TheProgramRunsInTheGuiProfileWithTheDisplayAndTheFileReadOnly) {
+  setenv("AIRLOCK_BIN", "/usr/bin/true", 1);  // any absolute path: the argv is only built
+  AppOptions o;
+  o.file = "/home/u/Q3 notes.txt";
+  o.command = {"viewer", "%f"};
+  DisplayChoice d;
+  d.platform = "x11";
+  d.ro_binds = {{"/tmp/.X11-unix/X3", "/tmp/.X11-unix/X3"}};
+  d.env = {"DISPLAY=:3"};
+  auto argv = AppArgv(o, d);
+  ASSERT_TRUE(argv) << argv.error().What();
+  std::string all;
+  for (const auto& a : *argv) all += a + "|";
+  EXPECT_NE(all.find("|run|"), std::string::npos) << all;
+  EXPECT_NE(all.find("--profile|gui|"), std::string::npos) << all;
+  EXPECT_NE(all.find("--net|none|"), std::string::npos) << all;
+  EXPECT_NE(all.find("--ro-bind|/home/u/Q3 notes.txt|/opened/Q3 notes.txt|"), std::string::npos) << all;
+  EXPECT_NE(all.find("DISPLAY=:3"), std::string::npos) << all;
+  EXPECT_NE(all.find("DBUS_SESSION_BUS_ADDRESS=disabled:"), std::string::npos) << all;
+  EXPECT_NE(all.find("|--|viewer|/opened/Q3 notes.txt|"), std::string::npos) << all;
+  o.box = "docs";
+  auto boxed = AppArgv(o, d);
+  ASSERT_TRUE(boxed);
+  EXPECT_EQ((*boxed)[1], "box");
+  EXPECT_EQ((*boxed)[2], "run");
+  EXPECT_EQ((*boxed)[3], "docs");
+  o.command.clear();
+  EXPECT_FALSE(AppArgv(o, d));
+}
+
+}  // namespace
+}  // namespace airlock::browser
