@@ -31,7 +31,7 @@ build+=(libglib2.0-dev)               # src/watch/notify_send.cc: GDBus (also pu
 tests+=(systemd)                      # units.check: systemd-analyze verify of the shipped units
 tests+=(tcpdump)                      # tests/unit/net_pcap_test.cc, analyze_test.cc: a real reader of the sinkhole's PCAP
 tests+=(dbus-daemon)                  # tests/watch/notify_test.cc: a private session bus (the binary only, no system bus)
-peer=(bubblewrap firejail strace hyperfine)
+peer=(bubblewrap firejail firejail-profiles strace hyperfine)  # bench/: peers side by side (browser_bench: firejail's chromium.profile)
 pkgs=("${build[@]}" "${runtime[@]}" "${tests[@]}")
 [ $peers = 1 ] && pkgs+=("${peer[@]}")
 missing=()
