@@ -76,8 +76,10 @@ _airlock() {
         --screenshot|--report|--chromium) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --quarantine|--downloads) COMPREPLY=($(compgen -d -- "$cur")); return ;;
         --box|--timeout|--browser-flag) return ;;
+        --notify) COMPREPLY=($(compgen -W "on off" -- "$cur")); return ;;
+        --notify-bus-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "--box --disposable --net --check --json --headless --until-settled --screenshot --report --timeout --browser-flag --chromium --quarantine --downloads --help" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--box --disposable --net --check --json --headless --until-settled --screenshot --report --timeout --browser-flag --chromium --quarantine --downloads --notify --notify-bus-dir --help" -- "$cur")) ;;
     downloads)
       case "$prev" in
         --quarantine|--downloads) COMPREPLY=($(compgen -d -- "$cur")); return ;;

@@ -44,7 +44,9 @@ constexpr const char* kBrowserUsage =
     "  --browser-flag FLAG an extra Chromium flag (repeatable; --no-sandbox is reported as a weakening)\n"
     "  --chromium PATH     the browser binary (default /usr/bin/chromium)\n"
     "  --quarantine DIR    the download quarantine (default $XDG_DATA_HOME/airlock/downloads)\n"
-    "  --downloads DIR     where judged files are released (default XDG_DOWNLOAD_DIR or ~/Downloads)\n";
+    "  --downloads DIR     where judged files are released (default XDG_DOWNLOAD_DIR or ~/Downloads)\n"
+    "  --notify on|off     tell each verdict as a desktop notification on your session bus (default on)\n"
+    "  --notify-bus-dir DIR  where session buses are (default /run/user: DIR/UID/bus)\n";
 
 constexpr const char* kDownloadsUsage =
     "Usage: airlock downloads list [--json] | release ID | delete ID  [--quarantine DIR] [--downloads DIR]\n"
@@ -79,7 +81,8 @@ int BrowserMain(int argc, char** argv) {
   SessionOptions o;
   o.quarantine = DefaultQuarantineDir();
   o.downloads_dir = UserDownloadsDir();
-  bool disposable = false;
+  bool disposable = false, notify = true;
+  std::string notify_dir = "/run/user";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&](std::string& out) {
@@ -95,7 +98,7 @@ int BrowserMain(int argc, char** argv) {
     else if (a == "--headless") o.headless = true;
     else if (a == "--until-settled") o.until_settled = true;
     else if (a == "--box" || a == "--net" || a == "--screenshot" || a == "--report" || a == "--chromium" || a == "--quarantine" ||
-             a == "--downloads" || a == "--timeout" || a == "--browser-flag") {
+             a == "--downloads" || a == "--timeout" || a == "--browser-flag" || a == "--notify" || a == "--notify-bus-dir") {
       if (!value(v) || v.empty()) return Usage(kBrowserUsage, a + " needs a value");
       if (a == "--box") o.box = v;
       if (a == "--net") o.net = v;
@@ -105,6 +108,9 @@ int BrowserMain(int argc, char** argv) {
       if (a == "--quarantine") o.quarantine = v;
       if (a == "--downloads") o.downloads_dir = v;
       if (a == "--browser-flag") o.browser_flags.push_back(v);
+      if (a == "--notify-bus-dir") notify_dir = v;
+      if (a == "--notify" && v != "on" && v != "off") return Usage(kBrowserUsage, "--notify: on or off, not '" + Utf8Text(v) + "'");
+      if (a == "--notify") notify = v == "on";
       if (a == "--timeout") {
         char* end = nullptr;
         long s = std::strtol(v.c_str(), &end, 10);
@@ -124,6 +130,7 @@ int BrowserMain(int argc, char** argv) {
   if (!o.box.empty() && o.box.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos) {
     return Usage(kBrowserUsage, "--box: a box name is letters, digits, '.', '_' and '-'");
   }
+  o.notify_bus_dir = notify ? notify_dir : "";
   process::InterruptWatch interrupt;  // before the judge's thread starts
   o.interrupt_fd = interrupt.fd();
   return RunBrowserSession(o);

@@ -24,6 +24,7 @@
 
 #include "analyze/browse_cdp.h"
 #include "browser/download_judge.h"
+#include "browser/download_notice.h"
 #include "browser/home_box.h"
 #include "browser/quarantine.h"
 #include "browser/sandbox_check.h"
@@ -100,8 +101,8 @@ void Say(const std::string& line) { std::fprintf(stderr, "airlock browser: %s\n"
 // The judge: admitted downloads scanned one at a time, off the DevTools loop.
 class Judge {
  public:
-  Judge(const Quarantine& q, std::string downloads_dir, int interrupt_fd)
-      : q_(q), downloads_(std::move(downloads_dir)), interrupt_fd_(interrupt_fd), thread_([this] { Loop(); }) {}
+  Judge(const Quarantine& q, std::string downloads_dir, int interrupt_fd, const std::string& notify_bus_dir)
+      : q_(q), downloads_(std::move(downloads_dir)), interrupt_fd_(interrupt_fd), notices_(notify_bus_dir), thread_([this] { Loop(); }) {}
   ~Judge() { Finish(); }
   void Submit(HeldDownload d) {
     std::lock_guard lock(mu_);
@@ -150,6 +151,7 @@ class Judge {
     d.why = "not judged: " + why + " (held; `airlock downloads delete " + d.id + "`)";
     (void)q_.Save(d);
     Say(fmt::format("download {} '{}' {}", d.id, Utf8Text(d.name), d.why));
+    notices_.Tell(d, q_.FilePath(d));
   }
 
   void JudgeOne(HeldDownload& d) {
@@ -166,25 +168,38 @@ class Judge {
     ApplyVerdict(*scan, d);
     if (!detonated.empty()) d.why += "; airlock analyze: " + detonated;
     if (auto saved = q_.Save(d); !saved) Say(saved.error().What());
+    Decide(d);
+  }
+
+  // Released when clean, else held; said on stderr and told on the desktop.
+  void Decide(HeldDownload& d) {
     if (d.verdict == "clean") {
       auto to = q_.Release(d, downloads_, false);
-      if (to) return Say(fmt::format("download '{}' is clean: released to {}", Utf8Text(d.name), *to));
+      if (to) {
+        d.state = "released";
+        Say(fmt::format("download '{}' is clean: released to {}", Utf8Text(d.name), *to));
+        return notices_.Tell(d, *to);
+      }
       d.why = "clean, but not released: " + to.error().What();
       (void)q_.Save(d);
-      return Say(fmt::format("download {} '{}' {}", d.id, Utf8Text(d.name), d.why));
+      Say(fmt::format("download {} '{}' {}", d.id, Utf8Text(d.name), d.why));
+      return notices_.Tell(d, q_.FilePath(d));
     }
     std::string techniques;
     for (const auto& t : d.techniques) techniques += (techniques.empty() ? "" : ",") + t;
     if (d.verdict == "malicious") {
-      return Say(fmt::format("download {} '{}' is MALICIOUS ({}): it stays in quarantine", d.id, Utf8Text(d.name), techniques));
+      Say(fmt::format("download {} '{}' is MALICIOUS ({}): it stays in quarantine", d.id, Utf8Text(d.name), techniques));
+    } else {
+      Say(fmt::format("download {} '{}' is suspicious ({}): held; `airlock downloads release {}` to take it", d.id, Utf8Text(d.name),
+                      d.why, d.id));
     }
-    Say(fmt::format("download {} '{}' is suspicious ({}): held; `airlock downloads release {}` to take it", d.id, Utf8Text(d.name),
-                    d.why, d.id));
+    notices_.Tell(d, q_.FilePath(d));
   }
 
   const Quarantine& q_;
   std::string downloads_;
   int interrupt_fd_;
+  DownloadNotices notices_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<HeldDownload> queue_;
@@ -311,7 +326,7 @@ namespace {
 class Session {
  public:
   Session(const SessionOptions& o, Launched l, Quarantine& q, UniqueFd incoming)
-      : o_(o), l_(std::move(l)), q_(q), incoming_(std::move(incoming)), judge_(q, o.downloads_dir, o.interrupt_fd) {}
+      : o_(o), l_(std::move(l)), q_(q), incoming_(std::move(incoming)), judge_(q, o.downloads_dir, o.interrupt_fd, o.notify_bus_dir) {}
 
   int Run();
   json Report();

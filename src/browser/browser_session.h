@@ -13,6 +13,7 @@
 //    GUID (never by a name from the page), judged on a worker thread (download_judge.h) and, when clean,
 //    released to the user's Downloads at once. The incoming directory is removed at exit: a download
 //    that never finished is dropped, never released.
+//  - Each verdict is also told as a desktop notification on the user's session bus (download_notice.h).
 //  - SIGINT/SIGTERM/SIGHUP (process/interrupt.h, watched by the caller) close the browser, kill the
 //    sandbox, interrupt running scans (their downloads stay "unjudged") and still write the report.
 #pragma once
@@ -48,6 +49,7 @@ struct SessionOptions {
   std::string report;              // JSON summary written at the end
   std::string quarantine;          // the store (quarantine.h DefaultQuarantineDir)
   std::string downloads_dir;       // where clean files go (UserDownloadsDir)
+  std::string notify_bus_dir = "/run/user";  // session buses for verdict notifications ("" = off; download_notice.h)
   int settle_ms = 2000;
   int timeout_s = 0;               // 0: none (interactive); until_settled/check default to 90
   int interrupt_fd = -1;

@@ -84,6 +84,7 @@ std::string ReleaseHint(std::optional<int64_t> id) {
 }  // namespace
 
 NotifyMessage MessageFor(const Notice& n, std::optional<int64_t> id, bool enforce) {
+  if (n.message) return *n.message;
   const std::string name = DisplayText(BaseName(n.path), 200), path = EscapeMarkup(DisplayText(n.path));
   const std::string refused = enforce ? "It will not run on this computer." : "airlock watch is in monitor mode: it would be refused in enforce mode.";
   NotifyMessage m;

@@ -45,6 +45,16 @@ enum class NotifyLevel { kOff, kBlocked, kAll };
 Result<NotifyLevel> ParseNotifyLevel(const std::string& text);  // off | blocked | all
 const char* NotifyLevelName(NotifyLevel level);
 
+// What the user reads.
+struct NotifyMessage {
+  std::string kind;      // malicious | suspicious | clean | blocked (the rate limit's key, the log's word)
+  bool critical = false;  // urgency 2, else 1
+  std::string icon;      // dialog-warning | dialog-information
+  std::string category;  // x-airlock.verdict | x-airlock.blocked
+  std::string summary;   // plain text
+  std::string body;      // notification markup (escaped)
+};
+
 // What happened to a file.
 struct Notice {
   enum class Kind { kVerdict, kBlocked };
@@ -52,6 +62,8 @@ struct Notice {
   std::string path;
   std::string sha256;
   Verdict verdict = Verdict::kUnknown;  // kVerdict: the verdict; kBlocked: the reason (kUnknown: not judged yet)
+  std::optional<NotifyMessage> message;  // set: sent as it is (another component's wording, e.g. the browser's
+                                         // downloads); the rate limit and the owner's bus apply as to any notice
 };
 
 struct NotifierOptions {
@@ -71,15 +83,6 @@ struct NotifierStats {
   std::atomic<uint64_t> sent{0}, failed{0}, dropped{0}, no_session{0}, rate_limited{0};
 };
 
-// What the user reads.
-struct NotifyMessage {
-  std::string kind;      // malicious | suspicious | clean | blocked (the rate limit's key, the log's word)
-  bool critical = false;  // urgency 2, else 1
-  std::string icon;      // dialog-warning | dialog-information
-  std::string category;  // x-airlock.verdict | x-airlock.blocked
-  std::string summary;   // plain text
-  std::string body;      // notification markup (escaped)
-};
 
 class Notifier {
  public:

