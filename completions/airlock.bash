@@ -75,11 +75,11 @@ _airlock() {
         --net) COMPREPLY=($(compgen -W "user none sinkhole host" -- "$cur")); return ;;
         --screenshot|--report|--chromium) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --quarantine|--downloads) COMPREPLY=($(compgen -d -- "$cur")); return ;;
-        --box|--timeout|--browser-flag) return ;;
+        --box|--timeout|--browser-flag|--max-download) return ;;
         --notify) COMPREPLY=($(compgen -W "on off" -- "$cur")); return ;;
         --notify-bus-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "--box --disposable --net --check --json --headless --until-settled --screenshot --report --timeout --browser-flag --chromium --quarantine --downloads --notify --notify-bus-dir --help" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--box --disposable --net --check --json --headless --until-settled --screenshot --report --timeout --browser-flag --chromium --quarantine --downloads --max-download --notify --notify-bus-dir --help" -- "$cur")) ;;
     downloads)
       case "$prev" in
         --quarantine|--downloads) COMPREPLY=($(compgen -d -- "$cur")); return ;;

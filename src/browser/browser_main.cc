@@ -18,6 +18,7 @@
 #include "browser/desktop_entries.h"
 #include "browser/quarantine.h"
 #include "core/helper_path.h"
+#include "policy/profile_loader.h"
 #include "core/json_text.h"
 #include "core/report_envelope.h"
 #include "process/interrupt.h"
@@ -45,6 +46,7 @@ constexpr const char* kBrowserUsage =
     "  --chromium PATH     the browser binary (default /usr/bin/chromium)\n"
     "  --quarantine DIR    the download quarantine (default $XDG_DATA_HOME/airlock/downloads)\n"
     "  --downloads DIR     where judged files are released (default XDG_DOWNLOAD_DIR or ~/Downloads)\n"
+    "  --max-download SIZE cancel a download that grows past SIZE (default 2g; k, m, g suffixes)\n"
     "  --notify on|off     tell each verdict as a desktop notification on your session bus (default on)\n"
     "  --notify-bus-dir DIR  where session buses are (default /run/user: DIR/UID/bus)\n";
 
@@ -98,7 +100,7 @@ int BrowserMain(int argc, char** argv) {
     else if (a == "--headless") o.headless = true;
     else if (a == "--until-settled") o.until_settled = true;
     else if (a == "--box" || a == "--net" || a == "--screenshot" || a == "--report" || a == "--chromium" || a == "--quarantine" ||
-             a == "--downloads" || a == "--timeout" || a == "--browser-flag" || a == "--notify" || a == "--notify-bus-dir") {
+             a == "--downloads" || a == "--timeout" || a == "--browser-flag" || a == "--notify" || a == "--notify-bus-dir" || a == "--max-download") {
       if (!value(v) || v.empty()) return Usage(kBrowserUsage, a + " needs a value");
       if (a == "--box") o.box = v;
       if (a == "--net") o.net = v;
@@ -109,6 +111,11 @@ int BrowserMain(int argc, char** argv) {
       if (a == "--downloads") o.downloads_dir = v;
       if (a == "--browser-flag") o.browser_flags.push_back(v);
       if (a == "--notify-bus-dir") notify_dir = v;
+      if (a == "--max-download") {
+        auto size = ParseSize(v);
+        if (!size || *size == 0) return Usage(kBrowserUsage, "--max-download: '" + Utf8Text(v) + "' is not a size (e.g. 500m, 4g)");
+        o.max_download_bytes = *size;
+      }
       if (a == "--notify" && v != "on" && v != "off") return Usage(kBrowserUsage, "--notify: on or off, not '" + Utf8Text(v) + "'");
       if (a == "--notify") notify = v == "on";
       if (a == "--timeout") {

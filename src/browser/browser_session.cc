@@ -348,6 +348,7 @@ class Session {
   void Handle(const cdp::Message& m);
   void OnReply(const cdp::Message& m);
   void OnDownloadDone(const Download& d);
+  void CancelTooLarge(Download& d, double received);
   bool Settled(int64_t now);
   void BeginClosing();
   void CloseBrowser();
@@ -401,8 +402,10 @@ void Session::Handle(const cdp::Message& m) {
     else dropped_.push_back("more than 1000 downloads in one session: " + Utf8Text(d.url.substr(0, 200)) + " not taken");
   } else if (m.method == "Browser.downloadProgress") {
     auto it = downloads_.find(p.value("guid", ""));
-    if (it == downloads_.end()) return;
+    if (it == downloads_.end() || it->second.state == "too-large") return;
     const std::string state = p.value("state", "");
+    const double received = p.value("receivedBytes", 0.0);
+    if (state == "inProgress" && received > static_cast<double>(o_.max_download_bytes)) return CancelTooLarge(it->second, received);
     if (state == it->second.state) return;
     it->second.state = state;
     if (state == "completed") OnDownloadDone(it->second);
@@ -441,6 +444,17 @@ void Session::OnReply(const cdp::Message& m) {
     text_ = m.result.value("result", json::object()).value("value", "");
     if (text_.size() > 4096) text_.resize(4096);
   }
+}
+
+// Past the size cap: cancelled in Chromium, its partial file removed (by the GUID it was named by).
+void Session::CancelTooLarge(Download& d, double received) {
+  d.state = "too-large";
+  Send("Browser.cancelDownload", {{"guid", d.guid}});
+  if (ValidGuid(d.guid)) (void)::unlinkat(incoming_.get(), d.guid.c_str(), 0);
+  const std::string what = fmt::format("download '{}' passed the size cap ({:.0f} bytes received, at most {}): cancelled, nothing kept "
+                                       "(--max-download SIZE)", Utf8Text(d.suggested), received, o_.max_download_bytes);
+  Say(what);
+  dropped_.push_back(what);
 }
 
 void Session::OnDownloadDone(const Download& d) {

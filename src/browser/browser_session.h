@@ -13,11 +13,15 @@
 //    GUID (never by a name from the page), judged on a worker thread (download_judge.h) and, when clean,
 //    released to the user's Downloads at once. The incoming directory is removed at exit: a download
 //    that never finished is dropped, never released.
+//  - A download that grows past max_download_bytes (Browser.downloadProgress) is cancelled, its
+//    partial file removed, and said (stderr, the report's `dropped`): the bound keeps a page from
+//    filling the disk that holds the incoming directory.
 //  - Each verdict is also told as a desktop notification on the user's session bus (download_notice.h).
 //  - SIGINT/SIGTERM/SIGHUP (process/interrupt.h, watched by the caller) close the browser, kill the
 //    sandbox, interrupt running scans (their downloads stay "unjudged") and still write the report.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -49,6 +53,7 @@ struct SessionOptions {
   std::string report;              // JSON summary written at the end
   std::string quarantine;          // the store (quarantine.h DefaultQuarantineDir)
   std::string downloads_dir;       // where clean files go (UserDownloadsDir)
+  uint64_t max_download_bytes = uint64_t{2} << 30;  // a download growing past this is cancelled, nothing kept
   std::string notify_bus_dir = "/run/user";  // session buses for verdict notifications ("" = off; download_notice.h)
   int settle_ms = 2000;
   int timeout_s = 0;               // 0: none (interactive); until_settled/check default to 90

@@ -295,6 +295,33 @@ TEST_F(BrowserSession, ABoxKeepsTheProfileAndTheHostNothing) {
 }
 
 // Bad input: no display, no browser: a clear message, nothing started.
+// A download that grows past --max-download is cancelled while it runs and nothing of it is kept:
+// not released, not held, no partial file; the report says why. The control, a cap above its size,
+// takes the same file (held and judged as usual).
+TEST_F(BrowserSession, ADownloadPastTheSizeCapIsCancelledAndNothingKept) {
+  Xvfb x;
+  ASSERT_FALSE(x.display().empty());
+  std::string big(24u << 20, 'A');
+  for (size_t i = 0; i < big.size(); i += 4096) big[i] = static_cast<char>('a' + i / 4096 % 26);
+  HttpServer http({{"/big.bin", {"application/octet-stream", big}}});
+  const std::string report = home_ + "/report.json";
+  RunResult r = Browser(x.display(), {"--until-settled", "--max-download", "4m", "--report", report, http.Url("/big.bin")});
+  EXPECT_NE(r.err.find("passed the size cap"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("finished ("), std::string::npos) << "a cancelled download was admitted: " << r.err;
+  json rep = json::parse(ReadFileOrEmpty(report), nullptr, false);
+  ASSERT_TRUE(rep.is_object()) << r.err;
+  EXPECT_NE(rep["dropped"].dump().find("passed the size cap"), std::string::npos) << rep.dump();
+  RunResult list = Downloads({"list", "--json"});
+  json listed = json::parse(list.out, nullptr, false);
+  ASSERT_TRUE(listed.is_object()) << list.out << list.err;
+  EXPECT_TRUE(listed["downloads"].empty()) << list.out;
+  std::error_code ec;
+  EXPECT_TRUE(!std::filesystem::exists(home_ + "/Downloads", ec) || std::filesystem::is_empty(home_ + "/Downloads", ec));
+  RunResult control = Browser(x.display(), {"--until-settled", "--max-download", "64m", http.Url("/big.bin")});
+  EXPECT_EQ(control.err.find("passed the size cap"), std::string::npos) << control.err;
+  EXPECT_NE(control.err.find("finished (25165824 bytes)"), std::string::npos) << control.err;
+}
+
 TEST_F(BrowserSession, MissingDisplayOrBrowserIsAClearError) {
   RunResult none = airlock::test::Run({"/usr/bin/env", "-u", "DISPLAY", "-u", "WAYLAND_DISPLAY", "HOME=" + home_, AirlockBin(), "browser",
                         "--quarantine", home_ + "/q", "about:blank"});
