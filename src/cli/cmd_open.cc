@@ -7,6 +7,7 @@
 // to its host copy. Its behaviour events go to a private directory (~/.cache/airlock/open/, or
 // --events FILE); the exit code is `airlock run`'s.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -31,7 +32,7 @@ namespace {
 
 constexpr const char* kOpenUsage =
     "Usage: airlock open [--events FILE] [--profile NAME] FILE [ARGS...]\n"
-    "  A program (an ELF binary or a #! script): runs FILE inside `airlock run` (the analysis profile: no\n"
+    "  A program (an ELF binary, a #! script or an executable file): runs FILE inside `airlock run` (the analysis profile: no\n"
     "  network but a sinkhole, 120 s, monitored) whatever its verdict: the third answer besides allow and\n"
     "  deny (docs/ENDPOINT.md).\n"
     "  A document: opens it with its usual application inside a disposable sandbox with your display and\n"
@@ -49,8 +50,11 @@ std::string SafeName(const std::string& path) {
   return name.substr(0, 100);
 }
 
-// A program: an ELF binary or a script with #!. Anything else is a document.
+// A program: an ELF binary, a script with #!, or a file marked executable (a shell runs a script
+// without #! too). Anything else is a document.
 bool IsProgram(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 0111) != 0) return true;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return true;  // the program path says why it cannot be read
   char head[4] = {};
