@@ -1,6 +1,8 @@
 #include "browser/app_session.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <gio/gdesktopappinfo.h>
 #include <gio/gio.h>
 #include <unistd.h>
@@ -12,7 +14,9 @@
 #include <filesystem>
 #include <memory>
 
+#include "browser/dbus_proxy.h"
 #include "browser/home_box.h"
+#include "process/spawn.h"
 #include "core/helper_path.h"
 #include "core/json_text.h"
 #include "runapi/run_request.h"
@@ -116,7 +120,7 @@ std::string OpenedPath(const std::string& file) {
   return std::string(kOpenedDir) + "/" + name.substr(0, 120);
 }
 
-Result<std::vector<std::string>> AppArgv(const AppOptions& o, const DisplayChoice& display) {
+Result<std::vector<std::string>> AppArgv(const AppOptions& o, const DisplayChoice& display, const std::string& bus_socket) {
   if (o.command.empty()) return MakeError("no program given: airlock app [options] -- PROGRAM [ARGS...]");
   const std::string airlock = FindHelper("airlock");
   if (airlock.empty()) return MakeError("the airlock front end was not found (AIRLOCK_BIN?)");
@@ -126,7 +130,12 @@ Result<std::vector<std::string>> AppArgv(const AppOptions& o, const DisplayChoic
   for (const auto& e : display.env) r.SetEnv(e);
   if (!o.file.empty()) r.RoBind(o.file, OpenedPath(o.file));
   r.SetEnv(std::string("HOME=") + kInsideHome);
-  r.SetEnv("DBUS_SESSION_BUS_ADDRESS=disabled:");  // D-Bus is off: no bus socket, no connection attempts
+  if (bus_socket.empty()) {
+    r.SetEnv("DBUS_SESSION_BUS_ADDRESS=disabled:");  // D-Bus is off: no bus socket, no connection attempts
+  } else {
+    r.RoBind(bus_socket, kInsideBus);
+    r.SetEnv(std::string("DBUS_SESSION_BUS_ADDRESS=unix:path=") + kInsideBus);
+  }
   std::vector<std::string> command = o.command;
   const std::string opened = OpenedPath(o.file);
   for (auto& word : command) {
@@ -138,22 +147,54 @@ Result<std::vector<std::string>> AppArgv(const AppOptions& o, const DisplayChoic
   return WithBox(std::move(*argv), o.box);
 }
 
+namespace {
+
+// Runs argv as a child with the caller's terminal, passing SIGINT/SIGTERM/SIGHUP on; its exit code.
+int RunAndWait(const std::vector<std::string>& argv) {
+  sigset_t set, old;
+  sigemptyset(&set);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, sig);
+  ::pthread_sigmask(SIG_BLOCK, &set, &old);
+  auto pid = process::ForkExec(argv, {process::kInherit, process::kInherit, process::kInherit});
+  if (!pid) {
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    return Say("cannot start " + argv[0] + ": " + pid.error().What()), 2;
+  }
+  int status = 0;
+  for (;;) {
+    const pid_t done = ::waitpid(*pid, &status, WNOHANG);
+    if (done == *pid) break;
+    if (done < 0 && errno != EINTR) return 2;
+    const timespec tick = {0, 100 * 1000 * 1000};
+    const int sig = ::sigtimedwait(&set, nullptr, &tick);
+    if (sig > 0) ::kill(*pid, sig);
+  }
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace
+
 int RunApp(const AppOptions& o) {
-  auto display = ChooseDisplay(Environ(), o.headless);
+  const std::vector<std::string> env = Environ();
+  auto display = ChooseDisplay(env, o.headless);
   if (!display) return Say(display.error().What()), 2;
   if (!display->weakening.empty()) Say("WEAKENED: " + display->weakening);
   if (o.net == "host") Say("WEAKENED: --net host: the program shares the host's network");
   if (!o.box.empty()) {
     if (auto made = EnsureHomeBox(o.box, "gui", o.homes, kInsideHome, "the program's home"); !made) return Say(made.error().What()), 2;
   }
-  auto argv = AppArgv(o, *display);
+  std::unique_ptr<DbusProxy> bus;
+  if (o.dbus) {
+    auto started = DbusProxy::Start(env);
+    if (!started) return Say(started.error().What()), 2;
+    bus = std::move(*started);
+    Say("WEAKENED: --dbus: the program reaches your session bus through a filtering proxy (xdg-dbus-proxy): desktop "
+        "notifications and the desktop portal only");
+  }
+  auto argv = AppArgv(o, *display, bus ? bus->socket() : "");
   if (!argv) return Say(argv.error().What()), 2;
-  std::vector<char*> raw;
-  for (auto& a : *argv) raw.push_back(a.data());
-  raw.push_back(nullptr);
-  ::execv(raw[0], raw.data());
-  Say("cannot start " + (*argv)[0] + ": " + std::strerror(errno));
-  return 2;
+  return RunAndWait(*argv);
 }
 
 Result<std::vector<std::string>> ExpandExec(const std::string& exec, const std::string& inside_path, const std::string& name) {

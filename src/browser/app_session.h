@@ -10,9 +10,12 @@
 //    (a weakening, said on stderr as `WEAKENED: ...`), else an error; `headless` binds none. No audio,
 //    GPU or D-Bus socket is bound in (DBUS_SESSION_BUS_ADDRESS=disabled:).
 //  - Network: none unless asked (`net`: none|user|sinkhole|host; host is a weakening, said).
+//  - `dbus`: the session bus through the filtering proxy of dbus_proxy.h (notifications and the
+//    desktop portal only), said as a weakening; otherwise no bus at all.
 //  - `file`: bound read-only at /opened/<its name made safe>; each `%f` word of the command is that path.
-//  - RunApp replaces this process with the sandbox (exec): the exit code is `airlock run`'s (the
-//    program's own, or 121-127 for airlock's failures); Ctrl-C kills the sandbox.
+//  - RunApp runs the sandbox as its child and waits: the exit code is `airlock run`'s (the program's
+//    own, or 121-127 for airlock's failures); SIGINT, SIGTERM and SIGHUP are passed on to it (airlock
+//    run then kills the sandbox); the D-Bus proxy, if any, stops after it.
 //  - OpenDocument: the user's usual application for the file's type, as the desktop chooses it (GIO:
 //    mimeapps.list of the user, then the system; airlock's own "Open in airlock" entry is skipped, so
 //    it never calls itself), started for that file with RunApp: disposable, no network.
@@ -30,6 +33,7 @@ struct AppOptions {
   std::string box;                   // "" = disposable
   std::string net = "none";          // none|user|sinkhole|host
   bool headless = false;             // no display (scripts, tests)
+  bool dbus = false;                 // the session bus through the filtering proxy
   std::string file;                  // host path bound read-only at /opened/NAME ("" = none)
   std::vector<std::string> command;  // the program and its arguments (inside the sandbox)
   std::string homes;                 // boxes' homes ($XDG_DATA_HOME/airlock/app-homes)
@@ -39,9 +43,11 @@ struct AppOptions {
 std::string OpenedPath(const std::string& file);
 
 // The `airlock run` (or `airlock box run NAME`) argv for the program.
-[[nodiscard]] Result<std::vector<std::string>> AppArgv(const AppOptions& o, const DisplayChoice& display);
+// `bus_socket`: the D-Bus proxy's socket ("" = no bus).
+[[nodiscard]] Result<std::vector<std::string>> AppArgv(const AppOptions& o, const DisplayChoice& display,
+                                                       const std::string& bus_socket = "");
 
-// Runs the program (see the contract); returns only on failure, with the exit code to use.
+// Runs the program (see the contract); returns the exit code to use.
 int RunApp(const AppOptions& o);
 
 // A desktop entry's Exec value with its field codes expanded for one file at `inside_path`:

@@ -38,6 +38,7 @@ constexpr const char* kBrowserUsage =
     "                      (Seccomp 2, own user and pid namespaces), close; exit 0 on, 1 off, 2 error\n"
     "  --json              --check: the facts as JSON\n"
     "  --headless          no display (for --check and scripts)\n"
+    "  --dbus              your session bus through a filtering proxy: notifications and the desktop portal only\n"
     "  --until-settled     close once the page has loaded and its downloads are judged (scripts, tests)\n"
     "  --screenshot FILE   a PNG of the page before closing (with --until-settled or --check)\n"
     "  --report FILE       a JSON summary at the end (page, downloads and verdicts, sandbox facts)\n"
@@ -60,14 +61,15 @@ constexpr const char* kDownloadsUsage =
     "  --downloads DIR     where released files go (default XDG_DOWNLOAD_DIR or ~/Downloads)\n";
 
 constexpr const char* kAppUsage =
-    "Usage: airlock app [--box NAME | --disposable] [--net MODE] [--file PATH] [--headless] -- PROGRAM [ARGS...]\n"
+    "Usage: airlock app [--box NAME | --disposable] [--net MODE] [--file PATH] [--dbus] [--headless] -- PROGRAM [ARGS...]\n"
     "  A desktop program inside an airlock sandbox (the gui profile): your display, a private home,\n"
     "  no network, no audio, no D-Bus, nothing else of your home.\n"
     "  --disposable        a fresh home, thrown away at exit (the default)\n"
     "  --box NAME          keep the program's home (its settings) in the box NAME (created on first use, empty)\n"
     "  --net MODE          none (default), user, sinkhole or host (a weakening)\n"
     "  --file PATH         bind PATH read-only at /opened/NAME; a %f argument becomes that path\n"
-    "  --headless          bind no display (scripts)\n";
+    "  --headless          bind no display (scripts)\n"
+    "  --dbus              your session bus through a filtering proxy: notifications and the desktop portal only\n";
 
 constexpr const char* kDesktopUsage =
     "Usage: airlock desktop install|uninstall [--dir DIR]\n"
@@ -98,6 +100,7 @@ int BrowserMain(int argc, char** argv) {
     else if (a == "--check") o.check = true;
     else if (a == "--json") o.json = true;
     else if (a == "--headless") o.headless = true;
+    else if (a == "--dbus") o.dbus = true;
     else if (a == "--until-settled") o.until_settled = true;
     else if (a == "--box" || a == "--net" || a == "--screenshot" || a == "--report" || a == "--chromium" || a == "--quarantine" ||
              a == "--downloads" || a == "--timeout" || a == "--browser-flag" || a == "--notify" || a == "--notify-bus-dir" || a == "--max-download") {
@@ -223,6 +226,7 @@ int AppMain(int argc, char** argv) {
     }
     if (a == "--disposable") disposable = true;
     else if (a == "--headless") o.headless = true;
+    else if (a == "--dbus") o.dbus = true;
     else if ((a == "--box" || a == "--net" || a == "--file") && i + 1 < argc && argv[i + 1][0] != '\0') {
       (a == "--box" ? o.box : a == "--net" ? o.net : o.file) = argv[++i];
     } else if (!a.starts_with("-")) {

@@ -23,6 +23,7 @@
 #include <fmt/format.h>
 
 #include "analyze/browse_cdp.h"
+#include "browser/dbus_proxy.h"
 #include "browser/download_judge.h"
 #include "browser/download_notice.h"
 #include "browser/home_box.h"
@@ -293,7 +294,8 @@ Result<DisplayChoice> ChooseDisplay(const std::vector<std::string>& env, bool he
 namespace {
 
 // The `airlock run` (or `airlock box run NAME`) invocation of the browser.
-Result<std::vector<std::string>> BrowserArgv(const SessionOptions& o, const DisplayChoice& display, const std::string& incoming) {
+Result<std::vector<std::string>> BrowserArgv(const SessionOptions& o, const DisplayChoice& display, const std::string& incoming,
+                                             const std::string& bus_socket) {
   const std::string airlock = FindHelper("airlock");
   if (airlock.empty()) return MakeError("the airlock front end was not found (AIRLOCK_BIN?)");
   runapi::RunRequest r(airlock);
@@ -303,7 +305,12 @@ Result<std::vector<std::string>> BrowserArgv(const SessionOptions& o, const Disp
   for (const auto& [host, inside] : display.ro_binds) r.RoBind(host, inside);
   for (const auto& e : display.env) r.SetEnv(e);
   r.SetEnv(std::string("HOME=") + kInsideHome);
-  r.SetEnv("DBUS_SESSION_BUS_ADDRESS=disabled:");  // D-Bus is off: no bus socket, no connection attempts
+  if (bus_socket.empty()) {
+    r.SetEnv("DBUS_SESSION_BUS_ADDRESS=disabled:");  // D-Bus is off: no bus socket, no connection attempts
+  } else {
+    r.RoBind(bus_socket, kInsideBus);
+    r.SetEnv(std::string("DBUS_SESSION_BUS_ADDRESS=unix:path=") + kInsideBus);
+  }
   std::vector<std::string> cmd = {o.chromium, "--remote-debugging-pipe", std::string("--user-data-dir=") + kInsideHome + "/.config/chromium",
                                   "--no-first-run", "--no-default-browser-check", "--password-store=basic", "--disable-breakpad",
                                   "--disable-gpu", "--mute-audio"};
@@ -605,6 +612,14 @@ int RunBrowserSession(const SessionOptions& o) {
   for (const auto& f : o.browser_flags) {
     if (f == "--no-sandbox" || f.starts_with("--disable-seccomp")) weakenings.push_back("the browser's own sandbox is switched off (" + f + ")");
   }
+  std::unique_ptr<DbusProxy> bus;
+  if (o.dbus) {
+    auto started = DbusProxy::Start(env);
+    if (!started) return Say(started.error().What()), 2;
+    bus = std::move(*started);
+    weakenings.push_back("--dbus: the browser reaches your session bus through a filtering proxy (xdg-dbus-proxy): desktop notifications "
+                         "and the desktop portal only");
+  }
   for (const auto& w : weakenings) Say("WEAKENED: " + w);
   auto q = Quarantine::Open(o.quarantine);
   if (!q) return Say(q.error().What()), 2;
@@ -614,7 +629,7 @@ int RunBrowserSession(const SessionOptions& o) {
   }
   auto incoming = MakeIncoming(q->root());
   if (!incoming) return Say(incoming.error().What()), 2;
-  auto argv = BrowserArgv(o, *display, incoming->first);
+  auto argv = BrowserArgv(o, *display, incoming->first, bus ? bus->socket() : "");
   if (!argv) return Say(argv.error().What()), 2;
   const std::string log = q->root() + "/browser.log";
   UniqueFd log_fd(::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));

@@ -46,6 +46,7 @@ struct SessionOptions {
   std::string chromium = "/usr/bin/chromium";
   std::vector<std::string> browser_flags;  // extra Chromium flags (expert; --no-sandbox is reported)
   bool headless = false;
+  bool dbus = false;               // the session bus through the filtering proxy (dbus_proxy.h), a weakening
   bool check = false;              // after the first load: the sandbox facts, then close
   bool until_settled = false;      // close once the page and its downloads have settled
   bool json = false;               // --check: JSON on stdout

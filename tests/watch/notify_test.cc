@@ -319,7 +319,8 @@ TEST_F(Notify, TheOwnerIsToldOfARefusedRunAndOfAMaliciousFile) {
 
 // `airlock browser` tells each download's verdict on the same kind of bus (src/browser/download_notice.h):
 // a page that downloads a clean PDF (released) and a reverse-shell script (held as malicious), the
-// browser run as the bus's user. The control: --notify off tells nobody.
+// browser run as the bus's user (with --dbus: Chromium itself reaches the bus through the filtering
+// proxy, and the browser's own notices still arrive once each). The control: --notify off tells nobody.
 TEST_F(Notify, TheBrowserTellsEachDownloadsVerdict) {
   if (::access("/usr/bin/chromium", X_OK) != 0) GTEST_SKIP() << "SKIPPED: Debian package chromium is not installed";
   const std::string site = dir_ + "/site", home = dir_ + "/home";
@@ -339,8 +340,9 @@ TEST_F(Notify, TheBrowserTellsEachDownloadsVerdict) {
     fs::create_directories(h);
     EXPECT_EQ(::chown(h.c_str(), kUser, kUser), 0);
     return airlock::test::Run({kSetpriv, "--reuid=" + as_user, "--regid=" + as_user, "--clear-groups", "--", "/usr/bin/env", "-i",
-                               "HOME=" + h, "PATH=/usr/bin:/bin", std::string("AIRLOCK_BIN=") + AIRLOCK_TEST_BIN, AIRLOCK_TEST_BIN,
-                               "browser", "--headless", "--until-settled", "--net", "host", "--timeout", "120", "--notify", notify,
+                               "HOME=" + h, "PATH=/usr/bin:/bin", std::string("AIRLOCK_BIN=") + AIRLOCK_TEST_BIN,
+                               "DBUS_SESSION_BUS_ADDRESS=unix:path=" + bus_dir_ + "/" + as_user + "/bus", AIRLOCK_TEST_BIN,
+                               "browser", "--headless", "--until-settled", "--net", "host", "--timeout", "120", "--notify", notify, "--dbus",
                                "--notify-bus-dir", bus_dir_, "--quarantine", h + "/q", "--downloads", h + "/Downloads",
                                "http://127.0.0.1:" + std::to_string(port) + "/page.html"}, "", 200);
   };
@@ -350,6 +352,7 @@ TEST_F(Notify, TheBrowserTellsEachDownloadsVerdict) {
   airlock::test::RunResult r = browse("on", "-on");
   StopProcess(http);
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("WEAKENED: --dbus"), std::string::npos) << "the browser ran with the filtering D-Bus proxy: " << r.err;
   auto clean = WaitNotification("report.pdf", "x-airlock.download", 30);
   ASSERT_TRUE(clean) << Dump() << r.err;
   EXPECT_EQ((*clean)["sender_uid"], kUser);
@@ -362,6 +365,47 @@ TEST_F(Notify, TheBrowserTellsEachDownloadsVerdict) {
   EXPECT_NE((*bad)["summary"].get<std::string>().find("is malicious"), std::string::npos) << bad->dump();
   EXPECT_NE((*bad)["body"].get<std::string>().find("airlock downloads delete "), std::string::npos) << bad->dump();
   EXPECT_EQ(Received().size(), size_t{2}) << Dump();
+}
+
+// `airlock app --dbus` (src/browser/dbus_proxy.h): the sandbox reaches the session bus only through
+// xdg-dbus-proxy's filter. A notification from inside arrives (sent by the proxy as the user); owning a
+// name is refused through the proxy while the same call made directly succeeds (the control); without
+// --dbus there is no bus at all.
+TEST_F(Notify, AppBusIsFiltered) {
+  for (const char* tool : {"/usr/bin/xdg-dbus-proxy", "/usr/bin/notify-send", "/usr/bin/gdbus"}) {
+    if (::access(tool, X_OK) != 0) GTEST_SKIP() << "SKIPPED: " << tool << " missing (Debian packages xdg-dbus-proxy, libnotify-bin, libglib2.0-bin)";
+  }
+  const std::string h = dir_ + "/app-home", as_user = std::to_string(kUser), bus = "unix:path=" + bus_dir_ + "/" + as_user + "/bus";
+  fs::create_directories(h);
+  ASSERT_EQ(::chown(h.c_str(), kUser, kUser), 0);
+  auto as_65534 = [&](std::vector<std::string> cmd) {
+    std::vector<std::string> argv = {kSetpriv, "--reuid=" + as_user, "--regid=" + as_user, "--clear-groups", "--", "/usr/bin/env", "-i",
+                                     "HOME=" + h, "PATH=/usr/bin:/bin", "DBUS_SESSION_BUS_ADDRESS=" + bus,
+                                     std::string("AIRLOCK_BIN=") + AIRLOCK_TEST_BIN};
+    argv.insert(argv.end(), cmd.begin(), cmd.end());
+    return airlock::test::Run(argv, "", 120);
+  };
+  const std::vector<std::string> app = {AIRLOCK_TEST_BIN, "app", "--headless"};
+  auto with = [&](std::vector<std::string> a, std::vector<std::string> b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  };
+  airlock::test::RunResult none = as_65534(with(app, {"--", "notify-send", "no-bus-here", "body"}));
+  EXPECT_NE(none.exit_code, 0) << "without --dbus the sandbox reached a bus: " << none.err;
+  airlock::test::RunResult sent = as_65534(with(app, {"--dbus", "--", "notify-send", "from-the-sandbox", "hello"}));
+  EXPECT_EQ(sent.exit_code, 0) << sent.err;
+  EXPECT_NE(sent.err.find("WEAKENED: --dbus"), std::string::npos) << sent.err;
+  auto n = WaitNotification("from-the-sandbox", "", 20);
+  ASSERT_TRUE(n) << Dump() << sent.err;
+  EXPECT_EQ((*n)["sender_uid"], kUser);
+  const std::vector<std::string> own = {"gdbus", "call", "--session", "--dest", "org.freedesktop.DBus", "--object-path", "/org/freedesktop/DBus",
+                                        "--method", "org.freedesktop.DBus.RequestName", "org.airlock.Impostor", "0"};
+  airlock::test::RunResult proxied = as_65534(with(app, with({"--dbus", "--"}, own)));
+  EXPECT_NE(proxied.exit_code, 0) << "the proxy let the sandbox own a name: " << proxied.out;
+  airlock::test::RunResult direct = as_65534(own);
+  EXPECT_EQ(direct.exit_code, 0) << direct.err;
+  EXPECT_NE(direct.out.find("(uint32 1,)"), std::string::npos) << "the control could not own the name either: " << direct.out;
+  EXPECT_EQ(Received().size(), size_t{1}) << Dump();
 }
 
 // The control: with --notify off the same events tell nobody.
