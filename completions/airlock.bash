@@ -79,7 +79,7 @@ _airlock() {
         --notify) COMPREPLY=($(compgen -W "on off" -- "$cur")); return ;;
         --notify-bus-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "--box --disposable --net --check --json --headless --until-settled --screenshot --report --timeout --browser-flag --chromium --quarantine --downloads --max-download --notify --notify-bus-dir --dbus --help" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--box --disposable --net --check --json --headless --until-settled --screenshot --report --timeout --browser-flag --chromium --quarantine --downloads --max-download --notify --notify-bus-dir --dbus --audio --help" -- "$cur")) ;;
     downloads)
       case "$prev" in
         --quarantine|--downloads) COMPREPLY=($(compgen -d -- "$cur")); return ;;
@@ -91,7 +91,7 @@ _airlock() {
         --file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --box) return ;;
       esac
-      COMPREPLY=($(compgen -W "--box --disposable --net --file --dbus --headless --help" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--box --disposable --net --file --dbus --audio --headless --help" -- "$cur")) ;;
     desktop)
       case "$prev" in
         --dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;

@@ -120,7 +120,8 @@ std::string OpenedPath(const std::string& file) {
   return std::string(kOpenedDir) + "/" + name.substr(0, 120);
 }
 
-Result<std::vector<std::string>> AppArgv(const AppOptions& o, const DisplayChoice& display, const std::string& bus_socket) {
+Result<std::vector<std::string>> AppArgv(const AppOptions& o, const DisplayChoice& display, const std::string& bus_socket,
+                                         const DisplayChoice& audio) {
   if (o.command.empty()) return MakeError("no program given: airlock app [options] -- PROGRAM [ARGS...]");
   const std::string airlock = FindHelper("airlock");
   if (airlock.empty()) return MakeError("the airlock front end was not found (AIRLOCK_BIN?)");
@@ -128,6 +129,8 @@ Result<std::vector<std::string>> AppArgv(const AppOptions& o, const DisplayChoic
   r.Profile("gui").KillOnInterrupt().Net(o.net);
   for (const auto& [host, inside] : display.ro_binds) r.RoBind(host, inside);
   for (const auto& e : display.env) r.SetEnv(e);
+  for (const auto& [host, inside] : audio.ro_binds) r.RoBind(host, inside);
+  for (const auto& e : audio.env) r.SetEnv(e);
   if (!o.file.empty()) r.RoBind(o.file, OpenedPath(o.file));
   r.SetEnv(std::string("HOME=") + kInsideHome);
   if (bus_socket.empty()) {
@@ -184,6 +187,13 @@ int RunApp(const AppOptions& o) {
   if (!o.box.empty()) {
     if (auto made = EnsureHomeBox(o.box, "gui", o.homes, kInsideHome, "the program's home"); !made) return Say(made.error().What()), 2;
   }
+  DisplayChoice audio;
+  if (o.audio) {
+    auto chosen = ChooseAudio(env);
+    if (!chosen) return Say(chosen.error().What()), 2;
+    audio = std::move(*chosen);
+    Say("WEAKENED: " + audio.weakening);
+  }
   std::unique_ptr<DbusProxy> bus;
   if (o.dbus) {
     auto started = DbusProxy::Start(env);
@@ -192,7 +202,7 @@ int RunApp(const AppOptions& o) {
     Say("WEAKENED: --dbus: the program reaches your session bus through a filtering proxy (xdg-dbus-proxy): desktop "
         "notifications and the desktop portal only");
   }
-  auto argv = AppArgv(o, *display, bus ? bus->socket() : "");
+  auto argv = AppArgv(o, *display, bus ? bus->socket() : "", audio);
   if (!argv) return Say(argv.error().What()), 2;
   return RunAndWait(*argv);
 }

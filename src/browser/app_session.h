@@ -10,6 +10,7 @@
 //    (a weakening, said on stderr as `WEAKENED: ...`), else an error; `headless` binds none. No audio,
 //    GPU or D-Bus socket is bound in (DBUS_SESSION_BUS_ADDRESS=disabled:).
 //  - Network: none unless asked (`net`: none|user|sinkhole|host; host is a weakening, said).
+//  - `audio`: the sound server's socket (browser_session.h ChooseAudio), said as a weakening.
 //  - `dbus`: the session bus through the filtering proxy of dbus_proxy.h (notifications and the
 //    desktop portal only), said as a weakening; otherwise no bus at all.
 //  - `file`: bound read-only at /opened/<its name made safe>; each `%f` word of the command is that path.
@@ -34,6 +35,7 @@ struct AppOptions {
   std::string net = "none";          // none|user|sinkhole|host
   bool headless = false;             // no display (scripts, tests)
   bool dbus = false;                 // the session bus through the filtering proxy
+  bool audio = false;                // the sound server's socket (ChooseAudio), a weakening
   std::string file;                  // host path bound read-only at /opened/NAME ("" = none)
   std::vector<std::string> command;  // the program and its arguments (inside the sandbox)
   std::string homes;                 // boxes' homes ($XDG_DATA_HOME/airlock/app-homes)
@@ -45,7 +47,7 @@ std::string OpenedPath(const std::string& file);
 // The `airlock run` (or `airlock box run NAME`) argv for the program.
 // `bus_socket`: the D-Bus proxy's socket ("" = no bus).
 [[nodiscard]] Result<std::vector<std::string>> AppArgv(const AppOptions& o, const DisplayChoice& display,
-                                                       const std::string& bus_socket = "");
+                                                       const std::string& bus_socket = "", const DisplayChoice& audio = {});
 
 // Runs the program (see the contract); returns the exit code to use.
 int RunApp(const AppOptions& o);

@@ -39,6 +39,7 @@ constexpr const char* kBrowserUsage =
     "  --json              --check: the facts as JSON\n"
     "  --headless          no display (for --check and scripts)\n"
     "  --dbus              your session bus through a filtering proxy: notifications and the desktop portal only\n"
+    "  --audio             your sound server's socket (PulseAudio or PipeWire; it can record too): a weakening\n"
     "  --until-settled     close once the page has loaded and its downloads are judged (scripts, tests)\n"
     "  --screenshot FILE   a PNG of the page before closing (with --until-settled or --check)\n"
     "  --report FILE       a JSON summary at the end (page, downloads and verdicts, sandbox facts)\n"
@@ -61,7 +62,7 @@ constexpr const char* kDownloadsUsage =
     "  --downloads DIR     where released files go (default XDG_DOWNLOAD_DIR or ~/Downloads)\n";
 
 constexpr const char* kAppUsage =
-    "Usage: airlock app [--box NAME | --disposable] [--net MODE] [--file PATH] [--dbus] [--headless] -- PROGRAM [ARGS...]\n"
+    "Usage: airlock app [--box NAME | --disposable] [--net MODE] [--file PATH] [--dbus] [--audio] [--headless] -- PROGRAM [ARGS...]\n"
     "  A desktop program inside an airlock sandbox (the gui profile): your display, a private home,\n"
     "  no network, no audio, no D-Bus, nothing else of your home.\n"
     "  --disposable        a fresh home, thrown away at exit (the default)\n"
@@ -69,7 +70,8 @@ constexpr const char* kAppUsage =
     "  --net MODE          none (default), user, sinkhole or host (a weakening)\n"
     "  --file PATH         bind PATH read-only at /opened/NAME; a %f argument becomes that path\n"
     "  --headless          bind no display (scripts)\n"
-    "  --dbus              your session bus through a filtering proxy: notifications and the desktop portal only\n";
+    "  --dbus              your session bus through a filtering proxy: notifications and the desktop portal only\n"
+    "  --audio             your sound server's socket (PulseAudio or PipeWire; it can record too): a weakening\n";
 
 constexpr const char* kDesktopUsage =
     "Usage: airlock desktop install|uninstall [--dir DIR]\n"
@@ -101,6 +103,7 @@ int BrowserMain(int argc, char** argv) {
     else if (a == "--json") o.json = true;
     else if (a == "--headless") o.headless = true;
     else if (a == "--dbus") o.dbus = true;
+    else if (a == "--audio") o.audio = true;
     else if (a == "--until-settled") o.until_settled = true;
     else if (a == "--box" || a == "--net" || a == "--screenshot" || a == "--report" || a == "--chromium" || a == "--quarantine" ||
              a == "--downloads" || a == "--timeout" || a == "--browser-flag" || a == "--notify" || a == "--notify-bus-dir" || a == "--max-download") {
@@ -227,6 +230,7 @@ int AppMain(int argc, char** argv) {
     if (a == "--disposable") disposable = true;
     else if (a == "--headless") o.headless = true;
     else if (a == "--dbus") o.dbus = true;
+    else if (a == "--audio") o.audio = true;
     else if ((a == "--box" || a == "--net" || a == "--file") && i + 1 < argc && argv[i + 1][0] != '\0') {
       (a == "--box" ? o.box : a == "--net" ? o.net : o.file) = argv[++i];
     } else if (!a.starts_with("-")) {

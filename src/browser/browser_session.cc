@@ -291,11 +291,36 @@ Result<DisplayChoice> ChooseDisplay(const std::vector<std::string>& env, bool he
   return d;
 }
 
+Result<DisplayChoice> ChooseAudio(const std::vector<std::string>& env) {
+  const std::string server = EnvOf(env, "PULSE_SERVER"), runtime = EnvOf(env, "XDG_RUNTIME_DIR"), home = EnvOf(env, "HOME");
+  std::string socket = server.starts_with("unix:") ? server.substr(5) : runtime.empty() ? "" : runtime + "/pulse/native";
+  if (socket.empty() || !IsSocket(socket)) {
+    return MakeError("--audio: no sound server socket ($PULSE_SERVER unix:PATH, or $XDG_RUNTIME_DIR/pulse/native of PulseAudio or "
+                     "PipeWire's pipewire-pulse); start it, or leave --audio out");
+  }
+  DisplayChoice a;
+  a.platform = "pulse";
+  a.ro_binds.push_back({socket, std::string(kInsideRuntime) + "/pulse/native"});
+  a.env = {std::string("PULSE_SERVER=unix:") + kInsideRuntime + "/pulse/native"};
+  const std::string cookie = home.empty() ? "" : home + "/.config/pulse/cookie";
+  if (!cookie.empty() && std::filesystem::is_regular_file(cookie)) {
+    a.ro_binds.push_back({cookie, std::string(kInsideRuntime) + "/pulse/cookie"});
+    a.env.push_back(std::string("PULSE_COOKIE=") + kInsideRuntime + "/pulse/cookie");
+  }
+  if (!runtime.empty() && IsSocket(runtime + "/pipewire-0")) {
+    a.ro_binds.push_back({runtime + "/pipewire-0", std::string(kInsideRuntime) + "/pipewire-0"});
+    a.env.push_back(std::string("PIPEWIRE_REMOTE=") + kInsideRuntime + "/pipewire-0");
+  }
+  a.weakening = "--audio: the program reaches your sound server (" + Utf8Text(socket) +
+                "): it can record as well as play, and PulseAudio lets a client load server modules";
+  return a;
+}
+
 namespace {
 
 // The `airlock run` (or `airlock box run NAME`) invocation of the browser.
-Result<std::vector<std::string>> BrowserArgv(const SessionOptions& o, const DisplayChoice& display, const std::string& incoming,
-                                             const std::string& bus_socket) {
+Result<std::vector<std::string>> BrowserArgv(const SessionOptions& o, const DisplayChoice& display, const DisplayChoice& audio,
+                                             const std::string& incoming, const std::string& bus_socket) {
   const std::string airlock = FindHelper("airlock");
   if (airlock.empty()) return MakeError("the airlock front end was not found (AIRLOCK_BIN?)");
   runapi::RunRequest r(airlock);
@@ -304,6 +329,8 @@ Result<std::vector<std::string>> BrowserArgv(const SessionOptions& o, const Disp
   r.Bind(incoming, kInsideDownloads);
   for (const auto& [host, inside] : display.ro_binds) r.RoBind(host, inside);
   for (const auto& e : display.env) r.SetEnv(e);
+  for (const auto& [host, inside] : audio.ro_binds) r.RoBind(host, inside);
+  for (const auto& e : audio.env) r.SetEnv(e);
   r.SetEnv(std::string("HOME=") + kInsideHome);
   if (bus_socket.empty()) {
     r.SetEnv("DBUS_SESSION_BUS_ADDRESS=disabled:");  // D-Bus is off: no bus socket, no connection attempts
@@ -313,7 +340,8 @@ Result<std::vector<std::string>> BrowserArgv(const SessionOptions& o, const Disp
   }
   std::vector<std::string> cmd = {o.chromium, "--remote-debugging-pipe", std::string("--user-data-dir=") + kInsideHome + "/.config/chromium",
                                   "--no-first-run", "--no-default-browser-check", "--password-store=basic", "--disable-breakpad",
-                                  "--disable-gpu", "--mute-audio"};
+                                  "--disable-gpu"};
+  if (!o.audio) cmd.push_back("--mute-audio");
   if (display.platform == "headless") cmd.push_back("--headless");
   if (display.platform == "wayland") cmd.push_back("--ozone-platform=wayland");
   if (display.platform == "x11") cmd.push_back("--ozone-platform=x11");
@@ -612,6 +640,13 @@ int RunBrowserSession(const SessionOptions& o) {
   for (const auto& f : o.browser_flags) {
     if (f == "--no-sandbox" || f.starts_with("--disable-seccomp")) weakenings.push_back("the browser's own sandbox is switched off (" + f + ")");
   }
+  DisplayChoice audio;
+  if (o.audio) {
+    auto chosen = ChooseAudio(env);
+    if (!chosen) return Say(chosen.error().What()), 2;
+    audio = std::move(*chosen);
+    weakenings.push_back(audio.weakening);
+  }
   std::unique_ptr<DbusProxy> bus;
   if (o.dbus) {
     auto started = DbusProxy::Start(env);
@@ -629,7 +664,7 @@ int RunBrowserSession(const SessionOptions& o) {
   }
   auto incoming = MakeIncoming(q->root());
   if (!incoming) return Say(incoming.error().What()), 2;
-  auto argv = BrowserArgv(o, *display, incoming->first, bus ? bus->socket() : "");
+  auto argv = BrowserArgv(o, *display, audio, incoming->first, bus ? bus->socket() : "");
   if (!argv) return Say(argv.error().What()), 2;
   const std::string log = q->root() + "/browser.log";
   UniqueFd log_fd(::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));

@@ -39,6 +39,14 @@ struct DisplayChoice {
 // From the environment given (names as in environ). `headless` never fails.
 [[nodiscard]] Result<DisplayChoice> ChooseDisplay(const std::vector<std::string>& environ, bool headless);
 
+// `--audio` (browser and app): the sound server's PulseAudio-protocol socket (PulseAudio, or PipeWire's
+// pipewire-pulse): $PULSE_SERVER when it is `unix:PATH`, else $XDG_RUNTIME_DIR/pulse/native; bound at
+// /run/user/1000/pulse/native with PULSE_SERVER naming it, and the client cookie
+// ($HOME/.config/pulse/cookie) read-only when there is one; PipeWire's own socket (pipewire-0) too
+// when it exists. Always a weakening (the program can record as well as play, and PulseAudio lets a
+// client load server modules); an error when there is no such socket. Uses DisplayChoice's fields.
+[[nodiscard]] Result<DisplayChoice> ChooseAudio(const std::vector<std::string>& environ);
+
 struct SessionOptions {
   std::string box;                 // "" = disposable
   std::string url;                 // "" = about:blank
@@ -46,6 +54,7 @@ struct SessionOptions {
   std::string chromium = "/usr/bin/chromium";
   std::vector<std::string> browser_flags;  // extra Chromium flags (expert; --no-sandbox is reported)
   bool headless = false;
+  bool audio = false;              // the sound server's socket (ChooseAudio), a weakening
   bool dbus = false;               // the session bus through the filtering proxy (dbus_proxy.h), a weakening
   bool check = false;              // after the first load: the sandbox facts, then close
   bool until_settled = false;      // close once the page and its downloads have settled

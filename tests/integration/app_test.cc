@@ -3,6 +3,8 @@
 // the usual application chosen by GIO from the test's own XDG directories, boxes in the test's own
 // box store.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -131,6 +133,41 @@ TEST_F(App, OpenShowsADocumentInItsUsualApplication) {
   RunResult unknown = Airlock(x.display(), {"open", home_ + "/data.bin"});
   EXPECT_EQ(unknown.exit_code, 2) << unknown.err;
   EXPECT_NE(unknown.err.find("no application is registered for"), std::string::npos) << unknown.err;
+}
+
+// --audio binds the sound server's socket: `pactl info` inside reaches a real PulseAudio the test starts
+// (as uid 65534, anonymous clients allowed, a null sink); the control, the same call without --audio,
+// reaches nothing. The weakening is said.
+TEST_F(App, AudioIsTheSoundServersSocketOnlyWhenAsked) {
+  for (const char* tool : {"/usr/bin/pulseaudio", "/usr/bin/pactl"}) {
+    if (access(tool, X_OK) != 0) GTEST_SKIP() << "SKIPPED: " << tool << " is missing (Debian packages pulseaudio, pulseaudio-utils)";
+  }
+  const std::string run = home_ + "/pa-run", socket = run + "/native";
+  std::filesystem::create_directories(run);
+  std::vector<std::string> argv = {"/usr/bin/env", "-i", "HOME=" + home_, "XDG_RUNTIME_DIR=" + run, "PATH=/usr/bin:/bin",
+                                   "/usr/bin/pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n",
+                                   "--load=module-native-protocol-unix socket=" + socket + " auth-anonymous=1", "--load=module-null-sink"};
+  if (IsRoot()) {  // PulseAudio refuses to run as root outside its system mode
+    ASSERT_EQ(::chown(home_.c_str(), 65534, 65534), 0);
+    ASSERT_EQ(::chown(run.c_str(), 65534, 65534), 0);
+    argv.insert(argv.begin(), {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"});
+  }
+  pid_t pa = SpawnLogged(argv, home_ + "/pa.log");
+  for (int i = 0; i < 100 && access(socket.c_str(), F_OK) != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const std::string server = "PULSE_SERVER=unix:" + socket;
+  RunResult bound = airlock::test::Run({"/usr/bin/env", server, AirlockBin(), "app", "--headless", "--audio", "--", "pactl", "info"}, "", 60);
+  // The control: no --audio, and the program names the host's socket itself.
+  RunResult without = airlock::test::Run({"/usr/bin/env", server, AirlockBin(), "app", "--headless", "--", "/usr/bin/env", server, "pactl", "info"},
+                                         "", 60);
+  ::kill(pa, SIGTERM);
+  ::waitpid(pa, nullptr, 0);
+  EXPECT_EQ(bound.exit_code, 0) << bound.out << bound.err << ReadFileOrEmpty(home_ + "/pa.log");
+  EXPECT_NE(bound.out.find("Server Name: pulseaudio"), std::string::npos) << bound.out << bound.err;
+  EXPECT_NE(bound.err.find("WEAKENED: --audio"), std::string::npos) << bound.err;
+  EXPECT_NE(without.exit_code, 0) << "without --audio the sandbox reached the sound server: " << without.out;
+  RunResult none = airlock::test::Run({"/usr/bin/env", "-u", "PULSE_SERVER", "XDG_RUNTIME_DIR=" + home_ + "/nowhere", AirlockBin(), "app", "--headless", "--audio", "--", "true"});
+  EXPECT_EQ(none.exit_code, 2) << none.err;
+  EXPECT_NE(none.err.find("--audio: no sound server socket"), std::string::npos) << none.err;
 }
 
 // `airlock desktop install` writes the two launchers with this airlock's absolute path; Debian's
