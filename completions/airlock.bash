@@ -77,9 +77,9 @@ _airlock() {
         --quarantine|--downloads) COMPREPLY=($(compgen -d -- "$cur")); return ;;
         --box|--timeout|--browser-flag|--max-download) return ;;
         --notify) COMPREPLY=($(compgen -W "on off" -- "$cur")); return ;;
-        --notify-bus-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        --notify-bus-dir|--uploads) COMPREPLY=($(compgen -d -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "--box --disposable --net --check --json --headless --until-settled --screenshot --report --timeout --browser-flag --chromium --quarantine --downloads --max-download --notify --notify-bus-dir --dbus --audio --help" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--box --disposable --net --check --json --headless --until-settled --screenshot --report --timeout --browser-flag --chromium --quarantine --downloads --max-download --notify --notify-bus-dir --dbus --audio --uploads --box-per-site --help" -- "$cur")) ;;
     downloads)
       case "$prev" in
         --quarantine|--downloads) COMPREPLY=($(compgen -d -- "$cur")); return ;;

@@ -33,6 +33,7 @@ constexpr const char* kBrowserUsage =
     "  Chromium inside an airlock sandbox, its own sandbox still on; every download held and judged.\n"
     "  --disposable        a fresh profile, thrown away at exit (the default)\n"
     "  --box NAME          keep the profile and cookies in the box NAME (created on first use, empty home)\n"
+    "  --box-per-site      the box that owns the URL's site (site-HOST): one box per site, as Application Guard\n"
     "  --net MODE          user (default: user-mode networking), none, sinkhole or host (a weakening)\n"
     "  --check             open a page, report from /proc that renderers run in the browser's own sandbox\n"
     "                      (Seccomp 2, own user and pid namespaces), close; exit 0 on, 1 off, 2 error\n"
@@ -40,6 +41,7 @@ constexpr const char* kBrowserUsage =
     "  --headless          no display (for --check and scripts)\n"
     "  --dbus              your session bus through a filtering proxy: notifications and the desktop portal only\n"
     "  --audio             your sound server's socket (PulseAudio or PipeWire; it can record too): a weakening\n"
+    "  --uploads DIR       the one folder pages can upload from: DIR read-only at ~/Uploads inside\n"
     "  --until-settled     close once the page has loaded and its downloads are judged (scripts, tests)\n"
     "  --screenshot FILE   a PNG of the page before closing (with --until-settled or --check)\n"
     "  --report FILE       a JSON summary at the end (page, downloads and verdicts, sandbox facts)\n"
@@ -87,7 +89,7 @@ int BrowserMain(int argc, char** argv) {
   SessionOptions o;
   o.quarantine = DefaultQuarantineDir();
   o.downloads_dir = UserDownloadsDir();
-  bool disposable = false, notify = true;
+  bool disposable = false, notify = true, per_site = false;
   std::string notify_dir = "/run/user";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -99,6 +101,7 @@ int BrowserMain(int argc, char** argv) {
     std::string v;
     if (a == "-h" || a == "--help") return std::fputs(kBrowserUsage, stdout), 0;
     if (a == "--disposable") disposable = true;
+    else if (a == "--box-per-site") per_site = true;
     else if (a == "--check") o.check = true;
     else if (a == "--json") o.json = true;
     else if (a == "--headless") o.headless = true;
@@ -106,7 +109,7 @@ int BrowserMain(int argc, char** argv) {
     else if (a == "--audio") o.audio = true;
     else if (a == "--until-settled") o.until_settled = true;
     else if (a == "--box" || a == "--net" || a == "--screenshot" || a == "--report" || a == "--chromium" || a == "--quarantine" ||
-             a == "--downloads" || a == "--timeout" || a == "--browser-flag" || a == "--notify" || a == "--notify-bus-dir" || a == "--max-download") {
+             a == "--downloads" || a == "--timeout" || a == "--browser-flag" || a == "--notify" || a == "--notify-bus-dir" || a == "--max-download" || a == "--uploads") {
       if (!value(v) || v.empty()) return Usage(kBrowserUsage, a + " needs a value");
       if (a == "--box") o.box = v;
       if (a == "--net") o.net = v;
@@ -117,6 +120,11 @@ int BrowserMain(int argc, char** argv) {
       if (a == "--downloads") o.downloads_dir = v;
       if (a == "--browser-flag") o.browser_flags.push_back(v);
       if (a == "--notify-bus-dir") notify_dir = v;
+      if (a == "--uploads") {
+        std::error_code ec;
+        o.uploads = std::filesystem::absolute(v, ec).string();
+        if (ec || !std::filesystem::is_directory(o.uploads, ec)) return Usage(kBrowserUsage, "--uploads: " + Utf8Text(v) + " is not a directory");
+      }
       if (a == "--max-download") {
         auto size = ParseSize(v);
         if (!size || *size == 0) return Usage(kBrowserUsage, "--max-download: '" + Utf8Text(v) + "' is not a size (e.g. 500m, 4g)");
@@ -137,6 +145,11 @@ int BrowserMain(int argc, char** argv) {
     }
   }
   if (disposable && !o.box.empty()) return Usage(kBrowserUsage, "--box and --disposable exclude each other");
+  if (per_site) {
+    if (disposable || !o.box.empty()) return Usage(kBrowserUsage, "--box-per-site excludes --box and --disposable");
+    o.box = SiteBoxName(o.url);
+    if (o.box.empty()) return Usage(kBrowserUsage, "--box-per-site needs an http(s) URL with a host name ('" + Utf8Text(o.url) + "')");
+  }
   if (!o.net.empty() && o.net != "user" && o.net != "none" && o.net != "sinkhole" && o.net != "host") {
     return Usage(kBrowserUsage, "--net: unknown mode '" + Utf8Text(o.net) + "'");
   }

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -291,6 +292,24 @@ Result<DisplayChoice> ChooseDisplay(const std::vector<std::string>& env, bool he
   return d;
 }
 
+std::string SiteBoxName(const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return "";
+  const std::string proto = url.substr(0, scheme);
+  if (proto != "http" && proto != "https") return "";
+  std::string host = url.substr(scheme + 3, url.find_first_of("/?#", scheme + 3) - (scheme + 3));
+  if (const size_t at = host.rfind('@'); at != std::string::npos) host = host.substr(at + 1);  // user:pass@
+  if (!host.empty() && host[0] == '[') return "";  // IPv6 literal: no box name for it
+  host = host.substr(0, host.find(':'));
+  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (host.starts_with("www.")) host = host.substr(4);
+  if (host.empty() || host.size() > 200 || host.front() == '.' || host.front() == '-' ||
+      host.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-") != std::string::npos) {
+    return "";
+  }
+  return "site-" + host;
+}
+
 Result<DisplayChoice> ChooseAudio(const std::vector<std::string>& env) {
   const std::string server = EnvOf(env, "PULSE_SERVER"), runtime = EnvOf(env, "XDG_RUNTIME_DIR"), home = EnvOf(env, "HOME");
   std::string socket = server.starts_with("unix:") ? server.substr(5) : runtime.empty() ? "" : runtime + "/pulse/native";
@@ -331,6 +350,7 @@ Result<std::vector<std::string>> BrowserArgv(const SessionOptions& o, const Disp
   for (const auto& e : display.env) r.SetEnv(e);
   for (const auto& [host, inside] : audio.ro_binds) r.RoBind(host, inside);
   for (const auto& e : audio.env) r.SetEnv(e);
+  if (!o.uploads.empty()) r.RoBind(o.uploads, std::string(kInsideHome) + "/Uploads");
   r.SetEnv(std::string("HOME=") + kInsideHome);
   if (bus_socket.empty()) {
     r.SetEnv("DBUS_SESSION_BUS_ADDRESS=disabled:");  // D-Bus is off: no bus socket, no connection attempts

@@ -54,6 +54,7 @@ struct SessionOptions {
   std::string chromium = "/usr/bin/chromium";
   std::vector<std::string> browser_flags;  // extra Chromium flags (expert; --no-sandbox is reported)
   bool headless = false;
+  std::string uploads;             // a folder bound read-only at /home/sandbox/Uploads ("" = none)
   bool audio = false;              // the sound server's socket (ChooseAudio), a weakening
   bool dbus = false;               // the session bus through the filtering proxy (dbus_proxy.h), a weakening
   bool check = false;              // after the first load: the sandbox facts, then close
@@ -69,6 +70,11 @@ struct SessionOptions {
   int timeout_s = 0;               // 0: none (interactive); until_settled/check default to 90
   int interrupt_fd = -1;
 };
+
+// `--box-per-site`: the box that owns URL's site: "site-" + its host, lower case, without a leading
+// "www." (so www.example.org and example.org share one); "" for a URL without a host (file:, data:,
+// about:) or with one that is not a plain host name or address.
+std::string SiteBoxName(const std::string& url);
 
 // Runs the session to its end. Exit code: 0 ok, 1 --check found the browser's sandbox off, 2 error.
 int RunBrowserSession(const SessionOptions& options);

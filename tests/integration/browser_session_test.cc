@@ -322,6 +322,52 @@ TEST_F(BrowserSession, ADownloadPastTheSizeCapIsCancelledAndNothingKept) {
   EXPECT_NE(control.err.find("finished (25165824 bytes)"), std::string::npos) << control.err;
 }
 
+// --uploads DIR is the one folder of the host a page can take files from: a file in it is readable
+// in the browser at ~/Uploads, read-only; without the flag (the control) the same path is not there.
+TEST_F(BrowserSession, UploadsComeFromTheChosenFolderOnly) {
+  Xvfb x;
+  ASSERT_FALSE(x.display().empty());
+  const std::string uploads = home_ + "/to-upload";
+  std::filesystem::create_directories(uploads);
+  WriteFile(uploads + "/cv.txt", "airlock-upload-7c2d", 0644);
+  const std::string report = home_ + "/report.json";
+  RunResult r = Browser(x.display(), {"--until-settled", "--uploads", uploads, "--report", report, "file:///home/sandbox/Uploads/cv.txt"});
+  json rep = json::parse(ReadFileOrEmpty(report), nullptr, false);
+  ASSERT_TRUE(rep.is_object()) << r.err;
+  EXPECT_NE(rep["text"].get<std::string>().find("airlock-upload-7c2d"), std::string::npos) << rep.dump() << r.err;
+  RunResult control = Browser(x.display(), {"--until-settled", "--report", report, "file:///home/sandbox/Uploads/cv.txt"});
+  json crep = json::parse(ReadFileOrEmpty(report), nullptr, false);
+  ASSERT_TRUE(crep.is_object()) << control.err;
+  EXPECT_EQ(crep["text"].get<std::string>().find("airlock-upload-7c2d"), std::string::npos) << crep.dump();
+  RunResult bad = Browser(x.display(), {"--uploads", home_ + "/missing", "about:blank"});
+  EXPECT_EQ(bad.exit_code, 121) << bad.err;
+}
+
+// --box-per-site: a URL opens in the box that owns its site. Two sites (127.0.0.1 and localhost, one
+// server) get two boxes; the first keeps its storage for its next session.
+TEST_F(BrowserSession, EachSiteGetsABoxOfItsOwn) {
+  Xvfb x;
+  ASSERT_FALSE(x.display().empty());
+  HttpServer http({{"/set.html", {"text/html", "<p>set</p><script>localStorage.setItem('airlock', 'site-kept')</script>"}},
+                   {"/get.html", {"text/html", "<p id=v>?</p><script>document.getElementById('v').textContent = "
+                                               "'value:' + localStorage.getItem('airlock')</script>"}}});
+  const std::string report = home_ + "/report.json";
+  auto text_of = [&](const std::string& url) {
+    RunResult r = Browser(x.display(), {"--box-per-site", "--until-settled", "--report", report, url});
+    json rep = json::parse(ReadFileOrEmpty(report), nullptr, false);
+    return rep.is_object() ? rep.value("text", "") : "(no report) " + r.err;
+  };
+  const std::string local = "http://localhost:" + http.Url("/").substr(http.Url("/").rfind(':') + 1);
+  EXPECT_NE(text_of(http.Url("/set.html")).find("set"), std::string::npos);
+  EXPECT_NE(text_of(http.Url("/get.html")).find("value:site-kept"), std::string::npos) << "the site's box kept its storage";
+  EXPECT_NE(text_of(local + "get.html").find("value:null"), std::string::npos) << "another site, another box";
+  RunResult list = airlock::test::Run({"/usr/bin/env", "AIRLOCK_BOX_STORE=" + home_ + "/boxes", AirlockBin(), "box", "list"});
+  EXPECT_NE(list.out.find("site-127.0.0.1"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("site-localhost"), std::string::npos) << list.out;
+  RunResult bad = Browser(x.display(), {"--box-per-site", "file:///etc/hostname"});
+  EXPECT_EQ(bad.exit_code, 121) << bad.err;
+}
+
 TEST_F(BrowserSession, MissingDisplayOrBrowserIsAClearError) {
   RunResult none = airlock::test::Run({"/usr/bin/env", "-u", "DISPLAY", "-u", "WAYLAND_DISPLAY", "HOME=" + home_, AirlockBin(), "browser",
                         "--quarantine", home_ + "/q", "about:blank"});

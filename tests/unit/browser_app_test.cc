@@ -67,5 +67,17 @@ TEST(AppArgv, TheProgramRunsInTheGuiProfileWithTheDisplayAndTheFileReadOnly) {
   EXPECT_FALSE(AppArgv(o, d));
 }
 
+TEST(SiteBox, OneBoxPerSite) {
+  EXPECT_EQ(SiteBoxName("https://www.Example.org/login?x=1"), "site-example.org");
+  EXPECT_EQ(SiteBoxName("https://example.org"), "site-example.org");
+  EXPECT_EQ(SiteBoxName("http://user:pw@bank.example:8443/"), "site-bank.example");
+  EXPECT_EQ(SiteBoxName("http://127.0.0.1:8080/x"), "site-127.0.0.1");
+  EXPECT_EQ(SiteBoxName("file:///etc/passwd"), "");
+  EXPECT_EQ(SiteBoxName("data:text/html,x"), "");
+  EXPECT_EQ(SiteBoxName("http://[::1]/"), "");
+  EXPECT_EQ(SiteBoxName("http://bad_host/"), "");
+  EXPECT_EQ(SiteBoxName("http:///nohost"), "");
+}
+
 }  // namespace
 }  // namespace airlock::browser
