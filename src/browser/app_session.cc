@@ -127,18 +127,8 @@ Result<std::vector<std::string>> AppArgv(const AppOptions& o, const DisplayChoic
   if (airlock.empty()) return MakeError("the airlock front end was not found (AIRLOCK_BIN?)");
   runapi::RunRequest r(airlock);
   r.Profile("gui").KillOnInterrupt().Net(o.net);
-  for (const auto& [host, inside] : display.ro_binds) r.RoBind(host, inside);
-  for (const auto& e : display.env) r.SetEnv(e);
-  for (const auto& [host, inside] : audio.ro_binds) r.RoBind(host, inside);
-  for (const auto& e : audio.env) r.SetEnv(e);
+  AddDesktopAccess(r, display, audio, bus_socket);
   if (!o.file.empty()) r.RoBind(o.file, OpenedPath(o.file));
-  r.SetEnv(std::string("HOME=") + kInsideHome);
-  if (bus_socket.empty()) {
-    r.SetEnv("DBUS_SESSION_BUS_ADDRESS=disabled:");  // D-Bus is off: no bus socket, no connection attempts
-  } else {
-    r.RoBind(bus_socket, kInsideBus);
-    r.SetEnv(std::string("DBUS_SESSION_BUS_ADDRESS=unix:path=") + kInsideBus);
-  }
   std::vector<std::string> command = o.command;
   const std::string opened = OpenedPath(o.file);
   for (auto& word : command) {

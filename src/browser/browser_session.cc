@@ -292,6 +292,20 @@ Result<DisplayChoice> ChooseDisplay(const std::vector<std::string>& env, bool he
   return d;
 }
 
+void AddDesktopAccess(runapi::RunRequest& r, const DisplayChoice& display, const DisplayChoice& audio, const std::string& bus_socket) {
+  for (const DisplayChoice* c : {&display, &audio}) {
+    for (const auto& [host, inside] : c->ro_binds) r.RoBind(host, inside);
+    for (const auto& e : c->env) r.SetEnv(e);
+  }
+  r.SetEnv(std::string("HOME=") + kInsideHome);
+  if (bus_socket.empty()) {
+    r.SetEnv("DBUS_SESSION_BUS_ADDRESS=disabled:");  // D-Bus is off: no bus socket, no connection attempts
+  } else {
+    r.RoBind(bus_socket, kInsideBus);
+    r.SetEnv(std::string("DBUS_SESSION_BUS_ADDRESS=unix:path=") + kInsideBus);
+  }
+}
+
 std::string SiteBoxName(const std::string& url) {
   const size_t scheme = url.find("://");
   if (scheme == std::string::npos) return "";
@@ -346,18 +360,8 @@ Result<std::vector<std::string>> BrowserArgv(const SessionOptions& o, const Disp
   r.Profile("browser").KillOnInterrupt().PassFd(3).PassFd(4).Rlimit("as=unlimited");  // V8 reserves far more than any RLIMIT_AS
   if (!o.net.empty()) r.Net(o.net);
   r.Bind(incoming, kInsideDownloads);
-  for (const auto& [host, inside] : display.ro_binds) r.RoBind(host, inside);
-  for (const auto& e : display.env) r.SetEnv(e);
-  for (const auto& [host, inside] : audio.ro_binds) r.RoBind(host, inside);
-  for (const auto& e : audio.env) r.SetEnv(e);
+  AddDesktopAccess(r, display, audio, bus_socket);
   if (!o.uploads.empty()) r.RoBind(o.uploads, std::string(kInsideHome) + "/Uploads");
-  r.SetEnv(std::string("HOME=") + kInsideHome);
-  if (bus_socket.empty()) {
-    r.SetEnv("DBUS_SESSION_BUS_ADDRESS=disabled:");  // D-Bus is off: no bus socket, no connection attempts
-  } else {
-    r.RoBind(bus_socket, kInsideBus);
-    r.SetEnv(std::string("DBUS_SESSION_BUS_ADDRESS=unix:path=") + kInsideBus);
-  }
   std::vector<std::string> cmd = {o.chromium, "--remote-debugging-pipe", std::string("--user-data-dir=") + kInsideHome + "/.config/chromium",
                                   "--no-first-run", "--no-default-browser-check", "--password-store=basic", "--disable-breakpad",
                                   "--disable-gpu"};

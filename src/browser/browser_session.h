@@ -27,6 +27,10 @@
 
 #include "core/error.h"
 
+namespace airlock::runapi {
+class RunRequest;
+}
+
 namespace airlock::browser {
 
 struct DisplayChoice {
@@ -70,6 +74,12 @@ struct SessionOptions {
   int timeout_s = 0;               // 0: none (interactive); until_settled/check default to 90
   int interrupt_fd = -1;
 };
+
+// What a desktop sandbox (browser or app) is given of the desktop, added to its `airlock run` request:
+// the display's and the sound server's binds and variables, HOME=/home/sandbox, and D-Bus: the proxy's
+// socket at dbus_proxy.h's kInsideBus when `bus_socket` is set, else DBUS_SESSION_BUS_ADDRESS=disabled:
+// (no bus, and no connection attempts).
+void AddDesktopAccess(runapi::RunRequest& r, const DisplayChoice& display, const DisplayChoice& audio, const std::string& bus_socket);
 
 // `--box-per-site`: the box that owns URL's site: "site-" + its host, lower case, without a leading
 // "www." (so www.example.org and example.org share one); "" for a URL without a host (file:, data:,
