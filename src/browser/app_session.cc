@@ -177,22 +177,11 @@ int RunApp(const AppOptions& o) {
   if (!o.box.empty()) {
     if (auto made = EnsureHomeBox(o.box, "gui", o.homes, kInsideHome, "the program's home"); !made) return Say(made.error().What()), 2;
   }
-  DisplayChoice audio;
-  if (o.audio) {
-    auto chosen = ChooseAudio(env);
-    if (!chosen) return Say(chosen.error().What()), 2;
-    audio = std::move(*chosen);
-    Say("WEAKENED: " + audio.weakening);
-  }
-  std::unique_ptr<DbusProxy> bus;
-  if (o.dbus) {
-    auto started = DbusProxy::Start(env);
-    if (!started) return Say(started.error().What()), 2;
-    bus = std::move(*started);
-    Say("WEAKENED: --dbus: the program reaches your session bus through a filtering proxy (xdg-dbus-proxy): desktop "
-        "notifications and the desktop portal only");
-  }
-  auto argv = AppArgv(o, *display, bus ? bus->socket() : "", audio);
+  std::vector<std::string> weakenings;
+  auto opt_ins = StartOptIns(env, o.audio, o.dbus, "the program", weakenings);
+  if (!opt_ins) return Say(opt_ins.error().What()), 2;
+  for (const auto& w : weakenings) Say("WEAKENED: " + w);
+  auto argv = AppArgv(o, *display, opt_ins->bus_socket(), opt_ins->audio);
   if (!argv) return Say(argv.error().What()), 2;
   return RunAndWait(*argv);
 }

@@ -85,78 +85,95 @@ int Usage(const char* usage, const std::string& problem) {
   return 121;
 }
 
+struct BrowserFlags {
+  bool disposable = false, notify = true, per_site = false;
+  std::string notify_dir = "/run/user";
+};
+
+bool TakesValue(const std::string& a) {
+  for (const char* o : {"--box", "--net", "--screenshot", "--report", "--chromium", "--quarantine", "--downloads", "--timeout",
+                        "--browser-flag", "--notify", "--notify-bus-dir", "--max-download", "--uploads"}) {
+    if (a == o) return true;
+  }
+  return false;
+}
+
+// One option with its value into `o`; the problem in words, "" when none.
+std::string TakeValue(SessionOptions& o, BrowserFlags& f, const std::string& a, const std::string& v) {
+  if (a == "--box") o.box = v;
+  if (a == "--net") o.net = v;
+  if (a == "--screenshot") o.screenshot = v;
+  if (a == "--report") o.report = v;
+  if (a == "--chromium") o.chromium = v;
+  if (a == "--quarantine") o.quarantine = v;
+  if (a == "--downloads") o.downloads_dir = v;
+  if (a == "--browser-flag") o.browser_flags.push_back(v);
+  if (a == "--notify-bus-dir") f.notify_dir = v;
+  if (a == "--uploads") {
+    std::error_code ec;
+    o.uploads = std::filesystem::absolute(v, ec).string();
+    if (ec || !std::filesystem::is_directory(o.uploads, ec)) return "--uploads: " + Utf8Text(v) + " is not a directory";
+  }
+  if (a == "--max-download") {
+    auto size = ParseSize(v);
+    if (!size || *size == 0) return "--max-download: '" + Utf8Text(v) + "' is not a size (e.g. 500m, 4g)";
+    o.max_download_bytes = *size;
+  }
+  if (a == "--notify" && v != "on" && v != "off") return "--notify: on or off, not '" + Utf8Text(v) + "'";
+  if (a == "--notify") f.notify = v == "on";
+  if (a == "--timeout") {
+    char* end = nullptr;
+    long secs = std::strtol(v.c_str(), &end, 10);
+    if (*end != '\0' || secs <= 0 || secs > 86400 * 7) return "--timeout: '" + v + "' is not a number of seconds";
+    o.timeout_s = static_cast<int>(secs);
+  }
+  return "";
+}
+
+// The options' combinations; the problem in words, "" when none.
+std::string CheckBrowserOptions(SessionOptions& o, const BrowserFlags& f) {
+  if (f.disposable && !o.box.empty()) return "--box and --disposable exclude each other";
+  if (f.per_site) {
+    if (f.disposable || !o.box.empty()) return "--box-per-site excludes --box and --disposable";
+    o.box = SiteBoxName(o.url);
+    if (o.box.empty()) return "--box-per-site needs an http(s) URL with a host name ('" + Utf8Text(o.url) + "')";
+  }
+  if (!o.net.empty() && o.net != "user" && o.net != "none" && o.net != "sinkhole" && o.net != "host") {
+    return "--net: unknown mode '" + Utf8Text(o.net) + "'";
+  }
+  if (!o.box.empty() && o.box.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos) {
+    return "--box: a box name is letters, digits, '.', '_' and '-'";
+  }
+  o.notify_bus_dir = f.notify ? f.notify_dir : "";
+  return "";
+}
+
 int BrowserMain(int argc, char** argv) {
   SessionOptions o;
   o.quarantine = DefaultQuarantineDir();
   o.downloads_dir = UserDownloadsDir();
-  bool disposable = false, notify = true, per_site = false;
-  std::string notify_dir = "/run/user";
+  BrowserFlags f;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    auto value = [&](std::string& out) {
-      if (i + 1 >= argc) return false;
-      out = argv[++i];
-      return true;
-    };
-    std::string v;
     if (a == "-h" || a == "--help") return std::fputs(kBrowserUsage, stdout), 0;
-    if (a == "--disposable") disposable = true;
-    else if (a == "--box-per-site") per_site = true;
+    if (a == "--disposable") f.disposable = true;
+    else if (a == "--box-per-site") f.per_site = true;
     else if (a == "--check") o.check = true;
     else if (a == "--json") o.json = true;
     else if (a == "--headless") o.headless = true;
     else if (a == "--dbus") o.dbus = true;
     else if (a == "--audio") o.audio = true;
     else if (a == "--until-settled") o.until_settled = true;
-    else if (a == "--box" || a == "--net" || a == "--screenshot" || a == "--report" || a == "--chromium" || a == "--quarantine" ||
-             a == "--downloads" || a == "--timeout" || a == "--browser-flag" || a == "--notify" || a == "--notify-bus-dir" || a == "--max-download" || a == "--uploads") {
-      if (!value(v) || v.empty()) return Usage(kBrowserUsage, a + " needs a value");
-      if (a == "--box") o.box = v;
-      if (a == "--net") o.net = v;
-      if (a == "--screenshot") o.screenshot = v;
-      if (a == "--report") o.report = v;
-      if (a == "--chromium") o.chromium = v;
-      if (a == "--quarantine") o.quarantine = v;
-      if (a == "--downloads") o.downloads_dir = v;
-      if (a == "--browser-flag") o.browser_flags.push_back(v);
-      if (a == "--notify-bus-dir") notify_dir = v;
-      if (a == "--uploads") {
-        std::error_code ec;
-        o.uploads = std::filesystem::absolute(v, ec).string();
-        if (ec || !std::filesystem::is_directory(o.uploads, ec)) return Usage(kBrowserUsage, "--uploads: " + Utf8Text(v) + " is not a directory");
-      }
-      if (a == "--max-download") {
-        auto size = ParseSize(v);
-        if (!size || *size == 0) return Usage(kBrowserUsage, "--max-download: '" + Utf8Text(v) + "' is not a size (e.g. 500m, 4g)");
-        o.max_download_bytes = *size;
-      }
-      if (a == "--notify" && v != "on" && v != "off") return Usage(kBrowserUsage, "--notify: on or off, not '" + Utf8Text(v) + "'");
-      if (a == "--notify") notify = v == "on";
-      if (a == "--timeout") {
-        char* end = nullptr;
-        long s = std::strtol(v.c_str(), &end, 10);
-        if (*end != '\0' || s <= 0 || s > 86400 * 7) return Usage(kBrowserUsage, "--timeout: '" + v + "' is not a number of seconds");
-        o.timeout_s = static_cast<int>(s);
-      }
+    else if (TakesValue(a)) {
+      if (i + 1 >= argc || argv[i + 1][0] == '\0') return Usage(kBrowserUsage, a + " needs a value");
+      if (std::string problem = TakeValue(o, f, a, argv[++i]); !problem.empty()) return Usage(kBrowserUsage, problem);
     } else if (!a.starts_with("-") && o.url.empty()) {
       o.url = a;
     } else {
       return Usage(kBrowserUsage, "browser: unknown option or extra argument '" + Utf8Text(a) + "'");
     }
   }
-  if (disposable && !o.box.empty()) return Usage(kBrowserUsage, "--box and --disposable exclude each other");
-  if (per_site) {
-    if (disposable || !o.box.empty()) return Usage(kBrowserUsage, "--box-per-site excludes --box and --disposable");
-    o.box = SiteBoxName(o.url);
-    if (o.box.empty()) return Usage(kBrowserUsage, "--box-per-site needs an http(s) URL with a host name ('" + Utf8Text(o.url) + "')");
-  }
-  if (!o.net.empty() && o.net != "user" && o.net != "none" && o.net != "sinkhole" && o.net != "host") {
-    return Usage(kBrowserUsage, "--net: unknown mode '" + Utf8Text(o.net) + "'");
-  }
-  if (!o.box.empty() && o.box.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos) {
-    return Usage(kBrowserUsage, "--box: a box name is letters, digits, '.', '_' and '-'");
-  }
-  o.notify_bus_dir = notify ? notify_dir : "";
+  if (std::string problem = CheckBrowserOptions(o, f); !problem.empty()) return Usage(kBrowserUsage, problem);
   process::InterruptWatch interrupt;  // before the judge's thread starts
   o.interrupt_fd = interrupt.fd();
   return RunBrowserSession(o);

@@ -292,6 +292,25 @@ Result<DisplayChoice> ChooseDisplay(const std::vector<std::string>& env, bool he
   return d;
 }
 
+Result<DesktopOptIns> StartOptIns(const std::vector<std::string>& env, bool audio, bool dbus, const std::string& who,
+                                  std::vector<std::string>& weakenings) {
+  DesktopOptIns out;
+  if (audio) {
+    auto chosen = ChooseAudio(env);
+    if (!chosen) return std::unexpected(chosen.error());
+    out.audio = std::move(*chosen);
+    weakenings.push_back(out.audio.weakening);
+  }
+  if (dbus) {
+    auto started = DbusProxy::Start(env);
+    if (!started) return std::unexpected(started.error());
+    out.bus = std::move(*started);
+    weakenings.push_back("--dbus: " + who + " reaches your session bus through a filtering proxy (xdg-dbus-proxy): desktop notifications "
+                         "and the desktop portal only");
+  }
+  return out;
+}
+
 void AddDesktopAccess(runapi::RunRequest& r, const DisplayChoice& display, const DisplayChoice& audio, const std::string& bus_socket) {
   for (const DisplayChoice* c : {&display, &audio}) {
     for (const auto& [host, inside] : c->ro_binds) r.RoBind(host, inside);
@@ -650,6 +669,10 @@ Result<std::pair<std::string, UniqueFd>> MakeIncoming(const std::string& root) {
 
 }  // namespace
 
+namespace {
+int SessionExit(const SessionOptions& o, Session& session, int run_exit, const std::string& log);
+}  // namespace
+
 int RunBrowserSession(const SessionOptions& o) {
   const ReportClock clock;  // the report envelope: started, duration
   std::vector<std::string> env;
@@ -664,21 +687,8 @@ int RunBrowserSession(const SessionOptions& o) {
   for (const auto& f : o.browser_flags) {
     if (f == "--no-sandbox" || f.starts_with("--disable-seccomp")) weakenings.push_back("the browser's own sandbox is switched off (" + f + ")");
   }
-  DisplayChoice audio;
-  if (o.audio) {
-    auto chosen = ChooseAudio(env);
-    if (!chosen) return Say(chosen.error().What()), 2;
-    audio = std::move(*chosen);
-    weakenings.push_back(audio.weakening);
-  }
-  std::unique_ptr<DbusProxy> bus;
-  if (o.dbus) {
-    auto started = DbusProxy::Start(env);
-    if (!started) return Say(started.error().What()), 2;
-    bus = std::move(*started);
-    weakenings.push_back("--dbus: the browser reaches your session bus through a filtering proxy (xdg-dbus-proxy): desktop notifications "
-                         "and the desktop portal only");
-  }
+  auto opt_ins = StartOptIns(env, o.audio, o.dbus, "the browser", weakenings);
+  if (!opt_ins) return Say(opt_ins.error().What()), 2;
   for (const auto& w : weakenings) Say("WEAKENED: " + w);
   auto q = Quarantine::Open(o.quarantine);
   if (!q) return Say(q.error().What()), 2;
@@ -688,7 +698,7 @@ int RunBrowserSession(const SessionOptions& o) {
   }
   auto incoming = MakeIncoming(q->root());
   if (!incoming) return Say(incoming.error().What()), 2;
-  auto argv = BrowserArgv(o, *display, audio, incoming->first, bus ? bus->socket() : "");
+  auto argv = BrowserArgv(o, *display, opt_ins->audio, incoming->first, opt_ins->bus_socket());
   if (!argv) return Say(argv.error().What()), 2;
   const std::string log = q->root() + "/browser.log";
   UniqueFd log_fd(::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
@@ -701,17 +711,7 @@ int RunBrowserSession(const SessionOptions& o) {
   const int run_exit = session.Run();
   std::error_code ec;
   std::filesystem::remove_all(incoming->first, ec);  // unfinished downloads are dropped, never released
-  int exit = 0;
-  if (run_exit != 0 && run_exit != 143 && run_exit != 130) {
-    auto tail = ReadRegularFileBounded(log, 8 << 20, "log too large");
-    std::string last = tail ? tail->substr(tail->size() > 1500 ? tail->size() - 1500 : 0) : "";
-    Say(fmt::format("the browser's sandbox ended with exit code {}; the end of {}:\n{}", run_exit, log, Utf8Text(last)));
-    if (!session.checked()) exit = 2;
-  }
-  if (session.checked()) {
-    std::fputs((o.json ? SandboxFactsJson(session.facts()) + "\n" : SandboxFactsText(session.facts())).c_str(), stdout);
-    exit = session.facts().ok ? 0 : 1;
-  }
+  const int exit = SessionExit(o, session, run_exit, log);
   if (!o.report.empty()) {
     json r = session.Report();
     r["display"] = display->platform;
@@ -723,5 +723,26 @@ int RunBrowserSession(const SessionOptions& o) {
   }
   return exit;
 }
+
+namespace {
+
+// The session's exit code (RunBrowserSession's contract), saying what ended the sandbox when it failed;
+// with --check, the facts on stdout.
+int SessionExit(const SessionOptions& o, Session& session, int run_exit, const std::string& log) {
+  int exit = 0;
+  if (run_exit != 0 && run_exit != 143 && run_exit != 130) {
+    auto tail = ReadRegularFileBounded(log, 8 << 20, "log too large");
+    std::string last = tail ? tail->substr(tail->size() > 1500 ? tail->size() - 1500 : 0) : "";
+    Say(fmt::format("the browser's sandbox ended with exit code {}; the end of {}:\n{}", run_exit, log, Utf8Text(last)));
+    if (!session.checked()) exit = 2;
+  }
+  if (session.checked()) {
+    std::fputs((o.json ? SandboxFactsJson(session.facts()) + "\n" : SandboxFactsText(session.facts())).c_str(), stdout);
+    exit = session.facts().ok ? 0 : 1;
+  }
+  return exit;
+}
+
+}  // namespace
 
 }  // namespace airlock::browser

@@ -22,9 +22,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "browser/dbus_proxy.h"
 #include "core/error.h"
 
 namespace airlock::runapi {
@@ -74,6 +76,16 @@ struct SessionOptions {
   int timeout_s = 0;               // 0: none (interactive); until_settled/check default to 90
   int interrupt_fd = -1;
 };
+
+// The opt-ins of a desktop sandbox: --audio (ChooseAudio) and --dbus (a started proxy), each one's
+// reason appended to `weakenings` ("the browser", "the program": `who` reaches ...).
+struct DesktopOptIns {
+  DisplayChoice audio;              // empty without --audio
+  std::unique_ptr<DbusProxy> bus;   // null without --dbus
+  std::string bus_socket() const { return bus ? bus->socket() : ""; }
+};
+[[nodiscard]] Result<DesktopOptIns> StartOptIns(const std::vector<std::string>& environ, bool audio, bool dbus, const std::string& who,
+                                                std::vector<std::string>& weakenings);
 
 // What a desktop sandbox (browser or app) is given of the desktop, added to its `airlock run` request:
 // the display's and the sound server's binds and variables, HOME=/home/sandbox, and D-Bus: the proxy's
