@@ -368,6 +368,49 @@ TEST_F(BrowserSession, EachSiteGetsABoxOfItsOwn) {
   EXPECT_EQ(bad.exit_code, 121) << bad.err;
 }
 
+// Wayland is preferred to X11 and is no weakening: under a headless weston (run as the sandbox's
+// outside user: 65534 for root's sandboxes, the caller otherwise), with an Xvfb display also set, the
+// browser runs on Wayland (--ozone-platform=wayland), loads and draws the page, and reports no
+// weakening; `airlock app` gives a Wayland client the compositor too.
+TEST_F(BrowserSession, WaylandIsPreferredAndNoWeakening) {
+  if (access("/usr/bin/weston", X_OK) != 0 || access("/usr/bin/weston-info", X_OK) != 0) {
+    GTEST_SKIP() << "SKIPPED: Debian package weston is not installed";
+  }
+  Xvfb x;
+  ASSERT_FALSE(x.display().empty());
+  const std::string runtime = MakeTempDir("wl-runtime");  // not below the home, which 65534 may not enter
+  ::chmod(runtime.c_str(), 0700);
+  std::vector<std::string> argv = {"/usr/bin/env", "-i", "XDG_RUNTIME_DIR=" + runtime, "HOME=" + runtime, "PATH=/usr/bin:/bin",
+                                   "/usr/bin/weston", "--backend=headless-backend.so", "--socket=wayland-7", "--idle-time=0"};
+  if (IsRoot()) {
+    ASSERT_EQ(::chown(runtime.c_str(), 65534, 65534), 0);
+    argv.insert(argv.begin(), {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"});
+  }
+  pid_t weston = SpawnLogged(argv, home_ + "/weston.log");
+  for (int i = 0; i < 100 && access((runtime + "/wayland-7").c_str(), F_OK) != 0; ++i) usleep(100000);
+  const std::string report = home_ + "/report.json", shot = home_ + "/shot.png";
+  RunResult r = airlock::test::Run({"/usr/bin/env", "WAYLAND_DISPLAY=wayland-7", "XDG_RUNTIME_DIR=" + runtime, "DISPLAY=" + x.display(),
+                                    "HOME=" + home_, AirlockBin(), "browser", "--net", "host", "--quarantine", home_ + "/q", "--downloads",
+                                    home_ + "/Downloads", "--timeout", "150", "--until-settled", "--screenshot", shot, "--report", report,
+                                    "data:text/html,<body style='background:%23c33'><h1>airlock-on-wayland</h1></body>"},
+                                   "", 240);
+  RunResult app = airlock::test::Run({"/usr/bin/env", "-u", "DISPLAY", "WAYLAND_DISPLAY=wayland-7", "XDG_RUNTIME_DIR=" + runtime, "HOME=" + home_,
+                                      AirlockBin(), "app", "--", "weston-info"}, "", 60);
+  ::kill(weston, SIGTERM);
+  ::waitpid(weston, nullptr, 0);
+  std::filesystem::remove_all(runtime);
+  json rep = json::parse(ReadFileOrEmpty(report), nullptr, false);
+  ASSERT_TRUE(rep.is_object()) << r.err << ReadFileOrEmpty(home_ + "/weston.log");
+  EXPECT_EQ(rep["display"], "wayland") << rep.dump();
+  EXPECT_TRUE(rep["weakenings"].empty()) << rep.dump();
+  EXPECT_NE(rep["text"].get<std::string>().find("airlock-on-wayland"), std::string::npos) << rep.dump();
+  EXPECT_EQ(ReadFileOrEmpty(shot).substr(1, 3), "PNG") << r.err;
+  EXPECT_EQ(r.err.find("WEAKENED"), std::string::npos) << r.err;
+  EXPECT_EQ(app.exit_code, 0) << app.err;
+  EXPECT_NE(app.out.find("interface: 'wl_compositor'"), std::string::npos) << app.out << app.err;
+  EXPECT_EQ(app.err.find("WEAKENED"), std::string::npos) << app.err;
+}
+
 TEST_F(BrowserSession, MissingDisplayOrBrowserIsAClearError) {
   RunResult none = airlock::test::Run({"/usr/bin/env", "-u", "DISPLAY", "-u", "WAYLAND_DISPLAY", "HOME=" + home_, AirlockBin(), "browser",
                         "--quarantine", home_ + "/q", "about:blank"});
