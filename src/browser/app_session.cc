@@ -26,10 +26,10 @@ extern char** environ;
 namespace airlock::browser {
 namespace {
 
-constexpr const char* kInsideHome = "/home/sandbox";
+constexpr const char* kAppHome = "/home/sandbox";
 constexpr const char* kOpenedDir = "/opened";
 
-void Say(const std::string& line) { std::fprintf(stderr, "airlock app: %s\n", line.c_str()); }
+void SayApp(const std::string& line) { std::fprintf(stderr, "airlock app: %s\n", line.c_str()); }
 
 std::vector<std::string> Environ() {
   std::vector<std::string> env;
@@ -151,7 +151,7 @@ int RunAndWait(const std::vector<std::string>& argv) {
   auto pid = process::ForkExec(argv, {process::kInherit, process::kInherit, process::kInherit});
   if (!pid) {
     ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    return Say("cannot start " + argv[0] + ": " + pid.error().What()), 2;
+    return SayApp("cannot start " + argv[0] + ": " + pid.error().What()), 2;
   }
   int status = 0;
   for (;;) {
@@ -171,18 +171,18 @@ int RunAndWait(const std::vector<std::string>& argv) {
 int RunApp(const AppOptions& o) {
   const std::vector<std::string> env = Environ();
   auto display = ChooseDisplay(env, o.headless);
-  if (!display) return Say(display.error().What()), 2;
-  if (!display->weakening.empty()) Say("WEAKENED: " + display->weakening);
-  if (o.net == "host") Say("WEAKENED: --net host: the program shares the host's network");
+  if (!display) return SayApp(display.error().What()), 2;
+  if (!display->weakening.empty()) SayApp("WEAKENED: " + display->weakening);
+  if (o.net == "host") SayApp("WEAKENED: --net host: the program shares the host's network");
   if (!o.box.empty()) {
-    if (auto made = EnsureHomeBox(o.box, "gui", o.homes, kInsideHome, "the program's home"); !made) return Say(made.error().What()), 2;
+    if (auto made = EnsureHomeBox(o.box, "gui", o.homes, kAppHome, "the program's home"); !made) return SayApp(made.error().What()), 2;
   }
   std::vector<std::string> weakenings;
   auto opt_ins = StartOptIns(env, o.audio, o.dbus, "the program", weakenings);
-  if (!opt_ins) return Say(opt_ins.error().What()), 2;
-  for (const auto& w : weakenings) Say("WEAKENED: " + w);
+  if (!opt_ins) return SayApp(opt_ins.error().What()), 2;
+  for (const auto& w : weakenings) SayApp("WEAKENED: " + w);
   auto argv = AppArgv(o, *display, opt_ins->bus_socket(), opt_ins->audio);
-  if (!argv) return Say(argv.error().What()), 2;
+  if (!argv) return SayApp(argv.error().What()), 2;
   return RunAndWait(*argv);
 }
 

@@ -55,18 +55,6 @@ int64_t NowMs() {
   return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
-std::string EnvOf(const std::vector<std::string>& env, const std::string& key) {
-  for (const auto& e : env) {
-    if (e.size() > key.size() && e.compare(0, key.size(), key) == 0 && e[key.size()] == '=') return e.substr(key.size() + 1);
-  }
-  return "";
-}
-
-bool IsSocket(const std::string& path) {
-  struct stat st{};
-  return ::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
-}
-
 // "x.pdf" from the GUID-named file Chromium wrote: only [0-9a-f-] GUIDs are accepted.
 bool ValidGuid(const std::string& guid) {
   return !guid.empty() && guid.size() <= 64 && guid.find_first_not_of("0123456789abcdefABCDEF-") == std::string::npos;
@@ -249,6 +237,18 @@ struct Download {
 };
 
 }  // namespace
+
+std::string EnvOf(const std::vector<std::string>& env, const std::string& key) {
+  for (const auto& e : env) {
+    if (e.size() > key.size() && e.compare(0, key.size(), key) == 0 && e[key.size()] == '=') return e.substr(key.size() + 1);
+  }
+  return "";
+}
+
+bool IsSocket(const std::string& path) {
+  struct stat st{};
+  return ::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
+}
 
 Result<DisplayChoice> ChooseDisplay(const std::vector<std::string>& env, bool headless) {
   DisplayChoice d;

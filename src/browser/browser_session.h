@@ -42,6 +42,10 @@ struct DisplayChoice {
   std::string weakening;  // "" or one line for stderr and the report
 };
 
+// KEY's value in an environment given as KEY=VALUE strings ("" when absent); whether PATH is a socket.
+std::string EnvOf(const std::vector<std::string>& environ, const std::string& key);
+bool IsSocket(const std::string& path);
+
 // From the environment given (names as in environ). `headless` never fails.
 [[nodiscard]] Result<DisplayChoice> ChooseDisplay(const std::vector<std::string>& environ, bool headless);
 

@@ -12,28 +12,17 @@
 #include <cstring>
 #include <filesystem>
 
+#include "browser/browser_session.h"
 #include "core/private_dir.h"
 #include "process/spawn.h"
 
 namespace airlock::browser {
 namespace {
 
-std::string EnvOf(const std::vector<std::string>& env, const std::string& key) {
-  for (const auto& e : env) {
-    if (e.starts_with(key + "=")) return e.substr(key.size() + 1);
-  }
-  return "";
-}
-
-bool IsSocketPath(const std::string& path) {
-  struct stat st{};
-  return ::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
-}
-
 Result<std::string> SessionBus(const std::vector<std::string>& env) {
   const std::string address = EnvOf(env, "DBUS_SESSION_BUS_ADDRESS"), runtime = EnvOf(env, "XDG_RUNTIME_DIR");
   if (address.starts_with("unix:")) return address;
-  if (!runtime.empty() && IsSocketPath(runtime + "/bus")) return "unix:path=" + runtime + "/bus";
+  if (!runtime.empty() && IsSocket(runtime + "/bus")) return "unix:path=" + runtime + "/bus";
   return MakeError("--dbus: no session bus (DBUS_SESSION_BUS_ADDRESS is not a unix: address and $XDG_RUNTIME_DIR/bus is not a socket); "
                    "run it from a desktop session, or leave --dbus out");
 }
