@@ -25,6 +25,9 @@ using nlohmann::json;
 
 namespace {
 
+// A page whose content type is this never finishes: the server promises more than it sends, then stalls.
+const char* kNeverEnds = "test/never-ends";
+
 // A tiny HTTP/1.0 server on 127.0.0.1: path -> (content type, body); attachments by ".pdf".
 class HttpServer {
  public:
@@ -64,6 +67,13 @@ class HttpServer {
       std::string resp;
       if (it == pages_.end()) {
         resp = "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+      } else if (it->second.first == kNeverEnds) {  // promises 64 MiB, sends the body given, then stalls
+        resp = "HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 67108864\r\n" + Disposition(path) + "\r\n" +
+               it->second.second;
+        (void)::send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
+        while (!stop_) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        ::close(c);
+        continue;
       } else {
         resp = "HTTP/1.0 200 OK\r\nContent-Type: " + it->second.first + "\r\nContent-Length: " + std::to_string(it->second.second.size()) +
                "\r\n" + Disposition(path) + "\r\n" + it->second.second;
@@ -409,6 +419,57 @@ TEST_F(BrowserSession, WaylandIsPreferredAndNoWeakening) {
   EXPECT_EQ(app.exit_code, 0) << app.err;
   EXPECT_NE(app.out.find("interface: 'wl_compositor'"), std::string::npos) << app.out << app.err;
   EXPECT_EQ(app.err.find("WEAKENED"), std::string::npos) << app.err;
+}
+
+// A download that never finishes is never released nor held: the session ends at its time limit, the
+// partial file goes with the incoming directory, and nothing reaches the quarantine or Downloads.
+TEST_F(BrowserSession, ADownloadThatNeverFinishesIsDropped) {
+  Xvfb x;
+  ASSERT_FALSE(x.display().empty());
+  HttpServer http({{"/stalled.pdf", {kNeverEnds, std::string(256 << 10, 'x')}}});
+  const std::string report = home_ + "/report.json";
+  RunResult r = Browser(x.display(), {"--until-settled", "--timeout", "8", "--report", report, http.Url("/stalled.pdf")});
+  EXPECT_NE(r.err.find("time limit"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("finished ("), std::string::npos) << "an unfinished download was admitted: " << r.err;
+  RunResult list = Downloads({"list", "--json"});
+  json listed = json::parse(list.out, nullptr, false);
+  ASSERT_TRUE(listed.is_object()) << list.out << list.err;
+  EXPECT_TRUE(listed["downloads"].empty()) << list.out;
+  std::error_code ec;
+  EXPECT_TRUE(!std::filesystem::exists(home_ + "/Downloads", ec) || std::filesystem::is_empty(home_ + "/Downloads", ec));
+  for (const auto& e : std::filesystem::directory_iterator(home_ + "/q", ec)) {
+    EXPECT_FALSE(e.path().filename().string().starts_with(".incoming")) << "an incoming directory was left: " << e.path();
+  }
+}
+
+// Killed while a download is being detonated, the session closes the browser, stops the analysis, keeps
+// the download held as unjudged (never released) and leaves nothing running.
+TEST_F(BrowserSession, KilledWhileJudgingNothingIsReleasedOrLeftRunning) {
+  Xvfb x;
+  ASSERT_FALSE(x.display().empty());
+  HttpServer http({{"/setup.sh", {"application/x-sh", "#!/bin/sh\necho preparing\nsleep 60\necho done\n"}}});
+  const std::string log = home_ + "/browser.err";
+  pid_t pid = SpawnLogged({"/usr/bin/env", "-u", "WAYLAND_DISPLAY", "DISPLAY=" + x.display(), "HOME=" + home_,
+                           "AIRLOCK_BOX_STORE=" + home_ + "/boxes", AirlockBin(), "browser", "--net", "host", "--quarantine", home_ + "/q",
+                           "--downloads", home_ + "/Downloads", "--timeout", "150", "--until-settled", http.Url("/setup.sh")},
+                          log);
+  ASSERT_TRUE(WaitForMarker(log, "detonating it in the analysis sandbox", 90000)) << ReadFileOrEmpty(log);
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_NE(ReadFileOrEmpty(log).find("interrupted"), std::string::npos) << ReadFileOrEmpty(log);
+  RunResult list = Downloads({"list", "--json"});
+  json listed = json::parse(list.out, nullptr, false);
+  ASSERT_TRUE(listed.is_object() && listed["downloads"].size() == 1) << list.out << list.err;
+  EXPECT_EQ(listed["downloads"][0]["state"], "unjudged") << list.out;
+  std::error_code ec;
+  EXPECT_TRUE(!std::filesystem::exists(home_ + "/Downloads", ec) || std::filesystem::is_empty(home_ + "/Downloads", ec));
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    gone = !ProcessWithArgExists(home_);
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(gone) << "left running: " << DescribeProcessesWithArg(home_);
 }
 
 TEST_F(BrowserSession, MissingDisplayOrBrowserIsAClearError) {
