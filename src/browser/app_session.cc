@@ -21,21 +21,12 @@
 #include "core/json_text.h"
 #include "runapi/run_request.h"
 
-extern char** environ;
-
 namespace airlock::browser {
 namespace {
 
-constexpr const char* kAppHome = "/home/sandbox";
 constexpr const char* kOpenedDir = "/opened";
 
 void SayApp(const std::string& line) { std::fprintf(stderr, "airlock app: %s\n", line.c_str()); }
-
-std::vector<std::string> Environ() {
-  std::vector<std::string> env;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) env.emplace_back(*e);
-  return env;
-}
 
 // Expands the field codes of one Exec word; `used` is set when it named the file.
 std::string ExpandWord(const std::string& word, const std::string& path, const std::string& name, bool& used, bool& drop) {
@@ -128,9 +119,9 @@ Result<std::vector<std::string>> AppArgv(const AppOptions& o, const DisplayChoic
   runapi::RunRequest r(airlock);
   r.Profile("gui").KillOnInterrupt().Net(o.net);
   AddDesktopAccess(r, display, audio, bus_socket);
-  if (!o.file.empty()) r.RoBind(o.file, OpenedPath(o.file));
-  std::vector<std::string> command = o.command;
   const std::string opened = OpenedPath(o.file);
+  if (!opened.empty()) r.RoBind(o.file, opened);
+  std::vector<std::string> command = o.command;
   for (auto& word : command) {
     if (word == "%f" && !opened.empty()) word = opened;
   }
@@ -154,28 +145,27 @@ int RunAndWait(const std::vector<std::string>& argv) {
     return SayApp("cannot start " + argv[0] + ": " + pid.error().What()), 2;
   }
   int status = 0;
-  for (;;) {
-    const pid_t done = ::waitpid(*pid, &status, WNOHANG);
-    if (done == *pid) break;
-    if (done < 0 && errno != EINTR) return 2;
+  pid_t done = 0;
+  while ((done = ::waitpid(*pid, &status, WNOHANG)) != *pid && (done >= 0 || errno == EINTR)) {
     const timespec tick = {0, 100 * 1000 * 1000};
     const int sig = ::sigtimedwait(&set, nullptr, &tick);
     if (sig > 0) ::kill(*pid, sig);
   }
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (done != *pid) return 2;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 }  // namespace
 
 int RunApp(const AppOptions& o) {
-  const std::vector<std::string> env = Environ();
+  const std::vector<std::string> env = CurrentEnvironment();
   auto display = ChooseDisplay(env, o.headless);
   if (!display) return SayApp(display.error().What()), 2;
   if (!display->weakening.empty()) SayApp("WEAKENED: " + display->weakening);
   if (o.net == "host") SayApp("WEAKENED: --net host: the program shares the host's network");
   if (!o.box.empty()) {
-    if (auto made = EnsureHomeBox(o.box, "gui", o.homes, kAppHome, "the program's home"); !made) return SayApp(made.error().What()), 2;
+    if (auto made = EnsureHomeBox(o.box, "gui", o.homes, kInsideHome, "the program's home"); !made) return SayApp(made.error().What()), 2;
   }
   std::vector<std::string> weakenings;
   auto opt_ins = StartOptIns(env, o.audio, o.dbus, "the program", weakenings);

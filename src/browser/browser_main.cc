@@ -130,6 +130,15 @@ std::string TakeValue(SessionOptions& o, BrowserFlags& f, const std::string& a, 
   return "";
 }
 
+// A box name and a network mode as given (browser and app); the problem in words, "" when none.
+std::string BoxAndNetProblem(const std::string& box, const std::string& net) {
+  if (!net.empty() && net != "user" && net != "none" && net != "sinkhole" && net != "host") return "--net: unknown mode '" + Utf8Text(net) + "'";
+  if (!box.empty() && box.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos) {
+    return "--box: a box name is letters, digits, '.', '_' and '-'";
+  }
+  return "";
+}
+
 // The options' combinations; the problem in words, "" when none.
 std::string CheckBrowserOptions(SessionOptions& o, const BrowserFlags& f) {
   if (f.disposable && !o.box.empty()) return "--box and --disposable exclude each other";
@@ -138,14 +147,8 @@ std::string CheckBrowserOptions(SessionOptions& o, const BrowserFlags& f) {
     o.box = SiteBoxName(o.url);
     if (o.box.empty()) return "--box-per-site needs an http(s) URL with a host name ('" + Utf8Text(o.url) + "')";
   }
-  if (!o.net.empty() && o.net != "user" && o.net != "none" && o.net != "sinkhole" && o.net != "host") {
-    return "--net: unknown mode '" + Utf8Text(o.net) + "'";
-  }
-  if (!o.box.empty() && o.box.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos) {
-    return "--box: a box name is letters, digits, '.', '_' and '-'";
-  }
   o.notify_bus_dir = f.notify ? f.notify_dir : "";
-  return "";
+  return BoxAndNetProblem(o.box, o.net);
 }
 
 int BrowserMain(int argc, char** argv) {
@@ -272,10 +275,7 @@ int AppMain(int argc, char** argv) {
   for (; i < argc; ++i) o.command.emplace_back(argv[i]);
   if (o.command.empty()) return Usage(kAppUsage, "app: which program? (airlock app [options] -- PROGRAM [ARGS...])");
   if (disposable && !o.box.empty()) return Usage(kAppUsage, "--box and --disposable exclude each other");
-  if (o.net != "none" && o.net != "user" && o.net != "sinkhole" && o.net != "host") return Usage(kAppUsage, "--net: unknown mode '" + Utf8Text(o.net) + "'");
-  if (!o.box.empty() && o.box.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != std::string::npos) {
-    return Usage(kAppUsage, "--box: a box name is letters, digits, '.', '_' and '-'");
-  }
+  if (std::string problem = BoxAndNetProblem(o.box, o.net); !problem.empty()) return Usage(kAppUsage, problem);
   if (!o.file.empty()) {
     std::error_code ec;
     o.file = std::filesystem::absolute(o.file, ec).string();

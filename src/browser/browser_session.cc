@@ -46,7 +46,6 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kInsideDownloads = "/downloads";
-constexpr const char* kInsideHome = "/home/sandbox";
 constexpr const char* kInsideRuntime = "/run/user/1000";
 
 int64_t NowMs() {
@@ -237,6 +236,12 @@ struct Download {
 };
 
 }  // namespace
+
+std::vector<std::string> CurrentEnvironment() {
+  std::vector<std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) env.emplace_back(*e);
+  return env;
+}
 
 std::string EnvOf(const std::vector<std::string>& env, const std::string& key) {
   for (const auto& e : env) {
@@ -670,13 +675,29 @@ Result<std::pair<std::string, UniqueFd>> MakeIncoming(const std::string& root) {
 }  // namespace
 
 namespace {
-int SessionExit(const SessionOptions& o, Session& session, int run_exit, const std::string& log);
+
+// The session's exit code (RunBrowserSession's contract), saying what ended the sandbox when it failed;
+// with --check, the facts on stdout.
+int SessionExit(const SessionOptions& o, Session& session, int run_exit, const std::string& log) {
+  int exit = 0;
+  if (run_exit != 0 && run_exit != 143 && run_exit != 130) {
+    auto tail = ReadRegularFileBounded(log, 8 << 20, "log too large");
+    std::string last = tail ? tail->substr(tail->size() > 1500 ? tail->size() - 1500 : 0) : "";
+    Say(fmt::format("the browser's sandbox ended with exit code {}; the end of {}:\n{}", run_exit, log, Utf8Text(last)));
+    if (!session.checked()) exit = 2;
+  }
+  if (session.checked()) {
+    std::fputs((o.json ? SandboxFactsJson(session.facts()) + "\n" : SandboxFactsText(session.facts())).c_str(), stdout);
+    exit = session.facts().ok ? 0 : 1;
+  }
+  return exit;
+}
+
 }  // namespace
 
 int RunBrowserSession(const SessionOptions& o) {
   const ReportClock clock;  // the report envelope: started, duration
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  const std::vector<std::string> env = CurrentEnvironment();
   auto display = ChooseDisplay(env, o.headless);
   if (!display) return Say(display.error().What()), 2;
   if (::access(o.chromium.c_str(), X_OK) != 0) {
@@ -724,25 +745,5 @@ int RunBrowserSession(const SessionOptions& o) {
   return exit;
 }
 
-namespace {
-
-// The session's exit code (RunBrowserSession's contract), saying what ended the sandbox when it failed;
-// with --check, the facts on stdout.
-int SessionExit(const SessionOptions& o, Session& session, int run_exit, const std::string& log) {
-  int exit = 0;
-  if (run_exit != 0 && run_exit != 143 && run_exit != 130) {
-    auto tail = ReadRegularFileBounded(log, 8 << 20, "log too large");
-    std::string last = tail ? tail->substr(tail->size() > 1500 ? tail->size() - 1500 : 0) : "";
-    Say(fmt::format("the browser's sandbox ended with exit code {}; the end of {}:\n{}", run_exit, log, Utf8Text(last)));
-    if (!session.checked()) exit = 2;
-  }
-  if (session.checked()) {
-    std::fputs((o.json ? SandboxFactsJson(session.facts()) + "\n" : SandboxFactsText(session.facts())).c_str(), stdout);
-    exit = session.facts().ok ? 0 : 1;
-  }
-  return exit;
-}
-
-}  // namespace
 
 }  // namespace airlock::browser

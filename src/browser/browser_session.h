@@ -42,7 +42,12 @@ struct DisplayChoice {
   std::string weakening;  // "" or one line for stderr and the report
 };
 
-// KEY's value in an environment given as KEY=VALUE strings ("" when absent); whether PATH is a socket.
+// The home of a desktop sandbox (browser or app): a tmpfs, or the box's when boxed.
+inline constexpr const char* kInsideHome = "/home/sandbox";
+
+// This process's environment as KEY=VALUE strings; KEY's value in such a list ("" when absent);
+// whether PATH is a socket.
+std::vector<std::string> CurrentEnvironment();
 std::string EnvOf(const std::vector<std::string>& environ, const std::string& key);
 bool IsSocket(const std::string& path);
 

@@ -15,11 +15,11 @@
 #include "core/helper_path.h"
 #include "core/json_text.h"
 #include "core/report_envelope.h"
+#include "core/runnable.h"
 #include "core/unique_fd.h"
 #include "policy/profile_loader.h"
 #include "process/spawn.h"
 #include "runapi/scan_request.h"
-#include "watch/trust_policy.h"
 
 namespace airlock::browser {
 namespace {
@@ -51,7 +51,7 @@ bool IsRunnable(const std::string& held_file) {
   UniqueFd fd(::open(held_file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   char head[4] = {};
   const ssize_t n = fd ? ::read(fd.get(), head, sizeof head) : -1;
-  return n > 0 && watch::LooksRunnable(std::string_view(head, static_cast<size_t>(n)));
+  return n > 0 && LooksRunnable(std::string_view(head, static_cast<size_t>(n)));
 }
 
 ScanAnswer Worse(const ScanAnswer& a, const ScanAnswer& b) {

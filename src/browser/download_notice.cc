@@ -42,7 +42,7 @@ watch::NotifyMessage DownloadMessage(const HeldDownload& d, const std::string& p
 DownloadNotices::DownloadNotices(const std::string& bus_dir) {
   if (bus_dir.empty()) return;
   watch::NotifierOptions o;
-  o.level = watch::NotifyLevel::kAll;
+  o.level = watch::NotifyLevel::kAll;  // every download's verdict is told
   o.bus_dir = bus_dir;
   const std::string env = process::FindSystemProgram("env"), sender = FindHelper("airlock-watch");
   if (env.empty() || sender.empty()) return;  // nothing to send with: the verdicts are still said
@@ -58,11 +58,7 @@ void DownloadNotices::Tell(const HeldDownload& d, const std::string& path) {
   watch::Notice n;
   n.path = path;
   n.sha256 = d.sha256;
-  // The kind decides only whether the level wants it (all: every verdict); the text is ours.
-  n.kind = d.state == "released" || d.verdict == "malicious" || d.verdict == "suspicious" ? watch::Notice::Kind::kVerdict
-                                                                                          : watch::Notice::Kind::kBlocked;
-  n.verdict = d.state == "released" ? watch::Verdict::kClean : watch::ParseVerdict(d.verdict);
-  n.message = DownloadMessage(d, path);
+  n.message = DownloadMessage(d, path);  // our own wording: wanted at any level but off
   notifier_->Notify(std::move(n));
 }
 

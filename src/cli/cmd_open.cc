@@ -13,10 +13,10 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -24,6 +24,7 @@
 #include "cli/commands.h"
 #include "core/helper_path.h"
 #include "core/private_dir.h"
+#include "core/runnable.h"
 #include "runapi/run_request.h"
 #include "sandbox/outcome.h"
 
@@ -58,9 +59,9 @@ bool IsProgram(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return true;  // the program path says why it cannot be read
   char head[4] = {};
-  ssize_t n = ::read(fd, head, sizeof head);
+  const ssize_t n = ::read(fd, head, sizeof head);
   ::close(fd);
-  return (n >= 4 && std::memcmp(head, "\x7f" "ELF", 4) == 0) || (n >= 2 && head[0] == '#' && head[1] == '!');
+  return n > 0 && LooksRunnable(std::string_view(head, static_cast<size_t>(n)));
 }
 
 std::string DefaultEventsFile(const std::string& name) {

@@ -38,7 +38,7 @@ const char* NotifyLevelName(NotifyLevel l) {
 
 bool Wanted(NotifyLevel level, const Notice& n) {
   if (level == NotifyLevel::kOff) return false;
-  if (n.kind == Notice::Kind::kBlocked) return true;
+  if (n.kind == Notice::Kind::kBlocked || n.message) return true;
   if (n.verdict == Verdict::kMalicious || n.verdict == Verdict::kSuspicious) return true;
   return level == NotifyLevel::kAll && n.verdict == Verdict::kClean;
 }

@@ -63,7 +63,8 @@ struct Notice {
   std::string sha256;
   Verdict verdict = Verdict::kUnknown;  // kVerdict: the verdict; kBlocked: the reason (kUnknown: not judged yet)
   std::optional<NotifyMessage> message;  // set: sent as it is (another component's wording, e.g. the browser's
-                                         // downloads); the rate limit and the owner's bus apply as to any notice
+                                         // downloads), at every level but off; kind and verdict are then unused;
+                                         // the rate limit and the owner's bus apply as to any notice
 };
 
 struct NotifierOptions {
@@ -101,7 +102,7 @@ class Notifier {
 };
 
 // Exposed for tests.
-// Whether `level` asks for this notice at all.
+// Whether `level` asks for this notice at all (one with its own message: at every level but off).
 bool Wanted(NotifyLevel level, const Notice& notice);
 // `bytes` as one line of valid UTF-8: invalid bytes and control characters as `\xNN`, at most
 // `max_bytes` bytes (cut at a character boundary, "..." appended).

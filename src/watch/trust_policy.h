@@ -76,10 +76,6 @@ Status AddAllowEntry(AllowList& list, std::string_view entry, const PathAliases&
 // `path` is below one of `dirs` (each ending in '/').
 bool UnderAny(const std::vector<std::string>& dirs, std::string_view path);
 
-// Whether a file's first bytes say it runs by itself: an ELF, or a "#!" script (what the judge detonates
-// on top of static triage; the browser's download judge does the same).
-inline bool LooksRunnable(std::string_view head) { return head.starts_with("\x7f" "ELF") || head.starts_with("#!"); }
-
 // What the gate must do about one file before answering.
 struct Classification {
   enum class Kind {

@@ -36,6 +36,12 @@ TEST(Notifier, LevelsAndWhatTheyTell) {
   EXPECT_TRUE(Wanted(NotifyLevel::kBlocked, blocked));
   EXPECT_FALSE(Wanted(NotifyLevel::kOff, blocked));
   EXPECT_FALSE(Wanted(NotifyLevel::kAll, Notice{Notice::Kind::kVerdict, "/d/f", "", Verdict::kReleased}));
+  // A notice with its own wording (the browser's downloads) is wanted at every level but off.
+  Notice worded{Notice::Kind::kVerdict, "/d/f", "", Verdict::kUnknown};
+  worded.message = NotifyMessage{"unjudged", false, "dialog-warning", "x-airlock.download", "held", "why"};
+  EXPECT_TRUE(Wanted(NotifyLevel::kBlocked, worded));
+  EXPECT_FALSE(Wanted(NotifyLevel::kOff, worded));
+  EXPECT_EQ(MessageFor(worded, std::nullopt, true).summary, "held");
 }
 
 TEST(Notifier, UntrustedNamesBecomeSafeText) {
