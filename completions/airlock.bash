@@ -17,7 +17,7 @@ _airlock() {
         --bind|--ro-bind|--dev-bind|--chdir|--report) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --allow|--deny) COMPREPLY=($(compgen -W "@ptrace @mount @namespaces @keyring @bpf @perf @io-uring @debug @handles @chroot @clock-set" -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "--profile --bind --ro-bind --dev-bind --tmpfs --tmp-size --shm-size --home-size --tmpfs-inodes --chdir --workdir --net --net-allow --net-pcap --memory --pids --cpu --timeout --rlimit --setenv --keep-env --pass-fd --hostname --uid --gid --allow --deny --landlock --pool --on-interrupt --name --explain --report --monitor --monitor-reads --verbose --help --" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--profile --bind --ro-bind --dev-bind --tmpfs --tmp-size --shm-size --home-size --tmpfs-inodes --chdir --workdir --net --net-allow --listen --net-pcap --memory --pids --cpu --timeout --rlimit --setenv --keep-env --pass-fd --hostname --uid --gid --allow --deny --landlock --pool --on-interrupt --name --explain --report --monitor --monitor-reads --verbose --help --" -- "$cur")) ;;
     box)
       if [ "$cword" -eq 2 ]; then COMPREPLY=($(compgen -W "create run list diff review commit discard rm export import snapshot restore snapshots snapshot-rm --store --help" -- "$cur"));
       elif [ "$cword" -eq 3 ] && [ "${words[2]}" != "create" ] && [ "${words[2]}" != "list" ] && [ "${words[2]}" != "import" ]; then
@@ -73,13 +73,14 @@ _airlock() {
     browser)
       case "$prev" in
         --net) COMPREPLY=($(compgen -W "user none sinkhole host" -- "$cur")); return ;;
-        --screenshot|--report|--chromium) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --screenshot|--report|--chromium|--firefox) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --browser) COMPREPLY=($(compgen -W "chromium firefox" -- "$cur")); return ;;
         --quarantine|--downloads) COMPREPLY=($(compgen -d -- "$cur")); return ;;
-        --box|--timeout|--browser-flag|--max-download) return ;;
+        --box|--timeout|--browser-flag|--max-download|--net-allow) return ;;
         --notify) COMPREPLY=($(compgen -W "on off" -- "$cur")); return ;;
         --notify-bus-dir|--uploads) COMPREPLY=($(compgen -d -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "--box --disposable --net --check --json --headless --until-settled --screenshot --report --timeout --browser-flag --chromium --quarantine --downloads --max-download --notify --notify-bus-dir --dbus --audio --uploads --box-per-site --help" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--box --disposable --browser --net --net-allow --check --json --headless --until-settled --screenshot --report --timeout --browser-flag --chromium --firefox --quarantine --downloads --max-download --notify --notify-bus-dir --dbus --audio --uploads --box-per-site --help" -- "$cur")) ;;
     downloads)
       case "$prev" in
         --quarantine|--downloads) COMPREPLY=($(compgen -d -- "$cur")); return ;;

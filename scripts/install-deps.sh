@@ -19,6 +19,7 @@ runtime+=(unar)                       # airlock scan: encrypted RAR through the 
 build+=(libnats-dev libcpp-httplib-dev)  # src/service: nats.c (JetStream, KV) and the HTTP server
 runtime+=(nats-server)                 # `airlock serve --local` starts its own; tests start private ones
 tests+=(xvfb)                           # `airlock browser` tests: Chromium on a private Xvfb
+tests+=(firefox-esr)                    # `airlock browser --browser firefox` tests
 tests+=(x11-utils desktop-file-utils)  # tests/integration/app_test.cc: real X clients, desktop-file-validate
 runtime+=(xdg-dbus-proxy)              # `airlock browser|app --dbus`: the session bus through a filter
 tests+=(libnotify-bin libglib2.0-bin)  # tests/watch/notify_test.cc: notify-send and gdbus inside an app sandbox

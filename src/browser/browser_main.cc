@@ -29,14 +29,17 @@ using namespace airlock::browser;
 namespace {
 
 constexpr const char* kBrowserUsage =
-    "Usage: airlock browser [--box NAME | --disposable] [--net MODE] [--check [--json]] [URL]\n"
-    "  Chromium inside an airlock sandbox, its own sandbox still on; every download held and judged.\n"
+    "Usage: airlock browser [--box NAME | --disposable] [--browser chromium|firefox] [--net MODE] [--check [--json]] [URL]\n"
+    "  Chromium or Firefox ESR inside an airlock sandbox, its own sandbox still on; every download held and judged.\n"
     "  --disposable        a fresh profile, thrown away at exit (the default)\n"
     "  --box NAME          keep the profile and cookies in the box NAME (created on first use, empty home)\n"
     "  --box-per-site      the box that owns the URL's site (site-HOST): one box per site, as Application Guard\n"
-    "  --net MODE          user (default: user-mode networking), none, sinkhole or host (a weakening)\n"
+    "  --net-allow HOST:PORT  with user-mode networking: only these destinations (repeatable; names resolved by airlock)\n"
+    "  --browser NAME      chromium (default) or firefox (Debian's Firefox ESR, driven over Marionette)\n"
+    "  --net MODE          user (default: user-mode networking), none, sinkhole or host (a weakening; not with firefox)\n"
     "  --check             open a page, report from /proc that renderers run in the browser's own sandbox\n"
-    "                      (Seccomp 2, own user and pid namespaces), close; exit 0 on, 1 off, 2 error\n"
+    "                      (Seccomp 2, own user and pid namespaces; Firefox: user and network), close;\n"
+    "                      exit 0 on, 1 off, 2 error\n"
     "  --json              --check: the facts as JSON\n"
     "  --headless          no display (for --check and scripts)\n"
     "  --dbus              your session bus through a filtering proxy: notifications and the desktop portal only\n"
@@ -46,8 +49,9 @@ constexpr const char* kBrowserUsage =
     "  --screenshot FILE   a PNG of the page before closing (with --until-settled or --check)\n"
     "  --report FILE       a JSON summary at the end (page, downloads and verdicts, sandbox facts)\n"
     "  --timeout SECONDS   close the browser after this long (default: none; 90 with --until-settled/--check)\n"
-    "  --browser-flag FLAG an extra Chromium flag (repeatable; --no-sandbox is reported as a weakening)\n"
-    "  --chromium PATH     the browser binary (default /usr/bin/chromium)\n"
+    "  --browser-flag FLAG an extra browser flag (repeatable; Chromium's --no-sandbox is reported as a weakening)\n"
+    "  --chromium PATH     Chromium's binary (default /usr/bin/chromium)\n"
+    "  --firefox PATH      Firefox's binary (default /usr/bin/firefox-esr)\n"
     "  --quarantine DIR    the download quarantine (default $XDG_DATA_HOME/airlock/downloads)\n"
     "  --downloads DIR     where judged files are released (default XDG_DOWNLOAD_DIR or ~/Downloads)\n"
     "  --max-download SIZE cancel a download that grows past SIZE (default 2g; k, m, g suffixes)\n"
@@ -91,7 +95,7 @@ struct BrowserFlags {
 };
 
 bool TakesValue(const std::string& a) {
-  for (const char* o : {"--box", "--net", "--screenshot", "--report", "--chromium", "--quarantine", "--downloads", "--timeout",
+  for (const char* o : {"--box", "--net", "--net-allow", "--screenshot", "--report", "--chromium", "--firefox", "--browser", "--quarantine", "--downloads", "--timeout",
                         "--browser-flag", "--notify", "--notify-bus-dir", "--max-download", "--uploads"}) {
     if (a == o) return true;
   }
@@ -105,6 +109,10 @@ std::string TakeValue(SessionOptions& o, BrowserFlags& f, const std::string& a, 
   if (a == "--screenshot") o.screenshot = v;
   if (a == "--report") o.report = v;
   if (a == "--chromium") o.chromium = v;
+  if (a == "--net-allow") o.net_allow.push_back(v);
+  if (a == "--firefox") o.firefox = v;
+  if (a == "--browser" && v != "chromium" && v != "firefox") return "--browser: chromium or firefox, not '" + Utf8Text(v) + "'";
+  if (a == "--browser") o.browser = v;
   if (a == "--quarantine") o.quarantine = v;
   if (a == "--downloads") o.downloads_dir = v;
   if (a == "--browser-flag") o.browser_flags.push_back(v);
@@ -148,6 +156,7 @@ std::string CheckBrowserOptions(SessionOptions& o, const BrowserFlags& f) {
     if (o.box.empty()) return "--box-per-site needs an http(s) URL with a host name ('" + Utf8Text(o.url) + "')";
   }
   o.notify_bus_dir = f.notify ? f.notify_dir : "";
+  if (!o.net_allow.empty() && !o.net.empty() && o.net != "user") return "--net-allow needs the user-mode network (--net user, the default)";
   return BoxAndNetProblem(o.box, o.net);
 }
 

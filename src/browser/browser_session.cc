@@ -12,24 +12,20 @@
 
 #include <algorithm>
 #include <cctype>
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
-#include <deque>
 #include <filesystem>
 #include <map>
-#include <mutex>
-#include <thread>
 
 #include <fmt/format.h>
 
 #include "analyze/browse_cdp.h"
 #include "browser/dbus_proxy.h"
-#include "browser/download_judge.h"
-#include "browser/download_notice.h"
+#include "browser/firefox_session.h"
 #include "browser/home_box.h"
 #include "browser/quarantine.h"
 #include "browser/sandbox_check.h"
+#include "browser/session_driver.h"
 #include "core/file_read.h"
 #include "core/helper_path.h"
 #include "core/json_text.h"
@@ -45,190 +41,11 @@ namespace cdp = analyze::cdp;
 using nlohmann::json;
 namespace {
 
-constexpr const char* kInsideDownloads = "/downloads";
 constexpr const char* kInsideRuntime = "/run/user/1000";
-
-int64_t NowMs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
 
 // "x.pdf" from the GUID-named file Chromium wrote: only [0-9a-f-] GUIDs are accepted.
 bool ValidGuid(const std::string& guid) {
   return !guid.empty() && guid.size() <= 64 && guid.find_first_not_of("0123456789abcdefABCDEF-") == std::string::npos;
-}
-
-// Base64 (Page.captureScreenshot) to bytes; stops at the first byte outside the alphabet.
-std::string Base64Decode(const std::string& in) {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26 : c >= '0' && c <= '9' ? c - '0' + 52
-            : c == '+' ? 62 : c == '/' ? 63 : -1;
-    if (v < 0) break;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  return out;
-}
-
-Status WriteFile(const std::string& path, const std::string& bytes) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd) return ErrnoError("write " + path);
-  if (::write(fd.get(), bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size())) return ErrnoError("write " + path);
-  return Ok();
-}
-
-void Say(const std::string& line) { std::fprintf(stderr, "airlock browser: %s\n", line.c_str()); }
-
-// The judge: admitted downloads scanned one at a time, off the DevTools loop.
-class Judge {
- public:
-  Judge(const Quarantine& q, std::string downloads_dir, int interrupt_fd, const std::string& notify_bus_dir)
-      : q_(q), downloads_(std::move(downloads_dir)), interrupt_fd_(interrupt_fd), notices_(notify_bus_dir), thread_([this] { Loop(); }) {}
-  ~Judge() { Finish(); }
-  void Submit(HeldDownload d) {
-    std::lock_guard lock(mu_);
-    queue_.push_back(std::move(d));
-    cv_.notify_one();
-  }
-  bool Idle() {
-    std::lock_guard lock(mu_);
-    return queue_.empty() && !busy_;
-  }
-  void Finish() {  // judges what is queued, then stops
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-      cv_.notify_one();
-    }
-    if (thread_.joinable()) thread_.join();
-  }
-  std::vector<HeldDownload> Done() {
-    std::lock_guard lock(mu_);
-    return done_;
-  }
-
- private:
-  void Loop() {
-    for (;;) {
-      HeldDownload d;
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-        if (queue_.empty()) return;
-        d = std::move(queue_.front());
-        queue_.pop_front();
-        busy_ = true;
-      }
-      JudgeOne(d);
-      std::lock_guard lock(mu_);
-      done_.push_back(d);
-      busy_ = false;
-    }
-  }
-
-  // Held, never released: the judgement could not finish.
-  void Unjudged(HeldDownload& d, const std::string& why) {
-    d.state = "unjudged";
-    d.why = "not judged: " + why + " (held; `airlock downloads delete " + d.id + "`)";
-    (void)q_.Save(d);
-    Say(fmt::format("download {} '{}' {}", d.id, Utf8Text(d.name), d.why));
-    notices_.Tell(d, q_.FilePath(d));
-  }
-
-  void JudgeOne(HeldDownload& d) {
-    auto scan = ScanHeldFile(q_.FilePath(d), q_.root() + "/.stage", interrupt_fd_);
-    if (!scan) return Unjudged(d, scan.error().What());
-    std::string detonated;
-    if (scan->verdict != "malicious" && IsRunnable(q_.FilePath(d))) {
-      Say(fmt::format("download {} '{}' is runnable: detonating it in the analysis sandbox (up to {} s)", d.id, Utf8Text(d.name), kDetonateSeconds));
-      auto run = DetonateHeldFile(q_.FilePath(d), q_.root() + "/.analysis", interrupt_fd_);
-      if (!run) return Unjudged(d, "detonation: " + run.error().What());
-      detonated = run->verdict;
-      *scan = Worse(*scan, *run);
-    }
-    ApplyVerdict(*scan, d);
-    if (!detonated.empty()) d.why += "; airlock analyze: " + detonated;
-    if (auto saved = q_.Save(d); !saved) Say(saved.error().What());
-    Decide(d);
-  }
-
-  // Released when clean, else held; said on stderr and told on the desktop.
-  void Decide(HeldDownload& d) {
-    if (d.verdict == "clean") {
-      auto to = q_.Release(d, downloads_, false);
-      if (to) {
-        d.state = "released";
-        Say(fmt::format("download '{}' is clean: released to {}", Utf8Text(d.name), *to));
-        return notices_.Tell(d, *to);
-      }
-      d.why = "clean, but not released: " + to.error().What();
-      (void)q_.Save(d);
-      Say(fmt::format("download {} '{}' {}", d.id, Utf8Text(d.name), d.why));
-      return notices_.Tell(d, q_.FilePath(d));
-    }
-    std::string techniques;
-    for (const auto& t : d.techniques) techniques += (techniques.empty() ? "" : ",") + t;
-    if (d.verdict == "malicious") {
-      Say(fmt::format("download {} '{}' is MALICIOUS ({}): it stays in quarantine", d.id, Utf8Text(d.name), techniques));
-    } else {
-      Say(fmt::format("download {} '{}' is suspicious ({}): held; `airlock downloads release {}` to take it", d.id, Utf8Text(d.name),
-                      d.why, d.id));
-    }
-    notices_.Tell(d, q_.FilePath(d));
-  }
-
-  const Quarantine& q_;
-  std::string downloads_;
-  int interrupt_fd_;
-  DownloadNotices notices_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<HeldDownload> queue_;
-  std::vector<HeldDownload> done_;
-  bool busy_ = false, stop_ = false;
-  std::thread thread_;
-};
-
-struct Launched {
-  pid_t pid = -1;  // the `airlock run` (or `airlock box run`)
-  UniqueFd to_browser, from_browser;
-};
-
-// Forks the sandbox's front end with the DevTools pipe at fds 3 and 4 and its stderr into `log`.
-Result<Launched> Launch(const std::vector<std::string>& args, int log_fd) {
-  int cmd[2], evt[2];
-  if (::pipe2(cmd, O_CLOEXEC) != 0) return ErrnoError("pipe");
-  UniqueFd cmd_r(cmd[0]), cmd_w(cmd[1]);
-  if (::pipe2(evt, O_CLOEXEC) != 0) return ErrnoError("pipe");
-  UniqueFd evt_r(evt[0]), evt_w(evt[1]);
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid < 0) return ErrnoError("fork");
-  if (pid == 0) {
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    int in = ::fcntl(cmd_r.get(), F_DUPFD_CLOEXEC, 10);
-    int out = ::fcntl(evt_w.get(), F_DUPFD_CLOEXEC, 10);
-    int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (in < 0 || out < 0 || null < 0 || ::dup2(null, 0) < 0 || (log_fd >= 0 && ::dup2(log_fd, 2) < 0) || ::dup2(2, 1) < 0 ||
-        ::dup2(in, 3) < 0 || ::dup2(out, 4) < 0) {
-      ::_exit(126);
-    }
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  return Launched{pid, std::move(cmd_w), std::move(evt_r)};
 }
 
 struct Download {
@@ -383,6 +200,7 @@ Result<std::vector<std::string>> BrowserArgv(const SessionOptions& o, const Disp
   runapi::RunRequest r(airlock);
   r.Profile("browser").KillOnInterrupt().PassFd(3).PassFd(4).Rlimit("as=unlimited");  // V8 reserves far more than any RLIMIT_AS
   if (!o.net.empty()) r.Net(o.net);
+  for (const auto& a : o.net_allow) r.NetAllow(a);
   r.Bind(incoming, kInsideDownloads);
   AddDesktopAccess(r, display, audio, bus_socket);
   if (!o.uploads.empty()) r.RoBind(o.uploads, std::string(kInsideHome) + "/Uploads");
@@ -406,15 +224,15 @@ Result<std::vector<std::string>> BrowserArgv(const SessionOptions& o, const Disp
 namespace {
 
 // The DevTools side of a session: commands out, replies and events in, one poll loop.
-class Session {
+class Session : public SessionDriver {
  public:
   Session(const SessionOptions& o, Launched l, Quarantine& q, UniqueFd incoming)
       : o_(o), l_(std::move(l)), q_(q), incoming_(std::move(incoming)), judge_(q, o.downloads_dir, o.interrupt_fd, o.notify_bus_dir) {}
 
-  int Run();
-  json Report();
-  const SandboxFacts& facts() const { return facts_; }
-  bool checked() const { return checked_; }
+  int Run() override;
+  json Report() override;
+  const SandboxFacts& facts() const override { return facts_; }
+  bool checked() const override { return checked_; }
 
  private:
   int64_t Send(const std::string& method, const json& params = json::object(), const std::string& session = {}) {
@@ -440,7 +258,7 @@ class Session {
   Launched l_;
   Quarantine& q_;
   UniqueFd incoming_;
-  Judge judge_;
+  JudgeQueue judge_;
   cdp::Framer framer_;
   int64_t next_id_ = 1;
   std::map<int64_t, std::string> pending_;  // id -> purpose
@@ -521,7 +339,7 @@ void Session::OnReply(const cdp::Message& m) {
     --awaiting_;
     std::string data = m.result.value("data", "");
     if (data.empty()) Say("screenshot failed: " + m.error);
-    else if (auto w = WriteFile(o_.screenshot, Base64Decode(data)); !w) Say(w.error().What());
+    else if (auto w = WriteNewFile(o_.screenshot, Base64Decode(data)); !w) Say(w.error().What());
   } else if (purpose == "text") {
     --awaiting_;
     text_ = m.result.value("result", json::object()).value("value", "");
@@ -542,23 +360,13 @@ void Session::CancelTooLarge(Download& d, double received) {
 
 void Session::OnDownloadDone(const Download& d) {
   if (!ValidGuid(d.guid)) return dropped_.push_back("a download with an odd GUID was not taken");
-  // By the GUID Chromium named it (allowAndName), opened without following links: a name from the
-  // page never names a path here.
-  UniqueFd fd(::openat(incoming_.get(), d.guid.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-  struct stat st{};
-  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return dropped_.push_back("download '" + Utf8Text(d.suggested) + "': its file is missing or not a regular file");
-  }
+  // By the GUID Chromium named it (allowAndName): a name from the page never names a path here.
   HeldDownload meta;
   meta.suggested_name = d.suggested;
   meta.url = d.url;
   meta.referrer = d.referrer;
   meta.scripted = d.url.starts_with("blob:") || d.url.starts_with("data:");
-  auto held = q_.Admit(fd.get(), meta);
-  (void)::unlinkat(incoming_.get(), d.guid.c_str(), 0);
-  if (!held) return dropped_.push_back("download '" + Utf8Text(d.suggested) + "' not admitted: " + held.error().What());
-  Say(fmt::format("download {} '{}' finished ({} bytes): judging", held->id, Utf8Text(held->name), held->size));
-  judge_.Submit(*held);
+  AdmitFinished(q_, judge_, incoming_.get(), d.guid, meta, dropped_);
 }
 
 bool Session::Settled(int64_t now) {
@@ -678,7 +486,7 @@ namespace {
 
 // The session's exit code (RunBrowserSession's contract), saying what ended the sandbox when it failed;
 // with --check, the facts on stdout.
-int SessionExit(const SessionOptions& o, Session& session, int run_exit, const std::string& log) {
+int SessionExit(const SessionOptions& o, SessionDriver& session, int run_exit, const std::string& log) {
   int exit = 0;
   if (run_exit != 0 && run_exit != 143 && run_exit != 130) {
     auto tail = ReadRegularFileBounded(log, 8 << 20, "log too large");
@@ -700,8 +508,12 @@ int RunBrowserSession(const SessionOptions& o) {
   const std::vector<std::string> env = CurrentEnvironment();
   auto display = ChooseDisplay(env, o.headless);
   if (!display) return Say(display.error().What()), 2;
-  if (::access(o.chromium.c_str(), X_OK) != 0) {
-    return Say("no browser at " + o.chromium + ": install Debian's chromium (apt-get install chromium)"), 2;
+  const bool firefox = o.browser == "firefox";
+  if (!firefox && o.browser != "chromium") return Say("--browser must be chromium or firefox, not '" + o.browser + "'"), 2;
+  const std::string& binary = firefox ? o.firefox : o.chromium;
+  if (::access(binary.c_str(), X_OK) != 0) {
+    return Say("no browser at " + binary + (firefox ? ": install Debian's Firefox ESR (apt-get install firefox-esr)"
+                                                    : ": install Debian's chromium (apt-get install chromium)")), 2;
   }
   std::vector<std::string> weakenings;
   if (!display->weakening.empty()) weakenings.push_back(display->weakening);
@@ -719,16 +531,19 @@ int RunBrowserSession(const SessionOptions& o) {
   }
   auto incoming = MakeIncoming(q->root());
   if (!incoming) return Say(incoming.error().What()), 2;
-  auto argv = BrowserArgv(o, *display, opt_ins->audio, incoming->first, opt_ins->bus_socket());
+  auto argv = firefox ? FirefoxArgv(o, *display, opt_ins->audio, incoming->first, opt_ins->bus_socket())
+                      : BrowserArgv(o, *display, opt_ins->audio, incoming->first, opt_ins->bus_socket());
   if (!argv) return Say(argv.error().What()), 2;
   const std::string log = q->root() + "/browser.log";
   UniqueFd log_fd(::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
   auto launched = Launch(*argv, log_fd.get());
   if (!launched) return Say(launched.error().What()), 2;
-  Say(fmt::format("{} ({}, {}); downloads are held in {} and judged; the browser's messages go to {}",
-                  o.box.empty() ? "disposable browser" : "browser in box '" + o.box + "'", display->platform,
+  Say(fmt::format("{} {} ({}, {}); downloads are held in {} and judged; the browser's messages go to {}",
+                  firefox ? "Firefox:" : "Chromium:", o.box.empty() ? "disposable browser" : "browser in box '" + o.box + "'", display->platform,
                   o.net.empty() ? "network: user-mode" : "network: " + o.net, q->root(), log));
-  Session session(o, std::move(*launched), *q, std::move(incoming->second));
+  std::unique_ptr<SessionDriver> driver = firefox ? MakeFirefoxDriver(o, std::move(*launched), *q, std::move(incoming->second))
+                                                  : std::make_unique<Session>(o, std::move(*launched), *q, std::move(incoming->second));
+  SessionDriver& session = *driver;
   const int run_exit = session.Run();
   std::error_code ec;
   std::filesystem::remove_all(incoming->first, ec);  // unfinished downloads are dropped, never released
@@ -736,11 +551,12 @@ int RunBrowserSession(const SessionOptions& o) {
   if (!o.report.empty()) {
     json r = session.Report();
     r["display"] = display->platform;
+    r["browser"] = o.browser;
     r["box"] = o.box;
     r["weakenings"] = weakenings;
     r["sandbox_exit"] = run_exit;
     StampReportEnvelope(r, "browser", clock);
-    if (auto w = WriteFile(o.report, DumpJson(r, 2) + "\n"); !w) Say(w.error().What());
+    if (auto w = WriteNewFile(o.report, DumpJson(r, 2) + "\n"); !w) Say(w.error().What());
   }
   return exit;
 }

@@ -1,4 +1,5 @@
-// One `airlock browser` session (docs/BROWSER.md, "Browsing in airlock"): Chromium, interactive,
+// One `airlock browser` session (docs/BROWSER.md, "Browsing in airlock"): Chromium (or Firefox ESR:
+// firefox_session.h, the same contract but its driver), interactive,
 // inside `airlock run --profile browser` (disposable: a fresh profile on the sandbox's tmpfs home,
 // gone at exit) or `airlock box run NAME` (the profile and cookies kept in the box), driven over its
 // DevTools pipe (fds 3 and 4, passed into the sandbox) for the downloads and the checks.
@@ -66,8 +67,11 @@ struct SessionOptions {
   std::string box;                 // "" = disposable
   std::string url;                 // "" = about:blank
   std::string net;                 // "" = the profile's (user-mode networking); none|user|host|sinkhole
+  std::vector<std::string> net_allow;  // with user-mode networking: only these HOST:PORT destinations
+  std::string browser = "chromium";  // chromium | firefox (firefox_session.h)
   std::string chromium = "/usr/bin/chromium";
-  std::vector<std::string> browser_flags;  // extra Chromium flags (expert; --no-sandbox is reported)
+  std::string firefox = "/usr/bin/firefox-esr";
+  std::vector<std::string> browser_flags;  // extra browser flags (expert; Chromium's --no-sandbox is reported)
   bool headless = false;
   std::string uploads;             // a folder bound read-only at /home/sandbox/Uploads ("" = none)
   bool audio = false;              // the sound server's socket (ChooseAudio), a weakening

@@ -39,7 +39,15 @@ ino_t NsInode(const std::string& proc, pid_t pid, const char* kind) {
 
 // "browser" for the browser binary without --type=, the --type= value otherwise, "" for others.
 // Chromium rewrites its children's titles: their cmdline is one string with spaces, not NULs.
+// Firefox's children carry -contentproc and their kind last: "tab" (web content) is a renderer.
 std::string TypeOf(const std::string& cmdline) {
+  if (size_t at = cmdline.find("-contentproc"); at != std::string::npos && at > 0 && (cmdline[at - 1] == '\0' || cmdline[at - 1] == ' ')) {
+    std::string args = cmdline;
+    while (!args.empty() && (args.back() == '\0' || args.back() == ' ')) args.pop_back();
+    const size_t sep = args.find_last_of(std::string(" \0", 2));
+    const std::string last = sep == std::string::npos ? args : args.substr(sep + 1);
+    return last == "tab" ? "renderer" : last;
+  }
   size_t at = cmdline.find("--type=");
   if (at != std::string::npos && at > 0 && (cmdline[at - 1] == '\0' || cmdline[at - 1] == ' ')) {
     size_t start = at + 7, end = cmdline.find_first_of(std::string(" \0", 2), start);
@@ -92,6 +100,9 @@ SandboxFacts CheckBrowserSandbox(pid_t root_pid, const std::string& proc) {
   }
   int browser_filters = -1;
   for (const ProcessFacts& p : f.processes) if (p.pid == browser) browser_filters = p.seccomp_filters;
+  // Chromium's renderers get their own pid namespace; Firefox's content processes their own network
+  // namespace (they share the browser's pid namespace by Firefox's design).
+  const bool firefox = Read(fmt::format("{}/{}/cmdline", proc, browser)).find("firefox") != std::string::npos;
   const ino_t user = NsInode(proc, browser, "user"), pidns = NsInode(proc, browser, "pid"), net = NsInode(proc, browser, "net");
   int renderers = 0, bad = 0;
   for (ProcessFacts& p : f.processes) {
@@ -106,12 +117,14 @@ SandboxFacts CheckBrowserSandbox(pid_t root_pid, const std::string& proc) {
     else if (p.seccomp != 2) p.problem = fmt::format("Seccomp {} (no filter)", p.seccomp);
     else if (browser_filters >= 0 && p.seccomp_filters >= 0 && !p.own_filter) p.problem = "no seccomp filter of its own (only airlock's)";
     else if (!p.own_userns) p.problem = "shares the browser's user namespace (Chromium's sandbox is off: --no-sandbox?)";
-    else if (!p.own_pidns) p.problem = "shares the browser's pid namespace";
+    else if (!firefox && !p.own_pidns) p.problem = "shares the browser's pid namespace";
+    else if (firefox && !p.own_netns) p.problem = "shares the browser's network namespace";
     if (!p.problem.empty()) ++bad;
   }
   f.ok = renderers > 0 && bad == 0;
   if (renderers == 0) f.summary = "no renderer process found: nothing to check";
-  else if (bad == 0) f.summary = fmt::format("browser sandbox on: {} renderer(s) with Seccomp 2, a filter of their own, in their own user and pid namespaces", renderers);
+  else if (bad == 0) f.summary = fmt::format("browser sandbox on: {} {} with Seccomp 2, a filter of their own, in their own user and {} namespaces", renderers,
+                                             firefox ? "content process(es)" : "renderer(s)", firefox ? "network" : "pid");
   else f.summary = fmt::format("browser sandbox OFF: {} of {} renderer(s) not sandboxed", bad, renderers);
   return f;
 }

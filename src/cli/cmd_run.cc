@@ -234,6 +234,7 @@ void AddRunOptions(CLI::App& app, RunArgs& a) {
   app.add_option("--net-pcap", a.net_pcap, "with --net sinkhole: write its traffic (DNS, every connection and datagram) as PCAP to FILE, a new file")
       ->type_name("FILE");
   app.add_option("--net-allow", a.o.net_allow, "allowed destination HOST:PORT for --net user (repeatable)")->allow_extra_args(false);
+  app.add_option("--listen", a.o.listen, "TCP port the sandbox may listen on in its own network namespace (repeatable)")->allow_extra_args(false);
   app.add_option("--tmp-size", a.o.tmp_size, "size of the private /tmp, e.g. 256m");
   app.add_option("--shm-size", a.o.shm_size, "size of the private /dev/shm");
   app.add_option("--home-size", a.o.home_size, "size of the private home directory");

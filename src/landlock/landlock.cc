@@ -122,6 +122,7 @@ Result<LandlockPlan> PrepareLandlockForAbi(const Policy& policy, const std::vect
   if (policy.net.mode == NetMode::kNone || policy.net.mode == NetMode::kUser) {
     if (plan.abi >= 4) {
       plan.handled_net = LANDLOCK_ACCESS_NET_BIND_TCP;
+      for (int port : policy.net.listen) plan.bind_ports.push_back(static_cast<uint16_t>(port));
       bool restrict_connect = true;
       std::vector<uint16_t> ports;
       if (policy.net.mode == NetMode::kUser) {
@@ -196,6 +197,11 @@ int BuildLandlockRulesetInChild(const LandlockPlan& plan) {
       rc = -saved;
       break;
     }
+  }
+  for (uint16_t port : plan.bind_ports) {
+    if (rc != 0 || !(plan.handled_net & LANDLOCK_ACCESS_NET_BIND_TCP)) break;
+    kernel::LandlockNetPortAttr np{LANDLOCK_ACCESS_NET_BIND_TCP, port};
+    if (kernel::LandlockAddRule(ruleset, kernel::kLandlockRuleNetPort, &np, 0) != 0) rc = -errno;
   }
   if (rc == 0 && (plan.handled_net & LANDLOCK_ACCESS_NET_CONNECT_TCP)) {
     for (uint16_t port : plan.connect_ports) {

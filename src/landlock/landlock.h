@@ -34,6 +34,7 @@ struct LandlockPlan {
   uint64_t scoped = 0;
   std::vector<LandlockRule> rules;
   std::vector<uint16_t> connect_ports;  // allowed TCP connect ports (empty + handled = none)
+  std::vector<uint16_t> bind_ports;     // allowed TCP bind ports (policy.net.listen)
   std::vector<std::string> not_enforced;  // human descriptions of what the kernel could not do
 };
 
@@ -43,7 +44,8 @@ struct LandlockPlan {
 // Rights per mount kind: kRoBind/kFile/kDir -> READ_FILE|READ_DIR|EXECUTE; kBind/kTmpfs -> every
 // handled right; kDevBind -> READ_FILE|WRITE_FILE|IOCTL_DEV; kSymlink -> no rule. Rules on the same
 // path are merged (OR). Rights the ABI lacks are dropped and described in not_enforced.
-// Network (ABI >= 4, net mode none/user): TCP bind is handled and never allowed; TCP connect is
+// Network (ABI >= 4, net mode none/user): TCP bind is handled and allowed only to policy.net.listen's
+// ports (in the sandbox's own network namespace); TCP connect is
 // handled with policy.net.allow's ports as the allow-list, except in user mode with an empty allow
 // list (= any destination) or an entry without a single numeric port, where connect is not handled.
 Result<LandlockPlan> PrepareLandlockFromParent(const Policy& policy, const std::vector<MountEntry>& mounts);

@@ -177,6 +177,9 @@ Status ValidatePolicy(const Policy& policy) {
   if (!policy.net.allow.empty() && policy.net.mode != NetMode::kUser) {
     problems.push_back("network.allow needs network.mode = \"user\"");
   }
+  for (int port : policy.net.listen) {
+    if (port < 1 || port > 65535) problems.push_back("network.listen: " + std::to_string(port) + " is not a TCP port (1-65535)");
+  }
   for (const std::string& a : policy.net.allow) {
     if (!ValidNetAllow(a)) problems.push_back("network.allow: bad destination '" + a + "' (expected HOST:PORT or CIDR:PORT)");
   }

@@ -124,6 +124,8 @@ struct NetPolicy {
   NetMode mode = NetMode::kNone;
   std::vector<std::string> allow;  // "host:port" / "cidr:port" destinations for NetMode::kUser; empty = any
                                    // (enforced by nftables in the sandbox's netns, by IP resolved at start)
+  std::vector<int> listen;  // TCP ports the sandbox may bind (listen on) in its own network namespace
+                            // (modes none and user, where Landlock refuses every other bind); 1-65535
 
   bool operator==(const NetPolicy&) const = default;
 };

@@ -182,6 +182,11 @@ std::string ExplainPolicy(const Policy& p, const std::vector<std::string>& mount
     t.Row("host addresses", "every address of the host's interfaces refused (unless an allow entry names it)");
     t.Row("helper", "pasta/slirp4netns as the sandbox's user, in its own sandbox with seccomp (--report: helpers)");
   }
+  if (!p.net.listen.empty()) {
+    std::vector<std::string> ports;
+    for (int port : p.net.listen) ports.push_back(std::to_string(port));
+    t.Row("listen", Join(ports, "") + " (TCP, in the sandbox's own network namespace)");
+  }
   if (p.net.mode == NetMode::kSinkhole) {
     t.Row("sinkhole", "DNS answered locally, every TCP/UDP destination redirected to airlock and recorded; nothing leaves");
   }

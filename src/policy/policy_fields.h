@@ -78,6 +78,7 @@ struct PolicyFieldInfo {
   X(landlock.min_abi, "landlock.min_abi", "min abi", "", kSandbox)                                    \
   X(net.mode, "network.mode", "mode", "--net", kSandbox)                                              \
   X(net.allow, "network.allow", "allow", "--net-allow", kSandbox)                                     \
+  X(net.listen, "network.listen", "listen", "--listen", kSandbox)                                     \
   X(limits.memory_bytes, "limits.memory", "memory", "--memory", kSandbox)                             \
   X(limits.pids, "limits.pids", "pids", "--pids", kSandbox)                                           \
   X(limits.cpus, "limits.cpus", "cpus", "--cpu", kSandbox)                                            \

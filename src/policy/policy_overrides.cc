@@ -2,6 +2,7 @@
 // order the errors have always been reported.
 #include "policy/policy_overrides.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <tuple>
 
@@ -81,6 +82,10 @@ Status ApplyNetwork(Policy& p, const PolicyOverrides& o) {
                      "'): add --net user, or use a profile whose network mode is user (--profile network)");
   }
   for (const auto& n : o.net_allow) p.net.allow.push_back(n);
+  for (int port : o.listen) {
+    if (port < 1 || port > 65535) return MakeError("--listen " + std::to_string(port) + ": not a TCP port (1-65535)");
+    if (std::find(p.net.listen.begin(), p.net.listen.end(), port) == p.net.listen.end()) p.net.listen.push_back(port);
+  }
   return Ok();
 }
 
@@ -150,7 +155,7 @@ Status ApplyFilters(Policy& p, const PolicyOverrides& o) {
 bool PolicyOverrides::ChangesSandbox() const {
   return !bind.empty() || !ro_bind.empty() || !dev_bind.empty() || !tmpfs.empty() || !tmp_size.empty() ||
          !shm_size.empty() || !home_size.empty() || !tmpfs_inodes.empty() || !chdir.empty() || workdir ||
-         !net.empty() || !net_allow.empty() || !memory.empty() || !cpu.empty() || !pids.empty() || !rlimits.empty() ||
+         !net.empty() || !net_allow.empty() || !listen.empty() || !memory.empty() || !cpu.empty() || !pids.empty() || !rlimits.empty() ||
          !pass_fds.empty() || !hostname.empty() || uid >= 0 || gid >= 0 || !allow.empty() || !deny.empty() ||
          !landlock.empty();
 }

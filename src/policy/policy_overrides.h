@@ -22,6 +22,7 @@ struct PolicyOverrides {
   bool workdir = false;  // --workdir: bind the working directory read-write and chdir there
   std::string net;       // none, host, user, sinkhole ("" = keep the profile's)
   std::vector<std::string> net_allow;
+  std::vector<int> listen;  // --listen PORT: TCP ports the sandbox may bind
   std::string memory, cpu, timeout;  // as typed: "512m", "25%", "unlimited"; "0.5"; "30s"
   std::string pids;                  // "1024" or "unlimited"; "" = keep the profile's
   std::vector<std::string> rlimits;  // NAME=VALUE

@@ -599,6 +599,17 @@ class Applier {
       }
     }
     if (auto v = s.Strings("allow")) p_.net.allow = std::move(*v);
+    if (const toml::array* ports = s.Array("listen")) {
+      p_.net.listen.clear();
+      for (const toml::node& n : *ports) {
+        auto port = n.value<int64_t>();
+        if (!n.is_integer() || !port || *port < 1 || *port > 65535) {
+          errors_.Add(n.source(), "'network.listen' entries must be TCP port numbers (1-65535)");
+          continue;
+        }
+        if (std::find(p_.net.listen.begin(), p_.net.listen.end(), int(*port)) == p_.net.listen.end()) p_.net.listen.push_back(int(*port));
+      }
+    }
     s.Finish();
   }
 

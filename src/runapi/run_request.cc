@@ -95,6 +95,16 @@ RunRequest& RunRequest::PassFd(int fd) {
   return Add({"--pass-fd", std::to_string(fd)});
 }
 
+RunRequest& RunRequest::Listen(int port) {
+  if (port < 1 || port > 65535) Reject("--listen: " + std::to_string(port) + " is not a TCP port");
+  return Add({"--listen", std::to_string(port)});
+}
+
+RunRequest& RunRequest::NetAllow(const std::string& host_port) {
+  if (host_port.empty() || host_port[0] == '-') Reject("--net-allow: '" + host_port + "' is not HOST:PORT");
+  return Add({"--net-allow", host_port});
+}
+
 RunRequest& RunRequest::NetPcap(const std::string& pcap_file) { return AddOnce("--net-pcap", {pcap_file}); }
 
 RunRequest& RunRequest::Net(const std::string& mode) {

@@ -38,6 +38,8 @@ class RunRequest {
   RunRequest& Memory(const std::string& size);                                // --memory 512m|2g
   RunRequest& Rlimit(const std::string& name_value);                          // --rlimit fsize=N
   RunRequest& Net(const std::string& mode);                                   // --net none|host|user|sinkhole
+  RunRequest& Listen(int port);                                               // --listen PORT
+  RunRequest& NetAllow(const std::string& host_port);                         // --net-allow HOST:PORT
   RunRequest& NetPcap(const std::string& pcap_file);                         // --net-pcap (with --net sinkhole)
   RunRequest& PassFd(int fd);                                                 // --pass-fd N (N >= 3, kept at N)
   RunRequest& Monitor(const std::string& events_file, bool reads = false);    // --monitor [--monitor-reads]

@@ -17,6 +17,7 @@
 #include <map>
 #include <thread>
 
+#include "page_server.h"
 #include "test_env.h"
 #include "xvfb.h"
 
@@ -25,104 +26,16 @@ using nlohmann::json;
 
 namespace {
 
-// A page whose content type is this never finishes: the server promises more than it sends, then stalls.
-const char* kNeverEnds = "test/never-ends";
-
-// A tiny HTTP/1.0 server on 127.0.0.1: path -> (content type, body); attachments by ".pdf".
-class HttpServer {
- public:
-  explicit HttpServer(std::map<std::string, std::pair<std::string, std::string>> pages) : pages_(std::move(pages)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 16) != 0 ||
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) return;
-    port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~HttpServer() {
-    stop_ = true;
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
-    if (thread_.joinable()) thread_.join();
-  }
-  std::string Url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
-
- private:
-  void Serve() {
-    while (!stop_) {
-      int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) return;
-      char buf[4096];
-      ssize_t n = ::recv(c, buf, sizeof buf - 1, 0);
-      std::string req(buf, n > 0 ? static_cast<size_t>(n) : 0);
-      if (!req.starts_with("GET ") || req.find(' ', 4) == std::string::npos) {  // a preconnect closed unused, or junk
-        ::close(c);
-        continue;
-      }
-      std::string path = req.substr(4, req.find(' ', 4) - 4);
-      auto it = pages_.find(path);
-      std::string resp;
-      if (it == pages_.end()) {
-        resp = "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n";
-      } else if (it->second.first == kNeverEnds) {  // promises 64 MiB, sends the body given, then stalls
-        resp = "HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 67108864\r\n" + Disposition(path) + "\r\n" +
-               it->second.second;
-        (void)::send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
-        while (!stop_) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        ::close(c);
-        continue;
-      } else {
-        resp = "HTTP/1.0 200 OK\r\nContent-Type: " + it->second.first + "\r\nContent-Length: " + std::to_string(it->second.second.size()) +
-               "\r\n" + Disposition(path) + "\r\n" + it->second.second;
-      }
-      (void)::send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
-      ::close(c);
-    }
-  }
-  // Attachments: a .pdf as report.pdf, a .sh under its own name.
-  static std::string Disposition(const std::string& path) {
-    if (path.ends_with(".pdf")) return "Content-Disposition: attachment; filename=\"report.pdf\"\r\n";
-    if (path.ends_with(".sh")) return "Content-Disposition: attachment; filename=\"" + path.substr(1) + "\"\r\n";
-    return "";
-  }
-  std::map<std::string, std::pair<std::string, std::string>> pages_;
-  int fd_ = -1;
-  uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
-const char* kPdf =
-    "%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-    "3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
-
-// A page with much colour on it (a screenshot of it is far from blank) and a marker text.
-std::string RichPage() {
-  std::string body = "<html><head><title>airlock-page-ok</title></head><body style='background:#136'>";
-  for (int i = 0; i < 120; ++i) {
-    body += "<span style='color:hsl(" + std::to_string(i * 37 % 360) + ",90%,60%);font-size:" + std::to_string(10 + i % 17) +
-            "px'>airlock " + std::to_string(i * 7919) + " </span>";
-  }
-  return body + "<p>airlock-page-ok</p></body></html>";
-}
-
-// HTML smuggling: the zip is built by the page's script from base64 and "clicked" as a blob: URL.
-const char* kSmuggling =
-    "<html><body><p>Your document</p><script>"
-    "var b=atob('UEsDBBQAAAAAAOIIhl0vOtrpEgAAABIAAAAGAAAAcnVuLnNoIyEvYmluL3NoCmVjaG8gaGkKUEsBAhQDFAAAAAAA4giGXS862ukSAAAAEgAAAAYAAAAAAAAAAAAAAIABAAAAAHJ1bi5zaFBLBQYAAAAAAQABADQAAAA2AAAAAAA=');"
-    "var u=new Uint8Array(b.length);for(var i=0;i<b.length;i++)u[i]=b.charCodeAt(i);"
-    "var a=document.createElement('a');a.href=URL.createObjectURL(new Blob([u],{type:'application/zip'}));"
-    "a.download='invoice.zip';document.body.appendChild(a);a.click();</script></body></html>";
-
 class BrowserSession : public ::testing::Test {
  protected:
   void SetUp() override {
     if (access("/usr/bin/chromium", X_OK) != 0) GTEST_SKIP() << "SKIPPED: Debian package chromium is not installed";
     if (access("/usr/bin/Xvfb", X_OK) != 0) GTEST_SKIP() << "SKIPPED: Debian package xvfb is not installed";
     home_ = MakeTempDir("browser-home");
+  }
+  void TearDown() override {
+    std::error_code ec;
+    if (!home_.empty()) std::filesystem::remove_all(home_, ec);
   }
 
   // airlock browser with the test's display, home, quarantine and Downloads; --net host reaches the

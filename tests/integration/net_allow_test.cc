@@ -317,3 +317,29 @@ TEST(NetUser, ResolvConfNamesAResolverTheSandboxCanReach) {
   EXPECT_NE(allow.out.find("nameserver 127.0.0.1\n"), std::string::npos) << allow.out;
   EXPECT_EQ(allow.out.find("10.0.2.3"), std::string::npos) << allow.out;
 }
+
+// --listen PORT: the sandbox may listen on that TCP port in its own network namespace and on no
+// other (Landlock's bind rule); without it every bind is refused (the control). `airlock browser
+// --browser firefox` uses it for Marionette.
+TEST(NetListen, OnlyTheListedPortCanBeBound) {
+  const std::string script =
+      "import socket\n"
+      "for p in (2828, 2829):\n"
+      "    s = socket.socket()\n"
+      "    try:\n"
+      "        s.bind(('127.0.0.1', p)); s.listen(); print(p, 'bound')\n"
+      "    except OSError as e:\n"
+      "        print(p, 'refused', e.errno)\n";
+  auto listed = RunAirlock({"--listen", "2828"}, {"/usr/bin/python3", "-c", script});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  if (listed.err.find("TCP bind/connect is not restricted by Landlock") != std::string::npos) {
+    GTEST_SKIP() << "SKIPPED: this kernel's Landlock has no network rules (ABI < 4)";
+  }
+  EXPECT_NE(listed.out.find("2828 bound"), std::string::npos) << listed.out << listed.err;
+  EXPECT_NE(listed.out.find("2829 refused 13"), std::string::npos) << listed.out;
+  auto none = RunAirlock({}, {"/usr/bin/python3", "-c", script});
+  EXPECT_NE(none.out.find("2828 refused 13"), std::string::npos) << none.out << none.err;
+  auto bad = RunAirlock({"--listen", "70000"}, {"/bin/true"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("--listen 70000: not a TCP port"), std::string::npos) << bad.err;
+}

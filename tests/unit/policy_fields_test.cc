@@ -242,6 +242,7 @@ const FlagCase kFlagCases[] = {
     {"--workdir", [](PolicyOverrides& o) { o.workdir = true; }},
     {"--net", [](PolicyOverrides& o) { o.net = "host"; }},
     {"--net-allow", [](PolicyOverrides& o) { o.net = "user", o.net_allow = {"example.org:443"}; }},
+    {"--listen", [](PolicyOverrides& o) { o.listen = {2828}; }},
     {"--memory", [](PolicyOverrides& o) { o.memory = "64m"; }},
     {"--cpu", [](PolicyOverrides& o) { o.cpu = "0.5"; }},
     {"--timeout", [](PolicyOverrides& o) { o.timeout = "3s"; }},

@@ -1,0 +1,128 @@
+// The pages `airlock browser` tests load: a tiny HTTP server the test runs, and the pages and files
+// both browsers' tests share (tests/integration/browser_session_test.cc, firefox_session_test.cc).
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <string>
+#include <thread>
+
+namespace airlock::test {
+
+// A page whose content type is this never finishes: the server promises more than it sends, then stalls.
+inline const char* kNeverEnds = "test/never-ends";
+// A download whose content type is this arrives slowly: 64 KiB every 10 ms (about 6 MB/s).
+inline const char* kTrickles = "test/trickles";
+
+// A tiny HTTP/1.0 server on `address` (127.0.0.1 unless given): path -> (content type, body); attachments
+// by ".pdf" and ".sh".
+class HttpServer {
+ public:
+  explicit HttpServer(std::map<std::string, std::pair<std::string, std::string>> pages, std::string address = "127.0.0.1")
+      : pages_(std::move(pages)), address_(std::move(address)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, address_.c_str(), &a.sin_addr) != 1) return;
+    socklen_t len = sizeof a;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 16) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) return;
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~HttpServer() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    if (thread_.joinable()) thread_.join();
+  }
+  std::string Url(const std::string& path) const { return "http://" + address_ + ":" + std::to_string(port_) + path; }
+  std::string HostPort() const { return address_ + ":" + std::to_string(port_); }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) return;
+      char buf[4096];
+      ssize_t n = ::recv(c, buf, sizeof buf - 1, 0);
+      std::string req(buf, n > 0 ? static_cast<size_t>(n) : 0);
+      if (!req.starts_with("GET ") || req.find(' ', 4) == std::string::npos) {  // a preconnect closed unused, or junk
+        ::close(c);
+        continue;
+      }
+      std::string path = req.substr(4, req.find(' ', 4) - 4);
+      auto it = pages_.find(path);
+      std::string resp;
+      if (it == pages_.end()) {
+        resp = "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+      } else if (it->second.first == kNeverEnds) {  // promises 64 MiB, sends the body given, then stalls
+        resp = "HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 67108864\r\n" + Disposition(path) + "\r\n" +
+               it->second.second;
+        (void)::send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
+        while (!stop_) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        ::close(c);
+        continue;
+      } else if (it->second.first == kTrickles) {
+        resp = "HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " + std::to_string(it->second.second.size()) +
+               "\r\n\r\n";
+        bool sent = ::send(c, resp.data(), resp.size(), MSG_NOSIGNAL) > 0;
+        for (size_t at = 0; sent && !stop_ && at < it->second.second.size(); at += 65536) {
+          const size_t chunk = std::min<size_t>(65536, it->second.second.size() - at);
+          sent = ::send(c, it->second.second.data() + at, chunk, MSG_NOSIGNAL) == static_cast<ssize_t>(chunk);
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        ::close(c);
+        continue;
+      } else {
+        resp = "HTTP/1.0 200 OK\r\nContent-Type: " + it->second.first + "\r\nContent-Length: " + std::to_string(it->second.second.size()) +
+               "\r\n" + Disposition(path) + "\r\n" + it->second.second;
+      }
+      (void)::send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
+      ::close(c);
+    }
+  }
+  // Attachments: a .pdf as report.pdf, a .sh under its own name.
+  static std::string Disposition(const std::string& path) {
+    if (path.ends_with(".pdf")) return "Content-Disposition: attachment; filename=\"report.pdf\"\r\n";
+    if (path.ends_with(".sh")) return "Content-Disposition: attachment; filename=\"" + path.substr(1) + "\"\r\n";
+    return "";
+  }
+  std::map<std::string, std::pair<std::string, std::string>> pages_;
+  std::string address_;
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+inline const char* kPdf =
+    "%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    "3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+
+// A page with much colour on it (a screenshot of it is far from blank) and a marker text.
+inline std::string RichPage() {
+  std::string body = "<html><head><title>airlock-page-ok</title></head><body style='background:#136'>";
+  for (int i = 0; i < 120; ++i) {
+    body += "<span style='color:hsl(" + std::to_string(i * 37 % 360) + ",90%,60%);font-size:" + std::to_string(10 + i % 17) +
+            "px'>airlock " + std::to_string(i * 7919) + " </span>";
+  }
+  return body + "<p>airlock-page-ok</p></body></html>";
+}
+
+// HTML smuggling: the zip is built by the page's script from base64 and "clicked" as a blob: URL.
+inline const char* kSmuggling =
+    "<html><body><p>Your document</p><script>"
+    "var b=atob('UEsDBBQAAAAAAOIIhl0vOtrpEgAAABIAAAAGAAAAcnVuLnNoIyEvYmluL3NoCmVjaG8gaGkKUEsBAhQDFAAAAAAA4giGXS862ukSAAAAEgAAAAYAAAAAAAAAAAAAAIABAAAAAHJ1bi5zaFBLBQYAAAAAAQABADQAAAA2AAAAAAA=');"
+    "var u=new Uint8Array(b.length);for(var i=0;i<b.length;i++)u[i]=b.charCodeAt(i);"
+    "var a=document.createElement('a');a.href=URL.createObjectURL(new Blob([u],{type:'application/zip'}));"
+    "a.download='invoice.zip';document.body.appendChild(a);a.click();</script></body></html>";
+
+}  // namespace airlock::test
