@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Chromium under airlock against the same browser bare and under firejail's profile for it.
 
-Usage: bench/browser/browser_bench.py AIRLOCK_BIN [--rounds N] [--user NAME]
+Usage: bench/browser/browser_bench.py AIRLOCK_BIN [--rounds N] [--user NAME] [--browser chromium|firefox]
   As root; every browser runs as NAME (default: the first user with a uid from 1000 on), so Chromium's
   own sandbox is on in every variant (as root it refuses to start one) and firejail accepts the user
   (it refuses system users such as nobody).
@@ -15,6 +15,11 @@ Measured, variants interleaved round by round (docs/PERFORMANCE.md "Browser"):
   2. memory: resident memory (PSS, /proc/PID/smaps_rollup) summed over the process tree 3 s after the
      page loaded, bare against `airlock run --profile browser` (airlock's own supervisor and init
      included).
+  With --browser firefox: Debian's Firefox ESR instead, start to first load measured as `firefox-esr
+  --headless --screenshot` of the page (start, load, the PNG written, exit) bare, under firejail's
+  firefox-esr profile and under `airlock run --profile browser`, and the whole `airlock browser
+  --browser firefox` session (the page server then on the host's own address, allowed with
+  --net-allow: Firefox refuses --net host).
   3. download to verdict: `airlock browser` fetching a clean PDF (static triage, then released) and a
      shell script (detonated before release): the time from the session's "finished: judging" line to
      its verdict line.
@@ -125,6 +130,7 @@ def main():
     ap.add_argument("airlock")
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--user")
+    ap.add_argument("--browser", choices=["chromium", "firefox"], default="chromium")
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root (the browsers run as an ordinary user, --user)")
@@ -134,6 +140,8 @@ def main():
     global USER
     USER = (users[0].pw_uid, users[0].pw_gid)
     print(f"browsers run as {users[0].pw_name} (uid {USER[0]})")
+    if a.browser == "firefox":
+        return firefox_bench(a)
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{srv.server_address[1]}"
@@ -182,6 +190,65 @@ def main():
         print(f"## download {path}: " + (f"verdict {v[0]:.2f} s after it finished: {v[1]}" if v else "no verdict seen"))
     srv.shutdown()
     shutil.rmtree(work, ignore_errors=True)
+
+
+def host_address():
+    out = subprocess.run(["ip", "-4", "-o", "addr", "show", "scope", "global"], stdout=subprocess.PIPE, text=True).stdout.split()
+    return out[3].split("/")[0] if len(out) > 3 else None
+
+
+def firefox_bench(a):
+    addr = host_address()
+    if not addr:
+        sys.exit("no non-loopback IPv4 address for the page server (airlock browser --browser firefox refuses --net host)")
+    srv = http.server.ThreadingHTTPServer((addr, 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    hostport = f"{addr}:{srv.server_address[1]}"
+    url = f"http://{hostport}/page.html"
+    work = tempfile.mkdtemp(prefix="browser-bench-")
+    os.chmod(work, 0o755)
+    home = os.path.join(work, "home")
+    os.makedirs(home)
+    os.chown(home, USER[0], USER[1])
+    fj_home = os.path.join(pwd.getpwuid(USER[0]).pw_dir, ".mozilla", "airlock-bench")
+    ff = lambda profile, shot: ["firefox-esr", "--headless", "--no-remote", "--profile", profile, "--screenshot", shot, url]
+    variants = {
+        "bare": lambda i: ["sh", "-c", 'mkdir -p "$1" && shift && exec "$@"', "sh", f"{home}/bare{i}"] + ff(f"{home}/bare{i}", f"{home}/bare{i}.png"),
+        # firejail's Firefox profile whitelists ~/.mozilla of the user's real home and filters the session
+        # bus (it refuses to start without one): a private bus from dbus-run-session.
+        "firejail --profile=firefox-esr": lambda i: ["sh", "-c", 'mkdir -p "$1" && shift && exec "$@"', "sh", f"{fj_home}/fj{i}", "dbus-run-session",
+                                                     "--", "firejail", "--quiet", "--profile=firefox-esr"] + ff(f"{fj_home}/fj{i}", f"{fj_home}/fj{i}.png"),
+        "airlock run --profile browser": lambda i: [a.airlock, "run", "--profile", "browser", "--net-allow", hostport, "--rlimit", "as=unlimited",
+                                                    "--setenv", "HOME=/home/sandbox", "--", "sh", "-c", 'mkdir -p /home/sandbox/p && exec "$@"',
+                                                    "sh"] + ff("/home/sandbox/p", "/home/sandbox/shot.png"),
+        "airlock browser --browser firefox (whole session, 2 s settle)": lambda i: [a.airlock, "browser", "--browser", "firefox", "--headless",
+                                                                                     "--until-settled", "--net-allow", hostport,
+                                                                                     "--report", f"{home}/report{i}.json", url],
+    }
+    times = {k: [] for k in variants}
+    first_load = []
+    for r in range(a.rounds):
+        names = list(variants)
+        names = names[r % len(names):] + names[:r % len(names)]
+        for k in names:
+            dt, res = timed(variants[k](r), home)
+            if res.returncode != 0:
+                print(f"warning: {k} exited {res.returncode}: {res.stderr[-300:]!r}", file=sys.stderr)
+            times[k].append(dt)
+            if k.startswith("airlock browser"):
+                try:
+                    first_load.append(json.load(open(f"{home}/report{r}.json"))["first_load_ms"])
+                except (OSError, ValueError, KeyError):
+                    pass
+    bare = statistics.median(times["bare"])
+    print(f"## Firefox ESR: start to first load (screenshot written), {a.rounds} rounds, median (ratio to bare)")
+    for k, v in times.items():
+        print(f"| {k} | {statistics.median(v):.2f} s | {statistics.median(v) / bare:.2f}x |")
+    if first_load:
+        print(f"airlock browser's own first_load_ms (from the browser's start): median {statistics.median(first_load):.0f} ms")
+    srv.shutdown()
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(fj_home, ignore_errors=True)
 
 
 if __name__ == "__main__":
