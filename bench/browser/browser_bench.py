@@ -125,6 +125,27 @@ def download_to_verdict(airlock, url, home):
     return verdict
 
 
+def interleaved(variants, rounds, home):
+    """Each variant once per round, the order rotated round by round: {variant: [seconds]}, and the
+    first_load_ms of each `airlock browser` session's report (home/reportN.json)."""
+    times = {k: [] for k in variants}
+    first_load = []
+    for r in range(rounds):
+        names = list(variants)
+        names = names[r % len(names):] + names[:r % len(names)]
+        for k in names:
+            dt, res = timed(variants[k](r), home)
+            if res.returncode != 0:
+                print(f"warning: {k} exited {res.returncode}: {res.stderr[-300:]!r}", file=sys.stderr)
+            times[k].append(dt)
+            if k.startswith("airlock browser"):
+                try:
+                    first_load.append(json.load(open(f"{home}/report{r}.json"))["first_load_ms"])
+                except (OSError, ValueError, KeyError):
+                    pass
+    return times, first_load
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("airlock")
@@ -160,21 +181,7 @@ def main():
         "airlock browser (whole session, 2 s settle)": lambda i: [a.airlock, "browser", "--headless", "--until-settled", "--net", "host",
                                                                   "--report", f"{home}/report{i}.json", url],
     }
-    times = {k: [] for k in variants}
-    first_load = []
-    for r in range(a.rounds):
-        names = list(variants)
-        names = names[r % len(names):] + names[:r % len(names)]
-        for k in names:
-            dt, res = timed(variants[k](r), home)
-            if res.returncode != 0:
-                print(f"warning: {k} exited {res.returncode}: {res.stderr[-300:]!r}", file=sys.stderr)
-            times[k].append(dt)
-            if k.startswith("airlock browser"):
-                try:
-                    first_load.append(json.load(open(f"{home}/report{r}.json"))["first_load_ms"])
-                except (OSError, ValueError, KeyError):
-                    pass
+    times, first_load = interleaved(variants, a.rounds, home)
     bare = statistics.median(times["bare"])
     print(f"## start to first load, {a.rounds} rounds, median (ratio to bare)")
     for k, v in times.items():
@@ -225,21 +232,7 @@ def firefox_bench(a):
                                                                                      "--until-settled", "--net-allow", hostport,
                                                                                      "--report", f"{home}/report{i}.json", url],
     }
-    times = {k: [] for k in variants}
-    first_load = []
-    for r in range(a.rounds):
-        names = list(variants)
-        names = names[r % len(names):] + names[:r % len(names)]
-        for k in names:
-            dt, res = timed(variants[k](r), home)
-            if res.returncode != 0:
-                print(f"warning: {k} exited {res.returncode}: {res.stderr[-300:]!r}", file=sys.stderr)
-            times[k].append(dt)
-            if k.startswith("airlock browser"):
-                try:
-                    first_load.append(json.load(open(f"{home}/report{r}.json"))["first_load_ms"])
-                except (OSError, ValueError, KeyError):
-                    pass
+    times, first_load = interleaved(variants, a.rounds, home)
     bare = statistics.median(times["bare"])
     print(f"## Firefox ESR: start to first load (screenshot written), {a.rounds} rounds, median (ratio to bare)")
     for k, v in times.items():

@@ -226,13 +226,8 @@ namespace {
 // The DevTools side of a session: commands out, replies and events in, one poll loop.
 class Session : public SessionDriver {
  public:
-  Session(const SessionOptions& o, Launched l, Quarantine& q, UniqueFd incoming)
-      : o_(o), l_(std::move(l)), q_(q), incoming_(std::move(incoming)), judge_(q, o.downloads_dir, o.interrupt_fd, o.notify_bus_dir) {}
-
+  using SessionDriver::SessionDriver;
   int Run() override;
-  json Report() override;
-  const SandboxFacts& facts() const override { return facts_; }
-  bool checked() const override { return checked_; }
 
  private:
   int64_t Send(const std::string& method, const json& params = json::object(), const std::string& session = {}) {
@@ -254,24 +249,16 @@ class Session : public SessionDriver {
   void BeginClosing();
   void CloseBrowser();
 
-  const SessionOptions& o_;
-  Launched l_;
-  Quarantine& q_;
-  UniqueFd incoming_;
-  JudgeQueue judge_;
   cdp::Framer framer_;
   int64_t next_id_ = 1;
   std::map<int64_t, std::string> pending_;  // id -> purpose
   std::map<std::string, std::string> pages_;  // targetId -> url
   std::map<std::string, Download> downloads_;
   std::string session_, page_target_;
-  int64_t start_ms_ = NowMs(), last_event_ms_ = NowMs(), load_ms_ = -1, closing_since_ = -1;
-  bool loaded_ = false, closing_ = false, close_sent_ = false, checked_ = false;
+  int64_t closing_since_ = -1;
+  bool closing_ = false, close_sent_ = false;
   bool debug_ = std::getenv("AIRLOCK_BROWSER_DEBUG") != nullptr;  // every DevTools message on stderr
   int awaiting_ = 0;  // replies wanted before closing (screenshot, text)
-  std::string text_, navigate_error_;
-  SandboxFacts facts_;
-  std::vector<std::string> dropped_;  // downloads not admitted, one line each
 };
 
 void Session::Handle(const cdp::Message& m) {
@@ -454,14 +441,6 @@ int Session::Run() {
   }
   judge_.Finish();  // downloads already taken are judged (an interrupt interrupts their scans)
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-json Session::Report() {
-  json r = {{"url", o_.url}, {"loaded", loaded_}, {"first_load_ms", load_ms_}, {"navigate_error", navigate_error_},
-            {"text", text_}, {"downloads", json::array()}, {"dropped", dropped_}};
-  for (const auto& d : judge_.Done()) r["downloads"].push_back(DownloadJson(d));
-  if (checked_) r["sandbox"] = json::parse(SandboxFactsJson(facts_));
-  return r;
 }
 
 // The fresh incoming directory the sandbox writes its downloads into (owned by the sandbox's ids).

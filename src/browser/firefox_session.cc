@@ -149,13 +149,8 @@ pid_t FirefoxBelow(pid_t root) {
 
 class FirefoxDriver : public SessionDriver {
  public:
-  FirefoxDriver(const SessionOptions& o, Launched l, Quarantine& q, UniqueFd incoming)
-      : o_(o), l_(std::move(l)), q_(q), incoming_(std::move(incoming)), judge_(q, o.downloads_dir, o.interrupt_fd, o.notify_bus_dir) {}
-
+  using SessionDriver::SessionDriver;
   int Run() override;
-  json Report() override;
-  const SandboxFacts& facts() const override { return facts_; }
-  bool checked() const override { return checked_; }
 
  private:
   bool Connect(int64_t deadline);
@@ -170,23 +165,14 @@ class FirefoxDriver : public SessionDriver {
   bool SandboxExited(int* status);
   bool WaitTick(int ms);  // false when interrupted
 
-  const SessionOptions& o_;
-  Launched l_;
-  Quarantine& q_;
-  UniqueFd incoming_;
-  JudgeQueue judge_;
   std::unique_ptr<Marionette> m_;
   std::string context_ = "content";
   std::set<std::string> finished_;  // downloads handled (path|start time)
   size_t in_progress_ = 0;
   int status_ = 0;  // the sandbox's wait status, once exited_
   bool exited_ = false, too_many_ = false;
-  int64_t start_ms_ = NowMs(), last_event_ms_ = NowMs(), load_ms_ = -1;
-  bool loaded_ = false, gone_ = false, checked_ = false, interrupted_ = false;
+  bool gone_ = false, interrupted_ = false;
   bool debug_ = std::getenv("AIRLOCK_BROWSER_DEBUG") != nullptr;  // each poll's answer on stderr
-  std::string text_, navigate_error_;
-  SandboxFacts facts_;
-  std::vector<std::string> dropped_;
 };
 
 Result<json> FirefoxDriver::Call(const std::string& command, const json& params, std::chrono::milliseconds timeout) {
@@ -380,14 +366,6 @@ int FirefoxDriver::Run() {
   }
   judge_.Finish();
   return WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
-}
-
-json FirefoxDriver::Report() {
-  json r = {{"url", o_.url}, {"loaded", loaded_}, {"first_load_ms", load_ms_}, {"navigate_error", navigate_error_},
-            {"text", text_}, {"downloads", json::array()}, {"dropped", dropped_}};
-  for (const auto& d : judge_.Done()) r["downloads"].push_back(DownloadJson(d));
-  if (checked_) r["sandbox"] = json::parse(SandboxFactsJson(facts_));
-  return r;
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "browser/session_driver.h"
+#include "core/fd_passing.h"
 #include "core/json_text.h"
 
 namespace airlock::browser {
@@ -33,37 +34,7 @@ int ConnectInChild(pid_t pid, int port, int reply_fd) {
   a.sin_port = htons(static_cast<uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return errno == ECONNREFUSED ? 4 : 5;
-  char byte = 0;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr m{};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = control;
-  m.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&m);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &s, sizeof(int));
-  return ::sendmsg(reply_fd, &m, MSG_NOSIGNAL) == 1 ? 0 : 6;
-}
-
-UniqueFd ReceiveFd(int fd) {
-  char byte = 0;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr m{};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = control;
-  m.msg_controllen = sizeof control;
-  if (::recvmsg(fd, &m, MSG_CMSG_CLOEXEC) != 1) return UniqueFd();
-  cmsghdr* c = CMSG_FIRSTHDR(&m);
-  if (c == nullptr || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int))) return UniqueFd();
-  int got = -1;
-  std::memcpy(&got, CMSG_DATA(c), sizeof(int));
-  return UniqueFd(got);
+  return SendFd(reply_fd, s) == 0 ? 0 : 6;
 }
 
 }  // namespace
@@ -80,7 +51,7 @@ Result<UniqueFd> ConnectInsideSandbox(pid_t pid, int port) {
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {}
   const int step = WIFEXITED(status) ? WEXITSTATUS(status) : 100;
   if (step == 0) {
-    UniqueFd got = ReceiveFd(mine.get());
+    UniqueFd got(ReceiveFd(mine.get()));
     if (got) return got;
     return MakeError("the connection to the browser's Marionette port was not handed over");
   }

@@ -145,6 +145,14 @@ void JudgeQueue::Decide(HeldDownload& d) {
   notices_.Tell(d, q_.FilePath(d));
 }
 
+nlohmann::json SessionDriver::Report() {
+  nlohmann::json r = {{"url", o_.url}, {"loaded", loaded_}, {"first_load_ms", load_ms_}, {"navigate_error", navigate_error_},
+                      {"text", text_}, {"downloads", nlohmann::json::array()}, {"dropped", dropped_}};
+  for (const auto& d : judge_.Done()) r["downloads"].push_back(DownloadJson(d));
+  if (checked_) r["sandbox"] = nlohmann::json::parse(SandboxFactsJson(facts_));
+  return r;
+}
+
 void AdmitFinished(Quarantine& q, JudgeQueue& judge, int incoming_fd, const std::string& file_name, const HeldDownload& meta,
                    std::vector<std::string>& dropped) {
   const std::string shown = Utf8Text(meta.suggested_name.empty() ? file_name : meta.suggested_name);

@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "browser/browser_session.h"
 #include "browser/download_notice.h"
 #include "browser/quarantine.h"
 #include "browser/sandbox_check.h"
@@ -83,17 +84,34 @@ class JudgeQueue {
 void AdmitFinished(Quarantine& q, JudgeQueue& judge, int incoming_fd, const std::string& file_name, const HeldDownload& meta,
                    std::vector<std::string>& dropped);
 
-// A browser's side of a session, run by RunBrowserSession (browser_session.h).
+// A browser's side of a session, run by RunBrowserSession (browser_session.h): what every driver
+// keeps (the page's outcome, the judge, the dropped downloads, the --check facts) and reports.
 class SessionDriver {
  public:
+  SessionDriver(const SessionOptions& o, Launched l, Quarantine& q, UniqueFd incoming)
+      : o_(o), l_(std::move(l)), q_(q), incoming_(std::move(incoming)), judge_(q, o.downloads_dir, o.interrupt_fd, o.notify_bus_dir) {}
   virtual ~SessionDriver() = default;
   // Drives the browser until it is closed (settled, timed out, interrupted, or closed by the user);
   // returns the sandbox's exit code.
   virtual int Run() = 0;
-  // url, loaded, first_load_ms, navigate_error, text, downloads, dropped, sandbox (with --check).
-  virtual nlohmann::json Report() = 0;
-  virtual bool checked() const = 0;
-  virtual const SandboxFacts& facts() const = 0;
+  // The report's body (the caller adds the envelope, display, box, weakenings): url, loaded,
+  // first_load_ms, navigate_error, text, downloads (those the judge finished), dropped, and sandbox
+  // with --check.
+  nlohmann::json Report();
+  bool checked() const { return checked_; }
+  const SandboxFacts& facts() const { return facts_; }
+
+ protected:
+  const SessionOptions& o_;
+  Launched l_;
+  Quarantine& q_;
+  UniqueFd incoming_;  // the directory the browser downloads into (session_driver.h AdmitFinished)
+  JudgeQueue judge_;
+  int64_t start_ms_ = NowMs(), last_event_ms_ = NowMs(), load_ms_ = -1;
+  bool loaded_ = false, checked_ = false;
+  std::string text_, navigate_error_;
+  SandboxFacts facts_;
+  std::vector<std::string> dropped_;  // downloads not admitted, one line each
 };
 
 }  // namespace airlock::browser

@@ -23,23 +23,6 @@ using nlohmann::json;
 
 namespace {
 
-// The first non-loopback IPv4 address of this host ("" when there is none).
-std::string HostAddress() {
-  struct ifaddrs* ifa = nullptr;
-  std::string out;
-  if (getifaddrs(&ifa) != 0) return out;
-  for (auto* i = ifa; i != nullptr && out.empty(); i = i->ifa_next) {
-    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET) continue;
-    auto* a = reinterpret_cast<sockaddr_in*>(i->ifa_addr);
-    if ((ntohl(a->sin_addr.s_addr) >> 24) == 127) continue;
-    char b[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &a->sin_addr, b, sizeof b);
-    out = b;
-  }
-  freeifaddrs(ifa);
-  return out;
-}
-
 class FirefoxSession : public ::testing::Test {
  protected:
   void SetUp() override {

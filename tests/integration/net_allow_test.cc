@@ -23,24 +23,6 @@ using namespace airlock::test;
 
 namespace {
 
-// A non-loopback IPv4 address of this host (slirp4netns reaches it; host loopback is disabled).
-std::string HostAddress() {
-  struct ifaddrs* ifa = nullptr;
-  std::string out;
-  if (getifaddrs(&ifa) != 0) return out;
-  for (auto* i = ifa; i != nullptr; i = i->ifa_next) {
-    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET) continue;
-    auto* a = reinterpret_cast<sockaddr_in*>(i->ifa_addr);
-    if ((ntohl(a->sin_addr.s_addr) >> 24) == 127) continue;
-    char b[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &a->sin_addr, b, sizeof b);
-    out = b;
-    break;
-  }
-  freeifaddrs(ifa);
-  return out;
-}
-
 // A listening TCP socket on addr:ephemeral (connects complete in the backlog without accept()).
 struct Listener {
   int fd = -1;

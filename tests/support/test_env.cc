@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <ifaddrs.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -49,6 +51,22 @@ RunResult ValidateJsonSchema(const std::string& schema, const std::vector<std::s
                                    SourceDir() + "/docs/schema/" + schema};
   argv.insert(argv.end(), paths.begin(), paths.end());
   return Run(argv, "", 120);
+}
+
+std::string HostAddress() {
+  struct ifaddrs* ifa = nullptr;
+  std::string out;
+  if (getifaddrs(&ifa) != 0) return out;
+  for (auto* i = ifa; i != nullptr && out.empty(); i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET) continue;
+    auto* a = reinterpret_cast<sockaddr_in*>(i->ifa_addr);
+    if ((ntohl(a->sin_addr.s_addr) >> 24) == 127) continue;
+    char b[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &a->sin_addr, b, sizeof b);
+    out = b;
+  }
+  freeifaddrs(ifa);
+  return out;
 }
 
 std::string UserNetSkipReason() {

@@ -43,6 +43,9 @@ bool IsRoot();
 // the unprivileged network helper (uid 65534 for root too) cannot open. In the latter case it first
 // checks that airlock's own error names the fix, then returns the reason to skip with.
 std::string UserNetSkipReason();
+// The first non-loopback IPv4 address of this host ("" when there is none): what `--net user` can
+// reach of the host when an allow-list entry names it (the helpers disable the host's loopback).
+std::string HostAddress();
 // A fresh temporary directory (removed by the OS tmp cleaner; tests remove what they can).
 std::string MakeTempDir(const std::string& tag);
 std::string ReadFileOrEmpty(const std::string& path);
