@@ -80,13 +80,14 @@ namespace {
 // partial data removed (finalize(true)).
 constexpr const char* kDownloadsScript = R"JS(
 const max = arguments[0], resolve = arguments[arguments.length - 1];
+const page = gBrowser && gBrowser.currentURI ? String(gBrowser.currentURI.spec) : "";
 const { Downloads } = ChromeUtils.importESModule("resource://gre/modules/Downloads.sys.mjs");
 (async () => {
   const out = [];
   for (const d of await (await Downloads.getList(Downloads.ALL)).getAll()) {
     let referrer = "";
     try { const r = d.source.referrerInfo; referrer = r && r.originalReferrer ? r.originalReferrer.spec : ""; } catch (e) {}
-    const o = { url: String(d.source.url || ""), referrer: referrer, path: String(d.target.path || ""),
+    const o = { url: String(d.source.url || ""), referrer: referrer, page: page, path: String(d.target.path || ""),
                 started: d.startTime ? String(d.startTime.getTime()) : "", succeeded: !!d.succeeded, stopped: !!d.stopped,
                 error: d.error ? String(d.error.message || d.error) : "", bytes: d.currentBytes || 0, too_large: false };
     if (!d.stopped && max > 0 && d.currentBytes > max) { o.too_large = true; d.finalize(true).catch(() => {}); }
@@ -281,7 +282,7 @@ void FirefoxDriver::OnDownload(const json& d) {
   HeldDownload meta;
   meta.suggested_name = std::filesystem::path(path).filename().string();
   meta.url = Str(d, "url");
-  meta.referrer = Str(d, "referrer");
+  meta.referrer = Str(d, "referrer").empty() ? Str(d, "page") : Str(d, "referrer");  // a script's click has none: the tab's page
   meta.scripted = meta.url.starts_with("blob:") || meta.url.starts_with("data:");
   if (name.empty()) return dropped_.push_back("download '" + shown + "' was saved outside " + kInsideDownloads + ": not taken");
   AdmitFinished(q_, judge_, incoming_.get(), name, meta, dropped_);

@@ -113,7 +113,7 @@ TEST_F(FirefoxSession, PageLoadsAndContentProcessesKeepTheirOwnSandbox) {
 TEST_F(FirefoxSession, DownloadsAreHeldJudgedAndReleased) {
   Xvfb x;
   ASSERT_FALSE(x.display().empty());
-  HttpServer http({{"/doc.pdf", {"application/pdf", kPdf}}, {"/smuggle.html", {"text/html", kSmuggling}}}, address_);
+  HttpServer http({{"/doc.pdf", {"application/pdf", kPdf}}, {"/smuggle.html", {"text/html", kSmuggling}}, {"/smuggle.svg", {"image/svg+xml", kSvgSmuggling}}}, address_);
   RunResult pdf = Browser(x.display(), http, {"--until-settled", http.Url("/doc.pdf")});
   const std::string released = home_ + "/Downloads/report.pdf";
   ASSERT_EQ(ReadFileOrEmpty(released), kPdf) << pdf.err;
@@ -142,6 +142,20 @@ TEST_F(FirefoxSession, DownloadsAreHeldJudgedAndReleased) {
   ASSERT_FALSE(held_id.empty()) << list.out << smuggled.err;
   EXPECT_EQ(Downloads({"release", held_id}).exit_code, 0);
   EXPECT_TRUE(std::filesystem::exists(home_ + "/Downloads/invoice.zip"));
+  // SVG smuggling: the script an SVG image builds stays held, named T1027.017 (the page was an SVG).
+  RunResult svg = Browser(x.display(), http, {"--until-settled", http.Url("/smuggle.svg")});
+  EXPECT_FALSE(std::filesystem::exists(home_ + "/Downloads/update.sh")) << svg.err;
+  json after = json::parse(Downloads({"list", "--json"}).out, nullptr, false);
+  ASSERT_TRUE(after.is_object() && after["downloads"].is_array());
+  bool found = false;
+  for (const json& d : after["downloads"]) {
+    if (d["name"] != "update.sh") continue;
+    found = true;
+    EXPECT_EQ(d["state"], "held") << d.dump();
+    EXPECT_TRUE(d["scripted"].get<bool>()) << d.dump();
+    EXPECT_EQ(d["techniques"], json::array({"T1027.017"})) << d.dump();
+  }
+  EXPECT_TRUE(found) << after.dump() << svg.err;
 }
 
 // A download that grows past --max-download is cancelled in Firefox, its partial data removed, and

@@ -125,4 +125,11 @@ inline const char* kSmuggling =
     "var a=document.createElement('a');a.href=URL.createObjectURL(new Blob([u],{type:'application/zip'}));"
     "a.download='invoice.zip';document.body.appendChild(a);a.click();</script></body></html>";
 
+// SVG smuggling: an SVG image whose script builds a shell script and "clicks" it as a blob: URL.
+inline const char* kSvgSmuggling =
+    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"300\" height=\"80\"><text x=\"10\" y=\"40\">Loading your document</text>"
+    "<script><![CDATA[var a = document.createElementNS('http://www.w3.org/1999/xhtml', 'a');"
+    "a.href = URL.createObjectURL(new Blob(['#!/bin/sh\\necho svg-smuggled\\n'], {type: 'application/octet-stream'}));"
+    "a.download = 'update.sh'; document.documentElement.appendChild(a); a.click();]]></script></svg>";
+
 }  // namespace airlock::test
