@@ -315,16 +315,9 @@ TEST_F(BrowserSession, WaylandIsPreferredAndNoWeakening) {
   }
   Xvfb x;
   ASSERT_FALSE(x.display().empty());
-  const std::string runtime = MakeTempDir("wl-runtime");  // not below the home, which 65534 may not enter
-  ::chmod(runtime.c_str(), 0700);
-  std::vector<std::string> argv = {"/usr/bin/env", "-i", "XDG_RUNTIME_DIR=" + runtime, "HOME=" + runtime, "PATH=/usr/bin:/bin",
-                                   "/usr/bin/weston", "--backend=headless-backend.so", "--socket=wayland-7", "--idle-time=0"};
-  if (IsRoot()) {
-    ASSERT_EQ(::chown(runtime.c_str(), 65534, 65534), 0);
-    argv.insert(argv.begin(), {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"});
-  }
-  pid_t weston = SpawnLogged(argv, home_ + "/weston.log");
-  for (int i = 0; i < 100 && access((runtime + "/wayland-7").c_str(), F_OK) != 0; ++i) usleep(100000);
+  HeadlessWeston weston(home_ + "/weston.log");
+  ASSERT_TRUE(weston.ok()) << ReadFileOrEmpty(home_ + "/weston.log");
+  const std::string& runtime = weston.runtime();
   const std::string report = home_ + "/report.json", shot = home_ + "/shot.png";
   RunResult r = airlock::test::Run({"/usr/bin/env", "WAYLAND_DISPLAY=wayland-7", "XDG_RUNTIME_DIR=" + runtime, "DISPLAY=" + x.display(),
                                     "HOME=" + home_, AirlockBin(), "browser", "--net", "host", "--quarantine", home_ + "/q", "--downloads",
@@ -333,9 +326,6 @@ TEST_F(BrowserSession, WaylandIsPreferredAndNoWeakening) {
                                    "", 240);
   RunResult app = airlock::test::Run({"/usr/bin/env", "-u", "DISPLAY", "WAYLAND_DISPLAY=wayland-7", "XDG_RUNTIME_DIR=" + runtime, "HOME=" + home_,
                                       AirlockBin(), "app", "--", "weston-info"}, "", 60);
-  ::kill(weston, SIGTERM);
-  ::waitpid(weston, nullptr, 0);
-  std::filesystem::remove_all(runtime);
   json rep = json::parse(ReadFileOrEmpty(report), nullptr, false);
   ASSERT_TRUE(rep.is_object()) << r.err << ReadFileOrEmpty(home_ + "/weston.log");
   EXPECT_EQ(rep["display"], "wayland") << rep.dump();

@@ -183,6 +183,29 @@ TEST_F(FirefoxSession, ADownloadPastTheSizeCapIsCancelledAndNothingKept) {
   EXPECT_NE(control.err.find("finished (25165824 bytes)"), std::string::npos) << control.err;
 }
 
+// Wayland is preferred over X11 (both set) and nothing is reported weakened: Firefox draws the page
+// on a private headless weston.
+TEST_F(FirefoxSession, WaylandIsPreferredAndNoWeakening) {
+  if (access("/usr/bin/weston", X_OK) != 0) GTEST_SKIP() << "SKIPPED: Debian package weston is not installed";
+  Xvfb x;
+  ASSERT_FALSE(x.display().empty());
+  HeadlessWeston weston(home_ + "/weston.log");
+  ASSERT_TRUE(weston.ok()) << ReadFileOrEmpty(home_ + "/weston.log");
+  const std::string report = home_ + "/report.json", shot = home_ + "/shot.png";
+  RunResult r = airlock::test::Run({"/usr/bin/env", "WAYLAND_DISPLAY=wayland-7", "XDG_RUNTIME_DIR=" + weston.runtime(), "DISPLAY=" + x.display(),
+                                    "HOME=" + home_, AirlockBin(), "browser", "--browser", "firefox", "--net", "none", "--quarantine",
+                                    home_ + "/q", "--downloads", home_ + "/Downloads", "--timeout", "150", "--until-settled", "--screenshot",
+                                    shot, "--report", report, "data:text/html,<body style='background:%23c33'><h1>airlock-on-wayland</h1></body>"},
+                                   "", 240);
+  json rep = json::parse(ReadFileOrEmpty(report), nullptr, false);
+  ASSERT_TRUE(rep.is_object()) << r.err << ReadFileOrEmpty(home_ + "/weston.log");
+  EXPECT_EQ(rep["display"], "wayland") << rep.dump();
+  EXPECT_TRUE(rep["weakenings"].empty()) << rep.dump();
+  EXPECT_NE(rep["text"].get<std::string>().find("airlock-on-wayland"), std::string::npos) << rep.dump();
+  EXPECT_EQ(ReadFileOrEmpty(shot).substr(1, 3), "PNG") << r.err;
+  EXPECT_EQ(r.err.find("WEAKENED"), std::string::npos) << r.err;
+}
+
 // --net host is refused for Firefox, saying why and what to use; nothing is started.
 TEST_F(FirefoxSession, HostNetworkIsRefusedSayingWhy) {
   RunResult r = airlock::test::Run({"/usr/bin/env", "HOME=" + home_, AirlockBin(), "browser", "--browser", "firefox", "--net", "host",

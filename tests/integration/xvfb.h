@@ -1,4 +1,5 @@
-// A private Xvfb for the tests that need a display (browser_session_test.cc, app_test.cc).
+// A private Xvfb for the tests that need a display (browser_session_test.cc, app_test.cc), and a
+// private headless weston for the Wayland ones.
 #pragma once
 
 #include <fcntl.h>
@@ -7,7 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <string>
+#include <vector>
+
+#include "test_env.h"
 
 namespace airlock::test {
 
@@ -51,6 +56,38 @@ class Xvfb {
   pid_t pid_ = -1;
   int read_end_ = -1;
   std::string display_;
+};
+
+// weston with its headless backend, its socket `wayland-7` in a private runtime directory (not below
+// a test's home, which uid 65534 may not enter); as root it runs as 65534, as the sandbox's outside
+// uid is (a compositor's socket is its owner's). ok() once the socket exists.
+class HeadlessWeston {
+ public:
+  explicit HeadlessWeston(const std::string& log) : runtime_(MakeTempDir("wl-runtime")) {
+    ::chmod(runtime_.c_str(), 0700);
+    std::vector<std::string> argv = {"/usr/bin/env", "-i", "XDG_RUNTIME_DIR=" + runtime_, "HOME=" + runtime_, "PATH=/usr/bin:/bin",
+                                     "/usr/bin/weston", "--backend=headless-backend.so", "--socket=wayland-7", "--idle-time=0"};
+    if (IsRoot()) {
+      if (::chown(runtime_.c_str(), 65534, 65534) != 0) return;
+      argv.insert(argv.begin(), {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"});
+    }
+    pid_ = SpawnLogged(argv, log);
+    for (int i = 0; i < 100 && !ok(); ++i) ::usleep(100000);
+  }
+  ~HeadlessWeston() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(runtime_, ec);
+  }
+  bool ok() const { return ::access((runtime_ + "/wayland-7").c_str(), F_OK) == 0; }
+  const std::string& runtime() const { return runtime_; }
+
+ private:
+  std::string runtime_;
+  pid_t pid_ = -1;
 };
 
 }  // namespace airlock::test
