@@ -37,6 +37,12 @@ int ConnectInChild(pid_t pid, int port, int reply_fd) {
   return SendFd(reply_fd, s) == 0 ? 0 : 6;
 }
 
+// KEY's value when it is a string, else "".
+std::string JsonString(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
 }  // namespace
 
 Result<UniqueFd> ConnectInsideSandbox(pid_t pid, int port) {
@@ -121,7 +127,7 @@ Result<nlohmann::json> Marionette::Call(const std::string& command, const nlohma
     if (r[1].get<uint64_t>() != id) continue;  // a late reply to an earlier, timed-out call
     if (!r[2].is_null()) {
       const nlohmann::json& e = r[2];
-      std::string what = e.is_object() ? e.value("error", "error") + ": " + e.value("message", "") : e.dump();
+      std::string what = e.is_object() ? JsonString(e, "error") + ": " + JsonString(e, "message") : DumpJson(e);
       if (what.size() > 500) what.resize(500);
       return MakeError(command + ": " + Utf8Text(what));
     }

@@ -134,7 +134,7 @@ TEST(MarionetteClient, HostileFramesAreErrors) {
   EXPECT_NE(answer("5:{nop}").find("not JSON"), std::string::npos);
   EXPECT_NE(answer("2:{}").find("malformed reply"), std::string::npos);
   EXPECT_NE(answer("").find("did not answer"), std::string::npos);
-  EXPECT_NE(answer("21:[1,1,{\"error\":7},null]").find("WebDriver:Test"), std::string::npos) << "an odd error object";
+  EXPECT_EQ(answer("38:[1,1,{\"error\":7,\"message\":\"odd\"},null]"), "WebDriver:Test: : odd") << "an error that is not a string";
   EXPECT_EQ(answer("16:[1,0,null,\"old\"]16:[1,1,null,\"new\"]"), "ok \"new\"");
 }
 
