@@ -27,7 +27,6 @@
 #include "browser/sandbox_check.h"
 #include "browser/session_driver.h"
 #include "core/file_read.h"
-#include "core/helper_path.h"
 #include "core/json_text.h"
 #include "core/report_envelope.h"
 #include "core/private_dir.h"
@@ -195,15 +194,9 @@ namespace {
 // The `airlock run` (or `airlock box run NAME`) invocation of the browser.
 Result<std::vector<std::string>> BrowserArgv(const SessionOptions& o, const DisplayChoice& display, const DisplayChoice& audio,
                                              const std::string& incoming, const std::string& bus_socket) {
-  const std::string airlock = FindHelper("airlock");
-  if (airlock.empty()) return MakeError("the airlock front end was not found (AIRLOCK_BIN?)");
-  runapi::RunRequest r(airlock);
-  r.Profile("browser").KillOnInterrupt().PassFd(3).PassFd(4).Rlimit("as=unlimited");  // V8 reserves far more than any RLIMIT_AS
-  if (!o.net.empty()) r.Net(o.net);
-  for (const auto& a : o.net_allow) r.NetAllow(a);
-  r.Bind(incoming, kInsideDownloads);
-  AddDesktopAccess(r, display, audio, bus_socket);
-  if (!o.uploads.empty()) r.RoBind(o.uploads, std::string(kInsideHome) + "/Uploads");
+  auto r = BrowserRunRequest(o, display, audio, incoming, bus_socket);
+  if (!r) return std::unexpected(r.error());
+  r->PassFd(3).PassFd(4);  // the DevTools pipe
   std::vector<std::string> cmd = {o.chromium, "--remote-debugging-pipe", std::string("--user-data-dir=") + kInsideHome + "/.config/chromium",
                                   "--no-first-run", "--no-default-browser-check", "--password-store=basic", "--disable-breakpad",
                                   "--disable-gpu"};
@@ -213,10 +206,8 @@ Result<std::vector<std::string>> BrowserArgv(const SessionOptions& o, const Disp
   if (display.platform == "x11") cmd.push_back("--ozone-platform=x11");
   for (const auto& f : o.browser_flags) cmd.push_back(f);
   cmd.push_back("about:blank");
-  r.Command(cmd);
-  auto argv = r.Argv();
-  if (!argv || o.box.empty()) return argv;
-  return WithBox(std::move(*argv), o.box);
+  r->Command(cmd);
+  return BoxedArgv(*r, o);
 }
 
 }  // namespace

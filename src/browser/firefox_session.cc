@@ -7,14 +7,12 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <map>
 #include <set>
 
 #include <fmt/format.h>
 
-#include "browser/home_box.h"
 #include "browser/marionette.h"
-#include "core/helper_path.h"
+#include "browser/sandbox_check.h"
 #include "core/json_text.h"
 #include "core/file_read.h"
 #include "runapi/run_request.h"
@@ -47,20 +45,14 @@ std::string FirefoxPrefs() {
 
 Result<std::vector<std::string>> FirefoxArgv(const SessionOptions& o, const DisplayChoice& display, const DisplayChoice& audio,
                                              const std::string& incoming, const std::string& bus_socket) {
-  const std::string airlock = FindHelper("airlock");
-  if (airlock.empty()) return MakeError("the airlock front end was not found (AIRLOCK_BIN?)");
   if (o.net == "host") {
     return MakeError("--browser firefox cannot share the host network: its Marionette port would listen on the host's loopback, "
                      "where any local user could drive the browser (use the default user-mode network, or --net none|sinkhole)");
   }
-  runapi::RunRequest r(airlock);
-  r.Profile("browser").KillOnInterrupt().Listen(kMarionettePort).Rlimit("as=unlimited");
-  if (!o.net.empty()) r.Net(o.net);
-  for (const auto& a : o.net_allow) r.NetAllow(a);
-  r.Bind(incoming, kInsideDownloads);
-  AddDesktopAccess(r, display, audio, bus_socket);
-  if (display.platform == "x11") r.SetEnv("MOZ_ENABLE_WAYLAND=0");
-  if (!o.uploads.empty()) r.RoBind(o.uploads, std::string(kInsideHome) + "/Uploads");
+  auto r = BrowserRunRequest(o, display, audio, incoming, bus_socket);
+  if (!r) return std::unexpected(r.error());
+  r->Listen(kMarionettePort);
+  if (display.platform == "x11") r->SetEnv("MOZ_ENABLE_WAYLAND=0");
   // The prefs are written by a shell inside (the profile lives on the sandbox's home or the box's).
   std::vector<std::string> cmd = {"/bin/sh", "-c", "mkdir -p \"$1\" && printf '%s' \"$2\" > \"$1/user.js\" && shift 2 && exec \"$@\"",
                                   "airlock-firefox", kFirefoxProfile, FirefoxPrefs(), o.firefox, "--marionette",
@@ -68,10 +60,8 @@ Result<std::vector<std::string>> FirefoxArgv(const SessionOptions& o, const Disp
   if (display.platform == "headless") cmd.push_back("--headless");
   for (const auto& f : o.browser_flags) cmd.push_back(f);
   cmd.push_back("about:blank");
-  r.Command(cmd);
-  auto argv = r.Argv();
-  if (!argv || o.box.empty()) return argv;
-  return WithBox(std::move(*argv), o.box);
+  r->Command(cmd);
+  return BoxedArgv(*r, o);
 }
 
 namespace {
@@ -113,31 +103,10 @@ double Number(const json& j, const char* key) {
 // The Firefox main process below root (the shallowest process running the Firefox binary without
 // -contentproc), or -1.
 pid_t FirefoxBelow(pid_t root) {
-  std::map<pid_t, pid_t> parent;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    auto stat = ReadRegularFileBounded(e.path().string() + "/stat", 4096, "too large");
-    if (!stat) continue;
-    size_t close = stat->rfind(')');
-    if (close == std::string::npos || close + 4 >= stat->size()) continue;
-    parent[static_cast<pid_t>(std::atoi(name.c_str()))] = static_cast<pid_t>(std::atoi(stat->c_str() + close + 4));
-  }
-  const auto depth_below = [&](pid_t pid) {  // -1 when not below root
-    for (int depth = 0; depth < 64; ++depth) {
-      auto it = parent.find(pid);
-      if (it == parent.end()) return -1;
-      if (it->second == root) return depth;
-      pid = it->second;
-    }
-    return -1;
-  };
   pid_t best = -1;
   int best_depth = 1 << 30;
-  for (const auto& [pid, ppid] : parent) {
-    const int depth = depth_below(pid);
-    if (depth < 0 || depth >= best_depth) continue;
+  for (const auto& [pid, depth] : ProcessesBelow(root)) {
+    if (depth >= best_depth) continue;
     auto cmdline = ReadRegularFileBounded(fmt::format("/proc/{}/cmdline", pid), 1 << 16, "too large");
     if (!cmdline || cmdline->find("-contentproc") != std::string::npos) continue;
     const std::string argv0 = std::filesystem::path(cmdline->substr(0, cmdline->find('\0'))).filename().string();

@@ -60,7 +60,7 @@ std::string TypeOf(const std::string& cmdline) {
 
 }  // namespace
 
-SandboxFacts CheckBrowserSandbox(pid_t root_pid, const std::string& proc) {
+std::map<pid_t, int> ProcessesBelow(pid_t root_pid, const std::string& proc) {
   std::map<pid_t, pid_t> parent;
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(proc, ec)) {
@@ -69,19 +69,26 @@ SandboxFacts CheckBrowserSandbox(pid_t root_pid, const std::string& proc) {
     pid_t pid = static_cast<pid_t>(std::strtol(name.c_str(), nullptr, 10));
     parent[pid] = ParentOf(Read(fmt::format("{}/{}/status", proc, pid)));
   }
-  const auto below = [&](pid_t pid) {
-    for (int depth = 0; depth < 64 && pid > 1; ++depth) {
-      auto it = parent.find(pid);
-      if (it == parent.end()) return false;
-      if (it->second == root_pid) return true;
-      pid = it->second;
+  std::map<pid_t, int> below;
+  for (const auto& [pid, ppid] : parent) {
+    pid_t p = pid;
+    for (int depth = 0; depth < 64 && p > 1; ++depth) {
+      auto it = parent.find(p);
+      if (it == parent.end()) break;
+      if (it->second == root_pid) {
+        below[pid] = depth;
+        break;
+      }
+      p = it->second;
     }
-    return false;
-  };
+  }
+  return below;
+}
+
+SandboxFacts CheckBrowserSandbox(pid_t root_pid, const std::string& proc) {
   SandboxFacts f;
   pid_t browser = -1;
-  for (const auto& [pid, ppid] : parent) {
-    if (!below(pid)) continue;
+  for (const auto& [pid, depth] : ProcessesBelow(root_pid, proc)) {
     ProcessFacts p;
     p.pid = pid;
     p.type = TypeOf(Read(fmt::format("{}/{}/cmdline", proc, pid)));

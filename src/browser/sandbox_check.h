@@ -13,6 +13,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,10 @@ struct SandboxFacts {
   std::string summary;    // one line for the user
   std::vector<ProcessFacts> processes;
 };
+
+// The processes below root_pid (children, their children, ... by the PPid of /proc/PID/status, at
+// most 64 levels deep), each with its depth (0: a child of root_pid).
+std::map<pid_t, int> ProcessesBelow(pid_t root_pid, const std::string& proc_root = "/proc");
 
 // Reads /proc (`proc_root`, "/proc" but for tests) for the processes below root_pid.
 SandboxFacts CheckBrowserSandbox(pid_t root_pid, const std::string& proc_root = "/proc");

@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 
 #include "browser/download_judge.h"
+#include "browser/home_box.h"
+#include "core/helper_path.h"
 #include "core/json_text.h"
 
 namespace airlock::browser {
@@ -151,6 +153,26 @@ nlohmann::json SessionDriver::Report() {
   for (const auto& d : judge_.Done()) r["downloads"].push_back(DownloadJson(d));
   if (checked_) r["sandbox"] = nlohmann::json::parse(SandboxFactsJson(facts_));
   return r;
+}
+
+Result<runapi::RunRequest> BrowserRunRequest(const SessionOptions& o, const DisplayChoice& display, const DisplayChoice& audio,
+                                             const std::string& incoming, const std::string& bus_socket) {
+  const std::string airlock = FindHelper("airlock");
+  if (airlock.empty()) return MakeError("the airlock front end was not found (AIRLOCK_BIN?)");
+  runapi::RunRequest r(airlock);
+  r.Profile("browser").KillOnInterrupt().Rlimit("as=unlimited");
+  if (!o.net.empty()) r.Net(o.net);
+  for (const auto& a : o.net_allow) r.NetAllow(a);
+  r.Bind(incoming, kInsideDownloads);
+  AddDesktopAccess(r, display, audio, bus_socket);
+  if (!o.uploads.empty()) r.RoBind(o.uploads, std::string(kInsideHome) + "/Uploads");
+  return r;
+}
+
+Result<std::vector<std::string>> BoxedArgv(const runapi::RunRequest& r, const SessionOptions& o) {
+  auto argv = r.Argv();
+  if (!argv || o.box.empty()) return argv;
+  return WithBox(std::move(*argv), o.box);
 }
 
 void AdmitFinished(Quarantine& q, JudgeQueue& judge, int incoming_fd, const std::string& file_name, const HeldDownload& meta,

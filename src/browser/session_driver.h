@@ -35,6 +35,7 @@
 #include "browser/sandbox_check.h"
 #include "core/error.h"
 #include "core/unique_fd.h"
+#include "runapi/run_request.h"
 
 namespace airlock::browser {
 
@@ -80,6 +81,15 @@ class JudgeQueue {
   bool busy_ = false, stop_ = false;
   std::thread thread_;
 };
+
+// The part of the browser's `airlock run` both drivers share: the `browser` profile, killed whole on an
+// interrupt, no RLIMIT_AS (V8 and Firefox reserve far more than any), the network options, the
+// incoming directory at /downloads, the desktop's display, sound and bus, the uploads folder. Each
+// driver adds its own options and command, then BoxedArgv: the argv, as `airlock box run NAME` with
+// --box.
+[[nodiscard]] Result<runapi::RunRequest> BrowserRunRequest(const SessionOptions& o, const DisplayChoice& display, const DisplayChoice& audio,
+                                                           const std::string& incoming, const std::string& bus_socket);
+[[nodiscard]] Result<std::vector<std::string>> BoxedArgv(const runapi::RunRequest& r, const SessionOptions& o);
 
 void AdmitFinished(Quarantine& q, JudgeQueue& judge, int incoming_fd, const std::string& file_name, const HeldDownload& meta,
                    std::vector<std::string>& dropped);

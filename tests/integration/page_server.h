@@ -1,5 +1,6 @@
-// The pages `airlock browser` tests load: a tiny HTTP server the test runs, and the pages and files
-// both browsers' tests share (tests/integration/browser_session_test.cc, firefox_session_test.cc).
+// The pages `airlock browser` tests load: a tiny HTTP server the test runs, the pages and files both
+// browsers' tests share (browser_session_test.cc, firefox_session_test.cc), and what they check of
+// the quarantine after one of them.
 #pragma once
 
 #include <arpa/inet.h>
@@ -7,9 +8,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <thread>
@@ -131,5 +137,23 @@ inline const char* kSvgSmuggling =
     "<script><![CDATA[var a = document.createElementNS('http://www.w3.org/1999/xhtml', 'a');"
     "a.href = URL.createObjectURL(new Blob(['#!/bin/sh\\necho svg-smuggled\\n'], {type: 'application/octet-stream'}));"
     "a.download = 'update.sh'; document.documentElement.appendChild(a); a.click();]]></script></svg>";
+
+// After a session on /smuggle.svg (kSvgSmuggling): the script it built is not in `downloads_dir` and
+// `airlock downloads list --json` (its output `list_json`) shows it held, script-built, T1027.017.
+inline void ExpectSvgScriptHeld(const std::string& downloads_dir, const std::string& list_json, const std::string& session_err) {
+  using nlohmann::json;
+  EXPECT_FALSE(std::filesystem::exists(downloads_dir + "/update.sh")) << session_err;
+  json after = json::parse(list_json, nullptr, false);
+  ASSERT_TRUE(after.is_object() && after["downloads"].is_array()) << list_json;
+  bool found = false;
+  for (const json& d : after["downloads"]) {
+    if (d["name"] != "update.sh") continue;
+    found = true;
+    EXPECT_EQ(d["state"], "held") << d.dump();
+    EXPECT_TRUE(d["scripted"].get<bool>()) << d.dump();
+    EXPECT_EQ(d["techniques"], json::array({"T1027.017"})) << d.dump();
+  }
+  EXPECT_TRUE(found) << after.dump() << session_err;
+}
 
 }  // namespace airlock::test
