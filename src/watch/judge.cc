@@ -286,17 +286,24 @@ struct Judge::Impl {
     }
     auto dir = StageDir(worker);
     if (!dir) return Fail(job.sha256, job.path, dir.error().What());
-    auto staged = CopyAndHash(fd.get(), *dir + "/sample", scan_ids);
+    JudgeStaged(fd.get(), job, *dir);
+    std::error_code ec;
+    fs::remove_all(*dir, ec);  // judged or not, the copy goes: a partial one on a full disk would refuse the next file
+  }
+
+  // Copies the file into `dir`, then static triage and, when it can run, detonation.
+  void JudgeStaged(int fd, const Job& job, const std::string& dir) {
+    auto staged = CopyAndHash(fd, dir + "/sample", scan_ids);
     if (!staged) return Fail(job.sha256, job.path, staged.error().What());
-    if (Verdict known = trust.VerdictOf(staged->sha256); known != Verdict::kUnknown) return RecordKnown(fd.get(), job.path, staged->sha256, known);
-    auto scan = Scan(*dir);
+    if (Verdict known = trust.VerdictOf(staged->sha256); known != Verdict::kUnknown) return RecordKnown(fd, job.path, staged->sha256, known);
+    auto scan = Scan(dir);
     if (!scan) return Fail(staged->sha256, job.path, "static triage: " + scan.error().What());
     double score = 0;
     Verdict v = VerdictOfReport(*scan, &score);
     if (v == Verdict::kUnknown) return Fail(staged->sha256, job.path, "static triage gave no verdict");
     nlohmann::json detail = {{"static", {{"verdict", VerdictName(v)}, {"score", score}}}};
     if (o.detonate && Detonatable(staged->head, job.path) && v != Verdict::kMalicious) {
-      auto report = Detonate(*dir, job.path);
+      auto report = Detonate(dir, job.path);
       double dscore = 0;
       Verdict dv = report ? VerdictOfReport(*report, &dscore) : Verdict::kUnknown;
       if (dv == Verdict::kUnknown) return Fail(staged->sha256, job.path, "detonation: " + (report ? std::string("no verdict") : report.error().What()));
@@ -305,7 +312,7 @@ struct Judge::Impl {
       score = std::max(score, dscore);
     }
     stats.judged.fetch_add(1, std::memory_order_relaxed);
-    Record(fd.get(), job.path, staged->sha256, v, score, DumpJson(detail));
+    Record(fd, job.path, staged->sha256, v, score, DumpJson(detail));
   }
 
   void WorkerLoop(int worker) {

@@ -18,7 +18,8 @@
 //    already has a verdict, runs `airlock scan --json` in a sandbox (runapi/scan_request.h) and, for
 //    content `airlock analyze` can run (analyze/runner.h: an ELF, a script, a page or an SVG, an
 //    archive) not already malicious and with detonation on, `airlock analyze` of the staged copy
-//    under the file's own (sanitized) name.
+//    under the file's own (sanitized) name. The staged copy is removed when the job ends, judged or
+//    not (a partial copy on a full disk never holds the space another file needs).
 //    Larger than max_file_size: not judged (logged; stays unknown).
 //  - A verdict goes to the trust database, the in-memory trust state, and the file's xattrs
 //    (xattr_names.h), then one log line "verdict <v> sha256:<hex> score=<s> path=<path>" (content

@@ -2,6 +2,7 @@
 // directory watcher (subdirectories, renames, flat directories), its sweeps (at start, after a full
 // queue), a 10,000-file flood, a restart under load, and files too large, changed, vanished, or
 // judged by a crashing scanner or on a full disk. Shared fixture: watch_fixture.h.
+#include <sys/statvfs.h>
 #include <sys/xattr.h>
 
 #include <algorithm>
@@ -44,6 +45,16 @@ size_t WaitForVerdicts(const std::vector<std::string>& paths, std::chrono::secon
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   return missing;
+}
+
+// Free bytes on the filesystem holding `dir`, polled until more than `want` or `limit` passes.
+uint64_t FreeBytesWithin(const std::string& dir, uint64_t want, std::chrono::seconds limit) {
+  uint64_t free = 0;
+  for (auto until = Clock::now() + limit;; std::this_thread::sleep_for(std::chrono::milliseconds(100))) {
+    struct statvfs v{};
+    free = ::statvfs(dir.c_str(), &v) == 0 ? static_cast<uint64_t>(v.f_bavail) * v.f_frsize : 0;
+    if (free > want || Clock::now() >= until) return free;
+  }
 }
 
 std::string Script(int n) { return "#!/bin/sh\necho flood " + std::to_string(n) + "\n"; }
@@ -208,6 +219,9 @@ TEST_F(Watcher, AFullDiskAndACrashingScannerLeaveFilesRefused) {
     ::chmod(big.c_str(), 0755);
     EXPECT_TRUE(d.WaitFor("judge: " + big + " not judged: stage .*: No space left on device")) << d.log();
     EXPECT_EQ(Exec({big}).err, EPERM);
+    // The partial copy is gone once the job ends: kept, it would fill the disk for a worker whose
+    // next file is another's (two workers here).
+    EXPECT_GT(FreeBytesWithin(state, 2u << 20, std::chrono::seconds(10)), 2u << 20) << d.log();
     WriteFile(dl + "/small.sh", "#!/bin/sh\nexit 13\n");
     EXPECT_TRUE(d.WaitFor("verdict clean sha256:[0-9a-f]+ score=[0-9.]+ path=" + dl + "/small.sh")) << d.log();
     EXPECT_EQ(Exec({dl + "/small.sh"}).status, 13);
