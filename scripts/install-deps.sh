@@ -20,6 +20,7 @@ build+=(libnats-dev libcpp-httplib-dev)  # src/service: nats.c (JetStream, KV) a
 runtime+=(nats-server)                 # `airlock serve --local` starts its own; tests start private ones
 tests+=(xvfb)                           # `airlock browser` tests: Chromium on a private Xvfb
 tests+=(firefox-esr)                    # `airlock browser --browser firefox` tests
+tests+=(keepassxc webext-keepassxc-browser)  # `airlock browser --keepassxc`: a real KeePassXC, its proxy and extension
 tests+=(x11-utils desktop-file-utils)  # tests/integration/app_test.cc: real X clients, desktop-file-validate
 runtime+=(xdg-dbus-proxy)              # `airlock browser|app --dbus`: the session bus through a filter
 tests+=(libnotify-bin libglib2.0-bin)  # tests/watch/notify_test.cc: notify-send and gdbus inside an app sandbox

@@ -45,6 +45,7 @@ constexpr const char* kBrowserUsage =
     "  --dbus              your session bus through a filtering proxy: notifications and the desktop portal only\n"
     "  --audio             your sound server's socket (PulseAudio or PipeWire; it can record too): a weakening\n"
     "  --uploads DIR       the one folder pages can upload from: DIR read-only at ~/Uploads inside\n"
+    "  --keepassxc         KeePassXC-Browser reaches your KeePassXC (its socket and proxy): a weakening\n"
     "  --until-settled     close once the page has loaded and its downloads are judged (scripts, tests)\n"
     "  --screenshot FILE   a PNG of the page before closing (with --until-settled or --check)\n"
     "  --report FILE       a JSON summary at the end (page, downloads and verdicts, sandbox facts)\n"
@@ -175,6 +176,7 @@ int BrowserMain(int argc, char** argv) {
     else if (a == "--headless") o.headless = true;
     else if (a == "--dbus") o.dbus = true;
     else if (a == "--audio") o.audio = true;
+    else if (a == "--keepassxc") o.keepassxc = true;
     else if (a == "--until-settled") o.until_settled = true;
     else if (TakesValue(a)) {
       if (i + 1 >= argc || argv[i + 1][0] == '\0') return Usage(kBrowserUsage, a + " needs a value");

@@ -23,6 +23,7 @@
 #include "browser/dbus_proxy.h"
 #include "browser/firefox_session.h"
 #include "browser/home_box.h"
+#include "browser/keepassxc.h"
 #include "browser/quarantine.h"
 #include "browser/sandbox_check.h"
 #include "browser/session_driver.h"
@@ -192,9 +193,9 @@ Result<DisplayChoice> ChooseAudio(const std::vector<std::string>& env) {
 namespace {
 
 // The `airlock run` (or `airlock box run NAME`) invocation of the browser.
-Result<std::vector<std::string>> BrowserArgv(const SessionOptions& o, const DisplayChoice& display, const DisplayChoice& audio,
+Result<std::vector<std::string>> BrowserArgv(const SessionOptions& o, const DisplayChoice& display, const DisplayChoice& asked,
                                              const std::string& incoming, const std::string& bus_socket) {
-  auto r = BrowserRunRequest(o, display, audio, incoming, bus_socket);
+  auto r = BrowserRunRequest(o, display, asked, incoming, bus_socket);
   if (!r) return std::unexpected(r.error());
   r->PassFd(3).PassFd(4);  // the DevTools pipe
   std::vector<std::string> cmd = {o.chromium, "--remote-debugging-pipe", std::string("--user-data-dir=") + kInsideHome + "/.config/chromium",
@@ -492,17 +493,26 @@ int RunBrowserSession(const SessionOptions& o) {
   }
   auto opt_ins = StartOptIns(env, o.audio, o.dbus, "the browser", weakenings);
   if (!opt_ins) return Say(opt_ins.error().What()), 2;
-  for (const auto& w : weakenings) Say("WEAKENED: " + w);
   auto q = Quarantine::Open(o.quarantine);
   if (!q) return Say(q.error().What()), 2;
+  DisplayChoice asked = opt_ins->audio;  // the sockets asked for beyond the display: --audio, --keepassxc
+  const std::string manifest = fmt::format("{}/.keepassxc-{}.json", q->root(), ::getpid());
+  if (o.keepassxc) {
+    auto k = ChooseKeePassXc(env, o.browser, manifest);
+    if (!k) return Say(k.error().What()), 2;
+    asked.ro_binds.insert(asked.ro_binds.end(), k->ro_binds.begin(), k->ro_binds.end());
+    asked.env.insert(asked.env.end(), k->env.begin(), k->env.end());
+    weakenings.push_back(k->weakening);
+  }
+  for (const auto& w : weakenings) Say("WEAKENED: " + w);
   if (!o.box.empty()) {
     const std::string homes = std::filesystem::path(o.quarantine).parent_path().string() + "/browser-homes";
     if (auto box = EnsureHomeBox(o.box, "browser", homes, kInsideHome, "the browser's profile"); !box) return Say(box.error().What()), 2;
   }
   auto incoming = MakeIncoming(q->root());
   if (!incoming) return Say(incoming.error().What()), 2;
-  auto argv = firefox ? FirefoxArgv(o, *display, opt_ins->audio, incoming->first, opt_ins->bus_socket())
-                      : BrowserArgv(o, *display, opt_ins->audio, incoming->first, opt_ins->bus_socket());
+  auto argv = firefox ? FirefoxArgv(o, *display, asked, incoming->first, opt_ins->bus_socket())
+                      : BrowserArgv(o, *display, asked, incoming->first, opt_ins->bus_socket());
   if (!argv) return Say(argv.error().What()), 2;
   const std::string log = q->root() + "/browser.log";
   UniqueFd log_fd(::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
@@ -517,6 +527,7 @@ int RunBrowserSession(const SessionOptions& o) {
   const int run_exit = session.Run();
   std::error_code ec;
   std::filesystem::remove_all(incoming->first, ec);  // unfinished downloads are dropped, never released
+  if (o.keepassxc) std::filesystem::remove(manifest, ec);
   const int exit = SessionExit(o, session, run_exit, log);
   if (!o.report.empty()) {
     json r = session.Report();

@@ -76,6 +76,7 @@ struct SessionOptions {
   std::string uploads;             // a folder bound read-only at /home/sandbox/Uploads ("" = none)
   bool audio = false;              // the sound server's socket (ChooseAudio), a weakening
   bool dbus = false;               // the session bus through the filtering proxy (dbus_proxy.h), a weakening
+  bool keepassxc = false;          // KeePassXC's browser socket and native-messaging host (keepassxc.h), a weakening
   bool check = false;              // after the first load: the sandbox facts, then close
   bool until_settled = false;      // close once the page and its downloads have settled
   bool json = false;               // --check: JSON on stdout

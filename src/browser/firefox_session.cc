@@ -43,13 +43,13 @@ std::string FirefoxPrefs() {
   return out;
 }
 
-Result<std::vector<std::string>> FirefoxArgv(const SessionOptions& o, const DisplayChoice& display, const DisplayChoice& audio,
+Result<std::vector<std::string>> FirefoxArgv(const SessionOptions& o, const DisplayChoice& display, const DisplayChoice& asked,
                                              const std::string& incoming, const std::string& bus_socket) {
   if (o.net == "host") {
     return MakeError("--browser firefox cannot share the host network: its Marionette port would listen on the host's loopback, "
                      "where any local user could drive the browser (use the default user-mode network, or --net none|sinkhole)");
   }
-  auto r = BrowserRunRequest(o, display, audio, incoming, bus_socket);
+  auto r = BrowserRunRequest(o, display, asked, incoming, bus_socket);
   if (!r) return std::unexpected(r.error());
   r->Listen(kMarionettePort);
   if (display.platform == "x11") r->SetEnv("MOZ_ENABLE_WAYLAND=0");

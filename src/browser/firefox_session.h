@@ -37,7 +37,7 @@ inline constexpr const char* kFirefoxProfile = "/home/sandbox/.mozilla/airlock";
 std::string FirefoxPrefs();
 
 // The `airlock run` (or `airlock box run NAME`) invocation of Firefox.
-[[nodiscard]] Result<std::vector<std::string>> FirefoxArgv(const SessionOptions& o, const DisplayChoice& display, const DisplayChoice& audio,
+[[nodiscard]] Result<std::vector<std::string>> FirefoxArgv(const SessionOptions& o, const DisplayChoice& display, const DisplayChoice& asked,
                                                            const std::string& incoming, const std::string& bus_socket);
 
 std::unique_ptr<SessionDriver> MakeFirefoxDriver(const SessionOptions& o, Launched l, Quarantine& q, UniqueFd incoming);

@@ -12,6 +12,7 @@
 
 #include "browser/download_judge.h"
 #include "browser/home_box.h"
+#include "browser/keepassxc.h"
 #include "core/helper_path.h"
 #include "core/json_text.h"
 
@@ -155,7 +156,7 @@ nlohmann::json SessionDriver::Report() {
   return r;
 }
 
-Result<runapi::RunRequest> BrowserRunRequest(const SessionOptions& o, const DisplayChoice& display, const DisplayChoice& audio,
+Result<runapi::RunRequest> BrowserRunRequest(const SessionOptions& o, const DisplayChoice& display, const DisplayChoice& asked,
                                              const std::string& incoming, const std::string& bus_socket) {
   const std::string airlock = FindHelper("airlock");
   if (airlock.empty()) return MakeError("the airlock front end was not found (AIRLOCK_BIN?)");
@@ -164,8 +165,9 @@ Result<runapi::RunRequest> BrowserRunRequest(const SessionOptions& o, const Disp
   if (!o.net.empty()) r.Net(o.net);
   for (const auto& a : o.net_allow) r.NetAllow(a);
   r.Bind(incoming, kInsideDownloads);
-  AddDesktopAccess(r, display, audio, bus_socket);
+  AddDesktopAccess(r, display, asked, bus_socket);
   if (!o.uploads.empty()) r.RoBind(o.uploads, std::string(kInsideHome) + "/Uploads");
+  if (o.keepassxc) r.Tmpfs(kKeePassXcRuntime, "1m");
   return r;
 }
 

@@ -84,10 +84,11 @@ class JudgeQueue {
 
 // The part of the browser's `airlock run` both drivers share: the `browser` profile, killed whole on an
 // interrupt, no RLIMIT_AS (V8 and Firefox reserve far more than any), the network options, the
-// incoming directory at /downloads, the desktop's display, sound and bus, the uploads folder. Each
+// incoming directory at /downloads, the desktop's display, the sockets asked for (`asked`: --audio's,
+// --keepassxc's) and bus, the uploads folder. Each
 // driver adds its own options and command, then BoxedArgv: the argv, as `airlock box run NAME` with
 // --box.
-[[nodiscard]] Result<runapi::RunRequest> BrowserRunRequest(const SessionOptions& o, const DisplayChoice& display, const DisplayChoice& audio,
+[[nodiscard]] Result<runapi::RunRequest> BrowserRunRequest(const SessionOptions& o, const DisplayChoice& display, const DisplayChoice& asked,
                                                            const std::string& incoming, const std::string& bus_socket);
 [[nodiscard]] Result<std::vector<std::string>> BoxedArgv(const runapi::RunRequest& r, const SessionOptions& o);
 

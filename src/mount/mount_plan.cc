@@ -364,8 +364,9 @@ Result<MountPlan> BuildMountPlan(const Policy& policy, const IdMapping& ids) {
       }
       case MountEntry::Kind::kTmpfs:
         op.kind = MountOp::Kind::kTmpfs;
-        // Unsized: as big as /tmp (never the kernel's default of half the RAM).
-        op.options = fmt::format("mode=0755,uid={},gid={},{}", ids.inside_uid, ids.inside_gid,
+        // Unsized: as big as /tmp (never the kernel's default of half the RAM). The sandbox user's
+        // only, as its home (a runtime directory must be 0700: Qt refuses any other).
+        op.options = fmt::format("mode=0700,uid={},gid={},{}", ids.inside_uid, ids.inside_gid,
                                  TmpfsLimits(plan, dst, e.size_bytes ? e.size_bytes : tmp_bytes, inodes));
         break;
       case MountEntry::Kind::kDir:

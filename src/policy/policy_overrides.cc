@@ -23,7 +23,20 @@ void AddBinds(Policy& p, const std::vector<std::pair<std::string, std::string>>&
   }
 }
 
+// A parent before what is mounted below it, whatever the flags' order (`--bind X:/a/b --tmpfs /a`
+// would otherwise hide the bind under the tmpfs): the flags' entries, stably, by depth.
+void ParentsFirst(std::vector<MountEntry>& mounts, size_t from) {
+  auto depth = [](const MountEntry& e) {
+    std::string d = e.dst;
+    while (d.size() > 1 && d.back() == '/') d.pop_back();
+    return std::count(d.begin(), d.end(), '/');
+  };
+  std::stable_sort(mounts.begin() + static_cast<std::ptrdiff_t>(from), mounts.end(),
+                   [&](const MountEntry& a, const MountEntry& b) { return depth(a) < depth(b); });
+}
+
 Status ApplyMounts(Policy& p, const PolicyOverrides& o, const std::string& cwd) {
+  const size_t first_flag = p.mounts.size();
   AddBinds(p, o.ro_bind, MountEntry::Kind::kRoBind, "--ro-bind");
   AddBinds(p, o.bind, MountEntry::Kind::kBind, "--bind");
   AddBinds(p, o.dev_bind, MountEntry::Kind::kDevBind, "--dev-bind");
@@ -40,6 +53,7 @@ Status ApplyMounts(Policy& p, const PolicyOverrides& o, const std::string& cwd) 
     }
     p.mounts.push_back(e);
   }
+  ParentsFirst(p.mounts, first_flag);
   for (const auto& [flag, value, field] : {std::tuple{"--tmp-size", &o.tmp_size, &p.tmp_size},
                                            std::tuple{"--shm-size", &o.shm_size, &p.shm_size},
                                            std::tuple{"--home-size", &o.home_size, &p.home_size}}) {

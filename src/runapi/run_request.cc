@@ -65,6 +65,12 @@ RunRequest& RunRequest::Bind(const std::string& host, const std::string& inside)
   return Add({"--bind", host, inside});
 }
 
+RunRequest& RunRequest::Tmpfs(const std::string& inside, const std::string& size) {
+  if (inside.empty() || inside[0] != '/') Reject("--tmpfs: sandbox path '" + inside + "' is not absolute");
+  if (!NumberWithUnit(size, {"k", "m", "g"}, false)) Reject("--tmpfs: '" + size + "' is not a size");
+  return Add({"--tmpfs", inside + ":" + size});
+}
+
 RunRequest& RunRequest::SetEnv(const std::string& key_value) {
   if (!NameValue(key_value)) Reject("--setenv: '" + key_value + "' is not KEY=VALUE");
   return Add({"--setenv", key_value});

@@ -32,6 +32,7 @@ class RunRequest {
   RunRequest& Profile(const std::string& name);                               // --profile
   RunRequest& RoBind(const std::string& host, const std::string& inside);     // --ro-bind
   RunRequest& Bind(const std::string& host, const std::string& inside);       // --bind (read-write)
+  RunRequest& Tmpfs(const std::string& inside, const std::string& size);     // --tmpfs DST:SIZE
   RunRequest& SetEnv(const std::string& key_value);                           // --setenv KEY=VALUE
   RunRequest& Chdir(const std::string& inside);                               // --chdir
   RunRequest& Timeout(const std::string& duration);                           // --timeout 30s|1500ms|2m|30

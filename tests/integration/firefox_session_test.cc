@@ -8,11 +8,18 @@
 #include <gtest/gtest.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
+#include <iterator>
+#include <set>
+#include <sstream>
 
 #include "page_server.h"
 #include "test_env.h"
@@ -59,6 +66,65 @@ class FirefoxSession : public ::testing::Test {
   }
   std::string home_, address_;
 };
+
+// KeePassXC as a user runs it (offscreen: no display needed), browser integration on, its own
+// runtime directory: its browser socket at RUNTIME/app/org.keepassxc.KeePassXC/. Killed at the end.
+class KeePassXc {
+ public:
+  explicit KeePassXc(const std::string& dir) {
+    char run[] = "/tmp/kx-XXXXXX";  // short: the socket's path must fit a sockaddr_un
+    runtime_ = ::mkdtemp(run) != nullptr ? run : dir + "/run";
+    std::filesystem::create_directories(dir);
+    WriteFile(dir + "/keepassxc.ini", "[General]\nConfigVersion=2\nSingleInstance=false\n[Browser]\nEnabled=true\n");
+    pid_ = SpawnLogged({"/usr/bin/env", "HOME=" + dir, "XDG_RUNTIME_DIR=" + runtime_, "QT_QPA_PLATFORM=offscreen", "/usr/bin/keepassxc",
+                        "--config", dir + "/keepassxc.ini"}, dir + "/keepassxc.log");
+    for (int i = 0; i < 300 && !Ready(); ++i) ::usleep(20000);
+  }
+  ~KeePassXc() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(runtime_, ec);
+  }
+  bool Ready() const {
+    struct stat st{};
+    return ::stat((runtime_ + "/app/org.keepassxc.KeePassXC/org.keepassxc.KeePassXC.BrowserServer").c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
+  }
+  const std::string& runtime() const { return runtime_; }
+  // Whether process `in` (inside a sandbox) is connected to KeePassXC's socket: its network
+  // namespace's unix table has a connected socket named by the path KeePassXC bound (a unix
+  // connection's accepting end is made in the connecting side's namespace, with the listener's
+  // name; inside, the socket is reached by another path, so only KeePassXC's listener gives this
+  // name). KeePassXC's own /proc is closed (it makes itself non-dumpable).
+  bool ConnectedFrom(pid_t in) const {
+    std::istringstream rows(ReadFileOrEmpty("/proc/" + std::to_string(in) + "/net/unix"));
+    for (std::string line; std::getline(rows, line);) {
+      std::istringstream f(line);
+      std::vector<std::string> cols{std::istream_iterator<std::string>(f), {}};
+      if (cols.size() > 7 && cols[5] == "03" && cols[7].starts_with(runtime_ + "/app/org.keepassxc.KeePassXC/")) return true;
+    }
+    return false;
+  }
+
+ private:
+  std::string runtime_;
+  pid_t pid_ = -1;
+};
+
+// The pid of a process whose command line holds `needle` (0 when none).
+pid_t PidWithArg(const std::string& needle) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmd = ReadFileOrEmpty(e.path().string() + "/cmdline");
+    std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+    if (cmd.find(needle) != std::string::npos && cmd.find("airlock") == std::string::npos) return std::stoi(name);
+  }
+  return 0;
+}
 
 }  // namespace
 
@@ -202,4 +268,64 @@ TEST_F(FirefoxSession, HostNetworkIsRefusedSayingWhy) {
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("cannot share the host network"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("Marionette"), std::string::npos) << r.err;
+}
+
+// --keepassxc: Debian's KeePassXC-Browser extension (webext-keepassxc-browser, a system add-on Firefox
+// ESR enables) starts keepassxc-proxy inside the sandbox through the manifest airlock binds in, and
+// the proxy reaches the KeePassXC the test runs outside: the sandbox's network namespace holds a
+// connection to KeePassXC's listening socket. The control, without the flag, starts no proxy
+// (Firefox finds no manifest; there is no socket). As root the flag is refused, saying why.
+TEST_F(FirefoxSession, KeePassXcIsReachedOnlyWhenAllowed) {
+  for (const char* p : {"/usr/bin/keepassxc", "/usr/bin/keepassxc-proxy", "/usr/share/webext/keepassxc-browser/manifest.json"}) {
+    if (access(p, R_OK) != 0) GTEST_SKIP() << "SKIPPED: " << p << " missing (Debian packages keepassxc, webext-keepassxc-browser)";
+  }
+  const std::string extension_id = "keepassxc-browser@keepassxc.org";
+  auto browser = [&](const std::string& runtime, std::vector<std::string> extra) {
+    std::vector<std::string> argv = {"/usr/bin/env", "HOME=" + home_, "XDG_RUNTIME_DIR=" + runtime, AirlockBin(), "browser", "--browser", "firefox",
+                                     "--headless", "--net", "none", "--quarantine", home_ + "/q", "--downloads", home_ + "/Downloads"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.push_back("about:blank");
+    return argv;
+  };
+  if (IsRoot()) {
+    RunResult r = airlock::test::Run(browser(home_, {"--keepassxc", "--timeout", "20"}), "", 60);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("--keepassxc: as root"), std::string::npos) << r.err;
+    return;
+  }
+  KeePassXc kx(home_ + "/kx");
+  ASSERT_TRUE(kx.Ready()) << ReadFileOrEmpty(home_ + "/kx/keepassxc.log");
+  const std::string log = home_ + "/browser.log";
+  pid_t b = SpawnLogged(browser(kx.runtime(), {"--keepassxc", "--timeout", "60"}), log);
+  pid_t proxy = 0;
+  std::string proxy_cmdline;
+  bool connected = false;
+  for (int i = 0; i < 600 && !connected; ++i, ::usleep(100000)) {
+    if (pid_t p = PidWithArg(extension_id); p > 0) {
+      proxy = p;
+      proxy_cmdline = ReadFileOrEmpty("/proc/" + std::to_string(p) + "/cmdline");
+      connected = kx.ConnectedFrom(p);
+    }
+  }
+  EXPECT_GT(proxy, 0) << "Firefox started no keepassxc-proxy\n" << ReadFileOrEmpty(log) << ReadFileOrEmpty(home_ + "/q/browser.log");
+  EXPECT_TRUE(connected) << "the proxy did not reach KeePassXC\n" << ReadFileOrEmpty(log);
+  EXPECT_TRUE(proxy_cmdline.starts_with("/usr/bin/keepassxc-proxy")) << proxy_cmdline;
+  ::kill(b, SIGTERM);
+  int status = 0;
+  ::waitpid(b, &status, 0);
+  EXPECT_NE(ReadFileOrEmpty(log).find("WEAKENED: --keepassxc"), std::string::npos) << ReadFileOrEmpty(log);
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(home_ + "/q", ec)) {
+    EXPECT_FALSE(e.path().filename().string().starts_with(".keepassxc-")) << e.path() << ": the manifest is removed at exit";
+  }
+
+  // The control: the same session without the flag. The extension runs, and no proxy ever starts.
+  pid_t c = SpawnLogged(browser(kx.runtime(), {"--timeout", "12"}), log);
+  bool seen = false;
+  for (int i = 0; i < 300; ++i, ::usleep(100000)) {
+    seen = seen || PidWithArg(extension_id) > 0;
+    if (::waitpid(c, &status, WNOHANG) == c) break;
+  }
+  EXPECT_FALSE(seen) << "a proxy started without --keepassxc";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFileOrEmpty(log);
 }

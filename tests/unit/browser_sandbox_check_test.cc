@@ -4,11 +4,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "browser/firefox_session.h"
+#include "browser/keepassxc.h"
 #include "browser/marionette.h"
 #include "browser/sandbox_check.h"
 #include "test_env.h"
@@ -112,6 +115,33 @@ TEST(FirefoxArgv, TheBrowserProfileListensOnMarionetteOnlyAndRefusesTheHostNetwo
   auto refused = FirefoxArgv(o, headless, DisplayChoice{}, "/tmp/incoming", "");
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().What().find("Marionette"), std::string::npos) << refused.error().What();
+  unsetenv("AIRLOCK_BIN");
+}
+
+// --keepassxc's manifest names only keepassxc-proxy and KeePassXC-Browser's published ids, per browser;
+// the sandbox gets a private 0700-able runtime directory (Qt refuses any other) with the socket.
+TEST(KeePassXc, TheManifestNamesOnlyTheProxyAndTheExtension) {
+  auto chromium = nlohmann::json::parse(KeePassXcManifest("chromium"));
+  EXPECT_EQ(chromium["name"], "org.keepassxc.keepassxc_browser");
+  EXPECT_EQ(chromium["path"], "/usr/bin/keepassxc-proxy");
+  EXPECT_EQ(chromium["type"], "stdio");
+  EXPECT_EQ(chromium["allowed_origins"], nlohmann::json({"chrome-extension://oboonakemofpalcgghocfoadofidjkkk/",
+                                                         "chrome-extension://pdffhmdngciaglkoonimfcmckehcpafo/"}));
+  EXPECT_FALSE(chromium.contains("allowed_extensions"));
+  auto firefox = nlohmann::json::parse(KeePassXcManifest("firefox"));
+  EXPECT_EQ(firefox["allowed_extensions"], nlohmann::json({"keepassxc-browser@keepassxc.org"}));
+  EXPECT_FALSE(firefox.contains("allowed_origins"));
+
+  setenv("AIRLOCK_BIN", "/bin/true", 1);
+  SessionOptions o;
+  o.browser = "firefox";
+  o.keepassxc = true;
+  DisplayChoice headless{"headless", {}, {}, ""};
+  auto argv = FirefoxArgv(o, headless, DisplayChoice{}, "/tmp/incoming", "");
+  ASSERT_TRUE(argv) << argv.error().What();
+  std::string joined;
+  for (const auto& a : *argv) joined += a + "\n";
+  EXPECT_NE(joined.find("--tmpfs\n/run/user/1000:1m\n"), std::string::npos) << joined;
   unsetenv("AIRLOCK_BIN");
 }
 

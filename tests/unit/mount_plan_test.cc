@@ -153,7 +153,7 @@ TEST_F(MountPlanTest, EveryTmpfsHasASizeAndAnInodeLimit) {
     EXPECT_NE(op.options.find("nr_inodes="), std::string::npos) << op.dst << ": " << op.options;
   }
   EXPECT_EQ(Find(*plan, "/dev/shm")->options, "mode=1777,uid=1000,gid=1001,size=4194304,nr_inodes=500");
-  EXPECT_EQ(Find(*plan, "/scratch")->options, "mode=0755,uid=1000,gid=1001,size=8388608,nr_inodes=500");
+  EXPECT_EQ(Find(*plan, "/scratch")->options, "mode=0700,uid=1000,gid=1001,size=8388608,nr_inodes=500");
   std::vector<TmpfsBound> want = {{"/", 16u << 20, 16384, false},  {"/scratch", 8u << 20, 500, true},
                                   {"/sized", 1u << 20, 500, true}, {"/dev", 64u << 10, 256, true},
                                   {"/dev/shm", 4u << 20, 500, true}, {"/tmp", 8u << 20, 500, true},
@@ -193,7 +193,7 @@ TEST_F(MountPlanTest, PolicyMountsFollowTheSkeletonInPolicyOrder) {
   EXPECT_EQ(ro.origin, "test line 1");
   const MountOp& tmp = plan->ops[d.size() - 4];
   EXPECT_EQ(tmp.kind, MountOp::Kind::kTmpfs);
-  EXPECT_EQ(tmp.options, "mode=0755,uid=1000,gid=1001,size=1048576,nr_inodes=65536");
+  EXPECT_EQ(tmp.options, "mode=0700,uid=1000,gid=1001,size=1048576,nr_inodes=65536");
   const MountOp& rw = plan->ops[d.size() - 3];
   EXPECT_FALSE(rw.readonly);
   EXPECT_FALSE(rw.src_is_dir);

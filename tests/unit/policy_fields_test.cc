@@ -299,6 +299,22 @@ TEST(PolicyFields, EachDescribedFlagSetsItsField) {
   for (const FlagCase& c : kFlagCases) EXPECT_TRUE(named.count(c.flag)) << c.flag << " is not named in policy_fields.h";
 }
 
+// The flags' mounts, a parent before what is below it whatever their order: a tmpfs named after a
+// bind into it no longer hides the bind (--keepassxc's socket in the browser's /run/user/1000).
+TEST(PolicyFields, FlagMountsAreParentsFirst) {
+  PolicyOverrides o;
+  o.ro_bind = {{"/host/sock", "/run/user/1000/app/x"}, {"/host/a", "/a"}};
+  o.bind = {{"/host/b", "/run/user/1000/b/"}};
+  o.tmpfs = {"/run/user/1000:1m"};
+  Policy p;
+  p.mounts.push_back(MountEntry{});  // the profile's: left first
+  p.mounts.back().dst = "/z/y/x/w";
+  ASSERT_TRUE(ApplyOverrides(p, o, "/cwd", ParseRlimitSpec));
+  std::vector<std::string> order;
+  for (const auto& m : p.mounts) order.push_back(m.dst);
+  EXPECT_EQ(order, (std::vector<std::string>{"/z/y/x/w", "/a", "/run/user/1000", "/run/user/1000/b/", "/run/user/1000/app/x"}));
+}
+
 TEST(PolicyFields, OverrideErrorsNameTheFlag) {
   auto error = [](void (*set)(PolicyOverrides&)) {
     PolicyOverrides o;
