@@ -17,6 +17,7 @@
 #include <map>
 #include <thread>
 
+#include "keepassxc_fixture.h"
 #include "page_server.h"
 #include "test_env.h"
 #include "xvfb.h"
@@ -389,4 +390,63 @@ TEST_F(BrowserSession, MissingDisplayOrBrowserIsAClearError) {
                            "--quarantine", home_ + "/q"});
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_NE(missing.err.find("no browser at /nonexistent/chromium"), std::string::npos) << missing.err;
+}
+
+// --keepassxc with Chromium: an extension the test writes, with KeePassXC-Browser's public key (so the
+// Web Store's id, which the manifest allows; Debian packages only the Manifest V2 extension, which
+// this Chromium no longer loads), connects to the native host from its page. Chromium finds the
+// manifest airlock binds in its profile and starts keepassxc-proxy inside with that origin, and the
+// proxy reaches the KeePassXC the test runs. (The reply does not reach the page: this Chromium closes a
+// host's output pipe as it starts it, without airlock too; docs/BROWSER.md.) The control, without the
+// flag: the page is told the host is not found, and no proxy starts.
+TEST_F(BrowserSession, KeePassXcIsReachedOnlyWhenAllowed) {
+  if (IsRoot()) GTEST_SKIP() << "SKIPPED: --keepassxc is refused as root (FirefoxSession.KeePassXcIsReachedOnlyWhenAllowed checks the refusal)";
+  for (const char* p : kKeePassXcBrowserPaths) {
+    if (access(p, R_OK) != 0) GTEST_SKIP() << "SKIPPED: " << p << " missing (Debian packages keepassxc, webext-keepassxc-browser)";
+  }
+  json debian = json::parse(ReadFileOrEmpty("/usr/share/webext/keepassxc-browser/manifest.json"), nullptr, false);
+  ASSERT_TRUE(debian.is_object() && debian.contains("key"));
+  const std::string ext = home_ + "/ext", origin = "chrome-extension://oboonakemofpalcgghocfoadofidjkkk/";
+  std::filesystem::create_directories(ext);
+  WriteFile(ext + "/manifest.json", json({{"manifest_version", 3}, {"name", "airlock native messaging probe"}, {"version", "1.0"},
+                                          {"key", debian["key"]}, {"permissions", {"nativeMessaging"}}}).dump());
+  WriteFile(ext + "/page.html", "<!doctype html><html><body><p id=out>waiting</p><script src=page.js></script></body></html>");
+  WriteFile(ext + "/page.js", R"JS(
+const out = document.getElementById('out');
+window.port = chrome.runtime.connectNative('org.keepassxc.keepassxc_browser');
+window.port.onMessage.addListener(m => { out.textContent = 'reply ' + JSON.stringify(m); });
+window.port.onDisconnect.addListener(() => { out.textContent = 'gone: ' + (chrome.runtime.lastError ? chrome.runtime.lastError.message : ''); });
+window.port.postMessage({action: 'change-public-keys', publicKey: btoa('k'.repeat(32)), nonce: btoa('n'.repeat(24)), clientID: btoa('c'.repeat(24))});
+)JS");
+  KeePassXc kx(home_ + "/kx");
+  ASSERT_TRUE(kx.Ready()) << ReadFileOrEmpty(home_ + "/kx/keepassxc.log");
+  auto browser = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = {"/usr/bin/env", "HOME=" + home_, "XDG_RUNTIME_DIR=" + kx.runtime(), AirlockBin(), "browser", "--headless",
+                                     "--net", "none", "--quarantine", home_ + "/q", "--downloads", home_ + "/Downloads", "--uploads", ext,
+                                     "--browser-flag", "--load-extension=/home/sandbox/Uploads"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.push_back(origin + "page.html");
+    return argv;
+  };
+  const std::string log = home_ + "/browser.log";
+  pid_t b = SpawnLogged(browser({"--keepassxc", "--timeout", "60"}), log);
+  pid_t proxy = 0;
+  bool connected = false;
+  for (int i = 0; i < 600 && !connected; ++i, ::usleep(100000)) {
+    if (pid_t p = PidWithArg(origin); p > 0) {
+      proxy = p;
+      connected = kx.ConnectedFrom(p);
+    }
+  }
+  ::kill(b, SIGTERM);
+  ::waitpid(b, nullptr, 0);
+  EXPECT_GT(proxy, 0) << "Chromium started no keepassxc-proxy\n" << ReadFileOrEmpty(log) << ReadFileOrEmpty(home_ + "/q/browser.log");
+  EXPECT_TRUE(connected) << "the proxy did not reach KeePassXC\n" << ReadFileOrEmpty(log);
+
+  const std::string report = home_ + "/report.json";
+  RunResult control = airlock::test::Run(browser({"--until-settled", "--timeout", "60", "--report", report}), "", 120);
+  json rep = json::parse(ReadFileOrEmpty(report), nullptr, false);
+  ASSERT_TRUE(rep.is_object()) << control.err;
+  EXPECT_NE(rep["text"].get<std::string>().find("gone: Specified native messaging host not found."), std::string::npos) << rep.dump();
+  EXPECT_FALSE(ProcessWithArgExists(origin));
 }
