@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -431,6 +432,9 @@ int Session::Run() {
     if (waited == 100) ::kill(l_.pid, SIGKILL);
     ::usleep(100000);
   }
+  std::set<std::string> guids;
+  for (const auto& [guid, d] : downloads_) guids.insert(guid);
+  AdmitSavedFiles(guids);
   judge_.Finish();  // downloads already taken are judged (an interrupt interrupts their scans)
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

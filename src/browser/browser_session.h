@@ -13,7 +13,8 @@
 //    reports completed (Browser.downloadProgress) is copied into the quarantine (quarantine.h) by its
 //    GUID (never by a name from the page), judged on a worker thread (download_judge.h) and, when clean,
 //    released to the user's Downloads at once. The incoming directory is removed at exit: a download
-//    that never finished is dropped, never released.
+//    that never finished is dropped, never released; a file the browser saved there by other means
+//    (print to PDF, Save Page As) is admitted and judged first (SessionDriver::AdmitSavedFiles).
 //  - A download that grows past max_download_bytes (Browser.downloadProgress) is cancelled, its
 //    partial file removed, and said (stderr, the report's `dropped`): the bound keeps a page from
 //    filling the disk that holds the incoming directory.

@@ -138,6 +138,7 @@ class FirefoxDriver : public SessionDriver {
   std::unique_ptr<Marionette> m_;
   std::string context_ = "content";
   std::set<std::string> finished_;  // downloads handled (path|start time)
+  std::set<std::string> download_names_;  // every download's file name in /downloads, finished or not
   size_t in_progress_ = 0;
   int status_ = 0;  // the sandbox's wait status, once exited_
   bool exited_ = false, too_many_ = false;
@@ -234,6 +235,7 @@ void FirefoxDriver::OnDownload(const json& d) {
   const std::string path = Str(d, "path"), key = path + "|" + Str(d, "started");
   if (finished_.count(key)) return;
   const std::string name = path.starts_with(std::string(kInsideDownloads) + "/") ? path.substr(std::string(kInsideDownloads).size() + 1) : "";
+  if (!name.empty() && download_names_.size() < 2000) download_names_.insert(name);  // not a saved file (AdmitSavedFiles)
   const std::string shown = Utf8Text(std::filesystem::path(path).filename().string());
   if (Flag(d, "too_large") || (Flag(d, "succeeded") && Number(d, "bytes") > static_cast<double>(o_.max_download_bytes))) {
     if (Flag(d, "succeeded") && !name.empty()) (void)::unlinkat(incoming_.get(), name.c_str(), 0);  // finished between two polls
@@ -334,6 +336,7 @@ int FirefoxDriver::Run() {
       ::usleep(100000);
     }
   }
+  AdmitSavedFiles(download_names_);
   judge_.Finish();
   return WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
 }

@@ -1,5 +1,6 @@
 #include "browser/session_driver.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -193,6 +194,35 @@ void AdmitFinished(Quarantine& q, JudgeQueue& judge, int incoming_fd, const std:
   if (!held) return dropped.push_back("download '" + shown + "' not admitted: " + held.error().What());
   Say(fmt::format("download {} '{}' finished ({} bytes): judging", held->id, Utf8Text(held->name), held->size));
   judge.Submit(*held);
+}
+
+void SessionDriver::AdmitSavedFiles(const std::set<std::string>& download_names) {
+  UniqueFd dir(::openat(incoming_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  DIR* d = dir ? ::fdopendir(dir.release()) : nullptr;
+  if (d == nullptr) return;
+  std::vector<std::string> saved;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name == "." || name == ".." || download_names.count(name) || name.ends_with(".part") || name.ends_with(".crdownload")) continue;
+    if (saved.size() == 1000) {
+      dropped_.push_back("more than 1000 files saved by the browser in its download folder: the rest not taken");
+      break;
+    }
+    saved.push_back(name);
+  }
+  ::closedir(d);
+  for (const auto& name : saved) {
+    struct stat st{};
+    if (::fstatat(incoming_.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+      dropped_.push_back("folder '" + Utf8Text(name) + "' saved by the browser in its download folder: not taken (only files are)");
+      continue;
+    }
+    if (S_ISREG(st.st_mode) && st.st_size == 0) continue;  // nothing to lose (and an unfinished download's placeholder)
+    Say(fmt::format("'{}' was saved by the browser in its download folder: held and judged as a download", Utf8Text(name)));
+    HeldDownload meta;
+    meta.suggested_name = name;  // no URL: not a download (a page saved or printed to a file)
+    AdmitFinished(q_, judge_, incoming_.get(), name, meta, dropped_);
+  }
 }
 
 // Forks the sandbox's front end with the DevTools pipe at fds 3 and 4 and its stderr into `log`.

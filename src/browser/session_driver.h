@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -113,6 +114,13 @@ class SessionDriver {
   const SandboxFacts& facts() const { return facts_; }
 
  protected:
+  // Once the browser has gone: each file it saved into its download folder by other means than a
+  // download ("Save as PDF" from the print dialog, "Save Page As") is admitted (AdmitFinished) and
+  // judged as a download is, with no URL. Skipped: `download_names` (the files of downloads, finished
+  // or not: an unfinished download is dropped, never released) and partial files (.part,
+  // .crdownload), empty files; a folder is dropped with a line. At most 1,000.
+  void AdmitSavedFiles(const std::set<std::string>& download_names);
+
   const SessionOptions& o_;
   Launched l_;
   Quarantine& q_;

@@ -450,3 +450,12 @@ window.port.postMessage({action: 'change-public-keys', publicKey: btoa('k'.repea
   EXPECT_NE(rep["text"].get<std::string>().find("gone: Specified native messaging host not found."), std::string::npos) << rep.dump();
   EXPECT_FALSE(ProcessWithArgExists(origin));
 }
+
+// What the browser saves in its download folder by other means than a download ("Save as PDF" from
+// the print dialog, "Save Page As": files the browser process writes there; written here by the test
+// into the session's incoming directory, as the browser would) is held and judged like a download
+// when the session ends, not lost with the directory: a clean PDF is released with its verdict. A
+// partial download file, an empty file and a folder are not taken (the folder is said).
+TEST_F(BrowserSession, FilesTheBrowserSavesInItsDownloadFolderAreJudgedToo) {
+  ExpectSavedFilesJudged(home_, {"--headless", "--net", "none"});
+}

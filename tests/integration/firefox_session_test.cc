@@ -267,3 +267,9 @@ TEST_F(FirefoxSession, KeePassXcIsReachedOnlyWhenAllowed) {
   EXPECT_FALSE(seen) << "a proxy started without --keepassxc";
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFileOrEmpty(log);
 }
+
+// Firefox's files saved in its download folder by other means than a download (its "Save to PDF",
+// "Save Page As") are held and judged at the end like Chromium's (page_server.h ExpectSavedFilesJudged).
+TEST_F(FirefoxSession, FilesTheBrowserSavesInItsDownloadFolderAreJudgedToo) {
+  ExpectSavedFilesJudged(home_, {"--browser", "firefox", "--headless", "--net", "none"});
+}

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -19,6 +20,9 @@
 #include <map>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include "test_env.h"
 
 namespace airlock::test {
 
@@ -137,6 +141,49 @@ inline const char* kSvgSmuggling =
     "<script><![CDATA[var a = document.createElementNS('http://www.w3.org/1999/xhtml', 'a');"
     "a.href = URL.createObjectURL(new Blob(['#!/bin/sh\\necho svg-smuggled\\n'], {type: 'application/octet-stream'}));"
     "a.download = 'update.sh'; document.documentElement.appendChild(a); a.click();]]></script></svg>";
+
+// A session (`airlock browser` with `args`, home `home`, headless, 12 s) during which the test writes
+// into its incoming directory, as the browser would when it saves there by other means than a
+// download: a clean PDF (kPdf) is released with its verdict at the end; a partial download file, an
+// empty file and a folder are not taken (the folder is said in the report's `dropped`).
+inline void ExpectSavedFilesJudged(const std::string& home, std::vector<std::string> args) {
+  const std::string log = home + "/browser.log", report = home + "/report.json";
+  std::vector<std::string> argv = {"/usr/bin/env", "HOME=" + home, AirlockBin(), "browser", "--quarantine", home + "/q", "--downloads",
+                                   home + "/Downloads", "--timeout", "12", "--report", report};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back("data:text/html,<title>to print</title><p>a page to print</p>");
+  pid_t b = SpawnLogged(argv, log);
+  std::string incoming;
+  for (int i = 0; i < 300 && incoming.empty(); ++i, ::usleep(100000)) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(home + "/q", ec)) {
+      if (e.path().filename().string().starts_with(".incoming-")) incoming = e.path().string();
+    }
+  }
+  ASSERT_FALSE(incoming.empty()) << ReadFileOrEmpty(log);
+  WriteFile(incoming + "/printed.pdf", kPdf, 0644);
+  WriteFile(incoming + "/half.zip.crdownload", "PK", 0644);
+  WriteFile(incoming + "/half.zip.part", "PK", 0644);
+  WriteFile(incoming + "/empty.txt", "", 0644);
+  std::filesystem::create_directories(incoming + "/page_files");
+  int status = 0;
+  ASSERT_EQ(::waitpid(b, &status, 0), b);
+  const std::string err = ReadFileOrEmpty(log);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << err;
+  EXPECT_NE(err.find("'printed.pdf' was saved by the browser in its download folder"), std::string::npos) << err;
+  const std::string released = home + "/Downloads/printed.pdf";
+  ASSERT_EQ(ReadFileOrEmpty(released), kPdf) << err;
+  RunResult attrs = Run({"/usr/bin/python3", "-c", "import os,sys;print(os.getxattr(sys.argv[1],'user.airlock.verdict').decode())", released});
+  EXPECT_NE(attrs.out.find("clean sha256:"), std::string::npos) << attrs.out << attrs.err;
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(home + "/Downloads", ec)) out.push_back(e.path().filename().string());
+  EXPECT_EQ(out, std::vector<std::string>{"printed.pdf"});
+  nlohmann::json rep = nlohmann::json::parse(ReadFileOrEmpty(report), nullptr, false);
+  ASSERT_TRUE(rep.is_object()) << err;
+  EXPECT_NE(rep["dropped"].dump().find("folder 'page_files'"), std::string::npos) << rep.dump();
+  EXPECT_FALSE(std::filesystem::exists(incoming)) << "the incoming directory is removed at exit";
+}
 
 // After a session on /smuggle.svg (kSvgSmuggling): the script it built is not in `downloads_dir` and
 // `airlock downloads list --json` (its output `list_json`) shows it held, script-built, T1027.017.
