@@ -398,9 +398,15 @@ TEST_F(BrowserSession, MissingDisplayOrBrowserIsAClearError) {
 // manifest airlock binds in its profile and starts keepassxc-proxy inside with that origin, and the
 // proxy reaches the KeePassXC the test runs. (The reply does not reach the page: this Chromium closes a
 // host's output pipe as it starts it, without airlock too; docs/BROWSER.md.) The control, without the
-// flag: the page is told the host is not found, and no proxy starts.
+// flag: the page is told the host is not found, and no proxy starts. As root the flag is refused.
 TEST_F(BrowserSession, KeePassXcIsReachedOnlyWhenAllowed) {
-  if (IsRoot()) GTEST_SKIP() << "SKIPPED: --keepassxc is refused as root (FirefoxSession.KeePassXcIsReachedOnlyWhenAllowed checks the refusal)";
+  if (IsRoot()) {  // refused, saying why: root's sandboxes run as nobody outside
+    RunResult r = airlock::test::Run({"/usr/bin/env", "HOME=" + home_, AirlockBin(), "browser", "--headless", "--keepassxc", "--quarantine",
+                                      home_ + "/q", "about:blank"}, "", 60);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("--keepassxc: as root"), std::string::npos) << r.err;
+    return;
+  }
   for (const char* p : kKeePassXcBrowserPaths) {
     if (access(p, R_OK) != 0) GTEST_SKIP() << "SKIPPED: " << p << " missing (Debian packages keepassxc, webext-keepassxc-browser)";
   }
