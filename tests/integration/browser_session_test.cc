@@ -201,9 +201,7 @@ TEST_F(BrowserSession, ARunnableDownloadIsDetonatedBeforeRelease) {
 TEST_F(BrowserSession, ABoxKeepsTheProfileAndTheHostNothing) {
   Xvfb x;
   ASSERT_FALSE(x.display().empty());
-  HttpServer http({{"/set.html", {"text/html", "<p>set</p><script>localStorage.setItem('airlock', 'kept-4411')</script>"}},
-                   {"/get.html", {"text/html", "<p id=v>?</p><script>document.getElementById('v').textContent = "
-                                               "'value:' + localStorage.getItem('airlock')</script>"}}});
+  HttpServer http(StoragePages());
   const std::string report = home_ + "/report.json";
   auto text_of = [&](std::vector<std::string> args) {
     args.insert(args.end(), {"--until-settled", "--report", report});
@@ -211,14 +209,7 @@ TEST_F(BrowserSession, ABoxKeepsTheProfileAndTheHostNothing) {
     json rep = json::parse(ReadFileOrEmpty(report), nullptr, false);
     return rep.is_object() ? rep.value("text", "") + " [exit " + std::to_string(r.exit_code) + "]" : "(no report) " + r.err;
   };
-  EXPECT_NE(text_of({"--box", "web", http.Url("/set.html")}).find("set"), std::string::npos);
-  EXPECT_NE(text_of({"--box", "web", http.Url("/get.html")}).find("value:kept-4411"), std::string::npos) << "the box kept the page's storage";
-  EXPECT_NE(text_of({http.Url("/get.html")}).find("value:null"), std::string::npos) << "control: a disposable browser starts empty";
-  RunResult diff = airlock::test::Run({"/usr/bin/env", "AIRLOCK_BOX_STORE=" + home_ + "/boxes", AirlockBin(), "box", "diff", "web"});
-  EXPECT_EQ(diff.exit_code, 0) << diff.err;
-  EXPECT_NE(diff.out.find("chromium"), std::string::npos) << "the profile is in the box: " << diff.out.substr(0, 2000);
-  EXPECT_FALSE(std::filesystem::exists(home_ + "/.config/chromium")) << "a Chromium profile reached the user's home";
-  EXPECT_FALSE(std::filesystem::exists(home_ + "/browser-homes/web/.config")) << "the box's lower layer changed on the host";
+  ExpectBoxKeepsStorage(text_of, http, home_, ".config/chromium");
 }
 
 // Bad input: no display, no browser: a clear message, nothing started.

@@ -294,10 +294,7 @@ TEST_F(FirefoxSession, UploadsComeFromTheChosenFolderOnly) {
 // box; a disposable browser (the control) reads nothing; the profile is in the box, not in the user's
 // home, and the box's lower directory is unchanged.
 TEST_F(FirefoxSession, ABoxKeepsTheProfileAndTheHostNothing) {
-  HttpServer http({{"/set.html", {"text/html", "<p>set</p><script>localStorage.setItem('airlock', 'kept-4411')</script>"}},
-                   {"/get.html", {"text/html", "<p id=v>?</p><script>document.getElementById('v').textContent = "
-                                               "'value:' + localStorage.getItem('airlock')</script>"}}},
-                  address_);
+  HttpServer http(StoragePages(), address_);
   const std::string report = home_ + "/report.json";
   auto text_of = [&](std::vector<std::string> args) {
     args.insert(args.begin(), {"--headless", "--until-settled", "--report", report});
@@ -305,12 +302,5 @@ TEST_F(FirefoxSession, ABoxKeepsTheProfileAndTheHostNothing) {
     json rep = json::parse(ReadFileOrEmpty(report), nullptr, false);
     return rep.is_object() ? rep.value("text", "") + " [exit " + std::to_string(r.exit_code) + "]" : "(no report) " + r.err;
   };
-  EXPECT_NE(text_of({"--box", "web", http.Url("/set.html")}).find("set"), std::string::npos);
-  EXPECT_NE(text_of({"--box", "web", http.Url("/get.html")}).find("value:kept-4411"), std::string::npos) << "the box kept the page's storage";
-  EXPECT_NE(text_of({http.Url("/get.html")}).find("value:null"), std::string::npos) << "control: a disposable browser starts empty";
-  RunResult diff = airlock::test::Run({"/usr/bin/env", "AIRLOCK_BOX_STORE=" + home_ + "/boxes", AirlockBin(), "box", "diff", "web"});
-  EXPECT_EQ(diff.exit_code, 0) << diff.err;
-  EXPECT_NE(diff.out.find(".mozilla"), std::string::npos) << "the profile is in the box: " << diff.out.substr(0, 2000);
-  EXPECT_FALSE(std::filesystem::exists(home_ + "/.mozilla")) << "a Firefox profile reached the user's home";
-  EXPECT_FALSE(std::filesystem::exists(home_ + "/browser-homes/web/.mozilla")) << "the box's lower layer changed on the host";
+  ExpectBoxKeepsStorage(text_of, http, home_, ".mozilla");
 }

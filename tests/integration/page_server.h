@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <thread>
@@ -141,6 +142,29 @@ inline const char* kSvgSmuggling =
     "<script><![CDATA[var a = document.createElementNS('http://www.w3.org/1999/xhtml', 'a');"
     "a.href = URL.createObjectURL(new Blob(['#!/bin/sh\\necho svg-smuggled\\n'], {type: 'application/octet-stream'}));"
     "a.download = 'update.sh'; document.documentElement.appendChild(a); a.click();]]></script></svg>";
+
+// The pages of the --box tests: /set.html stores a value in the page's localStorage, /get.html shows it.
+inline std::map<std::string, std::pair<std::string, std::string>> StoragePages() {
+  return {{"/set.html", {"text/html", "<p>set</p><script>localStorage.setItem('airlock', 'kept-4411')</script>"}},
+          {"/get.html", {"text/html", "<p id=v>?</p><script>document.getElementById('v').textContent = "
+                                      "'value:' + localStorage.getItem('airlock')</script>"}}};
+}
+
+// --box keeps a page's storage for the next session in the box, and a disposable browser (the control)
+// reads none. `text_of(args)` runs a settled session with args and returns its page text; `http` serves
+// StoragePages(). `box diff` shows `profile_dir` (the browser's profile, relative to the home), and
+// neither the user's home (`home`) nor the box's lower directory gets it.
+inline void ExpectBoxKeepsStorage(const std::function<std::string(std::vector<std::string>)>& text_of, const HttpServer& http,
+                                  const std::string& home, const std::string& profile_dir) {
+  EXPECT_NE(text_of({"--box", "web", http.Url("/set.html")}).find("set"), std::string::npos);
+  EXPECT_NE(text_of({"--box", "web", http.Url("/get.html")}).find("value:kept-4411"), std::string::npos) << "the box kept the page's storage";
+  EXPECT_NE(text_of({http.Url("/get.html")}).find("value:null"), std::string::npos) << "control: a disposable browser starts empty";
+  RunResult diff = Run({"/usr/bin/env", "AIRLOCK_BOX_STORE=" + home + "/boxes", AirlockBin(), "box", "diff", "web"});
+  EXPECT_EQ(diff.exit_code, 0) << diff.err;
+  EXPECT_NE(diff.out.find(profile_dir), std::string::npos) << "the profile is in the box: " << diff.out.substr(0, 2000);
+  EXPECT_FALSE(std::filesystem::exists(home + "/" + profile_dir)) << "a browser profile reached the user's home";
+  EXPECT_FALSE(std::filesystem::exists(home + "/browser-homes/web/" + profile_dir)) << "the box's lower layer changed on the host";
+}
 
 // A session (`airlock browser` with `args`, home `home`, headless, 12 s) during which the test writes
 // into its incoming directory, as the browser would when it saves there by other means than a
