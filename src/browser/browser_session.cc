@@ -42,7 +42,6 @@ namespace cdp = analyze::cdp;
 using nlohmann::json;
 namespace {
 
-constexpr const char* kInsideRuntime = "/run/user/1000";
 
 // "x.pdf" from the GUID-named file Chromium wrote: only [0-9a-f-] GUIDs are accepted.
 bool ValidGuid(const std::string& guid) {

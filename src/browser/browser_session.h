@@ -46,6 +46,8 @@ struct DisplayChoice {
 
 // The home of a desktop sandbox (browser or app): a tmpfs, or the box's when boxed.
 inline constexpr const char* kInsideHome = "/home/sandbox";
+// Its runtime directory ($XDG_RUNTIME_DIR inside): the display's, the sound server's and --keepassxc's sockets.
+inline constexpr const char* kInsideRuntime = "/run/user/1000";
 
 // This process's environment as KEY=VALUE strings; KEY's value in such a list ("" when absent);
 // whether PATH is a socket.

@@ -60,10 +60,10 @@ Result<DisplayChoice> ChooseKeePassXc(const std::vector<std::string>& env, const
   DisplayChoice k;
   k.platform = "keepassxc";
   if (!runtime.empty() && IsSocket(runtime + kAppDir + kSocketName)) {
-    k.ro_binds.push_back({runtime + kAppDir, std::string(kKeePassXcRuntime) + kAppDir});  // the directory: a restarted KeePassXC is found
+    k.ro_binds.push_back({runtime + kAppDir, std::string(kInsideRuntime) + kAppDir});  // the directory: a restarted KeePassXC is found
   } else if (!runtime.empty() && IsSocket(runtime + kSocketName)) {
     std::error_code ec;
-    k.ro_binds.push_back({std::filesystem::canonical(runtime + kSocketName, ec).string(), std::string(kKeePassXcRuntime) + kSocketName});
+    k.ro_binds.push_back({std::filesystem::canonical(runtime + kSocketName, ec).string(), std::string(kInsideRuntime) + kSocketName});
   } else {
     return MakeError("--keepassxc: KeePassXC's browser socket is not in " + Utf8Text(runtime.empty() ? "$XDG_RUNTIME_DIR" : runtime) + kAppDir +
                      ": start KeePassXC and turn on Settings > Browser Integration (and your browser in it)");
@@ -72,7 +72,7 @@ Result<DisplayChoice> ChooseKeePassXc(const std::vector<std::string>& env, const
   const std::string inside = browser == "firefox" ? std::string(kInsideHome) + "/.mozilla/native-messaging-hosts/"
                                                   : std::string(kInsideHome) + "/.config/chromium/NativeMessagingHosts/";
   k.ro_binds.push_back({manifest_path, inside + kKeePassXcHost + ".json"});
-  k.env = {std::string("XDG_RUNTIME_DIR=") + kKeePassXcRuntime};
+  k.env = {std::string("XDG_RUNTIME_DIR=") + kInsideRuntime};
   k.weakening = "--keepassxc: the browser's KeePassXC-Browser extension reaches your KeePassXC (its browser socket is bound in): "
                 "a compromised browser can ask it for what it would give the extension";
   return k;

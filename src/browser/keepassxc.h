@@ -8,8 +8,8 @@
 //    binds that directory (or that socket) read-only at the same place below /run/user/1000 and sets
 //    XDG_RUNTIME_DIR to it, so Debian's /usr/bin/keepassxc-proxy, started inside by the browser,
 //    finds it. Nothing else of KeePassXC (its database, its settings) is bound. /run/user/1000 is then
-//    a private tmpfs (BrowserRunRequest: kKeePassXcRuntime): Qt wants its runtime directory owned by
-//    the user and 0700, and makes it so, which the sandbox's read-only root would refuse.
+//    a private tmpfs (BrowserRunRequest: kInsideRuntime), 0700 and the sandbox user's: Qt refuses a
+//    runtime directory that is not, as the directory made on the sandbox's read-only root was (0755).
 //  - The browser finds the host by a manifest airlock writes to `manifest_path` (0644, replaced) and
 //    binds read-only where that browser looks in the sandbox's home (the system directories are on
 //    the read-only /etc and /usr): Chromium's profile (~/.config/chromium/NativeMessagingHosts),
@@ -32,7 +32,6 @@ namespace airlock::browser {
 
 inline constexpr const char* kKeePassXcHost = "org.keepassxc.keepassxc_browser";
 inline constexpr const char* kKeePassXcProxy = "/usr/bin/keepassxc-proxy";
-inline constexpr const char* kKeePassXcRuntime = "/run/user/1000";  // XDG_RUNTIME_DIR inside
 
 // The manifest's text for the browser (chromium | firefox).
 std::string KeePassXcManifest(const std::string& browser);

@@ -13,7 +13,6 @@
 
 #include "browser/download_judge.h"
 #include "browser/home_box.h"
-#include "browser/keepassxc.h"
 #include "core/helper_path.h"
 #include "core/json_text.h"
 
@@ -168,7 +167,7 @@ Result<runapi::RunRequest> BrowserRunRequest(const SessionOptions& o, const Disp
   r.Bind(incoming, kInsideDownloads);
   AddDesktopAccess(r, display, asked, bus_socket);
   if (!o.uploads.empty()) r.RoBind(o.uploads, std::string(kInsideHome) + "/Uploads");
-  if (o.keepassxc) r.Tmpfs(kKeePassXcRuntime, "1m");
+  if (o.keepassxc) r.Tmpfs(kInsideRuntime, "1m");
   return r;
 }
 
