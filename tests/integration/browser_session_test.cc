@@ -430,7 +430,7 @@ window.port.postMessage({action: 'change-public-keys', publicKey: btoa('k'.repea
   pid_t proxy = 0;
   bool connected = false;
   for (int i = 0; i < 600 && !connected; ++i, ::usleep(100000)) {
-    if (pid_t p = PidWithArg(origin); p > 0) {
+    if (pid_t p = ProcessWithArg("keepassxc-proxy " + origin); p > 0) {  // not airlock's argv, which names the page
       proxy = p;
       connected = kx.ConnectedFrom(p);
     }

@@ -239,7 +239,7 @@ TEST_F(FirefoxSession, KeePassXcIsReachedOnlyWhenAllowed) {
   std::string proxy_cmdline;
   bool connected = false;
   for (int i = 0; i < 600 && !connected; ++i, ::usleep(100000)) {
-    if (pid_t p = PidWithArg(extension_id); p > 0) {
+    if (pid_t p = ProcessWithArg(extension_id); p > 0) {
       proxy = p;
       proxy_cmdline = ReadFileOrEmpty("/proc/" + std::to_string(p) + "/cmdline");
       connected = kx.ConnectedFrom(p);
@@ -261,7 +261,7 @@ TEST_F(FirefoxSession, KeePassXcIsReachedOnlyWhenAllowed) {
   pid_t c = SpawnLogged(browser(kx.runtime(), {"--timeout", "12"}), log);
   bool seen = false;
   for (int i = 0; i < 300; ++i, ::usleep(100000)) {
-    seen = seen || PidWithArg(extension_id) > 0;
+    seen = seen || ProcessWithArg(extension_id) > 0;
     if (::waitpid(c, &status, WNOHANG) == c) break;
   }
   EXPECT_FALSE(seen) << "a proxy started without --keepassxc";

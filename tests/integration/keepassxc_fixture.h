@@ -65,20 +65,6 @@ class KeePassXc {
   pid_t pid_ = -1;
 };
 
-// The pid of a process whose command line holds `needle` (0 when none).
-inline pid_t PidWithArg(const std::string& needle) {
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string cmd = ReadFileOrEmpty(e.path().string() + "/cmdline");
-    std::replace(cmd.begin(), cmd.end(), '\0', ' ');
-    if (cmd.find(needle) != std::string::npos && cmd.find("airlock") == std::string::npos) return std::stoi(name);
-  }
-  return 0;
-}
-
-
 inline constexpr const char* kKeePassXcBrowserPaths[] = {"/usr/bin/keepassxc", "/usr/bin/keepassxc-proxy",
                                                           "/usr/share/webext/keepassxc-browser/manifest.json"};
 

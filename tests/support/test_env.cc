@@ -254,6 +254,12 @@ bool WaitForProcessWithArg(const std::string& needle, int timeout_ms) {
   }
 }
 
+pid_t ProcessWithArg(const std::string& needle) {
+  pid_t found = 0;
+  ForEachProcessWithArg(needle, [&](pid_t pid, const std::string&) { found = found ? found : pid; });
+  return found;
+}
+
 std::string DescribeProcessesWithArg(const std::string& needle) {
   std::string out;
   ForEachProcessWithArg(needle, [&](pid_t pid, const std::string& cmd) { out += std::to_string(pid) + ": " + cmd + "\n"; });

@@ -71,6 +71,8 @@ int FreeLoopbackPort();
 bool ProcessWithArgExists(const std::string& needle, bool kill_it = false);
 // Polls ProcessWithArgExists every 10 ms for at most timeout_ms; true once one is seen.
 bool WaitForProcessWithArg(const std::string& needle, int timeout_ms = 10000);
+// The pid of one match (0 when none).
+pid_t ProcessWithArg(const std::string& needle);
 // "pid: command line" of each match, one per line (for the message of a failed check).
 std::string DescribeProcessesWithArg(const std::string& needle);
 
