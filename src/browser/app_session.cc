@@ -112,13 +112,13 @@ std::string OpenedPath(const std::string& file) {
 }
 
 Result<std::vector<std::string>> AppArgv(const AppOptions& o, const DisplayChoice& display, const std::string& bus_socket,
-                                         const DisplayChoice& audio) {
+                                         const DisplayChoice& asked) {
   if (o.command.empty()) return MakeError("no program given: airlock app [options] -- PROGRAM [ARGS...]");
   const std::string airlock = FindHelper("airlock");
   if (airlock.empty()) return MakeError("the airlock front end was not found (AIRLOCK_BIN?)");
   runapi::RunRequest r(airlock);
   r.Profile("gui").KillOnInterrupt().Net(o.net);
-  AddDesktopAccess(r, display, audio, bus_socket);
+  AddDesktopAccess(r, display, asked, bus_socket);
   const std::string opened = OpenedPath(o.file);
   if (!opened.empty()) r.RoBind(o.file, opened);
   std::vector<std::string> command = o.command;
@@ -168,10 +168,10 @@ int RunApp(const AppOptions& o) {
     if (auto made = EnsureHomeBox(o.box, "gui", o.homes, kInsideHome, "the program's home"); !made) return SayApp(made.error().What()), 2;
   }
   std::vector<std::string> weakenings;
-  auto opt_ins = StartOptIns(env, o.audio, o.dbus, "the program", weakenings);
+  auto opt_ins = StartOptIns(env, {.audio = o.audio, .dbus = o.dbus, .gpu = o.gpu}, "the program", weakenings);
   if (!opt_ins) return SayApp(opt_ins.error().What()), 2;
   for (const auto& w : weakenings) SayApp("WEAKENED: " + w);
-  auto argv = AppArgv(o, *display, opt_ins->bus_socket(), opt_ins->audio);
+  auto argv = AppArgv(o, *display, opt_ins->bus_socket(), opt_ins->Asked());
   if (!argv) return SayApp(argv.error().What()), 2;
   return RunAndWait(*argv);
 }

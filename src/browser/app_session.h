@@ -11,6 +11,7 @@
 //    GPU or D-Bus socket is bound in (DBUS_SESSION_BUS_ADDRESS=disabled:).
 //  - Network: none unless asked (`net`: none|user|sinkhole|host; host is a weakening, said).
 //  - `audio`: the sound server's socket (browser_session.h ChooseAudio), said as a weakening.
+//  - `gpu`: the GPU's render nodes (browser_session.h ChooseGpu), said as a weakening.
 //  - `dbus`: the session bus through the filtering proxy of dbus_proxy.h (notifications and the
 //    desktop portal only), said as a weakening; otherwise no bus at all.
 //  - `file`: bound read-only at /opened/<its name made safe>; each `%f` word of the command is that path.
@@ -36,6 +37,7 @@ struct AppOptions {
   bool headless = false;             // no display (scripts, tests)
   bool dbus = false;                 // the session bus through the filtering proxy
   bool audio = false;                // the sound server's socket (ChooseAudio), a weakening
+  bool gpu = false;                  // the GPU's render nodes (ChooseGpu), a weakening
   std::string file;                  // host path bound read-only at /opened/NAME ("" = none)
   std::vector<std::string> command;  // the program and its arguments (inside the sandbox)
   std::string homes;                 // boxes' homes ($XDG_DATA_HOME/airlock/app-homes)
@@ -45,9 +47,9 @@ struct AppOptions {
 std::string OpenedPath(const std::string& file);
 
 // The `airlock run` (or `airlock box run NAME`) argv for the program.
-// `bus_socket`: the D-Bus proxy's socket ("" = no bus).
+// `bus_socket`: the D-Bus proxy's socket ("" = no bus); `asked`: the opt-ins' binds (DesktopOptIns::Asked).
 [[nodiscard]] Result<std::vector<std::string>> AppArgv(const AppOptions& o, const DisplayChoice& display,
-                                                       const std::string& bus_socket = "", const DisplayChoice& audio = {});
+                                                       const std::string& bus_socket = "", const DisplayChoice& asked = {});
 
 // Runs the program (see the contract); returns the exit code to use.
 int RunApp(const AppOptions& o);

@@ -114,16 +114,22 @@ Result<DisplayChoice> ChooseDisplay(const std::vector<std::string>& env, bool he
   return d;
 }
 
-Result<DesktopOptIns> StartOptIns(const std::vector<std::string>& env, bool audio, bool dbus, const std::string& who,
+Result<DesktopOptIns> StartOptIns(const std::vector<std::string>& env, const OptInFlags& flags, const std::string& who,
                                   std::vector<std::string>& weakenings) {
   DesktopOptIns out;
-  if (audio) {
+  if (flags.audio) {
     auto chosen = ChooseAudio(env);
     if (!chosen) return std::unexpected(chosen.error());
     out.audio = std::move(*chosen);
     weakenings.push_back(out.audio.weakening);
   }
-  if (dbus) {
+  if (flags.gpu) {
+    auto chosen = ChooseGpu();
+    if (!chosen) return std::unexpected(chosen.error());
+    out.gpu = std::move(*chosen);
+    weakenings.push_back(out.gpu.weakening);
+  }
+  if (flags.dbus) {
     auto started = DbusProxy::Start(env);
     if (!started) return std::unexpected(started.error());
     out.bus = std::move(*started);
@@ -133,9 +139,16 @@ Result<DesktopOptIns> StartOptIns(const std::vector<std::string>& env, bool audi
   return out;
 }
 
-void AddDesktopAccess(runapi::RunRequest& r, const DisplayChoice& display, const DisplayChoice& audio, const std::string& bus_socket) {
-  for (const DisplayChoice* c : {&display, &audio}) {
+DisplayChoice DesktopOptIns::Asked() const {
+  DisplayChoice both = audio;
+  both.dev_binds.insert(both.dev_binds.end(), gpu.dev_binds.begin(), gpu.dev_binds.end());
+  return both;
+}
+
+void AddDesktopAccess(runapi::RunRequest& r, const DisplayChoice& display, const DisplayChoice& asked, const std::string& bus_socket) {
+  for (const DisplayChoice* c : {&display, &asked}) {
     for (const auto& [host, inside] : c->ro_binds) r.RoBind(host, inside);
+    for (const auto& [host, inside] : c->dev_binds) r.DevBind(host, inside);
     for (const auto& e : c->env) r.SetEnv(e);
   }
   r.SetEnv(std::string("HOME=") + kInsideHome);
@@ -190,6 +203,41 @@ Result<DisplayChoice> ChooseAudio(const std::vector<std::string>& env) {
   return a;
 }
 
+Result<DisplayChoice> ChooseGpu(const std::string& dri_dir) {
+  std::vector<std::string> nodes;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dri_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.starts_with("renderD") && it->symlink_status(ec).type() == std::filesystem::file_type::character) nodes.push_back(it->path().string());
+  }
+  if (nodes.empty()) {
+    return MakeError("--gpu: no GPU render node in " + dri_dir + " (renderD*: no GPU, or its kernel driver is not loaded); the browser and "
+                     "programs draw in software without --gpu");
+  }
+  std::sort(nodes.begin(), nodes.end());
+  DisplayChoice g;
+  g.platform = "gpu";
+  for (const auto& n : nodes) g.dev_binds.push_back({n, n});
+  std::string listed;
+  for (const auto& n : nodes) listed += (listed.empty() ? "" : ", ") + Utf8Text(n);
+  g.weakening = "--gpu: the program reaches the GPU driver (" + listed +
+                "): a compromised program can use the driver's ioctls, the usual way out of browser sandboxes";
+  return g;
+}
+
+std::vector<std::string> ChromiumCommand(const SessionOptions& o, const std::string& platform) {
+  std::vector<std::string> cmd = {o.chromium, "--remote-debugging-pipe", std::string("--user-data-dir=") + kInsideHome + "/.config/chromium",
+                                  "--no-first-run", "--no-default-browser-check", "--password-store=basic", "--disable-breakpad"};
+  if (!o.gpu) cmd.push_back("--disable-gpu");
+  if (!o.audio) cmd.push_back("--mute-audio");
+  if (platform == "headless") cmd.push_back("--headless");
+  if (platform == "wayland") cmd.push_back("--ozone-platform=wayland");
+  if (platform == "x11") cmd.push_back("--ozone-platform=x11");
+  for (const auto& f : o.browser_flags) cmd.push_back(f);
+  cmd.push_back("about:blank");
+  return cmd;
+}
+
 namespace {
 
 // The `airlock run` (or `airlock box run NAME`) invocation of the browser.
@@ -198,15 +246,7 @@ Result<std::vector<std::string>> BrowserArgv(const SessionOptions& o, const Disp
   auto r = BrowserRunRequest(o, display, asked, incoming, bus_socket);
   if (!r) return std::unexpected(r.error());
   r->PassFd(3).PassFd(4);  // the DevTools pipe
-  std::vector<std::string> cmd = {o.chromium, "--remote-debugging-pipe", std::string("--user-data-dir=") + kInsideHome + "/.config/chromium",
-                                  "--no-first-run", "--no-default-browser-check", "--password-store=basic", "--disable-breakpad",
-                                  "--disable-gpu"};
-  if (!o.audio) cmd.push_back("--mute-audio");
-  if (display.platform == "headless") cmd.push_back("--headless");
-  if (display.platform == "wayland") cmd.push_back("--ozone-platform=wayland");
-  if (display.platform == "x11") cmd.push_back("--ozone-platform=x11");
-  for (const auto& f : o.browser_flags) cmd.push_back(f);
-  cmd.push_back("about:blank");
+  std::vector<std::string> cmd = ChromiumCommand(o, display.platform);
   r->Command(cmd);
   return BoxedArgv(*r, o);
 }
@@ -494,11 +534,11 @@ int RunBrowserSession(const SessionOptions& o) {
   for (const auto& f : o.browser_flags) {
     if (f == "--no-sandbox" || f.starts_with("--disable-seccomp")) weakenings.push_back("the browser's own sandbox is switched off (" + f + ")");
   }
-  auto opt_ins = StartOptIns(env, o.audio, o.dbus, "the browser", weakenings);
+  auto opt_ins = StartOptIns(env, {.audio = o.audio, .dbus = o.dbus, .gpu = o.gpu}, "the browser", weakenings);
   if (!opt_ins) return Say(opt_ins.error().What()), 2;
   auto q = Quarantine::Open(o.quarantine);
   if (!q) return Say(q.error().What()), 2;
-  DisplayChoice asked = opt_ins->audio;  // the sockets asked for beyond the display: --audio, --keepassxc
+  DisplayChoice asked = opt_ins->Asked();  // what was asked for beyond the display: --audio, --gpu, --keepassxc
   const std::string manifest = fmt::format("{}/.keepassxc-{}.json", q->root(), ::getpid());
   if (o.keepassxc) {
     auto k = ChooseKeePassXc(env, o.browser, manifest);

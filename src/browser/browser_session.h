@@ -42,6 +42,7 @@ struct DisplayChoice {
   std::vector<std::pair<std::string, std::string>> ro_binds;  // host -> inside
   std::vector<std::string> env;                               // KEY=VALUE inside
   std::string weakening;  // "" or one line for stderr and the report
+  std::vector<std::pair<std::string, std::string>> dev_binds;  // device nodes, host -> inside (--gpu)
 };
 
 // The home of a desktop sandbox (browser or app): a tmpfs, or the box's when boxed.
@@ -66,6 +67,13 @@ bool IsSocket(const std::string& path);
 // client load server modules); an error when there is no such socket. Uses DisplayChoice's fields.
 [[nodiscard]] Result<DisplayChoice> ChooseAudio(const std::vector<std::string>& environ);
 
+// `--gpu` (browser and app): every GPU render node in `dri_dir` (character devices named renderD*,
+// sorted), each bound at the same path inside with `--dev-bind`. Render nodes only: the primary nodes
+// (card*, modesetting and the display) stay out, and so do sysfs and vendor nodes (/dev/nvidia*).
+// Always a weakening (a compromised renderer or program reaches the GPU driver's ioctls, the usual way
+// out of browser sandboxes); an error, saying so, when there is no render node.
+[[nodiscard]] Result<DisplayChoice> ChooseGpu(const std::string& dri_dir = "/dev/dri");
+
 struct SessionOptions {
   std::string box;                 // "" = disposable
   std::string url;                 // "" = about:blank
@@ -79,6 +87,7 @@ struct SessionOptions {
   std::string uploads;             // a folder bound read-only at /home/sandbox/Uploads ("" = none)
   bool audio = false;              // the sound server's socket (ChooseAudio), a weakening
   bool dbus = false;               // the session bus through the filtering proxy (dbus_proxy.h), a weakening
+  bool gpu = false;                // the GPU's render nodes (ChooseGpu), a weakening; else Chromium's --disable-gpu
   bool keepassxc = false;          // KeePassXC's browser socket and native-messaging host (keepassxc.h), a weakening
   bool check = false;              // after the first load: the sandbox facts, then close
   bool until_settled = false;      // close once the page and its downloads have settled
@@ -94,21 +103,36 @@ struct SessionOptions {
   int interrupt_fd = -1;
 };
 
-// The opt-ins of a desktop sandbox: --audio (ChooseAudio) and --dbus (a started proxy), each one's
-// reason appended to `weakenings` ("the browser", "the program": `who` reaches ...).
+// What a desktop sandbox's user asked for beyond the display (browser and app flags).
+struct OptInFlags {
+  bool audio = false;  // --audio (ChooseAudio)
+  bool dbus = false;   // --dbus (a started proxy)
+  bool gpu = false;    // --gpu (ChooseGpu)
+};
+
+// The opt-ins started: each one's reason appended to `weakenings` ("the browser", "the program":
+// `who` reaches ...).
 struct DesktopOptIns {
   DisplayChoice audio;              // empty without --audio
+  DisplayChoice gpu;                // empty without --gpu
   std::unique_ptr<DbusProxy> bus;   // null without --dbus
   std::string bus_socket() const { return bus ? bus->socket() : ""; }
+  // The binds and variables of --audio and --gpu together (AddDesktopAccess's `asked`).
+  DisplayChoice Asked() const;
 };
-[[nodiscard]] Result<DesktopOptIns> StartOptIns(const std::vector<std::string>& environ, bool audio, bool dbus, const std::string& who,
+[[nodiscard]] Result<DesktopOptIns> StartOptIns(const std::vector<std::string>& environ, const OptInFlags& flags, const std::string& who,
                                                 std::vector<std::string>& weakenings);
 
 // What a desktop sandbox (browser or app) is given of the desktop, added to its `airlock run` request:
-// the display's and the sound server's binds and variables, HOME=/home/sandbox, and D-Bus: the proxy's
-// socket at dbus_proxy.h's kInsideBus when `bus_socket` is set, else DBUS_SESSION_BUS_ADDRESS=disabled:
-// (no bus, and no connection attempts).
-void AddDesktopAccess(runapi::RunRequest& r, const DisplayChoice& display, const DisplayChoice& audio, const std::string& bus_socket);
+// the display's and the opt-ins' (`asked`: sound server, GPU) binds, device binds and variables,
+// HOME=/home/sandbox, and D-Bus: the proxy's socket at dbus_proxy.h's kInsideBus when `bus_socket` is
+// set, else DBUS_SESSION_BUS_ADDRESS=disabled: (no bus, and no connection attempts).
+void AddDesktopAccess(runapi::RunRequest& r, const DisplayChoice& display, const DisplayChoice& asked, const std::string& bus_socket);
+
+// Chromium's command line inside the sandbox for a display `platform` (DisplayChoice's): the DevTools
+// pipe, the profile in the sandbox's home, --disable-gpu unless o.gpu, --mute-audio unless o.audio, the
+// display's platform, o.browser_flags, about:blank.
+std::vector<std::string> ChromiumCommand(const SessionOptions& o, const std::string& platform);
 
 // `--box-per-site`: the box that owns URL's site: "site-" + its host, lower case, without a leading
 // "www." (so www.example.org and example.org share one); "" for a URL without a host (file:, data:,

@@ -53,17 +53,15 @@ RunRequest& RunRequest::Profile(const std::string& name) {
   return AddOnce("--profile", {name});
 }
 
-RunRequest& RunRequest::RoBind(const std::string& host, const std::string& inside) {
-  if (host.empty()) Reject("--ro-bind: empty host path");
-  if (inside.empty() || inside[0] != '/') Reject("--ro-bind: sandbox path '" + inside + "' is not absolute");
-  return Add({"--ro-bind", host, inside});
+RunRequest& RunRequest::AddBind(const char* option, const std::string& host, const std::string& inside) {
+  if (host.empty()) Reject(std::string(option) + ": empty host path");
+  if (inside.empty() || inside[0] != '/') Reject(std::string(option) + ": sandbox path '" + inside + "' is not absolute");
+  return Add({option, host, inside});
 }
 
-RunRequest& RunRequest::Bind(const std::string& host, const std::string& inside) {
-  if (host.empty()) Reject("--bind: empty host path");
-  if (inside.empty() || inside[0] != '/') Reject("--bind: sandbox path '" + inside + "' is not absolute");
-  return Add({"--bind", host, inside});
-}
+RunRequest& RunRequest::RoBind(const std::string& host, const std::string& inside) { return AddBind("--ro-bind", host, inside); }
+RunRequest& RunRequest::Bind(const std::string& host, const std::string& inside) { return AddBind("--bind", host, inside); }
+RunRequest& RunRequest::DevBind(const std::string& host, const std::string& inside) { return AddBind("--dev-bind", host, inside); }
 
 RunRequest& RunRequest::Tmpfs(const std::string& inside, const std::string& size) {
   if (inside.empty() || inside[0] != '/') Reject("--tmpfs: sandbox path '" + inside + "' is not absolute");

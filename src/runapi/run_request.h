@@ -32,6 +32,7 @@ class RunRequest {
   RunRequest& Profile(const std::string& name);                               // --profile
   RunRequest& RoBind(const std::string& host, const std::string& inside);     // --ro-bind
   RunRequest& Bind(const std::string& host, const std::string& inside);       // --bind (read-write)
+  RunRequest& DevBind(const std::string& host, const std::string& inside);    // --dev-bind (a device node)
   RunRequest& Tmpfs(const std::string& inside, const std::string& size);     // --tmpfs DST:SIZE
   RunRequest& SetEnv(const std::string& key_value);                           // --setenv KEY=VALUE
   RunRequest& Chdir(const std::string& inside);                               // --chdir
@@ -56,6 +57,7 @@ class RunRequest {
 
  private:
   RunRequest& Add(std::vector<std::string> words);
+  RunRequest& AddBind(const char* option, const std::string& host, const std::string& inside);
   RunRequest& AddOnce(const char* option, std::vector<std::string> words);
   void Reject(std::string why);
 

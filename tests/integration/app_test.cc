@@ -170,6 +170,73 @@ TEST_F(App, AudioIsTheSoundServersSocketOnlyWhenAsked) {
   EXPECT_NE(none.err.find("--audio: no sound server socket"), std::string::npos) << none.err;
 }
 
+namespace {
+
+bool HasRenderNode() {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/dev/dri", ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().filename().string().starts_with("renderD") && it->symlink_status(ec).type() == std::filesystem::file_type::character) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+// --gpu binds the GPU's render nodes and nothing else of it (not the primary node card0); without it
+// there is no /dev/dri inside; with no render node on the host it is refused, saying why. This machine
+// has no GPU: as root the test makes one in a private mount namespace (a tmpfs on /dev/dri holding
+// renderD128 and card0, DRM's device numbers, no driver behind them: the binding is what is tested, not
+// a GPU); as a user on a host without one, the refusal is what is tested.
+TEST_F(App, GpuIsTheRenderNodesOnlyWhenAsked) {
+  const std::string probe = "ls /dev/dri 2>&1; for n in /dev/dri/*; do [ -c \"$n\" ] && echo \"char $n $(stat -c %t:%T $n)\"; done; true";
+  std::vector<std::string> prefix;
+  bool made_dri = false;
+  if (!HasRenderNode()) {
+    if (!IsRoot()) {
+      RunResult refused = Airlock("", {"app", "--headless", "--gpu", "--", "/bin/true"});
+      EXPECT_EQ(refused.exit_code, 2) << refused.out << refused.err;
+      EXPECT_NE(refused.err.find("--gpu: no GPU render node in /dev/dri"), std::string::npos) << refused.err;
+      return;
+    }
+    std::error_code ec;
+    made_dri = std::filesystem::create_directory("/dev/dri", ec);
+    prefix = {"/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+              "mount -t tmpfs -o mode=0755 airlock-test-dri /dev/dri && mknod -m 0666 /dev/dri/renderD128 c 226 128 && "
+              "mknod -m 0666 /dev/dri/card0 c 226 0 && exec \"$@\"",
+              "sh"};
+  }
+  auto app = [&](std::vector<std::string> flags) {  // airlock app, in the private namespace when one is made
+    std::vector<std::string> argv = prefix;
+    for (const std::string& w : {std::string("/usr/bin/env"), "HOME=" + home_, AirlockBin(), std::string("app"), std::string("--headless")}) argv.push_back(w);
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    for (const char* w : {"--", "/bin/sh", "-c"}) argv.push_back(w);
+    argv.push_back(probe);
+    return airlock::test::Run(argv, "", 60);
+  };
+  RunResult with = app({"--gpu"});
+  RunResult without = app({});
+  // Chromium with the node (no --disable-gpu): its own sandbox still checks on (the GPU process falls
+  // back to software on a node with no driver).
+  std::vector<std::string> browser = prefix;
+  for (const std::string& w : {std::string("/usr/bin/env"), "HOME=" + home_, AirlockBin(), std::string("browser"), std::string("--headless"),
+                               std::string("--gpu"), std::string("--check"), std::string("--quarantine"), home_ + "/q",
+                               std::string("--downloads"), home_ + "/d"}) {
+    browser.push_back(w);
+  }
+  RunResult checked = airlock::test::Run(browser, "", 120);
+  if (made_dri) std::filesystem::remove("/dev/dri");
+  EXPECT_EQ(with.exit_code, 0) << with.out << with.err;
+  EXPECT_NE(with.out.find("char /dev/dri/renderD"), std::string::npos) << with.out << with.err;
+  EXPECT_EQ(with.out.find("card"), std::string::npos) << "the primary node was bound too: " << with.out;
+  EXPECT_NE(with.err.find("WEAKENED: --gpu: the program reaches the GPU driver (/dev/dri/renderD"), std::string::npos) << with.err;
+  EXPECT_EQ(without.exit_code, 0) << without.out << without.err;
+  EXPECT_EQ(without.out.find("char /dev/dri/"), std::string::npos) << "without --gpu the sandbox saw a GPU node: " << without.out;
+  EXPECT_EQ(checked.exit_code, 0) << checked.out << checked.err;
+  EXPECT_NE(checked.err.find("WEAKENED: --gpu"), std::string::npos) << checked.err;
+}
+
 // `airlock desktop install` writes the two launchers with this airlock's absolute path; Debian's
 // desktop-file-validate accepts them; uninstall removes exactly them.
 TEST_F(App, DesktopEntriesInstallValidateAndUninstall) {

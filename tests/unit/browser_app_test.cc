@@ -1,6 +1,12 @@
 // `airlock app`'s pure parts: a desktop entry's Exec line expanded for one file, the inside path of
 // an opened file, and the run request (docs/BROWSER.md, "Desktop programs in boxes").
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "browser/app_session.h"
 
@@ -65,6 +71,47 @@ TEST(AppArgv, TheProgramRunsInTheGuiProfileWithTheDisplayAndTheFileReadOnly) {
   EXPECT_EQ((*boxed)[3], "docs");
   o.command.clear();
   EXPECT_FALSE(AppArgv(o, d));
+}
+
+// --gpu: only character devices named renderD* are taken (a file of that name is not a device, card0
+// is the primary node), each bound with --dev-bind where it is; none is an error saying so. Chromium
+// keeps --disable-gpu unless asked.
+TEST(Gpu, OnlyRenderNodesAreBoundAndNoneIsAnError) {
+  const std::string dir = ::testing::TempDir() + "gpu-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/renderD128") << "not a device";
+  auto none = ChooseGpu(dir);
+  ASSERT_FALSE(none);
+  EXPECT_NE(none.error().What().find("--gpu: no GPU render node in " + dir), std::string::npos) << none.error().What();
+  EXPECT_FALSE(ChooseGpu(dir + "/missing"));
+  if (::geteuid() == 0) {  // mknod needs CAP_MKNOD
+    std::filesystem::remove(dir + "/renderD128");
+    ASSERT_EQ(::mknod((dir + "/renderD129").c_str(), S_IFCHR | 0666, makedev(226, 129)), 0);
+    ASSERT_EQ(::mknod((dir + "/renderD128").c_str(), S_IFCHR | 0666, makedev(226, 128)), 0);
+    ASSERT_EQ(::mknod((dir + "/card0").c_str(), S_IFCHR | 0666, makedev(226, 0)), 0);
+    auto gpu = ChooseGpu(dir);
+    ASSERT_TRUE(gpu) << gpu.error().What();
+    EXPECT_EQ(gpu->dev_binds, (std::vector<std::pair<std::string, std::string>>{{dir + "/renderD128", dir + "/renderD128"},
+                                                                               {dir + "/renderD129", dir + "/renderD129"}}));
+    EXPECT_NE(gpu->weakening.find("--gpu: the program reaches the GPU driver"), std::string::npos) << gpu->weakening;
+    setenv("AIRLOCK_BIN", "/usr/bin/true", 1);
+    AppOptions o;
+    o.command = {"viewer"};
+    auto argv = AppArgv(o, DisplayChoice{"headless", {}, {}, ""}, "", *gpu);
+    ASSERT_TRUE(argv) << argv.error().What();
+    std::string all;
+    for (const auto& a : *argv) all += a + "|";
+    EXPECT_NE(all.find("--dev-bind|" + dir + "/renderD128|" + dir + "/renderD128|"), std::string::npos) << all;
+    EXPECT_EQ(all.find("card0"), std::string::npos) << all;
+  }
+  std::filesystem::remove_all(dir);
+
+  SessionOptions s;
+  auto has = [](const std::vector<std::string>& cmd, const std::string& flag) { return std::find(cmd.begin(), cmd.end(), flag) != cmd.end(); };
+  EXPECT_TRUE(has(ChromiumCommand(s, "x11"), "--disable-gpu"));
+  s.gpu = true;
+  EXPECT_FALSE(has(ChromiumCommand(s, "x11"), "--disable-gpu"));
+  EXPECT_TRUE(has(ChromiumCommand(s, "x11"), "--ozone-platform=x11"));
 }
 
 TEST(SiteBox, OneBoxPerSite) {
