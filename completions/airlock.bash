@@ -80,7 +80,7 @@ _airlock() {
         --notify) COMPREPLY=($(compgen -W "on off" -- "$cur")); return ;;
         --notify-bus-dir|--uploads) COMPREPLY=($(compgen -d -- "$cur")); return ;;
       esac
-      COMPREPLY=($(compgen -W "--box --disposable --browser --net --net-allow --check --json --headless --until-settled --screenshot --report --timeout --browser-flag --chromium --firefox --quarantine --downloads --max-download --notify --notify-bus-dir --dbus --audio --gpu --keepassxc --uploads --box-per-site --help" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--box --disposable --browser --net --net-allow --check --json --headless --until-settled --screenshot --report --timeout --browser-flag --chromium --firefox --quarantine --downloads --max-download --notify --notify-bus-dir --dbus --audio --gpu --screen-share --keepassxc --uploads --box-per-site --help" -- "$cur")) ;;
     downloads)
       case "$prev" in
         --quarantine|--downloads) COMPREPLY=($(compgen -d -- "$cur")); return ;;
@@ -92,7 +92,7 @@ _airlock() {
         --file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         --box) return ;;
       esac
-      COMPREPLY=($(compgen -W "--box --disposable --net --file --dbus --audio --gpu --headless --help" -- "$cur")) ;;
+      COMPREPLY=($(compgen -W "--box --disposable --net --file --dbus --audio --gpu --screen-share --headless --help" -- "$cur")) ;;
     desktop)
       case "$prev" in
         --dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;

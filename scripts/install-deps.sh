@@ -26,6 +26,7 @@ runtime+=(xdg-dbus-proxy)              # `airlock browser|app --dbus`: the sessi
 tests+=(libnotify-bin libglib2.0-bin)  # tests/watch/notify_test.cc: notify-send and gdbus inside an app sandbox
 tests+=(pulseaudio pulseaudio-utils)   # tests/integration/app_test.cc: --audio against a real PulseAudio
 tests+=(weston)                        # browser_session_test.cc: the browser and apps on a headless Wayland compositor
+tests+=(sway pipewire pipewire-bin xdg-desktop-portal xdg-desktop-portal-wlr)  # --screen-share: a desktop with the screen-cast portal
 runtime+=(fuse-overlayfs fuse3)       # boxes where the kernel has no overlayfs in user namespaces (tests: BoxFuse)
 tests+=(clang-16 libclang-rt-16-dev)  # fuzz/run.sh: libFuzzer builds of the C++23 parsers
 tests+=(python3-jsonschema)           # tests/schema: real `airlock run` reports against docs/schema/

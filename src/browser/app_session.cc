@@ -168,7 +168,7 @@ int RunApp(const AppOptions& o) {
     if (auto made = EnsureHomeBox(o.box, "gui", o.homes, kInsideHome, "the program's home"); !made) return SayApp(made.error().What()), 2;
   }
   std::vector<std::string> weakenings;
-  auto opt_ins = StartOptIns(env, {.audio = o.audio, .dbus = o.dbus, .gpu = o.gpu}, "the program", weakenings);
+  auto opt_ins = StartOptIns(env, {.audio = o.audio, .dbus = o.dbus, .gpu = o.gpu, .screen_share = o.screen_share}, "the program", weakenings);
   if (!opt_ins) return SayApp(opt_ins.error().What()), 2;
   for (const auto& w : weakenings) SayApp("WEAKENED: " + w);
   auto argv = AppArgv(o, *display, opt_ins->bus_socket(), opt_ins->Asked());

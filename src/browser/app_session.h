@@ -12,6 +12,8 @@
 //  - Network: none unless asked (`net`: none|user|sinkhole|host; host is a weakening, said).
 //  - `audio`: the sound server's socket (browser_session.h ChooseAudio), said as a weakening.
 //  - `gpu`: the GPU's render nodes (browser_session.h ChooseGpu), said as a weakening.
+//  - `screen_share`: the D-Bus proxy and PipeWire's socket (browser_session.h ChooseScreenShare), said
+//    as weakenings.
 //  - `dbus`: the session bus through the filtering proxy of dbus_proxy.h (notifications and the
 //    desktop portal only), said as a weakening; otherwise no bus at all.
 //  - `file`: bound read-only at /opened/<its name made safe>; each `%f` word of the command is that path.
@@ -38,6 +40,7 @@ struct AppOptions {
   bool dbus = false;                 // the session bus through the filtering proxy
   bool audio = false;                // the sound server's socket (ChooseAudio), a weakening
   bool gpu = false;                  // the GPU's render nodes (ChooseGpu), a weakening
+  bool screen_share = false;         // the portal and PipeWire (ChooseScreenShare), a weakening
   std::string file;                  // host path bound read-only at /opened/NAME ("" = none)
   std::vector<std::string> command;  // the program and its arguments (inside the sandbox)
   std::string homes;                 // boxes' homes ($XDG_DATA_HOME/airlock/app-homes)

@@ -45,6 +45,7 @@ constexpr const char* kBrowserUsage =
     "  --dbus              your session bus through a filtering proxy: notifications and the desktop portal only\n"
     "  --audio             your sound server's socket (PulseAudio or PipeWire; it can record too): a weakening\n"
     "  --gpu               the GPU's render nodes (/dev/dri/renderD*; the driver is more kernel to attack): a weakening\n"
+    "  --screen-share      share a screen or window through the desktop portal on Wayland (the portal and PipeWire): a weakening\n"
     "  --uploads DIR       the one folder pages can upload from: DIR read-only at ~/Uploads inside\n"
     "  --keepassxc         KeePassXC-Browser reaches your KeePassXC (its socket and proxy): a weakening\n"
     "  --until-settled     close once the page has loaded and its downloads are judged (scripts, tests)\n"
@@ -70,7 +71,7 @@ constexpr const char* kDownloadsUsage =
     "  --downloads DIR     where released files go (default XDG_DOWNLOAD_DIR or ~/Downloads)\n";
 
 constexpr const char* kAppUsage =
-    "Usage: airlock app [--box NAME | --disposable] [--net MODE] [--file PATH] [--dbus] [--audio] [--gpu] [--headless] -- PROGRAM [ARGS...]\n"
+    "Usage: airlock app [--box NAME | --disposable] [--net MODE] [--file PATH] [--dbus] [--audio] [--gpu] [--screen-share] [--headless] -- PROGRAM [ARGS...]\n"
     "  A desktop program inside an airlock sandbox (the gui profile): your display, a private home,\n"
     "  no network, no audio, no GPU, no D-Bus, nothing else of your home.\n"
     "  --disposable        a fresh home, thrown away at exit (the default)\n"
@@ -80,7 +81,8 @@ constexpr const char* kAppUsage =
     "  --headless          bind no display (scripts)\n"
     "  --dbus              your session bus through a filtering proxy: notifications and the desktop portal only\n"
     "  --audio             your sound server's socket (PulseAudio or PipeWire; it can record too): a weakening\n"
-    "  --gpu               the GPU's render nodes (/dev/dri/renderD*; the driver is more kernel to attack): a weakening\n";
+    "  --gpu               the GPU's render nodes (/dev/dri/renderD*; the driver is more kernel to attack): a weakening\n"
+    "  --screen-share      share a screen or window through the desktop portal on Wayland (the portal and PipeWire): a weakening\n";
 
 constexpr const char* kDesktopUsage =
     "Usage: airlock desktop install|uninstall [--dir DIR]\n"
@@ -179,6 +181,7 @@ int BrowserMain(int argc, char** argv) {
     else if (a == "--dbus") o.dbus = true;
     else if (a == "--audio") o.audio = true;
     else if (a == "--gpu") o.gpu = true;
+    else if (a == "--screen-share") o.screen_share = true;
     else if (a == "--keepassxc") o.keepassxc = true;
     else if (a == "--until-settled") o.until_settled = true;
     else if (TakesValue(a)) {
@@ -279,6 +282,7 @@ int AppMain(int argc, char** argv) {
     else if (a == "--dbus") o.dbus = true;
     else if (a == "--audio") o.audio = true;
     else if (a == "--gpu") o.gpu = true;
+    else if (a == "--screen-share") o.screen_share = true;
     else if ((a == "--box" || a == "--net" || a == "--file") && i + 1 < argc && argv[i + 1][0] != '\0') {
       (a == "--box" ? o.box : a == "--net" ? o.net : o.file) = argv[++i];
     } else if (!a.starts_with("-")) {

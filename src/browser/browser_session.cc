@@ -84,7 +84,8 @@ Result<DisplayChoice> ChooseDisplay(const std::vector<std::string>& env, bool he
     if (!socket.empty() && IsSocket(socket)) {
       d.platform = "wayland";
       d.ro_binds.push_back({socket, std::string(kInsideRuntime) + "/wayland-0"});
-      d.env = {"WAYLAND_DISPLAY=wayland-0", std::string("XDG_RUNTIME_DIR=") + kInsideRuntime};
+      // XDG_SESSION_TYPE: what WebRTC reads to capture through the portal (PipeWire) instead of X11.
+      d.env = {"WAYLAND_DISPLAY=wayland-0", std::string("XDG_RUNTIME_DIR=") + kInsideRuntime, "XDG_SESSION_TYPE=wayland"};
       return d;
     }
   }
@@ -129,7 +130,13 @@ Result<DesktopOptIns> StartOptIns(const std::vector<std::string>& env, const Opt
     out.gpu = std::move(*chosen);
     weakenings.push_back(out.gpu.weakening);
   }
-  if (flags.dbus) {
+  if (flags.screen_share) {
+    auto chosen = ChooseScreenShare(env);
+    if (!chosen) return std::unexpected(chosen.error());
+    out.screen = std::move(*chosen);
+    weakenings.push_back(out.screen.weakening);
+  }
+  if (flags.dbus || flags.screen_share) {
     auto started = DbusProxy::Start(env);
     if (!started) return std::unexpected(started.error());
     out.bus = std::move(*started);
@@ -140,9 +147,18 @@ Result<DesktopOptIns> StartOptIns(const std::vector<std::string>& env, const Opt
 }
 
 DisplayChoice DesktopOptIns::Asked() const {
-  DisplayChoice both = audio;
-  both.dev_binds.insert(both.dev_binds.end(), gpu.dev_binds.begin(), gpu.dev_binds.end());
-  return both;
+  DisplayChoice all;
+  for (const DisplayChoice* c : {&audio, &gpu, &screen}) {
+    for (const auto& bind : c->ro_binds) {
+      const bool seen = std::any_of(all.ro_binds.begin(), all.ro_binds.end(), [&](const auto& b) { return b.second == bind.second; });
+      if (!seen) all.ro_binds.push_back(bind);
+    }
+    for (const auto& e : c->env) {
+      if (std::find(all.env.begin(), all.env.end(), e) == all.env.end()) all.env.push_back(e);
+    }
+    all.dev_binds.insert(all.dev_binds.end(), c->dev_binds.begin(), c->dev_binds.end());
+  }
+  return all;
 }
 
 void AddDesktopAccess(runapi::RunRequest& r, const DisplayChoice& display, const DisplayChoice& asked, const std::string& bus_socket) {
@@ -223,6 +239,26 @@ Result<DisplayChoice> ChooseGpu(const std::string& dri_dir) {
   g.weakening = "--gpu: the program reaches the GPU driver (" + listed +
                 "): a compromised program can use the driver's ioctls, the usual way out of browser sandboxes";
   return g;
+}
+
+Result<DisplayChoice> ChooseScreenShare(const std::vector<std::string>& env) {
+  if (::geteuid() == 0) {
+    return MakeError("--screen-share is not offered as root: root's sandboxes run as nobody outside, who cannot reach a user's PipeWire "
+                     "and portal; run airlock browser or airlock app as the desktop's user");
+  }
+  const std::string remote = EnvOf(env, "PIPEWIRE_REMOTE"), runtime = EnvOf(env, "XDG_RUNTIME_DIR");
+  const std::string socket = remote.starts_with("/") ? remote : runtime.empty() ? "" : runtime + "/pipewire-0";
+  if (socket.empty() || !IsSocket(socket)) {
+    return MakeError("--screen-share: no PipeWire socket ($PIPEWIRE_REMOTE, or $XDG_RUNTIME_DIR/pipewire-0): start PipeWire (systemctl "
+                     "--user start pipewire), or leave --screen-share out (on X11 the browser can share without it)");
+  }
+  DisplayChoice s;
+  s.platform = "pipewire";
+  s.ro_binds.push_back({socket, std::string(kInsideRuntime) + "/pipewire-0"});
+  s.env = {std::string("PIPEWIRE_REMOTE=") + kInsideRuntime + "/pipewire-0"};
+  s.weakening = "--screen-share: the program can ask the desktop portal to share a screen or window (the desktop asks you which) and "
+                "reaches your PipeWire server (" + Utf8Text(socket) + "), which carries cameras and sound devices too";
+  return s;
 }
 
 std::vector<std::string> ChromiumCommand(const SessionOptions& o, const std::string& platform) {
@@ -534,11 +570,11 @@ int RunBrowserSession(const SessionOptions& o) {
   for (const auto& f : o.browser_flags) {
     if (f == "--no-sandbox" || f.starts_with("--disable-seccomp")) weakenings.push_back("the browser's own sandbox is switched off (" + f + ")");
   }
-  auto opt_ins = StartOptIns(env, {.audio = o.audio, .dbus = o.dbus, .gpu = o.gpu}, "the browser", weakenings);
+  auto opt_ins = StartOptIns(env, {.audio = o.audio, .dbus = o.dbus, .gpu = o.gpu, .screen_share = o.screen_share}, "the browser", weakenings);
   if (!opt_ins) return Say(opt_ins.error().What()), 2;
   auto q = Quarantine::Open(o.quarantine);
   if (!q) return Say(q.error().What()), 2;
-  DisplayChoice asked = opt_ins->Asked();  // what was asked for beyond the display: --audio, --gpu, --keepassxc
+  DisplayChoice asked = opt_ins->Asked();  // what was asked for beyond the display: --audio, --gpu, --screen-share, --keepassxc
   const std::string manifest = fmt::format("{}/.keepassxc-{}.json", q->root(), ::getpid());
   if (o.keepassxc) {
     auto k = ChooseKeePassXc(env, o.browser, manifest);

@@ -74,6 +74,16 @@ bool IsSocket(const std::string& path);
 // out of browser sandboxes); an error, saying so, when there is no render node.
 [[nodiscard]] Result<DisplayChoice> ChooseGpu(const std::string& dri_dir = "/dev/dri");
 
+// `--screen-share` (browser and app): what sharing a screen or a window through the desktop portal
+// needs on Wayland, besides the D-Bus proxy (StartOptIns starts it, as for --dbus: the portal is one of
+// the two names it lets through): PipeWire's own socket ($PIPEWIRE_REMOTE when it is an absolute path,
+// else $XDG_RUNTIME_DIR/pipewire-0) bound at /run/user/1000/pipewire-0, PIPEWIRE_REMOTE naming it. The
+// desktop asks the user what to share. Always a weakening (the program reaches your PipeWire server,
+// which carries cameras and sound devices as well as screen streams); an error when there is no such
+// socket, and as root (root's sandboxes run as nobody outside, who cannot reach a user's PipeWire).
+// On X11 nothing is needed: the X server gives every client the screen (the X11 weakening).
+[[nodiscard]] Result<DisplayChoice> ChooseScreenShare(const std::vector<std::string>& environ);
+
 struct SessionOptions {
   std::string box;                 // "" = disposable
   std::string url;                 // "" = about:blank
@@ -88,6 +98,7 @@ struct SessionOptions {
   bool audio = false;              // the sound server's socket (ChooseAudio), a weakening
   bool dbus = false;               // the session bus through the filtering proxy (dbus_proxy.h), a weakening
   bool gpu = false;                // the GPU's render nodes (ChooseGpu), a weakening; else Chromium's --disable-gpu
+  bool screen_share = false;       // the portal and PipeWire (ChooseScreenShare), a weakening
   bool keepassxc = false;          // KeePassXC's browser socket and native-messaging host (keepassxc.h), a weakening
   bool check = false;              // after the first load: the sandbox facts, then close
   bool until_settled = false;      // close once the page and its downloads have settled
@@ -108,6 +119,7 @@ struct OptInFlags {
   bool audio = false;  // --audio (ChooseAudio)
   bool dbus = false;   // --dbus (a started proxy)
   bool gpu = false;    // --gpu (ChooseGpu)
+  bool screen_share = false;  // --screen-share (ChooseScreenShare; starts the D-Bus proxy too)
 };
 
 // The opt-ins started: each one's reason appended to `weakenings` ("the browser", "the program":
@@ -115,9 +127,11 @@ struct OptInFlags {
 struct DesktopOptIns {
   DisplayChoice audio;              // empty without --audio
   DisplayChoice gpu;                // empty without --gpu
-  std::unique_ptr<DbusProxy> bus;   // null without --dbus
+  DisplayChoice screen;             // empty without --screen-share
+  std::unique_ptr<DbusProxy> bus;   // null without --dbus and --screen-share
   std::string bus_socket() const { return bus ? bus->socket() : ""; }
-  // The binds and variables of --audio and --gpu together (AddDesktopAccess's `asked`).
+  // The binds and variables of --audio, --gpu and --screen-share together (AddDesktopAccess's `asked`),
+  // each inside path and variable once (--audio and --screen-share both bind PipeWire's socket).
   DisplayChoice Asked() const;
 };
 [[nodiscard]] Result<DesktopOptIns> StartOptIns(const std::vector<std::string>& environ, const OptInFlags& flags, const std::string& who,

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,8 +56,11 @@ Result<std::unique_ptr<DbusProxy>> DbusProxy::Start(const std::vector<std::strin
   if (binary.empty()) return MakeError("--dbus needs xdg-dbus-proxy: apt-get install xdg-dbus-proxy");
   std::unique_ptr<DbusProxy> p(new DbusProxy());
   const std::string runtime = EnvOf(env, "XDG_RUNTIME_DIR");
-  const std::string base = !runtime.empty() && std::filesystem::is_directory(runtime) ? runtime : "/tmp";
-  p->dir_ = base + "/airlock-dbus-" + std::to_string(::getuid()) + "-" + std::to_string(::getpid());
+  const std::string name = "/airlock-dbus-" + std::to_string(::getuid()) + "-" + std::to_string(::getpid());
+  // A socket's path must fit sockaddr_un's sun_path: a runtime directory too deep for it falls back to /tmp.
+  const bool fits = (runtime + name + "/bus").size() < sizeof(sockaddr_un{}.sun_path);
+  const std::string base = !runtime.empty() && fits && std::filesystem::is_directory(runtime) ? runtime : "/tmp";
+  p->dir_ = base + name;
   if (auto made = MakePrivateDirs(p->dir_); !made) return std::unexpected(made.error());
   p->socket_ = p->dir_ + "/bus";
   auto pipe = process::MakePipe();

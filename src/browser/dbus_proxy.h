@@ -6,7 +6,8 @@
 // Contract:
 //  - The bus: $DBUS_SESSION_BUS_ADDRESS when it is a `unix:` address, else $XDG_RUNTIME_DIR/bus when
 //    that is a socket; otherwise an error that says so. The proxy runs as the caller, outside the
-//    sandbox, its socket in a fresh private directory (0700) under $XDG_RUNTIME_DIR or /tmp; the
+//    sandbox, its socket in a fresh private directory (0700) under $XDG_RUNTIME_DIR (or /tmp when
+//    there is none, or the socket's path would not fit a unix socket address); the
 //    socket itself is mode 0666, as the sandbox's user may differ from the caller's (as root).
 //  - Start returns once the proxy says it is ready (its --fd pipe), or fails within 5 s with the
 //    proxy's own words. The proxy stops when the pipe's read end, held by the DbusProxy, closes: when

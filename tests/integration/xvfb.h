@@ -1,13 +1,16 @@
-// A private Xvfb for the tests that need a display (browser_session_test.cc, app_test.cc), and a
-// private headless weston for the Wayland ones.
+// A private Xvfb for the tests that need a display (browser_session_test.cc, app_test.cc), a private
+// headless weston for the Wayland ones, and a private Wayland desktop with a screen-cast portal.
 #pragma once
 
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -88,6 +91,87 @@ class HeadlessWeston {
  private:
   std::string runtime_;
   pid_t pid_ = -1;
+};
+
+// A Wayland desktop with the screen-cast portal, as the caller (an ordinary user; not as root): a
+// private session bus, headless sway (software rendering), PipeWire, xdg-desktop-portal with its
+// wlroots backend set to share the one output without asking. All in a runtime directory of its own
+// (short, directly in /tmp: sway's IPC socket path must fit a unix socket address), logs in `dir`;
+// everything stopped (SIGTERM, reaped) and the runtime directory removed when it goes. ok() once the
+// portal owns its name.
+class PortalDesktop {
+ public:
+  static constexpr const char* kTools[] = {"/usr/bin/sway", "/usr/bin/pipewire", "/usr/bin/dbus-daemon", "/usr/bin/gdbus",
+                                           "/usr/libexec/xdg-desktop-portal", "/usr/libexec/xdg-desktop-portal-wlr"};
+  explicit PortalDesktop(const std::string& dir) : dir_(dir) {
+    std::filesystem::create_directories(dir_);
+    char tmpl[] = "/tmp/airlock-pd-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) return;  // mode 0700
+    runtime_ = tmpl;
+    WriteConfig();
+    Start({"/usr/bin/dbus-daemon", "--session", "--address=unix:path=" + runtime_ + "/bus", "--nofork", "--nopidfile"}, "dbus");
+    Start({"/usr/bin/sway", "-c", dir_ + "/sway.conf"}, "sway");
+    for (int i = 0; i < 100 && wayland_.empty(); ++i, ::usleep(100000)) {
+      for (const char* name : {"wayland-0", "wayland-1"}) {
+        if (Accepts(runtime_ + "/" + name)) wayland_ = name;
+      }
+    }
+    if (wayland_.empty()) return;
+    Start({"/usr/bin/pipewire"}, "pipewire");  // each one once the one it needs accepts connections
+    for (int i = 0; i < 100 && !Accepts(runtime_ + "/pipewire-0"); ++i) ::usleep(100000);
+    Start({"/usr/libexec/xdg-desktop-portal-wlr", "-l", "DEBUG"}, "xdpw");
+    Start({"/usr/libexec/xdg-desktop-portal"}, "xdp");
+    for (int i = 0; i < 100 && !ok_; ++i, ::usleep(100000)) {
+      ok_ = Run(Env({"/usr/bin/gdbus", "call", "--session", "--dest", "org.freedesktop.DBus", "--object-path", "/org/freedesktop/DBus",
+                     "--method", "org.freedesktop.DBus.NameHasOwner", "org.freedesktop.portal.Desktop"}), "", 10).out.find("true") != std::string::npos;
+    }
+  }
+  ~PortalDesktop() {
+    for (auto it = pids_.rbegin(); it != pids_.rend(); ++it) ::kill(*it, SIGTERM);
+    for (pid_t p : pids_) ::waitpid(p, nullptr, 0);
+    std::error_code ec;
+    if (!runtime_.empty()) std::filesystem::remove_all(runtime_, ec);
+  }
+  bool ok() const { return ok_; }
+  const std::string& runtime() const { return runtime_; }
+  const std::string& wayland() const { return wayland_; }
+  // The screen-cast backend's log (each request it got).
+  std::string PortalLog() const { return ReadFileOrEmpty(dir_ + "/xdpw.log"); }
+  // `argv` with this desktop's environment in front (env -i ...).
+  std::vector<std::string> Env(std::vector<std::string> argv) const {
+    std::vector<std::string> env = {"/usr/bin/env", "-i", "HOME=" + dir_, "PATH=/usr/bin:/bin", "XDG_RUNTIME_DIR=" + runtime_,
+                                    "XDG_CURRENT_DESKTOP=sway", "XDG_SESSION_TYPE=wayland", "DBUS_SESSION_BUS_ADDRESS=unix:path=" + runtime_ + "/bus"};
+    if (!wayland_.empty()) env.push_back("WAYLAND_DISPLAY=" + wayland_);
+    argv.insert(argv.begin(), env.begin(), env.end());
+    return argv;
+  }
+
+ private:
+  static bool Accepts(const std::string& path) {
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    if (path.size() >= sizeof a.sun_path) return false;
+    std::memcpy(a.sun_path, path.c_str(), path.size());
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const bool ok = fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    if (fd >= 0) ::close(fd);
+    return ok;
+  }
+  void WriteConfig() {
+    std::filesystem::create_directories(dir_ + "/.config/xdg-desktop-portal-wlr");
+    WriteFile(dir_ + "/.config/xdg-desktop-portal-wlr/config", "[screencast]\nchooser_type=none\noutput_name=HEADLESS-1\n");
+    WriteFile(dir_ + "/sway.conf", "output HEADLESS-1 resolution 1024x768\n");
+  }
+  void Start(std::vector<std::string> argv, const std::string& name) {
+    std::vector<std::string> env = Env(std::move(argv));
+    if (name == "sway") {
+      env.insert(env.begin() + 2, {"WLR_BACKENDS=headless", "WLR_LIBINPUT_NO_DEVICES=1", "WLR_RENDERER=pixman"});
+    }
+    pids_.push_back(SpawnLogged(env, dir_ + "/" + name + ".log"));
+  }
+  std::string dir_, runtime_, wayland_;
+  std::vector<pid_t> pids_;
+  bool ok_ = false;
 };
 
 }  // namespace airlock::test

@@ -1,10 +1,14 @@
 // `airlock app`'s pure parts: a desktop entry's Exec line expanded for one file, the inside path of
-// an opened file, and the run request (docs/BROWSER.md, "Desktop programs in boxes").
+// an opened file, the run request, and the opt-ins' binds (--gpu, --screen-share) (docs/BROWSER.md,
+// "Desktop programs in boxes").
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -112,6 +116,41 @@ TEST(Gpu, OnlyRenderNodesAreBoundAndNoneIsAnError) {
   s.gpu = true;
   EXPECT_FALSE(has(ChromiumCommand(s, "x11"), "--disable-gpu"));
   EXPECT_TRUE(has(ChromiumCommand(s, "x11"), "--ozone-platform=x11"));
+}
+
+// --screen-share: PipeWire's socket (refused as root and without one); with --audio as well, the
+// socket both bind is given once (one mount per inside path).
+TEST(ScreenShare, PipeWireOnceAndClearRefusals) {
+  const std::string dir = ::testing::TempDir() + "pw-" + std::to_string(::getpid());
+  std::filesystem::create_directories(dir);
+  auto none = ChooseScreenShare({"XDG_RUNTIME_DIR=" + dir});
+  ASSERT_FALSE(none);
+  if (::geteuid() == 0) {
+    EXPECT_NE(none.error().What().find("--screen-share is not offered as root"), std::string::npos) << none.error().What();
+    std::filesystem::remove_all(dir);
+    return;
+  }
+  EXPECT_NE(none.error().What().find("no PipeWire socket"), std::string::npos) << none.error().What();
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  const std::string path = dir + "/pipewire-0";
+  ASSERT_LT(path.size(), sizeof a.sun_path);
+  std::memcpy(a.sun_path, path.c_str(), path.size());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  auto screen = ChooseScreenShare({"XDG_RUNTIME_DIR=" + dir});
+  ASSERT_TRUE(screen) << screen.error().What();
+  EXPECT_EQ(screen->ro_binds, (std::vector<std::pair<std::string, std::string>>{{path, "/run/user/1000/pipewire-0"}}));
+  EXPECT_EQ(screen->env, std::vector<std::string>{"PIPEWIRE_REMOTE=/run/user/1000/pipewire-0"});
+  DesktopOptIns both;
+  both.screen = *screen;
+  both.audio.ro_binds = {{dir + "/pulse", "/run/user/1000/pulse/native"}, {path, "/run/user/1000/pipewire-0"}};
+  both.audio.env = {"PULSE_SERVER=unix:/run/user/1000/pulse/native", "PIPEWIRE_REMOTE=/run/user/1000/pipewire-0"};
+  DisplayChoice asked = both.Asked();
+  EXPECT_EQ(asked.ro_binds.size(), 2u);
+  EXPECT_EQ(asked.env.size(), 2u);
+  ::close(fd);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(SiteBox, OneBoxPerSite) {
