@@ -194,6 +194,26 @@ std::string SiteBoxName(const std::string& url) {
   return "site-" + host;
 }
 
+namespace {
+
+// Adds the host socket `host` to `c`, bound at kInsideRuntime/NAME, and `var` naming it there
+// (`prefix` before the path: "unix:" for PulseAudio).
+void AddSocket(DisplayChoice& c, const std::string& host, const std::string& name, const std::string& var, const std::string& prefix = "") {
+  const std::string inside = std::string(kInsideRuntime) + "/" + name;
+  c.ro_binds.push_back({host, inside});
+  c.env.push_back(var + "=" + prefix + inside);
+}
+
+// PipeWire's own socket: $PIPEWIRE_REMOTE when it is an absolute path, else $XDG_RUNTIME_DIR/pipewire-0;
+// "" when that is not a socket.
+std::string PipeWireSocket(const std::vector<std::string>& env) {
+  const std::string remote = EnvOf(env, "PIPEWIRE_REMOTE"), runtime = EnvOf(env, "XDG_RUNTIME_DIR");
+  const std::string socket = remote.starts_with("/") ? remote : runtime.empty() ? "" : runtime + "/pipewire-0";
+  return !socket.empty() && IsSocket(socket) ? socket : "";
+}
+
+}  // namespace
+
 Result<DisplayChoice> ChooseAudio(const std::vector<std::string>& env) {
   const std::string server = EnvOf(env, "PULSE_SERVER"), runtime = EnvOf(env, "XDG_RUNTIME_DIR"), home = EnvOf(env, "HOME");
   std::string socket = server.starts_with("unix:") ? server.substr(5) : runtime.empty() ? "" : runtime + "/pulse/native";
@@ -203,17 +223,10 @@ Result<DisplayChoice> ChooseAudio(const std::vector<std::string>& env) {
   }
   DisplayChoice a;
   a.platform = "pulse";
-  a.ro_binds.push_back({socket, std::string(kInsideRuntime) + "/pulse/native"});
-  a.env = {std::string("PULSE_SERVER=unix:") + kInsideRuntime + "/pulse/native"};
+  AddSocket(a, socket, "pulse/native", "PULSE_SERVER", "unix:");
   const std::string cookie = home.empty() ? "" : home + "/.config/pulse/cookie";
-  if (!cookie.empty() && std::filesystem::is_regular_file(cookie)) {
-    a.ro_binds.push_back({cookie, std::string(kInsideRuntime) + "/pulse/cookie"});
-    a.env.push_back(std::string("PULSE_COOKIE=") + kInsideRuntime + "/pulse/cookie");
-  }
-  if (!runtime.empty() && IsSocket(runtime + "/pipewire-0")) {
-    a.ro_binds.push_back({runtime + "/pipewire-0", std::string(kInsideRuntime) + "/pipewire-0"});
-    a.env.push_back(std::string("PIPEWIRE_REMOTE=") + kInsideRuntime + "/pipewire-0");
-  }
+  if (!cookie.empty() && std::filesystem::is_regular_file(cookie)) AddSocket(a, cookie, "pulse/cookie", "PULSE_COOKIE");
+  if (const std::string pipewire = PipeWireSocket(env); !pipewire.empty()) AddSocket(a, pipewire, "pipewire-0", "PIPEWIRE_REMOTE");
   a.weakening = "--audio: the program reaches your sound server (" + Utf8Text(socket) +
                 "): it can record as well as play, and PulseAudio lets a client load server modules";
   return a;
@@ -246,16 +259,14 @@ Result<DisplayChoice> ChooseScreenShare(const std::vector<std::string>& env) {
     return MakeError("--screen-share is not offered as root: root's sandboxes run as nobody outside, who cannot reach a user's PipeWire "
                      "and portal; run airlock browser or airlock app as the desktop's user");
   }
-  const std::string remote = EnvOf(env, "PIPEWIRE_REMOTE"), runtime = EnvOf(env, "XDG_RUNTIME_DIR");
-  const std::string socket = remote.starts_with("/") ? remote : runtime.empty() ? "" : runtime + "/pipewire-0";
-  if (socket.empty() || !IsSocket(socket)) {
+  const std::string socket = PipeWireSocket(env);
+  if (socket.empty()) {
     return MakeError("--screen-share: no PipeWire socket ($PIPEWIRE_REMOTE, or $XDG_RUNTIME_DIR/pipewire-0): start PipeWire (systemctl "
                      "--user start pipewire), or leave --screen-share out (on X11 the browser can share without it)");
   }
   DisplayChoice s;
   s.platform = "pipewire";
-  s.ro_binds.push_back({socket, std::string(kInsideRuntime) + "/pipewire-0"});
-  s.env = {std::string("PIPEWIRE_REMOTE=") + kInsideRuntime + "/pipewire-0"};
+  AddSocket(s, socket, "pipewire-0", "PIPEWIRE_REMOTE");
   s.weakening = "--screen-share: the program can ask the desktop portal to share a screen or window (the desktop asks you which) and "
                 "reaches your PipeWire server (" + Utf8Text(socket) + "), which carries cameras and sound devices too";
   return s;

@@ -62,8 +62,8 @@ bool IsSocket(const std::string& path);
 // `--audio` (browser and app): the sound server's PulseAudio-protocol socket (PulseAudio, or PipeWire's
 // pipewire-pulse): $PULSE_SERVER when it is `unix:PATH`, else $XDG_RUNTIME_DIR/pulse/native; bound at
 // /run/user/1000/pulse/native with PULSE_SERVER naming it, and the client cookie
-// ($HOME/.config/pulse/cookie) read-only when there is one; PipeWire's own socket (pipewire-0) too
-// when it exists. Always a weakening (the program can record as well as play, and PulseAudio lets a
+// ($HOME/.config/pulse/cookie) read-only when there is one; PipeWire's own socket too when there is
+// one (found as ChooseScreenShare finds it). Always a weakening (the program can record as well as play, and PulseAudio lets a
 // client load server modules); an error when there is no such socket. Uses DisplayChoice's fields.
 [[nodiscard]] Result<DisplayChoice> ChooseAudio(const std::vector<std::string>& environ);
 
