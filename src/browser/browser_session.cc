@@ -196,9 +196,9 @@ std::string SiteBoxName(const std::string& url) {
 
 namespace {
 
-// Adds the host socket `host` to `c`, bound at kInsideRuntime/NAME, and `var` naming it there
+// Adds the host file or socket `host` to `c`, bound at kInsideRuntime/NAME, and `var` naming it there
 // (`prefix` before the path: "unix:" for PulseAudio).
-void AddSocket(DisplayChoice& c, const std::string& host, const std::string& name, const std::string& var, const std::string& prefix = "") {
+void BindInRuntime(DisplayChoice& c, const std::string& host, const std::string& name, const std::string& var, const std::string& prefix = "") {
   const std::string inside = std::string(kInsideRuntime) + "/" + name;
   c.ro_binds.push_back({host, inside});
   c.env.push_back(var + "=" + prefix + inside);
@@ -223,10 +223,10 @@ Result<DisplayChoice> ChooseAudio(const std::vector<std::string>& env) {
   }
   DisplayChoice a;
   a.platform = "pulse";
-  AddSocket(a, socket, "pulse/native", "PULSE_SERVER", "unix:");
+  BindInRuntime(a, socket, "pulse/native", "PULSE_SERVER", "unix:");
   const std::string cookie = home.empty() ? "" : home + "/.config/pulse/cookie";
-  if (!cookie.empty() && std::filesystem::is_regular_file(cookie)) AddSocket(a, cookie, "pulse/cookie", "PULSE_COOKIE");
-  if (const std::string pipewire = PipeWireSocket(env); !pipewire.empty()) AddSocket(a, pipewire, "pipewire-0", "PIPEWIRE_REMOTE");
+  if (!cookie.empty() && std::filesystem::is_regular_file(cookie)) BindInRuntime(a, cookie, "pulse/cookie", "PULSE_COOKIE");
+  if (const std::string pipewire = PipeWireSocket(env); !pipewire.empty()) BindInRuntime(a, pipewire, "pipewire-0", "PIPEWIRE_REMOTE");
   a.weakening = "--audio: the program reaches your sound server (" + Utf8Text(socket) +
                 "): it can record as well as play, and PulseAudio lets a client load server modules";
   return a;
@@ -266,7 +266,7 @@ Result<DisplayChoice> ChooseScreenShare(const std::vector<std::string>& env) {
   }
   DisplayChoice s;
   s.platform = "pipewire";
-  AddSocket(s, socket, "pipewire-0", "PIPEWIRE_REMOTE");
+  BindInRuntime(s, socket, "pipewire-0", "PIPEWIRE_REMOTE");
   s.weakening = "--screen-share: the program can ask the desktop portal to share a screen or window (the desktop asks you which) and "
                 "reaches your PipeWire server (" + Utf8Text(socket) + "), which carries cameras and sound devices too";
   return s;
