@@ -8,7 +8,7 @@
 //    directory of its own under `homes`, never over the user's home). HOME is /home/sandbox.
 //  - Display: ChooseDisplay (browser_session.h): the Wayland socket, else the X11 socket of $DISPLAY
 //    (a weakening, said on stderr as `WEAKENED: ...`), else an error; `headless` binds none. No audio,
-//    GPU or D-Bus socket is bound in (DBUS_SESSION_BUS_ADDRESS=disabled:).
+//    GPU or D-Bus socket is bound in unless asked (below; without a bus: DBUS_SESSION_BUS_ADDRESS=disabled:).
 //  - Network: none unless asked (`net`: none|user|sinkhole|host; host is a weakening, said).
 //  - `audio`: the sound server's socket (browser_session.h ChooseAudio), said as a weakening.
 //  - `gpu`: the GPU's render nodes (browser_session.h ChooseGpu), said as a weakening.

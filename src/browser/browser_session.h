@@ -63,8 +63,9 @@ bool IsSocket(const std::string& path);
 // pipewire-pulse): $PULSE_SERVER when it is `unix:PATH`, else $XDG_RUNTIME_DIR/pulse/native; bound at
 // /run/user/1000/pulse/native with PULSE_SERVER naming it, and the client cookie
 // ($HOME/.config/pulse/cookie) read-only when there is one; PipeWire's own socket too when there is
-// one (found as ChooseScreenShare finds it). Always a weakening (the program can record as well as play, and PulseAudio lets a
-// client load server modules); an error when there is no such socket. Uses DisplayChoice's fields.
+// one (found as ChooseScreenShare finds it). Always a weakening (the program can record as well as
+// play, and PulseAudio lets a client load server modules); an error when there is no such socket.
+// Uses DisplayChoice's fields.
 [[nodiscard]] Result<DisplayChoice> ChooseAudio(const std::vector<std::string>& environ);
 
 // `--gpu` (browser and app): every GPU render node in `dri_dir` (character devices named renderD*,
@@ -116,9 +117,9 @@ struct SessionOptions {
 
 // What a desktop sandbox's user asked for beyond the display (browser and app flags).
 struct OptInFlags {
-  bool audio = false;  // --audio (ChooseAudio)
-  bool dbus = false;   // --dbus (a started proxy)
-  bool gpu = false;    // --gpu (ChooseGpu)
+  bool audio = false;         // --audio (ChooseAudio)
+  bool dbus = false;          // --dbus (a started proxy)
+  bool gpu = false;           // --gpu (ChooseGpu)
   bool screen_share = false;  // --screen-share (ChooseScreenShare; starts the D-Bus proxy too)
 };
 
