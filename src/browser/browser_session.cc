@@ -246,9 +246,11 @@ Result<DisplayChoice> ChooseGpu(const std::string& dri_dir) {
   std::sort(nodes.begin(), nodes.end());
   DisplayChoice g;
   g.platform = "gpu";
-  for (const auto& n : nodes) g.dev_binds.push_back({n, n});
   std::string listed;
-  for (const auto& n : nodes) listed += (listed.empty() ? "" : ", ") + Utf8Text(n);
+  for (const auto& n : nodes) {
+    g.dev_binds.push_back({n, n});
+    listed += (listed.empty() ? "" : ", ") + Utf8Text(n);
+  }
   g.weakening = "--gpu: the program reaches the GPU driver (" + listed +
                 "): a compromised program can use the driver's ioctls, the usual way out of browser sandboxes";
   return g;

@@ -209,10 +209,9 @@ TEST_F(App, GpuIsTheRenderNodesOnlyWhenAsked) {
   }
   auto app = [&](std::vector<std::string> flags) {  // airlock app, in the private namespace when one is made
     std::vector<std::string> argv = prefix;
-    for (const std::string& w : {std::string("/usr/bin/env"), "HOME=" + home_, AirlockBin(), std::string("app"), std::string("--headless")}) argv.push_back(w);
+    argv.insert(argv.end(), {"/usr/bin/env", "HOME=" + home_, AirlockBin(), "app", "--headless"});
     argv.insert(argv.end(), flags.begin(), flags.end());
-    for (const char* w : {"--", "/bin/sh", "-c"}) argv.push_back(w);
-    argv.push_back(probe);
+    argv.insert(argv.end(), {"--", "/bin/sh", "-c", probe});
     return airlock::test::Run(argv, "", 60);
   };
   RunResult with = app({"--gpu"});
@@ -220,11 +219,8 @@ TEST_F(App, GpuIsTheRenderNodesOnlyWhenAsked) {
   // Chromium with the node (no --disable-gpu): its own sandbox still checks on (the GPU process falls
   // back to software on a node with no driver).
   std::vector<std::string> browser = prefix;
-  for (const std::string& w : {std::string("/usr/bin/env"), "HOME=" + home_, AirlockBin(), std::string("browser"), std::string("--headless"),
-                               std::string("--gpu"), std::string("--check"), std::string("--quarantine"), home_ + "/q",
-                               std::string("--downloads"), home_ + "/d"}) {
-    browser.push_back(w);
-  }
+  browser.insert(browser.end(), {"/usr/bin/env", "HOME=" + home_, AirlockBin(), "browser", "--headless", "--gpu", "--check", "--quarantine",
+                                 home_ + "/q", "--downloads", home_ + "/d"});
   RunResult checked = airlock::test::Run(browser, "", 120);
   if (made_dri) std::filesystem::remove("/dev/dri");
   EXPECT_EQ(with.exit_code, 0) << with.out << with.err;

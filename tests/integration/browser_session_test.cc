@@ -358,12 +358,8 @@ TEST_F(BrowserSession, ScreenSharingIsTheX11DisplayAndNothingOnWaylandWithoutThe
     std::filesystem::remove(report);
     std::vector<std::string> argv = {"/usr/bin/env"};
     argv.insert(argv.end(), env.begin(), env.end());
-    for (const std::string& w : {"HOME=" + home_, AirlockBin(), std::string("browser"), std::string("--net"), std::string("host"),
-                                 std::string("--quarantine"), home_ + "/q", std::string("--downloads"), home_ + "/Downloads",
-                                 std::string("--timeout"), std::string("12"), std::string("--report"), report, std::string("--browser-flag"), pick,
-                                 http.Url("/share.html")}) {
-      argv.push_back(w);
-    }
+    argv.insert(argv.end(), {"HOME=" + home_, AirlockBin(), "browser", "--net", "host", "--quarantine", home_ + "/q", "--downloads",
+                             home_ + "/Downloads", "--timeout", "12", "--report", report, "--browser-flag", pick, http.Url("/share.html")});
     RunResult r = airlock::test::Run(argv, "", 120);
     json rep = json::parse(ReadFileOrEmpty(report), nullptr, false);
     return rep.is_object() ? rep.value("text", "") : "no report: " + r.err;

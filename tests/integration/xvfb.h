@@ -110,7 +110,7 @@ class PortalDesktop {
     runtime_ = tmpl;
     WriteConfig();
     Start({"/usr/bin/dbus-daemon", "--session", "--address=unix:path=" + runtime_ + "/bus", "--nofork", "--nopidfile"}, "dbus");
-    Start({"/usr/bin/sway", "-c", dir_ + "/sway.conf"}, "sway");
+    Start({"/usr/bin/sway", "-c", dir_ + "/sway.conf"}, "sway", {"WLR_BACKENDS=headless", "WLR_LIBINPUT_NO_DEVICES=1", "WLR_RENDERER=pixman"});
     for (int i = 0; i < 100 && wayland_.empty(); ++i, ::usleep(100000)) {
       for (const char* name : {"wayland-0", "wayland-1"}) {
         if (Accepts(runtime_ + "/" + name)) wayland_ = name;
@@ -162,12 +162,10 @@ class PortalDesktop {
     WriteFile(dir_ + "/.config/xdg-desktop-portal-wlr/config", "[screencast]\nchooser_type=none\noutput_name=HEADLESS-1\n");
     WriteFile(dir_ + "/sway.conf", "output HEADLESS-1 resolution 1024x768\n");
   }
-  void Start(std::vector<std::string> argv, const std::string& name) {
-    std::vector<std::string> env = Env(std::move(argv));
-    if (name == "sway") {
-      env.insert(env.begin() + 2, {"WLR_BACKENDS=headless", "WLR_LIBINPUT_NO_DEVICES=1", "WLR_RENDERER=pixman"});
-    }
-    pids_.push_back(SpawnLogged(env, dir_ + "/" + name + ".log"));
+  // Starts argv in this desktop's environment plus `extra` (KEY=VALUE), its output in dir/NAME.log.
+  void Start(std::vector<std::string> argv, const std::string& name, const std::vector<std::string>& extra = {}) {
+    argv.insert(argv.begin(), extra.begin(), extra.end());  // env takes them after its own
+    pids_.push_back(SpawnLogged(Env(std::move(argv)), dir_ + "/" + name + ".log"));
   }
   std::string dir_, runtime_, wayland_;
   std::vector<pid_t> pids_;
