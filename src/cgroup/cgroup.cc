@@ -15,7 +15,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <mutex>
 #include <optional>
 #include <sstream>
 
@@ -169,25 +168,12 @@ bool CreatorIsDead(const std::string& path) {
   return start != 0 && cgroupfs::ProcessStartTime(creator) != start;
 }
 
-// The creator's start time makes a name unambiguous after pid reuse: the GC removes a cgroup whose
-// creator is gone even when another process has its pid by now. Cached per process (a forked child,
-// the pool's spawner, has its own pid and start time).
-uint64_t OwnStartTime() {
-  static std::mutex mutex;
-  static pid_t of = 0;
-  static uint64_t start = 0;
-  std::lock_guard<std::mutex> lock(mutex);
-  if (of != ::getpid()) {
-    of = ::getpid();
-    start = cgroupfs::ProcessStartTime(of);
-  }
-  return start;
-}
-
 // A name free in every hierarchy we will use (a dead airlock that had our pid may have left one
 // behind; it is not ours to kill, the GC skips it while we live, so we step around it).
 std::string FreeName(const std::vector<Hierarchy>& hs, const std::vector<std::string>& wanted, const std::string& hint) {
-  const uint64_t start = OwnStartTime();
+  // The creator's start time makes a name unambiguous after pid reuse: the GC removes a cgroup whose
+  // creator is gone even when another process has its pid by now.
+  const uint64_t start = cgroupfs::OwnStartTime();
   std::string name;
   for (int attempt = 0; attempt < 100; ++attempt) {
     name = "airlock-" + std::to_string(::getpid()) + "-s" + std::to_string(start) + "-" + std::to_string(g_counter.fetch_add(1));
@@ -300,7 +286,7 @@ Result<Cgroup> CreateCgroupFromParent(const Limits& limits, const std::string& n
   if (limits.cpus) wanted.push_back("cpu");
   if (wanted.empty()) return cg;
 
-  auto hs = cgroupfs::DiscoverHierarchies();
+  auto hs = cgroupfs::RecentHierarchies();
   const Hierarchy* v2 = nullptr;
   for (const auto& h : hs) {
     if (h.v2) v2 = &h;

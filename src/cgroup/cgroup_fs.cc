@@ -9,8 +9,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <sstream>
 
 #include "core/log.h"
@@ -158,6 +160,21 @@ std::vector<Hierarchy> DiscoverHierarchies() {
   return hs;
 }
 
+std::vector<Hierarchy> RecentHierarchies() {
+  static std::mutex mutex;
+  static pid_t of = 0;
+  static std::chrono::steady_clock::time_point read_at;
+  static std::vector<Hierarchy> cached;
+  std::lock_guard<std::mutex> lock(mutex);
+  const auto now = std::chrono::steady_clock::now();
+  if (of != ::getpid() || now - read_at > std::chrono::seconds(1)) {
+    cached = DiscoverHierarchies();
+    of = ::getpid();
+    read_at = now;
+  }
+  return cached;
+}
+
 Result<std::string> ReadFile(const std::string& path) { return ReadFileCapped(path, kMaxControlFile); }
 
 Result<std::string> ReadFileCapped(const std::string& path, size_t cap) {
@@ -268,9 +285,18 @@ uint64_t CreatorStartFromName(std::string_view name) {
   return start;
 }
 
-std::string SelfLeafName() {
-  static const uint64_t start = ProcessStartTime(::getpid());
-  return "airlock-" + std::to_string(::getpid()) + "-s" + std::to_string(start) + "-self";
+std::string SelfLeafName() { return "airlock-" + std::to_string(::getpid()) + "-s" + std::to_string(OwnStartTime()) + "-self"; }
+
+uint64_t OwnStartTime() {
+  static std::mutex mutex;
+  static pid_t of = 0;
+  static uint64_t start = 0;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (of != ::getpid()) {
+    of = ::getpid();
+    start = ProcessStartTime(of);
+  }
+  return start;
 }
 
 uint64_t ProcessStartTime(pid_t pid) {

@@ -34,6 +34,10 @@ std::vector<Hierarchy> ParseHierarchies(std::string_view mountinfo, std::string_
 
 // Reads /proc/self/mountinfo and /proc/self/cgroup and fills v2 controllers.
 std::vector<Hierarchy> DiscoverHierarchies();
+// The same, read at most once a second per process (a forked child reads its own): for the launch
+// path, which asks twice per run (its cgroup, then the collection of stale ones) of an answer that
+// does not change within a run. Thread-safe.
+std::vector<Hierarchy> RecentHierarchies();
 
 // Whole small file (control files are < 64 KiB; larger input is truncated there).
 Result<std::string> ReadFile(const std::string& path);
@@ -58,6 +62,8 @@ pid_t CreatorPidFromName(std::string_view name);
 uint64_t CreatorStartFromName(std::string_view name);
 // Start time of a process (same unit), 0 when it does not exist or cannot be read.
 uint64_t ProcessStartTime(pid_t pid);
+// This process's, read once per process (a forked child reads its own). Thread-safe.
+uint64_t OwnStartTime();
 // "airlock-<pid>-s<start>-self": the leaf this process moves itself into when its own v2 cgroup is
 // delegated to it but holds it (cgroup.cc); removed by the GC once we are gone, like a run's cgroup.
 std::string SelfLeafName();

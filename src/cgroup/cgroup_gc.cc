@@ -36,7 +36,7 @@ std::vector<std::string> ListDirs(const std::string& dir) {
 int GarbageCollectStaleCgroups() {
   int removed = 0;
   std::vector<std::string> seen;
-  for (const auto& h : cgroupfs::DiscoverHierarchies()) {
+  for (const auto& h : cgroupfs::RecentHierarchies()) {
     // Only where airlock makes cgroups (CreateCgroupFromParent): the unified hierarchy and the v1
     // hierarchies of its controllers.
     bool ours = h.v2 || h.Has("memory") || h.Has("pids") || h.Has("cpu") || h.Has("cpuacct") || h.Has("freezer");

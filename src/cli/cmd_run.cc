@@ -65,27 +65,37 @@ bool ChangesThePolicy(const RunArgs& a) {
 }
 
 // The run's entry in the registry of running sandboxes (cli/running.h), its control socket handed to
-// the supervisor. Fails only for --name (taken or invalid); without a name, a registry that cannot be
-// written is a warning: the run goes on, unlisted.
-std::optional<Registration> Register(const RunArgs& a, const Policy& policy, RunOptions& options, int* rc) {
+// the supervisor, kept in *entry. With --name the entry is made now: the name must be ours before the
+// sandbox starts, and a taken or invalid name fails the run (*rc). Without one it is made once the
+// sandbox is on its way (RunOptions::late_control), and one that cannot be written is a warning: the
+// run goes on, unlisted.
+void Register(const RunArgs& a, const Policy& policy, RunOptions& options, std::optional<Registration>* entry, int* rc) {
   RunningRecord rec;
   rec.name = a.name;
   rec.command = a.command;
   rec.profile = a.profile;
   rec.net = NetModeName(policy.net.mode);
   rec.box = a.box;
-  auto reg = Registration::Create(std::move(rec));
-  if (!reg) {
-    if (!a.name.empty()) {
-      LogError("{}", reg.error().What());
-      *rc = kExitUsage;
-    } else {
-      LogWarning("{} (this run is not listed by `airlock ps`)", reg.error().What());
-    }
-    return std::nullopt;
+  auto make = [entry, rec = std::move(rec)]() -> Status {
+    if (*entry) return Ok();  // a warm run the pool declined goes cold with the same entry
+    auto reg = Registration::Create(rec);
+    if (!reg) return std::unexpected(reg.error());
+    entry->emplace(std::move(*reg));
+    return Ok();
+  };
+  if (a.name.empty()) {
+    options.late_control = [entry, make = std::move(make)]() {
+      if (auto s = make(); !s) LogWarning("{} (this run is not listed by `airlock ps`)", s.error().What());
+      return *entry ? (*entry)->control_fd() : -1;
+    };
+    return;
   }
-  options.control_fd = reg->control_fd();
-  return std::move(*reg);
+  if (auto s = make(); !s) {
+    LogError("{}", s.error().What());
+    *rc = kExitUsage;
+    return;
+  }
+  options.control_fd = (*entry)->control_fd();
 }
 
 // The pool's fast path (src/pool/pool.h): a built-in profile, nothing that changes it, a pool that
@@ -109,7 +119,8 @@ std::optional<Result<RunOutcome>> TryFastWarm(const RunArgs& a, const std::strin
   RunOptions options;
   options.kill_on_interrupt = a.on_interrupt == "kill";
   int rc = 0;
-  auto registration = Register(a, *policy, options, &rc);
+  std::optional<Registration> registration;
+  Register(a, *policy, options, &registration, &rc);
   if (rc != 0) return std::nullopt;  // --name taken: the full path says so and exits 121
   auto outcome = pool::RunWarm(*policy, a.command, options, socket, key, &why);
   if (!outcome) LogDebug("pool fast path: {}", why);
@@ -366,7 +377,8 @@ std::string NotFoundHint(const Policy& policy, const std::string& cmd) {
 // A warm sandbox of a pool serving this exact policy unless --pool off, else a cold one.
 int RunPolicy(const Policy& policy, const RunArgs& a, RunOptions run_options, const std::string& pool_socket) {
   int rc = 0;
-  auto registration = Register(a, policy, run_options, &rc);
+  std::optional<Registration> registration;
+  Register(a, policy, run_options, &registration, &rc);
   if (rc != 0) return rc;
   std::optional<Result<RunOutcome>> outcome;
   if (a.pool != "off" && run_options.net_pcap.empty()) {  // a PCAP file is written by a cold run's own supervisor

@@ -153,7 +153,7 @@ Result<Registration> Registration::Create(RunningRecord record) {
   if (auto s = CheckPrivateDir(dir, "the sandbox registry"); !s) return std::unexpected(s.error());
   record.pid = ::getpid();
   record.uid = ::geteuid();
-  record.start_ticks = cgroupfs::ProcessStartTime(record.pid);
+  record.start_ticks = cgroupfs::OwnStartTime();
   record.started = UtcTimeNow();
   record.dir = dir;
   if (record.id.empty()) record.id = record.name.empty() ? RandomId() : record.name;

@@ -11,6 +11,8 @@
 namespace airlock {
 
 Status MakePrivateDirs(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return Ok();  // the usual case: one call, not one per component
   std::error_code ec;
   const std::filesystem::path full = std::filesystem::absolute(path, ec);
   if (ec) return MakeError(path + ": " + ec.message());
@@ -23,7 +25,6 @@ Status MakePrivateDirs(const std::string& path) {
       return ErrnoError("create " + built.string());
     }
   }
-  struct stat st {};
   if (::stat(full.c_str(), &st) != 0) return ErrnoError(full.string());
   if (!S_ISDIR(st.st_mode)) return MakeError(full.string() + " is not a directory");
   return Ok();

@@ -433,6 +433,7 @@ std::optional<Result<RunOutcome>> RunWarm(const Policy& policy, const std::vecto
   if (!launched) return Result<RunOutcome>(std::unexpected(launched.error()));
   if (!*launched) return std::nullopt;
   mark("request sent");
+  if (options.late_control) supervisor.SetControl(options.late_control());  // while the payload starts
   InitConnection& init = (*launched)->init;
   Supervised sup = supervisor.Run(init, (*launched)->channels);
   if (sup.abandoned) {

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,11 @@ struct RunOptions {
   bool kill_on_interrupt = false;            // SIGINT/SIGTERM/SIGHUP kill the sandbox (signals.h) instead of
                                              // being forwarded (`airlock run --on-interrupt kill`)
   int control_fd = -1;                       // the run's control socket (control.h), served by the supervisor
+  // Or, for a run whose entry in the registry of running sandboxes need not exist before it starts (no
+  // --name to claim): makes that entry and returns its control socket (-1: unlisted). Called once the
+  // sandbox is on its way (a cold one released, a warm one's request sent), so writing the entry
+  // overlaps the sandbox's start instead of delaying it.
+  std::function<int()> late_control;
   std::string net_pcap;                      // --net sinkhole: its traffic as PCAP to this new file (net/pcap_writer.h)
 };
 

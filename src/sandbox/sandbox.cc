@@ -290,6 +290,7 @@ Result<RunOutcome> RunSandbox(const Policy& policy, const std::vector<std::strin
   }
   if (!init.Release()) init.Kill();
   outcome.setup_ms["release"] = MsSince(t_rel);
+  if (opts->late_control) supervisor.SetControl(opts->late_control());  // while the child builds its sandbox
   // Cgroups left by SIGKILLed airlocks: collected while the child builds its sandbox, off the launch
   // path (the run's own cgroup is leased and ours, so never touched).
   if (cgroup->active()) GarbageCollectStaleCgroups();

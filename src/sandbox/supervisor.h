@@ -162,6 +162,8 @@ class Supervisor {
   const sigset_t& forwarded() const { return forwarded_; }
   const sigset_t& saved_mask() const { return mask_->saved(); }
   void IgnoreSigpipe();
+  // The run's control socket when it is made after the launch (RunOptions::late_control); before Run.
+  void SetControl(int fd) { opts_.control_fd = fd; }
 
   // Supervises until the process ends (or is abandoned), drains the pipes and the terminal, restores
   // the signal state.

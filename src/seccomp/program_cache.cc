@@ -10,8 +10,9 @@
 namespace airlock {
 namespace {
 
-std::map<std::string, std::string>& Registry() {
-  static std::map<std::string, std::string> r;
+// The embedded programs are constants of the generated file: referred to, not copied.
+std::map<std::string, EmbeddedSeccomp>& Registry() {
+  static std::map<std::string, EmbeddedSeccomp> r;
   return r;
 }
 
@@ -120,25 +121,42 @@ std::string SerializeSeccompProgram(const SeccompProgram& p) {
   return o.str();
 }
 
-Result<SeccompProgram> DeserializeSeccompProgram(std::string_view text) {
-  Tokens in(text);
-  SeccompProgram p;
+// Everything after the instructions: "notif", "allowed", "back", "extra", "notify_nrs".
+bool ReadRest(Tokens& in, SeccompProgram& p) {
   int notif = 0;
   std::vector<std::string> allowed;
   std::vector<int> nrs;
-  if (!in.Tag("airlock-seccomp-v1") || !ReadInsns(in, "insns", p.insns) ||
-      !ReadInsns(in, "verdict", p.verdict_insns) || !in.Tag("notif") || !in.Number(&notif) ||
-      !ReadWords(in, "allowed", allowed) || !ReadWords(in, "back", p.allowed_back) ||
+  if (!in.Tag("notif") || !in.Number(&notif) || !ReadWords(in, "allowed", allowed) || !ReadWords(in, "back", p.allowed_back) ||
       !ReadWords(in, "extra", p.denied_extra) || !ReadWords(in, "notify_nrs", nrs)) {
-    return MakeError("corrupt precompiled seccomp program");
+    return false;
   }
   p.uses_user_notif = notif != 0;
-  p.allowed.insert(allowed.begin(), allowed.end());
+  for (auto& a : allowed) p.allowed.insert(p.allowed.end(), std::move(a));  // written sorted: each at the end
   p.notify_nrs.insert(nrs.begin(), nrs.end());
+  return true;
+}
+
+Result<SeccompProgram> DeserializeSeccompProgram(std::string_view text) {
+  Tokens in(text);
+  SeccompProgram p;
+  if (!in.Tag("airlock-seccomp-v1") || !ReadInsns(in, "insns", p.insns) || !ReadInsns(in, "verdict", p.verdict_insns) ||
+      !ReadRest(in, p)) {
+    return MakeError("corrupt precompiled seccomp program");
+  }
   return p;
 }
 
-void RegisterPrecompiledSeccomp(std::string key, std::string serialized) { Registry()[std::move(key)] = std::move(serialized); }
+EmbeddedSeccompText EmbedSeccompProgram(const SeccompProgram& p) {
+  auto array = [](const std::vector<sock_filter>& insns) {
+    std::string out;
+    for (const auto& i : insns) out += fmt::format("{{{},{},{},{}u}},", i.code, i.jt, i.jf, i.k);
+    return out;
+  };
+  std::string text = SerializeSeccompProgram(p);
+  return {array(p.insns), array(p.verdict_insns), text.substr(text.find("\nnotif ") + 1)};
+}
+
+void RegisterPrecompiledSeccomp(std::string key, EmbeddedSeccomp program) { Registry()[std::move(key)] = program; }
 
 std::vector<std::string> PrecompiledSeccompKeys() {
   std::vector<std::string> keys;
@@ -149,8 +167,12 @@ std::vector<std::string> PrecompiledSeccompKeys() {
 Result<SeccompProgram> CompileSeccompCached(const SeccompPolicy& policy, const SeccompCompileOptions& options) {
   auto it = Registry().find(SeccompCacheKey(policy, options));
   if (it != Registry().end()) {
-    auto p = DeserializeSeccompProgram(it->second);
-    if (p) return p;
+    const EmbeddedSeccomp& e = it->second;
+    SeccompProgram p;
+    p.insns.assign(e.insns, e.insns + e.insns_count);
+    p.verdict_insns.assign(e.verdict, e.verdict + e.verdict_count);
+    Tokens in(e.rest);
+    if (ReadRest(in, p)) return p;
   }
   return CompileSeccomp(policy, options);
 }
