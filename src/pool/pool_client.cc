@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <chrono>
 #include <cstring>
+#include <memory>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -178,6 +179,11 @@ class InitConnection final : public SandboxProcess {
   std::string answer_, why_not_;
 };
 
+// The pool's answer is read into a buffer that is not cleared first: clearing 64 KiB would touch
+// (page-fault) all of it on every warm launch, for an answer of about 2 KiB.
+constexpr size_t kAnswerMax = 64 * 1024;
+std::unique_ptr<char[]> AnswerBuffer() { return std::make_unique_for_overwrite<char[]>(kAnswerMax); }
+
 void InitConnection::AdoptCgroup(std::vector<UniqueFd> leases) {
   size_t nul = answer_.find('\0');
   auto shape = CgroupShape::FromText(nul == std::string::npos ? std::string() : answer_.substr(nul + 1));
@@ -194,24 +200,30 @@ void InitConnection::CollectLateAnswer() {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(answer_deadline_ - Clock::now()).count();
   struct pollfd p = {sock_.get(), POLLIN, 0};
   if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) != 1) return;
-  std::string buf(64 * 1024, '\0');
+  auto buf = AnswerBuffer();
   std::vector<UniqueFd> leases;
-  ssize_t k = RecvAnswer(sock_.get(), buf.data(), buf.size(), &leases);
+  ssize_t k = RecvAnswer(sock_.get(), buf.get(), kAnswerMax, &leases);
   if (k <= 0 || buf[0] != 'Y') return;
   answered_ = true;
-  answer_.assign(buf.data(), static_cast<size_t>(k));
+  answer_.assign(buf.get(), static_cast<size_t>(k));
   mark_("pool answered (after the status)");
   if (!leases.empty()) AdoptCgroup(std::move(leases));
 }
 
 SandboxProcess::Event InitConnection::OnReadable() {
-  std::string buf(64 * 1024, '\0');
+  ssize_t k;
   std::vector<UniqueFd> leases;
-  ssize_t k = answered_ ? ::recv(sock_.get(), buf.data(), buf.size(), MSG_DONTWAIT)
-                        : RecvAnswer(sock_.get(), buf.data(), buf.size(), &leases);
+  std::unique_ptr<char[]> buf;
+  if (answered_) {
+    char ignored[256];  // after the answer init sends nothing: this read sees its end
+    k = ::recv(sock_.get(), ignored, sizeof ignored, MSG_DONTWAIT);
+  } else {
+    buf = AnswerBuffer();
+    k = RecvAnswer(sock_.get(), buf.get(), kAnswerMax, &leases);
+  }
   if (k > 0 && !answered_) {
     answered_ = true;
-    answer_.assign(buf.data(), static_cast<size_t>(k));
+    answer_.assign(buf.get(), static_cast<size_t>(k));
     mark_("pool answered");
     if (answer_[0] != 'Y') {
       why_not_ = answer_.substr(1);  // declined before any sandbox saw the request
