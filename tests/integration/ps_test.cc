@@ -119,6 +119,42 @@ TEST_F(Ps, ANameIsUniqueWhileItsSandboxRuns) {
   EXPECT_EQ(r.exit_code, 0) << "the name is free again once its sandbox ended: " << r.err;
 }
 
+// A run without --name writes its entry while its sandbox starts (cold: after the release; warm: after
+// the request; RunOptions::late_control), so `airlock ps` is asked until it appears: listed under an
+// id with its command, and stoppable by that id, cold and warm (the pool's fast path).
+TEST_F(Ps, AnUnnamedRunIsListedUnderItsIdColdAndWarm) {
+  const std::string pool_dir = dir_ + "/pool";  // a pool's socket directory must be private
+  ASSERT_EQ(::mkdir(pool_dir.c_str(), 0700), 0);
+  const std::string sock = pool_dir + "/pool.sock", pool_log = dir_ + "/pool.log";
+  pid_t pool = SpawnLogged({AirlockBin(), "pool", "-v", "--socket", sock, "--size", "1"}, pool_log);
+  ASSERT_TRUE(WaitForMarker(pool_log, "ready after")) << ReadFileOrEmpty(pool_log);
+  for (const char* mode : {"off", "required"}) {
+    SCOPED_TRACE(std::string("--pool ") + mode);
+    ::setenv("AIRLOCK_POOL_SOCKET", sock.c_str(), 1);
+    StartNamed("", {"--pool", mode}, "echo ready; exec sleep 60");
+    ::unsetenv("AIRLOCK_POOL_SOCKET");
+    nlohmann::json entry;
+    for (int i = 0; i < 300 && entry.is_null(); ++i) {
+      for (const auto& e : PsJson()) {
+        if (e.value("airlock_pid", 0) == pid_) entry = e;
+      }
+      if (entry.is_null()) ::usleep(10000);
+    }
+    ASSERT_TRUE(entry.is_object()) << "not listed: " << PsJson().dump();
+    EXPECT_EQ(entry.value("name", "x"), "") << entry.dump();
+    const std::string id = entry.value("id", "");
+    ASSERT_FALSE(id.empty()) << entry.dump();
+    EXPECT_NE(entry.dump().find("sleep 60"), std::string::npos) << entry.dump();
+    auto r = airlock::test::Run({AirlockBin(), "stop", "--grace", "0", id});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(Wait(), 0) << "the stopped run reported success";
+    EXPECT_NE(ReadFileOrEmpty(dir_ + "/report.json").find(std::string("\"launch\": \"") + (mode[0] == 'o' ? "cold" : "warm")),
+              std::string::npos) << ReadFileOrEmpty(dir_ + "/report.json");
+  }
+  ::kill(pool, SIGTERM);
+  ::waitpid(pool, nullptr, 0);
+}
+
 TEST_F(Ps, ARecordLeftByAKilledAirlockIsNotListedAndFreesItsName) {
   Start(name_, "echo ready; exec sleep 60");
   ::kill(pid_, SIGKILL);  // no chance to remove its record; init dies with it (parent-death signal)

@@ -34,10 +34,12 @@ class NamedRunTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
   // `airlock run --name NAME --report DIR/report.json OPTS -- /bin/sh -c 'SCRIPT # MARKER'` in the
-  // background, its output on DIR/run.log; returns once the script printed "ready".
+  // background, its output on DIR/run.log; returns once the script printed "ready". An empty NAME:
+  // no --name (the run gets an id of its own).
   void StartNamed(const std::string& name, const std::vector<std::string>& opts, const std::string& script) {
     log_ = dir_ + "/run.log";
-    std::vector<std::string> argv = {AirlockBin(), "run", "--name", name, "--report", dir_ + "/report.json"};
+    std::vector<std::string> argv = {AirlockBin(), "run", "--report", dir_ + "/report.json"};
+    if (!name.empty()) argv.insert(argv.begin() + 2, {"--name", name});
     argv.insert(argv.end(), opts.begin(), opts.end());
     argv.insert(argv.end(), {"--", "/bin/sh", "-c", script + " # " + marker_});
     pid_ = SpawnLogged(argv, log_);
