@@ -114,6 +114,52 @@ class WarmTrace {
   bool on_ = false;
 };
 
+// The layers the pool's sandbox reported (the report's "layers" schema, read by runapi::ParseLayers),
+// then the warm launch itself. The command has already run when this is read, so an unreadable list
+// cannot fail the run: it is dropped and the warm-launch layer says why (the pool server writes the
+// list with the report's own writer, LayersToJson, so only a mismatched pool could send one).
+std::vector<LayerStatus> WarmLayers(const nlohmann::json& info, double age_ms) {
+  std::vector<LayerStatus> layers;
+  std::string unreadable;
+  if (auto it = info.find(f::kLayers); it != info.end()) {
+    auto parsed = runapi::ParseLayers(*it);
+    if (parsed) {
+      for (auto& l : *parsed) layers.push_back({std::move(l.name), l.engaged, std::move(l.detail)});
+    } else {
+      unreadable = fmt::format("; the pool's layer list was unreadable ({})", parsed.error().message());
+    }
+  }
+  layers.push_back({"warm-launch", true, fmt::format("prepared by pool {} {:.0f} ms before{}", info.value("pool_pid", 0),
+                                                     age_ms, unreadable)});
+  return layers;
+}
+
+// What the pool's 'Y' says the sandbox enforces (the JSON before the NUL that precedes the cgroup's
+// shape), read when it arrives (while the command runs), not after the run.
+struct WarmAnswer {
+  double age_ms = 0;
+  std::vector<LayerStatus> layers;
+  std::vector<std::string> not_enforced, weakenings;
+  std::optional<RunBounds> bounds;
+};
+
+WarmAnswer ReadWarmAnswer(const std::string& answer) {
+  std::string json = answer.empty() ? std::string("{}") : answer.substr(1, answer.find('\0') - 1);
+  nlohmann::json info = nlohmann::json::parse(json, nullptr, false);
+  if (!info.is_object()) info = nlohmann::json::object();
+  WarmAnswer a;
+  a.age_ms = info.value("age_ms", 0.0);
+  a.layers = WarmLayers(info, a.age_ms);
+  a.not_enforced = info.value(f::kNotEnforced, std::vector<std::string>{});
+  a.weakenings = info.value(f::kWeakenings, std::vector<std::string>{});
+  if (auto it = info.find(f::kBounds); it != info.end()) {
+    auto bounds = runapi::ParseBounds(*it);
+    if (bounds) a.bounds = std::move(*bounds);
+    else a.not_enforced.push_back("the pool's description of the bounds was unreadable (they still apply): " + bounds.error().What());
+  }
+  return a;
+}
+
 // The warm launcher's process handle: our connection to the pool, handed over to the sandbox's init.
 // It carries the pool's answer first ('Y' + what the sandbox enforces, or 'N' + why not: abandoned,
 // run cold), then nothing until init exits (EOF or hang-up: ended). Forwarded signals travel as
@@ -160,12 +206,14 @@ class InitConnection final : public SandboxProcess {
 
   bool no_answer() const { return no_answer_; }
   const std::string& why_not() const { return why_not_; }
-  const std::string& answer() const { return answer_; }
+  // The answer as read when it arrived (nullopt: no 'Y' came).
+  const std::optional<WarmAnswer>& info() const { return info_; }
   const std::string& cgroup_error() const { return cgroup_error_; }
 
  private:
   void AdoptCgroup(std::vector<UniqueFd> leases);
   void CollectLateAnswer();
+  void TakeYes(const char* buf, size_t n, std::vector<UniqueFd> leases, const char* step);
 
   UniqueFd sock_;
   std::string socket_;
@@ -177,6 +225,7 @@ class InitConnection final : public SandboxProcess {
   bool answered_ = false;
   bool no_answer_ = false;
   std::string answer_, why_not_;
+  std::optional<WarmAnswer> info_;
 };
 
 // The pool's answer is read into a buffer that is not cleared first: clearing 64 KiB would touch
@@ -204,10 +253,15 @@ void InitConnection::CollectLateAnswer() {
   std::vector<UniqueFd> leases;
   ssize_t k = RecvAnswer(sock_.get(), buf.get(), kAnswerMax, &leases);
   if (k <= 0 || buf[0] != 'Y') return;
+  TakeYes(buf.get(), static_cast<size_t>(k), std::move(leases), "pool answered (after the status)");
+}
+
+void InitConnection::TakeYes(const char* buf, size_t n, std::vector<UniqueFd> leases, const char* step) {
   answered_ = true;
-  answer_.assign(buf.get(), static_cast<size_t>(k));
-  mark_("pool answered (after the status)");
+  answer_.assign(buf, n);
+  mark_(step);
   if (!leases.empty()) AdoptCgroup(std::move(leases));
+  info_ = ReadWarmAnswer(answer_);
 }
 
 SandboxProcess::Event InitConnection::OnReadable() {
@@ -222,14 +276,13 @@ SandboxProcess::Event InitConnection::OnReadable() {
     k = RecvAnswer(sock_.get(), buf.get(), kAnswerMax, &leases);
   }
   if (k > 0 && !answered_) {
-    answered_ = true;
-    answer_.assign(buf.get(), static_cast<size_t>(k));
-    mark_("pool answered");
-    if (answer_[0] != 'Y') {
-      why_not_ = answer_.substr(1);  // declined before any sandbox saw the request
+    if (buf[0] != 'Y') {
+      answered_ = true;
+      mark_("pool answered");
+      why_not_ = std::string(buf.get() + 1, static_cast<size_t>(k - 1));  // declined before any sandbox saw the request
       return Event::kAbandoned;
     }
-    if (!leases.empty()) AdoptCgroup(std::move(leases));
+    TakeYes(buf.get(), static_cast<size_t>(k), std::move(leases), "pool answered");
     if (terminal_ != nullptr) {
       if (Status st = terminal_->Start(); !st) {
         LogError("{}", st.error().What());
@@ -339,43 +392,16 @@ Result<SeccompProgram> CompileWarmProgram(const Policy& policy) {
   return CompileSeccompCached(policy.seccomp, so);
 }
 
-// The layers the pool's sandbox reported (the report's "layers" schema, read by runapi::ParseLayers),
-// then the warm launch itself. The command has already run when this is read, so an unreadable list
-// cannot fail the run: it is dropped and the warm-launch layer says why (the pool server writes the
-// list with the report's own writer, LayersToJson, so only a mismatched pool could send one).
-std::vector<LayerStatus> WarmLayers(const nlohmann::json& info, double age_ms) {
-  std::vector<LayerStatus> layers;
-  std::string unreadable;
-  if (auto it = info.find(f::kLayers); it != info.end()) {
-    auto parsed = runapi::ParseLayers(*it);
-    if (parsed) {
-      for (auto& l : *parsed) layers.push_back({std::move(l.name), l.engaged, std::move(l.detail)});
-    } else {
-      unreadable = fmt::format("; the pool's layer list was unreadable ({})", parsed.error().message());
-    }
-  }
-  layers.push_back({"warm-launch", true, fmt::format("prepared by pool {} {:.0f} ms before{}", info.value("pool_pid", 0),
-                                                     age_ms, unreadable)});
-  return layers;
-}
-
 // What the pool said the sandbox enforces, its resource use as init reported it (and as its cgroup
 // counted it, like a cold run), and how it ended.
 void RecordWarmEnd(const Policy& policy, const InitConnection& init, Cgroup& cgroup, const Supervised& sup,
                    Clock::time_point t0, RunOutcome* outcome) {
-  const std::string& answer = init.answer();
-  std::string json = answer.empty() ? std::string("{}") : answer.substr(1, answer.find('\0') - 1);  // the shape follows a NUL
-  nlohmann::json info = nlohmann::json::parse(json, nullptr, false);
-  if (!info.is_object()) info = nlohmann::json::object();
-  outcome->warm_age_ms = info.value("age_ms", 0.0);
-  outcome->layers = WarmLayers(info, outcome->warm_age_ms);
-  for (const auto& n : info.value(f::kNotEnforced, std::vector<std::string>{})) outcome->not_enforced.push_back(n);
-  outcome->weakenings = info.value(f::kWeakenings, std::vector<std::string>{});
-  if (auto it = info.find(f::kBounds); it != info.end()) {
-    auto bounds = runapi::ParseBounds(*it);
-    if (bounds) outcome->bounds = std::move(*bounds);
-    else outcome->not_enforced.push_back("the pool's description of the bounds was unreadable (they still apply): " + bounds.error().What());
-  }
+  WarmAnswer info = init.info() ? *init.info() : ReadWarmAnswer("");
+  outcome->warm_age_ms = info.age_ms;
+  outcome->layers = std::move(info.layers);
+  for (auto& n : info.not_enforced) outcome->not_enforced.push_back(std::move(n));
+  outcome->weakenings = std::move(info.weakenings);
+  if (info.bounds) outcome->bounds = std::move(*info.bounds);
   outcome->wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   if (sup.payload) {
     outcome->user_cpu_seconds = static_cast<double>(sup.payload->user_us) / 1e6;

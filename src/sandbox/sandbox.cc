@@ -161,6 +161,7 @@ SupervisorOptions ColdSupervision(const Policy& policy, const PreparedRun& run, 
   so.timeout = policy.limits.timeout;
   so.cgroup = &cgroup;
   so.program = run.seccomp ? &*run.seccomp : nullptr;
+  so.lazy_notify_thread = true;  // as warm: most runs never trigger a notification, and a thread is not free
   so.observer = &watchers;
   so.terminal = terminal;
   return so;
