@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -229,11 +230,16 @@ int main(int argc, char** argv) {
     int rc = v.run();
     if (rc != 0) fmt::print(stderr, "warning: {} exited {}\n", v.name, rc);
   }
-  // Each round starts at a different variant, so every variant follows every other one equally often
-  // (a variant run right after firejail otherwise pays for firejail's namespace teardown).
+  // Each round runs the variants in its own order (a shuffle seeded by the round), so every variant
+  // follows every other one about equally often: a fixed cycle would always put the same variant
+  // after, say, firejail or a warm run, and charge it for what that one leaves behind.
+  std::vector<size_t> order(vs.size());
+  for (size_t k = 0; k < order.size(); ++k) order[k] = k;
   for (int r = 0; r < rounds; ++r) {
-    for (size_t k = 0; k < vs.size(); ++k) {
-      Variant& v = vs[(k + static_cast<size_t>(r)) % vs.size()];
+    std::mt19937 rng(static_cast<unsigned>(r) * 2654435761u + 1);
+    std::shuffle(order.begin(), order.end(), rng);
+    for (size_t k : order) {
+      Variant& v = vs[k];
       double t = NowMs();
       v.run();
       v.ms.push_back(NowMs() - t);
@@ -256,7 +262,7 @@ int main(int argc, char** argv) {
     fmt::print("| {} | {:.2f} | {:.1f}x | {:.2f} | {:.1f}x | {} |\n", v.name, Median(v.ms), Median(v.ms) / bare,
                Quantile(v.ms, 0.25), Quantile(v.ms, 0.25) / bare_q1, vs_bwrap);
   }
-  fmt::print("\n{} rounds, uid {}, variants interleaved per round (rotating start).\n", rounds, geteuid());
+  fmt::print("\n{} rounds, uid {}, variants interleaved per round (shuffled per round).\n", rounds, geteuid());
   for (pid_t p : pools) {
     kill(p, SIGTERM);
     waitpid(p, nullptr, 0);

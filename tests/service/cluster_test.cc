@@ -1,5 +1,6 @@
 // The engine on a real 3-node JetStream cluster on loopback (streams, consumers and buckets R3): a node
-// killed with SIGKILL mid-run loses no work and delivers none twice; state and objects stay readable.
+// killed with SIGKILL mid-run loses no work and acknowledges none twice; what comes again is only a
+// marked redelivery of acknowledged work; state and objects stay readable.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -45,12 +46,23 @@ TEST(EngineCluster, NodeKilledMidRunLosesAndDoublesNothing) {
   ASSERT_TRUE(engine.PutObject(kSamplesBucket, "s", std::string(300000, 'x')));
   auto created = engine.KvCreate(kResultsBucket, "k", "v");
   ASSERT_TRUE(created && *created);
+  // JetStream delivers at least once: an acknowledgement the killed node confirmed but had not
+  // replicated yet is lost with it, and that work comes again after AckWait, marked as a redelivery
+  // (the results' compare-and-set makes its outcome count once, docs/SERVICE.md). Such redeliveries
+  // are counted apart; `seen` holds every other acknowledged delivery, so a duplicate in it is work
+  // delivered twice as new.
   std::multiset<std::string> seen;
+  int redelivered = 0;
   auto take = [&](int count) {
     for (int got = 0, tries = 0; got < count && tries < 200; ++tries) {
       auto m = engine.FetchWork("static", 500ms);
       if (!m || !*m) continue;  // during the failover a fetch may fail or time out: try again
+      const bool again = (*m)->Deliveries() > 1 && seen.count((*m)->Data()) > 0;
       if ((*m)->Ack()) {
+        if (again) {
+          ++redelivered;
+          continue;
+        }
         seen.insert((*m)->Data());
         ++got;
       }
@@ -62,9 +74,17 @@ TEST(EngineCluster, NodeKilledMidRunLosesAndDoublesNothing) {
   std::set<std::string> distinct(seen.begin(), seen.end());
   EXPECT_EQ(distinct.size(), size_t(n)) << "work lost after a node was killed";
   EXPECT_EQ(seen.size(), size_t(n)) << "work delivered and acknowledged twice";
-  auto extra = engine.FetchWork("static", 2500ms);  // past AckWait: nothing left to redeliver
-  ASSERT_TRUE(extra);
-  EXPECT_FALSE(*extra);
+  // Past AckWait, anything still delivered is such a redelivery of work already seen, never work that
+  // was not published.
+  for (;;) {
+    auto extra = engine.FetchWork("static", 2500ms);
+    ASSERT_TRUE(extra);
+    if (!*extra) break;
+    EXPECT_GT((*extra)->Deliveries(), 1u) << (*extra)->Data();
+    EXPECT_EQ(distinct.count((*extra)->Data()), 1u) << "never published: " << (*extra)->Data();
+    ASSERT_TRUE((*extra)->Ack());
+    ASSERT_LE(++redelivered, n) << "redelivered without end";
+  }
   // Reads may fail while the killed node's streams elect new leaders (serve answers 503 meanwhile);
   // they must succeed again, with the data intact.
   Result<std::optional<std::string>> obj = MakeError("not read");
