@@ -115,9 +115,10 @@ class WarmTrace {
 };
 
 // The layers the pool's sandbox reported (the report's "layers" schema, read by runapi::ParseLayers),
-// then the warm launch itself. The command has already run when this is read, so an unreadable list
-// cannot fail the run: it is dropped and the warm-launch layer says why (the pool server writes the
-// list with the report's own writer, LayersToJson, so only a mismatched pool could send one).
+// then the warm launch itself. The sandbox is already running its command when this is read, so an
+// unreadable list cannot fail the run: it is dropped and the warm-launch layer says why (the pool
+// server writes the list with the report's own writer, LayersToJson, so only a mismatched pool could
+// send one).
 std::vector<LayerStatus> WarmLayers(const nlohmann::json& info, double age_ms) {
   std::vector<LayerStatus> layers;
   std::string unreadable;

@@ -98,6 +98,30 @@ void WriteWords(std::ostringstream& o, const char* tag, const C& words) {
   o << '\n';
 }
 
+// Everything after the instructions ("notif", "allowed", "back", "extra", "notify_nrs"): the part of
+// the text that an embedded program keeps as text (EmbedSeccompProgram).
+void WriteRest(std::ostringstream& o, const SeccompProgram& p) {
+  o << "notif " << (p.uses_user_notif ? 1 : 0) << '\n';
+  WriteWords(o, "allowed", p.allowed);
+  WriteWords(o, "back", p.allowed_back);
+  WriteWords(o, "extra", p.denied_extra);
+  WriteWords(o, "notify_nrs", p.notify_nrs);
+}
+
+bool ReadRest(Tokens& in, SeccompProgram& p) {
+  int notif = 0;
+  std::vector<std::string> allowed;
+  std::vector<int> nrs;
+  if (!in.Tag("notif") || !in.Number(&notif) || !ReadWords(in, "allowed", allowed) || !ReadWords(in, "back", p.allowed_back) ||
+      !ReadWords(in, "extra", p.denied_extra) || !ReadWords(in, "notify_nrs", nrs)) {
+    return false;
+  }
+  p.uses_user_notif = notif != 0;
+  for (auto& a : allowed) p.allowed.insert(p.allowed.end(), std::move(a));  // written sorted: each at the end
+  p.notify_nrs.insert(nrs.begin(), nrs.end());
+  return true;
+}
+
 }  // namespace
 
 std::string SeccompCacheKey(const SeccompPolicy& p, const SeccompCompileOptions& o) {
@@ -113,27 +137,8 @@ std::string SerializeSeccompProgram(const SeccompProgram& p) {
   o << "airlock-seccomp-v1\n";
   WriteInsns(o, "insns", p.insns);
   WriteInsns(o, "verdict", p.verdict_insns);
-  o << "notif " << (p.uses_user_notif ? 1 : 0) << '\n';
-  WriteWords(o, "allowed", p.allowed);
-  WriteWords(o, "back", p.allowed_back);
-  WriteWords(o, "extra", p.denied_extra);
-  WriteWords(o, "notify_nrs", p.notify_nrs);
+  WriteRest(o, p);
   return o.str();
-}
-
-// Everything after the instructions: "notif", "allowed", "back", "extra", "notify_nrs".
-bool ReadRest(Tokens& in, SeccompProgram& p) {
-  int notif = 0;
-  std::vector<std::string> allowed;
-  std::vector<int> nrs;
-  if (!in.Tag("notif") || !in.Number(&notif) || !ReadWords(in, "allowed", allowed) || !ReadWords(in, "back", p.allowed_back) ||
-      !ReadWords(in, "extra", p.denied_extra) || !ReadWords(in, "notify_nrs", nrs)) {
-    return false;
-  }
-  p.uses_user_notif = notif != 0;
-  for (auto& a : allowed) p.allowed.insert(p.allowed.end(), std::move(a));  // written sorted: each at the end
-  p.notify_nrs.insert(nrs.begin(), nrs.end());
-  return true;
 }
 
 Result<SeccompProgram> DeserializeSeccompProgram(std::string_view text) {
@@ -152,8 +157,9 @@ EmbeddedSeccompText EmbedSeccompProgram(const SeccompProgram& p) {
     for (const auto& i : insns) out += fmt::format("{{{},{},{},{}u}},", i.code, i.jt, i.jf, i.k);
     return out;
   };
-  std::string text = SerializeSeccompProgram(p);
-  return {array(p.insns), array(p.verdict_insns), text.substr(text.find("\nnotif ") + 1)};
+  std::ostringstream rest;
+  WriteRest(rest, p);
+  return {array(p.insns), array(p.verdict_insns), rest.str()};
 }
 
 void RegisterPrecompiledSeccomp(std::string key, EmbeddedSeccomp program) { Registry()[std::move(key)] = program; }
