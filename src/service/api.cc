@@ -54,24 +54,25 @@ Api::~Api() = default;
 
 Status Api::Start() {
   std::atomic<int> ready{0};
-  auto on_task = [this](const std::string& k, const std::optional<std::string>& v) {
+  auto on_task = [this](const std::string& k, const std::optional<std::string>& v, uint64_t) {
     auto id = ParseTaskId(k);
     if (!id) return;
     if (!v) return index_.DeleteTask(*id);
     if (auto t = ParseTask(json::parse(*v, nullptr, false))) index_.PutTask(*t);
   };
-  auto on_result = [this](const std::string& k, const std::optional<std::string>& v) {
+  auto on_result = [this](const std::string& k, const std::optional<std::string>& v, uint64_t rev) {
     if (!v) return index_.DeleteResult(k);
-    if (auto r = ParseResult(json::parse(*v, nullptr, false))) index_.PutResult(k, *r);
+    if (auto r = ParseResult(json::parse(*v, nullptr, false))) index_.PutResult(k, *r, rev);
   };
-  auto on_worker = [this](const std::string& k, const std::optional<std::string>& v) {
+  auto on_worker = [this](const std::string& k, const std::optional<std::string>& v, uint64_t rev) {
     std::lock_guard lock(workers_mu_);
     if (!v) {
       workers_.erase(k);
       return;
     }
+    if (auto it = workers_.find(k); it != workers_.end() && it->second.revision >= rev) return;
     json beat = json::parse(*v, nullptr, false);
-    if (beat.is_object()) workers_[k] = WorkerSeen{beat, std::chrono::steady_clock::now()};
+    if (beat.is_object()) workers_[k] = WorkerSeen{beat, std::chrono::steady_clock::now(), rev};
   };
   auto mark = [&ready] { ready++; };
   AIRLOCK_TRY_STATUS(engine_.Watch(kTasksBucket, on_task, mark), "task index");
@@ -131,33 +132,34 @@ Result<bool> Api::QueueKey(const std::string& key, const WorkItem& w, bool again
   r.sha256 = w.sha256;
   r.options = w.options;
   r.queued_at = UtcTimeNow();
+  const std::string ours = DumpJson(ResultJson(r));
   for (int attempt = 0; attempt < 5; ++attempt) {
     auto cur = engine_.KvGet(kResultsBucket, key);
     if (!cur) return std::unexpected(cur.error());
     std::optional<uint64_t> rev;
     if (!*cur) {
-      auto c = engine_.KvCreate(kResultsBucket, key, DumpJson(ResultJson(r)));
+      auto c = engine_.KvCreate(kResultsBucket, key, ours);
       if (!c) return std::unexpected(c.error());
-      if (!*c) continue;  // another submission created it first
+      if (!*c) continue;  // another submission created it first, or our create landed unanswered
       rev = *c;
+    } else if (FoundRecord found = JudgeFoundRecord((*cur)->value, ours, again); found == FoundRecord::kOurs) {
+      rev = (*cur)->revision;
+    } else if (found == FoundRecord::kShare) {
+      if (auto old = ParseResult(json::parse((*cur)->value, nullptr, false))) index_.PutResult(key, *old, (*cur)->revision);
+      return false;  // queued, running or done: this submission shares it
     } else {
-      auto old = ParseResult(json::parse((*cur)->value, nullptr, false));
-      if (old && old->state != TaskState::kFailed && !(again && old->state == TaskState::kDone)) {
-        index_.PutResult(key, *old);
-        return false;  // queued, running or done: this submission shares it
-      }
-      auto u = engine_.KvUpdate(kResultsBucket, key, DumpJson(ResultJson(r)), (*cur)->revision);
+      auto u = engine_.KvUpdate(kResultsBucket, key, ours, (*cur)->revision);
       if (!u) return std::unexpected(u.error());
       if (!*u) continue;
       rev = *u;
     }
-    index_.PutResult(key, r);
+    index_.PutResult(key, r, *rev);
     Status pub = engine_.PublishWork(KindName(w.options.kind), DumpJson(WorkJson(w)), key + "." + std::to_string(*rev));
     if (!pub) {
       r.state = TaskState::kFailed;
       r.error = "could not queue: " + pub.error().What();
-      (void)engine_.KvUpdate(kResultsBucket, key, DumpJson(ResultJson(r)), *rev);
-      index_.PutResult(key, r);
+      auto failed = engine_.KvUpdate(kResultsBucket, key, DumpJson(ResultJson(r)), *rev);
+      if (failed && *failed) index_.PutResult(key, r, **failed);
       return std::unexpected(pub.error());
     }
     return true;

@@ -106,6 +106,7 @@ class Api {
   struct WorkerSeen {
     nlohmann::json beat;
     std::chrono::steady_clock::time_point at;
+    uint64_t revision = 0;  // a watch that starts again delivers this beat again: not a new one
   };
   std::map<std::string, WorkerSeen> workers_;
   std::atomic<uint64_t> submissions_{0}, duplicates_{0}, rate_limited_{0}, dead_{0};

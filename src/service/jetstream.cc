@@ -2,6 +2,8 @@
 
 #include <nats/nats.h>
 
+#include <iostream>
+
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
@@ -14,6 +16,9 @@ namespace {
 using nlohmann::json;
 constexpr int kWrongLastSequence = 10071;  // JSStreamWrongLastSequenceErr (nats-server)
 constexpr int64_t kApiWaitMs = 10000;
+// A work publish whose acknowledgement did not come (a leader election) is sent again, with the same
+// message id: a copy that did land is dropped by the stream's duplicate window.
+constexpr int kPublishTries = 3;
 // A no-wait fetch's expiry. nats.c asks once with no_wait (a queued message comes back at once) and,
 // when the server answers "none", asks again for the rest of the expiry: so keep it short.
 constexpr std::chrono::milliseconds kNoWaitExpiry{5};
@@ -288,39 +293,71 @@ Status Engine::KvDelete(const char* bucket, const std::string& key) {
   return Ok();
 }
 
-Status Engine::Watch(const char* bucket, std::function<void(const std::string&, const std::optional<std::string>&)> fn,
+Status Engine::Watch(const char* bucket, std::function<void(const std::string&, const std::optional<std::string>&, uint64_t)> fn,
                      std::function<void()> ready) {
   auto kv = Kv(bucket);
   if (!kv) return std::unexpected(kv.error());
+  // Entries up to the bucket's last revision now come with the watch's current entries (an expired one
+  // does not come at all): the probes in WatchLoop count from here.
+  auto last = StreamLastSequence(std::string("KV_") + bucket, std::chrono::milliseconds(2000));
   kvWatcher* w = nullptr;
   NATS_CHECK(kvStore_WatchAll(&w, *kv, nullptr), std::string("watch ") + bucket);
-  watchers_.emplace_back([this, w, fn = std::move(fn), ready = std::move(ready)] {
-    bool initial_done = false;
-    while (!stopping_) {
-      kvEntry* e = nullptr;
-      natsStatus s = kvWatcher_Next(&e, w, 250);
-      if (s == NATS_TIMEOUT) continue;
-      if (s != NATS_OK) {
-        if (stopping_) break;
-        nats_Sleep(100);
-        continue;
-      }
-      if (e == nullptr) {  // the end of the current entries
-        if (!initial_done) ready();
-        initial_done = true;
-        continue;
-      }
-      std::string key = kvEntry_Key(e);
-      if (kvEntry_Operation(e) == kvOp_Put) {
-        fn(key, std::string(static_cast<const char*>(kvEntry_Value(e)), size_t(kvEntry_ValueLen(e))));
-      } else {
-        fn(key, std::nullopt);
-      }
-      kvEntry_Destroy(e);
-    }
-    kvWatcher_Destroy(w);
-  });
+  watchers_.emplace_back([this, bucket = std::string(bucket), kv = *kv, w, base = last.value_or(0), fn = std::move(fn),
+                          ready = std::move(ready)] { WatchLoop(bucket, kv, w, base, fn, ready); });
   return Ok();
+}
+
+Result<uint64_t> Engine::StreamLastSequence(const std::string& stream, std::chrono::milliseconds wait) {
+  jsOptions o;
+  jsOptions_Init(&o);
+  o.Wait = int64_t(wait.count());
+  jsStreamInfo* si = nullptr;
+  jsErrCode jerr = jsErrCode(0);
+  NATS_CHECK(js_GetStreamInfo(&si, js_, stream.c_str(), &o, &jerr), "stream " + stream);
+  uint64_t last = si->State.LastSeq;
+  jsStreamInfo_Destroy(si);
+  return last;
+}
+
+// Delivers the watcher's entries until the Engine stops; every kWatchProbe while idle, asks whether it
+// is starved (WatchProbe) and if so replaces it with a new watch, which delivers the current entries
+// again.
+void Engine::WatchLoop(const std::string& bucket, kvStore* kv, kvWatcher* w, uint64_t delivered, const WatchFn& fn,
+                       const std::function<void()>& ready) {
+  constexpr auto kWatchProbe = std::chrono::seconds(2);
+  bool initial_done = false;
+  WatchProbe probe(delivered);
+  auto next_probe = std::chrono::steady_clock::now() + kWatchProbe;
+  while (!stopping_) {
+    kvEntry* e = nullptr;
+    natsStatus s = kvWatcher_Next(&e, w, 250);
+    if (s == NATS_OK && e == nullptr) {  // the end of the current entries
+      if (!initial_done) ready();
+      initial_done = true;
+      continue;
+    }
+    if (s == NATS_OK) {
+      probe.Delivered(kvEntry_Revision(e));
+      bool put = kvEntry_Operation(e) == kvOp_Put;
+      fn(kvEntry_Key(e), put ? std::optional(std::string(static_cast<const char*>(kvEntry_Value(e)), size_t(kvEntry_ValueLen(e)))) : std::nullopt,
+         kvEntry_Revision(e));
+      kvEntry_Destroy(e);
+      continue;
+    }
+    if (stopping_) break;
+    if (s != NATS_TIMEOUT) nats_Sleep(100);
+    if (std::chrono::steady_clock::now() < next_probe) continue;
+    next_probe = std::chrono::steady_clock::now() + kWatchProbe;
+    auto last = StreamLastSequence("KV_" + bucket, std::chrono::milliseconds(1000));
+    kvWatcher* fresh = nullptr;
+    if (!last || !probe.Starved(*last) || kvStore_WatchAll(&fresh, kv, nullptr) != NATS_OK) continue;
+    std::cerr << "airlock: the watch of " << bucket << " stopped at revision " << probe.delivered() << " of " << *last
+              << " (its consumer was lost with a server); watching it again\n";
+    kvWatcher_Destroy(w);
+    w = fresh;
+    probe.Restarted(*last);
+  }
+  kvWatcher_Destroy(w);
 }
 
 Result<uint64_t> Engine::NextTaskId() {
@@ -447,10 +484,14 @@ Status Engine::PublishWork(const std::string& kind, const std::string& data, con
   jsPubAck* ack = nullptr;
   jsErrCode jerr = jsErrCode(0);
   std::string subject = "airlock.work." + kind;
-  natsStatus s = js_Publish(&ack, js_, subject.c_str(), data.data(), int(data.size()), &po, &jerr);
-  jsPubAck_Destroy(ack);
-  if (s != NATS_OK) return std::unexpected(NatsError("queue " + kind + " work", s, jerr));
-  return Ok();
+  natsStatus s = NATS_OK;
+  for (int attempt = 0; attempt < kPublishTries; ++attempt) {
+    s = js_Publish(&ack, js_, subject.c_str(), data.data(), int(data.size()), &po, &jerr);
+    jsPubAck_Destroy(ack);
+    ack = nullptr;
+    if (s == NATS_OK) return Ok();
+  }
+  return std::unexpected(NatsError("queue " + kind + " work", s, jerr));
 }
 
 Result<std::unique_ptr<WorkMessage>> Engine::FetchWork(const std::string& kind, std::chrono::milliseconds wait) {

@@ -21,6 +21,7 @@
 // failing (connection lost past its reconnect budget, a stream missing, a timeout).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -38,6 +39,7 @@ struct __jsCtx;
 struct __natsSubscription;
 struct __natsMsg;
 struct __kvStore;
+struct __kvWatcher;
 
 namespace airlock::service {
 
@@ -82,6 +84,37 @@ class WorkMessage {
   __natsMsg* msg_;
 };
 
+// Whether a KV watch is starved: the bucket's stream holds a newer revision than the watch delivered,
+// on two probes in a row (made while the watch was idle) with nothing delivered between them. A watch
+// is starved when its consumer was lost with a server and the client did not recreate it (seen in the
+// farm test: `serve`'s worker list stopped while the workers' heartbeats were stored).
+class WatchProbe {
+ public:
+  explicit WatchProbe(uint64_t delivered) : delivered_(delivered) {}
+  void Delivered(uint64_t revision) {
+    delivered_ = std::max(delivered_, revision);
+    behind_ = 0;
+  }
+  // `last`: the bucket's last revision now. True when the watch is starved.
+  bool Starved(uint64_t last) {
+    if (last <= delivered_) {
+      behind_ = 0;
+      return false;
+    }
+    return ++behind_ >= 2;
+  }
+  // A new watch was started after `last` was read: it delivers every current entry up to it.
+  void Restarted(uint64_t last) {
+    delivered_ = std::max(delivered_, last);
+    behind_ = 0;
+  }
+  uint64_t delivered() const { return delivered_; }
+
+ private:
+  uint64_t delivered_;
+  int behind_ = 0;
+};
+
 class Engine {
  public:
   ~Engine();
@@ -102,11 +135,14 @@ class Engine {
   Result<std::optional<uint64_t>> KvUpdate(const char* bucket, const std::string& key, const std::string& value,
                                            uint64_t last);
   Status KvDelete(const char* bucket, const std::string& key);
-  // Calls `fn(key, value or nullopt when deleted)` for every current entry, then for every change, on
-  // a thread of its own until the Engine is destroyed. `ready` is called once the current entries
-  // were delivered.
-  Status Watch(const char* bucket, std::function<void(const std::string&, const std::optional<std::string>&)> fn,
-               std::function<void()> ready);
+  // Calls `fn(key, value or nullopt when deleted, revision)` for every current entry, then for every
+  // change, on a thread of its own until the Engine is destroyed. `ready` is called once the current
+  // entries were delivered. A watch that stops receiving (its consumer was lost with a server and the
+  // client did not recreate it) is noticed within seconds, when the bucket holds a newer revision than
+  // it delivered, and replaced: `fn` then hears the current entries again, so it must keep the newest
+  // revision per key and ignore older or equal ones (the task index and the worker list do).
+  using WatchFn = std::function<void(const std::string&, const std::optional<std::string>&, uint64_t)>;
+  Status Watch(const char* bucket, WatchFn fn, std::function<void()> ready);
 
   // The next task id (a compare-and-set counter shared by every `serve`).
   Result<uint64_t> NextTaskId();
@@ -118,7 +154,8 @@ class Engine {
   Result<std::optional<std::string>> GetObject(const char* bucket, const std::string& name, size_t max_bytes);
   Result<bool> HasObject(const char* bucket, const std::string& name);
 
-  // Work.
+  // Work. Sent again (up to 3 tries) while the server does not acknowledge it; `msg_id` makes the
+  // copies one message (the stream's 2-minute duplicate window).
   Status PublishWork(const std::string& kind, const std::string& data, const std::string& msg_id);
   // Up to one message of `kind`, waiting at most `wait`; nullptr when none came. A zero `wait` takes
   // only a message already queued (the server answers at once), and skips the kind while another
@@ -140,6 +177,9 @@ class Engine {
   Status EnsureKv(const char* bucket, int history, std::chrono::seconds ttl);
   Status EnsureWork();
   void HandleAdvisory(__natsMsg* m);
+  Result<uint64_t> StreamLastSequence(const std::string& stream, std::chrono::milliseconds wait);
+  void WatchLoop(const std::string& bucket, __kvStore* kv, __kvWatcher* w, uint64_t delivered, const WatchFn& fn,
+                 const std::function<void()>& ready);
 
   EngineConfig cfg_;
   __natsConnection* nc_ = nullptr;

@@ -125,9 +125,12 @@ void TaskIndex::DeleteTask(uint64_t id) {
   std::lock_guard lock(mu_);
   tasks_.erase(id);
 }
-void TaskIndex::PutResult(const std::string& key, const ResultRecord& r) {
+void TaskIndex::PutResult(const std::string& key, const ResultRecord& r, uint64_t revision) {
   if (IsVerifyKey(key)) return;  // a verification, read from the store when asked for
   std::lock_guard lock(mu_);
+  auto [held, fresh] = revisions_.emplace(key, revision);
+  if (!fresh && held->second > revision) return;
+  held->second = revision;
   auto it = results_.find(key);
   bool newly_done = r.state == TaskState::kDone && (it == results_.end() || it->second.state != TaskState::kDone);
   results_[key] = r;
@@ -144,6 +147,7 @@ void TaskIndex::PutResult(const std::string& key, const ResultRecord& r) {
 void TaskIndex::DeleteResult(const std::string& key) {
   std::lock_guard lock(mu_);
   results_.erase(key);
+  revisions_.erase(key);
 }
 
 std::optional<TaskView> TaskIndex::Get(uint64_t id) const {

@@ -43,7 +43,9 @@ class TaskIndex {
  public:
   void PutTask(const TaskRecord& t);
   void DeleteTask(uint64_t id);
-  void PutResult(const std::string& key, const ResultRecord& r);
+  // `revision`: the record's revision in the store. A put older than the one held is ignored: the
+  // watcher and a submission that read the record a moment ago both put it, in either order.
+  void PutResult(const std::string& key, const ResultRecord& r, uint64_t revision);
   void DeleteResult(const std::string& key);
 
   std::optional<TaskView> Get(uint64_t id) const;
@@ -63,6 +65,7 @@ class TaskIndex {
   mutable std::mutex mu_;
   std::map<uint64_t, TaskRecord> tasks_;
   std::map<std::string, ResultRecord> results_;
+  std::map<std::string, uint64_t> revisions_;  // per key in results_
   std::map<std::string, Durations> durations_;
 };
 

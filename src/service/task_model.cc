@@ -209,6 +209,13 @@ Result<ResultRecord> ParseResult(const json& j) {
   return r;
 }
 
+FoundRecord JudgeFoundRecord(const std::string& found, const std::string& ours, bool again) {
+  if (found == ours) return FoundRecord::kOurs;
+  auto old = ParseResult(json::parse(found, nullptr, false));
+  if (!old || old->state == TaskState::kFailed || (again && old->state == TaskState::kDone)) return FoundRecord::kReplace;
+  return FoundRecord::kShare;
+}
+
 json WorkJson(const WorkItem& w) {
   json j = {{"key", w.key}, {"task", w.task}, {"sha256", w.sha256}, {"name", w.name}, {"options", OptionsJson(w.options)},
             {"fingerprint", FingerprintJson(w.fingerprint)}};

@@ -97,6 +97,15 @@ struct ResultRecord {
 nlohmann::json ResultJson(const ResultRecord& r);
 Result<ResultRecord> ParseResult(const nlohmann::json& j);
 
+// What a submission that meant to write the result record `ours` (text) makes of the record `found`
+// in the store for its key:
+//  - kOurs: found is ours, byte for byte: a write that answered with an error (a timeout while the
+//    cluster elects a leader) yet landed. Its work still has to be queued.
+//  - kReplace: found failed (or is unreadable), or, for `again` (a verification), is done.
+//  - kShare: found is queued, running or done for another submission, which this one shares.
+enum class FoundRecord { kOurs, kReplace, kShare };
+FoundRecord JudgeFoundRecord(const std::string& found, const std::string& ours, bool again);
+
 // The work message a worker receives: the key, the sample, the options and the fingerprint the
 // verdict must be reproduced under.
 struct WorkItem {

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -211,6 +213,69 @@ TEST_F(EngineTest, QueuedWorkOfAnyKindIsTakenBeforeWaitingOnAnEmptyKind) {
   auto idle = worker.NextWork(turn);
   ASSERT_TRUE(idle);
   EXPECT_FALSE(*idle) << "work came from empty queues";
+}
+
+
+TEST(EngineWatch, AStarvedWatchIsBehindOnTwoIdleProbesInARow) {
+  WatchProbe p(10);
+  EXPECT_FALSE(p.Starved(10)) << "level with the bucket";
+  EXPECT_FALSE(p.Starved(12)) << "behind once: entries may be on their way";
+  EXPECT_TRUE(p.Starved(12)) << "behind twice with nothing delivered";
+  p.Restarted(12);
+  EXPECT_FALSE(p.Starved(13));
+  p.Delivered(13);
+  EXPECT_FALSE(p.Starved(14)) << "a delivery between probes starts the count again";
+  p.Delivered(14);
+  EXPECT_FALSE(p.Starved(15));
+  EXPECT_TRUE(p.Starved(15));
+  EXPECT_EQ(p.delivered(), 14u);
+  p.Delivered(3);  // a replayed older entry
+  EXPECT_EQ(p.delivered(), 14u);
+}
+
+// A watch whose server went away and came back (same port, same store) hears the bucket again: the
+// ordered consumer behind it lived only in the server's memory.
+TEST(EngineWatch, HearsTheBucketAgainAfterItsServerWasGoneAndCameBack) {
+  if (FindNatsServer().empty()) GTEST_SKIP() << "nats-server is not installed (scripts/install-deps.sh)";
+  const std::string dir = test::MakeTempDir("watch");
+  NatsServerOptions o{dir + "/nats"};
+  o.port = test::FreeLoopbackPort();
+  auto server = NatsServer::Start(o);
+  ASSERT_TRUE(server) << server.error().What();
+  EngineConfig cfg;
+  cfg.servers = (*server)->url();
+  auto e = Engine::Connect(cfg);
+  ASSERT_TRUE(e) << e.error().What();
+  ASSERT_TRUE((*e)->EnsureSchema());
+  struct Heard {
+    std::mutex mu;
+    std::set<std::string> keys;
+    bool Has(const std::string& k) {
+      std::lock_guard lock(mu);
+      return keys.count(k) > 0;
+    }
+  };
+  auto heard = std::make_shared<Heard>();
+  ASSERT_TRUE((*e)->Watch(kResultsBucket, [heard](const std::string& k, const std::optional<std::string>&, uint64_t) {
+    std::lock_guard lock(heard->mu);
+    heard->keys.insert(k);
+  }, [] {}));
+  ASSERT_TRUE((*e)->KvPut(kResultsBucket, "before", "x"));
+  for (int i = 0; i < 100 && !heard->Has("before"); ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(heard->Has("before"));
+  (*server)->Kill();
+  std::this_thread::sleep_for(3s);  // the client reconnects meanwhile, in vain
+  server = NatsServer::Start(o);
+  ASSERT_TRUE(server) << server.error().What();
+  auto put = (*e)->KvPut(kResultsBucket, "after", "x");
+  for (int t = 0; t < 50 && !put; ++t, std::this_thread::sleep_for(200ms)) put = (*e)->KvPut(kResultsBucket, "after", "x");
+  ASSERT_TRUE(put) << put.error().What();
+  for (int i = 0; i < 300 && !heard->Has("after"); ++i) std::this_thread::sleep_for(100ms);
+  EXPECT_TRUE(heard->Has("after")) << "the watch stopped hearing the bucket";
+  e->reset();
+  server->reset();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 }  // namespace

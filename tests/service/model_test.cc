@@ -1,6 +1,7 @@
 // The service's pure parts: task model and options, dedupe key, API keys, rate limit, the index.
 #include <gtest/gtest.h>
 
+#include "core/json_text.h"
 #include "service/api_keys.h"
 #include "service/digest.h"
 #include "service/rate_limit.h"
@@ -204,6 +205,29 @@ TEST(ServiceRateLimit, BurstThenRefillAndPerKey) {
   EXPECT_GE(rl.Take("a", t + std::chrono::milliseconds(500)), 1);
 }
 
+// A submission's write that answered with an error yet landed (a timeout in a leader election) is
+// recognised as its own: its work is still queued (it was not, and the task stayed queued forever).
+TEST(ServiceQueue, AFoundRecordIsOursSharedOrReplaced) {
+  ResultRecord mine;
+  mine.task = 1;
+  mine.sha256 = kSha;
+  mine.queued_at = "2026-12-07 03:53:35.787";
+  const std::string ours = DumpJson(ResultJson(mine));
+  EXPECT_EQ(JudgeFoundRecord(ours, ours, false), FoundRecord::kOurs);
+  EXPECT_EQ(JudgeFoundRecord(ours, ours, true), FoundRecord::kOurs);
+  ResultRecord other = mine;
+  other.task = 2;
+  EXPECT_EQ(JudgeFoundRecord(DumpJson(ResultJson(other)), ours, false), FoundRecord::kShare) << "queued by another";
+  other.state = TaskState::kRunning;
+  EXPECT_EQ(JudgeFoundRecord(DumpJson(ResultJson(other)), ours, false), FoundRecord::kShare);
+  other.state = TaskState::kDone;
+  EXPECT_EQ(JudgeFoundRecord(DumpJson(ResultJson(other)), ours, false), FoundRecord::kShare);
+  EXPECT_EQ(JudgeFoundRecord(DumpJson(ResultJson(other)), ours, true), FoundRecord::kReplace) << "verified again";
+  other.state = TaskState::kFailed;
+  EXPECT_EQ(JudgeFoundRecord(DumpJson(ResultJson(other)), ours, false), FoundRecord::kReplace);
+  EXPECT_EQ(JudgeFoundRecord("{not json", ours, false), FoundRecord::kReplace);
+}
+
 TEST(ServiceIndex, StateFromResultAndSearch) {
   TaskIndex idx;
   TaskRecord a{1, "k1", kSha, "Invoice.PDF", 1, {}, "t1", "x"};
@@ -217,9 +241,13 @@ TEST(ServiceIndex, StateFromResultAndSearch) {
   r.verdict = "malicious";
   r.techniques = {"T1059.004"};
   r.duration_ms = 1500;
-  idx.PutResult("k1", r);
-  idx.PutResult("k1", r);  // a repeated watch event counts once
+  idx.PutResult("k1", r, 7);
+  idx.PutResult("k1", r, 7);  // a repeated watch event counts once
   EXPECT_EQ(idx.Get(2)->State(), TaskState::kDone) << "a duplicate shares its key's result";
+  ResultRecord stale = r;
+  stale.state = TaskState::kQueued;
+  idx.PutResult("k1", stale, 5);  // a submission that read revision 5 before the watcher delivered 7
+  EXPECT_EQ(idx.Get(2)->State(), TaskState::kDone) << "an older revision never replaces a newer one";
   auto by_state = idx.TasksByState();
   EXPECT_EQ(by_state["done"], 2u);
   EXPECT_EQ(by_state["queued"], 1u);
