@@ -183,7 +183,7 @@ class InitConnection final : public SandboxProcess {
   const char* LaunchKind() const override { return "warm"; }
   // An exec request travels on the connection to init, like the signals (warm_payload.h).
   Status SendExec(std::string_view msg, const int* fds, size_t nfds) override {
-    if (!answered_ || answer_.empty() || answer_[0] != 'Y' || !sock_) return MakeError("the warm sandbox is not running yet");
+    if (!info_ || !sock_) return MakeError("the warm sandbox is not running yet");  // info_: a 'Y' came
     ssize_t n = SendWithFds(sock_.get(), msg.data(), msg.size(), fds, nfds);
     if (n != static_cast<ssize_t>(msg.size())) {
       return std::unexpected(Error("send the exec request to the sandbox's init", n < 0 ? static_cast<int>(-n) : EIO));

@@ -36,6 +36,9 @@ Error NatsError(const std::string& what, natsStatus s, jsErrCode jerr = jsErrCod
     if (s_ != NATS_OK) return std::unexpected(NatsError(what, s_)); \
   } while (0)
 
+// The stream behind a key-value bucket (JetStream's KV layout).
+std::string KvStream(const std::string& bucket) { return "KV_" + bucket; }
+
 std::string ObjMetaSubject(const char* bucket, const std::string& name) {
   return std::string("$O.") + bucket + ".M." + Base64Url(name);
 }
@@ -299,7 +302,7 @@ Status Engine::Watch(const char* bucket, std::function<void(const std::string&, 
   if (!kv) return std::unexpected(kv.error());
   // Entries up to the bucket's last revision now come with the watch's current entries (an expired one
   // does not come at all): the probes in WatchLoop count from here.
-  auto last = StreamLastSequence(std::string("KV_") + bucket, std::chrono::milliseconds(2000));
+  auto last = StreamLastSequence(KvStream(bucket), std::chrono::milliseconds(2000));
   kvWatcher* w = nullptr;
   NATS_CHECK(kvStore_WatchAll(&w, *kv, nullptr), std::string("watch ") + bucket);
   watchers_.emplace_back([this, bucket = std::string(bucket), kv = *kv, w, base = last.value_or(0), fn = std::move(fn),
@@ -348,7 +351,7 @@ void Engine::WatchLoop(const std::string& bucket, kvStore* kv, kvWatcher* w, uin
     if (s != NATS_TIMEOUT) nats_Sleep(100);
     if (std::chrono::steady_clock::now() < next_probe) continue;
     next_probe = std::chrono::steady_clock::now() + kWatchProbe;
-    auto last = StreamLastSequence("KV_" + bucket, std::chrono::milliseconds(1000));
+    auto last = StreamLastSequence(KvStream(bucket), std::chrono::milliseconds(1000));
     kvWatcher* fresh = nullptr;
     if (!last || !probe.Starved(*last) || kvStore_WatchAll(&fresh, kv, nullptr) != NATS_OK) continue;
     std::cerr << "airlock: the watch of " << bucket << " stopped at revision " << probe.delivered() << " of " << *last
